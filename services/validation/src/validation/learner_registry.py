@@ -381,14 +381,19 @@ class LearnerRegistry:
             for row in rows
         ]
 
-    async def merge(self, master_uln: str, merged_uln: str) -> None:
-        """Merges `merged_uln` into `master_uln`. Raises `UnknownLearnerError` unless both are registered
-        and different, `ErasedLearnerError` if either was erased, and `MergeCycleError` if the master is
-        already merged, directly or through other ULNs, into the ULN to merge: read under the lock, so two
-        merges at once never make the cycle each alone would be refused."""
+    async def merge(self, master_uln: str, merged_uln: str) -> bool:
+        """Merges `merged_uln` into `master_uln`, and says whether that changed anything: False when it was
+        merged into that master already (nothing is changed or published, decision 0158). Raises
+        `UnknownLearnerError` unless both are registered and different, `ErasedLearnerError` if either was
+        erased, `AlreadyMergedError` if the ULN to merge is merged into another master, and `MergeCycleError`
+        if the master is already merged, directly or through other ULNs, into the ULN to merge: read under the
+        lock, so two merges at once never make the cycle each alone would be refused."""
         async with self._pool.acquire() as connection, connection.transaction():
             await _lock_merges(connection)
+            # read under the lock, as `_merge` reads it: no other merge changes it before `_merge` does
+            merged_before = (await _masters_of(connection, [merged_uln])).get(merged_uln) == master_uln
             await self._merge(connection, master_uln, merged_uln)
+        return not merged_before
 
     async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> None:
         """The merge, in the caller's transaction, which holds `_MERGES_LOCK`: refused as `merge` says, for a

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES, ProblemCode
@@ -155,6 +156,16 @@ class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     merged_uln: str = Field(pattern=ULN_PATTERN)
+
+
+class MergedAlready(BaseModel):
+    """The answer to a merge made before (200): a merge made now answers 204, with no body."""
+
+    master_uln: str
+    merged_uln: str = Field(description="merged into `master_uln` already, by an earlier merge or learner file")
+    changed: Literal[False] = Field(
+        default=False, description="always false: nothing was changed or published (decision 0158)"
+    )
 
 
 class ProviderLink(BaseModel):
@@ -588,19 +599,26 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
     tags=["learner registry"],
     summary="Merge another ULN into this master ULN",
     description=(
-        "Refused with 409 when the master ULN is already merged, directly or through other ULNs, into the ULN "
-        "to merge: the merge would make a cycle (decision 0031). Refused with 410 when either learner was erased."
+        "Answers 204 when the ULN is merged now. The same merge again (the ULN merged into this master already, "
+        "by the API or a learner file) changes and publishes nothing and answers 200 with `changed: false` "
+        "(decision 0158). Refused with 409 when the master ULN is already merged, directly or through other ULNs, "
+        "into the ULN to merge: the merge would make a cycle (decision 0031); and with 409 "
+        "`LEARNER_MERGED_ALREADY` when the ULN to merge is merged into another master. Refused with 410 when "
+        "either learner was erased."
     ),
     status_code=204,
     response_class=Response,  # no body, so no content-type either
-    responses=problem_responses(401, 403, 404, 409, 410, 422),
+    responses={
+        200: {"model": MergedAlready, "description": "merged into this master already: nothing changed"},
+        **problem_responses(401, 403, 404, 409, 410, 422),
+    },
     openapi_extra=json_body(MergeRequest) | operator_scope(OperatorScope.REGISTRY),
 )
-async def merge_learners(request: Request, principal: Operator, master_uln: Uln) -> None:
+async def merge_learners(request: Request, principal: Operator, master_uln: Uln) -> Response:
     merge = await read_body(request, MergeRequest)
     _refuse_mistyped(master_uln, merge.merged_uln)
     try:
-        await learner_registry_of(request).merge(master_uln, merge.merged_uln)
+        changed = await learner_registry_of(request).merge(master_uln, merge.merged_uln)
     except UnknownLearnerError as error:
         raise ProblemError(
             404,
@@ -614,7 +632,11 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
         raise _merged_already(error) from error
     except MergeCycleError as error:
         raise _merge_cycle() from error
+    said = {"master_uln": mask_uln(master_uln), "merged_uln": mask_uln(merge.merged_uln), "by": str(principal)}
+    if not changed:
+        _log.info("learners_merged_already", **said)
+        answer = MergedAlready(master_uln=master_uln, merged_uln=merge.merged_uln)
+        return JSONResponse(answer.model_dump(mode="json"))
     wake_outbox(request)
-    _log.info(
-        "learners_merged", master_uln=mask_uln(master_uln), merged_uln=mask_uln(merge.merged_uln), by=str(principal)
-    )
+    _log.info("learners_merged", **said)
+    return Response(status_code=204)

@@ -67,8 +67,9 @@ class Registry:
             raise LearnerNotHeldError(uln[-4:])
         return ErasurePreview(uln, self.same_person, self.erased_before)
 
-    async def merge(self, master_uln: str, merged_uln: str) -> None:
+    async def merge(self, master_uln: str, merged_uln: str) -> bool:
         self.merged = (master_uln, merged_uln)
+        return True
 
     async def link_provider(self, uln: str, ukprn: str, linked_by: str) -> None:
         self.linked = (uln, ukprn, linked_by)

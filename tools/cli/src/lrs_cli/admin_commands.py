@@ -482,7 +482,10 @@ def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
 
 def merge_learners(connection: Connection, master_uln: str, merged_uln: str) -> str:
     with connection.client("validation") as client:
-        expect_ok(client.post(f"/v1/learners/{master_uln}/merge", json={"merged_uln": merged_uln}))
+        # 204 when merged now; 200 with `changed: false` when it was merged so before (decision 0158)
+        answer = expect_ok(client.post(f"/v1/learners/{master_uln}/merge", json={"merged_uln": merged_uln}))
+    if isinstance(answer, dict) and answer.get("changed") is False:
+        return f"ULN {merged_uln} was already merged into {master_uln}: nothing changed"
     return (
         f"{merged_uln} merged into {master_uln}: one learner now, whose PLR holds the results recorded under either;"
         " each keeps the ULN it was recorded under, and new ones are recorded under the master"
@@ -747,7 +750,7 @@ def merge_learners_command(
 ) -> None:
     """Merge two ULNs of one learner (decision 0031), as the import file's MasterULN column does: refused when
     the master is already merged into the other (a cycle), when either was erased, or when the ULN to merge is
-    merged already (decision 0158)."""
+    merged into another master already (decision 0158); the same merge again says it changed nothing."""
     print_text(merge_learners(connection(ctx), master_uln, merged_uln))
 
 
