@@ -245,6 +245,22 @@ class CredentialStore:
         self._forget_cached([key_id])
         return None if row is None else Principal.stored(row["principal"], frozenset(row["scopes"]))
 
+    async def revoked_listed(
+        self, key_id: str, kind: PrincipalKind, *, label_not_starting: str | None = None
+    ) -> StoredKey | None:
+        """The key if `listing(kind, include_revoked=True, label_not_starting=...)` lists it and it is revoked: what
+        a page that revokes only the keys it shows says of a key revoked already (its form sent twice). None else."""
+        row = await self._pool.fetchrow(
+            "SELECT key_id, principal, scopes, label, created_at, revoked_at FROM identity.credentials"
+            f"{_KEYS_WHERE} AND key_id = $5 AND revoked_at IS NOT NULL",
+            *_keys_where_arguments(kind, True, label_not_starting, None),
+            key_id,
+        )
+        if row is None:
+            return None
+        principal = Principal.stored(row["principal"], frozenset(row["scopes"]))
+        return StoredKey(row["key_id"], principal, row["label"], row["created_at"], row["revoked_at"])
+
     def _forget_cached(self, key_ids: Collection[str] | None = None) -> None:
         """After a revocation: the keys named (every key when none are) are read again, and a look-up that
         was reading meanwhile does not keep what it read."""

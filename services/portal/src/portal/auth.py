@@ -743,6 +743,18 @@ class Authentication:
             _log.info("ao_key_revoked", ao_id=ao.id, key_id=key_id, environment=environment.value)
         return ao
 
+    async def revoked_ao_key(self, key_id: str, *, environment: Environment = Environment.LIVE) -> StoredKey | None:
+        """The AO's API key of `environment` that `revoke_ao_key` would have revoked, when it is revoked already (a
+        Revoke sent twice); None for a key never issued, or not an AO's as the portal lists them. SandpitUnreachable
+        when the Sandpit's database does not answer."""
+        try:
+            return await self._keys_of(environment).revoked_ao_key(key_id)
+        except _DATABASE_AWAY as error:
+            if environment is Environment.LIVE:
+                raise
+            _log.warning("sandpit_unreachable", doing="reading a revoked key", error=type(error).__name__)
+            raise SandpitUnreachable from error
+
     async def changes(self, *, limit: int, older_than: int | None = None) -> list[ChangeRecord]:
         """The audit of account changes, newest first."""
         return await self._accounts.changes(limit=limit, older_than=older_than)

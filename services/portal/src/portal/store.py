@@ -695,6 +695,10 @@ class ServiceKeys:
             key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL, connection=connection
         )
 
+    async def revoked_ao_key(self, key_id: str) -> StoredKey | None:
+        """The AO's key `revoke_ao_key` would have revoked, when it is revoked already (None for any other key)."""
+        return await self._credentials.revoked_listed(key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL)
+
     async def listing(
         self, kind: PrincipalKind = PrincipalKind.AO, *, principal: Principal | None = None, limit: int = 500
     ) -> tuple[list[StoredKey], int]:

@@ -407,6 +407,7 @@ class MemoryKeys:
         self.live: dict[str, Principal] = {}
         self.labels: dict[str, str] = {}
         self.created: dict[str, datetime] = {}
+        self.revoked: dict[str, tuple[Principal, datetime]] = {}
 
     async def issue(self, principal: Principal, label: str, *, connection: None = None) -> IssuedKey:
         stored(label)
@@ -422,7 +423,8 @@ class MemoryKeys:
     async def revoke(self, key_ids: list[str]) -> None:
         stored(*key_ids)
         for key_id in key_ids:
-            self.live.pop(key_id, None)
+            if (principal := self.live.pop(key_id, None)) is not None:
+                self.revoked[key_id] = (principal, utc_now())
 
     async def revoke_ao_key(self, key_id: str, *, connection: None = None) -> Principal | None:
         principal = self.live.get(key_id)
@@ -432,7 +434,16 @@ class MemoryKeys:
             or self.labels[key_id].startswith("portal session:")
         ):
             return None
-        return self.live.pop(key_id)
+        self.revoked[key_id] = (self.live.pop(key_id), utc_now())
+        return principal
+
+    async def revoked_ao_key(self, key_id: str) -> StoredKey | None:
+        if key_id not in self.revoked or self.labels[key_id].startswith("portal session:"):
+            return None
+        principal, revoked_at = self.revoked[key_id]
+        if principal.kind is not PrincipalKind.AO:
+            return None
+        return StoredKey(key_id, principal, self.labels[key_id], self.created[key_id], revoked_at)
 
     async def listing(
         self, kind: PrincipalKind = PrincipalKind.AO, *, principal: Principal | None = None, limit: int = 500

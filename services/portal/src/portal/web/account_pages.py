@@ -295,6 +295,18 @@ async def _sent_first(request: Request, user: SignedIn, form_id: uuid.UUID | Non
         await asyncio.sleep(_FORM_POLL_SECONDS)
 
 
+async def _answer_if_sent_already(
+    request: Request, user: SignedIn, form_id: uuid.UUID | None, name: str, still: dict[str, str]
+) -> Response | None:
+    """None when this send of the form `name` is its first (or it has no id): it acts. Otherwise the answer to a
+    form sent again (`_sent_again`), which does nothing; `still`: what it says while the first send is acting."""
+    first = await _sent_first(request, user, form_id, name)
+    if first is None:
+        return None
+    assert form_id is not None  # a form without an id is never sent already
+    return await _sent_again(request, user, form_id, first, still)
+
+
 async def _sent_again(
     request: Request, user: SignedIn, form_id: uuid.UUID, first: SentForm, still: dict[str, str]
 ) -> Response:
@@ -348,13 +360,12 @@ async def create_account(request: Request, user: AccountsOperator) -> Response:
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
     role = Role(values["role"])
     details = (values["username"], values["display_name"], role, values["ao_id"] or None, values["email"] or None)
-    if first := await _sent_first(request, user, form_id, "create_account"):
-        assert form_id is not None
-        still = {
-            "what": f"This form was sent already: the account {values['username']} is still being created",
-            "body": "Reload this page in a moment to see it among the accounts. It is created once.",
-        }
-        return await _sent_again(request, user, form_id, first, still)
+    still = {
+        "what": f"This form was sent already: the account {values['username']} is still being created",
+        "body": "Reload this page in a moment to see it among the accounts. It is created once.",
+    }
+    if sent_already := await _answer_if_sent_already(request, user, form_id, "create_account", still):
+        return sent_already
     try:
         # an AO user's ticks are refused by the account's own check, never dropped unseen
         duties = _chosen_duties(values["duties"], values["scopes"]) if role is Role.OPERATOR else values["scopes"]
@@ -675,13 +686,12 @@ async def account_action(request: Request, username: str, action: str, user: Acc
 async def _reset_password(request: Request, username: str, user: SignedIn, form_id: uuid.UUID | None) -> Response:
     """Sets the account a new password, shown once; a second send of the same form (a double-click) sets none
     (decision 0190): it is sent to the first's page, the password shown there if that page is still unread."""
-    if first := await _sent_first(request, user, form_id, "reset_password"):
-        assert form_id is not None
-        still = {
-            "what": f"This form was sent already: the password of {username} is still being reset",
-            "body": "Reload this page in a moment. It is reset once, and the new password shown once.",
-        }
-        return await _sent_again(request, user, form_id, first, still)
+    still = {
+        "what": f"This form was sent already: the password of {username} is still being reset",
+        "body": "Reload this page in a moment. It is reset once, and the new password shown once.",
+    }
+    if sent_already := await _answer_if_sent_already(request, user, form_id, "reset_password", still):
+        return sent_already
     try:
         password = await portal_of(request).auth.reset_password(username, by=user.account.who)
     except AccountNotFound:
@@ -718,13 +728,12 @@ async def _email_link(request: Request, username: str, user: SignedIn, form_id: 
     if portal.password_emails is None:
         why = "This portal cannot send email now: reset the password of {0} to give them one"
         return await _accounts_page(request, user, errors={"accounts": why.format(username)}, status=400)
-    if first := await _sent_first(request, user, form_id, "email_link"):
-        assert form_id is not None
-        still = {
-            "what": f"This form was sent already: the link to {username} is still being emailed",
-            "body": "Reload this page in a moment. It is emailed once.",
-        }
-        return await _sent_again(request, user, form_id, first, still)
+    still = {
+        "what": f"This form was sent already: the link to {username} is still being emailed",
+        "body": "Reload this page in a moment. It is emailed once.",
+    }
+    if sent_already := await _answer_if_sent_already(request, user, form_id, "email_link", still):
+        return sent_already
     try:
         account, expires_at = await auth.email_password_link(
             username, by=user.account.who, links=portal.password_emails
@@ -806,13 +815,12 @@ async def issue_key(request: Request, user: AccountsOperator) -> Response:
         return await _accounts_page(request, user, errors={"label": refused}, values=values, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
     kind = _key_kind(environment, auth.has_sandpit)
-    if first := await _sent_first(request, user, form_id, "issue_key"):
-        assert form_id is not None
-        still = {
-            "what": f"This form was sent already: the {kind} for ao:{ao_id} is still being issued",
-            "body": "Reload this page in a moment to see it among the AO's keys. It is issued once.",
-        }
-        return await _sent_again(request, user, form_id, first, still)
+    still = {
+        "what": f"This form was sent already: the {kind} for ao:{ao_id} is still being issued",
+        "body": "Reload this page in a moment to see it among the AO's keys. It is issued once.",
+    }
+    if sent_already := await _answer_if_sent_already(request, user, form_id, "issue_key", still):
+        return sent_already
     try:
         key = await auth.issue_ao_key(ao_id, label, by=user.account.who, environment=environment)
     except NotInRegister as error:
@@ -848,8 +856,9 @@ async def confirm_revoke_key(
     user: AccountsOperator,
     keys_of: Annotated[str | None, Query(max_length=20)] = None,
     environment: Annotated[str | None, Query(max_length=20)] = None,
-) -> HTMLResponse:
-    """The confirmation step: the key, whose AO's systems stop reaching the LRS (or its Sandpit) with it."""
+) -> Response:
+    """The confirmation step: the key, whose AO's systems stop reaching the LRS (or its Sandpit) with it; for a key
+    revoked already, the keys' page saying so."""
     keys_of = (keys_of or "").strip().upper()
     listed_of = Principal(PrincipalKind.AO, keys_of) if AO_ID_PATTERN.fullmatch(keys_of) else None
     chosen = _key_environment((environment or "").strip())
@@ -861,6 +870,8 @@ async def confirm_revoke_key(
         raise PageError("unavailable", "The Sandpit's database did not answer.") from None
     key = next((key for key in keys if key.key_id == key_id), None)
     if key is None:
+        if told := await _revoked_already(request, key_id, chosen, keys_of):
+            return await see_other_telling(request, user, _keys_page(keys_of), revoked=told)
         raise PageError("not_found", "That key is revoked already, or is not an AO's API key.")
     context = {
         "key": key,
@@ -890,13 +901,36 @@ async def revoke_key(request: Request, key_id: str, user: AccountsOperator) -> R
         raise PageError("not_found", "This portal has no Sandpit.") from None
     except SandpitUnreachable:
         raise PageError("unavailable", "The Sandpit's database did not answer: the key is not revoked yet.") from None
-    if ao is None:  # only the AO keys listed
+    if ao is None:  # only the AO keys listed; one revoked already (a double-click, the form sent again) is said so
+        if told := await _revoked_already(request, key_id, environment, keys_of):
+            return await see_other_telling(request, user, _keys_page(keys_of), revoked=told)
         raise PageError("not_found")
-    if environment is Environment.SANDPIT:
-        revoked = {
-            "what": f"Sandpit API key {key_id} of {ao} revoked",
-            "body": "Systems using it can no longer reach the Sandpit.",
-        }
-    else:
-        revoked = {"what": f"API key {key_id} of {ao} revoked", "body": "Systems using it can no longer reach the LRS."}
+    revoked = {"what": f"{_revoked_kind(environment)} {key_id} of {ao} revoked", "body": _cut_off(environment)}
     return await see_other_telling(request, user, _keys_page(keys_of), revoked=revoked)
+
+
+def _revoked_kind(environment: Environment) -> str:
+    return "Sandpit API key" if environment is Environment.SANDPIT else "API key"
+
+
+def _cut_off(environment: Environment) -> str:
+    return f"Systems using it can no longer reach the {'Sandpit' if environment is Environment.SANDPIT else 'LRS'}."
+
+
+async def _revoked_already(
+    request: Request, key_id: str, environment: Environment, keys_of: str
+) -> dict[str, str] | None:
+    """What the keys' page says of an AO's key revoked already, as of one just revoked: Revoke sent twice changes
+    nothing more and is no error. None for a key never issued, not an AO's, or another AO's than the one whose keys
+    it was listed among (`keys_of`): those are not found, as before."""
+    try:
+        key = await portal_of(request).auth.revoked_ao_key(key_id, environment=environment)
+    except SandpitUnreachable:
+        raise PageError("unavailable", "The Sandpit's database did not answer.") from None
+    if key is None or key.revoked_at is None or (AO_ID_PATTERN.fullmatch(keys_of) and key.principal.id != keys_of):
+        return None
+    when = f"{key.revoked_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time)"
+    return {
+        "what": f"{_revoked_kind(environment)} {key_id} of {key.principal} was revoked already",
+        "body": f"This key was revoked at {when}; nothing more was done. {_cut_off(environment)}",
+    }
