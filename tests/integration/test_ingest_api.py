@@ -391,6 +391,7 @@ async def test_the_same_idempotency_key_twice_is_one_batch(ingest: Ingest) -> No
 
     other_file = await submit(ingest, {**headers, "Idempotency-Key": key}, batch_file(ao_id))
     assert other_file.status_code == 409
+    assert (other_file.json()["code"], other_file.json()["batch_id"]) == ("IDEMPOTENCY_KEY_REUSED", str(batch_id))
     listed = await ingest.client.get("/v1/batches", headers=headers)
     assert listed.json()["total"] == 1
 

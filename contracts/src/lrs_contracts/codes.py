@@ -124,6 +124,7 @@ class ProblemCode(StrEnum):
     BATCH_OF_ANOTHER_AO = "BATCH_OF_ANOTHER_AO"
     ACHIEVEMENT_OF_ANOTHER_AO = "ACHIEVEMENT_OF_ANOTHER_AO"
     TOO_MANY_RECORDS_WAITING = "TOO_MANY_RECORDS_WAITING"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     # what an answer's HTTP status alone says, for the answers no more specific code fits (decision 0136)
     MALFORMED_REQUEST = "MALFORMED_REQUEST"
     INVALID_REQUEST = "INVALID_REQUEST"
@@ -692,6 +693,15 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         fix="Send the same file again after the `Retry-After` seconds (`lrs batch submit` does); to send many"
         " batches, send each once the one before it is decided (`?wait_until_decided=`).",
     ),
+    ProblemCode.IDEMPOTENCY_KEY_REUSED: CodeExplanation(
+        meaning="The `Idempotency-Key` was sent before with another file: a key names one submission, and it made"
+        " the batch `batch_id` names (yours: keys are per awarding organisation). Nothing of this file was kept",
+        example="a script sending each day's file under the same key; a portal form sent, changed and sent again",
+        source="our decision: a key answers the submission it was first sent with (decisions 0040 and 0185)",
+        fix="Look at the batch `batch_id` names (`GET /v1/batches/{batch_id}`, `lrs batch status <batch_id>`): it"
+        " may hold what you meant to send. Send a new file, or the same file to be judged again, under a new key"
+        " (a new UUID for each file).",
+    ),
     ProblemCode.MALFORMED_REQUEST: CodeExplanation(
         meaning="The request could not be read at all: its body is not UTF-8, or not JSON (or JSON naming a key"
         " twice in one object, which readers take each their own way), or a header or parameter it needs is"
@@ -738,7 +748,8 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
     ),
     ProblemCode.CONFLICT: CodeExplanation(
         meaning="The request does not fit the state of what it names now; `detail` says what stands in its way",
-        example="re-applying a dead letter that was already re-applied; an Idempotency-Key used for another file",
+        example="re-applying a dead letter that was already re-applied; a batch sent again while another request"
+        " is still publishing it",
         source="RFC 9110 (409 Conflict)",
         fix="Read the current state (the `detail` says where), then decide whether to send something else.",
     ),

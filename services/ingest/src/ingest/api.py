@@ -86,8 +86,9 @@ _DESCRIPTIONS = {
     403: "The caller may not do this (e.g. the header names another AO)",
     404: "No such batch for this caller (another AO's batch answers 404 too)",
     409: (
-        "The Idempotency-Key was used for a different file, or the same batch is being published right now (send it"
-        " again after `Retry-After` seconds)"
+        "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used before for a different file, which made the batch"
+        " `batch_id`; nothing of this file was kept (send it under a new key). Or CONFLICT: the same batch is being"
+        " published right now (`batch_id`, when known): send it again after `Retry-After` seconds"
     ),
     413: "RS002: the file is larger than 6 MB; ingest stopped reading it",
     422: "Invalid path or query parameters",
@@ -637,9 +638,9 @@ async def _submission_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, SubmissionError)
     status, title, code = SUBMISSION_ERRORS.get(type(error), (400, "Bad request", None))
     headers = {"Retry-After": "1"} if isinstance(error, SubmissionInProgress) else None
-    return problem_response(
-        Problem(status=status, title=title, detail=error.detail, instance=request.url.path, code=code), headers
-    )
+    named = {} if error.batch_id is None else {"batch_id": str(error.batch_id)}
+    problem = Problem(status=status, title=title, detail=error.detail, instance=request.url.path, code=code, **named)
+    return problem_response(problem, headers)
 
 
 # status, title and code of each kind (no code: the one its status says)
@@ -647,7 +648,11 @@ SUBMISSION_ERRORS: dict[type[SubmissionError], tuple[int, str, ProblemCode | Non
     InvalidIdempotencyKey: (400, "Invalid Idempotency-Key", None),
     NotAllowedToSubmit: (403, "Forbidden", None),
     BatchOfAnotherAo: (403, "The batch is another awarding organisation's", ProblemCode.BATCH_OF_ANOTHER_AO),
-    IdempotencyKeyReused: (409, "Idempotency-Key already used for a different file", None),
+    IdempotencyKeyReused: (
+        409,
+        "Idempotency-Key already used for a different file",
+        ProblemCode.IDEMPOTENCY_KEY_REUSED,
+    ),
     SubmissionInProgress: (409, "The same submission is being published right now", None),
 }
 

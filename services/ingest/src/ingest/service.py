@@ -283,7 +283,8 @@ class BatchSubmissions:
         if is_key_reused_for_other_content(idempotency_key, stored.content_sha256, prepared.sha256):
             raise IdempotencyKeyReused(
                 f"Idempotency-Key {idempotency_key!r} was used for batch {stored.batch_id}, whose file differs"
-                " from this one. Use a new key for a new file."
+                " from this one. Use a new key for a new file.",
+                stored.batch_id,
             )
         if stored.status is BatchStatus.RECEIVED:
             # An earlier attempt stored the batch but Kafka never took it: publish it now, same id.
@@ -319,7 +320,7 @@ class BatchSubmissions:
                     await claim.mark_accepted()
             except ClaimTimeout:
                 raise SubmissionInProgress(
-                    f"Batch {batch_id} is being published by another request; ask again in a moment."
+                    f"Batch {batch_id} is being published by another request; ask again in a moment.", batch_id
                 ) from None
             except PublishUnavailable as error:
                 metrics.PUBLISH_FAILURES.inc()

@@ -60,11 +60,12 @@ DECIDED_STATUSES = frozenset({BatchStatus.COMPLETED, BatchStatus.FAILED, BatchSt
 
 class SubmissionError(Exception):
     """A submission ingest will not take, for a reason other than the file's content. The HTTP edge
-    (`ingest.api`) says what each kind means to a caller."""
+    (`ingest.api`) says what each kind means to a caller; `batch_id`, when known, is the caller's batch it is about."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, batch_id: uuid.UUID | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.batch_id = batch_id
 
 
 class InvalidIdempotencyKey(SubmissionError):
@@ -80,11 +81,13 @@ class BatchOfAnotherAo(NotAllowedToSubmit):
 
 
 class IdempotencyKeyReused(SubmissionError):
-    """The same key came with a different file."""
+    """The same key came with a different file: `batch_id` is the batch the key made (the AO's own, keys being per
+    AO), so that a client links to it instead of searching for it."""
 
 
 class SubmissionInProgress(SubmissionError):
-    """The same submission is being published right now: sending it again shortly will succeed."""
+    """The same submission is being published right now: sending it again shortly will succeed. `batch_id`, when
+    known, is the batch it makes."""
 
 
 def refusal_title(code: BatchCode) -> str:

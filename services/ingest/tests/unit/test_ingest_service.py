@@ -201,8 +201,9 @@ async def test_the_same_file_or_key_again_answers_the_original_batch() -> None:
     keyed_again = await submit(service, batch_file(), key="k-1")
     assert (keyed_again.batch_id, keyed_again.replay) == (keyed.batch_id, True)
     assert len(publisher.transactions) == 2
-    with pytest.raises(IdempotencyKeyReused):
+    with pytest.raises(IdempotencyKeyReused) as reused:
         await submit(service, batch_file(reference="OTHER"), key="k-1")
+    assert reused.value.batch_id == keyed.batch_id
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -87,8 +88,9 @@ PREFILL_LIMITS = {
     "language_for_assessment": 20,
     "credits": 4,
 }
-# How many of the AO's newest batches are looked through for the one a direct-entry form made, when the form is sent
-# again with its content changed (ingest lists at most 200 a page).
+# How many of the AO's newest batches are looked through for the one a direct-entry form made, when ingest's 409 for
+# the form's key names no batch: an ingest of the release before IDEMPOTENCY_KEY_REUSED, during a rollout (ingest
+# lists at most 200 a page).
 SENT_BEFORE_LOOKED_FOR = 200
 # A name in an address is counted composed, as the rules count it, once it is read: its code points are first bounded
 # by the most a name of NAME_LIMIT characters can decompose into (NFD takes a character to at most 4).
@@ -271,10 +273,12 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
     try:
         accepted = await calls(request, user).submit_batch(sent, "application/json", f"portal-entry-{entry_id}")
     except Refused as refused:
-        if refused.problem.get("code") == ProblemCode.CONFLICT:
-            # ingest's 409 for a submission: the form's key made a batch already, of other content (the form sent,
-            # then Back, a change and Send), or the same entry is being published by another Send
-            return await _entry_sent_before(request, user, values, sent, entry_id, warnings_of(outcome))
+        if refused.problem.get("code") in (ProblemCode.IDEMPOTENCY_KEY_REUSED, ProblemCode.CONFLICT):
+            # ingest's 409 for the form's key: it made a batch already, of other content (the form sent, then Back, a
+            # change and Send: IDEMPOTENCY_KEY_REUSED), or the same entry is being published by another Send (CONFLICT)
+            return await _entry_sent_before(
+                request, user, values, refused.problem, sent, entry_id, warnings_of(outcome)
+            )
         return _entry_page(request, user, values, {"action": refused.detail}, [], 400)
     return await _to_the_entrys_batch(request, user, entry, accepted["batch_id"], entry_reference(entry_id))
 
@@ -303,23 +307,47 @@ async def _to_the_entrys_batch(request: Request, user: AoUser, entry: Entry, bat
 
 
 async def _entry_sent_before(
-    request: Request, user: AoUser, values: dict[str, str], sent: bytes, entry_id: str, warnings: list[str]
+    request: Request,
+    user: AoUser,
+    values: dict[str, str],
+    problem: Mapping[str, Any],
+    sent: bytes,
+    entry_id: str,
+    warnings: list[str],
 ) -> Response:
-    """The batch the form's key made, when it is this entry (`sent`, being published by another Send); else the form
-    again, with what the person entered under a new entry id so that the corrected entry can be sent as a new batch,
-    saying that the form was sent already, as the batch named (when found among the AO's newest)."""
+    """Where ingest's 409 for the form's key (`problem`) leads. It names the batch the key made (`batch_id`): while this
+    same entry is being published by another Send (CONFLICT), to that batch's page; when the key made it of other
+    content (IDEMPOTENCY_KEY_REUSED), to the form again, with what the person entered under a new entry id so that the
+    corrected entry can be sent as a new batch, saying that the form was sent already, as that batch. A 409 naming no
+    batch (an ingest of the release before, during a rollout) has it looked for among the AO's newest."""
+    entry = read_entry(values)
+    named = problem.get("batch_id")
+    made_id = _batch_id(named if isinstance(named, str) else None)
+    made: dict[str, Any] | None
+    if made_id is None:
+        made = await _entry_batch_among_the_newest(request, user, entry_id)
+        if made is not None and made.get("content_sha256") == hashlib.sha256(sent).hexdigest():
+            return await _to_the_entrys_batch(request, user, entry, made["batch_id"], entry_reference(entry_id))
+    elif problem.get("code") == ProblemCode.CONFLICT:
+        return await _to_the_entrys_batch(request, user, entry, str(made_id), entry_reference(entry_id))
+    else:
+        try:
+            made = await calls(request, user).batch(made_id)
+        except (NotFound, Refused, Unavailable):  # linked all the same: its page says what it can
+            made = {"batch_id": str(made_id)}
+    again = {**values, "entry_id": str(uuid.uuid4())}
+    return _entry_page(request, user, again, {}, warnings, 409, sent_before={"batch": made})
+
+
+async def _entry_batch_among_the_newest(request: Request, user: AoUser, entry_id: str) -> dict[str, Any] | None:
+    """The batch the form's key made, if among the AO's newest: for a 409 that names none (an ingest of the release
+    before IDEMPOTENCY_KEY_REUSED, during a rollout)."""
     key = f"portal-entry-{entry_id}"
     try:
         newest = await calls(request, user).batches(page=1, page_size=SENT_BEFORE_LOOKED_FOR)
     except (Refused, Unavailable):  # the page says the form was sent, and where to look for the batch
-        newest = {"items": []}
-    made = next((batch for batch in newest["items"] if batch.get("idempotency_key") == key), None)
-    if made is not None and made.get("content_sha256") == hashlib.sha256(sent).hexdigest():
-        return await _to_the_entrys_batch(
-            request, user, read_entry(values), made["batch_id"], entry_reference(entry_id)
-        )
-    again = {**values, "entry_id": str(uuid.uuid4())}
-    return _entry_page(request, user, again, {}, warnings, 409, sent_before={"batch": made})
+        return None
+    return next((batch for batch in newest["items"] if batch.get("idempotency_key") == key), None)
 
 
 # --- learners ----------------------------------------------------------------------------------
