@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import asyncpg
@@ -313,7 +313,13 @@ async def _project_parked(
         snapshot = await runner.model.load_snapshot(connection, needs_of(decoded), heads)
         changes = project_batch(snapshot, decoded)
         await runner.model.delete_parked(connection, [row.position for row in rows])
-        await runner.model.write(connection, changes, {}, publish_dead_letters=runner.publishes_dead_letters)
+        await runner.model.write(
+            connection,
+            changes,
+            {},
+            publish_dead_letters=runner.publishes_dead_letters,
+            dead_letters_sent=dead_letters_sent(rows),
+        )
         if changes.parked:  # parked again as new rows: each keeps when it was first parked, and is marked tried
             await runner.model.keep_parked_times(connection, rows)
         for parked in changes.parked:
@@ -327,6 +333,13 @@ async def _project_parked(
             break  # the stream's last page: no read past it
         after = rows[-1]
     return done
+
+
+def dead_letters_sent(rows: Iterable[ParkedRow]) -> set[Position]:
+    """Of a stream's parked rows a retry or skip reads, the events whose copy is on their dead-letter topic: its
+    poisons (a drain waits until each one's copy is sent, `unsent_dead_letter`). An event held behind one has
+    none: parked as a poison by the drain, it is sent then, once."""
+    return {row.position for row in rows if row.reason == "error"}
 
 
 async def _count_attempt(connection: asyncpg.Connection, runner: Runner, head: ParkedRow) -> None:

@@ -937,6 +937,10 @@ class WorkerFailed(Exception):
     """The worker could not finish its slice; its row in plr_ops.rebuild_workers says why."""
 
 
+class WorkerStopped(Exception):
+    """The projector ended this worker's row (its rebuild failed or was abandoned): it writes nothing more."""
+
+
 def _lock_key(rebuild_id: int, worker: int) -> int:
     return advisory_lock_key(f"plr-rebuild|{rebuild_id}|{worker}")
 
@@ -965,19 +969,35 @@ async def _plan(connection: asyncpg.Connection, rebuild_id: int | None, worker: 
     )
 
 
-async def _report(connection: asyncpg.Connection, plan: WorkerPlan, **values: Any) -> None:
+# What a worker's row is while the worker may write: `running`, as it marked it on starting, and as the projector
+# leaves it until the rebuild fails or is abandoned (`rebuild_jobs._FAIL_REBUILD`)
+_STILL_RUNNING = "state = 'running'"
+# ... and as it starts (a failed row taken up again by the Job's retry) or fails: its rebuild still loading
+_STILL_LOADING = (
+    f"EXISTS (SELECT FROM {OPS_SCHEMA}.rebuilds r WHERE r.rebuild_id = $1 AND r.state = 'running'"
+    " AND r.phase = 'loading')"
+)
+
+
+async def _report(
+    connection: asyncpg.Connection, plan: WorkerPlan, *, only_if: str = _STILL_RUNNING, **values: Any
+) -> None:
+    """Writes `values` to the worker's row; `WorkerStopped`, writing nothing, once the projector has ended the row."""
     assignments = ", ".join(f"{name} = ${number}" for number, name in enumerate(values, start=3))
-    await connection.execute(
+    updated = await connection.execute(
         f"UPDATE {OPS_SCHEMA}.rebuild_workers SET {assignments}, updated_at = now()"
-        " WHERE rebuild_id = $1 AND worker = $2",
+        f" WHERE rebuild_id = $1 AND worker = $2 AND {only_if}",
         plan.rebuild_id,
         plan.worker,
         *values.values(),
     )
+    if updated == "UPDATE 0":
+        raise WorkerStopped(f"rebuild {plan.rebuild_id} worker {plan.worker} stopped by the projector")
 
 
 async def run_worker(settings: ProjectorSettings, worker: int, rebuild_id: int | None = None) -> bool:
-    """Loads this worker's slice of the running rebuild; False when there was nothing to do."""
+    """Loads this worker's slice of the running rebuild; False when there was nothing to do, or the projector
+    stopped it (its rebuild failed or was abandoned: what it had not committed is rolled back)."""
     pool = await create_pool(settings.database_url, min_size=2, max_size=2)
     try:
         async with pool.acquire() as control:
@@ -991,12 +1011,19 @@ async def run_worker(settings: ProjectorSettings, worker: int, rebuild_id: int |
             if plan is None:
                 return False
             try:
-                await _load(settings, pool, control, plan)
-            except Exception as error:
-                message = f"{type(error).__name__}: {str(error)[:300]}"
-                _log.warning("rebuild_worker_failed", rebuild_id=plan.rebuild_id, worker=worker, error=message)
-                await _report(control, plan, state="failed", error=message)
-                raise WorkerFailed(message) from error
+                try:
+                    await _load(settings, pool, control, plan)
+                except WorkerStopped:
+                    raise
+                except Exception as error:
+                    message = f"{type(error).__name__}: {str(error)[:300]}"
+                    _log.warning("rebuild_worker_failed", rebuild_id=plan.rebuild_id, worker=worker, error=message)
+                    # unless the projector has ended the row (its reason kept): a row not yet running is failed too
+                    await _report(control, plan, only_if=_STILL_LOADING, state="failed", error=message)
+                    raise WorkerFailed(message) from error
+            except WorkerStopped:
+                _log.info("rebuild_worker_stopped", rebuild_id=plan.rebuild_id, worker=worker)
+                return False
             return True
     finally:
         await pool.close()
@@ -1007,7 +1034,7 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
     started = time.monotonic()
     # CPU of the passes already done (by an earlier process), and of this process before its first
     cpu_before = plan.cpu_seconds - time.process_time()
-    await _report(control, plan, state="running", error=None)
+    await _report(control, plan, only_if=_STILL_LOADING, state="running", error=None)
     actions = await operator_actions(control)
     consumer = make_consumer(
         settings.kafka_bootstrap_servers,
@@ -1055,14 +1082,13 @@ async def _load(settings: ProjectorSettings, pool: asyncpg.Pool, control: asyncp
                     slice_marks.add_applied(state._marks)
                 await writer.flush()
                 read_before += events
-                await connection.execute(
-                    f"UPDATE {OPS_SCHEMA}.rebuild_workers SET passes_done = $3, events_read = $4, cpu_seconds = $5,"
-                    " updated_at = now() WHERE rebuild_id = $1 AND worker = $2",
-                    plan.rebuild_id,
-                    plan.worker,
-                    number + 1,
-                    read_before,
-                    cpu_before + time.process_time(),
+                # in the pass's transaction: a worker stopped meanwhile commits nothing of it
+                await _report(
+                    connection,
+                    plan,
+                    passes_done=number + 1,
+                    events_read=read_before,
+                    cpu_seconds=cpu_before + time.process_time(),
                 )
             _log.info(
                 "rebuild_pass_loaded",

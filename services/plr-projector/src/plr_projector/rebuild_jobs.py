@@ -144,7 +144,11 @@ RunnerFactory = Callable[[str, ReadModel, bool], Runner]
 
 
 class RebuildFailed(Exception):
-    """A bulk load could not finish: a worker kept failing, or the keys could not be built."""
+    """A bulk load could not finish: a worker kept failing (`worker`), or the keys could not be built."""
+
+    def __init__(self, message: str, worker: int | None = None) -> None:
+        super().__init__(message)
+        self.worker = worker
 
 
 class Rebuilds:
@@ -189,11 +193,8 @@ class Rebuilds:
             failed = await self._why_not_resumable(row["schema_name"])
             if failed is not None:
                 _log.warning("rebuild_failed", rebuild_id=row["rebuild_id"], phase=row["phase"], error=failed)
-                await self.pool.execute(
-                    f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1",
-                    row["rebuild_id"],
-                    failed,
-                )
+        if failed is not None:  # its workers too, where a release before this one left them looking alive
+            await self.pool.fetch(_FAIL_REBUILD, row["rebuild_id"], failed, _STOPPED_FAILED)
         await self._launch(
             row["rebuild_id"],
             row["schema_name"],
@@ -249,6 +250,7 @@ class Rebuilds:
         self.job = job
         if failed is not None:
             job.state, job.error = "failed", failed
+            await self._read_workers(job)
             return
         if phase == "following":
             async with self.pool.acquire() as connection:
@@ -327,14 +329,15 @@ class Rebuilds:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            job.state, job.error = "failed", f"{type(error).__name__}: {str(error)[:300]}"
-            _log.warning("rebuild_failed", rebuild_id=job.rebuild_id, phase=job.phase, error=job.error)
-            await self.pool.execute(
-                f"UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1"
-                f" AND state NOT IN {_ENDED}",
-                job.rebuild_id,
-                job.error,
-            )
+            why = f"{type(error).__name__}: {str(error)[:300]}"
+            _log.warning("rebuild_failed", rebuild_id=job.rebuild_id, phase=job.phase, error=why)
+            lost = error.worker if isinstance(error, RebuildFailed) else None
+            stopped = f"stopped: worker {lost} failed" if lost is not None else _STOPPED_FAILED
+            try:
+                ended = await self.pool.fetch(_FAIL_REBUILD, job.rebuild_id, why, stopped)
+                _say_stopped(job, {row["worker"] for row in ended}, stopped)
+            finally:  # the status says failed once its workers' rows say how they ended
+                job.state, job.error = "failed", why
 
     async def _read_workers(self, job: RebuildJob) -> None:
         rows = await self.pool.fetch(
@@ -377,13 +380,14 @@ class Rebuilds:
                                     starts=starts[worker],
                                 )
                             if starts[worker] >= WORKER_STARTS:
-                                raise RebuildFailed(await self._worker_given_up(job, row, exit_said, own))
+                                raise RebuildFailed(await self._worker_given_up(job, row, exit_said, own), worker)
                         starts[worker] += 1
                         processes[worker] = await self._spawn(job, worker)
                 elif (lost := given_up(job.worker_rows, self.settings.worker_retry_seconds)) is not None:
                     raise RebuildFailed(
                         f"worker {lost['worker']} failed and was not retried within"
-                        f" {self.settings.worker_retry_seconds:g} s (the Job gave up on it): {lost['error'] or 'failed'}"
+                        f" {self.settings.worker_retry_seconds:g} s (the Job gave up on it): {lost['error'] or 'failed'}",
+                        lost["worker"],
                     )
                 await asyncio.sleep(WORKER_POLL_SECONDS)
         finally:
@@ -680,8 +684,11 @@ class Rebuilds:
             try:
                 # One transaction: a rebuild marked running whose schema is gone would fail at the next start.
                 async with self.pool.acquire() as connection, connection.transaction():
+                    # dropped first: a Job's worker still loading holds the tables until its pass commits, its row
+                    # ended after (it finds that at its next report, and stops)
                     await connection.execute(f'DROP SCHEMA IF EXISTS "{job.schema}" CASCADE')
                     await self._mark_ended(connection, job, "abandoned")
+                    await connection.execute(_STOP_WORKERS, job.rebuild_id, "stopped: the rebuild was abandoned")
             except OperationError:
                 self.job = None  # stopped, and ended already by the record: nothing of it is left to run
                 raise
@@ -706,6 +713,30 @@ class Rebuilds:
 
 
 _ENDED = "('switched', 'abandoned')"  # the states a rebuild ends in: none changes after
+
+# A failed or abandoned rebuild's workers still loading (or not yet begun) are ended with it, `failed` with why they
+# were stopped, so that no row of it looks alive. A worker process still at work (a Job's pod, an orphan of a projector
+# restarted) finds its row no longer `running` at its next report, and stops without committing its pass
+# (`rebuild._report`); the projector stops its own local workers itself.
+_STOPPED_FAILED = "stopped: the rebuild failed"
+_STOP_WORKERS = (
+    f"UPDATE {OPS_SCHEMA}.rebuild_workers SET state = 'failed', error = $2, updated_at = now()"
+    " WHERE rebuild_id = $1 AND state IN ('pending', 'running')"
+)
+# The rebuild failed (unless it has ended) and its unfinished workers stopped, in one statement; the workers stopped.
+_FAIL_REBUILD = (
+    f"WITH failed AS (UPDATE {OPS_SCHEMA}.rebuilds SET state = 'failed', error = $2 WHERE rebuild_id = $1"
+    f" AND state NOT IN {_ENDED} RETURNING rebuild_id)"
+    f" UPDATE {OPS_SCHEMA}.rebuild_workers AS w SET state = 'failed', error = $3, updated_at = now() FROM failed"
+    " WHERE w.rebuild_id = failed.rebuild_id AND w.state IN ('pending', 'running') RETURNING w.worker"
+)
+
+
+def _say_stopped(job: RebuildJob, workers: set[int], why: str) -> None:
+    """The status's rows of the workers just stopped say so, as theirs in plr_ops.rebuild_workers do."""
+    for row in job.worker_rows:
+        if row["worker"] in workers:
+            row["state"], row["error"] = "failed", why
 
 
 def _supervised(job: RebuildJob) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -230,6 +230,13 @@ def parked_row(parked: Parked) -> tuple[Any, ...]:
     )
 
 
+def dead_letter_due(parked: Parked, *, publishing: bool, sent: Collection[Position] = ()) -> bool:
+    """Whether parking `parked` sends a copy of it to its `<topic>.dlq`: a poison (not an event held behind one),
+    parked by a runner that publishes, and once an event: one a retry parks again, whose copy went when it was
+    first parked (`sent`), is not sent again (the topic would show it twice to whoever counts it)."""
+    return publishing and parked.reason == "error" and parked.message.position not in sent
+
+
 def _achievement_from(record: Mapping[str, Any]) -> AchievementRow:
     values = {name: record[name] for name, _ in _ACHIEVEMENT_COLUMNS}
     values["status"] = values["status"].strip()
@@ -400,7 +407,9 @@ class ReadModel:
         next_offsets: Mapping[TopicPartition, int],
         *,
         publish_dead_letters: bool,
+        dead_letters_sent: Collection[Position] = (),
     ) -> None:
+        """`dead_letters_sent`: the events, parked again here, whose copy is on their dead-letter topic already."""
         if changes.erased:
             await self._erase(connection, changes.erased)
         created = changes.created  # keys of `changes.achievements` that had no row
@@ -461,7 +470,13 @@ class ReadModel:
                 # an event parked already and read again (offsets set back) keeps its row: its reason, its
                 # tries, its dead letter (sent once)
                 ' ON CONFLICT (topic, partition, "offset") DO NOTHING',
-                [(*parked_row(parked), publish_dead_letters and parked.reason == "error") for parked in changes.parked],
+                [
+                    (
+                        *parked_row(parked),
+                        dead_letter_due(parked, publishing=publish_dead_letters, sent=dead_letters_sent),
+                    )
+                    for parked in changes.parked
+                ],
             )
             await connection.execute(_PUBLISH_STATISTICS_WHEN_IDLE)
         if next_offsets:

@@ -106,14 +106,19 @@ def test_a_worker_retried_or_still_to_be_retried_is_not_given_up(row: dict[str, 
 
 
 class _Pool:
-    """The worker rows as the projector reads them in turn (the last read again), and the statements run."""
+    """The worker rows as the projector reads them in turn (the last read again), and the statements run; `stopping`:
+    the workers the statement failing the rebuild finds unfinished, and ends."""
 
-    def __init__(self, reads: list[list[dict[str, Any]]]) -> None:
+    def __init__(self, reads: list[list[dict[str, Any]]], stopping: tuple[int, ...] = ()) -> None:
         self._reads: Iterator[list[dict[str, Any]]] = iter(reads)
         self._last: list[dict[str, Any]] = []
         self.executed: list[tuple[str, tuple[Any, ...]]] = []
+        self.stopping = stopping
 
     async def fetch(self, statement: str, *arguments: Any) -> list[dict[str, Any]]:
+        if statement.startswith("WITH failed AS"):
+            self.executed.append((statement, arguments))
+            return [{"worker": worker} for worker in self.stopping]
         self._last = next(self._reads, self._last)
         return self._last
 
@@ -150,8 +155,28 @@ async def test_a_job_rebuild_fails_naming_the_worker_the_job_gave_up_on(monkeypa
     assert status["last_error"].startswith("RebuildFailed: worker 1 failed and was not retried within 300 s")
     assert status["last_error"].endswith("RuntimeError: disk full")
     [(statement, arguments)] = pool.executed
-    assert statement.startswith("UPDATE plr_ops.rebuilds SET state = 'failed'")
-    assert arguments == (7, status["last_error"])
+    assert statement.startswith("WITH failed AS (UPDATE plr_ops.rebuilds SET state = 'failed'")
+    assert arguments == (7, status["last_error"], "stopped: worker 1 failed")
+    assert [worker["state"] for worker in status["workers"]] == ["done", "failed"]
+
+
+async def test_the_other_workers_of_a_job_rebuild_failed_for_one_are_ended_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rebuild_jobs, "WORKER_POLL_SECONDS", 0)
+    lost = _worker(1, "failed", unchanged_seconds=301, error="RuntimeError: disk full")
+    pool = _Pool([[_worker(0, "running"), lost]], stopping=(0,))
+    rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=JOB_OF_TWO)  # type: ignore[arg-type]
+    rebuilds.job = job = _loading()
+
+    await asyncio.wait_for(rebuilds._supervise(job), timeout=5)
+
+    status = rebuilds.status()
+    # worker 0's pod finds its row ended at its next report, and stops (`rebuild._report`)
+    assert [(worker["state"], worker["error"]) for worker in status["workers"]] == [
+        ("failed", "stopped: worker 1 failed"),
+        ("failed", "RuntimeError: disk full"),
+    ]
 
 
 async def test_a_worker_the_job_retries_after_a_failure_does_not_fail_the_rebuild(

@@ -92,7 +92,15 @@ async def test_an_abandoned_rebuild_drops_its_schema_and_leaves_no_progress_or_s
 
     assert 'DROP SCHEMA IF EXISTS "plr_rebuild_1" CASCADE' in connection.statements
     # one transaction: a schema dropped under a rebuild still marked running would fail the next start
-    assert [statement.split()[0] for statement in connection.statements] == ["BEGIN", "DROP", "UPDATE", "COMMIT"]
+    assert [statement.split()[0] for statement in connection.statements] == [
+        "BEGIN",
+        "DROP",
+        "UPDATE",
+        "UPDATE",
+        "COMMIT",
+    ]
+    # and its workers not done ended with it: no row of it looks alive
+    assert connection.statements[3].startswith("UPDATE plr_ops.rebuild_workers SET state = 'failed'")
     assert (runner.stopped, runner.retired) == (True, True)
     assert rebuilds.status() == {"state": "idle"}
     assert REGISTRY.get_sample_value("lrs_projector_rebuild_progress_ratio") == 0

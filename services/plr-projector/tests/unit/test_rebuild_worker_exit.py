@@ -47,15 +47,35 @@ class _Process:
         return self.returncode
 
 
-class _Pool:
-    """The worker rows as read in turn (the last read again), and the statements run."""
+class _Running:
+    """A worker process still at work, until it is terminated."""
 
-    def __init__(self, reads: list[list[dict[str, Any]]]) -> None:
+    def __init__(self) -> None:
+        self.returncode: int | None = None
+        self.terminated = False
+
+    def terminate(self) -> None:
+        self.terminated = True
+        self.returncode = -signal.SIGTERM
+
+    async def wait(self) -> int | None:
+        return self.returncode
+
+
+class _Pool:
+    """The worker rows as read in turn (the last read again), and the statements run; `stopping`: the workers the
+    statement failing the rebuild finds unfinished, and ends."""
+
+    def __init__(self, reads: list[list[dict[str, Any]]], stopping: tuple[int, ...] = ()) -> None:
         self._reads: Iterator[list[dict[str, Any]]] = iter(reads)
         self._last: list[dict[str, Any]] = []
         self.executed: list[tuple[str, tuple[Any, ...]]] = []
+        self.stopping = stopping
 
     async def fetch(self, statement: str, *arguments: Any) -> list[dict[str, Any]]:
+        if statement.startswith("WITH failed AS"):
+            self.executed.append((statement, arguments))
+            return [{"worker": worker} for worker in self.stopping]
         self._last = [dict(row) for row in next(self._reads, self._last)]
         return self._last
 
@@ -85,12 +105,16 @@ def _job(phase: str) -> RebuildJob:
     )
 
 
-def _spawning(monkeypatch: pytest.MonkeyPatch, returncodes: dict[int, int]) -> list[int]:
-    """Every worker started ends at once with its return code; the workers started, in turn."""
+def _spawning(
+    monkeypatch: pytest.MonkeyPatch, returncodes: dict[int, int], running: dict[int, _Running] | None = None
+) -> list[int]:
+    """Every worker started ends at once with its return code, but those `running`; the workers started, in turn."""
     started: list[int] = []
 
-    async def spawn(self: Rebuilds, job: RebuildJob, worker: int) -> _Process:
+    async def spawn(self: Rebuilds, job: RebuildJob, worker: int) -> _Process | _Running:
         started.append(worker)
+        if running is not None and worker in running:
+            return running[worker]
         return _Process(returncodes[worker])
 
     monkeypatch.setattr(rebuild_jobs, "WORKER_POLL_SECONDS", 0)
@@ -126,8 +150,9 @@ async def test_a_worker_killed_by_sigkill_fails_the_rebuild_saying_so_and_its_ro
     assert row_update.startswith("UPDATE plr_ops.rebuild_workers SET state = 'failed', error = $3, updated_at = now()")
     assert row_update.endswith("WHERE rebuild_id = $1 AND worker = $2 AND state <> 'done'")
     assert row_arguments == (10, 1, worker["error"])
-    assert rebuild_update.startswith("UPDATE plr_ops.rebuilds SET state = 'failed'")
-    assert rebuild_arguments == (10, said)
+    assert rebuild_update.startswith("WITH failed AS (UPDATE plr_ops.rebuilds SET state = 'failed'")
+    assert rebuild_arguments == (10, said, "stopped: worker 1 failed")
+    assert status["workers"][0]["state"] == "done"  # a finished worker's row stays as it is
 
 
 async def test_a_worker_exiting_with_a_status_fails_the_rebuild_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,8 +185,33 @@ async def test_a_worker_that_failed_by_itself_keeps_its_own_error(monkeypatch: p
     status = rebuilds.status()
     assert status["last_error"] == "RebuildFailed: worker 1: OSError: disk full"
     assert (status["workers"][1]["state"], status["workers"][1]["error"]) == ("failed", "OSError: disk full")
-    [(statement, _)] = pool.executed  # its row is the worker's own: only the rebuild is marked
-    assert statement.startswith("UPDATE plr_ops.rebuilds SET state = 'failed'")
+    [(statement, _)] = pool.executed  # its row is the worker's own: only the rebuild (and any unfinished one) marked
+    assert statement.startswith("WITH failed AS (UPDATE plr_ops.rebuilds SET state = 'failed'")
+
+
+async def test_the_other_workers_of_a_rebuild_failed_for_one_are_stopped_and_their_rows_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    worker_zero = _Running()
+    started = _spawning(monkeypatch, {1: -signal.SIGKILL}, running={0: worker_zero})
+    pool = _Pool([[_row(0, "running"), _row(1, "running")]], stopping=(0,))
+    rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=LOCAL_TWO)  # type: ignore[arg-type]
+    rebuilds.job = job = _job("loading")
+
+    await asyncio.wait_for(rebuilds._supervise(job), timeout=5)
+
+    assert started.count(1) == WORKER_STARTS and started.count(0) == 1
+    assert worker_zero.terminated  # its process stopped: it writes no more into the failed rebuild's schema
+    (_, _), (fail_statement, fail_arguments) = pool.executed
+    assert "UPDATE plr_ops.rebuild_workers AS w SET state = 'failed', error = $3" in fail_statement
+    assert fail_statement.endswith("w.state IN ('pending', 'running') RETURNING w.worker")
+    assert fail_arguments[2] == "stopped: worker 1 failed"
+    status = rebuilds.status()
+    assert [(worker["state"], worker["error"]) for worker in status["workers"]] == [
+        ("failed", "stopped: worker 1 failed"),
+        ("failed", status["workers"][1]["error"]),
+    ]
+    assert status["workers"][1]["error"].startswith("was killed by SIGKILL")
 
 
 def test_indexing_gives_no_eta_though_every_event_is_loaded() -> None:
