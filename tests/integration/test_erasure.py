@@ -41,6 +41,7 @@ PROVIDER = "provider:10004567"
 REASON = f"I am {GIVEN_NAME} {FAMILY_NAME}, born {DATE_OF_BIRTH}: this grade is not the one on my certificate"
 NOTE = f"Checked with {GIVEN_NAME} {FAMILY_NAME} ({DATE_OF_BIRTH}): the grade stands"
 PERSONAL_IN_CHALLENGE = ("reason", "note", "personal_data_erased")
+SAYS_ERASED = ("learner_erased",)  # the AO view's: false before, true after
 
 
 @dataclass
@@ -132,7 +133,11 @@ async def _answers(
 def _without_personal(answer: Any) -> Any:
     """An answer with the challenge fields that erasure empties left out: what must not change."""
     if isinstance(answer, dict):
-        return {key: _without_personal(value) for key, value in answer.items() if key not in PERSONAL_IN_CHALLENGE}
+        return {
+            key: _without_personal(value)
+            for key, value in answer.items()
+            if key not in PERSONAL_IN_CHALLENGE + SAYS_ERASED
+        }
     if isinstance(answer, list):
         return [_without_personal(item) for item in answer]
     return answer
@@ -279,6 +284,14 @@ async def test_no_api_answer_holds_their_personal_data_and_every_fact_and_count_
     assert after[f"challenge {PEARSON}"]["resolution"] == "rejected"
     assert len(after["plr"]["learning_events"]) == 2
     assert _without_personal(after) == _without_personal(erased.before)
+    # each AO that recorded something for them is told, so that its portal offers no change it cannot make (RV004)
+    told = {ao: (erased.before[f"ao achievements {ao}"], after[f"ao achievements {ao}"]) for ao in erased.batches}
+    assert {ao: (old["learner_erased"], new["learner_erased"]) for ao, (old, new) in told.items()} == {
+        ao: (False, True) for ao in erased.batches
+    }
+    # never to an AO with no record of them: it could otherwise probe ULNs for erasures
+    stranger = await _get(system, "plr-projector", "ao:RN9123", "/v1/ao/achievements", uln=erased.uln)
+    assert (stranger["learning_events"], stranger["learner_erased"]) == ([], False)
 
     # no credential is signed for them any more, for them or an operator: it is made to be handed on
     for principal in (f"learner:{erased.uln}", OPERATOR):

@@ -149,6 +149,11 @@ class AoAchievements(_Described):
     master_uln: str | None
     ulns: list[str]
     ao_id: str
+    learner_erased: bool = Field(
+        description="true when the learner was erased (under any of their ULNs) and this AO has achievements of"
+        " theirs: every record for them is refused RV004, so these can no longer be updated, withdrawn or reinstated;"
+        " false otherwise"
+    )
     learning_events: list[AoLearningEvent]
     withdrawn_not_shown: int | None = Field(
         None, description="how many of the AO's withdrawn achievements are left out: 0 with `include_withdrawn=true`"

@@ -128,6 +128,10 @@ async def _plr_document(
                 code=ProblemCode.LEARNER_NOT_FOUND,
             )
         challenged = await projector.model.challenged(connection, [row.achievement_id for row in achievements])
+        # said to an AO that recorded something for the learner (whose every record for them is refused RV004
+        # anyway), so that it is not offered changes it cannot make; never to one probing ULNs it has no record of
+        recorded = only_ao is not None and any(row.ao_id == only_ao for row in achievements)
+        erased = recorded and await projector.model.any_erased(connection, group.ulns)
         history = (
             await projector.model.history(connection, group.ulns, audience.ao_id)
             if include_history and audience.may_include_history
@@ -168,6 +172,7 @@ async def _plr_document(
         "events_held_in_dead_letters": held
         if principal.kind in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR)
         else None,
+        **({"learner_erased": erased} if only_ao is not None else {}),  # the AO view's (`AoAchievements`)
     }
 
 

@@ -367,7 +367,7 @@ def _learner_page(
     """`after_batch`: the batch the person came from, kept in the form; `batch_shown`, whether the record read shows
     it: "yes", "none" (the projector has the batch, and none of it is on this record), "pending" (not yet)."""
     prefilled = {}  # what each achievement's buttons post to the direct-entry form, action by action
-    if plr is not None:
+    if plr is not None and not plr.get("learner_erased"):  # an erased learner's records are all refused RV004
         for event in plr["learning_events"]:
             actions = (
                 (RecordAction.REINSTATE,) if event.get("withdrawn") else (RecordAction.UPDATE, RecordAction.WITHDRAW)
