@@ -100,6 +100,10 @@ async def test_a_key_sent_again_answers_its_report_and_is_refused_for_another(
         assert refused.status_code == 409, refused.text
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert refused.json()["title"] == "Idempotency-Key already used for a different report"
+        assert (refused.json()["code"], refused.json()["report_id"]) == (
+            "IDEMPOTENCY_KEY_REUSED",
+            first.json()["report_id"],
+        )
         assert first.json()["report_id"] in refused.json()["detail"]
     assert await _centre_grades(app, uln, first.json()["min_offsets"]) == ["B"]
     new_key = await _report(app, {**report, "grade": "C"}, f"centre-{uuid.uuid4()}")

@@ -694,13 +694,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " batches, send each once the one before it is decided (`?wait_until_decided=`).",
     ),
     ProblemCode.IDEMPOTENCY_KEY_REUSED: CodeExplanation(
-        meaning="The `Idempotency-Key` was sent before with another file: a key names one submission, and it made"
-        " the batch `batch_id` names (yours: keys are per awarding organisation). Nothing of this file was kept",
+        meaning="The `Idempotency-Key` was sent before with another file (or, from a provider, another centre"
+        " report): a key names one submission, and it made the batch `batch_id` names (the report `report_id` names;"
+        " yours: keys are per awarding organisation or provider). Nothing of this request was kept",
         example="a script sending each day's file under the same key; a portal form sent, changed and sent again",
-        source="our decision: a key answers the submission it was first sent with (decisions 0040 and 0185)",
-        fix="Look at the batch `batch_id` names (`GET /v1/batches/{batch_id}`, `lrs batch status <batch_id>`): it"
-        " may hold what you meant to send. Send a new file, or the same file to be judged again, under a new key"
-        " (a new UUID for each file).",
+        source="our decision: a key answers the submission it was first sent with (decisions 0040, 0160 and 0185)",
+        fix="Look at the batch `batch_id` names (`GET /v1/batches/{batch_id}`, `lrs batch status <batch_id>`), or the"
+        " centre report `report_id` names: it may hold what you meant to send. Send a new file or report, or the same"
+        " file to be judged again, under a new key (a new UUID for each).",
     ),
     ProblemCode.MALFORMED_REQUEST: CodeExplanation(
         meaning="The request could not be read at all: its body is not UTF-8, or not JSON (or JSON naming a key"

@@ -112,7 +112,7 @@ def _check_centre_dates(body: CentreAchievementCreate) -> None:
         " decision 0121), else 403 `PROVIDER_NOT_LINKED`; a ULN with a wrong check digit is 422 `RV002` first."
         " A linked provider reporting for an erased learner is refused with 410 `LEARNER_ERASED`: nothing about"
         " them is put on the log. The same `Idempotency-Key` with the same report answers the first report again"
-        " (202, same `report_id`); with another report it is refused (409); a key that is not 1 to 255 visible"
+        " (202, same `report_id`); with another report it is refused (409 `IDEMPOTENCY_KEY_REUSED`, naming the first in `report_id`); a key that is not 1 to 255 visible"
         " ASCII characters is 400."
         " The free text (`subject`, `provider_name`, `grade`) must hold no personal data: not the learner's name,"
         " date of birth or circumstances. A report goes onto the PLR log as written, and the log is kept for good."
@@ -244,12 +244,15 @@ async def _report_first_sent_with(
     async with projector.pool.acquire() as connection:
         first = await centre_reports.remember(connection, provider_ukprn, key, keyed)
     if first.request_sha256 != keyed.request_sha256:
-        _log.info("centre_report_refused", principal=PrincipalKind.PROVIDER.value, code=ProblemCode.CONFLICT.value)
+        reused = ProblemCode.IDEMPOTENCY_KEY_REUSED
+        _log.info("centre_report_refused", principal=PrincipalKind.PROVIDER.value, code=reused.value)
         raise ProblemError(
             409,
             "Idempotency-Key already used for a different report",
             f"Idempotency-Key {key!r} was used for report {first.report_id}, which differs from this one. Use a new"
             " key for a new report.",
+            code=reused,
+            report_id=str(first.report_id),
         )
     return first
 
