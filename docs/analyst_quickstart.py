@@ -34,6 +34,7 @@ TABLES = {
     "rejections": "lrs.reporting.rejections.v1",
     "challenges": "lrs.reporting.challenges.v1",
 }
+COUNTS_BY_NAME = {"submissions": "rejections_by_code", "challenges": "resolutions"}  # objects: name -> count
 
 REJECTIONS_BY_CODE_PER_MONTH = """
     SELECT ao_id, period, rejection.code, rejection.batches, rejection.records
@@ -103,15 +104,22 @@ async def read_topic(bootstrap_servers: str, topic: str, security: Mapping[str, 
 
 
 def load(connection: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    """Replaces `table` with the rows; nested lists (by_code, by_qualification_type) become lists of structs. No
-    rows (a topic with nothing on it now): no table, not the one an earlier run loaded."""
+    """Replaces `table` with the rows; nested lists (by_code, by_qualification_type) become lists of structs, and
+    objects of counts (rejections_by_code, resolutions) maps, whichever names the rows hold. No rows (a topic with
+    nothing on it now): no table, not the one an earlier run loaded."""
     if not rows:
         connection.execute(f"DROP TABLE IF EXISTS {table}")
         return
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / f"{table}.json"
         path.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
-        connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json_auto(?)", [str(path)])
+        connection.execute(
+            f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json_auto(?, map_inference_threshold=0)",
+            [str(path)],
+        )
+    columns = {row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()}
+    if COUNTS_BY_NAME.get(table) in columns:  # counts even when every map is empty (DuckDB would make them JSON)
+        connection.execute(f"ALTER TABLE {table} ALTER {COUNTS_BY_NAME[table]} TYPE MAP(VARCHAR, BIGINT)")
 
 
 async def load_reporting_topics(

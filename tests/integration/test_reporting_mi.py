@@ -463,6 +463,26 @@ def test_a_topic_with_nothing_on_it_now_leaves_no_table_from_an_earlier_run(
     assert "challenges: nothing on lrs.reporting.challenges.v1 yet" in capsys.readouterr().out
 
 
+def test_a_code_or_resolution_no_row_names_reads_null_not_an_error() -> None:
+    # rejections_by_code and resolutions are objects of counts: one type whichever names the rows hold, so a
+    # query that named a code works next month too, and an empty object still sums
+    guide = quickstart()
+    connection = duckdb.connect()
+    named = {"ao_id": "RN9093", "period": MAY, "rejections_by_code": {"RV012": 1, "RS005": 1}}
+    guide.load(connection, "submissions", [named, {**named, "ao_id": "RN9037", "rejections_by_code": {}}])
+    raised = {"ao_id": "RN9093", "period": MAY, "raised": 1, "resolved": 0, "still_open": 1}
+    guide.load(connection, "challenges", [{**raised, "resolutions": {}}])
+
+    by_code = connection.sql(
+        "SELECT ao_id, rejections_by_code['RV021'], coalesce(rejections_by_code['RV012'], 0) + 1"
+        " FROM submissions ORDER BY ao_id"
+    ).fetchall()
+    upheld = connection.sql("SELECT sum(coalesce(resolutions['upheld'], 0)) FROM challenges").fetchall()
+
+    assert by_code == [("RN9037", None, 1), ("RN9093", None, 2)]
+    assert upheld == [(0,)]
+
+
 async def run_as_written(command: str, home: Path, kafka_bootstrap: str) -> tuple[int, str]:
     shell = await asyncio.create_subprocess_exec(
         "bash",

@@ -1,11 +1,15 @@
 """Files `lrs` writes for the user (outcome CSVs, reports, credentials): they hold learners' data, so they are
 made 0600, and a file is only ever replaced whole, once all of it has arrived: a download cut short leaves the
-file that was there before, never a truncated copy that looks complete."""
+file that was there before, never a truncated copy that looks complete. A symbolic link is written through (the
+file it names is replaced, the link kept); what is not a file (a FIFO, a terminal, /dev/null, /dev/stdout) is
+written straight into, never replaced."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -19,6 +23,8 @@ from lrs_cli.output import progress
 
 STANDARD_OUTPUT = Path("-")
 BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark: ingest starts its results CSV with one, for Excel
+DESCRIPTORS = re.compile(r"/proc/(self|thread-self|[0-9]+)(/task/[0-9]+)?/fd")  # /dev/fd and /dev/stdout lead here
+MOST_LINKS_FOLLOWED = 40  # as Linux follows before ELOOP
 
 
 class BrokenOff(CommandError):
@@ -27,14 +33,46 @@ class BrokenOff(CommandError):
     exit_code = ExitCode.UNREACHABLE
 
 
+def written_straight(target: Path) -> bool:
+    """Whether `target` is written into rather than replaced: something there that is not a regular file (a FIFO,
+    a device), or a process's open file (`/dev/stdout` when it is redirected to a file, `/dev/fd/3`)."""
+    try:
+        found = target.stat()
+    except OSError:
+        return False
+    return not stat.S_ISREG(found.st_mode) or _through_a_descriptor(target)
+
+
+def _through_a_descriptor(target: Path) -> bool:
+    """Whether `target` or a link it leads through is in /proc/<process>/fd."""
+    path = target.absolute()
+    for _ in range(MOST_LINKS_FOLLOWED):
+        folder = os.path.realpath(path.parent)
+        if DESCRIPTORS.fullmatch(folder):
+            return True
+        path = Path(folder, path.name)
+        if not path.is_symlink():
+            return False
+        path = Path(folder, os.readlink(path))
+    return False
+
+
+def _replaced(target: Path) -> Path:
+    """The file that writing `target` replaces: the one it names when it is a symbolic link, not the link."""
+    return Path(os.path.realpath(target))
+
+
 def writable_beside(target: Path, option: str) -> None:
     """A usage error (exit status 2) when `target` could not be written: checked before the service is asked, so
     that nothing is printed or fetched for a file that then cannot be kept."""
     if target == STANDARD_OUTPUT:
         return
-    folder = target.parent
+    if written_straight(target):
+        if not os.access(target, os.W_OK):
+            raise UsageError(f"{option} {target} cannot be written (not writable): nothing was fetched")
+        return
     try:
-        descriptor, probe = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+        descriptor, probe = tempfile.mkstemp(prefix=f".{target.name}.", dir=_replaced(target).parent)
     except OSError as error:
         raise UsageError(
             f"{option} {target} cannot be written ({error.strerror or error}): nothing was fetched"
@@ -45,12 +83,18 @@ def writable_beside(target: Path, option: str) -> None:
 
 @contextlib.contextmanager
 def replacing(target: Path) -> Iterator[BinaryIO]:
-    """A file (0600) beside `target` that replaces it when the block ends without an error, else is removed."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    """A file (0600) beside `target` that replaces it when the block ends without an error, else is removed; what
+    is written straight into (`written_straight`) is opened as it is and appended to, as a shell's `>>` would."""
+    if written_straight(target):
+        with open(target, "ab") as out:
+            yield out
+        return
+    replaced = _replaced(target)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{replaced.name}.", dir=replaced.parent)
     try:
         with os.fdopen(descriptor, "wb") as out:
             yield out
-        os.replace(temporary, target)
+        os.replace(temporary, replaced)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
@@ -99,7 +143,12 @@ def download(client: httpx.Client, path: str, target: Path, params: dict[str, st
                     update(completed=written)
                 out.flush()
         except (httpx.RemoteProtocolError, httpx.ReadError) as error:
-            kept = "standard output has only part of it" if target == STANDARD_OUTPUT else f"{target} was not written"
+            if target == STANDARD_OUTPUT:
+                kept = "standard output has only part of it"
+            elif written_straight(target):
+                kept = f"{target} has only part of it"
+            else:
+                kept = f"{target} was not written"
             raise BrokenOff(
                 f"{response.request.url.copy_with(query=None)} answered, then the connection broke after"
                 f" {written:,} bytes ({str(error) or type(error).__name__}); {kept}: try again"
