@@ -62,7 +62,7 @@ class CentreLearningEvent(_Described):
     )
     credits: None
     status: None
-    date_loaded: datetime
+    date_loaded: datetime = Field(description="when the provider's report was recorded on the PLR log")
     under_data_challenge: Literal["N"]
     language_for_assessment: None
     participation_start_date: date | None
@@ -87,7 +87,10 @@ class AoLearningEvent(_Described):
     achievement_provider_ukprn: str | None = Field(description="the centre the AO named, if it did")
     credits: int | None
     status: str = Field(description="Provisional or Final")
-    date_loaded: datetime
+    date_loaded: datetime = Field(
+        description="when the achievement was first recorded (a Final superseding a Provisional, an Update or a"
+        " reinstatement keeps it); `history` (`include_history=true`) gives the time of each later change"
+    )
     under_data_challenge: Literal["Y", "N"] = Field(description="Y while a learner's challenge of it is open")
     language_for_assessment: str | None
     pathway: str | None
