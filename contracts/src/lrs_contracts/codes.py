@@ -614,7 +614,8 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
     ),
     ProblemCode.RESOLUTION_NOTE_REQUIRED: CodeExplanation(
         meaning="A challenge resolved as `upheld` (the data is right) or `rejected` (not a data error) says why in"
-        " `note`: the note is all the learner is told. A note of spaces or invisible characters alone says nothing",
+        " `note`: the note is all the learner is told. A note of spaces or invisible characters alone says nothing."
+        " An erased learner's challenge needs none: no note is kept for them",
         example="resolving as rejected with no note, or with a note of only spaces or zero-width spaces",
         source="our rule: a learner whose challenge changed nothing on their record is told why (the AO portal asks"
         " for the reason too)",

@@ -120,7 +120,8 @@ class ChallengeResolve(BaseModel):
         default=None,
         description="for the learner, who reads it with the resolution: at most 2,000 characters. Needed with"
         " `upheld` and `rejected`, which change nothing on the PLR: it is all the learner is told of why (422"
-        " `RESOLUTION_NOTE_REQUIRED` without one). A note of spaces or invisible characters alone counts as none",
+        " `RESOLUTION_NOTE_REQUIRED` without one), unless the learner's personal data was erased (no note is kept"
+        " or read then). A note of spaces or invisible characters alone counts as none",
     )
     correcting_batch_id: uuid.UUID | None = Field(
         default=None,
@@ -595,7 +596,8 @@ async def acknowledge_challenge(
         "the service has not caught up with the log, 503 `PROJECTION_PENDING`.\n\n"
         "`upheld` and `rejected` change nothing on the PLR, so they say why in `note`, for the learner: without "
         "one, or with one of spaces or invisible characters alone, 422 `RESOLUTION_NOTE_REQUIRED`. "
-        "The note is published sealed under the learner's key, and is not kept once the learner is erased."
+        "The note is published sealed under the learner's key, and is not kept once the learner is erased: an erased "
+        "learner's challenge (`personal_data_erased`) needs none."
     ),
     responses=problem_responses(401, 403, 404, 409, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),

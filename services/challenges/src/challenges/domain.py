@@ -6,7 +6,8 @@ challenges only an achievement the PLR log puts on their own record, and the AO 
 recorded it (`challenge_target`). A challenge resolved as corrected names the batch that corrected it:
 one that put an event of the same learner's achievement of the same qualification on the log after the
 challenge was raised (`correction`, decision 0142). One resolved as upheld (the data is right) or rejected
-(not a data error) says why in a note the learner reads (`resolve`): they are told nothing else.
+(not a data error) says why in a note the learner reads (`resolve`): they are told nothing else. An erased learner's
+challenge needs none: no note is kept for them, and no one would read it.
 
 The learner's reason and the AO's note may name the learner: on the log they are sealed under the
 learner's key (decision 0080), and a challenge row keeps them in clear only until the learner is
@@ -305,11 +306,11 @@ def resolve(
 ) -> ChallengeResolved:
     """The note travels sealed under the learner's `key` (needed with a note); an erased learner's
     challenge is resolved without it. Upheld or rejected needs a note with something in it (`NoteRequired`): it
-    is the learner's only answer (the portal asks for it as well). `correcting_batch_id`: what `correction` found,
-    for the log's readers."""
+    is the learner's only answer. Not for an erased learner: their keys are gone, so no note is kept or read.
+    `correcting_batch_id`: what `correction` found, for the log's readers."""
     if challenge.state is ChallengeState.RESOLVED:
         raise InvalidTransition(challenge.state, "resolved")
-    if resolution in NOTE_REQUIRED_FOR and not has_visible_text(note):
+    if resolution in NOTE_REQUIRED_FOR and not challenge.personal_data_erased and not has_visible_text(note):
         raise NoteRequired(resolution)
     sealed = None
     if note is not None and isinstance(key, LearnerKey) and not challenge.personal_data_erased:

@@ -99,6 +99,15 @@ def _status_said(status: str | None) -> str:
     return RESULT_STATUSES.get(status or "", status or "")
 
 
+def _subject_said(event: dict[str, Any]) -> Text:
+    """The subject, then the pathway the AO recorded, if it did: one qualification may have two pathways of the same
+    title, and a learner may challenge which one is on their record. Plain text, never read as markup."""
+    subject = event.get("subject") or ""
+    if pathway := event.get("pathway"):
+        return Text(f"{subject} (pathway: {pathway})" if subject else f"pathway: {pathway}")
+    return Text(subject)
+
+
 def _results_table(events: list[dict[str, Any]], several_ulns: bool = False) -> Table:
     """`several_ulns`: the learner's ULNs were merged, and each achievement says which it was recorded under (an
     AO withdraws the unwanted copy of a result recorded under two of them by naming its ULN, decision 0031)."""
@@ -126,7 +135,7 @@ def _results_table(events: list[dict[str, Any]], several_ulns: bool = False) -> 
             notes.append(f"{supporting} provider record{'' if supporting == 1 else 's'} (ILR)")
         listing.add_row(
             event.get("subject_code") or "",
-            event.get("subject") or "",
+            _subject_said(event),
             event.get("grade") or "",
             _status_said(event.get("status")),
             event.get("achievement_award_date") or "",
