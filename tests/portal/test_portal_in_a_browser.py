@@ -461,6 +461,9 @@ async def test_no_page_has_a_serious_accessibility_violation(
     found += await serious_violations(page)
     await page.goto(f"{url}/sign-in?next=%2Fbatches%2Fnew&ended=form")  # signed out by the session's end
     found += await serious_violations(page)
+    for help_page in ("/help/accessibility", "/help/privacy", "/help/contact"):  # for someone who cannot sign in
+        await page.goto(f"{url}{help_page}")
+        found += await serious_violations(page)
     await anonymous.close()
 
     for path in (

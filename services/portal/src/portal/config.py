@@ -5,7 +5,9 @@ from typing import Annotated
 from pydantic import AfterValidator, AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from lrs_contracts.text import refused_character
 from lrs_platform.settings import ServiceSettings, check_sandpit_database
+from portal.accounts import InvalidAccount, checked_email
 
 
 def _service_url(name: str, port: int) -> str:
@@ -85,6 +87,14 @@ class PortalSettings(ServiceSettings):
         default=72, ge=1, le=14 * 24, description="how long a new account's link to choose its password works"
     )
 
+    # The LRS service desk, on the "Contact the LRS service desk" page that every page's footer links to, and that the
+    # messages sending people to an operator name. None set: the page says to ask whoever gave them their account.
+    support_email: str | None = Field(default=None, description="the LRS service desk's email address")
+    support_phone: str | None = Field(default=None, description="its telephone number, as people dial it")
+    support_hours: str | None = Field(
+        default=None, description="when it answers, as people read it: Monday to Friday, 9am to 5pm"
+    )
+
     @field_validator("public_url")
     @classmethod
     def _absolute(cls, value: str | None) -> str | None:
@@ -93,6 +103,22 @@ class PortalSettings(ServiceSettings):
         if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
             raise ValueError("PORTAL_PUBLIC_URL must be an absolute http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("support_email")
+    @classmethod
+    def _one_address(cls, value: str | None) -> str | None:
+        try:
+            return checked_email(value)
+        except InvalidAccount:
+            raise ValueError("PORTAL_SUPPORT_EMAIL must be one email address, like lrs-desk@example.org") from None
+
+    @field_validator("support_phone", "support_hours")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        text = " ".join((value or "").split())
+        if refused := refused_character(text, one_line=True):
+            raise ValueError(f"holds {refused}")
+        return text or None
 
     @model_validator(mode="after")
     def _links_over_https(self) -> PortalSettings:

@@ -34,6 +34,7 @@ from portal.web.common import (
 
 router = APIRouter(include_in_schema=False)
 FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")  # what `new_csrf_token` makes
+FORM_COOKIE_SECONDS = 3600  # how long a signed-out form's token cookie lasts (the privacy page says so)
 
 
 def _home(account: Account) -> str:
@@ -52,7 +53,7 @@ def _signed_out_form(
     kept = request.cookies.get(portal.cookies.sign_in_cookie)
     form_token = kept if kept and FORM_TOKEN.fullmatch(kept) else new_csrf_token()
     response = render(request, template, {**context, "form_token": form_token}, status_code=status_code)
-    set_cookie(portal, response, portal.cookies.sign_in_cookie, form_token, max_age=3600)
+    set_cookie(portal, response, portal.cookies.sign_in_cookie, form_token, max_age=FORM_COOKIE_SECONDS)
     return response
 
 
@@ -136,7 +137,8 @@ async def sign_in(request: Request) -> Response:
             f"The username or password is not right. After {settings.lockout_failures} wrong passwords in a row an"
             f" account is locked for {settings.lockout_minutes} minutes: if yours may be, wait, or use"
             " \u201cForgotten your password?\u201d. If the right password still fails, your account may have been"
-            " disabled: ask an LRS operator."
+            " disabled: ask an LRS operator through the LRS service desk (\u201cContact the LRS service desk\u201d, at"
+            " the foot of this page)."
         )
         return _sign_in_page(request, next_path, errors, username, 400, ended)
     if earlier := request.cookies.get(portal.cookies.session_cookie):

@@ -1,5 +1,8 @@
-"""Help for anyone signed in: "Batch file formats", every field of a batch file in each format, and a template of
-each to download (`portal.batch_files`). In the Sandpit too, under /sandpit: the same page, its links kept there."""
+"""Help pages. For anyone signed in: "Batch file formats", every field of a batch file in each format, and a template of
+each to download (`portal.batch_files`). For anyone at all, signed in or not, linked from every page's footer: the
+accessibility statement, what the portal keeps about people (privacy), and how to reach the LRS service desk, whose
+details are settings (PORTAL_SUPPORT_EMAIL, _PHONE, _HOURS). In the Sandpit too, under /sandpit: the same pages, their
+links kept there."""
 
 from __future__ import annotations
 
@@ -10,6 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 
 from lrs_contracts.batch import BatchFormat
+from lrs_platform.http import DATABASE_UNAVAILABLE
+from portal.accounts import Role
+from portal.auth import SignedIn
 from portal.batch_files import (
     JSON_TOP_LEVEL_KEYS,
     LIMITS,
@@ -23,11 +29,17 @@ from portal.batch_files import (
     template_filename,
 )
 from portal.checking import format_named
-from portal.web.common import SANDPIT, PageError, User, render
+from portal.store import UPLOADS_WAITING_A_PERSON
+from portal.web.auth_pages import FORM_COOKIE_SECONDS
+from portal.web.common import SANDPIT, PageError, User, in_sandpit, portal_of, render, see_other
 
 router = APIRouter(include_in_schema=False)
 
 BATCH_FILES = "/help/batch-files"
+ACCESSIBILITY = "/help/accessibility"
+PRIVACY = "/help/privacy"
+CONTACT = "/help/contact"
+UPLOADS_KEPT_HOURS = 2  # bootstrap's sweep forgets uploads (and forms that act once) this long after they came
 _CODE = re.compile(r"`([^`]+)`")
 _STRONG = re.compile(r"\*\*(.+?)\*\*")
 
@@ -79,3 +91,56 @@ async def batch_file_template(request: Request, extension: str, user: User) -> R
 for prefix in ("", SANDPIT):
     router.add_api_route(f"{prefix}{BATCH_FILES}", batch_files_page, methods=["GET"])
     router.add_api_route(f"{prefix}{BATCH_FILES}/template.{{extension}}", batch_file_template, methods=["GET"])
+
+
+async def _reader(request: Request) -> SignedIn | None:
+    """Whoever reads a page that anyone may read: the signed-in person, who keeps their menu, or nobody. Nobody too
+    when the portal's database is away: someone who cannot sign in then needs the service desk's details most."""
+    portal = portal_of(request)
+    try:
+        return await portal.auth.session_for(request.cookies.get(portal.cookies.session_cookie))
+    except DATABASE_UNAVAILABLE:
+        return None
+
+
+async def _open_page(request: Request, template_name: str) -> Response:
+    """A page for anyone; under /sandpit, shown as the Sandpit's only to an AO user of a portal with one (whose
+    Sandpit pages link it), anyone else sent to the same page outside it."""
+    portal, user = portal_of(request), await _reader(request)
+    if in_sandpit(request) and (portal.sandpit is None or user is None or user.account.role is not Role.AO):
+        return see_other(request.url.path.removeprefix(SANDPIT))
+    settings = portal.settings
+    context = {
+        "support_email": settings.support_email,
+        "support_phone": settings.support_phone,
+        "support_hours": settings.support_hours,
+        "idle_minutes": settings.session_idle_minutes,
+        "absolute_hours": settings.session_absolute_hours,
+        "lockout_failures": settings.lockout_failures,
+        "lockout_minutes": settings.lockout_minutes,
+        "reset_link_minutes": settings.reset_link_minutes,
+        "session_cookie": portal.cookies.session_cookie,
+        "form_cookie": portal.cookies.sign_in_cookie,
+        "form_cookie_minutes": FORM_COOKIE_SECONDS // 60,
+        "uploads_kept_hours": UPLOADS_KEPT_HOURS,
+        "uploads_waiting": UPLOADS_WAITING_A_PERSON,
+    }
+    return render(request, template_name, context, user=user)
+
+
+async def accessibility_statement(request: Request) -> Response:
+    return await _open_page(request, "help_accessibility.html")
+
+
+async def privacy(request: Request) -> Response:
+    return await _open_page(request, "help_privacy.html")
+
+
+async def contact(request: Request) -> Response:
+    return await _open_page(request, "help_contact.html")
+
+
+for prefix in ("", SANDPIT):
+    router.add_api_route(f"{prefix}{ACCESSIBILITY}", accessibility_statement, methods=["GET"])
+    router.add_api_route(f"{prefix}{PRIVACY}", privacy, methods=["GET"])
+    router.add_api_route(f"{prefix}{CONTACT}", contact, methods=["GET"])
