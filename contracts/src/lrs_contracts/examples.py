@@ -45,6 +45,7 @@ from lrs_contracts.learner import (
     AbilityToShare,
     LearnerErased,
     LearnerProviderLinked,
+    LearnerProviderUnlinked,
     LearnerRegistered,
     LearnerRegisteredV1,
     LearnerSharingChanged,
@@ -191,6 +192,7 @@ NIAMH = "9056937595"  # Niamh King, merged into MASTER
 MASTER = "7667955475"
 CENTRE_UKPRN = "10007890"
 OTHER_CENTRE_UKPRN = "10001234"
+_SQUATTING_UKPRN = "10009998"  # a provider that registered a ULN not its learner's
 
 
 def _achievement_key(uln: str, qualification_number: str, award_date: date) -> AchievementKey:
@@ -692,6 +694,14 @@ _LEARNER_EXAMPLES = (
         LILY,
         LearnerProviderLinked(uln=LILY, provider_ukprn=CENTRE_UKPRN),
         "2024-06-03T09:12:55.208",
+    ),
+    _learner_example(
+        "provider-unlinked",
+        "A provider (UKPRN 10009998) had registered Dylan Lewis's ULN under other details; an operator's learner"
+        " file replaced them with his, so that provider's link ends: it no longer reads his PLR.",
+        DYLAN,
+        LearnerProviderUnlinked(uln=DYLAN, provider_ukprn=_SQUATTING_UKPRN),
+        "2024-03-04T08:00:12.417",
     ),
 )
 

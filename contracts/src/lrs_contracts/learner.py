@@ -92,10 +92,25 @@ class LearnerProviderLinked(Contract):
 
     A provider is linked when it registers the learner or an operator links it (announced again when an
     operator links it again). A linked provider reads the learner's PLR while they share, reports centre
-    achievements for them and changes their ability to share. Links are never undone.
+    achievements for them and changes their ability to share. A link ends only as `LearnerProviderUnlinked` says.
     """
 
     event_type: Literal["lrs.learner.provider.linked.v1"] = "lrs.learner.provider.linked.v1"
+    uln: str = Field(pattern=ULN_PATTERN)
+    provider_ukprn: str = Field(pattern=UKPRN_PATTERN)
+
+
+class LearnerProviderUnlinked(Contract):
+    """lrs.learner.provider.unlinked.v1 — a provider's link to the learner under this ULN ended (decision 0121,
+    later note of 2026-12-06).
+
+    The link was made by the provider's own registration of the ULN, and an operator's learner file has since
+    replaced the names or date of birth it registered: the ULN is the learner the register names, perhaps not
+    the one the provider registered, so the provider no longer reads their PLR, changes their sharing or reports
+    for them. Links an operator made are never ended so; an operator links the provider again if it is theirs.
+    """
+
+    event_type: Literal["lrs.learner.provider.unlinked.v1"] = "lrs.learner.provider.unlinked.v1"
     uln: str = Field(pattern=ULN_PATTERN)
     provider_ukprn: str = Field(pattern=UKPRN_PATTERN)
 
@@ -107,4 +122,5 @@ LEARNER_EVENTS = (
     LearnersMerged,
     LearnerErased,
     LearnerProviderLinked,
+    LearnerProviderUnlinked,
 )

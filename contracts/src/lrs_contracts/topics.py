@@ -74,6 +74,7 @@ LEARNER_EVENTS = Topic(
         "lrs.learner.merged.v1",
         "lrs.learner.erased.v1",
         "lrs.learner.provider.linked.v1",
+        "lrs.learner.provider.unlinked.v1",
     ),
 )
 REFERENCE_QUALIFICATIONS = Topic(

@@ -1,5 +1,5 @@
 """`lrs learners import` says what the import did: a file that only merges learners says it merged them, not
-that nothing changed."""
+that nothing changed; one that replaced the details a provider registered says it ended that provider's link."""
 
 from __future__ import annotations
 
@@ -36,3 +36,18 @@ def test_an_import_that_merged_says_so(tmp_path: Path) -> None:
     assert said == "registered 0 new learners; updated 0, unchanged 1; merged 1"
     plain = import_learners(Answering({**merged, "merged": 0}), str(file))  # type: ignore[arg-type]
     assert plain == "registered 0 new learners; updated 0, unchanged 1"
+
+
+def test_an_import_that_ended_provider_links_says_so(tmp_path: Path) -> None:
+    file = tmp_path / "learners.csv"
+    file.write_text("ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n", encoding="utf-8")
+    ended = {"registered": 0, "updated": 2, "unchanged": 0, "merged": 1, "provider_links_ended": 1}
+
+    said = import_learners(Answering(ended), str(file))  # type: ignore[arg-type]
+
+    assert said == (
+        "registered 0 new learners; updated 2, unchanged 0; merged 1; ended 1 provider link made by registrations"
+        " under the details it replaced (`lrs learners link` makes one again where the learner is truly that"
+        " provider's)"
+    )
+    assert "provider link" not in import_learners(Answering({**ended, "provider_links_ended": 0}), str(file))  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.learner import (
     LearnerErased,
     LearnerProviderLinked,
+    LearnerProviderUnlinked,
     LearnerRegistered,
     LearnerRegisteredV1,
     LearnerSharingChanged,
@@ -627,6 +628,7 @@ _KEYED_BY_ULN = (
     LearnerSharingChanged,
     LearnerErased,
     LearnerProviderLinked,
+    LearnerProviderUnlinked,
 )
 _KEYED_BY_ACHIEVEMENT = (ChallengeRaisedV1, ChallengeRaised, ChallengeAcknowledged, ChallengeResolved)
 

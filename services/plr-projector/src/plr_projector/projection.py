@@ -31,6 +31,7 @@ from lrs_contracts.learner import (
     LEARNER_EVENTS,
     LearnerErased,
     LearnerProviderLinked,
+    LearnerProviderUnlinked,
     LearnerRegistered,
     LearnerRegisteredV1,
     LearnerSharingChanged,
@@ -570,7 +571,9 @@ class BatchChanges:
     history: list[HistoryEntry] = field(default_factory=list)
     centre: dict[CentreKey, CentreRow] = field(default_factory=dict)
     learners: dict[str, LearnerRow] = field(default_factory=dict)
+    # Links made and links ended (the stream's last word on each: never in both), written in either order
     links: set[ProviderLinkRow] = field(default_factory=set)
+    unlinks: set[ProviderLinkRow] = field(default_factory=set)
     # Learners erased (`erased` is a Sandpit reset's achievements): the read model's reports of theirs lose their
     # free text when these are written (`CentreRow.without_free_text`), as this batch's rows of theirs have
     erased_ulns: set[str] = field(default_factory=set)
@@ -592,6 +595,7 @@ class BatchChanges:
         self.centre.update(other.centre)
         self.learners.update(other.learners)
         self.links |= other.links
+        self.unlinks |= other.unlinks
         self.erased_ulns |= other.erased_ulns
         self.challenges.update(other.challenges)
         self.erased |= other.erased
@@ -778,7 +782,13 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
                 # a report on the log after its learner's erasure (read late, replayed, rebuilt): kept without it
                 changes.centre[centre.key] = centre.without_free_text() if centre.uln in erased_ulns else centre
             elif isinstance(payload, LearnerProviderLinked):
-                changes.links.add(ProviderLinkRow(payload.uln, payload.provider_ukprn))
+                link = ProviderLinkRow(payload.uln, payload.provider_ukprn)
+                changes.links.add(link)
+                changes.unlinks.discard(link)
+            elif isinstance(payload, LearnerProviderUnlinked):
+                link = ProviderLinkRow(payload.uln, payload.provider_ukprn)
+                changes.unlinks.add(link)
+                changes.links.discard(link)
             elif isinstance(payload, LearnerErased):
                 erase_centre_text(changes.centre, payload.uln)
                 erased_ulns.add(payload.uln)

@@ -505,6 +505,7 @@ class FoldState:
         self.centre.update(changes.centre)
         self.learners.update(changes.learners)
         self.links |= changes.links
+        self.links -= changes.unlinks
         self.erased_ulns |= changes.erased_ulns
         self.challenges.update(changes.challenges)
         self._applied.update(event_id.int for event_id in changes.applied_event_ids)

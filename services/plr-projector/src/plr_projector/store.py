@@ -299,6 +299,10 @@ class ReadModel:
         )
         self._sql_upsert_learners = _upsert_sql(f"{q}.learners", _LEARNER_COLUMNS, ("uln",))
         self._sql_insert_links = _upsert_sql(f"{q}.provider_links", _LINK_COLUMNS, None) + " ON CONFLICT DO NOTHING"
+        self._sql_delete_links = (
+            f"DELETE FROM {q}.provider_links"
+            " WHERE (uln, provider_ukprn) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+        )
         self._sql_insert_erased = (
             f"INSERT INTO {q}.erased_learners (uln) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
         )
@@ -444,6 +448,8 @@ class ReadModel:
             )
         if changes.links:
             await connection.execute(self._sql_insert_links, *_columns_of(sorted(changes.links), _LINK_COLUMNS))
+        if changes.unlinks:
+            await connection.execute(self._sql_delete_links, *_columns_of(sorted(changes.unlinks), _LINK_COLUMNS))
         if changes.erased_ulns:  # after the centre reports: a report of the batch stays without its text too
             await connection.execute(self._sql_insert_erased, sorted(changes.erased_ulns))
             await self.erase_centre_text(connection, sorted(changes.erased_ulns))

@@ -16,6 +16,7 @@ from lrs_contracts.learner import (
     AbilityToShare,
     LearnerErased,
     LearnerProviderLinked,
+    LearnerProviderUnlinked,
     LearnerRegistered,
     LearnerRegisteredV1,
     LearnerSharingChanged,
@@ -340,6 +341,27 @@ def test_a_provider_link_is_kept_once_however_often_it_is_announced() -> None:
     assert changes.links == {ProviderLinkRow(ULN, "10000001")}
     assert changes.learners == {}
     assert changes.outcomes == {(LEARNER_TOPIC, "applied"): 2}
+
+
+def test_a_provider_link_ended_is_the_streams_last_word_on_it() -> None:
+    """`lrs.learner.provider.unlinked.v1` (decision 0121, 2026-12-06): the link goes from the model, unless the
+    learner's stream links the provider again after it; another provider's link stays."""
+    log = Log()
+    link, other = ProviderLinkRow(ULN, "10000001"), ProviderLinkRow(ULN, "10000002")
+    linked = LearnerProviderLinked(uln=ULN, provider_ukprn=link.provider_ukprn)
+    unlinked = LearnerProviderUnlinked(uln=ULN, provider_ukprn=link.provider_ukprn)
+    other_linked = LearnerProviderLinked(uln=ULN, provider_ukprn=other.provider_ukprn)
+
+    def fold(*events: Contract) -> tuple[set[ProviderLinkRow], set[ProviderLinkRow]]:
+        changes = project_batch(
+            Snapshot(), [decode_message(log.message(event, topic=LEARNER_TOPIC)) for event in events]
+        )
+        assert changes.outcomes == {(LEARNER_TOPIC, "applied"): len(events)}
+        return changes.links, changes.unlinks
+
+    assert fold(linked, other_linked, unlinked) == ({other}, {link})
+    assert fold(unlinked) == (set(), {link})  # a link the model may hold from an earlier batch
+    assert fold(linked, unlinked, linked) == ({link}, set())
 
 
 @pytest.mark.parametrize(

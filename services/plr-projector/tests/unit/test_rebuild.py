@@ -20,6 +20,7 @@ from lrs_contracts.envelope import Contract
 from lrs_contracts.learner import (
     LearnerErased,
     LearnerProviderLinked,
+    LearnerProviderUnlinked,
     LearnerRegistered,
     LearnerRegisteredV1,
     LearnersMerged,
@@ -118,6 +119,12 @@ def _log() -> list[Message]:
     add(LEARNER_TOPIC, ULNS[3], LearnersMerged(master_uln=ULNS[3], merged_uln=ULNS[4]), 0)
     add(LEARNER_TOPIC, ULNS[1], LearnerProviderLinked(uln=ULNS[1], provider_ukprn="10000001"), 0)
     add(LEARNER_TOPIC, ULNS[1], LearnerProviderLinked(uln=ULNS[1], provider_ukprn="10000001"), 0)  # linked again
+    # a registration's link a learner file ended (decision 0121, 2026-12-06); another ended and made again
+    add(LEARNER_TOPIC, ULNS[2], LearnerProviderLinked(uln=ULNS[2], provider_ukprn="10000002"), 0)
+    add(LEARNER_TOPIC, ULNS[2], LearnerProviderUnlinked(uln=ULNS[2], provider_ukprn="10000002"), 0)
+    add(LEARNER_TOPIC, ULNS[3], LearnerProviderLinked(uln=ULNS[3], provider_ukprn="10000003"), 0)
+    add(LEARNER_TOPIC, ULNS[3], LearnerProviderUnlinked(uln=ULNS[3], provider_ukprn="10000003"), 0)
+    add(LEARNER_TOPIC, ULNS[3], LearnerProviderLinked(uln=ULNS[3], provider_ukprn="10000003"), 0)
     add(
         LEARNER_TOPIC,
         ULNS[0],
@@ -209,6 +216,7 @@ def _whole(messages: list[Message]) -> tuple[FoldState, BatchChanges]:
     whole.centre.update(changes.centre)
     whole.learners.update(changes.learners)
     whole.links |= changes.links
+    whole.links -= changes.unlinks
     whole.erased_ulns |= changes.erased_ulns
     whole.challenges.update(changes.challenges)
     for parked in changes.parked:
@@ -237,7 +245,7 @@ def test_folding_in_chunks_gives_the_rows_of_one_batch(chunk: int) -> None:
     assert len(rows.tables["parked"]) == 3  # the poison record and the two events of its learner behind it
     assert sorted(row[-1] for row in _rows(state)["challenges"]) == ["acknowledged", "resolved"]
     assert ("1000000043", True, 0, None) in _rows(state)["learners"], "registered (v2), and the erasure changed nothing"
-    assert _rows(state)["provider_links"] == [(ULNS[1], "10000001")]
+    assert _rows(state)["provider_links"] == sorted([(ULNS[1], "10000001"), (ULNS[3], "10000003")])
 
 
 def test_passes_together_give_the_rows_of_one_pass() -> None:

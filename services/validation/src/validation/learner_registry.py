@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import uuid
 from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,10 +21,12 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from lrs_contracts.envelope import utc_now
+from lrs_contracts.identifiers import UKPRN_PATTERN
 from lrs_contracts.learner import (
     AbilityToShare,
     LearnerErased,
     LearnerProviderLinked,
+    LearnerProviderUnlinked,
     LearnerRegistered,
     LearnerSharingChanged,
     LearnersMerged,
@@ -31,6 +34,7 @@ from lrs_contracts.learner import (
 from lrs_contracts.registry import encode, wrap
 from lrs_domain.identifiers import mask_uln
 from lrs_domain.merges import LearnerMerges
+from lrs_domain.names import comparable_name
 from lrs_domain.reference import Learner
 from lrs_domain.reference_data import load_learners
 from lrs_platform.clock import today_in_england
@@ -249,6 +253,15 @@ class LearnerRegistry:
             if erased_at["erased_at"] is not None:  # a link now gives a PLR to read: none to an erased learner
                 raise ErasedLearnerError(uln[-4:])
             await _link(connection, uln, provider_ukprn, linked_by, announce_again=True)
+            # the provider's own link, vouched for by an operator now: a learner file replacing the details it
+            # registered no longer ends it (`_end_registrations_links`)
+            await connection.execute(
+                "UPDATE validation.learner_links SET linked_by = $3"
+                " WHERE uln = $1 AND provider_ukprn = $2 AND linked_by = 'provider:' || provider_ukprn",
+                uln,
+                provider_ukprn,
+                linked_by,
+            )
 
     async def register_learners(self, learners: Sequence[Learner], *, imported_by: str) -> RegistryImport:
         """Registers new learners and replaces the details of registered ones that differ (the operators'
@@ -259,7 +272,11 @@ class LearnerRegistry:
 
         A registered learner's ability to share is the file's only as `sharing_after_import` says (decision
         0180); each change of it is noted as `imported_by`'s, and an opt-out the file flags anew under a merged ULN
-        is kept under the end of its chain, as a merge keeps it (decision 0164)."""
+        is kept under the end of its chain, as a merge keeps it (decision 0164).
+
+        Where the file replaces a learner's names or date of birth, the links their registration gave a provider
+        end, announced (`_end_registrations_links`): the ULN is now the register's learner, perhaps not the one
+        that provider registered (decision 0121, later note of 2026-12-06)."""
         latest = {learner.uln: learner for learner in learners}
         if not latest:
             return RegistryImport(new=0, updated=0, unchanged=0, merged=0)
@@ -270,8 +287,8 @@ class LearnerRegistry:
                 await _lock_merges(connection)  # a chain an opt-out is kept at the end of stays as it is read
             # FOR UPDATE: a change of sharing committing meanwhile is waited for, and read as it left the row
             rows = await connection.fetch(
-                "SELECT uln, ability_to_share, ability_to_share_in_file FROM validation.learners"
-                " WHERE uln = ANY($1::text[]) FOR UPDATE",
+                "SELECT uln, given_name, family_name, date_of_birth, ability_to_share, ability_to_share_in_file"
+                " FROM validation.learners WHERE uln = ANY($1::text[]) FOR UPDATE",
                 list(latest),
             )
             # on a thread, as the sealing below: a few µs of CPU a learner, seconds for a large file
@@ -313,6 +330,8 @@ class LearnerRegistry:
             # would hold the event loop and the decider's heartbeats (10 s before its group rebalances), as the
             # decider's judging would (decision 0085)
             await connection.executemany(_QUEUE, await asyncio.to_thread(_registrations, registering, changed, keys))
+            replaced = await asyncio.to_thread(identities_replaced, latest, held, changed)
+            links_ended = await _end_registrations_links(connection, replaced) if replaced else 0
             sharing_changed = [
                 (uln, learner.ability_to_share, imported_by)
                 for uln, learner in registering.items()
@@ -339,7 +358,13 @@ class LearnerRegistry:
                 if master_uln is not None:
                     await _keep_an_opt_out(connection, master_uln, uln, changed_by=imported_by)
         new = sum(changed.values())
-        return RegistryImport(new=new, updated=len(changed) - new, unchanged=len(latest) - len(changed), merged=merged)
+        return RegistryImport(
+            new=new,
+            updated=len(changed) - new,
+            unchanged=len(latest) - len(changed),
+            merged=merged,
+            provider_links_ended=links_ended,
+        )
 
     async def change_sharing(self, uln: str, ability: AbilityToShare, changed_by: str) -> str:
         """Records the learner's choice, and who made it, under the ULN their records go under (the end of the
@@ -566,12 +591,14 @@ class LearnerRegistry:
 @dataclass(frozen=True)
 class RegistryImport:
     """What an import of learners changed: learners registered, learners whose details it replaced, learners
-    it named as they were already held, and merges it made."""
+    it named as they were already held, merges it made, and the providers' links it ended (those their
+    registrations made, of learners whose names or date of birth it replaced)."""
 
     new: int
     updated: int
     unchanged: int
     merged: int
+    provider_links_ended: int = 0
 
 
 def _registry_row(learner: Learner) -> tuple[object, ...]:
@@ -619,6 +646,48 @@ def _registering(
         list(column) for column in zip(*(_registry_row(learner) for learner in registering.values()), strict=True)
     ]
     return held, registering, columns
+
+
+def identities_replaced(
+    latest: Mapping[str, Learner], held: Mapping[str, asyncpg.Record], changed: Mapping[str, bool]
+) -> list[str]:
+    """The registered learners whose names (as RV004 compares them: trimmed, caseless) or date of birth an import
+    of `latest` replaced. A learner registered meanwhile (updated, but read before as not held) counts as replaced:
+    what their registration said is not known."""
+    replaced = []
+    for uln, inserted in changed.items():
+        if inserted:
+            continue
+        row, learner = held.get(uln), latest[uln]
+        if (
+            row is None
+            or comparable_name(row["given_name"]) != comparable_name(learner.given_name)
+            or comparable_name(row["family_name"]) != comparable_name(learner.family_name)
+            or row["date_of_birth"] != learner.date_of_birth
+        ):
+            replaced.append(uln)
+    return sorted(replaced)
+
+
+async def _end_registrations_links(connection: asyncpg.Connection, ulns: Sequence[str]) -> int:
+    """Ends the links that providers' registrations of `ulns` made (an operator's link stays) and announces each
+    on the learner log; returns how many ended. The registered details were what the link rested on: anyone may
+    register an unregistered ULN, so once a learner file says whose the ULN is, a provider that registered it under
+    other details reads nothing of that learner until an operator links it (decision 0121)."""
+    ended = await connection.fetch(
+        "DELETE FROM validation.learner_links WHERE uln = ANY($1::text[]) AND linked_by = 'provider:' || provider_ukprn"
+        " RETURNING uln, provider_ukprn",
+        list(ulns),
+    )
+    announced = [
+        _queued(row["uln"], LearnerProviderUnlinked(uln=row["uln"], provider_ukprn=row["provider_ukprn"]))
+        for row in sorted(ended, key=lambda row: (row["uln"], row["provider_ukprn"]))
+        # a link by a key from before keys were checked was never announced (migration 0121): nothing to end
+        if re.fullmatch(UKPRN_PATTERN, row["provider_ukprn"])
+    ]
+    if announced:
+        await connection.executemany(_QUEUE, announced)
+    return len(ended)
 
 
 def _registrations(
@@ -733,7 +802,14 @@ async def _link(
         await _queue(connection, uln, LearnerProviderLinked(uln=uln, provider_ukprn=provider_ukprn))
 
 
-LearnerEvent = LearnerRegistered | LearnerSharingChanged | LearnersMerged | LearnerErased | LearnerProviderLinked
+LearnerEvent = (
+    LearnerRegistered
+    | LearnerSharingChanged
+    | LearnersMerged
+    | LearnerErased
+    | LearnerProviderLinked
+    | LearnerProviderUnlinked
+)
 _QUEUE = "INSERT INTO validation.learner_outbox (partition_key, envelope) VALUES ($1, $2)"
 
 

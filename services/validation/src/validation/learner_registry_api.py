@@ -185,6 +185,15 @@ class LearnersRegistered(BaseModel):
     merged: int = Field(default=0, description="Merges the import made: learners it merged into the master ULN given")
 
 
+class LearnersImported(LearnersRegistered):
+    provider_links_ended: int = Field(
+        default=0,
+        description="Providers' links the import ended: those a provider's own registration made, of learners whose"
+        " names or date of birth it replaced (decision 0121). Such a provider no longer reads the learner's PLR; an"
+        " operator links it again (`POST /v1/learners/{uln}/providers`) if the learner is truly theirs.",
+    )
+
+
 def _forbidden(detail: str) -> ProblemError:
     return ProblemError(403, "Forbidden", detail)
 
@@ -213,6 +222,22 @@ async def _providers_linked_to(store: LearnerRegistry, uln: str) -> frozenset[st
     """The providers linked to the learner `uln` is one of the ULNs of (a merged learner is one person)."""
     learner = LearnerMerges.of((await store.learners_for([uln])).values()).resolve(uln)
     return await store.linked_providers(learner.ulns)
+
+
+async def _providers_linked_to_erased(store: LearnerRegistry, uln: str) -> frozenset[str]:
+    """The providers linked to the erased learner `uln` was one of the ULNs of: links outlive an erasure, and the
+    learner's merges are followed through erased rows (`learners_for` leaves those out)."""
+    return await store.linked_providers([uln, *await store.same_learner(uln)])
+
+
+def _registered_not_by_you() -> ProblemError:
+    return ProblemError(
+        409,
+        "Learner already registered",
+        "This ULN is registered already, and not by you: registering it changes nothing and links you to no one."
+        " Ask an operator to link you to the learner (`lrs learners link`).",
+        code=ProblemCode.LEARNER_ALREADY_REGISTERED,
+    )
 
 
 _CSV_MEDIA_TYPES: Final = frozenset({"", "text/csv", "text/plain", "application/csv"})
@@ -244,11 +269,13 @@ def _refuse_mistyped(*ulns: str) -> None:
     description=(
         "Registers a learner and links the calling provider to them: a linked provider reads the learner's PLR "
         "while they share, reports centre achievements for them and changes their ability to share (decision "
-        "0121). The same details again (names compared case-insensitively, date of birth, gender) change "
+        "0121), until an operator's learner file replaces the names or date of birth it registered. The same details again (names compared case-insensitively, date of birth, gender) change "
         "nothing, link no one and answer 200 with `registered: 0`; other "
         "details for a registered ULN are refused with 409, and so is any registration of a registered ULN by a "
         "provider not linked to the learner, whatever its details (it tells them nothing about the learner) — registered details are corrected only by an "
-        "operator's import. Ability to share is changed through `/v1/learners/{uln}/sharing`, never here. A ULN "
+        "operator's import. An erased learner's ULN is 410 `LEARNER_ERASED` to an operator and to a provider linked to "
+        "them, and the same 409 as any registered ULN to any other provider. Ability to share is changed through "
+        "`/v1/learners/{uln}/sharing`, never here. A ULN "
         "whose check digit is wrong is refused with 422 `RV002` (decision 0132), as on every route naming a ULN, and "
         "the temporary ULN 9999999999 with 422 `RV003`: every batch record for it would be refused so."
     ),
@@ -282,19 +309,17 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
         created = await store.register_learner(learner, registered_by_provider=provider)
         conflict = None
     except ErasedLearnerError as error:
+        # a provider not linked to the learner is told only what any registered ULN tells it: not that they were
+        # erased (every other route answers it 403 alike)
+        if provider is not None and provider not in await _providers_linked_to_erased(store, learner.uln):
+            raise _registered_not_by_you() from error
         raise _erased("This ULN's learner was erased: it is never registered again.") from error
     except LearnerDetailsConflict as error:
         created, conflict = False, error
     if not created and provider is not None and provider not in await _providers_linked_to(store, learner.uln):
         # the same answer whether the details sent match or not: else a provider with no link to the learner
         # could try dates of birth one by one until one is "unchanged"
-        raise ProblemError(
-            409,
-            "Learner already registered",
-            "This ULN is registered already, and not by you: registering it changes nothing and links you to no one."
-            " Ask an operator to link you to the learner (`lrs learners link`).",
-            code=ProblemCode.LEARNER_ALREADY_REGISTERED,
-        )
+        raise _registered_not_by_you()
     if conflict is not None:
         raise ProblemError(
             409,
@@ -319,14 +344,17 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
         f"A file of at most {LEARNER_IMPORT_BYTES:,} bytes (413 `REQUEST_TOO_LARGE` beyond: split it). A registered"
         " learner's ability to share changes only where the file says something new about it since the last file,"
         " and a file never removes an opt-out (2): the learner, a linked provider or an operator acting for them does,"
-        " through the sharing route (decision 0180)."
+        " through the sharing route (decision 0180). Where the file replaces a registered learner's names or date of"
+        " birth, the links that a provider's own registration of the ULN made end (an operator's links stay),"
+        " announced on the learner log: the ULN is the learner the file names, perhaps not the one that provider"
+        " registered. The answer counts them in `provider_links_ended` (decision 0121)."
     ),
     status_code=201,
     responses=problem_responses(401, 403, 409, 410, 415, 422, 503),
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}}
     | operator_scope(OperatorScope.REGISTRY),
 )
-async def import_learners(request: Request, principal: Operator) -> LearnersRegistered:
+async def import_learners(request: Request, principal: Operator) -> LearnersImported:
     _refuse_unless_csv(request.headers.get("content-type"))
     try:
         # on a thread: ~13 µs of CPU a row, ~10 s for a file at the limit, would hold the event loop (and the
@@ -363,9 +391,14 @@ async def import_learners(request: Request, principal: Operator) -> LearnersRegi
         updated=imported.updated,
         unchanged=imported.unchanged,
         merged=imported.merged,
+        provider_links_ended=imported.provider_links_ended,
     )
-    return LearnersRegistered(
-        registered=imported.new, updated=imported.updated, unchanged=imported.unchanged, merged=imported.merged
+    return LearnersImported(
+        registered=imported.new,
+        updated=imported.updated,
+        unchanged=imported.unchanged,
+        merged=imported.merged,
+        provider_links_ended=imported.provider_links_ended,
     )
 
 

@@ -399,7 +399,14 @@ def import_learners(connection: Connection, file: str) -> str:
         f"registered {result['registered']} new learners; updated {result.get('updated', 0)},"
         f" unchanged {result.get('unchanged', 0)}"
     )
-    return f"{said}; merged {merged}" if (merged := result.get("merged", 0)) else said
+    if merged := result.get("merged", 0):
+        said += f"; merged {merged}"
+    if ended := result.get("provider_links_ended", 0):
+        said += (
+            f"; ended {ended} provider link{'s' if ended != 1 else ''} made by registrations under the details"
+            " it replaced (`lrs learners link` makes one again where the learner is truly that provider's)"
+        )
+    return said
 
 
 class Sharing(StrEnum):
