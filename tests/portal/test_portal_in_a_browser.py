@@ -163,7 +163,7 @@ async def test_direct_entry_of_a_create_then_a_withdraw_shows_both_on_the_learne
     await ao_page.locator(achievement).get_by_role("button", name=re.compile("^Withdraw")).click()
     await expect(ao_page.get_by_label("Action", exact=True)).to_have_value("Withdraw")
     await expect(ao_page.get_by_label("Unique Learner Number (ULN)")).to_have_value(LILY.uln)
-    await expect(ao_page).to_have_url(f"{portal_system.url}/direct-entry/prefilled")  # no learner in the address
+    await expect(ao_page).to_have_url(f"{portal_system.url}/direct-entry")  # no learner in the address
     await expect(ao_page.get_by_label("Award date", exact=True)).to_have_value("2021-06-30")
     await enter_achievement(
         ao_page, LILY, action="Withdraw", qualification_number="500/0002/0", award_date="2021-06-30"
@@ -651,6 +651,8 @@ async def test_an_operator_sees_the_projector_and_creates_an_ao_account_that_can
     form = await _new_account_form(operator_page, username, "Nia Example", "ao")
     await form.get_by_label("Email them a link to choose their password").uncheck()  # shown a password instead
     await form.get_by_role("button", name="Create the account").click()
+    await expect(operator_page.locator("[data-issued]")).to_be_focused()
+    await expect(operator_page).to_have_title(re.compile(rf"^Account {re.escape(username)} created "))
     portal_system.passwords[username] = (await operator_page.locator("[data-secret]").inner_text()).strip()
 
     context = await browser.new_context()
@@ -670,6 +672,8 @@ async def test_an_operator_issues_an_ao_key_sees_it_listed_and_revokes_it(
     await form.get_by_label("AO recognition number").fill(SAMPLE_AO)
     await form.get_by_label("Label (optional)").fill(label)
     await form.get_by_role("button", name="Issue a key").click()
+    await expect(operator_page.locator("[data-issued]")).to_be_focused()  # the secret, shown once, said first
+    await expect(operator_page).to_have_title(re.compile(rf"^API key issued for {SAMPLE_AO} "))
     token = (await operator_page.locator("[data-secret]").inner_text()).strip()
     key_id = token.split("_")[1]
     keys = operator_page.locator("table[data-table=keys]")
@@ -959,6 +963,31 @@ async def test_the_submit_form_sent_again_goes_to_the_batch_it_made(
 
     assert again.status == 303, await again.text()
     assert again.headers["location"] == f"/batches/{made}"
+
+
+async def test_back_from_a_learner_and_from_the_form_their_page_filled_in_leads_to_the_empty_forms(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    """Both are a POST's answer, kept out of the cache: Back asks each address by GET (the empty form), not
+    "Confirm form resubmission" sending the ULN and names again."""
+    url = portal_system.url
+    heading = ao_page.get_by_role("heading", level=1)
+    uln = ao_page.get_by_label("Unique Learner Number (ULN)")
+    recorded = "[data-achievement][data-withdrawn=false]"
+    await find_learner(ao_page, url, LILY.uln, showing=recorded)
+    await ao_page.wait_for_load_state("load")  # the page's script has run
+    await ao_page.locator(recorded).first.get_by_role("button", name=re.compile("^Update")).click()
+    await expect(ao_page.get_by_label("Action", exact=True)).to_have_value("Update")
+    await expect(ao_page).to_have_url(f"{url}/direct-entry")
+    await ao_page.wait_for_load_state("load")
+
+    await ao_page.go_back()
+    await expect(heading).to_have_text(f"A learner's achievements from {SAMPLE_AO}")
+    await expect(uln).to_have_value("")
+    await expect(ao_page.locator("[data-achievement]")).to_have_count(0)
+    await ao_page.go_forward()
+    await expect(heading).to_have_text("Enter one achievement")
+    await expect(uln).to_have_value("")  # the empty form by GET (the browser may restore the Action it had)
 
 
 async def test_an_operator_erases_a_learner_after_confirming_and_their_challenge_then_shows_erased(

@@ -77,7 +77,7 @@ async def test_an_ao_user_rehearses_in_the_sandpit_and_live_never_sees_it(
     await find_learner(page, f"{url}/sandpit", uln, showing="[data-achievement]")
     await expect(page.get_by_role("region", name="SANDPIT", exact=True)).to_be_visible()
     await page.locator("[data-achievement]").first.get_by_role("button", name=re.compile("^Update")).click()
-    await expect(page).to_have_url(f"{url}/sandpit/direct-entry/prefilled")  # the learner posted, not in the address
+    await expect(page).to_have_url(f"{url}/sandpit/direct-entry")  # the learner posted, not in the address
     await expect(page.get_by_role("region", name="SANDPIT", exact=True)).to_be_visible()
     await expect(page.get_by_label("Action", exact=True)).to_have_value("Update")
     await expect(page.get_by_label("Unique Learner Number (ULN)")).to_have_value(uln)

@@ -78,7 +78,7 @@ def test_a_batch_for_another_ao_names_the_header_field_as_the_file_does() -> Non
     page = _checked("batch.json", _json({"awardingOrganisation": "RN5133"}), "application/json")
 
     assert "the awardingOrganisation in the file's header must be RN9093" in page
-    assert "This batch is for RN5133 (BATCH_OF_ANOTHER_AO)" in page  # the code ingest would refuse it with
+    assert "This batch is for another awarding organisation, RN5133</h2>" in page  # no internal code in words
 
 
 @pytest.mark.parametrize(

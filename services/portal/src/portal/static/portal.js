@@ -218,10 +218,13 @@ if (document.querySelector("[data-decided-banner]")) {
   window.history.replaceState(window.history.state, "", shown.href);
 }
 
-// A page drawn as a form's answer (the check of an uploaded file): Back and reload ask its address by GET, which
-// leads to the form, instead of the browser's "Confirm form resubmission" sending the whole file again.
-if (document.querySelector("[data-drawn-from-post]")) {
-  window.history.replaceState(window.history.state, "", window.location.href);
+// A page drawn as a form's answer (the check of an uploaded file, a learner looked up): Back and reload ask its
+// address by GET, which leads to the form, instead of the browser's "Confirm form resubmission" sending the whole
+// file or the ULN again. The marker's value, when it has one, is the address to ask instead (direct entry filled in
+// from the learner page: the form's own address).
+const drawnFromPost = document.querySelector("[data-drawn-from-post]");
+if (drawnFromPost) {
+  window.history.replaceState(window.history.state, "", drawnFromPost.dataset.drawnFromPost || window.location.href);
 }
 
 // Direct entry: check the record as it is typed, with the same rules as on submit.

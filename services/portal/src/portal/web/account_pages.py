@@ -22,11 +22,13 @@ from portal.accounts import (
     USERNAME_PATTERN,
     Account,
     AccountListing,
+    AddressChange,
     InvalidAccount,
     LastEveryDutyOperator,
     LastOperatorWithPower,
     NotInRegister,
     Role,
+    one_address,
 )
 from portal.auth import LinkNotSent, LinkShareUsed, NoSandpit, SandpitUnreachable, SignedIn
 from portal.password_emails import PasswordEmails
@@ -410,7 +412,11 @@ async def create_account(request: Request, user: AccountsOperator) -> Response:
             " hours; after that they can use \u201cForgotten your password?\u201d on the sign-in page.",
         }
         return await _told_once(request, user, form_id, "/ops/accounts", told_again, sent=sent)
-    issued = {"what": f"Password for {account.username}", "secret": password}
+    issued = {
+        "title": f"Account {account.username} created",
+        "what": f"Password for {account.username}",
+        "secret": password,
+    }
     return await _told_once(request, user, form_id, "/ops/accounts", told_again, issued=issued)
 
 
@@ -483,7 +489,9 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
     account = await _operator_account(request, username, user)
     choice, ticked = field(form, "duties"), _ticked_duties(form)
     try:
-        await portal_of(request).auth.set_duties(account.username, _chosen_duties(choice, ticked), by=user.account.who)
+        saved = await portal_of(request).auth.set_duties(
+            account.username, _chosen_duties(choice, ticked), by=user.account.who
+        )
     except InvalidAccount as error:
         errors = {error.field: str(error)}
         return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=400)
@@ -492,7 +500,18 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
         return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=409)
     except AccountNotFound:
         raise PageError("not_found") from None
-    return see_other("/ops/accounts")
+    told = {
+        "what": f"Duties of {saved.username} saved: {_duties_said(saved.scopes)}",
+        "body": "Any session of theirs has ended: they sign in again to work with these duties.",
+    }
+    return await see_other_telling(request, user, "/ops/accounts", done=told)
+
+
+def _duties_said(scopes: Collection[str]) -> str:
+    """An operator's duties as the duties form lists them; none listed: every duty."""
+    if not scopes:
+        return "every duty"
+    return ", ".join([str(scope) for scope in DUTIES if scope in scopes] + sorted(set(scopes) - set(DUTIES)))
 
 
 async def _account_for_email(request: Request, username: str, user: SignedIn) -> Account:
@@ -536,7 +555,33 @@ async def set_email(request: Request, username: str, user: AccountsOperator) -> 
         return _email_page(request, user, account, email=email, errors={error.field: str(error)}, status=400)
     except AccountNotFound:
         raise PageError("not_found") from None
-    return told_old_address(see_other("/ops/accounts"), portal.password_emails, change)
+    response = await see_other_telling(
+        request, user, "/ops/accounts", done=_email_change_said(change, portal.password_emails)
+    )
+    return told_old_address(response, portal.password_emails, change)
+
+
+def _email_change_said(change: AddressChange, emails: PasswordEmails | None) -> dict[str, str]:
+    """What the accounts page says of an email address an operator set: the address, and what follows from it."""
+    account, previous = change.account, change.previous
+    if not change.changed:
+        where = f"is {account.email} already" if account.email else "was empty already"
+        return {"what": f"Email address of {account.username} not changed", "body": f"Their address {where}."}
+    said = []
+    if account.email:
+        what = f"Email address of {account.username} changed to {account.email}"
+        if emails is not None:
+            said.append("Links to choose a password now go there.")
+    else:
+        what = f"Email address of {account.username} removed"
+        said.append("No link to choose a password can be emailed to them until they have an address again.")
+    if previous:
+        told = emails is not None and one_address(previous) is not None
+        tail = f", and {previous} is told of the change" if told else ""
+        said.append(f"Any link sent to {previous} no longer works{tail}.")
+    else:
+        said.append("They had no email address before.")
+    return {"what": what, "body": " ".join(said)}
 
 
 OWN_ACCOUNT = {
@@ -708,7 +753,7 @@ async def _reset_password(request: Request, username: str, user: SignedIn, form_
         "what": f"Password of {username} reset",
         "body": "Any session of theirs has ended. Their new password is below, shown only this once.",
     }
-    issued = {"what": f"New password for {username}", "secret": password}
+    issued = {"title": f"Password of {username} reset", "what": f"New password for {username}", "secret": password}
     told_again = {
         "what": f"This form was sent already: the password of {username} was reset then",
         "body": "It was reset once. The new password was shown once, after the first send: if nobody kept it,"
@@ -834,7 +879,12 @@ async def issue_key(request: Request, user: AccountsOperator) -> Response:
         await _give_back(request, form_id)
         raise
     sandpit = environment is Environment.SANDPIT
-    issued = {"what": f"{kind} for ao:{ao_id} (shown once)", "secret": key.token, "sandpit": sandpit}
+    issued = {
+        "title": f"{kind} issued for {ao_id}",
+        "what": f"{kind} for ao:{ao_id} (shown once)",
+        "secret": key.token,
+        "sandpit": sandpit,
+    }
     told_again = {
         "what": f"This form was sent already: {kind} {key.key_id} ({label}) was issued for ao:{ao_id} then",
         "body": "It was issued once. Its secret was shown once, after the first send: if nobody kept it, revoke"

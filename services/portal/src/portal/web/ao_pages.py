@@ -109,8 +109,10 @@ def _entry_page(
     status: int = 200,
     filled: list[str] | None = None,
     sent_before: dict[str, Any] | None = None,
+    drawn_from_post: bool = False,
 ) -> HTMLResponse:
-    """`sent_before`: this form was sent before, with other content (`batch`: the batch it made, if found)."""
+    """`sent_before`: this form was sent before, with other content (`batch`: the batch it made, if found);
+    `drawn_from_post`: the form filled in as a POST's answer, whose Back and reload then ask the empty form by GET."""
     context = {
         "values": values,
         "errors": errors,
@@ -123,11 +125,14 @@ def _entry_page(
         "languages": LANGUAGES,
         "entry_id": values.get("entry_id") or str(uuid.uuid4()),
         "sent_before": sent_before,
+        "drawn_from_post": drawn_from_post,
     }
     return render(request, "direct_entry.html", context, user=user, status_code=status)
 
 
-def _prefilled_page(request: Request, user: Any, given: dict[str, str | None]) -> HTMLResponse:
+def _prefilled_page(
+    request: Request, user: Any, given: dict[str, str | None], *, drawn_from_post: bool = False
+) -> HTMLResponse:
     action = given.get("action")
     values = {
         "action": action if action in ACTIONS else "Create",
@@ -135,7 +140,7 @@ def _prefilled_page(request: Request, user: Any, given: dict[str, str | None]) -
         "notification_email": user.account.email or "",
         **{name: given.get(name) or "" for name in PREFILLED},
     }
-    return _entry_page(request, user, values, {}, [])
+    return _entry_page(request, user, values, {}, [], drawn_from_post=drawn_from_post)
 
 
 @router.get("/direct-entry")
@@ -183,7 +188,7 @@ async def direct_entry_prefilled(request: Request, user: AoUser) -> HTMLResponse
     given: dict[str, str | None] = {name: field(form, name) for name in PREFILL_LIMITS}
     if any(_length(name, value or "") > PREFILL_LIMITS[name] for name, value in given.items()):
         raise PageError("bad_form")
-    return _prefilled_page(request, user, given)
+    return _prefilled_page(request, user, given, drawn_from_post=True)
 
 
 def _length(name: str, value: str) -> int:
@@ -384,6 +389,8 @@ def _learner_page(
         "prefilled": prefilled,
         "after_batch": after_batch,
         "batch_shown": batch_shown,
+        # the look-up's answer: Back and reload ask the empty form by GET, not the browser to send the ULN again
+        "drawn_from_post": request.method == "POST",
     }
     return render(request, "learner.html", context, user=user, status_code=400 if errors else 200)
 
@@ -587,8 +594,8 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
     if resolution == ChallengeResolution.CORRECTED:
         correcting, batch_errors = _correcting_batch(values)
         errors |= batch_errors
-    if resolution in (ChallengeResolution.UPHELD, ChallengeResolution.REJECTED) and not values["reason"]:
-        errors["reason"] = _REASON_NEEDED
+    # whether a reason is needed is the challenges service's to say (RESOLUTION_NOTE_REQUIRED below): none for an
+    # erased learner, whose page offers no reason box
     if len(values["reason"]) > 1500:
         errors["reason"] = "The reason must be 1,500 characters or fewer"
     if refused := refused_character(values["reason"], one_line=False):
