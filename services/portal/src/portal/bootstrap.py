@@ -51,7 +51,7 @@ from portal.web.operator_pages import MAX_REPLACEMENT_CHARACTERS
 
 SERVICE = "portal"
 _SWEEP_SECONDS = 60.0
-_UPLOADS_KEPT = timedelta(hours=2)
+_UPLOADS_KEPT = timedelta(hours=help_pages.UPLOADS_KEPT_HOURS)  # as the privacy page says
 _RESET_LINKS_COUNTED = timedelta(hours=1)
 
 _log = get_logger("portal")

@@ -581,7 +581,8 @@ def _email_change_said(change: AddressChange, emails: PasswordEmails | None) -> 
         said.append(f"Any link sent to {previous} no longer works{tail}.")
     else:
         said.append("They had no email address before.")
-    return {"what": what, "body": " ".join(said)}
+    # the title names no address: a browser keeps titles in its history
+    return {"what": what, "body": " ".join(said), "title": what.partition(" to ")[0]}
 
 
 OWN_ACCOUNT = {
