@@ -27,7 +27,8 @@ def _learner_page(*, erased: bool, withdrawn: bool) -> str:
     portal.on("GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [], "next": None}))
     page = client.post("/learners", data=form(person, uln=ULN))
     assert page.status_code == 200
-    return page.text
+    text: str = page.text
+    return text
 
 
 @pytest.mark.parametrize("withdrawn", [False, True], ids=["live", "withdrawn"])
