@@ -130,7 +130,10 @@ async def test_a_failed_batch_says_so_lists_its_top_rejection_codes_and_links_to
     message_id = f"<{result.event_id}@lrs.local>"
     [email] = await eventually(lambda: _async(inbox.with_message_id(message_id)), within=60, what="the email")
     reference = f"JUNE-{batch_id.hex[:6]}"
-    assert email["Subject"] == f"LRS batch failed (RS005), no achievement added: RN9001 {reference}"
+    assert (
+        email["Subject"]
+        == f"LRS batch failed (RS005), no achievement added: RN9001 {reference} (batch {batch_id.hex[:8]})"
+    )
     text, html = parts(email)
 
     first_line = text.splitlines()[0]

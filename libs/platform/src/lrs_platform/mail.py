@@ -128,8 +128,14 @@ class SmtpMailer:
             refusals = [_of_recipient(refused.code, refused.message) for refused in error.recipients]
             detail = f"recipients refused: [{', '.join(_code(r.code, r.message) for r in error.recipients)}]"
             raise _refused(detail, _worst(refusals), of_address=True) from error
-        except aiosmtplib.SMTPNotSupported as error:  # e.g. an address in UTF-8 and a relay without SMTPUTF8
-            raise MailError(f"not supported by the relay: {type(error).__name__}", permanent=True) from error
+        except _RecipientUnanswered as error:
+            raise MailError(f"no answer at RCPT: {error}", permanent=False, about_recipient=True) from error
+        except aiosmtplib.SMTPNotSupported as error:  # an address in UTF-8 and a relay without SMTPUTF8
+            detail = f"not supported by the relay: {type(error).__name__}"
+            if not (extract_sender(message) or "").isascii():  # our sender's: no message could go
+                raise MailError(f"{detail} (the sender's address)", permanent=False) from error
+            # the recipient's address, which this relay cannot take: a challenge notice waits for the next contact
+            raise MailError(detail, permanent=True, about_recipient=True) from error
         except aiosmtplib.SMTPDataError as error:  # the DATA command, or the message once sent
             detail = f"SMTP {_code(error.code, error.message)} at DATA"
             of_address = (_enhanced(error.message) or (0, 0))[0] == 1
@@ -284,13 +290,27 @@ def _stage(error: aiosmtplib.SMTPResponseException) -> str:
     return next((stage for kind, stage in stages if isinstance(error, kind)), "STARTTLS or another step")
 
 
+class _RecipientUnanswered(Exception):
+    """The relay took MAIL FROM, then did not answer RCPT for this recipient in time, or hung up waiting: a relay
+    checking the recipient's domain, or tarpitting it, takes minutes for it alone (RFC 5321 allows 5 at RCPT).
+    Taken for the relay being away, that one email held every other behind it for as long as it lasted."""
+
+
 class _SmtpClient(aiosmtplib.SMTP):
     """Every step on the client's timeout but DATA, which covers sending the message and the relay's answer to
-    its end: `message_timeout`."""
+    its end: `message_timeout`. A timeout there stays the relay's: the relay may have taken the message, and set
+    aside as this email's it would be sent again beside the others, each a copy, while a slow relay slows them
+    all."""
 
     def __init__(self, *, message_timeout: float, **options: Any) -> None:
         super().__init__(**options)
         self._message_timeout = message_timeout
+
+    async def rcpt(self, recipient: str, /, **options: Any) -> aiosmtplib.SMTPResponse:
+        try:
+            return await super().rcpt(recipient, **options)
+        except (aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected) as error:
+            raise _RecipientUnanswered(type(error).__name__) from error
 
     async def data(self, message: str | bytes, /, *, timeout: Any = None) -> aiosmtplib.SMTPResponse:
         return await super().data(message, timeout=self._message_timeout)

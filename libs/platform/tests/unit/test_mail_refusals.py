@@ -18,6 +18,10 @@ RELAY, FOR_NOW, FOR_GOOD = "relay", "for now", "for good"
 of times); this email's for good (failed at once)."""
 
 
+SILENT, HANG_UP = "(no answer)", "(hangs up)"
+"""Scripted instead of an answer: the relay says nothing (until the client goes), or closes the connection."""
+
+
 class _ScriptedRelay:
     """Answers each command as `script` says (its verb: GREETING, EHLO, HELO, STARTTLS, AUTH, MAIL, RCPT, DATA, and
     DATA_END for the end of the message), else as a relay taking the message."""
@@ -29,6 +33,10 @@ class _ScriptedRelay:
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async def answer(line: str) -> None:
+            if line == SILENT:
+                await reader.read()  # until the client gives up and hangs up
+            if line in (SILENT, HANG_UP):
+                raise ConnectionResetError
             writer.write(line.encode() + b"\r\n")
             await writer.drain()
 
@@ -59,7 +67,15 @@ class _ScriptedRelay:
         finally:
             writer.close()
 
-    async def send(self, *, username: str | None = None, start_tls: bool = False) -> MailError | None:
+    async def send(
+        self,
+        *,
+        username: str | None = None,
+        start_tls: bool = False,
+        sender: str = "lrs@lrs.local",
+        to: str = "exams@ao.example",
+        timeout: float = 5,
+    ) -> MailError | None:
         def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self._sessions.append(asyncio.ensure_future(self._session(reader, writer)))
 
@@ -71,10 +87,11 @@ class _ScriptedRelay:
             username=username,
             password="secret" if username else None,
             start_tls=start_tls,
-            timeout=5,
+            timeout=timeout,
+            message_timeout=timeout,
         )
         message = new_email()
-        message["From"], message["To"], message["Subject"] = "lrs@lrs.local", "exams@ao.example", "LRS batch completed"
+        message["From"], message["To"], message["Subject"] = sender, to, "LRS batch completed"
         message.set_content("Your batch was completed.")
         try:
             await mailer.send(message)
@@ -242,4 +259,39 @@ async def test_a_message_refused_for_its_size_at_mail_from_fails_as_at_data(answ
 
 async def test_a_sender_refused_at_mail_from_is_still_the_relays() -> None:
     error = await _LimitedRelay({"MAIL": "553 5.1.8 <lrs@lrs.local>: Sender address rejected"}).send()
+    assert error is not None and _whose(error) == RELAY, error
+
+
+@pytest.mark.parametrize("unanswered", [SILENT, HANG_UP], ids=["no answer in time", "hung up"])
+async def test_a_recipient_the_relay_does_not_answer_at_rcpt_is_this_emails_for_now(unanswered: str) -> None:
+    """A relay checking one recipient's domain, or tarpitting it, answers its RCPT in minutes (RFC 5321 allows 5).
+    Taken for the relay away, that one email was tried again and again, every other AO's email held behind it."""
+    relay = _ScriptedRelay({"RCPT": unanswered})
+    error = await relay.send(timeout=0.2)
+    assert error is not None and _whose(error) == FOR_NOW, error
+    assert str(error).startswith("no answer at RCPT: ") and "@" not in str(error)
+    assert relay.messages == 0
+
+
+@pytest.mark.parametrize("step", ["GREETING", "EHLO", "MAIL", "DATA_END"])
+@pytest.mark.parametrize("unanswered", [SILENT, HANG_UP], ids=["no answer in time", "hung up"])
+async def test_a_relay_that_does_not_answer_any_other_step_is_away(step: str, unanswered: str) -> None:
+    """Before RCPT no message of ours could go; after the message, the relay may have taken it (set aside and sent
+    again beside the others, each would be a copy)."""
+    error = await _ScriptedRelay({step: unanswered}).send(timeout=0.2)
+    assert error is not None and _whose(error) == RELAY, error
+
+
+async def test_a_recipients_address_in_utf8_to_a_relay_without_smtputf8_is_the_recipients_for_good() -> None:
+    """It was failed for good as no one's: a challenge notice to such a contact was failed, not held for the next
+    contact the AO sets (decision 0155)."""
+    relay = _ScriptedRelay({})  # its EHLO offers no SMTPUTF8
+    error = await relay.send(to="zoë@ao.example")
+    assert error is not None and _whose(error) == FOR_GOOD and error.about_recipient, error
+    assert relay.messages == 0
+
+
+async def test_our_senders_address_in_utf8_to_a_relay_without_smtputf8_is_the_relays() -> None:
+    """No message could go from it: waited out, as a refused sender is, not every email failed for good."""
+    error = await _ScriptedRelay({}).send(sender="lrs-zoë@lrs.local")
     assert error is not None and _whose(error) == RELAY, error

@@ -22,7 +22,7 @@ from lrs_platform.service import BackgroundTasks, collect_less, service_resource
 from notifier.api import held_router, router
 from notifier.config import NotifierSettings
 from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
-from notifier.handlers import EMAILED_KINDS, Notifications
+from notifier.handlers import CHALLENGE_NOTICE_KINDS, EMAILED_KINDS, Notifications
 from notifier.metrics import count_from_zero
 from notifier.sandpit import SandpitMailer
 from notifier.store import ContactChangeNotices, ContactStore, DeferredEmails, DeliveryLog, RejectionTallies
@@ -36,7 +36,7 @@ IDLE_FETCH_WAIT_MS = 2_000
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
-    count_from_zero(EMAILED_KINDS)
+    count_from_zero(EMAILED_KINDS, held=CHALLENGE_NOTICE_KINDS)
     reference = Path(settings.reference_dir) if settings.reference_dir else None
     register = load_register(reference)  # the AOs an operator may set a contact for; their names, for batch emails
 
@@ -65,6 +65,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 defer_refused=not settings.environment.is_sandpit,
                 contact_changes=ContactChangeNotices(pool),
                 ao_names={ao_id: organisation.name for ao_id, organisation in register.items()},
+                service_desk=settings.service_desk,
             )
             app.state.notifications = notifications
             producer = make_producer(settings.kafka_bootstrap_servers)

@@ -3,7 +3,10 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from lrs_contracts.text import refused_character
+from lrs_domain.formats import is_plausible_email
 from lrs_platform.settings import ServiceSettings
+from notifier.emails import ServiceDesk
 
 
 class NotifierSettings(ServiceSettings):
@@ -46,6 +49,18 @@ class NotifierSettings(ServiceSettings):
         description="where AOs read a batch's results and answer challenges (the portal); emails link to it",
     )
 
+    # The LRS service desk, named in every email (where to ask, whom to tell of an abandoned batch); its address is
+    # the emails' Reply-To. None set: the emails name no way to reach it and say replies are not read.
+    service_desk_email: str | None = Field(default=None, description="the LRS service desk's email address")
+    service_desk_phone: str | None = Field(default=None, description="its telephone number, as people dial it")
+    service_desk_hours: str | None = Field(
+        default=None, description="when it answers, as people read it: Monday to Friday, 9am to 5pm"
+    )
+
+    @property
+    def service_desk(self) -> ServiceDesk:
+        return ServiceDesk(self.service_desk_email, self.service_desk_phone, self.service_desk_hours)
+
     @property
     def message_ids_domain(self) -> str:
         return self.message_id_domain or self.mail_from.rpartition("@")[2].rstrip(">") or "lrs.local"
@@ -56,3 +71,24 @@ class NotifierSettings(ServiceSettings):
         if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
             raise ValueError("NOTIFIER_PUBLIC_BASE_URL must be an absolute http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("service_desk_email")
+    @classmethod
+    def _one_address(cls, value: str | None) -> str | None:
+        """An address in ASCII: it is every email's Reply-To, which a relay without SMTPUTF8 could not take."""
+        address = (value or "").strip()
+        if not address:
+            return None
+        if not address.isascii() or not is_plausible_email(address):
+            raise ValueError(
+                "NOTIFIER_SERVICE_DESK_EMAIL must be one email address in ASCII, like lrs-desk@example.org"
+            )
+        return address
+
+    @field_validator("service_desk_phone", "service_desk_hours")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        text = " ".join((value or "").split())
+        if refused := refused_character(text, one_line=True):
+            raise ValueError(f"holds {refused}")
+        return text or None

@@ -60,6 +60,29 @@ class ChallengeContact:
 
 
 @dataclass(frozen=True)
+class ServiceDesk:
+    """The LRS service desk, as the emails name it (`NOTIFIER_SERVICE_DESK_*`): every part optional. With an email
+    address, replies go to it (Reply-To); without one, the emails say replies are not read."""
+
+    email: str | None = None
+    phone: str | None = None
+    hours: str | None = None
+
+    @property
+    def reached(self) -> str | None:
+        """How to reach it, to follow "the LRS service desk": "at desk@lrs.example or on 0300 303 2000 (Monday to
+        Friday, 9am to 5pm)"; None with neither an address nor a telephone (its hours alone reach no one)."""
+        ways = [f"at {self.email}" if self.email else None, f"on {self.phone}" if self.phone else None]
+        said = " or ".join(way for way in ways if way)
+        if not said:
+            return None
+        return f"{said} ({self.hours})" if self.hours else said
+
+
+NO_SERVICE_DESK = ServiceDesk()
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     to: str
     subject: str
@@ -67,6 +90,7 @@ class OutgoingEmail:
     html: str
     message_id: str
     date: datetime
+    reply_to: str | None = None  # the service desk's address, if one is set
 
 
 @dataclass(frozen=True)
@@ -162,6 +186,7 @@ def batch_run_email(
     warnings: Sequence[RejectionCount] = (),
     domain: str = "lrs.local",
     ao_name: str | None = None,
+    desk: ServiceDesk = NO_SERVICE_DESK,
 ) -> OutgoingEmail:
     """`rejections`: the codes listed; `unlisted`: those left out of the list, which the email says exist;
     `warnings`: every warning code and its records. `ao_name`: the batch's AO's name in the reference data, if it
@@ -171,10 +196,11 @@ def batch_run_email(
     reference = shown_on_one_line(outcome.batch_reference or str(outcome.batch_id))
     ao_id = shown_on_one_line(outcome.ao_id)
     code = outcome.code if isinstance(outcome, BatchFailed) else None
+    which = _which_batch(outcome.batch_reference, outcome.batch_id)
     subject = {
-        BatchVerdict.COMPLETED: f"LRS batch completed: {ao_id} {reference} ({_tally(outcome.counts)})",
-        BatchVerdict.FAILED: f"LRS batch failed ({code}), no achievement added: {ao_id} {reference}",
-        BatchVerdict.REFUSED: f"LRS batch refused ({code}), nothing recorded: {ao_id} {reference}",
+        BatchVerdict.COMPLETED: f"LRS batch completed: {ao_id} {reference} ({_tally(outcome.counts)}){which}",
+        BatchVerdict.FAILED: f"LRS batch failed ({code}), no achievement added: {ao_id} {reference}{which}",
+        BatchVerdict.REFUSED: f"LRS batch refused ({code}), nothing recorded: {ao_id} {reference}{which}",
     }[verdict]
     context = {
         "verdict": verdict.value,
@@ -190,6 +216,7 @@ def batch_run_email(
         "link": batch_page_url(public_base_url, outcome.batch_id),
         "more_codes": unlisted.codes,
         "more_records": unlisted.records,
+        "desk": desk,
     }
     return OutgoingEmail(
         to=outcome.notification_email,
@@ -198,11 +225,19 @@ def batch_run_email(
         html=_templates.get_template("batch_run.html").render(context),
         message_id=message_id_for(event_id, domain),
         date=outcome.decided_at,
+        reply_to=desk.email,
     )
 
 
+def _which_batch(reference: str | None, batch_id: uuid.UUID) -> str:
+    """The end of a batch's subject that names it by the start of its id: the same file sent again is a new batch, and
+    its email's subject is not the first's (two completions of one reference with the same counts read alike, and
+    mail clients showed them as one conversation). Nothing when there is no reference: the subject has the id."""
+    return f" (batch {str(batch_id)[:8]})" if reference else ""
+
+
 def _tally(counts: BatchCounts) -> str:
-    """What a completed batch did, for its subject: two completions of one reference do not read the same."""
+    """What a completed batch did, for its subject."""
     said = [f"{counts.accepted:,} of {counts.total:,} accepted"]
     if counts.rejected:
         said.append(f"{counts.rejected:,} rejected")
@@ -219,11 +254,13 @@ def batch_abandoned_email(
     public_base_url: str,
     domain: str = "lrs.local",
     ao_name: str | None = None,
+    desk: ServiceDesk = NO_SERVICE_DESK,
 ) -> OutgoingEmail:
     """The AO is told that the LRS gave up on its batch, that the same file sent again is a new batch, and whom to
-    tell, quoting the batch id, if that is not processed either. Named as `batch_run_email` names it: the AO's id in
-    the subject, its id and name (`ao_name`, if known) in the body; the subject also names the batch by the start of
-    its id, so a second abandonment of the same file does not read as the first."""
+    tell, quoting the batch id, if that is not processed either: the service desk, and how to reach it (`desk`).
+    Named as `batch_run_email` names it: the AO's id in the subject, its id and name (`ao_name`, if known) in the
+    body; the subject also names the batch by the start of its id, so a second abandonment of the same file does not
+    read as the first."""
     reference = shown_on_one_line(abandoned.batch_reference or str(abandoned.batch_id))
     ao_id = shown_on_one_line(abandoned.ao_id)
     context = {
@@ -231,10 +268,9 @@ def batch_abandoned_email(
         "ao": _ao_shown(ao_id, ao_name),
         "reference": reference,
         "link": batch_page_url(public_base_url, abandoned.batch_id),
+        "desk": desk,
     }
-    # The same file sent again is a new batch, with an id of its own: a second abandonment's subject is not the
-    # first's (a reference that is the batch id already names it).
-    which = "" if abandoned.batch_reference is None else f" (batch {str(abandoned.batch_id)[:8]})"
+    which = _which_batch(abandoned.batch_reference, abandoned.batch_id)
     return OutgoingEmail(
         to=to,
         subject=f"LRS could not process your batch, nothing recorded: {ao_id} {reference}{which}",
@@ -242,6 +278,7 @@ def batch_abandoned_email(
         html=_templates.get_template("batch_abandoned.html").render(context),
         message_id=message_id_for(event_id, domain),
         date=abandoned.abandoned_at,
+        reply_to=desk.email,
     )
 
 
@@ -272,6 +309,7 @@ def challenge_raised_email(
     released_at: datetime | None = None,
     contact_refused: bool = False,
     ao_name: str | None = None,
+    desk: ServiceDesk = NO_SERVICE_DESK,
 ) -> OutgoingEmail:
     """Named as `batch_run_email` names the AO: its id in the subject, its id and name (`ao_name`, if known) in the
     body, so a contact for several AO ids knows which AO's portal account answers it. `reason` is the learner's
@@ -301,6 +339,7 @@ def challenge_raised_email(
         "held": released_at is not None,
         "contact_refused": contact_refused,
         "raised_on": _uk_day(occurred_at),
+        "desk": desk,
     }
     on = f" on {achievement['qan']}" if achievement else ""
     return OutgoingEmail(
@@ -310,6 +349,7 @@ def challenge_raised_email(
         html=_templates.get_template("challenge_raised.html").render(context),
         message_id=message_id_for(event_id, domain),
         date=released_at or occurred_at,
+        reply_to=desk.email,
     )
 
 
@@ -352,6 +392,7 @@ def contact_changed_email(
     changed_at: datetime,
     public_base_url: str,
     domain: str = "lrs.local",
+    desk: ServiceDesk = NO_SERVICE_DESK,
 ) -> OutgoingEmail:
     """Told to the address a challenge contact left: when, by what kind of caller (never the new address, nor an
     operator's name), and how to set it back. Someone else's key could otherwise send learners' challenges
@@ -364,6 +405,7 @@ def contact_changed_email(
         "when": f"{local.day} {local:%B %Y} at {local:%H:%M} (UK time)",
         "who": "an LRS operator" if changed_by.startswith("operator:") else "your organisation's key or portal account",
         "contact_page": f"{public_base_url.rstrip('/')}/contact",
+        "desk": desk,
     }
     return OutgoingEmail(
         to=old_email,
@@ -372,6 +414,7 @@ def contact_changed_email(
         html=_templates.get_template("contact_changed.html").render(context),
         message_id=message_id_for(notice_id, domain),
         date=changed_at,
+        reply_to=desk.email,
     )
 
 
@@ -386,6 +429,8 @@ def to_mime(email: OutgoingEmail, mail_from: str) -> EmailMessage:
     message["Subject"] = without_encoded_words(email.subject)
     message["Message-ID"] = email.message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: an out-of-office reply is not sent back to it
+    if email.reply_to is not None:  # the service desk: a person's reply reaches someone who reads it
+        message["Reply-To"] = email.reply_to
     message["Date"] = format_datetime(email.date)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")

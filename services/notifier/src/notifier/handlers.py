@@ -18,7 +18,9 @@ from lrs_platform.logging import get_logger
 from lrs_platform.mail import Mailer, MailError
 from lrs_platform.service import SHUTDOWN_SECONDS
 from notifier.emails import (
+    NO_SERVICE_DESK,
     OutgoingEmail,
+    ServiceDesk,
     batch_abandoned_email,
     batch_run_email,
     challenge_raised_email,
@@ -45,11 +47,13 @@ from notifier.store import (
 
 _log = get_logger("notifier.handlers")
 CONTACT_CHANGED = "challenge_contact_changed"  # the metrics' kind of a notice to a contact's old address
+# the kinds a refused delivery may hold for the AO's next contact (the metrics' permanence "held")
+CHALLENGE_NOTICE_KINDS = tuple(
+    str(model.model_fields["event_type"].default) for model in (ChallengeRaised, ChallengeRaisedV1)
+)
 EMAILED_KINDS = (
-    *(
-        str(model.model_fields["event_type"].default)
-        for model in (BatchCompleted, BatchFailed, BatchAbandoned, ChallengeRaised, ChallengeRaisedV1)
-    ),
+    *(str(model.model_fields["event_type"].default) for model in (BatchCompleted, BatchFailed, BatchAbandoned)),
+    *CHALLENGE_NOTICE_KINDS,
     CONTACT_CHANGED,
 )
 
@@ -92,8 +96,10 @@ class Notifications:
         defer_refused: bool = True,
         contact_changes: ContactChangeNotices | None = None,
         ao_names: Mapping[str, str] | None = None,
+        service_desk: ServiceDesk = NO_SERVICE_DESK,
     ) -> None:
         self._mailer = mailer
+        self._desk = service_desk
         # the AOs' names of the notifier's reference data (NOTIFIER_REFERENCE_DIR): a batch's email names its AO
         self._ao_names = dict(ao_names or {})
         # Shutdown (`stop`): no email begins once it is set; the one being sent is let finish and be recorded.
@@ -212,6 +218,7 @@ class Notifications:
                 warnings=warnings,
                 domain=self._domain,
                 ao_name=self._ao_names.get(payload.ao_id),
+                desk=self._desk,
             )
             return email, None
         if isinstance(payload, BatchAbandoned):
@@ -234,6 +241,7 @@ class Notifications:
             released_at=held.released_at if held else None,
             contact_refused=held.contact_refused if held else False,
             ao_name=self._ao_names.get(payload.ao_id),
+            desk=self._desk,
         )
         return email, stored
 
@@ -270,6 +278,7 @@ class Notifications:
             public_base_url=self._public_base_url,
             domain=self._domain,
             ao_name=self._ao_names.get(abandoned.ao_id),
+            desk=self._desk,
         )
 
     async def _skip(self, envelope: Envelope, why: str, error: str) -> None:
@@ -314,21 +323,25 @@ class Notifications:
             refusals = await self._deferred.tries(envelope.event_id) + 1 if error.about_recipient else 0
             last_try = RECIPIENT_ATTEMPTS if self._defer_refused else 1
             given_up = error.permanent or refusals >= last_try
-            EMAILS_FAILED.labels(kind, "permanent" if given_up else "transient").inc()
+            # A challenge notice its contact's mailbox will not take (the person left): in effect no contact. Held
+            # for the AO as without one (decision 0155), and sent to the next contact it sets, saying it waited. (A
+            # batch's email fails: its address is the file's, no other is to come.)
+            refused_by = (
+                contact if error.about_recipient and (error.permanent or refusals >= RECIPIENT_ATTEMPTS) else None
+            )
             _log.warning(
                 "email_failed",
                 event_id=str(envelope.event_id),
                 event_type=kind,
                 correlation_id=envelope.correlation_id,  # the batch's id, or the challenge's: what on-call looks up
                 attempt=attempt,
-                permanent=given_up,
+                permanent=given_up and refused_by is None,
                 error=str(error),
             )
-            if contact is not None and error.about_recipient and (error.permanent or refusals >= RECIPIENT_ATTEMPTS):
-                # A challenge notice its contact's mailbox will not take (the person left): in effect no contact.
-                # Held for the AO as without one (decision 0155), and sent to the next contact it sets, saying it
-                # waited. (A batch's email fails: its address is the file's, no other is to come.)
-                await self._hold(envelope, contact.ao_id, refused_by=contact)
+            # each counted once what came of it is recorded: a held notice is no email given up
+            if refused_by is not None:
+                await self._hold(envelope, refused_by.ao_id, refused_by=refused_by)
+                EMAILS_FAILED.labels(kind, "held").inc()
                 return False
             if given_up:
                 await self._deliveries.finish(
@@ -338,6 +351,7 @@ class Notifications:
                     message_id=email.message_id,
                     error=str(error),
                 )
+                EMAILS_FAILED.labels(kind, "permanent").inc()
                 return True
             await self._deliveries.finish(
                 envelope.event_id,
@@ -349,8 +363,10 @@ class Notifications:
             if error.about_recipient:  # this email's alone: set aside, the next goes on
                 delay = self._recipient_retry.delay(refusals)
                 await self._deferred.defer(envelope.event_id, encode(envelope), delay)
+                EMAILS_FAILED.labels(kind, "transient").inc()
                 _log.info("email_deferred", event_id=str(envelope.event_id), refusals=refusals, seconds=round(delay))
                 return False
+            EMAILS_FAILED.labels(kind, "transient").inc()
             raise RetryLater(self._retry.delay(attempt), f"the mail relay: {error}") from error
         await self._deliveries.finish(
             envelope.event_id, DeliveryStatus.SENT, event_type=kind, message_id=email.message_id, error=None
@@ -395,13 +411,15 @@ class Notifications:
         if tries < RECIPIENT_ATTEMPTS:
             await self._deferred.defer(event_id, raw, self._recipient_retry.delay(tries))
             return
+        kind = _event_type_of(raw)
         await self._deliveries.finish(
             event_id,
             DeliveryStatus.FAILED,
-            event_type=_event_type_of(raw),
+            event_type=kind,
             message_id=message_id_for(event_id, self._domain),
             error=f"deferred try failed: {type(error).__name__}",
         )
+        EMAILS_FAILED.labels(kind, "permanent").inc()
         await self._deferred.remove(event_id)
 
     async def send_contact_change_notices(self) -> int:
@@ -425,6 +443,7 @@ class Notifications:
                 changed_at=notice.changed_at,
                 public_base_url=self._public_base_url,
                 domain=self._domain,
+                desk=self._desk,
             )
             async with self._sending():
                 try:
@@ -451,6 +470,7 @@ class Notifications:
         self._notice_relay_failures += 1
         delay = self._retry.delay(self._notice_relay_failures)
         await self._contact_changes.postpone(notice.notice_id, delay)
+        EMAILS_FAILED.labels(CONTACT_CHANGED, "transient").inc()
         _log.warning(
             "contact_change_notice_postponed",
             ao_id=notice.ao_id,
@@ -469,6 +489,7 @@ class Notifications:
         await self._contact_changes.try_again(
             notice.notice_id, self._recipient_retry.delay(notice.tries + 1), give_up=give_up
         )
+        EMAILS_FAILED.labels(CONTACT_CHANGED, "permanent" if give_up else "transient").inc()
         # the error's kind only: a relay's reply may quote the recipient, a person's address
         _log.warning("contact_change_notice_failed", ao_id=notice.ao_id, given_up=give_up, error=type(error).__name__)
 

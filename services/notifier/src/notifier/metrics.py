@@ -3,7 +3,12 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 
 EMAILS_SENT = Counter("lrs_notifier_emails_sent_total", "Emails accepted by the SMTP server", ["kind"])
-EMAILS_FAILED = Counter("lrs_notifier_emails_failed_total", "Email attempts that failed", ["kind", "permanence"])
+EMAILS_FAILED = Counter(
+    "lrs_notifier_emails_failed_total",
+    "Email attempts that failed: transient (tried again), held (a challenge notice kept for its AO's next contact),"
+    " permanent (the email given up)",
+    ["kind", "permanence"],
+)
 EVENTS_SKIPPED = Counter("lrs_notifier_events_skipped_total", "Events that cause no email", ["reason"])
 SKIP_REASONS = ("already_handled", "deferred", "no_notification_email")
 """Every `reason` of EVENTS_SKIPPED the handlers give."""
@@ -16,12 +21,12 @@ CHALLENGE_NOTICES_HELD = Gauge(
 )
 
 
-def count_from_zero(kinds: tuple[str, ...]) -> None:
+def count_from_zero(kinds: tuple[str, ...], held: tuple[str, ...] = ()) -> None:
     """Every kind's series, and every skip reason's, exported from the start at 0, so that `increase()` sees the
-    first failure or skip (a series born at 1 increases by nothing)."""
+    first failure or skip (a series born at 1 increases by nothing); `held`: the kinds that may be held."""
     for kind in kinds:
         EMAILS_SENT.labels(kind)
-        for permanence in ("transient", "permanent"):
+        for permanence in ("transient", "permanent", *(("held",) if kind in held else ())):
             EMAILS_FAILED.labels(kind, permanence)
     for reason in SKIP_REASONS:
         EVENTS_SKIPPED.labels(reason)

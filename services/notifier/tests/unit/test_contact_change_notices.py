@@ -9,10 +9,10 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from services.notifier.tests.unit.test_handlers import FakeDeliveryLog, FakeMailer, notifications
+from services.notifier.tests.unit.test_handlers import FakeDeliveryLog, FakeMailer, emails_failed, notifications
 
 from lrs_platform.mail import MailError
-from notifier.handlers import RECIPIENT_ATTEMPTS, Notifications
+from notifier.handlers import CONTACT_CHANGED, RECIPIENT_ATTEMPTS, Notifications
 from notifier.store import ContactChangeNotice
 
 RELAY_AWAY = MailError("SMTPConnectError", permanent=False)
@@ -120,3 +120,26 @@ async def test_a_recipient_refused_for_good_gives_the_notice_up_at_once() -> Non
     assert notices.pending and notices.notice.tries == 0
     await tried_when_due(notifier, notices)
     assert notices.failed_at is not None and notices.notice.tries == 1 and notices.old_email is None
+
+
+async def test_a_notice_given_up_counts_as_an_email_given_up_and_every_failed_try_as_transient() -> None:
+    """Given up, the notice to the old address (decision 0170's security notice) moved no counter: the alert on
+    given-up emails never fired for it."""
+    mailer, notices = FakeMailer([RELAY_AWAY, MAILBOX_FULL, USER_UNKNOWN]), FakeNotices()
+    notifier = service(mailer, notices)
+    before = {permanence: emails_failed(CONTACT_CHANGED, permanence) for permanence in ("transient", "permanent")}
+    for _ in range(3):
+        await tried_when_due(notifier, notices)
+    assert notices.failed_at is not None
+    assert emails_failed(CONTACT_CHANGED, "transient") == before["transient"] + 2
+    assert emails_failed(CONTACT_CHANGED, "permanent") == before["permanent"] + 1
+
+
+async def test_a_notice_given_up_at_its_last_try_counts_as_given_up_once() -> None:
+    mailer, notices = FakeMailer([MAILBOX_FULL] * RECIPIENT_ATTEMPTS), FakeNotices()
+    notifier = service(mailer, notices)
+    before = {permanence: emails_failed(CONTACT_CHANGED, permanence) for permanence in ("transient", "permanent")}
+    while notices.pending:
+        await tried_when_due(notifier, notices)
+    assert emails_failed(CONTACT_CHANGED, "transient") == before["transient"] + RECIPIENT_ATTEMPTS - 1
+    assert emails_failed(CONTACT_CHANGED, "permanent") == before["permanent"] + 1

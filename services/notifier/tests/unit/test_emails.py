@@ -87,7 +87,7 @@ def test_every_email_has_a_plain_text_and_an_html_alternative() -> None:
 def test_batch_completed_email_names_batch_job_type_counts_and_an_absolute_link() -> None:
     email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL + "/", rejections=REJECTIONS)
     assert email.to == "results@ao.example"
-    assert email.subject == "LRS batch completed: RN5133 SUMMER-24-01 (6 of 10 accepted, 4 rejected)"
+    assert email.subject == "LRS batch completed: RN5133 SUMMER-24-01 (6 of 10 accepted, 4 rejected) (batch 5f9a1d2c)"
     assert email.text.startswith("Your batch SUMMER-24-01 is complete: 6 of 10 records accepted, 4 rejected.\n")
     assert str(BATCH_ID) in email.text
     assert "Job type:         Final" in email.text
@@ -243,6 +243,7 @@ def test_a_line_break_in_the_batch_reference_cannot_reach_a_header(line_break: s
     assert (
         message["Subject"]
         == f"LRS batch completed: RN5133 JUNE{shown}Bcc: everyone@example.org (6 of 10 accepted, 4 rejected)"
+        " (batch 5f9a1d2c)"
     )
     assert message["Bcc"] is None
     with pytest.raises(ValueError, match="linefeed"):  # what the notifier still parks: a To that breaks a line
@@ -262,7 +263,7 @@ def test_an_encoded_word_in_the_batch_reference_is_shown_not_decoded_into_header
     assert "\n" not in str(message["Subject"]) and "\r" not in str(message["Subject"])
     assert str(message["Subject"]).endswith(
         "Summer = ?utf-8?q?2026=0D=0AReply-To=3A_attacker=40evil=2Eexample=0D=0ABcc=3A_everyone=40example=2Eorg?="
-        " (6 of 10 accepted, 4 rejected)"
+        " (6 of 10 accepted, 4 rejected) (batch 5f9a1d2c)"
     )
     written = message.as_bytes()
     assert b"\nReply-To:" not in written and b"\nBcc:" not in written

@@ -221,6 +221,35 @@ def test_an_abandoned_batch_says_whom_to_tell_quoting_its_id_and_a_second_one_re
     assert unnamed.subject == f"LRS could not process your batch, nothing recorded: RN9093 {BATCH_ID}"
 
 
+def test_two_batches_of_one_reference_and_the_same_counts_read_apart_by_their_subjects() -> None:
+    """Two batches of SAMPLE-100, each 100 unchanged, were emailed under one subject: mail clients showed them as one
+    conversation, and a results team could not tell from its inbox that there were two."""
+    second_id = uuid.UUID("75b423bb-0000-4000-8000-000000000001")
+    unchanged = BatchCounts(total=100, accepted=0, rejected=0, no_ops=100, warnings=0)
+    refused = failed().model_copy(update={"code": "RS004"})
+    expected = [
+        "LRS batch completed: RN9093 SAMPLE-100 (0 of 100 accepted, 100 unchanged) (batch {})",
+        "LRS batch failed (RS005), no achievement added: RN9093 SAMPLE-100 (batch {})",
+        "LRS batch refused (RS004), nothing recorded: RN9093 SAMPLE-100 (batch {})",
+    ]
+    outcomes: tuple[BatchCompleted | BatchFailed, ...] = (completed(unchanged), failed(), refused)
+    for outcome, subject in zip(outcomes, expected, strict=True):
+        subjects = [
+            batch_run_email(
+                EVENT_ID,
+                outcome.model_copy(update={"batch_id": batch_id, "batch_reference": "SAMPLE-100"}),
+                public_base_url=PORTAL,
+            ).subject
+            for batch_id in (BATCH_ID, second_id)
+        ]
+        assert subjects == [subject.format("5f9a1d2c"), subject.format("75b423bb")]
+        # without a reference the subject names the batch by its whole id already
+        unnamed = batch_run_email(
+            EVENT_ID, outcome.model_copy(update={"batch_reference": None}), public_base_url=PORTAL
+        )
+        assert str(BATCH_ID) in unnamed.subject and "(batch " not in unnamed.subject
+
+
 def test_every_html_email_wraps_long_words_on_a_narrow_screen() -> None:
     """At 360 px the bare URLs overflowed, and a 1,500-character token in a reason made the page 16,000 px wide."""
     for email in every_email():

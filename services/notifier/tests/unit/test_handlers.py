@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
 import pytest
+from prometheus_client import REGISTRY
 from services.notifier.tests.unit.test_emails import completed
 
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1
@@ -20,7 +21,7 @@ from lrs_contracts.registry import wrap
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.keyring import DATA_KEY_BYTES, ERASED, Erased, KeyringUnavailable, LearnerKey, Purpose
 from lrs_platform.mail import MailError
-from notifier.emails import ChallengeContact
+from notifier.emails import NO_SERVICE_DESK, ChallengeContact, ServiceDesk
 from notifier.handlers import RECIPIENT_ATTEMPTS, Notifications, RetryLater
 from notifier.store import ChunkCodes, DeliveryStatus, HeldNotice, StoredContact
 
@@ -207,6 +208,7 @@ def notifications(
     deferred: FakeDeferred | None = None,
     defer_refused: bool = True,
     ao_names: dict[str, str] | None = None,
+    service_desk: ServiceDesk = NO_SERVICE_DESK,
 ) -> Notifications:
     return Notifications(
         mailer,
@@ -219,6 +221,7 @@ def notifications(
         deferred=deferred or FakeDeferred(),  # type: ignore[arg-type]
         defer_refused=defer_refused,
         ao_names=ao_names,
+        service_desk=service_desk,
     )
 
 
@@ -694,3 +697,42 @@ async def test_an_abandoned_batch_is_emailed_once_and_without_an_address_is_skip
     assert str(told.batch_id) in text and "Submit the same file again" in text
     assert f"https://portal.lrs.example/batches/{told.batch_id}" in text
     assert sorted(status for status, _, _ in log.rows.values()) == [DeliveryStatus.SENT, DeliveryStatus.SKIPPED]
+
+
+def emails_failed(kind: str, permanence: str) -> float:
+    """`lrs_notifier_emails_failed_total` as it reads now (the registry is the process's: compare before and after)."""
+    sample = REGISTRY.get_sample_value("lrs_notifier_emails_failed_total", {"kind": kind, "permanence": permanence})
+    return sample or 0.0
+
+
+async def test_a_challenge_notice_held_for_the_next_contact_counts_as_held_never_as_given_up() -> None:
+    """A held notice counted as a permanent failure: the alert on given-up emails fired for notices that were fine,
+    and went to the next contact. Each failure is counted once what came of it is known."""
+    gone = MailError("recipients refused: [550 5.1.1]", permanent=True, about_recipient=True)
+    full = MailError("recipients refused: [452 4.2.2]", permanent=False, about_recipient=True)
+    contacts = FakeContacts({"RN7777": ChallengeContact("Al", "Gone", "01234 567890", "gone@ao.example")})
+    mailer, deferred = FakeMailer([gone, full, gone]), FakeDeferred(contacts)
+    service = notifications(mailer, FakeDeliveryLog(), contacts, keyring=FakeKeyring({ULN: KEY}), deferred=deferred)
+    kind = envelope_of(sealed_raise("RN7777", "wrong grade")).event_type
+    before = {permanence: emails_failed(kind, permanence) for permanence in ("held", "permanent", "transient")}
+
+    for _ in range(2):  # refused for good: held; refused for now: deferred
+        raised = sealed_raise("RN7777", "wrong grade")
+        await service.handle(envelope_of(raised), raised)
+    assert await deferred.held() == 1 and await deferred.count() == 1
+    assert emails_failed(kind, "held") == before["held"] + 1
+    assert emails_failed(kind, "transient") == before["transient"] + 1
+    assert emails_failed(kind, "permanent") == before["permanent"], "nothing was given up"
+
+    batch_before = emails_failed("lrs.batch.completed.v1", "permanent")
+    await service.handle(envelope_of(completed()), completed())  # a batch's email refused for good: given up
+    assert emails_failed("lrs.batch.completed.v1", "permanent") == batch_before + 1
+
+
+async def test_a_service_desk_set_is_every_emails_reply_to_and_is_named_in_it() -> None:
+    desk = ServiceDesk("lrs-desk@lrs.example", "0300 303 2000", None)
+    mailer = FakeMailer()
+    await notifications(mailer, FakeDeliveryLog(), service_desk=desk).handle(envelope_of(completed()), completed())
+    [sent] = mailer.sent
+    assert sent["Reply-To"] == "lrs-desk@lrs.example"
+    assert "contact the LRS service desk at lrs-desk@lrs.example or on 0300 303 2000." in plain_text(sent)

@@ -22,6 +22,10 @@ def test_the_failure_counters_exist_at_zero_before_any_email() -> None:
     for kind in ("lrs.batch.completed.v1", "lrs.challenge.raised.v2", "challenge_contact_changed"):
         assert f'lrs_notifier_emails_failed_total{{kind="{kind}",permanence="permanent"}}' in exported
         assert f'lrs_notifier_emails_sent_total{{kind="{kind}"}}' in exported
+    # a challenge notice refused by its contact's mailbox is held for the next contact, not given up
+    for kind in ("lrs.challenge.raised.v1", "lrs.challenge.raised.v2"):
+        assert f'lrs_notifier_emails_failed_total{{kind="{kind}",permanence="held"}}' in exported
+    assert 'kind="lrs.batch.completed.v1",permanence="held"' not in exported, "a batch's email is never held"
 
 
 def test_every_skip_reason_exists_at_zero_before_any_event() -> None:
