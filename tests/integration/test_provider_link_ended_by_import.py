@@ -1,6 +1,7 @@
 """Decision 0121, later note of 2026-12-06: a provider's registration of an unregistered ULN links it, and a
 learner file that replaces the names or date of birth it registered ends that link, in the import's transaction,
-announced on the learner log. An operator's link stays, and so does every link when the details stay the same."""
+announced on the learner log, unless a file had named the learner before. An operator's link stays, and so does every
+link when the details stay the same or a date of birth is only added or left out (decision 0187)."""
 
 from __future__ import annotations
 
@@ -101,9 +102,8 @@ async def test_the_same_details_again_however_written_end_no_link(pool: asyncpg.
         {"given_name": "Amelia"},
         {"family_name": "Realperson"},
         {"date_of_birth": date(2004, 3, 2)},
-        {"date_of_birth": None},
     ],
-    ids=["given name", "family name", "date of birth", "date of birth removed"],
+    ids=["given name", "family name", "date of birth"],
 )
 async def test_any_of_the_names_or_the_date_of_birth_replaced_ends_the_link(
     pool: asyncpg.Pool, replaced: dict[str, object]
@@ -132,3 +132,44 @@ async def test_a_link_an_operator_vouched_for_outlives_the_learner_file(pool: as
 
     assert imported.provider_links_ended == 0
     assert await _links(pool) == [(KEPT, VOUCHED, OPERATOR)]
+
+
+@pytest.mark.parametrize(
+    ("registered_born", "file_born"),
+    [(None, date(2005, 1, 2)), (date(2005, 1, 2), None)],
+    ids=["a date of birth added", "the date of birth left out"],
+)
+async def test_a_date_of_birth_added_or_left_out_ends_no_link(
+    pool: asyncpg.Pool, registered_born: date | None, file_born: date | None
+) -> None:
+    """As RV004 compares them (decision 0187): a date of birth only one side gives contradicts nothing."""
+    store = await _store(pool)
+    registered = _learner(KEPT, "Lily", "McCarthy", registered_born)
+    assert await store.register_learner(registered, registered_by_provider=SQUATTER)
+    before = await _last_outbox_id(pool)
+
+    imported = await store.register_learners([replace(registered, date_of_birth=file_born)], imported_by=OPERATOR)
+
+    assert (imported.updated, imported.provider_links_ended) == (1, 0)
+    assert await _links(pool) == [(KEPT, SQUATTER, f"provider:{SQUATTER}")]
+    assert await _announced_after(pool, before) == []
+
+
+async def test_a_learner_a_file_named_before_keeps_the_link_through_a_later_files_correction(
+    pool: asyncpg.Pool,
+) -> None:
+    """Once a file has named the learner under the details the provider registered, the register has agreed the ULN
+    is theirs: a later file correcting their family name or date of birth ends nothing."""
+    store = await _store(pool)
+    registered = _learner(KEPT, "Lily", "McCarthy", date(2005, 1, 2))
+    assert await store.register_learner(registered, registered_by_provider=SQUATTER)
+    confirmed = await store.register_learners([registered], imported_by=OPERATOR)  # the same details: unchanged
+    assert (confirmed.unchanged, confirmed.provider_links_ended) == (1, 0)
+    before = await _last_outbox_id(pool)
+
+    married = replace(registered, family_name="Smith", date_of_birth=date(2005, 2, 1))
+    imported = await store.register_learners([married], imported_by=OPERATOR)
+
+    assert (imported.updated, imported.provider_links_ended) == (1, 0)
+    assert await _links(pool) == [(KEPT, SQUATTER, f"provider:{SQUATTER}")]
+    assert await _announced_after(pool, before) == []

@@ -80,11 +80,11 @@ class HeldRegistry(LearnerRegistry):
             await hold.wait_here()
         return keys
 
-    async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str, **options: Any) -> None:
+    async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str, **options: Any) -> int:
         hold, self.hold_merge = self.hold_merge, None
         if hold is not None:
             connection = cast(asyncpg.Connection, _HeldAfterErasedCheck(connection, hold))
-        await super()._merge(connection, master_uln, merged_uln, **options)
+        return await super()._merge(connection, master_uln, merged_uln, **options)
 
     async def _erase_one(self, connection: asyncpg.Connection, erasure: Erasure) -> bool:
         """Held once the ULN named is erased, before the learner's other ULNs are looked for."""
@@ -311,6 +311,6 @@ async def test_a_learner_file_that_only_merges_says_it_merged_rather_than_nothin
         )
 
     assert answered.status_code == 201, answered.text
-    assert answered.json() == {"registered": 0, "updated": 0, "unchanged": 1, "merged": 1}
+    assert answered.json() == {"registered": 0, "updated": 0, "unchanged": 1, "merged": 1, "provider_links_ended": 0}
     row = await pool.fetchrow("SELECT master_uln FROM validation.learners WHERE uln = $1", merged)
     assert row is not None and row["master_uln"] == master

@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -274,9 +274,9 @@ class LearnerRegistry:
         0180); each change of it is noted as `imported_by`'s, and an opt-out the file flags anew under a merged ULN
         is kept under the end of its chain, as a merge keeps it (decision 0164).
 
-        Where the file replaces a learner's names or date of birth, the links their registration gave a provider
-        end, announced (`_end_registrations_links`): the ULN is now the register's learner, perhaps not the one
-        that provider registered (decision 0121, later note of 2026-12-06)."""
+        Where the file replaces the names or date of birth of a learner no file had named before, the links their
+        registration gave a provider end, announced (`_end_registrations_links`): the ULN is now the register's
+        learner, perhaps not the one that provider registered (decision 0121, later note of 2026-12-06)."""
         latest = {learner.uln: learner for learner in learners}
         if not latest:
             return RegistryImport(new=0, updated=0, unchanged=0, merged=0)
@@ -344,7 +344,7 @@ class LearnerRegistry:
             for learner in merges:
                 assert learner.master_uln is not None
                 if masters.get(learner.uln) != learner.master_uln:
-                    await self._merge(connection, learner.master_uln, learner.uln)
+                    links_ended += await self._merge(connection, learner.master_uln, learner.uln)
                     merged += 1
             # only an opt-out the file says anew: the same file again leaves a choice made at the master since
             # (decision 0180); a merge this file made has kept the opt-out already (`_merge`)
@@ -412,17 +412,29 @@ class LearnerRegistry:
         `UnknownLearnerError` unless both are registered and different, `ErasedLearnerError` if either was
         erased, `AlreadyMergedError` if the ULN to merge is merged into another master, and `MergeCycleError`
         if the master is already merged, directly or through other ULNs, into the ULN to merge: read under the
-        lock, so two merges at once never make the cycle each alone would be refused."""
+        lock, so two merges at once never make the cycle each alone would be refused.
+
+        A ULN no learner file has named, registered under names or a date of birth other than the master's, loses
+        the links its registration gave a provider, as `_merge` says."""
         async with self._pool.acquire() as connection, connection.transaction():
             await _lock_merges(connection)
             # read under the lock, as `_merge` reads it: no other merge changes it before `_merge` does
             merged_before = (await _masters_of(connection, [merged_uln])).get(merged_uln) == master_uln
-            await self._merge(connection, master_uln, merged_uln)
+            links_ended = await self._merge(connection, master_uln, merged_uln)
+        if links_ended:
+            _log.info("merge_ended_provider_links", merged_uln=mask_uln(merged_uln), provider_links_ended=links_ended)
         return not merged_before
 
-    async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> None:
+    async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> int:
         """The merge, in the caller's transaction, which holds `_MERGES_LOCK`: refused as `merge` says, for a
-        learner file's MasterULN as for the API's merge."""
+        learner file's MasterULN as for the API's merge. Returns how many providers' links it ended.
+
+        Merging a ULN that no learner file has named yet (a provider's registration alone put it in the register)
+        into a master registered under other names or another date of birth (`names_another_learner`) ends the
+        links a provider's registration of that ULN made, announced, as a learner file replacing those details does
+        (decision 0121, later note of 2026-12-06): the provider's details were never the register's, and the
+        merge would give it the master's PLR. A learner file's merge ends none here: the file names the ULN it
+        merges, and its details for it were compared with those registered before (`identities_replaced`)."""
         erased = await connection.fetch(
             "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])",
             [master_uln, merged_uln],
@@ -435,14 +447,27 @@ class LearnerRegistry:
             raise MergeCycleError(f"{master_uln[-4:]} is merged into {merged_uln[-4:]} already")
         current = (await _masters_of(connection, [merged_uln])).get(merged_uln)
         if current == master_uln:
-            return  # merged so already: nothing new to publish
+            return 0  # merged so already: nothing new to publish
         if current is not None:
             raise AlreadyMergedError(f"{mask_uln(merged_uln)} is merged into {mask_uln(current)} already")
-        await connection.execute(
-            "UPDATE validation.learners SET master_uln = $1, updated_at = now() WHERE uln = $2", master_uln, merged_uln
+        # RETURNING: the row as the update left it, after a learner file naming the ULN meanwhile committed
+        merged = await connection.fetchrow(
+            "UPDATE validation.learners SET master_uln = $1, updated_at = now() WHERE uln = $2"
+            " RETURNING given_name, family_name, date_of_birth, ability_to_share_in_file",
+            master_uln,
+            merged_uln,
         )
+        links_ended = 0
+        if merged["ability_to_share_in_file"] is None:
+            master = await connection.fetchrow(
+                "SELECT given_name, family_name, date_of_birth FROM validation.learners WHERE uln = $1", master_uln
+            )
+            if names_another_learner(merged, master["given_name"], master["family_name"], master["date_of_birth"]):
+                # queued before the merge, so published first (the outbox keeps its order; partitions may not)
+                links_ended = await _end_registrations_links(connection, [merged_uln])
         await _queue(connection, master_uln, LearnersMerged(master_uln=master_uln, merged_uln=merged_uln))
         await _keep_an_opt_out(connection, master_uln, merged_uln)
+        return links_ended
 
     async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
         """Erases the learner and returns the erasure with True; a learner erased before returns their
@@ -555,6 +580,55 @@ class LearnerRegistry:
         )
         return [row["uln"] for row in rows]
 
+    async def held_about(self, uln: str) -> HeldAbout | None:
+        """Everything the registry holds about the learner `uln` names, under every ULN of theirs (merged either way,
+        along chains, erased rows included), read in one snapshot: a subject access request (decision 0191). None
+        when the registry never held the ULN (never registered, never erased)."""
+        async with (
+            self._pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            ulns = [uln, *await self._merged_with(connection, uln)]
+            rows = await connection.fetch(
+                "SELECT uln, given_name, family_name, date_of_birth, gender, ability_to_share, master_uln,"
+                " updated_at, erased_at FROM validation.learners WHERE uln = ANY($1::text[])",
+                ulns,
+            )
+            if not any(row["uln"] == uln for row in rows):
+                return None
+            links = await connection.fetch(
+                "SELECT uln, provider_ukprn, linked_by, linked_at FROM validation.learner_links"
+                " WHERE uln = ANY($1::text[]) ORDER BY linked_at, uln, provider_ukprn",
+                ulns,
+            )
+            changes = await connection.fetch(
+                "SELECT uln, ability_to_share, changed_by, changed_at FROM validation.sharing_changes"
+                " WHERE uln = ANY($1::text[]) ORDER BY change_id DESC",
+                ulns,
+            )
+            erasures = await connection.fetch(
+                "SELECT erasure_id, uln, erased_by, reason, erased_at FROM validation.erasures"
+                " WHERE uln = ANY($1::text[]) ORDER BY erased_at, uln",
+                ulns,
+            )
+        masters = {row["uln"]: row["master_uln"] for row in rows if row["master_uln"] is not None}
+        master = LearnerMerges(masters).recorded_uln(uln)
+        return HeldAbout(
+            uln=uln,
+            master_uln=master,
+            registrations=tuple(
+                RegistryRow(**dict(row)) for row in sorted(rows, key=lambda row: (row["uln"] != master, row["uln"]))
+            ),
+            provider_links=tuple(RecordedProviderLink(**dict(row)) for row in links),
+            sharing_changes=tuple(
+                RecordedSharingChange(
+                    row["uln"], AbilityToShare(row["ability_to_share"]), row["changed_by"], row["changed_at"]
+                )
+                for row in changes
+            ),
+            erasures=tuple(Erasure(**row) for row in erasures),
+        )
+
     async def erasures(
         self,
         uln: str | None,
@@ -586,6 +660,44 @@ class LearnerRegistry:
         if erased:
             raise ErasedLearnerError(", ".join(erased))
         return {uln: key for uln, key in keys.items() if isinstance(key, LearnerKey)}
+
+
+@dataclass(frozen=True)
+class RegistryRow:
+    """One ULN's row in the registry, as held: an erased one's details are None."""
+
+    uln: str
+    given_name: str | None
+    family_name: str | None
+    date_of_birth: date | None
+    gender: int | None
+    ability_to_share: int
+    master_uln: str | None
+    updated_at: datetime
+    erased_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RecordedProviderLink:
+    """A provider linked to one of the learner's ULNs: by whom (a principal) and when."""
+
+    uln: str
+    provider_ukprn: str
+    linked_by: str
+    linked_at: datetime
+
+
+@dataclass(frozen=True)
+class HeldAbout:
+    """What the registry holds about one learner (`held_about`): every ULN of theirs, the end of their merge chain
+    (`master_uln`) first."""
+
+    uln: str
+    master_uln: str
+    registrations: tuple[RegistryRow, ...]
+    provider_links: tuple[RecordedProviderLink, ...]
+    sharing_changes: tuple[RecordedSharingChange, ...]  # newest first
+    erasures: tuple[Erasure, ...]
 
 
 @dataclass(frozen=True)
@@ -651,29 +763,46 @@ def _registering(
 def identities_replaced(
     latest: Mapping[str, Learner], held: Mapping[str, asyncpg.Record], changed: Mapping[str, bool]
 ) -> list[str]:
-    """The registered learners whose names (as RV004 compares them: trimmed, caseless) or date of birth an import
-    of `latest` replaced. A learner registered meanwhile (updated, but read before as not held) counts as replaced:
-    what their registration said is not known."""
+    """The registered learners, named by no learner file before, whose names or date of birth an import of `latest`
+    replaced (`names_another_learner`). A learner a file named before keeps the links of their registration: the
+    register had agreed the ULN was that learner, and a later file corrects their details (a new family name, a
+    mistyped date). A learner registered meanwhile (updated, but read before as not held) counts as replaced: what
+    their registration said is not known."""
     replaced = []
     for uln, inserted in changed.items():
         if inserted:
             continue
         row, learner = held.get(uln), latest[uln]
-        if (
-            row is None
-            or comparable_name(row["given_name"]) != comparable_name(learner.given_name)
-            or comparable_name(row["family_name"]) != comparable_name(learner.family_name)
-            or row["date_of_birth"] != learner.date_of_birth
+        if row is None or (
+            row["ability_to_share_in_file"] is None  # NULL: no file has named them (migration 0124)
+            and names_another_learner(row, learner.given_name, learner.family_name, learner.date_of_birth)
         ):
             replaced.append(uln)
     return sorted(replaced)
 
 
+def names_another_learner(
+    registered: asyncpg.Record, given_name: str, family_name: str, date_of_birth: date | None
+) -> bool:
+    """Whether these details name another learner than those `registered` (a registry row) does, as RV004 compares
+    them: names trimmed and caseless (`comparable_name`), the date of birth only where both give one (a date of
+    birth added where none was registered, or left out, contradicts nothing: decision 0187)."""
+    return (
+        comparable_name(registered["given_name"]) != comparable_name(given_name)
+        or comparable_name(registered["family_name"]) != comparable_name(family_name)
+        or (
+            registered["date_of_birth"] is not None
+            and date_of_birth is not None
+            and registered["date_of_birth"] != date_of_birth
+        )
+    )
+
+
 async def _end_registrations_links(connection: asyncpg.Connection, ulns: Sequence[str]) -> int:
     """Ends the links that providers' registrations of `ulns` made (an operator's link stays) and announces each
     on the learner log; returns how many ended. The registered details were what the link rested on: anyone may
-    register an unregistered ULN, so once a learner file says whose the ULN is, a provider that registered it under
-    other details reads nothing of that learner until an operator links it (decision 0121)."""
+    register an unregistered ULN, so once a learner file (or a merge) says whose the ULN is, a provider that
+    registered it under other details reads nothing of that learner until an operator links it (decision 0121)."""
     ended = await connection.fetch(
         "DELETE FROM validation.learner_links WHERE uln = ANY($1::text[]) AND linked_by = 'provider:' || provider_ukprn"
         " RETURNING uln, provider_ukprn",

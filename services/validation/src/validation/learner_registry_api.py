@@ -188,9 +188,10 @@ class LearnersRegistered(BaseModel):
 class LearnersImported(LearnersRegistered):
     provider_links_ended: int = Field(
         default=0,
-        description="Providers' links the import ended: those a provider's own registration made, of learners whose"
-        " names or date of birth it replaced (decision 0121). Such a provider no longer reads the learner's PLR; an"
-        " operator links it again (`POST /v1/learners/{uln}/providers`) if the learner is truly theirs.",
+        description="Providers' links the import ended: those a provider's own registration made, of learners no file"
+        " had named before whose names or date of birth it replaced (decision 0121). Such a provider no longer reads"
+        " the learner's PLR; an operator links it again (`POST /v1/learners/{uln}/providers`) if the learner is truly"
+        " theirs.",
     )
 
 
@@ -269,7 +270,11 @@ def _refuse_mistyped(*ulns: str) -> None:
     description=(
         "Registers a learner and links the calling provider to them: a linked provider reads the learner's PLR "
         "while they share, reports centre achievements for them and changes their ability to share (decision "
-        "0121), until an operator's learner file replaces the names or date of birth it registered. The same details again (names compared case-insensitively, date of birth, gender) change "
+        "0121), until the register says the ULN is someone else's: while no learner file has named the learner, an "
+        "operator's learner file giving other names or another date of birth (names trimmed and caseless; a date of "
+        "birth only added or left out is not another), or an operator's merge of the ULN into a learner registered "
+        "under other names or date of birth, ends the link; once a file has named the learner under the details "
+        "registered, later corrections end nothing. The same details again (names compared case-insensitively, date of birth, gender) change "
         "nothing, link no one and answer 200 with `registered: 0`; other "
         "details for a registered ULN are refused with 409, and so is any registration of a registered ULN by a "
         "provider not linked to the learner, whatever its details (it tells them nothing about the learner) — registered details are corrected only by an "
@@ -344,10 +349,12 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
         f"A file of at most {LEARNER_IMPORT_BYTES:,} bytes (413 `REQUEST_TOO_LARGE` beyond: split it). A registered"
         " learner's ability to share changes only where the file says something new about it since the last file,"
         " and a file never removes an opt-out (2): the learner, a linked provider or an operator acting for them does,"
-        " through the sharing route (decision 0180). Where the file replaces a registered learner's names or date of"
-        " birth, the links that a provider's own registration of the ULN made end (an operator's links stay),"
-        " announced on the learner log: the ULN is the learner the file names, perhaps not the one that provider"
-        " registered. The answer counts them in `provider_links_ended` (decision 0121)."
+        " through the sharing route (decision 0180). Where the file gives other names or another date of birth (as"
+        " RV004 compares them: names trimmed and caseless, a date of birth only where both give one) to a learner"
+        " that no learner file had named before, the links that a provider's own registration of the ULN made end"
+        " (an operator's links stay), announced on the learner log: the ULN is the learner the file names, perhaps"
+        " not the one that provider registered. Once a file has named a learner, later files correct their details"
+        " and end no link. The answer counts them in `provider_links_ended` (decision 0121)."
     ),
     status_code=201,
     responses=problem_responses(401, 403, 409, 410, 415, 422, 503),
@@ -637,7 +644,11 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
         "(decision 0158). Refused with 409 when the master ULN is already merged, directly or through other ULNs, "
         "into the ULN to merge: the merge would make a cycle (decision 0031); and with 409 "
         "`LEARNER_MERGED_ALREADY` when the ULN to merge is merged into another master. Refused with 410 when "
-        "either learner was erased."
+        "either learner was erased. Merging a ULN that no learner file has named, registered under other names or "
+        "another date of birth than the master's (compared as for a learner file), ends the links that a provider's "
+        "own registration of that ULN made (an operator's links stay), announced on the learner log before the "
+        "merge: the provider would otherwise reach the master's PLR (decision 0121). An operator links it again "
+        "if the learner is truly theirs; `GET /v1/learners/{uln}/providers` shows who is linked."
     ),
     status_code=204,
     response_class=Response,  # no body, so no content-type either

@@ -28,6 +28,7 @@ from lrs_cli import (
     erasure_commands,
     keyring_commands,
     maintenance_commands,
+    personal_data_commands,
     plr_commands,
     projector_commands,
     report_commands,
@@ -66,6 +67,7 @@ app.command("credentials")(admin_commands.credentials_command)
 app.add_typer(admin_commands.reference_app, name="reference")
 admin_commands.learners_app.command("erase")(erasure_commands.erase_command)
 admin_commands.learners_app.command("erasures")(erasure_commands.erasures_command)
+admin_commands.learners_app.command("personal-data")(personal_data_commands.personal_data_command)
 app.add_typer(admin_commands.learners_app, name="learners")
 app.add_typer(projector_commands.app, name="projector")
 app.add_typer(dlq_commands.app, name="dlq")

@@ -1,0 +1,160 @@
+"""`lrs learners personal-data`: a copy of the personal data the LRS holds about a learner, for an operator answering
+their subject access request (UK GDPR Article 15, decision 0191).
+
+Gathered as the operator, through each service's own API (services never read each other's data): what the learner
+registry holds (validation), the PLR with its history and withdrawn achievements (the PLR service), and the
+challenges the learner raised under any of their ULNs, with their reasons and notes (challenges). One JSON document,
+written 0600; what is held elsewhere and not exported is listed in it (`not_included`), as docs/privacy.md has it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import typer
+
+from lrs_cli.client import AnswerError, CommandError, Connection, UsageError, expect_ok
+from lrs_cli.downloads import STANDARD_OUTPUT, writable_beside, write_private
+from lrs_cli.identifiers import UlnArgument
+from lrs_cli.output import connection, print_text, warn
+
+CHALLENGE_PAGE: Final = 1000  # the most the challenges service lists at a time
+ULNS_A_QUERY: Final = 50  # the most ULNs the challenges service takes in one query
+
+NOT_INCLUDED: Final = (
+    "The batch files awarding organisations sent: each record's names, date of birth and gender travel sealed under the"
+    " learner's key on the submitted-batch topic (lrs.batch.submitted.v1) for 7 days, and on its dead-letter topic"
+    " until an operator retries or skips a parked record. What they decided is the PLR above.",
+    "Validation's stored decisions and ingest's batch records: no names or dates of birth, only each record's masked"
+    " ULN (last 4 digits), MIS identifier and result codes; the achievements they accepted are on the PLR above.",
+    "The learner log (lrs.learner.events.v1) and the challenge log (lrs.challenge.events.v1): the same registrations,"
+    " reasons and notes as above, sealed under the learner's key (events from before decision 0080 in clear).",
+    "Emails already sent: a challenge email to the awarding organisation's challenge contact quotes the learner's"
+    " reason, the last 4 digits of their ULN and the achievement; the LRS keeps no copy once it is sent.",
+    "The Sandpit: an awarding organisation's rehearsal batches naming the learner (its own topics, 30 days) and its"
+    " copy of the registry above.",
+    "The learner's own API keys (the identity store keeps the principal learner:<ULN>, a hash of each key, its label"
+    " and dates): `lrs credentials list --principal learner:<ULN>`.",
+    "Database backups: what the database held on their day, for 30 days.",
+    "Logs hold no personal data (ULNs masked to their last 4 digits, no names or dates of birth), and MI reports"
+    " only counts: nothing to export.",
+)
+
+
+class _Refused(CommandError):
+    """A source refused the operator's key: the export would be incomplete, so nothing is written."""
+
+
+def _read(connection: Connection, service: str, path: str, params: Any = None) -> tuple[Any, str]:
+    """The answer of GET `path` on `service`, and the URL it came from (without its query)."""
+    with connection.client(service) as client:
+        response = client.get(path, params=params)
+    try:
+        return expect_ok(response), str(response.request.url)
+    except AnswerError as error:
+        if error.refused:
+            raise _Refused(
+                f"{error} Nothing was written: the export needs an operator key with the erasure and support scopes"
+                " (or one without scopes)"
+            ) from error
+        raise
+
+
+def _in_parts(ulns: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ulns), ULNS_A_QUERY):
+        yield ulns[start : start + ULNS_A_QUERY]
+
+
+def _challenges(connection: Connection, ulns: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every challenge raised under any of `ulns`, newest first per query, each page of each query read."""
+    found: dict[str, dict[str, Any]] = {}
+    read_from: list[str] = []
+    for part in _in_parts(ulns):
+        after: str | None = None
+        while True:
+            params = [("uln", uln) for uln in part] + [("limit", str(CHALLENGE_PAGE))]
+            if after:
+                params.append(("after", after))
+            page, url = _read(connection, "challenges", "/v1/challenges", params)
+            read_from.append(url)
+            for challenge in page["items"]:
+                found.setdefault(challenge["challenge_id"], challenge)
+            after = page.get("next")
+            if not after:
+                break
+    return sorted(found.values(), key=lambda challenge: challenge["raised_at"], reverse=True), read_from
+
+
+def personal_data(connection: Connection, uln: str) -> dict[str, Any]:
+    """The document: the registry's answer, the PLR and the challenges, each source's URLs, what is not in it."""
+    learner, learner_url = _read(connection, "validation", f"/v1/admin/learners/{uln}/personal-data")
+    plr, plr_url = _read(
+        connection,
+        "plr_projector",
+        f"/v1/learners/{uln}/plr",
+        {"include_history": "true", "include_withdrawn": "true"},
+    )
+    challenges, challenge_urls = _challenges(connection, learner["ulns"])
+    return {
+        "learner": learner,
+        "plr": plr,
+        "challenges": challenges,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "sources": {
+            "learner": {"service": "validation", "read": [learner_url]},
+            "plr": {"service": "plr-projector", "read": [plr_url]},
+            "challenges": {"service": "challenges", "read": challenge_urls},
+        },
+        "not_included": list(NOT_INCLUDED),
+    }
+
+
+def summary(document: dict[str, Any], written_to: str) -> str:
+    """One line, naming the learner by ULN only."""
+    learner = document["learner"]
+    ulns = learner["ulns"]
+    others = f" and {len(ulns) - 1} ULN{'s' if len(ulns) > 2 else ''} merged with it" if len(ulns) > 1 else ""
+    erased = ", erased" if learner["erased"] else ""
+    achievements = len(document["plr"].get("learning_events") or [])
+    challenges = len(document["challenges"])
+    return (
+        f"wrote the personal data held about learner {learner['uln']}{others}{erased} to {written_to}:"
+        f" registered details, {achievements} achievement{'' if achievements == 1 else 's'} on the PLR,"
+        f" {challenges} challenge{'' if challenges == 1 else 's'}"
+    )
+
+
+def personal_data_command(
+    ctx: typer.Context,
+    uln: UlnArgument,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            dir_okay=False,
+            help="Write the JSON document to this file (made 0600, replaced whole); -: to standard output.",
+        ),
+    ],
+) -> None:
+    """Operator (the erasure and support scopes): a copy of the personal data the LRS holds about a learner, for
+    their subject access request (decision 0191): the registry's details of every ULN of theirs, sharing, providers,
+    merges and erasure; their PLR with history and withdrawn achievements; their challenges with reasons and notes;
+    and what is held elsewhere and not exported (`not_included`). Handle the file as the learner's data."""
+    to_live = connection(ctx)
+    if to_live.sandpit:
+        raise UsageError("a learner's personal data is answered from live: leave out --sandpit")
+    writable_beside(output, "--output")
+    document = personal_data(to_live, uln)
+    content = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    if output == STANDARD_OUTPUT:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        warn(summary(document, "standard output"))
+        return
+    write_private(output, content)
+    print_text(summary(document, str(output)))
