@@ -408,10 +408,11 @@ class Notifications:
         given up as failed with the refusals' last try, so no deferred email stays for ever."""
         _log.warning("deferred_email_try_failed", event_id=str(event_id), error=type(error).__name__)
         tries = await self._deferred.tries(event_id) + 1
+        kind = _event_type_of(raw)
         if tries < RECIPIENT_ATTEMPTS:
             await self._deferred.defer(event_id, raw, self._recipient_retry.delay(tries))
+            EMAILS_FAILED.labels(kind, "transient").inc()
             return
-        kind = _event_type_of(raw)
         await self._deliveries.finish(
             event_id,
             DeliveryStatus.FAILED,

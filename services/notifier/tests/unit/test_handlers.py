@@ -347,6 +347,8 @@ async def test_a_deferred_try_that_fails_otherwise_is_counted_and_given_up_never
     envelope = envelope_of(completed())
     service = notifications(mailer, log, deferred=deferred)
     await service.handle(envelope, completed())
+    kind = envelope.event_type
+    transient_before, permanent_before = emails_failed(kind, "transient"), emails_failed(kind, "permanent")
     tried = 0
     while envelope.event_id in deferred.rows:
         deferred.now = deferred.rows[envelope.event_id][1]
@@ -355,6 +357,9 @@ async def test_a_deferred_try_that_fails_otherwise_is_counted_and_given_up_never
     assert tried == RECIPIENT_ATTEMPTS - 1
     status, _, error = log.rows[envelope.event_id]
     assert (status, error) == (DeliveryStatus.FAILED, "deferred try failed: RuntimeError")
+    # every failed try is counted: each one tried again as transient, the last as the email given up
+    assert emails_failed(kind, "transient") - transient_before == tried - 1
+    assert emails_failed(kind, "permanent") - permanent_before == 1
 
 
 async def test_the_relay_away_during_a_deferred_try_ends_the_pass_and_the_email_waits() -> None:

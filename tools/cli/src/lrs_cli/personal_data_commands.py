@@ -35,7 +35,12 @@ NOT_INCLUDED: Final = (
     "The learner log (lrs.learner.events.v1) and the challenge log (lrs.challenge.events.v1): the same registrations,"
     " reasons and notes as above, sealed under the learner's key (events from before decision 0080 in clear).",
     "Emails already sent: a challenge email to the awarding organisation's challenge contact quotes the learner's"
-    " reason, the last 4 digits of their ULN and the achievement; the LRS keeps no copy once it is sent.",
+    " reason, the last 4 digits of their ULN and the achievement; the LRS keeps no copy once it is sent. A reply to"
+    " it goes to the LRS service desk's mailbox (its Reply-To), outside the LRS.",
+    "Challenge emails waiting to be sent (the notifier's deferred emails: held for an awarding organisation with no"
+    " challenge contact, or set aside while a mailbox refuses them): the same reason as above, until sent.",
+    "Work in progress between services: the registry's and the challenges' outboxes hold a change (sealed as on the"
+    " logs) until it is published, seconds; the portal keeps an upload it is checking, sealed, for 2 hours at most.",
     "The Sandpit: an awarding organisation's rehearsal batches naming the learner (its own topics, 30 days) and its"
     " copy of the registry above.",
     "The learner's own API keys (the identity store keeps the principal learner:<ULN>, a hash of each key, its label"
