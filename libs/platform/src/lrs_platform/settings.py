@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lrs_contracts.environments import Environment, TopicNames
+from lrs_contracts.text import refused_character
 from lrs_platform.keyring import KeyringKey, keyring_key_from
 
 
@@ -96,3 +97,18 @@ def check_live_database(url: str) -> str:
     if "sandpit" in database:
         raise ValueError(f"live needs a database of its own, not the Sandpit's {database!r} (named '*sandpit*')")
     return url
+
+
+def one_line_setting(value: str | None) -> str | None:
+    """A setting people read in a page or an email footer: its spaces folded, None when blank."""
+    text = " ".join((value or "").split())
+    if refused := refused_character(text, one_line=True):
+        raise ValueError(f"holds {refused}")
+    return text or None
+
+
+def absolute_http_url_setting(value: str, setting: str) -> str:
+    """A base URL links are built on: absolute http(s), no spaces, without its trailing slash."""
+    if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
+        raise ValueError(f"{setting} must be an absolute http(s) URL")
+    return value.rstrip("/")

@@ -3,9 +3,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from lrs_contracts.text import refused_character
 from lrs_domain.formats import is_plausible_email
-from lrs_platform.settings import ServiceSettings
+from lrs_platform.settings import ServiceSettings, absolute_http_url_setting, one_line_setting
 from notifier.emails import ServiceDesk
 
 
@@ -68,9 +67,7 @@ class NotifierSettings(ServiceSettings):
     @field_validator("public_base_url")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
-            raise ValueError("NOTIFIER_PUBLIC_BASE_URL must be an absolute http(s) URL")
-        return value.rstrip("/")
+        return absolute_http_url_setting(value, "NOTIFIER_PUBLIC_BASE_URL")
 
     @field_validator("service_desk_email")
     @classmethod
@@ -88,7 +85,4 @@ class NotifierSettings(ServiceSettings):
     @field_validator("service_desk_phone", "service_desk_hours")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
-        text = " ".join((value or "").split())
-        if refused := refused_character(text, one_line=True):
-            raise ValueError(f"holds {refused}")
-        return text or None
+        return one_line_setting(value)

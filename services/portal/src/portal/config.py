@@ -5,8 +5,12 @@ from typing import Annotated
 from pydantic import AfterValidator, AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from lrs_contracts.text import refused_character
-from lrs_platform.settings import ServiceSettings, check_sandpit_database
+from lrs_platform.settings import (
+    ServiceSettings,
+    absolute_http_url_setting,
+    check_sandpit_database,
+    one_line_setting,
+)
 from portal.accounts import InvalidAccount, checked_email
 
 
@@ -98,11 +102,7 @@ class PortalSettings(ServiceSettings):
     @field_validator("public_url")
     @classmethod
     def _absolute(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
-            raise ValueError("PORTAL_PUBLIC_URL must be an absolute http(s) URL")
-        return value.rstrip("/")
+        return None if value is None else absolute_http_url_setting(value, "PORTAL_PUBLIC_URL")
 
     @field_validator("support_email")
     @classmethod
@@ -115,10 +115,7 @@ class PortalSettings(ServiceSettings):
     @field_validator("support_phone", "support_hours")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
-        text = " ".join((value or "").split())
-        if refused := refused_character(text, one_line=True):
-            raise ValueError(f"holds {refused}")
-        return text or None
+        return one_line_setting(value)
 
     @model_validator(mode="after")
     def _links_over_https(self) -> PortalSettings:
