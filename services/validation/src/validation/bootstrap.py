@@ -27,6 +27,7 @@ from validation.catalogue_publisher import publish_catalogue
 from validation.config import ValidationSettings
 from validation.decider import Decider
 from validation.decision_store import DecisionStore
+from validation.disclosures import Disclosures
 from validation.keyring_api import keyring_unavailable
 from validation.learner_registry import LearnerRegistry
 from validation.reference_store import ReferenceFiles, ReferenceStore
@@ -116,6 +117,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             app.state.settings = settings
             app.state.reference = reference
             app.state.learner_registry = learner_registry
+            app.state.disclosures = Disclosures(pool)
             app.state.keyring = keyring
             app.state.outbox_wake = asyncio.Event()
             app.state.outbox_producer = outbox_producer

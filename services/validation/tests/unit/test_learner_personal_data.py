@@ -1,11 +1,13 @@
 """`GET /v1/admin/learners/{uln}/personal-data` (decision 0191): what the registry holds about a learner, for an
 operator answering their subject access request. Only operators with the erasure's scope (or a key without scopes)
 read it; it names every ULN of the learner, the master first; an erased learner's answer holds no details; the read is
-logged with the ULN masked and no personal data."""
+logged with the ULN masked and no personal data, and audited (who, when, the reason given) before it is answered, the
+answer listing the learner's earlier disclosures; a reason is one line of at most 500 characters."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -18,6 +20,7 @@ from lrs_contracts.learner import AbilityToShare
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from validation.api import router
+from validation.disclosures import Disclosure
 from validation.learner_registry import (
     Erasure,
     HeldAbout,
@@ -80,6 +83,26 @@ class Registry:
         return HELD.get(uln)
 
 
+EARLIER = Disclosure(uuid.uuid4(), MASTER, "operator:desk", AT, "SAR 2026-117", reason_erased=False)
+
+
+class Disclosures:
+    """The audit of disclosures, holding one earlier disclosure under the master ULN."""
+
+    def __init__(self, *, failing: bool = False) -> None:
+        self.failing = failing
+        self.recorded: list[Disclosure] = []
+
+    async def record(
+        self, uln: str, read_by: str, reason: str | None, learners_ulns: Collection[str]
+    ) -> tuple[Disclosure, list[Disclosure]]:
+        if self.failing:
+            raise ConnectionRefusedError("the database is down")
+        disclosure = Disclosure(uuid.uuid4(), uln, read_by, ERASED_AT, reason, reason_erased=False)
+        self.recorded.append(disclosure)
+        return disclosure, [EARLIER] if MASTER in learners_ulns else []
+
+
 @dataclass(frozen=True)
 class OneKey:
     """The identity store, knowing one key: whose it is and its scopes."""
@@ -92,14 +115,24 @@ class OneKey:
         return Principal.parse(self.principal, self.scopes)
 
 
-async def _read(uln: str, principal: str = "operator:dpo", scopes: frozenset[str] = frozenset()) -> httpx.Response:
+async def _read(
+    uln: str,
+    principal: str = "operator:dpo",
+    scopes: frozenset[str] = frozenset(),
+    *,
+    params: dict[str, str] | None = None,
+    disclosures: Disclosures | None = None,
+) -> httpx.Response:
     app = build_app("validation", title="Validation", description="", lifespan=noop_lifespan)
     app.include_router(router)
     app.state.credentials = OneKey(principal, scopes)
     app.state.learner_registry = Registry()
+    app.state.disclosures = disclosures or Disclosures()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation") as client:
         return await client.get(
-            f"/v1/admin/learners/{uln}/personal-data", headers={"Authorization": "Bearer lrs_0123456789abcdef_x"}
+            f"/v1/admin/learners/{uln}/personal-data",
+            params=params,
+            headers={"Authorization": "Bearer lrs_0123456789abcdef_x"},
         )
 
 
@@ -197,3 +230,52 @@ async def test_the_sandpit_refuses_it() -> None:
 
     assert answer.status_code == 403, answer.text
     assert answer.json()["code"] == "SANDPIT_READ_ONLY"
+
+
+async def test_the_answer_is_audited_first_and_lists_the_learners_earlier_disclosures() -> None:
+    disclosures = Disclosures()
+
+    answer = await _read(MERGED, params={"reason": "  SAR 2026-201 "}, disclosures=disclosures)
+
+    assert answer.status_code == 200, answer.text
+    [recorded] = disclosures.recorded
+    assert (recorded.uln, recorded.read_by, recorded.reason) == (MERGED, "operator:dpo", "SAR 2026-201")  # trimmed
+    held = answer.json()
+    assert held["disclosure"] == {
+        "disclosure_id": str(recorded.disclosure_id),
+        "uln": MERGED,
+        "read_by": "operator:dpo",
+        "read_at": "2026-12-01T09:00:00Z",
+        "reason": "SAR 2026-201",
+        "reason_erased": False,
+    }
+    assert [(each["uln"], each["read_by"], each["reason"]) for each in held["earlier_disclosures"]] == [
+        (MASTER, "operator:desk", "SAR 2026-117")
+    ]
+
+
+async def test_an_answer_whose_audit_cannot_be_written_is_not_sent() -> None:
+    answer = await _read(MERGED, disclosures=Disclosures(failing=True))
+
+    assert answer.status_code == 503, answer.text
+    assert GIVEN not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ("SAR\nfrom the learner", "line break"),
+        ("SAR \u202efrom", "bidirectional control"),
+        ("   ", "blank"),
+        ("x" * 501, "500"),
+    ],
+)
+async def test_a_reason_that_is_not_one_line_of_at_most_500_characters_is_refused(reason: str, said: str) -> None:
+    disclosures = Disclosures()
+
+    answer = await _read(MERGED, params={"reason": reason}, disclosures=disclosures)
+
+    assert answer.status_code == 422, answer.text
+    assert said in answer.text
+    assert disclosures.recorded == []
+    assert GIVEN not in answer.text

@@ -1,10 +1,12 @@
-"""`lrs learners personal-data`: a copy of the personal data the LRS holds about a learner, for an operator answering
-their subject access request (UK GDPR Article 15, decision 0191).
+"""`lrs learners personal-data|disclosures`: a copy of the personal data the LRS holds about a learner, for an operator
+answering their subject access request (UK GDPR Article 15, decision 0191), and the audit of those copies.
 
 Gathered as the operator, through each service's own API (services never read each other's data): what the learner
 registry holds (validation), the PLR with its history and withdrawn achievements (the PLR service), and the
 challenges the learner raised under any of their ULNs, with their reasons and notes (challenges). One JSON document,
 written 0600; what is held elsewhere and not exported is listed in it (`not_included`), as docs/privacy.md has it.
+Validation audits each copy before answering (who, when, the ULN, `--reason`), and the copy lists the earlier ones;
+`lrs learners disclosures` lists the audit.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 
 import typer
+from rich.text import Text
 
 from lrs_cli.client import AnswerError, CommandError, Connection, UsageError, expect_ok
 from lrs_cli.downloads import STANDARD_OUTPUT, writable_beside, write_private
-from lrs_cli.identifiers import UlnArgument
-from lrs_cli.output import connection, print_text, warn
+from lrs_cli.identifiers import UlnArgument, uln_value
+from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, warn
+from lrs_contracts.text import refused_character
 
 CHALLENGE_PAGE: Final = 1000  # the most the challenges service lists at a time
+REASON_LENGTH: Final = 500  # the longest reason validation keeps in the audit of disclosures
 ULNS_A_QUERY: Final = 50  # the most ULNs the challenges service takes in one query
 
 NOT_INCLUDED: Final = (
@@ -95,9 +100,15 @@ def _challenges(connection: Connection, ulns: list[str]) -> tuple[list[dict[str,
     return sorted(found.values(), key=lambda challenge: challenge["raised_at"], reverse=True), read_from
 
 
-def personal_data(connection: Connection, uln: str) -> dict[str, Any]:
-    """The document: the registry's answer, the PLR and the challenges, each source's URLs, what is not in it."""
-    learner, learner_url = _read(connection, "validation", f"/v1/admin/learners/{uln}/personal-data")
+def personal_data(connection: Connection, uln: str, reason: str | None = None) -> dict[str, Any]:
+    """The document: the registry's answer (which validation audits, with `reason`, before it answers), the PLR and
+    the challenges, each source's URLs, what is not in it."""
+    learner, learner_url = _read(
+        connection,
+        "validation",
+        f"/v1/admin/learners/{uln}/personal-data",
+        {"reason": reason} if reason is not None else None,
+    )
     plr, plr_url = _read(
         connection,
         "plr_projector",
@@ -145,16 +156,26 @@ def personal_data_command(
             help="Write the JSON document to this file (made 0600, replaced whole); -: to standard output.",
         ),
     ],
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            help="Why (a subject access request's reference, say; one line, at most 500 characters): kept in the"
+            " audit of disclosures with who and when, until the learner is erased.",
+        ),
+    ] = None,
 ) -> None:
     """Operator (the erasure and support scopes): a copy of the personal data the LRS holds about a learner, for
     their subject access request (decision 0191): the registry's details of every ULN of theirs, sharing, providers,
-    merges and erasure; their PLR with history and withdrawn achievements; their challenges with reasons and notes;
-    and what is held elsewhere and not exported (`not_included`). Handle the file as the learner's data."""
+    merges, erasure and earlier copies; their PLR with history and withdrawn achievements; their challenges with
+    reasons and notes; and what is held elsewhere and not exported (`not_included`). Validation audits the copy
+    (who, when, --reason) before answering. Handle the file as the learner's data."""
     to_live = connection(ctx)
     if to_live.sandpit:
         raise UsageError("a learner's personal data is answered from live: leave out --sandpit")
+    if reason is not None and (why := _unkept_reason(reason)):
+        raise UsageError(f"--reason {why}; nothing was read")
     writable_beside(output, "--output")
-    document = personal_data(to_live, uln)
+    document = personal_data(to_live, uln, reason)
     content = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     if output == STANDARD_OUTPUT:
         sys.stdout.buffer.write(content)
@@ -163,3 +184,65 @@ def personal_data_command(
         return
     write_private(output, content)
     print_text(summary(document, str(output)))
+
+
+def _unkept_reason(reason: str) -> str | None:
+    """Why validation would refuse the reason (422, as `lrs_contracts.text` has it), said before anything is read."""
+    if not reason.strip():
+        return "is blank: say why, or leave it out"
+    if len(reason) > REASON_LENGTH:
+        return f"is {len(reason)} characters long, at most {REASON_LENGTH}"
+    if refused := refused_character(reason, one_line=True, one_line_is="a reason"):
+        return f"holds {refused}"
+    return None
+
+
+def disclosures(connection: Connection, uln: str | None, limit: int = 100, after: str | None = None) -> dict[str, Any]:
+    """A page of the audit of disclosures, newest first: `disclosures`, and `next`, where the page after it starts
+    (None on the last)."""
+    params: dict[str, Any] = {"limit": limit}
+    if uln:
+        params["uln"] = uln
+    if after:
+        params["after"] = after
+    with connection.client("validation") as client:
+        page: dict[str, Any] = expect_ok(client.get("/v1/admin/learners/personal-data/disclosures", params=params))
+    return page
+
+
+def _reason_shown(disclosure: dict[str, Any]) -> Text:
+    if disclosure["reason_erased"]:
+        return Text("(not kept: the learner was erased)", style="dim")
+    return Text(disclosure["reason"] or "")
+
+
+def disclosures_command(
+    ctx: typer.Context,
+    uln: Annotated[str | None, typer.Option(help="Only the copies asked under this ULN.", callback=uln_value)] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    after: Annotated[
+        str | None, typer.Option(help="Continue the audit: the position the previous page's last line gave.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Operator (the erasure scope): the audit of learners' personal data handed out (`lrs learners personal-data`),
+    newest first: whose (ULN), to whom, when and why. A reason is not kept once the learner is erased."""
+    to_live = connection(ctx)
+    if to_live.sandpit:
+        raise UsageError("the audit of disclosures is kept on live: leave out --sandpit")
+    page = disclosures(to_live, uln, limit, after)
+    found = page["disclosures"]
+    if as_json:
+        print_json(found)
+    else:
+        listing = table("read at", "ULN", "read by", "reason", "disclosure")
+        for disclosure in found:
+            listing.add_row(
+                disclosure["read_at"],
+                disclosure["uln"],
+                Text(disclosure["read_by"]),
+                _reason_shown(disclosure),
+                disclosure["disclosure_id"],
+            )
+        stdout().print(listing if found else "no disclosures")
+    tell_more(page["next"])
