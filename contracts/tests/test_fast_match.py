@@ -50,6 +50,10 @@ def _as_the_models_read(envelope: Envelope, payload: Contract) -> AchievementFie
         spelt(qualification["title"]) if qualification else None,
         spelt(qualification["qualification_type"]) if qualification else None,
         str(dumped["provenance"]["batch_id"]).encode(),
+        spelt(data["pathway"]) if data else None,
+        spelt(data["ukprn"]) if data else None,
+        spelt(data["language_for_assessment"]) if data else None,
+        data["credits"] if data else None,
     )
 
 

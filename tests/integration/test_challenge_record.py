@@ -136,7 +136,7 @@ async def test_a_record_from_before_it_kept_facts_and_batches_is_read_again_from
                 "DROP TABLE challenges.achievements_on_record; DROP SEQUENCE challenges.record_applications;"
                 " CREATE TABLE challenges.achievements_on_record (achievement_id uuid PRIMARY KEY,"
                 " uln text NOT NULL, ao_id text NOT NULL, withdrawn boolean NOT NULL);"
-                " DELETE FROM challenges.schema_migrations WHERE version IN (5, 8);"
+                " DELETE FROM challenges.schema_migrations WHERE version IN (5, 8, 12);"
                 " INSERT INTO challenges.log_positions VALUES ('lrs.plr.events.v1', 0, 42)"
             )
             await connection.executemany(
@@ -146,7 +146,11 @@ async def test_a_record_from_before_it_kept_facts_and_batches_is_read_again_from
             applied = await apply_migrations(connection, "challenges", "challenges.migrations")
         finally:
             await connection.close()
-        assert applied == ["0005_record_appended.sql", "0008_achievement_facts_and_batch_touches.sql"]
+        assert applied == [
+            "0005_record_appended.sql",
+            "0008_achievement_facts_and_batch_touches.sql",
+            "0012_achievement_data.sql",  # its columns on the table made anew
+        ]
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         try:
             record = PlrRecord(pool)

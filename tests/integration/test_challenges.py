@@ -134,6 +134,10 @@ async def test_learner_raises_owning_ao_acknowledges_and_resolves_and_each_chang
             "grade": "7",
             "uln": learner_uln,
             "status": "F",
+            "pathway": None,
+            "achievement_provider_ukprn": None,
+            "language_for_assessment": None,
+            "credits": None,
         }
         assert created.headers["location"] == f"/v1/challenges/{challenge_id}"
 

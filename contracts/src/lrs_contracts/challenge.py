@@ -44,7 +44,8 @@ def resolution_label(value: str) -> str:
 
 class ChallengedAchievement(Contract):
     """The challenged achievement as the PLR log had it when the challenge was raised, for the people who
-    read the challenge: its qualification, award date, grade and status (the achievement id names it), and the
+    read the challenge: its qualification, award date, grade, status, pathway, centre, language for assessment and
+    credits (the achievement id names it), and the
     ULN the AO recorded it under, which is not the challenge's `uln` when a ULN merged into the learner's holds
     it (decision 0162)."""
 
@@ -61,6 +62,25 @@ class ChallengedAchievement(Contract):
         default=None,
         description="the result's status when the challenge was raised: P Provisional, F Final (decision 0183);"
         " absent in events written before this field existed",
+    )
+    pathway: str | None = Field(
+        default=None,
+        description="the achievement's pathway as the PLR log had it, if it has one; absent in events written before"
+        " this field existed",
+    )
+    ukprn: str | None = Field(
+        default=None,
+        description="the centre's UKPRN as the PLR log had it (the PLR's `achievement_provider_ukprn`), if the AO named"
+        " one; absent in events written before this field existed",
+    )
+    language_for_assessment: str | None = Field(
+        default=None,
+        description="English, Welsh or Irish as the PLR log had it, if given; absent in events written before this"
+        " field existed",
+    )
+    credits: int | None = Field(
+        default=None,
+        description="the credits as the PLR log had them, if given; absent in events written before this field existed",
     )
 
 

@@ -818,6 +818,8 @@ _CHALLENGE_EXAMPLES = (
                 grade="7",
                 uln=LILY,
                 status=ResultStatus.FINAL,
+                ukprn=CENTRE_UKPRN,
+                language_for_assessment="English",
             ),
         ),
         f"learner:{LILY}",

@@ -47,7 +47,9 @@ ACHIEVEMENT_MODELS = (
 
 class AchievementFields(NamedTuple):
     """An achievement event's fields as its message spells them (texts as bytes), its times read. `grade` and
-    `status` are None for an event without data or status, `title` and `qualification_type` but for a recording."""
+    `status` are None for an event without data or status, `title` and `qualification_type` but for a recording.
+    The rest of the data (`pathway`, `ukprn`, `language_for_assessment`, `credits`) is None where the event has none
+    or says null: `grade` tells the two apart."""
 
     event_type: bytes
     occurred_at: datetime
@@ -61,6 +63,10 @@ class AchievementFields(NamedTuple):
     title: bytes | None
     qualification_type: bytes | None
     batch_id: bytes
+    pathway: bytes | None = None
+    ukprn: bytes | None = None
+    language_for_assessment: bytes | None = None
+    credits: int | None = None
 
 
 def achievement_fields(value: bytes) -> AchievementFields | None:
@@ -68,9 +74,24 @@ def achievement_fields(value: bytes) -> AchievementFields | None:
     match = _ACHIEVEMENT_EVENT(value)
     if match is None:
         return None
-    (event_type, occurred_text, achievement_id, ao_id, uln, qan, award_text, grade, status, title, kind, batch_id) = (
-        match.groups()
-    )
+    (
+        event_type,
+        occurred_text,
+        achievement_id,
+        ao_id,
+        uln,
+        qan,
+        award_text,
+        pathway,
+        grade,
+        ukprn,
+        language,
+        credits,
+        status,
+        title,
+        kind,
+        batch_id,
+    ) = match.groups()
     occurred_at = _TIMES[occurred_text]
     award_date = _DATES[award_text]
     if (
@@ -81,7 +102,22 @@ def achievement_fields(value: bytes) -> AchievementFields | None:
     ):
         return None
     return AchievementFields(
-        event_type, occurred_at, achievement_id, ao_id, uln, qan, award_date, grade, status, title, kind, batch_id
+        event_type,
+        occurred_at,
+        achievement_id,
+        ao_id,
+        uln,
+        qan,
+        award_date,
+        grade,
+        status,
+        title,
+        kind,
+        batch_id,
+        pathway,
+        ukprn,
+        language,
+        int(credits) if credits is not None else None,
     )
 
 
@@ -113,23 +149,25 @@ def _is_utf8(value: bytes) -> bool:
 # Remembered: a batch's events share their time, and award dates repeat.
 _TIMES = ParsedTexts(_time)
 _DATES = ParsedTexts(_date)
-# Groups: 1 event type, 2 occurred at, 3 achievement id, 4 AO, 5 ULN, 6 QAN, 7 award date, 8 grade, 9 status,
-# 10 title, 11 qualification type, 12 batch id. The parts of the payload (data, status, qualification) are each
-# optional here and checked against the event type's (`_SHAPES`).
+# Groups: 1 event type, 2 occurred at, 3 achievement id, 4 AO, 5 ULN, 6 QAN, 7 award date, 8 pathway, 9 grade,
+# 10 UKPRN, 11 language for assessment, 12 credits, 13 status, 14 title, 15 qualification type, 16 batch id. The
+# parts of the payload (data, status, qualification) are each optional here and checked against the event type's
+# (`_SHAPES`).
 _ACHIEVEMENT_EVENT = re.compile(
     (
         rb'\{"event_id":"U","event_type":"(E)","occurred_at":"(T)","source":"N","correlation_id":"N",'
         rb'"causation_id":(?:"S"|null),"schema_version":[1-9][0-9]{0,8},"data":\{"event_type":"\1",'
         rb'"achievement_id":"(U)","key":\{"ao_id":"(S)","uln":"(L)","qualification_number":"(S)",'
         rb'"award_date":"([0-9]{4}-[0-9]{2}-[0-9]{2})"\},'
-        rb'(?:"data":\{"pathway":O,"grade":"(S)","ukprn":O,"language_for_assessment":O,'
-        rb'"credits":(?:null|-?(?:0|[1-9][0-9]{0,17}))\},'
+        rb'(?:"data":\{"pathway":C,"grade":"(S)","ukprn":C,"language_for_assessment":C,'
+        rb'"credits":(?:null|(-?(?:0|[1-9][0-9]{0,17})))\},'
         rb'(?:"status":"(R)",'
         rb'(?:"qualification":\{"title":"(S)","qualification_type":"(S)","level":O,"framework":"S","kind":"S",'
         rb'"awarding_organisation_name":"S"\},)?)?)?'
         rb'"provenance":\{"batch_id":"(U)","line":[1-9][0-9]{0,17},"mis_identifier":O\}\}\}'
     )
     .replace(b"O", rb'(?:"S"|null)')
+    .replace(b"C", rb'(?:"(S)"|null)')  # a text or null, the text taken
     # S a text, N one not empty: the bytes that are not `"`, `\` or a control character, named as they are (a
     # negated class costs the engine a second step a byte), taken whole (possessive: a text ends at a quote)
     .replace(b"S", rb"[\x20\x21\x23-\x5b\x5d-\xff]*+")

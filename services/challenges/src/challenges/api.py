@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from challenges.domain import (
@@ -132,7 +132,9 @@ class ChallengeResolve(BaseModel):
 
 
 class ChallengedAchievementPublic(BaseModel):
-    """What the challenged achievement is, as the PLR log had it when the challenge was raised."""
+    """What the challenged achievement is, as the PLR log had it when the challenge was raised. A challenge raised
+    before its pathway, centre, language for assessment and credits were kept takes them from the service's copy of
+    the log once it has read the log again, unless the achievement has changed since: those stay null then."""
 
     qualification_number: str = Field(description="the normalised QAN or unit reference, e.g. 6001166X")
     subject_code: str = Field(
@@ -152,6 +154,22 @@ class ChallengedAchievementPublic(BaseModel):
         description="the result's status when the challenge was raised, as the PLR's `status` says it: P"
         " Provisional, F Final; null for a challenge raised before this was kept",
     )
+    pathway: str | None = Field(
+        default=None, description="the pathway when the challenge was raised, as the PLR's `pathway`; null if none"
+    )
+    achievement_provider_ukprn: str | None = Field(
+        default=None,
+        description="the centre's UKPRN the awarding organisation recorded when the challenge was raised, as the PLR's"
+        " `achievement_provider_ukprn`; null if none",
+    )
+    language_for_assessment: str | None = Field(
+        default=None,
+        description="English, Welsh or Irish when the challenge was raised, as the PLR's `language_for_assessment`;"
+        " null if none",
+    )
+    credits: int | None = Field(
+        default=None, description="the credits when the challenge was raised, as the PLR's `credits`; null if none"
+    )
 
     @staticmethod
     def of(achievement: ChallengedAchievement | None) -> ChallengedAchievementPublic | None:
@@ -165,6 +183,10 @@ class ChallengedAchievementPublic(BaseModel):
             grade=achievement.grade,
             uln=achievement.uln,
             status=achievement.status,
+            pathway=achievement.pathway,
+            achievement_provider_ukprn=achievement.ukprn,
+            language_for_assessment=achievement.language_for_assessment,
+            credits=achievement.credits,
         )
 
 
@@ -412,6 +434,25 @@ _DOMAIN_ERRORS = (
 )
 
 
+# The kind of caller each write route is open to, as dependencies: FastAPI solves them before it validates the body
+# and the path, so a caller of another kind is told it may not (403), not what is wrong with what it sent (decision
+# 0032). The service checks the same again (`NotAllowed`).
+async def _learner_caller(principal: CurrentPrincipal) -> Principal:
+    if principal.kind is not PrincipalKind.LEARNER:
+        raise _translate(NotAllowed("Only a learner raises a challenge, against their own PLR."))
+    return principal
+
+
+async def _answering_caller(principal: CurrentPrincipal) -> Principal:
+    if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
+        raise _translate(NotAllowed("Only the awarding organisation acknowledges and resolves challenges."))
+    return principal
+
+
+LearnerCaller = Annotated[Principal, Depends(_learner_caller)]
+AnsweringCaller = Annotated[Principal, Depends(_answering_caller)]
+
+
 @router.post(
     "",
     status_code=201,
@@ -448,7 +489,7 @@ _DOMAIN_ERRORS = (
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def raise_challenge(
-    body: ChallengeCreate, principal: CurrentPrincipal, request: Request, response: Response
+    body: ChallengeCreate, principal: LearnerCaller, request: Request, response: Response
 ) -> ChallengePublic:
     try:
         challenge = await _service(request).raise_(principal, body.achievement_id, body.ao_id, body.reason)
@@ -471,8 +512,8 @@ async def raise_challenge(
         "the learner: it finds a challenge raised, or on an achievement the AO recorded (`achievement.uln`), under "
         "any ULN of that learner, a ULN merged into it included. A learner's `uln` (any of "
         "theirs) names them: the ones they raised under every ULN of theirs. Each challenge describes its "
-        "achievement (`achievement`: qualification, title, award date, grade and status as they were when it was "
-        "raised) to the learner as to the AO, and `achievement_withdrawn` whether the AO has withdrawn it since."
+        "achievement (`achievement`: qualification, title, award date, grade, status, pathway, centre UKPRN, "
+        "language for assessment and credits as they were when it was raised) to the learner as to the AO, and `achievement_withdrawn` whether the AO has withdrawn it since."
     ),
     responses=problem_responses(401, 403, 422),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -573,7 +614,7 @@ async def correcting_batches(
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def acknowledge_challenge(
-    challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+    challenge_id: uuid.UUID, principal: AnsweringCaller, request: Request
 ) -> ChallengePublic:
     try:
         acknowledged = await _service(request).acknowledge(principal, challenge_id)
@@ -603,7 +644,7 @@ async def acknowledge_challenge(
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def resolve_challenge(
-    challenge_id: uuid.UUID, body: ChallengeResolve, principal: CurrentPrincipal, request: Request
+    challenge_id: uuid.UUID, body: ChallengeResolve, principal: AnsweringCaller, request: Request
 ) -> ChallengePublic:
     try:
         resolved = await _service(request).resolve(

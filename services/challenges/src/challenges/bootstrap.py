@@ -16,6 +16,7 @@ from challenges.log_follower import (
     HeldLearners,
     IdlePositions,
     LogEnds,
+    PendingChallengeData,
     ResumeFromStoredPositions,
     StoredPositions,
     record_guard,
@@ -59,7 +60,8 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             await ends_probe.start()
             record = PlrRecord(pool)
             wake = asyncio.Event()
-            catch_up = CatchUp(record, LogEnds(ends_probe), settings.catch_up_wait_ms / 1000)
+            log_ends = LogEnds(ends_probe)
+            catch_up = CatchUp(record, log_ends, settings.catch_up_wait_ms / 1000)
             keyring_of_service = Keyring(pool, settings.keyring())
             office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
             await office.store.migrate()
@@ -103,6 +105,8 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             tasks.start(follower.run(), "plr-record")
             tasks.start(idle_positions.run(), "plr-record-idle-positions")
             tasks.start(own_events.run(), "own-events")
+            # challenges raised before migration 0012 take the achievement's data once the record has read it again
+            tasks.start(PendingChallengeData(record, log_ends).run(), "challenge-data-fill")
             outbox = Outbox("challenges.outbox", CHALLENGE_EVENTS.name)
             tasks.start(outbox.relay_forever(pool, producer, wake), "challenge-outbox")
             try:

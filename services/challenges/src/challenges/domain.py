@@ -142,10 +142,14 @@ class AchievementOnRecord:
     grade: str | None = None
     title: str | None = None
     status: ResultStatus | None = None  # None: the record has seen no status of it
+    pathway: str | None = None
+    ukprn: str | None = None  # the centre's, as the PLR event holds it
+    language_for_assessment: str | None = None
+    credits: int | None = None
 
     def described(self) -> ChallengedAchievement | None:
-        """What a person recognises it by, when the record knows it (Provisional or Final too), and the ULN its
-        AO knows it by."""
+        """What a person recognises it by, when the record knows it (Provisional or Final, pathway, centre, language
+        for assessment and credits too), and the ULN its AO knows it by."""
         if self.qualification_number is None or self.award_date is None:
             return None
         return ChallengedAchievement(
@@ -155,6 +159,10 @@ class AchievementOnRecord:
             grade=self.grade,
             uln=self.uln,
             status=self.status,
+            pathway=self.pathway,
+            ukprn=self.ukprn,
+            language_for_assessment=self.language_for_assessment,
+            credits=self.credits,
         )
 
 

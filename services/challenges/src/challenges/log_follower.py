@@ -257,3 +257,38 @@ class CatchUp:
                 return False
             await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.25)
+
+
+class PendingChallengeData:
+    """Challenges raised before the record kept an achievement's pathway, centre, language for assessment and
+    credits (migration 0012, which has the record read the log again from its beginning) take them from the record
+    once it has applied everything the log held when this started (`PlrRecord.fill_challenges_data`). Run by every
+    replica at its start; idempotent, and nothing to do once no challenge waits."""
+
+    def __init__(self, record: PlrRecord, ends: LogEnds, every_seconds: float = 1.0) -> None:
+        self._record = record
+        self._ends = ends
+        self._every = every_seconds
+        self._targets: Positions | None = None
+
+    async def run(self) -> None:
+        while True:
+            try:
+                if await self.fill_once():
+                    return
+            except Exception as error:  # Kafka or the database away: the next round tries again
+                _log.warning("challenge_data_not_filled", error=type(error).__name__)
+            await asyncio.sleep(self._every)
+
+    async def fill_once(self) -> bool:
+        """True when no challenge waits any longer (filled now, or none did); False while the record is behind."""
+        if not await self._record.challenges_data_pending():
+            return True
+        if self._targets is None:
+            self._targets = await self._ends.now()
+        applied = await self._record.positions()
+        if not all(applied.get(key, 0) >= end for key, end in self._targets.items()):
+            return False
+        filled = await self._record.fill_challenges_data()
+        _log.info("challenge_data_filled", challenges=filled)
+        return True

@@ -3,8 +3,9 @@ C UUID type is only a faster `uuid.UUID`).
 
 From `lrs.plr.events.v1` each achievement's ULN, AO, whether it is withdrawn, and what a person
 recognises it by (qualification, title, award date, grade, and whether its result is Provisional or
-Final); and which batch touched which learner's qualification, and when (decision 0142: a challenge
-resolved as corrected names such a batch). From `lrs.learner.events.v1` the merges, so a merged
+Final), with the rest of its data (pathway, centre UKPRN, language for assessment, credits); and which batch
+touched which learner's qualification, and when (decision 0142: a challenge resolved as corrected names such a
+batch). From `lrs.learner.events.v1` the merges, so a merged
 learner's achievements count as the master's, and the erasures, after which the learner's challenges
 keep no text of theirs. Centre (ILR) records and the other learner events are not challengeable facts
 and are left out.
@@ -65,6 +66,22 @@ class AchievementFacts(NamedTuple):  # a poll makes thousands: a tuple is the ch
     award_date: date | None = None
     grade: str | None = None  # None: as it was (a withdrawal or reinstatement carries no data)
     title: str | None = None  # None: as it was (only a recording carries the qualification's title)
+    # The rest of the data: as it was where `grade` is None; where it is not, None is "none" (DOMAIN.md §7)
+    pathway: str | None = None
+    ukprn: str | None = None
+    language_for_assessment: str | None = None
+    credits: int | None = None
+
+    def data(self) -> AchievementDataKept:
+        """Its data, as the fold compares it (None: it carries none)."""
+        if self.grade is None:
+            return None
+        return (self.pathway, self.grade, self.ukprn, self.language_for_assessment, self.credits)
+
+
+# An achievement's data as the record keeps it: pathway, grade, UKPRN, language for assessment, credits (None: none
+# known, the achievement's first event not read yet).
+AchievementDataKept = tuple[str | None, str, str | None, str | None, int | None] | None
 
 
 class BatchTouch(NamedTuple):
@@ -79,11 +96,20 @@ class BatchTouch(NamedTuple):
 
 class AchievementSoFar(NamedTuple):
     """What the fold needs of an achievement the record held before a poll: its status, whether it is withdrawn
-    and its grade (the one part of its data kept, so an event's data differs when its grade does)."""
+    and its data (`data`: an event's data differs when any of it does; none known while `grade` is None)."""
 
     status: ResultStatus
     withdrawn: bool
     grade: str | None
+    pathway: str | None = None
+    ukprn: str | None = None
+    language_for_assessment: str | None = None
+    credits: int | None = None
+
+    def data(self) -> AchievementDataKept:
+        if self.grade is None:
+            return None
+        return (self.pathway, self.grade, self.ukprn, self.language_for_assessment, self.credits)
 
 
 # One achievement event of a poll as read (a plain tuple, the cheapest to build: one per event): its facts as it says
@@ -128,9 +154,16 @@ def _after(earlier: AchievementFacts, change: AchievementFacts) -> AchievementFa
     """`change` with what it leaves as it was taken from the `earlier` change of the same poll."""
     if change.withdrawn is not None and change.grade is not None and change.title is not None:
         return change
+    if change.grade is None:  # no data: all of it as it was
+        change = change._replace(
+            grade=earlier.grade,
+            pathway=earlier.pathway,
+            ukprn=earlier.ukprn,
+            language_for_assessment=earlier.language_for_assessment,
+            credits=earlier.credits,
+        )
     return change._replace(
         withdrawn=earlier.withdrawn if change.withdrawn is None else change.withdrawn,
-        grade=earlier.grade if change.grade is None else change.grade,
         title=earlier.title if change.title is None else change.title,
     )
 
@@ -175,8 +208,7 @@ def fold_poll(polled: PolledEvents, on_record: Mapping[uuid.UUID, AchievementSoF
                     kind,
                     withdrawn=state.withdrawn,
                     event_status=event_status,
-                    # the grade is all of the data kept: data differing elsewhere leaves every kept fact as it was
-                    data_differs=facts.grade is not None and facts.grade != state.grade,
+                    data_differs=facts.grade is not None and facts.data() != state.data(),
                     event_achievement_id=achievement_id,
                     achievement_id=achievement_id,
                 )
@@ -187,11 +219,23 @@ def fold_poll(polled: PolledEvents, on_record: Mapping[uuid.UUID, AchievementSoF
         change, status, withdrawn = moved
         # the event's facts say withdrawn as the fold leaves it (`_WITHDRAWN_AFTER`)
         if change is _WITHDRAWN or change is _REINSTATED:
-            states[achievement_id] = AchievementSoFar(status, withdrawn, state.grade if state is not None else None)
+            states[achievement_id] = (
+                state._replace(status=status, withdrawn=withdrawn)
+                if state is not None
+                else AchievementSoFar(status, withdrawn, None)
+            )
         else:
             if state is not None and change is not _RECREATED and facts.title is not None:
                 facts = facts._replace(title=None)  # a recording over a live achievement: its qualification stays
-            states[achievement_id] = AchievementSoFar(status, withdrawn, facts.grade)
+            states[achievement_id] = AchievementSoFar(
+                status,
+                withdrawn,
+                facts.grade,
+                facts.pathway,
+                facts.ukprn,
+                facts.language_for_assessment,
+                facts.credits,
+            )
             statuses[achievement_id] = status.value
         earlier = achievements.get(achievement_id)
         achievements[achievement_id] = _after(earlier, facts) if earlier is not None else facts
@@ -226,6 +270,10 @@ def read_poll(messages: Iterable[Message]) -> PolledEvents:
                         event.award_date,
                         event.grade.decode() if event.grade is not None else None,
                         event.title.decode() if event.title is not None else None,
+                        event.pathway.decode() if event.pathway is not None else None,
+                        event.ukprn.decode() if event.ukprn is not None else None,
+                        event.language_for_assessment.decode() if event.language_for_assessment is not None else None,
+                        event.credits,
                     ),
                     _HEAD_KINDS[head_type],
                     _HEAD_STATUSES[status] if status is not None else _HEAD_IMPLIED_STATUS[head_type],
@@ -240,7 +288,8 @@ def read_poll(messages: Iterable[Message]) -> PolledEvents:
         kind = _KINDS.get(event_type)
         if kind is not None:
             ao_id, uln, qan, award_date = payload[_KEY]
-            data = _DATA.get(event_type)
+            data_at = _DATA.get(event_type)
+            data = payload[data_at] if data_at is not None else _NO_DATA
             qualification = _QUALIFICATION.get(event_type)
             status_field = _STATUS_FIELD.get(event_type)
             achievement_id = uuid.UUID(payload[_ACHIEVEMENT_ID])
@@ -254,8 +303,12 @@ def read_poll(messages: Iterable[Message]) -> PolledEvents:
                         _WITHDRAWN_AFTER[event_type],
                         qan,
                         award_date if isinstance(award_date, date) else date.fromisoformat(award_date),
-                        payload[data][_GRADE] if data is not None else None,
+                        data[_GRADE],
                         payload[qualification][_TITLE_FIELD] if qualification is not None else None,
+                        data[_PATHWAY],
+                        data[_UKPRN],
+                        data[_LANGUAGE],
+                        data[_CREDITS],
                     ),
                     kind,
                     ResultStatus(payload[status_field])
@@ -344,6 +397,11 @@ _DATA = {event_type_of(m): plain_fields(m).index("data") for m in ACHIEVEMENT_MO
 _QUALIFICATION = {event_type_of(AchievementRecorded): plain_fields(AchievementRecorded).index("qualification")}
 _PROVENANCE_FIELD = {event_type_of(m): plain_fields(m).index("provenance") for m in ACHIEVEMENT_MODELS}
 _GRADE = plain_fields(AchievementData).index("grade")
+_PATHWAY = plain_fields(AchievementData).index("pathway")
+_UKPRN = plain_fields(AchievementData).index("ukprn")
+_LANGUAGE = plain_fields(AchievementData).index("language_for_assessment")
+_CREDITS = plain_fields(AchievementData).index("credits")
+_NO_DATA = (None,) * len(plain_fields(AchievementData))  # a withdrawal's or reinstatement's: all as it was
 _TITLE_FIELD = plain_fields(QualificationSummary).index("title")
 _BATCH_ID_FIELD = plain_fields(Provenance).index("batch_id")
 _MERGED_ULN = plain_fields(LearnersMerged).index("merged_uln")

@@ -38,9 +38,16 @@ _LATEST = (
 _LATEST_STATUS = (
     "SELECT status FROM challenges.achievement_statuses WHERE achievement_id = $1 ORDER BY applied_in DESC LIMIT 1"
 )
+# The data of an achievement is all of its latest row that has a grade (a row without says none: "as it was").
+_DATA_COLUMNS = ("pathway", "grade", "ukprn", "language_for_assessment", "credits")
+_LATEST_DATA = (
+    "SELECT " + ", ".join(_DATA_COLUMNS) + " FROM challenges.achievements_on_record"
+    " WHERE achievement_id = $1 AND grade IS NOT NULL ORDER BY applied_in DESC LIMIT 1"
+)
 # The state the fold needs of each of a poll's achievements the record holds (one with no status has none): its
-# status, then withdrawn and grade as the latest row that says them. Each table read once for all the poll's ids
-# (its hash index probed per id): a lateral look-up per id cost PostgreSQL about twice as much.
+# status, then withdrawn as the latest row that says it, and its data as the latest row that has one. Each table
+# read once for all the poll's ids (its hash index probed per id): a lateral look-up per id cost PostgreSQL about
+# twice as much.
 _SO_FAR = (
     "WITH said AS ("
     "   SELECT DISTINCT ON (achievement_id) achievement_id, status FROM challenges.achievement_statuses"
@@ -48,11 +55,15 @@ _SO_FAR = (
     " ), kept AS ("
     "   SELECT achievement_id,"
     "   (array_agg(withdrawn ORDER BY applied_in DESC) FILTER (WHERE withdrawn IS NOT NULL))[1] AS withdrawn,"
-    "   (array_agg(grade ORDER BY applied_in DESC) FILTER (WHERE grade IS NOT NULL))[1] AS grade"
-    "   FROM challenges.achievements_on_record WHERE achievement_id = ANY($1::uuid[]) GROUP BY achievement_id"
+    + ",".join(
+        f" (array_agg({column} ORDER BY applied_in DESC) FILTER (WHERE grade IS NOT NULL))[1] AS {column}"
+        for column in _DATA_COLUMNS
+    )
+    + "   FROM challenges.achievements_on_record WHERE achievement_id = ANY($1::uuid[]) GROUP BY achievement_id"
     " )"
-    " SELECT said.achievement_id, said.status, coalesce(kept.withdrawn, false), kept.grade"
-    " FROM said LEFT JOIN kept USING (achievement_id)"
+    " SELECT said.achievement_id, said.status, coalesce(kept.withdrawn, false),"
+    + ", ".join(f" kept.{column}" for column in _DATA_COLUMNS)
+    + " FROM said LEFT JOIN kept USING (achievement_id)"
 )
 _WITHDRAWN_AMONG = (
     "SELECT achievement_id FROM ("
@@ -76,6 +87,28 @@ _STORE_POSITIONS = (
     " SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])"
     " ON CONFLICT (topic, partition) DO UPDATE"
     " SET next_offset = greatest(challenges.log_positions.next_offset, EXCLUDED.next_offset)"
+)
+
+# Challenges raised before the record kept the rest of an achievement's data (migration 0012) take it from the record
+# once it has read the log again: its latest data, where nothing has put another batch's event of the achievement's
+# learner and qualification on the log since the challenge was raised and the grade is the one the challenge kept
+# (else the data may have changed since, and the challenge says none rather than what it was not raised against).
+_FILL_PENDING = (
+    "WITH latest AS ("
+    "   SELECT DISTINCT ON (r.achievement_id) r.achievement_id, r.uln, r.ao_id, r.qualification_number, "
+    + ", ".join(f"r.{column}" for column in _DATA_COLUMNS)
+    + "   FROM challenges.achievements_on_record r"
+    "   WHERE r.grade IS NOT NULL AND r.achievement_id IN"
+    "   (SELECT achievement_id FROM challenges.challenges WHERE achievement_data_pending)"
+    "   ORDER BY r.achievement_id, r.applied_in DESC"
+    " )"
+    " UPDATE challenges.challenges c SET pathway = latest.pathway, ukprn = latest.ukprn,"
+    " language_for_assessment = latest.language_for_assessment, credits = latest.credits,"
+    " achievement_data_pending = false, updated_at = now()"
+    " FROM latest WHERE c.achievement_data_pending AND c.achievement_id = latest.achievement_id"
+    " AND c.ao_id = latest.ao_id AND (c.grade IS NULL OR c.grade = latest.grade)"
+    " AND NOT EXISTS (SELECT 1 FROM challenges.batch_touches t WHERE t.ao_id = latest.ao_id AND t.uln = latest.uln"
+    "   AND t.qualification_number = latest.qualification_number AND t.decided_at > c.raised_at)"
 )
 
 
@@ -131,14 +164,17 @@ class PlrRecord:
             await _append(connection, changes)
 
     async def achievement(self, achievement_id: uuid.UUID) -> AchievementOnRecord | None:
-        """As its latest row says; each fact a row may leave as it was (withdrawn, grade, title) as the latest
-        row that says it (withdrawn: false if none does), and its status as the latest poll that said one."""
+        """As its latest row says; each fact a row may leave as it was (withdrawn, title) as the latest row that says
+        it (withdrawn: false if none does), its data (grade, pathway, UKPRN, language, credits) as the latest row with
+        a grade, and its status as the latest poll that said one."""
         row = await self._pool.fetchrow(
-            "SELECT uln, ao_id, qualification_number, award_date,"
-            f" coalesce(({_LATEST.format('withdrawn')}), false) AS withdrawn,"
-            f" ({_LATEST.format('grade')}) AS grade, ({_LATEST.format('title')}) AS title,"
-            f" ({_LATEST_STATUS}) AS status"
-            " FROM challenges.achievements_on_record WHERE achievement_id = $1 ORDER BY applied_in DESC LIMIT 1",
+            "SELECT latest.uln, latest.ao_id, latest.qualification_number, latest.award_date,"
+            f" coalesce(({_LATEST.format('withdrawn')}), false) AS withdrawn, ({_LATEST.format('title')}) AS title,"
+            f" ({_LATEST_STATUS}) AS status, "
+            + ", ".join(f"data.{column}" for column in _DATA_COLUMNS)
+            + " FROM (SELECT uln, ao_id, qualification_number, award_date FROM challenges.achievements_on_record"
+            " WHERE achievement_id = $1 ORDER BY applied_in DESC LIMIT 1) AS latest"
+            f" LEFT JOIN LATERAL ({_LATEST_DATA}) AS data ON true",
             achievement_id,
         )
         if row is None:
@@ -153,6 +189,10 @@ class PlrRecord:
             row["grade"],
             row["title"],
             ResultStatus(row["status"]) if row["status"] is not None else None,
+            row["pathway"],
+            row["ukprn"],
+            row["language_for_assessment"],
+            row["credits"],
         )
 
     async def withdrawn_among(self, achievement_ids: Collection[uuid.UUID]) -> frozenset[uuid.UUID]:
@@ -212,6 +252,25 @@ class PlrRecord:
         )
         return frozenset(row["uln"] for row in rows)
 
+    async def challenges_data_pending(self) -> bool:
+        """Whether a challenge raised before the record kept an achievement's data waits for it (migration 0012)."""
+        pending: bool = await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM challenges.challenges WHERE achievement_data_pending)"
+        )
+        return pending
+
+    async def fill_challenges_data(self) -> int:
+        """Once the record has read the log again (migration 0012), each challenge raised before it kept an
+        achievement's data takes the pathway, centre UKPRN, language for assessment and credits the record knows,
+        where the achievement has not changed since the challenge was raised (`_FILL_PENDING`); the rest keep none.
+        Each is then filled: run again, it changes nothing. Returns how many were given data."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            filled = await connection.execute(_FILL_PENDING)
+            await connection.execute(
+                "UPDATE challenges.challenges SET achievement_data_pending = false WHERE achievement_data_pending"
+            )
+        return int(filled.split()[-1])
+
     async def positions(self) -> Positions:
         rows = await self._pool.fetch("SELECT topic, partition, next_offset FROM challenges.log_positions")
         return {(row["topic"], row["partition"]): row["next_offset"] for row in rows}
@@ -228,7 +287,8 @@ async def _so_far(
     if not achievement_ids:
         return {}
     rows = await connection.fetch(_SO_FAR, achievement_ids)
-    return {row[0]: AchievementSoFar(_STATUSES[row[1]], row[2], row[3]) for row in rows}
+    # the data columns in `_DATA_COLUMNS` order (pathway first), the fold's in its own (grade first)
+    return {row[0]: AchievementSoFar(_STATUSES[row[1]], row[2], row[4], row[3], row[5], row[6], row[7]) for row in rows}
 
 
 async def _append(connection: asyncpg.Connection, changes: RecordChanges) -> None:

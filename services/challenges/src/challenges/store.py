@@ -57,6 +57,10 @@ def _challenge(row: asyncpg.Record) -> Challenge:
                 grade=row["grade"],
                 uln=row["recorded_uln"],
                 status=ResultStatus(row["result_status"]) if row["result_status"] is not None else None,
+                pathway=row["pathway"],
+                ukprn=row["ukprn"],
+                language_for_assessment=row["language_for_assessment"],
+                credits=row["credits"],
             )
             if row["qualification_number"] is not None and row["award_date"] is not None
             else None
@@ -67,6 +71,13 @@ def _challenge(row: asyncpg.Record) -> Challenge:
 
 def _status_of(achievement: ChallengedAchievement | None) -> str | None:
     return achievement.status.value if achievement is not None and achievement.status is not None else None
+
+
+def _data_of(achievement: ChallengedAchievement | None) -> tuple[str | None, str | None, str | None, int | None]:
+    """Its pathway, centre UKPRN, language for assessment and credits, as the challenge's columns keep them."""
+    if achievement is None:
+        return (None, None, None, None)
+    return (achievement.pathway, achievement.ukprn, achievement.language_for_assessment, achievement.credits)
 
 
 def _filtered(
@@ -122,8 +133,10 @@ class ChallengeUnitOfWork:
         inserted = await self._connection.execute(
             "INSERT INTO challenges.challenges"
             " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at,"
-            " qualification_number, award_date, grade, title, recorded_uln, result_status)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+            " qualification_number, award_date, grade, title, recorded_uln, result_status,"
+            " pathway, ukprn, language_for_assessment, credits)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            " ON CONFLICT DO NOTHING",
             challenge.challenge_id,
             challenge.achievement_id,
             challenge.ao_id,
@@ -137,6 +150,7 @@ class ChallengeUnitOfWork:
             achievement.title if achievement else None,
             achievement.uln if achievement else None,
             _status_of(achievement),
+            *_data_of(achievement),
         )
         if inserted != "INSERT 0 1":
             raise OpenChallengeExists(await self._connection.fetchval(_OPEN_ON_ACHIEVEMENT, challenge.achievement_id))
@@ -154,8 +168,10 @@ class ChallengeUnitOfWork:
             "INSERT INTO challenges.challenges"
             " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at, acknowledged_at,"
             " resolved_at, resolution, note, personal_data_erased, correcting_batch_id,"
-            " qualification_number, award_date, grade, title, recorded_uln, result_status)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+            " qualification_number, award_date, grade, title, recorded_uln, result_status,"
+            " pathway, ukprn, language_for_assessment, credits)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
+            " $20, $21, $22, $23)"
             " ON CONFLICT DO NOTHING",
             challenge.challenge_id,
             challenge.achievement_id,
@@ -176,6 +192,7 @@ class ChallengeUnitOfWork:
             achievement.title if achievement else None,
             achievement.uln if achievement else None,
             _status_of(achievement),
+            *_data_of(achievement),
         )
         return bool(inserted == "INSERT 0 1")
 

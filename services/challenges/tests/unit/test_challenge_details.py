@@ -219,6 +219,10 @@ async def test_a_learners_own_list_describes_each_achievement_as_the_aos_does_an
         "grade": "4",
         "uln": LEARNER,
         "status": "P",
+        "pathway": None,
+        "achievement_provider_ukprn": None,
+        "language_for_assessment": None,
+        "credits": None,
     }
     [as_the_ao_reads_it] = [shown for shown in aos if shown["challenge_id"] == str(mine.challenge_id)]
     assert item["achievement"] == as_the_ao_reads_it["achievement"]

@@ -365,9 +365,9 @@ _STATUS_WORDS = {ResultStatus.PROVISIONAL: "Provisional", ResultStatus.FINAL: "F
 
 
 def _achievement_shown(raised: ChallengeRaised | ChallengeRaisedV1) -> dict[str, str | None] | None:
-    """The challenged achievement as a person knows it: QAN as written, title, award date, grade and whether the
-    result was Provisional or Final when the challenge was raised (None in an event written before challenges
-    kept it); None for an event written before challenges carried any of it (the email names the achievement by
+    """The challenged achievement as a person knows it: QAN as written, title, award date, grade, whether the
+    result was Provisional or Final, and its pathway, centre UKPRN, language for assessment and credits when the
+    challenge was raised (each None in an event written before challenges kept it); None for an event written before challenges carried any of it (the email names the achievement by
     its id alone)."""
     achievement = getattr(raised, "achievement", None)
     if achievement is None:
@@ -379,7 +379,17 @@ def _achievement_shown(raised: ChallengeRaised | ChallengeRaisedV1) -> dict[str,
         "award_date": f"{awarded.day} {awarded:%B %Y}",
         "grade": with_bidi_controls_shown(achievement.grade) if achievement.grade else None,
         "status": _STATUS_WORDS[achievement.status] if achievement.status else None,
+        # the rest of its data when raised (None in an event written before challenges carried it, or where the
+        # achievement had none): the AO's own words, shown as they are
+        "pathway": _shown_text(achievement.pathway),
+        "ukprn": _shown_text(achievement.ukprn),
+        "language_for_assessment": _shown_text(achievement.language_for_assessment),
+        "credits": str(achievement.credits) if achievement.credits is not None else None,
     }
+
+
+def _shown_text(text: str | None) -> str | None:
+    return shown_on_one_line(text) if text else None
 
 
 def contact_changed_email(
