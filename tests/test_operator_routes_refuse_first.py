@@ -1,5 +1,6 @@
 """Every operator's route tells a caller without the right 403 before it looks at what was sent: a bad
-query or path parameter is not described to an awarding organisation's key (decision 0032)."""
+query or path parameter is not described to an awarding organisation's key (decision 0032). So does every write
+route open to one kind of caller: a caller of another kind is not told what is wrong with its body."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+import challenges.api
 import ingest.maintenance_api
 import lrs_platform.parking_api
 import plr_projector.api
+import plr_projector.centre_routes
+import plr_projector.endpoints
 import portal.web.admin_api
 import validation.api
 from lrs_platform.authentication import current_principal
@@ -47,11 +51,11 @@ def _operator_routes() -> Iterator[Any]:
                         yield pytest.param(service, router, route, method, id=f"{service} {method} {route.path}")
 
 
-def _app(router: APIRouter) -> FastAPI:
+def _app(router: APIRouter, caller: str = "ao:RN5133") -> FastAPI:
     app = build_app("operator-routes", title="t", description="", lifespan=noop_lifespan)
     app.include_router(router)
     # nothing behind the check is set up: a request past it fails on the state it would read
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
+    app.dependency_overrides[current_principal] = lambda: Principal.parse(caller)
     return app
 
 
@@ -84,3 +88,79 @@ async def test_an_ao_key_gets_403_before_a_body_that_is_not_json_is_described(
         answer = await client.request(method, path, content=b"{", headers={"content-type": "application/json"})
     assert answer.status_code == 403, answer.text
     assert answer.json()["code"] == "FORBIDDEN"
+
+
+# The write routes open to one kind of caller (and, for some, operators), with a caller of each other kind.
+CHALLENGE = "/v1/challenges/5d3f1a2b-0c4e-4f6a-9b8c-7d6e5f4a3b2c"
+ONE_KIND_ROUTES = [
+    pytest.param(router, method, path, caller, id=f"{caller.partition(':')[0]} {method} {path}")
+    for router, method, path, callers in (
+        (challenges.api.router, "POST", "/v1/challenges", ("ao:RN5133", "provider:10004567", "operator:ops")),
+        (challenges.api.router, "POST", f"{CHALLENGE}/resolve", ("learner:1000000043", "provider:10004567")),
+        (challenges.api.router, "POST", f"{CHALLENGE}/acknowledge", ("learner:1000000043", "provider:10004567")),
+        (
+            plr_projector.centre_routes.centre_router,
+            "POST",
+            "/v1/centre/achievements",
+            ("learner:1000000043", "ao:RN5133", "operator:ops"),
+        ),
+    )
+    for caller in callers
+]
+
+
+@pytest.mark.parametrize(("router", "method", "path", "caller"), ONE_KIND_ROUTES)
+@pytest.mark.parametrize(
+    "body",
+    [b"{}", b'{"uln": "1000000043", "resolution": 7, "achievement_id": "x"}', b"{", b"[]"],
+    ids=["empty", "wrong", "not json", "not an object"],
+)
+async def test_a_caller_of_another_kind_gets_403_before_its_body_is_described(
+    router: APIRouter, method: str, path: str, caller: str, body: bytes
+) -> None:
+    transport = httpx.ASGITransport(app=_app(router, caller))
+    async with httpx.AsyncClient(transport=transport, base_url="http://lrs") as client:
+        answer = await client.request(method, path, content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    ("router", "method", "path", "caller"),
+    [
+        pytest.param(challenges.api.router, "POST", "/v1/challenges/not-a-uuid/resolve", "learner:1000000043"),
+        pytest.param(challenges.api.router, "POST", "/v1/challenges/not-a-uuid/acknowledge", "provider:10004567"),
+    ],
+)
+async def test_a_caller_of_another_kind_gets_403_before_the_challenge_id_is_described(
+    router: APIRouter, method: str, path: str, caller: str
+) -> None:
+    transport = httpx.ASGITransport(app=_app(router, caller))
+    async with httpx.AsyncClient(transport=transport, base_url="http://lrs") as client:
+        answer = await client.request(method, path, json={})
+    assert answer.status_code == 403, answer.text
+
+
+@pytest.mark.parametrize(
+    ("router", "method", "path", "caller"),
+    [
+        pytest.param(challenges.api.router, "POST", "/v1/challenges", "learner:1000000043", id="raise"),
+        pytest.param(challenges.api.router, "POST", f"{CHALLENGE}/resolve", "ao:RN5133", id="resolve"),
+        pytest.param(
+            plr_projector.centre_routes.centre_router,
+            "POST",
+            "/v1/centre/achievements",
+            "provider:10004567",
+            id="centre",
+        ),
+    ],
+)
+async def test_the_caller_of_the_right_kind_is_told_what_is_wrong_with_its_body(
+    router: APIRouter, method: str, path: str, caller: str
+) -> None:
+    app = _app(router, caller)
+    app.dependency_overrides[plr_projector.endpoints.projector_of] = lambda: None  # nothing is read: the body is wrong
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://lrs") as client:
+        answer = await client.request(method, path, json={})
+    assert answer.status_code == 422, answer.text

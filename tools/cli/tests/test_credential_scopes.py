@@ -33,7 +33,7 @@ def test_a_scope_the_key_cannot_have_is_refused_with_what_to_do(
         (["credentials", "create", "--principal", "operator:a\nb"], "holds a line break"),
         (["credentials", "create", "--principal", "operator:x", "--scope", "nonsense"], "unknown scope(s) nonsense"),
         (["credentials", "create", "--principal", "ao:RN9093", "--scope", "support"], "limits operator keys only"),
-        (["users", "create", "x", "--name", "X", "--role", "ao"], "an AO user needs --ao"),
+        (["users", "create", "xy", "--name", "X", "--role", "ao"], "an AO user needs --ao"),
     ],
 )
 def test_a_value_the_command_refuses_exits_2(

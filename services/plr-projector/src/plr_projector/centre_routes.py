@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +23,7 @@ from lrs_domain.rules import check_award_date
 from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.clock import today_in_england
 from lrs_platform.idempotency import UnusableIdempotencyKey, idempotency_key_of
-from lrs_platform.identity import OperatorScope, PrincipalKind, operator_scope
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import centre_reports
@@ -38,6 +38,17 @@ _log = get_logger("plr_projector.api")
 
 
 centre_router = APIRouter(tags=["centre data"])
+
+
+async def _provider_caller(principal: CurrentPrincipal) -> Principal:
+    """The caller, a learning provider, else 403: a dependency, solved before the body is validated, so a caller of
+    another kind is told it may not report, not what is wrong with what it sent (decision 0032)."""
+    if principal.kind is not PrincipalKind.PROVIDER:
+        raise _forbidden("Only learning providers report centre achievements.")
+    return principal
+
+
+ProviderCaller = Annotated[Principal, Depends(_provider_caller)]
 
 
 class CentreAchievementCreate(BaseModel):
@@ -125,7 +136,7 @@ def _check_centre_dates(body: CentreAchievementCreate) -> None:
 )
 async def report_centre_achievement(
     body: CentreAchievementCreate,
-    principal: CurrentPrincipal,
+    principal: ProviderCaller,
     projector: ProjectorDep,
     idempotency_key: Annotated[
         str | None,
@@ -136,8 +147,6 @@ async def report_centre_achievement(
         ),
     ] = None,
 ) -> JSONResponse:
-    if principal.kind is not PrincipalKind.PROVIDER:
-        raise _forbidden("Only learning providers report centre achievements.")
     try:
         key = idempotency_key_of(idempotency_key)
     except UnusableIdempotencyKey as error:

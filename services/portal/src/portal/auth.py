@@ -49,6 +49,7 @@ from portal.accounts import (
 from portal.csrf import new_csrf_token
 from portal.reset_links import is_token, requesting_client
 from portal.sessions import (
+    LOOK_UPS_CONTEXT,
     SANDPIT_SEAL_CONTEXT,
     SessionPolicy,
     new_token,
@@ -335,6 +336,17 @@ class Authentication:
         """The notice kept for `page`, once."""
         sealed = await self._sessions.take_notice(token_hash(session.token), page)
         return json.loads(open_notice(session.token, bytes(sealed))) if sealed else None
+
+    async def keep_look_ups(self, session: SignedIn, look_ups: dict[str, Any]) -> None:
+        """Keeps the learners the session looked up (JSON values), in place of those it held: sealed with the
+        session's token, read only by its own requests, and ended with it."""
+        sealed = seal_notice(session.token, json.dumps(look_ups).encode(), LOOK_UPS_CONTEXT)
+        await self._sessions.keep_look_ups(token_hash(session.token), sealed)
+
+    async def look_ups(self, session: SignedIn) -> dict[str, Any]:
+        """The learners the session looked up, as last kept; empty before its first look-up."""
+        sealed = await self._sessions.look_ups(token_hash(session.token))
+        return json.loads(open_notice(session.token, bytes(sealed), LOOK_UPS_CONTEXT)) if sealed else {}
 
     async def sign_out(self, token: str) -> None:
         await self._end(token_hash(token))

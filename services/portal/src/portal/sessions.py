@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 _SEAL_CONTEXT = b"lrs-portal/service-key/v1\x00"
 SANDPIT_SEAL_CONTEXT = b"lrs-portal/sandpit-key/v1\x00"
 _NOTICE_CONTEXT = b"lrs-portal/notice/v1\x00"
+LOOK_UPS_CONTEXT = b"lrs-portal/look-ups/v1\x00"
 _NOTICE_NONCE_BYTES = 16
 
 
@@ -41,17 +42,18 @@ def unseal(token: str, sealed: bytes, context: bytes = _SEAL_CONTEXT) -> str:
     return bytes(a ^ b for a, b in zip(sealed, _pad(token, len(sealed), context), strict=True)).decode()
 
 
-def seal_notice(token: str, notice: bytes) -> bytes:
+def seal_notice(token: str, notice: bytes, context: bytes = _NOTICE_CONTEXT) -> bytes:
     """A page's notice sealed like the session's keys, with a random nonce (kept in front) in its pad's
-    context: a session seals many notices, and two sealed under one pad would give away their XOR."""
+    context: a session seals many notices, and two sealed under one pad would give away their XOR. The
+    learners a session looked up (`LOOK_UPS_CONTEXT`) are sealed so too, each time they change."""
     nonce = secrets.token_bytes(_NOTICE_NONCE_BYTES)
-    pad = _pad(token, len(notice), _NOTICE_CONTEXT + nonce)
+    pad = _pad(token, len(notice), context + nonce)
     return nonce + bytes(a ^ b for a, b in zip(notice, pad, strict=True))
 
 
-def open_notice(token: str, sealed: bytes) -> bytes:
+def open_notice(token: str, sealed: bytes, context: bytes = _NOTICE_CONTEXT) -> bytes:
     nonce, body = sealed[:_NOTICE_NONCE_BYTES], sealed[_NOTICE_NONCE_BYTES:]
-    return bytes(a ^ b for a, b in zip(body, _pad(token, len(body), _NOTICE_CONTEXT + nonce), strict=True))
+    return bytes(a ^ b for a, b in zip(body, _pad(token, len(body), context + nonce), strict=True))
 
 
 @dataclass(frozen=True)

@@ -652,6 +652,19 @@ class SessionStore:
         )
         return sealed
 
+    async def keep_look_ups(self, token_hash: str, sealed: bytes) -> None:
+        """Keeps the learners the session looked up (sealed), in place of those it held."""
+        await self._pool.execute(
+            "UPDATE portal.sessions SET sealed_look_ups = $2 WHERE token_hash = $1", token_hash, sealed
+        )
+
+    async def look_ups(self, token_hash: str) -> bytes | None:
+        """The learners the session looked up, sealed; None before its first look-up."""
+        sealed: bytes | None = await self._pool.fetchval(
+            "SELECT sealed_look_ups FROM portal.sessions WHERE token_hash = $1", token_hash
+        )
+        return sealed
+
     async def extend(self, token_hash: str, expires_at: datetime) -> None:
         await self._pool.execute(
             "UPDATE portal.sessions SET last_seen_at = now(), expires_at = $2 WHERE token_hash = $1",

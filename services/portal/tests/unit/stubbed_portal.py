@@ -390,6 +390,13 @@ class MemorySessions:
         del row["notice"]
         return kept[1]
 
+    async def keep_look_ups(self, token_hash: str, sealed: bytes) -> None:
+        self.rows[token_hash]["look_ups"] = sealed
+
+    async def look_ups(self, token_hash: str) -> bytes | None:
+        sealed: bytes | None = self.rows.get(token_hash, {}).get("look_ups")
+        return sealed
+
     async def extend(self, token_hash: str, expires_at: datetime) -> None:
         self.rows[token_hash]["expires_at"] = expires_at
 

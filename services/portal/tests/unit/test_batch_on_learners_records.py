@@ -124,7 +124,7 @@ def _learner_after_batch(stub: StubbedPortal) -> str:
     client, person = stub.signed_in(Role.AO)
     search = client.get("/learners", params={"after_batch": str(BATCH_ID)}).text
     assert f'<input type="hidden" name="after_batch" value="{BATCH_ID}">' in search  # the search carries the batch
-    page = client.post("/learners", data=form(person, uln=ULN, after_batch=str(BATCH_ID)))
+    page = client.post("/learners", data=form(person, uln=ULN, after_batch=str(BATCH_ID)), follow_redirects=True)
     assert page.status_code == 200
     shown: str = page.text
     return shown

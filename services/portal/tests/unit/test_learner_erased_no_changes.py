@@ -25,7 +25,7 @@ def _learner_page(*, erased: bool, withdrawn: bool) -> str:
     }
     portal.on("GET", "plr-projector/v1/ao/achievements", lambda _: httpx.Response(200, json=plr))
     portal.on("GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [], "next": None}))
-    page = client.post("/learners", data=form(person, uln=ULN))
+    page = client.post("/learners", data=form(person, uln=ULN), follow_redirects=True)
     assert page.status_code == 200
     text: str = page.text
     return text

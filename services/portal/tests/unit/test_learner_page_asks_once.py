@@ -19,7 +19,9 @@ PLR = {"uln": ULN, "master_uln": None, "ulns": [ULN], "learning_events": []}
 def _learner_page_after_batch(portal: StubbedPortal) -> httpx.Response:
     portal.on("GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [], "next": None}))
     client, person = portal.signed_in(Role.AO)
-    page: httpx.Response = client.post("/learners", data=form(person, uln=ULN, after_batch=BATCH_ID))
+    page: httpx.Response = client.post(
+        "/learners", data=form(person, uln=ULN, after_batch=BATCH_ID), follow_redirects=True
+    )
     return page
 
 

@@ -91,7 +91,7 @@ def _learner_page(achievement: dict[str, object], **names: str) -> tuple[TestCli
     portal = stubbed_portal()
     client, person = portal.signed_in(Role.AO)
     answering(portal, achievement)
-    page = client.post("/learners", data=form(person, uln=ULN, **names))
+    page = client.post("/learners", data=form(person, uln=ULN, **names), follow_redirects=True)
     assert page.status_code == 200
     return client, page.text
 
@@ -183,7 +183,7 @@ def test_two_achievements_of_one_qualification_have_buttons_of_different_names(w
     portal.on("GET", "plr-projector/v1/ao/achievements", lambda _: httpx.Response(200, json=plr))
     portal.on("GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [], "next": None}))
 
-    page = client.post("/learners", data=form(person, uln=ULN)).text
+    page = client.post("/learners", data=form(person, uln=ULN), follow_redirects=True).text
 
     parser = _Buttons()
     parser.feed(page)
@@ -238,7 +238,9 @@ def test_the_sandpits_learner_page_posts_to_the_sandpits_form(monkeypatch: pytes
     answering(portal, ACHIEVEMENT, host="sandpit-")
     client, person = portal.signed_in(Role.AO)
 
-    page = client.post("/sandpit/learners", data=form(person, uln=ULN, given_name="Ann", family_name="Lee")).text
+    page = client.post(
+        "/sandpit/learners", data=form(person, uln=ULN, given_name="Ann", family_name="Lee"), follow_redirects=True
+    ).text
     withdraw = buttons(page)["Withdraw"]
     entry = client.post(withdraw.action, data=withdraw.fields)
 

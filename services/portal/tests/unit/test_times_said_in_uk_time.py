@@ -98,7 +98,7 @@ def test_a_learners_history_says_its_times_are_uk_time() -> None:
     }
     answering(portal, {**ACHIEVEMENT, "history": [change]})
 
-    page = client.post("/learners", data=form(person, uln=ULN)).text
+    page = client.post("/learners", data=form(person, uln=ULN), follow_redirects=True).text
 
     history = page.split('class="govuk-details portal-history"', 1)[1]
     assert headers(history)[0] == "When (UK time)"

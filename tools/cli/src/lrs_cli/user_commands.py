@@ -12,9 +12,11 @@ limited to duties (decision 0124): the scopes of operator keys, which its sessio
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -26,6 +28,9 @@ from lrs_cli.output import JsonOption, connection, print_json, print_text
 from lrs_platform.identity import OperatorScope, parse_scopes
 
 DEFAULT_PORTAL_URL = DEFAULT_URLS["portal"]
+# The portal's username rule (`portal.accounts.USERNAME_PATTERN`, which a test holds this to: the command imports no
+# service).
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 
 def _portal(connection: Connection) -> httpx.Client:
@@ -38,6 +43,23 @@ def _portal(connection: Connection) -> httpx.Client:
         headers={"Authorization": f"Bearer {connection.api_key}"},
         timeout=30.0,
     )
+
+
+def checked_username(typed: str) -> str:
+    """The username `typed` names, as the portal reads one (any case, spaces around it), or a UsageError before the
+    portal is asked: put in the address unchecked, a `/`, `..` or `?` in it would name another account or route."""
+    username = typed.strip().lower()
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise UsageError(
+            f"{typed!r} is not a portal username: 2 to 64 of a-z, 0-9 and . _ @ -, the first a letter or digit, like"
+            " j.smith"
+        )
+    return username
+
+
+def _account_path(username: str) -> str:
+    """The admin API's address of the account: the username percent-quoted whatever it holds."""
+    return f"/v1/admin/users/{quote(username, safe='')}"
 
 
 def account_text(account: dict[str, Any]) -> str:
@@ -103,26 +125,26 @@ def create(
 
 def disable(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
-        account = expect_ok(client.post(f"/v1/admin/users/{username}/disable"))
+        account = expect_ok(client.post(f"{_account_path(username)}/disable"))
     return f"disabled {account_text(account)}; its sessions are ended"
 
 
 def enable(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
-        account = expect_ok(client.post(f"/v1/admin/users/{username}/enable"))
+        account = expect_ok(client.post(f"{_account_path(username)}/enable"))
     return f"enabled {account_text(account)} again, its password as it was"
 
 
 def reset_password(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
-        issued = expect_ok(client.post(f"/v1/admin/users/{username}/reset-password"))
+        issued = expect_ok(client.post(f"{_account_path(username)}/reset-password"))
     return f"new password for {account_text(issued['account'])}\npassword: {issued['password']}"
 
 
 def email_link(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
         # answered once the relay has taken the email: it may wait its turn, then the relay's time
-        sent = expect_ok(client.post(f"/v1/admin/users/{username}/password-link", timeout=120.0))
+        sent = expect_ok(client.post(f"{_account_path(username)}/password-link", timeout=120.0))
     return (
         f"a link to choose a password was emailed to {sent['sent_to']} for {account_text(sent['account'])};"
         f" it works once, until {sent['expires_at']}"
@@ -138,7 +160,7 @@ def set_duties(connection: Connection, username: str, scopes: Sequence[str], eve
     _one_of(scopes, every_duty)
     body = {"scopes": _checked(scopes), "every_duty": every_duty}
     with _portal(connection) as client:
-        account = expect_ok(client.put(f"/v1/admin/users/{username}/scopes", json=body))
+        account = expect_ok(client.put(f"{_account_path(username)}/scopes", json=body))
     return f"{account_text(account)}; their sessions are ended"
 
 
@@ -146,7 +168,7 @@ def set_email(connection: Connection, username: str, address: str | None, remove
     if (address is None) != remove:
         raise UsageError("give the account's new email address, or --remove: one of them")
     with _portal(connection) as client:
-        account = expect_ok(client.put(f"/v1/admin/users/{username}/email", json={"email": address}))
+        account = expect_ok(client.put(f"{_account_path(username)}/email", json={"email": address}))
     where = f"email {account['email']}" if account["email"] else "no email address"
     return f"{account_text(account)}: {where}; links to choose a password sent to another address no longer work"
 
@@ -191,7 +213,7 @@ def accounts(
 
 
 app = typer.Typer(help="Operator: Organisation Portal accounts.", no_args_is_help=True)
-Username = Annotated[str, typer.Argument(help="The account's sign-in name.")]
+Username = Annotated[str, typer.Argument(help="The account's sign-in name, like j.smith.", callback=checked_username)]
 _DUTY_NAMES = ", ".join(scope.value for scope in OperatorScope)
 
 

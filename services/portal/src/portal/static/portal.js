@@ -218,9 +218,9 @@ if (document.querySelector("[data-decided-banner]")) {
   window.history.replaceState(window.history.state, "", shown.href);
 }
 
-// A page drawn as a form's answer (the check of an uploaded file, a learner looked up): Back and reload ask its
+// A page drawn as a form's answer (the check of an uploaded file, a look-up refused): Back and reload ask its
 // address by GET, which leads to the form, instead of the browser's "Confirm form resubmission" sending the whole
-// file or the ULN again. The marker's value, when it has one, is the address to ask instead (direct entry filled in
+// file or the ULN again. (A learner found is shown by GET: the look-up's POST is redirected, and needs no script.) The marker's value, when it has one, is the address to ask instead (direct entry filled in
 // from the learner page: the form's own address).
 const drawnFromPost = document.querySelector("[data-drawn-from-post]");
 if (drawnFromPost) {

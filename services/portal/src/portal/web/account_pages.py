@@ -910,6 +910,8 @@ async def confirm_revoke_key(
 ) -> Response:
     """The confirmation step: the key, whose AO's systems stop reaching the LRS (or its Sandpit) with it; for a key
     revoked already, the keys' page saying so."""
+    if refused_character(key_id, one_line=True):  # no key has one: refused before the database is asked
+        raise PageError("not_found")
     keys_of = (keys_of or "").strip().upper()
     listed_of = Principal(PrincipalKind.AO, keys_of) if AO_ID_PATTERN.fullmatch(keys_of) else None
     chosen = _key_environment((environment or "").strip())

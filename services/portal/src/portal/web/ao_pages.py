@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -16,7 +17,7 @@ from lrs_contracts.batch import RecordAction
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN
-from lrs_contracts.text import refused_character
+from lrs_contracts.text import OneLineText, refused_character
 from lrs_domain.formats import is_plausible_email
 from lrs_domain.identifiers import display_qan, mask_uln, normalise_qan
 from lrs_domain.names import name_length
@@ -41,6 +42,7 @@ from portal.direct_entry import (
     with_recorded,
 )
 from portal.mi import CHARTS, MiData, chart_csv, months_ending
+from portal.web.auth_pages import refuse_query_not_typed
 from portal.web.common import (
     UK,
     AoUser,
@@ -72,6 +74,10 @@ GENDERS = (
 LANGUAGES = (("", "Not given"), ("English", "English"), ("Welsh", "Welsh"), ("Irish", "Irish"))
 # How long a learner's record read after a batch waits for the projector to have the batch.
 LEARNER_WAIT_MS = 5_000
+# The learners a session looked up, each kept under a random id its page's address holds (no ULN), so that two tabs
+# each keep theirs and Back to an earlier learner shows that learner: the newest so many, the oldest forgotten.
+LOOK_UPS_KEPT = 20
+LOOK_UP_ID_BYTES = 12
 NAME_LIMIT = 35  # characters as the rules count them: of the name's composed form (`name_length`, decision 0167)
 NAMES = ("given_name", "family_name")
 # The longest value the direct-entry form takes filled in, field by field (`direct_entry.PREFILLED` and the action).
@@ -147,20 +153,27 @@ def _prefilled_page(
 async def direct_entry_form(
     request: Request,
     user: AoUser,
-    action: Annotated[str | None, Query(max_length=PREFILL_LIMITS["action"])] = None,
-    qualification_number: Annotated[str | None, Query(max_length=PREFILL_LIMITS["qualification_number"])] = None,
-    award_date: Annotated[str | None, Query(max_length=PREFILL_LIMITS["award_date"])] = None,
-    grade: Annotated[str | None, Query(max_length=PREFILL_LIMITS["grade"])] = None,
-    uln: Annotated[str | None, Query(max_length=PREFILL_LIMITS["uln"])] = None,
-    given_name: Annotated[str | None, Query(max_length=_NAME_CODE_POINTS)] = None,
-    family_name: Annotated[str | None, Query(max_length=_NAME_CODE_POINTS)] = None,
-    pathway: Annotated[str | None, Query(max_length=PREFILL_LIMITS["pathway"])] = None,
-    centre_ukprn: Annotated[str | None, Query(max_length=PREFILL_LIMITS["centre_ukprn"])] = None,
-    language_for_assessment: Annotated[str | None, Query(max_length=PREFILL_LIMITS["language_for_assessment"])] = None,
-    credits: Annotated[str | None, Query(max_length=PREFILL_LIMITS["credits"])] = None,
+    action: Annotated[OneLineText | None, Query(max_length=PREFILL_LIMITS["action"])] = None,
+    qualification_number: Annotated[
+        OneLineText | None, Query(max_length=PREFILL_LIMITS["qualification_number"])
+    ] = None,
+    award_date: Annotated[OneLineText | None, Query(max_length=PREFILL_LIMITS["award_date"])] = None,
+    grade: Annotated[OneLineText | None, Query(max_length=PREFILL_LIMITS["grade"])] = None,
+    uln: Annotated[OneLineText | None, Query(max_length=PREFILL_LIMITS["uln"])] = None,
+    given_name: Annotated[OneLineText | None, Query(max_length=_NAME_CODE_POINTS)] = None,
+    family_name: Annotated[OneLineText | None, Query(max_length=_NAME_CODE_POINTS)] = None,
+    pathway: Annotated[OneLineText | None, Query(max_length=PREFILL_LIMITS["pathway"])] = None,
+    centre_ukprn: Annotated[OneLineText | None, Query(max_length=PREFILL_LIMITS["centre_ukprn"])] = None,
+    language_for_assessment: Annotated[
+        OneLineText | None, Query(max_length=PREFILL_LIMITS["language_for_assessment"])
+    ] = None,
+    credits: Annotated[OneLineText | None, Query(max_length=PREFILL_LIMITS["credits"])] = None,
 ) -> HTMLResponse:
     """The form, empty, or filled in with what an address gives (a bookmark, a hand-made link: no page of the
-    portal links here with a learner in the address; the learner page's buttons post to `/direct-entry/prefilled`)."""
+    portal links here with a learner in the address; the learner page's buttons post to `/direct-entry/prefilled`).
+    A value holding what no field takes (a control character, a line break, a bidirectional control; bytes that are
+    not UTF-8) is the page not found, as a value too long for its field is: nothing of it is written back."""
+    refuse_query_not_typed(request)
     given = {
         "action": action,
         "qualification_number": qualification_number,
@@ -389,7 +402,8 @@ def _learner_page(
         "prefilled": prefilled,
         "after_batch": after_batch,
         "batch_shown": batch_shown,
-        # the look-up's answer: Back and reload ask the empty form by GET, not the browser to send the ULN again
+        # a look-up refused, drawn as the POST's answer: Back and reload ask the empty form by GET (with script), not
+        # the browser to send the ULN again; one accepted is shown by GET (`learner_found`)
         "drawn_from_post": request.method == "POST",
     }
     return render(request, "learner.html", context, user=user, status_code=400 if errors else 200)
@@ -411,10 +425,11 @@ async def learner_search(
 
 
 @router.post("/learners")
-async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
+async def learner_look_up(request: Request, user: AoUser) -> Response:
     """A POST, so that ULNs stay out of addresses, browser history and access logs. The names are the AO's own
     (the PLR holds none): typed here, they fill in the direct-entry form its Update, Withdraw and Reinstate buttons
-    open (posted too: `/direct-entry/prefilled`)."""
+    open (posted too: `/direct-entry/prefilled`). A look-up refused is the form again, saying why; one accepted is
+    kept in the session, and the browser sent to its page (`learner_found`), which Back and reload ask by GET."""
     form = await checked_form(request, user)
     uln = field(form, "uln").replace(" ", "")
     names = {name: field(form, name).strip() for name in NAMES}
@@ -432,6 +447,28 @@ async def learner_page(request: Request, user: AoUser) -> HTMLResponse:
     after_batch = _batch_id(field(form, "after_batch"))
     if errors:
         return _learner_page(request, user, uln, names, errors, None, {}, after_batch)
+    look_up_id = secrets.token_urlsafe(LOOK_UP_ID_BYTES)
+    auth = portal_of(request).auth
+    kept = await auth.look_ups(user)
+    kept[look_up_id] = {
+        "base": base(request),
+        "uln": uln,
+        "names": names,
+        "after_batch": str(after_batch) if after_batch else None,
+    }
+    await auth.keep_look_ups(user, dict(list(kept.items())[-LOOK_UPS_KEPT:]))
+    return see_other(f"{base(request)}/learners/found/{look_up_id}")
+
+
+@router.get("/learners/found/{look_up_id}")
+async def learner_found(request: Request, look_up_id: str, user: AoUser) -> HTMLResponse:
+    """The learner a look-up of this session found, read afresh each time it is asked (a reload shows the record as
+    it is now); the empty form for an id the session does not hold (another person's, one of an ended session's, one
+    of the oldest, forgotten). The id is random: the address names no learner."""
+    look_up = (await portal_of(request).auth.look_ups(user)).get(look_up_id)
+    if look_up is None or look_up.get("base") != base(request):  # a Sandpit look-up is not the live one's
+        return _learner_page(request, user, "", {}, {}, None, {})
+    uln, names, after_batch = look_up["uln"], look_up["names"], _batch_id(look_up["after_batch"])
     service = calls(request, user)
     batch_shown = None
     try:
@@ -483,6 +520,12 @@ def _achievement_shown(challenge: dict[str, Any], catalogue: Catalogue) -> dict[
         "grade_when_raised": achievement.get("grade"),
         # Provisional or Final when raised (decision 0183); none for a challenge raised before it was kept
         "status_when_raised": RESULT_STATUS_WORDS.get(achievement.get("status") or ""),
+        # the rest of its data when raised, named as the learner's record names it (learner.html); none where the
+        # achievement had none, or the challenge was raised before they were kept and the achievement changed since
+        "pathway": achievement.get("pathway"),
+        "centre_ukprn": achievement.get("achievement_provider_ukprn"),
+        "language_for_assessment": achievement.get("language_for_assessment"),
+        "credits": achievement.get("credits"),
     }
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
+from lrs_contracts.text import OneLineText
 from portal.accounts import MIN_PASSWORD_LENGTH, Account, InvalidAccount, PasswordChange, checked_email
 from portal.auth import SignedIn
 from portal.csrf import FIELD, new_csrf_token, tokens_match
@@ -96,13 +98,24 @@ def _sign_in_page(
     return _signed_out_form(request, "sign_in.html", context, status_code)
 
 
+def refuse_query_not_typed(request: Request) -> None:
+    """The page not found for an address whose query is not UTF-8 text, percent-encoded as a browser sends it:
+    Starlette would read U+FFFD (or Latin-1) in place of its bytes, and the page would show or send back what nobody
+    typed. (A value's characters are checked as `OneLineText`, a query parameter's type.)"""
+    try:
+        parse_qsl(request.scope["query_string"].decode("ascii"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise PageError("not_found") from None
+
+
 @router.get("/sign-in")
 async def sign_in_form(
     request: Request,
-    next: Annotated[str | None, Query()] = None,
-    ended: Annotated[str | None, Query()] = None,
+    next: Annotated[OneLineText | None, Query()] = None,
+    ended: Annotated[OneLineText | None, Query()] = None,
 ) -> HTMLResponse:
     """`ended`: the person's session ended (at a page, or at a form), said above the form."""
+    refuse_query_not_typed(request)
     return _sign_in_page(request, safe_next(next), ended=ended)
 
 

@@ -37,6 +37,7 @@ MIRRORED = (
     "/direct-entry/recorded",
     "/direct-entry/prefilled",
     "/learners",
+    "/learners/found/{look_up_id}",
 )
 RESET_DONE = "completed"
 RESET_POLL_SECONDS = 0.5
