@@ -28,6 +28,7 @@ _TABLES = (
     "centre_achievements",
     "learners",
     "provider_links",
+    "provider_links_ended",
     "challenges",
     "parked",
 )

@@ -5,6 +5,7 @@ of theirs; and a provider not linked to an erased learner learns nothing of the 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -47,7 +48,14 @@ async def test_a_learner_file_naming_a_squatted_ulns_learner_ends_the_squatters_
         )
         providers = await operator.get(f"/v1/learners/{uln}/providers")
     assert imported.status_code == 201, imported.text
-    assert imported.json() == {"registered": 0, "updated": 1, "unchanged": 0, "merged": 0, "provider_links_ended": 1}
+    assert imported.json() == {
+        "registered": 0,
+        "updated": 1,
+        "unchanged": 0,
+        "merged": 0,
+        "provider_links_ended": 1,
+        "sharing_choices_reset": 0,
+    }
     assert providers.json()["providers"] == []
 
     async def refused() -> bool:
@@ -86,3 +94,121 @@ async def test_only_an_operator_and_a_linked_provider_learn_that_a_registered_le
     assert await registering(stranger) == (409, "LEARNER_ALREADY_REGISTERED")
     assert await registering(linked) == (410, "LEARNER_ERASED")
     assert await registering("operator:tests") == (410, "LEARNER_ERASED")
+
+
+async def _squat(system: SystemUnderTest, squatter: str, uln: str) -> None:
+    """`squatter` registers `uln` under made-up details, reports a centre achievement for it and opts it out."""
+    async with await system.client("validation", squatter) as client:
+        squatted = await client.post(
+            "/v1/learners", json={"uln": uln, "given_name": "Zanzibar", "family_name": "Quoxley"}
+        )
+        assert squatted.status_code == 201, squatted.text
+
+        async def reported() -> bool:  # once its link is projected
+            async with await system.client("plr-projector", squatter) as projector:
+                answer = await projector.post(
+                    "/v1/centre/achievements", json={"uln": uln, "qualification_number": "600/1166/X", "grade": "Fail"}
+                )
+            return answer.status_code == 202
+
+        assert await eventually(reported, within=30, what="the squatter's centre report taken")
+        opted_out = await client.post(f"/v1/learners/{uln}/sharing", json={"ability_to_share": 2})
+        assert opted_out.status_code == 204, opted_out.text
+
+
+async def _ilr_of(system: SystemUnderTest, uln: str) -> list[str]:
+    """The providers whose centre reports the learner's PLR shows (as an operator reads it)."""
+    async with await system.client("plr-projector", "operator:tests") as client:
+        answer = await client.get(f"/v1/learners/{uln}/plr")
+    assert answer.status_code == 200, answer.text
+    return sorted(
+        event["achievement_provider_ukprn"] for event in answer.json()["learning_events"] if event["source"] == "ILR"
+    )
+
+
+async def _sharing(system: SystemUnderTest, principal: str, uln: str) -> dict[str, Any]:
+    async with await system.client("validation", principal) as client:
+        answer = await client.get(f"/v1/learners/{uln}/sharing")
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def _link(system: SystemUnderTest, uln: str, provider: str) -> None:
+    async with await system.client("validation", "operator:tests") as operator:
+        linked = await operator.post(f"/v1/learners/{uln}/providers", json={"ukprn": provider.split(":")[1]})
+    assert linked.status_code == 204, linked.text
+
+
+async def test_a_learner_file_takes_a_squatters_centre_reports_off_the_plr_and_its_opt_out_from_the_learner(
+    system: SystemUnderTest,
+) -> None:
+    """Decision 0121's note of 2026-12-06, what the squatter wrote: its centre report leaves the real learner's PLR
+    once the file ends its link (kept, and shown again when an operator links it again), and its opt-out becomes what
+    the file says, so the learner's genuine provider reads their PLR, and the learner is told why."""
+    squatter, genuine, real = _provider(), _provider(), new_learner()
+    uln = real["uln"]
+    await _squat(system, squatter, uln)
+    await _link(system, uln, genuine)
+    assert await _ilr_of(system, uln) == [squatter[-8:]]
+
+    async with await system.client("validation", "operator:tests") as operator:
+        imported = await operator.post(
+            "/v1/learners/import", content=learners_csv([real]), headers={"Content-Type": "text/csv"}
+        )
+    assert imported.status_code == 201, imported.text
+    assert (imported.json()["provider_links_ended"], imported.json()["sharing_choices_reset"]) == (1, 1)
+
+    async def genuine_reads_it_without_the_squatters_report() -> bool:
+        return await _plr_read(system, genuine, uln) == (200, None) and await _ilr_of(system, uln) == []
+
+    assert await eventually(genuine_reads_it_without_the_squatters_report, within=30, what="the file projected")
+    sharing = await _sharing(system, f"learner:{uln}", uln)
+    assert sharing["ability_to_share"] == 1  # the file's
+    assert [change["changed_by"] for change in sharing["changes"]] == [
+        f"an LRS operator, setting aside a choice made only by learning provider {squatter[-8:]}, whose registration"
+        " of your ULN named someone else",
+        f"learning provider {squatter[-8:]}, no longer linked to you",
+    ]
+
+    await _link(system, uln, squatter)  # an operator finds the learner is the squatter's after all
+
+    async def shown_again() -> bool:
+        return await _ilr_of(system, uln) == [squatter[-8:]]
+
+    assert await eventually(shown_again, within=30, what="the re-linked provider's report shown again")
+
+
+async def test_a_merge_keeps_a_squatters_centre_reports_and_opt_out_off_the_masters_plr(
+    system: SystemUnderTest,
+) -> None:
+    squatter, genuine = _provider(), _provider()
+    master, squatted = new_learner(), new_learner()["uln"]
+    await register(system, [master])
+    await _link(system, master["uln"], genuine)
+    await _squat(system, squatter, squatted)
+
+    async with await system.client("validation", "operator:tests") as operator:
+        merged = await operator.post(f"/v1/learners/{master['uln']}/merge", json={"merged_uln": squatted})
+    assert merged.status_code == 204, merged.text
+
+    async def merged_without_the_squatters_report() -> bool:
+        async with await system.client("plr-projector", "operator:tests") as client:
+            answer = (await client.get(f"/v1/learners/{master['uln']}/plr")).json()
+        return squatted in answer["ulns"] and await _ilr_of(system, master["uln"]) == []
+
+    assert await eventually(merged_without_the_squatters_report, within=30, what="the merge projected")
+    assert await _plr_read(system, genuine, master["uln"]) == (200, None)  # the master still shares
+    sharing = await _sharing(system, "operator:tests", master["uln"])
+    assert sharing["ability_to_share"] == 1
+    assert sharing["changes"][0]["changed_by"] == (
+        f"operator:tests (merge of {squatted} into {master['uln']}): the choice of provider {squatter[-8:]}, whose"
+        " registration named another learner, set aside"
+    )
+
+    await _link(system, master["uln"], squatter)
+
+    async def shown_again() -> bool:
+        return await _ilr_of(system, master["uln"]) == [squatter[-8:]]
+
+    assert await eventually(shown_again, within=30, what="the re-linked provider's report shown again")

@@ -29,7 +29,7 @@ from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from lrs_platform.keyring import ERASED, KEYRING_KEY_VARIABLE, Keyring, keyring_key_from, migrate
 from validation.api import router
-from validation.learner_registry import ErasedLearnerError, Erasure, LearnerRegistry
+from validation.learner_registry import EndedByMerge, ErasedLearnerError, Erasure, LearnerRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +80,9 @@ class HeldRegistry(LearnerRegistry):
             await hold.wait_here()
         return keys
 
-    async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str, **options: Any) -> int:
+    async def _merge(
+        self, connection: asyncpg.Connection, master_uln: str, merged_uln: str, **options: Any
+    ) -> EndedByMerge:
         hold, self.hold_merge = self.hold_merge, None
         if hold is not None:
             connection = cast(asyncpg.Connection, _HeldAfterErasedCheck(connection, hold))
@@ -311,6 +313,13 @@ async def test_a_learner_file_that_only_merges_says_it_merged_rather_than_nothin
         )
 
     assert answered.status_code == 201, answered.text
-    assert answered.json() == {"registered": 0, "updated": 0, "unchanged": 1, "merged": 1, "provider_links_ended": 0}
+    assert answered.json() == {
+        "registered": 0,
+        "updated": 0,
+        "unchanged": 1,
+        "merged": 1,
+        "provider_links_ended": 0,
+        "sharing_choices_reset": 0,
+    }
     row = await pool.fetchrow("SELECT master_uln FROM validation.learners WHERE uln = $1", merged)
     assert row is not None and row["master_uln"] == master

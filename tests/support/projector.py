@@ -315,6 +315,7 @@ async def project(app: App, bootstrap: str, prefix: str, records: Sequence[Recor
 MODEL_DUMP_QUERIES = {
     "learners": "SELECT * FROM {s}.learners ORDER BY uln",
     "provider_links": "SELECT * FROM {s}.provider_links ORDER BY uln, provider_ukprn",
+    "provider_links_ended": "SELECT * FROM {s}.provider_links_ended ORDER BY uln, provider_ukprn",
     "achievements": "SELECT * FROM {s}.achievements ORDER BY uln, ao_id, qualification_number, award_date",
     "achievement_history": "SELECT * FROM {s}.achievement_history"
     " ORDER BY uln, ao_id, qualification_number, award_date, version",

@@ -574,6 +574,10 @@ class BatchChanges:
     # Links made and links ended (the stream's last word on each: never in both), written in either order
     links: set[ProviderLinkRow] = field(default_factory=set)
     unlinks: set[ProviderLinkRow] = field(default_factory=set)
+    # Links ended because the ULN was another learner's (every `LearnerProviderUnlinked`): kept for good in
+    # `provider_links_ended`, whatever the stream said after, so the provider's centre reports for the learner are
+    # not shown while it is linked to none of their ULNs (`ReadModel.centre`); a link again shows them again
+    ended_links: set[ProviderLinkRow] = field(default_factory=set)
     # Learners erased (`erased` is a Sandpit reset's achievements): the read model's reports of theirs lose their
     # free text when these are written (`CentreRow.without_free_text`), as this batch's rows of theirs have
     erased_ulns: set[str] = field(default_factory=set)
@@ -596,6 +600,7 @@ class BatchChanges:
         self.learners.update(other.learners)
         self.links |= other.links
         self.unlinks |= other.unlinks
+        self.ended_links |= other.ended_links
         self.erased_ulns |= other.erased_ulns
         self.challenges.update(other.challenges)
         self.erased |= other.erased
@@ -789,6 +794,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
                 link = ProviderLinkRow(payload.uln, payload.provider_ukprn)
                 changes.unlinks.add(link)
                 changes.links.discard(link)
+                changes.ended_links.add(link)  # its centre reports for the learner hidden while it is not linked
             elif isinstance(payload, LearnerErased):
                 erase_centre_text(changes.centre, payload.uln)
                 erased_ulns.add(payload.uln)

@@ -278,6 +278,7 @@ class FoldState:
         self.centre: dict[CentreKey, CentreRow] = {}
         self.learners: dict[str, LearnerRow] = {}
         self.links: set[ProviderLinkRow] = set()
+        self.ended_links: set[ProviderLinkRow] = set()  # `provider_links_ended`: never taken back
         self.erased_ulns: set[str] = set()
         self.challenges: dict[uuid.UUID, ChallengeRow] = {}
         self.blocked: ParkedHeads = {}
@@ -506,6 +507,7 @@ class FoldState:
         self.learners.update(changes.learners)
         self.links |= changes.links
         self.links -= changes.unlinks
+        self.ended_links |= changes.ended_links
         self.erased_ulns |= changes.erased_ulns
         self.challenges.update(changes.challenges)
         self._applied.update(event_id.int for event_id in changes.applied_event_ids)
@@ -600,6 +602,7 @@ class Rows:
             ("centre_achievements", centre),
             ("learners", state.learners.values()),
             ("provider_links", sorted(state.links)),
+            ("provider_links_ended", sorted(state.ended_links)),
             ("challenges", state.challenges.values()),
         ):
             values = _ROW_VALUES[table]

@@ -155,6 +155,7 @@ BULK_COLUMNS: dict[str, tuple[str, ...]] = {
     "centre_achievements": tuple(name for name, _ in _CENTRE_COLUMNS),
     "learners": tuple(name for name, _ in _LEARNER_COLUMNS),
     "provider_links": tuple(name for name, _ in _LINK_COLUMNS),
+    "provider_links_ended": tuple(name for name, _ in _LINK_COLUMNS),
     "erased_learners": ("uln",),
     "challenges": tuple(name for name, _ in _CHALLENGE_COLUMNS),
     "parked": _PARKED_COPY_COLUMNS,
@@ -178,6 +179,7 @@ MODEL_TABLES: tuple[tuple[str, str], ...] = (
     ("centre_achievements", "uln"),
     ("learners", "uln"),
     ("provider_links", "uln"),
+    ("provider_links_ended", "uln"),
     ("erased_learners", "uln"),
     ("challenges", "challenge_id"),
     ("processed_events", "event_id"),
@@ -302,6 +304,20 @@ class ReadModel:
         self._sql_delete_links = (
             f"DELETE FROM {q}.provider_links"
             " WHERE (uln, provider_ukprn) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+        )
+        self._sql_insert_ended_links = (
+            _upsert_sql(f"{q}.provider_links_ended", _LINK_COLUMNS, None) + " ON CONFLICT DO NOTHING"
+        )
+        # A learner's centre reports (of the ULNs given: one learner's), but those of a provider whose registration
+        # link to one of the ULNs ended because the ULN was another learner's (`provider_links_ended`, decision 0121)
+        # while that provider is linked to none of them: what it reported then was about whoever it registered. An
+        # operator who links it again (to any of the learner's ULNs) shows them again; the rows stay as the log has
+        # them, so the live projection, a replay and a rebuild keep them alike, whichever topic was read first.
+        self._sql_centre = (
+            f"SELECT * FROM {q}.centre_achievements WHERE uln = ANY($1::text[])"
+            f" AND provider_ukprn NOT IN (SELECT provider_ukprn FROM {q}.provider_links_ended WHERE uln = ANY($1::text[])"
+            f" EXCEPT SELECT provider_ukprn FROM {q}.provider_links WHERE uln = ANY($1::text[]))"
+            " ORDER BY uln, provider_ukprn, qualification_number"
         )
         self._sql_insert_erased = (
             f"INSERT INTO {q}.erased_learners (uln) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
@@ -450,6 +466,10 @@ class ReadModel:
             await connection.execute(self._sql_insert_links, *_columns_of(sorted(changes.links), _LINK_COLUMNS))
         if changes.unlinks:
             await connection.execute(self._sql_delete_links, *_columns_of(sorted(changes.unlinks), _LINK_COLUMNS))
+        if changes.ended_links:
+            await connection.execute(
+                self._sql_insert_ended_links, *_columns_of(sorted(changes.ended_links), _LINK_COLUMNS)
+            )
         if changes.erased_ulns:  # after the centre reports: a report of the batch stays without its text too
             await connection.execute(self._sql_insert_erased, sorted(changes.erased_ulns))
             await self.erase_centre_text(connection, sorted(changes.erased_ulns))
@@ -773,11 +793,10 @@ class ReadModel:
         return [_achievement_from(row) for row in rows]
 
     async def centre(self, connection: asyncpg.Connection, ulns: Sequence[str]) -> list[CentreRow]:
-        rows = await connection.fetch(
-            f"SELECT * FROM {self._q}.centre_achievements WHERE uln = ANY($1::text[])"
-            " ORDER BY uln, provider_ukprn, qualification_number",
-            list(ulns),
-        )
+        """The centre reports shown on the PLR of the learner whose ULNs are `ulns` (every one of theirs: a link
+        to any of them counts for all): all but those of a provider whose registration of one of them named another
+        learner, while it is linked to none of them (`_sql_centre`)."""
+        rows = await connection.fetch(self._sql_centre, list(ulns))
         return [_centre_from(row) for row in rows]
 
     async def history(
@@ -875,6 +894,7 @@ class ReadModel:
             f" UNION ALL SELECT uln, 'c' || c::text FROM {q}.centre_achievements c"
             f" UNION ALL SELECT uln, 'l' || l::text FROM {q}.learners l"
             f" UNION ALL SELECT uln, 'k' || k::text FROM {q}.provider_links k"
+            f" UNION ALL SELECT uln, 'x' || x::text FROM {q}.provider_links_ended x"
             f" UNION ALL SELECT uln, 'e' FROM {q}.erased_learners"
             f" UNION ALL SELECT park_key, 'p' || concat_ws('|', topic, partition, \"offset\", reason, event_id)"
             f" FROM {q}.parked WHERE topic = '{PLR_TOPIC}'"

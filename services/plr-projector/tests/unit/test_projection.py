@@ -39,6 +39,7 @@ from plr_projector.projection import (
     CHALLENGE_TOPIC,
     LEARNER_TOPIC,
     PLR_TOPIC,
+    BatchChanges,
     EventMeta,
     LearnerRow,
     Message,
@@ -362,6 +363,30 @@ def test_a_provider_link_ended_is_the_streams_last_word_on_it() -> None:
     assert fold(linked, other_linked, unlinked) == ({other}, {link})
     assert fold(unlinked) == (set(), {link})  # a link the model may hold from an earlier batch
     assert fold(linked, unlinked, linked) == ({link}, set())
+
+
+def test_a_provider_link_ended_is_kept_as_ended_whatever_the_stream_says_after() -> None:
+    """Every `lrs.learner.provider.unlinked.v1` is kept in `provider_links_ended` (decision 0121, later note of
+    2026-12-06): the PLR shows none of that provider's centre reports for the learner while it is linked to none of
+    their ULNs, and a link again shows them, so the row stays after the link is made again (the read weighs both);
+    a link alone ends nothing."""
+    log = Log()
+    link = ProviderLinkRow(ULN, "10000001")
+    linked = LearnerProviderLinked(uln=ULN, provider_ukprn=link.provider_ukprn)
+    unlinked = LearnerProviderUnlinked(uln=ULN, provider_ukprn=link.provider_ukprn)
+
+    def ended(*events: Contract) -> set[ProviderLinkRow]:
+        changes = project_batch(
+            Snapshot(), [decode_message(log.message(event, topic=LEARNER_TOPIC)) for event in events]
+        )
+        whole = BatchChanges()
+        whole.add(changes)  # kept when a poll's parts are put together
+        return whole.ended_links
+
+    assert ended(linked, unlinked) == {link}
+    assert ended(linked, unlinked, linked) == {link}
+    assert ended(unlinked, unlinked) == {link}
+    assert ended(linked) == set()
 
 
 @pytest.mark.parametrize(

@@ -217,6 +217,7 @@ def _whole(messages: list[Message]) -> tuple[FoldState, BatchChanges]:
     whole.learners.update(changes.learners)
     whole.links |= changes.links
     whole.links -= changes.unlinks
+    whole.ended_links |= changes.ended_links
     whole.erased_ulns |= changes.erased_ulns
     whole.challenges.update(changes.challenges)
     for parked in changes.parked:
@@ -246,6 +247,9 @@ def test_folding_in_chunks_gives_the_rows_of_one_batch(chunk: int) -> None:
     assert sorted(row[-1] for row in _rows(state)["challenges"]) == ["acknowledged", "resolved"]
     assert ("1000000043", True, 0, None) in _rows(state)["learners"], "registered (v2), and the erasure changed nothing"
     assert _rows(state)["provider_links"] == sorted([(ULNS[1], "10000001"), (ULNS[3], "10000003")])
+    # every link ended because the ULN was another learner's, linked again since or not (decision 0121): the rows
+    # the PLR reads hide that provider's centre reports by while it is not linked again
+    assert _rows(state)["provider_links_ended"] == sorted([(ULNS[2], "10000002"), (ULNS[3], "10000003")])
 
 
 def test_passes_together_give_the_rows_of_one_pass() -> None:

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import asyncpg
 
@@ -42,7 +43,14 @@ from lrs_platform.database import advisory_lock_key, where_given
 from lrs_platform.keyring import Erased, KeyLookup, Keyring, LearnerKey, Purpose, sealed_personal
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, beyond
-from validation.registry_access import RegistrationOutcome, registration_outcome, sharing_after_import
+from validation.registry_access import (
+    RegistrationOutcome,
+    choice_set_aside_by,
+    only_the_registrations_choice,
+    provider_made_a_choice,
+    registration_outcome,
+    sharing_after_import,
+)
 from validation.text_arrays import text_array
 
 SOURCE = "validation"
@@ -276,7 +284,9 @@ class LearnerRegistry:
 
         Where the file replaces the names or date of birth of a learner no file had named before, the links their
         registration gave a provider end, announced (`_end_registrations_links`): the ULN is now the register's
-        learner, perhaps not the one that provider registered (decision 0121, later note of 2026-12-06)."""
+        learner, perhaps not the one that provider registered (decision 0121, later note of 2026-12-06). Their ability
+        to share, where only that provider ever set it (`_choices_only_theirs`), becomes what the file says, an
+        opt-out of the provider's too, noted as `imported_by`'s with why (`choice_set_aside_by`)."""
         latest = {learner.uln: learner for learner in learners}
         if not latest:
             return RegistryImport(new=0, updated=0, unchanged=0, merged=0)
@@ -331,12 +341,29 @@ class LearnerRegistry:
             # decider's judging would (decision 0085)
             await connection.executemany(_QUEUE, await asyncio.to_thread(_registrations, registering, changed, keys))
             replaced = await asyncio.to_thread(identities_replaced, latest, held, changed)
-            links_ended = await _end_registrations_links(connection, replaced) if replaced else 0
+            ended = await _end_registrations_links(connection, replaced) if replaced else []
+            links_ended = len(ended)
+            # a choice the provider made, and the file says another or the provider changed it since registering (a
+            # choice it registered with that the file repeats is the file's already)
+            set_aside = {
+                uln: provider_ukprn
+                for uln, (provider_ukprn, changed_since) in (await _choices_only_theirs(connection, ended)).items()
+                if provider_made_a_choice(
+                    before := held[uln]["ability_to_share"] if uln in held else None, changed_since
+                )
+                and (changed_since or before != latest[uln].ability_to_share)
+            }
             sharing_changed = [
                 (uln, learner.ability_to_share, imported_by)
                 for uln, learner in registering.items()
-                if uln in held and learner.ability_to_share != held[uln]["ability_to_share"]
+                if uln in held and uln not in set_aside and learner.ability_to_share != held[uln]["ability_to_share"]
             ]
+            for uln, provider_ukprn in set_aside.items():
+                # what the file says, where the import kept the provider's opt-out (`sharing_after_import`)
+                said = latest[uln].ability_to_share
+                if registering[uln].ability_to_share != said:
+                    await _set_sharing(connection, uln, said)
+                sharing_changed.append((uln, said, choice_set_aside_by(imported_by, provider_ukprn)))
             if sharing_changed:
                 await connection.executemany(_NOTE_SHARING, sharing_changed)
             masters = await _masters_of(connection, [learner.uln for learner in merges])
@@ -344,7 +371,7 @@ class LearnerRegistry:
             for learner in merges:
                 assert learner.master_uln is not None
                 if masters.get(learner.uln) != learner.master_uln:
-                    links_ended += await self._merge(connection, learner.master_uln, learner.uln)
+                    links_ended += (await self._merge(connection, learner.master_uln, learner.uln)).links_ended
                     merged += 1
             # only an opt-out the file says anew: the same file again leaves a choice made at the master since
             # (decision 0180); a merge this file made has kept the opt-out already (`_merge`)
@@ -364,6 +391,7 @@ class LearnerRegistry:
             unchanged=len(latest) - len(changed),
             merged=merged,
             provider_links_ended=links_ended,
+            sharing_choices_reset=len(set_aside),
         )
 
     async def change_sharing(self, uln: str, ability: AbilityToShare, changed_by: str) -> str:
@@ -406,7 +434,7 @@ class LearnerRegistry:
             for row in rows
         ]
 
-    async def merge(self, master_uln: str, merged_uln: str) -> bool:
+    async def merge(self, master_uln: str, merged_uln: str, merged_by: str | None = None) -> bool:
         """Merges `merged_uln` into `master_uln`, and says whether that changed anything: False when it was
         merged into that master already (nothing is changed or published, decision 0158). Raises
         `UnknownLearnerError` unless both are registered and different, `ErasedLearnerError` if either was
@@ -415,26 +443,38 @@ class LearnerRegistry:
         lock, so two merges at once never make the cycle each alone would be refused.
 
         A ULN no learner file has named, registered under names or a date of birth other than the master's, loses
-        the links its registration gave a provider, as `_merge` says."""
+        the links its registration gave a provider, and a sharing choice only that provider made, as `_merge` says
+        (a change of sharing it makes is noted as `merged_by`'s, an operator's principal, when given)."""
         async with self._pool.acquire() as connection, connection.transaction():
             await _lock_merges(connection)
             # read under the lock, as `_merge` reads it: no other merge changes it before `_merge` does
             merged_before = (await _masters_of(connection, [merged_uln])).get(merged_uln) == master_uln
-            links_ended = await self._merge(connection, master_uln, merged_uln)
-        if links_ended:
-            _log.info("merge_ended_provider_links", merged_uln=mask_uln(merged_uln), provider_links_ended=links_ended)
+            ended = await self._merge(connection, master_uln, merged_uln, merged_by=merged_by)
+        if ended.links_ended:
+            _log.info(
+                "merge_ended_provider_links",
+                merged_uln=mask_uln(merged_uln),
+                provider_links_ended=ended.links_ended,
+                sharing_choices_reset=ended.sharing_choices_reset,
+            )
         return not merged_before
 
-    async def _merge(self, connection: asyncpg.Connection, master_uln: str, merged_uln: str) -> int:
+    async def _merge(
+        self, connection: asyncpg.Connection, master_uln: str, merged_uln: str, *, merged_by: str | None = None
+    ) -> EndedByMerge:
         """The merge, in the caller's transaction, which holds `_MERGES_LOCK`: refused as `merge` says, for a
-        learner file's MasterULN as for the API's merge. Returns how many providers' links it ended.
+        learner file's MasterULN as for the API's merge. Returns how many providers' links it ended, and how many
+        sharing choices it set aside with them.
 
         Merging a ULN that no learner file has named yet (a provider's registration alone put it in the register)
         into a master registered under other names or another date of birth (`names_another_learner`) ends the
         links a provider's registration of that ULN made, announced, as a learner file replacing those details does
         (decision 0121, later note of 2026-12-06): the provider's details were never the register's, and the
         merge would give it the master's PLR. A learner file's merge ends none here: the file names the ULN it
-        merges, and its details for it were compared with those registered before (`identities_replaced`)."""
+        merges, and its details for it were compared with those registered before (`identities_replaced`).
+        A sharing choice under the merged ULN that only that provider made (`_choices_only_theirs`) is set aside for
+        the choice the master's learner has (at the end of the master's chain), before the merge keeps an opt-out
+        (`_keep_an_opt_out`): the provider's opt-out, made for whoever it registered, never reaches the master."""
         erased = await connection.fetch(
             "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])",
             [master_uln, merged_uln],
@@ -447,27 +487,46 @@ class LearnerRegistry:
             raise MergeCycleError(f"{master_uln[-4:]} is merged into {merged_uln[-4:]} already")
         current = (await _masters_of(connection, [merged_uln])).get(merged_uln)
         if current == master_uln:
-            return 0  # merged so already: nothing new to publish
+            return EndedByMerge(0, 0)  # merged so already: nothing new to publish
         if current is not None:
             raise AlreadyMergedError(f"{mask_uln(merged_uln)} is merged into {mask_uln(current)} already")
         # RETURNING: the row as the update left it, after a learner file naming the ULN meanwhile committed
         merged = await connection.fetchrow(
             "UPDATE validation.learners SET master_uln = $1, updated_at = now() WHERE uln = $2"
-            " RETURNING given_name, family_name, date_of_birth, ability_to_share_in_file",
+            " RETURNING given_name, family_name, date_of_birth, ability_to_share, ability_to_share_in_file",
             master_uln,
             merged_uln,
         )
-        links_ended = 0
+        links_ended = reset = 0
         if merged["ability_to_share_in_file"] is None:
             master = await connection.fetchrow(
                 "SELECT given_name, family_name, date_of_birth FROM validation.learners WHERE uln = $1", master_uln
             )
             if names_another_learner(merged, master["given_name"], master["family_name"], master["date_of_birth"]):
                 # queued before the merge, so published first (the outbox keeps its order; partitions may not)
-                links_ended = await _end_registrations_links(connection, [merged_uln])
+                ended = await _end_registrations_links(connection, [merged_uln])
+                links_ended = len(ended)
+                set_aside = await _choices_only_theirs(connection, ended, merging=True)
+                for provider_ukprn, changed_since in set_aside.values():
+                    if not provider_made_a_choice(merged["ability_to_share"], changed_since):
+                        continue
+                    said = await connection.fetchval(
+                        "SELECT ability_to_share FROM validation.learners WHERE uln = $1",
+                        await _end_of_chain(connection, master_uln),
+                    )
+                    if not changed_since and merged["ability_to_share"] == said:
+                        continue  # what it registered with is the master's learner's choice already
+                    if merged["ability_to_share"] != said:
+                        await _set_sharing(connection, merged_uln, said)
+                    by = f"merge of {merged_uln} into {master_uln}"
+                    by = f"{merged_by} ({by})" if merged_by else by
+                    await _note_sharing(
+                        connection, merged_uln, AbilityToShare(said), choice_set_aside_by(by, provider_ukprn)
+                    )
+                    reset += 1
         await _queue(connection, master_uln, LearnersMerged(master_uln=master_uln, merged_uln=merged_uln))
         await _keep_an_opt_out(connection, master_uln, merged_uln)
-        return links_ended
+        return EndedByMerge(links_ended, reset)
 
     async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
         """Erases the learner and returns the erasure with True; a learner erased before returns their
@@ -711,6 +770,16 @@ class RegistryImport:
     unchanged: int
     merged: int
     provider_links_ended: int = 0
+    # of those learners, how many had a sharing choice only that provider made, set aside for the file's
+    sharing_choices_reset: int = 0
+
+
+class EndedByMerge(NamedTuple):
+    """What a merge ended: providers' registration links of the merged ULN, and sharing choices only such a
+    provider made (0 or 1), set aside for the master's."""
+
+    links_ended: int
+    sharing_choices_reset: int
 
 
 def _registry_row(learner: Learner) -> tuple[object, ...]:
@@ -798,14 +867,15 @@ def names_another_learner(
     )
 
 
-async def _end_registrations_links(connection: asyncpg.Connection, ulns: Sequence[str]) -> int:
+async def _end_registrations_links(connection: asyncpg.Connection, ulns: Sequence[str]) -> list[asyncpg.Record]:
     """Ends the links that providers' registrations of `ulns` made (an operator's link stays) and announces each
-    on the learner log; returns how many ended. The registered details were what the link rested on: anyone may
-    register an unregistered ULN, so once a learner file (or a merge) says whose the ULN is, a provider that
-    registered it under other details reads nothing of that learner until an operator links it (decision 0121)."""
-    ended = await connection.fetch(
+    on the learner log; returns the links ended (`uln`, `provider_ukprn`, `linked_at`). The registered details were
+    what the link rested on: anyone may register an unregistered ULN, so once a learner file (or a merge) says whose
+    the ULN is, a provider that registered it under other details reads nothing of that learner until an operator
+    links it, and the PLR projector shows none of its centre reports for them meanwhile (decision 0121)."""
+    ended: list[asyncpg.Record] = await connection.fetch(
         "DELETE FROM validation.learner_links WHERE uln = ANY($1::text[]) AND linked_by = 'provider:' || provider_ukprn"
-        " RETURNING uln, provider_ukprn",
+        " RETURNING uln, provider_ukprn, linked_at",
         list(ulns),
     )
     announced = [
@@ -816,7 +886,55 @@ async def _end_registrations_links(connection: asyncpg.Connection, ulns: Sequenc
     ]
     if announced:
         await connection.executemany(_QUEUE, announced)
-    return len(ended)
+    return ended
+
+
+# When validation began to keep who changed a learner's sharing (migration 0122): the history of a ULN registered
+# before is not whole
+_SHARING_RECORDED_SINCE = "SELECT applied_at FROM validation.schema_migrations WHERE version = 122"
+
+
+async def _choices_only_theirs(
+    connection: asyncpg.Connection, ended: Sequence[asyncpg.Record], *, merging: bool = False
+) -> dict[str, tuple[str, bool]]:
+    """Of the ULNs whose registration links `ended` (`_end_registrations_links`): those whose ability to share only
+    the provider that registered them ever set (`only_the_registrations_choice`), each with that provider's UKPRN and
+    whether it changed the choice after registering. Only ULNs whose own choice is the one reads apply (the end of
+    their merge chain; with `merging`, the ULN being merged, whose choice applied until now): a choice kept under
+    a master is the master's learner's. An opt-out the learner or an operator made, or a merge kept, is never one."""
+    if not ended:
+        return {}
+    ulns = sorted({row["uln"] for row in ended})
+    applying = {
+        row["uln"]
+        for row in await connection.fetch(
+            "SELECT uln FROM validation.learners WHERE uln = ANY($1::text[]) AND ($2 OR master_uln IS NULL)",
+            ulns,
+            merging,
+        )
+    }
+    changes: dict[str, list[str]] = {}
+    for row in await connection.fetch(
+        "SELECT uln, changed_by FROM validation.sharing_changes WHERE uln = ANY($1::text[])", ulns
+    ):
+        changes.setdefault(row["uln"], []).append(row["changed_by"])
+    recorded_since = await connection.fetchval(_SHARING_RECORDED_SINCE)
+    return {
+        row["uln"]: (row["provider_ukprn"], bool(changes.get(row["uln"])))
+        for row in ended
+        if row["uln"] in applying
+        and only_the_registrations_choice(
+            row["provider_ukprn"], changes.get(row["uln"], ()), row["linked_at"], recorded_since
+        )
+    }
+
+
+async def _set_sharing(connection: asyncpg.Connection, uln: str, ability: int) -> None:
+    """Sets the learner's ability to share and announces it (who did it is noted by the caller)."""
+    await connection.execute(
+        "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1", uln, ability
+    )
+    await _queue(connection, uln, LearnerSharingChanged(uln=uln, ability_to_share=AbilityToShare(ability)))
 
 
 def _registrations(

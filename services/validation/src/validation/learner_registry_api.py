@@ -116,7 +116,8 @@ class SharingChangeView(BaseModel):
     changed_by: str = Field(
         description="to operators the principal (or `merge of <ULN>`); to others `you`, or who by kind: the learner,"
         " a learning provider linked to the learner (to the learner: `learning provider <UKPRN>, linked to you`), an"
-        " LRS operator, the merge of the learner's ULNs"
+        " LRS operator, the merge of the learner's ULNs; a change that set aside a choice only a provider whose"
+        " registration named someone else had made says so"
     )
     changed_at: datetime
 
@@ -191,7 +192,13 @@ class LearnersImported(LearnersRegistered):
         description="Providers' links the import ended: those a provider's own registration made, of learners no file"
         " had named before whose names or date of birth it replaced (decision 0121). Such a provider no longer reads"
         " the learner's PLR; an operator links it again (`POST /v1/learners/{uln}/providers`) if the learner is truly"
-        " theirs.",
+        " theirs. Until then the centre reports it made for the learner are not shown on their PLR.",
+    )
+    sharing_choices_reset: int = Field(
+        default=0,
+        description="Of those learners, how many had an ability to share that only the provider whose link ended had"
+        " set since registering them (an opt-out of its own among them): each is now what the file says, recorded"
+        " as the import's change with why. A choice the learner, an operator or a merge made is never reset so.",
     )
 
 
@@ -354,7 +361,9 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
         " that no learner file had named before, the links that a provider's own registration of the ULN made end"
         " (an operator's links stay), announced on the learner log: the ULN is the learner the file names, perhaps"
         " not the one that provider registered. Once a file has named a learner, later files correct their details"
-        " and end no link. The answer counts them in `provider_links_ended` (decision 0121)."
+        " and end no link. The answer counts them in `provider_links_ended` (decision 0121); such a provider's centre"
+        " reports for the learner are not shown on their PLR until an operator links it again, and an ability to share"
+        " that only it ever set (an opt-out among them) becomes what the file says, counted in `sharing_choices_reset`."
     ),
     status_code=201,
     responses=problem_responses(401, 403, 409, 410, 415, 422, 503),
@@ -399,6 +408,7 @@ async def import_learners(request: Request, principal: Operator) -> LearnersImpo
         unchanged=imported.unchanged,
         merged=imported.merged,
         provider_links_ended=imported.provider_links_ended,
+        sharing_choices_reset=imported.sharing_choices_reset,
     )
     return LearnersImported(
         registered=imported.new,
@@ -406,6 +416,7 @@ async def import_learners(request: Request, principal: Operator) -> LearnersImpo
         unchanged=imported.unchanged,
         merged=imported.merged,
         provider_links_ended=imported.provider_links_ended,
+        sharing_choices_reset=imported.sharing_choices_reset,
     )
 
 
@@ -523,13 +534,15 @@ async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) 
     if recorded is None:
         raise await _not_registered_or_erased(store, uln, _ERASED_SHARING)
     changes = await store.sharing_changes(learner.ulns)
+    # the learner is told which provider made a change, and whether it is still linked to them
+    linked = await store.linked_providers(learner.ulns) if principal.kind is PrincipalKind.LEARNER else None
     return SharingView(
         uln=uln,
         ability_to_share=AbilityToShare(recorded.ability_to_share),
         changes=[
             SharingChangeView(
                 ability_to_share=change.ability_to_share,
-                changed_by=who_changed_sharing(change.changed_by, principal),
+                changed_by=who_changed_sharing(change.changed_by, principal, linked),
                 changed_at=change.changed_at,
             )
             for change in changes
@@ -647,7 +660,10 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
         "either learner was erased. Merging a ULN that no learner file has named, registered under other names or "
         "another date of birth than the master's (compared as for a learner file), ends the links that a provider's "
         "own registration of that ULN made (an operator's links stay), announced on the learner log before the "
-        "merge: the provider would otherwise reach the master's PLR (decision 0121). An operator links it again "
+        "merge: the provider would otherwise reach the master's PLR (decision 0121), and its centre reports for the "
+        "learner are not shown on the PLR while it is not linked. Where only that provider ever set the merged ULN's "
+        "ability to share, the choice is set to the master's, recorded as this operator's change with why, so an "
+        "opt-out of the provider's is not kept at the master. An operator links it again "
         "if the learner is truly theirs; `GET /v1/learners/{uln}/providers` shows who is linked."
     ),
     status_code=204,
@@ -662,7 +678,7 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
     merge = await read_body(request, MergeRequest)
     _refuse_mistyped(master_uln, merge.merged_uln)
     try:
-        changed = await learner_registry_of(request).merge(master_uln, merge.merged_uln)
+        changed = await learner_registry_of(request).merge(master_uln, merge.merged_uln, merged_by=str(principal))
     except UnknownLearnerError as error:
         raise ProblemError(
             404,

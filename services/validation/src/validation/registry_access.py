@@ -10,7 +10,8 @@ wrong is no learner's: it is neither registered nor erased (decision 0132).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from datetime import datetime
 from enum import StrEnum
 
 from lrs_contracts.identifiers import UKPRN_PATTERN
@@ -61,10 +62,49 @@ def sharing_after_import(held: int, held_in_file: int | None, in_file: int) -> i
     what the file said last time (`held_in_file`; None when no file named the learner yet), so the same file again
     leaves a choice made since (the learner's, a linked provider's, an operator's) as it is; and it never removes an
     opt-out, which only someone acting for the learner does, through the sharing route: the learner, a linked
-    provider (FAQ §1) or an operator at the support desk (decisions 0032, 0164), each recorded as who did it (0166)."""
+    provider (FAQ §1) or an operator at the support desk (decisions 0032, 0164), each recorded as who did it (0166).
+    One exception, decided apart: a choice only a provider whose registration link the same file ends ever made is
+    the file's to replace (`only_the_registrations_choice`, decision 0121's note of 2026-12-06)."""
     if in_file == held_in_file or held == AbilityToShare.UNABLE_TO_SHARE:
         return held
     return in_file
+
+
+def only_the_registrations_choice(
+    provider_ukprn: str, changed_by: Iterable[str], registered_at: datetime, recorded_since: datetime | None
+) -> bool:
+    """Whether a learner's ability to share, under a ULN `provider_ukprn` registered at `registered_at`, is a choice
+    that provider alone made: every change recorded under the ULN (`changed_by`, perhaps none: the registration's
+    own value stands) is that provider's. Only where every change since the registration was recorded (the
+    registration came after `recorded_since`, when sharing changes began to be kept: validation migration 0122;
+    None, not known) — an opt-out the learner or an operator made before that is not known, and is never undone.
+
+    Such a choice is set aside when the provider's registration link ends because the ULN is another learner's
+    (decision 0121, later note of 2026-12-06): the provider made it for whoever it registered, and a learner file or
+    the merge's master says what the ULN's learner chose."""
+    if recorded_since is None or registered_at < recorded_since:
+        return False
+    return all(by == f"provider:{provider_ukprn}" for by in changed_by)
+
+
+def provider_made_a_choice(registered_with: int | None, changed_since: bool) -> bool:
+    """Whether the provider whose registration alone set a learner's ability to share (`only_the_registrations_choice`)
+    made a choice to set aside: it changed it since, or registered the learner with a choice (1 or 2, held now as
+    `registered_with`; None, not known). A registration that said nothing (0, the notice not seen) chose nothing: a
+    learner file's value replaces it as any other's, and a merge's master's applies."""
+    return changed_since or registered_with not in (None, AbilityToShare.NOT_SEEN)
+
+
+_SET_ASIDE = ": the choice of provider {ukprn}, whose registration named another learner, set aside"
+_SET_ASIDE_AT_END = re.compile(
+    r": the choice of provider ([0-9]{8}), whose registration named another learner, set aside$"
+)
+
+
+def choice_set_aside_by(by: str, provider_ukprn: str) -> str:
+    """Who a change of sharing that sets aside a choice only `provider_ukprn` made (`only_the_registrations_choice`)
+    is recorded as: `by` (the operator's learner file, or the operator's merge), and why."""
+    return by + _SET_ASIDE.format(ukprn=provider_ukprn)
 
 
 _CHANGED_BY_KIND = {
@@ -74,18 +114,32 @@ _CHANGED_BY_KIND = {
 }
 
 
-def who_changed_sharing(changed_by: str, viewer: Principal) -> str:
+def who_changed_sharing(changed_by: str, viewer: Principal, linked_providers: Collection[str] | None = None) -> str:
     """Who made a change of a learner's sharing, as `viewer` is told: an operator reads the principal; the learner
     and their providers read "you", or who it was by kind (a provider learns no other provider's UKPRN, nobody an
     operator's name), except that the learner reads which of their linked providers it was (they read every linked
-    provider's UKPRN already, and a provider that lifts their opt-out answers for it, decision 0166); a merge that
-    kept an opt-out (decision 0164) is said so."""
+    provider's UKPRN already, and a provider that lifts their opt-out answers for it, decision 0166) and, given the
+    providers linked to them now (`linked_providers`), that one is no longer linked; a merge that kept an opt-out
+    (decision 0164) is said so, and a change that set aside a choice only a provider whose registration named
+    another learner made (`choice_set_aside_by`, decision 0121) says that too."""
     if viewer.is_operator:
         return changed_by
     if changed_by == str(viewer):
         return "you"
+    if set_aside := _SET_ASIDE_AT_END.search(changed_by):
+        by = _CHANGED_BY_KIND.get(changed_by[: set_aside.start()].partition(":")[0], "the merge of the learner's ULNs")
+        ukprn = set_aside.group(1)
+        if viewer.kind is PrincipalKind.LEARNER:
+            whose = f"learning provider {ukprn}, whose registration of your ULN"
+        elif viewer.kind is PrincipalKind.PROVIDER and viewer.id == ukprn:
+            whose = "your organisation, whose registration of the ULN"
+        else:
+            whose = "a learning provider whose registration of the ULN"
+        return f"{by}, setting aside a choice made only by {whose} named someone else"
     kind, _, ukprn = changed_by.partition(":")
     if viewer.kind is PrincipalKind.LEARNER and kind == PrincipalKind.PROVIDER.value:
+        if linked_providers is not None and ukprn not in linked_providers:
+            return f"learning provider {ukprn}, no longer linked to you"
         return f"learning provider {ukprn}, linked to you"
     return _CHANGED_BY_KIND.get(kind, "the merge of the learner's ULNs (an opt-out kept)")
 

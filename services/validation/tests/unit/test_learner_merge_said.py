@@ -26,7 +26,7 @@ class Merges:
     def __init__(self) -> None:
         self.masters: dict[str, str] = {}
 
-    async def merge(self, master_uln: str, merged_uln: str) -> bool:
+    async def merge(self, master_uln: str, merged_uln: str, merged_by: str | None = None) -> bool:
         held = self.masters.get(merged_uln)
         if held == master_uln:
             return False

@@ -67,7 +67,7 @@ class Registry:
             raise LearnerNotHeldError(uln[-4:])
         return ErasurePreview(uln, self.same_person, self.erased_before)
 
-    async def merge(self, master_uln: str, merged_uln: str) -> bool:
+    async def merge(self, master_uln: str, merged_uln: str, merged_by: str | None = None) -> bool:
         self.merged = (master_uln, merged_uln)
         return True
 

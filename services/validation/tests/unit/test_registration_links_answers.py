@@ -44,7 +44,9 @@ class ErasedRegistry:
         return frozenset(ukprn for uln in ulns for ukprn in self.links.get(uln, ()))
 
     async def register_learners(self, learners: Sequence[Learner], *, imported_by: str) -> RegistryImport:
-        return RegistryImport(new=0, updated=len(learners), unchanged=0, merged=0, provider_links_ended=2)
+        return RegistryImport(
+            new=0, updated=len(learners), unchanged=0, merged=0, provider_links_ended=2, sharing_choices_reset=1
+        )
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the request reached the registry ({name})")
@@ -82,7 +84,7 @@ async def test_an_operator_and_a_linked_provider_are_told_the_learner_was_erased
     assert answer.json()["code"] == "LEARNER_ERASED"
 
 
-async def test_a_learner_files_answer_says_how_many_provider_links_it_ended() -> None:
+async def test_a_learner_files_answer_says_how_many_provider_links_and_sharing_choices_it_ended() -> None:
     async with _client("operator:ops") as client:
         answer = await client.post(
             "/v1/learners/import",
@@ -90,7 +92,14 @@ async def test_a_learner_files_answer_says_how_many_provider_links_it_ended() ->
             headers={"content-type": "text/csv"},
         )
     assert answer.status_code == 201, answer.text
-    assert answer.json() == {"registered": 0, "updated": 1, "unchanged": 0, "merged": 0, "provider_links_ended": 2}
+    assert answer.json() == {
+        "registered": 0,
+        "updated": 1,
+        "unchanged": 0,
+        "merged": 0,
+        "provider_links_ended": 2,
+        "sharing_choices_reset": 1,
+    }
 
 
 def _held(given_name: str, family_name: str, born: date | None, in_file: int | None = None) -> dict[str, object]:
