@@ -43,20 +43,22 @@ class Disclosures:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def record(
-        self, uln: str, read_by: str, reason: str | None, learners_ulns: Collection[str]
-    ) -> tuple[Disclosure, list[Disclosure]]:
-        """Audits a disclosure of the learner `uln` names to `read_by`, and returns it with every earlier disclosure
-        under any of `learners_ulns` (every ULN of theirs), newest first, read in the same transaction.
+    async def record(self, uln: str, read_by: str, reason: str | None) -> Disclosure | None:
+        """Audits a disclosure of the learner `uln` names to `read_by`, before anything of theirs is read; None (and
+        nothing audited) when the registry never held `uln`.
 
         The registry row of `uln` is locked first (FOR SHARE), as an erasure updates it: an erasure under way is
         waited for and then read as done, and one that starts later waits for this row to be committed before its
-        trigger empties the reasons. A learner erased by then keeps no reason: `reason_erased` says one was given."""
+        trigger empties the reasons. A learner erased by then keeps no reason: `reason_erased` says one was given.
+        The learner's data is read after this commits, so an answer never holds what an erasure committed before
+        it had emptied."""
         async with self._pool.acquire() as connection, connection.transaction():
-            erased_at = await connection.fetchval(
+            registered = await connection.fetchrow(
                 "SELECT erased_at FROM validation.learners WHERE uln = $1 FOR SHARE", uln
             )
-            erased = erased_at is not None
+            if registered is None:
+                return None
+            erased = registered["erased_at"] is not None
             kept_reason = None if erased else reason
             row = await connection.fetchrow(
                 f"INSERT INTO validation.disclosures ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}",
@@ -67,13 +69,17 @@ class Disclosures:
                 kept_reason,
                 erased and reason is not None,
             )
-            earlier = await connection.fetch(
-                f"SELECT {_COLUMNS} FROM validation.disclosures WHERE uln = ANY($1::text[]) AND disclosure_id <> $2"
-                " ORDER BY read_at DESC, disclosure_id",
-                [uln, *learners_ulns],
-                row["disclosure_id"],
-            )
-        return Disclosure(**row), [Disclosure(**each) for each in earlier]
+        return Disclosure(**row)
+
+    async def earlier(self, disclosure: Disclosure, learners_ulns: Collection[str]) -> list[Disclosure]:
+        """Every disclosure before `disclosure` under any of `learners_ulns` (every ULN of the learner), newest first."""
+        rows = await self._pool.fetch(
+            f"SELECT {_COLUMNS} FROM validation.disclosures WHERE uln = ANY($1::text[]) AND disclosure_id <> $2"
+            " ORDER BY read_at DESC, disclosure_id",
+            [disclosure.uln, *learners_ulns],
+            disclosure.disclosure_id,
+        )
+        return [Disclosure(**each) for each in rows]
 
     async def listing(self, uln: str | None, *, after: PagePosition | None, limit: int) -> list[Disclosure]:
         """The audit, newest first (then by id), after `after`, at most `limit`; of one ULN when given. Over an index

@@ -261,18 +261,19 @@ async def learner_personal_data(
     ] = None,
 ) -> LearnerPersonalData:
     no_learners_uln(uln, "No learner has it: check the ULN against the learner's own records.")
-    held = await learner_registry_of(request).held_about(uln)
-    if held is None:
+    # audited before anything is read: a disclosure that cannot be written is no answer (503), and an erasure that
+    # commits before the read leaves nothing of the learner's details to answer with
+    disclosures = disclosures_of(request)
+    disclosure = await disclosures.record(uln, str(principal), reason)
+    held = await learner_registry_of(request).held_about(uln) if disclosure is not None else None
+    if disclosure is None or held is None:
         raise ProblemError(
             404,
             "Learner not registered",
             "The learner registry never held this ULN: no learner was registered (or erased) under it.",
             code=ProblemCode.LEARNER_NOT_REGISTERED,
         )
-    # audited before the answer is sent: a disclosure that cannot be written is no answer (503)
-    disclosure, earlier = await disclosures_of(request).record(
-        uln, str(principal), reason, [row.uln for row in held.registrations]
-    )
+    earlier = await disclosures.earlier(disclosure, [row.uln for row in held.registrations])
     _log.info(
         "learner_personal_data_read",
         uln=mask_uln(uln),

@@ -93,14 +93,17 @@ class Disclosures:
         self.failing = failing
         self.recorded: list[Disclosure] = []
 
-    async def record(
-        self, uln: str, read_by: str, reason: str | None, learners_ulns: Collection[str]
-    ) -> tuple[Disclosure, list[Disclosure]]:
+    async def record(self, uln: str, read_by: str, reason: str | None) -> Disclosure | None:
         if self.failing:
             raise ConnectionRefusedError("the database is down")
+        if uln not in HELD:
+            return None
         disclosure = Disclosure(uuid.uuid4(), uln, read_by, ERASED_AT, reason, reason_erased=False)
         self.recorded.append(disclosure)
-        return disclosure, [EARLIER] if MASTER in learners_ulns else []
+        return disclosure
+
+    async def earlier(self, disclosure: Disclosure, learners_ulns: Collection[str]) -> list[Disclosure]:
+        return [EARLIER] if MASTER in learners_ulns else []
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ ALTER TABLE challenges
     ADD COLUMN IF NOT EXISTS language_for_assessment text,
     ADD COLUMN IF NOT EXISTS credits integer,
     -- raised before the record kept these: filled once from the record, when it has read the log again
-    -- (`PlrRecord.fill_challenges_data`)
-    ADD COLUMN IF NOT EXISTS achievement_data_pending boolean NOT NULL DEFAULT false;
-UPDATE challenges SET achievement_data_pending = true;
+    -- (`PlrRecord.fill_challenges_data`). Every challenge already raised waits so: added with the default true (a
+    -- change of the catalogue, no rewrite of the rows), which a challenge raised from now on does not take.
+    ADD COLUMN IF NOT EXISTS achievement_data_pending boolean NOT NULL DEFAULT true;
+ALTER TABLE challenges ALTER COLUMN achievement_data_pending SET DEFAULT false;
 CREATE INDEX IF NOT EXISTS challenges_achievement_data_pending ON challenges (challenge_id) WHERE achievement_data_pending;
 
 -- The record reads the log again from its beginning to learn these of the achievements already on it, as migrations
