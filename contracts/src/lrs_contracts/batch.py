@@ -9,7 +9,7 @@ Record fields are kept as submitted (trimmed text), because judging them is vali
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -53,6 +53,12 @@ class BatchHeader(Contract):
     @property
     def effective_job_type(self) -> JobType:
         return self.job_type or JobType.FINAL
+
+
+# How far after the day its batch is received a ResultsIssuedDate may be (decision 0133): an AO may load results
+# ahead of results day, and such a batch counts as on time; a date further ahead is a slip of the year (2062 for
+# 2026). Ingest refuses it at the door (RS001) and reporting leaves a batch stored before that out of timeliness.
+LATEST_RESULTS_ISSUED_AHEAD = timedelta(days=366)
 
 
 class SubmittedRecord(Contract):

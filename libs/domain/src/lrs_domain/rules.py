@@ -299,7 +299,7 @@ def check_uln(value: str | None) -> tuple[Finding, ...]:
             _error(
                 RecordCode.ULN_MALFORMED,
                 "uln",
-                f"ULN {mask_uln(value)} is badly formed: a ULN is 10 digits and does not start with 0.",
+                f"ULN {mask_uln(value)} is badly formed: {why_not_a_uln(value)}.",
             ),
         )
     if value == TEMPORARY_ULN:
@@ -319,6 +319,25 @@ def check_uln(value: str | None) -> tuple[Finding, ...]:
             ),
         )
     return ()
+
+
+# a number as a program writes one with a decimal point or an exponent: a JSON 6923195747.0 or 6.923195747e9 (read
+# as the text 6923195747.0), a spreadsheet's 6.92E+09
+_WRITTEN_AS_A_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def why_not_a_uln(text: str) -> str:
+    """What is wrong with a badly formed ULN, said without it (a ULN is personal data, and its mask hides what is
+    wrong): ten masked characters told "a ULN is 10 digits" would not tell the writer that they are full-width
+    digits, or that the ULN went as a number with a decimal point."""
+    if ("." in text or "e" in text.lower()) and _WRITTEN_AS_A_DECIMAL.fullmatch(text):
+        return (
+            "it is written as a number with a decimal point or an exponent: send the ULN as its 10 digits (in JSON,"
+            " as a string)"
+        )
+    if not (text.isascii() and text.isdigit()):
+        return "it holds a character other than the digits 0-9 (a ULN is 10 digits and does not start with 0)"
+    return "a ULN is 10 digits and does not start with 0"
 
 
 NO_LEARNERS_ULN_CODES = frozenset({RecordCode.ULN_MALFORMED, RecordCode.ULN_CHECK_DIGIT, RecordCode.ULN_TEMPORARY})

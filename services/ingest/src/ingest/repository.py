@@ -383,6 +383,20 @@ class BatchRepository:
         )
         return _stored(row) if row else None
 
+    async def find_by_content(self, ao_id: str, sha256: str) -> StoredBatch | None:
+        """The AO's latest batch of this file that still answers for it, whatever Idempotency-Key it was sent
+        with: not refused, failed or abandoned (those gave up their dedup key, or a keyed failed one answers only
+        its key: decision 0185)."""
+        row = await self._pool.fetchrow(
+            "SELECT batch_id, ao_id, status, content_sha256, submitted_by, received_at FROM ingest.batches"
+            " WHERE ao_id = $1 AND content_sha256 = $2 AND dedup_key IS NOT NULL"
+            " AND status IN ('received', 'accepted', 'validating', 'completed')"
+            " ORDER BY received_at DESC, batch_id DESC LIMIT 1",
+            ao_id,
+            sha256,
+        )
+        return _stored(row) if row else None
+
     async def insert_refused(
         self,
         batch_id: uuid.UUID,

@@ -43,6 +43,7 @@ from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.topics import BATCH_SUBMITTED
 from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
+from lrs_platform.clock import ENGLAND
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.keyring import UNKEYED_RECORDS, KeyLookup, KeyringUnavailable, batch_key_name
 from lrs_platform.logging import get_logger
@@ -196,8 +197,8 @@ class BatchSubmissions:
     def _parse(
         self, content: bytes, fmt: BatchFormat, principal: Principal, received_at: datetime
     ) -> tuple[ParsedBatch, BatchIdentity]:
-        """Raises BatchRefused or NotAllowedToSubmit."""
-        parsed = parse_batch(content, fmt)
+        """Raises BatchRefused or NotAllowedToSubmit. The day received is England's, as RV008 reads it."""
+        parsed = parse_batch(content, fmt, received_on=received_at.astimezone(ENGLAND).date())
         identity = BatchIdentity(
             self._new_id(), self._authorised_ao(principal, parsed), str(principal), received_at, principal.key_id
         )
@@ -274,6 +275,11 @@ class BatchSubmissions:
         ao_id = prepared.identity.ao_id
         dedup = dedup_key(idempotency_key, prepared.sha256)
         stored = await self._repository.find_by_dedup(ao_id, dedup)
+        if stored is None and idempotency_key is None:
+            # The identical file is recognised whether or not its first batch came with a key (README, the API's
+            # description): an operator's keyless resend of what the AO's client sent under a key is a replay, not
+            # a second judgement. A key names a request, so a keyed file never answers as an earlier keyless one.
+            stored = await self._repository.find_by_content(ao_id, prepared.sha256)
         if stored is None:
             if await self._repository.insert_received(prepared, idempotency_key=idempotency_key, dedup_key=dedup):
                 return await _shielded(self._publish(prepared, replay=False))

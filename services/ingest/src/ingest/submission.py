@@ -118,7 +118,8 @@ def content_sha256(content: bytes) -> str:
 
 def dedup_key(idempotency_key: str | None, sha256: str) -> str:
     """What makes two submissions of one AO the same batch: the Idempotency-Key when sent, else the
-    content. With a key, identical content under a new key is deliberately a new batch."""
+    content. With a key, identical content under a new key is deliberately a new batch. Without one, the
+    content also finds the AO's batch of the file sent under a key (`BatchRepository.find_by_content`)."""
     return f"key:{idempotency_key}" if idempotency_key is not None else f"sha256:{sha256}"
 
 

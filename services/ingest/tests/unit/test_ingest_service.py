@@ -65,6 +65,16 @@ class FakeRepository:
         batch_id = self.dedup.get((ao_id, dedup_key))
         return self.batches[batch_id] if batch_id else None
 
+    async def find_by_content(self, ao_id: str, sha256: str) -> StoredBatch | None:
+        answering = (BatchStatus.RECEIVED, BatchStatus.ACCEPTED, BatchStatus.VALIDATING, BatchStatus.COMPLETED)
+        found = [
+            self.batches[batch_id]
+            for (ao, _), batch_id in self.dedup.items()
+            if ao == ao_id and self.batches[batch_id].content_sha256 == sha256
+        ]
+        found = [batch for batch in found if batch.status in answering]
+        return max(found, key=lambda batch: batch.received_at) if found else None
+
     async def insert_received(self, prepared: PreparedBatch, *, idempotency_key: str | None, dedup_key: str) -> bool:
         identity = prepared.identity
         if (identity.ao_id, dedup_key) in self.dedup:

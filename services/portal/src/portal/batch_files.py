@@ -83,7 +83,16 @@ def _schema_documentation() -> dict[str, str]:
 def _allowed(field: FieldName, schema: Mapping[str, str], model: type[JsonBatchHeader | JsonBatchRecord]) -> str:
     said = schema.get(field.heading) or model.model_fields[field.attribute].description
     said = said or _RULE_NOTES.get(field.attribute, "Any text.")
-    return said if said.endswith(".") else f"{said}."
+    said = said if said.endswith(".") else f"{said}."
+    return f"{said} {_RESULTS_NOTES[field.attribute]}" if field.attribute in _RESULTS_NOTES else said
+
+
+# How a field comes back in the results, which its schema documentation does not say.
+_RESULTS_NOTES = {
+    "mis_identifier": "In the results CSV (records.csv, lrs batch status --csv) one starting with =, +, -, @, a tab"
+    " or a carriage return comes back with ' in front, so that a spreadsheet does not run it as a formula (-2+3 as"
+    " '-2+3); the JSON results have it as sent.",
+}
 
 
 def _json_batch_example() -> dict[str, Any]:
@@ -203,14 +212,18 @@ any value, name or line of the file, then "…".
 - **Line numbers in CSV** count the file's physical lines, from 1. A quoted value that holds line breaks counts
   every line it spans: when the record on line 5 has a two-line `MISIdentifier`, the next record is line 7. Blank
   lines, and lines of nothing but commas and spaces (a spreadsheet's empty row), are skipped but keep their numbers.
-  A quoted value that is never closed is refused at the line where its row starts. A spreadsheet shows the same
+  A quoted value that is never closed is refused at the line where its row starts. A quote inside a quoted value
+  that is not doubled (`"Ev"ie`) is refused at its line, naming the field: write it twice (`"Ev""ie"`) or remove it.
+  A spreadsheet shows the same
   record one row higher for every line break above it in a value, so look up the line number in a text editor. XML
   and JSON number records by their position: `lrs` says `record N` for a fault inside a JSON record, and
   `line N, column C` for XML, CSV and a JSON file that is not JSON at all.
 - **CSV saved by a spreadsheet.** Excel and Google Sheets pad every row with empty fields to the width of the widest
   (the 14 record headings), so the header rows end in a run of commas. The message says so
   (`the header names row has 14 fields, the last 8 empty: ...`): delete those commas in a text editor, or start
-  from the template. A first line `sep=,`, which Excel writes to name the separator, is no part of a batch: delete
+  from the template. A record row wider than 14 fields is said to be padded only when every record row is padded
+  alike; one row with a field too many is told that a value holds a comma not in quotes, or that there is a comma too
+  many: find the stray comma, do not delete the commas at the end. A first line `sep=,`, which Excel writes to name the separator, is no part of a batch: delete
   it. A file saved with semicolons or tabs is named as such; save it as "CSV UTF-8 (Comma delimited)".
 - **CSV headings** are exact. A wrong heading is named with what differs: its case (headings are case-sensitive),
   spaces around or inside it, an invisible second byte order mark before `FileVersion` (the file was saved as
@@ -229,6 +242,15 @@ any value, name or line of the file, then "…".
   ignored, so `xsi:noNamespaceSchemaLocation` may stay; an attribute on any other element is refused (RS001), as the
   schema refuses it: a value is an element, so `<Record Action="Withdraw">` is refused with "write
   `<Action>Withdraw</Action>` inside `<Record>`".
+- **The XML declaration** `<?xml ...?>` comes first in the file: a file with a blank line, spaces or anything else
+  before it is told to delete what comes before `<?xml`. A DOCTYPE declaration is refused (RS001: a batch file has no
+  DTD, and entities and external references are never read): remove the `<!DOCTYPE ...>` line.
+- **JSON keys** are the camelCase keys of the schema only: a key written in snake_case (`job_type`, `given_name`)
+  is an unknown key (RS001), and the message names the key to write (`jobType`).
+- **A ResultsIssuedDate a year ahead.** A `ResultsIssuedDate` more than a year (366 days) after the day the file is
+  received (England's date, as for RV008) is refused (RS001, "is more than a year ahead: check the year"): loading
+  results ahead of results day is fine up to a year, and a later date is taken for a slip of the year. `lrs batch
+  check` and the portal's check count from today.
 - **Numbers in JSON.** `uln`, `gender`, `centreUkprn` and `credits` may be sent as JSON numbers (`1000000043`);
   they are read as the text of the number, the same as `"1000000043"`; a whole number as written (`-0` is the text
   "-0", RV021 as gender or credits, as in CSV and XML). A number written with a decimal point or an

@@ -134,7 +134,7 @@ def check_upload(
         refusal = Refusal("RS001", "It is not a batch file (CSV, XML or JSON text)", None, None)
         return UploadCheck(filename, None, None, refusal, None)
     try:
-        parsed = parse_batch(content, fmt)
+        parsed = parse_batch(content, fmt, received_on=today)  # judged as if it were sent now
     except BatchRefused as refused:
         detail = in_file_words(refused.detail, fmt)
         hint = None

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from lrs_contracts.batch import LATEST_RESULTS_ISSUED_AHEAD
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed
 from lrs_contracts.reporting import (
@@ -64,10 +65,10 @@ def periods_span(first: str, last: str) -> tuple[datetime, datetime]:
 # The first day a result can be on a PLR (the domain's earliest award date, which ingest also holds a
 # results-issued date to).
 EARLIEST_RESULTS_ISSUED = date(2006, 9, 1)
-# The furthest ahead of its decision a batch's results-issued date is taken as one (decision 0133, later): an AO may
-# load results ahead of results day, and such a batch is on time; a date further ahead is a slip (2099 for 2026),
-# which would count the batch as on time, and is left out of the measure as an unreadable one is.
-LATEST_RESULTS_ISSUED_AHEAD = timedelta(days=366)
+# LATEST_RESULTS_ISSUED_AHEAD: the furthest ahead of its decision a batch's results-issued date is taken as one
+# (decision 0133, later), the same span ingest holds it to from the day the batch is received. A date further ahead
+# is a slip (2099 for 2026), which would count the batch as on time, and is left out of the measure as an unreadable
+# one is (ingest refuses it since; a batch stored before may still carry one).
 
 
 def _issued_date(text: str | None, decided_on: date) -> date | None:

@@ -113,13 +113,13 @@ def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat,
     fmt = format_of(file.name, content)
     try:
         refuse_if_over(read)
-        parsed = parse_batch(content, fmt)
+        today = today_in_england()
+        parsed = parse_batch(content, fmt, received_on=today)  # judged as if it were sent now
     except BatchRefused as refused:
         said = whole_file_refused(refused, fmt)
         if refused.code is BatchCode.MALFORMED and (looks_like := plainly_other_format(content, fmt)):
             said += f"\n{mislabel_hint(file.name, looks_like)}"
         raise FileRefused(said, refused) from refused
-    today = today_in_england()
     return fmt, check_batch_offline(parsed.header, parsed.records, load_catalogue(reference_dir), today)
 
 

@@ -6,6 +6,8 @@ code; judging the records is validation's job.
 
 from __future__ import annotations
 
+from datetime import date
+
 from lrs_contracts.batch import BatchFormat
 from lrs_domain.formats.csv_batch import parse_csv
 from lrs_domain.formats.detect import detect_format, media_type_of, names_no_batch_format
@@ -28,10 +30,11 @@ from lrs_domain.formats.xml_batch import SCHEMA_PATH, parse_xml
 _PARSER_BY_FORMAT = {BatchFormat.CSV: parse_csv, BatchFormat.XML: parse_xml, BatchFormat.JSON: parse_json}
 
 
-def parse_batch(content: bytes, fmt: BatchFormat) -> ParsedBatch:
-    """Raises BatchRefused: RS002 for more than 6 MB, then as `limits` describes."""
+def parse_batch(content: bytes, fmt: BatchFormat, *, received_on: date | None = None) -> ParsedBatch:
+    """Raises BatchRefused: RS002 for more than 6 MB, then as `limits` describes. `received_on`: the day in England
+    the file was received (a ResultsIssuedDate may be at most a year after it); None is today."""
     refuse_if_too_large(len(content))
-    return _PARSER_BY_FORMAT[fmt](content)
+    return _PARSER_BY_FORMAT[fmt](content, received_on=received_on)
 
 
 __all__ = [

@@ -10,7 +10,8 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import date
 from itertools import filterfalse
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
@@ -36,19 +37,25 @@ _RECORD_ATTRIBUTES = tuple(field.attribute for field in RECORD_FIELDS)
 csv.field_size_limit(max(csv.field_size_limit(), MAX_BATCH_BYTES))
 
 
-def parse_csv(content: bytes) -> ParsedBatch:
+def parse_csv(content: bytes, *, received_on: date | None = None) -> ParsedBatch:
     rows = _non_blank_rows(_decode(content))
     _expect_headings(rows, HEADER_HEADINGS, "header names")
     header_line, header_row = _expect_row(rows, len(HEADER_HEADINGS), "header values")
     header_values = _trimmed(header_row)
     refuse_unstorable(header_values, _fields_of_row(HEADER_HEADINGS, header_line), in_header=True)
-    header = header_from(dict(zip(_HEADER_ATTRIBUTES, header_values, strict=True)))
+    header = header_from(dict(zip(_HEADER_ATTRIBUTES, header_values, strict=True)), received_on)
     records: list[SubmittedRecord] = []
     with naming_batch(header.batch_reference):
         _expect_headings(rows, RECORD_HEADINGS, "record headings")
         for line, row in rows:
             refuse_too_many_records(len(records) + 1, line)
-            _refuse_wrong_field_count(line, row, len(RECORD_HEADINGS), "record")
+            _refuse_wrong_field_count(
+                line,
+                row,
+                len(RECORD_HEADINGS),
+                "record",
+                padded=lambda width: not records and _padded_alike(rows, width),
+            )
             values = _trimmed(row)
             refuse_unstorable(values, _fields_of_row(RECORD_HEADINGS, line), in_header=False)
             records.append(SubmittedRecord(line=line, **dict(zip(_RECORD_ATTRIBUTES, values, strict=True))))
@@ -96,12 +103,14 @@ def _field_position(content: bytes, offset: int) -> tuple[int, int]:
 def _non_blank_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     row_start = 1
+    rows_read = 0
     try:
         for row in reader:
             # A row of a control character is no blank row. Empty fields are skipped before `trimmed_value`, as
             # a hostile row may hold millions of them.
             if row and any(map(trimmed_value, filter(None, row))):
                 yield row_start, row
+                rows_read += 1
             row_start = reader.line_num + 1
     except csv.Error as error:
         if str(error) == _END_IN_QUOTES:  # the quote opened in the row that started on `row_start`
@@ -111,10 +120,58 @@ def _non_blank_rows(text: str) -> Iterator[tuple[int, list[str]]]:
                 ' its closing quote ("). A quote inside a quoted value is written twice ("")',
                 row_start,
             ) from None
+        if (undoubled := _undoubled_quote(text, row_start)) is not None:
+            line, field = undoubled
+            raise BatchRefused(
+                BatchCode.MALFORMED,
+                f'{_field_named(rows_read, field)} holds a quote (") inside its quoted value that is not doubled: a'
+                ' quote inside a quoted value is written twice (""), so double it, or remove it',
+                line,
+                field,
+            ) from None
         raise BatchRefused(BatchCode.MALFORMED, f"unreadable CSV: {error}", reader.line_num) from None
 
 
 _END_IN_QUOTES = "unexpected end of data"  # the csv module's words for a file that ends in a quoted field
+
+
+def _undoubled_quote(text: str, row_start: int) -> tuple[int, int] | None:
+    """The line and field number of the row starting on line `row_start` where a quoted value holds a quote that is
+    not doubled (`"Ev"ie`: the csv module says only "',' expected after '\"'"), or None when the row has none.
+    Read only for a file the csv module refused, from the row's start, as the csv module reads it."""
+    lines = _LINE_BREAK.split(text)
+    row = "\n".join(lines[row_start - 1 :])
+    line, field, index, quoted_value, field_starts = row_start, 1, 0, False, True
+    while index < len(row):
+        character = row[index]
+        if quoted_value and character == '"':
+            after = row[index + 1 : index + 2]
+            if after == '"':
+                index += 1  # a doubled quote
+            elif after in (",", "\n", ""):
+                quoted_value = False
+            else:
+                return line, field
+        elif character == "\n":
+            if not quoted_value:
+                return None
+            line += 1
+        elif not quoted_value and character == ",":
+            field += 1
+            field_starts = True
+            index += 1
+            continue
+        elif character == '"' and field_starts:
+            quoted_value = True
+        field_starts = False
+        index += 1
+    return None
+
+
+def _field_named(rows_read: int, field: int) -> str:
+    """A field of the `rows_read`+1th non-blank row, by its heading where the row is one of values."""
+    headings = HEADER_HEADINGS if rows_read == 1 else RECORD_HEADINGS if rows_read >= 3 else ()
+    return f"{headings[field - 1]} (field {field})" if field <= len(headings) else f"field {field}"
 
 
 def _expect_row(
@@ -201,8 +258,16 @@ _OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
 def _refuse_wrong_field_count(
-    line: int, row: list[str], expected: int, what: str, headings: tuple[str, ...] = ()
+    line: int,
+    row: list[str],
+    expected: int,
+    what: str,
+    headings: tuple[str, ...] = (),
+    padded: Callable[[int], bool] = lambda _width: False,
 ) -> None:
+    """`padded(width)`: whether a values row with empty fields past the last is one of rows a spreadsheet padded alike
+    (asked only then). A headings row so is taken as padded: it is the first a spreadsheet pads, and the header
+    names row, shorter than the record rows, is the usual one."""
     if len(row) == expected:
         return
     found = f"{len(row)} field{'' if len(row) == 1 else 's'}"
@@ -217,7 +282,7 @@ def _refuse_wrong_field_count(
             ": the rows after the headings run on in the same line, as when the line breaks were stripped"
             " (`curl -d @file` strips them: send the file with `--data-binary @file`)"
         )
-    elif len(row) > expected and not any(map(str.strip, row[expected:])):
+    elif len(row) > expected and not any(map(str.strip, row[expected:])) and (headings or padded(len(row))):
         empty = len(row) - expected
         detail = (
             f"the {what} has {found}, the last {empty} empty: a spreadsheet pads the shorter rows with empty"
@@ -228,7 +293,22 @@ def _refuse_wrong_field_count(
     elif headings:
         named = what.removesuffix(" row")
         detail += f": {_headings_difference(row, headings)}; the {named} are, in this order, {','.join(headings)}"
+    elif len(row) > expected:
+        # one value's empty Credits after a stray comma looks like padding, and deleting the commas at the end would
+        # leave every value after the stray comma one field too far on
+        detail += ": a value holds a comma that is not in quotes, or there is a comma too many"
     raise BatchRefused(BatchCode.MALFORMED, detail, line)
+
+
+def _padded_alike(rows: Iterator[tuple[int, list[str]]], width: int) -> bool:
+    """Whether every record row after the first, which is `width` fields wide with empty fields past the last, is
+    as wide and as empty there: a file of rows padded alike, not a row with a comma too many. Read only for a file
+    refused for its first record row."""
+    expected = len(RECORD_HEADINGS)
+    try:
+        return all(len(row) == width and not any(map(str.strip, row[expected:])) for _, row in rows)
+    except BatchRefused:  # a later row the csv module cannot read: no file of rows padded alike
+        return False
 
 
 def _headings_difference(row: list[str], headings: tuple[str, ...]) -> str:

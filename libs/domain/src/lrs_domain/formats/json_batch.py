@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
@@ -44,7 +45,8 @@ class _JsonModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel,
         field_title_generator=_title_of,
-        validate_by_name=True,
+        # the published schema's keys only: a Python name (`job_type`) is an unknown key, as the schema says
+        validate_by_name=False,
         validate_by_alias=True,
         extra="forbid",
         frozen=True,
@@ -62,7 +64,8 @@ class JsonBatchHeader(_JsonModel):
     batch_reference: Text = None
     results_issued_date: Text = Field(
         default=None,
-        description="yyyy-mm-dd, a day of the calendar not before 2006-09-01 (anything else refuses the file with RS001)",
+        description="yyyy-mm-dd, a day of the calendar not before 2006-09-01 and at most 366 days after the day the file"
+        " is received, in England (anything else refuses the file with RS001)",
     )
 
 
@@ -132,22 +135,22 @@ _TOP_LEVEL_KEYS = frozenset(JsonBatch.model_fields)
 
 
 def _keys_of(model: type[_JsonModel]) -> frozenset[str]:
-    """The keys pydantic reads as the model's fields: each field's alias and (validate_by_name) its name."""
-    return frozenset(key for name, field in model.model_fields.items() for key in (name, field.alias or name))
+    """The keys pydantic reads as the model's fields: each field's alias, the camelCase key the schema publishes."""
+    return frozenset(field.alias or name for name, field in model.model_fields.items())
 
 
 _HEADER_KEYS = _keys_of(JsonBatchHeader)
 _RECORD_KEYS = _keys_of(JsonBatchRecord)
 
 
-def parse_json(content: bytes) -> ParsedBatch:
+def parse_json(content: bytes, *, received_on: date | None = None) -> ParsedBatch:
     document = _load(content)
     if not isinstance(document, dict):
         raise BatchRefused(BatchCode.MALFORMED, "the document must be an object with header and records")
     unknown_keys = document.keys() - _TOP_LEVEL_KEYS
     if unknown_keys:  # min, not sorted: the same key, without sorting 500,000 of them
         raise BatchRefused(BatchCode.MALFORMED, f"unknown key {quoted(min(unknown_keys))}; only header and records")
-    header = header_from(_values(_validated_header(document.get("header")), HEADER_FIELDS, in_header=True))
+    header = header_from(_values(_validated_header(document.get("header")), HEADER_FIELDS, in_header=True), received_on)
     submitted_records = document.get("records", [])
     with naming_batch(header.batch_reference):
         if not isinstance(submitted_records, list):
@@ -218,8 +221,7 @@ def _first_with_unknown_keys(records: list[Any]) -> int | None:
 def _with_one_unknown_key(submitted: object, keys: frozenset[str]) -> object:
     """`submitted` (a header or a record) without its unknown keys but the first. Pydantic says every unknown key
     (about 15 µs each: 7 s for a header of 500,000) and the refusal names only its first fault, which is the same
-    in both: the faults of known fields come first, then unknown keys (or a field's name and alias both given) in
-    the file's order."""
+    in both: the faults of known fields come first, then unknown keys in the file's order."""
     if not isinstance(submitted, dict) or submitted.keys() <= keys:
         return submitted
     first = next(key for key in submitted if key not in keys)
@@ -251,7 +253,8 @@ _NUMBER_FIELDS = tuple(
 
 def _unknown_field(error: Any, where: str, model: type[_JsonModel]) -> str | None:
     """A field the format does not have, said with the ones it has (pydantic's own words are "Extra inputs are
-    not permitted"); a name differing only in case, like `ULN` or `Grade`, names the one meant."""
+    not permitted"); a name differing only in case, like `ULN` or `Grade`, or written in snake_case, like
+    `given_name`, names the one meant."""
     if error["type"] != "extra_forbidden" or len(error["loc"]) != 1:
         return None
     name = str(error["loc"][0])
@@ -259,6 +262,9 @@ def _unknown_field(error: Any, where: str, model: type[_JsonModel]) -> str | Non
     meant = next((field for field in fields if field.lower() == name.lower()), None)
     if meant is not None:
         return f"{where} has the field {quoted(name)}: field names are case-sensitive, so write {meant!r}"
+    meant = next((field for field in fields if "_" in name and field.lower() == name.replace("_", "").lower()), None)
+    if meant is not None:
+        return f"{where} has the field {quoted(name)}: field names are written in camelCase, so write {meant!r}"
     if not _FIELD_NAME_LIKE.fullmatch(name):  # a value written as a key, maybe a name: kept with the refusal
         return f"{where} has a field whose name is none of its fields (not repeated here): they are {', '.join(fields)}"
     return f"{where} has no field {quoted(name)}: its fields are {', '.join(fields)}"

@@ -18,9 +18,10 @@ import re
 import unicodedata
 from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import NoReturn
 
-from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
+from lrs_contracts.batch import LATEST_RESULTS_ISSUED_AHEAD, BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, BatchCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_domain.formats.errors import BatchRefused, naming_batch, quoted
@@ -209,13 +210,15 @@ def the_registers_ao_id(value: str) -> str:
     return upper if value.isascii() and _AO_ID.fullmatch(upper) else value
 
 
-def header_from(values: Mapping[str, str | None]) -> BatchHeader:
-    """Step 3: `values` maps header attribute names to cleaned values."""
+def header_from(values: Mapping[str, str | None], received_on: date | None = None) -> BatchHeader:
+    """Step 3: `values` maps header attribute names to cleaned values. `received_on` is the day in England the file
+    was received (ingest's reception, as RV008 reads it; a check before sending, `lrs batch check` or the portal's,
+    gives today there). None, for a reader that judges no day (tests, the benchmark), leaves the year unchecked."""
     with naming_batch(values.get("batch_reference")):
-        return _checked_header(values)
+        return _checked_header(values, received_on)
 
 
-def _checked_header(values: Mapping[str, str | None]) -> BatchHeader:
+def _checked_header(values: Mapping[str, str | None], received_on: date | None) -> BatchHeader:
     awarding_organisation = values.get("awarding_organisation")
     if awarding_organisation is None:
         raise BatchRefused(BatchCode.MALFORMED, "the header has no AwardingOrganisation")
@@ -245,6 +248,15 @@ def _checked_header(values: Mapping[str, str | None]) -> BatchHeader:
                 BatchCode.MALFORMED,
                 f"ResultsIssuedDate {quoted(results_issued_date)} is before 1 September 2006: no result on a PLR was"
                 " issued before then",
+            )
+        # Loading results ahead of results day is on time, up to a year ahead; further is a slip of the year, which
+        # timeliness MI could not count (decision 0133, later): said now, not dropped from the measure unseen.
+        latest = received_on + LATEST_RESULTS_ISSUED_AHEAD if received_on is not None else None
+        if latest is not None and issued > latest:
+            raise BatchRefused(
+                BatchCode.MALFORMED,
+                f"ResultsIssuedDate {quoted(results_issued_date)} is more than a year ahead: check the year (it may be"
+                f" {latest.isoformat()} at the latest)",
             )
     return BatchHeader(
         file_version=values.get("file_version"),

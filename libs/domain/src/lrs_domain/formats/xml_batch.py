@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date
 from itertools import compress
 from pathlib import Path
 from typing import Any, NoReturn
@@ -50,21 +51,21 @@ RECORD = "Record"
 _JOB_TYPE = HEADER_ATTRIBUTE_BY_HEADING["JobType"]
 
 _REFUSED_CONSTRUCTS: dict[type[DefusedXmlException], str] = {
-    DTDForbidden: "a DOCTYPE declaration is not allowed",
+    DTDForbidden: "a DOCTYPE declaration is not allowed: remove the <!DOCTYPE ...> line (a batch file has no DTD)",
     EntitiesForbidden: "an entity declaration is not allowed",
     ExternalReferenceForbidden: "an external reference is not allowed",
 }
 
 
-def parse_xml(content: bytes) -> ParsedBatch:
+def parse_xml(content: bytes, *, received_on: date | None = None) -> ParsedBatch:
     """The batch, or BatchRefused. A plainly written file is read by `plain_xml`; anything else, and
     every file that is refused, by the expat parser, which has the final word and says where."""
-    return plain_xml(content) or _parse_with_expat(content)
+    return plain_xml(content, received_on=received_on) or _parse_with_expat(content, received_on)
 
 
-def _parse_with_expat(content: bytes) -> ParsedBatch:
+def _parse_with_expat(content: bytes, received_on: date | None = None) -> ParsedBatch:
     refuse_other_encodings(content)
-    builder = _BatchBuilder()
+    builder = _BatchBuilder(received_on)
     parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     expat = parser.parser
     # ElementTree's own callbacks rebuild every name and attribute dictionary, which the builder does not
@@ -93,7 +94,12 @@ def _feed(parser: DefusedXMLParser, builder: _BatchBuilder, content: bytes) -> N
         parser.close()
     except ParseError as error:
         line, column = error.position
-        detail = _byte_not_utf8(content, builder.expat.ErrorByteIndex) or f"malformed XML: {ErrorString(error.code)}"
+        at = builder.expat.ErrorByteIndex
+        detail = (
+            _byte_not_utf8(content, at)
+            or _declaration_not_first(content, at, error.code)
+            or f"malformed XML: {ErrorString(error.code)}"
+        )
         raise BatchRefused(BatchCode.MALFORMED, detail, line, column + 1) from None
     except DefusedXmlException as error:
         line, column = builder.position()
@@ -115,6 +121,21 @@ def _byte_not_utf8(content: bytes, error_offset: int) -> str | None:
     return None
 
 
+def _declaration_not_first(content: bytes, error_offset: int, code: int) -> str | None:
+    """What to do when expat refused the file's XML declaration for not being its very first characters (templated
+    output often starts with a blank line), else None: expat's own words ("XML or text declaration not at start of
+    entity") name neither the declaration nor the fix."""
+    if code != _MISPLACED_DECLARATION or content.find(b"<?xml") != error_offset:
+        return None
+    return (
+        "the XML declaration (<?xml ...?>) must come first in the file: delete what comes before '<?xml', blank lines"
+        " and spaces included"
+    )
+
+
+_MISPLACED_DECLARATION = expat.errors.codes[expat.errors.XML_ERROR_MISPLACED_XML_PI]
+
+
 def _is_another_name_of_utf8(encoding: str) -> bool:
     """`utf8`, `UTF_8`: names Python takes for UTF-8 and XML does not (expat reads such a file as a one-byte
     encoding, and refuses its first character beyond ASCII)."""
@@ -133,7 +154,8 @@ class _BatchBuilder:
     Depth 1 is the root, 2 `Header` or `Records`, 3 a header value or a `Record`, 4 a record value.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, received_on: date | None = None) -> None:
+        self.received_on = received_on
         self.expat: Any = None  # the parser, for positions
         self.header: BatchHeader | None = None
         self._header_values: dict[str, str | None] = {}
@@ -203,7 +225,7 @@ class _BatchBuilder:
         elif self._depth == 2 and self._section == HEADER:
             values = self._header_values
             refuse_unstorable(list(values.values()), self._header_fields.__getitem__, in_header=True)
-            self.header = header_from(values)
+            self.header = header_from(values, self.received_on)
         self._depth -= 1
 
     def _start_value(
@@ -353,7 +375,7 @@ class _NotPlain(Exception):
     """The file is not plainly written: expat reads it."""
 
 
-def plain_xml(content: bytes) -> ParsedBatch | None:
+def plain_xml(content: bytes, *, received_on: date | None = None) -> ParsedBatch | None:
     """The batch of a plainly written file, exactly as expat reads it; None for any other file, and
     for a file that would be refused."""
     raw = content.removeprefix(b"\xef\xbb\xbf")
@@ -375,16 +397,16 @@ def plain_xml(content: bytes) -> ParsedBatch | None:
     declaration = _DECLARATION.match(text)
     start = declaration.end() if declaration else 0
     try:
-        return (_in_schema_order(text, start) if printable else None) or _plain(text, start)
+        return (_in_schema_order(text, start, received_on) if printable else None) or _plain(text, start, received_on)
     except (_NotPlain, BatchRefused):
         return None
 
 
-def _plain(text: str, start: int) -> ParsedBatch | None:
+def _plain(text: str, start: int, received_on: date | None = None) -> ParsedBatch | None:
     document = _DOCUMENT.fullmatch(text, start)
     if document is None:
         return None
-    header = _checked_header(text, document)
+    header = _checked_header(text, document, received_on)
     records = _records(document["records"])
     return batch_of(header, records, BatchFormat.XML) if records else None
 
@@ -495,15 +517,15 @@ if tuple(_RECORD_DEFAULTS) != _RECORD_KEYS or tuple(_RECORD_IN_ORDER.groupindex)
 _RECORD_OTHERS = {name: _RECORD_DEFAULTS[name] for name in _RECORD_OTHER_FIELDS}
 
 
-def _checked_header(text: str, start: re.Match[str]) -> BatchHeader:
+def _checked_header(text: str, start: re.Match[str], received_on: date | None) -> BatchHeader:
     """The header of a file matched up to it (`root_attributes` and `header` groups), its root's
     attributes checked as expat would take them."""
     if start["root_attributes"] is not None:
         _check_root_attributes(text[start.start() : start.end("root_attributes") + 1])
-    return header_from(_values(start["header"], HEADER_ATTRIBUTE_BY_HEADING, in_header=True))
+    return header_from(_values(start["header"], HEADER_ATTRIBUTE_BY_HEADING, in_header=True), received_on)
 
 
-def _in_schema_order(text: str, start: int) -> ParsedBatch | None:
+def _in_schema_order(text: str, start: int, received_on: date | None = None) -> ParsedBatch | None:
     """The batch when every record holds its values in the schema's order, trimmed; None when the file
     is to be read by `_plain`. Its characters are printable, tabs and line feeds aside: no record value
     holds one `refuse_unstorable` refuses, so none is checked again (a header value is)."""
@@ -512,7 +534,7 @@ def _in_schema_order(text: str, start: int) -> ParsedBatch | None:
     head = _HEAD.match(text, start)
     if head is None:
         return None
-    header = _checked_header(text, head)
+    header = _checked_header(text, head, received_on)
     records: list[SubmittedRecord] = []
     append = records.append
     record_at = _RECORD_IN_ORDER.match  # each where the one before ended; a search could scan on for every record

@@ -69,7 +69,9 @@ def test_any_doctype_or_entity_declaration_is_refused_before_anything_is_expande
     refusal = _refusal(content)
 
     assert refusal.code is BatchCode.MALFORMED
-    assert refusal.detail == "a DOCTYPE declaration is not allowed"
+    assert refusal.detail == (
+        "a DOCTYPE declaration is not allowed: remove the <!DOCTYPE ...> line (a batch file has no DTD)"
+    )
     assert refusal.line == 2
 
 

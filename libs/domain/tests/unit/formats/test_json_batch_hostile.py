@@ -143,10 +143,11 @@ def test_records_of_many_faults_name_the_first_and_pydantic_says_only_that_recor
             " may be numbers)",
         ),
         ({"header": {"zz": 1, "ao": 2}, "records": [{}]}, None, "header.awardingOrganisation: Field required"),
-        (  # a field by its name and its alias: the one not read is unknown, and it comes first in the file
+        (  # a field by its Python name and its key: the name is unknown, and it comes first in the file
             {"header": {"awarding_organisation": "RN5133", **JSON_HEADER, "zz": 1}, "records": [{}]},
             None,
-            HEADER_FIELDS.format(key="awarding_organisation"),
+            "header has the field 'awarding_organisation': field names are written in camelCase, so write"
+            " 'awardingOrganisation'",
         ),
         (
             {"header": JSON_HEADER, "records": [{"grade": 7}, {"zz": 1}]},
@@ -167,7 +168,7 @@ def test_records_of_many_faults_name_the_first_and_pydantic_says_only_that_recor
         (
             {"header": JSON_HEADER, "records": [{"given_name": "Alex", "givenName": "A", "zz": 1}]},
             1,
-            RECORD_FIELDS.format(line=1, key="given_name"),
+            "record 1 has the field 'given_name': field names are written in camelCase, so write 'givenName'",
         ),
         (
             {"header": JSON_HEADER, "records": [{}, None, {"ULN": 1, "Grade": 2}]},
@@ -212,19 +213,40 @@ def test_a_file_with_unknown_keys_gets_the_refusal_pydantic_gave_for_the_whole_o
     assert (refusal.code, refusal.line, refusal.detail) == (BatchCode.MALFORMED, line, detail)
 
 
-def test_fields_by_their_python_names_are_still_read() -> None:
-    batch = parse_batch(
-        json.dumps(
-            {
-                "header": {"awarding_organisation": "RN5133", "job_type": "Final", "notificationEmail": "a@b.example"},
-                "records": [{"given_name": "Alex", "centre_ukprn": 10001234}, {"familyName": "Smith"}],
-            }
-        ).encode(),
-        BatchFormat.JSON,
-    )
+@pytest.mark.parametrize(
+    ("header", "record", "line", "detail"),
+    [
+        (
+            {"awardingOrganisation": "RN5133", "job_type": "Provisional", "notificationEmail": "a@b.example"},
+            {},
+            None,
+            "header has the field 'job_type': field names are written in camelCase, so write 'jobType'",
+        ),
+        (
+            {**JSON_HEADER, "jobType": "Final", "job_type": "Provisional"},
+            {},
+            None,
+            "header has the field 'job_type': field names are written in camelCase, so write 'jobType'",
+        ),
+        (
+            JSON_HEADER,
+            {"given_name": "Alex"},
+            1,
+            "record 1 has the field 'given_name': field names are written in camelCase, so write 'givenName'",
+        ),
+        (
+            JSON_HEADER,
+            {"centre_ukprn": 10001234},
+            1,
+            "record 1 has the field 'centre_ukprn': field names are written in camelCase, so write 'centreUkprn'",
+        ),
+    ],
+    ids=["header-name-alone", "header-name-beside-its-key", "record-name", "record-number-name"],
+)
+def test_fields_by_their_python_names_are_unknown_keys_naming_the_key_to_write(
+    header: dict[str, object], record: dict[str, object], line: int | None, detail: str
+) -> None:
+    # the published schema (additionalProperties: false) has the camelCase keys only
+    refusal = _refusal({"header": header, "records": [record]})
 
-    assert batch.header.job_type == "Final"
-    assert [(record.given_name, record.centre_ukprn, record.family_name) for record in batch.records] == [
-        ("Alex", "10001234", None),
-        (None, None, "Smith"),
-    ]
+    assert (refusal.code, refusal.line, refusal.detail) == (BatchCode.MALFORMED, line, detail)
