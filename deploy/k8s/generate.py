@@ -273,6 +273,15 @@ def sandpit_workload(
     return sandpit_doc
 
 
+def _add_spill(pod: dict[str, Any], size: str) -> None:
+    """A volume of its own at /spill for what a rebuild worker spills (PROJECTOR_REBUILD_SPILL_DIR), of `size`,
+    which the pod requests as ephemeral storage so that the scheduler counts it."""
+    [container] = pod["containers"]
+    container["volumeMounts"].append({"mountPath": "/spill", "name": "spill"})
+    container["resources"]["requests"]["ephemeral-storage"] = size
+    pod["volumes"].append({"emptyDir": {"sizeLimit": size}, "name": "spill"})
+
+
 def sandpit_services() -> list[dict[str, Any]]:
     resources = []
     for workload, settings in access()["sandpit"]["workloads"].items():
@@ -288,6 +297,8 @@ def sandpit_services() -> list[dict[str, Any]]:
                 if "requests" in settings:  # what an idle Sandpit reserves; the limits stay live's
                     [container] = sandpit_doc["spec"]["template"]["spec"]["containers"]
                     container["resources"]["requests"] = settings["requests"]
+                if "spill" in settings:
+                    _add_spill(sandpit_doc["spec"]["template"]["spec"], settings["spill"])
             resources.append(sandpit_doc)
     return resources
 

@@ -7,8 +7,11 @@ instances starting together do not race.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import itertools
 import re
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +25,19 @@ LARGEST_BIGINT = 2**63 - 1
 """The largest id a `bigint` column holds: a bound for ids taken from a request."""
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_log = structlog.get_logger("lrs.database")
+
+MIGRATION_LOCK_TIMEOUT_MS = 5_000
+"""How long a migration waits for a lock (`lock_timeout`). The old replicas keep serving while the new ones
+migrate: an `ALTER TABLE` queued behind one of their long transactions would hold every later query on the table
+behind it for as long as that transaction lasts. Given up after this, the file is tried again later."""
+
+MIGRATION_LOCK_PAUSE_SECONDS = 5.0
+"""Between two tries of a migration that could not take its locks: the queries queued meanwhile go through."""
+
+MIGRATION_LOCK_PATIENCE_SECONDS = 20 * 60.0
+"""How long a migration is tried again before the service gives up: within the 30 minutes a pod is given to start
+(the startupProbe's budget, deploy/k8s/base/kustomization.yaml)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,10 @@ class Migration:
 
 class MigrationChanged(RuntimeError):
     """An applied migration's file was edited afterwards: write a new migration instead."""
+
+
+class MigrationBlocked(RuntimeError):
+    """A migration could not take its locks in all its tries: a transaction held them all along."""
 
 
 def migrations_in(package: str) -> list[Migration]:
@@ -66,8 +86,20 @@ async def advisory_locked(pool: asyncpg.Pool, name: str) -> AsyncIterator[None]:
             await connection.execute("SELECT pg_advisory_unlock($1)", lock)
 
 
-async def apply_migrations(connection: asyncpg.Connection, schema: str, package: str) -> list[str]:
-    """Applies the package's pending migrations to `schema`; returns the names applied."""
+async def apply_migrations(
+    connection: asyncpg.Connection,
+    schema: str,
+    package: str,
+    *,
+    lock_timeout_ms: int = MIGRATION_LOCK_TIMEOUT_MS,
+    pause_seconds: float = MIGRATION_LOCK_PAUSE_SECONDS,
+    patience_seconds: float = MIGRATION_LOCK_PATIENCE_SECONDS,
+) -> list[str]:
+    """Applies the package's pending migrations to `schema`; returns the names applied.
+
+    Each file runs in a transaction that waits at most `lock_timeout_ms` for a lock; one that could not take its
+    locks is rolled back and tried again `pause_seconds` later, for `patience_seconds` in all (`MigrationBlocked`).
+    """
     lock_key = advisory_lock_key(schema)
     applied_now: list[str] = []
     await connection.execute("SELECT pg_advisory_lock($1)", lock_key)
@@ -85,19 +117,43 @@ async def apply_migrations(connection: asyncpg.Connection, schema: str, package:
                 if applied[migration.version] != migration.checksum:
                     raise MigrationChanged(f"{schema}: {migration.name} changed after it was applied")
                 continue
-            async with connection.transaction():
-                await connection.execute(f'SET LOCAL search_path TO "{schema}", public')
-                await connection.execute(migration.sql)
-                await connection.execute(
-                    f'INSERT INTO "{schema}".schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
-                    migration.version,
-                    migration.name,
-                    migration.checksum,
-                )
+            deadline = time.monotonic() + patience_seconds
+            for attempt in itertools.count(1):
+                try:
+                    await _apply_one(connection, schema, migration, lock_timeout_ms)
+                    break
+                except asyncpg.exceptions.LockNotAvailableError as error:
+                    if time.monotonic() + pause_seconds > deadline:
+                        raise MigrationBlocked(
+                            f"{schema}: {migration.name} could not take its locks in {attempt} tries over"
+                            f" {patience_seconds:g} s: a transaction holds them (pg_locks, pg_stat_activity)"
+                        ) from error
+                    _log.warning(
+                        "migration_lock_busy",
+                        schema=schema,
+                        migration=migration.name,
+                        attempt=attempt,
+                        lock_timeout_ms=lock_timeout_ms,
+                        retry_in_s=pause_seconds,
+                    )
+                    await asyncio.sleep(pause_seconds)
             applied_now.append(migration.name)
     finally:
         await connection.execute("SELECT pg_advisory_unlock($1)", lock_key)
     return applied_now
+
+
+async def _apply_one(connection: asyncpg.Connection, schema: str, migration: Migration, lock_timeout_ms: int) -> None:
+    async with connection.transaction():
+        await connection.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+        await connection.execute(f'SET LOCAL search_path TO "{schema}", public')
+        await connection.execute(migration.sql)
+        await connection.execute(
+            f'INSERT INTO "{schema}".schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
+            migration.version,
+            migration.name,
+            migration.checksum,
+        )
 
 
 # A statement that may take a session-level advisory lock names `pg_advisory_lock`, `pg_try_advisory_lock`

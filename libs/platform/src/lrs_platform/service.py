@@ -31,7 +31,9 @@ from lrs_platform.settings import ServiceSettings
 
 _log = get_logger("lrs.service")
 
-# Shutdown must end: Kubernetes kills a pod 30 s after SIGTERM, and a test tears a service down in-process.
+# Shutdown must end: Kubernetes kills a pod its terminationGracePeriodSeconds after it began stopping it (60 s,
+# reporting 75 s: the preStop, the open requests' drain, then this and the clients' stops; deploy/k8s/tests/
+# test_shutdown.py adds them up), and a test tears a service down in-process.
 SHUTDOWN_SECONDS = 10.0
 
 
