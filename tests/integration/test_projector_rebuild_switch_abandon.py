@@ -152,7 +152,7 @@ async def test_a_switch_and_an_abandon_of_one_rebuild_one_is_carried_out_the_oth
                 assert "plr_retired_1" not in schemas
         finally:
             await connection.close()
-        assert (await app.get(OPERATOR, "/v1/admin/rebuild")).json() == {"state": "idle"}
+        assert (await app.get(OPERATOR, "/v1/admin/rebuild")).json()["state"] == "idle"
         # the projector reads on from whichever model is live
         later = uln_for(uuid.uuid4().int % 50_000_000)
         await produce(kafka_bootstrap, prefix, [Record(PLR, later, envelope_bytes(Events().recorded(later)))])

@@ -577,7 +577,8 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="submitting a batch while the key store's database is away, or before the validation service has"
         " created the store",
         source="decision 0080 (erasure by crypto-shredding)",
-        fix="Send the same request again after the `Retry-After` seconds, with the same Idempotency-Key.",
+        fix="Send the same request again after the `Retry-After` seconds, with the same Idempotency-Key if you"
+        " sent one.",
     ),
     ProblemCode.ACHIEVEMENT_NOT_ON_RECORD: CodeExplanation(
         meaning="No achievement an awarding organisation recorded with this id is on the learner's record (under"

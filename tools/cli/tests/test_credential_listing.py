@@ -71,6 +71,8 @@ def test_json_gives_the_table_s_fields_for_scripts(
             "created_at": "2026-12-04T18:20:00+00:00",
             "revoked_at": None,
             "label": "made by jo",
+            "created_by": None,
+            "revoked_by": None,
         },
         {
             "key_id": "fedcba9876543210",
@@ -79,6 +81,8 @@ def test_json_gives_the_table_s_fields_for_scripts(
             "created_at": "2026-12-04T18:20:00+00:00",
             "revoked_at": "2026-12-04T18:20:00+00:00",
             "label": None,
+            "created_by": None,
+            "revoked_by": None,
         },
         {
             "key_id": "00112233aabbccdd",
@@ -87,6 +91,8 @@ def test_json_gives_the_table_s_fields_for_scripts(
             "created_at": "2026-12-04T18:20:00+00:00",
             "revoked_at": None,
             "label": "results system",
+            "created_by": None,
+            "revoked_by": None,
         },
     ]
     assert captured.err == "lrs: the first 3 of 900: name a kind or a principal to see the rest\n"

@@ -47,11 +47,11 @@ class Database:
             return args[0] == REGISTERED
         raise AssertionError(query)
 
-    async def issue(self, principal: Principal, label: str | None) -> IssuedKey:
+    async def issue(self, principal: Principal, label: str | None, *, by: str | None = None) -> IssuedKey:
         self.made.append(("create", str(principal)))
         return IssuedKey("k1", "lrs_k1_secret", principal)
 
-    async def rotate(self, principal: Principal, label: str | None) -> IssuedKey:
+    async def rotate(self, principal: Principal, label: str | None, *, by: str | None = None) -> IssuedKey:
         self.made.append(("rotate", str(principal)))
         return IssuedKey("k2", "lrs_k2_secret", principal)
 

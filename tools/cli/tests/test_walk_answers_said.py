@@ -65,11 +65,13 @@ def test_every_rebuild_step_prints_the_projectors_answer_as_json_when_asked(
     step: str, method: str, answer: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     asked = serve(monkeypatch, lambda request: httpx.Response(200, json=answer))
+    confirmed = ["--yes"] if step == "switch" else []  # a switch asks first, and needs --yes off a terminal
 
-    assert main(["projector", "rebuild", step, "--json"]) == ExitCode.OK
+    assert main(["projector", "rebuild", step, "--json", *confirmed]) == ExitCode.OK
 
     assert json.loads(capsys.readouterr().out) == answer
-    assert [line.split(" ")[0] for line in asked] == [method]
+    # a switch reads the rebuild's status first, to say what its last comparison found
+    assert [line.split(" ")[0] for line in asked] == (["GET", method] if step == "switch" else [method])
 
 
 def test_rebuild_status_json_of_a_failed_rebuild_exits_1_as_the_text_does(

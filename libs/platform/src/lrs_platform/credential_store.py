@@ -6,6 +6,9 @@ sent a key to the wrong environment what happened. Only SHA-256 of the secret is
 random bytes, so a slow password hash would add nothing. Operators create, rotate and revoke keys with
 `lrs credentials ...`.
 
+Who made and who revoked a key is kept beside it (`identity.key_changes`) where the caller says who: `lrs
+credentials` names the operator's login and host, as no service stands between it and these tables.
+
 Each process caches a key it has seen for one second, so a request costs no query while a revocation
 (made by another process: the `lrs` command) takes effect everywhere within that second; in the
 process that revokes it, at once. Unknown and revoked keys are not cached: each attempt with one is
@@ -71,6 +74,8 @@ class StoredKey:
     label: str | None
     created_at: datetime
     revoked_at: datetime | None
+    created_by: str | None = None  # who made it, where its maker said (`identity.key_changes`)
+    revoked_by: str | None = None  # who revoked it, likewise
 
 
 def _hash(secret: str) -> str:
@@ -125,6 +130,38 @@ _KEYS_WHERE = (
 )
 
 
+# Who made and who revoked the key (`identity.key_changes`), where its maker and revoker said.
+_KEY_CHANGES = (
+    "(SELECT changed_by FROM identity.key_changes AS changes WHERE changes.key_id = credentials.key_id"
+    " AND changes.change = 'created') AS created_by,"
+    " (SELECT changed_by FROM identity.key_changes AS changes WHERE changes.key_id = credentials.key_id"
+    " AND changes.change = 'revoked') AS revoked_by"
+)
+_STORED_KEY_COLUMNS = f"key_id, principal, scopes, label, created_at, revoked_at, {_KEY_CHANGES}"
+_RECORD_CHANGES = (
+    "INSERT INTO identity.key_changes (key_id, change, changed_by) SELECT unnest($1::text[]), $2, $3"
+    " ON CONFLICT DO NOTHING"
+)
+
+
+async def _record_changes(connection: asyncpg.Connection, key_ids: Collection[str], change: str, by: str) -> None:
+    """Keeps who made (`created`) or revoked (`revoked`) the keys, in `connection`'s transaction: the change's own."""
+    if key_ids:
+        await connection.execute(_RECORD_CHANGES, list(key_ids), change, by)
+
+
+def _stored_key(row: asyncpg.Record) -> StoredKey:
+    return StoredKey(
+        row["key_id"],
+        Principal.stored(row["principal"], frozenset(row["scopes"])),
+        row["label"],
+        row["created_at"],
+        row["revoked_at"],
+        row.get("created_by"),
+        row.get("revoked_by"),
+    )
+
+
 def _keys_where_arguments(
     kind: PrincipalKind | None, include_revoked: bool, label_not_starting: str | None, principal: Principal | None
 ) -> tuple[object, ...]:
@@ -145,15 +182,19 @@ def reserved_label_refusal(label: str | None) -> str | None:
     return None
 
 
-async def revoke_principal_in(connection: asyncpg.Connection, principal: Principal) -> int:
+_REVOKE_PRINCIPAL = "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL"
+
+
+async def revoke_principal_in(connection: asyncpg.Connection, principal: Principal, *, by: str | None = None) -> int:
     """Revokes every key of `principal` not yet revoked, in `connection`'s transaction, and says how many: for a
     caller whose own change must commit with it (the Sandpit's copy of a live erasure). Each process that cached one
-    of the keys drops it within `CACHE_SECONDS`."""
-    result = await connection.execute(
-        "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL",
-        str(principal),
-    )
-    return int(result.split()[-1])
+    of the keys drops it within `CACHE_SECONDS`. `by`: who revoked them, kept with them."""
+    if by is None:
+        result = await connection.execute(_REVOKE_PRINCIPAL, str(principal))
+        return int(result.split()[-1])
+    revoked = [row["key_id"] for row in await connection.fetch(f"{_REVOKE_PRINCIPAL} RETURNING key_id", str(principal))]
+    await _record_changes(connection, revoked, "revoked", by)
+    return len(revoked)
 
 
 class CredentialStore:
@@ -178,19 +219,30 @@ class CredentialStore:
             await apply_migrations(connection, IDENTITY_SCHEMA, "lrs_platform.identity_migrations")
 
     async def issue(
-        self, principal: Principal, label: str | None = None, *, connection: asyncpg.Connection | None = None
+        self,
+        principal: Principal,
+        label: str | None = None,
+        *,
+        connection: asyncpg.Connection | None = None,
+        by: str | None = None,
     ) -> IssuedKey:
         """A new key; in `connection`'s transaction when given (so a caller's own record of it commits with it).
-        ValueError for a label that would pass the key for a person's session key (`reserved_label_refusal`)."""
+        `by`: who made it, kept with it. ValueError for a label that would pass the key for a person's session key
+        (`reserved_label_refusal`)."""
         if refusal := reserved_label_refusal(label):
             raise ValueError(refusal)
-        return await self._issue(principal, label, connection)
+        if by is None or connection is not None:
+            return await self._issue(principal, label, connection, by)
+        async with self._pool.acquire() as own, own.transaction():
+            return await self._issue(principal, label, own, by)
 
     async def issue_for_session(self, principal: Principal, person: str) -> IssuedKey:
         """A key the Organisation Portal holds for `person`'s session (`SESSION_KEY_LABEL`)."""
         return await self._issue(principal, f"{SESSION_KEY_LABEL} {person}", None)
 
-    async def _issue(self, principal: Principal, label: str | None, connection: asyncpg.Connection | None) -> IssuedKey:
+    async def _issue(
+        self, principal: Principal, label: str | None, connection: asyncpg.Connection | None, by: str | None = None
+    ) -> IssuedKey:
         _check_issuable(principal)
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
@@ -203,27 +255,37 @@ class CredentialStore:
             _hash(secret),
             label,
         )
+        if by is not None and connection is not None:
+            await _record_changes(connection, [key_id], "created", by)
         return IssuedKey(key_id, self._token(key_id, secret), principal)
 
     def _token(self, key_id: str, secret: str) -> str:
         return f"{_TOKEN_PREFIXES[self.environment]}{key_id}_{secret}"
 
-    async def revoke_principal(self, principal: Principal) -> int:
-        async with self._pool.acquire() as connection:
-            revoked = await revoke_principal_in(connection, principal)
+    async def revoke_principal(self, principal: Principal, *, by: str | None = None) -> int:
+        """Revokes every key of `principal`; `by`: who did, kept with the keys. How many it revoked."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            revoked = await revoke_principal_in(connection, principal, by=by)
         self._forget_cached()
         return revoked
 
-    async def revoke(self, *key_ids: str) -> int:
-        """Revokes the keys named; unknown and already revoked ones are skipped. Returns how many it revoked."""
+    async def revoke(self, *key_ids: str, by: str | None = None) -> int:
+        """Revokes the keys named; unknown and already revoked ones are skipped. Returns how many it revoked. `by`:
+        who revoked them, kept with them."""
         if not key_ids:
             return 0
-        result = await self._pool.execute(
-            "UPDATE identity.credentials SET revoked_at = now() WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL",
-            list(key_ids),
+        statement = (
+            "UPDATE identity.credentials SET revoked_at = now() WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL"
         )
+        if by is None:
+            result = await self._pool.execute(statement, list(key_ids))
+            self._forget_cached(key_ids)
+            return int(result.split()[-1])
+        async with self._pool.acquire() as connection, connection.transaction():
+            revoked = [row["key_id"] for row in await connection.fetch(f"{statement} RETURNING key_id", list(key_ids))]
+            await _record_changes(connection, revoked, "revoked", by)
         self._forget_cached(key_ids)
-        return int(result.split()[-1])
+        return len(revoked)
 
     async def revoke_listed(
         self,
@@ -251,15 +313,12 @@ class CredentialStore:
         """The key if `listing(kind, include_revoked=True, label_not_starting=...)` lists it and it is revoked: what
         a page that revokes only the keys it shows says of a key revoked already (its form sent twice). None else."""
         row = await self._pool.fetchrow(
-            "SELECT key_id, principal, scopes, label, created_at, revoked_at FROM identity.credentials"
+            f"SELECT {_STORED_KEY_COLUMNS} FROM identity.credentials"
             f"{_KEYS_WHERE} AND key_id = $5 AND revoked_at IS NOT NULL",
             *_keys_where_arguments(kind, True, label_not_starting, None),
             key_id,
         )
-        if row is None:
-            return None
-        principal = Principal.stored(row["principal"], frozenset(row["scopes"]))
-        return StoredKey(row["key_id"], principal, row["label"], row["created_at"], row["revoked_at"])
+        return None if row is None else _stored_key(row)
 
     def _forget_cached(self, key_ids: Collection[str] | None = None) -> None:
         """After a revocation: the keys named (every key when none are) are read again, and a look-up that
@@ -282,21 +341,12 @@ class CredentialStore:
         """Keys by principal then newest first; `label_not_starting` leaves out keys a system issues for
         itself; `principal`: that principal's keys only."""
         rows = await self._pool.fetch(
-            "SELECT key_id, principal, scopes, label, created_at, revoked_at FROM identity.credentials"
+            f"SELECT {_STORED_KEY_COLUMNS} FROM identity.credentials"
             f"{_KEYS_WHERE} ORDER BY principal, created_at DESC, key_id LIMIT $5",
             *_keys_where_arguments(kind, include_revoked, label_not_starting, principal),
             limit,
         )
-        return [
-            StoredKey(
-                row["key_id"],
-                Principal.stored(row["principal"], frozenset(row["scopes"])),
-                row["label"],
-                row["created_at"],
-                row["revoked_at"],
-            )
-            for row in rows
-        ]
+        return [_stored_key(row) for row in rows]
 
     async def count(
         self,
@@ -313,19 +363,20 @@ class CredentialStore:
         )
         return total
 
-    async def rotate(self, principal: Principal, label: str | None = None) -> IssuedKey:
+    async def rotate(self, principal: Principal, label: str | None = None, *, by: str | None = None) -> IssuedKey:
         """Issues a new key and revokes every older key of the principal but those of people's portal
         sessions (`SESSION_KEY_LABEL`: signed in with their own passwords, they stay signed in; revoking the
         principal ends those too), in one transaction. Rotations of one principal take turns: one started
         meanwhile revokes this one's new key, so one key is left. Without scopes of its own, the new key
         has those of the newest key it replaces: rotating a limited key never makes an unlimited one, and an
-        operator with no key to replace (all revoked) is refused (`NoKeyToRotateError`), nothing revoked."""
+        operator with no key to replace (all revoked) is refused (`NoKeyToRotateError`), nothing revoked. `by`: who
+        rotated, kept as the maker of the new key and the revoker of the old ones."""
         _check_issuable(principal)
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _rotation_lock_key(principal))
             replaced = await connection.fetch(
                 "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL"
-                " AND (label IS NULL OR NOT starts_with(label, $2)) RETURNING created_at, scopes",
+                " AND (label IS NULL OR NOT starts_with(label, $2)) RETURNING key_id, created_at, scopes",
                 str(principal),
                 SESSION_KEY_LABEL,
             )
@@ -337,7 +388,9 @@ class CredentialStore:
                     f"{principal} has no key to rotate, whose scopes the new key would keep: create one instead,"
                     f" naming the duties it needs (lrs credentials create --principal {principal} --scope SCOPE)"
                 )
-            issued = await self.issue(principal, label, connection=connection)
+            issued = await self.issue(principal, label, connection=connection, by=by)
+            if by is not None:
+                await _record_changes(connection, [row["key_id"] for row in replaced], "revoked", by)
         self._forget_cached()
         return issued
 

@@ -193,7 +193,8 @@ router = APIRouter(prefix="/v1")
     description=(
         "Accepts a batch once it is durably queued for validation, and answers 202 with its id."
         " The header's AwardingOrganisation must be the calling AO. Sending the same Idempotency-Key"
-        " again (or, without a key, the same file again) answers the original batch with"
+        " again (or, without a key, the same file again, whether its first batch came with a key or not) answers the"
+        " original batch with"
         " `Idempotent-Replay: true` instead of creating a second one; but the same file sent again without a key"
         " after its batch failed (RS005) is a new batch, judged again (decision 0185), as is any resend of an"
         " abandoned one. The format is `?format=`'s, else the"
@@ -318,6 +319,9 @@ async def _refuse_while_too_many_wait(
         return
     publishing = settings.publish_timeout_seconds + settings.row_lock_timeout_seconds
     waiting = await batches.records_waiting(principal.id, publishing_seconds=publishing)
+    # the AO's series exists at 0 from its first submission since the start: `increase()` then sees its first
+    # deferral (a series born at 1 increases by nothing); metrics.py
+    SUBMISSIONS_DEFERRED.labels(principal.id)
     if waiting < limit:
         return
     if idempotency_key is not None and await batches.find_by_dedup(principal.id, dedup_key(idempotency_key, "")):
@@ -546,7 +550,10 @@ async def list_records(
         200: {
             "description": "Line, MISIdentifier, Action, ULN (last 4 digits), Status, Codes, Messages, PLRChanged"
             " (Y: the record changed the learner's PLR; N: it did not, as no record of a failed batch did; empty"
-            " while the batch is not decided); UTF-8 with a byte-order mark, which spreadsheets read as UTF-8",
+            " while the batch is not decided); UTF-8 with a byte-order mark, which spreadsheets read as UTF-8. An"
+            " MISIdentifier starting with =, +, -, @, a tab or a carriage return is prefixed with ' so that a"
+            " spreadsheet does not run it as a formula (`-2+3` comes back as `'-2+3`); the JSON view"
+            " (`/records`) has the value as sent",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
         **problems(401, 403, 404, 422, 503),
@@ -679,11 +686,18 @@ async def _publish_failed(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _keyring_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """The caller is an AO, whom the keyring's reason (an operator's to mend, naming settings) does not help: it is
+    logged for operators (the keyring's errors carry no key material or personal data), and the AO is told to send
+    the same file again later, under its Idempotency-Key if it sent one."""
+    _log.warning(
+        "submission_refused_keyring_unavailable", path=request.url.path, error=type(error).__name__, reason=str(error)
+    )
+    same_key = ", with the same Idempotency-Key" if request.headers.get("Idempotency-Key") else ""
     problem = Problem(
         status=503,
         title="The learner key store is unavailable",
-        detail=f"The learners' personal fields cannot be sealed right now ({error}), so nothing was accepted."
-        " Send the batch again later, with the same Idempotency-Key.",
+        detail="The LRS cannot accept batches just now, so nothing of this one was accepted: send the same file"
+        f" again later{same_key}.",
         code=ProblemCode.KEYRING_UNAVAILABLE,
         instance=request.url.path,
     )

@@ -143,6 +143,24 @@ class RebuildJob:
 RunnerFactory = Callable[[str, ReadModel, bool], Runner]
 
 
+@dataclass(frozen=True)
+class EndedRebuild:
+    """The last rebuild switched to or abandoned, and who did it (plr_ops.rebuilds' `finished_by`)."""
+
+    rebuild_id: int
+    state: str  # 'switched' or 'abandoned'
+    finished_by: str | None  # None: ended by a release that did not record it
+    finished_at: datetime | None
+
+    def said(self) -> dict[str, Any]:
+        return {
+            "rebuild_id": self.rebuild_id,
+            "state": self.state,
+            "finished_by": self.finished_by,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+        }
+
+
 class RebuildFailed(Exception):
     """A bulk load could not finish: a worker kept failing (`worker`), or the keys could not be built."""
 
@@ -177,11 +195,17 @@ class Rebuilds:
         # finds the job another has switched to or abandoned gone, and is refused: never both carried out, nor
         # one renaming a schema the other dropped. Taken before the runners' locks (`_aligned`), never after.
         self._deciding = asyncio.Lock()
-        self._ended: tuple[int, str] | None = None  # the last rebuild this projector switched to or abandoned
+        self._ended: EndedRebuild | None = None  # the last rebuild switched to or abandoned
 
     async def resume(self) -> None:
         """A rebuild survives a restart of the projector: its state is in plr_ops, its rows and
         offsets in its schema, and its workers go on from their last finished pass."""
+        ended = await self.pool.fetchrow(
+            f"SELECT rebuild_id, state, finished_by, finished_at FROM {OPS_SCHEMA}.rebuilds WHERE state IN {_ENDED}"
+            " ORDER BY rebuild_id DESC LIMIT 1"
+        )
+        if ended is not None:
+            self._ended = EndedRebuild(ended["rebuild_id"], ended["state"], ended["finished_by"], ended["finished_at"])
         row = await self.pool.fetchrow(
             f"SELECT * FROM {OPS_SCHEMA}.rebuilds WHERE state IN ('running', 'caught_up', 'failed')"
             " ORDER BY rebuild_id DESC LIMIT 1"
@@ -520,7 +544,8 @@ class Rebuilds:
     def status(self) -> dict[str, Any]:
         job = self.job
         if job is None:
-            return {"state": "idle"}
+            # who switched to or abandoned the last one, as a running one's answer says who started it
+            return {"state": "idle"} if self._ended is None else {"state": "idle", "last": self._ended.said()}
         target = sum(job.targets.values())
         if job.phase == "following":
             done = _done(job.runner.positions, job.targets)
@@ -580,7 +605,9 @@ class Rebuilds:
             raise self._no_rebuild("Start a rebuild first.")
         if self.job.state != "caught_up":
             now = (
-                "failed: start a new one" if self.job.state == "failed" else "still reading the log: watch its progress"
+                "has failed: abandon it and start a new one"
+                if self.job.state == "failed"
+                else "is still reading the log: follow its progress with `lrs projector rebuild status --follow`"
             )
             raise OperationError(
                 Refusal.NOT_NOW,
@@ -606,22 +633,28 @@ class Rebuilds:
         another operator meanwhile, perhaps at the same moment)."""
         detail = "No rebuild is running."
         if self._ended is not None:
-            rebuild_id, state = self._ended
+            rebuild_id, by = self._ended.rebuild_id, f" by {self._ended.finished_by}" if self._ended.finished_by else ""
             detail += (
-                f" Rebuild {rebuild_id} was switched to: its model is the live one."
-                if state == "switched"
-                else f" Rebuild {rebuild_id} was abandoned and its schema dropped."
+                f" Rebuild {rebuild_id} was switched to{by}: its model is the live one."
+                if self._ended.state == "switched"
+                else f" Rebuild {rebuild_id} was abandoned{by} and its schema dropped."
             )
         return OperationError(Refusal.NOT_NOW, "No rebuild", f"{detail} {then}")
 
-    async def _mark_ended(self, connection: asyncpg.Connection, job: RebuildJob, state: str) -> None:
-        """Records the rebuild switched to or abandoned, in the caller's transaction; refused (rolling it back)
-        where plr_ops.rebuilds already has it ended, as only another projector taking operator actions could."""
+    async def _mark_ended(
+        self, connection: asyncpg.Connection, job: RebuildJob, state: str, operator: str
+    ) -> EndedRebuild:
+        """Records the rebuild switched to or abandoned by `operator`, in the caller's transaction; refused (rolling
+        it back) where plr_ops.rebuilds already has it ended, as only another projector taking operator actions
+        could."""
+        ended = EndedRebuild(job.rebuild_id, state, operator, datetime.now(UTC))
         marked = await connection.execute(
-            f"UPDATE {OPS_SCHEMA}.rebuilds SET state = $2, finished_at = now() WHERE rebuild_id = $1"
+            f"UPDATE {OPS_SCHEMA}.rebuilds SET state = $2, finished_at = $3, finished_by = $4 WHERE rebuild_id = $1"
             f" AND state NOT IN {_ENDED}",
             job.rebuild_id,
             state,
+            ended.finished_at,
+            operator,
         )
         if marked == "UPDATE 0":
             raise OperationError(
@@ -630,6 +663,7 @@ class Rebuilds:
                 f"plr_ops.rebuilds records rebuild {job.rebuild_id} as switched to or abandoned already"
                 " (by another projector taking operator actions?): nothing was changed.",
             )
+        return ended
 
     async def compare(self) -> dict[str, Any]:
         async with self._deciding:
@@ -657,7 +691,7 @@ class Rebuilds:
             retired = f"plr_retired_{job.rebuild_id}"
             async with self._aligned(job):
                 async with self.pool.acquire() as connection, connection.transaction():
-                    await self._mark_ended(connection, job, "switched")
+                    ended = await self._mark_ended(connection, job, "switched", operator)
                     await connection.execute(f'ALTER SCHEMA "{LIVE_SCHEMA}" RENAME TO "{retired}"')
                     await connection.execute(f'ALTER SCHEMA "{job.schema}" RENAME TO "{LIVE_SCHEMA}"')
                 # The rebuild runner holds the name of a schema that no longer exists: stop it under its lock.
@@ -665,7 +699,7 @@ class Rebuilds:
                 job.runner.retire_metrics()
                 await self.live.reload()
             await self.pool.expire_connections()
-            self.job, self._ended = None, (job.rebuild_id, "switched")
+            self.job, self._ended = None, ended
             metrics.REBUILD_PROGRESS.set(0)
             _log.info("rebuild_switched", rebuild_id=job.rebuild_id, operator=operator, retired_schema=retired)
             return {
@@ -687,12 +721,12 @@ class Rebuilds:
                     # dropped first: a Job's worker still loading holds the tables until its pass commits, its row
                     # ended after (it finds that at its next report, and stops)
                     await connection.execute(f'DROP SCHEMA IF EXISTS "{job.schema}" CASCADE')
-                    await self._mark_ended(connection, job, "abandoned")
+                    ended = await self._mark_ended(connection, job, "abandoned", operator)
                     await connection.execute(_STOP_WORKERS, job.rebuild_id, "stopped: the rebuild was abandoned")
             except OperationError:
                 self.job = None  # stopped, and ended already by the record: nothing of it is left to run
                 raise
-            self.job, self._ended = None, (job.rebuild_id, "abandoned")
+            self.job, self._ended = None, ended
             metrics.REBUILD_PROGRESS.set(0)
             _log.info("rebuild_abandoned", rebuild_id=job.rebuild_id, operator=operator)
             return {"state": "abandoned", "rebuild_id": job.rebuild_id}

@@ -102,5 +102,5 @@ async def test_an_abandoned_rebuild_drops_its_schema_and_leaves_no_progress_or_s
     # and its workers not done ended with it: no row of it looks alive
     assert connection.statements[3].startswith("UPDATE plr_ops.rebuild_workers SET state = 'failed'")
     assert (runner.stopped, runner.retired) == (True, True)
-    assert rebuilds.status() == {"state": "idle"}
+    assert rebuilds.status()["state"] == "idle"
     assert REGISTRY.get_sample_value("lrs_projector_rebuild_progress_ratio") == 0

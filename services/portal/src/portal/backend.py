@@ -108,6 +108,10 @@ LAST_RECORD_LINE = MAX_BATCH_BYTES + 1
 # whose answer turns on the batch alone (whatever it holds of this ULN is dropped unread).
 BATCH_PROBE_ULN = "9999999998"
 
+# The title of a dead-letter value route's 404 for a parked message kept without a value (lrs_platform.parking_api,
+# plr_projector.admin_routes): the portal imports no service, so it names the title as `lrs dlq show` does.
+NO_VALUE_KEPT = "No value kept"
+
 
 class Services:
     """One pooled HTTP client for the services of one environment; `as_principal` binds it to one person's key."""
@@ -368,6 +372,21 @@ class ServiceCalls:
             found = await self._json("GET", service, f"/v1/admin/dlq/{quote(handle, safe='')}")
         rows: list[dict[str, Any]] = found["parked"]
         return rows
+
+    async def dead_letter_value(self, service: str, stream: str, topic: str | None = None) -> bytes | None:
+        """A parked message's value, byte for byte as its consumer read it (what `lrs dlq show` saves to mend): of
+        the message `stream` names (a parked message's id), or in the projector of learner `stream`'s first event
+        parked on `topic`; None when the service keeps no value for it (a tombstone). The services answer it to
+        the support duty only. It may hold personal data: never logged nor kept."""
+        try:
+            response = await self._request(
+                "GET", service, f"/v1/admin/dlq/{quote(stream, safe='')}/value", params={"topic": topic}
+            )
+        except NotFound as missing:
+            if missing.problem.get("title") == NO_VALUE_KEPT:
+                return None
+            raise
+        return response.content
 
     async def dead_letter_action(
         self,

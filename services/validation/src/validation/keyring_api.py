@@ -97,7 +97,13 @@ async def rewrap_keys(
     keyring = _keyring(request)
     rewrapped = await keyring.rewrap(at_most)
     state = await keyring.wrapping()
-    _log.info("learner_keys_rewrapped", keys=rewrapped, wrap_with=state.wrap_with, to_rewrap=state.to_rewrap)
+    _log.info(
+        "learner_keys_rewrapped",
+        keys=rewrapped,
+        wrap_with=state.wrap_with,
+        to_rewrap=state.to_rewrap,
+        operator=str(principal),
+    )
     return _wrapping_answer(state, rewrapped)
 
 

@@ -7,12 +7,15 @@ from pydantic import BaseModel
 
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import OperatorScope, operator_scope
+from lrs_platform.logging import get_logger
 from lrs_platform.problems import problem_responses
 from validation.api_common import Operator
 from validation.catalogue_publisher import publish_catalogue
 from validation.reference_store import ReferenceFiles, ReferenceStore
 
 router = APIRouter(prefix="/v1")
+
+_log = get_logger("validation.api")
 
 
 class ReferenceLoaded(BaseModel):
@@ -38,5 +41,14 @@ async def load_reference(request: Request, principal: Operator) -> ReferenceLoad
     store = _store(request)
     organisations, qualifications = await store.load(files)
     catalogue, _ = await store.current()
-    await publish_catalogue(request.app.state.outbox_producer, catalogue, await store.version())
+    version = await store.version()
+    await publish_catalogue(request.app.state.outbox_producer, catalogue, version)
+    # the catalogue every batch is judged by from now on: who replaced it is kept, as for every operator action
+    _log.info(
+        "reference_loaded",
+        awarding_organisations=organisations,
+        qualifications=qualifications,
+        catalogue_version=version,
+        operator=str(principal),
+    )
     return ReferenceLoaded(awarding_organisations=organisations, qualifications=qualifications)

@@ -139,18 +139,21 @@ async def _with_store(
     *,
     allow_unregistered: bool = False,
 ) -> IssuedKey | int:
+    by = made_by(action)  # kept with the keys made and revoked: no service stands between this and the key store
     async with _key_store(environment) as (pool, store):
         if action == "revoke":
-            return await store.revoke_principal(principal)
+            return await store.revoke_principal(principal, by=by)
         if await _erased_learner(pool, principal):
             raise ValueError(_ERASED_LEARNER.format(principal=principal, uln=principal.id))
         if not allow_unregistered and await _unregistered_learner(pool, principal):
             raise ValueError(_UNREGISTERED_LEARNER.format(principal=principal, uln=principal.id))
-        issued = await (store.issue(principal, label) if action == "create" else store.rotate(principal, label))
+        issued = await (
+            store.issue(principal, label, by=by) if action == "create" else store.rotate(principal, label, by=by)
+        )
         # asked again once made: an erasure committed in between revokes before it commits and once after, and
         # the second may have run before this key was made
         if await _erased_learner(pool, principal):
-            await store.revoke(issued.key_id)
+            await store.revoke(issued.key_id, by=by)
             raise ValueError(_ERASED_LEARNER.format(principal=principal, uln=principal.id))
         return issued
 
@@ -239,6 +242,12 @@ def made_here(now: datetime | None = None) -> str:
     its own; a portal key says who issued it)."""
     made = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     return f"made with lrs credentials by {getpass.getuser()} on {socket.gethostname()}, {made}"
+
+
+def made_by(action: str) -> str:
+    """Who made or revoked a key with `lrs credentials`, as the key store keeps it (`identity.key_changes`): the
+    login and host, as a key's label says without `--label`, and the action (`alex@laptop, lrs credentials revoke`)."""
+    return f"{getpass.getuser()}@{socket.gethostname()}, lrs credentials {action}"
 
 
 def credentials(
@@ -532,7 +541,7 @@ def listed_keys(
     whose: str | None, *, revoked: bool, environment: Environment = Environment.LIVE
 ) -> tuple[list[StoredKey], int]:
     """The keys an access review asks about: whose, which duties, made when and by whom (the label), revoked
-    when; never a secret, and not the portal's own session keys (each person's, for an hour). With them, how
+    when and, with `lrs credentials`, by whom; never a secret, and not the portal's own session keys (each person's, for an hour). With them, how
     many there are in all (more than listed: only the first KEYS_LISTED are)."""
     kind: PrincipalKind | None = None
     principal: Principal | None = None
@@ -559,9 +568,10 @@ def keys_table(keys: Sequence[StoredKey], total: int) -> str:
     for key in keys:
         duties = ",".join(_duties(key))
         revoked_at = key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else ""
+        revoked_by = f"{'; ' if key.label else ''}revoked by {key.revoked_by}" if key.revoked_by else ""
         lines.append(
             f"{key.key_id:<16}  {key.principal!s:<28} {duties:<24} {key.created_at:%Y-%m-%d %H:%M}  {revoked_at:<16}"
-            f"  {key.label or ''}"
+            f"  {key.label or ''}{revoked_by}"
         )
     if total > len(keys):
         lines.append(_more_than_listed(keys, total))
@@ -569,7 +579,9 @@ def keys_table(keys: Sequence[StoredKey], total: int) -> str:
 
 
 def keys_json(keys: Sequence[StoredKey]) -> list[dict[str, Any]]:
-    """The table's fields, for scripts: times in ISO 8601 (UTC), `revoked_at` null for a key in use."""
+    """The table's fields, for scripts: times in ISO 8601 (UTC), `revoked_at` null for a key in use; who made and who
+    revoked the key (`created_by`, `revoked_by`), null where nobody said (made in the portal, or before this was
+    kept)."""
     return [
         {
             "key_id": key.key_id,
@@ -578,6 +590,8 @@ def keys_json(keys: Sequence[StoredKey]) -> list[dict[str, Any]]:
             "created_at": key.created_at.isoformat(),
             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
             "label": key.label,
+            "created_by": key.created_by,
+            "revoked_by": key.revoked_by,
         }
         for key in keys
     ]

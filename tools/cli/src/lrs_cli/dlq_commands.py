@@ -429,6 +429,19 @@ def _retry_command(shown: ParkedValue, connection: Connection, file: str) -> str
     return connection.command(f"dlq retry {shown.target} --service {shown.service} --replacement {shlex.quote(file)}")
 
 
+# Consumers that register no replayer: a message they parked cannot be applied again, with or without a corrected copy
+# (retry answers 409), only skipped. Validation's decider: a batch it gave up on is abandoned, and the AO resubmits.
+SKIP_ONLY_CONSUMERS = ("validation.decider",)
+
+
+def _skip_only_text(shown: ParkedValue, connection: Connection) -> str:
+    skip = connection.command(f"dlq skip {shown.target} --service {shown.service} --reason WHY")
+    return (
+        f"{shown.message['consumer']} cannot apply it again, not even a corrected copy (a retry answers 409): skip it"
+        f" (`{skip}`); the AO resubmits the batch, which is then a new one"
+    )
+
+
 def shown_text(shown: ParkedValue, connection: Connection, output: Path | None = None) -> str:
     """What `lrs dlq show` prints: where the message was read, why it is parked, what waits with it, and its value
     (or where `--output` put it), with the retry that applies a corrected copy in its place."""
@@ -459,19 +472,25 @@ def shown_text(shown: ParkedValue, connection: Connection, output: Path | None =
         return "\n".join(lines)
     kind = "JSON" if shown.is_json else (shown.media_type or "bytes")
     said = f"value: {len(shown.value):,} bytes of {kind}"
+    skip_only = shown.message.get("consumer") in SKIP_ONLY_CONSUMERS
     if output is not None:
         lines.append(f"{said}, written to {output}{' (indented)' if shown.is_json else ''}")
-        lines.append(
-            f"mend it, then `{_retry_command(shown, connection, str(output))}`; it may hold personal data: delete it"
-            " once the retry is done"
-        )
+        if skip_only:
+            lines.append(f"{_skip_only_text(shown, connection)}; it may hold personal data: delete it once read")
+        else:
+            lines.append(
+                f"mend it, then `{_retry_command(shown, connection, str(output))}`; it may hold personal data: delete"
+                " it once the retry is done"
+            )
         return "\n".join(lines)
-    lines += [
-        f"{said}:",
-        value_text(shown),
-        f"to apply a corrected copy in its place: save it with --output FILE, mend it, then"
-        f" `{_retry_command(shown, connection, 'FILE')}`",
-    ]
+    lines += [f"{said}:", value_text(shown)]
+    if skip_only:
+        lines.append(_skip_only_text(shown, connection))
+    else:
+        lines.append(
+            "to apply a corrected copy in its place: save it with --output FILE, mend it, then"
+            f" `{_retry_command(shown, connection, 'FILE')}`"
+        )
     return "\n".join(lines)
 
 

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -15,8 +17,17 @@ import httpx
 import typer
 
 from lrs_cli.choices import one_of
-from lrs_cli.client import CommandError, Connection, ExitCode, expect_ok, parse_moment, read_replacement
+from lrs_cli.client import (
+    CommandError,
+    Connection,
+    ExitCode,
+    UsageError,
+    expect_ok,
+    parse_moment,
+    read_replacement,
+)
 from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
+from lrs_cli.times import uk_time
 
 SERVICE = "plr_projector"
 REBUILD_ACTIONS = ("start", "status", "compare", "switch", "abandon")
@@ -39,11 +50,22 @@ def rebuild_pace(status: dict[str, Any]) -> str:
     return f"at {status['events_per_second']:,.0f}/s, ETA {_duration(status['eta_seconds'])}"
 
 
+def _last_ended(last: dict[str, Any] | None) -> str:
+    """`; rebuild 8 was switched to by operator:alex on …`: the last rebuild ended, and who ended it (a projector of
+    an older release, or one that has ended none, says nothing)."""
+    if not last:
+        return ""
+    done = "switched to" if last["state"] == "switched" else last["state"]
+    by = f" by {last['finished_by']}" if last.get("finished_by") else ""
+    when = f" on {uk_time(last['finished_at'])}" if last.get("finished_at") else ""
+    return f"; rebuild {last['rebuild_id']} was {done}{by}{when}"
+
+
 def rebuild_line(status: dict[str, Any]) -> str:
     """One line of progress: state and phase, events done of target, rate and ETA; a failed rebuild's says why
     instead of a rate and ETA (it gets no nearer)."""
     if status.get("state") == "idle":
-        return "no rebuild running"
+        return f"no rebuild running{_last_ended(status.get('last'))}"
     workers = status.get("workers") or []
     phase = status.get("phase")
     detail = (
@@ -76,6 +98,47 @@ def comparison_text(result: dict[str, Any]) -> str:
     if result.get("global_checksums_differing"):
         lines.append("  checksums differing: " + ", ".join(result["global_checksums_differing"]))
     return "\n".join(lines)
+
+
+def last_comparison_text(status: dict[str, Any], connection: Connection) -> str:
+    """What the projector's status says of the rebuild's last comparison with the live model: whether one was
+    run, when, and what it found (`rebuild compare` runs one)."""
+    compare = connection.command("projector rebuild compare")
+    comparison = status.get("comparison")
+    rebuild_id = status.get("rebuild_id")
+    if not comparison:
+        return f"rebuild {rebuild_id} has not been compared with the live model (`{compare}` compares them)"
+    at = f" on {uk_time(comparison['compared_at'])}" if comparison.get("compared_at") else ""
+    if comparison.get("identical"):
+        return f"the last comparison of rebuild {rebuild_id} with the live model{at} found them IDENTICAL"
+    differing = comparison.get("learners_differing") or 0
+    checksums = comparison.get("global_checksums_differing") or []
+    found = f"{differing:,} of {comparison.get('learners_compared') or 0:,} learners differ"
+    if checksums:
+        found += f", and the checksums of {', '.join(checksums)}"
+    return (
+        f"the last comparison of rebuild {rebuild_id} with the live model{at} found them DIFFERENT: {found}"
+        f" (`{compare}` shows how)"
+    )
+
+
+def switch_confirmed(connection: Connection, *, yes: bool) -> None:
+    """Before a switch, which replaces the live model: says what the last comparison found, and asks on a terminal;
+    with `yes` (scripts) asks nothing, and without it refuses when not on a terminal, as `lrs learners erase` does.
+    A rebuild that has not caught up is not asked about: the projector refuses its switch and says why."""
+    if not yes and not sys.stdin.isatty():
+        raise UsageError("a switch replaces the live model: pass --yes to confirm it when not on a terminal")
+    status = rebuild_answer(connection, "status")
+    if status.get("state") != "caught_up":
+        return
+    said = last_comparison_text(status, connection)
+    if yes:
+        warn(said)
+        return
+    typer.confirm(
+        f"{said[0].upper()}{said[1:]}. Switch to rebuild {status['rebuild_id']}, making it the live model?",
+        abort=True,
+    )
 
 
 def rebuild(
@@ -162,6 +225,22 @@ def replay(
         status: dict[str, Any] = expect_ok(client.post("/v1/admin/replay", params={"from": from_}))
         warn(f"replay {status['replay_id']} from {from_} started")
         return _followed(client, status, interval) if wait else status
+
+
+def replay_start(from_: str) -> None:
+    """Refuses (exit status 2) a `--from` that is neither an offset (0 or more, the same on every partition) nor an
+    ISO-8601 time with its zone."""
+    text = from_.strip()
+    if text.isascii() and text.isdigit():
+        return
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--from {from_!r} is neither an offset (0 or more) nor an ISO-8601 time with its zone, such as"
+            " 2026-06-01T22:00Z"
+        ) from None
+    parse_moment(text, "--from")  # a time without its zone: says so
 
 
 def replay_status(
@@ -314,10 +393,19 @@ def rebuild_command(
             " taken there; 0: replay through the live code path).",
         ),
     ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", help="switch: do not ask for confirmation (needed when not on a terminal, as in a script)."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Replay the log into a fresh schema, compare it with the live one, switch. With --json every step prints the
-    projector's answer as JSON. A failed rebuild exits 1."""
+    projector's answer as JSON. A failed rebuild exits 1. A switch replaces the live model: it says what the last
+    comparison found and asks first (on a terminal; elsewhere it needs --yes)."""
+    if step is RebuildStep.SWITCH:
+        switch_confirmed(connection(ctx), yes=yes)
     answer = rebuild_answer(connection(ctx), step.value, workers=workers, follow=follow, interval=interval)
     if not as_json:
         print_text(rebuild_text(step.value, answer))
@@ -339,8 +427,7 @@ def replay_command(
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Start it and return at once.")] = False,
 ) -> None:
     """Re-project the learners with PLR events since an offset or a time (with its zone)."""
-    if not (from_.isascii() and from_.strip().isdigit()):
-        parse_moment(from_.strip(), "--from")
+    replay_start(from_)
     print_text(replay_line(replay(connection(ctx), from_, wait=not no_wait), connection(ctx)))
 
 

@@ -53,6 +53,8 @@ COPY_TOO_LARGE = (
     " lrs dlq retry --replacement FILE"
 )
 MAX_SHOWN_ERROR = 300  # of a service's error or refusal, kept in the session and shown once
+# control characters a form cannot carry back as they are (a NUL, say): a value holding one is bytes, not text
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
 CONFIRMED_REBUILD_ACTIONS = ("switch", "abandon")  # cannot be undone: asked first
 
@@ -373,20 +375,95 @@ def _replacement_errors(
     return replacement, errors
 
 
+def lrs_dlq_commands(replacing: dict[str, Any], row: dict[str, Any]) -> dict[str, str]:
+    """The `lrs dlq show` that saves the poison `row`'s value to a file to mend, and the `lrs dlq retry` that
+    applies the mended file in its place: what the form does, with the lrs command."""
+    if replacing["service"] == PROJECTOR:
+        named = f"{replacing['key']} --topic {row['topic']}"
+    else:
+        named = f"{row['id']} --service {replacing['service']}"
+    return {"show": f"lrs dlq show {named} --output FILE", "retry": f"lrs dlq retry {named} --replacement FILE"}
+
+
+def value_shown(value: bytes | None) -> tuple[str | None, str | None]:
+    """A poison's value as the form shows it, ready to mend (JSON indented, as `lrs dlq show --output` saves it),
+    or why it is not shown: (text, None) or (None, why)."""
+    if value is None:
+        return None, "It has no value (a tombstone): there is nothing to mend, so skip it instead."
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    size = f"{len(value):,} bytes"
+    if text is None or UNPRINTABLE.search(text):
+        return None, f"Its value is not text ({size} that are not printable UTF-8), so it is not shown here."
+    if len(text) > MAX_REPLACEMENT_CHARACTERS:
+        return None, f"Its value ({size}) is larger than this form takes, so it is not shown here."
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False), None
+    except (ValueError, RecursionError):  # text, but not JSON: shown as it is, to mend into JSON
+        return text, None
+
+
+async def _poison_values(
+    request: Request, user: SignedIn, replacing: dict[str, Any], *, read: bool
+) -> list[dict[str, Any]]:
+    """Each poison's value (`text`), to mend into the copy, or why it is not shown (`said`; both None unless
+    `read`), with the `lrs dlq` commands that do the same. Read only for an operator with the support duty, as the
+    services answer values to that duty alone (decision 0122: a value may hold a learner's achievements). Never
+    logged: it may hold personal data."""
+    shown = [
+        {"topic": row["topic"], "text": None, "said": None} | lrs_dlq_commands(replacing, row)
+        for row in replacing["dropped"]
+    ]
+    if not read:
+        return shown
+    if not user.account.has_duty(OperatorScope.SUPPORT):
+        said = (
+            "Its value is not shown: reading a parked message's value needs the “support” duty, which your account"
+            " does not have (it may hold personal data)."
+        )
+        return [each | {"text": None, "said": said} for each in shown]
+    service_name, projector = replacing["service"], replacing["service"] == PROJECTOR
+    for each, row in zip(shown, replacing["dropped"], strict=True):
+        try:
+            value = await calls(request, user).dead_letter_value(
+                service_name,
+                replacing["key"] if projector else str(row["id"]),
+                topic=row["topic"] if projector else None,
+            )
+        except KeyRejected:
+            raise
+        except ServiceError as error:
+            each |= {"text": None, "said": f"Its value could not be read: {error.detail[:MAX_SHOWN_ERROR]}"}
+            continue
+        readable, not_shown = value_shown(value)
+        each |= {"text": readable, "said": not_shown}
+    return shown
+
+
 async def _replacing_page(
     request: Request,
     user: SignedIn,
     replacing: dict[str, Any],
     *,
-    text: str = "",
+    text: str | None = None,
     topic: str = "",
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    """The form of a corrected copy; `text`: what was typed (None, before anything was: the form is filled with
+    the poison's value when there is one poison and it is shown, each poison's value shown beside it when several)."""
     by_service = await parked_by_service(calls(request, user))
+    several = len(replacing["dropped"]) > 1
+    # once a copy was typed, the one poison's value is not read again: the form keeps what was typed
+    values = await _poison_values(request, user, replacing, read=text is None or several)
+    if text is None:
+        text = "" if several else values[0]["text"] or ""
     context = {
         "replacing": replacing,
         "also_parked": also_parked(by_service, replacing["service"], [place_of(row) for row in replacing["dropped"]]),
+        "values": values,
         "text": text,
         "topic": topic,
         "errors": errors or {},
@@ -413,7 +490,7 @@ async def replace(request: Request, service_name: str, handle: str, user: DeadLe
         return await _no_longer_parked(request, user, service_name)
     if form is None:
         errors = {"replacement": COPY_TOO_LARGE}
-        return await _replacing_page(request, user, replacing, errors=errors, status=413)
+        return await _replacing_page(request, user, replacing, text="", errors=errors, status=413)
     text, topic = field(form, "replacement"), field(form, "topic")
     replacement, errors = _replacement_errors(text, topic, replacing)
     if errors or replacement is None:

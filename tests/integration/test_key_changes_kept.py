@@ -1,0 +1,126 @@
+"""Who made, rotated and revoked an API key with `lrs credentials` is kept in the key store (`identity.key_changes`,
+identity migration 0002) and shown by `lrs credentials list`; also when the CLI runs as the database owner `lrs`
+and a service made the key store's tables, as on Kubernetes (deploy/k8s/base/postgres/roles.yaml)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+from tests.integration.test_credentials_as_the_database_owner import Cluster, cluster  # noqa: F401
+
+from lrs_cli.client import ExitCode
+from lrs_cli.main import main
+from lrs_platform.credential_store import CredentialStore
+from lrs_platform.database import create_pool
+from lrs_platform.identity import Principal
+
+pytestmark = pytest.mark.integration
+
+HERE = f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+@pytest.fixture
+async def store(fresh_database_url: str) -> AsyncIterator[CredentialStore]:
+    pool = await create_pool(fresh_database_url, max_size=2)
+    try:
+        credentials = CredentialStore(pool)
+        await credentials.migrate()
+        yield credentials
+    finally:
+        await pool.close()
+
+
+async def test_the_store_keeps_who_made_rotated_and_revoked_each_key(store: CredentialStore) -> None:
+    ao = Principal.parse("ao:RN5133")
+    first = await store.issue(ao, "results system", by="operator:maker")
+    unsaid = await store.issue(ao, "no one said")
+    second = await store.rotate(ao, by="operator:rotator")
+    assert await store.revoke_principal(ao, by="operator:revoker") == 1
+
+    keys = {key.key_id: key for key in await store.listing(include_revoked=True)}
+    assert (keys[first.key_id].created_by, keys[first.key_id].revoked_by) == ("operator:maker", "operator:rotator")
+    assert (keys[unsaid.key_id].created_by, keys[unsaid.key_id].revoked_by) == (None, "operator:rotator")
+    assert (keys[second.key_id].created_by, keys[second.key_id].revoked_by) == ("operator:rotator", "operator:revoker")
+    third = await store.issue(ao, by="operator:maker")
+    assert await store.revoke(third.key_id, by="operator:revoker") == 1
+    assert await store.revoke(third.key_id, by="operator:late") == 0  # revoked already: its revoker stays
+    (listed,) = [key for key in await store.listing(include_revoked=True) if key.key_id == third.key_id]
+    assert listed.revoked_by == "operator:revoker"
+
+
+async def _lrs(*argv: str) -> int:
+    return await asyncio.to_thread(main, list(argv))
+
+
+async def _listed(capsys: pytest.CaptureFixture[str], principal: str) -> list[dict[str, object]]:
+    capsys.readouterr()
+    assert await _lrs("credentials", "list", "--principal", principal, "--revoked", "--json") == ExitCode.OK
+    listed: list[dict[str, object]] = json.loads(capsys.readouterr().out)
+    return listed
+
+
+async def _made_rotated_and_revoked(capsys: pytest.CaptureFixture[str]) -> None:
+    principal = "operator:oncall"
+    assert await _lrs("credentials", "create", "--principal", principal, "--scope", "rebuild") == ExitCode.OK
+    assert await _lrs("credentials", "rotate", "--principal", principal) == ExitCode.OK
+    assert await _lrs("credentials", "revoke", "--principal", principal) == ExitCode.OK
+
+    rotated, made = await _listed(capsys, principal)  # newest first
+    assert (made["created_by"], made["revoked_by"]) == (
+        f"{HERE}, lrs credentials create",
+        f"{HERE}, lrs credentials rotate",
+    )
+    assert (rotated["created_by"], rotated["revoked_by"]) == (
+        f"{HERE}, lrs credentials rotate",
+        f"{HERE}, lrs credentials revoke",
+    )
+    assert await _lrs("credentials", "list", "--principal", principal, "--revoked") == ExitCode.OK
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].endswith(f"revoked by {HERE}, lrs credentials revoke")
+
+
+async def test_lrs_credentials_keeps_and_lists_who_made_rotated_and_revoked_a_key(
+    store: CredentialStore, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", fresh_database_url)
+    await _made_rotated_and_revoked(capsys)
+
+
+async def test_the_database_owner_keeps_who_did_it_in_a_key_store_a_service_made(
+    cluster: Cluster,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", cluster.owner_url)
+    await _made_rotated_and_revoked(capsys)
+
+
+async def test_a_key_store_the_database_owner_migrated_first_is_read_by_the_services(
+    cluster: Cluster,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An upgrade where `lrs credentials` runs before any service has migrated the key store: the owner `lrs` makes
+    `key_changes`, which no default privilege grants the services; the migration grants it the schema's owner."""
+    superuser = await create_pool(cluster.superuser_url, max_size=1)
+    try:  # the key store as the release before left it
+        await superuser.execute(
+            "DROP TABLE identity.key_changes; DELETE FROM identity.schema_migrations WHERE version = 2"
+        )
+    finally:
+        await superuser.close()
+    monkeypatch.setenv("DATABASE_URL", cluster.owner_url)
+    assert await _lrs("credentials", "create", "--principal", "operator:oncall", "--scope", "rebuild") == ExitCode.OK
+
+    service = await create_pool(cluster.validation_url, max_size=1)
+    try:
+        (key,) = await CredentialStore(service).listing(include_revoked=True)
+        assert key.created_by == f"{HERE}, lrs credentials create"
+        assert await CredentialStore(service).revoke(key.key_id, by="operator:dpo") == 1
+    finally:
+        await service.close()
