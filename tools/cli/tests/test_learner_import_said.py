@@ -51,3 +51,14 @@ def test_an_import_that_ended_provider_links_says_so(tmp_path: Path) -> None:
         " provider's)"
     )
     assert "provider link" not in import_learners(Answering({**ended, "provider_links_ended": 0}), str(file))  # type: ignore[arg-type]
+
+
+def test_an_import_that_set_aside_a_squatters_sharing_choice_says_so(tmp_path: Path) -> None:
+    file = tmp_path / "learners.csv"
+    file.write_text("ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n", encoding="utf-8")
+    reset = {"registered": 0, "updated": 1, "unchanged": 0, "provider_links_ended": 1, "sharing_choices_reset": 1}
+
+    said = import_learners(Answering(reset), str(file))  # type: ignore[arg-type]
+
+    assert said.endswith("; set aside 1 sharing choice only such a provider had made (the file's choice holds instead)")
+    assert "sharing choice" not in import_learners(Answering({**reset, "sharing_choices_reset": 0}), str(file))  # type: ignore[arg-type]

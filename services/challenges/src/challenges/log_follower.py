@@ -263,22 +263,26 @@ class PendingChallengeData:
     """Challenges raised before the record kept an achievement's pathway, centre, language for assessment and
     credits (migration 0012, which has the record read the log again from its beginning) take them from the record
     once it has applied everything the log held when this started (`PlrRecord.fill_challenges_data`). Run by every
-    replica at its start; idempotent, and nothing to do once no challenge waits."""
+    replica for as long as it runs; idempotent. Once no challenge waits it only looks again now and then (over a
+    partial index): a challenge put back from an event written before it carried them waits too (decision 0172)."""
 
-    def __init__(self, record: PlrRecord, ends: LogEnds, every_seconds: float = 1.0) -> None:
+    def __init__(
+        self, record: PlrRecord, ends: LogEnds, every_seconds: float = 1.0, idle_every_seconds: float = 60.0
+    ) -> None:
         self._record = record
         self._ends = ends
         self._every = every_seconds
+        self._idle_every = idle_every_seconds
         self._targets: Positions | None = None
 
     async def run(self) -> None:
         while True:
+            none_waits = False
             try:
-                if await self.fill_once():
-                    return
+                none_waits = await self.fill_once()
             except Exception as error:  # Kafka or the database away: the next round tries again
                 _log.warning("challenge_data_not_filled", error=type(error).__name__)
-            await asyncio.sleep(self._every)
+            await asyncio.sleep(self._idle_every if none_waits else self._every)
 
     async def fill_once(self) -> bool:
         """True when no challenge waits any longer (filled now, or none did); False while the record is behind."""

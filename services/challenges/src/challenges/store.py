@@ -80,6 +80,16 @@ def _data_of(achievement: ChallengedAchievement | None) -> tuple[str | None, str
     return (achievement.pathway, achievement.ukprn, achievement.language_for_assessment, achievement.credits)
 
 
+def _written_before_its_data(achievement: ChallengedAchievement | None) -> bool:
+    """The challenge's own event was written before it carried the achievement's pathway, centre, language and
+    credits (decision 0192): put back, it waits to take them from the record as the challenges migration 0012 found
+    did (`PlrRecord.fill_challenges_data`)."""
+    return achievement is not None and not (achievement.model_fields_set & _ACHIEVEMENT_DATA)
+
+
+_ACHIEVEMENT_DATA = frozenset({"pathway", "ukprn", "language_for_assessment", "credits"})
+
+
 def _filtered(
     ao_id: str | None,
     ulns: Collection[str] | None,
@@ -169,9 +179,9 @@ class ChallengeUnitOfWork:
             " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at, acknowledged_at,"
             " resolved_at, resolution, note, personal_data_erased, correcting_batch_id,"
             " qualification_number, award_date, grade, title, recorded_uln, result_status,"
-            " pathway, ukprn, language_for_assessment, credits)"
+            " pathway, ukprn, language_for_assessment, credits, achievement_data_pending)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
-            " $20, $21, $22, $23)"
+            " $20, $21, $22, $23, $24)"
             " ON CONFLICT DO NOTHING",
             challenge.challenge_id,
             challenge.achievement_id,
@@ -193,6 +203,7 @@ class ChallengeUnitOfWork:
             achievement.uln if achievement else None,
             _status_of(achievement),
             *_data_of(achievement),
+            _written_before_its_data(achievement),
         )
         return bool(inserted == "INSERT 0 1")
 

@@ -415,6 +415,11 @@ def import_learners(connection: Connection, file: str) -> str:
             f"; ended {ended} provider link{'s' if ended != 1 else ''} made by registrations under the details"
             " it replaced (`lrs learners link` makes one again where the learner is truly that provider's)"
         )
+    if reset := result.get("sharing_choices_reset", 0):
+        said += (
+            f"; set aside {reset} sharing choice{'s' if reset != 1 else ''} only such a provider had made"
+            " (the file's choice holds instead)"
+        )
     return said
 
 
