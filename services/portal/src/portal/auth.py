@@ -337,11 +337,18 @@ class Authentication:
         sealed = await self._sessions.take_notice(token_hash(session.token), page)
         return json.loads(open_notice(session.token, bytes(sealed))) if sealed else None
 
-    async def keep_look_ups(self, session: SignedIn, look_ups: dict[str, Any]) -> None:
-        """Keeps the learners the session looked up (JSON values), in place of those it held: sealed with the
-        session's token, read only by its own requests, and ended with it."""
-        sealed = seal_notice(session.token, json.dumps(look_ups).encode(), LOOK_UPS_CONTEXT)
-        await self._sessions.keep_look_ups(token_hash(session.token), sealed)
+    async def add_look_up(self, session: SignedIn, look_up_id: str, look_up: dict[str, Any], keep: int) -> None:
+        """Adds a learner the session looked up (JSON values) to the newest `keep` it holds: sealed with the
+        session's token, read only by its own requests, and ended with it. Two tabs looking up at once each keep
+        theirs: the session's row is locked from the read to the write."""
+
+        def with_it(sealed: bytes | None) -> bytes:
+            held = json.loads(open_notice(session.token, sealed, LOOK_UPS_CONTEXT)) if sealed else {}
+            held[look_up_id] = look_up
+            newest = dict(list(held.items())[-keep:])
+            return seal_notice(session.token, json.dumps(newest).encode(), LOOK_UPS_CONTEXT)
+
+        await self._sessions.change_look_ups(token_hash(session.token), with_it)
 
     async def look_ups(self, session: SignedIn) -> dict[str, Any]:
         """The learners the session looked up, as last kept; empty before its first look-up."""

@@ -652,11 +652,21 @@ class SessionStore:
         )
         return sealed
 
-    async def keep_look_ups(self, token_hash: str, sealed: bytes) -> None:
-        """Keeps the learners the session looked up (sealed), in place of those it held."""
-        await self._pool.execute(
-            "UPDATE portal.sessions SET sealed_look_ups = $2 WHERE token_hash = $1", token_hash, sealed
-        )
+    async def change_look_ups(self, token_hash: str, change: Callable[[bytes | None], bytes]) -> None:
+        """Replaces the learners the session looked up (sealed) with `change` of those it held, the session's row
+        locked between: two requests of one session change them one after the other, neither losing the other's."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            held = await connection.fetchrow(
+                "SELECT sealed_look_ups FROM portal.sessions WHERE token_hash = $1 FOR UPDATE", token_hash
+            )
+            if held is None:  # the session ended meanwhile: nothing to keep them for
+                return
+            sealed = held["sealed_look_ups"]
+            await connection.execute(
+                "UPDATE portal.sessions SET sealed_look_ups = $2 WHERE token_hash = $1",
+                token_hash,
+                change(bytes(sealed) if sealed is not None else None),
+            )
 
     async def look_ups(self, token_hash: str) -> bytes | None:
         """The learners the session looked up, sealed; None before its first look-up."""

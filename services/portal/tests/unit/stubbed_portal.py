@@ -390,8 +390,9 @@ class MemorySessions:
         del row["notice"]
         return kept[1]
 
-    async def keep_look_ups(self, token_hash: str, sealed: bytes) -> None:
-        self.rows[token_hash]["look_ups"] = sealed
+    async def change_look_ups(self, token_hash: str, change: Callable[[bytes | None], bytes]) -> None:
+        if token_hash in self.rows:
+            self.rows[token_hash]["look_ups"] = change(self.rows[token_hash].get("look_ups"))
 
     async def look_ups(self, token_hash: str) -> bytes | None:
         sealed: bytes | None = self.rows.get(token_hash, {}).get("look_ups")

@@ -448,15 +448,13 @@ async def learner_look_up(request: Request, user: AoUser) -> Response:
     if errors:
         return _learner_page(request, user, uln, names, errors, None, {}, after_batch)
     look_up_id = secrets.token_urlsafe(LOOK_UP_ID_BYTES)
-    auth = portal_of(request).auth
-    kept = await auth.look_ups(user)
-    kept[look_up_id] = {
+    look_up = {
         "base": base(request),
         "uln": uln,
         "names": names,
         "after_batch": str(after_batch) if after_batch else None,
     }
-    await auth.keep_look_ups(user, dict(list(kept.items())[-LOOK_UPS_KEPT:]))
+    await portal_of(request).auth.add_look_up(user, look_up_id, look_up, LOOK_UPS_KEPT)
     return see_other(f"{base(request)}/learners/found/{look_up_id}")
 
 
