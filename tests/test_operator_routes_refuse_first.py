@@ -130,6 +130,10 @@ async def test_a_caller_of_another_kind_gets_403_before_its_body_is_described(
     [
         pytest.param(challenges.api.router, "POST", "/v1/challenges/not-a-uuid/resolve", "learner:1000000043"),
         pytest.param(challenges.api.router, "POST", "/v1/challenges/not-a-uuid/acknowledge", "provider:10004567"),
+        pytest.param(
+            challenges.api.router, "GET", "/v1/challenges/not-a-uuid/correcting-batches", "learner:1000000043"
+        ),
+        pytest.param(challenges.api.router, "GET", "/v1/challenges/not-a-uuid/correcting-batches", "provider:10004567"),
     ],
 )
 async def test_a_caller_of_another_kind_gets_403_before_the_challenge_id_is_described(

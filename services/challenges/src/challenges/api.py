@@ -449,8 +449,21 @@ async def _answering_caller(principal: CurrentPrincipal) -> Principal:
     return principal
 
 
+async def _correcting_batches_caller(principal: CurrentPrincipal) -> Principal:
+    if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
+        raise _translate(
+            NotAllowed(
+                "The batches that may have corrected a challenged achievement are listed only to the awarding"
+                " organisation that owns it and to operators: a learner reads their challenge, and how it was"
+                " resolved, with GET /v1/challenges/{challenge_id}."
+            )
+        )
+    return principal
+
+
 LearnerCaller = Annotated[Principal, Depends(_learner_caller)]
 AnsweringCaller = Annotated[Principal, Depends(_answering_caller)]
+CorrectingBatchesCaller = Annotated[Principal, Depends(_correcting_batches_caller)]
 
 
 @router.post(
@@ -598,7 +611,7 @@ async def get_challenge(challenge_id: uuid.UUID, principal: CurrentPrincipal, re
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def correcting_batches(
-    challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+    challenge_id: uuid.UUID, principal: CorrectingBatchesCaller, request: Request
 ) -> CorrectingBatchList:
     try:
         found = await _service(request).correcting_batches(principal, challenge_id)
