@@ -32,7 +32,7 @@ _PARSER_BY_FORMAT = {BatchFormat.CSV: parse_csv, BatchFormat.XML: parse_xml, Bat
 
 def parse_batch(content: bytes, fmt: BatchFormat, *, received_on: date | None = None) -> ParsedBatch:
     """Raises BatchRefused: RS002 for more than 6 MB, then as `limits` describes. `received_on`: the day in England
-    the file was received (a ResultsIssuedDate may be at most a year after it); None is today."""
+    the file was received (a ResultsIssuedDate may be at most a year after it); None leaves that unchecked."""
     refuse_if_too_large(len(content))
     return _PARSER_BY_FORMAT[fmt](content, received_on=received_on)
 
