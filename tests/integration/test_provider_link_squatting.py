@@ -97,7 +97,8 @@ async def test_only_an_operator_and_a_linked_provider_learn_that_a_registered_le
 
 
 async def _squat(system: SystemUnderTest, squatter: str, uln: str) -> None:
-    """`squatter` registers `uln` under made-up details, reports a centre achievement for it and opts it out."""
+    """`squatter` registers `uln` under made-up details, reports a centre achievement for it and opts it out (an
+    opt-out is never set aside when its link ends: FAQ §1, decision 0180)."""
     async with await system.client("validation", squatter) as client:
         squatted = await client.post(
             "/v1/learners", json={"uln": uln, "given_name": "Zanzibar", "family_name": "Quoxley"}
@@ -140,12 +141,13 @@ async def _link(system: SystemUnderTest, uln: str, provider: str) -> None:
     assert linked.status_code == 204, linked.text
 
 
-async def test_a_learner_file_takes_a_squatters_centre_reports_off_the_plr_and_its_opt_out_from_the_learner(
+async def test_a_learner_file_takes_a_squatters_centre_reports_off_the_plr_and_leaves_its_opt_out(
     system: SystemUnderTest,
 ) -> None:
     """Decision 0121's note of 2026-12-06, what the squatter wrote: its centre report leaves the real learner's PLR
-    once the file ends its link (kept, and shown again when an operator links it again), and its opt-out becomes what
-    the file says, so the learner's genuine provider reads their PLR, and the learner is told why."""
+    once the file ends its link (kept, and shown again when an operator links it again). Its opt-out stays, though
+    the file says the learner shares: a file never removes one (decision 0180), and it only denies sharing, which the
+    learner or an operator can lift. The learner reads who made it."""
     squatter, genuine, real = _provider(), _provider(), new_learner()
     uln = real["uln"]
     await _squat(system, squatter, uln)
@@ -157,19 +159,18 @@ async def test_a_learner_file_takes_a_squatters_centre_reports_off_the_plr_and_i
             "/v1/learners/import", content=learners_csv([real]), headers={"Content-Type": "text/csv"}
         )
     assert imported.status_code == 201, imported.text
-    assert (imported.json()["provider_links_ended"], imported.json()["sharing_choices_reset"]) == (1, 1)
-
-    async def genuine_reads_it_without_the_squatters_report() -> bool:
-        return await _plr_read(system, genuine, uln) == (200, None) and await _ilr_of(system, uln) == []
-
-    assert await eventually(genuine_reads_it_without_the_squatters_report, within=30, what="the file projected")
+    assert (imported.json()["provider_links_ended"], imported.json()["sharing_choices_reset"]) == (1, 0)
     sharing = await _sharing(system, f"learner:{uln}", uln)
-    assert sharing["ability_to_share"] == 1  # the file's
+    assert sharing["ability_to_share"] == 2  # not the file's 1
     assert [change["changed_by"] for change in sharing["changes"]] == [
-        f"an LRS operator, setting aside a choice made only by learning provider {squatter[-8:]}, whose registration"
-        " of your ULN named someone else",
         f"learning provider {squatter[-8:]}, no longer linked to you",
     ]
+
+    async def hidden_and_still_not_shared() -> bool:  # WSEC0206: the learner does not share
+        refused = await _plr_read(system, genuine, uln) == (403, "WSEC0206")
+        return refused and await _ilr_of(system, uln) == []
+
+    assert await eventually(hidden_and_still_not_shared, within=30, what="the file projected")
 
     await _link(system, uln, squatter)  # an operator finds the learner is the squatter's after all
 
@@ -179,9 +180,12 @@ async def test_a_learner_file_takes_a_squatters_centre_reports_off_the_plr_and_i
     assert await eventually(shown_again, within=30, what="the re-linked provider's report shown again")
 
 
-async def test_a_merge_keeps_a_squatters_centre_reports_and_opt_out_off_the_masters_plr(
+async def test_a_merge_keeps_a_squatters_centre_reports_off_the_masters_plr_and_its_opt_out_as_any(
     system: SystemUnderTest,
 ) -> None:
+    """The squatter's report leaves the master's PLR with its link; its opt-out is never set aside, and the merge
+    copies it to the master as any opt-out (decision 0164): a denial of sharing the learner or an operator can lift,
+    never a disclosure."""
     squatter, genuine = _provider(), _provider()
     master, squatted = new_learner(), new_learner()["uln"]
     await register(system, [master])
@@ -192,19 +196,21 @@ async def test_a_merge_keeps_a_squatters_centre_reports_and_opt_out_off_the_mast
         merged = await operator.post(f"/v1/learners/{master['uln']}/merge", json={"merged_uln": squatted})
     assert merged.status_code == 204, merged.text
 
+    sharing = await _sharing(system, "operator:tests", master["uln"])
+    assert sharing["ability_to_share"] == 2  # kept at the master by the merge
+    assert sharing["changes"][0]["changed_by"] == f"merge of {squatted}"
+
     async def merged_without_the_squatters_report() -> bool:
         async with await system.client("plr-projector", "operator:tests") as client:
             answer = (await client.get(f"/v1/learners/{master['uln']}/plr")).json()
         return squatted in answer["ulns"] and await _ilr_of(system, master["uln"]) == []
 
     assert await eventually(merged_without_the_squatters_report, within=30, what="the merge projected")
-    assert await _plr_read(system, genuine, master["uln"]) == (200, None)  # the master still shares
-    sharing = await _sharing(system, "operator:tests", master["uln"])
-    assert sharing["ability_to_share"] == 1
-    assert sharing["changes"][0]["changed_by"] == (
-        f"operator:tests (merge of {squatted} into {master['uln']}): the choice of provider {squatter[-8:]}, whose"
-        " registration named another learner, set aside"
-    )
+
+    async def not_shared() -> bool:
+        return await _plr_read(system, genuine, master["uln"]) == (403, "WSEC0206")  # the learner does not share
+
+    assert await eventually(not_shared, within=30, what="the opt-out kept at the master projected")
 
     await _link(system, master["uln"], squatter)
 

@@ -1,8 +1,8 @@
 """Decision 0121, later note of 2026-12-06, on real PostgreSQL: when a learner file or an operator's merge ends the
-link a provider's registration of a ULN made (the ULN was another learner's), a sharing choice that only that
-provider made since registering it (an opt-out of its own among them) is set aside for what the file says, or for
-the master's learner's choice, recorded as the operator's change with why and announced; an opt-out the learner, an
-operator or a merge made is never touched."""
+link a provider's registration of a ULN made (the ULN was another learner's), a "shares" choice that only that
+provider made since registering it is set aside for what the file says, or for the master's learner's choice,
+recorded as the operator's change with why and announced. An opt-out is never set aside, the provider's own
+neither (FAQ §1, decision 0180: a file never removes one): it stays, and a merge keeps it at the master as any."""
 
 from __future__ import annotations
 
@@ -66,7 +66,9 @@ async def _changes(store: LearnerRegistry, *ulns: str) -> list[tuple[str, int, s
     return [(change.uln, change.ability_to_share, change.changed_by) for change in await store.sharing_changes(ulns)]
 
 
-async def test_a_squatters_opt_out_becomes_what_the_learner_file_says(pool: asyncpg.Pool) -> None:
+async def test_a_squatters_opt_out_stays_when_a_learner_file_ends_its_link(pool: asyncpg.Pool) -> None:
+    """The file says the learner shares, but a file never removes an opt-out (decision 0180), the squatter's neither:
+    it only denies sharing, which the learner or an operator can lift."""
     store = await _store(pool)
     assert await store.register_learner(_made_up(), registered_by_provider=SQUATTER)
     await store.change_sharing(SQUATTED, OPTED_OUT, f"provider:{SQUATTER}")
@@ -74,44 +76,60 @@ async def test_a_squatters_opt_out_becomes_what_the_learner_file_says(pool: asyn
 
     imported = await store.register_learners([_real()], imported_by=FILE)
 
-    assert (imported.provider_links_ended, imported.sharing_choices_reset) == (1, 1)
-    assert await _ability(pool, SQUATTED) == SHARES
-    assert await _changes(store, SQUATTED) == [
-        (SQUATTED, SHARES, FILE + SET_ASIDE),
-        (SQUATTED, OPTED_OUT, f"provider:{SQUATTER}"),
-    ]
+    assert (imported.provider_links_ended, imported.sharing_choices_reset) == (1, 0)
+    assert await _ability(pool, SQUATTED) == OPTED_OUT
+    assert await _changes(store, SQUATTED) == [(SQUATTED, OPTED_OUT, f"provider:{SQUATTER}")]
     queued = await _queued_after(pool, before)
-    assert [type(payload) for payload in queued] == [LearnerRegistered, LearnerProviderUnlinked, LearnerSharingChanged]
-    assert queued[2] == LearnerSharingChanged(uln=SQUATTED, ability_to_share=SHARES)
-    # the same file again changes nothing more
-    again = await store.register_learners([_real()], imported_by=FILE)
-    assert (again.unchanged, again.sharing_choices_reset) == (1, 0)
-    assert await _ability(pool, SQUATTED) == SHARES
+    assert [type(payload) for payload in queued] == [LearnerRegistered, LearnerProviderUnlinked]
 
 
-async def test_an_opt_out_the_squatter_registered_with_becomes_what_the_file_says(pool: asyncpg.Pool) -> None:
+async def test_an_opt_out_the_squatter_registered_with_stays(pool: asyncpg.Pool) -> None:
     store = await _store(pool)
     assert await store.register_learner(_made_up(OPTED_OUT), registered_by_provider=SQUATTER)
 
     imported = await store.register_learners([_real(ability=NOT_SEEN)], imported_by=FILE)
 
-    assert imported.sharing_choices_reset == 1
+    assert (imported.provider_links_ended, imported.sharing_choices_reset) == (1, 0)
+    assert await _ability(pool, SQUATTED) == OPTED_OUT
+    assert await _changes(store, SQUATTED) == []
+
+
+async def test_a_squatters_shares_choice_becomes_what_the_learner_file_says(pool: asyncpg.Pool) -> None:
+    store = await _store(pool)
+    assert await store.register_learner(_made_up(NOT_SEEN), registered_by_provider=SQUATTER)
+    await store.change_sharing(SQUATTED, SHARES, f"provider:{SQUATTER}")
+    before = await _last_outbox_id(pool)
+
+    imported = await store.register_learners([_real(ability=NOT_SEEN)], imported_by=FILE)
+
+    assert (imported.provider_links_ended, imported.sharing_choices_reset) == (1, 1)
     assert await _ability(pool, SQUATTED) == NOT_SEEN
-    assert await _changes(store, SQUATTED) == [(SQUATTED, NOT_SEEN, FILE + SET_ASIDE)]
+    assert await _changes(store, SQUATTED) == [
+        (SQUATTED, NOT_SEEN, FILE + SET_ASIDE),
+        (SQUATTED, SHARES, f"provider:{SQUATTER}"),
+    ]
+    queued = await _queued_after(pool, before)
+    assert [type(payload) for payload in queued] == [LearnerRegistered, LearnerProviderUnlinked]
+    assert isinstance(queued[0], LearnerRegistered)
+    assert queued[0].ability_to_share == NOT_SEEN  # the file's details and choice, announced as one
+    # the same file again changes nothing more
+    again = await store.register_learners([_real(ability=NOT_SEEN)], imported_by=FILE)
+    assert (again.unchanged, again.sharing_choices_reset) == (1, 0)
+    assert await _ability(pool, SQUATTED) == NOT_SEEN
 
 
 async def test_a_squatters_choice_the_file_repeats_is_recorded_as_the_files(pool: asyncpg.Pool) -> None:
     """The file says what the squatter had chosen: nothing changes, but the history says whose choice it is now."""
     store = await _store(pool)
-    assert await store.register_learner(_made_up(), registered_by_provider=SQUATTER)
-    await store.change_sharing(SQUATTED, OPTED_OUT, f"provider:{SQUATTER}")
+    assert await store.register_learner(_made_up(NOT_SEEN), registered_by_provider=SQUATTER)
+    await store.change_sharing(SQUATTED, SHARES, f"provider:{SQUATTER}")
     before = await _last_outbox_id(pool)
 
-    imported = await store.register_learners([_real(ability=OPTED_OUT)], imported_by=FILE)
+    imported = await store.register_learners([_real(ability=SHARES)], imported_by=FILE)
 
     assert imported.sharing_choices_reset == 1
-    assert await _ability(pool, SQUATTED) == OPTED_OUT
-    assert (await _changes(store, SQUATTED))[0] == (SQUATTED, OPTED_OUT, FILE + SET_ASIDE)
+    assert await _ability(pool, SQUATTED) == SHARES
+    assert (await _changes(store, SQUATTED))[0] == (SQUATTED, SHARES, FILE + SET_ASIDE)
     assert not any(isinstance(payload, LearnerSharingChanged) for payload in await _queued_after(pool, before))
 
 
@@ -164,7 +182,29 @@ async def test_a_squatters_registration_from_before_sharing_changes_were_kept_is
     assert await _ability(pool, SQUATTED) == OPTED_OUT
 
 
-async def test_a_merge_sets_a_squatters_opt_out_aside_for_the_masters_choice(pool: asyncpg.Pool) -> None:
+async def test_a_merge_sets_a_squatters_shares_choice_aside_for_the_masters_choice(pool: asyncpg.Pool) -> None:
+    store = await _store(pool)
+    await store.register_learners([_real(MASTER, ability=NOT_SEEN)], imported_by=FILE)
+    assert await store.register_learner(_made_up(), registered_by_provider=SQUATTER)
+    before = await _last_outbox_id(pool)
+
+    assert await store.merge(MASTER, SQUATTED, merged_by=OPERATOR)
+
+    assert await _ability(pool, MASTER) == NOT_SEEN
+    assert await _ability(pool, SQUATTED) == NOT_SEEN
+    assert await _changes(store, MASTER, SQUATTED) == [
+        (SQUATTED, NOT_SEEN, f"{OPERATOR} (merge of {SQUATTED} into {MASTER})" + SET_ASIDE),
+    ]
+    assert await _queued_after(pool, before) == [
+        LearnerProviderUnlinked(uln=SQUATTED, provider_ukprn=SQUATTER),
+        LearnerSharingChanged(uln=SQUATTED, ability_to_share=NOT_SEEN),
+        LearnersMerged(master_uln=MASTER, merged_uln=SQUATTED),
+    ]
+
+
+async def test_a_merge_keeps_a_squatters_opt_out_at_the_master_as_any_opt_out(pool: asyncpg.Pool) -> None:
+    """Never set aside (decision 0180): the merge copies it to the master (decision 0164), a denial of sharing the
+    learner or an operator can lift, never a disclosure."""
     store = await _store(pool)
     await store.register_learners([_real(MASTER)], imported_by=FILE)
     assert await store.register_learner(_made_up(), registered_by_provider=SQUATTER)
@@ -173,16 +213,16 @@ async def test_a_merge_sets_a_squatters_opt_out_aside_for_the_masters_choice(poo
 
     assert await store.merge(MASTER, SQUATTED, merged_by=OPERATOR)
 
-    assert await _ability(pool, MASTER) == SHARES  # the squatter's opt-out is not kept at the master
-    assert await _ability(pool, SQUATTED) == SHARES
+    assert await _ability(pool, SQUATTED) == OPTED_OUT
+    assert await _ability(pool, MASTER) == OPTED_OUT  # kept by the merge (decision 0164)
     assert await _changes(store, MASTER, SQUATTED) == [
-        (SQUATTED, SHARES, f"{OPERATOR} (merge of {SQUATTED} into {MASTER})" + SET_ASIDE),
+        (MASTER, OPTED_OUT, f"merge of {SQUATTED}"),
         (SQUATTED, OPTED_OUT, f"provider:{SQUATTER}"),
     ]
     assert await _queued_after(pool, before) == [
         LearnerProviderUnlinked(uln=SQUATTED, provider_ukprn=SQUATTER),
-        LearnerSharingChanged(uln=SQUATTED, ability_to_share=SHARES),
         LearnersMerged(master_uln=MASTER, merged_uln=SQUATTED),
+        LearnerSharingChanged(uln=MASTER, ability_to_share=OPTED_OUT),
     ]
 
 

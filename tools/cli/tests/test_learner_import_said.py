@@ -60,5 +60,7 @@ def test_an_import_that_set_aside_a_squatters_sharing_choice_says_so(tmp_path: P
 
     said = import_learners(Answering(reset), str(file))  # type: ignore[arg-type]
 
-    assert said.endswith("; set aside 1 sharing choice only such a provider had made (the file's choice holds instead)")
-    assert "sharing choice" not in import_learners(Answering({**reset, "sharing_choices_reset": 0}), str(file))  # type: ignore[arg-type]
+    assert said.endswith(
+        "; set aside 1 choice to share only such a provider had made (the file's choice holds instead)"
+    )
+    assert "choice to share" not in import_learners(Answering({**reset, "sharing_choices_reset": 0}), str(file))  # type: ignore[arg-type]

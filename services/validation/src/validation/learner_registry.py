@@ -101,6 +101,11 @@ class ErasedLearnerError(Exception):
     """The learner was erased: their ULN is never registered, merged or given a key again."""
 
 
+class ProviderNoLongerLinkedError(Exception):
+    """The provider changing the learner's sharing was linked to them when it asked, and is no longer: a learner
+    file or a merge ended its registration's link meanwhile (decision 0121)."""
+
+
 class LearnerNotHeldError(LookupError):
     """The LRS holds nothing personal about the ULN: never registered, never erased, and no key of theirs
     (nothing about them sealed: no batch record, registration or challenge). An erasure is refused, as
@@ -285,8 +290,9 @@ class LearnerRegistry:
         Where the file replaces the names or date of birth of a learner no file had named before, the links their
         registration gave a provider end, announced (`_end_registrations_links`): the ULN is now the register's
         learner, perhaps not the one that provider registered (decision 0121, later note of 2026-12-06). Their ability
-        to share, where only that provider ever set it (`_choices_only_theirs`), becomes what the file says, an
-        opt-out of the provider's too, noted as `imported_by`'s with why (`choice_set_aside_by`)."""
+        to share, where only that provider ever set it (`_choices_only_theirs`) and it shares, becomes what the file
+        says, noted as `imported_by`'s with why (`choice_set_aside_by`); an opt-out, the provider's too, stays
+        (`provider_made_a_choice`)."""
         latest = {learner.uln: learner for learner in learners}
         if not latest:
             return RegistryImport(new=0, updated=0, unchanged=0, merged=0)
@@ -359,7 +365,7 @@ class LearnerRegistry:
                 if uln in held and uln not in set_aside and learner.ability_to_share != held[uln]["ability_to_share"]
             ]
             for uln, provider_ukprn in set_aside.items():
-                # what the file says, where the import kept the provider's opt-out (`sharing_after_import`)
+                # what the file says, where the import kept the provider's choice (`sharing_after_import`)
                 said = latest[uln].ability_to_share
                 if registering[uln].ability_to_share != said:
                     await _set_sharing(connection, uln, said)
@@ -394,7 +400,9 @@ class LearnerRegistry:
             sharing_choices_reset=len(set_aside),
         )
 
-    async def change_sharing(self, uln: str, ability: AbilityToShare, changed_by: str) -> str:
+    async def change_sharing(
+        self, uln: str, ability: AbilityToShare, changed_by: str, provider_ukprn: str | None = None
+    ) -> str:
         """Records the learner's choice, and who made it, under the ULN their records go under (the end of the
         merge chain of `uln`, which every read applies), and returns that ULN. Raises `UnknownLearnerError` for a
         ULN not registered and `ErasedLearnerError` for an erased learner (an erasure under way is waited for).
@@ -402,7 +410,9 @@ class LearnerRegistry:
         The end of the chain is found in this transaction, under `_MERGES_LOCK` held shared: a merge committing
         meanwhile is waited for and read, or waits for this change and then keeps its opt-out (decision 0164).
         The end of the chain found before, outside the lock, could be merged on by then, and a choice kept
-        under a merged ULN is one no read applies."""
+        under a merged ULN is one no read applies. A provider (`provider_ukprn`) must still be linked to one of the
+        learner's ULNs once the learner's row is locked: an import or a merge that ended its link after the route
+        let it in (decision 0121) has committed by then, and the change is refused (`ProviderNoLongerLinkedError`)."""
         async with self._pool.acquire() as connection, connection.transaction():
             await _lock_merges(connection, shared=True)
             recorded = await _end_of_chain(connection, uln)
@@ -415,6 +425,8 @@ class LearnerRegistry:
             if updated is None:
                 erased_at = await connection.fetchrow("SELECT erased_at FROM validation.learners WHERE uln = $1", uln)
                 raise UnknownLearnerError(uln[-4:]) if erased_at is None else ErasedLearnerError(uln[-4:])
+            if provider_ukprn is not None and not await _linked_to_learner(connection, provider_ukprn, recorded):
+                raise ProviderNoLongerLinkedError(uln[-4:])
             await _note_sharing(connection, recorded, ability, changed_by)
             await _queue(connection, recorded, LearnerSharingChanged(uln=recorded, ability_to_share=ability))
         return recorded
@@ -472,9 +484,9 @@ class LearnerRegistry:
         (decision 0121, later note of 2026-12-06): the provider's details were never the register's, and the
         merge would give it the master's PLR. A learner file's merge ends none here: the file names the ULN it
         merges, and its details for it were compared with those registered before (`identities_replaced`).
-        A sharing choice under the merged ULN that only that provider made (`_choices_only_theirs`) is set aside for
-        the choice the master's learner has (at the end of the master's chain), before the merge keeps an opt-out
-        (`_keep_an_opt_out`): the provider's opt-out, made for whoever it registered, never reaches the master."""
+        A "shares" choice under the merged ULN that only that provider made (`_choices_only_theirs`) is set aside for
+        the choice the master's learner has (at the end of the master's chain). An opt-out, the provider's too, is
+        never set aside (`provider_made_a_choice`): the merge keeps it at the master as any (`_keep_an_opt_out`)."""
         erased = await connection.fetch(
             "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])",
             [master_uln, merged_uln],
@@ -901,7 +913,8 @@ async def _choices_only_theirs(
     the provider that registered them ever set (`only_the_registrations_choice`), each with that provider's UKPRN and
     whether it changed the choice after registering. Only ULNs whose own choice is the one reads apply (the end of
     their merge chain; with `merging`, the ULN being merged, whose choice applied until now): a choice kept under
-    a master is the master's learner's. An opt-out the learner or an operator made, or a merge kept, is never one."""
+    a master is the master's learner's. An opt-out the learner or an operator made, or a merge kept, is never one;
+    the callers set aside none that is an opt-out, the provider's own too (`provider_made_a_choice`)."""
     if not ended:
         return {}
     ulns = sorted({row["uln"] for row in ended})
@@ -1019,6 +1032,20 @@ async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:
         uln,
     )
     return {row["uln"] for row in rows}
+
+
+async def _linked_to_learner(connection: asyncpg.Connection, provider_ukprn: str, recorded_uln: str) -> bool:
+    """Whether the provider is linked to any ULN of the learner whose records go under `recorded_uln` (that ULN and
+    every ULN merged into it, along chains), read in the caller's transaction."""
+    linked: bool = await connection.fetchval(
+        "WITH RECURSIVE learner(uln) AS ("
+        " SELECT $2::text UNION SELECT l.uln FROM validation.learners l JOIN learner ON l.master_uln = learner.uln"
+        ") SELECT EXISTS (SELECT 1 FROM validation.learner_links"
+        " WHERE provider_ukprn = $1 AND uln IN (SELECT uln FROM learner))",
+        provider_ukprn,
+        recorded_uln,
+    )
+    return linked
 
 
 async def _end_of_chain(connection: asyncpg.Connection, uln: str) -> str:

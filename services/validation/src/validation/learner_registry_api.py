@@ -37,6 +37,7 @@ from validation.learner_registry import (
     LearnerDetailsConflict,
     LearnerRegistry,
     MergeCycleError,
+    ProviderNoLongerLinkedError,
     UnknownLearnerError,
     parse_learners_csv,
 )
@@ -196,9 +197,10 @@ class LearnersImported(LearnersRegistered):
     )
     sharing_choices_reset: int = Field(
         default=0,
-        description="Of those learners, how many had an ability to share that only the provider whose link ended had"
-        " set since registering them (an opt-out of its own among them): each is now what the file says, recorded"
-        " as the import's change with why. A choice the learner, an operator or a merge made is never reset so.",
+        description="Of those learners, how many had a choice to share that only the provider whose link ended had"
+        " made since registering them: each is now what the file says, recorded as the import's change with why."
+        " An opt-out is never reset so, that provider's neither (a file never removes one), nor a choice the"
+        " learner, an operator or a merge made.",
     )
 
 
@@ -362,8 +364,8 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
         " (an operator's links stay), announced on the learner log: the ULN is the learner the file names, perhaps"
         " not the one that provider registered. Once a file has named a learner, later files correct their details"
         " and end no link. The answer counts them in `provider_links_ended` (decision 0121); such a provider's centre"
-        " reports for the learner are not shown on their PLR until an operator links it again, and an ability to share"
-        " that only it ever set (an opt-out among them) becomes what the file says, counted in `sharing_choices_reset`."
+        " reports for the learner are not shown on their PLR until an operator links it again, and a choice to share"
+        " that only it ever made becomes what the file says, counted in `sharing_choices_reset` (an opt-out stays)."
     ),
     status_code=201,
     responses=problem_responses(401, 403, 409, 410, 415, 422, 503),
@@ -502,12 +504,20 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
         await _sharing_learner(store, principal, uln, "changes sharing")
     # the ULN as named: the store finds the end of its merge chain under the merges lock, where a merge committed
     # since the read above is seen; that read only authorises, and a merge only adds ULNs to the learner
+    provider = principal.id if principal.kind is PrincipalKind.PROVIDER else None
     try:
-        await store.change_sharing(uln, change.ability_to_share, str(principal))
+        await store.change_sharing(uln, change.ability_to_share, str(principal), provider_ukprn=provider)
     except UnknownLearnerError as error:
         raise _not_registered() from error
     except ErasedLearnerError as error:
         raise _erased(_ERASED_SHARING) from error
+    except ProviderNoLongerLinkedError as error:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "Only the learner, a provider linked to the learner, or an operator changes sharing.",
+            code=ProblemCode.PROVIDER_NOT_LINKED,
+        ) from error
     wake_outbox(request)
 
 
@@ -661,9 +671,9 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
         "another date of birth than the master's (compared as for a learner file), ends the links that a provider's "
         "own registration of that ULN made (an operator's links stay), announced on the learner log before the "
         "merge: the provider would otherwise reach the master's PLR (decision 0121), and its centre reports for the "
-        "learner are not shown on the PLR while it is not linked. Where only that provider ever set the merged ULN's "
-        "ability to share, the choice is set to the master's, recorded as this operator's change with why, so an "
-        "opt-out of the provider's is not kept at the master. An operator links it again "
+        "learner are not shown on the PLR while it is not linked. Where only that provider ever chose that the merged "
+        "ULN's learner shares, the choice is set to the master's, recorded as this operator's change with why; an "
+        "opt-out, the provider's too, stays and is kept at the master as any (decision 0164). An operator links it again "
         "if the learner is truly theirs; `GET /v1/learners/{uln}/providers` shows who is linked."
     ),
     status_code=204,

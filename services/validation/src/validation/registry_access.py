@@ -63,8 +63,9 @@ def sharing_after_import(held: int, held_in_file: int | None, in_file: int) -> i
     leaves a choice made since (the learner's, a linked provider's, an operator's) as it is; and it never removes an
     opt-out, which only someone acting for the learner does, through the sharing route: the learner, a linked
     provider (FAQ §1) or an operator at the support desk (decisions 0032, 0164), each recorded as who did it (0166).
-    One exception, decided apart: a choice only a provider whose registration link the same file ends ever made is
-    the file's to replace (`only_the_registrations_choice`, decision 0121's note of 2026-12-06)."""
+    One exception, decided apart: a "shares" choice only a provider whose registration link the same file ends ever
+    made is the file's to replace (`only_the_registrations_choice`, decision 0121's note of 2026-12-06); an opt-out,
+    that provider's too, stays."""
     if in_file == held_in_file or held == AbilityToShare.UNABLE_TO_SHARE:
         return held
     return in_file
@@ -79,9 +80,9 @@ def only_the_registrations_choice(
     registration came after `recorded_since`, when sharing changes began to be kept: validation migration 0122;
     None, not known) — an opt-out the learner or an operator made before that is not known, and is never undone.
 
-    Such a choice is set aside when the provider's registration link ends because the ULN is another learner's
-    (decision 0121, later note of 2026-12-06): the provider made it for whoever it registered, and a learner file or
-    the merge's master says what the ULN's learner chose."""
+    Such a choice, unless it is an opt-out (`provider_made_a_choice`), is set aside when the provider's registration
+    link ends because the ULN is another learner's (decision 0121, later note of 2026-12-06): the provider made it
+    for whoever it registered, and a learner file or the merge's master says what the ULN's learner chose."""
     if recorded_since is None or registered_at < recorded_since:
         return False
     return all(by == f"provider:{provider_ukprn}" for by in changed_by)
@@ -89,9 +90,14 @@ def only_the_registrations_choice(
 
 def provider_made_a_choice(registered_with: int | None, changed_since: bool) -> bool:
     """Whether the provider whose registration alone set a learner's ability to share (`only_the_registrations_choice`)
-    made a choice to set aside: it changed it since, or registered the learner with a choice (1 or 2, held now as
-    `registered_with`; None, not known). A registration that said nothing (0, the notice not seen) chose nothing: a
-    learner file's value replaces it as any other's, and a merge's master's applies."""
+    made a choice to set aside: it changed it since, or registered the learner with a choice (1, held now as
+    `registered_with`: the ability held under the ULN before the file or merge; None, not known). A registration that
+    said nothing (0, the notice not seen) chose nothing: a learner file's value replaces it as any other's, and a
+    merge's master's applies. An opt-out (2) is never set aside, whoever made it: it denies sharing, which the learner
+    or an operator can lift, and a file never removes one (FAQ §1, decision 0180); it stays, and a merge keeps it
+    at the master as any opt-out (decision 0164)."""
+    if registered_with == AbilityToShare.UNABLE_TO_SHARE:
+        return False
     return changed_since or registered_with not in (None, AbilityToShare.NOT_SEEN)
 
 

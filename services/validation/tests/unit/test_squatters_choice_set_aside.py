@@ -1,6 +1,6 @@
 """A sharing choice only the provider that squatted a ULN made (decision 0121, later note of 2026-12-06): which
-choice is one (`only_the_registrations_choice`), how its setting aside is recorded (`choice_set_aside_by`) and how
-each reader is told of it (`who_changed_sharing`)."""
+choice is one (`only_the_registrations_choice`) and is set aside, never an opt-out (`provider_made_a_choice`), how
+its setting aside is recorded (`choice_set_aside_by`) and how each reader is told of it (`who_changed_sharing`)."""
 
 from __future__ import annotations
 
@@ -54,12 +54,19 @@ def test_a_choice_is_the_squatters_only_when_every_change_since_it_registered_is
 
 @pytest.mark.parametrize(
     ("registered_with", "changed_since", "chose"),
-    [(0, False, False), (1, False, True), (2, False, True), (0, True, True), (None, False, False), (None, True, True)],
+    [(0, False, False), (1, False, True), (0, True, True), (1, True, True), (None, False, False), (None, True, True)],
 )
 def test_a_squatter_chose_something_when_it_registered_a_choice_or_changed_it_since(
     registered_with: int | None, changed_since: bool, chose: bool
 ) -> None:
     assert provider_made_a_choice(registered_with, changed_since) is chose
+
+
+@pytest.mark.parametrize("changed_since", [False, True], ids=["registered with it", "changed to it since"])
+def test_a_squatters_opt_out_is_never_set_aside(changed_since: bool) -> None:
+    """An opt-out held under the ULN stays (FAQ §1, decision 0180): it only denies sharing, which the learner or an
+    operator can lift, and a file or merge never removes one."""
+    assert provider_made_a_choice(2, changed_since) is False
 
 
 SET_ASIDE_BY_FILE = choice_set_aside_by("operator:desk (learner file)", SQUATTER)

@@ -417,7 +417,7 @@ def import_learners(connection: Connection, file: str) -> str:
         )
     if reset := result.get("sharing_choices_reset", 0):
         said += (
-            f"; set aside {reset} sharing choice{'s' if reset != 1 else ''} only such a provider had made"
+            f"; set aside {reset} choice{'s' if reset != 1 else ''} to share only such a provider had made"
             " (the file's choice holds instead)"
         )
     return said
