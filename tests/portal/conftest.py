@@ -4,6 +4,7 @@ tests, the Sandpit's services beside them (decision 0060)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -147,9 +148,9 @@ async def running_portal(
     portal = PortalProcess("portal", portal_port, portal_env, log_dir / "portal.log")
     processes.services["portal"] = portal
     try:
-        await processes.start()
-        if sandpit_processes is not None:
-            await sandpit_processes.start()
+        # side by side, as tests/integration/test_cli_sandpit.py starts live and the Sandpit: one after the
+        # other, the Sandpit's start waited for all of live's
+        await asyncio.gather(processes.start(), *([sandpit_processes.start()] if sandpit_processes else []))
         system = PortalSystem(
             processes,
             portal,
