@@ -41,6 +41,7 @@ async def test_reload_and_back_after_a_look_up_send_no_form_again(
     form_heading = page.get_by_role("heading", level=1, name=f"A learner's achievements from {SAMPLE_AO}")
     await page.goto(f"{url}/learners")
     await page.get_by_label("Unique Learner Number (ULN)").fill(ULN)
+    await page.get_by_label("Given name (optional)").fill("Lily")
     await page.get_by_role("button", name="Find achievements").click()
     await expect(learner).to_be_visible()
     found, looked_up = page.url, [method for method, _ in asked]
@@ -58,7 +59,10 @@ async def test_reload_and_back_after_a_look_up_send_no_form_again(
     await expect(learner).to_be_visible()
     assert page.url == found
     await page.go_back(timeout=15_000)  # Back again: the form
-    await expect(form_heading).to_be_visible()  # the browser may fill in again what was typed in it
+    await expect(form_heading).to_be_visible()
     await expect(learner).to_have_count(0)
+    # autocomplete="off": the browser does not fill in again what was typed, for anyone to see on a shared screen
+    await expect(page.get_by_label("Unique Learner Number (ULN)")).to_have_value("")
+    await expect(page.get_by_label("Given name (optional)")).to_have_value("")
     assert all(method == "GET" for method, _ in asked), asked
     assert not [address for _, address in asked if ULN in address]

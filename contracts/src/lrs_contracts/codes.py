@@ -181,8 +181,8 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         example="a CSV whose third record heading is `Uln` instead of `ULN`; a NUL byte in a given name",
         source="product decision, DOMAIN.md §7",
         fix=(
-            "Check the file against its format, saved as UTF-8 text (the portal's Batch file formats page, "
-            "/help/batch-files, lists every heading, element and key and has a template of each format): "
+            "Check the file against its format, saved as UTF-8 text (the portal's Batch file formats page lists "
+            "every heading, element and key and has a template of each format): "
             "a CSV file with the exact headings and the same number of fields on every row; "
             "an XML or JSON file complete and well-formed, with the format's element or key names. The line and "
             "column in the message point at the first fault."

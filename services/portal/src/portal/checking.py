@@ -23,6 +23,7 @@ from lrs_domain.formats import in_file_words as file_words
 from lrs_domain.formats.mislabel import mislabel_hint, plainly_other_format
 from lrs_domain.reference import Catalogue
 from lrs_platform.problems import said_once
+from portal.batch_files import PLACEHOLDERS
 
 # What the portal says a checked upload is when it sends it on: its own words, never the browser's.
 MEDIA_TYPES = {BatchFormat.CSV: "text/csv", BatchFormat.XML: "application/xml", BatchFormat.JSON: "application/json"}
@@ -83,6 +84,9 @@ class UploadCheck:
     ao_id: str | None
     refusal: Refusal | None
     report: OfflineReport | None
+    # the header fields (attributes) still holding the template's placeholder: its AO id refuses the batch as
+    # another AO's, its email would tell no one the batch is done (the API accepts it, so the page warns)
+    placeholders_left: frozenset[str] = frozenset()
 
     @property
     def problems(self) -> list[RecordOutcome]:
@@ -97,6 +101,11 @@ class UploadCheck:
     def named(self, attribute: str | None) -> str | None:
         """A field (a finding's `field`, say) as the checked file names it."""
         return file_field_name(self.format, attribute)
+
+    @staticmethod
+    def placeholder(attribute: str) -> str:
+        """The template's placeholder for a header field, as the template has it."""
+        return PLACEHOLDERS[attribute]
 
     @property
     def media_type(self) -> str | None:
@@ -143,7 +152,18 @@ def check_upload(
         refusal = Refusal(refused.code.value, detail, refused.line, refused.column, hint)
         return UploadCheck(filename, fmt, None, refusal, None)
     report = check_batch_offline(parsed.header, parsed.records, catalogue, today)
-    return UploadCheck(filename, fmt, parsed.header.awarding_organisation, None, report)
+    return UploadCheck(
+        filename, fmt, parsed.header.awarding_organisation, None, report, placeholders_left(parsed.header)
+    )
+
+
+def placeholders_left(header: BatchHeader) -> frozenset[str]:
+    """The fields of `header` still holding the portal template's placeholder (any case)."""
+    return frozenset(
+        attribute
+        for attribute, placeholder in PLACEHOLDERS.items()
+        if str(getattr(header, attribute) or "").casefold() == placeholder.casefold()
+    )
 
 
 def one_record_batch(

@@ -40,13 +40,17 @@ class Explanation:
             if _POINTS_AT.search(sentence):
                 if line is None:
                     continue
-                sentence = _POINTS_AT.sub("The line in the message points at", sentence)
+                # a JSON file's fault inside a record is said of "record N", no column: either may be meant
+                sentence = _POINTS_AT.sub("The line or record in the message points at", sentence)
             kept.append(sentence)
         return " ".join(kept)
 
 
 _SENTENCE_END = re.compile(r"(?<=\.) ")
 _POINTS_AT = re.compile(r"The line and column in the message points? at")
+# A page of the portal the contracts' advice names by its path: the portal links it (its Sandpit copy in the Sandpit),
+# so the path, which is the live one's, is not printed.
+_PORTAL_PATH = re.compile(r", /help/[a-z-]+,")
 
 
 _TITLES: dict[str, str] = {
@@ -64,7 +68,7 @@ ALL_CODES: tuple[str, ...] = (
 
 def explain(code: str) -> Explanation:
     known = CODE_EXPLANATIONS.get(code)
-    return Explanation(code, _TITLES.get(code, "Unknown code"), known.fix if known else "")
+    return Explanation(code, _TITLES.get(code, "Unknown code"), _PORTAL_PATH.sub("", known.fix) if known else "")
 
 
 def missing_advice() -> list[str]:

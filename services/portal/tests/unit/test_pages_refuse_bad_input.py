@@ -643,7 +643,7 @@ def test_a_refusal_without_a_line_gets_no_advice_about_its_line_and_column(porta
     on_a_line = client.post("/batches/check", content=body, headers={"Content-Type": content_type}).text
 
     assert "RS001" in wrong_type and "line and column" not in wrong_type and "Check the file against" in wrong_type
-    assert "(line 1)." in on_a_line and "The line in the message points at the first fault." in on_a_line
+    assert "(line 1)." in on_a_line and "The line or record in the message points at the first fault." in on_a_line
 
 
 def test_a_json_file_refused_for_a_records_key_names_the_record_not_a_line(portal: StubbedPortal) -> None:

@@ -24,7 +24,7 @@ from lrs_domain.names import name_length
 from lrs_domain.reference import Catalogue
 from lrs_domain.rules import why_no_learner_has
 from lrs_platform.clock import today_in_england
-from portal.backend import NotFound, Refused, ServiceCalls, Unavailable
+from portal.backend import KeyRejected, NotFound, Refused, ServiceCalls, ServiceError, Unavailable
 from portal.checking import batch_file, check_record
 from portal.direct_entry import (
     ACTIONS,
@@ -381,9 +381,13 @@ def _learner_page(
     open_: Any,
     after_batch: uuid.UUID | None = None,
     batch_shown: str | None = None,
+    *,
+    look_up_ended: bool = False,
 ) -> HTMLResponse:
     """`after_batch`: the batch the person came from, kept in the form; `batch_shown`, whether the record read shows
-    it: "yes", "none" (the projector has the batch, and none of it is on this record), "pending" (not yet)."""
+    it: "yes", "none" (the projector has the batch, and none of it is on this record), "pending" (not yet).
+    `open_` is None when the challenges service did not answer; `look_up_ended`, a look-up's address the session
+    holds no look-up for (ended with a session, forgotten, or never made)."""
     prefilled = {}  # what each achievement's buttons post to the direct-entry form, action by action
     if plr is not None and not plr.get("learner_erased"):  # an erased learner's records are all refused RV004
         for event in plr["learning_events"]:
@@ -398,7 +402,9 @@ def _learner_page(
         "names": names,
         "errors": errors,
         "plr": plr,
-        "open": open_,
+        "open": open_ or {},
+        "challenges_unavailable": open_ is None,
+        "look_up_ended": look_up_ended,
         "prefilled": prefilled,
         "after_batch": after_batch,
         "batch_shown": batch_shown,
@@ -465,7 +471,7 @@ async def learner_found(request: Request, look_up_id: str, user: AoUser) -> HTML
     of the oldest, forgotten). The id is random: the address names no learner."""
     look_up = (await portal_of(request).auth.look_ups(user)).get(look_up_id)
     if look_up is None or look_up.get("base") != base(request):  # a Sandpit look-up is not the live one's
-        return _learner_page(request, user, "", {}, {}, None, {})
+        return _learner_page(request, user, "", {}, {}, None, {}, look_up_ended=True)
     uln, names, after_batch = look_up["uln"], look_up["names"], _batch_id(look_up["after_batch"])
     service = calls(request, user)
     batch_shown = None
@@ -482,14 +488,17 @@ async def learner_found(request: Request, look_up_id: str, user: AoUser) -> HTML
             raise
         plr = await service.ao_achievements(uln)
         batch_shown = "pending"
-    open_challenges = (
-        {}
-        if in_sandpit(request)
-        else {
-            challenge["achievement_id"]: challenge
-            for challenge in await service.every_challenge(OPEN_STATES, ulns=plr.get("ulns", [uln]))
-        }
-    )
+    open_challenges: dict[str, Any] | None = {}
+    if not in_sandpit(request):
+        try:  # the record is what the page is for: open challenges the challenges service cannot give are said missing
+            open_challenges = {
+                challenge["achievement_id"]: challenge
+                for challenge in await service.every_challenge(OPEN_STATES, ulns=plr.get("ulns", [uln]))
+            }
+        except KeyRejected:
+            raise
+        except ServiceError:
+            open_challenges = None
     return _learner_page(request, user, uln, names, {}, plr, open_challenges, after_batch, batch_shown)
 
 
