@@ -329,7 +329,7 @@ async def test_a_rebuild_begun_by_an_older_release_is_failed_at_restart_not_resu
     assert status["state"] == "failed" and "older release" in status["last_error"], status
     assert switch.status_code == 409
     assert switch.json()["detail"] == (
-        "The rebuild has not caught up with the log, so it cannot be switched to yet. It failed: start a new one."
+        "The rebuild has not caught up with the log, so it cannot be switched to yet. It has failed: abandon it and start a new one."
     )
     assert abandoned.status_code == 200, abandoned.text
     assert again.status_code == 202, again.text
