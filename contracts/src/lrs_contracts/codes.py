@@ -695,7 +695,8 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="a results-day script sending 40 batches of 10,000 records at once: the eleventh is answered 429",
         source="decision 0171 (an AO's share of the queue)",
         fix="Send the same file again after the `Retry-After` seconds (`lrs batch submit` does); to send many"
-        " batches, send each once the one before it is decided (`?wait_until_decided=`).",
+        " batches, send each once the one before it is decided (`?wait_until_decided=`). The same file sent again"
+        " as a stored batch's resend is answered as that batch instead.",
     ),
     ProblemCode.IDEMPOTENCY_KEY_REUSED: CodeExplanation(
         meaning="The `Idempotency-Key` was sent before with another file (or, from a provider, another centre"

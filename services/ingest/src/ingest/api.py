@@ -38,6 +38,7 @@ from ingest.submission import (
     NotAllowedToSubmit,
     SubmissionError,
     SubmissionInProgress,
+    content_sha256,
     declared_too_large,
     dedup_key,
     may_submit,
@@ -94,7 +95,10 @@ _DESCRIPTIONS = {
     422: "Invalid path or query parameters",
     429: (
         "TOO_MANY_RECORDS_WAITING: the AO has too many records waiting for their decision (`records_waiting`,"
-        " `limit`; decision 0171); nothing of the file was kept. Send it again after `Retry-After` seconds"
+        " `limit`; decision 0171); nothing of the file was kept. Send it again after `Retry-After` seconds. A resend"
+        " of a stored batch adds nothing to the queue and is answered as that batch instead: under its"
+        " Idempotency-Key before the file is read; without a key, once the file is read and found to be that"
+        " batch's"
     ),
     503: (
         "Kafka or PostgreSQL is unavailable (a submission learns it within the publish time limit, 30 s by"
@@ -259,8 +263,12 @@ async def submit_batch(
     if not may_submit(principal):
         raise NotAllowedToSubmit(f"{principal.kind.value} callers cannot submit achievement batches.")
     key = normalise_idempotency_key(idempotency_key)
-    await _refuse_while_too_many_wait(principal, batches, settings, key)
-    if declared_too_large(request.headers.get("content-length")):
+    too_large = declared_too_large(request.headers.get("content-length"))
+    waiting = await _records_waiting_at_the_limit(principal, batches, settings, key)
+    if waiting is not None and (key is not None or too_large):
+        # a key no stored batch has, or a file larger than any stored batch's: a new file, told before it is read
+        raise _deferred(principal, waiting, settings)
+    if too_large:
         await submissions.refuse_unread(
             principal, BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {MAX_BATCH_BYTES:,} bytes"), key
         )
@@ -269,7 +277,12 @@ async def submit_batch(
         # waits in memory for the parser (one at a time), and its encoded batch for the publisher, so the
         # limits bound the uploads held, read or waiting (decision 0185).
         with uploads.admit(f"{principal.kind.value}:{principal.id}"):
-            content = await _received(request, principal, submissions, settings, key)
+            content = await _received(request, principal, submissions, settings, key, waiting)
+            # at the limit, only a resend of a stored batch's file goes on: it adds nothing to the queue
+            if waiting is not None and not await submissions.stored(
+                principal.id, idempotency_key=None, sha256=content_sha256(content)
+            ):
+                raise _deferred(principal, waiting, settings)
             submitting = submissions.submit(
                 principal,
                 content,
@@ -281,7 +294,10 @@ async def submit_batch(
             del content  # the submission lets go of the upload once it is encoded; nothing here may hold it longer
             result = await submitting
     except TooManyUploads as busy:
-        raise _too_many_uploads(busy, settings) from None
+        # at the limit, a keyless file with no place to be read cannot be told for a replay: answered as a new file
+        raise (
+            _too_many_uploads(busy, settings) if waiting is None else _deferred(principal, waiting, settings)
+        ) from None
     body = BatchAccepted(batch_id=result.batch_id, status=result.status, status_url=status_url(result.batch_id))
     body = notice_for(await maintenance.closure(), body)
     return JSONResponse(
@@ -295,37 +311,49 @@ async def _received(
     submissions: BatchSubmissions,
     settings: IngestSettings,
     idempotency_key: str | None,
+    waiting: int | None = None,
 ) -> bytes:
-    """The whole body, read within the idle deadline and the size limit (RS002, filed as a refusal)."""
+    """The whole body, read within the idle deadline and the size limit (RS002, filed as a refusal; while the AO's
+    `waiting` records are at the limit the 429 instead: a file over 6 MB is no stored batch's, and nothing is kept)."""
     try:
         return await read_limited(until_idle(request.stream(), settings.upload_idle_seconds))
     except UploadStalled as stalled:
         raise _upload_stalled(stalled) from None
     except BatchRefused as refusal:
+        if waiting is not None:
+            raise _deferred(principal, waiting, settings) from None
         await submissions.refuse_unread(principal, refusal, idempotency_key)
     except ClientDisconnect:
         raise ProblemError(400, "Bad request", "The client went away before the whole file arrived.") from None
 
 
-async def _refuse_while_too_many_wait(
+async def _records_waiting_at_the_limit(
     principal: Principal, batches: BatchRepository, settings: IngestSettings, idempotency_key: str | None
-) -> None:
-    """An AO's batches share their partition's queue with other AOs': while it has `max_waiting_records_per_ao`
-    records waiting, its next batch waits at its own door, not in front of theirs (decision 0171). Asked before the
-    file is read: a refused upload costs one index look-up. Operators submitting for an AO are not held, nor is
-    a retry under the Idempotency-Key of a batch already stored: it is answered as it was, or published now."""
+) -> int | None:
+    """The AO's records waiting for their decision when they are `max_waiting_records_per_ao` or more, else None: an
+    AO's batches share their partition's queue with other AOs', so its next batch waits at its own door, not in front
+    of theirs (decision 0171). Asked before the file is read: a refused upload costs one index look-up. Operators
+    submitting for an AO are not held, nor is a retry under the Idempotency-Key of a batch already stored: it is
+    answered as it was, or published now. A keyless resend of a stored batch's file adds nothing to the queue
+    either, but only its content tells it: the caller reads the file to know (`_deferred` if it is new)."""
     limit = settings.max_waiting_records_per_ao
     if principal.kind is not PrincipalKind.AO or limit == 0:
-        return
+        return None
     publishing = settings.publish_timeout_seconds + settings.row_lock_timeout_seconds
     waiting = await batches.records_waiting(principal.id, publishing_seconds=publishing)
     # the AO's series exists at 0 from its first submission since the start: `increase()` then sees its first
     # deferral (a series born at 1 increases by nothing); metrics.py
     SUBMISSIONS_DEFERRED.labels(principal.id)
     if waiting < limit:
-        return
+        return None
     if idempotency_key is not None and await batches.find_by_dedup(principal.id, dedup_key(idempotency_key, "")):
-        return
+        return None
+    return waiting
+
+
+def _deferred(principal: Principal, waiting: int, settings: IngestSettings) -> ProblemError:
+    """The 429 of an AO's submission while `waiting` of its records wait (decision 0171), counted and logged."""
+    limit = settings.max_waiting_records_per_ao
     SUBMISSIONS_DEFERRED.labels(principal.id).inc()
     _log.info("submission_deferred", ao_id=principal.id, records_waiting=waiting, limit=limit)
     busy = ProblemError(
@@ -340,7 +368,7 @@ async def _refuse_while_too_many_wait(
         retry_after=settings.busy_retry_after_seconds,
     )
     busy.headers["Retry-After"] = str(settings.busy_retry_after_seconds)
-    raise busy
+    return busy
 
 
 def _too_many_uploads(busy: TooManyUploads, settings: IngestSettings) -> ProblemError:

@@ -49,8 +49,9 @@ OUTCOME_EVENT_TYPES = tuple(
 
 # Every series of a known label exported from the start at 0, so that `increase()` sees the first refusal or
 # outcome after a start (a series born at 1 increases by nothing). `ao_id` of SUBMISSIONS_DEFERRED is any AO's, not
-# known at the start: an AO's series is exported at 0 from its first submission since (`api._refuse_while_too_many_wait`),
-# so only a deferral of an AO's first submission after a start makes its series begin at 1.
+# known at the start: an AO's series is exported at 0 from its first submission since
+# (`api._records_waiting_at_the_limit`), so only a deferral of an AO's first submission after a start makes its
+# series begin at 1.
 for _format in BatchFormat:
     BATCHES_RECEIVED.labels(_format.value)
     BATCHES_ACCEPTED.labels(_format.value)

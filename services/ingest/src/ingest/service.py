@@ -17,7 +17,7 @@ import asyncpg
 
 from ingest import metrics
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
-from ingest.repository import BatchRepository, ClaimTimeout, Refusal
+from ingest.repository import BatchRepository, ClaimTimeout, Refusal, StoredBatch
 from ingest.sealing import LearnerKeys, names_to_issue, sealed_encoded_records
 from ingest.submission import (
     DECIDED_STATUSES,
@@ -265,6 +265,18 @@ class BatchSubmissions:
             _log.warning("batch_forbidden", submitted_by=str(principal), header_ao=header_ao)
             raise
 
+    async def stored(self, ao_id: str, *, idempotency_key: str | None, sha256: str) -> StoredBatch | None:
+        """The AO's stored batch a submission is answered from (a replay, or a retry that publishes it), or None
+        for a new batch: the key's batch when a key is sent (whatever its file: `sha256` is not read), else the
+        batch of the same file."""
+        stored = await self._repository.find_by_dedup(ao_id, dedup_key(idempotency_key, sha256))
+        if stored is None and idempotency_key is None:
+            # The identical file is recognised whether or not its first batch came with a key (README, the API's
+            # description): an operator's keyless resend of what the AO's client sent under a key is a replay, not
+            # a second judgement. A key names a request, so a keyed file never answers as an earlier keyless one.
+            stored = await self._repository.find_by_content(ao_id, sha256)
+        return stored
+
     async def _accept(
         self,
         prepared: PreparedBatch,
@@ -274,12 +286,7 @@ class BatchSubmissions:
         """`reread` seals the batch again as another batch id (None when no record is under its own key)."""
         ao_id = prepared.identity.ao_id
         dedup = dedup_key(idempotency_key, prepared.sha256)
-        stored = await self._repository.find_by_dedup(ao_id, dedup)
-        if stored is None and idempotency_key is None:
-            # The identical file is recognised whether or not its first batch came with a key (README, the API's
-            # description): an operator's keyless resend of what the AO's client sent under a key is a replay, not
-            # a second judgement. A key names a request, so a keyed file never answers as an earlier keyless one.
-            stored = await self._repository.find_by_content(ao_id, prepared.sha256)
+        stored = await self.stored(ao_id, idempotency_key=idempotency_key, sha256=prepared.sha256)
         if stored is None:
             if await self._repository.insert_received(prepared, idempotency_key=idempotency_key, dedup_key=dedup):
                 return await _shielded(self._publish(prepared, replay=False))

@@ -326,6 +326,19 @@ def expect_ok(response: httpx.Response) -> Any:
         ) from error
 
 
+def read_page(
+    connection: Connection, service: str, path: str, *, limit: int, after: str | None, **only: str | None
+) -> dict[str, Any]:
+    """A page of a list read a page at a time (decision 0118): its items, newest first, and `next`, where the page
+    after it starts (None on the last). `only` are the list's filters, each left out when not given."""
+    params: dict[str, Any] = {"limit": limit, **{name: value for name, value in only.items() if value}}
+    if after:
+        params["after"] = after
+    with connection.client(service) as client:
+        page: dict[str, Any] = expect_ok(client.get(path, params=params))
+    return page
+
+
 def _usable_key(key: str) -> bool:
     """An API key is visible ASCII (`lrs_…`): anything else cannot be sent in a header, so it is refused
     before a request, naming where it came from, rather than failing deep in the HTTP client."""

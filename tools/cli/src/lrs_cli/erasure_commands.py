@@ -10,7 +10,6 @@ them, as one person), and wants `--yes` anywhere else.
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import httpx
@@ -24,10 +23,21 @@ from lrs_cli.client import (
     UsageError,
     expect_ok,
     problem_text,
+    read_page,
     unreachable_text,
 )
 from lrs_cli.identifiers import uln_value_any_check_digit
-from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more
+from lrs_cli.output import (
+    AuditAfter,
+    JsonOption,
+    PageLimit,
+    confirmed,
+    connection,
+    print_json,
+    print_listing,
+    print_text,
+    tell_more,
+)
 from lrs_contracts.codes import RecordCode
 from lrs_domain.rules import check_uln
 
@@ -67,14 +77,7 @@ def erasure_reach(connection: Connection, uln: str) -> dict[str, Any]:
 
 def erasures(connection: Connection, uln: str | None, limit: int = 100, after: str | None = None) -> dict[str, Any]:
     """A page of the audit, newest first: `erasures`, and `next`, where the page after it starts (None on the last)."""
-    params: dict[str, Any] = {"limit": limit}
-    if uln:
-        params["uln"] = uln
-    if after:
-        params["after"] = after
-    with connection.client("validation") as client:
-        page: dict[str, Any] = expect_ok(client.get("/v1/admin/erasures", params=params))
-    return page
+    return read_page(connection, "validation", "/v1/admin/erasures", limit=limit, after=after, uln=uln)
 
 
 NOT_ERASED = (
@@ -131,17 +134,14 @@ def confirmation_question(uln: str, erased_with: list[str]) -> str:
     )
 
 
-def _confirmed(connection: Connection, uln: str) -> None:
-    """Asks on a terminal, once validation has said what the erasure would erase; a learner erased already is
-    not asked about (erasing again changes nothing)."""
-    if not sys.stdin.isatty():
-        raise UsageError("erasure cannot be undone: pass --yes to confirm it when not on a terminal")
+def _question(connection: Connection, uln: str) -> str | None:
+    """Asked once validation has said what the erasure would erase; a learner erased already is not asked about
+    (erasing again changes nothing)."""
     try:
         reach = erasure_reach(connection, uln)
     except httpx.TransportError as error:
         raise _Unreached(f"{_UNREAD}: {unreachable_text(error)} Nothing was erased.") from error
-    if not reach["erased"]:
-        typer.confirm(confirmation_question(uln, reach["erased_with"]), abort=True)
+    return None if reach["erased"] else confirmation_question(uln, reach["erased_with"])
 
 
 def erase_command(
@@ -171,7 +171,7 @@ def erase_command(
         raise UsageError(why)
     to_validation = connection(ctx)
     if not yes:
-        _confirmed(to_validation, uln)
+        confirmed("erasure cannot be undone", lambda: _question(to_validation, uln))
     erasure, erased_now = erase(to_validation, uln, reason)
     if as_json:
         print_json({**erasure, "erased_now": erased_now})
@@ -184,26 +184,16 @@ def erasures_command(
     uln: Annotated[
         str | None, typer.Option(help="Only this learner's erasure.", callback=uln_value_any_check_digit)
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
-    after: Annotated[
-        str | None, typer.Option(help="Continue the audit: the position the previous page's last line gave.")
-    ] = None,
+    limit: PageLimit = 100,
+    after: AuditAfter = None,
     as_json: JsonOption = False,
 ) -> None:
     """Operator: the audit of learner erasures, newest first: who erased whom, when and why."""
     page = erasures(connection(ctx), uln, limit, after)
-    found = page["erasures"]
-    if as_json:
-        print_json(found)
-    else:
-        listing = table("erased at", "ULN", "erased by", "reason", "erasure")
-        for erasure in found:
-            listing.add_row(
-                erasure["erased_at"],
-                erasure["uln"],
-                erasure["erased_by"],
-                Text(erasure["reason"]),
-                erasure["erasure_id"],
-            )
-        stdout().print(listing if found else "no erasures")
+    columns = ("erased at", "ULN", "erased by", "reason", "erasure")
+    print_listing(page["erasures"], as_json=as_json, columns=columns, row=_erasure_row, none="no erasures")
     tell_more(page["next"])
+
+
+def _erasure_row(erasure: dict[str, Any]) -> tuple[str | Text, ...]:
+    return erasure["erased_at"], erasure["uln"], erasure["erased_by"], Text(erasure["reason"]), erasure["erasure_id"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from lrs_cli.client import Connection
+from lrs_cli.client import Connection, UsageError
 from lrs_contracts.environments import Environment
 
 UNLIMITED_WIDTH = 10_000  # piped output is never wrapped: a line is one record
@@ -114,9 +114,43 @@ def table(*columns: str, title: str | None = None) -> Table:
     return Table(*columns, title=title, header_style="bold", title_justify="left")
 
 
+def print_listing(
+    items: Sequence[dict[str, Any]],
+    *,
+    as_json: bool,
+    columns: Sequence[str],
+    row: Callable[[dict[str, Any]], Sequence[RenderableType]],
+    none: str,
+) -> None:
+    """A list a service answered: as JSON, or a table of one `row` an item under `columns` (`none` when empty)."""
+    if as_json:
+        print_json(items)
+        return
+    listing = table(*columns)
+    for item in items:
+        listing.add_row(*row(item))
+    stdout().print(listing if items else none)
+
+
+def confirmed(cannot_undo: str, question: Callable[[], str | None]) -> None:
+    """Goes on once the person at the terminal said yes to `question()` (made only then: it may ask a service; None
+    when there is nothing to ask about), and aborts on no (exit 1). Not on a terminal nobody can be asked: a usage
+    error (exit 2) saying `cannot_undo` and that --yes confirms it (with --yes a command does not call this)."""
+    if not sys.stdin.isatty():
+        raise UsageError(f"{cannot_undo}: pass --yes to confirm it when not on a terminal")
+    asked = question()
+    if asked is not None:
+        typer.confirm(asked, abort=True)
+
+
 Update = Callable[..., None]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of text and tables.")]
+# a list read a page at a time (`client.read_page`), and an audit's position to go on from
+PageLimit = Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")]
+AuditAfter = Annotated[
+    str | None, typer.Option(help="Continue the audit: the position the previous page's last line gave.")
+]
 
 
 def connection(ctx: typer.Context) -> Connection:

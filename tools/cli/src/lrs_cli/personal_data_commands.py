@@ -21,10 +21,10 @@ from typing import Annotated, Any, Final
 import typer
 from rich.text import Text
 
-from lrs_cli.client import AnswerError, CommandError, Connection, UsageError, expect_ok
+from lrs_cli.client import AnswerError, CommandError, Connection, UsageError, expect_ok, read_page
 from lrs_cli.downloads import STANDARD_OUTPUT, writable_beside, write_private
 from lrs_cli.identifiers import UlnArgument, uln_value
-from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, warn
+from lrs_cli.output import AuditAfter, JsonOption, PageLimit, connection, print_listing, print_text, tell_more, warn
 from lrs_contracts.text import refused_character
 
 CHALLENGE_PAGE: Final = 1000  # the most the challenges service lists at a time
@@ -200,14 +200,9 @@ def _unkept_reason(reason: str) -> str | None:
 def disclosures(connection: Connection, uln: str | None, limit: int = 100, after: str | None = None) -> dict[str, Any]:
     """A page of the audit of disclosures, newest first: `disclosures`, and `next`, where the page after it starts
     (None on the last)."""
-    params: dict[str, Any] = {"limit": limit}
-    if uln:
-        params["uln"] = uln
-    if after:
-        params["after"] = after
-    with connection.client("validation") as client:
-        page: dict[str, Any] = expect_ok(client.get("/v1/admin/learners/personal-data/disclosures", params=params))
-    return page
+    return read_page(
+        connection, "validation", "/v1/admin/learners/personal-data/disclosures", limit=limit, after=after, uln=uln
+    )
 
 
 def _reason_shown(disclosure: dict[str, Any]) -> Text:
@@ -219,10 +214,8 @@ def _reason_shown(disclosure: dict[str, Any]) -> Text:
 def disclosures_command(
     ctx: typer.Context,
     uln: Annotated[str | None, typer.Option(help="Only the copies asked under this ULN.", callback=uln_value)] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
-    after: Annotated[
-        str | None, typer.Option(help="Continue the audit: the position the previous page's last line gave.")
-    ] = None,
+    limit: PageLimit = 100,
+    after: AuditAfter = None,
     as_json: JsonOption = False,
 ) -> None:
     """Operator (the erasure scope): the audit of learners' personal data handed out (`lrs learners personal-data`),
@@ -231,18 +224,16 @@ def disclosures_command(
     if to_live.sandpit:
         raise UsageError("the audit of disclosures is kept on live: leave out --sandpit")
     page = disclosures(to_live, uln, limit, after)
-    found = page["disclosures"]
-    if as_json:
-        print_json(found)
-    else:
-        listing = table("read at", "ULN", "read by", "reason", "disclosure")
-        for disclosure in found:
-            listing.add_row(
-                disclosure["read_at"],
-                disclosure["uln"],
-                Text(disclosure["read_by"]),
-                _reason_shown(disclosure),
-                disclosure["disclosure_id"],
-            )
-        stdout().print(listing if found else "no disclosures")
+    columns = ("read at", "ULN", "read by", "reason", "disclosure")
+    print_listing(page["disclosures"], as_json=as_json, columns=columns, row=_disclosure_row, none="no disclosures")
     tell_more(page["next"])
+
+
+def _disclosure_row(disclosure: dict[str, Any]) -> tuple[str | Text, ...]:
+    return (
+        disclosure["read_at"],
+        disclosure["uln"],
+        Text(disclosure["read_by"]),
+        _reason_shown(disclosure),
+        disclosure["disclosure_id"],
+    )

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import datetime
 from enum import StrEnum
@@ -26,7 +25,7 @@ from lrs_cli.client import (
     parse_moment,
     read_replacement,
 )
-from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
+from lrs_cli.output import JsonOption, confirmed, connection, print_json, print_text, progress, warn
 from lrs_cli.times import uk_time
 
 SERVICE = "plr_projector"
@@ -126,19 +125,25 @@ def switch_confirmed(connection: Connection, *, yes: bool) -> None:
     """Before a switch, which replaces the live model: says what the last comparison found, and asks on a terminal;
     with `yes` (scripts) asks nothing, and without it refuses when not on a terminal, as `lrs learners erase` does.
     A rebuild that has not caught up is not asked about: the projector refuses its switch and says why."""
-    if not yes and not sys.stdin.isatty():
-        raise UsageError("a switch replaces the live model: pass --yes to confirm it when not on a terminal")
+    if not yes:
+        confirmed("a switch replaces the live model", lambda: _switch_question(connection))
+    elif found := _caught_up_comparison(connection):
+        warn(found[0])
+
+
+def _caught_up_comparison(connection: Connection) -> tuple[str, Any] | None:
+    """What the last comparison of the rebuild found, and the rebuild's id, once it has caught up (else None)."""
     status = rebuild_answer(connection, "status")
     if status.get("state") != "caught_up":
-        return
-    said = last_comparison_text(status, connection)
-    if yes:
-        warn(said)
-        return
-    typer.confirm(
-        f"{said[0].upper()}{said[1:]}. Switch to rebuild {status['rebuild_id']}, making it the live model?",
-        abort=True,
-    )
+        return None
+    return last_comparison_text(status, connection), status["rebuild_id"]
+
+
+def _switch_question(connection: Connection) -> str | None:
+    if (found := _caught_up_comparison(connection)) is None:
+        return None
+    said, rebuild_id = found
+    return f"{said[0].upper()}{said[1:]}. Switch to rebuild {rebuild_id}, making it the live model?"
 
 
 def rebuild(
