@@ -7,6 +7,7 @@ Failures become small named errors here; pages turn them into what a person read
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -470,12 +471,13 @@ class ServiceCalls:
         ulns: Sequence[str] | None = None,
         after: str | None = None,
         limit: int = 50,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """A page of challenges, newest first (`items`), in any of `states`, of any of `ulns`, after the
         page whose `next` is `after`; `next` starts the page that follows (None on the last)."""
         params = {"state": list(states) if states else None, "uln": list(ulns) if ulns else None}
         page: dict[str, Any] = await self._json(
-            "GET", "challenges", "/v1/challenges", params={**params, "after": after, "limit": limit}
+            "GET", "challenges", "/v1/challenges", params={**params, "after": after, "limit": limit}, timeout=timeout
         )
         return page
 
@@ -484,15 +486,22 @@ class ServiceCalls:
         counts: dict[str, int] = await self._json("GET", "challenges", "/v1/challenges/open-counts", timeout=timeout)
         return counts["open"]
 
-    async def every_challenge(self, states: Sequence[str], *, ulns: Sequence[str]) -> list[dict[str, Any]]:
-        """Every challenge in any of `states` of any of `ulns` (one learner's: a few), page after page."""
+    async def every_challenge(
+        self, states: Sequence[str], *, ulns: Sequence[str], timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Every challenge in any of `states` of any of `ulns` (one learner's: a few), page after page. `timeout`:
+        seconds for every page together, for a page that can do without them (Unavailable once they are up)."""
         found: list[dict[str, Any]] = []
         after = None
-        while True:
-            page = await self.challenges(states, ulns=ulns, after=after, limit=1000)
-            found += page["items"]
-            if (after := page["next"]) is None:
-                return found
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    page = await self.challenges(states, ulns=ulns, after=after, limit=1000, timeout=timeout)
+                    found += page["items"]
+                    if (after := page["next"]) is None:
+                        return found
+        except TimeoutError:
+            raise Unavailable("The challenges service did not answer in time.") from None
 
     async def challenge(self, challenge_id: uuid.UUID) -> dict[str, Any]:
         result: dict[str, Any] = await self._json("GET", "challenges", f"/v1/challenges/{challenge_id}")

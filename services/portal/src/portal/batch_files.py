@@ -219,9 +219,10 @@ any value, name or line of the file, then "…".
   and JSON number records by their position: `lrs` says `record N` for a fault inside a JSON record, and
   `line N, column C` for XML, CSV and a JSON file that is not JSON at all.
 - **CSV saved by a spreadsheet.** Excel and Google Sheets pad every row with empty fields to the width of the widest
-  (the 14 record headings), so the header rows end in a run of commas. The message says so
-  (`the header names row has 14 fields, the last 8 empty: ...`): delete those commas in a text editor, or start
-  from the template. A record row wider than 14 fields is said to be padded only when every record row is padded
+  (the 14 record headings), so the header rows end in a run of commas. The message says so, and names the padded
+  lines (`the header names row has 14 fields, the last 8 empty: ... delete the commas at the end of lines 1 and 2`):
+  delete those commas in a text editor, or start from the template. A record row wider than 14 fields is said to
+  be padded only when every record row is padded
   alike; one row with a field too many is told that a value holds a comma not in quotes, or that there is a comma too
   many: find the stray comma, do not delete the commas at the end. A first line `sep=,`, which Excel writes to name the separator, is no part of a batch: delete
   it. A file saved with semicolons or tabs is named as such; save it as "CSV UTF-8 (Comma delimited)".

@@ -3,7 +3,9 @@ anything is sent, and on a direct-entry record as the person types it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
@@ -84,9 +86,10 @@ class UploadCheck:
     ao_id: str | None
     refusal: Refusal | None
     report: OfflineReport | None
-    # the header fields (attributes) still holding the template's placeholder: its AO id refuses the batch as
-    # another AO's, its email would tell no one the batch is done (the API accepts it, so the page warns)
-    placeholders_left: frozenset[str] = frozenset()
+    # the header fields (attributes) still holding the template's placeholder, each with its line in the file: its
+    # AO id refuses the batch as another AO's, its email would tell no one the batch is done, its batch reference
+    # would name the batch in the list and the email (the API accepts these two, so the page warns)
+    placeholders_left: Mapping[str, int | None] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[RecordOutcome]:
@@ -106,6 +109,12 @@ class UploadCheck:
     def placeholder(attribute: str) -> str:
         """The template's placeholder for a header field, as the template has it."""
         return PLACEHOLDERS[attribute]
+
+    def placeholder_where(self, attribute: str) -> str:
+        """A header field left holding the template's placeholder, named with its line: "the BatchReference on line
+        2" (the line where a text editor shows it, in any format)."""
+        line = self.placeholders_left.get(attribute)
+        return f"the {self.named(attribute)}" + (f" on line {line}" if line else "")
 
     @property
     def media_type(self) -> str | None:
@@ -152,8 +161,9 @@ def check_upload(
         refusal = Refusal(refused.code.value, detail, refused.line, refused.column, hint)
         return UploadCheck(filename, fmt, None, refusal, None)
     report = check_batch_offline(parsed.header, parsed.records, catalogue, today)
+    left = placeholders_left(parsed.header)
     return UploadCheck(
-        filename, fmt, parsed.header.awarding_organisation, None, report, placeholders_left(parsed.header)
+        filename, fmt, parsed.header.awarding_organisation, None, report, placeholder_lines(content, fmt, left)
     )
 
 
@@ -164,6 +174,24 @@ def placeholders_left(header: BatchHeader) -> frozenset[str]:
         for attribute, placeholder in PLACEHOLDERS.items()
         if str(getattr(header, attribute) or "").casefold() == placeholder.casefold()
     )
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # as the CSV parser and expat count lines
+
+
+def placeholder_lines(content: bytes, fmt: BatchFormat, attributes: frozenset[str]) -> dict[str, int | None]:
+    """Each of `attributes` with the line of the file holding its placeholder: the first line that does after the
+    field's name (CSV's header values follow the names; XML's and JSON's value follows its element or key). None
+    where the file writes it otherwise (an entity, an escape): the field is still named."""
+    if not attributes:
+        return {}
+    text = content.decode("utf-8-sig", errors="replace")  # parsed, so UTF-8: the mark, if any, is no line
+    lines: dict[str, int | None] = {}
+    for attribute in sorted(attributes):
+        name_at = max(text.find(file_field_name(fmt, attribute) or attribute), 0)
+        found = re.compile(re.escape(PLACEHOLDERS[attribute]), re.IGNORECASE).search(text, name_at)
+        lines[attribute] = len(_LINE_BREAK.findall(text, 0, found.start())) + 1 if found else None
+    return lines
 
 
 def one_record_batch(

@@ -4,13 +4,17 @@ longer holds (the form, saying the look-up ended). Its form asks the browser to 
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
+import pytest
 from services.portal.tests.unit.stubbed_portal import form, stubbed_portal
 from services.portal.tests.unit.test_learner_update_link import ACHIEVEMENT, ULN
 
 from portal.accounts import Role
+from portal.web import ao_pages
+from portal.web.dashboard import SIDE_FIGURE_SECONDS
 
 ACHIEVEMENTS = "plr-projector/v1/ao/achievements"
 CHALLENGES_AWAY = "Open challenges are not available just now: try again in a few minutes"
@@ -36,6 +40,55 @@ def test_the_record_is_shown_with_its_buttons_when_the_challenges_service_does_n
     assert 'data-action="Update"' in shown.text and 'data-action="Withdraw"' in shown.text
     assert CHALLENGES_AWAY in shown.text
     assert portal.sent_to("GET", "challenges/v1/challenges")  # asked, and its silence said
+
+
+def test_the_challenges_service_is_given_the_dashboards_short_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The httpx client's own limit is the one for calls a page cannot do without (30 s): open challenges are a side
+    figure of the learner's page, as the dashboard's count is of its. (The bound is set apart here from the stub
+    client's own limit, httpx's default 5 s, so that the test tells them apart.)"""
+    assert vars(ao_pages).get("SIDE_FIGURE_SECONDS") == SIDE_FIGURE_SECONDS  # the dashboard's bound
+    monkeypatch.setattr(ao_pages, "SIDE_FIGURE_SECONDS", 2.5, raising=False)
+    portal = stubbed_portal()
+    portal.on("GET", ACHIEVEMENTS, _record)
+    portal.on("GET", "challenges/v1/challenges", lambda _: httpx.Response(200, json={"items": [], "next": None}))
+    client, person = portal.signed_in(Role.AO)
+
+    found = client.post("/learners", data=form(person, uln=ULN))
+    shown = client.get(found.headers["location"])
+
+    assert shown.status_code == 200 and 'data-action="Update"' in shown.text
+    (asked,) = portal.sent_to("GET", "challenges/v1/challenges")
+    assert asked.extensions["timeout"] == dict.fromkeys(("connect", "read", "write", "pool"), 2.5)
+
+
+def test_the_record_is_shown_when_the_challenges_service_is_too_slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service that takes its time (it answers nothing until the page gave up on it; the stub's transport keeps no
+    time limit, so the page's own bound is what ends the wait)."""
+    monkeypatch.setattr(ao_pages, "SIDE_FIGURE_SECONDS", 0.2, raising=False)
+    given_up = asyncio.Event()
+
+    async def slow(_: httpx.Request) -> httpx.Response:
+        try:
+            await asyncio.wait_for(asyncio.Event().wait(), timeout=20)  # only a page that never gives up waits this out
+        except asyncio.CancelledError:
+            given_up.set()
+            raise
+        except TimeoutError:
+            pass
+        return httpx.Response(200, json={"items": [], "next": None})
+
+    portal = stubbed_portal()
+    portal.on("GET", ACHIEVEMENTS, _record)
+    portal.on("GET", "challenges/v1/challenges", slow)  # type: ignore[arg-type]  # MockTransport awaits it
+    client, person = portal.signed_in(Role.AO)
+
+    found = client.post("/learners", data=form(person, uln=ULN))
+    shown = client.get(found.headers["location"])
+
+    assert shown.status_code == 200, shown.text
+    assert f'data-achievement="{ACHIEVEMENT["id"]}"' in shown.text and 'data-action="Update"' in shown.text
+    assert CHALLENGES_AWAY in shown.text
+    assert given_up.is_set()  # the call was ended, not left running
 
 
 def test_no_word_about_challenges_when_the_service_answers() -> None:

@@ -5,6 +5,7 @@ columns; a record that changed nothing; and the generic RS001 advice as the port
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
@@ -38,6 +39,18 @@ def test_the_help_page_tells_staff_what_a_spreadsheet_does_to_a_csv_file() -> No
     assert "CSV UTF-8 (Comma delimited)" in csv_section and 'href="/batches/new"' in csv_section
 
 
+def test_the_check_of_a_csv_file_a_spreadsheet_padded_names_every_padded_line() -> None:
+    """Excel pads the two header lines to the records' 14 fields: mending line 1 alone would be refused again."""
+    names, values, *rest = as_the_demo_aos(template(BatchFormat.CSV)).decode().splitlines()
+    padded = "\r\n".join([names + "," * 8, values + "," * 8, *rest]) + "\r\n"
+
+    shown = html.unescape(_checked(padded.encode()))
+
+    assert "The whole file would be refused: RS001" in shown
+    assert "the header names row has 14 fields, the last 8 empty" in shown
+    assert "delete the commas at the end of lines 1 and 2 (line 1)." in shown
+
+
 def test_the_template_instructions_name_the_results_issued_date_and_job_type() -> None:
     client, _ = stubbed_portal().signed_in()
 
@@ -67,6 +80,84 @@ def test_a_header_still_holding_the_placeholder_email_is_warned_of_and_may_still
     assert "The check found nothing that would fail the whole batch." in shown and "Submit this batch" in shown
 
 
+REFERENCE_LEFT = "You left the template's placeholder batch reference in the file's header"
+# the line of the template's header field holding each placeholder, as a text editor numbers it
+TEMPLATE_LINES = {
+    BatchFormat.CSV: {"notification_email": 2, "batch_reference": 2},
+    BatchFormat.XML: {"notification_email": 7, "batch_reference": 8},
+    BatchFormat.JSON: {"notification_email": 6, "batch_reference": 7},
+}
+
+
+def _but(content: bytes, *left: str) -> bytes:
+    """`content` with every placeholder the demo AO's own, but those of the fields `left`."""
+    for attribute, placeholder in PLACEHOLDERS.items():
+        if attribute not in left:
+            content = content.replace(placeholder.encode(), DEMO_AO[attribute].encode())
+    return content
+
+
+@pytest.mark.parametrize(
+    ("fmt", "media_type", "named"),
+    [
+        (BatchFormat.CSV, "text/csv", "BatchReference"),
+        (BatchFormat.XML, "application/xml", "BatchReference"),
+        (BatchFormat.JSON, "application/json", "batchReference"),
+    ],
+)
+def test_a_header_still_holding_the_placeholder_batch_reference_is_warned_of_with_its_field_and_line(
+    fmt: BatchFormat, media_type: str, named: str
+) -> None:
+    shown = _checked(_but(template(fmt), "batch_reference"), f"batch.{fmt.value}", media_type)
+
+    line = TEMPLATE_LINES[fmt]["batch_reference"]
+    assert REFERENCE_LEFT in shown and 'data-placeholder-left="batch_reference"' in shown
+    assert f"the {named} on line {line} is YOUR-BATCH-REFERENCE" in shown
+    assert "Put your own name for the batch there, then check the file again." in shown
+    assert EMAIL_LEFT not in shown  # only what was left is warned of
+    assert "The check found nothing that would fail the whole batch." in shown and "Submit this batch" in shown
+
+
+@pytest.mark.parametrize(
+    ("fmt", "media_type"),
+    [(BatchFormat.CSV, "text/csv"), (BatchFormat.XML, "application/xml"), (BatchFormat.JSON, "application/json")],
+)
+def test_the_placeholder_email_is_named_with_its_line_too(fmt: BatchFormat, media_type: str) -> None:
+    shown = _checked(_but(template(fmt), "notification_email"), f"batch.{fmt.value}", media_type)
+
+    named = "notificationEmail" if fmt is BatchFormat.JSON else "NotificationEmail"
+    line = TEMPLATE_LINES[fmt]["notification_email"]
+    assert f"the {named} on line {line} is results@your-organisation.example" in shown
+    assert REFERENCE_LEFT not in shown
+
+
+def test_the_placeholder_reference_in_any_case_is_warned_of_on_the_line_the_file_has_it() -> None:
+    """Blank lines before the header are skipped but keep their numbers: the header values are on line 4 here."""
+    content = b"\r\n\r\n" + _but(template(BatchFormat.CSV), "batch_reference").replace(
+        b"YOUR-BATCH-REFERENCE", b"your-batch-reference"
+    )
+
+    shown = _checked(content)
+
+    assert REFERENCE_LEFT in shown and "the BatchReference on line 4 is YOUR-BATCH-REFERENCE" in shown
+
+
+def test_a_placeholder_the_file_writes_as_an_escape_is_warned_of_by_its_field_alone() -> None:
+    content = _but(template(BatchFormat.JSON), "batch_reference").replace(b"YOUR-BATCH", b"YOUR\\u002dBATCH")
+
+    shown = _checked(content, "batch.json", "application/json")
+
+    assert REFERENCE_LEFT in shown and "the batchReference is YOUR-BATCH-REFERENCE" in shown
+
+
+def test_a_reference_that_holds_more_than_the_placeholder_is_not_warned_of() -> None:
+    content = _but(template(BatchFormat.CSV)).replace(b"JUNE-1", b"YOUR-BATCH-REFERENCE 2")
+
+    shown = _checked(content)
+
+    assert REFERENCE_LEFT not in shown and 'data-placeholder-left="batch_reference"' not in shown
+
+
 def test_a_header_with_its_own_email_has_no_placeholder_warning() -> None:
     shown = _checked(as_the_demo_aos(template(BatchFormat.CSV)))
 
@@ -79,7 +170,7 @@ def test_the_templates_ao_id_left_in_says_so() -> None:
     assert "This batch is for another awarding organisation, YOUR-AO-ID" in shown
     assert "You left the template's placeholder in the file's header." in shown
     assert f"must be {AO_ID}" in shown
-    assert EMAIL_LEFT in shown  # the email is the template's too
+    assert EMAIL_LEFT in shown and REFERENCE_LEFT in shown  # the email and the reference are the template's too
 
 
 def test_another_aos_id_is_not_called_a_placeholder() -> None:

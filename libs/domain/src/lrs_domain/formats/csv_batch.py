@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
-from itertools import filterfalse
+from itertools import chain, filterfalse, repeat
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
@@ -54,7 +54,7 @@ def parse_csv(content: bytes, *, received_on: date | None = None) -> ParsedBatch
                 row,
                 len(RECORD_HEADINGS),
                 "record",
-                padded=lambda width: not records and _padded_alike(rows, width),
+                padded=lambda width: None if records else _padded_alike(rows, width),
             )
             values = _trimmed(row)
             refuse_unstorable(values, _fields_of_row(RECORD_HEADINGS, line), in_header=False)
@@ -195,7 +195,10 @@ def _expect_row(
             f" names ({','.join(HEADER_HEADINGS)}), line 2 their values, and the record headings come third",
             line,
         )
-    _refuse_wrong_field_count(line, row, field_count, f"{what} row", headings)
+    # a headings row that is padded is the first of the rows a spreadsheet padded: the rest are named with it
+    later_widths = (len(HEADER_HEADINGS), len(RECORD_HEADINGS)) if headings == HEADER_HEADINGS else (len(headings),)
+    padded = (lambda _width: _padded_lines(rows, later_widths)) if headings else (lambda _width: None)
+    _refuse_wrong_field_count(line, row, field_count, f"{what} row", headings, padded)
     return line, row
 
 
@@ -263,11 +266,12 @@ def _refuse_wrong_field_count(
     expected: int,
     what: str,
     headings: tuple[str, ...] = (),
-    padded: Callable[[int], bool] = lambda _width: False,
+    padded: Callable[[int], list[int] | None] = lambda _width: None,
 ) -> None:
-    """`padded(width)`: whether a values row with empty fields past the last is one of rows a spreadsheet padded alike
-    (asked only then). A headings row so is taken as padded: it is the first a spreadsheet pads, and the header
-    names row, shorter than the record rows, is the usual one."""
+    """`padded(width)`: when a row with empty fields past the last is one of rows a spreadsheet padded, the lines
+    after it padded too, else None (asked only then). A headings row so is taken as padded: it is the first a
+    spreadsheet pads, and the header names row, shorter than the record rows, is the usual one; a values row only
+    when every record row is padded alike."""
     if len(row) == expected:
         return
     found = f"{len(row)} field{'' if len(row) == 1 else 's'}"
@@ -282,13 +286,13 @@ def _refuse_wrong_field_count(
             ": the rows after the headings run on in the same line, as when the line breaks were stripped"
             " (`curl -d @file` strips them: send the file with `--data-binary @file`)"
         )
-    elif len(row) > expected and not any(map(str.strip, row[expected:])) and (headings or padded(len(row))):
+    elif len(row) > expected and not any(map(str.strip, row[expected:])) and (later := padded(len(row))) is not None:
         empty = len(row) - expected
         detail = (
             f"the {what} has {found}, the last {empty} empty: a spreadsheet pads the shorter rows with empty"
             f" fields when it saves rows of different lengths (the header rows have {len(HEADER_HEADINGS)} fields,"
-            f" the record rows {len(RECORD_HEADINGS)}); in a text editor, delete the commas at the end of each"
-            " padded line"
+            f" the record rows {len(RECORD_HEADINGS)}); in a text editor, delete the commas at the end of"
+            f" {_lines_named([line, *later])}"
         )
     elif headings:
         named = what.removesuffix(" row")
@@ -300,15 +304,54 @@ def _refuse_wrong_field_count(
     raise BatchRefused(BatchCode.MALFORMED, detail, line)
 
 
-def _padded_alike(rows: Iterator[tuple[int, list[str]]], width: int) -> bool:
-    """Whether every record row after the first, which is `width` fields wide with empty fields past the last, is
-    as wide and as empty there: a file of rows padded alike, not a row with a comma too many. Read only for a file
-    refused for its first record row."""
+def _padded_alike(rows: Iterator[tuple[int, list[str]]], width: int) -> list[int] | None:
+    """The lines of every record row after the first, which is `width` fields wide with empty fields past the last,
+    when each is as wide and as empty there: a file of rows padded alike, not a row with a comma too many (else
+    None). Read only for a file refused for its first record row."""
     expected = len(RECORD_HEADINGS)
+    lines = []
     try:
-        return all(len(row) == width and not any(map(str.strip, row[expected:])) for _, row in rows)
+        for line, row in rows:
+            if len(row) != width or any(map(str.strip, row[expected:])):
+                return None
+            lines.append(line)
     except BatchRefused:  # a later row the csv module cannot read: no file of rows padded alike
-        return False
+        return None
+    return lines
+
+
+def _padded_lines(rows: Iterator[tuple[int, list[str]]], widths: tuple[int, ...]) -> list[int]:
+    """The lines of the rows left in a file refused for a padded headings row that are padded too: wider than the
+    row's own width (`widths` in turn, the last for every row after), with nothing past it."""
+    lines = []
+    try:
+        for (line, row), width in zip(rows, chain(widths, repeat(widths[-1])), strict=False):
+            if len(row) > width and not any(map(str.strip, row[width:])):
+                lines.append(line)
+    except BatchRefused:  # a later row the csv module cannot read: the padded lines before it are named
+        pass
+    return lines
+
+
+_LINES_NAMED = 4  # at most, each a line or a run of lines: a file of thousands of padded lines is said in a few words
+
+
+def _lines_named(lines: list[int]) -> str:
+    """ "line 4", "lines 1 and 2", "lines 1-500", "lines 1, 2, 4-9 and 11", or the first few and how many more."""
+    runs: list[list[int]] = []
+    for line in lines:
+        if runs and line == runs[-1][-1] + 1:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    parts: list[tuple[str, int]] = []  # each names a line, or a run of three lines or more by its ends: how many
+    for run in runs:
+        parts += [(f"{run[0]}-{run[-1]}", len(run))] if len(run) > 2 else [(str(line), 1) for line in run]
+    if len(parts) > _LINES_NAMED:
+        shown = parts[: _LINES_NAMED - 1]
+        parts = [*shown, (f"{len(lines) - sum(count for _, count in shown)} more", 0)]
+    named = [name for name, _ in parts]
+    return f"line {named[0]}" if len(lines) == 1 else f"lines {_listed(named)}"
 
 
 def _headings_difference(row: list[str], headings: tuple[str, ...]) -> str:

@@ -201,7 +201,7 @@ def test_rows_a_spreadsheet_padded_with_empty_fields_say_so_and_how_to_mend_them
     assert refusal.detail == (
         "the header names row has 14 fields, the last 8 empty: a spreadsheet pads the shorter rows with empty fields"
         " when it saves rows of different lengths (the header rows have 6 fields, the record rows 14); in a text"
-        " editor, delete the commas at the end of each padded line"
+        " editor, delete the commas at the end of lines 1 and 2"
     )
 
 

@@ -57,6 +57,7 @@ from portal.web.common import (
     see_other,
     see_other_telling,
 )
+from portal.web.dashboard import SIDE_FIGURE_SECONDS
 
 router = APIRouter(include_in_schema=False)
 
@@ -493,7 +494,9 @@ async def learner_found(request: Request, look_up_id: str, user: AoUser) -> HTML
         try:  # the record is what the page is for: open challenges the challenges service cannot give are said missing
             open_challenges = {
                 challenge["achievement_id"]: challenge
-                for challenge in await service.every_challenge(OPEN_STATES, ulns=plr.get("ulns", [uln]))
+                for challenge in await service.every_challenge(
+                    OPEN_STATES, ulns=plr.get("ulns", [uln]), timeout=SIDE_FIGURE_SECONDS
+                )
             }
         except KeyRejected:
             raise
