@@ -501,7 +501,8 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         meaning="The learner has chosen not to share their Personal Learning Record with learning providers",
         example="a provider reading the PLR of a learner whose ability to share is `unable to share`",
         source="LRS web service code WSEC0206; DOMAIN.md §5",
-        fix="Nothing a provider can do: only the learner can change their sharing choice.",
+        fix="The PLR is read again once the learner shares: the learner, or a linked provider acting for them with"
+        " their agreement (FAQ §1), changes the choice with `POST /v1/learners/{uln}/sharing`.",
     ),
     ProblemCode.PROVIDER_NOT_LINKED: CodeExplanation(
         meaning=(
