@@ -364,6 +364,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _more_of(schema: Json) -> list[str]:
+    """The paragraphs of an event's description after its summary (what it counts, when it is sent again)."""
+    paragraphs = str(schema.get("description", "")).split("\n\n")[1:]
+    return [line for paragraph in paragraphs for line in (" ".join(paragraph.split()), "")]
+
+
 def _fields(schema: Json) -> list[str]:
     required = set(schema.get("required", ()))
     rows = ["| field | type | required | description |", "|---|---|---|---|"]
@@ -491,6 +497,7 @@ def render_catalogue(document: Json) -> str:
                 "",
                 f"{message['summary']}",
                 "",
+                *_more_of(schemas[message["title"]]),
                 f"Topic `{SANDPIT.of(topic) if _in_sandpit_only(event_type) else topic.name}`,"
                 f" key: {_key_of(message['summary'], topic.key)}."
                 f" Payload `data`: `{message['title']}`.",
