@@ -28,7 +28,6 @@ from lrs_contracts.plr import (
     AchievementKey,
     AchievementRecorded,
     Provenance,
-    QualificationSummary,
     ResultStatus,
 )
 from lrs_contracts.reference import Framework
@@ -37,7 +36,7 @@ from lrs_domain.achievements import achievement_id
 from lrs_domain.formats import ParsedBatch, write_xml
 from lrs_domain.grades import FAILED_QCF_GRADES
 from lrs_domain.identifiers import display_qan, is_valid_uln
-from lrs_domain.reference import Qualification
+from lrs_domain.reference import Qualification, qualification_summary
 from lrs_domain.reference_data import load_awarding_organisations, load_extra_qualifications, load_ofqual_catalogue
 from lrs_domain.reference_files import AWARDING_ORGANISATIONS as AWARDING_ORGANISATIONS_FILE
 from lrs_domain.reference_files import EXTRA_QUALIFICATIONS, OFQUAL_SNAPSHOT, read_reference_file
@@ -284,7 +283,7 @@ class ReplayEvent:
             ),
             data=AchievementData(grade=self.grade, ukprn=self.ukprn, language_for_assessment="English"),
             status=ResultStatus.FINAL,
-            qualification=_summary(self.qualification),
+            qualification=qualification_summary(self.qualification),
             provenance=Provenance(
                 batch_id=self.batch_id, line=self.line, mis_identifier=f"BENCH-{self.batch_number}-{self.line}"
             ),
@@ -314,7 +313,7 @@ class _FastEncoder:
         qualification = event.qualification
         summary = self._summaries.get(qualification.qualification_number)
         if summary is None:
-            summary = _summary(qualification).model_dump_json()
+            summary = qualification_summary(qualification).model_dump_json()
             self._summaries[qualification.qualification_number] = summary
         batch_id = str(event.batch_id)
         occurred = event.occurred_at.isoformat().replace("+00:00", "Z")
@@ -376,14 +375,3 @@ def replay_events(
         if number % check_every == 0 and value != event.encoded():
             raise AssertionError(f"fast encoding differs from the contracts' for {event}")
         yield event.uln.encode(), value
-
-
-def _summary(qualification: Qualification) -> QualificationSummary:
-    return QualificationSummary(
-        title=qualification.title,
-        qualification_type=qualification.qualification_type,
-        level=qualification.level,
-        framework=qualification.framework.value,
-        kind=qualification.kind.value,
-        awarding_organisation_name=qualification.awarding_organisation_name,
-    )

@@ -39,6 +39,7 @@ from lrs_contracts.learner import LearnerErased, LearnerRegistered, LearnerRegis
 from lrs_contracts.outcomes import BatchCompleted, BatchRecordsDecided
 from lrs_contracts.registry import decode, encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED, LEARNER_EVENTS, Topic
+from lrs_domain.rules import details_do_not_match
 from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import apply_migrations
 from lrs_platform.kafka import make_consumer
@@ -63,6 +64,9 @@ pytestmark = pytest.mark.integration
 
 AQA = "RN9008"
 GCSE_A_TO_G = "100/5001/2"
+GCSE_A_TO_G_OTHER = "100/5002/4"
+PEARSON = "RN9093"
+PEARSON_DIPLOMA = "500/0002/0"
 OPERATOR = "operator:dpo"
 
 
@@ -346,17 +350,34 @@ async def test_a_registration_on_the_learner_topic_holds_the_details_sealed(
     }
 
 
-async def test_a_record_of_an_erased_learner_is_rejected_rv004(system: SystemUnderTest) -> None:
+async def test_a_record_of_an_erased_learner_is_rejected_rv004_saying_erased_only_to_an_ao_holding_theirs(
+    system: SystemUnderTest,
+) -> None:
+    """docs/privacy.md: no AO can probe ULNs for erasures. AQA, which recorded an achievement for the learner, is told
+    its record is an erased learner's (as its view's `learner_erased` says); Pearson, which holds nothing of
+    theirs, gets RV004 as for details that do not match a registered learner (decision 0157)."""
     erased, others = new_learner(), [new_learner() for _ in range(3)]
     await register(system, [erased, *others])
+    recorded = await submit_and_wait(system, AQA, json_batch(AQA, [json_record(erased, GCSE_A_TO_G, "C")]))
+    assert recorded["counts"]["accepted"] == 1
     assert (await _erase(system, erased["uln"])).status_code == 201
 
-    batch = json_batch(AQA, [json_record(learner, GCSE_A_TO_G, "C") for learner in (*others, erased)])
-    view = await submit_and_wait(system, AQA, batch)
-    assert (view["counts"]["accepted"], view["counts"]["rejected"]) == (3, 1)
-    outcomes = await record_outcomes(system, AQA, view["batch_id"])
-    [rejected] = [outcome for outcome in outcomes if codes_of(outcome)]
-    assert [(error["code"], error["message"]) for error in rejected["errors"]] == [("RV004", ERASED_LEARNER)]
+    said: dict[str, list[tuple[str, str]]] = {}
+    for ao_id, qualification, grade, award_date in (
+        (AQA, GCSE_A_TO_G_OTHER, "B", "2024-08-22"),
+        (PEARSON, PEARSON_DIPLOMA, "Distinction", "2013-07-02"),
+    ):
+        records = [json_record(learner, qualification, grade, awardDate=award_date) for learner in (*others, erased)]
+        view = await submit_and_wait(system, ao_id, json_batch(ao_id, records))
+        assert (view["counts"]["accepted"], view["counts"]["rejected"]) == (3, 1), (ao_id, view)
+        outcomes = await record_outcomes(system, ao_id, view["batch_id"])
+        [rejected] = [outcome for outcome in outcomes if codes_of(outcome)]
+        said[ao_id] = [(error["code"], error["message"]) for error in rejected["errors"]]
+
+    assert said == {
+        AQA: [("RV004", ERASED_LEARNER)],
+        PEARSON: [("RV004", details_do_not_match(erased["uln"]))],
+    }
 
 
 def _submission(batch_id: uuid.UUID, records: list[SubmittedRecord]) -> list[Contract]:

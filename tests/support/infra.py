@@ -76,7 +76,9 @@ def private_kafka() -> Iterator[str]:
     if docker_daemon_answers():
         from testcontainers.kafka import KafkaContainer
 
-        with KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as container:
+        # sessions down to 1 s, as scripts/infra/kafka-start.sh's broker (tests.support.system.TEST_GROUP_SESSION)
+        kafka = KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft()
+        with kafka.with_env("KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS", "1000") as container:
             yield container.get_bootstrap_server()
         return
     work = Path(tempfile.mkdtemp(prefix="lrs-test-kafka."))

@@ -31,9 +31,18 @@ async def issue_key(database_url: str, principal: str, environment: Environment 
         await pool.close()
 
 
+# A consumer group member SIGKILLed by a test (validation, in test_validation_flow and test_maintenance) holds its
+# partitions until its session runs out, and its restart waits for that: 4 s instead of production's 10 s. Held on
+# loaded 2-core runners (heartbeats every 0.5 s, so a member survives a 3.5 s stall); a system's broker is its own
+# (`private_kafka`), which takes sessions down to 1 s. Not in tests/faults, which measures production's failover.
+TEST_GROUP_SESSION = {"KAFKA_SESSION_TIMEOUT_MS": "4000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500"}
+
+
 def isolation_env(name: str, log_dir: Path) -> dict[str, str]:
-    """Consumer groups and local state of a system's own, so that systems sharing one broker never share work."""
+    """Consumer groups and local state of a system's own, so that systems sharing one broker never share work; and
+    the short group session of a system on a broker of its own (`TEST_GROUP_SESSION`)."""
     return {
+        **TEST_GROUP_SESSION,
         "VALIDATION_CONSUMER_GROUP": f"validation-{name}",
         "INGEST_OUTCOMES_GROUP_ID": f"ingest-batch-view-{name}",
         "NOTIFIER_CONSUMER_GROUP": f"notifier-{name}",

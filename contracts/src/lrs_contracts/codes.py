@@ -264,7 +264,8 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "date of birth (exact, when both the record and the registration give one, decision 0187) do not "
             "match; the finding never says which detail differs (decision 0157). A ULN merged into another "
             "matches its own registration or that of any ULN it was merged into (not the other way): the "
-            "learner's current details do (decision 0031)"
+            "learner's current details do (decision 0031). An erased learner's ULNs are never verified again "
+            "(decision 0080); the finding says so only to an AO that holds an achievement of theirs (decision 0157)"
         ),
         example="family name `McCartney` for a learner registered as `McCarthy` → `MCCARTHY`",
         source=(
@@ -275,7 +276,9 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "The ULN is not registered, or the names or date of birth differ from the learner's registration. "
             "Check the spelling (case does not matter) and the date of birth. If the details are right and the ULN is "
             "the learner's, a learning provider may have registered the ULN under other details (decision 0121): "
-            "ask the LRS service desk, which imports the learner's details, then submit the record again."
+            "ask the LRS service desk, which imports the learner's details, then submit the record again. If the "
+            "finding says the learner's record was erased, there is nothing to correct: the LRS records nothing more "
+            "for that ULN, so leave the record out of your next batches."
         ),
     ),
     RecordCode.QAN_UNKNOWN: CodeExplanation(
@@ -591,10 +594,12 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " learning provider reported is not the AO's: ask that provider to correct it.",
     ),
     ProblemCode.ACHIEVEMENT_WITHDRAWN: CodeExplanation(
-        meaning="The awarding organisation withdrew the achievement: it is no longer on the record to challenge",
+        meaning="The awarding organisation withdrew the achievement: it is no longer on the record to challenge;"
+        " `ao_id` names the AO that withdrew it",
         example="raising a challenge on an achievement shown only with `include_withdrawn=true`",
         source="the FAQ's data challenges",
-        fix="Nothing to challenge; if the withdrawal is wrong, contact the awarding organisation.",
+        fix="Nothing to challenge. If the withdrawal is wrong, contact the awarding organisation that withdrew it (the"
+        " problem's `ao_id`, its name in `detail`); if you cannot reach it, contact the LRS service desk.",
     ),
     ProblemCode.CHALLENGE_ALREADY_OPEN: CodeExplanation(
         meaning="The achievement has an open challenge already (raised or acknowledged), whichever of the"

@@ -38,7 +38,7 @@ def test_a_batch_held_by_a_window_is_not_told_to_wait_either() -> None:
         "message": "will be processed after 2027-06-02T01:00:00Z",
     }
     assert summary(_queued(window)).plain.splitlines()[1:] == [
-        "  held by maintenance (database upgrade): it will be processed after 2027-06-02T01:00:00Z",
+        "  held by maintenance (database upgrade): it will be processed after 2 Jun 2027, 02:00 (UK time; 01:00 UTC)",
     ]
 
 

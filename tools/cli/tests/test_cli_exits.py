@@ -405,7 +405,8 @@ def test_an_erasure_promises_no_more_than_the_backups_allow() -> None:
 
     said = erasure_text(erasure, erased_now=True)
 
-    assert "in any service or stored event" in said and "backups once those from before today expire" in said
+    assert "in any service or stored event" in said and "the backups from before that expire (30 days)" in said
+    assert "the tables are rewritten (VACUUM FULL" in said
     assert "anywhere" not in said and "personal data" not in said  # names, date of birth and gender: what is shredded
     # what erasure does not reach, as docs/privacy.md and the portal's erasure page say
     not_erased = said.splitlines()[-1]

@@ -53,4 +53,5 @@ def test_a_wait_for_a_held_batch_ends_at_once() -> None:
 def test_reading_the_plr_after_a_held_batch_says_it_is_held() -> None:
     ingest = _Ingest(_queued(datetime.now(UTC) + timedelta(hours=2)))
     why = plr_commands._not_on_the_plr_soon(ingest, BATCH_ID)  # type: ignore[arg-type]
-    assert why is not None and why.startswith("is held by maintenance (database upgrade): it will be processed after")
+    assert why is not None and why.held
+    assert why.said.startswith("is held by maintenance (database upgrade): it will be processed after")

@@ -45,7 +45,8 @@ def test_an_open_schedule_lists_the_windows_to_come() -> None:
     assert text.splitlines() == [
         "batches are being decided: no maintenance now",
         "windows:",
-        f"  {WINDOW['window_id']}  2026-06-01T22:00:00Z -> 2026-06-02T02:00:00Z  database upgrade",
+        f"  {WINDOW['window_id']}  1 Jun 2026, 23:00 to 2 Jun 2026, 03:00 (UK time; 22:00 to 2 Jun 2026, 02:00 UTC)"
+        "  database upgrade",
     ]
 
 
@@ -59,7 +60,7 @@ def test_a_held_schedule_says_why_and_until_when() -> None:
     first = schedule_text({"active": active, "windows": [WINDOW], "pause": None}).splitlines()[0]
     assert first == (
         "PAUSED (maintenance window: database upgrade): batches are accepted and will be processed after"
-        " 2026-06-02T02:00:00Z"
+        " 2 Jun 2026, 03:00 (UK time; 02:00 UTC)"
     )
     paused = {**active, "paused": True, "reason": "broker incident", "until": None, "message": "will wait"}
     assert schedule_text({"active": paused, "windows": [], "pause": None}).splitlines() == [
@@ -92,8 +93,8 @@ def test_the_history_says_who_scheduled_cancelled_paused_and_resumed() -> None:
             ],
         }
     )
-    assert "(scheduled by operator:ann at 2026-05-30T09:00:00Z; cancelled by operator:bob at" in text
-    assert text.endswith("2026-05-29T08:00:00Z  broker incident  (paused by operator:ann; ON)")
+    assert "(scheduled by operator:ann at 30 May 2026, 10:00 (UK time; 09:00 UTC); cancelled by operator:bob at" in text
+    assert text.endswith("29 May 2026, 09:00 (UK time; 08:00 UTC)  broker incident  (paused by operator:ann; ON)")
 
 
 def test_a_queued_batch_says_what_holds_it_and_when_it_will_be_processed() -> None:
@@ -110,7 +111,7 @@ def test_a_queued_batch_says_what_holds_it_and_when_it_will_be_processed() -> No
     }
     assert summary(batch).plain.splitlines() == [
         "batch b1: queued",
-        "  held by maintenance (database upgrade): it will be processed after 2026-06-02T02:00:00Z",
+        "  held by maintenance (database upgrade): it will be processed after 2 Jun 2026, 03:00 (UK time; 02:00 UTC)",
     ]
 
 
@@ -120,9 +121,12 @@ def test_a_cancel_says_whether_the_window_ended_now_or_will_not_happen() -> None
 
     assert cancelled_text(under_way) == (
         "cancelled 5b0f6a43-51f6-4a34-a9d5-3f4f0b1f2e11  database upgrade: it was under way and ended at"
-        " 2026-06-01T23:15:00Z (planned to end 2026-06-02T02:00:00Z); held batches go on"
+        " 2 Jun 2026, 00:15 (UK time; 1 Jun 2026, 23:15 UTC) (planned to end 2 Jun 2026, 03:00 (UK time; 02:00 UTC));"
+        " held batches go on"
     )
-    assert cancelled_text(to_come).endswith("2026-06-02T02:00:00Z  database upgrade: it will not happen")
+    assert cancelled_text(to_come).endswith(
+        "(UK time; 22:00 to 2 Jun 2026, 02:00 UTC)  database upgrade: it will not happen"
+    )
 
 
 def test_a_replay_from_a_time_without_its_zone_is_a_usage_error_before_anything_is_sent(

@@ -1,4 +1,5 @@
-"""One achievement and how PLR events change it: the one fold the decider and the projector share.
+"""One achievement and how PLR events change it: the one fold every reader of the PLR log shares (the
+decider, the projector's live loop and bulk rebuild, and the challenges service's record).
 
 Public API:
 - `AchievementState` — one achievement: its id, key, data, status and whether it is withdrawn;
@@ -8,14 +9,17 @@ Public API:
   the event did to it (as the PLR history names it), or None when the event changes nothing;
 - `evolve(state, event) -> AchievementState` — the same fold when only the state matters;
 - `step(status, kind, *, withdrawn, event_status, data_differs, event_achievement_id, achievement_id)`
-  — the fold itself on plain values, for a reader that never builds the models (the bulk rebuild);
-  `transition` is `step` applied to the models;
+  — the fold itself on plain values, for a reader that never builds the models (the projector's plain
+  path and bulk rebuild, the challenges service); `transition` is `step` applied to the models;
+- `KIND_OF_EVENT_TYPE` — the kind `step` takes each achievement event type for, by its event type;
+- `implied_status(kind)` — the status an event of `kind` carries without saying it (a supersession's: Final);
 - `AchievementEventMismatch` — the event cannot apply to the state it was given.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import TypeVar
@@ -31,6 +35,7 @@ from lrs_contracts.plr import (
     AchievementWithdrawn,
     ResultStatus,
 )
+from lrs_contracts.registry import event_type_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +111,19 @@ def _moved(
 ) -> tuple[AchievementState, AchievementChange] | None:
     """`transition` as a plain pair: `evolve` runs once per accepted record of a batch, and needs no
     `Transition` (a frozen dataclass, ~0.7 µs to build)."""
+    kind = _KINDS[type(event)]
     data: AchievementData | None = None
-    event_status: ResultStatus | None = None
+    event_status: ResultStatus | None
     if isinstance(event, AchievementRecorded | AchievementUpdated):
         data, event_status = event.data, event.status
-    elif isinstance(event, AchievementSuperseded):
-        data, event_status = event.data, ResultStatus.FINAL
+    else:
+        event_status = implied_status(kind)
+        if isinstance(event, AchievementSuperseded):
+            data = event.data
     if state is None:
         moved = step(
             None,
-            _KINDS[type(event)],
+            kind,
             withdrawn=False,
             event_status=event_status,
             data_differs=True,
@@ -125,7 +133,7 @@ def _moved(
     else:
         moved = step(
             state.status,
-            _KINDS[type(event)],
+            kind,
             withdrawn=state.withdrawn,
             event_status=event_status,
             data_differs=data is not None and data != state.data,
@@ -162,12 +170,12 @@ def step(
     None when it changes nothing.
 
     `kind` is RECORDED, UPDATED, SUPERSEDED, WITHDRAWN or REINSTATED (the event types);
-    `event_status` the event's status (FINAL for a supersession, None for a withdrawal or
-    reinstatement); `data_differs` whether the event's data differs from the achievement's; the
-    event's `event_achievement_id` must equal the achievement's `achievement_id` (None when `status`
-    is), both UUIDs or both text. A data change after the change RECORDED, RECREATED, UPDATED or
-    SUPERSEDED takes the event's data; RECREATED also its key and qualification, as a recording from
-    nothing.
+    `event_status` the event's status (`implied_status(kind)` where it says none: FINAL for a
+    supersession, None for a withdrawal or reinstatement); `data_differs` whether the event's data
+    differs from the achievement's; the event's `event_achievement_id` must equal the achievement's
+    `achievement_id` (None when `status` is), both UUIDs or both text. A data change after the change
+    RECORDED, RECREATED, UPDATED or SUPERSEDED takes the event's data; RECREATED also its key and
+    qualification, as a recording from nothing.
 
     Only a recording may start from nothing; recording onto a withdrawn achievement re-creates it
     under the same id. Nothing changes for an identical resubmission, a Provisional after the Final
@@ -202,6 +210,13 @@ def step(
     if event_status == status and not data_differs:
         return None
     return (AchievementChange.SUPERSEDED if event_status != status else kind), event_status, False
+
+
+def implied_status(kind: AchievementChange) -> ResultStatus | None:
+    """The status an event of `kind` carries without saying it, as `step` takes it: a supersession's is FINAL
+    (the Final result replaced the Provisional one); a withdrawal or reinstatement has none, and a recording or
+    an update says its own."""
+    return ResultStatus.FINAL if kind is AchievementChange.SUPERSEDED else None
 
 
 def _recorded(event: AchievementRecorded) -> AchievementState:
@@ -241,3 +256,5 @@ _KINDS: dict[type[AchievementEvent], AchievementChange] = {
     AchievementWithdrawn: AchievementChange.WITHDRAWN,
     AchievementReinstated: AchievementChange.REINSTATED,
 }
+# By the event type the log spells: a plain dict (not a read-only view), as the plain readers look each event up in it.
+KIND_OF_EVENT_TYPE: Mapping[str, AchievementChange] = {event_type_of(model): kind for model, kind in _KINDS.items()}

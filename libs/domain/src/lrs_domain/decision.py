@@ -43,7 +43,7 @@ from lrs_contracts.registry import event_type_of
 from lrs_domain.achievements import AchievementEvent, AchievementState, evolve
 from lrs_domain.identifiers import ULN_LENGTH, mask_uln, normalise_qan
 from lrs_domain.merges import LearnerMerges
-from lrs_domain.reference import Catalogue, Qualification, ReferenceSnapshot
+from lrs_domain.reference import Catalogue, Qualification, ReferenceSnapshot, qualification_summary
 from lrs_domain.rules import (
     AchievementAddress,
     Change,
@@ -643,16 +643,5 @@ def _summary(qualification: Qualification, known: dict[int, QualificationSummary
     """One summary per catalogue row and batch; rows are told apart by identity, which is cheaper than hashing."""
     summary = known.get(id(qualification))
     if summary is None:
-        summary = known[id(qualification)] = _new_summary(qualification)
+        summary = known[id(qualification)] = qualification_summary(qualification)
     return summary
-
-
-def _new_summary(qualification: Qualification) -> QualificationSummary:
-    return QualificationSummary(
-        title=qualification.title,
-        qualification_type=qualification.qualification_type,
-        level=qualification.level,
-        framework=qualification.framework.value,
-        kind=qualification.kind.value,
-        awarding_organisation_name=qualification.awarding_organisation_name,
-    )

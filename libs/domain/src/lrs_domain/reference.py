@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
+from lrs_contracts.plr import QualificationSummary
 from lrs_contracts.reference import Framework, QualificationKind
 from lrs_domain.merges import LearnerMerges
 
@@ -28,6 +29,18 @@ class Qualification:
     framework: Framework
     kind: QualificationKind
     grade_set: tuple[str, ...]
+
+
+def qualification_summary(qualification: Qualification) -> QualificationSummary:
+    """What an achievement event says of its qualification (`AchievementRecorded.qualification`)."""
+    return QualificationSummary(
+        title=qualification.title,
+        qualification_type=qualification.qualification_type,
+        level=qualification.level,
+        framework=qualification.framework.value,
+        kind=qualification.kind.value,
+        awarding_organisation_name=qualification.awarding_organisation_name,
+    )
 
 
 @dataclass(frozen=True)

@@ -407,13 +407,15 @@ def verify_learner(
         return merged.recorded_uln, ()
     # One answer whichever detail differs, at the ULN: naming the field would let an AO confirm a learner's
     # family name, given name or date of birth one guess at a time from a ULN alone (decision 0157).
-    return merged.recorded_uln, (
-        _error(
-            RecordCode.LEARNER_NOT_VERIFIED,
-            "uln",
-            f"The learner's names and date of birth (when given) do not match the learner registered with ULN"
-            f" {mask_uln(uln)}: check the learner's details with the centre.",
-        ),
+    return merged.recorded_uln, (_error(RecordCode.LEARNER_NOT_VERIFIED, "uln", details_do_not_match(uln)),)
+
+
+def details_do_not_match(uln: str) -> str:
+    """RV004's one message for a registered learner whose details a record does not match, whichever differs
+    (decision 0157); an erased learner's record gets it too, from an AO that holds no achievement of theirs."""
+    return (
+        f"The learner's names and date of birth (when given) do not match the learner registered with ULN"
+        f" {mask_uln(uln)}: check the learner's details with the centre."
     )
 
 

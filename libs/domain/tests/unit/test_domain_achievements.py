@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import get_args
 
 import pytest
 
+from lrs_contracts.envelope import Contract
 from lrs_contracts.plr import (
     AchievementData,
     AchievementKey,
@@ -17,13 +19,16 @@ from lrs_contracts.plr import (
     QualificationSummary,
     ResultStatus,
 )
+from lrs_contracts.registry import event_type_of
 from lrs_domain.achievements import (
+    KIND_OF_EVENT_TYPE,
     AchievementChange,
     AchievementEvent,
     AchievementEventMismatch,
     AchievementState,
     achievement_id,
     evolve,
+    implied_status,
     transition,
 )
 
@@ -180,3 +185,23 @@ def test_a_withdrawn_achievement_is_neither_updated_nor_superseded() -> None:
     for event in (updated("5"), superseded):
         with pytest.raises(AchievementEventMismatch, match="withdrawn"):
             transition(withdrawn, event)
+
+
+def test_the_fold_takes_each_achievement_event_type_for_its_kind_and_a_supersession_as_final() -> None:
+    # what the readers that fold plain values (the projector, challenges) look the event types up in
+    models: dict[type[Contract], AchievementChange] = {
+        AchievementRecorded: AchievementChange.RECORDED,
+        AchievementUpdated: AchievementChange.UPDATED,
+        AchievementSuperseded: AchievementChange.SUPERSEDED,
+        AchievementWithdrawn: AchievementChange.WITHDRAWN,
+        AchievementReinstated: AchievementChange.REINSTATED,
+    }
+    assert set(models) == set(get_args(AchievementEvent))
+    assert {event_type_of(model): kind for model, kind in models.items()} == KIND_OF_EVENT_TYPE
+    assert {kind: implied_status(kind) for kind in KIND_OF_EVENT_TYPE.values()} == {
+        AchievementChange.RECORDED: None,
+        AchievementChange.UPDATED: None,
+        AchievementChange.SUPERSEDED: ResultStatus.FINAL,
+        AchievementChange.WITHDRAWN: None,
+        AchievementChange.REINSTATED: None,
+    }

@@ -8,13 +8,14 @@ import functools
 import ssl
 import time
 from collections.abc import Awaitable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition, codec
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 from aiokafka.record import _crecords, default_records
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lrs_contracts.topics import ALL_TOPICS, Topic
@@ -73,10 +74,52 @@ def compress_record_batches_at_zstd_level_one() -> None:
         builders.zstd_encode = fastest
 
 
-# Every consumer group member's: a member killed without leaving keeps its partitions this long before
-# the group gives them to the others (or to the member's restart). The faust app of reporting uses it too.
+# The defaults of `KafkaGroupSession`. Reporting's faust worker is given these, not what the environment sets.
 SESSION_TIMEOUT_MS = 10_000
 HEARTBEAT_INTERVAL_MS = 1_000
+# The lowest `group.min.session.timeout.ms` of a broker the LRS runs on (scripts/infra/kafka-start.sh's, for tests;
+# Kafka's default, which the cluster keeps, is 6,000: a member asking less is refused, INVALID_SESSION_TIMEOUT).
+LOWEST_SESSION_TIMEOUT_MS = 1_000
+# aiokafka sends its JoinGroup with the consumer's request timeout (40 s) and the coordinator holds it for up to the
+# session (aiokafka's rebalance timeout): a session that long would time a join out while a rebalance waits for a
+# dead member.
+HIGHEST_SESSION_TIMEOUT_MS = 30_000
+
+
+class KafkaGroupSession(BaseSettings):
+    """How long a consumer group member that stopped heartbeating keeps its partitions: a member killed without
+    leaving (SIGKILL, a frozen node) holds them `session_timeout_ms` before the group gives them to the others, or
+    to the member's own restart. Shorter fails over sooner; a member whose heartbeats stall longer (a loaded node,
+    an event loop held) is dropped and its partitions handed over needlessly. Read once from the environment,
+    unprefixed like `KafkaSecurity`: `KAFKA_SESSION_TIMEOUT_MS`, `KAFKA_HEARTBEAT_INTERVAL_MS`."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    session_timeout_ms: int = Field(
+        default=SESSION_TIMEOUT_MS,
+        ge=LOWEST_SESSION_TIMEOUT_MS,
+        le=HIGHEST_SESSION_TIMEOUT_MS,
+        validation_alias="KAFKA_SESSION_TIMEOUT_MS",
+    )
+    heartbeat_interval_ms: int = Field(
+        default=HEARTBEAT_INTERVAL_MS, ge=100, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS"
+    )
+
+    @model_validator(mode="after")
+    def _heartbeats_fit_in_the_session(self) -> KafkaGroupSession:
+        # Kafka's rule of thumb: a member misses two heartbeats and is still in its group
+        if self.heartbeat_interval_ms * 3 >= self.session_timeout_ms:
+            raise ValueError(
+                f"KAFKA_HEARTBEAT_INTERVAL_MS ({self.heartbeat_interval_ms}) must be under a third of"
+                f" KAFKA_SESSION_TIMEOUT_MS ({self.session_timeout_ms})"
+            )
+        return self
+
+
+@functools.cache
+def group_session() -> KafkaGroupSession:
+    """The process's group session, read once (every consumer of the process keeps the same)."""
+    return KafkaGroupSession()
 
 
 def make_producer(bootstrap_servers: str, *, transactional_id: str | None = None, **overrides: Any) -> AIOKafkaProducer:
@@ -108,8 +151,8 @@ def make_consumer(bootstrap_servers: str, *topics: str, group_id: str | None, **
         "isolation_level": "read_committed",
         "max_partition_fetch_bytes": MAX_MESSAGE_BYTES,
         "fetch_max_bytes": 4 * MAX_MESSAGE_BYTES,
-        "session_timeout_ms": SESSION_TIMEOUT_MS,
-        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
+        "session_timeout_ms": group_session().session_timeout_ms,
+        "heartbeat_interval_ms": group_session().heartbeat_interval_ms,
         **connection_options(),
     }
     options.update(overrides)
@@ -214,12 +257,25 @@ async def kafka_reachable(bootstrap_servers: str) -> None:
         await admin.close()
 
 
-async def stop_within(stopping: Awaitable[None], what: str, seconds: float = CLIENT_STOP_SECONDS) -> None:
-    """Awaits a client's `stop()` for at most `seconds`. aiokafka's consumer waits in `stop()` for its group
-    coordinator's pending work, which a broker in the middle of a rebalance can hold for as long as the
-    rebalance lasts; past `seconds` the client is abandoned with a warning and shutdown goes on."""
+class Stoppable(Protocol):
+    """A Kafka client, or what holds one (a runner, a probe): `stop()` ends it."""
+
+    def stop(self) -> Awaitable[None]: ...
+
+
+async def stop_within(client: Stoppable | Awaitable[None], what: str, seconds: float = CLIENT_STOP_SECONDS) -> None:
+    """Stops `client` (or awaits its `stop()` already called) for at most `seconds`: what every shutdown path awaits
+    of a Kafka client, since deploy/k8s/tests/test_shutdown.py counts `CLIENT_STOP_SECONDS` for each. aiokafka's
+    consumer waits in `stop()` for its group coordinator's pending work, which a broker in the middle of a rebalance
+    can hold for as long as the rebalance lasts, and a producer for its last batches' answers; past `seconds` the
+    client is abandoned with a warning and shutdown goes on. An error of a stop that ends in time is raised."""
+    stopping = client if isinstance(client, Awaitable) else client.stop()
     stopping_task = asyncio.ensure_future(stopping)
-    ended, _ = await asyncio.wait({stopping_task}, timeout=seconds)
+    try:
+        ended, _ = await asyncio.wait({stopping_task}, timeout=seconds)
+    except asyncio.CancelledError:
+        stopping_task.cancel()
+        raise
     if not ended:
         stopping_task.cancel()
         _log.warning("client_stop_abandoned", client=what, after_s=seconds)

@@ -706,6 +706,11 @@ class DeadLetterOffice:
         if replayer is not None:
             self._replayers[consumer] = replayer
 
+    def reapplies(self, consumer: str) -> bool:
+        """Whether `consumer` can take a parked message again (a retry); without, it can only be skipped (validation's
+        decider: a batch it gave up on is abandoned, and never a tombstone nor a corrected copy is taken again)."""
+        return consumer in self._replayers
+
     async def park(self, parkings: Sequence[Parking], *, publish: bool = True, publish_now: bool = True) -> None:
         """Stores the parked messages; with `publish`, the poison is to be copied to its `<topic>.dlq`: now, or
         with `publish_now=False` by the caller's `publish_pending` once it holds nothing others wait for.

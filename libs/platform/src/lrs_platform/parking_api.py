@@ -163,17 +163,21 @@ def value_response(value: bytes) -> Response:
 async def dlq_value(
     parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)], principal: Operator, request: Request
 ) -> Response:
+    office = _office(request)
     try:
-        row = await _office(request).message(parked_id)
+        row = await office.message(parked_id)
     except NotParked as error:
         raise ProblemError(404, "Nothing parked", str(error)) from error
     if row.value is None:
+        if office.reapplies(row.consumer):
+            then = "Skip it, or retry it once its consumer takes such a message."
+        else:  # a retry answers 409 whatever is mended: advising one sent the operator round in circles
+            then = f"Skip it: {row.consumer} cannot apply it again, not even a corrected copy (a retry answers 409)."
         raise ProblemError(
             404,
             NO_VALUE,
             f"parked message {parked_id} had no value (a tombstone) at {row.topic} partition {row.partition} offset"
-            f" {row.offset}, nor has its copy on {row.topic}.dlq: there are no bytes to mend. Skip it, or retry it"
-            " once its consumer takes such a message.",
+            f" {row.offset}, nor has its copy on {row.topic}.dlq: there are no bytes to mend. {then}",
         )
     _log.info("parked_value_read", operator=str(principal), parked_id=parked_id, consumer=row.consumer)
     return value_response(row.value)

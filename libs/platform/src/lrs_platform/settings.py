@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lrs_contracts.environments import Environment, TopicNames
 from lrs_contracts.text import refused_character
+from lrs_platform.kafka import KafkaGroupSession
 from lrs_platform.keyring import KeyringKey, keyring_key_from
 
 
@@ -51,6 +52,12 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON unless stdout is a terminal
+
+    @model_validator(mode="after")
+    def _kafka_group_session_holds(self) -> ServiceSettings:
+        # refused as the service starts, not by each consumer loop as it builds its client (and again, and again)
+        KafkaGroupSession()
+        return self
 
     @model_validator(mode="after")
     def _each_environment_has_its_own_database(self) -> ServiceSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 import structlog.testing
@@ -66,3 +67,60 @@ async def test_a_client_that_stops_in_time_has_its_error_raised() -> None:
 
     with pytest.raises(ConnectionError):
         await stop_within(refuses(), "consumer", seconds=5)
+
+
+class HangingClient:
+    """A Kafka client whose `stop()` never ends: a consumer waiting on its coordinator through a long rebalance."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.stopping = False
+
+    async def stop(self) -> None:
+        self.stopping = True
+        await _ignores_cancellation(self.release)
+
+
+class Client:
+    def __init__(self) -> None:
+        self.stopped = False
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+async def test_a_lifespans_stops_go_on_past_a_client_that_hangs() -> None:
+    """As a service's lifespan stops its clients (the PLR projector's exit stack): one whose stop hangs is left
+    behind after the bound, and the next is stopped."""
+    hanging, after = HangingClient(), Client()
+
+    with structlog.testing.capture_logs() as logs:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(stop_within, after, "producer", 5)
+            stack.push_async_callback(stop_within, hanging, "live runner", 0.05)
+
+    assert hanging.stopping and after.stopped
+    assert [entry["client"] for entry in logs if entry["event"] == "client_stop_abandoned"] == ["live runner"]
+    hanging.release.set()
+
+
+async def test_a_shutdown_cancelled_while_a_client_stops_cancels_the_stop() -> None:
+    started = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    class Slow:
+        async def stop(self) -> None:
+            started.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+
+    stopping = asyncio.create_task(stop_within(Slow(), "consumer", seconds=3600))
+    await asyncio.wait_for(started.wait(), 5)
+    stopping.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    await asyncio.wait_for(cancelled.wait(), 5)

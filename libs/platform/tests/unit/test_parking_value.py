@@ -4,24 +4,34 @@ kept (JSON when it reads as JSON), never logged; 404 naming the message's place 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import httpx
 import pytest
 import structlog
 
+from lrs_contracts.dead_letters import Headers
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import OPENAPI_SCOPES, OperatorScope, Principal
-from lrs_platform.parking import BYTES_MEDIA_TYPE, NotParked, ParkedRow, value_media_type
+from lrs_platform.parking import (
+    BYTES_MEDIA_TYPE,
+    DeadLetterOffice,
+    NotParked,
+    ParkedMessages,
+    ParkedRow,
+    ReplayResult,
+    value_media_type,
+)
 from lrs_platform.parking_api import NO_VALUE, router
 
 ENVELOPE = b'{"event_id":"4f1c","data":{"uln":"1000000043","given_name":"Ada"}}'
 
 
-def parked(value: bytes | None) -> ParkedRow:
+def parked(value: bytes | None, consumer: str = "ingest.batch-view") -> ParkedRow:
     return ParkedRow(
         id=7,
-        consumer="ingest.batch-view",
+        consumer=consumer,
         topic="lrs.batch.outcomes.v1",
         partition=5,
         offset=41,
@@ -46,11 +56,14 @@ class OneMessage:
             raise NotParked(f"no parked message {parked_id}")
         return self.row
 
+    def reapplies(self, consumer: str) -> bool:
+        return True
 
-def client(value: bytes | None, principal: str = "operator:ops") -> httpx.AsyncClient:
+
+def client(value: bytes | None, principal: str = "operator:ops", office: Any = None) -> httpx.AsyncClient:
     app = build_app("parking", title="Parking", description="", lifespan=noop_lifespan)
     app.include_router(router)
-    app.state.dead_letter_office = OneMessage(value)
+    app.state.dead_letter_office = office or OneMessage(value)
     app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://parking")
 
@@ -83,6 +96,57 @@ async def test_a_message_without_a_value_is_a_404_naming_its_place() -> None:
     assert answer.status_code == 404
     assert answer.json()["title"] == NO_VALUE
     assert "lrs.batch.outcomes.v1 partition 5 offset 41" in answer.json()["detail"]
+
+
+class OneRow:
+    """The parked table of one row, as `DeadLetterOffice.message` reads it."""
+
+    def __init__(self, row: ParkedRow) -> None:
+        self.row = row
+
+    async def get(self, parked_id: int) -> ParkedRow | None:
+        return self.row if parked_id == self.row.id else None
+
+
+class Replays:
+    name = "ingest.batch-view"
+
+    async def replay(self, parked: ParkedRow, *, skip_head: bool, replacement: bytes | None = None) -> ReplayResult:
+        raise AssertionError("not retried here")
+
+
+async def _never_sent(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
+    raise AssertionError("nothing is sent here")
+
+
+def office_of(row: ParkedRow) -> DeadLetterOffice:
+    office = DeadLetterOffice(cast(ParkedMessages, OneRow(row)), _never_sent)
+    office.register("validation.decider")  # as validation's decider registers: no replayer, skip only
+    office.register("ingest.batch-view", Replays())  # as a PoisonGuard registers itself
+    return office
+
+
+async def test_a_tombstone_a_consumer_never_applies_again_is_only_to_be_skipped() -> None:
+    """Validation's decider takes no parked message again, a tombstone no more than a corrected copy: the 404 told
+    the operator to retry it "once its consumer takes such a message", which never comes (every retry is a 409)."""
+    row = parked(None, consumer="validation.decider")
+    async with client(None, office=office_of(row)) as http:
+        answer = await http.get("/v1/admin/dlq/7/value")
+
+    assert (answer.status_code, answer.json()["title"]) == (404, NO_VALUE)
+    detail = answer.json()["detail"]
+    assert "retry it once" not in detail
+    assert detail.endswith(
+        "there are no bytes to mend. Skip it: validation.decider cannot apply it again, not even a corrected copy (a"
+        " retry answers 409)."
+    )
+
+
+async def test_a_tombstone_a_consumer_retries_may_be_retried_once_it_takes_such_a_message() -> None:
+    async with client(None, office=office_of(parked(None))) as http:
+        answer = await http.get("/v1/admin/dlq/7/value")
+
+    assert answer.json()["detail"].endswith("Skip it, or retry it once its consumer takes such a message.")
 
 
 async def test_an_id_not_parked_is_a_404_and_another_caller_than_an_operator_is_refused() -> None:

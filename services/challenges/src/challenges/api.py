@@ -32,6 +32,7 @@ from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.plr import ResultStatus
 from lrs_contracts.text import StorableText
 from lrs_domain.identifiers import display_qan
+from lrs_domain.rules import why_no_learner_has
 from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
@@ -207,6 +208,15 @@ def _actor_said_to(viewer: Principal, actor: str | None) -> str | None:
     return "an LRS operator" if actor.startswith(f"{PrincipalKind.OPERATOR.value}:") else "the awarding organisation"
 
 
+def _uln_said_to(viewer: Principal, challenge: Challenge) -> str:
+    """The AO knows the learner by the ULN it recorded the achievement under: the one a learner merged into it raised
+    the challenge under would tell it of a merge where it recorded nothing (decision 0162)."""
+    recorded = challenge.achievement.uln if challenge.achievement else None
+    if viewer.kind is PrincipalKind.AO and recorded is not None:
+        return recorded
+    return challenge.uln
+
+
 class CorrectingBatchList(BaseModel):
     items: list[CorrectingBatch]
 
@@ -215,7 +225,12 @@ class ChallengePublic(BaseModel):
     challenge_id: uuid.UUID
     achievement_id: uuid.UUID
     ao_id: str
-    uln: str
+    uln: str = Field(
+        description="to the learner and to operators, the ULN the learner raised it under; to the awarding"
+        " organisation, the ULN it recorded the achievement under (`achievement.uln`), where it knows the learner:"
+        " it is told of no other ULN of theirs (decision 0162). The raising ULN for a challenge raised before the"
+        " recorded one was kept"
+    )
     reason: str | None = Field(description="the learner's words; null once their personal data is erased")
     state: ChallengeState
     raised_at: datetime
@@ -251,7 +266,7 @@ class ChallengePublic(BaseModel):
             challenge_id=challenge.challenge_id,
             achievement_id=challenge.achievement_id,
             ao_id=challenge.ao_id,
-            uln=challenge.uln,
+            uln=_uln_said_to(viewer, challenge),
             reason=challenge.reason,
             state=challenge.state,
             raised_at=challenge.raised_at,
@@ -300,6 +315,24 @@ async def _one_shown(request: Request, viewer: Principal, challenge: Challenge) 
     return shown
 
 
+_WHAT_NEXT = {
+    ChallengeState.ACKNOWLEDGED: "It is acknowledged already, so nothing more is needed to acknowledge it: resolve it"
+    " once you have an answer for the learner (POST /v1/challenges/{challenge_id}/resolve).",
+    ChallengeState.RESOLVED: "It is resolved already, and a resolution is final: GET /v1/challenges/{challenge_id}"
+    " says how it was resolved.",
+}
+"""What the caller of a change a challenge's state refused can do, by the state it is in (`state`)."""
+
+
+def _refuse_mistyped_ulns(ulns: list[str] | None) -> None:
+    """A ULN no learner can have (its check digit wrong, the temporary ULN) is answered as such, before anything is
+    decided of who may see what: an empty list would read as "no challenges for this learner", and a learner's 403
+    as "not yours", where a digit was mistyped. Arithmetic on what was typed, so it tells nothing of any learner."""
+    for uln in ulns or ():
+        if refusal := why_no_learner_has(uln):
+            raise ProblemError(422, "Invalid ULN", refusal.reason, code=refusal.code)
+
+
 def _translate(error: Exception) -> ProblemError:
     if isinstance(error, ChallengeNotFound):
         return ProblemError(404, "Not found", "No such challenge.")
@@ -307,7 +340,11 @@ def _translate(error: Exception) -> ProblemError:
         return ProblemError(403, "Forbidden", str(error))
     if isinstance(error, InvalidTransition):
         return ProblemError(
-            409, "Conflict", str(error), ProblemCode.CHALLENGE_NOT_IN_THAT_STATE, state=error.state.value
+            409,
+            "Conflict",
+            f"{error} {_WHAT_NEXT.get(error.state, '')}".strip(),
+            ProblemCode.CHALLENGE_NOT_IN_THAT_STATE,
+            state=error.state.value,
         )
     if isinstance(error, OpenChallengeExists):
         return ProblemError(
@@ -360,13 +397,15 @@ def _translate(error: Exception) -> ProblemError:
             ProblemCode.ACHIEVEMENT_NOT_ON_RECORD,
         )
     if isinstance(error, AchievementIsWithdrawn):
+        ao = f"{error.ao_name} ({error.ao_id})" if error.ao_name else error.ao_id
         return ProblemError(
             409,
             "Achievement withdrawn",
-            "The awarding organisation has withdrawn this achievement, so it no longer stands on your record and"
-            " there is nothing in it to challenge. If you think it should not have been withdrawn, contact the"
-            " awarding organisation.",
+            f"The awarding organisation {ao} has withdrawn this achievement, so it no longer stands on your record"
+            f" and there is nothing in it to challenge. If you think it should not have been withdrawn, contact {ao}"
+            " about it; if you cannot reach them, contact the LRS service desk.",
             ProblemCode.ACHIEVEMENT_WITHDRAWN,
+            ao_id=error.ao_id,
         )
     if isinstance(error, AwardingOrganisationMismatch):
         return ProblemError(
@@ -475,8 +514,9 @@ CorrectingBatchesCaller = Annotated[Principal, Depends(_correcting_batches_calle
         "Provisional results included. This is not an appeal against a result: appeals go to the awarding "
         "organisation. The AO is emailed at its challenge contact. One open challenge per achievement.\n\n"
         "The achievement is checked against the PLR log: one that is unknown or on another learner's record "
-        "answers 404 (the two are not told apart); a withdrawn one 409. The AO is the one that recorded the "
-        "achievement. An achievement recorded a moment ago is waited for (a few seconds at most); if the "
+        "answers 404 (the two are not told apart); a withdrawn one 409 `ACHIEVEMENT_WITHDRAWN`, naming the AO "
+        "that withdrew it (`ao_id`, and in `detail` its name) for the learner to turn to. The AO is the one that "
+        "recorded the achievement. An achievement recorded a moment ago is waited for (a few seconds at most); if the "
         "service has still not caught up with the log, 503 `PROJECTION_PENDING` with `Retry-After`. While any of "
         "the learner's events (under any of their ULNs, a merged one included) are parked in the service's dead "
         "letters, nothing is raised: 409 `EVENTS_HELD_IN_DEAD_LETTERS` (its copy of the record may be out of date, "
@@ -526,7 +566,10 @@ async def raise_challenge(
         "any ULN of that learner, a ULN merged into it included. A learner's `uln` (any of "
         "theirs) names them: the ones they raised under every ULN of theirs. Each challenge describes its "
         "achievement (`achievement`: qualification, title, award date, grade, status, pathway, centre UKPRN, "
-        "language for assessment and credits as they were when it was raised) to the learner as to the AO, and `achievement_withdrawn` whether the AO has withdrawn it since."
+        "language for assessment and credits as they were when it was raised) to the learner as to the AO, and "
+        "`achievement_withdrawn` whether the AO has withdrawn it since. To the AO, a challenge's `uln` is the ULN it recorded the achievement under (decision 0162).\n\n"
+        "A `uln` no learner can have (a wrong check digit, RV002; the temporary ULN 9999999999, RV003) is answered "
+        "422 with that rule's code, to every caller, before anything else is decided."
     ),
     responses=problem_responses(401, 403, 422),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -540,6 +583,7 @@ async def list_challenges(
     after: PageAfter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ChallengeList:
+    _refuse_mistyped_ulns(uln)
     query = ChallengeQuery(
         states=frozenset(state) if state else None,
         ao_id=ao_id,
@@ -562,7 +606,8 @@ async def list_challenges(
     summary="How many open challenges there are, by state",
     description=(
         "The open challenges (raised or acknowledged) the caller may see, as `GET /v1/challenges` lists them: "
-        "an AO's own, a learner's own, an operator anyone's; `ao_id` and `uln` narrow them as there."
+        "an AO's own, a learner's own, an operator anyone's; `ao_id` and `uln` narrow them as there, and a `uln` no "
+        "learner can have is answered 422 with its rule's code (RV002, RV003) as there."
     ),
     responses=problem_responses(401, 403, 422),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -573,6 +618,7 @@ async def open_challenge_counts(
     ao_id: AoFilter = None,
     uln: UlnFilter = None,
 ) -> OpenChallengeCounts:
+    _refuse_mistyped_ulns(uln)
     query = ChallengeQuery(ao_id=ao_id, ulns=frozenset(uln) if uln else None)
     try:
         counts = await _service(request).open_counts(principal, query)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -28,10 +29,11 @@ from challenges.recovery import OwnEvents
 from challenges.service import ChallengeService
 from challenges.store import ChallengeStore
 from lrs_contracts.topics import CHALLENGE_EVENTS
+from lrs_domain.reference_files import load_register
 from lrs_platform import parking_api
 from lrs_platform.consumer import ConsumerLoop, PoisonGuard
 from lrs_platform.http import build_app
-from lrs_platform.kafka import make_consumer, make_producer
+from lrs_platform.kafka import make_consumer, make_producer, stop_within
 from lrs_platform.keyring import Keyring
 from lrs_platform.logging import configure_logging
 from lrs_platform.outbox import Outbox
@@ -47,9 +49,16 @@ FOLLOWED_RECORDS_PER_POLL = 5_000
 IDLE_FETCH_WAIT_MS = 2_000
 
 
+def ao_names_of(settings: ChallengesSettings) -> dict[str, str]:
+    """The AOs' names by id, from the reference files (`CHALLENGES_REFERENCE_DIR`, by default the shipped ones)."""
+    register = load_register(Path(settings.reference_dir) if settings.reference_dir else None)
+    return {ao_id: organisation.name for ao_id, organisation in register.items()}
+
+
 def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
     settings = settings or ChallengesSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
+    ao_names = ao_names_of(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,7 +75,13 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
             await office.store.migrate()
             service = ChallengeService(
-                ChallengeStore(pool), record, keyring_of_service, catch_up, wake, held=HeldLearners(office.store)
+                ChallengeStore(pool),
+                record,
+                keyring_of_service,
+                catch_up,
+                wake,
+                held=HeldLearners(office.store),
+                ao_names=ao_names,
             )
             app.state.challenges = service
             guard = record_guard(FOLLOWER, record, service.forget_learners, office)
@@ -113,8 +128,8 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
                 yield
             finally:
                 await tasks.stop()
-                await ends_probe.stop()
-                await producer.stop()
+                await stop_within(ends_probe, "log-end probe")
+                await stop_within(producer, "producer")
 
     app = build_app(
         SERVICE,

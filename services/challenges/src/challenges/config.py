@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.settings import ServiceSettings
@@ -12,3 +13,8 @@ class ChallengesSettings(ServiceSettings):
     consumer_group: str = "challenges-plr-record"
     # How long a challenge that finds no achievement waits for the service to catch up with the PLR log.
     catch_up_wait_ms: int = 3_000
+    reference_dir: str | None = Field(
+        default=None,
+        description="reference files (validation's): the AOs' names, to name the AO a learner turns to about an"
+        " achievement it withdrew; default: the ones shipped in lrs_domain",
+    )

@@ -201,7 +201,14 @@ class AchievementNotFound(Exception):
 
 
 class AchievementIsWithdrawn(Exception):
-    """The AO withdrew the achievement: it is no longer on the PLR to be challenged."""
+    """The AO withdrew the achievement: it is no longer on the PLR to be challenged. `ao_id`: the AO that withdrew
+    it, the one a learner who thinks it wrong turns to; `ao_name`: its name, where the service knows it."""
+
+    def __init__(self, achievement_id: str, ao_id: str, ao_name: str | None = None) -> None:
+        super().__init__(achievement_id)
+        self.achievement_id = achievement_id
+        self.ao_id = ao_id
+        self.ao_name = ao_name
 
 
 class AwardingOrganisationMismatch(Exception):
@@ -220,7 +227,7 @@ def challenge_target(
     if achievement is None or achievement.uln not in learner_ulns:
         raise AchievementNotFound(str(achievement.achievement_id) if achievement else "unknown")
     if achievement.withdrawn:
-        raise AchievementIsWithdrawn(str(achievement.achievement_id))
+        raise AchievementIsWithdrawn(str(achievement.achievement_id), achievement.ao_id)
     if claimed_ao_id is not None and claimed_ao_id != achievement.ao_id:
         raise AwardingOrganisationMismatch(claimed_ao_id)
     return achievement

@@ -41,17 +41,19 @@ from lrs_contracts.learner import LearnerErased, LearnersMerged
 from lrs_contracts.plr import (
     AchievementData,
     AchievementRecorded,
-    AchievementReinstated,
-    AchievementSuperseded,
-    AchievementUpdated,
-    AchievementWithdrawn,
     Provenance,
     QualificationSummary,
     ResultStatus,
 )
 from lrs_contracts.registry import decode, event_type_of
 from lrs_contracts.topics import LEARNER_EVENTS, PLR_EVENTS
-from lrs_domain.achievements import AchievementChange, AchievementEventMismatch, step
+from lrs_domain.achievements import (
+    KIND_OF_EVENT_TYPE,
+    AchievementChange,
+    AchievementEventMismatch,
+    implied_status,
+    step,
+)
 from lrs_platform.consumer import Message
 
 FOLLOWED_TOPICS = (PLR_EVENTS.name, LEARNER_EVENTS.name)
@@ -61,7 +63,9 @@ class AchievementFacts(NamedTuple):  # a poll makes thousands: a tuple is the ch
     achievement_id: uuid.UUID
     uln: str
     ao_id: str
-    withdrawn: bool | None  # None: as it was (an update or supersession)
+    # As the domain's fold answers (`fold_poll`); None: as it was, where the fold left it as the record had it (an
+    # update or supersession)
+    withdrawn: bool | None
     qualification_number: str | None = None
     award_date: date | None = None
     grade: str | None = None  # None: as it was (a withdrawal or reinstatement carries no data)
@@ -217,7 +221,8 @@ def fold_poll(polled: PolledEvents, on_record: Mapping[uuid.UUID, AchievementSoF
         if moved is None:
             continue
         change, status, withdrawn = moved
-        # the event's facts say withdrawn as the fold leaves it (`_WITHDRAWN_AFTER`)
+        # the event's facts say withdrawn as the fold answers, where it started the achievement or changed it
+        said = withdrawn if state is None or withdrawn != state.withdrawn else None
         if change is _WITHDRAWN or change is _REINSTATED:
             states[achievement_id] = (
                 state._replace(status=status, withdrawn=withdrawn)
@@ -237,6 +242,8 @@ def fold_poll(polled: PolledEvents, on_record: Mapping[uuid.UUID, AchievementSoF
                 facts.credits,
             )
             statuses[achievement_id] = status.value
+        if said is not facts.withdrawn:  # as read, False: a new achievement's, most of a poll's
+            facts = _tuple_new(AchievementFacts, (*facts[:3], said, *facts[4:]))
         earlier = achievements.get(achievement_id)
         achievements[achievement_id] = _after(earlier, facts) if earlier is not None else facts
     return changes
@@ -261,19 +268,24 @@ def read_poll(messages: Iterable[Message]) -> PolledEvents:
             read_ids.append(achievement_id)
             events.append(
                 (
-                    AchievementFacts(
-                        achievement_id,
-                        event.uln.decode(),
-                        event.ao_id.decode(),
-                        _HEAD_WITHDRAWN_AFTER[head_type],
-                        event.qualification_number.decode(),
-                        event.award_date,
-                        event.grade.decode() if event.grade is not None else None,
-                        event.title.decode() if event.title is not None else None,
-                        event.pathway.decode() if event.pathway is not None else None,
-                        event.ukprn.decode() if event.ukprn is not None else None,
-                        event.language_for_assessment.decode() if event.language_for_assessment is not None else None,
-                        event.credits,
+                    _tuple_new(
+                        AchievementFacts,
+                        (
+                            achievement_id,
+                            event.uln.decode(),
+                            event.ao_id.decode(),
+                            False,  # until the fold says (`fold_poll`)
+                            event.qualification_number.decode(),
+                            event.award_date,
+                            event.grade.decode() if event.grade is not None else None,
+                            event.title.decode() if event.title is not None else None,
+                            event.pathway.decode() if event.pathway is not None else None,
+                            event.ukprn.decode() if event.ukprn is not None else None,
+                            event.language_for_assessment.decode()
+                            if event.language_for_assessment is not None
+                            else None,
+                            event.credits,
+                        ),
                     ),
                     _HEAD_KINDS[head_type],
                     _HEAD_STATUSES[status] if status is not None else _HEAD_IMPLIED_STATUS[head_type],
@@ -285,7 +297,7 @@ def read_poll(messages: Iterable[Message]) -> PolledEvents:
             touched.add((event.batch_id, event.ao_id, event.uln, event.qualification_number))
             continue
         event_type, occurred, payload = _plain_payload(value)
-        kind = _KINDS.get(event_type)
+        kind = KIND_OF_EVENT_TYPE.get(event_type)
         if kind is not None:
             ao_id, uln, qan, award_date = payload[_KEY]
             data_at = _DATA.get(event_type)
@@ -300,7 +312,7 @@ def read_poll(messages: Iterable[Message]) -> PolledEvents:
                         achievement_id,
                         uln,
                         ao_id,
-                        _WITHDRAWN_AFTER[event_type],
+                        False,  # until the fold says (`fold_poll`)
                         qan,
                         award_date if isinstance(award_date, date) else date.fromisoformat(award_date),
                         data[_GRADE],
@@ -311,9 +323,7 @@ def read_poll(messages: Iterable[Message]) -> PolledEvents:
                         data[_CREDITS],
                     ),
                     kind,
-                    ResultStatus(payload[status_field])
-                    if status_field is not None
-                    else _IMPLIED_STATUS.get(event_type),
+                    ResultStatus(payload[status_field]) if status_field is not None else implied_status(kind),
                 )
             )
             batch_id = payload[_PROVENANCE_FIELD[event_type]][_BATCH_ID_FIELD]
@@ -356,29 +366,13 @@ def _plain_payload(raw: bytes) -> tuple[str, datetime, tuple[Any, ...]]:
     return event_type, occurred, payload
 
 
-# Per achievement event type: the kind of event the fold takes it for.
-_KINDS: dict[str, AchievementChange] = {
-    event_type_of(AchievementRecorded): AchievementChange.RECORDED,
-    event_type_of(AchievementUpdated): AchievementChange.UPDATED,
-    event_type_of(AchievementSuperseded): AchievementChange.SUPERSEDED,
-    event_type_of(AchievementWithdrawn): AchievementChange.WITHDRAWN,
-    event_type_of(AchievementReinstated): AchievementChange.REINSTATED,
-}
-# A supersession says no status: a Final result replaced the Provisional one.
-_IMPLIED_STATUS = {event_type_of(AchievementSuperseded): ResultStatus.FINAL}
-# The same, by the event type and status as an event's head spells them.
-_HEAD_KINDS = {event_type.encode(): kind for event_type, kind in _KINDS.items()}
-_HEAD_IMPLIED_STATUS = {event_type.encode(): _IMPLIED_STATUS.get(event_type) for event_type in _KINDS}
+# The domain's kind of each achievement event and the status it carries where it says none
+# (`KIND_OF_EVENT_TYPE`, `implied_status`), by the event type and status as an event's head spells them.
+_HEAD_KINDS = {event_type.encode(): kind for event_type, kind in KIND_OF_EVENT_TYPE.items()}
+_HEAD_IMPLIED_STATUS = {event_type.encode(): implied_status(kind) for event_type, kind in KIND_OF_EVENT_TYPE.items()}
 _HEAD_STATUSES = {status.value.encode(): status for status in ResultStatus}
-# Withdrawn after it, as the fold leaves it (None: as it was, for a change of a live achievement's data).
-_WITHDRAWN_AFTER: dict[str, bool | None] = {
-    event_type_of(AchievementRecorded): False,
-    event_type_of(AchievementReinstated): False,
-    event_type_of(AchievementWithdrawn): True,
-    event_type_of(AchievementUpdated): None,
-    event_type_of(AchievementSuperseded): None,
-}
-_HEAD_WITHDRAWN_AFTER = {event_type.encode(): withdrawn for event_type, withdrawn in _WITHDRAWN_AFTER.items()}
+# Builds a NamedTuple from its values in field order, without its generated `__new__` (a Python call)
+_tuple_new = tuple.__new__
 _WITHDRAWN, _REINSTATED, _RECREATED = (
     AchievementChange.WITHDRAWN,
     AchievementChange.REINSTATED,

@@ -292,8 +292,8 @@ async def _so_far(
 
 
 async def _append(connection: asyncpg.Connection, changes: RecordChanges) -> None:
-    """Each changed achievement's state is appended (binary COPY; an update or supersession's withdrawn as NULL,
-    "as it was"), and its status where the poll said one, stamped with the poll's number from a sequence. Polls are
+    """Each changed achievement's state is appended (binary COPY; withdrawn as NULL where the fold left it as it
+    was: an update or supersession, or a re-recording of a live achievement), and its status where the poll said one, stamped with the poll's number from a sequence. Polls are
     applied one after another, fenced by their offsets (`PlrRecord.apply_messages`), so the latest row of an
     achievement is the log's latest word on it (decision 0099)."""
     if changes.achievements or changes.statuses:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 
 import asyncpg
 
 from challenges.domain import (
     OPEN_STATES,
+    AchievementIsWithdrawn,
     AchievementNotFound,
     AchievementOnRecord,
     BatchOnRecord,
@@ -83,14 +84,18 @@ class ChallengeService:
         outbox_wake: asyncio.Event | None = None,
         *,
         held: Callable[[Collection[str]], Awaitable[bool]],
+        ao_names: Mapping[str, str] | None = None,
     ) -> None:
-        """`held`: whether the record holds any event of these ULNs parked (`log_follower.HeldLearners`)."""
+        """`held`: whether the record holds any event of these ULNs parked (`log_follower.HeldLearners`).
+        `ao_names`: the AOs' names by id, from the reference files (the record keeps none), to name the AO a learner
+        turns to about an achievement it withdrew."""
         self._store = store
         self._record = record
         self._keyring = keyring
         self._catch_up = catch_up
         self._wake = outbox_wake
         self._held = held
+        self._ao_names = dict(ao_names or {})
 
     async def raise_(
         self, principal: Principal, achievement_id: uuid.UUID, ao_id: str | None, reason: str
@@ -136,7 +141,13 @@ class ChallengeService:
         if await self._held(ulns):
             raise EventsHeld(uln)
         achievement = await self._record.achievement(achievement_id)
-        return challenge_target(achievement, ulns, ao_id)
+        try:
+            return challenge_target(achievement, ulns, ao_id)
+        except AchievementIsWithdrawn as withdrawn:
+            named = AchievementIsWithdrawn(
+                withdrawn.achievement_id, withdrawn.ao_id, self._ao_names.get(withdrawn.ao_id)
+            )
+            raise named from None
 
     async def acknowledge(self, principal: Principal, challenge_id: uuid.UUID) -> ChallengeChanged:
         withdrawn = await self._withdrawn_now(principal, challenge_id)

@@ -83,7 +83,8 @@ def test_a_challenged_achievement_shows_its_qualification_as_the_plr_does() -> N
 
 def test_a_challenge_on_an_achievement_under_a_merged_uln_keeps_both_ulns() -> None:
     """Decision 0162: the learner's own views read the challenge's `uln` (the master's, who raised it); the AO
-    knows its achievement by the ULN it recorded it under, which the challenge keeps as `achievement.uln`."""
+    knows its achievement by the ULN it recorded it under, which the challenge keeps as `achievement.uln` and answers
+    the AO as its `uln` too (it is told of no ULN of the learner's where it recorded nothing)."""
     import secrets
     from datetime import UTC, date, datetime
 
@@ -100,10 +101,16 @@ def test_a_challenge_on_an_achievement_under_a_merged_uln_keeps_both_ulns() -> N
     event = raise_challenge(
         uuid.uuid4(), target.achievement_id, target.ao_id, LEARNER, "wrong grade", key, target.described()
     )
-    shown = ChallengePublic.of(evolve(None, event, datetime(2024, 9, 2, tzinfo=UTC), key), Principal.parse("ao:RN5133"))
+    raised = evolve(None, event, datetime(2024, 9, 2, tzinfo=UTC), key)
+    shown = ChallengePublic.of(raised, Principal.parse("ao:RN5133"))
+    to_the_learner = ChallengePublic.of(raised, Principal.parse(f"learner:{LEARNER}"))
 
     assert (event.uln, event.achievement.uln if event.achievement else None) == (LEARNER, MERGED_INTO_LEARNER)
-    assert (shown.uln, shown.achievement.uln if shown.achievement else None) == (LEARNER, MERGED_INTO_LEARNER)
+    assert (shown.uln, shown.achievement.uln if shown.achievement else None) == (
+        MERGED_INTO_LEARNER,
+        MERGED_INTO_LEARNER,
+    )
+    assert to_the_learner.uln == LEARNER
 
 
 def test_an_aos_uln_filter_also_finds_the_uln_it_recorded_the_achievement_under() -> None:

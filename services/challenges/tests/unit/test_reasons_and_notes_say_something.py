@@ -109,4 +109,5 @@ async def test_upheld_or_rejected_with_a_note_is_resolved_and_the_learner_reads_
 def test_a_refused_change_of_state_is_said_as_a_sentence() -> None:
     problem = _translate(InvalidTransition(ChallengeState.RESOLVED, "resolved")).problem
 
-    assert problem.detail == "A resolved challenge cannot be resolved."
+    assert problem.detail is not None
+    assert problem.detail.startswith("A resolved challenge cannot be resolved. It is resolved already")

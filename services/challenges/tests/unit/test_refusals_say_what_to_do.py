@@ -56,9 +56,10 @@ async def test_a_learner_resolving_is_still_told_only_the_ao_resolves() -> None:
 
 
 def test_a_withdrawn_achievement_says_there_is_nothing_to_challenge_and_whom_to_contact() -> None:
-    problem = _translate(AchievementIsWithdrawn(str(uuid.uuid4()))).problem
+    problem = _translate(AchievementIsWithdrawn(str(uuid.uuid4()), "RN9093", "Pearson Education Ltd")).problem
 
     assert (problem.status, problem.code) == (409, ProblemCode.ACHIEVEMENT_WITHDRAWN)
     assert problem.detail is not None
     assert "nothing in it to challenge" in problem.detail
-    assert problem.detail.endswith("contact the awarding organisation.")
+    assert "contact Pearson Education Ltd (RN9093) about it" in problem.detail
+    assert problem.detail.endswith("if you cannot reach them, contact the LRS service desk.")

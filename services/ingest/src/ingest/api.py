@@ -261,7 +261,7 @@ async def submit_batch(
     ] = None,
 ) -> JSONResponse:
     if not may_submit(principal):
-        raise NotAllowedToSubmit(f"{principal.kind.value} callers cannot submit achievement batches.")
+        raise NotAllowedToSubmit(f"{principal.kind.value.capitalize()} callers cannot submit achievement batches.")
     key = normalise_idempotency_key(idempotency_key)
     too_large = declared_too_large(request.headers.get("content-length"))
     waiting = await _records_waiting_at_the_limit(principal, batches, settings, key)

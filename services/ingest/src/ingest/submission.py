@@ -157,7 +157,7 @@ def batch_ao_for(principal: Principal, header_ao: str) -> str:
     if principal.is_operator:
         return header_ao
     if principal.kind is not PrincipalKind.AO:
-        raise NotAllowedToSubmit(f"{principal.kind.value} callers cannot submit achievement batches.")
+        raise NotAllowedToSubmit(f"{principal.kind.value.capitalize()} callers cannot submit achievement batches.")
     if header_ao != principal.id:
         raise BatchOfAnotherAo(
             f"The batch header names AwardingOrganisation {header_ao!r}, but the API key belongs to"

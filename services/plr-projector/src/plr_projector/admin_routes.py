@@ -8,13 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.text import OneLineText, StorableText
+from lrs_domain.identifiers import mask_uln
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import OperatorScope, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.parking_api import NO_VALUE, VALUE_RESPONSES, value_response
 from lrs_platform.problems import ProblemError, problem_responses
-from plr_projector.endpoints import Operator, Projector, ProjectorDep
+from plr_projector.endpoints import Operator, Projector, ProjectorDep, _refuse_mistyped_uln
 from plr_projector.operations import OperationError, Refusal
 
 # named as before the split: the `logger` field of its log lines stays what it was
@@ -96,6 +98,61 @@ async def projector_status(principal: Operator, projector: ProjectorDep) -> dict
         "dead_letters": depth,
         "rebuild": projector.rebuilds.status(),
     }
+
+
+class HiddenCentreReportsOfLink(BaseModel):
+    uln: str = Field(description="the ULN the provider's registration link ended under, masked (`******0043`)")
+    master_uln: str = Field(description="the ULN the learner's records go under (merges), masked")
+    provider_ukprn: str
+    hidden_reports: int = Field(description="its centre reports under any of the learner's ULNs, none of them shown")
+
+
+class HiddenCentreReportsPage(BaseModel):
+    links: list[HiddenCentreReportsOfLink]
+    hidden_reports: int = Field(description="the centre reports hidden, of the links listed")
+    more: bool = Field(description="more such links than `limit`: narrow by `ukprn` or `uln`, or raise `limit`")
+
+
+@admin_router.get(
+    "/centre-reports/hidden",
+    summary="Centre reports the PLR hides because the provider's link ended (decision 0121)",
+    description=(
+        "The providers whose own registration of a ULN linked them to a learner until a learner file or an operator's"
+        " merge said the ULN was another learner's (`lrs.learner.provider.unlinked.v1`), and that are linked to none"
+        " of that learner's ULNs now: the PLR shows none of their centre reports for the learner, which are kept. Each"
+        " provider once a learner, with how many reports are hidden, by UKPRN then ULN, at most `limit` (`more` says"
+        " there are others). With `uln` (any of the learner's ULNs), that learner's; with `ukprn`, that provider's."
+        " An operator who finds the learner is truly that provider's links it again (`POST /v1/learners/{uln}/providers`"
+        " on validation, `lrs learners link`), which shows its reports again; ULNs are masked, as in the logs of the"
+        " import or merge that ended the link. A ULN whose check digit is wrong is 422 `RV002`."
+    ),
+    responses=problem_responses(422),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY, OperatorScope.SUPPORT),
+)
+async def hidden_centre_reports(
+    principal: Operator,
+    projector: ProjectorDep,
+    uln: Annotated[str | None, Query(pattern=ULN_PATTERN, description="any ULN of the learner")] = None,
+    ukprn: Annotated[str | None, Query(pattern=UKPRN_PATTERN, description="the provider")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> HiddenCentreReportsPage:
+    if uln is not None:
+        _refuse_mistyped_uln(uln)
+    async with (
+        projector.pool.acquire() as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        found, more = await projector.model.hidden_centre_reports(connection, uln=uln, ukprn=ukprn, limit=limit)
+    links = [
+        HiddenCentreReportsOfLink(
+            uln=mask_uln(each.uln),
+            master_uln=mask_uln(each.master_uln),
+            provider_ukprn=each.provider_ukprn,
+            hidden_reports=each.hidden_reports,
+        )
+        for each in found
+    ]
+    return HiddenCentreReportsPage(links=links, hidden_reports=sum(each.hidden_reports for each in found), more=more)
 
 
 StreamKey = Annotated[OneLineText, Path(min_length=1, max_length=64, description="a ULN (or an achievement id)")]

@@ -15,7 +15,7 @@ from lrs_contracts.environments import TopicNames
 from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
 from lrs_platform.http import build_app, readiness
-from lrs_platform.kafka import ensure_topics, kafka_reachable, make_producer, wait_for_kafka
+from lrs_platform.kafka import ensure_topics, kafka_reachable, make_producer, stop_within, wait_for_kafka
 from lrs_platform.logging import configure_logging, get_logger
 from lrs_platform.parking import PARKED
 from lrs_platform.service import collect_less
@@ -92,7 +92,7 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
             await ensure_topics(bootstrap, TopicNames(settings.environment, settings.topic_prefix).declared(_PROJECTED))
             producer = make_producer(bootstrap)
             await producer.start()
-            stack.push_async_callback(producer.stop)
+            stack.push_async_callback(stop_within, producer, "producer")
             operator_actions: dict[Position, OperatorAction] = {}
 
             def make_runner(name: str, model: ReadModel, dead_letters: bool) -> Runner:
@@ -109,13 +109,13 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
                 )
 
             live = make_runner("live", ReadModel(LIVE_SCHEMA), True)
-            stack.push_async_callback(live.stop)
+            stack.push_async_callback(stop_within, live, "live runner")
             await live.start()
             probe = LogProbe(bootstrap, topics)
-            stack.push_async_callback(probe.stop)
+            stack.push_async_callback(stop_within, probe, "log probe")
             await probe.start()
             rebuilds = Rebuilds(pool, live, make_runner, probe, RebuildSettings.of(settings))
-            stack.push_async_callback(rebuilds.stop)
+            stack.push_async_callback(stop_within, rebuilds, "rebuild runner")
             replays = Replays(pool, live, probe, bootstrap, settings.max_batch_records)
             stack.push_async_callback(replays.stop)
             projector = Projector(

@@ -49,14 +49,16 @@ from lrs_contracts.plr import (
     QualificationSummary,
     ResultStatus,
 )
-from lrs_contracts.registry import UnknownEventType, decode, event_type_of, typed_envelopes
+from lrs_contracts.registry import EVENT_TYPES, UnknownEventType, decode, typed_envelopes
 from lrs_contracts.sandpit import SandpitAchievementsErased
 from lrs_contracts.text import REFUSED_IN_TEXT
 from lrs_domain.achievements import (
+    KIND_OF_EVENT_TYPE,
     AchievementChange,
     AchievementEvent,
     AchievementEventMismatch,
     AchievementState,
+    implied_status,
     step,
     transition,
 )
@@ -843,7 +845,8 @@ _SOURCE = _ENVELOPE_FIELDS.index("source")
 @dataclass(frozen=True, slots=True)
 class _Layout:
     """Where an achievement event's values are in its flat tuple (None: the event has none); `key`,
-    `data` and `qualification`: where the values of that model start, in its fields' order."""
+    `data` and `qualification`: where the values of that model start, in its fields' order; beside them
+    the event's kind and the status it carries where it says none, as the domain's fold takes them."""
 
     kind: AchievementChange
     achievement_id: int
@@ -853,6 +856,7 @@ class _Layout:
     data: int | None = None
     status: int | None = None
     qualification: int | None = None
+    implied_status: ResultStatus | None = None
 
 
 def _layout(model: type[Contract], kind: AchievementChange) -> _Layout:
@@ -883,18 +887,12 @@ def _layout(model: type[Contract], kind: AchievementChange) -> _Layout:
         qualification=start(
             "qualification", ("title", "qualification_type", "level", "framework", "kind", "awarding_organisation_name")
         ),
+        implied_status=implied_status(kind),
     )
 
 
 _LAYOUTS: dict[str, _Layout] = {
-    event_type_of(model): _layout(model, kind)
-    for model, kind in (
-        (AchievementRecorded, AchievementChange.RECORDED),
-        (AchievementUpdated, AchievementChange.UPDATED),
-        (AchievementSuperseded, AchievementChange.SUPERSEDED),
-        (AchievementWithdrawn, AchievementChange.WITHDRAWN),
-        (AchievementReinstated, AchievementChange.REINSTATED),
-    )
+    event_type: _layout(EVENT_TYPES[event_type], kind) for event_type, kind in KIND_OF_EVENT_TYPE.items()
 }
 _TEXT: dict[ResultStatus | AchievementChange, str] = {  # `.value` of an enum is a property: slow
     member: member.value for members in (ResultStatus, AchievementChange) for member in members
@@ -1005,10 +1003,7 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
         uln, ao_id, qualification_number, award_date = key
         kind = layout.kind
         at = layout.data
-        if layout.status is not None:
-            event_status = values[layout.status]
-        else:
-            event_status = ResultStatus.FINAL if kind is AchievementChange.SUPERSEDED else None
+        event_status = values[layout.status] if layout.status is not None else layout.implied_status
         event_achievement = _uuid(values[layout.achievement_id])
         row = achievements.get(key)
         try:

@@ -107,6 +107,22 @@ def batch_scope(principal: Principal, ulns: Sequence[str]) -> BatchScope:
     return BatchScope()
 
 
+def _batch_not_seen(scope: BatchScope) -> str:
+    """Why an `after_batch` read found none of the batch's events, and where the caller can find out which: ingest's
+    batch route for an AO and an operator, who may read it; a learner or a provider may not (403), so they are told
+    what they can do instead."""
+    if scope.ulns is None:
+        return (
+            "No event of this batch has been projected yet, or the batch put nothing on the PLR (it failed, was"
+            " refused, held by maintenance, or accepted no record): ingest's GET /v1/batches/{id} says which."
+        )
+    return (
+        "No event of this batch is on this Personal Learning Record yet: it may still be on its way, or the batch may"
+        " put nothing on it (it failed, was refused, or recorded nothing for this learner). Read the record again in"
+        " a while without after_batch, or ask the awarding organisation that sent the batch whether it completed."
+    )
+
+
 async def read_your_writes(
     projector: Projector,
     min_offsets: str | None,
@@ -144,11 +160,7 @@ async def read_your_writes(
         if not await _poll(seen, deadline, projector.live):
             # the projector cannot tell a batch on its way from one that put nothing on the PLR: no Retry-After,
             # which a client would follow for ever for a batch that failed, was refused or accepted nothing
-            raise _not_yet(
-                "No event of this batch has been projected yet, or the batch put nothing on the PLR (it failed, was"
-                " refused, held by maintenance, or accepted no record): ingest's GET /v1/batches/{id} says which.",
-                retry_after=False,
-            )
+            raise _not_yet(_batch_not_seen(scope), retry_after=False)
         plr_partitions = [tp for tp in projector.live.partitions if projector.topics.logical(tp.topic) == PLR_TOPIC]
         for key, end in (await _log_ends(projector, plr_partitions, deadline)).items():
             targets[key] = max(targets.get(key, 0), end)

@@ -70,9 +70,15 @@ from lrs_contracts.plr import (
     QualificationSummary,
     ResultStatus,
 )
-from lrs_contracts.registry import event_type_of
 from lrs_contracts.sandpit import SandpitAchievementsErased as Erasure
-from lrs_domain.achievements import AchievementChange, AchievementEvent, AchievementEventMismatch, step
+from lrs_domain.achievements import (
+    KIND_OF_EVENT_TYPE,
+    AchievementChange,
+    AchievementEvent,
+    AchievementEventMismatch,
+    implied_status,
+    step,
+)
 from lrs_platform.database import advisory_lock_key, create_pool
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import configure_logging, get_logger
@@ -252,16 +258,8 @@ if BULK_COLUMNS["achievement_history"] != (
     raise RuntimeError(f"the rebuild does not know the history columns {BULK_COLUMNS['achievement_history']}")
 
 _SOURCE = plain_fields(Envelope).index("source")
-_KIND_OF: dict[str, AchievementChange] = {
-    event_type_of(model): change
-    for model, change in (
-        (AchievementRecorded, AchievementChange.RECORDED),
-        (AchievementUpdated, AchievementChange.UPDATED),
-        (AchievementSuperseded, AchievementChange.SUPERSEDED),
-        (AchievementWithdrawn, AchievementChange.WITHDRAWN),
-        (AchievementReinstated, AchievementChange.REINSTATED),
-    )
-}
+# The status an event that says none carries, as the domain's fold takes it (a supersession's: Final)
+_IMPLIED_STATUS = {kind: implied_status(kind) for kind in AchievementChange}
 _STATUS = {status.value: status for status in ResultStatus}
 _TEXT: dict[ResultStatus | AchievementChange, str] = {  # `.value` of an enum is a property: slow
     member: member.value for members in (ResultStatus, AchievementChange) for member in members
@@ -334,7 +332,7 @@ class FoldState:
                 self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
                 continue
             event_id, event_type, occurred_at = envelope[0], envelope[1], envelope[2]
-            kind = _KIND_OF.get(event_type)
+            kind = KIND_OF_EVENT_TYPE.get(event_type)
             if kind is None:
                 self._fold_slow([_message(PLR_TOPIC, partition, record)], rows)
                 continue
@@ -361,9 +359,9 @@ class FoldState:
             if kind is AchievementChange.RECORDED or kind is AchievementChange.UPDATED:
                 data, event_status = payload[3], payload[4]
             elif kind is AchievementChange.SUPERSEDED:
-                data, event_status = payload[3], ResultStatus.FINAL
+                data, event_status = payload[3], _IMPLIED_STATUS[kind]
             else:
-                data, event_status = None, None
+                data, event_status = None, _IMPLIED_STATUS[kind]
             # A value the read model may not hold (`storable`): `_fold_slow` parks it, in the projector's own
             # words. The bytes are searched after decoding them, when they are in the cache.
             if (

@@ -277,6 +277,17 @@ class ParkedRow:
         return (self.topic, self.partition, self.offset)
 
 
+@dataclasses.dataclass(frozen=True)
+class HiddenCentreReports:
+    """A provider whose registration link to a learner ended (`provider_links_ended`) while it is linked to none of
+    their ULNs: the PLR shows none of its centre reports for them (`ReadModel.centre`, decision 0121)."""
+
+    uln: str  # the ULN its link ended under (the first, of several of the learner's)
+    master_uln: str  # the ULN the learner's records go under
+    provider_ukprn: str
+    hidden_reports: int  # its centre reports under any of the learner's ULNs
+
+
 class ReadModel:
     """SQL over one read-model schema."""
 
@@ -798,6 +809,43 @@ class ReadModel:
         learner, while it is linked to none of them (`_sql_centre`)."""
         rows = await connection.fetch(self._sql_centre, list(ulns))
         return [_centre_from(row) for row in rows]
+
+    async def hidden_centre_reports(
+        self, connection: asyncpg.Connection, *, uln: str | None = None, ukprn: str | None = None, limit: int = 100
+    ) -> tuple[list[HiddenCentreReports], bool]:
+        """The providers whose registration link to a learner ended because the ULN was another learner's
+        (`provider_links_ended`, decision 0121) and that are linked to none of that learner's ULNs now: each once a
+        learner, with how many of its centre reports for them the PLR does not show (`centre`), by UKPRN then ULN, at
+        most `limit`; and whether there are more. Of the learner `uln` names (any of their ULNs), of the provider
+        `ukprn`, when given. Read in the caller's transaction (one snapshot, for the answer to add up). An ended link
+        whose provider is linked again to that same ULN is passed over at once; the others are looked up a learner at
+        a time, as links end rarely (a learner file or a merge naming a squatted ULN's learner)."""
+        ulns = (await self.learner_group(connection, uln)).ulns if uln is not None else None
+        also = [
+            f"NOT EXISTS (SELECT 1 FROM {self._q}.provider_links k"
+            " WHERE k.uln = x.uln AND k.provider_ukprn = x.provider_ukprn)"
+        ]
+        where, values = where_given({"x.uln": ulns, "x.provider_ukprn": ukprn}, also=also)
+        ended = await connection.fetch(
+            f"SELECT x.uln, x.provider_ukprn FROM {self._q}.provider_links_ended x{where}"
+            " ORDER BY x.provider_ukprn, x.uln",
+            *values,
+        )
+        found: dict[tuple[str, str], HiddenCentreReports] = {}
+        for row in ended:
+            group = await self.learner_group(connection, row["uln"], with_links=True)
+            key = (group.master_uln, row["provider_ukprn"])
+            if key in found or row["provider_ukprn"] in group.linked_providers:
+                continue
+            if len(found) == limit:
+                return list(found.values()), True
+            hidden = await connection.fetchval(
+                f"SELECT count(*) FROM {self._q}.centre_achievements WHERE uln = ANY($1::text[]) AND provider_ukprn = $2",
+                list(group.ulns),
+                row["provider_ukprn"],
+            )
+            found[key] = HiddenCentreReports(row["uln"], group.master_uln, row["provider_ukprn"], int(hidden))
+        return list(found.values()), False
 
     async def history(
         self, connection: asyncpg.Connection, ulns: Sequence[str], ao_id: str | None = None

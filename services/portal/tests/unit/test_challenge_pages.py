@@ -84,6 +84,9 @@ def test_a_challenge_page_names_the_achievement_as_a_person_knows_it_and_keeps_i
 
 
 def test_a_merged_learners_challenge_names_the_uln_the_ao_recorded_the_achievement_under(portal: StubbedPortal) -> None:
+    """Decision 0162: the AO is told of no ULN of the learner's where it recorded nothing, which would tell it of a
+    merge. The challenges service answers the AO the recorded ULN; a challenge answered with the raising one (a
+    service not yet upgraded) shows it nowhere either, and the learner is looked up by the recorded one."""
     client, _ = portal.signed_in()
     shown = challenge()
     shown["achievement"] = {**shown["achievement"], "uln": "6936002314"}  # type: ignore[dict-item]
@@ -92,10 +95,11 @@ def test_a_merged_learners_challenge_names_the_uln_the_ao_recorded_the_achieveme
     page = client.get(f"/challenges/{CHALLENGE_ID}").text
 
     assert "Challenge to an achievement of ULN 6936002314" in page
-    assert "Raised by the learner under their ULN 1000000043, merged with 6936002314" in page
+    assert "1000000043" not in page
+    assert '<input type="hidden" name="uln" value="6936002314">' in page
     plain = challenge()
     with_a_challenge(portal, plain)
-    assert "data-raised-as" not in client.get(f"/challenges/{CHALLENGE_ID}").text
+    assert '<input type="hidden" name="uln" value="1000000043">' in client.get(f"/challenges/{CHALLENGE_ID}").text
 
 
 def test_a_challenge_corrected_since_says_its_grade_is_the_one_when_it_was_raised_not_now(

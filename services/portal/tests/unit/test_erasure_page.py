@@ -4,6 +4,7 @@ check digit are judged on the first step (lrs_domain.identifiers), the error sho
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -157,14 +158,16 @@ def test_every_step_says_what_backups_and_sent_emails_keep_as_the_operations_gui
             " keyring key (LRS_KEYRING_KEY) could still open their names, date of birth and gender;" in said
         )
         assert (
-            "until the registry and challenge tables are next rewritten (VACUUM FULL, see the operations guide), the"
-            " database's files, its WAL and backups hold the emptied values in clear" in said
+            "until the tables that held them are next rewritten (VACUUM FULL of validation.learners, live and in the"
+            " Sandpit, validation.disclosures, challenges.challenges, plr.centre_achievements and"
+            ' plr_ops.centre_report_keys: the operations guide, "What stays in PostgreSQL\'s files"), the'
+            " database's files, its WAL and backups hold the emptied values in clear" in said.replace("&quot;", '"')
         )
         assert "Not erased: emails already sent (a challenge email carries the learner's reason)" in said
         assert "a learner held only in the Sandpit" in said
     assert (
-        "in any service or stored event, and in backups after 30 days and the next rewrite of the registry and"
-        " challenge tables: erased by operator:dpo" in _said(done)
+        "in any service or stored event, and in backups after 30 days and the next rewrite of the tables named below:"
+        " erased by operator:dpo" in _said(done)
     )
 
 
@@ -271,3 +274,21 @@ def test_a_learner_erased_already_is_said_to_be_on_the_confirmation(portal: Stub
 
     assert "This learner was already erased, by operator:dpo on" in said and "erasing again changes nothing" in said
     assert "Also erased, as the same person's ULN (merged with 4751158642), each in the audit: 5449721047" in said
+
+
+def test_the_tables_it_says_to_rewrite_are_those_the_operations_guide_rewrites(portal: StubbedPortal) -> None:
+    """The page named only "the registry and challenge tables"; docs/operations.md ("What stays in PostgreSQL's
+    files") rewrites the disclosures' reasons and the projector's centre reports too, and the Sandpit's registry."""
+    guide = (Path(__file__).parents[4] / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = guide.split("**What stays in PostgreSQL's files.**", 1)[1]
+    commands = section.split("```bash", 1)[1].split("```", 1)[0].split('psql "$')[1:]
+    live, sandpit = (set(re.findall(r"VACUUM \(FULL, ANALYZE\) ([a-z_]+\.[a-z_]+)", each)) for each in commands)
+    assert {"validation.learners", "challenges.challenges", "validation.disclosures"} <= live
+    assert sandpit == {"validation.learners"}
+    client, _ = portal.signed_in(Role.OPERATOR)
+
+    said = _said(client.get("/ops/erasures"))
+
+    [rewritten] = re.findall(r"until the tables that held them are next rewritten \(VACUUM FULL of ([^:]*):", said)
+    assert set(re.findall(r"[a-z_]+\.[a-z_]+", rewritten)) == live
+    assert "live and in the Sandpit" in rewritten

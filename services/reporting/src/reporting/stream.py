@@ -38,13 +38,7 @@ from lrs_contracts.topics import (
     REPORTING_TOPICS,
 )
 from lrs_platform.consumer import LAG_EVERY_SECONDS, ConsumerLoop, Message, PoisonGuard, RetryPolicy, Transient
-from lrs_platform.kafka import (
-    HEARTBEAT_INTERVAL_MS,
-    MAX_MESSAGE_BYTES,
-    SESSION_TIMEOUT_MS,
-    make_consumer,
-    tls_context,
-)
+from lrs_platform.kafka import MAX_MESSAGE_BYTES, group_session, make_consumer, tls_context
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, refused_as_too_large
 from reporting.catch_up import CatchUp
 from reporting.config import ReportingSettings
@@ -142,8 +136,8 @@ def make_stream_app(
         broker_commit_interval=settings.broker_commit_interval_seconds,
         # as every other consumer group member's, not faust's 60 s: a killed worker's partitions go to its
         # restart within seconds instead of a minute
-        broker_session_timeout=SESSION_TIMEOUT_MS / 1000,
-        broker_heartbeat_interval=HEARTBEAT_INTERVAL_MS / 1000,
+        broker_session_timeout=group_session().session_timeout_ms / 1000,
+        broker_heartbeat_interval=group_session().heartbeat_interval_ms / 1000,
         autodiscover=False,
         topic_disable_leader=True,
         # the platform's message size, not faust's 1,000,000 bytes: a poison of a decided chunk could be

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lrs_platform.kafka import HEARTBEAT_INTERVAL_MS, MAX_MESSAGE_BYTES, SESSION_TIMEOUT_MS
+import pytest
+
+from lrs_platform.kafka import MAX_MESSAGE_BYTES, group_session
 from reporting.config import ReportingSettings
 from reporting.stream import make_stream_app
 
@@ -15,8 +17,21 @@ def test_the_worker_keeps_the_platforms_group_session(tmp_path: Path) -> None:
     unused: Any = None  # the app is only configured here: nothing is projected or parked
     app = make_stream_app(ReportingSettings(data_dir=tmp_path), unused, unused, unused).faust
 
-    assert app.conf.broker_session_timeout * 1000 == SESSION_TIMEOUT_MS
-    assert app.conf.broker_heartbeat_interval * 1000 == HEARTBEAT_INTERVAL_MS
+    assert app.conf.broker_session_timeout * 1000 == group_session().session_timeout_ms
+    assert app.conf.broker_heartbeat_interval * 1000 == group_session().heartbeat_interval_ms
+
+
+def test_the_worker_keeps_the_session_the_setting_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_SESSION_TIMEOUT_MS", "4000")
+    monkeypatch.setenv("KAFKA_HEARTBEAT_INTERVAL_MS", "500")
+    group_session.cache_clear()
+    try:
+        unused: Any = None
+        app = make_stream_app(ReportingSettings(data_dir=tmp_path), unused, unused, unused).faust
+    finally:
+        group_session.cache_clear()
+
+    assert (app.conf.broker_session_timeout, app.conf.broker_heartbeat_interval) == (4.0, 0.5)
 
 
 def test_the_worker_sends_a_dead_letter_as_large_as_any_message_it_reads(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from lrs_contracts.topics import LEARNER_EVENTS, MAINTENANCE
 from lrs_platform import parking_api
 from lrs_platform.database import create_pool
 from lrs_platform.http import build_app
-from lrs_platform.kafka import MAX_MESSAGE_BYTES, make_consumer, make_producer
+from lrs_platform.kafka import MAX_MESSAGE_BYTES, make_consumer, make_producer, stop_within
 from lrs_platform.keyring import Keyring, KeyringKey, KeyringNotConfigured, KeyringUnavailable, migrate
 from lrs_platform.logging import configure_logging
 from lrs_platform.maintenance import MaintenanceGate
@@ -140,9 +140,9 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
                 yield
             finally:
                 await tasks.stop()
-                await consumer.stop()
-                await producer.stop()
-                await outbox_producer.stop()
+                await stop_within(consumer, "decider consumer")
+                await stop_within(producer, "decider producer")
+                await stop_within(outbox_producer, "outbox producer")
 
     app = build_app(
         SERVICE,

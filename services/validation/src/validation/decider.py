@@ -82,9 +82,12 @@ from validation.learner_registry import REGISTRY_CHANGES_KEPT_SECONDS, LearnerRe
 from validation.messages import decision_messages
 from validation.partitions import partition_of
 from validation.personal import (
+    erased_ulns,
+    learners_ulns,
     open_personal,
     sealed_without_learner_key,
     ulns_to_look_up,
+    ulns_told_erased,
     with_unverifiable_learners,
 )
 from validation.reference_store import ReferenceStore
@@ -606,8 +609,13 @@ class Decider:
             await asyncio.wait([finding])
             if not finding.cancelled():
                 finding.exception()  # retrieved: the look-up's failure is what the caller hears about
+        told_erased: frozenset[str] = frozenset()
+        if erased := erased_ulns(records, keys):  # rare: asked only then
+            ao_id, merges = judging.submitted.ao_id, reference.merges
+            held = await self._decisions.ulns_with_achievements(ao_id, learners_ulns(erased, merges))
+            told_erased = ulns_told_erased(erased, merges, held)
         with collector_paused():
-            return await self._on_worker(judge_part, judging.judging, records, keys, reference, existing)
+            return await self._on_worker(judge_part, judging.judging, records, keys, reference, existing, told_erased)
 
     async def _on_worker(self, work: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._worker, functools.partial(work, *args))
@@ -774,9 +782,11 @@ def judge_part(
     keys: KeyLookup,
     reference: ReferenceSnapshot,
     existing: dict[tuple[str, str], list[AchievementState]],
+    told_erased: frozenset[str] = frozenset(),
 ) -> _JudgedPart:
-    """Some records of a batch opened (`open_personal`) and judged on their own. Pure, any thread."""
-    opened = open_personal(records, keys)
+    """Some records of a batch opened (`open_personal`) and judged on their own. Pure, any thread.
+    `told_erased`: the erased learners' ULNs whose erasure the AO may be told of (`ulns_told_erased`)."""
+    opened = open_personal(records, keys, told_erased)
     judged = judging.judge(opened.records, reference, existing)
     event_json = EventJson()
     events_json = {id(event): event_json(event) for event in judged.events()}

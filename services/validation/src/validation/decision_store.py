@@ -181,6 +181,17 @@ class DecisionStore:
             states[(row["uln"], row["qualification_number"])].append(_state_of(row))
         return dict(states)
 
+    async def ulns_with_achievements(self, ao_id: str, ulns: Collection[str]) -> frozenset[str]:
+        """Those of `ulns` under which the AO has an achievement, of any state (a prefix of the primary key)."""
+        if not ulns:
+            return frozenset()
+        rows = await self._pool.fetch(
+            "SELECT DISTINCT uln FROM validation.achievements WHERE ao_id = $1 AND uln = ANY($2::text[])",
+            ao_id,
+            sorted(ulns),
+        )
+        return frozenset(row["uln"] for row in rows)
+
     async def record(
         self,
         batch_id: uuid.UUID,

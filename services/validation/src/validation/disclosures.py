@@ -81,11 +81,14 @@ class Disclosures:
         )
         return [Disclosure(**each) for each in rows]
 
-    async def listing(self, uln: str | None, *, after: PagePosition | None, limit: int) -> list[Disclosure]:
-        """The audit, newest first (then by id), after `after`, at most `limit`; of one ULN when given. Over an index
-        in that order (migration 0130): a page reads its own rows."""
+    async def listing(
+        self, ulns: Collection[str] | None, *, after: PagePosition | None, limit: int
+    ) -> list[Disclosure]:
+        """The audit, newest first (then by id), after `after`, at most `limit`; of those ULNs when given (one
+        learner's). Over an index in that order (migration 0130): a page reads its own rows (of a learner with several
+        ULNs, their own few rows, sorted)."""
         also, positions = beyond(after, at="read_at", row_id="disclosure_id", newest_first=True) if after else ([], [])
-        where, values = where_given({"uln": uln}, also=also, first=len(positions) + 1)
+        where, values = where_given({"uln": ulns}, also=also, first=len(positions) + 1)
         rows = await self._pool.fetch(
             f"SELECT {_COLUMNS} FROM validation.disclosures{where}"
             f" ORDER BY read_at DESC, disclosure_id LIMIT ${len(positions) + len(values) + 1}",

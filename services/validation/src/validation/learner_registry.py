@@ -373,11 +373,13 @@ class LearnerRegistry:
             if sharing_changed:
                 await connection.executemany(_NOTE_SHARING, sharing_changed)
             masters = await _masters_of(connection, [learner.uln for learner in merges])
-            merged = 0
+            merged = reset_by_merges = 0
             for learner in merges:
                 assert learner.master_uln is not None
                 if masters.get(learner.uln) != learner.master_uln:
-                    links_ended += (await self._merge(connection, learner.master_uln, learner.uln)).links_ended
+                    by_merge = await self._merge(connection, learner.master_uln, learner.uln, merged_by=imported_by)
+                    links_ended += by_merge.links_ended
+                    reset_by_merges += by_merge.sharing_choices_reset
                     merged += 1
             # only an opt-out the file says anew: the same file again leaves a choice made at the master since
             # (decision 0180); a merge this file made has kept the opt-out already (`_merge`)
@@ -397,7 +399,7 @@ class LearnerRegistry:
             unchanged=len(latest) - len(changed),
             merged=merged,
             provider_links_ended=links_ended,
-            sharing_choices_reset=len(set_aside),
+            sharing_choices_reset=len(set_aside) + reset_by_merges,
         )
 
     async def change_sharing(
@@ -412,21 +414,33 @@ class LearnerRegistry:
         The end of the chain found before, outside the lock, could be merged on by then, and a choice kept
         under a merged ULN is one no read applies. A provider (`provider_ukprn`) must still be linked to one of the
         learner's ULNs once the learner's row is locked: an import or a merge that ended its link after the route
-        let it in (decision 0121) has committed by then, and the change is refused (`ProviderNoLongerLinkedError`)."""
+        let it in (decision 0121) has committed by then, and the change is refused (`ProviderNoLongerLinkedError`).
+
+        The same choice again from someone who made it already (`_chosen_already_by`) records and publishes
+        nothing: a retried request would otherwise fill the latest changes the learner and operators read. From
+        someone else it is recorded (and published, as every recorded change): who made the choice is what decision
+        0121 reads to set aside one only a provider whose registration named another learner made."""
         async with self._pool.acquire() as connection, connection.transaction():
             await _lock_merges(connection, shared=True)
             recorded = await _end_of_chain(connection, uln)
-            updated = await connection.fetchval(
-                "UPDATE validation.learners SET ability_to_share = $2, updated_at = now()"
-                " WHERE uln = $1 AND erased_at IS NULL RETURNING true",
+            # the row's lock, as the update below takes it: another change of it is waited for, and read as it left it
+            held = await connection.fetchval(
+                "SELECT ability_to_share FROM validation.learners WHERE uln = $1 AND erased_at IS NULL"
+                " FOR NO KEY UPDATE",
                 recorded,
-                int(ability),
             )
-            if updated is None:
+            if held is None:
                 erased_at = await connection.fetchrow("SELECT erased_at FROM validation.learners WHERE uln = $1", uln)
                 raise UnknownLearnerError(uln[-4:]) if erased_at is None else ErasedLearnerError(uln[-4:])
             if provider_ukprn is not None and not await _linked_to_learner(connection, provider_ukprn, recorded):
                 raise ProviderNoLongerLinkedError(uln[-4:])
+            if held == ability and await _chosen_already_by(connection, recorded, ability, changed_by):
+                return recorded
+            await connection.execute(
+                "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",
+                recorded,
+                int(ability),
+            )
             await _note_sharing(connection, recorded, ability, changed_by)
             await _queue(connection, recorded, LearnerSharingChanged(uln=recorded, ability_to_share=ability))
         return recorded
@@ -455,8 +469,9 @@ class LearnerRegistry:
         lock, so two merges at once never make the cycle each alone would be refused.
 
         A ULN no learner file has named, registered under names or a date of birth other than the master's, loses
-        the links its registration gave a provider, and a sharing choice only that provider made, as `_merge` says
-        (a change of sharing it makes is noted as `merged_by`'s, an operator's principal, when given)."""
+        the links its registration gave a provider, and a sharing choice only that provider made, as `_merge` says;
+        so does a master no file has named, registered under other details than a learner a file has named merged
+        into it (a change of sharing it makes is noted as `merged_by`'s, an operator's principal, when given)."""
         async with self._pool.acquire() as connection, connection.transaction():
             await _lock_merges(connection)
             # read under the lock, as `_merge` reads it: no other merge changes it before `_merge` does
@@ -465,6 +480,7 @@ class LearnerRegistry:
         if ended.links_ended:
             _log.info(
                 "merge_ended_provider_links",
+                master_uln=mask_uln(master_uln),
                 merged_uln=mask_uln(merged_uln),
                 provider_links_ended=ended.links_ended,
                 sharing_choices_reset=ended.sharing_choices_reset,
@@ -482,13 +498,22 @@ class LearnerRegistry:
         into a master registered under other names or another date of birth (`names_another_learner`) ends the
         links a provider's registration of that ULN made, announced, as a learner file replacing those details does
         (decision 0121, later note of 2026-12-06): the provider's details were never the register's, and the
-        merge would give it the master's PLR. A learner file's merge ends none here: the file names the ULN it
-        merges, and its details for it were compared with those registered before (`identities_replaced`).
+        merge would give it the master's PLR. The other way round, where a learner file has named the learner merged
+        (the register's learner, under the details the file gave) and none has named the master, a master registered
+        under other details loses the links its registration gave a provider: that provider, perhaps one that made
+        the master's details up, would otherwise reach the merged learner's PLR. Where neither was named, the master's
+        details are the learner's (the operator chose it), as above. A learner file's merge ends none of the merged
+        ULN's here: the file names the ULN it merges, and its details for it were compared with those registered
+        before (`identities_replaced`); a master the file does not name is judged against those details.
         A "shares" choice under the merged ULN that only that provider made (`_choices_only_theirs`) is set aside for
-        the choice the master's learner has (at the end of the master's chain). An opt-out, the provider's too, is
+        the choice the master's learner has (at the end of the master's chain); one under the master (when it is the
+        end of its chain: the choice every read applies) for the merged learner's. An opt-out, a provider's too, is
         never set aside (`provider_made_a_choice`): the merge keeps it at the master as any (`_keep_an_opt_out`)."""
+        # both rows locked (in the order of their ULNs, as a learner file's look-up over the primary key takes them): a
+        # file naming either meanwhile is waited for, and both are read below as it left them
         erased = await connection.fetch(
-            "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])",
+            "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])"
+            " ORDER BY uln FOR UPDATE",
             [master_uln, merged_uln],
         )
         if len(erased) != 2 or master_uln == merged_uln:
@@ -509,33 +534,51 @@ class LearnerRegistry:
             master_uln,
             merged_uln,
         )
+        master = await connection.fetchrow(
+            "SELECT given_name, family_name, date_of_birth, ability_to_share, ability_to_share_in_file"
+            " FROM validation.learners WHERE uln = $1",
+            master_uln,
+        )
+        by = f"merge of {merged_uln} into {master_uln}"
+        by = f"{merged_by} ({by})" if merged_by else by
         links_ended = reset = 0
-        if merged["ability_to_share_in_file"] is None:
-            master = await connection.fetchrow(
-                "SELECT given_name, family_name, date_of_birth FROM validation.learners WHERE uln = $1", master_uln
+        # queued before the merge, so published first (the outbox keeps its order; partitions may not)
+        merged_choice = master_choice = None
+        if merged["ability_to_share_in_file"] is None and names_another_learner(
+            merged, master["given_name"], master["family_name"], master["date_of_birth"]
+        ):
+            ended, merged_choice = await _registration_ended(connection, merged_uln, merged, merging=True)
+            links_ended += ended
+        elif (
+            merged["ability_to_share_in_file"] is not None
+            and master["ability_to_share_in_file"] is None
+            and names_another_learner(master, merged["given_name"], merged["family_name"], merged["date_of_birth"])
+        ):
+            ended, master_choice = await _registration_ended(connection, master_uln, master, merging=False)
+            links_ended += ended
+        if master_choice is not None:
+            # the master's choice, every read's after the merge, becomes the merged learner's, as the file said it
+            provider_ukprn, changed_since = master_choice
+            said = AbilityToShare(merged["ability_to_share"])
+            if changed_since or master["ability_to_share"] != said:
+                if master["ability_to_share"] != said:
+                    await _set_sharing(connection, master_uln, int(said))
+                await _note_sharing(connection, master_uln, said, choice_set_aside_by(by, provider_ukprn))
+                reset += 1
+        if merged_choice is not None:
+            provider_ukprn, changed_since = merged_choice
+            said = AbilityToShare(
+                await connection.fetchval(
+                    "SELECT ability_to_share FROM validation.learners WHERE uln = $1",
+                    await _end_of_chain(connection, master_uln),
+                )
             )
-            if names_another_learner(merged, master["given_name"], master["family_name"], master["date_of_birth"]):
-                # queued before the merge, so published first (the outbox keeps its order; partitions may not)
-                ended = await _end_registrations_links(connection, [merged_uln])
-                links_ended = len(ended)
-                set_aside = await _choices_only_theirs(connection, ended, merging=True)
-                for provider_ukprn, changed_since in set_aside.values():
-                    if not provider_made_a_choice(merged["ability_to_share"], changed_since):
-                        continue
-                    said = await connection.fetchval(
-                        "SELECT ability_to_share FROM validation.learners WHERE uln = $1",
-                        await _end_of_chain(connection, master_uln),
-                    )
-                    if not changed_since and merged["ability_to_share"] == said:
-                        continue  # what it registered with is the master's learner's choice already
-                    if merged["ability_to_share"] != said:
-                        await _set_sharing(connection, merged_uln, said)
-                    by = f"merge of {merged_uln} into {master_uln}"
-                    by = f"{merged_by} ({by})" if merged_by else by
-                    await _note_sharing(
-                        connection, merged_uln, AbilityToShare(said), choice_set_aside_by(by, provider_ukprn)
-                    )
-                    reset += 1
+            # not when what it registered with is the master's learner's choice already
+            if changed_since or merged["ability_to_share"] != said:
+                if merged["ability_to_share"] != said:
+                    await _set_sharing(connection, merged_uln, int(said))
+                await _note_sharing(connection, merged_uln, said, choice_set_aside_by(by, provider_ukprn))
+                reset += 1
         await _queue(connection, master_uln, LearnersMerged(master_uln=master_uln, merged_uln=merged_uln))
         await _keep_an_opt_out(connection, master_uln, merged_uln)
         return EndedByMerge(links_ended, reset)
@@ -942,6 +985,20 @@ async def _choices_only_theirs(
     }
 
 
+async def _registration_ended(
+    connection: asyncpg.Connection, uln: str, row: asyncpg.Record, *, merging: bool
+) -> tuple[int, tuple[str, bool] | None]:
+    """For a merge: ends the links a provider's registration of `uln` (its registry `row`, as before the merge) made,
+    announced (`_end_registrations_links`), and returns how many, with the provider whose choice under the ULN is to
+    be set aside and whether it changed it since registering: one only that provider made (`_choices_only_theirs`;
+    `merging`: the ULN being merged), other than an opt-out or "not seen" (`provider_made_a_choice`); else None."""
+    ended = await _end_registrations_links(connection, [uln])
+    for provider_ukprn, changed_since in (await _choices_only_theirs(connection, ended, merging=merging)).values():
+        if provider_made_a_choice(row["ability_to_share"], changed_since):
+            return len(ended), (provider_ukprn, changed_since)
+    return len(ended), None
+
+
 async def _set_sharing(connection: asyncpg.Connection, uln: str, ability: int) -> None:
     """Sets the learner's ability to share and announces it (who did it is noted by the caller)."""
     await connection.execute(
@@ -1019,6 +1076,23 @@ _UNABLE_TO_SHARE = int(AbilityToShare.UNABLE_TO_SHARE)
 
 async def _note_sharing(connection: asyncpg.Connection, uln: str, ability: AbilityToShare, changed_by: str) -> None:
     await connection.execute(_NOTE_SHARING, uln, int(ability), changed_by)
+
+
+async def _chosen_already_by(
+    connection: asyncpg.Connection, recorded_uln: str, ability: AbilityToShare, changed_by: str
+) -> bool:
+    """Whether `changed_by` made the choice `recorded_uln` holds (`ability`): a change of theirs to it is recorded
+    under the ULN since the last change to another choice. A registration's choice, never recorded as a change, is
+    nobody's here: the first change to the same choice is recorded, as whose it is."""
+    chosen: bool = await connection.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM validation.sharing_changes WHERE uln = $1 AND changed_by = $3"
+        " AND ability_to_share = $2 AND change_id > coalesce((SELECT max(change_id) FROM validation.sharing_changes"
+        " WHERE uln = $1 AND ability_to_share <> $2), 0))",
+        recorded_uln,
+        int(ability),
+        changed_by,
+    )
+    return chosen
 
 
 async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:

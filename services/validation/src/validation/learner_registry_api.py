@@ -191,14 +191,17 @@ class LearnersImported(LearnersRegistered):
     provider_links_ended: int = Field(
         default=0,
         description="Providers' links the import ended: those a provider's own registration made, of learners no file"
-        " had named before whose names or date of birth it replaced (decision 0121). Such a provider no longer reads"
+        " had named before whose names or date of birth it replaced, or of a master ULN (MasterULN) no file has"
+        " named, registered under other details than the learner the file merges into it (decision 0121). Such a"
+        " provider no longer reads"
         " the learner's PLR; an operator links it again (`POST /v1/learners/{uln}/providers`) if the learner is truly"
         " theirs. Until then the centre reports it made for the learner are not shown on their PLR.",
     )
     sharing_choices_reset: int = Field(
         default=0,
         description="Of those learners, how many had a choice to share that only the provider whose link ended had"
-        " made since registering them: each is now what the file says, recorded as the import's change with why."
+        " made since registering them: each is now what the file says (a master's, the choice of the learner merged"
+        " into it), recorded as the import's change with why."
         " An opt-out is never reset so, that provider's neither (a file never removes one), nor a choice the"
         " learner, an operator or a merge made.",
     )
@@ -282,7 +285,8 @@ def _refuse_mistyped(*ulns: str) -> None:
         "0121), until the register says the ULN is someone else's: while no learner file has named the learner, an "
         "operator's learner file giving other names or another date of birth (names trimmed and caseless; a date of "
         "birth only added or left out is not another), or an operator's merge of the ULN into a learner registered "
-        "under other names or date of birth, ends the link; once a file has named the learner under the details "
+        "under other names or date of birth (or of a learner a file has named, under other details, into the ULN), "
+        "ends the link; once a file has named the learner under the details "
         "registered, later corrections end nothing. The same details again (names compared case-insensitively, date of birth, gender) change "
         "nothing, link no one and answer 200 with `registered: 0`; other "
         "details for a registered ULN are refused with 409, and so is any registration of a registered ULN by a "
@@ -485,7 +489,9 @@ _ERASED_SHARING: Final = (
         "choice is kept under the ULN their records go under (the end of the merge chain), which every read "
         "applies. The change is recorded at once and reaches the PLR service through the learner log: providers "
         "are refused (or allowed) their PLR once that service has applied it, normally within seconds, longer "
-        "while it is behind. An erased learner is 410: nothing more is recorded about them."
+        "while it is behind. An erased learner is 410: nothing more is recorded about them. The choice the learner "
+        "has already, sent again by whoever made it (a retry), is 204 and records and publishes nothing; sent by "
+        "someone else (the learner confirming a provider's choice, say), it is recorded as theirs."
     ),
     status_code=204,
     response_class=Response,  # no body, so no content-type either
@@ -595,6 +601,12 @@ async def surviving_sharing_changes(request: Request, principal: Operator, uln: 
     )
 
 
+_ERASED_LINKS: Final = (
+    "This ULN's learner was erased: the providers linked to them are not listed any more, and none of them reads"
+    " their PLR, reports centre achievements for them or changes their sharing."
+)
+
+
 @router.get(
     "/learners/{uln}/providers",
     dependencies=[Depends(refuse_in_sandpit)],
@@ -614,9 +626,7 @@ async def linked_providers(request: Request, principal: CurrentPrincipal, uln: U
     store = learner_registry_of(request)
     learner, learners = await _sharing_learner(store, principal, uln, "reads the providers linked to them")
     if learner.recorded_uln not in learners:
-        raise await _not_registered_or_erased(
-            store, uln, "This ULN's learner was erased: no provider reads a PLR of theirs any more."
-        )
+        raise await _not_registered_or_erased(store, uln, _ERASED_LINKS)
     links = await store.provider_links(learner.ulns)
     return LinkedProviders(
         uln=uln,
@@ -671,8 +681,12 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
         "another date of birth than the master's (compared as for a learner file), ends the links that a provider's "
         "own registration of that ULN made (an operator's links stay), announced on the learner log before the "
         "merge: the provider would otherwise reach the master's PLR (decision 0121), and its centre reports for the "
-        "learner are not shown on the PLR while it is not linked. Where only that provider ever chose that the merged "
-        "ULN's learner shares, the choice is set to the master's, recorded as this operator's change with why; an "
+        "learner are not shown on the PLR while it is not linked. The other way round: merging a learner a learner "
+        "file has named into a master ULN no file has named, registered under other names or date of birth, ends the "
+        "master's provider-registration links the same way, or that provider would reach the merged learner's PLR. "
+        "Where only that provider ever chose that the "
+        "ULN's learner shares, the choice is set to the other learner's (the merged ULN's to the master's, the "
+        "master's to the merged learner's), recorded as this operator's change with why; an "
         "opt-out, the provider's too, stays and is kept at the master as any (decision 0164). An operator links it again "
         "if the learner is truly theirs; `GET /v1/learners/{uln}/providers` shows who is linked."
     ),

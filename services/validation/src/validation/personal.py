@@ -11,12 +11,17 @@ cannot be had is unverifiable: its learner was erased (ingest said so, or the ke
 its seal does not open (no key, tampered, another learner's). Such a record keeps no personal field,
 so the rules reject it (its names are missing), and `with_unverifiable_learners` then says why in
 one RV004 instead of RV021s about fields that were dropped on purpose.
+
+That a learner was erased is said only to an AO that holds an achievement of theirs, under any of their
+ULNs (`ulns_told_erased`), as the AO view's `learner_erased` is: any other AO's record gets RV004's
+message for details that do not match, so that no AO learns of an erasure by sending a record for a ULN
+(docs/privacy.md, decision 0157).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -27,7 +32,8 @@ from lrs_contracts.codes import RecordCode
 from lrs_contracts.outcomes import Finding, RecordOutcome
 from lrs_domain.decision import BatchDecision
 from lrs_domain.identifiers import TEMPORARY_ULN, is_valid_uln
-from lrs_domain.rules import NO_LEARNERS_ULN_CODES, order_findings
+from lrs_domain.merges import LearnerMerges
+from lrs_domain.rules import NO_LEARNERS_ULN_CODES, details_do_not_match, order_findings
 from lrs_domain.trusted import trusted_builder, trusted_from
 from lrs_platform.keyring import PERSONAL_FIELDS, UNKEYED_RECORDS, Erased, LearnerKey, Purpose, SealBroken
 
@@ -72,9 +78,38 @@ def sealed_without_learner_key(records: Sequence[SubmittedRecord], keys: Mapping
     )
 
 
-def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> OpenedRecords:
+def erased_ulns(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> set[str]:
+    """The ULNs a learner can have that the records name and whose learner was erased (ingest said so, or the
+    key is erased now): those `open_personal` rejects as an erased learner's."""
+    get_key = keys.get
+    return {
+        uln
+        for record in records
+        if (uln := record.uln) is not None
+        and is_valid_uln(uln)
+        and (record.learner_erased or isinstance(get_key(uln), Erased))
+    }
+
+
+def learners_ulns(ulns: Iterable[str], merges: LearnerMerges) -> set[str]:
+    """Every ULN of the learners of `ulns`, merges followed: where an achievement of theirs may be recorded."""
+    return {each for uln in ulns for each in merges.ulns_of(uln)}
+
+
+def ulns_told_erased(erased: Iterable[str], merges: LearnerMerges, held: Collection[str]) -> frozenset[str]:
+    """The erased ULNs whose erasure the batch's AO is told of: those of a learner it holds an achievement of
+    (`held`: the ULNs of `learners_ulns(erased, merges)` with one of the AO's achievements, of any state)."""
+    return frozenset(uln for uln in erased if any(each in held for each in merges.ulns_of(uln)))
+
+
+def open_personal(
+    records: Sequence[SubmittedRecord],
+    keys: Mapping[str, LearnerKey | Erased],
+    told_erased: Container[str] = frozenset(),
+) -> OpenedRecords:
     """The records with their details opened; `keys` holds the batch's own key, if it has one, under
-    UNKEYED_RECORDS."""
+    UNKEYED_RECORDS. An erased learner's record says so only when its ULN is in `told_erased`
+    (`ulns_told_erased`); otherwise it reads as a record whose details do not match."""
     opened: list[SubmittedRecord] = []
     append = opened.append
     unverifiable: dict[int, str] = {}
@@ -89,7 +124,7 @@ def open_personal(records: Sequence[SubmittedRecord], keys: Mapping[str, Learner
         key = get_key(uln) if uln is not None and uln != TEMPORARY_ULN else None
         why: str | None = None
         if fields["learner_erased"] or isinstance(key, Erased):
-            why = ERASED_LEARNER
+            why = ERASED_LEARNER if uln is None or uln in told_erased else details_do_not_match(uln)
         elif (sealed := fields["personal"]) is not None:
             details = _opened(batch_key if key is None else key, sealed)
             if details is None:

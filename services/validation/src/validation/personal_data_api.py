@@ -293,8 +293,9 @@ async def learner_personal_data(
         "Every answer of `GET /v1/admin/learners/{uln}/personal-data`: under which ULN, who was handed the learner's"
         " personal data, when and why (the reason is emptied once the learner is erased: `reason_erased`). Newest"
         " first, `limit` at a time: a full page carries `next`, to pass back as `after` for the page that follows."
-        " With `uln`, the answers asked under that ULN (a learner's own answer lists those under every ULN of"
-        " theirs). For the operators who may read a learner's personal data (scope `erasure`)."
+        " With `uln`, the answers asked under that ULN and every ULN merged with it (either way, along chains, erased"
+        " or not), as the learner's own answer lists them: one person's. For the operators who may read a learner's"
+        " personal data (scope `erasure`)."
     ),
     responses=problem_responses(401, 403, 422, 503),
     openapi_extra=operator_scope(OperatorScope.ERASURE),
@@ -306,7 +307,10 @@ async def list_disclosures(
     after: PageAfter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DisclosuresPage:
-    found = await disclosures_of(request).listing(uln, after=after, limit=limit + 1)
+    # the learner's every ULN, as their own answer gathers them (`held_about`): a merge only adds ULNs, so a page
+    # token taken before a merge still marks a place in the same order
+    ulns = [uln, *await learner_registry_of(request).same_learner(uln)] if uln is not None else None
+    found = await disclosures_of(request).listing(ulns, after=after, limit=limit + 1)
     page, following = split_page(found, limit, lambda last: last.position)
     return DisclosuresPage(
         disclosures=[_disclosure(each) for each in page], next=following.token() if following else None

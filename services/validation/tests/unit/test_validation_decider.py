@@ -36,9 +36,12 @@ from validation.messages import OUTCOMES_PER_MESSAGE, decision_messages
 from validation.personal import (
     ERASED_LEARNER,
     UNREADABLE_DETAILS,
+    erased_ulns,
+    learners_ulns,
     open_personal,
     sealed_without_learner_key,
     ulns_to_look_up,
+    ulns_told_erased,
 )
 
 AO = "RN5001"
@@ -238,12 +241,14 @@ def _tampered(token: str) -> str:
     return body.decode()
 
 
-def _decide_opened(*records: SubmittedRecord, keys: KeyLookup) -> BatchDecision:
+def _decide_opened(
+    *records: SubmittedRecord, keys: KeyLookup, told_erased: frozenset[str] = frozenset()
+) -> BatchDecision:
     """The decider's pure step with its keys: the sealed details opened, then the rules."""
     batch = AssembledBatch(_submitted(records, uuid.UUID(int=43)), records, partition=0, last_offset=9)
     judging = BatchJudging(batch.submitted.batch_id, AO, JobType.FINAL, TODAY)
     halves = [records[: len(records) // 2], records[len(records) // 2 :]]  # as two chunks
-    parts = [judge_part(judging, half, keys, REFERENCE, {}) for half in halves]
+    parts = [judge_part(judging, half, keys, REFERENCE, {}, told_erased) for half in halves]
     decision, _ = finish_and_write(batch, judging, parts, "cause")
     return decision
 
@@ -308,11 +313,47 @@ def test_a_record_of_an_erased_learner_is_rejected_rv004_however_it_arrives() ->
     sealed_before_the_erasure = _sealed(_record(UNMERGED, line=2))
     in_clear = _record(UNMERGED, line=3, award_date=date(2024, 8, 23))
     decision = _decide_opened(
-        dropped_at_ingest, sealed_before_the_erasure, in_clear, keys={A: KEYS[A], UNMERGED: ERASED}
+        dropped_at_ingest,
+        sealed_before_the_erasure,
+        in_clear,
+        keys={A: KEYS[A], UNMERGED: ERASED},
+        told_erased=frozenset({A, UNMERGED}),
     )
     for index in range(3):
         assert _errors(decision, index) == [("RV004", "uln", ERASED_LEARNER)]
     assert decision.events == ()
+
+
+def test_an_ao_not_told_of_an_erasure_reads_an_erased_learners_record_as_one_whose_details_do_not_match() -> None:
+    """docs/privacy.md: no AO can probe ULNs for erasures. One that holds no achievement of the learner's gets the
+    very findings of a record whose details differ from a registered learner's (decision 0157)."""
+    dropped_at_ingest = _record(A, line=1).model_copy(
+        update={"given_name": None, "family_name": None, "learner_erased": True}
+    )
+    sealed_before_the_erasure = _sealed(_record(UNMERGED, line=2))
+    decision = _decide_opened(dropped_at_ingest, sealed_before_the_erasure, keys={A: KEYS[A], UNMERGED: ERASED})
+    mismatched = _decide_opened(
+        _record(A, line=1).model_copy(update={"family_name": "Someone"}),
+        _record(UNMERGED, line=2).model_copy(update={"given_name": "Else"}),
+        keys=dict(KEYS),
+    )
+    assert decision.outcomes == mismatched.outcomes
+    assert [code for code, _, _ in _errors(decision, 0)] == ["RV004"]
+    assert all(ERASED_LEARNER not in message for index in (0, 1) for _, _, message in _errors(decision, index))
+
+
+def test_an_ao_is_told_of_an_erasure_where_it_holds_an_achievement_under_any_of_the_learners_ulns() -> None:
+    """As the AO view's `learner_erased`: a record under the merged ULN A of an AO whose achievement is under C
+    (A -> B -> C) is told; one of an AO holding nothing of theirs, or holding only another learner's, is not."""
+    merges = REFERENCE.merges
+    erased = {A, UNMERGED}
+    assert learners_ulns(erased, merges) == {A, B, C, UNMERGED}
+    assert ulns_told_erased(erased, merges, {C}) == {A}
+    assert ulns_told_erased(erased, merges, {UNMERGED, CYCLE_LOW}) == {UNMERGED}
+    assert ulns_told_erased(erased, merges, {CYCLE_LOW}) == frozenset()
+    dropped_at_ingest = _record(A, line=1).model_copy(update={"learner_erased": True})
+    sealed_before_the_erasure = _sealed(_record(UNMERGED, line=2))
+    assert erased_ulns([dropped_at_ingest, sealed_before_the_erasure, _record(C, line=3)], {UNMERGED: ERASED}) == erased
 
 
 def test_an_unverifiable_learner_keeps_the_findings_about_the_rest_of_the_record() -> None:

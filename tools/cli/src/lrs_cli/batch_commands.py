@@ -33,6 +33,7 @@ from lrs_cli.client import (
 )
 from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
 from lrs_cli.identifiers import ao_id_value
+from lrs_cli.maintenance_commands import when_processed
 from lrs_cli.output import (
     JsonOption,
     batch_id_value,
@@ -304,7 +305,7 @@ def summary(batch: dict[str, Any]) -> Text:
         )
         text.append(f"\n  {refusal['code']}: {refusal.get('detail') or refusal['title']}{where}", style="red")
     if notice := batch.get("maintenance"):
-        text.append(f"\n  held by maintenance ({notice['reason']}): it {notice['message']}", style="yellow")
+        text.append(f"\n  held by maintenance ({notice['reason']}): it {when_processed(notice)}", style="yellow")
     if note := batch.get("not_published"):
         text.append(f"\n  {note}", style="red")
     elif batch["status"] not in FINAL_STATES and not notice:  # held: the notice says when, waiting longer won't help
@@ -419,7 +420,7 @@ def submit_command(
     elif batch:
         stdout().print(summary(batch))
     elif notice := accepted.get("maintenance"):
-        warn(f"held by maintenance ({notice['reason']}): it {notice['message']}")
+        warn(f"held by maintenance ({notice['reason']}): it {when_processed(notice)}")
     if batch:
         raise typer.Exit(exit_code_of(batch))
 

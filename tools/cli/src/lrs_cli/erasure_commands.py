@@ -101,7 +101,9 @@ def erasure_text(erasure: dict[str, Any], *, erased_now: bool) -> str:
         return (
             f"erased learner {erasure['uln']}: their names, date of birth and gender can no longer be read in any"
             f" service or stored event once every service has read the erasure (at once, unless a dead letter holds"
-            f" it: `lrs dlq list`), nor in backups once those from before today expire (30 days) ({done})"
+            f" it: `lrs dlq list` and `lrs --sandpit dlq list --service all`), nor in the database's files and"
+            f" backups once the tables are rewritten (VACUUM FULL: docs/operations.md, \"What stays in PostgreSQL's"
+            f' files") and the backups from before that expire (30 days) ({done})'
             f"{with_them}\n{NOT_ERASED}"
         )
     return f"learner {erasure['uln']} was already erased ({done}): nothing changed{with_them}"

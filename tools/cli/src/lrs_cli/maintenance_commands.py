@@ -14,6 +14,7 @@ import typer
 
 from lrs_cli.client import Connection, expect_ok, parse_moment
 from lrs_cli.output import JsonOption, connection, print_json, print_text, uuid_value, warn
+from lrs_cli.times import UK_TIME, in_the_uk, uk_time
 from lrs_platform.clock import ENGLAND
 
 NOT_PUBLISHED = (
@@ -34,8 +35,44 @@ def when_said(starts_at: datetime, ends_at: datetime) -> str:
     return f"{utc} UTC ({span(uk_start, uk_end)} UK time, {' then '.join(zones)})"
 
 
+def _instant(moment: str | datetime) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")) if isinstance(moment, str) else moment
+
+
+def _utc(moment: datetime, *, dated: bool) -> str:
+    return f"{moment:%-d %b %Y, %H:%M}" if dated else f"{moment:%H:%M}"
+
+
+def uk_and_utc(moment: str | datetime) -> str:
+    """`6 Jun 2027, 23:00 (UK time; 22:00 UTC)`: a maintenance time on the clock AOs read, as the portal shows it,
+    with UTC beside it for operators (the UTC date too when it is another day)."""
+    uk, utc = in_the_uk(moment), _instant(moment).astimezone(UTC)
+    return f"{uk_time(uk, labelled=False)} ({UK_TIME}; {_utc(utc, dated=utc.date() != uk.date())} UTC)"
+
+
+def span_uk_and_utc(starts_at: str | datetime, ends_at: str | datetime) -> str:
+    """`6 Jun 2027, 22:00 to 23:00 (UK time; 21:00 to 22:00 UTC)`: the end's day said when it is another day, and
+    the UTC days when either differs from its UK day."""
+    uk_start, uk_end = in_the_uk(starts_at), in_the_uk(ends_at)
+    utc_start, utc_end = _instant(starts_at).astimezone(UTC), _instant(ends_at).astimezone(UTC)
+    utc_dated = utc_start.date() != uk_start.date() or utc_end.date() != uk_end.date()
+    uk = f"{uk_time(uk_start, labelled=False)} to {_utc(uk_end, dated=uk_end.date() != uk_start.date())}"
+    utc = (
+        f"{_utc(utc_start, dated=utc_dated)} to {_utc(utc_end, dated=utc_dated or utc_end.date() != utc_start.date())}"
+    )
+    return f"{uk} ({UK_TIME}; {utc} UTC)"
+
+
+def when_processed(notice: dict[str, Any]) -> str:
+    """What a maintenance notice (a held batch's, a held reset's, what holds now) says of when batches are decided
+    again: `will be processed after 6 Jun 2027, 23:00 (UK time; 22:00 UTC)`. The API's own `message` gives the
+    time in UTC only, an hour out all summer; a pause has no time and is said as the service says it."""
+    until = notice.get("until")
+    return f"will be processed after {uk_and_utc(until)}" if until else str(notice["message"])
+
+
 def window_line(window: dict[str, Any]) -> str:
-    return f"{window['window_id']}  {window['starts_at']} -> {window['ends_at']}  {window['reason']}"
+    return f"{window['window_id']}  {span_uk_and_utc(window['starts_at'], window['ends_at'])}  {window['reason']}"
 
 
 def cancelled_text(record: dict[str, Any]) -> str:
@@ -43,13 +80,10 @@ def cancelled_text(record: dict[str, Any]) -> str:
     scheduled end, which the window keeps as it was planned)."""
     window = record["window"]
     cancelled_at = record.get("cancelled_at")
-    under_way = cancelled_at is not None and datetime.fromisoformat(window["starts_at"]) <= datetime.fromisoformat(
-        cancelled_at
-    )
-    if under_way:
+    if cancelled_at is not None and datetime.fromisoformat(window["starts_at"]) <= datetime.fromisoformat(cancelled_at):
         return (
-            f"cancelled {window['window_id']}  {window['reason']}: it was under way and ended at {cancelled_at}"
-            f" (planned to end {window['ends_at']}); held batches go on"
+            f"cancelled {window['window_id']}  {window['reason']}: it was under way and ended at"
+            f" {uk_and_utc(cancelled_at)} (planned to end {uk_and_utc(window['ends_at'])}); held batches go on"
         )
     return f"cancelled {window_line(window)}: it will not happen"
 
@@ -61,7 +95,7 @@ def schedule_text(schedule: dict[str, Any]) -> str:
         lines = ["batches are being decided: no maintenance now"]
     else:
         kind = "unplanned pause" if active["paused"] else "maintenance window"
-        lines = [f"PAUSED ({kind}: {active['reason']}): batches are accepted and {active['message']}"]
+        lines = [f"PAUSED ({kind}: {active['reason']}): batches are accepted and {when_processed(active)}"]
     windows = schedule["windows"]
     lines.append("windows: none scheduled" if not windows else "windows:")
     lines.extend(f"  {window_line(window)}" for window in windows)
@@ -73,16 +107,24 @@ def history_text(history: dict[str, Any]) -> str:
     lines = ["windows (latest start first):" if history["windows"] else "windows: none"]
     for record in history["windows"]:
         cancelled = (
-            f"; cancelled by {record['cancelled_by']} at {record['cancelled_at']}" if record["cancelled_at"] else ""
+            f"; cancelled by {record['cancelled_by']} at {uk_and_utc(record['cancelled_at'])}"
+            if record["cancelled_at"]
+            else ""
         )
         lines.append(
-            f"  {window_line(record['window'])}  (scheduled by {record['scheduled_by']} at {record['scheduled_at']}"
-            f"{cancelled})"
+            f"  {window_line(record['window'])}  (scheduled by {record['scheduled_by']} at"
+            f" {uk_and_utc(record['scheduled_at'])}{cancelled})"
         )
     lines.append("pauses (newest first):" if history["pauses"] else "pauses: none")
     for pause in history["pauses"]:
-        resumed = f"; resumed by {pause['resumed_by']} at {pause['resumed_at']}" if pause["resumed_at"] else "; ON"
-        lines.append(f"  {pause['paused_at']}  {pause['reason']}  (paused by {pause['paused_by']}{resumed})")
+        resumed = (
+            f"; resumed by {pause['resumed_by']} at {uk_and_utc(pause['resumed_at'])}"
+            if pause["resumed_at"]
+            else "; ON"
+        )
+        lines.append(
+            f"  {uk_and_utc(pause['paused_at'])}  {pause['reason']}  (paused by {pause['paused_by']}{resumed})"
+        )
     return "\n".join(lines)
 
 

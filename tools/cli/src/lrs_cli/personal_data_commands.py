@@ -213,7 +213,13 @@ def _reason_shown(disclosure: dict[str, Any]) -> Text:
 
 def disclosures_command(
     ctx: typer.Context,
-    uln: Annotated[str | None, typer.Option(help="Only the copies asked under this ULN.", callback=uln_value)] = None,
+    uln: Annotated[
+        str | None,
+        typer.Option(
+            help="Only the copies of this learner's data: asked under this ULN or any ULN merged with it.",
+            callback=uln_value,
+        ),
+    ] = None,
     limit: PageLimit = 100,
     after: AuditAfter = None,
     as_json: JsonOption = False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,10 +15,11 @@ from rich.text import Text
 
 from lrs_cli.batch_commands import FINAL_STATES, held_past
 from lrs_cli.challenge_commands import RESULT_STATUSES
-from lrs_cli.client import CommandError, Connection, expect_ok, problem_text
+from lrs_cli.client import CommandError, Connection, ExitCode, expect_ok, problem_text
 from lrs_cli.credential_commands import issued_after, max_age, verify_file
 from lrs_cli.downloads import writable_beside, write_private
 from lrs_cli.identifiers import UlnArgument, checked_uln
+from lrs_cli.maintenance_commands import when_processed
 from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
 from lrs_cli.times import uk_time
 from lrs_domain.identifiers import is_well_formed_uln
@@ -41,11 +43,6 @@ def plr(
     # a wrong check digit is no learner's, so their PLR would always be empty: say why rather than "no achievements"
     checked_uln(uln)
     params: dict[str, Any] = {"include_withdrawn": withdrawn, "include_history": history}
-    if after_batch and (why := _not_on_the_plr_soon(connection, after_batch)):
-        # the projector cannot tell a batch on its way from one that put nothing on the PLR (it would wait for
-        # it, then answer 503 PROJECTION_PENDING): ingest can, for a key that may read the batch
-        warn(f"batch {after_batch} {why}: showing the PLR as it is")
-        after_batch = None
     if after_batch:
         params |= {"after_batch": after_batch, "wait_ms": READ_YOUR_WRITES_MS}
     if min_offsets:
@@ -55,7 +52,16 @@ def plr(
     return document
 
 
-def _not_on_the_plr_soon(connection: Connection, batch_id: str) -> str | None:
+@dataclass(frozen=True)
+class NotOnThePlr:
+    """Why a batch is not on the PLR read after it: `said`, as a sentence after "batch ID"; `held`, whether it is
+    only not yet there (maintenance holds it: the read is not final, exit status 3) rather than never to be."""
+
+    said: str
+    held: bool = False
+
+
+def _not_on_the_plr_soon(connection: Connection, batch_id: str) -> NotOnThePlr | None:
     """Why a decided batch put no event on the PLR (failed, abandoned, refused, or nothing accepted), or why an
     undecided one will not be on it within the wait (maintenance holds it); None while it is on its way, when it
     changed something, or when this key may not read batches (a learner's).
@@ -73,15 +79,15 @@ def _not_on_the_plr_soon(connection: Connection, batch_id: str) -> str | None:
     status = batch.get("status")
     if held_past(batch, READ_YOUR_WRITES_MS / 1000):
         notice = batch["maintenance"]
-        return f"is held by maintenance ({notice['reason']}): it {notice['message']}"
+        return NotOnThePlr(f"is held by maintenance ({notice['reason']}): it {when_processed(notice)}", held=True)
     if status not in FINAL_STATES:
         return None
     if status == "failed":
-        return "failed (RS005): none of its records reached the PLR"
+        return NotOnThePlr("failed (RS005): none of its records reached the PLR")
     if status != "completed":
-        return f"was {status}"
+        return NotOnThePlr(f"was {status}")
     if not (batch.get("counts") or {}).get("accepted"):
-        return "was completed without accepting any record"
+        return NotOnThePlr("was completed without accepting any record")
     return None
 
 
@@ -225,7 +231,9 @@ def show_command(
     after_batch: Annotated[
         str | None,
         typer.Option(
-            help="Wait (up to 30 s) until this batch is on the PLR before reading it.", callback=batch_id_value
+            help="Wait (up to 30 s) until this batch is on the PLR before reading it. A batch maintenance holds: the"
+            " PLR as it is, without it, and exit status 3 (not final).",
+            callback=batch_id_value,
         ),
     ] = None,
     min_offsets: Annotated[
@@ -235,15 +243,26 @@ def show_command(
     as_json: JsonOption = False,
 ) -> None:
     """A learner's Personal Learning Record, as your key may see it."""
-    document = plr(
-        connection(ctx), uln, withdrawn=withdrawn, history=history, after_batch=after_batch, min_offsets=min_offsets
-    )
+    where = connection(ctx)
+    held = False
+    if after_batch:
+        checked_uln(uln)  # a mistyped ULN is said before any service is asked
+        if absent := _not_on_the_plr_soon(where, after_batch):
+            # the projector cannot tell a batch on its way from one that put nothing on the PLR (it would wait for
+            # it, then answer 503 PROJECTION_PENDING): ingest can, for a key that may read the batch
+            held = absent.held
+            without = ", without it (not final: exit status 3)" if held else ""
+            warn(f"batch {after_batch} {absent.said}: showing the PLR as it is{without}")
+            after_batch = None
+    document = plr(where, uln, withdrawn=withdrawn, history=history, after_batch=after_batch, min_offsets=min_offsets)
     if as_json:
         print_json(document)
-        return
-    console = stdout()
-    for part in plr_table(document):
-        console.print(part)
+    else:
+        console = stdout()
+        for part in plr_table(document):
+            console.print(part)
+    if held:  # a script publishing the PLR after the batch must not take this one for it (exit 0 did)
+        raise typer.Exit(ExitCode.NOT_FINAL)
 
 
 def credential(connection: Connection, uln: str, *, include_unsuccessful: bool = False) -> dict[str, Any]:

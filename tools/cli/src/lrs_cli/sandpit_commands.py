@@ -15,6 +15,7 @@ import typer
 from lrs_cli.batch_commands import held_past
 from lrs_cli.client import Connection, ExitCode, UsageError, expect_ok
 from lrs_cli.identifiers import ao_id_value
+from lrs_cli.maintenance_commands import when_processed
 from lrs_cli.output import JsonOption, connection, mark_environment, print_json, print_text, progress, uuid_value
 from lrs_contracts.environments import Environment
 
@@ -66,7 +67,7 @@ def reset_text(reset: dict[str, Any], sandpit: Connection) -> str:
             # the decider meets the reset only after the AO's batch the maintenance holds
             text += (
                 f" - held by maintenance ({notice['reason']}) behind a batch of {reset['ao_id']}'s sent before it:"
-                f" it {notice['message']}"
+                f" it {when_processed(notice)}"
             )
         return text + f" - ask again with `lrs{key} sandpit reset-status {reset['reset_id']}`"
     text += " - its sandpit batches and achievement states are gone"

@@ -300,11 +300,11 @@ async def signed_in(request: Request) -> SignedIn:
             user = await portal.auth.with_sandpit_key(user)
         except SessionEnded:
             raise SignInRequired(SANDPIT) from None
-    request.state.maintenance = await _maintenance_schedule(calls(request, user), user.account)
+    request.state.maintenance = await maintenance_schedule(calls(request, user), user.account)
     return user
 
 
-async def _maintenance_schedule(services: ServiceCalls, account: Account) -> dict[str, Any] | None:
+async def maintenance_schedule(services: ServiceCalls, account: Account) -> dict[str, Any] | None:
     """For the banner on every page: the schedule when a window is scheduled or under way, else None.
     A page never fails for it: without an answer from ingest there is no banner, nor for an operator
     whose duties do not reach the schedule."""

@@ -7,6 +7,7 @@ links kept there."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -16,6 +17,7 @@ from lrs_contracts.batch import BatchFormat
 from lrs_platform.http import DATABASE_UNAVAILABLE
 from portal.accounts import Role
 from portal.auth import SignedIn
+from portal.backend import KeyRejected
 from portal.batch_files import (
     JSON_TOP_LEVEL_KEYS,
     LIMITS,
@@ -31,7 +33,17 @@ from portal.batch_files import (
 from portal.checking import format_named
 from portal.store import UPLOADS_WAITING_A_PERSON
 from portal.web.auth_pages import FORM_COOKIE_SECONDS
-from portal.web.common import SANDPIT, PageError, User, in_sandpit, portal_of, render, see_other
+from portal.web.common import (
+    SANDPIT,
+    PageError,
+    User,
+    calls,
+    in_sandpit,
+    maintenance_schedule,
+    portal_of,
+    render,
+    see_other,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,12 +115,25 @@ async def _reader(request: Request) -> SignedIn | None:
         return None
 
 
+async def _schedule_for(request: Request, user: SignedIn) -> dict[str, Any] | None:
+    """The maintenance banner's schedule for a signed-in reader, as every page after sign-in has it (`signed_in`).
+    None rather than no page when their key is refused or a Sandpit page has no sandpit key of theirs yet: these
+    pages are for people who cannot get further. Nobody signed in has no banner: the portal reads the schedule
+    with the person's own key, and has none of its own."""
+    try:
+        return await maintenance_schedule(calls(request, user), user.account)
+    except (KeyRejected, PageError):
+        return None
+
+
 async def _open_page(request: Request, template_name: str) -> Response:
     """A page for anyone; under /sandpit, shown as the Sandpit's only to an AO user of a portal with one (whose
     Sandpit pages link it), anyone else sent to the same page outside it."""
     portal, user = portal_of(request), await _reader(request)
     if in_sandpit(request) and (portal.sandpit is None or user is None or user.account.role is not Role.AO):
         return see_other(request.url.path.removeprefix(SANDPIT))
+    if user is not None:
+        request.state.maintenance = await _schedule_for(request, user)
     settings = portal.settings
     context = {
         "support_email": settings.support_email,

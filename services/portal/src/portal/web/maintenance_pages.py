@@ -41,7 +41,7 @@ DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 CLOCK = re.compile(r"(\d{1,2})[:.](\d{2})")
 
 DONE = {
-    "scheduled": "The maintenance window is scheduled. AOs see it in the banner on every page.",
+    "scheduled": "The maintenance window is scheduled. AOs see it in the banner on every page once signed in.",
     "cancelled": "The maintenance window is cancelled.",
     "ended": "The maintenance window has ended: the batches it held are decided, in each AO's order.",
     "paused": "Deciding batches is paused. Batches are still accepted: they are queued until you resume.",
