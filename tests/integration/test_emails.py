@@ -147,10 +147,13 @@ async def test_a_failed_batch_says_so_lists_its_top_rejection_codes_and_links_to
     assert "<td>RV004</td>" in html and "<td>RV009</td>" in html
     assert "0043" not in text and "0043" not in html  # not even a masked ULN
 
-    [link] = [word for word in text.split() if word.startswith("http")]
+    # the batch's page, and (no service desk set here) the portal's page on contacting the desk
+    [link, desk_page] = [word for word in text.split() if word.startswith("http")]
+    assert desk_page == "https://portal.lrs.example/help/contact"
     links = Links()
     links.feed(html)
-    assert links.hrefs == [link]
+    assert links.hrefs == [link, desk_page]
+    assert (await portal.get(urlsplit(desk_page).path)).status_code == 200
     parsed = urlsplit(link)
     assert (parsed.scheme, parsed.netloc, parsed.path) == ("https", "portal.lrs.example", f"/batches/{batch_id}")
 

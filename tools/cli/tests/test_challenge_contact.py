@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from lrs_cli.challenge_commands import challenge_contact, waiting_for_contacts, waiting_rows
+from lrs_cli.challenge_commands import NO_CONTACT, challenge_contact, waiting_for_contacts, waiting_rows
 from lrs_cli.client import CommandError
 
 OWN = "RN9037"
@@ -69,7 +69,7 @@ class _OperatorsNotifier:
 def test_the_aos_whose_challenge_emails_wait_for_a_contact_are_listed_with_how_many_and_since_when() -> None:
     waiting = waiting_for_contacts(_OperatorsNotifier())  # type: ignore[arg-type]
 
-    assert waiting_rows(waiting) == [("RN9008", "1,204", "2026-11-30 09:15 UTC")]
+    assert waiting_rows(waiting) == [("RN9008", "1,204", "30 Nov 2026, 09:15", NO_CONTACT)]
 
 
 def test_the_sandpit_has_no_challenge_emails_to_wait() -> None:

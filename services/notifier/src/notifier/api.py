@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
@@ -20,7 +21,7 @@ from lrs_platform.environment import environment_of
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 from notifier.emails import ChallengeContact
-from notifier.store import ContactStore, DeferredEmails, StoredContact
+from notifier.store import ContactStore, DeferredEmails, DeliveryLog, StoredContact
 
 # an address a mail relay can take: one mailbox, no space, control character or DEL in any part
 EMAIL_PATTERN = (
@@ -180,6 +181,10 @@ class HeldChallengeNotices(BaseModel):
     ao_id: str
     notices: int = Field(description="challenge notices waiting for the AO to set its challenge contact")
     waiting_since: datetime = Field(description="when the oldest of them was held")
+    contact_refused: bool = Field(
+        description="the AO has a challenge contact, but its mailbox refused them for good (the person left, the"
+        " address mistyped): the AO must set another address, not a first contact"
+    )
 
 
 @held_router.get(
@@ -187,7 +192,8 @@ class HeldChallengeNotices(BaseModel):
     summary="AOs whose challenge notices wait for a challenge contact",
     description=(
         "A challenge raised against an AO with no challenge contact is held, not dropped (decision 0155), and"
-        " emailed once the AO sets one (`lrs challenges contact`). Operators only; the longest waiting first."
+        " emailed once the AO sets one (`lrs challenges contact`); so is one its contact's mailbox refused for good,"
+        " until the AO sets another (`contact_refused`). Operators only; the longest waiting first."
     ),
     responses=problem_responses(401, 403),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -196,6 +202,52 @@ async def missing_contacts(principal: CurrentPrincipal, request: Request) -> lis
     require_kind(principal)  # operators only
     deferred: DeferredEmails = request.app.state.deferred
     return [
-        HeldChallengeNotices(ao_id=held.ao_id, notices=held.notices, waiting_since=held.since)
+        HeldChallengeNotices(
+            ao_id=held.ao_id, notices=held.notices, waiting_since=held.since, contact_refused=held.contact_refused
+        )
         for held in await deferred.held_by_ao()
     ]
+
+
+deliveries_router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
+
+
+class FailedDelivery(BaseModel):
+    id: uuid.UUID = Field(description="the event's id (the email's Message-ID), or the contact-change notice's")
+    kind: str = Field(
+        description="the event's type (`lrs.batch.completed.v1`, `lrs.challenge.raised.v2`, …), or"
+        " `challenge_contact_changed` for a notice to a challenge contact's old address"
+    )
+    correlation_id: str | None = Field(
+        description="the batch's id, or the challenge's (a contact-change notice: its own id); null for an email"
+        " given up before the notifier recorded it"
+    )
+    ao_id: str | None = Field(description="the AO the email was for; null as `correlation_id`")
+    recipient_domain: str | None = Field(
+        description="the domain of the address it went to (never the address): a mistyped domain shows here"
+    )
+    attempts: int
+    last_error: str | None = Field(description="the relay's reply codes, or the failure's class; never its text")
+    failed_at: datetime = Field(description="when it was given up")
+
+
+@deliveries_router.get(
+    "/failed",
+    summary="Emails given up",
+    description=(
+        "The emails the notifier gave up for good, the latest first: a relay refused the recipient or the message"
+        " for good (a 5.1.x: the AO's address does not exist), or refused it for now on every try (about 19 hours)."
+        ' What `lrs_notifier_emails_failed_total{permanence="permanent"}` counts, with the batch or challenge and'
+        " the AO each was for (`lrs emails failed`). Operators only."
+    ),
+    responses=problem_responses(401, 403, 422),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
+async def failed_deliveries(
+    principal: CurrentPrincipal,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500, description="at most this many, the latest first")] = 50,
+) -> list[FailedDelivery]:
+    require_kind(principal)  # operators only
+    deliveries: DeliveryLog = request.app.state.deliveries
+    return [FailedDelivery(**vars(failed)) for failed in await deliveries.failed(limit)]

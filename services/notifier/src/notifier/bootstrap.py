@@ -12,14 +12,14 @@ from lrs_domain.reference_files import load_register
 from lrs_platform import parking_api
 from lrs_platform.consumer import ConsumerLoop, PoisonGuard, RetryPolicy
 from lrs_platform.http import build_app
-from lrs_platform.kafka import make_consumer, make_producer
+from lrs_platform.kafka import make_consumer, make_producer, stop_within
 from lrs_platform.keyring import Keyring
 from lrs_platform.logging import configure_logging
 from lrs_platform.mail import smtp_mailer
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
 from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, collect_less, service_resources
-from notifier.api import held_router, router
+from notifier.api import deliveries_router, held_router, router
 from notifier.config import NotifierSettings
 from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
 from notifier.handlers import CHALLENGE_NOTICE_KINDS, EMAILED_KINDS, Notifications
@@ -45,12 +45,13 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         async with service_resources(app, settings, schema=SERVICE, migrations="notifier.migrations") as pool:
             app.state.contacts = ContactStore(pool)
             app.state.deferred = DeferredEmails(pool)
+            app.state.deliveries = DeliveryLog(pool)
             smtp = smtp_mailer(settings.smtp_host, settings)
             mailer = SandpitMailer(smtp) if settings.environment.is_sandpit else smtp
             retry = RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds)
             notifications = Notifications(
                 mailer,
-                DeliveryLog(pool),
+                app.state.deliveries,
                 app.state.contacts,
                 RejectionTallies(pool),
                 Keyring(pool, settings.keyring()),
@@ -98,7 +99,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 # the relay had it, it was sent again after the restart (a second copy to a person)
                 await notifications.stop()
                 await tasks.stop()
-                await producer.stop()
+                await stop_within(producer, "producer")
 
     app = build_app(
         SERVICE,
@@ -114,5 +115,6 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     live = not settings.environment.is_sandpit  # the Sandpit's document names no live-only route (`live_only`)
     app.include_router(router, include_in_schema=live)
     app.include_router(held_router, include_in_schema=live)
+    app.include_router(deliveries_router)
     app.include_router(parking_api.router)
     return app

@@ -49,7 +49,7 @@ class NotifierSettings(ServiceSettings):
     )
 
     # The LRS service desk, named in every email (where to ask, whom to tell of an abandoned batch); its address is
-    # the emails' Reply-To. None set: the emails name no way to reach it and say replies are not read.
+    # the emails' Reply-To. None set: the emails name the portal's page on contacting it, and say replies are not read.
     service_desk_email: str | None = Field(default=None, description="the LRS service desk's email address")
     service_desk_phone: str | None = Field(default=None, description="its telephone number, as people dial it")
     service_desk_hours: str | None = Field(
@@ -58,7 +58,12 @@ class NotifierSettings(ServiceSettings):
 
     @property
     def service_desk(self) -> ServiceDesk:
-        return ServiceDesk(self.service_desk_email, self.service_desk_phone, self.service_desk_hours)
+        return ServiceDesk(
+            self.service_desk_email,
+            self.service_desk_phone,
+            self.service_desk_hours,
+            page=f"{self.public_base_url.rstrip('/')}/help/contact",
+        )
 
     @property
     def message_ids_domain(self) -> str:

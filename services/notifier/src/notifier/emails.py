@@ -22,7 +22,14 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
-from lrs_contracts.codes import BATCH_CODE_TITLES, RECORD_CODE_TITLES, WARNING_CODE_TITLES, BatchCode, WarningCode
+from lrs_contracts.codes import (
+    BATCH_CODE_TITLES,
+    RECORD_CODE_TITLES,
+    WARNING_CODE_TITLES,
+    BatchCode,
+    RecordCode,
+    WarningCode,
+)
 from lrs_contracts.outcomes import (
     BatchAbandoned,
     BatchCompleted,
@@ -67,15 +74,19 @@ class ServiceDesk:
     email: str | None = None
     phone: str | None = None
     hours: str | None = None
+    # the portal's page on contacting the desk (`{NOTIFIER_PUBLIC_BASE_URL}/help/contact`): named when neither an
+    # address nor a telephone is set, so an email that asks the AO to contact the desk is not a dead end
+    page: str | None = None
 
     @property
     def reached(self) -> str | None:
         """How to reach it, to follow "the LRS service desk": "at desk@lrs.example or on 0300 303 2000 (Monday to
-        Friday, 9am to 5pm)"; None with neither an address nor a telephone (its hours alone reach no one)."""
+        Friday, 9am to 5pm)"; with neither an address nor a telephone, where the portal says how (its hours alone
+        reach no one); None without that page either."""
         ways = [f"at {self.email}" if self.email else None, f"on {self.phone}" if self.phone else None]
         said = " or ".join(way for way in ways if way)
         if not said:
-            return None
+            return f"(its page {self.page} says how)" if self.page else None
         return f"{said} ({self.hours})" if self.hours else said
 
 
@@ -105,6 +116,11 @@ class RejectionCount:
     def meaning(self) -> str:
         return _RECORD_TITLES.get(self.code, "")
 
+    @property
+    def note(self) -> str | None:
+        """Said under the code's line: what its title leaves out and the AO must not do."""
+        return _REJECTION_NOTES.get(self.code)
+
 
 @dataclass(frozen=True)
 class UnlistedRejections:
@@ -124,6 +140,12 @@ _RECORD_TITLES: dict[str, str] = {
     code.value: title for code, title in (*RECORD_CODE_TITLES.items(), *WARNING_CODE_TITLES.items())
 }
 _WARNING_CODES = frozenset(code.value for code in WarningCode)
+# The email counts codes, not what each finding says: every record of an erased learner is RV004 too, and no
+# correction can change that (an AO holding one of their achievements is told so on the record, decision 0157).
+_REJECTION_NOTES: dict[str, str] = {
+    RecordCode.LEARNER_NOT_VERIFIED.value: "A record whose RV004 says the learner's record was erased cannot be"
+    " corrected: the LRS records nothing more for that ULN, so leave it out of your next batches.",
+}
 
 
 def message_id_for(event_id: uuid.UUID, domain: str = "lrs.local") -> str:
@@ -206,12 +228,14 @@ def batch_run_email(
         "verdict": verdict.value,
         "ao": _ao_shown(ao_id, ao_name),
         "reference": reference,
+        "given_reference": _given_reference(outcome.batch_reference),
         "outcome": outcome,
         "counts": outcome.counts,
         "code": code,
         "code_title": _batch_title(code),
         "reason": outcome.reason if isinstance(outcome, BatchFailed) else None,
         "rejections": list(rejections),
+        "not_all_correctable": any(rejection.note for rejection in rejections),
         "warned": list(warnings),
         "link": batch_page_url(public_base_url, outcome.batch_id),
         "more_codes": unlisted.codes,
@@ -267,6 +291,7 @@ def batch_abandoned_email(
         "abandoned": abandoned,
         "ao": _ao_shown(ao_id, ao_name),
         "reference": reference,
+        "given_reference": _given_reference(abandoned.batch_reference),
         "link": batch_page_url(public_base_url, abandoned.batch_id),
         "desk": desk,
     }
@@ -280,6 +305,12 @@ def batch_abandoned_email(
         date=abandoned.abandoned_at,
         reply_to=desk.email,
     )
+
+
+def _given_reference(reference: str | None) -> str | None:
+    """The batch's BatchReference as its AO gave it, for the body's "Batch reference" row; None when it gave none (the
+    row says so: the batch id in its place read as a reference the AO never sent)."""
+    return shown_on_one_line(reference) if reference else None
 
 
 def _ao_shown(ao_id: str, name: str | None) -> str:

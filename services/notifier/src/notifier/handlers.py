@@ -34,19 +34,22 @@ from notifier.emails import (
 )
 from notifier.metrics import CHALLENGE_NOTICES_HELD, EMAILS_DEFERRED, EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
 from notifier.store import (
+    CONTACT_CHANGE_KIND,
     ChunkCodes,
     ContactChangeNotice,
     ContactChangeNotices,
     ContactStore,
     DeferredEmails,
+    DeliveryFor,
     DeliveryLog,
     DeliveryStatus,
     RejectionTallies,
     StoredContact,
+    domain_of,
 )
 
 _log = get_logger("notifier.handlers")
-CONTACT_CHANGED = "challenge_contact_changed"  # the metrics' kind of a notice to a contact's old address
+CONTACT_CHANGED = CONTACT_CHANGE_KIND  # the metrics' kind of a notice to a contact's old address
 # the kinds a refused delivery may hold for the AO's next contact (the metrics' permanence "held")
 CHALLENGE_NOTICE_KINDS = tuple(
     str(model.model_fields["event_type"].default) for model in (ChallengeRaised, ChallengeRaisedV1)
@@ -190,7 +193,7 @@ class Notifications:
         if composed is None:
             return
         email, contact = composed
-        if await self._send(envelope, email, contact=contact):
+        if await self._send(envelope, email, contact=contact, ao_id=_ao_of(payload)):
             await self._forget_tallies(payload)
 
     async def tally_chunks(self, chunks: Sequence[ChunkCodes]) -> None:
@@ -258,6 +261,7 @@ class Notifications:
             event_type=envelope.event_type,
             message_id=message_id_for(envelope.event_id, self._domain),
             error=f"held: {why} for {ao_id}",
+            whose=DeliveryFor(envelope.correlation_id, ao_id),
         )
         _log.warning(
             "challenge_notice_held",
@@ -269,7 +273,12 @@ class Notifications:
     async def _abandoned_email(self, envelope: Envelope, abandoned: BatchAbandoned) -> OutgoingEmail | None:
         if abandoned.notification_email is None:
             # The batch's header never reached the decider: nobody to tell but the batch view.
-            await self._skip(envelope, "no_notification_email", f"no notification email for batch {abandoned.batch_id}")
+            await self._skip(
+                envelope,
+                "no_notification_email",
+                f"no notification email for batch {abandoned.batch_id}",
+                ao_id=abandoned.ao_id,
+            )
             return None
         return batch_abandoned_email(
             envelope.event_id,
@@ -281,7 +290,7 @@ class Notifications:
             desk=self._desk,
         )
 
-    async def _skip(self, envelope: Envelope, why: str, error: str) -> None:
+    async def _skip(self, envelope: Envelope, why: str, error: str, *, ao_id: str) -> None:
         """Nobody to tell: the delivery is recorded as skipped, so an operator can find it, and the stream moves on."""
         await self._deliveries.finish(
             envelope.event_id,
@@ -289,6 +298,7 @@ class Notifications:
             event_type=envelope.event_type,
             message_id=message_id_for(envelope.event_id, self._domain),
             error=error,
+            whose=DeliveryFor(envelope.correlation_id, ao_id),
         )
         EVENTS_SKIPPED.labels(why).inc()
 
@@ -304,19 +314,27 @@ class Notifications:
             return None
         return key.open_text(Purpose.CHALLENGE_REASON, raised.reason_sealed)
 
-    async def _send(self, envelope: Envelope, email: OutgoingEmail, *, contact: StoredContact | None = None) -> bool:
+    async def _send(
+        self, envelope: Envelope, email: OutgoingEmail, *, contact: StoredContact | None = None, ao_id: str
+    ) -> bool:
         """True once the delivery is final (sent, or refused for good). `contact`: a challenge notice's, as read
         to compose it. The message is built first: an event that cannot make one (a CR/LF in a header) is poison,
         raised before any attempt is logged, so no `pending` row stays behind it once it is parked."""
         message = to_mime(email, self._mail_from)
+        whose = DeliveryFor(envelope.correlation_id, ao_id, domain_of(email.to))
         async with self._sending():
-            return await self._deliver(envelope, email, message, contact)
+            return await self._deliver(envelope, email, message, contact, whose)
 
     async def _deliver(
-        self, envelope: Envelope, email: OutgoingEmail, message: EmailMessage, contact: StoredContact | None
+        self,
+        envelope: Envelope,
+        email: OutgoingEmail,
+        message: EmailMessage,
+        contact: StoredContact | None,
+        whose: DeliveryFor,
     ) -> bool:
         kind = envelope.event_type
-        attempt = await self._deliveries.begin_attempt(envelope.event_id, kind, email.message_id)
+        attempt = await self._deliveries.begin_attempt(envelope.event_id, kind, email.message_id, whose=whose)
         try:
             await self._mailer.send(message)
         except MailError as error:
@@ -350,6 +368,7 @@ class Notifications:
                     event_type=kind,
                     message_id=email.message_id,
                     error=str(error),
+                    whose=whose,
                 )
                 EMAILS_FAILED.labels(kind, "permanent").inc()
                 return True
@@ -359,6 +378,7 @@ class Notifications:
                 event_type=kind,
                 message_id=email.message_id,
                 error=str(error),
+                whose=whose,
             )
             if error.about_recipient:  # this email's alone: set aside, the next goes on
                 delay = self._recipient_retry.delay(refusals)
@@ -369,7 +389,12 @@ class Notifications:
             EMAILS_FAILED.labels(kind, "transient").inc()
             raise RetryLater(self._retry.delay(attempt), f"the mail relay: {error}") from error
         await self._deliveries.finish(
-            envelope.event_id, DeliveryStatus.SENT, event_type=kind, message_id=email.message_id, error=None
+            envelope.event_id,
+            DeliveryStatus.SENT,
+            event_type=kind,
+            message_id=email.message_id,
+            error=None,
+            whose=whose,
         )
         EMAILS_SENT.labels(kind).inc()
         _log.info(
@@ -508,6 +533,12 @@ class Notifications:
                 tried = 0
             if not tried:
                 await asyncio.sleep(poll_seconds)
+
+
+def _ao_of(payload: Contract) -> str:
+    """The AO an event's email is for: each emailed event names it."""
+    assert isinstance(payload, BatchCompleted | BatchFailed | BatchAbandoned | ChallengeRaised | ChallengeRaisedV1)
+    return payload.ao_id
 
 
 def _event_type_of(raw: bytes) -> str:

@@ -39,11 +39,14 @@ class DeliveryStatus(StrEnum):
 
 @dataclass(frozen=True)
 class HeldNotices:
-    """An AO's challenge notices waiting for its challenge contact, and since when the oldest waits."""
+    """An AO's challenge notices waiting for its challenge contact, and since when the oldest waits. `contact_refused`:
+    the AO has a contact, but its mailbox refused them for good (the person left): it needs another address, not a
+    first contact."""
 
     ao_id: str
     notices: int
     since: datetime
+    contact_refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ class ContactStore:
                 "SELECT pg_advisory_xact_lock($1)", advisory_lock_key(f"challenge contact {ao_id}")
             )
             before = await connection.fetchrow(
-                "SELECT given_name, family_name, email FROM notifier.challenge_contacts WHERE ao_id = $1 FOR UPDATE",
+                "SELECT given_name, family_name, email, updated_at FROM notifier.challenge_contacts WHERE ao_id = $1"
+                " FOR UPDATE",
                 ao_id,
             )
             row = await connection.fetchrow(
@@ -102,19 +106,34 @@ class ContactStore:
                 updated_by,
             )
             assert row is not None
+            refused_mail = False
             if before is not None and before["email"].casefold() != contact.email.casefold():
+                # the contact replaced refused a challenge notice for good (its notice held since, released below):
+                # its mailbox is gone, a notice to it would only bounce and be counted as an email given up
+                refused_mail = bool(
+                    await connection.fetchval(
+                        "SELECT EXISTS (SELECT 1 FROM notifier.deferred_emails WHERE held_for_ao = $1"
+                        " AND due_at = 'infinity' AND refused_contact_at >= $2)",
+                        ao_id,
+                        before["updated_at"],
+                    )
+                )
                 await connection.execute(
                     "INSERT INTO notifier.contact_change_notices"
-                    " (notice_id, ao_id, old_email, old_name, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    " (notice_id, ao_id, old_email, old_name, changed_by, changed_at, skipped_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     uuid.uuid4(),
                     ao_id,
-                    before["email"],
-                    f"{before['given_name']} {before['family_name']}",
+                    None if refused_mail else before["email"],
+                    None if refused_mail else f"{before['given_name']} {before['family_name']}",
                     updated_by,
                     row["updated_at"],
+                    row["updated_at"] if refused_mail else None,
                 )
             released = await connection.execute(_RELEASE_HELD + " AND held_for_ao = $1", ao_id)
         stored = StoredContact(ao_id, contact, updated_by, row["updated_at"])
+        if refused_mail:
+            _log.info("contact_change_notice_skipped", ao_id=ao_id, reason="old_contact_refused_mail")
         if released != "UPDATE 0":
             _log.info("challenge_notices_released", ao_id=ao_id, notices=int(released.split()[-1]))
         return stored
@@ -143,7 +162,8 @@ class ContactChangeNotices:
         rows = await self._pool.fetch(
             "UPDATE notifier.contact_change_notices SET due_at = now() + make_interval(secs => $2)"
             " WHERE notice_id IN (SELECT notice_id FROM notifier.contact_change_notices WHERE sent_at IS NULL"
-            " AND failed_at IS NULL AND due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+            " AND failed_at IS NULL AND skipped_at IS NULL AND due_at <= now() ORDER BY due_at LIMIT $1"
+            " FOR UPDATE SKIP LOCKED)"
             " RETURNING notice_id, ao_id, old_email, old_name, changed_by, changed_at, tries",
             limit,
             lease_seconds,
@@ -182,6 +202,54 @@ class ContactChangeNotices:
         )
 
 
+CONTACT_CHANGE_KIND = "challenge_contact_changed"
+"""The kind of a notice to a challenge contact's old address, where an event's type names the others."""
+# A delivery's batch, challenge and AO as first recorded: a later write that does not know them (a deferred try that
+# could not read its event) leaves them as they were.
+_WHOSE_KEPT = (
+    "correlation_id = COALESCE(EXCLUDED.correlation_id, notifier.deliveries.correlation_id),"
+    " ao_id = COALESCE(EXCLUDED.ao_id, notifier.deliveries.ao_id),"
+    " recipient_domain = COALESCE(EXCLUDED.recipient_domain, notifier.deliveries.recipient_domain)"
+)
+
+
+@dataclass(frozen=True)
+class DeliveryFor:
+    """Whose an email is, as its delivery records it (migration 0009): its events' correlation id (the batch's id,
+    or the challenge's), the AO's id, and the domain of the address it goes to, never the address (privacy.md)."""
+
+    correlation_id: str | None = None
+    ao_id: str | None = None
+    recipient_domain: str | None = None
+
+    @property
+    def columns(self) -> tuple[str | None, str | None, str | None]:
+        return self.correlation_id, self.ao_id, self.recipient_domain
+
+
+UNKNOWN_DELIVERY = DeliveryFor()
+
+
+def domain_of(address: str) -> str | None:
+    """The part of an address after its last @, lower case; None for one without."""
+    _, at, domain = address.rpartition("@")
+    return domain.casefold() or None if at else None
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    """An email given up for good: `id` is its event's (or its contact-change notice's), `kind` the event's type."""
+
+    id: uuid.UUID
+    kind: str
+    correlation_id: str | None
+    ao_id: str | None
+    recipient_domain: str | None
+    attempts: int
+    last_error: str | None
+    failed_at: datetime
+
+
 class DeliveryLog:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -201,34 +269,61 @@ class DeliveryLog:
         value = await self._pool.fetchval("SELECT status FROM notifier.deliveries WHERE event_id = $1", event_id)
         return DeliveryStatus(value) if value is not None else None
 
-    async def begin_attempt(self, event_id: uuid.UUID, event_type: str, message_id: str) -> int:
+    async def begin_attempt(
+        self, event_id: uuid.UUID, event_type: str, message_id: str, *, whose: DeliveryFor = UNKNOWN_DELIVERY
+    ) -> int:
         """Counts one more attempt; returns the attempt number."""
         attempts = await self._pool.fetchval(
-            "INSERT INTO notifier.deliveries (event_id, event_type, message_id, status, attempts)"
-            " VALUES ($1, $2, $3, 'pending', 1)"
+            "INSERT INTO notifier.deliveries (event_id, event_type, message_id, status, attempts, correlation_id,"
+            " ao_id, recipient_domain) VALUES ($1, $2, $3, 'pending', 1, $4, $5, $6)"
             " ON CONFLICT (event_id) DO UPDATE SET attempts = notifier.deliveries.attempts + 1,"
-            " last_attempt_at = now() RETURNING attempts",
+            f" last_attempt_at = now(), {_WHOSE_KEPT} RETURNING attempts",
             event_id,
             event_type,
             message_id,
+            *whose.columns,
         )
         return int(attempts)
 
     async def finish(
-        self, event_id: uuid.UUID, status: DeliveryStatus, *, event_type: str, message_id: str, error: str | None
+        self,
+        event_id: uuid.UUID,
+        status: DeliveryStatus,
+        *,
+        event_type: str,
+        message_id: str,
+        error: str | None,
+        whose: DeliveryFor = UNKNOWN_DELIVERY,
     ) -> None:
         await self._pool.execute(
-            "INSERT INTO notifier.deliveries (event_id, event_type, message_id, status, last_error, sent_at)"
-            " VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'sent' THEN now() END)"
+            "INSERT INTO notifier.deliveries (event_id, event_type, message_id, status, last_error, sent_at,"
+            " correlation_id, ao_id, recipient_domain)"
+            " VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'sent' THEN now() END, $6, $7, $8)"
             " ON CONFLICT (event_id) DO UPDATE SET status = EXCLUDED.status,"
             " last_error = COALESCE(EXCLUDED.last_error, notifier.deliveries.last_error),"
-            " sent_at = EXCLUDED.sent_at, last_attempt_at = now()",
+            f" sent_at = EXCLUDED.sent_at, last_attempt_at = now(), {_WHOSE_KEPT}",
             event_id,
             event_type,
             message_id,
             status.value,
             error,
+            *whose.columns,
         )
+
+    async def failed(self, limit: int) -> list[FailedDelivery]:
+        """The emails given up, the latest first: the events' deliveries and the notices to a challenge contact's
+        old address (those keep no error, nor an address once given up)."""
+        rows = await self._pool.fetch(
+            "SELECT * FROM ("
+            " SELECT event_id AS id, event_type AS kind, correlation_id, ao_id, recipient_domain, attempts,"
+            " last_error, last_attempt_at AS failed_at FROM notifier.deliveries WHERE status = 'failed'"
+            " UNION ALL"
+            f" SELECT notice_id, '{CONTACT_CHANGE_KIND}', notice_id::text, ao_id, NULL, tries, NULL, failed_at"
+            " FROM notifier.contact_change_notices WHERE failed_at IS NOT NULL"
+            ") AS given_up ORDER BY failed_at DESC, id LIMIT $1",
+            limit,
+        )
+        return [FailedDelivery(**dict(row)) for row in rows]
 
 
 class RejectionTallies:
@@ -369,10 +464,14 @@ class DeferredEmails:
         """The AOs whose challenge notices wait for a contact (or another: one whose mailbox refused them), the
         longest waiting first."""
         rows = await self._pool.fetch(
-            "SELECT held_for_ao, count(*) AS notices, min(deferred_at) AS since FROM notifier.deferred_emails"
+            "SELECT held_for_ao, count(*) AS notices, min(deferred_at) AS since,"
+            " bool_or(refused_contact_at IS NOT NULL) AS contact_refused FROM notifier.deferred_emails"
             " WHERE due_at = 'infinity' GROUP BY held_for_ao ORDER BY since, held_for_ao"
         )
-        return [HeldNotices(row["held_for_ao"], int(row["notices"]), row["since"]) for row in rows]
+        return [
+            HeldNotices(row["held_for_ao"], int(row["notices"]), row["since"], bool(row["contact_refused"]))
+            for row in rows
+        ]
 
     async def held(self) -> int:
         """Challenge notices held for want of a contact, or of one whose mailbox takes them (decision 0155)."""

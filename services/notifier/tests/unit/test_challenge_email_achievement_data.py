@@ -41,10 +41,10 @@ def test_the_notice_names_the_pathway_centre_language_and_credits_of_the_challen
 
     lines = email.text.splitlines()
     for line in (
-        "Pathway:         Higher",
-        "Centre UKPRN:    10012345",
+        "Pathway:                 Higher",
+        "Centre UKPRN:            10012345",
         "Language for assessment: Welsh",
-        "Credits:         12",
+        "Credits:                 12",
     ):
         assert line in lines
     for label, value in (
@@ -70,4 +70,4 @@ def test_an_event_without_them_names_none_and_a_bidi_control_in_them_is_shown() 
 
     for label in ("Pathway", "Centre UKPRN", "Language for assessment", "Credits"):
         assert f"{label}:" not in before.text and f">{label}<" not in before.html
-    assert "Pathway:         Hi[U+202E]gher" in shown.text.splitlines()
+    assert "Pathway:                 Hi[U+202E]gher" in shown.text.splitlines()

@@ -90,9 +90,9 @@ def test_batch_completed_email_names_batch_job_type_counts_and_an_absolute_link(
     assert email.subject == "LRS batch completed: RN5133 SUMMER-24-01 (6 of 10 accepted, 4 rejected) (batch 5f9a1d2c)"
     assert email.text.startswith("Your batch SUMMER-24-01 is complete: 6 of 10 records accepted, 4 rejected.\n")
     assert str(BATCH_ID) in email.text
-    assert "Job type:         Final" in email.text
-    assert "Accepted:         6" in email.text
-    assert "Rejected:         4" in email.text
+    assert "Job type:              Final" in email.text
+    assert "Accepted:              6" in email.text
+    assert "Rejected:              4" in email.text
     assert f"See the result of every record at {PORTAL}/batches/{BATCH_ID}\n" in email.text
     assert f'<a href="{PORTAL}/batches/{BATCH_ID}">' in email.html
     assert "RS005" not in email.text
@@ -149,10 +149,10 @@ def test_batch_failed_email_says_so_first_gives_the_rs005_reason_and_says_nothin
     assert first_line.startswith(f"Your batch {BATCH_ID} failed (RS005): Too many achievement records")
     assert "complete" not in first_line
     assert "Nothing from it has been added to any Personal Learning Record." in first_line
-    assert "Result:           failed (RS005)" in email.text
+    assert "Result:                failed (RS005)" in email.text
     assert "Reason (RS005): 4 of 10 records (40%) were rejected" in email.text
     assert "send the whole batch again" in email.text
-    assert "Job type:         Provisional" in email.text
+    assert "Job type:              Provisional" in email.text
 
 
 def test_a_failed_batch_says_once_and_plainly_that_nothing_was_recorded_and_what_is_kept() -> None:
@@ -177,7 +177,7 @@ def test_a_completed_batchs_counts_stay_bare_and_one_record_reads_in_the_singula
 
     assert email.text.startswith("Your batch SUMMER-24-01 is complete: 1 of 1 record accepted.\n")
     assert "1 of 1 record accepted." in email.html
-    assert "Accepted:         1\n" in email.text and "passed their checks" not in email.text
+    assert "Accepted:              1\n" in email.text and "passed their checks" not in email.text
     assert "PLRChanged" not in email.text
 
 
@@ -202,7 +202,7 @@ def test_warnings_are_listed_by_code_with_what_each_means_and_none_say_nothing_m
     rejections, warnings = split_warnings({"RV004": 3, "WV002": 1, "WV001": 2})
     assert rejections == {"RV004": 3}
     email = batch_run_email(EVENT_ID, completed(), public_base_url=PORTAL, warnings=warnings)
-    assert "Warnings:         1\n" in email.text
+    assert "Warnings:              1\n" in email.text
     said = "Warnings (a warning alone rejects no record; a record with a warning may have been rejected for an error above):"
     assert said + "\n" in email.text
     assert "A warning alone rejects no record" in email.html
@@ -213,7 +213,7 @@ def test_warnings_are_listed_by_code_with_what_each_means_and_none_say_nothing_m
     none = BatchCounts(total=1, accepted=1, rejected=0, no_ops=0, warnings=0)
     bare = batch_run_email(EVENT_ID, completed(counts=none), public_base_url=PORTAL)
     assert (
-        "Warnings:         0\n" in bare.text
+        "Warnings:              0\n" in bare.text
         and "WV0" not in bare.text
         and '<h2 style="font-size: 1.1em">Warnings' not in bare.html
     )
@@ -321,14 +321,17 @@ def test_challenge_email_names_the_achievement_as_the_ao_knows_it_and_keeps_its_
         assert "22 August 2024" in body
         assert str(raised.achievement_id) in body
         assert "1000000043" not in body and "******0043" in body
-    assert "Grade:           4" in email.text
+    assert "Grade:                   4" in email.text
     lines = email.text.splitlines()
-    assert "Qualification:   600/1166/X GCSE Mathematics" in lines and "Award date:      22 August 2024" in lines
-    assert lines[lines.index("Grade:           4") + 1] == "Learner ULN:     ******0043"
+    assert (
+        "Qualification:           600/1166/X GCSE Mathematics" in lines
+        and "Award date:              22 August 2024" in lines
+    )
+    assert lines[lines.index("Grade:                   4") + 1] == "Learner ULN:             ******0043"
     assert raised.achievement is not None
     untitled = raised.model_copy(update={"achievement": raised.achievement.model_copy(update={"title": None})})
     plain = challenge_raised_email(EVENT_ID, untitled, contact, DECIDED, reason="x", public_base_url=PORTAL).text
-    assert "Qualification:   600/1166/X" in plain.splitlines()
+    assert "Qualification:           600/1166/X" in plain.splitlines()
 
 
 @pytest.mark.parametrize(("status", "said"), [(ResultStatus.PROVISIONAL, "Provisional"), (ResultStatus.FINAL, "Final")])
@@ -354,7 +357,7 @@ def test_challenge_email_says_whether_the_result_was_provisional_or_final_when_i
     before = challenge_raised_email(EVENT_ID, older, contact, DECIDED, reason="It was a 5", public_base_url=PORTAL)
 
     lines = email.text.splitlines()
-    assert lines[lines.index("Grade:           4") + 1] == f"Status:          {said}"
+    assert lines[lines.index("Grade:                   4") + 1] == f"Status:                  {said}"
     assert f'<tr><th align="left" scope="row">Status</th><td>{said}</td></tr>' in email.html
     assert "Status:" not in before.text and ">Status<" not in before.html
 
@@ -366,7 +369,7 @@ def test_a_challenge_raised_before_events_carried_the_achievement_names_it_by_it
     contact = ChallengeContact("Ada", "Lovelace", "+44 20 7946 0000", "challenges@ao.example")
     email = challenge_raised_email(EVENT_ID, raised, contact, DECIDED, reason=None, public_base_url=PORTAL)
     assert email.subject == f"LRS Event Data Challenge raised: RN5133 {raised.challenge_id}"
-    assert f"Achievement id:  {raised.achievement_id}" in email.text
+    assert f"Achievement id:          {raised.achievement_id}" in email.text
     assert "Qualification" not in email.text
 
 
@@ -435,11 +438,11 @@ def test_a_challenge_email_masks_the_uln_the_ao_recorded_the_achievement_under()
     older = raised.model_copy(update={"achievement": raised.achievement.model_copy(update={"uln": None})})
     before = challenge_raised_email(EVENT_ID, older, contact, DECIDED, reason="It was a 5", public_base_url=PORTAL)
 
-    assert "Learner ULN:     ******2314" in email.text.splitlines()
+    assert "Learner ULN:             ******2314" in email.text.splitlines()
     assert "<td>******2314</td>" in email.html
     for body in (email.text, email.html):
         assert "******0043" not in body and "1000000043" not in body and "6936002314" not in body
-    assert "Learner ULN:     ******0043" in before.text.splitlines()
+    assert "Learner ULN:             ******0043" in before.text.splitlines()
 
 
 def test_an_email_says_it_was_sent_by_a_machine_so_no_auto_reply_answers_it() -> None:

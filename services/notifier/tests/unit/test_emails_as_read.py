@@ -184,13 +184,13 @@ def test_the_challenge_email_names_the_awarding_organisation_in_its_subject_and_
         EVENT_ID, raised, CONTACT, DECIDED, reason="x", public_base_url=PORTAL, ao_name="Pearson <Education> Ltd"
     )
     assert email.subject == f"LRS Event Data Challenge raised on 600/1166/X: RN9093 {raised.challenge_id}"
-    assert "Awarding organisation: RN9093 Pearson <Education> Ltd" in email.text.splitlines()
+    assert "Awarding organisation:   RN9093 Pearson <Education> Ltd" in email.text.splitlines()
     assert (
         '<tr><th align="left" scope="row">Awarding organisation</th><td>RN9093 Pearson &lt;Education&gt; Ltd</td></tr>'
         in email.html
     )
     unnamed = challenge_raised_email(EVENT_ID, raised, CONTACT, DECIDED, reason="x", public_base_url=PORTAL)
-    assert "Awarding organisation: RN9093" in unnamed.text.splitlines()
+    assert "Awarding organisation:   RN9093" in unnamed.text.splitlines()
 
 
 def test_the_contact_changed_email_links_the_contact_page_and_no_punctuation_touches_its_address() -> None:
@@ -202,7 +202,8 @@ def test_the_contact_changed_email_links_the_contact_page_and_no_punctuation_tou
         for found in re.finditer(re.escape(page), body):
             before, after = body[found.start() - 1], body[found.end() : found.end() + 1]
             assert before in ' \n">' and after in ("\n", "<", '"', ""), body[found.start() - 5 : found.end() + 5]
-    assert "`" not in email.html and "<code>lrs challenges contact RN9093</code>" in email.html
+    setting = "lrs challenges contact RN9093 --given-name GIVEN_NAME --family-name FAMILY_NAME --telephone TELEPHONE"
+    assert "`" not in email.html and f"<code>{setting} --email EMAIL</code>" in email.html
     assert "overflow-wrap: anywhere" in Page(email.html).styles["body"][0]
 
 

@@ -23,7 +23,7 @@ from lrs_platform.keyring import DATA_KEY_BYTES, ERASED, Erased, KeyringUnavaila
 from lrs_platform.mail import MailError
 from notifier.emails import NO_SERVICE_DESK, ChallengeContact, ServiceDesk
 from notifier.handlers import RECIPIENT_ATTEMPTS, Notifications, RetryLater
-from notifier.store import ChunkCodes, DeliveryStatus, HeldNotice, StoredContact
+from notifier.store import UNKNOWN_DELIVERY, ChunkCodes, DeliveryFor, DeliveryStatus, HeldNotice, StoredContact
 
 ULN = "1000000043"
 KEY = LearnerKey(ULN, secrets.token_bytes(DATA_KEY_BYTES))
@@ -43,6 +43,7 @@ class FakeMailer:
 class FakeDeliveryLog:
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, tuple[DeliveryStatus, int, str | None]] = {}
+        self.whose: dict[uuid.UUID, DeliveryFor] = {}
 
     @asynccontextmanager
     async def claimed(self, event_id: uuid.UUID) -> AsyncIterator[None]:
@@ -52,16 +53,33 @@ class FakeDeliveryLog:
         row = self.rows.get(event_id)
         return row[0] if row else None
 
-    async def begin_attempt(self, event_id: uuid.UUID, event_type: str, message_id: str) -> int:
+    async def begin_attempt(
+        self, event_id: uuid.UUID, event_type: str, message_id: str, *, whose: DeliveryFor = UNKNOWN_DELIVERY
+    ) -> int:
         status, attempts, error = self.rows.get(event_id, (DeliveryStatus.PENDING, 0, None))
         self.rows[event_id] = (status, attempts + 1, error)
+        self._keep(event_id, whose)
         return attempts + 1
 
     async def finish(
-        self, event_id: uuid.UUID, status: DeliveryStatus, *, event_type: str, message_id: str, error: str | None
+        self,
+        event_id: uuid.UUID,
+        status: DeliveryStatus,
+        *,
+        event_type: str,
+        message_id: str,
+        error: str | None,
+        whose: DeliveryFor = UNKNOWN_DELIVERY,
     ) -> None:
         _, attempts, previous_error = self.rows.get(event_id, (status, 0, None))
         self.rows[event_id] = (status, attempts, error or previous_error)
+        self._keep(event_id, whose)
+
+    def _keep(self, event_id: uuid.UUID, whose: DeliveryFor) -> None:
+        """As the store: what a write does not know is kept as it was."""
+        before = self.whose.get(event_id, UNKNOWN_DELIVERY)
+        kept = (new or old for new, old in zip(whose.columns, before.columns, strict=True))
+        self.whose[event_id] = DeliveryFor(*kept)
 
 
 CLOCK_START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # when the fake deferred emails' clock reads 0
@@ -421,7 +439,7 @@ async def test_a_challenge_notice_held_for_want_of_a_contact_goes_once_the_conta
     assert parsedate_to_datetime(email["Date"]) == CLOCK_START + timedelta(seconds=10**9) != envelope.occurred_at
     text = plain_text(email)
     assert "wrong grade" in text and "Dear Bo Clerk" in text
-    assert "no challenge contact set, so this notice\nwaited until one was" in text
+    assert "no challenge contact set, so this notice waited until one was" in text
     assert "may have been acknowledged or resolved since" in text
     assert log.rows[envelope.event_id][0] is DeliveryStatus.SENT and deferred.rows == {}
     await service.handle(envelope, raised)  # the consumer's redelivery after it went: not sent again
@@ -442,7 +460,7 @@ async def test_a_released_notice_whose_contact_refuses_it_for_now_is_deferred_an
     deferred.now = deferred.rows[envelope.event_id][1]
     assert await service.retry_deferred() == 1
     [email] = mailer.sent
-    assert "this notice\nwaited until one was" in plain_text(email)
+    assert "this notice waited until one was" in plain_text(email)
 
 
 async def test_a_challenge_notice_its_contacts_mailbox_refuses_for_good_is_held_for_the_next_contact_set() -> None:
@@ -474,7 +492,7 @@ async def test_a_challenge_notice_its_contacts_mailbox_refuses_for_good_is_held_
     assert (email["To"], email["Message-ID"]) == ("new@ao.example", f"<{envelope.event_id}@lrs.local>")
     text = plain_text(email)
     assert "Dear Bo Clerk" in text and "wrong grade" in text
-    assert "challenge contact then refused\nit, so this notice waited until another contact was set" in text
+    assert "challenge contact then refused it, so this notice waited until another contact was set" in text
     assert log.rows[envelope.event_id][0] is DeliveryStatus.SENT and deferred.rows == {}
 
 
@@ -601,7 +619,7 @@ async def test_a_challenge_notice_names_its_ao_by_id_in_the_subject_and_by_id_an
     await service.handle(envelope_of(raised), raised)
     [sent] = mailer.sent
     assert sent["Subject"] == f"LRS Event Data Challenge raised: RN5133 {raised.challenge_id}"
-    assert "Awarding organisation: RN5133 Pearson Education Ltd" in plain_text(sent).splitlines()
+    assert "Awarding organisation:   RN5133 Pearson Education Ltd" in plain_text(sent).splitlines()
 
 
 async def test_a_challenge_raised_before_sealing_is_emailed_with_its_reason_in_clear() -> None:

@@ -119,12 +119,14 @@ def test_the_service_desk_settings_are_read_from_the_environment(monkeypatch: py
     monkeypatch.setenv("NOTIFIER_SERVICE_DESK_EMAIL", " lrs-desk@lrs.example ")
     monkeypatch.setenv("NOTIFIER_SERVICE_DESK_PHONE", "0300   303 2000")
     monkeypatch.setenv("NOTIFIER_SERVICE_DESK_HOURS", "Monday to Friday, 9am to 5pm")
+    monkeypatch.setenv("NOTIFIER_PUBLIC_BASE_URL", "https://portal.lrs.example/")
+    help_page = "https://portal.lrs.example/help/contact"
     assert NotifierSettings().service_desk == ServiceDesk(
-        "lrs-desk@lrs.example", "0300 303 2000", "Monday to Friday, 9am to 5pm"
+        "lrs-desk@lrs.example", "0300 303 2000", "Monday to Friday, 9am to 5pm", page=help_page
     )
     for name in ("EMAIL", "PHONE", "HOURS"):
         monkeypatch.setenv(f"NOTIFIER_SERVICE_DESK_{name}", "  ")
-    assert NotifierSettings().service_desk == NO_SERVICE_DESK
+    assert NotifierSettings().service_desk == ServiceDesk(page=help_page)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, uuid_value, warn
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import with_bidi_controls_shown
 from lrs_domain.identifiers import display_qan
 
@@ -224,13 +225,39 @@ def raise_command(
         print_text(f"{described(challenge)} with {ao_named(connection(ctx), challenge)}")
 
 
+def acknowledged_already(response: httpx.Response) -> bool:
+    """The service refused the acknowledgement because the challenge is acknowledged already (its 409 says so by its
+    code and its `state` member): a repeat, or a colleague was first. It is done, as the portal says then; a resolved
+    challenge is not acknowledged, and stays a refusal."""
+    if response.status_code != 409:
+        return False
+    try:
+        problem: Any = response.json()
+    except ValueError:
+        return False
+    return (
+        isinstance(problem, dict)
+        and problem.get("code") == ProblemCode.CHALLENGE_NOT_IN_THAT_STATE
+        and problem.get("state") == State.ACKNOWLEDGED
+    )
+
+
 @app.command("ack")
 def acknowledge_command(ctx: typer.Context, challenge_id: ChallengeId, as_json: JsonOption = False) -> None:
-    """Acknowledge a challenge (the AO that owns the achievement)."""
+    """Acknowledge a challenge (the AO that owns the achievement). One acknowledged already is done: said so, exit 0."""
     with connection(ctx).client("challenges") as client:
-        challenge = expect_ok(client.post(f"/v1/challenges/{challenge_id}/acknowledge"))
+        response = client.post(f"/v1/challenges/{challenge_id}/acknowledge")
+        already = acknowledged_already(response)
+        # as it is now, for --json and to say who acknowledged it: a repeat changed nothing
+        challenge = expect_ok(client.get(f"/v1/challenges/{challenge_id}") if already else response)
     if as_json:
         print_json(challenge)
+    elif already and challenge["state"] == State.ACKNOWLEDGED:
+        by = f", by {challenge['acknowledged_by']}" if challenge.get("acknowledged_by") else ""
+        print_text(
+            f"{described(challenge)} already{by}: resolve it once you have an answer for the learner"
+            f" (`{connection(ctx).command(f'challenges resolve {challenge_id} --resolution …')}`)"
+        )
     else:
         print_text(described(challenge))
 
@@ -247,9 +274,9 @@ def correcting_batches_command(ctx: typer.Context, challenge_id: ChallengeId, as
     if as_json:
         print_json(found)
         return
-    listing = table("batch", "decided at")
+    listing = table("batch", f"decided at ({UK_TIME})")
     for batch in found:
-        listing.add_row(batch["batch_id"], batch["decided_at"])
+        listing.add_row(batch["batch_id"], uk_time(batch["decided_at"], labelled=False))
     stdout().print(listing if found else "no batch has corrected this achievement since the challenge was raised")
 
 
@@ -303,7 +330,7 @@ def contact_text(contact: dict[str, Any]) -> str:
     return (
         f"challenges against {contact['ao_id']}'s achievements are emailed to {contact['email']}:"
         f" {contact['given_name']} {contact['family_name']}, telephone {contact['telephone']}"
-        f" (set {contact['updated_at']})"
+        f" (set {uk_time(contact['updated_at'])})"
     )
 
 
@@ -360,29 +387,41 @@ def waiting_for_contacts(connection: Connection) -> list[dict[str, Any]]:
     return waiting
 
 
-def waiting_rows(waiting: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """Each AO, how many of its challenge emails wait, and since when (UTC, to the minute)."""
+NO_CONTACT = "no challenge contact: ask the AO to set one"
+CONTACT_REFUSED = "its contact's mailbox refused them: ask the AO for another address"
+
+
+def waiting_rows(waiting: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """Each AO, how many of its challenge emails wait, since when (UK time, to the minute), and why: it has no
+    contact, or it has one whose mailbox refused them for good (a notifier older than that column says no contact)."""
     return [
-        (held["ao_id"], f"{held['notices']:,}", f"{held['waiting_since'][:16].replace('T', ' ')} UTC")
+        (
+            held["ao_id"],
+            f"{held['notices']:,}",
+            uk_time(held["waiting_since"], labelled=False),
+            CONTACT_REFUSED if held.get("contact_refused") else NO_CONTACT,
+        )
         for held in waiting
     ]
 
 
 @app.command("waiting")
 def waiting_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """AOs with challenge emails held because they have no challenge contact (operators with the support duty):
-    each is sent once the AO sets one (`lrs challenges contact`)."""
+    """AOs with challenge emails held (operators with the support duty): the AO has no challenge contact, or its
+    contact's mailbox refused them for good. Each is sent once the AO sets one, or another address
+    (`lrs challenges contact`)."""
     waiting = waiting_for_contacts(connection(ctx))
     if as_json:
         print_json(waiting)
         return
     if not waiting:
-        print_text("no challenge email waits for a contact: every AO challenged has one")
+        print_text("no challenge email waits for a contact: every AO challenged has one whose mailbox takes them")
         return
-    listing = table("AO", "challenge emails waiting", "since")
+    listing = table("AO", "challenge emails waiting", f"since ({UK_TIME})", "why")
     for row in waiting_rows(waiting):
         listing.add_row(*row)
     stdout().print(listing)
     print_text(
-        "Each AO sets its contact with `lrs challenges contact AO --given-name … --email …`; the emails go then."
+        "The AO sets its contact, or another address, with `lrs challenges contact AO --given-name …"
+        " --family-name … --telephone … --email …`; the emails go then."
     )

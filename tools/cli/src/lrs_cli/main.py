@@ -24,8 +24,11 @@ from lrs_cli import (
     admin_commands,
     batch_commands,
     challenge_commands,
+    credential_key_commands,
     dlq_commands,
+    email_commands,
     erasure_commands,
+    hidden_report_commands,
     keyring_commands,
     maintenance_commands,
     personal_data_commands,
@@ -69,13 +72,16 @@ admin_commands.learners_app.command("erase")(erasure_commands.erase_command)
 admin_commands.learners_app.command("erasures")(erasure_commands.erasures_command)
 admin_commands.learners_app.command("personal-data")(personal_data_commands.personal_data_command)
 admin_commands.learners_app.command("disclosures")(personal_data_commands.disclosures_command)
+admin_commands.learners_app.command("hidden-reports")(hidden_report_commands.hidden_reports_command)
 app.add_typer(admin_commands.learners_app, name="learners")
 app.add_typer(projector_commands.app, name="projector")
 app.add_typer(dlq_commands.app, name="dlq")
+app.add_typer(email_commands.app, name="emails")
 app.add_typer(user_commands.app, name="users")
 app.add_typer(maintenance_commands.app, name="maintenance")
 app.add_typer(sandpit_commands.app, name="sandpit")
 app.add_typer(keyring_commands.app, name="keyring")
+app.add_typer(credential_key_commands.app, name="credential-keys")
 
 
 @app.callback()
