@@ -222,7 +222,7 @@ async def test_no_key_store_no_batch_accepted_and_not_ready_until_it_exists(
         assert refused.headers["Retry-After"]
         assert refused.json()["code"] == "KEYRING_UNAVAILABLE"
         # the AO is told to send the file again; why (an operator's to mend) is logged, not said to the AO
-        assert refused.json()["detail"].startswith("The LRS cannot accept batches just now")
+        assert refused.json()["detail"].startswith("The learners' keys cannot be used just now")
         assert "key store" not in refused.json()["detail"]
         assert (await ingest.get("/v1/batches")).json()["total"] == 0
 

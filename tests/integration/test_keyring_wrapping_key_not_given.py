@@ -1,7 +1,8 @@
 """A wrapping key taken out of `LRS_KEYRING_WRAPPING_KEYS` while stored learner keys are still wrapped with it
 (step 4 of the rotation done too early, or a Secret edit that lost the line): on a real PostgreSQL the service
 is not ready and names the key, the keyring status says which key to give back rather than advising a re-wrap
-that fails the same way, and validation's 503 says to give it back, not to wait (ops walk, finding 1)."""
+that fails the same way, and the 503 says not to wait (ops walk, finding 1), naming neither the setting nor the key,
+which are logged (code review, finding 3)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 from starlette.requests import Request
 
 from lrs_platform.database import create_pool
+from lrs_platform.http import keyring_problem
 from lrs_platform.keyring import Keyring, KeyringKey, WrappingKeyNotGiven, migrate
-from validation.keyring_api import _wrapping_answer, keyring_unavailable
+from validation.keyring_api import _wrapping_answer
 
 pytestmark = pytest.mark.integration
 
@@ -47,11 +49,12 @@ async def test_a_wrapping_key_taken_out_too_early_makes_the_service_unready_and_
         }
         with pytest.raises(WrappingKeyNotGiven) as refused:
             await forgetful.rewrap(1_000)
-        answer = await keyring_unavailable(_request("/v1/admin/keyring/rewrap"), refused.value)
+        assert "add it back to LRS_KEYRING_WRAPPING_KEYS and restart" in str(refused.value)  # logged, not answered
+        answer = keyring_problem(refused.value, _request("/v1/admin/keyring/rewrap"))
         problem = orjson.loads(answer.body)
         assert answer.status_code == 503 and problem["code"] == "KEYRING_UNAVAILABLE"
-        assert "add it back to LRS_KEYRING_WRAPPING_KEYS and restart" in problem["detail"]
-        assert "later" not in problem["detail"] and "retry-after" not in answer.headers
+        assert "waiting alone will not mend it" in problem["detail"] and "retry-after" not in answer.headers
+        assert "LRS_KEYRING" not in problem["detail"] and "wrapping key" not in problem["detail"]
         async with pool.acquire() as connection:
             assert await connection.fetchval("SELECT count(*) FROM learner_keys.keys WHERE wrapped_by = 1") == 120
 

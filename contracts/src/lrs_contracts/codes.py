@@ -576,13 +576,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " again (a key once destroyed is never re-created).",
     ),
     ProblemCode.KEYRING_UNAVAILABLE: CodeExplanation(
-        meaning="The learner key store cannot be reached, so the learners' personal fields cannot be sealed and"
-        " nothing was accepted",
+        meaning="The learner key store cannot be used (it cannot be reached, or the service's keys do not fit it),"
+        " so the learners' personal fields cannot be sealed or opened and nothing was read or changed",
         example="submitting a batch while the key store's database is away, or before the validation service has"
         " created the store",
         source="decision 0080 (erasure by crypto-shredding)",
-        fix="Send the same request again after the `Retry-After` seconds, with the same Idempotency-Key if you"
-        " sent one.",
+        fix="With `Retry-After`: send the same request again after that many seconds, with the same"
+        " Idempotency-Key if you sent one. Without it, waiting will not mend it: tell the LRS service desk, quoting"
+        " the answer's `X-Request-Id`.",
     ),
     ProblemCode.ACHIEVEMENT_NOT_ON_RECORD: CodeExplanation(
         meaning="No achievement an awarding organisation recorded with this id is on the learner's record (under"

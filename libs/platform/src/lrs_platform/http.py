@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+from lrs_platform.keyring import KeyringUnavailable, WrappingKeyNotGiven
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import (
     PROBLEM_PAGE_POLICY,
@@ -142,6 +143,7 @@ def build_app(
     app.state.environment = environment
     app.state.readiness_checks = {}
     app.add_exception_handler(ProblemError, handle_problem)
+    app.add_exception_handler(KeyringUnavailable, _keyring_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(StarletteHTTPException, http_problem)
     app.add_exception_handler(asyncpg.DataError, _unstorable_problem)
@@ -780,6 +782,56 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
         ),
         RETRY_AFTER,
     )
+
+
+def keyring_passes_by_itself(error: KeyringUnavailable) -> bool:
+    """Whether waiting alone can mend a key store that cannot be used: yes when the store itself failed (it cannot be
+    reached, is not created yet, or is older than this service: validation creates and upgrades it when it starts),
+    which the keyring raises from PostgreSQL's or the network's own error. No when the keys given do not fit the
+    store, an operator's configuration to mend: a wrapping key not given (`WrappingKeyNotGiven`), an
+    `LRS_KEYRING_KEY` the store was not made with, a learner key that does not open with the key given."""
+    if isinstance(error, WrappingKeyNotGiven):
+        return False
+    return isinstance(error.__cause__, (OSError, asyncpg.PostgresError, asyncpg.InterfaceError))
+
+
+def keyring_problem(error: Exception, request: Request, *, resend: str = "the request") -> JSONResponse:
+    """The 503 of a request that met the learner key store unusable (`KeyringUnavailable`), in the same words to every
+    caller (an AO, a learner, an operator): the keyring's reason names settings and wrapping key ids, an operator's
+    to mend, so it is logged (it carries no key material or personal data, and the route is logged as its template)
+    and not answered. `Retry-After` only when waiting alone can mend it (`keyring_passes_by_itself`); otherwise the
+    answer says so. `resend` names what to send again (ingest: the same file, under the same Idempotency-Key)."""
+    assert isinstance(error, KeyringUnavailable)
+    passes = keyring_passes_by_itself(error)
+    _log.warning(
+        "keyring_unavailable",
+        route=route_template(request),
+        error=type(error).__name__,
+        reason=str(error),
+        passes_by_itself=passes,
+    )
+    if passes:
+        detail = (
+            f"The learners' keys cannot be used just now, so nothing was read or changed. Send {resend} again later."
+        )
+    else:
+        detail = (
+            "The learners' keys cannot be used until the LRS's configuration is put right, so nothing was read or"
+            " changed, and waiting alone will not mend it. Tell the LRS service desk, quoting this answer's"
+            f" X-Request-Id (its operators find why in the service's log), and send {resend} again once it is mended."
+        )
+    problem = Problem(
+        status=503,
+        title="The learner key store is unavailable",
+        detail=detail,
+        code=ProblemCode.KEYRING_UNAVAILABLE,
+        instance=request.url.path,
+    )
+    return problem_response(problem, RETRY_AFTER if passes else None)
+
+
+async def _keyring_problem(request: Request, error: Exception) -> JSONResponse:
+    return keyring_problem(error, request)
 
 
 async def _unstorable_problem(request: Request, error: Exception) -> JSONResponse:

@@ -35,7 +35,6 @@ from lrs_domain.identifiers import display_qan
 from lrs_domain.rules import why_no_learner_has
 from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
-from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import ProblemError, problem_responses
@@ -423,17 +422,6 @@ def _translate(error: Exception) -> ProblemError:
             " could be kept.",
             code=ProblemCode.LEARNER_ERASED,
         )
-    if isinstance(error, KeyringUnavailable):
-        # its text says which: unreachable, made with another LRS_KEYRING_KEY, or a wrapping key not given here
-        _log.warning("keyring_unavailable", error=str(error))
-        problem = ProblemError(
-            503,
-            "The learner key store is unavailable",
-            f"The learners' keys cannot be used right now ({error}), so nothing was changed. Try again shortly.",
-            code=ProblemCode.KEYRING_UNAVAILABLE,
-        )
-        problem.headers["Retry-After"] = "5"
-        return problem
     if isinstance(error, EventsHeld):
         return ProblemError(
             409,
@@ -466,7 +454,6 @@ _DOMAIN_ERRORS = (
     RecordBehind,
     EventsHeld,
     LearnerDataErased,
-    KeyringUnavailable,
     CorrectingBatchRequired,
     CorrectingBatchDoesNotFit,
     NoteRequired,

@@ -101,10 +101,13 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
                 max_records=FOLLOWED_RECORDS_PER_POLL,
             )
             idle_positions.watch(follower)
-            parking_api.serve_dead_letters(app, office, guard)
             # its own events read back: what a restored database lost of them comes back (challenges.recovery)
+            own_events_guard = PoisonGuard(
+                OWN_EVENTS, OwnEvents(ChallengeStore(pool), keyring_of_service).apply, office
+            )
+            parking_api.serve_dead_letters(app, office, guard, own_events_guard)
             own_events = ConsumerLoop(
-                PoisonGuard(OWN_EVENTS, OwnEvents(ChallengeStore(pool), keyring_of_service).apply, office),
+                own_events_guard,
                 [CHALLENGE_EVENTS.name],
                 lambda: make_consumer(
                     settings.kafka_bootstrap_servers,

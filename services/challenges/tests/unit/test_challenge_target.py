@@ -152,15 +152,3 @@ def test_a_challenge_raised_before_the_recorded_uln_was_kept_still_reads() -> No
 
     older = ChallengedAchievement.model_validate({"qualification_number": "6001166X", "award_date": "2024-08-22"})
     assert older.uln is None
-
-
-def test_a_key_store_made_with_another_keyring_key_is_said_as_such_not_as_unreachable() -> None:
-    from challenges.api import _translate
-    from lrs_contracts.codes import ProblemCode
-    from lrs_platform.keyring import KeyringUnavailable
-
-    problem = _translate(KeyringUnavailable("this LRS_KEYRING_KEY is not the one the learner key store was made with"))
-
-    assert (problem.problem.status, problem.problem.code) == (503, ProblemCode.KEYRING_UNAVAILABLE)
-    assert "not the one the learner key store was made with" in (problem.problem.detail or "")
-    assert problem.headers["Retry-After"] == "5"

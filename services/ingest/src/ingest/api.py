@@ -67,7 +67,13 @@ from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
 from lrs_platform.authentication import CurrentPrincipal
-from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, database_unavailable_reason, finish_document
+from lrs_platform.http import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER,
+    database_unavailable_reason,
+    finish_document,
+    keyring_problem,
+)
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
@@ -714,22 +720,10 @@ async def _publish_failed(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _keyring_unavailable(request: Request, error: Exception) -> JSONResponse:
-    """The caller is an AO, whom the keyring's reason (an operator's to mend, naming settings) does not help: it is
-    logged for operators (the keyring's errors carry no key material or personal data), and the AO is told to send
-    the same file again later, under its Idempotency-Key if it sent one."""
-    _log.warning(
-        "submission_refused_keyring_unavailable", path=request.url.path, error=type(error).__name__, reason=str(error)
-    )
-    same_key = ", with the same Idempotency-Key" if request.headers.get("Idempotency-Key") else ""
-    problem = Problem(
-        status=503,
-        title="The learner key store is unavailable",
-        detail="The LRS cannot accept batches just now, so nothing of this one was accepted: send the same file"
-        f" again later{same_key}.",
-        code=ProblemCode.KEYRING_UNAVAILABLE,
-        instance=request.url.path,
-    )
-    return problem_response(problem, RETRY_AFTER)
+    """Every service's answer (`keyring_problem`), telling the AO to send the same file again, under its
+    Idempotency-Key if it sent one."""
+    same_key = ", under the same Idempotency-Key," if request.headers.get("Idempotency-Key") else ""
+    return keyring_problem(error, request, resend=f"the same file{same_key}")
 
 
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:

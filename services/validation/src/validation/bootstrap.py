@@ -15,7 +15,7 @@ from lrs_platform import parking_api
 from lrs_platform.database import create_pool
 from lrs_platform.http import build_app
 from lrs_platform.kafka import MAX_MESSAGE_BYTES, make_consumer, make_producer, stop_within
-from lrs_platform.keyring import Keyring, KeyringKey, KeyringNotConfigured, KeyringUnavailable, migrate
+from lrs_platform.keyring import Keyring, KeyringKey, KeyringNotConfigured, migrate
 from lrs_platform.logging import configure_logging
 from lrs_platform.maintenance import MaintenanceGate
 from lrs_platform.outbox import Outbox
@@ -28,7 +28,6 @@ from validation.config import ValidationSettings
 from validation.decider import Decider
 from validation.decision_store import DecisionStore
 from validation.disclosures import Disclosures
-from validation.keyring_api import keyring_unavailable
 from validation.learner_registry import LearnerRegistry
 from validation.reference_store import ReferenceFiles, ReferenceStore
 from validation.sandpit import RegistryFollower, SandpitResets, own_dead_letter_topics
@@ -153,7 +152,6 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
         body_limits={"/v1/learners/import": LEARNER_IMPORT_BYTES},
     )
     app.include_router(router)
-    app.add_exception_handler(KeyringUnavailable, keyring_unavailable)
     app.include_router(parking_api.router)
     return app
 

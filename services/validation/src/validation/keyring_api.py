@@ -1,5 +1,5 @@
 """The learner keyring routes: which wrapping key wraps the learners' data keys, and re-wrapping them (decision
-0116); and the answer every route gives when the key store is unavailable.
+0116). A key store that cannot be used is answered as in every service (`lrs_platform.http.keyring_problem`).
 """
 
 from __future__ import annotations
@@ -7,14 +7,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from lrs_contracts.codes import ProblemCode
 from lrs_platform.identity import OperatorScope, operator_scope
-from lrs_platform.keyring import Keyring, WrappingKeyNotGiven, WrappingState
+from lrs_platform.keyring import Keyring, WrappingState
 from lrs_platform.logging import get_logger
-from lrs_platform.problems import Problem, problem_response, problem_responses
+from lrs_platform.problems import problem_responses
 from validation.api_common import Operator
 
 router = APIRouter(prefix="/v1")
@@ -38,32 +36,6 @@ class KeyWrapping(BaseModel):
         " (`LRS_KEYRING_WRAPPING_KEYS`): their keys cannot be opened or re-wrapped until they are given back",
     )
     rewrapped: int = Field(default=0, description="keys this request re-wrapped")
-
-
-async def keyring_unavailable(request: Request, error: Exception) -> JSONResponse:
-    """The learner key store is unreachable, was made with another `LRS_KEYRING_KEY`, or holds a key wrapped
-    with a wrapping key this service was not given: nothing was changed. The keyring's errors say which, and
-    carry no key material or personal data. A wrapping key not given is no passing state: the answer says to
-    give it back, not to wait, and carries no Retry-After."""
-    if isinstance(error, WrappingKeyNotGiven):
-        problem = Problem(
-            status=503,
-            title="The learner key store is unavailable",
-            detail=f"The learners' keys cannot be used ({error}), so nothing was changed. Send the request again"
-            " once that is done.",
-            code=ProblemCode.KEYRING_UNAVAILABLE,
-            instance=request.url.path,
-        )
-        return problem_response(problem)
-    problem = Problem(
-        status=503,
-        title="The learner key store is unavailable",
-        detail=f"The learners' keys cannot be used right now ({error}), so nothing was changed. Send the request"
-        " again later.",
-        code=ProblemCode.KEYRING_UNAVAILABLE,
-        instance=request.url.path,
-    )
-    return problem_response(problem, {"Retry-After": "10"})
 
 
 @router.get(
