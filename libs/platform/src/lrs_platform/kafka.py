@@ -74,7 +74,7 @@ def compress_record_batches_at_zstd_level_one() -> None:
         builders.zstd_encode = fastest
 
 
-# The defaults of `KafkaGroupSession`. Reporting's faust worker is given these, not what the environment sets.
+# The defaults of `KafkaGroupSession` (`group_session()`), which reporting's faust worker keeps too.
 SESSION_TIMEOUT_MS = 10_000
 HEARTBEAT_INTERVAL_MS = 1_000
 # The lowest `group.min.session.timeout.ms` of a broker the LRS runs on (scripts/infra/kafka-start.sh's, for tests;
