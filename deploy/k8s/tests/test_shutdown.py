@@ -21,7 +21,7 @@ PRE_STOP_SECONDS = 5  # endpoints reach kube-proxy and ingress-nginx within a fe
 LOOPS = SHUTDOWN_SECONDS  # BackgroundTasks.stop
 CLIENT = CLIENT_STOP_SECONDS  # a Kafka client's stop, as docs/operations.md bounds it
 INGEST_PUBLISHER: float = IngestSettings.model_fields["kafka_start_timeout_seconds"].default  # Publisher.stop's bound
-FAUST_STOP = 30  # reporting/bootstrap.py: faust_app_running(..., stop_timeout=30)
+FAUST_STOP = 30  # reporting/bootstrap.py: FAUST_STOP_SECONDS
 EXIT_ROOM = 5  # the pools closed, the interpreter's exit
 
 LIFESPAN_STOP = {

@@ -434,34 +434,11 @@ class ParkedMessages:
         return [_row(found) for found in rows]
 
     async def record_action(self, action: DeadLetterAction) -> None:
-        await self._executor().execute(
-            f'INSERT INTO "{self.schema}".dead_letter_actions (action, operator, reason, replaced, consumer, topic,'
-            ' partition, "offset", event_id, event_type, applied, skipped, still_parked)'
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            action.action,
-            action.operator,
-            action.reason,
-            action.replaced,
-            action.consumer,
-            action.topic,
-            action.partition,
-            action.offset,
-            action.event_id,
-            action.event_type,
-            action.applied,
-            action.skipped,
-            action.still_parked,
-        )
+        await record_dead_letter_action(self._executor(), self.schema, action)
 
     async def actions(self, limit: int) -> list[DeadLetterAction]:
         """The newest `limit` retries and skips, newest first."""
-        rows = await self._executor().fetch(
-            f'SELECT * FROM "{self.schema}".dead_letter_actions ORDER BY acted_at DESC, id DESC LIMIT $1', limit
-        )
-        # `duplicates` has no column here: these services do not count them (`row.get` reads None)
-        return [
-            DeadLetterAction(**{field.name: row.get(field.name) for field in fields(DeadLetterAction)}) for row in rows
-        ]
+        return await dead_letter_actions(self._executor(), self.schema, limit)
 
     async def delete(self, parked_id: int) -> None:
         await self._executor().execute(f"DELETE FROM {self._table} WHERE id = $1", parked_id)
@@ -519,6 +496,39 @@ class DeadLetterAction:
 
     def view(self) -> dict[str, Any]:
         return {**asdict(self), "acted_at": self.acted_at.isoformat() if self.acted_at else None}
+
+
+_ACTION_COLUMNS = (
+    "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'dead_letter_actions'"
+)
+
+
+async def record_dead_letter_action(
+    executor: asyncpg.Pool | asyncpg.Connection, schema: str, action: DeadLetterAction
+) -> None:
+    """Adds `action` to `<schema>.dead_letter_actions`, in the caller's transaction when `executor` is its
+    connection. The services' table (`parking_migrations`) and the PLR projector's (its `ops_migrations`) began as
+    one; each field of `DeadLetterAction` goes to its column where the table has one (the services' has no
+    `duplicates`: they do not count them), `acted_at` to the table's clock."""
+    columns = {row["column_name"] for row in await executor.fetch(_ACTION_COLUMNS, schema)}
+    written = [each.name for each in fields(DeadLetterAction) if each.name != "acted_at" and each.name in columns]
+    names = ", ".join(f'"{name}"' for name in written)
+    values = ", ".join(f"${n}" for n in range(1, len(written) + 1))
+    await executor.execute(
+        f'INSERT INTO "{schema}".dead_letter_actions ({names}) VALUES ({values})',
+        *(getattr(action, name) for name in written),
+    )
+
+
+async def dead_letter_actions(
+    executor: asyncpg.Pool | asyncpg.Connection, schema: str, limit: int
+) -> list[DeadLetterAction]:
+    """The newest `limit` retries and skips of `<schema>.dead_letter_actions`, newest first; a field the table has
+    no column for (the services' `duplicates`), or had none for when the action was recorded, reads None."""
+    rows = await executor.fetch(
+        f'SELECT * FROM "{schema}".dead_letter_actions ORDER BY acted_at DESC, id DESC LIMIT $1', limit
+    )
+    return [DeadLetterAction(**{each.name: row.get(each.name) for each in fields(DeadLetterAction)}) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,70 @@ class SkipRequest(BaseModel):
     reason: StorableText | None = Field(default=None, max_length=500)
 
 
+class ParkedView(BaseModel):
+    """A parked message as operators see it (`ParkedRow.view`): never its value, which may hold personal data."""
+
+    id: int = Field(description="what a retry, skip or value read of it names")
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None = Field(description="the message key (a batch id, a ULN, an AO id), as text; none: keyless")
+    reason: str = Field(description="`error`: the poison; `blocked`: held behind an earlier one of its key")
+    error: str | None = Field(description="why it could not be applied (a poison's)")
+    attempts: int
+    event_id: str | None
+    event_type: str | None
+    parked_at: str = Field(description="when it was parked (ISO 8601)")
+
+
+class ParkedPage(BaseModel):
+    parked: list[ParkedView]
+    total: int = Field(description="every parked message the filters match, however many are listed")
+
+
+class DeadLetterActionView(BaseModel):
+    """An operator's retry or skip of a parked message (`DeadLetterAction.view`)."""
+
+    action: str = Field(description="`retry` or `skip`")
+    operator: str
+    reason: str | None
+    replaced: bool = Field(description="a corrected copy was applied in the message's place")
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None
+    event_type: str | None
+    applied: int
+    skipped: int
+    still_parked: int
+    duplicates: int | None = Field(
+        description="the events a retry found applied already (the PLR projector counts them; none elsewhere)"
+    )
+    acted_at: str | None = Field(description="when (ISO 8601)")
+
+
+class DeadLetterActions(BaseModel):
+    actions: list[DeadLetterActionView] = Field(description="newest first")
+
+
+class ReplayResultView(BaseModel):
+    """What a retry or skip of one key's parked messages did (`ReplayResult.view`)."""
+
+    consumer: str
+    topic: str
+    key: str | None
+    applied: int
+    skipped: int
+    still_parked: int = Field(description="parked still: the head failed again, or what waited behind it")
+    error: str | None = Field(description="why the head failed again, if it did")
+
+
+class Replayed(BaseModel):
+    results: list[ReplayResultView]
+
+
 def _office(request: Request) -> DeadLetterOffice:
     office: DeadLetterOffice = request.app.state.dead_letter_office
     return office
@@ -85,6 +149,7 @@ async def _replayed(action: Any) -> dict[str, Any]:
     summary="Parked messages of this service: per key, the poison first, then those held behind it",
     description="The first `limit`; `total` counts every parked message the filters match.",
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+    response_model=ParkedPage,
 )
 async def dlq_list(
     principal: Operator,
@@ -106,6 +171,7 @@ async def dlq_list(
     description="Who, when, which message (its topic, partition, offset and event), the reason given for a skip,"
     " whether a corrected copy was applied, and what followed; kept after the parked messages are gone.",
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+    response_model=DeadLetterActions,
 )
 async def dlq_actions(
     principal: Operator, request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
@@ -118,6 +184,7 @@ async def dlq_actions(
     summary="A parked message's stream: every message parked under its consumer, topic and key, poison first",
     description="What a retry or skip of `parked_id` acts on, however many other messages are parked.",
     responses=problem_responses(404),
+    response_model=ParkedPage,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_stream(
@@ -187,6 +254,7 @@ async def dlq_value(
     "/{parked_id}/retry",
     summary="Apply a parked message's key again, in order, from its head (a corrected copy in its place, if sent)",
     responses=problem_responses(404, 409, 422, 503),
+    response_model=Replayed,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_retry(
@@ -210,6 +278,7 @@ async def dlq_retry(
     "/{parked_id}/skip",
     summary="Drop the poison at the head of a parked message's key and apply the rest",
     responses=problem_responses(404, 409, 503),
+    response_model=Replayed,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_skip(

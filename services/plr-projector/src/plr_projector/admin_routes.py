@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
@@ -14,8 +15,18 @@ from lrs_domain.identifiers import mask_uln
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import OperatorScope, operator_scope
 from lrs_platform.logging import get_logger
-from lrs_platform.parking_api import NO_VALUE, VALUE_RESPONSES, value_response
-from lrs_platform.problems import ProblemError, problem_responses
+from lrs_platform.parking_api import NO_VALUE, VALUE_RESPONSES, DeadLetterActions, value_response
+from lrs_platform.problems import ProblemError, handle_problem, problem_responses
+from plr_projector.admin_models import (
+    DrainResults,
+    ParkedEvents,
+    ProjectorStatus,
+    RebuildAbandoned,
+    RebuildComparison,
+    RebuildStatus,
+    RebuildSwitched,
+    ReplayStatus,
+)
 from plr_projector.endpoints import Operator, Projector, ProjectorDep, _refuse_mistyped_uln
 from plr_projector.operations import OperationError, Refusal
 
@@ -34,12 +45,15 @@ def _require_live_projection(projector: Projector) -> None:
 
 
 _REFUSAL_STATUS = {Refusal.NOTHING_TO_DO: 404, Refusal.NOT_NOW: 409, Refusal.INVALID: 422}
-# what a route answering an operation's refusal (`_operation_problem`) may answer besides its success
+# what a route answering an operation's refusal (`operation_problem`) may answer besides its success
 _REFUSALS = problem_responses(*sorted(set(_REFUSAL_STATUS.values())))
 
 
-def _operation_problem(error: OperationError) -> ProblemError:
-    return ProblemError(_REFUSAL_STATUS[error.refusal], error.title, error.detail)
+async def operation_problem(request: Request, error: Exception) -> JSONResponse:
+    """An operation's refusal as the problem its routes answer (`_REFUSALS`): registered once on the app, for every
+    route that runs one."""
+    assert isinstance(error, OperationError)
+    return await handle_problem(request, ProblemError(_REFUSAL_STATUS[error.refusal], error.title, error.detail))
 
 
 admin_router = APIRouter(prefix="/v1/admin", tags=["operations"], responses=problem_responses(401, 403))
@@ -79,6 +93,8 @@ class SkipRequest(BaseModel):
     "/projector",
     summary="Offsets, lag and counters of the live projection",
     description="Offsets and lag are keyed by the topics' names on the cluster: in the Sandpit, `sandpit.`…",
+    response_model=ProjectorStatus,
+    response_model_exclude_unset=True,  # a key the answer leaves out stays out: the idle `last`, a replay's result
     openapi_extra=operator_scope(OperatorScope.REBUILD, OperatorScope.DEAD_LETTERS),
 )
 async def projector_status(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
@@ -172,6 +188,7 @@ def _logical(projector: Projector, topic: str | None) -> str | None:
     "/dlq",
     summary="Parked events: poison heads and the events waiting behind them",
     description="The first `limit`; `total` counts every parked event the filters match.",
+    response_model=ParkedEvents,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_list(
@@ -193,6 +210,7 @@ async def dlq_list(
     description="Who, when, which event (its topic, partition, offset and id), the reason given, whether a"
     " corrected copy was applied, and what followed; kept after the parked events are gone, and every decision,"
     " where a rebuild honours only the latest at a position.",
+    response_model=DeadLetterActions,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
 async def dlq_actions(
@@ -238,10 +256,7 @@ PARKED_TOPIC_HEADER, PARKED_PARTITION_HEADER, PARKED_OFFSET_HEADER = (
 async def dlq_value(
     uln: StreamKey, principal: Operator, projector: ProjectorDep, topic: ParkedTopic = None
 ) -> Response:
-    try:
-        head = await projector.dead_letters.head(uln, _logical(projector, topic))
-    except OperationError as error:
-        raise _operation_problem(error) from error
+    head = await projector.dead_letters.head(uln, _logical(projector, topic))
     place = {
         PARKED_TOPIC_HEADER: head.topic,
         PARKED_PARTITION_HEADER: str(head.partition),
@@ -268,6 +283,7 @@ async def dlq_value(
 @admin_router.post(
     "/dlq/{uln}/retry",
     summary="Re-run a learner's parked events in order",
+    response_model=DrainResults,
     responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
@@ -282,19 +298,15 @@ async def dlq_retry(
     replacement: bytes | None = None
     if body is not None and body.replacement is not None:
         replacement = json.dumps(body.replacement).encode()
-    try:
-        reason = body.reason if body else None
-        results = await projector.dead_letters.retry(
-            uln, _logical(projector, topic), str(principal), replacement, reason
-        )
-    except OperationError as error:
-        raise _operation_problem(error) from error
+    reason = body.reason if body else None
+    results = await projector.dead_letters.retry(uln, _logical(projector, topic), str(principal), replacement, reason)
     return {"results": results}
 
 
 @admin_router.post(
     "/dlq/{uln}/skip",
     summary="Drop a learner's poison event and drain the rest",
+    response_model=DrainResults,
     responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )
@@ -306,18 +318,15 @@ async def dlq_skip(
     body: Annotated[SkipRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     _require_live_projection(projector)
-    try:
-        reason = body.reason if body else None
-        heads = (
-            {(_logical(projector, head.topic) or head.topic, head.partition, head.offset) for head in body.heads}
-            if body is not None and body.heads is not None
-            else None
-        )
-        results = await projector.dead_letters.skip(
-            uln, _logical(projector, topic), str(principal), reason, expected_heads=heads
-        )
-    except OperationError as error:
-        raise _operation_problem(error) from error
+    reason = body.reason if body else None
+    heads = (
+        {(_logical(projector, head.topic) or head.topic, head.partition, head.offset) for head in body.heads}
+        if body is not None and body.heads is not None
+        else None
+    )
+    results = await projector.dead_letters.skip(
+        uln, _logical(projector, topic), str(principal), reason, expected_heads=heads
+    )
     return {"results": results}
 
 
@@ -325,6 +334,8 @@ async def dlq_skip(
     "/rebuild",
     status_code=202,
     summary="Start replaying the log into a fresh schema",
+    response_model=RebuildStatus,
+    response_model_exclude_unset=True,  # a key the answer leaves out stays out: the idle `last`, a replay's result
     responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
@@ -346,15 +357,14 @@ async def rebuild_start(
     ] = None,
 ) -> dict[str, Any]:
     _require_live_projection(projector)
-    try:
-        return await projector.rebuilds.start(str(principal), workers)
-    except OperationError as error:
-        raise _operation_problem(error) from error
+    return await projector.rebuilds.start(str(principal), workers)
 
 
 @admin_router.get(
     "/rebuild",
     summary="Rebuild progress, ETA and the last comparison",
+    response_model=RebuildStatus,
+    response_model_exclude_unset=True,  # a key the answer leaves out stays out: the idle `last`, a replay's result
     responses=problem_responses(409),
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
@@ -366,49 +376,45 @@ async def rebuild_status(principal: Operator, projector: ProjectorDep) -> dict[s
 @admin_router.post(
     "/rebuild/compare",
     summary="Compare the rebuilt model with the live one",
+    response_model=RebuildComparison,
     responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_compare(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
     _require_live_projection(projector)
-    try:
-        return await projector.rebuilds.compare()
-    except OperationError as error:
-        raise _operation_problem(error) from error
+    return await projector.rebuilds.compare()
 
 
 @admin_router.post(
     "/rebuild/switch",
     summary="Make the rebuilt schema the live one, atomically",
+    response_model=RebuildSwitched,
     responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_switch(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
     _require_live_projection(projector)
-    try:
-        return await projector.rebuilds.switch(str(principal))
-    except OperationError as error:
-        raise _operation_problem(error) from error
+    return await projector.rebuilds.switch(str(principal))
 
 
 @admin_router.delete(
     "/rebuild",
     summary="Abandon the running rebuild and drop its schema",
+    response_model=RebuildAbandoned,
     responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
 async def rebuild_abandon(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
     _require_live_projection(projector)
-    try:
-        return await projector.rebuilds.abandon(str(principal))
-    except OperationError as error:
-        raise _operation_problem(error) from error
+    return await projector.rebuilds.abandon(str(principal))
 
 
 @admin_router.post(
     "/replay",
     status_code=202,
     summary="Re-project the learners with PLR events since an offset or time",
+    response_model=ReplayStatus,
+    response_model_exclude_unset=True,  # a key the answer leaves out stays out: the idle `last`, a replay's result
     responses=_REFUSALS,
     openapi_extra=operator_scope(OperatorScope.REBUILD),
 )
@@ -418,15 +424,14 @@ async def replay_start(
     from_: Annotated[str, Query(alias="from", min_length=1, max_length=64)],
 ) -> dict[str, Any]:
     _require_live_projection(projector)
-    try:
-        return await projector.replays.start(from_, str(principal))
-    except OperationError as error:
-        raise _operation_problem(error) from error
+    return await projector.replays.start(from_, str(principal))
 
 
 @admin_router.get(
     "/replay",
     summary="The last replay's state and result (or the one `replay_id` names: 404 if none has it)",
+    response_model=ReplayStatus,
+    response_model_exclude_unset=True,  # a key the answer leaves out stays out: the idle `last`, a replay's result
     openapi_extra=operator_scope(OperatorScope.REBUILD),
     responses=problem_responses(404),
 )
@@ -435,7 +440,4 @@ async def replay_status(
     projector: ProjectorDep,
     replay_id: Annotated[int | None, Query(ge=1, le=LARGEST_BIGINT)] = None,
 ) -> dict[str, Any]:
-    try:
-        return await projector.replays.status(replay_id)
-    except OperationError as error:
-        raise _operation_problem(error) from error
+    return await projector.replays.status(replay_id)

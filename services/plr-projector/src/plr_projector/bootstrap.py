@@ -20,7 +20,7 @@ from lrs_platform.logging import configure_logging, get_logger
 from lrs_platform.parking import PARKED
 from lrs_platform.service import collect_less
 from plr_projector import metrics
-from plr_projector.api import admin_router, centre_router, credential_router, plr_router
+from plr_projector.api import admin_router, centre_router, credential_router, operation_problem, plr_router
 from plr_projector.config import ProjectorSettings
 from plr_projector.consumer import Runner, Topics
 from plr_projector.credential_keys import CredentialKeys, KeyEncryptionKey
@@ -28,7 +28,7 @@ from plr_projector.credential_routes import CredentialSigning
 from plr_projector.credentials import CredentialIssuer
 from plr_projector.dead_letters import DeadLetters
 from plr_projector.endpoints import Projector
-from plr_projector.operations import LogProbe
+from plr_projector.operations import LogProbe, OperationError
 from plr_projector.projection import OperatorAction, Position
 from plr_projector.rebuild_jobs import Rebuilds, RebuildSettings
 from plr_projector.replays import Replays
@@ -170,4 +170,5 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
     app.include_router(centre_router)
     app.include_router(admin_router)
     app.include_router(credential_router)
+    app.add_exception_handler(OperationError, operation_problem)
     return app

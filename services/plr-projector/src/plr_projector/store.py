@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 
 from lrs_domain.identifiers import mask_uln
+from lrs_platform import parking
 from lrs_platform.database import where_given
 from lrs_platform.logging import get_logger
 from lrs_platform.parking import DeadLetterAction
@@ -1135,24 +1136,10 @@ async def record_operator_action(
     )
 
 
-_ACTION_COLUMNS = [field.name for field in dataclasses.fields(DeadLetterAction) if field.name != "acted_at"]
-
-
 async def record_dead_letter_action(connection: asyncpg.Connection, action: DeadLetterAction) -> None:
-    columns = ", ".join(f'"{name}"' for name in _ACTION_COLUMNS)
-    values = ", ".join(f"${n}" for n in range(1, len(_ACTION_COLUMNS) + 1))
-    await connection.execute(
-        f"INSERT INTO {OPS_SCHEMA}.dead_letter_actions ({columns}) VALUES ({values})",
-        *(getattr(action, name) for name in _ACTION_COLUMNS),
-    )
+    await parking.record_dead_letter_action(connection, OPS_SCHEMA, action)
 
 
 async def dead_letter_actions(connection: asyncpg.Connection, limit: int) -> list[DeadLetterAction]:
     """The newest `limit` retries and skips of parked events, newest first."""
-    rows = await connection.fetch(
-        f"SELECT * FROM {OPS_SCHEMA}.dead_letter_actions ORDER BY acted_at DESC, id DESC LIMIT $1", limit
-    )
-    return [
-        DeadLetterAction(**{field.name: row[field.name] for field in dataclasses.fields(DeadLetterAction)})
-        for row in rows
-    ]
+    return await parking.dead_letter_actions(connection, OPS_SCHEMA, limit)

@@ -214,14 +214,14 @@ class SandpitProjectorStatus:
 
         return connection()
 
-    async def parked_depth(self, _connection: Any) -> int:
-        return 0
+    async def parked_depth(self, _connection: Any) -> dict[str, int]:
+        return {"error": 0, "blocked": 0}
 
     def lag(self) -> dict[str, dict[str, Any]]:
         return {"lrs.plr.events.v1": {"events": 3, "seconds": 1.5}}
 
-    def status(self) -> None:
-        return None
+    def status(self) -> dict[str, Any]:
+        return {"state": "idle"}
 
 
 async def test_the_sandpit_projectors_status_names_the_topics_it_reads_as_kafka_names_them() -> None:

@@ -16,7 +16,7 @@ from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from plr_projector import rebuild_jobs
-from plr_projector.api import admin_router
+from plr_projector.api import admin_router, operation_problem
 from plr_projector.config import ProjectorSettings
 from plr_projector.endpoints import projector_of
 from plr_projector.operations import OperationError, Refusal
@@ -75,6 +75,7 @@ async def test_the_refusal_is_422_problem_json_at_the_edge() -> None:
     rebuilds = Rebuilds(pool=None, live=None, make_runner=None, probe=None, settings=JOB_OF_TWO)  # type: ignore[arg-type]
     app = build_app("plr-projector", title="PLR", description="", lifespan=noop_lifespan)
     app.include_router(admin_router)
+    app.add_exception_handler(OperationError, operation_problem)  # as the projector's app has it
     app.dependency_overrides[current_principal] = lambda: Principal.parse("operator:ops")
     app.dependency_overrides[projector_of] = lambda: SimpleNamespace(takes_operator_actions=True, rebuilds=rebuilds)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://plr") as client:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import html
+import json
 import re
 import secrets
 import uuid
@@ -19,7 +21,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -28,6 +31,7 @@ import structlog
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
 
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_catalogue, load_register
@@ -537,7 +541,102 @@ class OperatorKey:
 
 
 def problem(status: int, detail: str, **fields: Any) -> httpx.Response:
-    return httpx.Response(status, json={"title": "Conflict", "detail": detail, **fields})
+    return httpx.Response(status, json={"title": "Conflict", "status": status, "detail": detail, **fields})
+
+
+# --- the stubbed answers are the services' documented answers ----------------------------------------------------
+
+OPENAPI = Path(__file__).resolve().parents[4] / "docs" / "openapi"
+_JSON_TYPES = ("application/json", "application/problem+json")
+
+
+@functools.cache
+def _document(service: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((OPENAPI / f"{service}.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+@functools.cache
+def _components(service: str) -> dict[str, Any]:
+    """The document's schemas with each model closed and nothing required: a stub may leave out what its test does
+    not read, but every key it sends must be one the service documents, of the documented type."""
+    closed: dict[str, Any] = _closed(_document(service)["components"])
+    return closed
+
+
+def _closed(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_closed(each) for each in node]
+    if not isinstance(node, dict):
+        return node
+    closed = {key: _closed(value) for key, value in node.items() if key != "required" or "properties" not in node}
+    if "properties" in node and isinstance(node["properties"], dict) and "additionalProperties" not in node:
+        closed["additionalProperties"] = False  # a model's; one open on purpose (a problem's) says so
+    return closed
+
+
+def _document_of(host: str) -> str:
+    """The OpenAPI document of the service a stubbed host stands for (`SERVICE_URLS`, `with_a_sandpit`'s)."""
+    service = host.removeprefix("sandpit-")
+    if host != service and (OPENAPI / f"{service}-sandpit.json").exists():
+        return f"{service}-sandpit"
+    return service
+
+
+@functools.cache
+def _operations(service: str) -> list[tuple[re.Pattern[str], str]]:
+    """Each documented path as a pattern of the paths it answers, the paths with fewest parameters first."""
+    paths = sorted(_document(service)["paths"], key=lambda path: (path.count("{"), path))
+    return [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"), path) for path in paths]
+
+
+@functools.cache
+def _validator(service: str, path: str, method: str, status: str, media_type: str) -> Draft202012Validator | None:
+    responses = _document(service)["paths"][path][method]["responses"]
+    documented = responses.get(status) or responses.get(f"{status[0]}XX") or responses.get("default")
+    if documented is None and status.startswith("5"):
+        return None  # a service down or failing, as a gateway answers it whatever the route documents
+    assert documented is not None, f"{service} does not document {status} on {method.upper()} {path}"
+    schema = documented.get("content", {}).get(media_type, {}).get("schema")
+    if schema is None:
+        return None
+    # the document's components beside the answer's schema: its `#/components/...` references resolve in it
+    return Draft202012Validator({**_closed(schema), "components": _components(service)})
+
+
+def undocumented(answer: httpx.Response) -> httpx.Response:
+    """A stub's answer its service's document does not allow, sent so on purpose (a word a newer service may send,
+    say): not checked by `as_documented`."""
+    answer.extensions["undocumented"] = True
+    return answer
+
+
+def as_documented(request: httpx.Request, answer: httpx.Response) -> None:
+    """Fails the test whose stub answers `request` with a JSON body its service's OpenAPI document
+    (docs/openapi/<service>.json, `make openapi`) does not allow: a key renamed or dropped by the service then
+    fails here too, not only in production."""
+    media_type = answer.headers.get("content-type", "").split(";")[0].strip()
+    if media_type not in _JSON_TYPES or not answer.content or answer.extensions.get("undocumented"):
+        return
+    service = _document_of(request.url.host)
+    method = request.method.lower()
+    path = next(
+        (
+            path
+            for pattern, path in _operations(service)
+            if pattern.match(request.url.path) and method in _document(service)["paths"][path]
+        ),
+        None,
+    )
+    assert path is not None, f"{service} has no {request.method} {request.url.path}"
+    validator = _validator(service, path, method, str(answer.status_code), media_type)
+    if validator is None:
+        return
+    errors = sorted(validator.iter_errors(answer.json()), key=lambda error: list(error.absolute_path))
+    assert not errors, (
+        f"the stubbed {answer.status_code} of {service} {request.method} {path} is not as documented: "
+        + "; ".join(f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message}" for error in errors[:5])
+    )
 
 
 @dataclass
@@ -558,7 +657,20 @@ class StubbedPortal:
     def answer(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(request)
         respond = self.answers.get((request.method, f"{request.url.host}{request.url.path}"))
-        return respond(request) if respond else httpx.Response(404, json={"title": "Not found"})
+        if respond is None:
+            return httpx.Response(404, json={"title": "Not found"})
+        answered = respond(request)
+        if isinstance(answered, httpx.Response):
+            as_documented(request, answered)
+            return answered
+
+        async def when_answered() -> httpx.Response:  # a slow service's stub: MockTransport awaits it
+            answer: httpx.Response = await answered
+            as_documented(request, answer)
+            return answer
+
+        # typed as `Answer`s are: MockTransport awaits what a slow stub's `respond` gives, as the test says it does
+        return cast(httpx.Response, when_answered())
 
     def on(self, method: str, service_path: str, respond: Answer) -> None:
         """Answers `method` on `service_path` ("challenges/v1/challenges/...") with `respond`."""

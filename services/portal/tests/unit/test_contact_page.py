@@ -26,7 +26,7 @@ def test_an_ao_without_a_contact_is_told_its_challenges_wait_for_one(portal: Stu
 
 
 def test_an_ao_with_a_contact_is_not_told_it_has_none(portal: StubbedPortal) -> None:
-    stored = {**CONTACT, "ao_id": "RN9093", "updated_at": "2026-12-03T14:00:00Z", "updated_by": "ao:RN9093"}
+    stored = {**CONTACT, "ao_id": "RN9093", "updated_at": "2026-12-03T14:00:00Z"}
     portal.on("GET", "notifier/v1/ao/RN9093/challenge-contact", lambda _: httpx.Response(200, json=stored))
     client, _ = portal.signed_in()
 
@@ -36,7 +36,7 @@ def test_an_ao_with_a_contact_is_not_told_it_has_none(portal: StubbedPortal) -> 
 
 
 def test_a_saved_contact_is_said_to_receive_the_challenge_emails_that_waited(portal: StubbedPortal) -> None:
-    saved = {**CONTACT, "ao_id": "RN9093", "updated_at": "2026-12-03T14:00:00Z", "updated_by": "ao:RN9093"}
+    saved = {**CONTACT, "ao_id": "RN9093", "updated_at": "2026-12-03T14:00:00Z"}
     portal.on("PUT", "notifier/v1/ao/RN9093/challenge-contact", lambda _: httpx.Response(200, json=saved))
     portal.on("GET", "notifier/v1/ao/RN9093/challenge-contact", lambda _: httpx.Response(200, json=saved))
     client, person = portal.signed_in()
@@ -48,7 +48,7 @@ def test_a_saved_contact_is_said_to_receive_the_challenge_emails_that_waited(por
 
 
 def test_a_mistyped_change_to_a_contact_does_not_say_the_ao_has_none(portal: StubbedPortal) -> None:
-    stored = {**CONTACT, "ao_id": "RN9093", "updated_at": "2026-12-03T14:00:00Z", "updated_by": "ao:RN9093"}
+    stored = {**CONTACT, "ao_id": "RN9093", "updated_at": "2026-12-03T14:00:00Z"}
     portal.on("GET", "notifier/v1/ao/RN9093/challenge-contact", lambda _: httpx.Response(200, json=stored))
     client, person = portal.signed_in()
 

@@ -30,7 +30,9 @@ def portal() -> StubbedPortal:
 
 
 def parks(portal: StubbedPortal, service: str, total: int) -> None:
-    row: dict[str, Any] = {"id": 1, "topic": "t", "partition": 0, "offset": 1, "reason": "error", "error": "x"}
+    row: dict[str, Any] = {"topic": "t", "partition": 0, "offset": 1, "reason": "error", "error": "x"}
+    # the projector's parked events are named by their learner, other services' parked messages by their id
+    row |= {"learner": "9990000043"} if service == "plr-projector" else {"id": 1}
     portal.on("GET", f"{service}/v1/admin/dlq", lambda _: httpx.Response(200, json={"parked": [row], "total": total}))
 
 

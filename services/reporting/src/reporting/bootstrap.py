@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import faust
 from fastapi import FastAPI
-from faust.contrib.asgi import faust_app_running
+from faust.contrib.asgi import bind_to_running_loop
 
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS
 from lrs_platform import parking_api
 from lrs_platform.http import build_app, readiness
+from lrs_platform.kafka import stop_within
 from lrs_platform.logging import configure_logging
 from lrs_platform.parking import ParkedMessages
 from lrs_platform.parking_api import serve_dead_letters
@@ -25,6 +27,25 @@ from reporting.store import ReportingStore
 from reporting.stream import make_stream_app
 
 SERVICE = "reporting"
+
+
+FAUST_STOP_SECONDS = 30  # deploy/k8s/tests/test_shutdown.py counts it in reporting's grace period
+
+
+@asynccontextmanager
+async def faust_running(app: faust.App, *, stop_seconds: float) -> AsyncIterator[None]:
+    """faust's `faust_app_running`, but its stop is abandoned after `stop_seconds`: with the broker away faust's stop
+    ignores the cancellation `asyncio.wait_for` sends it, and shutdown waited past the pod's grace period."""
+    bind_to_running_loop(app)
+    app.finalize()
+    if getattr(app.conf, "autodiscover", False):
+        app.discover()
+    started = await app.maybe_start()
+    try:
+        yield
+    finally:
+        if started:
+            await stop_within(app.stop(), "faust app", stop_seconds)
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
@@ -52,7 +73,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             stream = make_stream_app(settings, projector, parked, catch_up)
             app.state.stream_app = stream.faust
             serve_dead_letters(app, stream.dead_letters, stream.guard)
-            async with faust_app_running(stream.faust, stop_timeout=30):
+            async with faust_running(stream.faust, stop_seconds=FAUST_STOP_SECONDS):
                 collect_less()
                 tasks = BackgroundTasks()
                 if stream.plr_log is not None:

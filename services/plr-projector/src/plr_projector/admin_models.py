@@ -1,0 +1,168 @@
+"""The answers of the operators' admin API on the projection (`admin_routes`), as the portal and `lrs projector`
+read them. Each mirrors the dict its builder makes, key for key and in its order: the routes answer through these
+models (`response_model`), so the OpenAPI document names every field and an answer that loses one fails."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TopicLag(BaseModel):
+    events: int = Field(description="records behind the log's last stable offset")
+    seconds: float = Field(description="how old the oldest of them is, at most")
+
+
+class EndedRebuildView(BaseModel):
+    """The last rebuild switched to or abandoned (`EndedRebuild.said`)."""
+
+    rebuild_id: int
+    state: str = Field(description="`switched` or `abandoned`")
+    finished_by: str | None = Field(description="who; none: ended by a release that did not record it")
+    finished_at: str | None = Field(description="when (ISO 8601)")
+
+
+class RebuildIdle(BaseModel):
+    """No rebuild: `last` says who switched to or abandoned the last one, if any did."""
+
+    model_config = ConfigDict(extra="forbid")  # a rebuild's status is never read as this one
+
+    state: Literal["idle"]
+    last: EndedRebuildView | None = Field(default=None, description="left out when no rebuild has ended")
+
+
+class RebuildWorkerView(BaseModel):
+    worker: int
+    state: str = Field(description="`pending`, `running`, `done` or `failed`")
+    passes: str = Field(description="passes done of those planned: `2/5`")
+    events_read: int
+    cpu_seconds: float
+    error: str | None
+
+
+class RebuildCounts(BaseModel):
+    live: dict[str, int] = Field(description="rows per table of the live model")
+    rebuilt: dict[str, int] = Field(description="rows per table of the rebuilt model")
+
+
+class RebuildComparison(BaseModel):
+    """The rebuilt model compared with the live one (`store.compare_models`), and when."""
+
+    identical: bool = Field(description="same counts, learners' checksums and global checksums")
+    counts: RebuildCounts
+    learners_compared: int
+    learners_differing: int
+    differing_ulns_masked: list[str] = Field(description="the first 20 differing learners' ULNs, masked")
+    global_checksums_differing: list[str] = Field(description="the global checksums that differ, by name")
+    compared_at: str = Field(description="ISO 8601")
+
+
+class RebuildUnderWay(BaseModel):
+    """A rebuild that has not been switched to or abandoned: running, caught up, or failed (`Rebuilds.status`)."""
+
+    state: str = Field(description="`running`, `caught_up` or `failed`")
+    phase: str = Field(description="`loading`, `indexing`, then `following`")
+    rebuild_id: int
+    schema_: str = Field(alias="schema", description="the schema it builds: `plr_rebuild_<rebuild_id>`")
+    started_by: str
+    started_at: str = Field(description="ISO 8601")
+    target_events: int = Field(description="the events on the log when it started")
+    projected_events: int = Field(description="of those, the events loaded or projected")
+    progress: float = Field(description="projected of target, 0 to 1")
+    events_per_second: float
+    eta_seconds: float | None = Field(description="none: failed, building indexes, or no rate yet")
+    events_past_target: int = Field(description="events it followed past the target")
+    workers: list[RebuildWorkerView] = Field(description="the bulk load's worker processes; none: no bulk load")
+    last_error: str | None
+    comparison: RebuildComparison | None = Field(description="the last comparison with the live model, if any")
+
+
+RebuildStatus = RebuildUnderWay | RebuildIdle
+
+
+class RebuildSwitched(BaseModel):
+    state: Literal["switched"]
+    rebuild_id: int
+    live_schema: str
+    retired_schema: str = Field(description="the model that was live, kept until an operator drops it")
+
+
+class RebuildAbandoned(BaseModel):
+    state: Literal["abandoned"]
+    rebuild_id: int
+
+
+class ProjectorStatus(BaseModel):
+    offsets: dict[str, int] = Field(description="the live projection's next offset, by `<topic>:<partition>`")
+    lag: dict[str, TopicLag] = Field(description="by topic")
+    events_handled: int
+    batches: int
+    last_error: str | None
+    dead_letters: dict[str, int] = Field(description="parked events by reason: `error` and `blocked`")
+    rebuild: RebuildStatus
+
+
+class ReplayOutcome(BaseModel):
+    """A finished replay's learners, events and seconds; a failed one's error. Only the keys it has are sent."""
+
+    learners: int | None = None
+    events: int | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+
+class ReplayIdle(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a replay's status is never read as this one
+
+    state: Literal["idle"]
+
+
+class ReplayView(BaseModel):
+    replay_id: int
+    from_: str = Field(alias="from", description="the offset or time it was asked to replay from, as given")
+    requested_by: str
+    state: str = Field(description="`running`, `finished` or `failed`")
+    result: ReplayOutcome | None = Field(description="none while running")
+    started_at: str = Field(description="ISO 8601")
+    finished_at: str | None
+
+
+ReplayStatus = ReplayView | ReplayIdle
+
+
+class ParkedEventView(BaseModel):
+    """A parked event of the projection (`dead_letters.parked_view`): never its value."""
+
+    topic: str
+    partition: int
+    offset: int
+    learner: str = Field(description="its stream key: a ULN (or an achievement id)")
+    reason: str = Field(description="`error`: the poison; `blocked`: held behind an earlier one of its learner")
+    error: str | None
+    event_id: str | None
+    event_type: str | None
+    attempts: int
+    parked_at: str | None = Field(description="when it was first parked (ISO 8601)")
+    last_tried_at: str | None = Field(description="when a retry last left it parked")
+
+
+class ParkedEvents(BaseModel):
+    parked: list[ParkedEventView]
+    total: int = Field(description="every parked event the filters match, however many are listed")
+
+
+class DrainResult(BaseModel):
+    """What a retry or skip did to one topic's parked events of the learner."""
+
+    topic: str
+    learner: str
+    applied: int
+    duplicates: int = Field(description="events found applied already, and left as they were")
+    skipped: int
+    still_parked: int
+    error: str | None = Field(description="why the first still parked failed, if any is")
+
+
+class DrainResults(BaseModel):
+    results: list[DrainResult]
