@@ -44,7 +44,8 @@ class ExitCode(IntEnum):
     OK = 0  # done: a batch completed, even with some of its records rejected
     FAILED = 1  # a batch refused at the door, failed (RS005, also as `batch check` projects it), abandoned; an error
     USAGE = 2
-    NOT_FINAL = 3  # the batch was still being decided when --wait ran out; a reset or replay still under way
+    NOT_FINAL = 3  # the batch was still being decided when --wait ran out; a reset or replay still under way; a PLR
+    # read after a batch a maintenance window holds (printed without it)
     UNREACHABLE = 4  # no answer from a service (or from the database `lrs credentials` uses)
 
 

@@ -3,7 +3,8 @@
 Erasure destroys the learner's data key: their names, date of birth and gender become unreadable
 wherever they were sealed under it, and every projection forgets them; achievements and counts stay.
 Not erased (docs/privacy.md): emails already sent, a learner held only in the Sandpit, events written
-before decision 0080, and, until it expires (30 days), a database backup from before the erasure. It
+before decision 0080, and, until the tables are rewritten (VACUUM FULL) and the backups from before that expire
+(30 days), the emptied values in PostgreSQL's files and backups. It
 cannot be undone, so the command asks first on a terminal, naming every ULN merged with the learner (erased with
 them, as one person), and wants `--yes` anywhere else.
 """

@@ -58,7 +58,7 @@ app = typer.Typer(
     name="lrs",
     help="Learning Records Service command line. Exit status: 0 done (a batch completed, even with records"
     " rejected), 1 refused/failed (RS005)/abandoned or an error, 2 usage, 3 not final (at the end of --wait, a reset"
-    " or replay under way), 4 server unreachable.",
+    " or replay under way, a PLR read after a batch maintenance holds), 4 server unreachable.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
