@@ -56,12 +56,18 @@ from validation.text_arrays import text_array
 SOURCE = "validation"
 # How long the registry remembers which transactions changed it (migration 0085)
 REGISTRY_CHANGES_KEPT_SECONDS = 24 * 3600
-# Held, first in its transaction, by every erasure and every change to the merge links (`_lock_merges`):
+# Held, first in its transaction, by every erasure, every merge and every learner file's import (`_lock_merges`):
 # an erasure then sees every ULN merged with the learner, even one merged while it waited; two erasures of
 # one learner take turns instead of deadlocking on each other's audit rows; and two merges never make a
 # cycle that neither saw. Row locks would not do: an erasure follows links that a merge never touches.
 # A change of sharing holds it shared (`change_sharing`): it finds the end of the chain as no merge leaves it,
 # and sharing changes wait for merges, imports and erasures, not for each other.
+# It is also why learner rows never deadlock: only its exclusive holder locks more than one learner row (an import
+# its file's rows and then, merging, each master and the ULNs merged with either side; a merge or an erasure its
+# learners' rows), and every other transaction that locks one (a change of sharing, a provider's link, a
+# registration's insert) locks only one, and after it waits for nothing but that learner's own links, whose rows the
+# holder touches only once it holds the learner's row. Imports once took it only to merge or keep an opt-out; one
+# without either then locked its rows alongside another's merge, each in its own order, and the two deadlocked.
 _MERGES_LOCK = advisory_lock_key("validation learner merges")
 # Keys are issued for so many learners at a time: creating one (a reference, a key, its wrapping) takes ~6 µs
 # of CPU on the event loop, seconds for a large learner file; each slice's round trips to the key store let
@@ -289,7 +295,9 @@ class LearnerRegistry:
 
         Where the file replaces the names or date of birth of a learner no file had named before, the links their
         registration gave a provider end, announced (`_end_registrations_links`): the ULN is now the register's
-        learner, perhaps not the one that provider registered (decision 0121, later note of 2026-12-06). Their ability
+        learner, perhaps not the one that provider registered (decision 0121, later note of 2026-12-06); so do those of
+        the learner's other ULNs (merged with it, either way) that no file has named, registered under details other
+        than the file's (`_links_of_the_learners_ended`). Their ability
         to share, where only that provider ever set it (`_choices_only_theirs`) and it shares, becomes what the file
         says, noted as `imported_by`'s with why (`choice_set_aside_by`); an opt-out, the provider's too, stays
         (`provider_made_a_choice`)."""
@@ -299,12 +307,14 @@ class LearnerRegistry:
         keys = await self._keys_of(latest)
         merges = [learner for learner in latest.values() if learner.master_uln]
         async with self._pool.acquire() as connection, connection.transaction():
-            if merges or any(learner.ability_to_share == _UNABLE_TO_SHARE for learner in latest.values()):
-                await _lock_merges(connection)  # a chain an opt-out is kept at the end of stays as it is read
-            # FOR UPDATE: a change of sharing committing meanwhile is waited for, and read as it left the row
+            # every import, merging or not: a chain an opt-out is kept at the end of stays as it is read, and no other
+            # transaction locks learner rows alongside this one (`_MERGES_LOCK`)
+            await _lock_merges(connection)
+            # FOR UPDATE: a change of sharing committing meanwhile is waited for, and read as it left the row; in ULN
+            # order, as a merge locks its rows (belt and braces: under the lock, nothing else locks several)
             rows = await connection.fetch(
                 "SELECT uln, given_name, family_name, date_of_birth, ability_to_share, ability_to_share_in_file"
-                " FROM validation.learners WHERE uln = ANY($1::text[]) FOR UPDATE",
+                " FROM validation.learners WHERE uln = ANY($1::text[]) ORDER BY uln FOR UPDATE",
                 list(latest),
             )
             # on a thread, as the sealing below: a few µs of CPU a learner, seconds for a large file
@@ -349,6 +359,10 @@ class LearnerRegistry:
             replaced = await asyncio.to_thread(identities_replaced, latest, held, changed)
             ended = await _end_registrations_links(connection, replaced) if replaced else []
             links_ended = len(ended)
+            if replaced:
+                # the learners' other ULNs (merged with them, either way) a squatter may have registered under the same
+                # made-up details, merged together since: their links would otherwise still reach these learners
+                links_ended += await _links_of_the_learners_ended(connection, {uln: latest[uln] for uln in replaced})
             # a choice the provider made, and the file says another or the provider changed it since registering (a
             # choice it registered with that the file repeats is the file's already)
             set_aside = {
@@ -502,15 +516,19 @@ class LearnerRegistry:
         (the register's learner, under the details the file gave) and none has named the master, a master registered
         under other details loses the links its registration gave a provider: that provider, perhaps one that made
         the master's details up, would otherwise reach the merged learner's PLR. Where neither was named, the master's
-        details are the learner's (the operator chose it), as above. A learner file's merge ends none of the merged
-        ULN's here: the file names the ULN it merges, and its details for it were compared with those registered
+        details are the learner's (the operator chose it), as above. Either way the links end on every ULN of that side's
+        learner (the merged ULN and every ULN merged into it; the master, its chain and every ULN merged into those) that
+        no file has named and whose details are not the other side's: a squatter may have registered two ULNs under
+        the same made-up details, merged together since (`_registration_ended`). A learner file's merge ends none of the
+        merged ULN's here: the file names the ULN it merges, and its details for it were compared with those registered
         before (`identities_replaced`); a master the file does not name is judged against those details.
         A "shares" choice under the merged ULN that only that provider made (`_choices_only_theirs`) is set aside for
         the choice the master's learner has (at the end of the master's chain); one under the master (when it is the
         end of its chain: the choice every read applies) for the merged learner's. An opt-out, a provider's too, is
         never set aside (`provider_made_a_choice`): the merge keeps it at the master as any (`_keep_an_opt_out`)."""
-        # both rows locked (in the order of their ULNs, as a learner file's look-up over the primary key takes them): a
-        # file naming either meanwhile is waited for, and both are read below as it left them
+        # both rows locked, before their links are read or ended (`_MERGES_LOCK` says why this cannot deadlock): a
+        # file naming either meanwhile has committed (every import holds the merges lock), and both are read below
+        # as it left them
         erased = await connection.fetch(
             "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])"
             " ORDER BY uln FOR UPDATE",
@@ -547,26 +565,39 @@ class LearnerRegistry:
         if merged["ability_to_share_in_file"] is None and names_another_learner(
             merged, master["given_name"], master["family_name"], master["date_of_birth"]
         ):
-            ended, merged_choice = await _registration_ended(connection, merged_uln, merged, merging=True)
+            # the merged ULN and every ULN merged into it (a master it had none)
+            merged_side = {merged_uln, *await _merged_into_it(connection, merged_uln)}
+            ended, merged_choice = await _registration_ended(
+                connection, merged_side, master, applying=merged_uln, merging=True
+            )
             links_ended += ended
         elif (
             merged["ability_to_share_in_file"] is not None
             and master["ability_to_share_in_file"] is None
             and names_another_learner(master, merged["given_name"], merged["family_name"], merged["date_of_birth"])
         ):
-            ended, master_choice = await _registration_ended(connection, master_uln, master, merging=False)
+            # the master's learner as it was before this merge: the master, the chain it is merged into, and every ULN
+            # merged into one of those; its choice is the one kept at the end of that chain
+            master_side = {master_uln, *await self._merged_with(connection, master_uln)} - {
+                merged_uln,
+                *await _merged_into_it(connection, merged_uln),
+            }
+            ended, master_choice = await _registration_ended(
+                connection, master_side, merged, applying=await _end_of_chain(connection, master_uln)
+            )
             links_ended += ended
         if master_choice is not None:
-            # the master's choice, every read's after the merge, becomes the merged learner's, as the file said it
-            provider_ukprn, changed_since = master_choice
+            # the choice at the end of the master's chain, every read's after the merge, becomes the merged learner's,
+            # as the file said it
+            provider_ukprn, changed_since, end = master_choice
             said = AbilityToShare(merged["ability_to_share"])
-            if changed_since or master["ability_to_share"] != said:
-                if master["ability_to_share"] != said:
-                    await _set_sharing(connection, master_uln, int(said))
-                await _note_sharing(connection, master_uln, said, choice_set_aside_by(by, provider_ukprn))
+            if changed_since or end["ability_to_share"] != said:
+                if end["ability_to_share"] != said:
+                    await _set_sharing(connection, end["uln"], int(said))
+                await _note_sharing(connection, end["uln"], said, choice_set_aside_by(by, provider_ukprn))
                 reset += 1
         if merged_choice is not None:
-            provider_ukprn, changed_since = merged_choice
+            provider_ukprn, changed_since, _ = merged_choice
             said = AbilityToShare(
                 await connection.fetchval(
                     "SELECT ability_to_share FROM validation.learners WHERE uln = $1",
@@ -830,8 +861,9 @@ class RegistryImport:
 
 
 class EndedByMerge(NamedTuple):
-    """What a merge ended: providers' registration links of the merged ULN, and sharing choices only such a
-    provider made (0 or 1), set aside for the master's."""
+    """What a merge ended: providers' registration links of the ULNs of the learner that another learner's details
+    name otherwise (`_registration_ended`), and sharing choices only such a provider made (0 or 1), set aside for the
+    other learner's."""
 
     links_ended: int
     sharing_choices_reset: int
@@ -985,17 +1017,86 @@ async def _choices_only_theirs(
     }
 
 
+async def _links_of_the_learners_ended(connection: asyncpg.Connection, replaced: Mapping[str, Learner]) -> int:
+    """For an import whose file replaced the details of learners no file had named (`replaced`, each as the file gives
+    them, by ULN): finds each one's other ULNs (merged with it, either way, along chains, as `_merged_with`), locks
+    their rows (in ULN order, each before its links) and ends the links providers' registrations made of those no file
+    has named whose details are not the file's for that learner (`names_another_learner`), announced
+    (`_end_registrations_links`); returns how many. A ULN the file names has had its own `ability_to_share_in_file`
+    set by now, and is judged by `identities_replaced`."""
+    merged_with = await connection.fetch(
+        "WITH RECURSIVE chain(named, uln) AS ("
+        " SELECT uln, uln FROM unnest($1::text[]) AS uln"
+        " UNION SELECT chain.named, l.master_uln FROM validation.learners l JOIN chain ON l.uln = chain.uln"
+        " WHERE l.master_uln IS NOT NULL"
+        "), merged(named, uln) AS ("
+        " SELECT named, uln FROM chain"
+        " UNION SELECT merged.named, l.uln FROM validation.learners l JOIN merged ON l.master_uln = merged.uln"
+        ") SELECT named, uln FROM merged WHERE uln <> named",
+        sorted(replaced),
+    )
+    if not merged_with:
+        return 0
+    rows = {
+        row["uln"]: row
+        for row in await connection.fetch(
+            "SELECT uln, given_name, family_name, date_of_birth, ability_to_share_in_file"
+            " FROM validation.learners WHERE uln = ANY($1::text[]) AND erased_at IS NULL ORDER BY uln FOR UPDATE",
+            sorted({pair["uln"] for pair in merged_with}),
+        )
+    }
+    squatted = {
+        pair["uln"]
+        for pair in merged_with
+        if (row := rows.get(pair["uln"])) is not None
+        and row["ability_to_share_in_file"] is None  # NULL: no file has named them (migration 0124)
+        and names_another_learner(
+            row,
+            (named := replaced[pair["named"]]).given_name,
+            named.family_name,
+            named.date_of_birth,
+        )
+    }
+    return len(await _end_registrations_links(connection, sorted(squatted))) if squatted else 0
+
+
 async def _registration_ended(
-    connection: asyncpg.Connection, uln: str, row: asyncpg.Record, *, merging: bool
-) -> tuple[int, tuple[str, bool] | None]:
-    """For a merge: ends the links a provider's registration of `uln` (its registry `row`, as before the merge) made,
-    announced (`_end_registrations_links`), and returns how many, with the provider whose choice under the ULN is to
-    be set aside and whether it changed it since registering: one only that provider made (`_choices_only_theirs`;
-    `merging`: the ULN being merged), other than an opt-out or "not seen" (`provider_made_a_choice`); else None."""
-    ended = await _end_registrations_links(connection, [uln])
-    for provider_ukprn, changed_since in (await _choices_only_theirs(connection, ended, merging=merging)).values():
-        if provider_made_a_choice(row["ability_to_share"], changed_since):
-            return len(ended), (provider_ukprn, changed_since)
+    connection: asyncpg.Connection,
+    side: Collection[str],
+    named: asyncpg.Record,
+    *,
+    applying: str,
+    merging: bool = False,
+) -> tuple[int, tuple[str, bool, asyncpg.Record] | None]:
+    """For a merge whose one side (`side`: every ULN of that learner, along merges either way, before the merge)
+    another learner's details name otherwise (`named`, a registry row): locks the rows of `side` (in ULN order, each
+    before its links), ends the links that providers' registrations made of each ULN of it that no learner file has
+    named and whose registered details are not `named`'s (`names_another_learner`), announced
+    (`_end_registrations_links`), and returns how many, with the provider whose choice under `applying` (the ULN of
+    the side whose choice reads apply: the ULN being merged, with `merging`, or the end of the master's chain) is to
+    be set aside, whether it changed it since registering and the row of `applying`: one only that provider made
+    (`_choices_only_theirs`), other than an opt-out or "not seen" (`provider_made_a_choice`); else None. A squatter
+    that registered several ULNs under one set of made-up details, merged together, would otherwise keep a link to
+    one of them, and through it reach the learner (decision 0121)."""
+    rows = {
+        row["uln"]: row
+        for row in await connection.fetch(
+            "SELECT uln, given_name, family_name, date_of_birth, ability_to_share, ability_to_share_in_file"
+            " FROM validation.learners WHERE uln = ANY($1::text[]) AND erased_at IS NULL ORDER BY uln FOR UPDATE",
+            sorted(side),
+        )
+    }
+    squatted = [
+        uln
+        for uln, row in rows.items()
+        if row["ability_to_share_in_file"] is None  # NULL: no file has named them (migration 0124)
+        and names_another_learner(row, named["given_name"], named["family_name"], named["date_of_birth"])
+    ]
+    ended = await _end_registrations_links(connection, squatted) if squatted else []
+    applies = [row for row in ended if row["uln"] == applying]
+    for provider_ukprn, changed_since in (await _choices_only_theirs(connection, applies, merging=merging)).values():
+        if provider_made_a_choice(rows[applying]["ability_to_share"], changed_since):
+            return len(ended), (provider_ukprn, changed_since, rows[applying])
     return len(ended), None
 
 
@@ -1037,8 +1138,8 @@ async def _in_registry(connection: asyncpg.Connection, uln: str) -> bool:
 
 
 async def _lock_merges(connection: asyncpg.Connection, *, shared: bool = False) -> None:
-    """`_MERGES_LOCK`, first in the transaction: exclusive to change the merge links (or to erase), shared to
-    read them for a change of sharing (`change_sharing`)."""
+    """`_MERGES_LOCK`, first in the transaction: exclusive to change the merge links, to import a learner file or to
+    erase, shared to read them for a change of sharing (`change_sharing`)."""
     lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     await connection.execute(f"SELECT {lock}($1)", _MERGES_LOCK)
 
@@ -1103,6 +1204,18 @@ async def _merged_into(connection: asyncpg.Connection, uln: str) -> set[str]:
         " UNION SELECT l.master_uln FROM validation.learners l JOIN chain ON l.uln = chain.uln"
         " WHERE l.master_uln IS NOT NULL"
         ") SELECT uln FROM chain",
+        uln,
+    )
+    return {row["uln"] for row in rows}
+
+
+async def _merged_into_it(connection: asyncpg.Connection, uln: str) -> set[str]:
+    """Every ULN merged into `uln`, along chains (directly, or into a ULN merged into it, and so on)."""
+    rows = await connection.fetch(
+        "WITH RECURSIVE merged(uln) AS ("
+        " SELECT uln FROM validation.learners WHERE master_uln = $1"
+        " UNION SELECT l.uln FROM validation.learners l JOIN merged ON l.master_uln = merged.uln"
+        ") SELECT uln FROM merged",
         uln,
     )
     return {row["uln"] for row in rows}

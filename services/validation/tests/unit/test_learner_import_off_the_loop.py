@@ -140,6 +140,8 @@ class Connection:
         raise AssertionError(f"an unexpected statement: {query}")
 
     async def execute(self, query: str, *arguments: Any) -> str:
+        if query == "SELECT pg_advisory_xact_lock($1)":  # the merges lock, which every import holds
+            return "SELECT 1"
         assert query.startswith("UPDATE validation.learners AS held SET ability_to_share_in_file"), query
         return "UPDATE 0"
 
