@@ -1,6 +1,7 @@
-"""The answers of the operators' admin API on the projection (`admin_routes`), as the portal and `lrs projector`
-read them. Each mirrors the dict its builder makes, key for key and in its order: the routes answer through these
-models (`response_model`), so the OpenAPI document names every field and an answer that loses one fails."""
+"""The answers of the operators' admin API on the projection (`admin_routes`) and on its credential keys
+(`credential_routes`), as the portal, `lrs projector` and `lrs credential-keys` read them. Each mirrors the dict its
+builder makes, key for key and in its order: the routes answer through these models (`response_model`), so the
+OpenAPI document names every field and an answer that loses one fails."""
 
 from __future__ import annotations
 
@@ -166,3 +167,36 @@ class DrainResult(BaseModel):
 
 class DrainResults(BaseModel):
     results: list[DrainResult]
+
+
+class CredentialKeyView(BaseModel):
+    """A credential signing key as `credential_routes._key_listed` says it: never its private half."""
+
+    key_id: str = Field(description="e.g. 20260301-0a1b2c3d")
+    kid: str = Field(description="the key's `kid` in the JWKS, as a credential it signed names it")
+    active: bool = Field(description="signs new credentials: not retired")
+    published: bool = Field(description="in the JWKS, so what it signed verifies: not withdrawn")
+    created_at: str = Field(description="ISO 8601")
+    created_by: str
+    retired_at: str | None = Field(description="when it stopped signing (ISO 8601); none: the active key")
+    withdrawn_at: str | None = Field(description="when it left the JWKS (ISO 8601); none: published")
+    withdrawn_by: str | None
+    withdrawal_reason: str | None = Field(description="the operator's words, as given")
+
+
+class CredentialKeyListing(BaseModel):
+    keys: list[CredentialKeyView] = Field(description="every key ever made: the active one first, then newest first")
+
+
+class CredentialKeyRotated(BaseModel):
+    key_id: str = Field(description="the new key, which signs from now on")
+    kid: str
+    retired: list[str] = Field(description="the key ids retired, in the JWKS still; empty when no key was active")
+
+
+class CredentialKeyWithdrawn(BaseModel):
+    withdrawn: CredentialKeyView
+    replaced_by: str | None = Field(
+        description="the new key that signs from now on; none: the key withdrawn was not active, or nothing signs"
+        " (no key-encryption key is set)"
+    )

@@ -19,6 +19,7 @@ from lrs_platform.identity import OperatorScope, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import credentials
+from plr_projector.admin_models import CredentialKeyListing, CredentialKeyRotated, CredentialKeyWithdrawn
 from plr_projector.admin_routes import admin_router
 from plr_projector.credential_keys import (
     CredentialKeyAlreadyWithdrawn,
@@ -193,6 +194,7 @@ def _key_listed(issuer: credentials.CredentialIssuer, key: PublicKey) -> dict[st
     summary="Credential signing keys: the active one, those retired and those withdrawn",
     description="`published`: in the JWKS, so what the key signed verifies; a withdrawn key is not, and says"
     " who withdrew it, when and why.",
+    response_model=CredentialKeyListing,
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
 async def credential_keys(principal: Operator, signing: CredentialSigningDep) -> dict[str, Any]:
@@ -202,6 +204,7 @@ async def credential_keys(principal: Operator, signing: CredentialSigningDep) ->
 @admin_router.post(
     "/credential-keys/rotate",
     summary="Sign new credentials with a new key; the retired key can no longer sign and stays published",
+    response_model=CredentialKeyRotated,
     responses=problem_responses(503),
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
@@ -254,6 +257,7 @@ ReasonSent = Annotated[None, Depends(_reason_sent)]
     summary="Take a key out of the JWKS after a suspected leak: nothing it signed verifies any more",
     description="An active key is rotated first, so that credentials go on being signed with a new one. A withdrawal"
     " cannot be undone: every credential the key signed stops verifying, and its learners export a new one.",
+    response_model=CredentialKeyWithdrawn,
     responses=problem_responses(404, 409, 422),
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
