@@ -166,6 +166,33 @@ async def test_a_learner_file_naming_one_of_two_merged_squatted_ulns_ends_the_li
     )
 
 
+@pytest.mark.parametrize("first_merged_into_second", [False, True], ids=["the second merged", "the first merged"])
+async def test_a_learner_file_naming_the_merged_uln_sets_aside_the_squatters_shares_at_the_end_of_its_chain(
+    pool: asyncpg.Pool, first_merged_into_second: bool
+) -> None:
+    """The file names the ULN merged into the other: the other, the end of the chain, holds the choice every read of
+    the learner applies, and the squatter's "shares" there becomes what the file says, as a merge sets it aside. An
+    opt-out stays."""
+    store = await _store(pool)
+    shares = await _squatted_pair(store, SHARES, first_merged_into_second=first_merged_into_second)
+    opted_out = await _squatted_pair(store, OPTED_OUT, first_merged_into_second=first_merged_into_second)
+    imported = []
+    before = await _last_outbox_id(pool)
+    for first, second, _ in (shares, opted_out):
+        named = first if first_merged_into_second else second
+        file = [Learner(named, "Amelia", "Realperson", date(2004, 3, 2), 2, NOT_SEEN)]
+        imported.append(await store.register_learners(file, imported_by=FILE))
+
+    end, opted_out_end = (shares[1], opted_out[1]) if first_merged_into_second else (shares[0], opted_out[0])
+    assert [(each.provider_links_ended, each.sharing_choices_reset) for each in imported] == [(2, 1), (2, 0)]
+    assert await _ability(pool, end) == NOT_SEEN
+    [change, *_] = await store.sharing_changes([end])
+    assert (change.ability_to_share, change.changed_by) == (NOT_SEEN, FILE + SET_ASIDE)
+    assert (end, LearnerSharingChanged(uln=end, ability_to_share=NOT_SEEN)) in await _announced_after(pool, before)
+    assert await _ability(pool, opted_out_end) == OPTED_OUT
+    assert await store.sharing_changes([opted_out_end]) == []
+
+
 # The whole system, as the review reproduced it: the squatter's PLR read and the providers an operator is shown
 
 

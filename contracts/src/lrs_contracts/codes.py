@@ -120,6 +120,7 @@ class ProblemCode(StrEnum):
     LEARNER_NOT_REGISTERED = "LEARNER_NOT_REGISTERED"
     LEARNER_ALREADY_REGISTERED = "LEARNER_ALREADY_REGISTERED"
     LEARNER_MERGED_ALREADY = "LEARNER_MERGED_ALREADY"
+    LEARNER_IMPORT_UNDER_WAY = "LEARNER_IMPORT_UNDER_WAY"
     VALUE_NOT_STORABLE = "VALUE_NOT_STORABLE"
     BATCH_OF_ANOTHER_AO = "BATCH_OF_ANOTHER_AO"
     ACHIEVEMENT_OF_ANOTHER_AO = "ACHIEVEMENT_OF_ANOTHER_AO"
@@ -662,6 +663,15 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="merging B into C after B was merged into A",
         source="decision 0158 (a ULN is merged once)",
         fix="Merge the master instead (A into C): every ULN merged into A then belongs to C's learner too.",
+    ),
+    ProblemCode.LEARNER_IMPORT_UNDER_WAY: CodeExplanation(
+        meaning="An operator's learner file is being imported, and a change of sharing, a merge or an erasure waits"
+        " for the import to end: this one waited a few seconds and was given up (a large file takes a minute or"
+        " more). Nothing it asked for was done (an erasure has revoked the learner's own API keys already, as it"
+        " does first)",
+        example="changing a learner's sharing while a file of 800,000 learners is imported",
+        source="decision 0121 (every learner file's import holds the learner registry's merges lock)",
+        fix="Send the same request again after the `Retry-After` seconds.",
     ),
     ProblemCode.LEARNER_ALREADY_REGISTERED: CodeExplanation(
         meaning="The ULN is registered already: with other details than those sent, or by someone else than the"

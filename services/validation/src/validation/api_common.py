@@ -11,17 +11,43 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Path, Request
 from pydantic import BaseModel, ValidationError
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_domain.rules import why_no_learner_has
 from lrs_platform.authentication import operator_caller
 from lrs_platform.identity import Principal
-from lrs_platform.problems import ProblemError, invalid_request
-from validation.learner_registry import LearnerRegistry
+from lrs_platform.logging import get_logger
+from lrs_platform.problems import RETRY_AFTER, ProblemError, invalid_request
+from validation.learner_registry import LearnerImportUnderWayError, LearnerRegistry
 
 Operator = Annotated[Principal, Depends(operator_caller("This operation is open to operators only."))]
 
 Model = TypeVar("Model", bound=BaseModel)
 Uln = Annotated[str, Path(pattern=ULN_PATTERN, description="Unique Learner Number (10 digits)")]
+
+
+IMPORT_UNDER_WAY_RETRY_AFTER_SECONDS = 10
+"""The `Retry-After` of a request given up while a learner file is imported (`import_under_way`): a few tries, each
+holding a database connection for at most the wait (`REQUEST_LOCK_WAIT_MS`), cover the largest file's minute."""
+
+_log = get_logger("validation.api")
+
+
+def import_under_way(error: LearnerImportUnderWayError, doing: str, nothing_done: str) -> ProblemError:
+    """503 `LEARNER_IMPORT_UNDER_WAY` with `Retry-After`: `doing` (a change of sharing, a merge, an erasure) waited
+    for a learner file's import as long as a request may (`REQUEST_LOCK_WAIT_MS`) and was given up, its transaction
+    rolled back (`nothing_done` says so). Logged: an operator sees what waited for the import."""
+    _log.warning("learner_import_waited_out", doing=doing, reason=str(error))
+    problem = ProblemError(
+        503,
+        "A learner file is being imported",
+        f"An operator's learner file is being imported, and {doing} waits until it is done (a large file takes a"
+        f" minute or more): {nothing_done} Send the same request again in {IMPORT_UNDER_WAY_RETRY_AFTER_SECONDS}"
+        " seconds.",
+        code=ProblemCode.LEARNER_IMPORT_UNDER_WAY,
+    )
+    problem.headers[RETRY_AFTER] = str(IMPORT_UNDER_WAY_RETRY_AFTER_SECONDS)
+    return problem
 
 
 def learner_registry_of(request: Request) -> LearnerRegistry:

@@ -19,8 +19,17 @@ from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, split_page
 from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import ProblemError, problem_responses
-from validation.api_common import Operator, Uln, json_body, learner_registry_of, no_learners_uln, read_body, wake_outbox
-from validation.learner_registry import Erasure, ErasurePreview, LearnerNotHeldError
+from validation.api_common import (
+    Operator,
+    Uln,
+    import_under_way,
+    json_body,
+    learner_registry_of,
+    no_learners_uln,
+    read_body,
+    wake_outbox,
+)
+from validation.learner_registry import Erasure, ErasurePreview, LearnerImportUnderWayError, LearnerNotHeldError
 
 router = APIRouter(prefix="/v1")
 
@@ -109,7 +118,9 @@ def _not_held(uln: str) -> ProblemError:
         "check digit (an AO's batch sent before decision 0175 may have mistyped it; since then what a batch sends "
         "under a ULN no learner can have is sealed under the batch's own key, destroyed once it is decided). The temporary ULN 9999999999 is always refused, 422 "
         "(code `RV003`): no learner has it, and what AOs send under it is sealed under their batches' own keys "
-        "(decision 0154)."
+        "(decision 0154). While a learner file is imported an erasure waits for it a few seconds, then is 503 "
+        "`LEARNER_IMPORT_UNDER_WAY` with `Retry-After`: nothing is erased (the learner's keys are revoked already): "
+        "send it again then."
     ),
     status_code=201,
     responses={
@@ -143,6 +154,10 @@ async def erase_learner(
         erasure, erased_now = await learner_registry_of(request).erase(uln, str(principal), erasure_request.reason)
     except LearnerNotHeldError as error:
         raise _not_held(uln) from error
+    except LearnerImportUnderWayError as error:
+        raise import_under_way(
+            error, "an erasure", "nothing was erased (the learner's own API keys were revoked already)."
+        ) from error
     if erased_now:
         wake_outbox(request)
     else:

@@ -61,7 +61,8 @@ REGISTRY_CHANGES_KEPT_SECONDS = 24 * 3600
 # one learner take turns instead of deadlocking on each other's audit rows; and two merges never make a
 # cycle that neither saw. Row locks would not do: an erasure follows links that a merge never touches.
 # A change of sharing holds it shared (`change_sharing`): it finds the end of the chain as no merge leaves it,
-# and sharing changes wait for merges, imports and erasures, not for each other.
+# and sharing changes wait for merges, imports and erasures, not for each other. A change of sharing, a merge or an
+# erasure waits for it at most `REQUEST_LOCK_WAIT_MS`; an import as long as it takes.
 # It is also why learner rows never deadlock: only its exclusive holder locks more than one learner row (an import
 # its file's rows and then, merging, each master and the ULNs merged with either side; a merge or an erasure its
 # learners' rows), and every other transaction that locks one (a change of sharing, a provider's link, a
@@ -69,6 +70,11 @@ REGISTRY_CHANGES_KEPT_SECONDS = 24 * 3600
 # holder touches only once it holds the learner's row. Imports once took it only to merge or keep an opt-out; one
 # without either then locked its rows alongside another's merge, each in its own order, and the two deadlocked.
 _MERGES_LOCK = advisory_lock_key("validation learner merges")
+REQUEST_LOCK_WAIT_MS = 5_000
+"""How long a change of sharing, a merge or an erasure waits for `_MERGES_LOCK` before it is given up
+(`LearnerImportUnderWayError`, answered 503 with Retry-After): a learner file's import holds it for its whole length
+(some 70 s for a file at `LEARNER_IMPORT_BYTES`), and each request waiting holds one of the service's pool connections,
+which the decider and the outbox share. An import waits for it as long as it takes, and is never given up."""
 # Keys are issued for so many learners at a time: creating one (a reference, a key, its wrapping) takes ~6 µs
 # of CPU on the event loop, seconds for a large learner file; each slice's round trips to the key store let
 # the loop (and the decider's heartbeats) run in between.
@@ -110,6 +116,12 @@ class ErasedLearnerError(Exception):
 class ProviderNoLongerLinkedError(Exception):
     """The provider changing the learner's sharing was linked to them when it asked, and is no longer: a learner
     file or a merge ended its registration's link meanwhile (decision 0121)."""
+
+
+class LearnerImportUnderWayError(Exception):
+    """`_MERGES_LOCK` was not granted within the wait given (`REQUEST_LOCK_WAIT_MS`): a learner file's import holds
+    it for its whole length (a merge or an erasure only for a moment). Nothing was changed: the transaction rolled
+    back, and the same request sent again later goes through."""
 
 
 class LearnerNotHeldError(LookupError):
@@ -182,9 +194,11 @@ def _learner_of_row(row: asyncpg.Record) -> Learner:
 
 
 class LearnerRegistry:
-    def __init__(self, pool: asyncpg.Pool, keyring: Keyring) -> None:
+    def __init__(self, pool: asyncpg.Pool, keyring: Keyring, *, lock_wait_ms: int = REQUEST_LOCK_WAIT_MS) -> None:
         self._pool = pool
         self._keyring = keyring
+        # how long a change of sharing, a merge or an erasure waits for a learner file's import (`_lock_merges`)
+        self._lock_wait_ms = lock_wait_ms
 
     async def registry_snapshot(self) -> str:
         """Which registry changes a read now sees, for `registry_changed_since`."""
@@ -300,7 +314,8 @@ class LearnerRegistry:
         than the file's (`_links_of_the_learners_ended`). Their ability
         to share, where only that provider ever set it (`_choices_only_theirs`) and it shares, becomes what the file
         says, noted as `imported_by`'s with why (`choice_set_aside_by`); an opt-out, the provider's too, stays
-        (`provider_made_a_choice`)."""
+        (`provider_made_a_choice`). Of those other ULNs, only the end of the merge chain, whose choice every read of
+        the learner applies, is so judged (against what the file says of the learner it names), as a merge judges it."""
         latest = {learner.uln: learner for learner in learners}
         if not latest:
             return RegistryImport(new=0, updated=0, unchanged=0, merged=0)
@@ -358,30 +373,41 @@ class LearnerRegistry:
             await connection.executemany(_QUEUE, await asyncio.to_thread(_registrations, registering, changed, keys))
             replaced = await asyncio.to_thread(identities_replaced, latest, held, changed)
             ended = await _end_registrations_links(connection, replaced) if replaced else []
-            links_ended = len(ended)
-            if replaced:
-                # the learners' other ULNs (merged with them, either way) a squatter may have registered under the same
-                # made-up details, merged together since: their links would otherwise still reach these learners
-                links_ended += await _links_of_the_learners_ended(connection, {uln: latest[uln] for uln in replaced})
+            # the learners' other ULNs (merged with them, either way) a squatter may have registered under the same
+            # made-up details, merged together since: their links would otherwise still reach these learners
+            along = (
+                await _links_of_the_learners_ended(connection, {uln: latest[uln] for uln in replaced})
+                if replaced
+                else LinksEndedAlongMerges([], {}, {})
+            )
+            links_ended = len(ended) + len(along.ended)
             # a choice the provider made, and the file says another or the provider changed it since registering (a
-            # choice it registered with that the file repeats is the file's already)
-            set_aside = {
-                uln: provider_ukprn
-                for uln, (provider_ukprn, changed_since) in (await _choices_only_theirs(connection, ended)).items()
-                if provider_made_a_choice(
-                    before := held[uln]["ability_to_share"] if uln in held else None, changed_since
-                )
-                and (changed_since or before != latest[uln].ability_to_share)
-            }
+            # choice it registered with that the file repeats is the file's already): under a ULN the file names, or
+            # at the end of the chain of one merged into another ULN, the choice every read of that learner applies
+            # (`_choices_only_theirs` passes over every other ULN of `along`)
+            set_aside: dict[str, tuple[str, int, int]] = {}  # ULN: the provider, what the file says, what is held now
+            for uln, (provider_ukprn, changed_since) in (
+                await _choices_only_theirs(connection, [*ended, *along.ended])
+            ).items():
+                before: int | None
+                if uln in along.held:
+                    named, before = along.named[uln], along.held[uln]
+                    now = along.held[uln]  # the file does not name it: the import left it as it was
+                else:
+                    named, before = uln, held[uln]["ability_to_share"] if uln in held else None
+                    now = registering[uln].ability_to_share
+                said = latest[named].ability_to_share
+                if provider_made_a_choice(before, changed_since) and (changed_since or before != said):
+                    set_aside[uln] = (provider_ukprn, said, now)
             sharing_changed = [
                 (uln, learner.ability_to_share, imported_by)
                 for uln, learner in registering.items()
                 if uln in held and uln not in set_aside and learner.ability_to_share != held[uln]["ability_to_share"]
             ]
-            for uln, provider_ukprn in set_aside.items():
-                # what the file says, where the import kept the provider's choice (`sharing_after_import`)
-                said = latest[uln].ability_to_share
-                if registering[uln].ability_to_share != said:
+            for uln, (provider_ukprn, said, now) in set_aside.items():
+                # what the file says, where the import kept the provider's choice (`sharing_after_import`), or said
+                # nothing of the ULN
+                if now != said:
                     await _set_sharing(connection, uln, said)
                 sharing_changed.append((uln, said, choice_set_aside_by(imported_by, provider_ukprn)))
             if sharing_changed:
@@ -433,9 +459,12 @@ class LearnerRegistry:
         The same choice again from someone who made it already (`_chosen_already_by`) records and publishes
         nothing: a retried request would otherwise fill the latest changes the learner and operators read. From
         someone else it is recorded (and published, as every recorded change): who made the choice is what decision
-        0121 reads to set aside one only a provider whose registration named another learner made."""
+        0121 reads to set aside one only a provider whose registration named another learner made.
+
+        The lock is waited for at most the registry's `lock_wait_ms`: a learner file's import holds it exclusively for
+        its whole length, and the change is then refused (`LearnerImportUnderWayError`), nothing recorded."""
         async with self._pool.acquire() as connection, connection.transaction():
-            await _lock_merges(connection, shared=True)
+            await _lock_merges(connection, shared=True, wait_ms=self._lock_wait_ms)
             recorded = await _end_of_chain(connection, uln)
             # the row's lock, as the update below takes it: another change of it is waited for, and read as it left it
             held = await connection.fetchval(
@@ -485,9 +514,10 @@ class LearnerRegistry:
         A ULN no learner file has named, registered under names or a date of birth other than the master's, loses
         the links its registration gave a provider, and a sharing choice only that provider made, as `_merge` says;
         so does a master no file has named, registered under other details than a learner a file has named merged
-        into it (a change of sharing it makes is noted as `merged_by`'s, an operator's principal, when given)."""
+        into it (a change of sharing it makes is noted as `merged_by`'s, an operator's principal, when given).
+        `LearnerImportUnderWayError`, nothing changed, while a learner file's import outlasts the wait for the lock."""
         async with self._pool.acquire() as connection, connection.transaction():
-            await _lock_merges(connection)
+            await _lock_merges(connection, wait_ms=self._lock_wait_ms)
             # read under the lock, as `_merge` reads it: no other merge changes it before `_merge` does
             merged_before = (await _masters_of(connection, [merged_uln])).get(merged_uln) == master_uln
             ended = await self._merge(connection, master_uln, merged_uln, merged_by=merged_by)
@@ -622,7 +652,8 @@ class LearnerRegistry:
         and nothing is changed: an erasure would only make the ULN unregistrable (decision 0132).
 
         A learner with several ULNs (merges, in either direction and along chains) is one person: every
-        ULN of theirs is erased with them, each with an audit row of its own and the same reason."""
+        ULN of theirs is erased with them, each with an audit row of its own and the same reason.
+        `LearnerImportUnderWayError`, nothing erased, while a learner file's import outlasts the wait for the lock."""
         # under another keyring key the learner's reference would be another one, and the erasure
         # would leave their real key in place
         await self._keyring.check()
@@ -635,7 +666,7 @@ class LearnerRegistry:
         erased: list[Erasure] = []
         try:
             async with self._pool.acquire() as connection, connection.transaction():
-                await _lock_merges(connection)
+                await _lock_merges(connection, wait_ms=self._lock_wait_ms)
                 # every erasure takes the lock first: one of this ULN before this one has committed by now
                 if before := await self.erasures(uln, connection):
                     return before[0], False
@@ -1017,13 +1048,26 @@ async def _choices_only_theirs(
     }
 
 
-async def _links_of_the_learners_ended(connection: asyncpg.Connection, replaced: Mapping[str, Learner]) -> int:
+class LinksEndedAlongMerges(NamedTuple):
+    """The links `_links_of_the_learners_ended` ended, as `_end_registrations_links` returns them, and for each ULN
+    whose links it ended, the ULN of the file's learner it was judged against (`named`) and its ability to share as
+    held (`held`)."""
+
+    ended: list[asyncpg.Record]
+    named: dict[str, str]
+    held: dict[str, int]
+
+
+async def _links_of_the_learners_ended(
+    connection: asyncpg.Connection, replaced: Mapping[str, Learner]
+) -> LinksEndedAlongMerges:
     """For an import whose file replaced the details of learners no file had named (`replaced`, each as the file gives
     them, by ULN): finds each one's other ULNs (merged with it, either way, along chains, as `_merged_with`), locks
     their rows (in ULN order, each before its links) and ends the links providers' registrations made of those no file
     has named whose details are not the file's for that learner (`names_another_learner`), announced
-    (`_end_registrations_links`); returns how many. A ULN the file names has had its own `ability_to_share_in_file`
-    set by now, and is judged by `identities_replaced`."""
+    (`_end_registrations_links`); returns them, each ULN with the learner it was judged against (the first in ULN
+    order, should two the file names be merged together) and its ability to share. A ULN the file names has had its
+    own `ability_to_share_in_file` set by now, and is judged by `identities_replaced`."""
     merged_with = await connection.fetch(
         "WITH RECURSIVE chain(named, uln) AS ("
         " SELECT uln, uln FROM unnest($1::text[]) AS uln"
@@ -1036,28 +1080,36 @@ async def _links_of_the_learners_ended(connection: asyncpg.Connection, replaced:
         sorted(replaced),
     )
     if not merged_with:
-        return 0
+        return LinksEndedAlongMerges([], {}, {})
     rows = {
         row["uln"]: row
         for row in await connection.fetch(
-            "SELECT uln, given_name, family_name, date_of_birth, ability_to_share_in_file"
+            "SELECT uln, given_name, family_name, date_of_birth, ability_to_share, ability_to_share_in_file"
             " FROM validation.learners WHERE uln = ANY($1::text[]) AND erased_at IS NULL ORDER BY uln FOR UPDATE",
             sorted({pair["uln"] for pair in merged_with}),
         )
     }
-    squatted = {
-        pair["uln"]
-        for pair in merged_with
-        if (row := rows.get(pair["uln"])) is not None
-        and row["ability_to_share_in_file"] is None  # NULL: no file has named them (migration 0124)
-        and names_another_learner(
-            row,
-            (named := replaced[pair["named"]]).given_name,
-            named.family_name,
-            named.date_of_birth,
-        )
-    }
-    return len(await _end_registrations_links(connection, sorted(squatted))) if squatted else 0
+    squatted: dict[str, str] = {}
+    for pair in sorted(merged_with, key=lambda pair: (pair["uln"], pair["named"])):
+        if (
+            pair["uln"] not in squatted
+            and (row := rows.get(pair["uln"])) is not None
+            and row["ability_to_share_in_file"] is None  # NULL: no file has named them (migration 0124)
+            and names_another_learner(
+                row,
+                (named := replaced[pair["named"]]).given_name,
+                named.family_name,
+                named.date_of_birth,
+            )
+        ):
+            squatted[pair["uln"]] = pair["named"]
+    if not squatted:
+        return LinksEndedAlongMerges([], {}, {})
+    return LinksEndedAlongMerges(
+        await _end_registrations_links(connection, sorted(squatted)),
+        squatted,
+        {uln: rows[uln]["ability_to_share"] for uln in squatted},
+    )
 
 
 async def _registration_ended(
@@ -1137,11 +1189,21 @@ async def _in_registry(connection: asyncpg.Connection, uln: str) -> bool:
     return found
 
 
-async def _lock_merges(connection: asyncpg.Connection, *, shared: bool = False) -> None:
+async def _lock_merges(connection: asyncpg.Connection, *, shared: bool = False, wait_ms: int | None = None) -> None:
     """`_MERGES_LOCK`, first in the transaction: exclusive to change the merge links, to import a learner file or to
-    erase, shared to read them for a change of sharing (`change_sharing`)."""
+    erase, shared to read them for a change of sharing (`change_sharing`). Waited for as long as it is held, or at
+    most `wait_ms` (`lock_timeout`, for this lock only: the row locks taken after it wait as they did), then
+    `LearnerImportUnderWayError`, the caller's transaction aborted and rolled back with nothing written."""
     lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    await connection.execute(f"SELECT {lock}($1)", _MERGES_LOCK)
+    if wait_ms is None:
+        await connection.execute(f"SELECT {lock}($1)", _MERGES_LOCK)
+        return
+    await connection.execute(f"SET LOCAL lock_timeout = {max(1, int(wait_ms))}")  # 0 would be no limit
+    try:
+        await connection.execute(f"SELECT {lock}($1)", _MERGES_LOCK)
+    except asyncpg.LockNotAvailableError as error:
+        raise LearnerImportUnderWayError(f"the learner registry's merges lock was held past {wait_ms} ms") from error
+    await connection.execute("SET LOCAL lock_timeout = DEFAULT")
 
 
 async def _keep_an_opt_out(

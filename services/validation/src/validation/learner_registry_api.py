@@ -30,11 +30,21 @@ from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger, mask_uln
 from lrs_platform.problems import ProblemError, problem_responses
-from validation.api_common import Operator, Uln, json_body, learner_registry_of, no_learners_uln, read_body, wake_outbox
+from validation.api_common import (
+    Operator,
+    Uln,
+    import_under_way,
+    json_body,
+    learner_registry_of,
+    no_learners_uln,
+    read_body,
+    wake_outbox,
+)
 from validation.learner_registry import (
     AlreadyMergedError,
     ErasedLearnerError,
     LearnerDetailsConflict,
+    LearnerImportUnderWayError,
     LearnerRegistry,
     MergeCycleError,
     ProviderNoLongerLinkedError,
@@ -491,11 +501,13 @@ _ERASED_SHARING: Final = (
         "are refused (or allowed) their PLR once that service has applied it, normally within seconds, longer "
         "while it is behind. An erased learner is 410: nothing more is recorded about them. The choice the learner "
         "has already, sent again by whoever made it (a retry), is 204 and records and publishes nothing; sent by "
-        "someone else (the learner confirming a provider's choice, say), it is recorded as theirs."
+        "someone else (the learner confirming a provider's choice, say), it is recorded as theirs. While an "
+        "operator's learner file is imported (a large one takes a minute or more) a change waits for it a few "
+        "seconds, then is 503 `LEARNER_IMPORT_UNDER_WAY` with `Retry-After`, nothing recorded: send it again then."
     ),
     status_code=204,
     response_class=Response,  # no body, so no content-type either
-    responses=problem_responses(401, 403, 404, 410, 422),
+    responses=problem_responses(401, 403, 404, 410, 422, 503),
     openapi_extra=json_body(SharingChange) | operator_scope(OperatorScope.REGISTRY),
 )
 async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
@@ -523,6 +535,10 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
             "Forbidden",
             "Only the learner, a provider linked to the learner, or an operator changes sharing.",
             code=ProblemCode.PROVIDER_NOT_LINKED,
+        ) from error
+    except LearnerImportUnderWayError as error:
+        raise import_under_way(
+            error, "a change of sharing", "nothing was recorded or published for the learner."
         ) from error
     wake_outbox(request)
 
@@ -688,13 +704,15 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
         "ULN's learner shares, the choice is set to the other learner's (the merged ULN's to the master's, the "
         "master's to the merged learner's), recorded as this operator's change with why; an "
         "opt-out, the provider's too, stays and is kept at the master as any (decision 0164). An operator links it again "
-        "if the learner is truly theirs; `GET /v1/learners/{uln}/providers` shows who is linked."
+        "if the learner is truly theirs; `GET /v1/learners/{uln}/providers` shows who is linked. While a learner file "
+        "is imported a merge waits for it a few seconds, then is 503 `LEARNER_IMPORT_UNDER_WAY` with `Retry-After`, "
+        "nothing merged."
     ),
     status_code=204,
     response_class=Response,  # no body, so no content-type either
     responses={
         200: {"model": MergedAlready, "description": "merged into this master already: nothing changed"},
-        **problem_responses(401, 403, 404, 409, 410, 422),
+        **problem_responses(401, 403, 404, 409, 410, 422, 503),
     },
     openapi_extra=json_body(MergeRequest) | operator_scope(OperatorScope.REGISTRY),
 )
@@ -716,6 +734,8 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
         raise _merged_already(error) from error
     except MergeCycleError as error:
         raise _merge_cycle() from error
+    except LearnerImportUnderWayError as error:
+        raise import_under_way(error, "a merge", "nothing was merged.") from error
     said = {"master_uln": mask_uln(master_uln), "merged_uln": mask_uln(merge.merged_uln), "by": str(principal)}
     if not changed:
         _log.info("learners_merged_already", **said)
