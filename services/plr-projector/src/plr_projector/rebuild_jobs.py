@@ -358,8 +358,8 @@ class Rebuilds:
             lost = error.worker if isinstance(error, RebuildFailed) else None
             stopped = f"stopped: worker {lost} failed" if lost is not None else _STOPPED_FAILED
             try:
-                ended = await self.pool.fetch(_FAIL_REBUILD, job.rebuild_id, why, stopped)
-                _say_stopped(job, {row["worker"] for row in ended}, stopped)
+                await self.pool.fetch(_FAIL_REBUILD, job.rebuild_id, why, stopped)
+                await self._read_workers(job)  # as ended here, or as a worker that finished meanwhile wrote it
             finally:  # the status says failed once its workers' rows say how they ended
                 job.state, job.error = "failed", why
 
@@ -764,13 +764,6 @@ _FAIL_REBUILD = (
     f" UPDATE {OPS_SCHEMA}.rebuild_workers AS w SET state = 'failed', error = $3, updated_at = now() FROM failed"
     " WHERE w.rebuild_id = failed.rebuild_id AND w.state IN ('pending', 'running') RETURNING w.worker"
 )
-
-
-def _say_stopped(job: RebuildJob, workers: set[int], why: str) -> None:
-    """The status's rows of the workers just stopped say so, as theirs in plr_ops.rebuild_workers do."""
-    for row in job.worker_rows:
-        if row["worker"] in workers:
-            row["state"], row["error"] = "failed", why
 
 
 def _supervised(job: RebuildJob) -> bool:

@@ -4,7 +4,6 @@ no others, and fails once the Job has given up on a worker, instead of loading f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -21,6 +20,8 @@ from plr_projector.config import ProjectorSettings
 from plr_projector.endpoints import projector_of
 from plr_projector.operations import OperationError, Refusal
 from plr_projector.rebuild_jobs import RebuildJob, Rebuilds, RebuildSettings, given_up
+
+from .rebuild_rows import RebuildRowsPool
 
 TARGETS = {("lrs.plr.events.v1", 0): 600, ("lrs.plr.events.v1", 1): 400}
 JOB_OF_TWO = RebuildSettings(workers=2, launch="external", job_workers=2, worker_retry_seconds=300)
@@ -106,27 +107,6 @@ def test_a_worker_retried_or_still_to_be_retried_is_not_given_up(row: dict[str, 
     assert given_up([_worker(0, "done"), row], 300) is None
 
 
-class _Pool:
-    """The worker rows as the projector reads them in turn (the last read again), and the statements run; `stopping`:
-    the workers the statement failing the rebuild finds unfinished, and ends."""
-
-    def __init__(self, reads: list[list[dict[str, Any]]], stopping: tuple[int, ...] = ()) -> None:
-        self._reads: Iterator[list[dict[str, Any]]] = iter(reads)
-        self._last: list[dict[str, Any]] = []
-        self.executed: list[tuple[str, tuple[Any, ...]]] = []
-        self.stopping = stopping
-
-    async def fetch(self, statement: str, *arguments: Any) -> list[dict[str, Any]]:
-        if statement.startswith("WITH failed AS"):
-            self.executed.append((statement, arguments))
-            return [{"worker": worker} for worker in self.stopping]
-        self._last = next(self._reads, self._last)
-        return self._last
-
-    async def execute(self, statement: str, *arguments: Any) -> None:
-        self.executed.append((statement, arguments))
-
-
 def _loading() -> RebuildJob:
     runner: Any = SimpleNamespace(positions={}, stats=SimpleNamespace(last_error=None))
     return RebuildJob(
@@ -145,7 +125,9 @@ def _loading() -> RebuildJob:
 
 async def test_a_job_rebuild_fails_naming_the_worker_the_job_gave_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rebuild_jobs, "WORKER_POLL_SECONDS", 0)
-    pool = _Pool([[_worker(0, "done"), _worker(1, "failed", unchanged_seconds=301, error="RuntimeError: disk full")]])
+    pool = RebuildRowsPool(
+        [[_worker(0, "done"), _worker(1, "failed", unchanged_seconds=301, error="RuntimeError: disk full")]]
+    )
     rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=JOB_OF_TWO)  # type: ignore[arg-type]
     rebuilds.job = job = _loading()
 
@@ -166,7 +148,7 @@ async def test_the_other_workers_of_a_job_rebuild_failed_for_one_are_ended_with_
 ) -> None:
     monkeypatch.setattr(rebuild_jobs, "WORKER_POLL_SECONDS", 0)
     lost = _worker(1, "failed", unchanged_seconds=301, error="RuntimeError: disk full")
-    pool = _Pool([[_worker(0, "running"), lost]], stopping=(0,))
+    pool = RebuildRowsPool([[_worker(0, "running"), lost]])
     rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=JOB_OF_TWO)  # type: ignore[arg-type]
     rebuilds.job = job = _loading()
 
@@ -184,7 +166,7 @@ async def test_a_worker_the_job_retries_after_a_failure_does_not_fail_the_rebuil
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(rebuild_jobs, "WORKER_POLL_SECONDS", 0)
-    pool = _Pool(
+    pool = RebuildRowsPool(
         [
             [_worker(0, "done"), _worker(1, "failed", unchanged_seconds=0.5, error="OSError: connection reset")],
             [_worker(0, "done"), _worker(1, "failed", unchanged_seconds=45, error="OSError: connection reset")],

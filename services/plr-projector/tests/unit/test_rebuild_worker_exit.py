@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -15,6 +14,8 @@ import pytest
 
 from plr_projector import rebuild_jobs
 from plr_projector.rebuild_jobs import WORKER_STARTS, RebuildJob, Rebuilds, RebuildSettings
+
+from .rebuild_rows import RebuildRowsPool
 
 TARGETS = {("lrs.plr.events.v1", 0): 600, ("lrs.plr.events.v1", 1): 400}
 LOCAL_TWO = RebuildSettings(workers=2, launch="process", events_per_pass=250_000)
@@ -62,33 +63,6 @@ class _Running:
         return self.returncode
 
 
-class _Pool:
-    """The worker rows as read in turn (the last read again), and the statements run; `stopping`: the workers the
-    statement failing the rebuild finds unfinished, and ends."""
-
-    def __init__(self, reads: list[list[dict[str, Any]]], stopping: tuple[int, ...] = ()) -> None:
-        self._reads: Iterator[list[dict[str, Any]]] = iter(reads)
-        self._last: list[dict[str, Any]] = []
-        self.executed: list[tuple[str, tuple[Any, ...]]] = []
-        self.stopping = stopping
-
-    async def fetch(self, statement: str, *arguments: Any) -> list[dict[str, Any]]:
-        if statement.startswith("WITH failed AS"):
-            self.executed.append((statement, arguments))
-            return [{"worker": worker} for worker in self.stopping]
-        self._last = [dict(row) for row in next(self._reads, self._last)]
-        return self._last
-
-    async def execute(self, statement: str, *arguments: Any) -> None:
-        self.executed.append((statement, arguments))
-
-    async def fetchval(self, statement: str, *arguments: Any) -> Any:
-        """One worker's state, as the next read of the rows will say it."""
-        upcoming = next(self._reads, self._last)
-        self._reads = iter([upcoming])
-        return next(row["state"] for row in upcoming if row["worker"] == arguments[1])
-
-
 def _job(phase: str) -> RebuildJob:
     runner: Any = SimpleNamespace(positions={}, stats=SimpleNamespace(last_error=None))
     return RebuildJob(
@@ -126,7 +100,9 @@ async def test_a_worker_killed_by_sigkill_fails_the_rebuild_saying_so_and_its_ro
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     started = _spawning(monkeypatch, {1: -signal.SIGKILL})
-    pool = _Pool([[_row(0, "done"), _row(1, "running")]])  # a killed worker wrote nothing: its row reads running
+    pool = RebuildRowsPool(
+        [[_row(0, "done"), _row(1, "running")]]
+    )  # a killed worker wrote nothing: its row reads running
     rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=LOCAL_TWO)  # type: ignore[arg-type]
     rebuilds.job = job = _job("loading")
 
@@ -157,7 +133,7 @@ async def test_a_worker_killed_by_sigkill_fails_the_rebuild_saying_so_and_its_ro
 
 async def test_a_worker_exiting_with_a_status_fails_the_rebuild_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     _spawning(monkeypatch, {0: 3})
-    pool = _Pool([[_row(0, "running"), _row(1, "done")]])
+    pool = RebuildRowsPool([[_row(0, "running"), _row(1, "done")]])
     rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=LOCAL_TWO)  # type: ignore[arg-type]
     rebuilds.job = job = _job("loading")
 
@@ -176,7 +152,7 @@ def test_another_signal_is_named_without_the_memory_hint(returncode: int) -> Non
 
 async def test_a_worker_that_failed_by_itself_keeps_its_own_error(monkeypatch: pytest.MonkeyPatch) -> None:
     _spawning(monkeypatch, {1: 1})
-    pool = _Pool([[_row(0, "done"), _row(1, "failed", error="OSError: disk full")]])
+    pool = RebuildRowsPool([[_row(0, "done"), _row(1, "failed", error="OSError: disk full")]])
     rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=LOCAL_TWO)  # type: ignore[arg-type]
     rebuilds.job = job = _job("loading")
 
@@ -194,7 +170,7 @@ async def test_the_other_workers_of_a_rebuild_failed_for_one_are_stopped_and_the
 ) -> None:
     worker_zero = _Running()
     started = _spawning(monkeypatch, {1: -signal.SIGKILL}, running={0: worker_zero})
-    pool = _Pool([[_row(0, "running"), _row(1, "running")]], stopping=(0,))
+    pool = RebuildRowsPool([[_row(0, "running"), _row(1, "running")]])
     rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=LOCAL_TWO)  # type: ignore[arg-type]
     rebuilds.job = job = _job("loading")
 
@@ -214,6 +190,24 @@ async def test_the_other_workers_of_a_rebuild_failed_for_one_are_stopped_and_the
     assert status["workers"][1]["error"].startswith("was killed by SIGKILL")
 
 
+async def test_a_worker_that_finished_as_the_rebuild_failed_for_another_says_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    worker_zero = _Running()
+    _spawning(monkeypatch, {1: -signal.SIGKILL}, running={0: worker_zero})
+    # worker 0 writes `done` after the supervisor last read the rows, before the rebuild is failed
+    pool = RebuildRowsPool([[_row(0, "running"), _row(1, "running")]], finishing=(0,))
+    rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=LOCAL_TWO)  # type: ignore[arg-type]
+    rebuilds.job = job = _job("loading")
+
+    await asyncio.wait_for(rebuilds._supervise(job), timeout=5)
+
+    status = rebuilds.status()
+    assert status["state"] == "failed"
+    assert (status["workers"][0]["state"], status["workers"][0]["error"]) == ("done", None)  # as its row says
+    assert status["workers"][1]["state"] == "failed"
+
+
 def test_indexing_gives_no_eta_though_every_event_is_loaded() -> None:
     rebuilds = Rebuilds(pool=None, live=None, make_runner=None, probe=None)  # type: ignore[arg-type]
     rebuilds.job = _job("indexing")
@@ -230,7 +224,7 @@ async def test_a_worker_that_wrote_done_and_exited_after_the_rows_were_read_is_n
 ) -> None:
     started = _spawning(monkeypatch, {1: 0})
     # read before it wrote `done` (twice: as it is started, and as its exit is seen), then after
-    pool = _Pool([[_row(0, "done"), _row(1, "running")]] * 2 + [[_row(0, "done"), _row(1, "done")]])
+    pool = RebuildRowsPool([[_row(0, "done"), _row(1, "running")]] * 2 + [[_row(0, "done"), _row(1, "done")]])
     rebuilds = Rebuilds(pool=pool, live=None, make_runner=None, probe=None, settings=LOCAL_TWO)  # type: ignore[arg-type]
 
     await asyncio.wait_for(rebuilds._await_workers(_job("loading")), timeout=5)
