@@ -17,6 +17,9 @@ reads it, `with_bidi_controls_shown` names them instead.)
 
 `StorableText` and `OneLineText` carry the rule into pydantic models and FastAPI parameters: a value
 that breaks it is a 422 naming the field and the character, before anything is stored or sent.
+
+`has_visible_text` is the one rule for text that must say something to whoever reads it (a challenge's reason
+and note, an AO's challenge contact's names): a value of spaces and invisible characters alone shows as nothing.
 """
 
 from __future__ import annotations
@@ -88,6 +91,28 @@ def shown_on_one_line(text: str) -> str:
     ("[U+2028]"), for a value that must stay one line where someone else reads it (an email subject): one accepted
     before they were refused (line breaks, then DEL and C1 controls) is still sent, not parked."""
     return _NOT_SHOWN_ON_ONE_LINE.sub(lambda found: f"[U+{ord(found.group()):04X}]", text)
+
+
+# Characters that show as nothing though they are neither spaces nor format characters: the combining grapheme
+# joiner, the Hangul fillers, the Khmer inherent vowels, the Mongolian variation selectors, the braille blank
+# and the variation selectors (Unicode's Default_Ignorable_Code_Point, and U+2800).
+_SHOWN_AS_NOTHING = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(chr(code) for code in range(0xFE00, 0xFE10))
+    + "".join(chr(code) for code in range(0xE0100, 0xE01F0))
+)
+
+
+def has_visible_text(text: str | None) -> bool:
+    """Whether `text` holds a character a reader sees: not only spaces and line breaks, control and format
+    characters (Cf: a zero-width space, a joiner, a bidirectional control, a byte order mark) and the few others
+    that show as nothing. A reason, a note or a name of those alone is empty to whoever reads it."""
+    return text is not None and any(
+        not character.isspace()
+        and unicodedata.category(character) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
+        and character not in _SHOWN_AS_NOTHING
+        for character in text
+    )
 
 
 StorableText = Annotated[str, AfterValidator(_checked(one_line=False))]

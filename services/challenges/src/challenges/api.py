@@ -22,7 +22,6 @@ from challenges.domain import (
     InvalidTransition,
     LearnerDataErased,
     NoteRequired,
-    has_visible_text,
 )
 from challenges.service import ChallengeNotFound, ChallengeService, EventsHeld, NotAllowed, RecordBehind
 from challenges.store import OpenChallengeExists
@@ -30,7 +29,7 @@ from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengedAchievement, Ch
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.plr import ResultStatus
-from lrs_contracts.text import StorableText
+from lrs_contracts.text import StorableText, has_visible_text
 from lrs_domain.identifiers import display_qan
 from lrs_domain.rules import why_no_learner_has
 from lrs_platform.authentication import CurrentPrincipal

@@ -16,7 +16,6 @@ erased (`erased`). An erased learner raises nothing more.
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -34,6 +33,7 @@ from lrs_contracts.challenge import (
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.plr import ResultStatus
 from lrs_contracts.registry import event_type_of
+from lrs_contracts.text import has_visible_text
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.keyring import Erased, LearnerKey, Purpose
 from lrs_platform.paging import PagePosition, split_page
@@ -289,27 +289,6 @@ def correction(
 
 NOTE_REQUIRED_FOR = frozenset({ChallengeResolution.UPHELD, ChallengeResolution.REJECTED})
 """The resolutions that change nothing on the PLR: the note is all the learner is told of why."""
-
-# Characters that show as nothing though they are neither spaces nor format characters: the combining grapheme
-# joiner, the Hangul fillers, the Khmer inherent vowels, the Mongolian variation selectors, the braille blank
-# and the variation selectors (Unicode's Default_Ignorable_Code_Point, and U+2800).
-_SHOWN_AS_NOTHING = frozenset(
-    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
-    + "".join(chr(code) for code in range(0xFE00, 0xFE10))
-    + "".join(chr(code) for code in range(0xE0100, 0xE01F0))
-)
-
-
-def has_visible_text(text: str | None) -> bool:
-    """Whether `text` holds a character a reader sees: not only spaces and line breaks, control and format
-    characters (Cf: a zero-width space, a joiner, a bidirectional control, a byte order mark) and the few others
-    that show as nothing. A reason or note of those alone is empty to whoever reads it."""
-    return text is not None and any(
-        not character.isspace()
-        and unicodedata.category(character) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
-        and character not in _SHOWN_AS_NOTHING
-        for character in text
-    )
 
 
 def resolve(

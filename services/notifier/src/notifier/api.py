@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
-from lrs_contracts.text import OneLineText
+from lrs_contracts.text import OneLineText, has_visible_text
 from lrs_domain.formats import is_plausible_email
 from lrs_platform.authentication import CurrentPrincipal, require_kind
 from lrs_platform.environment import environment_of
@@ -61,6 +61,22 @@ EmailAddress = Annotated[
     AfterValidator(_plausible_email),
     Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN}),
 ]
+# Said to the AO's clerk too: a name of spaces alone is pydantic's "at least 1 character" (spaces are trimmed first).
+NAME_UNSEEN = (
+    "has no character a reader sees, only invisible ones such as a zero-width space: write the contact's name as it"
+    " should read in the challenge emails"
+)
+
+
+def _seen(value: str) -> str:
+    """A name with a character a reader sees (`has_visible_text`, the rule a challenge's reason and note keep): one of
+    invisible characters alone would head the AO's challenge emails and show on its portal page as a blank."""
+    if not has_visible_text(value):
+        raise PydanticCustomError("visible_text", NAME_UNSEEN)
+    return value
+
+
+ContactName = Annotated[OneLineText, AfterValidator(_seen)]
 TelephoneNumber = Annotated[
     str,
     AfterValidator(_matching(TELEPHONE_PATTERN, "telephone_number", TELEPHONE_REFUSED)),
@@ -94,13 +110,16 @@ AoId = Annotated[
 class ChallengeContactUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    given_name: OneLineText = Field(min_length=1, max_length=100)
-    family_name: OneLineText = Field(min_length=1, max_length=100)
+    given_name: ContactName = Field(min_length=1, max_length=100)
+    family_name: ContactName = Field(min_length=1, max_length=100)
     telephone: TelephoneNumber
     email: EmailAddress
 
 
 class ChallengeContactPublic(ChallengeContactUpdate):
+    # a name stored before invisible ones were refused is still answered, so the AO sees it and sets another
+    given_name: OneLineText = Field(min_length=1, max_length=100)
+    family_name: OneLineText = Field(min_length=1, max_length=100)
     ao_id: str
     updated_at: datetime
 

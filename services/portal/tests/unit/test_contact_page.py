@@ -57,3 +57,14 @@ def test_a_mistyped_change_to_a_contact_does_not_say_the_ao_has_none(portal: Stu
     assert refused.status_code == 400
     assert "Enter an email address in the correct format" in refused.text
     assert "data-no-contact" not in refused.text  # the contact stored stays, and is still the one emailed
+
+
+@pytest.mark.parametrize("name", ["given_name", "family_name"])
+def test_a_name_that_shows_as_nothing_is_refused_against_its_field(portal: StubbedPortal, name: str) -> None:
+    client, person = portal.signed_in()
+
+    refused = client.post("/contact", data=form(person, **{**CONTACT, name: "\u200b"}))  # a zero-width space
+
+    assert refused.status_code == 400  # on the form, not sent to the notifier, which refuses it too
+    label = name.replace("_", " ")
+    assert f"Enter the contact&#39;s {label}: this holds only characters that show as nothing" in refused.text

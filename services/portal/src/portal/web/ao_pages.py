@@ -17,7 +17,7 @@ from lrs_contracts.batch import RecordAction
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN
-from lrs_contracts.text import OneLineText, refused_character
+from lrs_contracts.text import OneLineText, has_visible_text, refused_character
 from lrs_domain.formats import is_plausible_email
 from lrs_domain.identifiers import display_qan, mask_uln, normalise_qan
 from lrs_domain.names import name_length
@@ -721,10 +721,14 @@ async def contact_save(request: Request, user: AoUser) -> Response:
         errors["given_name"] = "Enter the contact's given name"
     elif len(values["given_name"]) > 100:
         errors["given_name"] = "The given name must be 100 characters or fewer"
+    elif not has_visible_text(values["given_name"]):
+        errors["given_name"] = "Enter the contact's given name: this holds only characters that show as nothing"
     if not values["family_name"]:
         errors["family_name"] = "Enter the contact's family name"
     elif len(values["family_name"]) > 100:
         errors["family_name"] = "The family name must be 100 characters or fewer"
+    elif not has_visible_text(values["family_name"]):
+        errors["family_name"] = "Enter the contact's family name: this holds only characters that show as nothing"
     if not TELEPHONE.fullmatch(values["telephone"]):
         errors["telephone"] = "Enter a telephone number, like 01632 960 001 or +44 808 157 0192"
     if not is_plausible_email(values["email"]):
