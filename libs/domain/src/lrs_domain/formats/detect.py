@@ -43,10 +43,12 @@ def media_type_of(content_type: str) -> str:
 
 def names_no_batch_format(content_type: str | None) -> bool:
     """Whether a declared type is of something else than a batch file (`image/png`, a multipart form): neither a
-    batch format's type nor a generic one that leaves the format to the file name and content."""
-    if not content_type or not content_type.strip():
+    batch format's type nor a generic one that leaves the format to the file name and content. A type that is
+    empty (no header, an empty one, or parameters alone: `;;;;`, `; charset=utf-8`) declares nothing, as no header."""
+    media_type = media_type_of(content_type or "")
+    if not media_type:
         return False
-    return media_type_of(content_type) not in GENERIC_CONTENT_TYPES and _from_content_type(content_type) is None
+    return media_type not in GENERIC_CONTENT_TYPES and _from_content_type(content_type) is None
 
 
 def _from_content_type(content_type: str | None) -> BatchFormat | None:

@@ -312,13 +312,36 @@ def _load(content: bytes) -> Any:
         detail = f"byte 0x{content[error.start]:02X} is not UTF-8: save the file as UTF-8"
         raise BatchRefused(BatchCode.MALFORMED, detail, line, column) from None
     except json.JSONDecodeError as error:
-        raise BatchRefused(BatchCode.MALFORMED, f"malformed JSON: {error.msg}", error.lineno, error.colno) from None
+        raise BatchRefused(BatchCode.MALFORMED, _json_fault(error), error.lineno, error.colno) from None
     except RecursionError:  # Python's own words name its stack, not the file
         raise BatchRefused(
             BatchCode.MALFORMED, "unreadable JSON: arrays or objects nested too deeply (a batch nests three levels)"
         ) from None
     except ValueError as error:
         raise BatchRefused(BatchCode.MALFORMED, f"unreadable JSON: {error}") from None
+
+
+def _json_fault(error: json.JSONDecodeError) -> str:
+    """The JSON parser's words, but for a control character standing as it is inside a string, which they do not
+    name ("Invalid control character at"): said as a value holding it is said, with what to do. A tab or a line
+    break is written as its escape; any other control character cannot be stored or sent, escaped or not."""
+    if not error.msg.startswith(_INVALID_CONTROL) or error.pos >= len(error.doc):
+        return f"malformed JSON: {error.msg}"
+    character = error.doc[error.pos]
+    if character in _ESCAPES:
+        what, escape = _ESCAPES[character]
+        return (
+            f"malformed JSON: a string holds {what} (U+{ord(character):04X}) as it is, which JSON does not allow:"
+            f" write it as {escape}"
+        )
+    return (
+        f"malformed JSON: a string holds the control character U+{ord(character):04X}, which cannot be stored or"
+        " sent: remove it"
+    )
+
+
+_INVALID_CONTROL = "Invalid control character"  # the json module's words, then "at" (the C parser) or the character
+_ESCAPES = {"\t": ("a tab", "\\t"), "\n": ("a line break", "\\n"), "\r": ("a line break", "\\r")}
 
 
 def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
