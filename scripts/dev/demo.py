@@ -43,6 +43,12 @@ def url(service: str) -> str:
     return os.environ[f"LRS_{service.upper()}_URL"]
 
 
+def process_name(service: str) -> str:
+    """The name `make restart SERVICE=` takes for one of the processes `make up` starts (`plr-projector`,
+    `sandpit-plr-projector`): that of its .run/pids/NAME.pid and .run/logs/NAME.log (scripts/dev/services.sh)."""
+    return service.replace("_", "-")
+
+
 def say(text: str = "") -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
@@ -55,12 +61,13 @@ async def wait_ready(within: float = 180.0) -> None:
             while True:
                 try:
                     if (await client.get(f"{url(service)}/readyz")).status_code == 200:
-                        say(f"  {service:<22} ready at {url(service)}")
+                        say(f"  {process_name(service):<22} ready at {url(service)}")
                         break
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"{service} is not ready: see .run/logs/{service.replace('_', '-')}.log")
+                    name = process_name(service)
+                    raise SystemExit(f"{name} is not ready: see .run/logs/{name}.log")
                 await asyncio.sleep(0.3)
 
 

@@ -39,6 +39,7 @@ from lrs_cli.output import (
     print_text,
     tell_more,
 )
+from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.codes import RecordCode
 from lrs_domain.rules import check_uln
 
@@ -191,12 +192,19 @@ def erasures_command(
     after: AuditAfter = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Operator: the audit of learner erasures, newest first: who erased whom, when and why."""
+    """Operator: the audit of learner erasures, newest first: who erased whom, when (UK time; --json: the instant)
+    and why."""
     page = erasures(connection(ctx), uln, limit, after)
-    columns = ("erased at", "ULN", "erased by", "reason", "erasure")
+    columns = (f"erased at ({UK_TIME})", "ULN", "erased by", "reason", "erasure")
     print_listing(page["erasures"], as_json=as_json, columns=columns, row=_erasure_row, none="no erasures")
     tell_more(page["next"])
 
 
 def _erasure_row(erasure: dict[str, Any]) -> tuple[str | Text, ...]:
-    return erasure["erased_at"], erasure["uln"], erasure["erased_by"], Text(erasure["reason"]), erasure["erasure_id"]
+    return (
+        uk_time(erasure["erased_at"], labelled=False),
+        erasure["uln"],
+        erasure["erased_by"],
+        Text(erasure["reason"]),
+        erasure["erasure_id"],
+    )

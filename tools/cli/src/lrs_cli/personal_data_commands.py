@@ -25,6 +25,7 @@ from lrs_cli.client import AnswerError, CommandError, Connection, UsageError, ex
 from lrs_cli.downloads import STANDARD_OUTPUT, writable_beside, write_private
 from lrs_cli.identifiers import UlnArgument, uln_value
 from lrs_cli.output import AuditAfter, JsonOption, PageLimit, connection, print_listing, print_text, tell_more, warn
+from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.text import refused_character
 
 CHALLENGE_PAGE: Final = 1000  # the most the challenges service lists at a time
@@ -225,19 +226,20 @@ def disclosures_command(
     as_json: JsonOption = False,
 ) -> None:
     """Operator (the erasure scope): the audit of learners' personal data handed out (`lrs learners personal-data`),
-    newest first: whose (ULN), to whom, when and why. A reason is not kept once the learner is erased."""
+    newest first: whose (ULN), to whom, when (UK time; --json: the instant) and why. A reason is not kept once the
+    learner is erased."""
     to_live = connection(ctx)
     if to_live.sandpit:
         raise UsageError("the audit of disclosures is kept on live: leave out --sandpit")
     page = disclosures(to_live, uln, limit, after)
-    columns = ("read at", "ULN", "read by", "reason", "disclosure")
+    columns = (f"read at ({UK_TIME})", "ULN", "read by", "reason", "disclosure")
     print_listing(page["disclosures"], as_json=as_json, columns=columns, row=_disclosure_row, none="no disclosures")
     tell_more(page["next"])
 
 
 def _disclosure_row(disclosure: dict[str, Any]) -> tuple[str | Text, ...]:
     return (
-        disclosure["read_at"],
+        uk_time(disclosure["read_at"], labelled=False),
         disclosure["uln"],
         Text(disclosure["read_by"]),
         _reason_shown(disclosure),
