@@ -32,6 +32,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
@@ -157,6 +158,7 @@ def build_app(
     app.add_middleware(_BodyLimit, limits=limits)
     app.add_middleware(_HeadAnsweredAsGet)
     app.add_middleware(_RequestLog)
+    app.add_middleware(_ClosedAfterUnreadBody)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -659,6 +661,45 @@ class _BodyLimit:
         await self.app(scope, bounded, send)
 
 
+class _ClosedAfterUnreadBody:
+    """Answers a request whose body was not read to its end (a 401, 403 or 404 before it, a GET sent one, an upload
+    refused while it streams) with `Connection: close`, so the server closes the connection after the answer.
+    Kept open, uvicorn reads on and throws away whatever the caller goes on sending, without end and beyond every
+    limit the app sets (decision 0193). A request with no body, or whose body was read whole, keeps its connection.
+    The outermost layer, so that every answer the app gives passes it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _declares_body(scope):
+            await self.app(scope, receive, send)
+            return
+        read_whole = False
+
+        async def reading() -> Message:
+            nonlocal read_whole
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                read_whole = True
+            return message
+
+        async def answering(message: Message) -> None:
+            if message["type"] == "http.response.start" and not read_whole:
+                MutableHeaders(scope=message)["connection"] = "close"
+            await send(message)
+
+        await self.app(scope, reading, answering)
+
+
+def _declares_body(scope: Scope) -> bool:
+    """Whether the request says a body follows (RFC 9112 §6.3): a Transfer-Encoding, or a Content-Length not 0."""
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip().lstrip(b"0")):
+            return True
+    return False
+
+
 class _BodyTooLarge(StarletteHTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(413, "Content Too Large")
@@ -855,17 +896,90 @@ GRACEFUL_SHUTDOWN_SECONDS = 15
 shutdown begins. Unbounded, a long-poll (`wait_until_decided`, a projector read's wait: up to 30 s) or an upload
 trickling in held shutdown past the pods' grace period (deploy/k8s/tests/test_shutdown.py adds the sum up)."""
 
+MAX_REQUEST_HEAD_BYTES = 64 * 1_024
+"""The most a request's line and headers may take: twice what the ingress passes (nginx's default
+`large_client_header_buffers 4 8k`); httptools, unlike h11, sets no bound of its own (decision 0193)."""
+
+
+class _HeadTooLarge(Exception):
+    pass
+
+
+class BoundedHeadProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a bound on a request's head: past `MAX_REQUEST_HEAD_BYTES` it is answered
+    431 (plain text, as uvicorn answers a request it cannot parse) and the connection is closed. Unbounded, a
+    header of 64 MiB was held whole (httptools joins a header's pieces until it ends) and took seconds of CPU.
+
+    Two counts, neither ever more than the head sent, so no head within the bound is refused: the URL and each
+    whole header as the parser hands them over (name, value and 4 bytes of separators), which holds the whole
+    head once it ends; and, for a header that does not end (the parser hands over none of it), the bytes of each
+    read after the one the request began in while the head stays open, every one of them the head's. A head
+    without end is refused within a read (256 KiB) past the bound."""
+
+    _head: int | None = None  # the URL and whole headers of the head being read; None between heads
+    _read = 0  # the bytes known to be of the head being read
+    _began = False  # whether a request began in the bytes being parsed
+
+    def data_received(self, data: bytes) -> None:
+        was_open, self._began = self._head is not None, False
+        super().data_received(data)
+        if self._head is None or self.transport.is_closing():
+            return
+        # the head was open before these bytes and is after them: every one is the head's
+        self._read = self._read + len(data) if was_open and not self._began else self._head
+        if max(self._head, self._read) > MAX_REQUEST_HEAD_BYTES:
+            self._refuse_head()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head, self._began = 0, True
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._head = None
+        super().on_headers_complete()
+
+    def _count(self, size: int) -> None:
+        assert self._head is not None
+        self._head += size
+        if self._head > MAX_REQUEST_HEAD_BYTES:
+            raise _HeadTooLarge  # stops the parser: uvicorn answers its error by `send_400_response`
+
+    def send_400_response(self, msg: str) -> None:
+        if self._head is not None and self._head > MAX_REQUEST_HEAD_BYTES:
+            self._refuse_head()
+        else:
+            super().send_400_response(msg)
+
+    def _refuse_head(self) -> None:
+        _log.warning("request_head_too_large", limit=MAX_REQUEST_HEAD_BYTES)
+        text = f"The request line and headers are larger than {MAX_REQUEST_HEAD_BYTES:,} bytes.".encode()
+        lines = [b"HTTP/1.1 431 Request Header Fields Too Large"]
+        lines += [name + b": " + value for name, value in self.server_state.default_headers]
+        lines += [b"content-type: text/plain; charset=utf-8", b"content-length: %d" % len(text), b"connection: close"]
+        self.transport.write(b"\r\n".join(lines) + b"\r\n\r\n" + text)
+        self.transport.close()
+        self._head = None
+
+
 SERVED_WITH: dict[str, Any] = {
     "loop": "asyncio",
-    "http": "httptools",
+    "http": BoundedHeadProtocol,
     "lifespan": "on",
     "access_log": False,
     "log_config": None,
     "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
 }
 """How every service is served (decision 0088): httptools' HTTP parser, which takes a 6 MB upload in about a
-third less CPU than h11, on asyncio's own event loop (uvloop lowered no service's CPU measurably in the
-benchmark); the lifespan runs the service's start-up; requests are logged by
+third less CPU than h11, with a bound on a request's head (`BoundedHeadProtocol`, decision 0193), on asyncio's own
+event loop (uvloop lowered no service's CPU measurably in the benchmark); the lifespan runs the service's start-up; requests are logged by
 `_RequestLog`, not by uvicorn, and uvicorn's own lines go to the JSON handler `configure_logging` set up
 rather than to plain-text handlers of its own. On SIGTERM open requests get `GRACEFUL_SHUTDOWN_SECONDS`."""
 

@@ -1,0 +1,149 @@
+"""A request's line and headers are bounded (`MAX_REQUEST_HEAD_BYTES`, decision 0193): past the bound the server
+answers 431 and closes the connection, however the head arrives, and a head within it is served, however it is
+cut into reads. httptools sets no bound of its own: a 64 MiB header was held whole. Checked on the server the
+services run (`SERVED_WITH`) over a raw socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+from tests.support.serving import served
+
+from lrs_platform.http import MAX_REQUEST_HEAD_BYTES, build_app, noop_lifespan
+
+PIECE = 64 * 1_024
+SENT_AT_MOST = 16 * 1_048_576  # far past the bound and a read of the server's
+WITHIN = 60.0  # seconds: a bound on each wait, never a pause
+
+
+@pytest.fixture(scope="module")
+async def port() -> AsyncIterator[int]:
+    app = build_app("bounded", title="Bounded", description="", lifespan=noop_lifespan)
+    async with served(app) as base_url:
+        yield int(base_url.rsplit(":", 1)[1])
+
+
+class Connection:
+    """A raw socket to the server; sending and receiving fail apart (a reset met while sending loses nothing
+    already received)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._received = b""
+
+    async def send(self, data: bytes) -> None:
+        await asyncio.get_running_loop().sock_sendall(self._sock, data)
+
+    async def _more(self) -> bytes:
+        return await asyncio.wait_for(asyncio.get_running_loop().sock_recv(self._sock, PIECE), WITHIN)
+
+    async def answer(self) -> tuple[int, dict[str, str], bytes]:
+        while b"\r\n\r\n" not in self._received:
+            more = await self._more()
+            assert more, f"the connection closed before an answer: {self._received!r}"
+            self._received += more
+        head, self._received = self._received.split(b"\r\n\r\n", 1)
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in header_lines)}
+        length = int(headers["content-length"])
+        while len(self._received) < length:
+            more = await self._more()
+            assert more, "the connection closed within an answer"
+            self._received += more
+        body, self._received = self._received[:length], self._received[length:]
+        return int(status_line.split()[1]), headers, body
+
+    async def closed(self) -> bool:
+        try:
+            return await self._more() == b""
+        except ConnectionError:
+            return True
+        except TimeoutError:
+            return False
+
+
+@contextlib.asynccontextmanager
+async def _connection(port: int) -> AsyncIterator[Connection]:
+    with socket.socket() as sock:
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        yield Connection(sock)
+
+
+def _headers(count: int, size: int) -> bytes:
+    """`count` headers of `size` bytes each, as sent (name, separator, value and line end)."""
+    return b"".join(b"X-Filler-%05d: " % number + b"a" * (size - 19) + b"\r\n" for number in range(count))
+
+
+async def _refused(port: int, *pieces: bytes, then_without_end: bytes = b"") -> tuple[int, dict[str, str], bool, int]:
+    """Sends `pieces`, then `then_without_end` again and again (until the server stops it): the answer, whether
+    the server closed the connection, and how many bytes were sent."""
+    sent = 0
+
+    async def send(connection: Connection) -> None:
+        nonlocal sent
+        with contextlib.suppress(ConnectionError):
+            for piece in pieces:
+                await connection.send(piece)
+                sent += len(piece)
+            while then_without_end and sent < SENT_AT_MOST:
+                await connection.send(then_without_end)
+                sent += len(then_without_end)
+
+    async with _connection(port) as connection:
+        sending = asyncio.create_task(send(connection))
+        try:
+            status, headers, _ = await connection.answer()
+            closed = await connection.closed()
+        finally:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+    return status, headers, closed, sent
+
+
+async def test_a_header_without_end_is_refused_431_and_the_connection_closed(port: int) -> None:
+    status, headers, closed, sent = await _refused(
+        port, b"GET /healthz HTTP/1.1\r\nHost: bounded\r\nX-Junk: ", then_without_end=b"a" * PIECE
+    )
+
+    assert status == 431
+    assert headers["connection"] == "close"
+    assert closed
+    assert sent < SENT_AT_MOST
+
+
+async def test_headers_past_the_bound_are_refused_431(port: int) -> None:
+    head = b"GET /healthz HTTP/1.1\r\nHost: bounded\r\n" + _headers(80, 1_024) + b"\r\n"
+
+    status, headers, closed, _ = await _refused(port, head)
+
+    assert (status, headers["connection"], closed) == (431, "close", True)
+
+
+async def test_an_address_past_the_bound_is_refused_431(port: int) -> None:
+    head = b"GET /healthz?q=" + b"a" * (MAX_REQUEST_HEAD_BYTES + 1) + b" HTTP/1.1\r\nHost: bounded\r\n\r\n"
+
+    status, _, closed, _ = await _refused(port, head)
+
+    assert (status, closed) == (431, True)
+
+
+async def test_heads_within_the_bound_are_served_however_they_are_cut_into_reads(port: int) -> None:
+    """Each head is about 62 KiB, one header of 30 KiB among them; sent in pieces of 1 KiB, each read by the
+    server before the next is sent, and three of them on one connection."""
+    head = b"GET /healthz HTTP/1.1\r\nHost: bounded\r\n" + _headers(30, 1_024) + _headers(1, 30_720) + b"\r\n"
+    assert MAX_REQUEST_HEAD_BYTES - 4_096 < len(head) <= MAX_REQUEST_HEAD_BYTES
+    answers = []
+    async with _connection(port) as connection:
+        for _ in range(3):
+            for start in range(0, len(head), 1_024):
+                await connection.send(head[start : start + 1_024])
+                await asyncio.sleep(0)  # yields to the server on this event loop, which reads the piece
+            answers.append(await connection.answer())
+
+    assert [(status, headers.get("connection")) for status, headers, _ in answers] == [(200, None)] * 3
