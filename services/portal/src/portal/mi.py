@@ -21,6 +21,7 @@ TARGET_WORKING_DAYS = 10
 CODES_CHARTED = 5
 OTHER_CODES = "Other codes"
 ALL_TYPES = "All types"
+MONTH = "Month"  # a chart's category label when its categories are months (charts.Chart's default)
 BATCH_CODES = frozenset(code.value for code in BatchCode)
 
 
@@ -32,6 +33,21 @@ def months_ending(today: date, count: int) -> list[str]:
         periods.append(f"{year:04d}-{month:02d}")
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     return periods[::-1]
+
+
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_label(period: str) -> str:
+    """A month (yyyy-mm) as people read it in a chart, its table and a description: "Jul 2026"."""
+    year, month = period.split("-")
+    return f"{_MONTH_NAMES[int(month) - 1]} {year}"
+
+
+def period_of(label: str) -> str:
+    """The month a `month_label` names, as yyyy-mm: what a CSV download gives, for the programs that read it."""
+    name, year = label.split(" ")
+    return f"{year}-{_MONTH_NAMES.index(name) + 1:02d}"
 
 
 @dataclass(frozen=True)
@@ -77,9 +93,13 @@ class MiData:
     def lag_bound_seconds(self) -> int | None:
         return max((int(row["projection_lag_bound_seconds"]) for row in self.plr_timeliness), default=None)
 
+    def months(self) -> tuple[str, ...]:
+        """The months as a chart's categories: what people read (`month_label`)."""
+        return tuple(month_label(period) for period in self.periods)
+
 
 def _span(data: MiData) -> str:
-    return f"{data.periods[0]} to {data.periods[-1]}" if data.periods else ""
+    return f"{month_label(data.periods[0])} to {month_label(data.periods[-1])}" if data.periods else ""
 
 
 def batches_chart(data: MiData) -> Chart:
@@ -88,7 +108,7 @@ def batches_chart(data: MiData) -> Chart:
         "chart-batches",
         "Batches processed per month",
         f"Batches completed, failed and abandoned each month, {_span(data)}.",
-        periods,
+        data.months(),
         (
             Series("Completed", tuple(float(data.submitted(p, "batches_completed")) for p in periods)),
             Series("Failed", tuple(float(data.submitted(p, "batches_failed")) for p in periods)),
@@ -103,7 +123,7 @@ def records_chart(data: MiData) -> Chart:
         "chart-records",
         "Records per month",
         f"Records accepted and rejected each month, {_span(data)}.",
-        periods,
+        data.months(),
         (
             Series("Accepted", tuple(float(data.submitted(p, "records_accepted")) for p in periods)),
             Series("Rejected", tuple(float(data.submitted(p, "records_rejected")) for p in periods)),
@@ -155,7 +175,7 @@ def rejections_by_month_chart(data: MiData) -> Chart:
         "Rejections by code, month by month",
         f"Records rejected with each of the {CODES_CHARTED} most frequent record codes (RVnnn) each month,"
         f" {_span(data)}, the rest together as other codes. A record with two codes counts under both.",
-        periods,
+        data.months(),
         tuple(series),
         footnote=MONTHLY_CODES_FOOTNOTE,
     )
@@ -170,7 +190,7 @@ def timeliness_chart(data: MiData) -> Chart:
         f" {TARGET_WORKING_DAYS} working days of it, {_span(data)}. Failed and abandoned batches are not counted;"
         " a completed batch is, even one that changed no learner's record (each of its records rejected or"
         " already recorded). Results reach learners' records after the decision: see the next chart.",
-        periods,
+        data.months(),
         (
             Series("Batches measured", tuple(float(data.timely(p, "batches_measured")) for p in periods)),
             Series(
@@ -227,7 +247,7 @@ def challenges_chart(data: MiData) -> Chart:
         "chart-challenges",
         "Challenges per month",
         f"Challenges raised each month, {_span(data)}, and how many of them are resolved and still open.",
-        periods,
+        data.months(),
         tuple(
             Series(name, tuple(float(data.challenged(p, field)) for p in periods))
             for name, field in (("Raised", "raised"), ("Resolved", "resolved"), ("Still open", "still_open"))
@@ -242,7 +262,7 @@ def challenge_days_chart(data: MiData) -> Chart:
         "Working days to resolve a challenge",
         f"Of the challenges raised each month, {_span(data)}, and resolved so far: the median and the slowest"
         " number of working days from raised to resolved (0 when none is resolved).",
-        periods,
+        data.months(),
         (
             Series("Median", tuple(float(data.challenge_days(p, "median_working_days_to_resolve")) for p in periods)),
             Series("Slowest", tuple(float(data.challenge_days(p, "worst_working_days_to_resolve")) for p in periods)),
@@ -270,5 +290,7 @@ def chart_csv(chart: Chart) -> str:
     writer.writerow([chart.category_label, *notes, *(series.name for series in chart.series)])
     for index, (category, values) in enumerate(table_rows(chart)):
         noted = [chart.note(index)] if chart.notes_label else []
+        if chart.category_label == MONTH:
+            category = period_of(category)  # yyyy-mm: a month as programs read it
         writer.writerow([category, *noted, *(str(int(v)) if float(v).is_integer() else str(v) for v in values)])
     return text.getvalue()

@@ -341,7 +341,11 @@ def test_a_json_refusal_about_a_record_names_the_record_and_one_about_the_text_i
     record = {**about_a_record, "detail": "record 3 has no field 'centreName'"}
     text = {**about_a_record, "detail": "malformed JSON: Expecting ',' delimiter", "column": 8}
     shown = batch_page(batch(status="refused", format="json", refusal=record, failure_reason=None, counts=nothing))
-    assert "(record 3)." in shown and "(line 3)" not in shown
+    assert "record 3 has no field &#39;centreName&#39;." in shown and "(line 3)" not in shown
+    assert "(record 3)" not in shown  # the detail names it: said once
+    unnamed = {**about_a_record, "detail": None}
+    shown = batch_page(batch(status="refused", format="json", refusal=unnamed, failure_reason=None, counts=nothing))
+    assert "(record 3)." in shown
     shown = batch_page(batch(status="refused", format="json", refusal=text, failure_reason=None, counts=nothing))
     assert "(line 3, column 8)." in shown
     shown = batch_page(batch(status="refused", format="csv", refusal=record, failure_reason=None, counts=nothing))

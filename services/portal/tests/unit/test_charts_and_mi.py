@@ -142,18 +142,18 @@ def data() -> MiData:
 
 def test_the_charts_hold_the_reports_numbers() -> None:
     charts = {name: build(data()) for name, build in CHARTS.items()}
-    assert table_rows(charts["batches"]) == [("2026-10", (2.0, 1.0, 1.0)), ("2026-11", (1.0, 0.0, 0.0))]
-    assert table_rows(charts["records"]) == [("2026-10", (150.0, 60.0)), ("2026-11", (100.0, 5.0))]
+    assert table_rows(charts["batches"]) == [("Oct 2026", (2.0, 1.0, 1.0)), ("Nov 2026", (1.0, 0.0, 0.0))]
+    assert table_rows(charts["records"]) == [("Oct 2026", (150.0, 60.0)), ("Nov 2026", (100.0, 5.0))]
     assert table_rows(charts["rejections"]) == [("RV001", (40.0,)), ("RV004", (25.0,))]
-    assert table_rows(charts["timeliness"]) == [("2026-10", (0.0, 0.0)), ("2026-11", (1.0, 1.0))]
+    assert table_rows(charts["timeliness"]) == [("Oct 2026", (0.0, 0.0)), ("Nov 2026", (1.0, 1.0))]
 
 
 def test_rejections_month_by_month_chart_the_five_most_frequent_codes_and_the_rest_together() -> None:
     chart = CHARTS["rejections-by-month"](data())
     assert [series.name for series in chart.series] == ["RV001", "RV007", "RV006", "RV005", "RV004", "Other codes"]
     assert table_rows(chart) == [
-        ("2026-10", (40.0, 0.0, 0.0, 0.0, 0.0, 0.0)),
-        ("2026-11", (0.0, 7.0, 6.0, 5.0, 4.0, 3.0 + 2.0)),  # RV003 and RV002: RS005's records are no rejections
+        ("Oct 2026", (40.0, 0.0, 0.0, 0.0, 0.0, 0.0)),
+        ("Nov 2026", (0.0, 7.0, 6.0, 5.0, 4.0, 3.0 + 2.0)),  # RV003 and RV002: RS005's records are no rejections
     ]
 
 
@@ -169,8 +169,8 @@ def test_timeliness_to_the_record_counts_all_types_then_each_type_over_the_month
 
 
 def test_challenges_per_month_and_the_days_they_took_to_resolve() -> None:
-    assert table_rows(CHARTS["challenges"](data())) == [("2026-10", (4.0, 3.0, 1.0)), ("2026-11", (0.0, 0.0, 0.0))]
-    assert table_rows(CHARTS["challenge-days"](data())) == [("2026-10", (2.0, 9.0)), ("2026-11", (0.0, 0.0))]
+    assert table_rows(CHARTS["challenges"](data())) == [("Oct 2026", (4.0, 3.0, 1.0)), ("Nov 2026", (0.0, 0.0, 0.0))]
+    assert table_rows(CHARTS["challenge-days"](data())) == [("Oct 2026", (2.0, 9.0)), ("Nov 2026", (0.0, 0.0))]
 
 
 def test_a_long_legend_wraps_inside_the_chart() -> None:
@@ -283,7 +283,7 @@ def test_the_month_by_month_rejections_count_rejected_records_only_so_no_month_a
     chart = CHARTS["rejections-by-month"](_failed_month())
 
     assert [series.name for series in chart.series] == ["RV002"]
-    assert table_rows(chart) == [("2026-11", (3.0,))]
+    assert table_rows(chart) == [("Nov 2026", (3.0,))]
     assert chart_csv(chart).splitlines() == ["Month,RV002", "2026-11,3"]
     assert "RS005 fails a whole batch" in chart.footnote and "left out here" in chart.footnote
 

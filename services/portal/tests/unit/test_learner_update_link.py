@@ -157,9 +157,12 @@ def test_the_buttons_say_what_the_links_said_screen_readers_included() -> None:
     _, withdrawn = _learner_page({**ACHIEVEMENT, "withdrawn": True})
 
     said = {action: " ".join(button.text.split()) for action, button in buttons(page).items()}
-    assert said == {"Update": "Update 60190541 awarded 2025-03-31", "Withdraw": "Withdraw 60190541 awarded 2025-03-31"}
-    assert " ".join(buttons(withdrawn)["Reinstate"].text.split()) == "Reinstate 60190541 awarded 2025-03-31"
-    assert 'Update<span class="govuk-visually-hidden"> 60190541 awarded 2025-03-31</span>' in page
+    assert said == {
+        "Update": "Update 60190541 awarded 31 March 2025",
+        "Withdraw": "Withdraw 60190541 awarded 31 March 2025",
+    }
+    assert " ".join(buttons(withdrawn)["Reinstate"].text.split()) == "Reinstate 60190541 awarded 31 March 2025"
+    assert 'Update<span class="govuk-visually-hidden"> 60190541 awarded 31 March 2025</span>' in page
 
 
 @pytest.mark.parametrize("withdrawn", [False, True], ids=["live", "withdrawn"])

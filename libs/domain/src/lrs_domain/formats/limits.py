@@ -89,15 +89,22 @@ _NAMED_IN_WORDS = {
     for field in _FIELD_BY_ATTRIBUTE.values()
     if sum(character.isupper() for character in field.heading) >= 2 and not field.heading.isupper()
 }
-_HEADING = re.compile(r"\b(" + "|".join(sorted(_NAMED_IN_WORDS, key=len, reverse=True)) + r")\b")
+# A heading, or a piece of text in quotes (as `quoted` says back what the file holds), which is left as it is: a JSON
+# file that has the key 'GivenName' is told so, not that it has 'givenName'. A quote opens after no letter or digit,
+# so an apostrophe ("the learner's GivenName") opens none.
+_HEADING = re.compile(
+    r"""(?<!\w)('[^'\n]*'|"[^"\n]*")(?!\w)"""
+    r"|\b(" + "|".join(sorted(_NAMED_IN_WORDS, key=len, reverse=True)) + r")\b"
+)
 
 
 def in_file_words(text: str, fmt: BatchFormat | None) -> str:
     """`text` (a finding's message, a refusal's detail) with each field named as a file of `fmt` names it: the
-    JSON keys in a JSON file (`notificationEmail`); CSV and XML files use the headings the text already says."""
+    JSON keys in a JSON file (`notificationEmail`); CSV and XML files use the headings the text already says. What
+    the text quotes from the file is kept as the file has it."""
     if fmt is not BatchFormat.JSON:
         return text
-    return _HEADING.sub(lambda found: _NAMED_IN_WORDS[found.group(1)].json_key, text)
+    return _HEADING.sub(lambda found: found.group(1) or _NAMED_IN_WORDS[found.group(2)].json_key, text)
 
 
 HEADER_HEADINGS: tuple[str, ...] = tuple(field.heading for field in HEADER_FIELDS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -87,7 +87,8 @@ def base(request: Request) -> str:
 
 class SignInRequired(Exception):
     """Sends the person to sign in, then on to `next_path`; `ended`: their session ended (the browser still held
-    its cookie), said on the sign-in page, as "form" when what they had sent was a form, which was not acted on."""
+    its cookie), said on the sign-in page, as "form" when what they had sent was a form, which was not acted on
+    (said of any form sent without a session, its cookie held or not)."""
 
     def __init__(self, next_path: str, ended: str | None = None) -> None:
         super().__init__(next_path)
@@ -110,6 +111,18 @@ def _uk_time(value: str | datetime | None) -> str:
         return ""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
     return moment.astimezone(UK).strftime("%-d %b %Y, %H:%M")
+
+
+def long_date(value: str | date | None) -> str:
+    """A day as people write it, "2 July 2013", not "2013-07-02" (which a screen reader reads as a number); what
+    is no yyyy-mm-dd date is shown as it is."""
+    if value is None or value == "":
+        return ""
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(value)
+    except ValueError:
+        return value if isinstance(value, str) else str(value)
+    return f"{day.day} {day:%B %Y}"
 
 
 def _number(value: int | float | None) -> str:
@@ -154,6 +167,7 @@ TEMPLATES = Environment(
     lstrip_blocks=True,
 )
 TEMPLATES.filters["uk_time"] = _uk_time
+TEMPLATES.filters["long_date"] = long_date
 TEMPLATES.filters["number"] = _number
 TEMPLATES.filters["bidi_shown"] = with_bidi_controls_shown
 TEMPLATES.filters["status_tag"] = _status_tag
@@ -168,17 +182,19 @@ TEMPLATES.filters["file_words"] = in_file_words  # a field named as the batch's 
 TEMPLATES.globals["said_once"] = said_once  # a refusal's title and detail
 TEMPLATES.globals["field_named"] = lambda fmt, attribute: file_field_name(format_named(fmt), attribute) or attribute
 TEMPLATES.globals["svg"] = svg
-TEMPLATES.globals["where_in_file"] = lambda line, column, fmt: where_in_file(line, column, fmt)
+TEMPLATES.globals["where_in_file"] = lambda line, column, fmt, said=None: where_in_file(line, column, fmt, said)
 TEMPLATES.globals["table_rows"] = table_rows
 
 
-def where_in_file(line: int | None, column: int | None, fmt: object) -> str:
+def where_in_file(line: int | None, column: int | None, fmt: object, said: str | None = None) -> str:
     """Where a refusal points, as the file is read: "line 3, column 8", or in a JSON file a record's number
-    ("record 3"), which is what its position names when it has no column (a record's field, not the text)."""
+    ("record 3"), which is what its position names when it has no column (a record's field, not the text). Nothing
+    when the refusal's detail (`said`) starts by naming that record, as the JSON parser's do: said once, not twice."""
     if line is None:
         return ""
     if column is None and str(fmt) == "json":  # the format as the API gives it, or a BatchFormat (a StrEnum)
-        return f"record {line}"
+        where = f"record {line}"
+        return "" if said and said.startswith(where) and not said[len(where) : len(where) + 1].isdigit() else where
     return f"line {line}, column {column}" if column is not None else f"line {line}"
 
 
@@ -289,7 +305,13 @@ async def signed_in(request: Request) -> SignedIn:
     cookie = request.cookies.get(portal.cookies.session_cookie)
     user = await portal.auth.session_for(cookie)
     if user is None:
-        ended = None if not cookie else ("page" if request.method in ("GET", "HEAD") else "form")
+        # A form sent without a session was not acted on, whether its cookie is still held (the session ended
+        # while idle) or was cleared (the person signed out in another window): said either way; but signing out
+        # again lost nothing.
+        if request.method in ("GET", "HEAD"):
+            ended = "page" if cookie else None
+        else:
+            ended = None if request.url.path == "/sign-out" else "form"
         raise SignInRequired(page_to_go_back_to(request), ended)
     if in_sandpit(request):
         if portal.sandpit is None:

@@ -24,8 +24,9 @@ _PAGES: dict[str, tuple[int, str, list[str]]] = {
         403,
         "The form could not be accepted",
         [
-            "The form was not sent from this portal, or it was open for too long. Nothing was changed.",
-            "Go back, reload the page and send the form again.",
+            "The form was not sent from this portal, it was open for too long, or you signed out or signed in"
+            " again in another window after it was opened. Nothing was changed.",
+            "Go back, reload the page and send the form again: what you had entered may need entering again.",
         ],
     ),
     "bad_form": (
