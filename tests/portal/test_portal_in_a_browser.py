@@ -187,7 +187,7 @@ async def test_an_update_typed_by_hand_fills_in_the_recorded_credits_and_is_acce
     await ao_page.get_by_label("Credits (optional)").fill("17")
     await enter_achievement(ao_page, LILY, action="Create", grade="Distinction", **key)
     assert await wait_decided(ao_page) == "completed"
-    await find_learner(ao_page, portal_system.url, LILY.uln, showing='[data-qan="500/0002/0"]:has-text("2021-07-14")')
+    await find_learner(ao_page, portal_system.url, LILY.uln, showing='[data-qan="500/0002/0"]:has-text("14 July 2021")')
 
     await ao_page.goto(f"{portal_system.url}/direct-entry")
     await ao_page.get_by_label("Action", exact=True).select_option("Update")

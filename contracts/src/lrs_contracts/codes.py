@@ -276,7 +276,7 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         fix=(
             "The ULN is not registered, or the names or date of birth differ from the learner's registration. "
             "Check the spelling (case does not matter) and the date of birth. If the details are right and the ULN is "
-            "the learner's, a learning provider may have registered the ULN under other details (decision 0121): "
+            "the learner's, a learning provider may have registered the ULN under other details: "
             "ask the LRS service desk, which imports the learner's details, then submit the record again. If the "
             "finding says the learner's record was erased, there is nothing to correct: the LRS records nothing more "
             "for that ULN, so leave the record out of your next batches."

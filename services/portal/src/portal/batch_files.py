@@ -49,7 +49,7 @@ _RULE_NOTES = {
     "file_version": "Any text, such as 1.0; not checked.",
     "batch_reference": "Your own name for the batch, one line: the subject of the email that says the batch"
     " is done, and shown in the list of batches. Not checked for repeats: two files with one reference are two"
-    " batches (only the same file sent again, or the same Idempotency-Key, is answered with the first batch), and"
+    " batches (only the same file sent again is answered with its first batch instead of making a new one), and"
     " each sends its own email; records already recorded come back unchanged.",
     "given_name": f"At most {MAX_NAME_LENGTH} characters (RV021).",
     "family_name": f"At most {MAX_NAME_LENGTH} characters (RV021).",

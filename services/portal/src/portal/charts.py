@@ -74,6 +74,18 @@ def nice_maximum(value: float) -> float:
     return float(10 * magnitude)
 
 
+def gridlines(top: float, *, whole: bool) -> tuple[float, ...]:
+    """The values gridlines are drawn at, from 0 up to `top` (a `nice_maximum`), in 4 or 5 equal steps of a round
+    number (1, 2 or 5 times 10^n), so no label is rounded: 0, 1, 2, 3, 4, 5 for a top of 5, not 1.25 shown as 1.2.
+    For a series of `whole` numbers (counts of batches, say) a step is never less than 1: 0, 1, 2 for a top of 2."""
+    magnitude = 10 ** math.floor(math.log10(top))
+    steps = 4 if round(top / magnitude, 6) == 2 else 5  # 2 in quarters; 1, 2.5 and 5 in fifths
+    step = top / steps
+    if whole and step < 1:
+        step, steps = 1.0, max(1, math.floor(top))  # a whole number's top is 1 or 2 here (nice_maximum(3) is 5)
+    return tuple(round(step * index, 9) for index in range(steps + 1))
+
+
 def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
@@ -123,9 +135,8 @@ def vertical_bars(chart: Chart) -> Markup:
     bar_width = min(40.0, (group_width - 12) / max(len(chart.series), 1))
     base_y = _TOP + _PLOT_HEIGHT
     parts = _open(chart, height)
-    for tick in range(5):
-        tick_value = top * tick / 4
-        y = base_y - _PLOT_HEIGHT * tick / 4
+    for tick_value in gridlines(top, whole=all(float(value).is_integer() for value in values)):
+        y = base_y - _PLOT_HEIGHT * tick_value / top
         parts.append(f'<line x1="{_LEFT}" x2="{_WIDTH - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="chart-grid"/>')
         parts.append(_text(_LEFT - 6, y + 4, _number(tick_value), "end", "chart-axis"))
     for category_index, category in enumerate(chart.categories):

@@ -50,19 +50,21 @@ def test_the_timeliness_figure_says_it_counts_only_the_batches_that_changed_lear
     said = _home_with_timeliness(measured=2, within=0, median=12, worst=14)
 
     assert (
-        "0 of 2 batches decided this month that changed learners' records (and gave a results-issued date) had"
-        " their results on them within 10 working days of being issued." in said
+        "0 of 2 batches in time Of the 2 batches decided this month that changed learners' records (and gave a"
+        " results-issued date), 0 had their results on them within 10 working days of being issued." in said
     )
     assert "The median took 12 working days and the slowest 14 working days." in said
     assert "Batches that changed no learner's record" in said and "are not counted" in said
     assert "plus up to 1 minute for the record to show it" in said
+    assert "counts as on the record from when the LRS recorded it" in said and "PLR's log" not in said
 
 
 def test_one_batch_measured_reads_in_the_singular() -> None:
     said = _home_with_timeliness(measured=1, within=1, median=1, worst=1)
 
     assert (
-        "1 of 1 batch decided this month that changed learners' records (and gave a results-issued date) had its"
-        " results on them within 10 working days of being issued. It took 1 working day." in said
+        "1 of 1 batch in time Of the 1 batch decided this month that changed learners' records (and gave a"
+        " results-issued date), 1 had its results on them within 10 working days of being issued. It took 1 working"
+        " day." in said
     )
     assert "1 batches" not in said and "1 working days" not in said

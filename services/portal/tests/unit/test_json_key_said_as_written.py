@@ -9,6 +9,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+from services.portal.tests.unit.stubbed_portal import form, stubbed_portal
 from services.portal.tests.unit.test_batch_pages import batch, batch_page
 
 from lrs_domain.reference_files import load_catalogue
@@ -57,3 +58,18 @@ def test_a_batch_held_by_maintenance_can_be_checked_again_without_script() -> No
 
     assert "It waits in the queue until the maintenance ends" in shown
     assert f'<a class="govuk-link" href="/batches/{held["batch_id"]}?wait=20">Check again</a>' in shown
+
+
+def test_the_check_page_names_the_record_once() -> None:
+    portal = stubbed_portal()
+    client, person = portal.signed_in()
+
+    answer = client.post(
+        "/batches/check",
+        data=form(person),
+        files={"batch_file": ("batch.json", _with_the_heading_as_a_key(), "application/json")},
+    )
+
+    shown = html.unescape(answer.text)
+    assert SAID in shown
+    assert "(record 1)" not in shown

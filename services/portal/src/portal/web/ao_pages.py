@@ -7,7 +7,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -35,6 +35,7 @@ from portal.direct_entry import (
     entry_batch,
     entry_reference,
     field_errors,
+    is_direct_entry,
     prefilled_values,
     read_entry,
     recorded_event,
@@ -52,6 +53,7 @@ from portal.web.common import (
     checked_form,
     field,
     in_sandpit,
+    long_date,
     portal_of,
     render,
     see_other,
@@ -99,6 +101,13 @@ PREFILL_LIMITS = {
 # the form's key names no batch: an ingest of the release before IDEMPOTENCY_KEY_REUSED, during a rollout (ingest
 # lists at most 200 a page).
 SENT_BEFORE_LOOKED_FOR = 200
+# A direct entry sent again from another form (Back after Send draws a new form, which the browser fills in again as it
+# was, or a second tab): the same entry sent within so long is said to have been sent already, as uploads say of a file
+# sent again, looked for among the AO's newest so many batches; "Send it again as a new batch" sends it all the same.
+SAME_ENTRY_WITHIN = timedelta(minutes=15)
+SAME_ENTRY_LOOKED_FOR = 50
+# A batch that recorded nothing and will not (refused at the door, or given up on): the same entry again is sent.
+_NOTHING_RECORDED = ("refused", "abandoned")
 # A name in an address is counted composed, as the rules count it, once it is read: its code points are first bounded
 # by the most a name of NAME_LIMIT characters can decompose into (NFD takes a character to at most 4).
 _NAME_CODE_POINTS = 4 * NAME_LIMIT
@@ -117,9 +126,11 @@ def _entry_page(
     filled: list[str] | None = None,
     sent_before: dict[str, Any] | None = None,
     drawn_from_post: bool = False,
+    sent_already: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """`sent_before`: this form was sent before, with other content (`batch`: the batch it made, if found);
-    `drawn_from_post`: the form filled in as a POST's answer, whose Back and reload then ask the empty form by GET."""
+    `drawn_from_post`: the form filled in as a POST's answer, whose Back and reload then ask the empty form by GET;
+    `sent_already`: the batch another form sent this same entry as, lately (`_same_entry_sent_lately`)."""
     context = {
         "values": values,
         "errors": errors,
@@ -133,6 +144,7 @@ def _entry_page(
         "entry_id": values.get("entry_id") or str(uuid.uuid4()),
         "sent_before": sent_before,
         "drawn_from_post": drawn_from_post,
+        "sent_already": sent_already,
     }
     return render(request, "direct_entry.html", context, user=user, status_code=status)
 
@@ -289,6 +301,8 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
     if errors:
         return _entry_page(request, user, values, errors, warnings_of(outcome), 400)
     sent = batch_file(batch)
+    if field(form, "again") != "yes" and (earlier := await _same_entry_sent_lately(request, user, entry, entry_id)):
+        return _entry_page(request, user, values, {}, warnings_of(outcome), 409, sent_already=earlier)
     try:
         accepted = await calls(request, user).submit_batch(sent, "application/json", f"portal-entry-{entry_id}")
     except Refused as refused:
@@ -356,6 +370,43 @@ async def _entry_sent_before(
             made = {"batch_id": str(made_id)}
     again = {**values, "entry_id": str(uuid.uuid4())}
     return _entry_page(request, user, again, {}, warnings, 409, sent_before={"batch": made})
+
+
+async def _same_entry_sent_lately(request: Request, user: AoUser, entry: Entry, entry_id: str) -> dict[str, Any] | None:
+    """The AO's direct-entry batch of the last SAME_ENTRY_WITHIN that holds this same entry, sent from another form
+    than this one, if among its newest SAME_ENTRY_LOOKED_FOR: its file is the one this entry makes under that batch's
+    reference (each form's own id gives the reference, so the files differ in it alone). This form's own batch (a
+    second click on Send) is left to ingest, which answers it with that batch; one that recorded nothing and will
+    not is passed over. None when there is none, or the batches cannot be listed just now (the entry is then sent)."""
+    assert user.account.ao_id is not None
+    try:
+        newest = await calls(request, user).batches(page=1, page_size=SAME_ENTRY_LOOKED_FOR)
+    except KeyRejected:
+        raise
+    except ServiceError:
+        return None
+    since = datetime.now(UTC) - SAME_ENTRY_WITHIN
+    for batch in newest.get("items") or ():
+        if (
+            batch.get("idempotency_key") == f"portal-entry-{entry_id}"
+            or batch.get("status") in _NOTHING_RECORDED
+            or batch.get("not_published")
+            or not is_direct_entry(batch)
+            or not _received_since(batch, since)
+        ):
+            continue
+        same = batch_file(entry_batch(entry, user.account.ao_id, str(batch.get("batch_reference"))))
+        if hashlib.sha256(same).hexdigest() == batch.get("content_sha256"):
+            return dict(batch)
+    return None
+
+
+def _received_since(batch: Mapping[str, Any], since: datetime) -> bool:
+    try:
+        received = datetime.fromisoformat(str(batch.get("received_at")))
+    except ValueError:
+        return False
+    return received.tzinfo is not None and received >= since
 
 
 async def _entry_batch_among_the_newest(request: Request, user: AoUser, entry_id: str) -> dict[str, Any] | None:
@@ -522,11 +573,10 @@ def _achievement_shown(challenge: dict[str, Any], catalogue: Catalogue) -> dict[
         return None
     qan = achievement["qualification_number"]
     title = achievement.get("title") or next((row.title for row in catalogue.rows_for(qan)), None)
-    awarded = date.fromisoformat(achievement["award_date"])
     return {
         "qan": display_qan(qan),
         "title": title,
-        "award_date": f"{awarded.day} {awarded:%B %Y}",
+        "award_date": long_date(achievement["award_date"]),
         "grade_when_raised": achievement.get("grade"),
         # Provisional or Final when raised (decision 0183); none for a challenge raised before it was kept
         "status_when_raised": RESULT_STATUS_WORDS.get(achievement.get("status") or ""),
