@@ -1136,7 +1136,7 @@ async def test_every_open_challenge_is_in_the_inbox_and_counted_however_many_wer
     # the resolved ones: the inbox's latest 20, then all of them from its link, 50 a page
     await ao_page.goto(f"{url}/challenges")
     await expect(ao_page.locator("table[data-table=resolved] tr[data-challenge]")).to_have_count(20)
-    await ao_page.get_by_role("link", name="All resolved challenges").click()
+    await _follow(ao_page.get_by_role("link", name="All resolved challenges"))  # its rows, not the inbox's
     resolved_shown: list[str] = []
     while True:
         page_rows = ao_page.locator("table[data-table=resolved] tr[data-challenge]")
