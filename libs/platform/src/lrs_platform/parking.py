@@ -17,7 +17,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -444,12 +444,17 @@ class ParkedMessages:
         await self._executor().execute(f"DELETE FROM {self._table} WHERE id = $1", parked_id)
 
     async def failed_again(self, row: ParkedRow, error: str) -> None:
-        """The stream's new head failed when re-applied: it becomes the poison (and goes to the DLQ if new)."""
+        """The stream's new head failed when re-applied: it becomes the poison (and goes to the DLQ if new), named by
+        its event as a poison parked at once is: a message held back was parked without its event id and type."""
+        event_id, event_type = peek_event(row.value)
         await self._executor().execute(
             f"UPDATE {self._table} SET error = $2, attempts = attempts + 1, reason = 'error',"
-            " dlq_pending = dlq_pending OR reason = 'blocked' WHERE id = $1",
+            " dlq_pending = dlq_pending OR reason = 'blocked',"
+            " event_id = coalesce(event_id, $3), event_type = coalesce(event_type, $4) WHERE id = $1",
             row.id,
             error,
+            event_id,
+            event_type,
         )
 
     async def pending_dead_letters(self, consumer: str, limit: int = 500) -> list[ParkedRow]:
@@ -540,6 +545,9 @@ class ReplayResult:
     skipped: int
     still_parked: int
     error: str | None
+    # the id of the stream's head once the retry or skip is done (its poison now) when messages stay parked: another
+    # than the one named when a message behind it failed (`DeadLetterOffice` reads it)
+    poison_id: int | None = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -550,6 +558,7 @@ class ReplayResult:
             "skipped": self.skipped,
             "still_parked": self.still_parked,
             "error": self.error,
+            "poison_id": self.poison_id,
         }
 
 
@@ -886,6 +895,10 @@ class DeadLetterOffice:
             # now, and must wait for this stream's lock (for the commit) to see what the replay did. Left named here,
             # it read the stream as before the replay and parked a message of it behind a removed poison.
             self._streams_retried_here.discard(lock_name)
+            if result.still_parked and result.poison_id is None:
+                # the message now at the head, in this transaction: what a skip of the stream must name next
+                head = next(iter(await self.store.stream_of(row)), None)
+                result = replace(result, poison_id=head.id if head is not None else None)
         elif skip_head:
             # Nothing to apply again: skipping only acknowledges it (the copy on `<topic>.dlq` stays).
             await self.store.delete(row.id)

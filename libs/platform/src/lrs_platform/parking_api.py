@@ -117,6 +117,10 @@ class ReplayResultView(BaseModel):
     skipped: int
     still_parked: int = Field(description="parked still: the head failed again, or what waited behind it")
     error: str | None = Field(description="why the head failed again, if it did")
+    poison_id: int | None = Field(
+        description="when messages stay parked, the id of the one now at the key's head, its poison: what a next"
+        " retry or skip names (another id than the one named when a message held behind it failed); else null"
+    )
 
 
 class Replayed(BaseModel):

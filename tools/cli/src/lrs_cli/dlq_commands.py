@@ -155,6 +155,16 @@ def _refused_by_all(failures: Sequence[Exception], asked: int) -> CommandError |
     return CommandError(f"every service refused this key: {failures[0]}")
 
 
+def _usage_of_all(failures: Sequence[Exception], asked: int) -> UsageError | None:
+    """When every service was refused by the CLI itself with the same usage error (no API key, a key file holding
+    none: said before a request is sent), that one error, said once with its exit status (2) as a command of one
+    service says it: no service was asked, and "unavailable" per service read as services that did not answer."""
+    usage = [failure for failure in failures if isinstance(failure, UsageError)]
+    if not usage or len(usage) < asked or len({str(failure) for failure in usage}) > 1:
+        return None
+    return usage[0]
+
+
 def dlq_list(
     connection: Connection, service: str, key: str | None = None, topic: str | None = None, limit: int = 500
 ) -> str:
@@ -176,8 +186,8 @@ def _listing(
             except (CommandError, httpx.TransportError) as error:
                 sections.append(f"== {each}\n{_unavailable(error)}")
                 failures.append(error)
-        if refused := _refused_by_all(failures, len(services)):
-            raise refused
+        if said := _usage_of_all(failures, len(services)) or _refused_by_all(failures, len(services)):
+            raise said
         return "\n".join(sections), _unanswered(failures)
     parked, total = parked_messages(connection, service, key, topic, limit)
     text = projector_commands.parked_events_table(parked) if service == PROJECTOR else parked_table(parked)
@@ -207,8 +217,8 @@ def _json_listing(
                 raise
             found[each] = {"parked": None, "total": None, "error": _unavailable(error)}
             failures.append(error)
-    if refused := _refused_by_all(failures, len(services)):
-        raise refused
+    if said := _usage_of_all(failures, len(services)) or _refused_by_all(failures, len(services)):
+        raise said
     return {"services": found}, _unanswered(failures)
 
 
@@ -274,17 +284,30 @@ def still_parked_after(
     skipped: bool = False,
 ) -> str | None:
     """What to say when a retry or a skip left messages parked (the command then exits 1), or None; the skip it
-    names runs as printed, on the same message of the same service."""
+    names runs as printed, on the message that is its key's poison now, of the same service. The projector names
+    a stream by its learner, which stays; elsewhere a message is named by its id, and when one held behind the
+    message named failed (always after a skip) the poison is another: the service's answer names it
+    (`poison_id`), and a skip of the id given answered 404."""
     parked = sum(int(result.get("still_parked") or 0) for result in results)
     if not parked:
         return None
-    failed = "a message held behind the skipped one failed" if skipped else "the retry failed again"
+    poison = target
+    if service != PROJECTOR:
+        poison = next((str(result["poison_id"]) for result in results if result.get("poison_id") is not None), target)
     where = f" --service {service}" if service != PROJECTOR else ""
     if topic:
         where += f" --topic {shlex.quote(topic)}"
-    skip = connection.command(f"dlq skip {shlex.quote(target)}{where}")
+    skip = connection.command(f"dlq skip {shlex.quote(poison)}{where}")
+    if poison == target:
+        failed = "a message held behind the skipped one failed" if skipped else "the retry failed again"
+        return (
+            f"{parked:,} still parked: {failed} (first error above); deploy a fix and retry, or skip the poison"
+            f" (`{skip}`)"
+        )
+    named = "skipped" if skipped else "retried"
     return (
-        f"{parked:,} still parked: {failed} (first error above); deploy a fix and retry, or skip the poison (`{skip}`)"
+        f"{parked:,} still parked: a message held behind the {named} one failed (first error above), parked message"
+        f" {poison}, its key's poison now; deploy a fix and retry it, or skip it (`{skip}`)"
     )
 
 
