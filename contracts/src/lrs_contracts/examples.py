@@ -728,6 +728,7 @@ _REFERENCE_EXAMPLES = (
             kind=QualificationKind.QUALIFICATION,
             grade_set=GCSE_GRADES,
             source=f"reference load {_REFERENCE_VERSION}",
+            rows_in_load=8112,
         ),
         source="validation",
         correlation_id=f"reference-load-{_REFERENCE_VERSION}",

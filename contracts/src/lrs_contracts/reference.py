@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
+from pydantic import Field
+
 from lrs_contracts.envelope import Contract
 
 
@@ -39,3 +41,9 @@ class QualificationPublished(Contract):
     grade_set: tuple[str, ...]
     status: str = "Approved"
     source: str
+    rows_in_load: int | None = Field(
+        default=None,
+        ge=0,
+        description="how many rows the reference load named in `source` published: a reader holding that many rows"
+        " of the load holds it whole (the Sandpit applies live's catalogue only then); absent from older publishers",
+    )

@@ -31,6 +31,7 @@ from validation.disclosures import Disclosures
 from validation.learner_registry import LearnerRegistry
 from validation.reference_store import ReferenceFiles, ReferenceStore
 from validation.sandpit import RegistryFollower, SandpitResets, own_dead_letter_topics
+from validation.sandpit_catalogue import CatalogueFollower
 
 SERVICE = "validation"
 PARTITION_FETCH_BYTES = 1_048_576  # a fetch's share of one partition of the submitted topic
@@ -84,7 +85,8 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             )
             await producer.start()
             await outbox_producer.start()
-            if first_load and not sandpit:  # the Sandpit reads live's catalogue topic, never writes it
+            # the Sandpit follows live's catalogue topic (`CatalogueFollower`, below), never writes it
+            if first_load and not sandpit:
                 catalogue, _ = await reference.current()
                 await publish_catalogue(outbox_producer, catalogue, await reference.version())
             dead_letters = DeadLetterOffice(
@@ -131,6 +133,11 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
                 registry_loop = follower.consumer_loop(dead_letters)
                 serve_dead_letters(app, dead_letters, registry_loop.guard)
                 tasks.start(registry_loop.run(), "sandpit-registry-follower")
+                # and of live's catalogue: each live reference load, once it has read all its rows
+                catalogue_follower = CatalogueFollower(reference, settings.kafka_bootstrap_servers, topics)
+                catalogue_loop = catalogue_follower.consumer_loop(dead_letters)
+                serve_dead_letters(app, dead_letters, catalogue_follower)
+                tasks.start(catalogue_loop.run(), "sandpit-catalogue-follower")
             else:
                 learner_outbox = Outbox("validation.learner_outbox", LEARNER_EVENTS.name)
                 relay = learner_outbox.relay_forever(pool, outbox_producer, app.state.outbox_wake)

@@ -2,7 +2,10 @@
 
 PostgreSQL (`validation.qualifications`, versioned by `reference_loads`) is the decider's source of
 truth; the topic lets analysts and other services follow the catalogue without reading our tables.
-Keys are `QAN|pathway`, so compaction keeps the latest row of each.
+Keys are `QAN|pathway`, so compaction keeps the latest row of each. Every row of a load says how many rows the
+load published (`rows_in_load`): a reader holding that many rows of the newest load holds it whole, and the keys
+still holding an older load's row are qualifications the newest load removed (the Sandpit's validation follows
+the topic so: `validation.sandpit_catalogue`).
 """
 
 from __future__ import annotations
@@ -18,8 +21,12 @@ from lrs_contracts.topics import REFERENCE_QUALIFICATIONS
 from lrs_domain.reference import Catalogue
 
 
-async def publish_catalogue(producer: AIOKafkaProducer, catalogue: Catalogue, version: int) -> int:
+async def publish_catalogue(
+    producer: AIOKafkaProducer, catalogue: Catalogue, version: int, topic: str = REFERENCE_QUALIFICATIONS.name
+) -> int:
+    """Publishes every row of load `version`; `topic` is live's own but in tests (a private copy)."""
     sent = []
+    rows_in_load = sum(len(rows) for rows in catalogue.rows.values())
     for rows in catalogue.rows.values():
         for row in rows:
             key = f"{row.qualification_number}|{row.pathway or ''}"
@@ -35,6 +42,7 @@ async def publish_catalogue(producer: AIOKafkaProducer, catalogue: Catalogue, ve
                 kind=row.kind,
                 grade_set=row.grade_set,
                 source=f"reference load {version}",
+                rows_in_load=rows_in_load,
             )
             envelope = wrap(
                 event,
@@ -42,6 +50,6 @@ async def publish_catalogue(producer: AIOKafkaProducer, catalogue: Catalogue, ve
                 correlation_id=f"reference-load-{version}",
                 event_id=deterministic_id("reference", version, key),
             )
-            sent.append(await producer.send(REFERENCE_QUALIFICATIONS.name, key=key.encode(), value=encode(envelope)))
+            sent.append(await producer.send(topic, key=key.encode(), value=encode(envelope)))
     await asyncio.gather(*sent)
     return len(sent)

@@ -1,11 +1,15 @@
 """Reference data in PostgreSQL (schema `validation`): the Ofqual catalogue and the awarding organisations,
 replaced whole by each load and re-read only when a newer load exists. The learner registry, in the same
 schema, is `validation.learner_registry`'s.
+
+Live loads them from the reference files (`lrs reference load`). The Sandpit loads the shipped files at its first
+start, then keeps the catalogue equal to live's newest load, read from live's catalogue topic
+(`validation.sandpit_catalogue`, `replace_catalogue`): those loads are recorded as `live reference load <version>`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 
@@ -29,6 +33,23 @@ from lrs_platform.database import advisory_lock_key
 # Held while the catalogue and AO list are replaced: loads never interleave.
 _LOADING_LOCK = advisory_lock_key("validation reference load")
 _ANY_QUALIFICATION = "SELECT EXISTS (SELECT 1 FROM validation.qualifications)"
+_NEWEST_LOAD = "SELECT what, rows FROM validation.reference_loads ORDER BY version DESC LIMIT 1"
+LIVE_LOAD = "live reference load "
+"""How the Sandpit records a catalogue copied from live's load: `live reference load <live's version>`."""
+
+
+@dataclass(frozen=True)
+class Load:
+    """A row of `validation.reference_loads`: what was loaded and how many rows."""
+
+    what: str
+    rows: int
+
+    @property
+    def live_version(self) -> int | None:
+        """The version of live's load this is a copy of (the Sandpit's), or None for a load of the files."""
+        number = self.what.removeprefix(LIVE_LOAD)
+        return int(number) if self.what.startswith(LIVE_LOAD) and number.isdigit() else None
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,28 @@ class ReferenceStore:
                 return False
             await _replace_reference(connection, rows)
             return True
+
+    async def replace_catalogue(self, qualifications: Sequence[Qualification], what: str) -> bool:
+        """Replaces the catalogue with `qualifications` (the AO list stays as it is: judging does not read it), as
+        the load `what`, in one transaction; False, with nothing done, when the newest load is `what` already with
+        as many rows."""
+        rows = [_qualification_row(qualification) for qualification in _unique(qualifications)]
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOADING_LOCK)
+            newest = await connection.fetchrow(_NEWEST_LOAD)
+            if newest is not None and (newest["what"], newest["rows"]) == (what, len(rows)):
+                return False
+            await connection.execute("DELETE FROM validation.qualifications")
+            await _copy_qualifications(connection, rows)
+            await connection.execute(
+                "INSERT INTO validation.reference_loads (what, rows) VALUES ($1, $2)", what, len(rows)
+            )
+        return True
+
+    async def newest_load(self) -> Load | None:
+        """What the catalogue was last loaded from, or None before any load."""
+        row = await self._pool.fetchrow(_NEWEST_LOAD)
+        return None if row is None else Load(row["what"], row["rows"])
 
     async def version(self) -> int:
         version: int = await self._pool.fetchval("SELECT coalesce(max(version), 0) FROM validation.reference_loads")
@@ -122,6 +165,14 @@ async def _replace_reference(connection: asyncpg.Connection, rows: _ReferenceRow
     await connection.copy_records_to_table(
         "awarding_organisations", schema_name="validation", records=rows.organisations
     )
+    await _copy_qualifications(connection, rows.qualifications)
+    await connection.execute(
+        "INSERT INTO validation.reference_loads (what, rows) VALUES ('catalogue', $1)", rows.qualifications_read
+    )
+    return len(rows.organisations), rows.qualifications_read
+
+
+async def _copy_qualifications(connection: asyncpg.Connection, rows: list[tuple[object, ...]]) -> None:
     await connection.copy_records_to_table(
         "qualifications",
         schema_name="validation",
@@ -138,12 +189,8 @@ async def _replace_reference(connection: asyncpg.Connection, rows: _ReferenceRow
             "grade_set",
             "source",
         ],
-        records=rows.qualifications,
+        records=rows,
     )
-    await connection.execute(
-        "INSERT INTO validation.reference_loads (what, rows) VALUES ('catalogue', $1)", rows.qualifications_read
-    )
-    return len(rows.organisations), rows.qualifications_read
 
 
 def _unique(qualifications: Iterable[Qualification]) -> list[Qualification]:

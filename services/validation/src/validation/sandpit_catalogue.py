@@ -1,0 +1,232 @@
+"""The Sandpit's copy of live's qualification catalogue (decision 0060): the Sandpit judges against the catalogue
+live judges against, without restarting, after every live `lrs reference load`.
+
+Live validation publishes every row of each load on the compacted `lrs.reference.qualifications.v1`
+(`validation.catalogue_publisher`), keyed `QAN|pathway`, each naming its load (`source` "reference load <version>",
+correlation id `reference-load-<version>`) and how many rows the load published (`rows_in_load`). A Sandpit
+validation reads the topic from its beginning, holding the newest row of each key (as compaction would), and
+applies a load once it holds it whole: the rows of the newest version that has all its rows. A key still holding an
+older version's row is a qualification the newest load removed. A load of an older publisher (no `rows_in_load`)
+is applied once the follower has read to the end of the topic. It replaces the Sandpit's
+`validation.qualifications` in one transaction, recorded as `live reference load <version>` in
+`validation.reference_loads`, so the decider's `ReferenceStore.current()` reads it at its next batch.
+
+No consumer group and no stored offsets: the topic holds one row per qualification, read again at each start (a
+load already applied is not applied again). A message that cannot be read is parked on the Sandpit's own
+`sandpit.lrs.reference.qualifications.v1.dlq` (`lrs --sandpit dlq list --service validation`); the loads go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from lrs_contracts.environments import TopicNames
+from lrs_contracts.reference import QualificationPublished
+from lrs_contracts.registry import UnknownEventType, decode
+from lrs_contracts.topics import REFERENCE_QUALIFICATIONS
+from lrs_domain.reference import Qualification
+from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
+from lrs_platform.kafka import make_consumer, topic_partitions
+from lrs_platform.logging import get_logger
+from lrs_platform.parking import DeadLetterOffice
+from validation.reference_store import LIVE_LOAD, ReferenceStore
+from validation.sandpit import ConsumerFactory
+
+CATALOGUE_FOLLOWER = "validation.sandpit-catalogue"
+
+_SOURCE = re.compile(r"reference load (\d+)")
+_CORRELATION = re.compile(r"reference-load-(\d+)")
+
+_log = get_logger("validation.sandpit_catalogue")
+
+
+@dataclass(frozen=True)
+class HeldRow:
+    """The newest row read of one key of the topic: the load it belongs to and what that load said of its size."""
+
+    offset: tuple[int, int]  # (partition, offset): a parked message retried later never replaces a newer row
+    version: int
+    rows_in_load: int | None
+    qualification: Qualification
+
+
+@dataclass(frozen=True)
+class WholeLoad:
+    version: int
+    qualifications: tuple[Qualification, ...]
+
+
+def whole_latest_load(held: Mapping[str, HeldRow], caught_up: bool) -> WholeLoad | None:
+    """The newest load whose rows are all held: the highest version holding as many rows as it says it published.
+    A version whose rows do not say (an older publisher) is whole only as the highest version, once the reader is
+    `caught_up` to the topic's end. None while no load is whole (the newest one still arriving)."""
+    by_version: dict[int, list[HeldRow]] = {}
+    for row in held.values():
+        by_version.setdefault(row.version, []).append(row)
+    highest = max(by_version, default=None)
+    for version in sorted(by_version, reverse=True):
+        rows = by_version[version]
+        said = [row.rows_in_load for row in rows if row.rows_in_load is not None]
+        whole = len(rows) >= max(said) if said else version == highest and caught_up
+        if whole:
+            ordered = sorted(
+                rows, key=lambda row: (row.qualification.qualification_number, row.qualification.pathway or "")
+            )
+            return WholeLoad(version, tuple(row.qualification for row in ordered))
+    return None
+
+
+def load_version(source: str, correlation_id: str | None) -> int | None:
+    """The live load a row belongs to, from its `source` ("reference load 7") or its envelope's correlation id."""
+    if matched := _SOURCE.fullmatch(source):
+        return int(matched.group(1))
+    if correlation_id and (matched := _CORRELATION.fullmatch(correlation_id)):
+        return int(matched.group(1))
+    return None
+
+
+def held_row(message: Message) -> tuple[str, HeldRow | None] | None:
+    """The key and row a message holds (None as the row: a tombstone, the key's row gone), or None for an event
+    of another type. Raises ValueError for a message that cannot be read (the loop parks it)."""
+    if message.value is None:
+        return (message.key.decode(), None) if message.key is not None else None
+    try:
+        envelope, event = decode(message.value)
+    except UnknownEventType:
+        return None
+    if not isinstance(event, QualificationPublished):
+        return None
+    version = load_version(event.source, envelope.correlation_id)
+    if version is None:
+        raise ValueError(f"the row names no reference load: source {event.source!r}")
+    key = message.key.decode() if message.key is not None else f"{event.qualification_number}|{event.pathway or ''}"
+    qualification = Qualification(
+        qualification_number=event.qualification_number,
+        pathway=event.pathway or None,
+        title=event.title,
+        awarding_organisation_id=event.awarding_organisation_id,
+        awarding_organisation_name=event.awarding_organisation_name,
+        level=event.level,
+        qualification_type=event.qualification_type,
+        framework=event.framework,
+        kind=event.kind,
+        grade_set=tuple(event.grade_set),
+    )
+    return key, HeldRow((message.partition, message.offset), version, event.rows_in_load, qualification)
+
+
+class CatalogueFollower:
+    """Keeps the Sandpit's catalogue equal to live's newest whole load, read from live's catalogue topic."""
+
+    def __init__(
+        self,
+        store: ReferenceStore,
+        bootstrap_servers: str,
+        topics: TopicNames,
+        policy: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        self.name = CATALOGUE_FOLLOWER  # on `/readyz` as "consumer validation.sandpit-catalogue"
+        self._store = store
+        self._bootstrap = bootstrap_servers
+        self._topic = topics.of(REFERENCE_QUALIFICATIONS)  # shared: live's own topic, never `sandpit.`
+        self._policy = policy
+        self._held: dict[str, HeldRow] = {}
+        # the live load the Sandpit's catalogue is a copy of, and its rows (an older publisher's load, applied once
+        # read to the end, may have been caught while still arriving: it is applied again when it has more)
+        self._applied: tuple[int, int] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._ends: dict[TopicPartition, int] = {}
+        self.guard: PoisonGuard | None = None
+
+    def consumer_loop(
+        self, office: DeadLetterOffice, consumer_factory: ConsumerFactory = make_consumer
+    ) -> ConsumerLoop:
+        """The loop that follows live's catalogue: no consumer group, every partition from its beginning."""
+        self.guard = PoisonGuard(CATALOGUE_FOLLOWER, self.apply, office, self._policy)
+        return ConsumerLoop(
+            self.guard,
+            [self._topic],
+            lambda: consumer_factory(self._bootstrap, group_id=None),
+            place=self._from_the_beginning,
+            progress=_ReadAgainAtStart(),
+            max_records=10_000,
+            poll_timeout_ms=500,
+        )
+
+    async def readiness(self) -> str:
+        """Its `/readyz` entry: the guard's (parked messages, a retry), then which catalogue the Sandpit has."""
+        assert self.guard is not None
+        words = await self.guard.readiness()
+        newest = await self._store.newest_load()
+        if newest is not None and newest.live_version is not None:
+            said = f"catalogue of {newest.what} ({newest.rows} qualifications)"
+        else:
+            said = "catalogue of the reference files: no whole live load read yet"
+        return f"{words}{'; ' if ':' in words else ': '}{said}"
+
+    async def _from_the_beginning(self, consumer: AIOKafkaConsumer) -> None:
+        partitions = await self._partitions()
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        self._consumer = consumer
+        self._ends = await consumer.end_offsets(partitions)
+        if self._applied is None and (newest := await self._store.newest_load()) is not None:
+            self._applied = None if newest.live_version is None else (newest.live_version, newest.rows)
+
+    async def _partitions(self) -> list[TopicPartition]:
+        """The topic's partitions, once it exists (live services create it)."""
+        while True:
+            if partitions := await topic_partitions(self._bootstrap, self._topic):
+                return partitions
+            await asyncio.sleep(1.0)
+
+    async def apply(self, messages: Sequence[Message]) -> None:
+        """Holds a poll's rows and applies the newest whole load if the Sandpit does not have it yet; idempotent.
+        Raises ValueError for a message it cannot read (parked by the loop)."""
+        for message in messages:
+            held = held_row(message)
+            if held is None:
+                continue
+            key, row = held
+            before = self._held.get(key)
+            if before is not None and before.offset > (message.partition, message.offset):
+                continue  # an operator's retry of a parked row, long after: the newer row stands
+            if row is None:
+                self._held.pop(key, None)
+            else:
+                self._held[key] = row
+        load = whole_latest_load(self._held, await self._caught_up())
+        if load is None or (load.version, len(load.qualifications)) == self._applied:
+            return
+        what = f"{LIVE_LOAD}{load.version}"
+        if await self._store.replace_catalogue(load.qualifications, what):
+            _log.info("sandpit_catalogue_followed", live_version=load.version, qualifications=len(load.qualifications))
+        self._applied = (load.version, len(load.qualifications))
+
+    async def _caught_up(self) -> bool:
+        """Whether every partition is read to its end (as the last fetch found it, or as it was at the start)."""
+        consumer = self._consumer
+        if consumer is None:
+            return False
+        try:
+            for partition in consumer.assignment():
+                end = consumer.last_stable_offset(partition)
+                if end is None or end < 0:
+                    end = self._ends.get(partition, 0)
+                if await consumer.position(partition) < end:
+                    return False
+        except Exception:  # an operator's retry while the client is being rebuilt: the next poll decides
+            return False
+        return True
+
+
+class _ReadAgainAtStart:
+    """`Progress`: nothing stored. The topic is read again from its beginning at each start (one row a key)."""
+
+    async def passed(self, consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
+        return None
