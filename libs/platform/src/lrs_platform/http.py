@@ -939,7 +939,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value) + 4)
+        if self._head is not None:  # else a trailer, after a chunked body: no part of the head
+            self._count(len(name) + len(value) + 4)
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:

@@ -147,3 +147,17 @@ async def test_heads_within_the_bound_are_served_however_they_are_cut_into_reads
             answers.append(await connection.answer())
 
     assert [(status, headers.get("connection")) for status, headers, _ in answers] == [(200, None)] * 3
+
+
+async def test_a_chunked_body_with_a_trailer_is_served(port: int) -> None:
+    """A trailer after a chunked body (RFC 9112 §7.1.2) is no part of the head: httptools hands it over as a header
+    once the head has ended, and it was once refused 400."""
+    request = (
+        b"POST /healthz HTTP/1.1\r\nHost: bounded\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
+        b"5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n"
+    )
+    async with _connection(port) as connection:
+        await connection.send(request)
+        status, _, _ = await connection.answer()
+
+    assert status != 400 and status < 500

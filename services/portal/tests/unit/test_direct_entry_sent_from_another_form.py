@@ -156,9 +156,10 @@ def test_the_same_forms_second_click_goes_to_its_batch() -> None:
     [
         {"received_at": (datetime.now(UTC) - timedelta(minutes=16)).isoformat()},
         {"status": "refused"},
+        {"status": "failed"},
         {"status": "abandoned"},
     ],
-    ids=["long-ago", "refused", "abandoned"],
+    ids=["long-ago", "refused", "failed", "abandoned"],
 )
 def test_the_same_entry_is_sent_when_its_batch_is_old_or_recorded_nothing(earlier: dict[str, str]) -> None:
     ingest = Ingest()

@@ -61,15 +61,19 @@ class WholeLoad:
     qualifications: tuple[Qualification, ...]
 
 
-def whole_latest_load(held: Mapping[str, HeldRow], caught_up: bool) -> WholeLoad | None:
+def whole_latest_load(held: Mapping[str, HeldRow], caught_up: bool, not_before: int = 0) -> WholeLoad | None:
     """The newest load whose rows are all held: the highest version holding as many rows as it says it published.
     A version whose rows do not say (an older publisher) is whole only as the highest version, once the reader is
-    `caught_up` to the topic's end. None while no load is whole (the newest one still arriving)."""
+    `caught_up` to the topic's end. None while no load is whole (the newest one still arriving), and for a load
+    older than `not_before`, the version the Sandpit has already: read again from the topic's start after a
+    restart, an older load not yet compacted away is whole before the newer ones are read."""
     by_version: dict[int, list[HeldRow]] = {}
     for row in held.values():
         by_version.setdefault(row.version, []).append(row)
     highest = max(by_version, default=None)
     for version in sorted(by_version, reverse=True):
+        if version < not_before:
+            break
         rows = by_version[version]
         said = [row.rows_in_load for row in rows if row.rows_in_load is not None]
         whole = len(rows) >= max(said) if said else version == highest and caught_up
@@ -200,7 +204,8 @@ class CatalogueFollower:
                 self._held.pop(key, None)
             else:
                 self._held[key] = row
-        load = whole_latest_load(self._held, await self._caught_up())
+        not_before = self._applied[0] if self._applied is not None else 0
+        load = whole_latest_load(self._held, await self._caught_up(), not_before)
         if load is None or (load.version, len(load.qualifications)) == self._applied:
             return
         what = f"{LIVE_LOAD}{load.version}"

@@ -81,6 +81,14 @@ def test_a_load_that_says_its_size_after_an_older_publishers_is_applied_when_who
     assert _numbers(whole_latest_load(held, caught_up=False)) == (2, ["60000001", "60000003"])
 
 
+def test_a_load_older_than_the_one_applied_is_not_applied_again() -> None:
+    # after a restart, the topic read from its start: load 1 (not yet compacted away) is whole, load 2 still arriving
+    held = _held((1, 3, ["60000001", "60000002", "60000003"]), (2, 4, ["60000004"]))
+    assert _numbers(whole_latest_load(held, caught_up=False)) == (1, ["60000001", "60000002", "60000003"])
+
+    assert whole_latest_load(held, caught_up=False, not_before=2) is None  # the Sandpit has load 2: it keeps it
+
+
 def test_nothing_held_is_no_load() -> None:
     assert whole_latest_load({}, caught_up=True) is None
 

@@ -106,8 +106,9 @@ SENT_BEFORE_LOOKED_FOR = 200
 # sent again, looked for among the AO's newest so many batches; "Send it again as a new batch" sends it all the same.
 SAME_ENTRY_WITHIN = timedelta(minutes=15)
 SAME_ENTRY_LOOKED_FOR = 50
-# A batch that recorded nothing and will not (refused at the door, or given up on): the same entry again is sent.
-_NOTHING_RECORDED = ("refused", "abandoned")
+# A batch that recorded nothing and will not (refused at the door, failed by RS005, or given up on): the same entry
+# again is sent.
+_NOTHING_RECORDED = ("refused", "failed", "abandoned")
 # A name in an address is counted composed, as the rules count it, once it is read: its code points are first bounded
 # by the most a name of NAME_LIMIT characters can decompose into (NFD takes a character to at most 4).
 _NAME_CODE_POINTS = 4 * NAME_LIMIT
