@@ -14,9 +14,9 @@ from asgi_lifespan import LifespanManager
 from bench.processes import RunningSystem
 from tests.support.databases import create_database, unique_name
 from tests.support.infra import private_kafka
-from tests.support.kafka import pin_group_at_end
 from tests.support.mail import Inbox, smtp_server
 from tests.support.projector import App, create_topics, new_prefix, running_projector
+from tests.support.reporting_store import reporting_reads_from_the_ends
 from tests.support.system import build_system, isolation_env, issue_key
 
 from lrs_contracts.environments import Environment
@@ -50,10 +50,14 @@ async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def reporting(kafka_bootstrap: str, fresh_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A reporting service of its own, reading only what is produced after it starts."""
+    """A reporting service of its own, reading only what is produced after it starts: its store is marked begun, so
+    it keeps its group at the topics' ends instead of reading the shared topics' history again as a new store would
+    (tests.support.reporting_store)."""
     await ensure_topics(kafka_bootstrap)
     app_id = f"reporting-it-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, PLR_EVENTS, CHALLENGE_EVENTS))
+    await reporting_reads_from_the_ends(
+        kafka_bootstrap, fresh_database_url, app_id, (BATCH_OUTCOMES, PLR_EVENTS, CHALLENGE_EVENTS)
+    )
     settings = ReportingSettings(
         KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=fresh_database_url, app_id=app_id, log_json=True
     )

@@ -19,6 +19,7 @@ from tests.integration.conftest import SystemUnderTest
 from tests.support.learners import learners_csv, new_learner, random_uln
 from tests.support.waiting import eventually
 
+from lrs_cli.report_commands import this_month
 from lrs_contracts.batch import BatchFormat
 from lrs_domain.formats import ParsedBatch, parse_batch, write_batch
 
@@ -105,9 +106,10 @@ async def test_an_ao_reads_every_mi_report_of_this_month_with_the_cli(system: Sy
     await _register(system, tmp_path, learners)
     file = _batch_file(tmp_path, learners, "mi.csv")
     ao = _ao(file)
+    period = this_month()  # once: read twice, "this month" could be two months across a UK midnight
 
     async def accepted_this_month() -> int:  # the sample AO's: other tests' batches count too
-        found = await _lrs(system, ao, "reports", "submissions", "--json")
+        found = await _lrs(system, ao, "reports", "submissions", "--period", period, "--json")
         assert found.returncode == OK, found.stderr
         return sum(row["records_accepted"] for row in json.loads(found.stdout)["items"])
 
@@ -119,11 +121,16 @@ async def test_an_ao_reads_every_mi_report_of_this_month_with_the_cli(system: Sy
         return await accepted_this_month() >= before + 3
 
     await eventually(reported, within=60, what="the batch in this month's submissions report")
-    for report in ("timeliness", "plr-timeliness", "rejections", "challenges"):
-        shown = await _lrs(system, ao, "reports", report)
+    for report, month in (
+        ("timeliness", "--period"),
+        ("plr-timeliness", "--from"),
+        ("rejections", "--from"),
+        ("challenges", "--from"),
+    ):
+        shown = await _lrs(system, ao, "reports", report)  # this month's, as the CLI says it by default
         assert shown.returncode == OK, (report, shown.stderr)
-        as_json = json.loads((await _lrs(system, ao, "reports", report, "--json")).stdout)
-        assert datetime.now(UTC).strftime("%Y-%m")[:4] in json.dumps(as_json), report
+        as_json = json.loads((await _lrs(system, ao, "reports", report, month, period, "--json")).stdout)
+        assert period in json.dumps(as_json), report
     written = tmp_path / "rejections.csv"
     assert (await _lrs(system, ao, "reports", "rejections", "--csv", str(written))).returncode == OK
     assert written.read_text().startswith("ao_id,period,code,batches,records")

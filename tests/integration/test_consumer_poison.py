@@ -23,8 +23,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from tests.integration.test_notifier import batch_completed, envelope
 from tests.support.databases import create_key_store
-from tests.support.kafka import pin_group_at_end, send
+from tests.support.kafka import send
 from tests.support.mail import Inbox, notifier_settings
+from tests.support.reporting_store import reporting_reads_from_the_ends
 from tests.support.serving import served
 from tests.support.waiting import eventually
 
@@ -89,10 +90,11 @@ async def ingest_caught_up(
 async def reporting_at_end(
     kafka_bootstrap: str, database_url: str, app_id: str
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """Reporting served under a new app id (from `app_id`) that reads its topics from their end, and a client."""
+    """Reporting served under a new app id (from `app_id`) that reads its topics from their end, and a client: its
+    store is marked begun, or it would read the shared topics' history again, other tests' poison included."""
     await ensure_topics(kafka_bootstrap)
     app_id = f"{app_id}-{uuid.uuid4().hex[:8]}"
-    await pin_group_at_end(kafka_bootstrap, app_id, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
+    await reporting_reads_from_the_ends(kafka_bootstrap, database_url, app_id, (BATCH_OUTCOMES, CHALLENGE_EVENTS))
     settings = ReportingSettings(
         KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DATABASE_URL=database_url, app_id=app_id, log_json=True
     )

@@ -53,6 +53,7 @@ class Erasure:
     challenges: dict[str, str]  # AO → the challenge on its achievement (AQA's open, Pearson's resolved)
     before: dict[str, Any]
     answer: dict[str, Any]
+    period: str  # the month whose MI `before` holds, read again after: once, or a UK midnight could make it two
 
     @property
     def uln(self) -> str:
@@ -70,9 +71,8 @@ async def _get(system: SystemUnderTest, service: str, principal: str, path: str,
     return response.json()
 
 
-async def _mi(system: SystemUnderTest) -> dict[str, Any]:
-    """The two AOs' MI for this month: submissions, rejections and challenges."""
-    period = _period()
+async def _mi(system: SystemUnderTest, period: str) -> dict[str, Any]:
+    """The two AOs' MI for the month `period`: submissions, rejections and challenges."""
     reports: dict[str, Any] = {}
     for ao_id in (AQA, PEARSON):
         reports[f"submissions {ao_id}"] = await _get(
@@ -184,7 +184,8 @@ async def erased(system: SystemUnderTest) -> Erasure:
             },
         )
     assert registered.status_code == 201, registered.text
-    mi_before_ours = await _mi(system)
+    period = _period()
+    mi_before_ours = await _mi(system, period)
 
     aqa_batch, aqa_achievement = await _achievement_of(system, AQA, json_record(learner, "100/5001/2", "C"))
     pearson_batch, pearson_achievement = await _achievement_of(
@@ -208,7 +209,7 @@ async def erased(system: SystemUnderTest) -> Erasure:
     await eventually(projected, within=60, what="both achievements on the PLR, one under challenge")
 
     async def counted() -> dict[str, Any] | None:
-        reports = await _mi(system)
+        reports = await _mi(system, period)
         for ao_id, resolved_count in ((AQA, 0), (PEARSON, 1)):
             raised_then, resolved_then = _challenge_counts(mi_before_ours, ao_id)
             raised_now, resolved_now = _challenge_counts(reports, ao_id)
@@ -246,7 +247,7 @@ async def erased(system: SystemUnderTest) -> Erasure:
 
     await eventually(old_key_refused, within=60, what="the erased learner's key refused")
     # what the learner is answered if an operator gives them a key again is checked below with a new one
-    return Erasure(learner, batches, challenges, before, erasure.json())
+    return Erasure(learner, batches, challenges, before, erasure.json(), period)
 
 
 async def test_the_erasure_is_answered_and_audited(system: SystemUnderTest, erased: Erasure) -> None:
@@ -271,7 +272,7 @@ async def test_no_api_answer_holds_their_personal_data_and_every_fact_and_count_
         return answers if answers[f"challenge {AQA}"]["personal_data_erased"] else None
 
     after = await eventually(redacted, within=60, what="the challenges service applying the erasure")
-    after["mi"] = await _mi(system)
+    after["mi"] = await _mi(system, erased.period)
 
     assert {label: _holding(str(answer)) for label, answer in after.items()} == {label: [] for label in after}
     for challenge in (
