@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.support.raw_http import RawConnection, raw_connection
 from tests.support.serving import served
 
 from lrs_platform.http import MAX_REQUEST_HEAD_BYTES, build_app, noop_lifespan
 
 PIECE = 64 * 1_024
 SENT_AT_MOST = 16 * 1_048_576  # far past the bound and a read of the server's
-WITHIN = 60.0  # seconds: a bound on each wait, never a pause
 
 
 @pytest.fixture(scope="module")
@@ -25,53 +24,6 @@ async def port() -> AsyncIterator[int]:
     app = build_app("bounded", title="Bounded", description="", lifespan=noop_lifespan)
     async with served(app) as base_url:
         yield int(base_url.rsplit(":", 1)[1])
-
-
-class Connection:
-    """A raw socket to the server; sending and receiving fail apart (a reset met while sending loses nothing
-    already received)."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._received = b""
-
-    async def send(self, data: bytes) -> None:
-        await asyncio.get_running_loop().sock_sendall(self._sock, data)
-
-    async def _more(self) -> bytes:
-        return await asyncio.wait_for(asyncio.get_running_loop().sock_recv(self._sock, PIECE), WITHIN)
-
-    async def answer(self) -> tuple[int, dict[str, str], bytes]:
-        while b"\r\n\r\n" not in self._received:
-            more = await self._more()
-            assert more, f"the connection closed before an answer: {self._received!r}"
-            self._received += more
-        head, self._received = self._received.split(b"\r\n\r\n", 1)
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in header_lines)}
-        length = int(headers["content-length"])
-        while len(self._received) < length:
-            more = await self._more()
-            assert more, "the connection closed within an answer"
-            self._received += more
-        body, self._received = self._received[:length], self._received[length:]
-        return int(status_line.split()[1]), headers, body
-
-    async def closed(self) -> bool:
-        try:
-            return await self._more() == b""
-        except ConnectionError:
-            return True
-        except TimeoutError:
-            return False
-
-
-@contextlib.asynccontextmanager
-async def _connection(port: int) -> AsyncIterator[Connection]:
-    with socket.socket() as sock:
-        sock.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-        yield Connection(sock)
 
 
 def _headers(count: int, size: int) -> bytes:
@@ -84,7 +36,7 @@ async def _refused(port: int, *pieces: bytes, then_without_end: bytes = b"") -> 
     the server closed the connection, and how many bytes were sent."""
     sent = 0
 
-    async def send(connection: Connection) -> None:
+    async def send(connection: RawConnection) -> None:
         nonlocal sent
         with contextlib.suppress(ConnectionError):
             for piece in pieces:
@@ -94,7 +46,7 @@ async def _refused(port: int, *pieces: bytes, then_without_end: bytes = b"") -> 
                 await connection.send(then_without_end)
                 sent += len(then_without_end)
 
-    async with _connection(port) as connection:
+    async with raw_connection(port) as connection:
         sending = asyncio.create_task(send(connection))
         try:
             status, headers, _ = await connection.answer()
@@ -139,7 +91,7 @@ async def test_heads_within_the_bound_are_served_however_they_are_cut_into_reads
     head = b"GET /healthz HTTP/1.1\r\nHost: bounded\r\n" + _headers(30, 1_024) + _headers(1, 30_720) + b"\r\n"
     assert MAX_REQUEST_HEAD_BYTES - 4_096 < len(head) <= MAX_REQUEST_HEAD_BYTES
     answers = []
-    async with _connection(port) as connection:
+    async with raw_connection(port) as connection:
         for _ in range(3):
             for start in range(0, len(head), 1_024):
                 await connection.send(head[start : start + 1_024])
@@ -156,7 +108,7 @@ async def test_a_chunked_body_with_a_trailer_is_served(port: int) -> None:
         b"POST /healthz HTTP/1.1\r\nHost: bounded\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
         b"5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n"
     )
-    async with _connection(port) as connection:
+    async with raw_connection(port) as connection:
         await connection.send(request)
         status, _, _ = await connection.answer()
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from tests.support.raw_http import RawConnection, raw_connection
 from tests.support.serving import served
 
 from lrs_platform.http import build_app, noop_lifespan
@@ -21,7 +20,6 @@ from lrs_platform.http import build_app, noop_lifespan
 PIECE = 64 * 1_024
 REFUSED_PAST = 1_048_576  # what /stream reads before it refuses, as ingest refuses a batch over 6 MB
 SENT_AT_MOST = 256 * 1_048_576  # far more than the server reads before it closes: sent without end, to a test
-WITHIN = 60.0  # seconds: a bound on each wait, never a pause
 
 
 def _app() -> object:
@@ -53,61 +51,6 @@ async def port() -> AsyncIterator[int]:
         yield int(base_url.rsplit(":", 1)[1])
 
 
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-class Connection:
-    """A raw socket to the server. Sending and receiving fail apart: a reset met while sending does not lose the
-    bytes already received (an `asyncio.StreamReader` raises the error before its buffer)."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._received = b""
-
-    async def send(self, data: bytes) -> None:
-        await asyncio.get_running_loop().sock_sendall(self._sock, data)
-
-    async def _more(self) -> bytes:
-        return await asyncio.wait_for(asyncio.get_running_loop().sock_recv(self._sock, PIECE), WITHIN)
-
-    async def answer(self) -> Answer:
-        while b"\r\n\r\n" not in self._received:
-            more = await self._more()
-            assert more, f"the connection closed before an answer: {self._received!r}"
-            self._received += more
-        head, self._received = self._received.split(b"\r\n\r\n", 1)
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in header_lines)}
-        length = int(headers["content-length"])
-        while len(self._received) < length:
-            more = await self._more()
-            assert more, "the connection closed within an answer"
-            self._received += more
-        body, self._received = self._received[:length], self._received[length:]
-        return Answer(int(status_line.split()[1]), headers, body)
-
-    async def closed(self) -> bool:
-        """Whether the server closes the connection (within the bound): no more bytes come, or it is reset."""
-        try:
-            return await self._more() == b""
-        except ConnectionError:
-            return True
-        except TimeoutError:
-            return False
-
-
-@contextlib.asynccontextmanager
-async def _connection(port: int) -> AsyncIterator[Connection]:
-    with socket.socket() as sock:
-        sock.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-        yield Connection(sock)
-
-
 def _head(method: str, path: str, *headers: str) -> bytes:
     return "\r\n".join([f"{method} {path} HTTP/1.1", "Host: kept", *headers, "", ""]).encode()
 
@@ -130,7 +73,7 @@ async def test_an_answer_before_a_body_without_end_closes_the_connection(
 ) -> None:
     sent = 0
 
-    async def send_without_end(connection: Connection) -> None:
+    async def send_without_end(connection: RawConnection) -> None:
         nonlocal sent
         await connection.send(_head(method, path, "Transfer-Encoding: chunked"))
         frame = _chunk(b"x" * PIECE)
@@ -139,7 +82,7 @@ async def test_an_answer_before_a_body_without_end_closes_the_connection(
                 await connection.send(frame)
                 sent += PIECE
 
-    async with _connection(port) as connection:
+    async with raw_connection(port) as connection:
         sending = asyncio.create_task(send_without_end(connection))
         try:
             answer = await connection.answer()
@@ -171,7 +114,7 @@ async def test_a_request_with_no_body_or_one_read_whole_keeps_its_connection(por
         (_head("GET", "/healthz"), 200),
     ]
     answers = []
-    async with _connection(port) as connection:
+    async with raw_connection(port) as connection:
         for request, _ in requests:
             await connection.send(request)
             answers.append(await connection.answer())
