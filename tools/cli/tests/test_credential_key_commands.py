@@ -6,22 +6,20 @@ leaving out one it does, fails."""
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import typer
-from jsonschema import Draft202012Validator
 
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+
+from .documented_answers import as_documented
 
 ACTIVE: dict[str, Any] = {
     "key_id": "20261201-0a1b2c3d",
@@ -53,54 +51,6 @@ WITHDRAWN: dict[str, Any] = RETIRED | {
 KEYS = [ACTIVE, RETIRED, WITHDRAWN]
 
 
-OPENAPI = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "plr-projector.json"
-
-
-@functools.cache
-def _document() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(OPENAPI.read_text(encoding="utf-8"))
-    return loaded
-
-
-def _closed(node: Any) -> Any:
-    """Each model of the document closed: a key it does not name is refused (a problem's is open, and says so)."""
-    if isinstance(node, list):
-        return [_closed(each) for each in node]
-    if not isinstance(node, dict):
-        return node
-    closed = {key: _closed(value) for key, value in node.items()}
-    if isinstance(node.get("properties"), dict) and "additionalProperties" not in node:
-        closed["additionalProperties"] = False
-    return closed
-
-
-def as_documented(request: httpx.Request, answer: httpx.Response) -> None:
-    """Fails the test whose stubbed projector answers `request` otherwise than its OpenAPI document says it does
-    (`make openapi`): every key the projector sends, none it does not, each of its type."""
-    paths = sorted(_document()["paths"], key=lambda path: (path.count("{"), path))
-    method = request.method.lower()
-    path = next(
-        (
-            path
-            for path in paths
-            if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)), request.url.path)
-            and method in _document()["paths"][path]
-        ),
-        None,
-    )
-    assert path is not None, f"the projector has no {request.method} {request.url.path}"
-    documented = _document()["paths"][path][method]["responses"].get(str(answer.status_code))
-    assert documented is not None, f"the projector does not document {answer.status_code} on {request.method} {path}"
-    content = documented.get("content", {})
-    schema = (content.get("application/json") or content["application/problem+json"])["schema"]
-    validator = Draft202012Validator({**_closed(schema), "components": _closed(_document()["components"])})
-    errors = [
-        f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message}"
-        for error in validator.iter_errors(answer.json())
-    ]
-    assert not errors, f"the stubbed {answer.status_code} of {request.method} {path} is not as documented: {errors}"
-
-
 class _Terminal:
     def isatty(self) -> bool:
         return True
@@ -115,7 +65,7 @@ def projector(
     def answered(request: httpx.Request) -> httpx.Response:
         sent.append(request)
         response = answer(request) if answer is not None else _routes(request)
-        as_documented(request, response)
+        as_documented("plr-projector", request, response)
         if request.url.host.startswith("sandpit"):
             response.headers[ENVIRONMENT_HEADER] = Environment.SANDPIT.value
         return response
@@ -344,13 +294,17 @@ def test_the_keys_are_read_from_the_sandpits_projector_with_sandpit(
 
 def test_a_stubbed_key_the_projector_does_not_send_or_leaves_out_fails() -> None:
     listing = httpx.Request("GET", "http://plr-projector/v1/admin/credential-keys")
-    as_documented(listing, httpx.Response(200, json={"keys": KEYS}))
+    as_documented("plr-projector", listing, httpx.Response(200, json={"keys": KEYS}))
     with pytest.raises(AssertionError, match="'state' was unexpected"):
-        as_documented(listing, httpx.Response(200, json={"keys": [ACTIVE | {"state": "active"}]}))
+        as_documented("plr-projector", listing, httpx.Response(200, json={"keys": [ACTIVE | {"state": "active"}]}))
     with pytest.raises(AssertionError, match="'published' is a required property"):
         as_documented(
-            listing, httpx.Response(200, json={"keys": [{k: v for k, v in ACTIVE.items() if k != "published"}]})
+            "plr-projector",
+            listing,
+            httpx.Response(200, json={"keys": [{k: v for k, v in ACTIVE.items() if k != "published"}]}),
         )
     withdrawal = httpx.Request("POST", f"http://plr-projector/v1/admin/credential-keys/{ACTIVE['key_id']}/withdraw")
     with pytest.raises(AssertionError, match="'replacement' was unexpected"):
-        as_documented(withdrawal, httpx.Response(200, json={"withdrawn": WITHDRAWN, "replacement": None}))
+        as_documented(
+            "plr-projector", withdrawal, httpx.Response(200, json={"withdrawn": WITHDRAWN, "replacement": None})
+        )

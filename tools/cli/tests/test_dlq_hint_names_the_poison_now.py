@@ -10,66 +10,22 @@ service listed"."""
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import shlex
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from jsonschema import Draft202012Validator
 
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 
-OPENAPI = Path(__file__).resolve().parents[3] / "docs" / "openapi"
+from .documented_answers import as_documented
+
 SERVICES = ("ingest", "challenges", "notifier", "reporting")
 ERROR = "invalid: record_count: Field required"
-
-
-@functools.cache
-def _document(service: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((OPENAPI / f"{service}.json").read_text(encoding="utf-8"))
-    return loaded
-
-
-def _closed(node: Any) -> Any:
-    """Each model of the document closed: a key it does not name is refused."""
-    if isinstance(node, list):
-        return [_closed(each) for each in node]
-    if not isinstance(node, dict):
-        return node
-    closed = {key: _closed(value) for key, value in node.items()}
-    if isinstance(node.get("properties"), dict) and "additionalProperties" not in node:
-        closed["additionalProperties"] = False
-    return closed
-
-
-def as_documented(service: str, request: httpx.Request, answer: httpx.Response) -> None:
-    """Fails the test whose stub answers `request` otherwise than `service`'s OpenAPI document says (`make
-    openapi`): every key it sends, none it does not, each of its type."""
-    document = _document(service)
-    method = request.method.lower()
-    path = next(
-        (
-            path
-            for path in sorted(document["paths"], key=lambda path: (path.count("{"), path))
-            if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)), request.url.path)
-            and method in document["paths"][path]
-        ),
-        None,
-    )
-    assert path is not None, f"{service} has no {request.method} {request.url.path}"
-    documented = document["paths"][path][method]["responses"][str(answer.status_code)]
-    schema = documented["content"]["application/json"]["schema"]
-    validator = Draft202012Validator({**_closed(schema), "components": _closed(document["components"])})
-    errors = [
-        f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}" for e in validator.iter_errors(answer.json())
-    ]
-    assert not errors, f"the stubbed answer of {service} {request.method} {path} is not as documented: {errors}"
 
 
 def replayed(service: str, *, applied: int, skipped: int, still_parked: int, poison_id: int | None) -> dict[str, Any]:
