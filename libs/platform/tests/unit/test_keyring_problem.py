@@ -11,16 +11,9 @@ import pytest
 import structlog
 from cryptography.exceptions import InvalidTag
 
-import lrs_platform.http
 from lrs_platform import keyring
 from lrs_platform.http import build_app, keyring_passes_by_itself, noop_lifespan
 from lrs_platform.keyring import KeyringUnavailable, WrappingKeyNotGiven
-
-
-@pytest.fixture(autouse=True)
-def _fresh_http_logger(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A logger that earlier tests used is cached with the processors of then, which capture_logs cannot replace."""
-    monkeypatch.setattr(lrs_platform.http, "_log", structlog.get_logger("lrs.http"))
 
 
 def _as_the_store_fails(cause: Exception) -> KeyringUnavailable:

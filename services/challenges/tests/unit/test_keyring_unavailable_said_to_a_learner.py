@@ -17,7 +17,6 @@ import httpx
 import pytest
 import structlog
 
-import lrs_platform.http
 from challenges.api import router
 from challenges.domain import AchievementOnRecord
 from challenges.service import ChallengeService
@@ -25,13 +24,6 @@ from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from lrs_platform.keyring import Keyring, KeyringKey
-
-
-@pytest.fixture(autouse=True)
-def _fresh_http_logger(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A logger that earlier tests used is cached with the processors of then, which capture_logs cannot replace."""
-    monkeypatch.setattr(lrs_platform.http, "_log", structlog.get_logger("lrs.http"))
-
 
 LEARNER, AO = "1000000043", "RN9093"
 ACHIEVEMENT_ID = uuid.UUID("66666666-7777-4888-9999-00000000001a")

@@ -9,19 +9,11 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
-import pytest
 import structlog
 from fastapi import FastAPI
 
-import lrs_platform.http
 from ingest.api import install
 from lrs_platform.keyring import KeyringUnavailable, WrappingKeyNotGiven
-
-
-@pytest.fixture(autouse=True)
-def _fresh_http_logger(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A logger that earlier tests used is cached with the processors of then, which capture_logs cannot replace."""
-    monkeypatch.setattr(lrs_platform.http, "_log", structlog.get_logger("lrs.http"))
 
 
 def _app_raising(error: Exception) -> FastAPI:
