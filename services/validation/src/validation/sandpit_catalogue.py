@@ -13,14 +13,20 @@ is applied once the follower has read to the end of the topic. It replaces the S
 
 No consumer group and no stored offsets: the topic holds one row per qualification, read again at each start (a
 load already applied is not applied again). A message that cannot be read is parked on the Sandpit's own
-`sandpit.lrs.reference.qualifications.v1.dlq` (`lrs --sandpit dlq list --service validation`); the loads go on.
+`sandpit.lrs.reference.qualifications.v1.dlq` (`lrs --sandpit dlq list --service validation`), its key's later rows
+held behind it; the other keys' loads go on. What an operator makes of it stays made: a message skipped
+(`lrs --sandpit dlq skip`) is passed over when the topic is read again (a restart, a client rebuilt), and one retried
+with a corrected copy is read as that copy, kept in `validation.sandpit_catalogue_dealt_with` by its place on the log
+and the digest of what it held there. It is not parked again, and the next load's row of its key is not held behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -33,7 +39,7 @@ from lrs_domain.reference import Qualification
 from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy
 from lrs_platform.kafka import make_consumer, topic_partitions
 from lrs_platform.logging import get_logger
-from lrs_platform.parking import DeadLetterOffice
+from lrs_platform.parking import DeadLetterOffice, ParkedRow, ReplayResult
 from validation.reference_store import LIVE_LOAD, ReferenceStore
 from validation.sandpit import ConsumerFactory
 
@@ -53,6 +59,27 @@ class HeldRow:
     version: int
     rows_in_load: int | None
     qualification: Qualification
+
+
+@dataclass(frozen=True)
+class DealtWith:
+    """What an operator made of a parked message: skipped (`replacement` None) or retried with a corrected copy. It
+    stands for the message read again at its place only while that place holds what was parked (`value_sha256`)."""
+
+    value_sha256: bytes
+    replacement: bytes | None
+
+
+def value_digest(value: bytes | None) -> bytes:
+    return hashlib.sha256(value or b"").digest()
+
+
+def as_dealt_with(message: Message, dealt_with: Mapping[tuple[int, int], DealtWith]) -> Message | None:
+    """The message as an operator left it: None when skipped, its corrected copy when retried with one, else itself."""
+    dealt = dealt_with.get((message.partition, message.offset))
+    if dealt is None or dealt.value_sha256 != value_digest(message.value):
+        return message
+    return None if dealt.replacement is None else message._replace(value=dealt.replacement)
 
 
 @dataclass(frozen=True)
@@ -146,12 +173,18 @@ class CatalogueFollower:
         self._consumer: AIOKafkaConsumer | None = None
         self._ends: dict[TopicPartition, int] = {}
         self.guard: PoisonGuard | None = None
+        self._office: DeadLetterOffice | None = None
+        # the messages of the topic an operator skipped or retried with a corrected copy, by (partition, offset)
+        self._dealt_with: dict[tuple[int, int], DealtWith] = {}
 
     def consumer_loop(
         self, office: DeadLetterOffice, consumer_factory: ConsumerFactory = make_consumer
     ) -> ConsumerLoop:
-        """The loop that follows live's catalogue: no consumer group, every partition from its beginning."""
+        """The loop that follows live's catalogue: no consumer group, every partition from its beginning. The office
+        replays its parked messages through the follower (`replay`), which keeps what an operator made of them."""
+        self._office = office
         self.guard = PoisonGuard(CATALOGUE_FOLLOWER, self.apply, office, self._policy)
+        office.register(CATALOGUE_FOLLOWER, self)
         return ConsumerLoop(
             self.guard,
             [self._topic],
@@ -177,6 +210,7 @@ class CatalogueFollower:
         partitions = await self._partitions()
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
+        self._dealt_with = await self._read_dealt_with()
         self._consumer = consumer
         self._ends = await consumer.end_offsets(partitions)
         if self._applied is None and (newest := await self._store.newest_load()) is not None:
@@ -192,7 +226,10 @@ class CatalogueFollower:
     async def apply(self, messages: Sequence[Message]) -> None:
         """Holds a poll's rows and applies the newest whole load if the Sandpit does not have it yet; idempotent.
         Raises ValueError for a message it cannot read (parked by the loop)."""
-        for message in messages:
+        for read in messages:
+            message = as_dealt_with(read, self._dealt_with) if read.topic == self._topic else read
+            if message is None:
+                continue  # skipped by an operator, read again
             held = held_row(message)
             if held is None:
                 continue
@@ -212,6 +249,59 @@ class CatalogueFollower:
         if await self._store.replace_catalogue(load.qualifications, what):
             _log.info("sandpit_catalogue_followed", live_version=load.version, qualifications=len(load.qualifications))
         self._applied = (load.version, len(load.qualifications))
+
+    async def replay(self, parked: ParkedRow, *, skip_head: bool, replacement: bytes | None = None) -> ReplayResult:
+        """`Replayer`, for the office: the guard's replay of the parked stream, keeping a skip of the message named,
+        or its corrected copy, for when the topic is read again. Kept before the replay: once the guard lets its lock
+        go, nothing may be awaited until the office has committed (a poll of the stream read as before the replay
+        would park behind the poison removed). Withdrawn when the replay did not get past the message, which stays
+        parked (the stream held, so awaiting then is safe); a replay undone by the office's rollback (a failure after
+        it) leaves it kept, which is harmless: the message, still parked, holds its stream as before."""
+        assert self.guard is not None and self._office is not None
+        if not skip_head and replacement is None:
+            return await self.guard.replay(parked, skip_head=skip_head)  # the message as it is: nothing to keep
+        place = (parked.partition, parked.offset)
+        await self._keep_dealt_with(place, DealtWith(value_digest(parked.value), None if skip_head else replacement))
+        try:
+            result = await self.guard.replay(parked, skip_head=skip_head, replacement=replacement)
+        except Exception:
+            with suppress(Exception):  # the database away: kept, which is harmless (above)
+                await self._forget_dealt_with(place)
+            raise
+        if result.still_parked and await self._office.store.get(parked.id) is not None:
+            await self._forget_dealt_with(place)
+        return result
+
+    async def _read_dealt_with(self) -> dict[tuple[int, int], DealtWith]:
+        assert self._office is not None
+        rows = await self._office.store.pool.fetch(
+            'SELECT partition, "offset", value_sha256, replacement FROM validation.sandpit_catalogue_dealt_with'
+            " WHERE topic = $1",
+            self._topic,
+        )
+        return {(row["partition"], row["offset"]): DealtWith(row["value_sha256"], row["replacement"]) for row in rows}
+
+    async def _keep_dealt_with(self, place: tuple[int, int], dealt: DealtWith) -> None:
+        assert self._office is not None
+        await self._office.store.pool.execute(
+            "INSERT INTO validation.sandpit_catalogue_dealt_with"
+            ' (topic, partition, "offset", value_sha256, replacement) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (topic, partition, "offset") DO UPDATE'
+            " SET value_sha256 = EXCLUDED.value_sha256, replacement = EXCLUDED.replacement, dealt_at = now()",
+            self._topic,
+            *place,
+            dealt.value_sha256,
+            dealt.replacement,
+        )
+        self._dealt_with[place] = dealt
+
+    async def _forget_dealt_with(self, place: tuple[int, int]) -> None:
+        assert self._office is not None
+        self._dealt_with.pop(place, None)
+        await self._office.store.pool.execute(
+            'DELETE FROM validation.sandpit_catalogue_dealt_with WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+            self._topic,
+            *place,
+        )
 
     async def _caught_up(self) -> bool:
         """Whether every partition is read to its end (as the last fetch found it, or as it was at the start)."""
