@@ -1,8 +1,9 @@
 """A message held back (`blocked`) that becomes its key's poison in an operator's retry or skip, against PostgreSQL:
 it is named by its event as a poison parked at once is (its row's `event_id`/`event_type`, its copy's
 `lrs-event-id`/`lrs-event-type` on `<topic>.dlq`), and the answer names it as the poison now (`poison_id`), the id
-a next skip takes. A held-back message is parked without its event, and failing again only made it the poison: its
-copy went to `<topic>.dlq` without the headers and `lrs dlq list --json` said `event_id: null`.
+a next skip takes. A held-back message was parked without its event, and failing again only made it the poison: its
+copy went to `<topic>.dlq` without the headers and `lrs dlq list --json` said `event_id: null`. It is parked with
+its event now, read from its own envelope, so the list names it while it waits too.
 
 Runs where PostgreSQL is given (`DATABASE_URL`, as `scripts/dev/with-infra.sh` sets it); skipped elsewhere."""
 
@@ -74,7 +75,7 @@ async def test_a_held_back_message_that_fails_again_is_the_poison_named_by_its_e
     await guard.apply([Message(TOPIC, 0, 6, KEY, event(second_event, poison=True))])
     [first, second], _ = await office.listing(CONSUMER)
     assert (first.reason, first.event_id) == ("error", str(first_event))
-    assert (second.reason, second.event_id, second.event_type) == ("blocked", None, None)  # held back: no event
+    assert (second.reason, second.event_id, second.event_type) == ("blocked", str(second_event), STARTED)
     assert len(sent) == 1
 
     if action == "retry":  # the fix deployed: the first applies now, and the second fails
@@ -112,6 +113,27 @@ async def test_a_poison_that_fails_again_keeps_the_event_it_was_parked_with(pool
     assert (result.still_parked, result.poison_id) == (1, first.id)
     [again], _ = await office.listing(CONSUMER)
     assert (again.attempts, again.event_id, again.event_type) == (first.attempts + 1, str(first_event), STARTED)
+
+
+async def test_a_held_back_message_is_listed_by_its_event_before_it_is_the_poison(pool: asyncpg.Pool) -> None:
+    """A message held back behind its stream's poison has no dead letter: it is named by its own envelope, so
+    `lrs dlq list --json` gives its event id while it waits (it said null until it became the poison). A value that
+    is no envelope (not JSON) is parked all the same, with no event."""
+    office = DeadLetterOffice(ParkedMessages(pool, SCHEMA), _nothing_sent)
+    guard = PoisonGuard(CONSUMER, handler, office, QUICK)
+    poison_event, held_event = uuid.uuid4(), uuid.uuid4()
+    await guard.apply([Message(TOPIC, 0, 5, KEY, event(poison_event, poison=True))])
+
+    await guard.apply(
+        [Message(TOPIC, 0, 6, KEY, event(held_event, poison=False)), Message(TOPIC, 0, 7, KEY, b"not an envelope")]
+    )
+
+    [poison, held, unreadable], _ = await office.listing(CONSUMER)
+    assert (poison.reason, poison.event_id) == ("error", str(poison_event))
+    assert (held.reason, held.offset, held.event_id, held.event_type) == ("blocked", 6, str(held_event), STARTED)
+    assert (held.view()["event_id"], held.view()["event_type"]) == (str(held_event), STARTED)
+    assert (unreadable.reason, unreadable.offset) == ("blocked", 7)
+    assert (unreadable.event_id, unreadable.event_type) == (None, None)
 
 
 async def _nothing_sent(*_: object) -> None:

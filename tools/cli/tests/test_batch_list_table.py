@@ -1,5 +1,5 @@
 """`lrs batch list` prints each batch's counts as ingest's batch list gives them, unchanged records too, and when
-each was received, in UTC as its header says."""
+each was received, in UK time as its header says (as every listing of `lrs` does)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_the_list_shows_how_many_records_changed_nothing(
     assert undecided[4:] == ["100", "", "", "", "", "SAMPLE-101"]  # no counts until it is decided
 
 
-def test_the_list_says_its_received_times_are_utc(
+def test_the_list_says_its_received_times_in_uk_time(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def answered(_client: Any, *_: Any) -> batch_commands.Listed:
@@ -61,8 +61,8 @@ def test_the_list_says_its_received_times_are_utc(
     assert main(["batch", "list"]) == ExitCode.OK
 
     header, decided = [cells(line) for line in capsys.readouterr().out.splitlines() if ROW.match(line)]
-    assert header[:2] == ["batch", "received (UTC)"]
-    assert decided[:2] == ["0b6c2f3e-decided", "2026-11-30 09:15:02"]
+    assert header[:2] == ["batch", "received (UK time)"]
+    assert decided[:2] == ["0b6c2f3e-decided", "30 Nov 2026, 09:15"]  # GMT: the UTC instant's own time
 
 
 ROW = re.compile("^[│┃]")

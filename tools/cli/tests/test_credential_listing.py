@@ -26,10 +26,10 @@ def test_each_key_says_whose_which_duties_when_and_its_label() -> None:
 
     lines = keys_table(keys, 3).splitlines()
 
-    assert lines[1].split()[:4] == ["0123456789abcdef", "operator:jo", "erasure", "2026-12-04"]
+    assert lines[1].split()[:4] == ["0123456789abcdef", "operator:jo", "erasure", "4"]  # 4 Dec 2026, 18:20 (UK time)
     assert lines[1].endswith("made by jo")
-    assert lines[2].split()[2] == "every" and "2026-12-04 18:20" in lines[2][60:]  # revoked, with no scope
-    assert lines[3].split()[:3] == ["00112233aabbccdd", "ao:RN9093", "2026-12-04"]
+    assert lines[2].split()[2] == "every" and "4 Dec 2026, 18:20" in lines[2][80:]  # revoked, with no scope
+    assert lines[3].split()[:3] == ["00112233aabbccdd", "ao:RN9093", "4"]
 
 
 def test_more_than_listed_is_said() -> None:

@@ -27,7 +27,7 @@ def test_each_action_says_who_when_which_message_what_followed_and_why() -> None
 
     lines = actions_table([SKIP, retried]).splitlines()
 
-    assert lines[1].startswith("2026-12-04 18:20:05  operator:ops")
+    assert lines[1].startswith("4 Dec 2026, 18:20    operator:ops")  # UK time: GMT in December
     assert lines[1].endswith(" 3:41  1 applied, 1 skipped, 0 still parked; a duplicate batch")
     assert " retry* " in lines[2] and lines[-1] == "* a corrected copy was applied in the message's place"
 

@@ -276,8 +276,13 @@ class ParkedMessages:
                     parking.reason,
                     parking.dead_letter.error if parking.dead_letter else None,
                     parking.dead_letter.attempts if parking.dead_letter else 0,
-                    parking.dead_letter.event_id if parking.dead_letter else None,
-                    parking.dead_letter.event_type if parking.dead_letter else None,
+                    # a message held back behind its stream's poison has no dead letter: named by its own envelope,
+                    # so `lrs dlq list --json` gives its event before it becomes the poison
+                    *(
+                        (parking.dead_letter.event_id, parking.dead_letter.event_type)
+                        if parking.dead_letter
+                        else peek_event(parking.value)
+                    ),
                     parking.dead_letter.parked_at if parking.dead_letter else None,
                     dlq_pending and parking.reason == "error",
                 )

@@ -25,7 +25,7 @@ from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expec
 from lrs_cli.files import read_bounded
 from lrs_cli.identifiers import UlnArgument, uln_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
-from lrs_cli.times import uk_time
+from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import load_register
@@ -569,13 +569,15 @@ def _duties(key: StoredKey) -> list[str]:
 def keys_table(keys: Sequence[StoredKey], total: int) -> str:
     if not keys:
         return "no keys"
-    lines = [f"{'key id':<16}  {'principal':<28} {'duties':<24} {'created (UTC)':<16}  {'revoked (UTC)':<16}  label"]
+    made, revoked = f"created ({UK_TIME})", f"revoked ({UK_TIME})"
+    lines = [f"{'key id':<16}  {'principal':<28} {'duties':<24} {made:<18}  {revoked:<18}  label"]
     for key in keys:
         duties = ",".join(_duties(key))
-        revoked_at = key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else ""
+        created_at = uk_time(key.created_at, labelled=False)
+        revoked_at = uk_time(key.revoked_at, labelled=False) if key.revoked_at else ""
         revoked_by = f"{'; ' if key.label else ''}revoked by {key.revoked_by}" if key.revoked_by else ""
         lines.append(
-            f"{key.key_id:<16}  {key.principal!s:<28} {duties:<24} {key.created_at:%Y-%m-%d %H:%M}  {revoked_at:<16}"
+            f"{key.key_id:<16}  {key.principal!s:<28} {duties:<24} {created_at:<18}  {revoked_at:<18}"
             f"  {key.label or ''}{revoked_by}"
         )
     if total > len(keys):

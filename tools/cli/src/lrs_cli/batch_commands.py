@@ -46,6 +46,7 @@ from lrs_cli.output import (
     warn,
     warnings_text,
 )
+from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
 from lrs_contracts.text import shown_on_one_line
@@ -567,7 +568,8 @@ def list_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The batches you submitted (operators: every AO's), newest first."""
+    """The batches you submitted (operators: every AO's), newest first; when each was received in UK time (--json: the
+    instant)."""
     # ingest stores a held batch as accepted (it refuses status=queued): ask for those, keep the ones it holds
     asked = ListedStatus.ACCEPTED if status is ListedStatus.QUEUED else status
     with connection(ctx).client("ingest") as client:
@@ -587,13 +589,22 @@ def list_command(
 
 def _print_batches(batches: list[dict[str, Any]]) -> None:
     listing = table(
-        "batch", "received (UTC)", "AO", "status", "records", "accepted", "rejected", "unchanged", "code", "reference"
+        "batch",
+        f"received ({UK_TIME})",
+        "AO",
+        "status",
+        "records",
+        "accepted",
+        "rejected",
+        "unchanged",
+        "code",
+        "reference",
     )
     for batch in batches:
         counts = batch.get("counts") or {}
         listing.add_row(
             batch["batch_id"],
-            batch["received_at"][:19].replace("T", " "),
+            uk_time(batch["received_at"], labelled=False),
             batch.get("ao_id") or "",
             Text(batch["status"], style=STATUS_STYLES.get(batch["status"], "yellow")),
             str(batch.get("record_count") or counts.get("total") or ""),

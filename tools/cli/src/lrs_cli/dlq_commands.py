@@ -38,6 +38,7 @@ from lrs_cli.client import (
 )
 from lrs_cli.downloads import writable_beside, write_private
 from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text, warn
+from lrs_cli.times import UK_TIME, uk_time
 
 PROJECTOR = "plr-projector"
 SHARED_ROUTES = ("ingest", "validation", "notifier", "reporting", "challenges")
@@ -82,11 +83,12 @@ def action_outcome(item: dict[str, Any]) -> str:
 
 def actions_table(actions: list[dict[str, Any]]) -> str:
     """The retries and skips operators made, newest first: what `lrs dlq history` prints. A message is named by its
-    topic and `partition:offset` (an offset alone names one message per partition)."""
+    topic and `partition:offset` (an offset alone names one message per partition); when, in UK time to the minute, as
+    the other listings say it (`--json` keeps the API's instants)."""
     if not actions:
         return "no retries or skips yet"
     lines = [
-        f"{'when (UTC)':<20} {'operator':<24} {'action':<6} {'consumer':<22} {'topic':<26} {'partition:offset':>16}"
+        f"{f'when ({UK_TIME})':<20} {'operator':<24} {'action':<6} {'consumer':<22} {'topic':<26} {'partition:offset':>16}"
         "  outcome; reason"
     ]
     for item in actions:
@@ -94,7 +96,7 @@ def actions_table(actions: list[dict[str, Any]]) -> str:
         reason = f"; {item['reason']}" if item["reason"] else ""
         place = f"{item['partition']}:{item['offset']}"
         lines.append(
-            f"{item['acted_at'][:19].replace('T', ' '):<20} {item['operator']:<24} {action:<6}"
+            f"{uk_time(item['acted_at'], labelled=False):<20} {item['operator']:<24} {action:<6}"
             f" {item['consumer']:<22} {item['topic']:<26} {place:>16}  {action_outcome(item)}{reason}"
         )
     if any(item["replaced"] for item in actions):
@@ -697,7 +699,8 @@ def history_command(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many, newest first.")] = 100,
     as_json: JsonOption = False,
 ) -> None:
-    """The retries and skips operators made of a service's parked messages: who, when, which message, why."""
+    """The retries and skips operators made of a service's parked messages: who, when (UK time; --json: the instant),
+    which message, why."""
     actions = dead_letter_actions(connection(ctx), service.value, limit)
     if as_json:
         print_json(actions)
