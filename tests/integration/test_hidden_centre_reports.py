@@ -91,7 +91,7 @@ async def test_a_squatted_masters_reports_leave_the_merged_learners_plr_and_oper
             record(_report(relinked, squatter), relinked, sequence=2),
         ],
     )
-    assert await _hidden(app, ukprn=squatter) == {"links": [], "hidden_reports": 0, "more": False}
+    assert await _hidden(app, ukprn=squatter) == {"links": [], "hidden_reports": 0, "more": False, "next": None}
 
     # the real learner merged into the squatted ULN: validation ends the squatter's link first, keyed by the master
     await project(
@@ -110,11 +110,15 @@ async def test_a_squatted_masters_reports_leave_the_merged_learners_plr_and_oper
     assert await _centre_reports(app, relinked) == [(relinked, squatter)]
     of_squatted, of_emptied = _link(squatted, squatted, squatter, 2), _link(emptied, emptied, squatter, 0)
     expected = [of_squatted, of_emptied] if squatted < emptied else [of_emptied, of_squatted]  # by UKPRN, then ULN
-    assert await _hidden(app, ukprn=squatter) == {"links": expected, "hidden_reports": 2, "more": False}
-    assert await _hidden(app, uln=real) == {"links": [of_squatted], "hidden_reports": 2, "more": False}
+    assert await _hidden(app, ukprn=squatter) == {"links": expected, "hidden_reports": 2, "more": False, "next": None}
+    assert await _hidden(app, uln=real) == {"links": [of_squatted], "hidden_reports": 2, "more": False, "next": None}
     first = await _hidden(app, ukprn=squatter, limit=1)
     assert (first["links"], first["more"]) == ([expected[0]], True)
-    assert await _hidden(app, ukprn=genuine) == {"links": [], "hidden_reports": 0, "more": False}
+    second = await _hidden(app, ukprn=squatter, limit=1, after=first["next"])  # the page after it
+    assert (second["links"], second["more"], second["next"]) == ([expected[1]], False, None)
+    stale = await app.get(OPERATOR, "/v1/admin/centre-reports/hidden", after="not-a-position")
+    assert stale.status_code == 422, stale.text
+    assert await _hidden(app, ukprn=genuine) == {"links": [], "hidden_reports": 0, "more": False, "next": None}
     refused = await app.get(f"provider:{squatter}", "/v1/admin/centre-reports/hidden")
     assert refused.status_code == 403, refused.text
     mistyped = await app.get(OPERATOR, "/v1/admin/centre-reports/hidden", uln=real[:-1] + str((int(real[-1]) + 1) % 10))
@@ -139,4 +143,4 @@ async def test_a_squatted_masters_reports_leave_the_merged_learners_plr_and_oper
         app, kafka_bootstrap, prefix, [record(linked(real, f"provider:{squatter}"), real, topic=LEARNERS, sequence=1)]
     )
     assert await _centre_reports(app, real) == sorted([(squatted, genuine), (squatted, squatter), (squatted, squatter)])
-    assert await _hidden(app, uln=squatted) == {"links": [], "hidden_reports": 0, "more": False}
+    assert await _hidden(app, uln=squatted) == {"links": [], "hidden_reports": 0, "more": False, "next": None}

@@ -24,8 +24,16 @@ LINKS = [
 class Projector:
     """The PLR service as an operator's key reaches it: what it was sent, and the page it answers."""
 
-    def __init__(self, links: list[dict[str, Any]], *, more: bool = False, sandpit: bool = False) -> None:
-        self.page = {"links": links, "hidden_reports": sum(link["hidden_reports"] for link in links), "more": more}
+    def __init__(
+        self, links: list[dict[str, Any]], *, more: bool = False, sandpit: bool = False, next: str | None = None
+    ) -> None:
+        self.page: dict[str, Any] = {
+            "links": links,
+            "hidden_reports": sum(link["hidden_reports"] for link in links),
+            "more": more or next is not None,
+        }
+        if next is not None or not more:  # a PLR service from before its pages said `more` alone
+            self.page["next"] = next
         self.sandpit = sandpit
         self.sent: list[httpx.Request] = []
 
@@ -75,7 +83,39 @@ def test_everyone_by_default_and_as_json_the_links_alone(
     assert json.loads(capsys.readouterr().out) == LINKS
 
 
-def test_more_than_the_limit_says_how_to_narrow_it_on_stderr(
+def test_a_full_page_says_how_to_read_the_next_on_stderr_and_after_reads_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The list had a limit and no pages: past the first 1000 an operator could not see the rest."""
+    projector = Projector(LINKS[:1], next="MTAwMDAwMDJ8MQ")
+
+    assert _lrs(monkeypatch, projector, "--ukprn", "10000002", "--limit", "1") == ExitCode.OK
+
+    out, err = capsys.readouterr()
+    assert err.strip() == "more: the same command with --after MTAwMDAwMDJ8MQ"
+    assert out.strip().splitlines()[-1].startswith("2 centre reports hidden.")
+
+    following = Projector(LINKS[1:])
+    assert _lrs(monkeypatch, following, "--ukprn", "10000002", "--limit", "1", "--after", "MTAwMDAwMDJ8MQ") == 0
+    [request] = following.sent
+    assert dict(request.url.params) == {"ukprn": "10000002", "limit": "1", "after": "MTAwMDAwMDJ8MQ"}
+    out, err = capsys.readouterr()
+    assert "******7595" in out and "more:" not in err
+
+
+def test_as_json_a_full_page_still_says_where_the_next_starts_on_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    projector = Projector(LINKS[:1], next="MTAwMDAwMDJ8MQ")
+
+    assert _lrs(monkeypatch, projector, "--json", "--limit", "1") == ExitCode.OK
+
+    out, err = capsys.readouterr()
+    assert json.loads(out) == LINKS[:1]
+    assert err.strip() == "more: the same command with --after MTAwMDAwMDJ8MQ"
+
+
+def test_more_than_the_limit_from_a_service_without_pages_says_how_to_narrow_it_on_stderr(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     projector = Projector(LINKS[:1], more=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,7 @@ from lrs_domain.identifiers import mask_uln
 from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import OperatorScope, operator_scope
 from lrs_platform.logging import get_logger
+from lrs_platform.paging import InvalidPageToken
 from lrs_platform.parking_api import NO_VALUE, VALUE_RESPONSES, DeadLetterActions, value_response
 from lrs_platform.problems import ProblemError, handle_problem, problem_responses
 from plr_projector.admin_models import (
@@ -29,6 +30,7 @@ from plr_projector.admin_models import (
 )
 from plr_projector.endpoints import Operator, Projector, ProjectorDep, _refuse_mistyped_uln
 from plr_projector.operations import OperationError, Refusal
+from plr_projector.store import HiddenReportsPosition
 
 # named as before the split: the `logger` field of its log lines stays what it was
 _log = get_logger("plr_projector.api")
@@ -126,7 +128,25 @@ class HiddenCentreReportsOfLink(BaseModel):
 class HiddenCentreReportsPage(BaseModel):
     links: list[HiddenCentreReportsOfLink]
     hidden_reports: int = Field(description="the centre reports hidden, of the links listed")
-    more: bool = Field(description="more such links than `limit`: narrow by `ukprn` or `uln`, or raise `limit`")
+    more: bool = Field(description="more such links than `limit`: the next page starts at `next`")
+    next: str | None = Field(
+        default=None, description="where the next page starts: pass it as `after`; null on the list's last page"
+    )
+
+
+def _hidden_after(
+    after: Annotated[
+        str | None,
+        Query(max_length=200, description="the `next` of the page before; absent or empty: the first page"),
+    ] = None,
+) -> HiddenReportsPosition | None:
+    """The position the list goes on from; 422 for one that no page handed out (as `lrs_platform.paging_api`)."""
+    if not after:
+        return None
+    try:
+        return HiddenReportsPosition.of_token(after)
+    except InvalidPageToken as error:
+        raise ProblemError(422, "Invalid page position", str(error)) from error
 
 
 @admin_router.get(
@@ -136,8 +156,9 @@ class HiddenCentreReportsPage(BaseModel):
         "The providers whose own registration of a ULN linked them to a learner until a learner file or an operator's"
         " merge said the ULN was another learner's (`lrs.learner.provider.unlinked.v1`), and that are linked to none"
         " of that learner's ULNs now: the PLR shows none of their centre reports for the learner, which are kept. Each"
-        " provider once a learner, with how many reports are hidden, by UKPRN then ULN, at most `limit` (`more` says"
-        " there are others). With `uln` (any of the learner's ULNs), that learner's; with `ukprn`, that provider's."
+        " provider once a learner, with how many reports are hidden, by UKPRN then ULN, `limit` at a time: a page with"
+        " others after it says `more` and carries `next`, to pass back as `after` for the page after it (the position"
+        " names no ULN). With `uln` (any of the learner's ULNs), that learner's; with `ukprn`, that provider's."
         " An operator who finds the learner is truly that provider's links it again (`POST /v1/learners/{uln}/providers`"
         " on validation, `lrs learners link`), which shows its reports again; ULNs are masked, as in the logs of the"
         " import or merge that ended the link. A ULN whose check digit is wrong is 422 `RV002`."
@@ -151,6 +172,7 @@ async def hidden_centre_reports(
     uln: Annotated[str | None, Query(pattern=ULN_PATTERN, description="any ULN of the learner")] = None,
     ukprn: Annotated[str | None, Query(pattern=UKPRN_PATTERN, description="the provider")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[HiddenReportsPosition | None, Depends(_hidden_after)] = None,
 ) -> HiddenCentreReportsPage:
     if uln is not None:
         _refuse_mistyped_uln(uln)
@@ -158,7 +180,9 @@ async def hidden_centre_reports(
         projector.pool.acquire() as connection,
         connection.transaction(isolation="repeatable_read", readonly=True),
     ):
-        found, more = await projector.model.hidden_centre_reports(connection, uln=uln, ukprn=ukprn, limit=limit)
+        found, following = await projector.model.hidden_centre_reports(
+            connection, uln=uln, ukprn=ukprn, limit=limit, after=after
+        )
     links = [
         HiddenCentreReportsOfLink(
             uln=mask_uln(each.uln),
@@ -168,7 +192,12 @@ async def hidden_centre_reports(
         )
         for each in found
     ]
-    return HiddenCentreReportsPage(links=links, hidden_reports=sum(each.hidden_reports for each in found), more=more)
+    return HiddenCentreReportsPage(
+        links=links,
+        hidden_reports=sum(each.hidden_reports for each in found),
+        more=following is not None,
+        next=following.token() if following else None,
+    )
 
 
 StreamKey = Annotated[OneLineText, Path(min_length=1, max_length=64, description="a ULN (or an achievement id)")]

@@ -10,8 +10,11 @@ previous one read still in the CPU's caches (decision 0093).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import operator
+import re
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
@@ -22,6 +25,7 @@ from lrs_domain.identifiers import mask_uln
 from lrs_platform import parking
 from lrs_platform.database import where_given
 from lrs_platform.logging import get_logger
+from lrs_platform.paging import InvalidPageToken
 from lrs_platform.parking import DeadLetterAction
 from plr_projector.copy_format import CopyFormat
 from plr_projector.projection import (
@@ -287,6 +291,34 @@ class HiddenCentreReports:
     master_uln: str  # the ULN the learner's records go under
     provider_ukprn: str
     hidden_reports: int  # its centre reports under any of the learner's ULNs
+    place: int = 0  # its ended link's place among its provider's, by ULN (`HiddenReportsPosition`)
+
+
+_UKPRN = re.compile(r"[0-9]{8}")
+
+
+@dataclasses.dataclass(frozen=True)
+class HiddenReportsPosition:
+    """Where a page of hidden centre reports ended: the last link listed, as its provider and its place among that
+    provider's ended links by ULN (they are kept, never deleted, so a place only moves on). Not the ULN itself: the
+    list masks ULNs, and a position is handed out as it is (`--after`), so it must not carry one in the clear."""
+
+    provider_ukprn: str
+    place: int
+
+    def token(self) -> str:
+        return base64.urlsafe_b64encode(f"{self.provider_ukprn}|{self.place}".encode()).decode().rstrip("=")
+
+    @classmethod
+    def of_token(cls, token: str) -> HiddenReportsPosition:
+        refused = InvalidPageToken("not a page position this list handed out: pass back its `next` as it is")
+        try:
+            ukprn, place = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split("|")
+        except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+            raise refused from error
+        if not _UKPRN.fullmatch(ukprn) or not place.isascii() or not place.isdigit() or not 0 < int(place) < 2**31:
+            raise refused
+        return cls(ukprn, int(place))
 
 
 class ReadModel:
@@ -812,23 +844,42 @@ class ReadModel:
         return [_centre_from(row) for row in rows]
 
     async def hidden_centre_reports(
-        self, connection: asyncpg.Connection, *, uln: str | None = None, ukprn: str | None = None, limit: int = 100
-    ) -> tuple[list[HiddenCentreReports], bool]:
+        self,
+        connection: asyncpg.Connection,
+        *,
+        uln: str | None = None,
+        ukprn: str | None = None,
+        limit: int = 100,
+        after: HiddenReportsPosition | None = None,
+    ) -> tuple[list[HiddenCentreReports], HiddenReportsPosition | None]:
         """The providers whose registration link to a learner ended because the ULN was another learner's
         (`provider_links_ended`, decision 0121) and that are linked to none of that learner's ULNs now: each once a
         learner, with how many of its centre reports for them the PLR does not show (`centre`), by UKPRN then ULN, at
-        most `limit`; and whether there are more. Of the learner `uln` names (any of their ULNs), of the provider
-        `ukprn`, when given. Read in the caller's transaction (one snapshot, for the answer to add up). An ended link
-        whose provider is linked again to that same ULN is passed over at once; the others are looked up a learner at
-        a time, as links end rarely (a learner file or a merge naming a squatted ULN's learner)."""
+        most `limit` after the position `after` (a page's last link); and where the next page starts (None: this is
+        the last). Of the learner `uln` names (any of their ULNs), of the provider `ukprn`, when given. Read in the
+        caller's transaction (one snapshot, for the answer to add up). An ended link whose provider is linked again to
+        that same ULN is passed over at once; the others are looked up a learner at a time, as links end rarely (a
+        learner file or a merge naming a squatted ULN's learner). A learner is listed under the first of their ULNs
+        whose link to the provider ended: a later one is passed over, on a later page too."""
         ulns = (await self.learner_group(connection, uln)).ulns if uln is not None else None
-        also = [
+        inner, values = where_given({"provider_ukprn": ukprn})
+        if after is not None:
+            values.append(after.provider_ukprn)
+            inner += f"{' AND' if inner else ' WHERE'} provider_ukprn >= ${len(values)}"
+        outer = [
             f"NOT EXISTS (SELECT 1 FROM {self._q}.provider_links k"
             " WHERE k.uln = x.uln AND k.provider_ukprn = x.provider_ukprn)"
         ]
-        where, values = where_given({"x.uln": ulns, "x.provider_ukprn": ukprn}, also=also)
+        if ulns is not None:
+            values.append(list(ulns))
+            outer.append(f"x.uln = ANY(${len(values)}::text[])")
+        if after is not None:
+            values += [after.provider_ukprn, after.place]
+            outer.append(f"(x.provider_ukprn > ${len(values) - 1} OR x.place > ${len(values)})")
         ended = await connection.fetch(
-            f"SELECT x.uln, x.provider_ukprn FROM {self._q}.provider_links_ended x{where}"
+            "SELECT x.uln, x.provider_ukprn, x.place FROM (SELECT uln, provider_ukprn,"
+            " row_number() OVER (PARTITION BY provider_ukprn ORDER BY uln) AS place"
+            f" FROM {self._q}.provider_links_ended{inner}) x WHERE {' AND '.join(outer)}"
             " ORDER BY x.provider_ukprn, x.uln",
             *values,
         )
@@ -838,15 +889,30 @@ class ReadModel:
             key = (group.master_uln, row["provider_ukprn"])
             if key in found or row["provider_ukprn"] in group.linked_providers:
                 continue
+            if (
+                after is not None
+                and row["provider_ukprn"] == after.provider_ukprn
+                and await connection.fetchval(
+                    f"SELECT EXISTS (SELECT 1 FROM {self._q}.provider_links_ended"
+                    " WHERE provider_ukprn = $1 AND uln = ANY($2::text[]) AND uln < $3)",
+                    row["provider_ukprn"],
+                    list(group.ulns),
+                    row["uln"],
+                )
+            ):
+                continue  # listed under an earlier ULN of theirs, at or before `after`
             if len(found) == limit:
-                return list(found.values()), True
+                last = list(found.values())[-1]
+                return list(found.values()), HiddenReportsPosition(last.provider_ukprn, last.place)
             hidden = await connection.fetchval(
                 f"SELECT count(*) FROM {self._q}.centre_achievements WHERE uln = ANY($1::text[]) AND provider_ukprn = $2",
                 list(group.ulns),
                 row["provider_ukprn"],
             )
-            found[key] = HiddenCentreReports(row["uln"], group.master_uln, row["provider_ukprn"], int(hidden))
-        return list(found.values()), False
+            found[key] = HiddenCentreReports(
+                row["uln"], group.master_uln, row["provider_ukprn"], int(hidden), int(row["place"])
+            )
+        return list(found.values()), None
 
     async def history(
         self, connection: asyncpg.Connection, ulns: Sequence[str], ao_id: str | None = None

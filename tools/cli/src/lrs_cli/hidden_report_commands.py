@@ -10,7 +10,7 @@ import typer
 
 from lrs_cli.client import Connection, read_page
 from lrs_cli.identifiers import uln_value
-from lrs_cli.output import JsonOption, PageLimit, connection, print_listing, print_text, stderr
+from lrs_cli.output import JsonOption, PageLimit, connection, print_listing, print_text, stderr, tell_more
 
 _UKPRN = re.compile(r"[0-9]{8}")
 
@@ -21,11 +21,13 @@ def _ukprn_value(value: str | None) -> str | None:
     return value
 
 
-def hidden_reports(connection: Connection, uln: str | None, ukprn: str | None, limit: int = 100) -> dict[str, Any]:
-    """The links that ended with centre reports the PLR now hides: `links` (ULNs masked), the `hidden_reports` of
-    them all, and whether there are `more` than `limit`."""
+def hidden_reports(
+    connection: Connection, uln: str | None, ukprn: str | None, limit: int = 100, after: str | None = None
+) -> dict[str, Any]:
+    """A page of the links that ended with centre reports the PLR now hides: `links` (ULNs masked), the
+    `hidden_reports` of them all, whether there are `more` after it and where the next page starts (`next`)."""
     return read_page(
-        connection, "plr_projector", "/v1/admin/centre-reports/hidden", limit=limit, after=None, uln=uln, ukprn=ukprn
+        connection, "plr_projector", "/v1/admin/centre-reports/hidden", limit=limit, after=after, uln=uln, ukprn=ukprn
     )
 
 
@@ -51,18 +53,24 @@ def hidden_reports_command(
     ] = None,
     ukprn: Annotated[str | None, typer.Option(help="Only this provider's (8 digits).", callback=_ukprn_value)] = None,
     limit: PageLimit = 100,
+    after: Annotated[
+        str | None, typer.Option(help="Continue a list: the position the previous page's last line gave.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Operator (the registry or support scope): the providers whose registration of a ULN linked them to a learner
     until a learner file or a merge said the ULN was another learner's, and that are linked to none of the learner's
     ULNs now, with how many of their centre reports the PLR hides (kept, not shown: decision 0121), by provider.
-    ULNs are masked, as in the logs of the import or merge that ended the link."""
+    ULNs are masked, as in the logs of the import or merge that ended the link. A page at a time: a full page ends with
+    "more: … --after POSITION" on stderr."""
     to_projector = connection(ctx)
-    page = hidden_reports(to_projector, uln, ukprn, limit)
+    page = hidden_reports(to_projector, uln, ukprn, limit, after)
     columns = ("ULN", "master ULN", "provider", "hidden reports")
     none = "no centre reports hidden: no provider with reports for a learner has had its link ended"
     print_listing(page["links"], as_json=as_json, columns=columns, row=_link_row, none=none)
-    if page["more"]:
+    if page.get("next"):
+        tell_more(page["next"])
+    elif page["more"]:  # a PLR service from before its pages (it said only that there were more)
         stderr().print(
             f"more than {limit}: narrow with --ukprn or --uln, or raise --limit (at most 1000)", markup=False
         )
