@@ -30,7 +30,16 @@ from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import create_pool
 from lrs_platform.identity import Principal
 from lrs_platform.kafka import ensure_topics
-from lrs_platform.keyring import ERASED, KEYRING_KEY_VARIABLE, Keyring, LearnerKey, Purpose, keyring_key_from, migrate
+from lrs_platform.keyring import (
+    ERASED,
+    KEYRING_KEY_VARIABLE,
+    Keyring,
+    LearnerKey,
+    Purpose,
+    batch_key_name,
+    keyring_key_from,
+    migrate,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -180,7 +189,7 @@ async def test_the_topic_holds_no_name_or_date_of_birth_only_values_each_learner
         }
 
 
-async def test_an_erased_learners_record_goes_out_without_personal_fields(
+async def test_an_erased_learners_record_goes_out_without_personal_fields_in_clear(
     kafka_bootstrap: str, database: str, keyring: Keyring
 ) -> None:
     erased, other = new_uln(), new_uln()
@@ -202,7 +211,14 @@ async def test_an_erased_learners_record_goes_out_without_personal_fields(
         assert value.encode() not in b"".join(values)
     erased_record, other_record = records_in(values)
     assert erased_record["learner_erased"] is True
-    assert (erased_record["personal"], erased_record["given_name"], erased_record["date_of_birth"]) == (None,) * 3
+    assert (erased_record["given_name"], erased_record["date_of_birth"]) == (None,) * 2
+    # sealed under the batch's own key, for validation to judge as a live learner's (decision 0157)
+    name = batch_key_name(uuid.UUID(answer.json()["batch_id"]))
+    batch_key = (await keyring.find([name]))[name]
+    assert isinstance(batch_key, LearnerKey)
+    assert (
+        batch_key.open_json(Purpose.SUBMITTED_RECORD, erased_record["personal"])["given_name"] == records[0].given_name
+    )
     assert other_record["learner_erased"] is False and other_record["personal"] is not None
     assert (await keyring.find([erased]))[erased] is ERASED
 

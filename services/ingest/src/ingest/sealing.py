@@ -8,7 +8,9 @@ keyring call while the part before it is sealed (`ingest.service`). A record who
 ten digits, with a wrong check digit, or the temporary ULN names no learner to key it to: its details are
 sealed the same way under a key of its batch's own (`batch_key_name`, issued in the same keyring call), which
 validation destroys once the batch is decided (decisions 0106, 0154, 0175). Validation rejects such a record
-as before (RV001, RV021, RV002, RV003).
+as before (RV001, RV021, RV002, RV003). An erased learner's record (the keyring answers ERASED for its ULN) is
+marked `learner_erased` and its details are sealed under the batch's own key too, issued then: validation judges
+them as for a live learner, so that a deliberately bad detail draws the same findings (decision 0157).
 """
 
 from __future__ import annotations
@@ -71,11 +73,21 @@ def _has_details(values: Mapping[str, object]) -> bool:
     )
 
 
+def _erased_learners(values: Mapping[str, object], batch_key: LearnerKey | Erased | None) -> dict[str, object]:
+    """An erased learner's record, marked so (`learner_erased`), with its details sealed under the batch's own key
+    (`_learner_keys` in `ingest.service` issues it once an answer holds an erased learner): validation judges
+    them as any record's and the learner as one whose details do not match (decision 0157). Without that key
+    (destroyed, the batch decided) the details are dropped, as before."""
+    if batch_key is None or isinstance(batch_key, Erased) or not _has_details(values):
+        return {**values, **_ERASED}
+    return {**values, **_ERASED, "personal": sealed_personal(batch_key, Purpose.SUBMITTED_RECORD, values)}
+
+
 def sealed_encoded_records(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> list[bytes]:
-    """Each record's JSON as it stands in its chunk, with its personal fields sealed into `personal`, or
-    dropped (`learner_erased`) for an erased learner. `keys` holds a key, or ERASED, for every ULN
-    `names_to_issue` named, and under UNKEYED_RECORDS the batch's own key when it named that: the
-    details of a record that names no learner are sealed under it (a record with none goes as it came).
+    """Each record's JSON as it stands in its chunk, with its personal fields sealed into `personal`. `keys`
+    holds a key, or ERASED, for every ULN `names_to_issue` named, and under UNKEYED_RECORDS the batch's own
+    key when it named that or an answer held an erased learner: the details of a record that names no
+    learner, or an erased one (marked `learner_erased`), are sealed under it (a record with none goes as it came).
 
     The sealed values are written as they are made, with no record object in between: orjson writes a
     record's values (its `__dict__`, every field in the model's order) byte for byte as pydantic's
@@ -97,7 +109,7 @@ def sealed_encoded_records(records: Sequence[SubmittedRecord], keys: Mapping[str
             continue
         key = keys[uln]
         if isinstance(key, Erased):
-            append(memoryview(dumps({**values, **_ERASED})).tobytes())
+            append(memoryview(dumps(_erased_learners(values, keys.get(UNKEYED_RECORDS)))).tobytes())
         else:
             # a copy of the record's values with the personal ones replaced in place (every key is there
             # already): half the time of a display merging three dictionaries

@@ -45,7 +45,7 @@ from lrs_contracts.topics import BATCH_SUBMITTED
 from lrs_domain.formats import BatchRefused, ParsedBatch, parse_batch
 from lrs_platform.clock import ENGLAND
 from lrs_platform.identity import Principal, PrincipalKind
-from lrs_platform.keyring import UNKEYED_RECORDS, KeyLookup, KeyringUnavailable, batch_key_name
+from lrs_platform.keyring import ERASED, UNKEYED_RECORDS, KeyLookup, KeyringUnavailable, batch_key_name
 from lrs_platform.logging import get_logger
 
 _log = get_logger("ingest.batches")
@@ -229,13 +229,19 @@ class BatchSubmissions:
         return encoded, batch_keyed
 
     async def _learner_keys(self, records: Sequence[SubmittedRecord], identity: BatchIdentity) -> KeyLookup:
-        """The part's learners' keys, and under UNKEYED_RECORDS the batch's own key if it needs it."""
+        """The part's learners' keys, and under UNKEYED_RECORDS the batch's own key if it needs it: for a
+        record that names no learner (issued in the same call), or one of an erased learner (issued in a
+        second call, only when the answer holds one: the keyring alone knows who is erased)."""
+        name = batch_key_name(identity.batch_id)
         try:
             keys = await self._keyring.issue(names_to_issue(records, identity.batch_id))
+            # ERASED is the keyring's one answer for an erased learner: found by identity, in C (~2,000 keys)
+            if ERASED in keys.values() and name not in keys:
+                keys.update(await self._keyring.issue([name]))
         except KeyringUnavailable as error:
             _log.warning("batch_keys_unavailable", ao_id=identity.ao_id, error=str(error))
             raise
-        batch_key = keys.pop(batch_key_name(identity.batch_id), None)
+        batch_key = keys.pop(name, None)
         if batch_key is not None:
             keys[UNKEYED_RECORDS] = batch_key
         return keys

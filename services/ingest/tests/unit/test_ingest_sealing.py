@@ -64,7 +64,7 @@ def test_the_temporary_ulns_records_are_sealed_under_their_batchs_key_never_unde
     assert names_to_issue([SubmittedRecord(line=1, action="Create", uln=TEMPORARY_ULN)], BATCH) == set()
 
 
-def test_records_are_sealed_under_their_learners_or_their_batchs_key_and_erased_learners_lose_their_details() -> None:
+def test_records_are_sealed_under_their_learners_or_their_batchs_key_an_erased_learners_under_the_batchs() -> None:
     sealed_uln, erased_uln, unkeyed = "9000000059", "9000000067", "90000000\u0664" + "3"
     key = LearnerKey(sealed_uln, secrets.token_bytes(32))
     batch_key = LearnerKey(batch_key_name(BATCH), secrets.token_bytes(32))
@@ -75,7 +75,12 @@ def test_records_are_sealed_under_their_learners_or_their_batchs_key_and_erased_
     assert encoded == [encoded_record(record) for record in out]
     assert out[0].personal is not None and all(getattr(out[0], name) is None for name in PERSONAL_FIELDS)
     assert key.open_json(Purpose.SUBMITTED_RECORD, out[0].personal)["family_name"] == "Lovelace"
-    assert out[1].learner_erased and out[1].personal is None and out[1].given_name is None
+    # an erased learner's: marked, and sealed under the batch's own key for validation to judge (decision 0157)
+    assert out[1].learner_erased and out[1].personal is not None and out[1].given_name is None
+    assert batch_key.open_json(Purpose.SUBMITTED_RECORD, out[1].personal)["given_name"] == "Ada"
+    # with no batch key (destroyed, or an older ingest's call) its details are dropped, as before
+    (dropped,) = sealed_encoded_records(records[1:2], {erased_uln: ERASED, UNKEYED_RECORDS: ERASED})
+    assert SubmittedRecord.model_validate_json(dropped).personal is None
 
 
 def test_no_personal_value_of_a_record_that_names_no_learner_goes_in_clear() -> None:

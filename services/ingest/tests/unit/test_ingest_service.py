@@ -428,12 +428,13 @@ async def test_personal_fields_leave_sealed_under_each_learners_key_fetched_once
     assert batch_key.open_json(Purpose.SUBMITTED_RECORD, unkeyed.personal)["family_name"] == "Hopper"
 
 
-async def test_an_erased_learners_record_goes_without_personal_fields() -> None:
+async def test_an_erased_learners_record_goes_without_personal_fields_in_clear() -> None:
     publisher = FakePublisher()
     keyring = FakeKeyring(keys={"1000000043": ERASED})
     await submit(make(FakeRepository(), publisher, keyring), learners_batch())
     ada, alan, _, _ = published_records(publisher)
-    assert (ada.learner_erased, ada.personal, ada.given_name, ada.date_of_birth) == (True, None, None, None)
+    assert (ada.learner_erased, ada.given_name, ada.date_of_birth) == (True, None, None)
+    assert ada.personal is not None and "Ada" not in ada.personal  # under the batch's own key (decision 0157)
     assert (alan.learner_erased, alan.given_name) == (False, None)
     assert alan.personal is not None
 

@@ -156,6 +156,7 @@ class _JudgedPart(NamedTuple):
     unverifiable: dict[int, str]
     size: int
     events_json: dict[int, bytes]
+    details_judged: frozenset[int] = frozenset()  # `OpenedRecords.details_judged`
 
 
 class _ChunkJudging:
@@ -790,7 +791,7 @@ def judge_part(
     judged = judging.judge(opened.records, reference, existing)
     event_json = EventJson()
     events_json = {id(event): event_json(event) for event in judged.events()}
-    return _JudgedPart(judged, opened.unverifiable, len(records), events_json)
+    return _JudgedPart(judged, opened.unverifiable, len(records), events_json, opened.details_judged)
 
 
 def finish_and_write(
@@ -809,13 +810,15 @@ def finish_and_write(
         [part.judged for part in parts],
     )
     unverifiable: dict[int, str] = {}
+    details_judged: set[int] = set()
     events_json: dict[int, bytes] = {}
     first = 0
     for part in parts:
         unverifiable.update((first + index, why) for index, why in part.unverifiable.items())
+        details_judged.update(first + index for index in part.details_judged)
         events_json.update(part.events_json)
         first += part.size
-    decision = with_unverifiable_learners(decision, unverifiable)
+    decision = with_unverifiable_learners(decision, unverifiable, details_judged)
     return decision, decision_messages(submitted, decision, causation_id, decided_at, topics, events_json)
 
 

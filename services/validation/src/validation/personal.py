@@ -10,7 +10,10 @@ learner is then rejected as before (RV001), and the batch's key is destroyed onc
 cannot be had is unverifiable: its learner was erased (ingest said so, or the key is erased now), or
 its seal does not open (no key, tampered, another learner's). Such a record keeps no personal field,
 so the rules reject it (its names are missing), and `with_unverifiable_learners` then says why in
-one RV004 instead of RV021s about fields that were dropped on purpose.
+one RV004 instead of RV021s about fields that were dropped on purpose. An erased learner's record whose
+details ingest sealed under the batch's own key (decision 0157) keeps them: the rules judge them as any
+record's (RV021 for a missing name, a malformed date of birth), and its RV004 alone says why, so that a
+deliberately bad detail draws the same findings for an erased learner as for a live one whose details differ.
 
 That a learner was erased is said only to an AO that holds an achievement of theirs, under any of their
 ULNs (`ulns_told_erased`), as the AO view's `learner_erased` is: any other AO's record gets RV004's
@@ -23,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import orjson
 
@@ -48,6 +51,7 @@ _SUBMITTED_RECORD: Final = (
     Purpose.SUBMITTED_RECORD
 )  # read once: an enum member read from its class is a descriptor call
 _TEXT_OR_NONE: Final = frozenset({str, type(None)})
+_DROPPED: Final = cast(str, object())  # `ulns_to_look_up`'s mark of a record whose details ingest dropped
 _loads: Final = orjson.loads
 _trusted_record: Final = trusted_builder(SubmittedRecord)
 
@@ -58,22 +62,33 @@ class OpenedRecords:
 
     records: tuple[SubmittedRecord, ...]
     unverifiable: dict[int, str]
+    # those of `unverifiable` whose details were opened and judged (an erased learner's, sealed under the
+    # batch's own key): only their RV004 says why, their findings about those details stay
+    details_judged: frozenset[int] = frozenset()
 
 
 def ulns_to_look_up(records: Sequence[SubmittedRecord]) -> tuple[set[str], bool]:
     """Every ULN a batch names that a learner can have (a sealed record needs its key, and any record of an
-    erased learner is refused), and whether a record names none. A ULN no learner can have (the temporary
-    ULN, a wrong check digit) names none: ingest seals its records under the batch's own key (decisions 0154,
-    0175), whatever key an older batch left under it."""
-    named = {record.uln for record in records if not record.learner_erased}
+    erased learner is refused), and whether a record names none (or an erased learner, as ingest found it). A ULN
+    no learner can have (the temporary ULN, a wrong check digit) names none: ingest seals its records under the
+    batch's own key (decisions 0154, 0175), whatever key an older batch left under it, and an erased learner's
+    records too (decision 0157)."""
+    # an erased learner's record counts as one naming none when its details are sealed (under the batch's own
+    # key), and not at all when ingest dropped them: a live learner's reads two attributes, as a filter would
+    named = {
+        record.uln if not record.learner_erased else None if record.personal is not None else _DROPPED
+        for record in records
+    }
+    named.discard(_DROPPED)
     ulns = {uln for uln in named if uln is not None and is_valid_uln(uln)}
     return ulns, len(ulns) < len(named)
 
 
 def sealed_without_learner_key(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> bool:
-    """Whether some record's details are sealed under no key of its learner's: under its batch's own."""
+    """Whether some record's details are sealed under no key of its learner's: under its batch's own (those of
+    a record that names no learner, or an erased learner's)."""
     return any(
-        record.personal is not None and not record.learner_erased and (record.uln is None or record.uln not in keys)
+        record.personal is not None and (record.learner_erased or record.uln is None or record.uln not in keys)
         for record in records
     )
 
@@ -113,6 +128,7 @@ def open_personal(
     opened: list[SubmittedRecord] = []
     append = opened.append
     unverifiable: dict[int, str] = {}
+    details_judged: set[int] = set()
     get_key = keys.get
     batch_key = get_key(UNKEYED_RECORDS)
     if isinstance(batch_key, Erased):  # destroyed: the batch was decided, or abandoned
@@ -125,6 +141,17 @@ def open_personal(
         why: str | None = None
         if fields["learner_erased"] or isinstance(key, Erased):
             why = ERASED_LEARNER if uln is None or uln in told_erased else details_do_not_match(uln)
+            # sealed under the batch's own key by ingest (decision 0157): judged as any record's details, so a
+            # deliberately bad one draws the findings it draws for a live learner, not RV004 alone
+            if (
+                fields["learner_erased"]
+                and (sealed := fields["personal"]) is not None
+                and (details := _opened(batch_key, sealed)) is not None
+            ):
+                unverifiable[index] = why
+                details_judged.add(index)
+                append(_trusted_record(fields | details))
+                continue
         elif (sealed := fields["personal"]) is not None:
             details = _opened(batch_key if key is None else key, sealed)
             if details is None:
@@ -136,7 +163,7 @@ def open_personal(
             unverifiable[index] = why
             record = _with(record, _WITHOUT_PERSONAL)
         append(record)
-    return OpenedRecords(tuple(opened), unverifiable)
+    return OpenedRecords(tuple(opened), unverifiable, frozenset(details_judged))
 
 
 def _with(record: SubmittedRecord, values: dict[str, Any]) -> SubmittedRecord:
@@ -162,26 +189,32 @@ def _opened(key: LearnerKey | None, sealed: str) -> dict[str, Any] | None:
     return details
 
 
-def with_unverifiable_learners(decision: BatchDecision, unverifiable: Mapping[int, str]) -> BatchDecision:
+def with_unverifiable_learners(
+    decision: BatchDecision, unverifiable: Mapping[int, str], details_judged: Container[int] = frozenset()
+) -> BatchDecision:
     """The decision with each unverifiable record's RV004 saying why, in place of the findings about its
-    dropped personal fields. Those records were rejected already (their names are missing), so no
-    count, event or state changes."""
+    dropped personal fields; a record of `details_judged` (`OpenedRecords.details_judged`) keeps those about
+    its details, which were there. Those records were rejected already (their names are missing, or their
+    erased learner is not registered), so no count, event or state changes."""
     if not unverifiable:
         return decision
     outcomes = list(decision.outcomes)
     for index, why in unverifiable.items():
-        outcomes[index] = _unverifiable(outcomes[index], why)
+        outcomes[index] = _unverifiable(outcomes[index], why, index in details_judged)
     return dataclasses.replace(decision, outcomes=tuple(outcomes))
 
 
-def _unverifiable(outcome: RecordOutcome, why: str) -> RecordOutcome:
+def _unverifiable(outcome: RecordOutcome, why: str, details_judged: bool = False) -> RecordOutcome:
     """A ULN no learner can have (RV001-RV003) is already the reason, and a precise one: it is not also "not
     verified" (docs/rules.md), even when what an AO's batch once carried under it was erased (decision 0132)."""
     kept = [
         finding
         for finding in outcome.errors
         if finding.code != RecordCode.LEARNER_NOT_VERIFIED
-        and not (finding.code == RecordCode.FIELD_MISSING_OR_TOO_LONG and finding.field in PERSONAL_FIELDS)
+        and (
+            details_judged
+            or not (finding.code == RecordCode.FIELD_MISSING_OR_TOO_LONG and finding.field in PERSONAL_FIELDS)
+        )
     ]
     if any(finding.code in NO_LEARNERS_ULN_CODES for finding in kept):
         return outcome.model_copy(update={"errors": order_findings(kept)})
