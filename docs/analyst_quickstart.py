@@ -35,6 +35,14 @@ TABLES = {
     "challenges": "lrs.reporting.challenges.v1",
 }
 COUNTS_BY_NAME = {"submissions": "rejections_by_code", "challenges": "resolutions"}  # objects: name -> count
+LISTS_OF_STRUCTS = {  # table -> (its list of objects, the fields of each)
+    "rejections": ("by_code", "STRUCT(code VARCHAR, batches BIGINT, records BIGINT)"),
+    "plr_timeliness": (
+        "by_qualification_type",
+        "STRUCT(qualification_type VARCHAR, batches_measured BIGINT, batches_within_10_working_days BIGINT,"
+        " median_working_days BIGINT, worst_working_days BIGINT)",
+    ),
+}
 
 REJECTIONS_BY_CODE_PER_MONTH = """
     SELECT ao_id, period, rejection.code, rejection.batches, rejection.records
@@ -104,9 +112,9 @@ async def read_topic(bootstrap_servers: str, topic: str, security: Mapping[str, 
 
 
 def load(connection: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    """Replaces `table` with the rows; nested lists (by_code, by_qualification_type) become lists of structs, and
-    objects of counts (rejections_by_code, resolutions) maps, whichever names the rows hold. No rows (a topic with
-    nothing on it now): no table, not the one an earlier run loaded."""
+    """Replaces `table` with the rows; nested lists (by_code, by_qualification_type) become lists of structs, even
+    when every list is empty, and objects of counts (rejections_by_code, resolutions) maps, whichever names the rows
+    hold. No rows (a topic with nothing on it now): no table, not the one an earlier run loaded."""
     if not rows:
         connection.execute(f"DROP TABLE IF EXISTS {table}")
         return
@@ -117,9 +125,13 @@ def load(connection: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str,
             f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json_auto(?, map_inference_threshold=0)",
             [str(path)],
         )
-    columns = {row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()}
+    columns = {row[0]: row[1] for row in connection.execute(f"DESCRIBE {table}").fetchall()}
     if COUNTS_BY_NAME.get(table) in columns:  # counts even when every map is empty (DuckDB would make them JSON)
         connection.execute(f"ALTER TABLE {table} ALTER {COUNTS_BY_NAME[table]} TYPE MAP(VARCHAR, BIGINT)")
+    if table in LISTS_OF_STRUCTS:
+        column, fields = LISTS_OF_STRUCTS[table]
+        if column in columns and not columns[column].startswith("STRUCT("):  # every list empty: DuckDB made JSON[]
+            connection.execute(f"ALTER TABLE {table} ALTER {column} TYPE {fields}[]")
 
 
 async def load_reporting_topics(

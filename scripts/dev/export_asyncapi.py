@@ -18,7 +18,7 @@ from lrs_contracts.envelope import Envelope
 from lrs_contracts.environments import LIVE_ONLY_TOPICS, SHARED_TOPICS, Environment, TopicNames
 from lrs_contracts.examples import DEAD_LETTER_EXAMPLE, EXAMPLES
 from lrs_contracts.registry import EVENT_TYPES
-from lrs_contracts.topics import ALL_TOPICS, CHALLENGE_EVENTS, REPORTING_TOPICS, Topic
+from lrs_contracts.topics import ALL_TOPICS, BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS, REPORTING_TOPICS, Topic
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ASYNCAPI = DOCS / "asyncapi.json"
@@ -47,6 +47,13 @@ by `tests/test_asyncapi_document.py`): no event travels on them."""
 UNCONSUMED_NOTE = "no LRS consumer reads this topic: analysts' own consumers keep their own dead letters"
 UNCONSUMED_TOPICS = frozenset(topic.name for topic in REPORTING_TOPICS)
 """Topics no LRS service consumes (reporting publishes them for analysts): nothing is ever parked on their `.dlq`."""
+REPORTING_PARKS = (
+    "reporting parks an event it cannot apply on the dead letters of the topic it read it from"
+    f" (`{BATCH_OUTCOMES.dead_letters}`, `{CHALLENGE_EVENTS.dead_letters}`; `{PLR_EVENTS.dead_letters}` when it reads"
+    " the PLR log, REPORTING_READ_PLR_LOG), and counts it, publishing its month again, once an operator retries it"
+    " (`lrs dlq`)"
+)
+"""Where an event behind the reporting topics' figures goes when reporting cannot apply it (services/reporting's stream)."""
 
 
 def _in_sandpit_only(event_type: str) -> bool:
@@ -148,11 +155,15 @@ def _live_channels(topic: Topic) -> Json:
         if topic.name in UNCONSUMED_TOPICS
         else "kept until an operator retries or skips them (`lrs dlq`)"
     )
+    poison = (
+        f"No LRS service consumes it, so nothing is parked on `{topic.dead_letters}`: {REPORTING_PARKS}."
+        if topic.name in UNCONSUMED_TOPICS
+        else f"Poison messages are parked on `{topic.dead_letters}`."
+    )
     return {
         topic.name: _channel(
             topic.name,
-            f"Key: {topic.key}. Retention: {topic.retention}. Partitions: {topic.partitions}."
-            f" Poison messages are parked on `{topic.dead_letters}`. {sandpit}",
+            f"Key: {topic.key}. Retention: {topic.retention}. Partitions: {topic.partitions}. {poison} {sandpit}",
             live_events(topic),
             {"partitions": topic.partitions, "topicConfiguration": _topic_configuration(topic)},
         ),

@@ -483,6 +483,30 @@ def test_a_code_or_resolution_no_row_names_reads_null_not_an_error() -> None:
     assert upheld == [(0,)]
 
 
+def test_lists_every_row_holds_empty_still_load_as_lists_of_structs_the_questions_can_sum() -> None:
+    # a new installation's months carry no rejection yet (`by_code: []`): DuckDB alone types such a list JSON[],
+    # and the quickstart's "which codes reject most" then fails with `sum(JSON)`
+    guide = quickstart()
+    connection = duckdb.connect()
+    month = {"ao_id": "RN9093", "period": MAY, "records_rejected": 0, "batches_failed": 0, "by_code": []}
+    guide.load(connection, "rejections", [month, {**month, "ao_id": "RN9037"}])
+    measured = {"ao_id": "RN9093", "period": MAY, "batches_measured": 0, "by_qualification_type": []}
+    guide.load(connection, "plr_timeliness", [measured])
+
+    most = connection.sql(
+        "SELECT rejection.code, sum(rejection.records) AS records"
+        " FROM (SELECT unnest(by_code) AS rejection FROM rejections)"
+        " WHERE rejection.code <> 'RS005' GROUP BY rejection.code"
+    ).fetchall()
+    late = connection.sql(
+        "SELECT sum(part.batches_measured - part.batches_within_10_working_days)"
+        " FROM (SELECT unnest(by_qualification_type) AS part FROM plr_timeliness)"
+    ).fetchall()
+
+    assert most == [] and late == [(None,)]
+    assert connection.sql(guide.REJECTIONS_BY_CODE_PER_MONTH).types[2:] == ["VARCHAR", "BIGINT", "BIGINT"]
+
+
 async def run_as_written(command: str, home: Path, kafka_bootstrap: str) -> tuple[int, str]:
     shell = await asyncio.create_subprocess_exec(
         "bash",

@@ -85,7 +85,9 @@ class SubmittedRecord(Contract):
         " (lrs_platform.keyring, purpose `submitted-record`); those four fields are then None",
     )
     learner_erased: bool = Field(
-        default=False, description="the ULN's learner was erased: their personal fields were dropped at the door"
+        default=False,
+        description="the ULN's learner was erased: their personal fields are sealed in `personal` under the batch's"
+        " own key (decision 0157), or were dropped by an ingest before that",
     )
 
 

@@ -17,6 +17,11 @@ from lrs_contracts.envelope import Contract
 
 PERIOD = r"^[0-9]{4}-[0-9]{2}$"
 
+AO_BATCHES = "the awarding organisation whose batches these are: the key's first part"
+MONTH = "yyyy-mm, the key's second part: the calendar month (UK time, Europe/London) in which"
+DECIDED_MONTH = f"{MONTH} each batch counted was decided"
+WORKING_DAYS = "working days (England and Wales: weekdays that are not bank holidays; the same day is 0)"
+
 
 class AoMonthlySubmissions(Contract):
     """lrs.reporting.submissions.aggregated.v1 — an AO's batches and records in one calendar month (UK time).
@@ -26,10 +31,14 @@ class AoMonthlySubmissions(Contract):
     """
 
     event_type: Literal["lrs.reporting.submissions.aggregated.v1"] = "lrs.reporting.submissions.aggregated.v1"
-    ao_id: str
-    period: str = Field(pattern=PERIOD)
-    batches_completed: int = Field(ge=0)
-    batches_failed: int = Field(ge=0)
+    ao_id: str = Field(description=AO_BATCHES)
+    period: str = Field(pattern=PERIOD, description=f"{DECIDED_MONTH}, or (abandoned) given up on")
+    batches_completed: int = Field(ge=0, description="batches completed in the month (lrs.batch.completed.v1)")
+    batches_failed: int = Field(
+        ge=0,
+        description="batches failed in the month (lrs.batch.failed.v1, with an RS code such as RS005): none of their"
+        " records went onto the PLR",
+    )
     batches_abandoned: int = Field(
         default=0,
         ge=0,
@@ -70,27 +79,39 @@ class AoMonthlyTimeliness(Contract):
     """
 
     event_type: Literal["lrs.reporting.timeliness.aggregated.v1"] = "lrs.reporting.timeliness.aggregated.v1"
-    ao_id: str
-    period: str = Field(pattern=PERIOD)
+    ao_id: str = Field(description=AO_BATCHES)
+    period: str = Field(pattern=PERIOD, description=DECIDED_MONTH)
     batches_measured: int = Field(
         ge=0,
         description="completed batches that gave a results-issued date from 2006-09-01 to a year after the decision"
         " (the others cannot be measured; decision 0133)",
     )
     batches_within_10_working_days: int = Field(
-        ge=0, description="of those, decided at most 10 working days after it (a date after the decision counts)"
+        ge=0,
+        description=f"of those, decided at most 10 {WORKING_DAYS} after it, counted to the UK day of the decision"
+        " (a date after the decision counts)",
     )
-    worst_working_days: int = Field(ge=0, description="the most working days any of them took; 0 when none")
+    worst_working_days: int = Field(
+        ge=0, description="the most working days any of them took from results issued to decided; 0 when none"
+    )
 
 
 class QualificationTypeTimeliness(Contract):
     """One qualification type's share of a month: each batch counts once per type it carried."""
 
     qualification_type: str = Field(description="the catalogue's type, e.g. 'GCSE'; 'unknown' when not catalogued")
-    batches_measured: int = Field(ge=0)
-    batches_within_10_working_days: int = Field(ge=0)
-    median_working_days: int = Field(ge=0, description="the lower median; 0 when nothing was measured")
-    worst_working_days: int = Field(ge=0)
+    batches_measured: int = Field(
+        ge=0, description="the month's measured batches that put results of this type on the PLR"
+    )
+    batches_within_10_working_days: int = Field(
+        ge=0,
+        description="of those, with their results of this type on the PLR at most 10 working days after results"
+        " were issued",
+    )
+    median_working_days: int = Field(
+        ge=0, description="the lower median of their working days to the PLR for this type; 0 when nothing was measured"
+    )
+    worst_working_days: int = Field(ge=0, description="the most working days any of them took for this type")
 
 
 class AoMonthlyPlrTimeliness(Contract):
@@ -110,20 +131,44 @@ class AoMonthlyPlrTimeliness(Contract):
     """
 
     event_type: Literal["lrs.reporting.plr_timeliness.aggregated.v1"] = "lrs.reporting.plr_timeliness.aggregated.v1"
-    ao_id: str
-    period: str = Field(pattern=PERIOD)
-    projection_lag_bound_seconds: int = Field(ge=0)
-    batches_measured: int = Field(ge=0)
-    batches_within_10_working_days: int = Field(ge=0)
-    median_working_days: int = Field(ge=0, description="the lower median; 0 when nothing was measured")
-    worst_working_days: int = Field(ge=0)
-    by_qualification_type: tuple[QualificationTypeTimeliness, ...]
+    ao_id: str = Field(description=AO_BATCHES)
+    period: str = Field(pattern=PERIOD, description=f"{DECIDED_MONTH} (not the month its results were on the PLR)")
+    projection_lag_bound_seconds: int = Field(
+        ge=0,
+        description="seconds added to the broker time of a batch's completion (or of its last write to the PLR log)"
+        " to date when its results were on the PLR, a UK day: the projector lag past which operators are alerted"
+        " (REPORTING_PROJECTION_LAG_BOUND_SECONDS, 300 by default)",
+    )
+    batches_measured: int = Field(
+        ge=0,
+        description="completed batches of the month with a results-issued date timeliness can count that put results"
+        " on the PLR, each once",
+    )
+    batches_within_10_working_days: int = Field(
+        ge=0,
+        description=f"of those, on the PLR at most 10 {WORKING_DAYS} after results were issued; an issue date after"
+        " the day on the PLR counts as 0 days, on time",
+    )
+    median_working_days: int = Field(
+        ge=0,
+        description="the lower median of the measured batches' working days from results issued to on the PLR;"
+        " 0 when nothing was measured",
+    )
+    worst_working_days: int = Field(ge=0, description="the most working days any measured batch took; 0 when none")
+    by_qualification_type: tuple[QualificationTypeTimeliness, ...] = Field(
+        description="the same figures per qualification type the measured batches put on the PLR, in order of type:"
+        " a batch counts under each type it carried, measured at its latest write of that type, so the types'"
+        " batches_measured can add up to more than the month's"
+    )
 
 
 class CodeRejections(Contract):
     """One rejection code's month: how many batches and records it touched."""
 
-    code: str = Field(pattern=r"^R[SV][0-9]{3}$")
+    code: str = Field(
+        pattern=r"^R[SV][0-9]{3}$",
+        description="RVnnn: a rule a record broke (the record rejected); RSnnn: why a batch failed",
+    )
     batches: int = Field(ge=0, description="RVnnn: batches with a record rejected for it; RSnnn: batches it failed")
     records: int = Field(ge=0, description="RVnnn: rejected records carrying it; RSnnn: records of the failed batches")
 
@@ -134,11 +179,20 @@ class AoMonthlyRejections(Contract):
     """
 
     event_type: Literal["lrs.reporting.rejections.aggregated.v1"] = "lrs.reporting.rejections.aggregated.v1"
-    ao_id: str
-    period: str = Field(pattern=PERIOD)
-    records_rejected: int = Field(ge=0)
-    batches_failed: int = Field(ge=0)
-    by_code: tuple[CodeRejections, ...]
+    ao_id: str = Field(description=AO_BATCHES)
+    period: str = Field(pattern=PERIOD, description=DECIDED_MONTH)
+    records_rejected: int = Field(
+        ge=0,
+        description="rejected records of the month's completed and failed batches, as lrs.reporting.submissions.v1"
+        " counts",
+    )
+    batches_failed: int = Field(
+        ge=0, description="batches failed in the month (lrs.batch.failed.v1), as lrs.reporting.submissions.v1 counts"
+    )
+    by_code: tuple[CodeRejections, ...] = Field(
+        description="each code that rejected a record or failed a batch in the month, in order of code; empty when"
+        " none did"
+    )
 
 
 class AoMonthlyChallenges(Contract):
@@ -150,17 +204,26 @@ class AoMonthlyChallenges(Contract):
     """
 
     event_type: Literal["lrs.reporting.challenges.aggregated.v1"] = "lrs.reporting.challenges.aggregated.v1"
-    ao_id: str
-    period: str = Field(pattern=PERIOD)
-    raised: int = Field(ge=0)
+    ao_id: str = Field(description="the awarding organisation whose achievements were challenged: the key's first part")
+    period: str = Field(
+        pattern=PERIOD,
+        description=f"{MONTH} each challenge counted was raised, whenever it was acknowledged or resolved",
+    )
+    raised: int = Field(ge=0, description="challenges of the AO's achievements raised in the month")
     acknowledged: int = Field(ge=0, description="of those raised, acknowledged or resolved")
-    resolved: int = Field(ge=0)
-    still_open: int = Field(ge=0)
+    resolved: int = Field(ge=0, description="of those raised, resolved so far (in any month): the sum of resolutions")
+    still_open: int = Field(ge=0, description="raised - resolved: those not resolved yet, acknowledged ones included")
     resolutions: dict[str, int] = Field(
         description="resolved challenges by resolution: corrected, upheld, rejected, each named (0 when none)"
     )
-    median_working_days_to_resolve: int = Field(ge=0, description="the lower median; 0 when none is resolved")
-    worst_working_days_to_resolve: int = Field(ge=0)
+    median_working_days_to_resolve: int = Field(
+        ge=0,
+        description=f"the lower median of the resolved challenges' {WORKING_DAYS} from the UK day raised to the UK day"
+        " resolved; 0 when none is resolved",
+    )
+    worst_working_days_to_resolve: int = Field(
+        ge=0, description="the most working days any resolved challenge took; 0 when none is resolved"
+    )
 
 
 REPORTING_EVENTS = (
