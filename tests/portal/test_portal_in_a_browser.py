@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -31,7 +32,7 @@ from tests.support.waiting import eventually
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES
-from portal.mi import month_label, months_ending
+from portal.mi import month_label, months_ending, period_of
 
 pytestmark = pytest.mark.integration
 
@@ -282,73 +283,114 @@ async def _bars_of(page: Page, chart: str, category: str) -> dict[str, float]:
     return found
 
 
+def _uk_months(count: int = 6) -> list[str]:
+    """The `count` months up to this one in the UK (yyyy-mm), as the MI page reads them when drawn (6: its default)."""
+    return months_ending(datetime.now(ZoneInfo("Europe/London")).date(), count)
+
+
+async def _mi_months_drawn(page: Page) -> list[str]:
+    """The months the MI page was drawn for (yyyy-mm), oldest first, as its table of batches lists them."""
+    labels = await page.locator('table[data-table="batches"] tbody th').all_inner_texts()
+    return [period_of(label.strip()) for label in labels]
+
+
+async def _dashboard_month_drawn(page: Page) -> str:
+    """The month the dashboard's timeliness card counts (yyyy-mm), as its heading names it."""
+    heading = await page.get_by_role("heading", name="On learners' records within 10 working days").inner_text()
+    found = re.search(r"\(([0-9]{4}-[0-9]{2})\)", heading)
+    assert found, heading
+    return found.group(1)
+
+
+def _monthly(items: list[dict[str, Any]], name: str) -> int:
+    """A figure of one month's report: the AO's row, 0 in a month without one."""
+    return sum(int(row[name]) for row in items)
+
+
 async def test_the_mi_charts_show_the_mi_apis_numbers(
     ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded, tmp_path: Path
 ) -> None:
-    now = datetime.now(ZoneInfo("Europe/London"))
-    period = now.strftime("%Y-%m")
-    month = month_label(period)  # as the charts and tables say it ("Dec 2026"); the CSV says `period`
-    first = months_ending(now.date(), 6)[0]  # the page's default span
+    """Every month the page was drawn for is checked against the API's numbers for it. The months are read from the
+    clock before the page is drawn and checked against the page after: a run across UK midnight at a month's end reads
+    the reports again for the page's months (the sample batches' month is among them either side of the midnight)."""
     # Line 4 is Lily's: its earlier challenge (if that test ran first) is resolved, so another may be raised.
     achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, 4)
     await _raise_challenge(portal_system, achievement_id, "The level is wrong.")
 
     async with await portal_system.client("reporting", f"ao:{SAMPLE_AO}") as reporting:
 
-        async def reports() -> dict[str, Any]:
-            found = {}
+        async def reports(span: list[str]) -> dict[str, Any]:
+            found: dict[str, Any] = {}
             for name in ("submissions", "timeliness"):
-                items = (await reporting.get(f"/v1/reports/{name}", params={"period": period})).json()["items"]
-                found[name] = items[0] if items else {}
+                found[name] = {
+                    period: (await reporting.get(f"/v1/reports/{name}", params={"period": period})).json()["items"]
+                    for period in span
+                }
             for name in ("plr-timeliness", "rejections", "challenges"):
-                found[name] = (await reporting.get(f"/v1/reports/{name}", params={"from": first, "to": period})).json()[
-                    "items"
-                ]
+                params = {"from": span[0], "to": span[-1]}
+                found[name] = (await reporting.get(f"/v1/reports/{name}", params=params)).json()["items"]
             return found
 
         def complete(found: dict[str, Any]) -> bool:
             # The sample batches (completed, one with rejections, one with a results-issued date) are counted,
             # their results are on the PLR, and the challenge just raised is counted.
             return bool(
-                found["submissions"].get("batches_completed", 0) >= 2
-                and found["timeliness"].get("batches_measured")
+                sum(_monthly(items, "batches_completed") for items in found["submissions"].values()) >= 2
+                and sum(_monthly(items, "batches_measured") for items in found["timeliness"].values())
                 and sum(row["batches_measured"] for row in found["plr-timeliness"])
                 and found["rejections"]
                 and sum(row["raised"] for row in found["challenges"])
             )
 
-        async def drawn_while_unchanged(path: str) -> dict[str, Any] | None:
-            before = await reports()
+        async def drawn_while_unchanged(path: str) -> tuple[list[str], dict[str, Any]] | None:
+            span = _uk_months()
+            before = await reports(span)
             if not complete(before):
                 return None
             await ao_page.goto(f"{portal_system.url}{path}")
+            if await _mi_months_drawn(ao_page) != span:
+                return None  # drawn after UK midnight at a month's end: read again, for the page's months
             # Compare with what the API says after the page was drawn: a batch counted in between would differ.
-            return before if await reports() == before else None
+            return (span, before) if await reports(span) == before else None
 
-        shown = await eventually(lambda: drawn_while_unchanged("/mi"), within=90, what="the MI of the sample batches")
+        span, shown = await eventually(
+            lambda: drawn_while_unchanged("/mi"), within=90, what="the MI of the sample batches"
+        )
 
-    submitted, timely = shown["submissions"], shown["timeliness"]
-    assert await _bar(ao_page, "chart-batches", "Completed", month) == submitted["batches_completed"]
-    assert await _bar(ao_page, "chart-batches", "Failed", month) == submitted["batches_failed"]
-    assert await _bar(ao_page, "chart-records", "Accepted", month) == submitted["records_accepted"]
-    assert await _bar(ao_page, "chart-records", "Rejected", month) == submitted["records_rejected"]
-    for code, count in submitted["rejections_by_code"].items():
-        assert await _bar(ao_page, "chart-rejections", "Number", code) == count
-    assert await ao_page.locator("svg#chart-rejections rect").count() == len(submitted["rejections_by_code"])
-    assert await _bar(ao_page, "chart-timeliness", "Batches measured", month) == timely["batches_measured"]
     within = "Within 10 working days"
-    assert await _bar(ao_page, "chart-timeliness", within, month) == timely["batches_within_10_working_days"]
+    submitted, timely = shown["submissions"], shown["timeliness"]
+    for period in span:
+        month = month_label(period)  # as the charts and tables say it ("Dec 2026"); the CSV says `period`
+        for series, name in (("Completed", "batches_completed"), ("Failed", "batches_failed")):
+            assert await _bar(ao_page, "chart-batches", series, month) == _monthly(submitted[period], name), month
+        for series, name in (("Accepted", "records_accepted"), ("Rejected", "records_rejected")):
+            assert await _bar(ao_page, "chart-records", series, month) == _monthly(submitted[period], name), month
+        for series, name in (("Batches measured", "batches_measured"), (within, "batches_within_10_working_days")):
+            assert await _bar(ao_page, "chart-timeliness", series, month) == _monthly(timely[period], name), month
 
-    (this_month,) = [row for row in shown["rejections"] if row["period"] == period]
+    by_code: Counter[str] = Counter()  # over the months shown
+    for items in submitted.values():
+        for row in items:
+            by_code.update(row["rejections_by_code"])
+    for code, count in by_code.items():
+        assert await _bar(ao_page, "chart-rejections", "Number", code) == count
+    assert await ao_page.locator("svg#chart-rejections rect").count() == len(by_code)
+
     # record codes only: a batch code's records are those of the batches it failed (decision 0151)
-    by_code = {part["code"]: part["records"] for part in this_month["by_code"] if not part["code"].startswith("RS")}
-    month_bars = await _bars_of(ao_page, "chart-rejections-by-month", month)
-    charted = (
-        set(by_code) if len(by_code) <= 5 else {*sorted(by_code, key=lambda c: (-by_code[c], c))[:5], "Other codes"}
-    )
-    assert set(month_bars) == charted
-    assert sum(month_bars.values()) == sum(by_code.values())
-    assert all(by_code[code] == value for code, value in month_bars.items() if code != "Other codes")
+    record_codes = {
+        row["period"]: Counter(
+            {part["code"]: part["records"] for part in row["by_code"] if not part["code"].startswith("RS")}
+        )
+        for row in shown["rejections"]
+    }
+    totals: Counter[str] = sum(record_codes.values(), Counter())
+    charted = set(totals) if len(totals) <= 5 else {*sorted(totals, key=lambda c: (-totals[c], c))[:5], "Other codes"}
+    for period in span:
+        month_bars = await _bars_of(ao_page, "chart-rejections-by-month", month_label(period))
+        in_month = record_codes.get(period, Counter())
+        assert set(month_bars) == charted
+        assert sum(month_bars.values()) == sum(in_month.values())
+        assert all(in_month[code] == value for code, value in month_bars.items() if code != "Other codes")
 
     plr_timely = shown["plr-timeliness"]
     all_types = await _bars_of(ao_page, "chart-plr-timeliness", "All types")
@@ -369,39 +411,50 @@ async def test_the_mi_charts_show_the_mi_apis_numbers(
             within: sum(part["batches_within_10_working_days"] for part in parts),
         }
 
-    (challenged,) = [row for row in shown["challenges"] if row["period"] == period]
-    assert await _bars_of(ao_page, "chart-challenges", month) == {
-        "Raised": challenged["raised"],
-        "Resolved": challenged["resolved"],
-        "Still open": challenged["still_open"],
-    }
-    assert await _bars_of(ao_page, "chart-challenge-days", month) == {
-        "Median": challenged["median_working_days_to_resolve"],
-        "Slowest": challenged["worst_working_days_to_resolve"],
-    }
+    for period in span:
+        month = month_label(period)
+        challenged = [row for row in shown["challenges"] if row["period"] == period]
+        assert await _bars_of(ao_page, "chart-challenges", month) == {
+            "Raised": _monthly(challenged, "raised"),
+            "Resolved": _monthly(challenged, "resolved"),
+            "Still open": _monthly(challenged, "still_open"),
+        }, month
+        assert await _bars_of(ao_page, "chart-challenge-days", month) == {
+            "Median": max((row["median_working_days_to_resolve"] for row in challenged), default=0),
+            "Slowest": max((row["worst_working_days_to_resolve"] for row in challenged), default=0),
+        }, month
 
     async with ao_page.expect_download() as download_info:
         await ao_page.get_by_role("link", name="Download “Records per month” as CSV").click()
     rows = list(csv.reader(io.StringIO(read_file(await (await download_info.value).path()).decode())))
     assert rows[0] == ["Month", "Accepted", "Rejected"]
-    assert [period, str(submitted["records_accepted"]), str(submitted["records_rejected"])] in rows
+    # the download reads the clock again: every month but the page's first is in it, midnight or not
+    for period in span[1:]:
+        accepted, rejected = (_monthly(submitted[period], name) for name in ("records_accepted", "records_rejected"))
+        assert [period, str(accepted), str(rejected)] in rows
     screenshot = tmp_path / "portal-mi.png"
     await ao_page.screenshot(path=screenshot, full_page=True)
     keep_screenshot(screenshot)
 
     async with await portal_system.client("reporting", f"ao:{SAMPLE_AO}") as reporting:
 
-        async def card_while_unchanged() -> dict[str, Any] | None:
-            params = {"from": period, "to": period}
+        async def card_while_unchanged() -> tuple[dict[str, Any] | None] | None:
+            (counted,) = _uk_months(1)
+            params = {"from": counted, "to": counted}
             before = (await reporting.get("/v1/reports/plr-timeliness", params=params)).json()["items"]
             await ao_page.goto(f"{portal_system.url}/")
+            if await _dashboard_month_drawn(ao_page) != counted:
+                return None  # drawn in the next month: read again, for the card's month
             after = (await reporting.get("/v1/reports/plr-timeliness", params=params)).json()["items"]
-            return before[0] if before and before == after else None
+            return (before[0] if before else None,) if before == after else None
 
-        on_record = await eventually(card_while_unchanged, within=30, what="the dashboard's timeliness card")
-    await expect(ao_page.locator("[data-figure=timeliness]")).to_have_text(
-        f"{on_record['batches_within_10_working_days']} of {on_record['batches_measured']}"
-    )
+        (on_record,) = await eventually(card_while_unchanged, within=30, what="the dashboard's timeliness card")
+    if on_record and on_record["batches_measured"]:
+        await expect(ao_page.locator("[data-figure=timeliness]")).to_have_text(
+            f"{on_record['batches_within_10_working_days']} of {on_record['batches_measured']}"
+        )
+    else:  # the sample batches were decided last month: midnight at a month's end passed since
+        await expect(ao_page.get_by_text("No batch decided this month with a results-issued date")).to_be_visible()
     await expect(ao_page.get_by_role("heading", name="On learners' records within 10 working days")).to_be_visible()
 
 
