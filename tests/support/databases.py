@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import apply_migrations, create_pool
 from lrs_platform.keyring import migrate
 from lrs_platform.parking import ParkedMessages
@@ -84,10 +85,12 @@ async def tables_holding(database_url: str, needles: Iterable[str]) -> dict[str,
 
 
 async def prepare_validation_database(pool: asyncpg.Pool) -> None:
-    """Validation's schema and the learner key store, as the validation service makes them at its start."""
+    """Validation's schema, the learner key store and the API keys (`identity`: an ended registration link revokes
+    the ULN's learner keys), as the validation service makes them at its start."""
     await migrate(pool)
     async with pool.acquire() as connection:
         await apply_migrations(connection, "validation", "validation.migrations")
+    await CredentialStore(pool).migrate()
 
 
 @asynccontextmanager

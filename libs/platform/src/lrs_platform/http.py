@@ -145,7 +145,7 @@ def build_app(
     app.state.readiness_checks = {}
     app.add_exception_handler(ProblemError, handle_problem)
     app.add_exception_handler(KeyringUnavailable, _keyring_problem)
-    app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(RequestValidationError, validation_problem)
     app.add_exception_handler(StarletteHTTPException, http_problem)
     app.add_exception_handler(asyncpg.DataError, _unstorable_problem)
     for unavailable in DATABASE_UNAVAILABLE:
@@ -434,7 +434,9 @@ def _request_id_of(sent: str | None) -> str:
     return sent if sent is not None and _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
-async def _validation_problem(request: Request, error: Exception) -> JSONResponse:
+async def validation_problem(request: Request, error: Exception) -> JSONResponse:
+    """A request FastAPI could not validate, as a 422 problem; a body that is not JSON at all only once the route's
+    dependencies have let the caller through (`_refuse_caller_first`). The portal's admin API answers with it too."""
     assert isinstance(error, RequestValidationError)
     if any(issue.get("type") == "json_invalid" for issue in error.errors()):
         await _refuse_caller_first(request)

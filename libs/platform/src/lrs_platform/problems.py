@@ -238,7 +238,7 @@ def document_problems(document: dict[str, Any]) -> None:
     """Makes an OpenAPI document say what the services answer when a request fails: every error response (4xx,
     5xx) is the Problem as application/problem+json. FastAPI would document a response `model` under the route's
     own media type (application/json), and a request it cannot validate as `HTTPValidationError` (an array of
-    issues), though `_validation_problem` answers it as a Problem. Every operation that takes parameters or a body
+    issues), though `validation_problem` answers it as a Problem. Every operation that takes parameters or a body
     documents its 422; one with a body its 415
     (a body sent compressed, and where the body is JSON alone, one not sent as JSON). A response documenting a body of its own (a readiness
     report) keeps it. Every 429 and 503 problem, and any whose description tells the caller to wait for

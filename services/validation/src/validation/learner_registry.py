@@ -39,7 +39,9 @@ from lrs_domain.names import comparable_name
 from lrs_domain.reference import Learner
 from lrs_domain.reference_data import load_learners
 from lrs_platform.clock import today_in_england
+from lrs_platform.credential_store import revoke_principal_in
 from lrs_platform.database import advisory_lock_key, where_given
+from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.keyring import Erased, KeyLookup, Keyring, LearnerKey, Purpose, sealed_personal
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import PagePosition, beyond
@@ -990,12 +992,20 @@ async def _end_registrations_links(connection: asyncpg.Connection, ulns: Sequenc
     on the learner log; returns the links ended (`uln`, `provider_ukprn`, `linked_at`). The registered details were
     what the link rested on: anyone may register an unregistered ULN, so once a learner file (or a merge) says whose
     the ULN is, a provider that registered it under other details reads nothing of that learner until an operator
-    links it, and the PLR projector shows none of its centre reports for them meanwhile (decision 0121)."""
+    links it, and the PLR projector shows none of its centre reports for them meanwhile (decision 0121).
+
+    The `learner:<ULN>` API keys of each ULN whose link it ends are revoked with them, in the same transaction: a key
+    made while the ULN held the details that provider registered was made for whoever those details were, and would
+    otherwise read the register's learner's PLR (and, merged, their master's). The Sandpit's copy of the registry
+    revokes the Sandpit's as it copies the `LearnerProviderUnlinked` (`validation.sandpit`). An operator makes the
+    learner a key again once they know whose the ULN is."""
     ended: list[asyncpg.Record] = await connection.fetch(
         "DELETE FROM validation.learner_links WHERE uln = ANY($1::text[]) AND linked_by = 'provider:' || provider_ukprn"
         " RETURNING uln, provider_ukprn, linked_at",
         list(ulns),
     )
+    if ended:
+        await _revoke_learners_keys(connection, sorted({row["uln"] for row in ended}))
     announced = [
         _queued(row["uln"], LearnerProviderUnlinked(uln=row["uln"], provider_ukprn=row["provider_ukprn"]))
         for row in sorted(ended, key=lambda row: (row["uln"], row["provider_ukprn"]))
@@ -1005,6 +1015,16 @@ async def _end_registrations_links(connection: asyncpg.Connection, ulns: Sequenc
     if announced:
         await connection.executemany(_QUEUE, announced)
     return ended
+
+
+async def _revoke_learners_keys(connection: asyncpg.Connection, ulns: Sequence[str]) -> None:
+    """Revokes the `learner:<ULN>` keys of `ulns` in `connection`'s transaction (`_end_registrations_links`); each
+    process that cached one drops it within a second (`lrs_platform.credential_store`)."""
+    revoked = 0
+    for uln in ulns:
+        revoked += await revoke_principal_in(connection, Principal(PrincipalKind.LEARNER, uln))
+    if revoked:
+        _log.info("registration_links_ended_learner_keys_revoked", keys=revoked, ulns=[mask_uln(uln) for uln in ulns])
 
 
 # When validation began to keep who changed a learner's sharing (migration 0122): the history of a ULN registered

@@ -23,6 +23,7 @@ from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.environments import TopicNames
 from lrs_contracts.learner import (
     LearnerErased,
+    LearnerProviderUnlinked,
     LearnerRegistered,
     LearnerRegisteredV1,
     LearnerSharingChanged,
@@ -137,8 +138,22 @@ class SandpitResets:
         return OutgoingMessage(self._topics.of(PLR_EVENTS), uln, encode(envelope))
 
 
-LearnerEvent = LearnerRegisteredV1 | LearnerRegistered | LearnerSharingChanged | LearnersMerged | LearnerErased
-_LEARNER_EVENTS = (LearnerRegisteredV1, LearnerRegistered, LearnerSharingChanged, LearnersMerged, LearnerErased)
+LearnerEvent = (
+    LearnerRegisteredV1
+    | LearnerRegistered
+    | LearnerSharingChanged
+    | LearnersMerged
+    | LearnerErased
+    | LearnerProviderUnlinked
+)
+_LEARNER_EVENTS = (
+    LearnerRegisteredV1,
+    LearnerRegistered,
+    LearnerSharingChanged,
+    LearnersMerged,
+    LearnerErased,
+    LearnerProviderUnlinked,
+)
 _KEYS_AWAY_SECONDS = 2.0
 
 _UPSERT_LEARNER = (
@@ -285,6 +300,11 @@ class RegistryFollower:
                 # as live's erasure revokes live's (each merged ULN has its own erasure); none is left on redelivery
                 if revoked := await revoke_principal_in(connection, Principal(PrincipalKind.LEARNER, event.uln)):
                     _log.info("sandpit_erased_learners_keys_revoked", keys=revoked, uln=mask_uln(event.uln))
+            elif isinstance(event, LearnerProviderUnlinked):
+                # the register now says the ULN is another learner than the one a provider registered: as live's
+                # ending of the link revokes live's learner keys of the ULN (decision 0121), the Sandpit's go too
+                if revoked := await revoke_principal_in(connection, Principal(PrincipalKind.LEARNER, event.uln)):
+                    _log.info("sandpit_unlinked_learners_keys_revoked", keys=revoked, uln=mask_uln(event.uln))
             elif isinstance(event, LearnerSharingChanged):
                 await connection.execute(
                     "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",

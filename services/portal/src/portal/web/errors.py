@@ -9,9 +9,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lrs_platform.http import DATABASE_UNAVAILABLE, RETRY_AFTER, allowed_methods, http_problem, route_template
+from lrs_platform.http import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER,
+    allowed_methods,
+    http_problem,
+    route_template,
+    validation_problem,
+)
 from lrs_platform.logging import get_logger
-from lrs_platform.problems import Problem, invalid_request, problem_response
+from lrs_platform.problems import Problem, problem_response
 from portal.backend import Forbidden, KeyRejected, NotFound, ServiceError, Unavailable
 from portal.web.common import PageError, SignInRequired, clear_cookie, portal_of, render, see_other
 
@@ -115,8 +122,8 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 async def _invalid_request(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    if _is_api(request):
-        return problem_response(invalid_request(error.errors()).model_copy(update={"instance": request.url.path}))
+    if _is_api(request):  # as every service answers: a body that is not JSON only once the caller is let through
+        return await validation_problem(request, error)
     return await _page_error(request, PageError("not_found"))
 
 
