@@ -16,7 +16,9 @@ from fastapi.routing import APIRoute
 
 import challenges.api
 import ingest.maintenance_api
+import ingest.sandpit_api
 import lrs_platform.parking_api
+import notifier.api
 import plr_projector.api
 import plr_projector.centre_routes
 import plr_projector.endpoints
@@ -25,10 +27,13 @@ import validation.api
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
+from portal.bootstrap import create_app as create_portal_app
+from portal.config import PortalSettings
 
 ROUTERS: dict[str, list[APIRouter]] = {
     "dead letters": [lrs_platform.parking_api.router],
-    "ingest": [ingest.maintenance_api.router],
+    "ingest": [ingest.maintenance_api.router, ingest.sandpit_api.router],
+    "notifier": [notifier.api.held_router, notifier.api.deliveries_router],
     "plr-projector": [plr_projector.api.admin_router, plr_projector.api.credential_router],
     "portal": [portal.web.admin_api.router],
     "validation": [validation.api.router],
@@ -52,8 +57,12 @@ def _operator_routes() -> Iterator[Any]:
 
 
 def _app(router: APIRouter, caller: str = "ao:RN5133") -> FastAPI:
-    app = build_app("operator-routes", title="t", description="", lifespan=noop_lifespan)
-    app.include_router(router)
+    if router is portal.web.admin_api.router:
+        # the portal's own app (not started): it answers errors with handlers of its own (`portal.web.errors`)
+        app = create_portal_app(PortalSettings())
+    else:
+        app = build_app("operator-routes", title="t", description="", lifespan=noop_lifespan)
+        app.include_router(router)
     # nothing behind the check is set up: a request past it fails on the state it would read
     app.dependency_overrides[current_principal] = lambda: Principal.parse(caller)
     return app
@@ -104,6 +113,8 @@ ONE_KIND_ROUTES = [
             "/v1/centre/achievements",
             ("learner:1000000043", "ao:RN5133", "operator:ops"),
         ),
+        # an AO resets its own Sandpit, an operator any AO's
+        (ingest.sandpit_api.router, "POST", "/v1/sandpit/reset", ("learner:1000000043", "provider:10004567")),
     )
     for caller in callers
 ]
@@ -134,9 +145,13 @@ async def test_a_caller_of_another_kind_gets_403_before_its_body_is_described(
             challenges.api.router, "GET", "/v1/challenges/not-a-uuid/correcting-batches", "learner:1000000043"
         ),
         pytest.param(challenges.api.router, "GET", "/v1/challenges/not-a-uuid/correcting-batches", "provider:10004567"),
+        # a Sandpit reset is followed only by AOs and operators: another caller is refused, not told "no such reset"
+        pytest.param(ingest.sandpit_api.router, "GET", "/v1/sandpit/resets/not-a-uuid", "learner:1000000043"),
+        pytest.param(ingest.sandpit_api.router, "GET", f"/v1/sandpit/resets/{CHALLENGE[-36:]}", "learner:1000000043"),
+        pytest.param(ingest.sandpit_api.router, "GET", f"/v1/sandpit/resets/{CHALLENGE[-36:]}", "provider:10004567"),
     ],
 )
-async def test_a_caller_of_another_kind_gets_403_before_the_challenge_id_is_described(
+async def test_a_caller_of_another_kind_gets_403_before_the_id_in_the_path_is_described(
     router: APIRouter, method: str, path: str, caller: str
 ) -> None:
     transport = httpx.ASGITransport(app=_app(router, caller))
@@ -168,3 +183,14 @@ async def test_the_caller_of_the_right_kind_is_told_what_is_wrong_with_its_body(
     async with httpx.AsyncClient(transport=transport, base_url="http://lrs") as client:
         answer = await client.request(method, path, json={})
     assert answer.status_code == 422, answer.text
+
+
+@pytest.mark.parametrize("caller", ["ao:RN5133", "learner:1000000043", "provider:10004567"])
+async def test_the_notifiers_failed_deliveries_refuse_a_caller_of_another_kind_before_its_limit_is_described(
+    caller: str,
+) -> None:
+    transport = httpx.ASGITransport(app=_app(notifier.api.deliveries_router, caller))
+    async with httpx.AsyncClient(transport=transport, base_url="http://lrs") as client:
+        answer = await client.get("/v1/deliveries/failed", params={"limit": "bogus"})
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["code"] == "FORBIDDEN"

@@ -8,14 +8,14 @@ import uuid
 from collections.abc import Collection
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.maintenance_api import Maintenance
 from ingest.sandpit import ResetNotQueued, ResetView, SandpitResets
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN
-from lrs_platform.authentication import CurrentPrincipal
+from lrs_platform.authentication import CurrentPrincipal, operator_caller
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 
@@ -36,6 +36,19 @@ class PurgeView(BaseModel):
 
 
 router = APIRouter(prefix="/v1", tags=["sandpit"])
+
+
+async def _resetting_caller(principal: CurrentPrincipal) -> Principal:
+    """An AO or an operator: as a dependency it refuses any other caller (403) before the route reads the body or
+    the reset's id, so a learner or a provider is told it may not, not what is wrong with what it sent (decision
+    0032)."""
+    if principal.kind is not PrincipalKind.AO and not principal.is_operator:
+        raise ProblemError(403, "Forbidden", f"Resets are not open to {principal.kind.value} callers.")
+    return principal
+
+
+ResettingCaller = Annotated[Principal, Depends(_resetting_caller)]
+Operator = Annotated[Principal, Depends(operator_caller("Only operators purge the Sandpit."))]
 
 
 def _resets(request: Request) -> SandpitResets:
@@ -83,7 +96,7 @@ def _ao_to_reset(principal: Principal, body: ResetRequest | None, register: Coll
     responses=problem_responses(401, 403, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
-async def reset_sandpit(request: Request, principal: CurrentPrincipal, body: ResetRequest | None = None) -> ResetView:
+async def reset_sandpit(request: Request, principal: ResettingCaller, body: ResetRequest | None = None) -> ResetView:
     ao_id = _ao_to_reset(principal, body, _register(request))
     try:
         return await _resets(request).request(ao_id, str(principal))
@@ -116,7 +129,7 @@ def not_queued(error: ResetNotQueued, before: str = "") -> ProblemError:
     openapi_extra=operator_scope(OperatorScope.SUPPORT, OperatorScope.MAINTENANCE),
 )
 async def reset_status(
-    request: Request, principal: CurrentPrincipal, maintenance: Maintenance, reset_id: uuid.UUID
+    request: Request, principal: ResettingCaller, maintenance: Maintenance, reset_id: uuid.UUID
 ) -> ResetView:
     view = await _resets(request).store.get(reset_id, await maintenance.closure())
     if view is None or not (
@@ -134,10 +147,8 @@ async def reset_status(
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def purge_sandpit(
-    request: Request, principal: CurrentPrincipal, idle_days: Annotated[int, Query(ge=1, le=3650)] = 90
+    request: Request, principal: Operator, idle_days: Annotated[int, Query(ge=1, le=3650)] = 90
 ) -> PurgeView:
-    if not principal.is_operator:
-        raise ProblemError(403, "Forbidden", "Only operators purge the Sandpit.")
     resets = _resets(request)
     views: list[ResetView] = []
     for ao_id in await resets.store.idle_aos(idle_days):
