@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from lrs_contracts.compatibility import schema_of, snapshot_path
-from lrs_contracts.registry import EVENT_TYPES
+from lrs_contracts.compatibility import snapshot_path
+from lrs_contracts.registry import EVENT_TYPES, schema_of
 
 
 @pytest.mark.parametrize("event_type", sorted(EVENT_TYPES))
