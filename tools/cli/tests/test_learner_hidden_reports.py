@@ -93,7 +93,8 @@ def test_a_full_page_says_how_to_read_the_next_on_stderr_and_after_reads_it(
 
     out, err = capsys.readouterr()
     assert err.strip() == "more: the same command with --after MTAwMDAwMDJ8MQ"
-    assert out.strip().splitlines()[-1].startswith("2 centre reports hidden.")
+    # the page's count, not the list's: the pages after it hide more
+    assert out.strip().splitlines()[-1].startswith("2 centre reports hidden on this page.")
 
     following = Projector(LINKS[1:])
     assert _lrs(monkeypatch, following, "--ukprn", "10000002", "--limit", "1", "--after", "MTAwMDAwMDJ8MQ") == 0

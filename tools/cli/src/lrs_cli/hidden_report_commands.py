@@ -38,7 +38,7 @@ def _link_row(link: dict[str, Any]) -> tuple[str, ...]:
 def relink_hint(page: dict[str, Any], *, sandpit: bool) -> str:
     """The last line under the table: how many reports are hidden, and how an operator shows a provider's again."""
     count = page["hidden_reports"]
-    hidden = f"{count} centre report{'' if count == 1 else 's'} hidden"
+    hidden = f"{count} centre report{'' if count == 1 else 's'} hidden{' on this page' if page.get('next') else ''}"
     where = " on live, without --sandpit (the Sandpit follows live's links)" if sandpit else ""
     return (
         f"{hidden}. Once a learner is truly that provider's, show its reports again: lrs learners link ULN --ukprn N"
