@@ -142,11 +142,11 @@ def documented_outcome(mis_identifier: str | None) -> Outcome:
 
 
 def parse_report(report: str) -> dict[int, Outcome]:
-    """The records `lrs batch check` lists (rejected, or with warnings), by line."""
+    """The records `lrs batch check` lists (rejected, or with warnings), by line (`record N` in XML and JSON)."""
     listed: dict[int, Outcome] = {}
     line: int | None = None
     for text in report.splitlines():
-        if text.startswith("line "):
+        if text.startswith(("line ", "record ")):  # a CSV record's row; an XML or JSON record's position
             head = text.split(":", 1)[0].split()
             line = int(head[1])
             listed[line] = Outcome(text.rsplit(": ", 1)[1])

@@ -202,6 +202,15 @@ async def test_a_batch_failed_by_rs005_exits_1_and_check_projects_it(system: Sys
     assert status.returncode == FAILED
     assert status.stdout.count("RV004") == 4
 
+    # --only goes on to the CSV: ingest's records.csv of that result only
+    for only, rows in (("rejected", 4), ("accepted", 0)):
+        written = tmp_path / f"{only}.csv"
+        chosen = await _lrs(system, ao, "batch", "status", batch_id, "--only", only, "--csv", str(written))
+        assert chosen.returncode == FAILED, chosen.stderr
+        with written.open(newline="", encoding="utf-8-sig") as results:
+            assert [row["Status"] for row in csv.DictReader(results)] == [only] * rows
+        assert f"wrote the {only} records' results to {written}" in chosen.stderr
+
     unknown_grades = tmp_path / "bad-grades.csv"
     parsed = parse_batch(file.read_bytes(), BatchFormat.CSV)
     bad = tuple(record.model_copy(update={"grade": "Q9"}) for record in parsed.records)
@@ -236,7 +245,7 @@ async def test_ten_thousand_records_are_all_listed_and_a_short_wait_exits_3(
     status = await _lrs(system, ao, "batch", "status", batch_id, "--wait", "300", "--records", "--csv", str(results))
     assert status.returncode == OK, status.stderr
     lines = status.stdout.splitlines()
-    assert f"batch {batch_id}: completed - 10000 records, 10000 accepted" in lines[0]
+    assert f"batch {batch_id}: completed - 10,000 records, 10,000 accepted" in lines[0]
     listed = [line.split()[3] for line in lines[1:]]
     assert listed == [f"CLI-{index:05d}" for index in range(10_000)]
     with results.open(newline="", encoding="utf-8") as rows:

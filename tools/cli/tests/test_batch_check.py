@@ -27,7 +27,7 @@ FORMATS = ("csv", "xml", "json")
 SERVER_ONLY = frozenset({"RV004", "RV012", "RV013", "RV014", "RV015", "RV016", "RV017"})
 CSV_FIRST_RECORD_ROW = 4  # DOMAIN.md §7: a CSV record's line is its row, an XML/JSON record's its position
 
-_RECORD_HEAD = re.compile(r"^line (\d+)(?: \[(.*)\])?: (\w+)$")
+_RECORD_HEAD = re.compile(r"^(?:line|record) (\d+)(?: \[(.*)\])?: (\w+)$")  # CSV: line (its row); XML, JSON: record
 _FINDING = re.compile(r"^    ([A-Z]{2}\d{3})\b")
 
 
@@ -70,8 +70,13 @@ def offline_expectation(mis_identifier: str) -> Reported | None:
 
 
 def position_numbered(report: str) -> str:
-    """A CSV report with every line number (`line 7 [...]`, `Line 67 of this batch`) made a position."""
-    return re.sub(r"\b([Ll]ine) (\d+)", lambda match: f"{match[1]} {int(match[2]) - CSV_FIRST_RECORD_ROW + 1}", report)
+    """A CSV report with every line number (`line 7 [...]`, `Line 67 of this batch`) made a record's position, as an
+    XML or JSON report says it (`record 4 [...]`, `Record 64 of this batch`)."""
+    return re.sub(
+        r"\b([Ll])ine (\d+)",
+        lambda match: f"{'R' if match[1] == 'L' else 'r'}ecord {int(match[2]) - CSV_FIRST_RECORD_ROW + 1}",
+        report,
+    )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

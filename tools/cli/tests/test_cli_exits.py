@@ -184,7 +184,7 @@ def test_a_record_line_carries_each_code_with_its_message() -> None:
     }
 
     assert record_line(record).plain == (
-        "  line     7  rejected SHOW-002:RV002       RV002 ULN: The ULN's check digit is wrong.;"
+        "  line     7  rejected SHOW-002:RV002       RV002 ULN: The ULN's check digit is wrong;"
         " WV001: The award date is in the future."
     )
 

@@ -8,6 +8,7 @@ Public API:
   what needs the whole batch done once at its end (`finish`): what the validation service runs;
 - `check_batch_offline(header, records, catalogue, today) -> OfflineReport` — what an AO can run
   before submitting: the same rules through the same code, minus those that need the server.
+- `rejected_of(rejected, total)` — RS005's count in words (`1 of 1 record was rejected`).
 
 Every record is judged against the achievements as they were before the batch (DOMAIN.md §7), so
 the records of one batch never see each other except through RV020. A record changes at most one
@@ -407,13 +408,20 @@ def _count(verdicts: Sequence[_Verdict]) -> BatchCounts:
 _STATUS_OF, _WARNINGS_OF = itemgetter(1), itemgetter(3)  # a `_Verdict`'s status and warnings
 
 
+def rejected_of(rejected: int, total: int, *, would: bool = False) -> str:
+    """`1 of 1 record was rejected`, `3,001 of 10,000 records were rejected` (`would`: `… would be rejected`): RS005's
+    count in words, as the emails count (thousands separated)."""
+    verb = "would be" if would else ("was" if rejected == 1 else "were")
+    return f"{rejected:,} of {total:,} record{'' if total == 1 else 's'} {verb} rejected"
+
+
 def _failure(counts: BatchCounts) -> BatchFailure | None:
     if not exceeds_rejection_threshold(counts.rejected, counts.total):
         return None
     return BatchFailure(
         code=BatchCode.REJECTION_THRESHOLD,
         reason=(
-            f"{counts.rejected} of {counts.total} records were rejected, more than the 30% allowed: "
+            f"{rejected_of(counts.rejected, counts.total)}, more than the 30% allowed: "
             "the whole batch failed and nothing of it reached any learner's record."
         ),
     )

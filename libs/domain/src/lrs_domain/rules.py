@@ -393,7 +393,8 @@ def verify_learner(
             _error(
                 RecordCode.LEARNER_NOT_VERIFIED,
                 "uln",
-                f"ULN {mask_uln(uln)} is not registered with the Learning Records Service.",
+                f"ULN {mask_uln(uln)} is not registered with the Learning Records Service: check the ULN with the"
+                " centre or learner.",
             ),
         )
     if _details_match(learner, given_name, family_name, date_of_birth):
@@ -461,7 +462,7 @@ def find_catalogue_row(
             _error(
                 RecordCode.QAN_UNKNOWN,
                 "qualification_number",
-                f"Qualification number {shown} is not in the qualification catalogue.",
+                f"Qualification number {shown} is not in the qualification catalogue: check the qualification number.",
             ),
         )
     wanted = pathway

@@ -29,6 +29,8 @@ from lrs_cli.client import (
     pages,
     place_in_file,
     problem_text,
+    record_place,
+    record_words,
     unreachable_text,
 )
 from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
@@ -38,6 +40,7 @@ from lrs_cli.output import (
     JsonOption,
     batch_id_value,
     connection,
+    counted,
     print_json,
     progress,
     stdout,
@@ -283,16 +286,16 @@ def summary(batch: dict[str, Any]) -> Text:
     text = Text(f"batch {batch['batch_id']}: ")
     text.append(batch["status"], style=STATUS_STYLES.get(batch["status"], "yellow"))
     if counts.get("total") is not None:
-        text.append(f" - {counts['total']} record{'' if counts['total'] == 1 else 's'}")
+        text.append(f" - {counted(counts['total'], 'record')}")
     if counts.get("accepted") is not None and batch["status"] == "failed":  # RS005: nothing of it was recorded
         text.append(
-            f", {counts.get('rejected') or 0} rejected: nothing recorded"
-            f" ({counts['accepted']} would have been accepted, {counts.get('no_ops') or 0} unchanged)"
+            f", {counts.get('rejected') or 0:,} rejected: nothing recorded"
+            f" ({counts['accepted']:,} would have been accepted, {counts.get('no_ops') or 0:,} unchanged)"
         )
     elif counts.get("accepted") is not None:  # decided: every count is known
         text.append(
-            f", {counts['accepted']} accepted, {counts.get('rejected') or 0} rejected,"
-            f" {counts.get('no_ops') or 0} unchanged, {warnings_text(counts.get('warnings') or 0)}"
+            f", {counts['accepted']:,} accepted, {counts.get('rejected') or 0:,} rejected,"
+            f" {counts.get('no_ops') or 0:,} unchanged, {warnings_text(counts.get('warnings') or 0)}"
         )
     if batch.get("failure_code"):
         text.append(f"\n  {batch['failure_code']}: {batch.get('failure_reason') or ''}", style="red")
@@ -315,16 +318,19 @@ def summary(batch: dict[str, Any]) -> Text:
 
 
 def record_line(record: dict[str, Any], fmt: BatchFormat | None = None) -> Text:
-    """One record per line (so it can be grepped): line, result, MIS identifier, then each code with its message,
-    fields named as the batch's file of `fmt` names them (as `lrs batch check` does); a passed record of a failed
-    batch says it was not added."""
+    """One record per line (so it can be grepped): line (an XML or JSON record's position: `record N`), result, MIS
+    identifier, then each code with its message (joined by semicolons, no full stop before one), fields
+    named as the batch's file of `fmt` names them (as `lrs batch check` does); a passed record of a failed batch
+    says it was not added."""
     status = record["status"]
     not_added = status == "accepted" and record.get("plr_changed") is False
-    line = Text(f"  line {record['line']:>5}  ")
+    word, number = record_place(record["line"], fmt).split(" ")
+    line = Text(f"  {word} {number:>5}  ")
     line.append(f"{status:<8}", style="dim" if not_added else STATUS_STYLES.get(status, "dim"))
     line.append(f" {shown_on_one_line(record.get('mis_identifier') or ''):<20} ")  # one line, as the docstring says
     findings = [*record.get("errors", []), *record.get("warnings", [])]
-    line.append("; ".join(_finding_text(finding, fmt) for finding in findings))
+    said = [_finding_text(finding, fmt) for finding in findings]
+    line.append("; ".join([*(each.removesuffix(".") for each in said[:-1]), *said[-1:]]))  # never ".;"
     if not_added:
         line.append(" (not added: the batch failed)", style="yellow")
     return line
@@ -333,7 +339,7 @@ def record_line(record: dict[str, Any], fmt: BatchFormat | None = None) -> Text:
 def _finding_text(finding: dict[str, Any], fmt: BatchFormat | None) -> str:
     field = finding.get("field")
     named = f" {file_field_name(fmt, field) or field}" if field else ""
-    return f"{finding['code']}{named}: {in_file_words(str(finding['message']), fmt)}"
+    return f"{finding['code']}{named}: {record_words(in_file_words(str(finding['message']), fmt), fmt)}"
 
 
 def format_of(batch: dict[str, Any]) -> BatchFormat | None:
@@ -354,10 +360,10 @@ def records(client: httpx.Client, batch_id: str, only: str | None = None) -> Ite
     )
 
 
-def write_csv(client: httpx.Client, batch_id: str, target: Path) -> int:
-    """Streams the records' CSV (the service's own download) into `target` (`-`: standard output), replacing it
-    only once all of it has arrived; returns its size."""
-    return download(client, f"/v1/batches/{batch_id}/records.csv", target)
+def write_csv(client: httpx.Client, batch_id: str, target: Path, only: str | None = None) -> int:
+    """Streams the records' CSV (the service's own download; `only`: of the records of that result) into `target`
+    (`-`: standard output), replacing it only once all of it has arrived; returns its size."""
+    return download(client, f"/v1/batches/{batch_id}/records.csv", target, {"status": only} if only else None)
 
 
 @app.command("submit")
@@ -438,7 +444,8 @@ def status_command(
         RecordResult | None,
         typer.Option(
             "--only",
-            help="List only the records of this result (rejected, accepted, no_op): the 10 rejected of 10,000.",
+            help="List (and with --csv, write) only the records of this result (rejected, accepted, no_op): the 10"
+            " rejected of 10,000.",
             parser=one_of(RecordResult, "--only"),
         ),
     ] = None,
@@ -449,7 +456,8 @@ def status_command(
             dir_okay=False,
             writable=True,
             allow_dash=True,
-            help="Write every record's result to this CSV file (-: to standard output, and nothing else there).",
+            help="Write every record's result (with --only, those of that result) to this CSV file (-: to standard"
+            " output, and nothing else there).",
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -463,11 +471,10 @@ def status_command(
     with connection(ctx).client("ingest") as client:
         batch = follow(client, batch_id, wait)
         if csv_file == STANDARD_OUTPUT:
-            write_csv(client, batch_id, csv_file)
+            write_csv(client, batch_id, csv_file, chosen)
             raise typer.Exit(exit_code_of(batch))
-        if as_json:
-            listed = {"batch": batch, "records": list(records(client, batch_id, chosen))}
-            print_json(listed if show_records else batch)
+        if as_json:  # the records only when they are printed: a poll of a 10,000-record batch reads no page of them
+            print_json({"batch": batch, "records": list(records(client, batch_id, chosen))} if show_records else batch)
         else:
             console = stdout()
             console.print(summary(batch))
@@ -475,8 +482,9 @@ def status_command(
                 for record in records(client, batch_id, chosen):
                     console.print(record_line(record, format_of(batch)))
         if csv_file is not None:
-            size = write_csv(client, batch_id, csv_file)
-            warn(f"wrote every record's result to {csv_file} ({size:,} bytes)")
+            size = write_csv(client, batch_id, csv_file, chosen)
+            which = f"the {RESULT_WORDS[chosen]} records' results" if chosen else "every record's result"
+            warn(f"wrote {which} to {csv_file} ({size:,} bytes)")
     raise typer.Exit(exit_code_of(batch))
 
 
@@ -484,6 +492,9 @@ class RecordResult(StrEnum):
     REJECTED = "rejected"
     ACCEPTED = "accepted"
     NO_OP = "no_op"
+
+
+RESULT_WORDS = {"rejected": "rejected", "accepted": "accepted", "no_op": "unchanged"}
 
 
 class ListedStatus(StrEnum):

@@ -8,20 +8,21 @@ achievement state). Exit status 1 when the whole file is refused or the batch wo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
-from lrs_cli.client import CommandError, ExitCode, UsageError, place_in_file
+from lrs_cli.client import CommandError, ExitCode, UsageError, place_in_file, record_place, record_words
 from lrs_cli.files import BoundedRead, read_bounded
-from lrs_cli.output import JsonOption, print_json, stdout, warnings_text
+from lrs_cli.output import JsonOption, counted, print_json, stdout, warn, warnings_text
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BATCH_CODE_TITLES, MAX_BATCH_BYTES, REJECTION_THRESHOLD, BatchCode, explanation_of
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_contracts.text import shown_on_one_line
-from lrs_domain.decision import OfflineReport, check_batch_offline
+from lrs_domain.decision import OfflineReport, check_batch_offline, rejected_of
 from lrs_domain.formats import detect_format, file_field_name, in_file_words, parse_batch, refuse_if_too_large
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.formats.mislabel import mislabel_hint as domain_mislabel_hint
@@ -31,6 +32,11 @@ from lrs_domain.rules import rejected_share_shown
 from lrs_platform.clock import today_in_england
 
 NOT_CHECKED = "Not checked offline: learner verification (RV004) and achievement state (RV012-RV017)."
+NOT_CHECKED_UNREGISTERED_AO = (
+    "Not checked offline: learner verification (RV004), achievement state (RV012-RV017) and, as the AO is not in"
+    " the register, whether each qualification is its (RV022)."
+)
+SERVER_ONLY = ("RV004", "RV012", "RV013", "RV014", "RV015", "RV016", "RV017")
 
 
 def mislabel_hint(name: str, looks_like: BatchFormat) -> str:
@@ -106,7 +112,29 @@ def refusal_problem(refused: BatchRefused) -> dict[str, Any]:
     return {member: value for member, value in problem.items() if value is not None}
 
 
-def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat, OfflineReport]:
+@dataclass(frozen=True)
+class Checked:
+    """What `lrs batch check` found: the file's format, what every rule that needs no server says of it, and the
+    header's AwardingOrganisation when the shipped register does not hold it (None when it does): RV022, whether
+    each qualification is that AO's, could then not be judged."""
+
+    fmt: BatchFormat
+    report: OfflineReport
+    unregistered_ao: str | None = None
+
+
+def unregistered_ao_text(ao_id: str, fmt: BatchFormat) -> str:
+    """The warning for a header's AO the register does not hold: most likely a typo, which the LRS refuses the
+    batch for (its API key is another AO's)."""
+    field = file_field_name(fmt, "awarding_organisation") or "AwardingOrganisation"
+    return (
+        f"WARNING: {field} {shown_on_one_line(ao_id)} is not in the LRS register, so whether each qualification is"
+        " that AO's (RV022) was not checked: check it, as the LRS refuses a batch that names another AO than its API"
+        " key's"
+    )
+
+
+def offline_report(file: Path, reference_dir: Path | None) -> Checked:
     """The file's format and what every rule that needs no server says of it."""
     read = read_batch(file)
     content = read.content
@@ -120,13 +148,16 @@ def offline_report(file: Path, reference_dir: Path | None) -> tuple[BatchFormat,
         if refused.code is BatchCode.MALFORMED and (looks_like := plainly_other_format(content, fmt)):
             said += f"\n{mislabel_hint(file.name, looks_like)}"
         raise FileRefused(said, refused) from refused
-    return fmt, check_batch_offline(parsed.header, parsed.records, load_catalogue(reference_dir), today)
+    catalogue = load_catalogue(reference_dir)
+    ao_id = parsed.header.awarding_organisation
+    report = check_batch_offline(parsed.header, parsed.records, catalogue, today)
+    return Checked(fmt, report, None if ao_id in catalogue.awarding_organisation_ids() else ao_id)
 
 
 def check(file: str, reference_dir: str | None) -> str:
     """The report as plain text (what `lrs batch check` prints when not on a terminal)."""
-    fmt, report = offline_report(Path(file), Path(reference_dir) if reference_dir else None)
-    return render(Path(file).name, report, fmt).plain
+    checked = offline_report(Path(file), Path(reference_dir) if reference_dir else None)
+    return render(Path(file).name, checked.report, checked.fmt, checked.unregistered_ao).plain
 
 
 def projected_reason(report: OfflineReport) -> str | None:
@@ -138,51 +169,57 @@ def projected_reason(report: OfflineReport) -> str | None:
         return report.failure.reason
     counts = report.counts
     return (
-        f"{counts.rejected} of {counts.total} records would be rejected, more than the {REJECTION_THRESHOLD:.0%}"
+        f"{rejected_of(counts.rejected, counts.total, would=True)}, more than the {REJECTION_THRESHOLD:.0%}"
         " allowed, so nothing of it would reach any learner's record."
     )
 
 
-def render(name: str, report: OfflineReport, fmt: BatchFormat) -> Text:
-    """The report for a person: fields named as the file of `fmt` names them."""
+def render(name: str, report: OfflineReport, fmt: BatchFormat, unregistered_ao: str | None = None) -> Text:
+    """The report for a person: fields named as the file of `fmt` names them; `unregistered_ao`: the header's AO,
+    which the register does not hold (warned of, and no pass is said without that warning)."""
     counts = report.counts
-    text = Text(f"{name}: {counts.total} records\n")
+    text = Text(f"{name}: {counted(counts.total, 'record')}\n")
     for outcome in report.outcomes:
         if outcome.status is RecordStatus.REJECTED or outcome.warnings:
             text.append_text(_outcome_lines(outcome, fmt))
     # never "30.0%" for a batch that would fail RS005, nor more than 30.0% for one that would pass
     rejected_share = rejected_share_shown(counts.rejected, counts.total)
     text.append(
-        f"{counts.accepted} would be accepted, {counts.rejected} rejected ({rejected_share}),"
+        f"{counts.accepted:,} would be accepted, {counts.rejected:,} rejected ({rejected_share}),"
         f" {warnings_text(counts.warnings)}\n"
     )
+    if unregistered_ao is not None:
+        text.append(f"{unregistered_ao_text(unregistered_ao, fmt)}\n", style="bold yellow")
     if report.failure is not None:
         text.append(
             f"PROJECTED OUTCOME: the whole batch fails with {report.failure.code.value}: {projected_reason(report)}\n",
             style="bold red",
         )
     else:
+        caveat = ", but see the WARNING above" if unregistered_ao is not None else ""
         text.append(
-            f"PROJECTED OUTCOME: passes the RS005 threshold (more than {REJECTION_THRESHOLD:.0%} rejected fails)\n",
-            style="green",
+            f"PROJECTED OUTCOME: passes the RS005 threshold (more than {REJECTION_THRESHOLD:.0%} rejected fails)"
+            f"{caveat}\n",
+            style="yellow" if caveat else "green",
         )
-    text.append(NOT_CHECKED)
+    text.append(NOT_CHECKED if unregistered_ao is None else NOT_CHECKED_UNREGISTERED_AO)
     return text
 
 
 def _outcome_lines(outcome: RecordOutcome, fmt: BatchFormat) -> Text:
     # an MIS identifier may span lines or hold a bidirectional control: shown by its code points, one line a record
     mis = f" [{shown_on_one_line(outcome.mis_identifier)}]" if outcome.mis_identifier else ""
-    text = Text(f"line {outcome.line}{mis}: ")
+    text = Text(f"{record_place(outcome.line, fmt)}{mis}: ")
     text.append(outcome.status.value, style="red" if outcome.status is RecordStatus.REJECTED else "yellow")
     text.append("\n")
     for finding in (*outcome.errors, *outcome.warnings):
         field = file_field_name(fmt, finding.field) or finding.field
-        text.append(f"    {finding.code}{' ' + field if field else ''}: {in_file_words(finding.message, fmt)}\n")
+        said = record_words(in_file_words(finding.message, fmt), fmt)
+        text.append(f"    {finding.code}{' ' + field if field else ''}: {said}\n")
     return text
 
 
-def report_json(name: str, report: OfflineReport) -> dict[str, Any]:
+def report_json(name: str, report: OfflineReport, unregistered_ao: str | None = None) -> dict[str, Any]:
     return {
         "file": name,
         "counts": report.counts.model_dump(mode="json"),
@@ -194,7 +231,7 @@ def report_json(name: str, report: OfflineReport) -> dict[str, Any]:
             for outcome in report.outcomes
             if outcome.status is RecordStatus.REJECTED or outcome.warnings
         ],
-        "not_checked": ["RV004", "RV012", "RV013", "RV014", "RV015", "RV016", "RV017"],
+        "not_checked": [*SERVER_ONLY, *(["RV022"] if unregistered_ao is not None else [])],
     }
 
 
@@ -214,13 +251,17 @@ def check_command(
     (unreadable, its header wrong) or the batch would fail (RS005); 2 if its format cannot be told (name it .csv,
     .xml or .json)."""
     try:
-        fmt, report = offline_report(file, reference_dir)
+        checked = offline_report(file, reference_dir)
     except (FileRefused, FormatUnknown) as error:
         if as_json:  # as `lrs batch submit --json` prints its refusal: a script reads why from stdout
             print_json({"file": file.name, "refusal": refusal_problem(error.refused)})
         raise
+    report = checked.report
     if as_json:
-        print_json(report_json(file.name, report))
+        print_json(report_json(file.name, report, checked.unregistered_ao))
+        if checked.unregistered_ao is not None:  # said to the person running the script; `not_checked` has RV022
+            warn(unregistered_ao_text(checked.unregistered_ao, checked.fmt).removeprefix("WARNING: "))
     else:
-        stdout().print(render(file.name, report, fmt))
+        stdout().print(render(file.name, report, checked.fmt, checked.unregistered_ao))
+    # a warning, as a record's warnings are: the exit status is still the projection's
     raise typer.Exit(ExitCode.FAILED if report.failure is not None else ExitCode.OK)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -244,6 +245,23 @@ def place_in_file(line: int, column: int | None, batch_format: BatchFormat | Non
     if batch_format is BatchFormat.JSON and not column:
         return f"record {line}"
     return f"line {line}, column {column}" if column else f"line {line}"
+
+
+def record_place(line: int, batch_format: BatchFormat | None) -> str:
+    """Where a record's result points: a CSV record's `line N` is its row; an XML or JSON record's number is its
+    position among the records (DOMAIN.md §7), `record N`, as refusals say it (`place_in_file`)."""
+    return f"record {line}" if batch_format in (BatchFormat.XML, BatchFormat.JSON) else f"line {line}"
+
+
+_LINE_OF_THIS_BATCH = re.compile(r"\bLine (\d+) of this batch\b")
+
+
+def record_words(text: str, batch_format: BatchFormat | None) -> str:
+    """A finding's message with the record it names (RV020's `Line 64 of this batch`) said as `record_place` says
+    it: `Record 64 of this batch` in an XML or JSON batch."""
+    if batch_format not in (BatchFormat.XML, BatchFormat.JSON):
+        return text
+    return _LINE_OF_THIS_BATCH.sub(r"Record \1 of this batch", text)
 
 
 def problem_text(response: httpx.Response, batch_format: BatchFormat | None = None) -> str:

@@ -202,6 +202,11 @@ def uuid_value(says: str) -> Callable[[str | None], str | None]:
 batch_id_value = uuid_value("a batch id is a UUID, as `lrs batch submit` printed it")
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 record`, `10,000 records`: a count with its noun, singular for one."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def warnings_text(count: int) -> str:
-    """`1 warning`, `0 warnings`, `2 warnings`."""
-    return f"{count} warning{'' if count == 1 else 's'}"
+    """`1 warning`, `0 warnings`, `2 warnings`, `1,200 warnings`."""
+    return counted(count, "warning")

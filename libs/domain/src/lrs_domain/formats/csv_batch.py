@@ -383,7 +383,7 @@ def _headings_difference(row: list[str], headings: tuple[str, ...]) -> str:
     """The headings a row of too few or too many has not, has as well, or has twice, each named (a heading that
     differs from one missing only in its case or its spaces is named as a change to that one)."""
     # A hostile row may hold millions of fields: every pass over all of them is one of the C loops below, and
-    # only the first few fields that are no headings are paired with the missing headings (each pairing is a
+    # only the first few fields that are not headings are paired with the missing headings (each pairing is a
     # Python loop over the missing ones; a headings row holds at most a few misspelt headings).
     found = list(map(str.strip, row))
     is_heading = frozenset(headings).__contains__
@@ -400,12 +400,14 @@ def _headings_difference(row: list[str], headings: tuple[str, ...]) -> str:
     if missing:
         differences.append(f"{_listed([repr(heading) for heading in missing])} {_is_or_are(missing)} missing")
     if others and len(others) * 2 > len(found):  # a record's values, maybe a learner's, are never said back
-        differences.append("most of its fields are no headings: it looks like a record's row where the headings belong")
+        differences.append(
+            "most of its fields are not headings: it looks like a record's row where the headings belong"
+        )
     elif others:  # the first few misspelt headings
         named = [quoted(other) if other else "an empty heading" for other in others[:_OTHERS_NAMED]]
         if len(others) > _OTHERS_NAMED:
             named.append(f"{len(others) - _OTHERS_NAMED} more")
-        differences.append(f"{_listed(named)} {'is no heading' if len(others) == 1 else 'are no headings'}")
+        differences.append(f"{_listed(named)} {'is not a heading' if len(others) == 1 else 'are not headings'}")
     repeated = [heading for heading in headings if counts[heading] > 1]
     if repeated:
         differences.append(f"{_listed([repr(heading) for heading in repeated])} {_is_or_are(repeated)} there twice")

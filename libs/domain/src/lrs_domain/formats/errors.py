@@ -73,7 +73,9 @@ def refuse_other_encodings(content: bytes, advice: str = "") -> None:
     it as UTF-8. Looks at the first bytes only."""
     for mark, encoding in _OTHER_BYTE_ORDER_MARKS.items():
         if content.startswith(mark):
-            raise BatchRefused(BatchCode.MALFORMED, f"the file is {encoding}, not UTF-8{advice}", 1, 1)
+            raise BatchRefused(
+                BatchCode.MALFORMED, f"the file is {encoding}, not UTF-8{advice or ': save it as UTF-8'}", 1, 1
+            )
     sample = content[:_SAMPLE_BYTES]
     if b"\x00" in sample and (look_alike := _zero_interleaved_encoding(sample)):
         raise BatchRefused(

@@ -259,7 +259,7 @@ def test_a_headings_row_with_a_field_too_many_is_counted_and_named_without_other
     refusal = _refusal(_lines(CSV_HEADER_NAMES_ROW + ",Extra", HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, RECORD_ROW))
 
     assert refusal.detail == (
-        f"the header names row has 7 fields; 6 are expected: 'Extra' is no heading; the header names are, in this"
+        f"the header names row has 7 fields; 6 are expected: 'Extra' is not a heading; the header names are, in this"
         f" order, {CSV_HEADER_NAMES_ROW}"
     )
 

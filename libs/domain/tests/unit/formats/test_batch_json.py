@@ -300,4 +300,4 @@ def test_json_nested_too_deeply_is_said_in_the_files_words_not_pythons() -> None
 def test_utf16_json_is_named_as_such() -> None:
     refusal = _refusal('{"header": {}, "records": []}'.encode("utf-16"))
 
-    assert (refusal.code, refusal.detail) == (BatchCode.MALFORMED, "the file is UTF-16, not UTF-8")
+    assert (refusal.code, refusal.detail) == (BatchCode.MALFORMED, "the file is UTF-16, not UTF-8: save it as UTF-8")

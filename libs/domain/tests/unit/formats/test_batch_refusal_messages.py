@@ -108,7 +108,7 @@ def test_a_long_header_value_said_back_is_cut_short(fmt: BatchFormat, attribute:
             CSV_RECORD_HEADINGS_ROW.replace("Pathway,", "").replace("Gender,", ""),
             "has 12 fields; 14 are expected: 'Gender' and 'Pathway' are missing",
         ),
-        (CSV_RECORD_HEADINGS_ROW + ",Notes", "has 15 fields; 14 are expected: 'Notes' is no heading"),
+        (CSV_RECORD_HEADINGS_ROW + ",Notes", "has 15 fields; 14 are expected: 'Notes' is not a heading"),
         (
             CSV_RECORD_HEADINGS_ROW.replace("Pathway,", "").replace("ULN", "Uln"),
             "has 13 fields; 14 are expected: 'Uln' is to be 'ULN' (headings are case-sensitive), 'Pathway' is missing",
@@ -143,7 +143,7 @@ def test_a_row_of_values_where_the_headings_belong_is_never_said_back() -> None:
     assert refusal.detail.startswith(
         "the record headings row has 15 fields; 14 are expected: 'Action', 'MISIdentifier', 'ULN', 'GivenName',"
     )
-    assert "are missing, most of its fields are no headings: it looks like a record's row where the headings" in (
+    assert "are missing, most of its fields are not headings: it looks like a record's row where the headings" in (
         refusal.detail
     )
     assert not any(value in refusal.detail for value in ("1000000043", "Smith", "CAND-1", "Create"))

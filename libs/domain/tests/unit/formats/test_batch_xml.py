@@ -142,7 +142,7 @@ def test_a_utf16_or_utf32_file_is_rs001_even_without_a_declaration(codec: str) -
     refusal = _refusal(content)
 
     assert refusal.code == BatchCode.MALFORMED
-    assert "not UTF-8" in refusal.detail
+    assert "not UTF-8" in refusal.detail and refusal.detail.endswith(": save it as UTF-8")
 
 
 def test_bytes_that_are_not_utf8_in_a_utf8_document_are_malformed_with_line_and_column() -> None:

@@ -25,7 +25,7 @@ def _all_named(row: str) -> str:
 HEADER_NAMES = _all_named(CSV_HEADER_NAMES_ROW)
 RECORD_HEADINGS = _all_named(CSV_RECORD_HEADINGS_ROW)
 FIELDS = 30_000  # enough that pairing every field with every missing heading shows in the counts below
-# each field that is no heading may be compared with each missing heading (two calls): a bound for a few dozen fields
+# each field that is not a heading may be compared with each missing heading (two calls): a bound for a few dozen fields
 LOOSELY_CALLS_AT_MOST = 2 * 50 * len(CSV_RECORD_HEADINGS_ROW.split(","))
 
 
@@ -59,14 +59,14 @@ def _after_the_header(headings_row: str) -> bytes:
             b"ab," * FIELDS,
             1,
             f"the header names row has {FIELDS + 1} fields; 6 are expected: {HEADER_NAMES} are missing, most of its"
-            " fields are no headings: it looks like a record's row where the headings belong; the header names are,"
+            " fields are not headings: it looks like a record's row where the headings belong; the header names are,"
             f" in this order, {CSV_HEADER_NAMES_ROW}",
         ),
         (
             _after_the_header("a," * FIELDS),
             3,
             f"the record headings row has {FIELDS + 1} fields; 14 are expected: {RECORD_HEADINGS} are missing, most"
-            " of its fields are no headings: it looks like a record's row where the headings belong; the record"
+            " of its fields are not headings: it looks like a record's row where the headings belong; the record"
             f" headings are, in this order, {CSV_RECORD_HEADINGS_ROW}",
         ),
     ],
@@ -90,12 +90,12 @@ def test_a_misspelt_heading_among_a_few_dozen_other_fields_is_still_named_as_a_c
 
     assert refusal.detail.startswith(
         "the record headings row has 54 fields; 14 are expected: 'Uln' is to be 'ULN' (headings are case-sensitive),"
-        " most of its fields are no headings"
+        " most of its fields are not headings"
     )
 
 
 def test_a_misspelt_heading_after_thousands_of_other_fields_is_counted_among_them() -> None:
-    """Past the first few dozen fields that are no headings, none is paired with a missing heading: such a row is
+    """Past the first few dozen fields that are not headings, none is paired with a missing heading: such a row is
     no headings row mistyped, and the refusal says its heading is missing."""
     row = "Action," + "x," * FIELDS + CSV_RECORD_HEADINGS_ROW.removeprefix("Action,").replace("ULN", "Uln")
 
@@ -103,7 +103,7 @@ def test_a_misspelt_heading_after_thousands_of_other_fields_is_counted_among_the
 
     assert refusal.detail.startswith(
         f"the record headings row has {FIELDS + 14} fields; 14 are expected: 'ULN' is missing, most of its fields are"
-        " no headings"
+        " not headings"
     )
 
 
