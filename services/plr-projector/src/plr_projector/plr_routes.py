@@ -17,7 +17,15 @@ from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector.documents import AoAchievements, PersonalLearningRecord
 from plr_projector.endpoints import Projector, ProjectorDep, Uln, _forbidden, _refuse_mistyped_uln
-from plr_projector.read_your_writes import BatchScope, batch_scope, read_your_writes
+from plr_projector.read_your_writes import (
+    BatchScope,
+    InvalidMinOffsets,
+    LogUnavailable,
+    NotYetProjected,
+    ReadYourWritesError,
+    batch_scope,
+    read_your_writes,
+)
 from plr_projector.views import (
     AccessDenied,
     Audience,
@@ -48,6 +56,40 @@ def _held_from_providers() -> ProblemError:
         " Try again later.",
         code=EVENTS_HELD,
     )
+
+
+def wait_problem(error: ReadYourWritesError) -> ProblemError:
+    """The problem a read answers when it cannot wait for the write it names: 422 for `min_offsets` naming nothing
+    projected here; 503 PROJECTION_PENDING when the wait is spent (`Retry-After: 1` only where trying again soon will
+    see it); 503 when Kafka does not say where the PLR log ends (`Retry-After: 5`)."""
+    match error:
+        case InvalidMinOffsets():
+            return ProblemError(422, "Invalid min_offsets", error.detail)
+        case NotYetProjected():
+            pending = ProblemError(503, "Not yet projected", error.detail, code=ProblemCode.PROJECTION_PENDING)
+            if error.retry_after:
+                pending.headers["Retry-After"] = "1"
+            return pending
+        case LogUnavailable():
+            unavailable = ProblemError(503, "Log unavailable", error.detail)
+            unavailable.headers["Retry-After"] = "5"
+            return unavailable
+    raise TypeError(f"no problem for {type(error).__name__}") from error
+
+
+async def waited_for_writes(
+    projector: Projector,
+    min_offsets: str | None,
+    after_batch: uuid.UUID | None,
+    wait_ms: int | None,
+    *,
+    scope: BatchScope,
+) -> dict[str, Any]:
+    """`read_your_writes`, a wait it cannot make answered as its problem (`wait_problem`)."""
+    try:
+        return await read_your_writes(projector, min_offsets, after_batch, wait_ms, scope=scope)
+    except ReadYourWritesError as error:
+        raise wait_problem(error) from error
 
 
 PROVIDER_SEES_CURRENT_ONLY = (
@@ -223,7 +265,7 @@ async def read_plr(
     _refuse_what_providers_never_see(principal, include_withdrawn=include_withdrawn, include_history=include_history)
     group = await _may_read(projector, principal, uln)  # before any wait: a refused caller learns nothing of a batch
     scope = batch_scope(principal, group.ulns)
-    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, scope=scope)
+    consistency = await waited_for_writes(projector, min_offsets, after_batch, wait_ms, scope=scope)
     document = await _plr_document(
         projector, principal, uln, include_withdrawn=include_withdrawn, include_history=include_history
     )
@@ -302,7 +344,7 @@ async def ao_achievements(
         raise _forbidden("Only awarding organisations (or operators naming one) may use this view.")
     _refuse_mistyped_uln(uln)
     scope = batch_scope(principal, ())  # an AO's or an operator's: no ULNs scope them
-    consistency = await read_your_writes(projector, min_offsets, after_batch, wait_ms, scope=scope)
+    consistency = await waited_for_writes(projector, min_offsets, after_batch, wait_ms, scope=scope)
     document = await _plr_document(
         projector,
         principal,

@@ -1,4 +1,7 @@
-"""Read your writes: a PLR read that names a write waits, within bounds, until the projection has applied it."""
+"""Read your writes: a PLR read that names a write waits, within bounds, until the projection has applied it.
+
+Not a route module: a read it cannot wait for raises one of its own errors (`InvalidMinOffsets`, `NotYetProjected`,
+`LogUnavailable`), and `plr_routes`, the HTTP edge, answers each as a problem."""
 
 from __future__ import annotations
 
@@ -14,12 +17,36 @@ from aiokafka.errors import KafkaError
 
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.logging import get_logger
-from lrs_platform.problems import ProblemError
 from plr_projector.consumer import Runner, TopicPositions
 from plr_projector.endpoints import Projector
 from plr_projector.projection import PLR_TOPIC, PROJECTED_TOPICS
 
 _log = get_logger("plr_projector")
+
+
+class ReadYourWritesError(Exception):
+    """A read that names a write which cannot be waited for: `detail` says why, to the caller."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidMinOffsets(ReadYourWritesError):
+    """`min_offsets` names no offset this projector can wait for (the route answers 422)."""
+
+
+class NotYetProjected(ReadYourWritesError):
+    """The wait was spent before the projection applied the write (the route answers 503 PROJECTION_PENDING);
+    `retry_after`: whether trying again soon will see it."""
+
+    def __init__(self, detail: str, *, retry_after: bool = True) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class LogUnavailable(ReadYourWritesError):
+    """Kafka did not say where the PLR log ends, which an `after_batch` read needs (the route answers 503)."""
 
 
 def parse_min_offsets(text: str) -> dict[tuple[str, int], int]:
@@ -35,9 +62,9 @@ def parse_min_offsets(text: str) -> dict[tuple[str, int], int]:
             else:
                 raise ValueError(part)
         except ValueError as error:
-            raise ProblemError(422, "Invalid min_offsets", "Use partition:offset or topic:partition:offset.") from error
+            raise InvalidMinOffsets("Use partition:offset or topic:partition:offset.") from error
         if topic not in PROJECTED_TOPICS:
-            raise ProblemError(422, "Invalid min_offsets", f"{topic} is not projected here.")
+            raise InvalidMinOffsets(f"{topic} is not projected here.")
         key = (topic, partition)
         targets[key] = max(targets.get(key, 0), offset + 1)
     return targets
@@ -56,14 +83,6 @@ async def _poll(probe: Any, deadline: float, runner: Runner) -> bool:
         delay = min(delay * 1.5, 0.2)
 
 
-def _not_yet(detail: str, *, retry_after: bool = True) -> ProblemError:
-    """503 PROJECTION_PENDING; `Retry-After: 1` only where trying again soon will see it."""
-    error = ProblemError(503, "Not yet projected", detail, code="PROJECTION_PENDING")
-    if retry_after:
-        error.headers["Retry-After"] = "1"
-    return error
-
-
 LOG_END_FLOOR_SECONDS = 1.0
 """What the log's end is asked for at least, though the read's wait is spent: a broker answers in milliseconds."""
 
@@ -71,20 +90,16 @@ LOG_END_FLOOR_SECONDS = 1.0
 async def _log_ends(projector: Projector, partitions: list[TopicPartition], deadline: float) -> TopicPositions:
     """The PLR log's end offsets, the one thing a read asks Kafka for: a broker that cannot be reached (a reader
     stays ready without Kafka) answers this request with a 503 within its wait, not a 500 after the client's
-    request timeout (40 s)."""
+    request timeout (40 s): `LogUnavailable`."""
     try:
         async with asyncio.timeout(max(deadline - time.monotonic(), LOG_END_FLOOR_SECONDS)):
             return await projector.probe.end_offsets(partitions)
     except (KafkaError, TimeoutError) as error:
         _log.warning("log_end_unavailable", error=type(error).__name__)
-        unavailable = ProblemError(
-            503,
-            "Log unavailable",
+        raise LogUnavailable(
             "An after_batch read needs the PLR log's end, and Kafka did not answer: send the request again later,"
-            " or read without after_batch.",
-        )
-        unavailable.headers["Retry-After"] = "5"
-        raise unavailable from error
+            " or read without after_batch."
+        ) from error
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,8 @@ async def read_your_writes(
     *,
     scope: BatchScope,
 ) -> dict[str, Any]:
+    """Waits, within `wait_ms` (at most the projector's `read_wait_max_ms`), until the projection has applied what
+    `min_offsets` and `after_batch` name, and says how long it waited; raises a `ReadYourWritesError` if it cannot."""
     if not min_offsets and after_batch is None:
         return {}
     budget_ms = min(wait_ms if wait_ms is not None else 10_000, projector.read_wait_max_ms)
@@ -140,9 +157,7 @@ async def read_your_writes(
     held = {(projector.topics.logical(tp.topic), tp.partition) for tp in projector.live.partitions}
     if held and (absent := sorted(set(targets) - held)):
         topic, partition = absent[0]
-        raise ProblemError(
-            422,
-            "Invalid min_offsets",
+        raise InvalidMinOffsets(
             f"{topic} has no partition {partition}: its partitions are 0 to"
             f" {max(number for name, number in held if name == topic)}.",
         )
@@ -160,7 +175,7 @@ async def read_your_writes(
         if not await _poll(seen, deadline, projector.live):
             # the projector cannot tell a batch on its way from one that put nothing on the PLR: no Retry-After,
             # which a client would follow for ever for a batch that failed, was refused or accepted nothing
-            raise _not_yet(_batch_not_seen(scope), retry_after=False)
+            raise NotYetProjected(_batch_not_seen(scope), retry_after=False)
         plr_partitions = [tp for tp in projector.live.partitions if projector.topics.logical(tp.topic) == PLR_TOPIC]
         for key, end in (await _log_ends(projector, plr_partitions, deadline)).items():
             targets[key] = max(targets.get(key, 0), end)
@@ -171,7 +186,7 @@ async def read_your_writes(
         return all(stored.get(key, 0) >= target for key, target in targets.items())
 
     if targets and not await _poll(reached, deadline, projector.live):
-        raise _not_yet(f"The projection has not reached the requested offsets within {budget_ms} ms.")
+        raise NotYetProjected(f"The projection has not reached the requested offsets within {budget_ms} ms.")
     if after_batch is not None:
         consistency["after_batch"] = str(after_batch)
     consistency["waited_ms"] = round((time.monotonic() - started) * 1000, 1)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lrs_platform.problems import ProblemError
 from plr_projector.operations import OperationError, Refusal
-from plr_projector.read_your_writes import parse_min_offsets
+from plr_projector.plr_routes import wait_problem
+from plr_projector.read_your_writes import InvalidMinOffsets, parse_min_offsets
 from plr_projector.replays import parse_replay_from
 
 
@@ -22,9 +22,9 @@ def test_min_offsets_default_to_the_plr_topic_and_mean_the_event_at_that_offset(
 
 @pytest.mark.parametrize("text", ["x:1", "1", "other.topic:0:1"])
 def test_bad_min_offsets_are_a_422(text: str) -> None:
-    with pytest.raises(ProblemError) as raised:
+    with pytest.raises(InvalidMinOffsets) as raised:
         parse_min_offsets(text)
-    assert raised.value.problem.status == 422
+    assert wait_problem(raised.value).problem.status == 422
 
 
 def test_replay_from_is_an_offset_or_a_time() -> None:

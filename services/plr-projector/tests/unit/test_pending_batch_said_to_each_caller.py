@@ -16,8 +16,9 @@ from aiokafka import TopicPartition
 from lrs_platform.identity import Principal
 from lrs_platform.problems import ProblemError
 from plr_projector.endpoints import Projector
+from plr_projector.plr_routes import waited_for_writes
 from plr_projector.projection import PLR_TOPIC
-from plr_projector.read_your_writes import batch_scope, read_your_writes
+from plr_projector.read_your_writes import batch_scope
 
 ULNS = ("1026893096",)
 
@@ -51,7 +52,7 @@ def _reader_that_has_seen_nothing_of_the_batch() -> Projector:
 async def _pending_detail(principal: str) -> str:
     scope = batch_scope(Principal.parse(principal), ULNS)
     with pytest.raises(ProblemError) as pending:
-        await read_your_writes(_reader_that_has_seen_nothing_of_the_batch(), None, uuid.uuid4(), 0, scope=scope)
+        await waited_for_writes(_reader_that_has_seen_nothing_of_the_batch(), None, uuid.uuid4(), 0, scope=scope)
     problem = pending.value.problem
     assert (problem.status, problem.code) == (503, "PROJECTION_PENDING")
     assert "Retry-After" not in pending.value.headers

@@ -17,8 +17,9 @@ from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 from lrs_platform.problems import ProblemError
 from plr_projector.endpoints import Projector
+from plr_projector.plr_routes import waited_for_writes
 from plr_projector.projection import PLR_TOPIC
-from plr_projector.read_your_writes import BatchScope, read_your_writes
+from plr_projector.read_your_writes import BatchScope
 
 WAIT_MS = 300
 
@@ -77,7 +78,7 @@ async def test_an_after_batch_read_answers_503_within_its_wait_when_kafka_is_out
 ) -> None:
     with pytest.raises(ProblemError) as raised:  # not TimeoutError: the read gives up within its own wait
         async with asyncio.timeout(5):
-            await read_your_writes(_reader(end_offsets), None, uuid.uuid4(), WAIT_MS, scope=BatchScope())
+            await waited_for_writes(_reader(end_offsets), None, uuid.uuid4(), WAIT_MS, scope=BatchScope())
 
     assert raised.value.problem.status == 503
     assert raised.value.problem.title == "Log unavailable"
@@ -89,6 +90,6 @@ async def test_an_after_batch_read_with_kafka_answering_reads_as_before() -> Non
     async def ends(_partitions: list[TopicPartition]) -> dict[tuple[str, int], int]:
         return {(PLR_TOPIC, 0): 5}
 
-    consistency = await read_your_writes(_reader(ends), None, batch := uuid.uuid4(), WAIT_MS, scope=BatchScope())
+    consistency = await waited_for_writes(_reader(ends), None, batch := uuid.uuid4(), WAIT_MS, scope=BatchScope())
 
     assert consistency["after_batch"] == str(batch)
