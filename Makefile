@@ -14,7 +14,7 @@ help:
 	@echo "make restart     start the services 'make up' started again with .run/env as it is (after a key change)"
 	@echo "make restart SERVICE=plr-projector   that one alone (as named in .run/pids/), the others left running"
 	@echo "make test        all tests (starts its own Kafka and PostgreSQL)"
-	@echo "make test-unit   the pure tests only (no infrastructure, seconds)"
+	@echo "make test-unit   the pure tests only (no infrastructure, about 5 minutes on 2 cores)"
 	@echo "make lint        ruff + mypy"
 	@echo "make bench       the benchmark (writes bench/results/<date>.json)"
 	@echo "make faults      the fault matrix and a 5,000-case fuzz of ingest (writes docs/reliability.md)"
