@@ -24,6 +24,7 @@ import orjson
 from lrs_contracts.batch import SubmittedRecord
 from lrs_domain.identifiers import is_valid_uln
 from lrs_platform.keyring import (
+    ERASED,
     PERSONAL_FIELDS,
     UNKEYED_RECORDS,
     Erased,
@@ -64,6 +65,16 @@ def names_to_issue(records: Iterable[SubmittedRecord], batch_id: uuid.UUID) -> s
     return names
 
 
+def erased_learners_details(records: Iterable[SubmittedRecord], keys: KeyLookup) -> bool:
+    """Whether some record of a learner `keys` answers ERASED for has details to seal under the batch's own key.
+    Only then is that key issued for them (`_learner_keys` in `ingest.service`): validation looks for it, and
+    destroys it, only when such a record's details are sealed (`validation.personal.ulns_to_look_up`)."""
+    return any(
+        (uln := record.uln) is not None and keys.get(uln) is ERASED and _has_details(record.__dict__)
+        for record in records
+    )
+
+
 def _has_details(values: Mapping[str, object]) -> bool:
     return (
         values["given_name"] is not None
@@ -75,7 +86,7 @@ def _has_details(values: Mapping[str, object]) -> bool:
 
 def _erased_learners(values: Mapping[str, object], batch_key: LearnerKey | Erased | None) -> dict[str, object]:
     """An erased learner's record, marked so (`learner_erased`), with its details sealed under the batch's own key
-    (`_learner_keys` in `ingest.service` issues it once an answer holds an erased learner): validation judges
+    (`_learner_keys` in `ingest.service` issues it once such a record has details): validation judges
     them as any record's and the learner as one whose details do not match (decision 0157). Without that key
     (destroyed, the batch decided) the details are dropped, as before."""
     if batch_key is None or isinstance(batch_key, Erased) or not _has_details(values):
@@ -86,7 +97,7 @@ def _erased_learners(values: Mapping[str, object], batch_key: LearnerKey | Erase
 def sealed_encoded_records(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> list[bytes]:
     """Each record's JSON as it stands in its chunk, with its personal fields sealed into `personal`. `keys`
     holds a key, or ERASED, for every ULN `names_to_issue` named, and under UNKEYED_RECORDS the batch's own
-    key when it named that or an answer held an erased learner: the details of a record that names no
+    key when it named that or an erased learner's record has details: the details of a record that names no
     learner, or an erased one (marked `learner_erased`), are sealed under it (a record with none goes as it came).
 
     The sealed values are written as they are made, with no record object in between: orjson writes a

@@ -18,7 +18,7 @@ import asyncpg
 from ingest import metrics
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.repository import BatchRepository, ClaimTimeout, Refusal, StoredBatch
-from ingest.sealing import LearnerKeys, names_to_issue, sealed_encoded_records
+from ingest.sealing import LearnerKeys, erased_learners_details, names_to_issue, sealed_encoded_records
 from ingest.submission import (
     DECIDED_STATUSES,
     BatchIdentity,
@@ -230,13 +230,15 @@ class BatchSubmissions:
 
     async def _learner_keys(self, records: Sequence[SubmittedRecord], identity: BatchIdentity) -> KeyLookup:
         """The part's learners' keys, and under UNKEYED_RECORDS the batch's own key if it needs it: for a
-        record that names no learner (issued in the same call), or one of an erased learner (issued in a
-        second call, only when the answer holds one: the keyring alone knows who is erased)."""
+        record that names no learner (issued in the same call), or one of an erased learner with details to
+        seal (issued in a second call, only when the answer holds one: the keyring alone knows who is erased).
+        Validation looks for the key, and destroys it, only when some record's details are sealed under it."""
         name = batch_key_name(identity.batch_id)
         try:
             keys = await self._keyring.issue(names_to_issue(records, identity.batch_id))
-            # ERASED is the keyring's one answer for an erased learner: found by identity, in C (~2,000 keys)
-            if ERASED in keys.values() and name not in keys:
+            # ERASED is the keyring's one answer for an erased learner: found by identity, in C (~2,000 keys), so
+            # the records are read again only when the answer holds one
+            if ERASED in keys.values() and name not in keys and erased_learners_details(records, keys):
                 keys.update(await self._keyring.issue([name]))
         except KeyringUnavailable as error:
             _log.warning("batch_keys_unavailable", ao_id=identity.ao_id, error=str(error))

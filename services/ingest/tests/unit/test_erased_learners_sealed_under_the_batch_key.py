@@ -1,12 +1,10 @@
 """An erased learner's record leaves ingest marked `learner_erased`, its details sealed under the batch's own key
 (decision 0157), so that validation judges them as any record's: the key is issued in a second keyring call, only
-when the answer holds an erased learner and the batch's key was not issued already."""
+when the answer holds an erased learner whose record has details and the batch's key was not issued already."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
+import pytest
 from services.ingest.tests.unit.test_ingest_service import (
     FakeKeyring,
     FakePublisher,
@@ -17,10 +15,11 @@ from services.ingest.tests.unit.test_ingest_service import (
     submit,
 )
 
-from ingest.submission import BatchIdentity
+from ingest.service import PublishFailed
+from ingest.submission import BatchStatus
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
 from lrs_domain.formats import ParsedBatch, write_batch
-from lrs_platform.keyring import ERASED, LearnerKey, Purpose, batch_key_name
+from lrs_platform.keyring import ERASED, LearnerKey, Purpose, SealBroken, batch_key_name
 
 ADA, ALAN = "1000000043", "1000000051"
 
@@ -75,12 +74,41 @@ async def test_the_batchs_key_issued_for_a_record_naming_no_learner_serves_an_er
         assert batch_key.open_json(Purpose.SUBMITTED_RECORD, record.personal)["given_name"] == "Ada"
 
 
-async def test_a_batch_with_an_erased_learner_is_sealed_again_under_another_id_when_replayed() -> None:
-    """Its records are under its own key, named by its id: a replay as a stored batch's id seals them again."""
-    keyring = FakeKeyring(keys={ADA: ERASED})
-    service = make(FakeRepository(), FakePublisher(), keyring)
-    identity = BatchIdentity(uuid.UUID(int=157), "RN5133", "ao:RN5133", datetime(2026, 12, 6, tzinfo=UTC), None)
-    records = [SubmittedRecord(line=1, uln=ADA, given_name="Ada"), SubmittedRecord(line=2, uln=ALAN)]
-    _, batch_keyed = await service._sealed(records, identity)
-    assert batch_keyed
-    assert keyring.calls == [{ADA, ALAN}, {batch_key_name(identity.batch_id)}]
+async def test_an_erased_learners_record_with_no_details_asks_for_no_batch_key() -> None:
+    """Nothing of it is sealed, so validation never looks for the batch's key, nor destroys it: none is issued."""
+    header = BatchHeader(awarding_organisation="RN5133", job_type=JobType.FINAL, notification_email="a@example.org")
+    rows = (
+        SubmittedRecord(line=1, uln=ADA, qualification_number="60303049"),
+        SubmittedRecord(line=2, uln=ALAN, given_name="Alan"),
+    )
+    content = write_batch(ParsedBatch(header=header, records=rows, format=BatchFormat.JSON), BatchFormat.JSON)
+    publisher, keyring = FakePublisher(), FakeKeyring(keys={ADA: ERASED})
+    await submit(make(FakeRepository(), publisher, keyring), content)
+    assert keyring.calls == [{ADA, ALAN}]
+    assert not [name for name in keyring.keys if name.startswith("batch:")]
+    ada, alan = published_records(publisher)
+    assert ada.learner_erased and ada.personal is None
+    assert not alan.learner_erased and alan.personal is not None
+
+
+async def test_a_stored_batch_with_an_erased_learner_is_sealed_again_under_its_id_when_retried() -> None:
+    """Its only records under its own key are an erased learner's: a retry of the batch Kafka never took goes out
+    as the stored batch, sealed again under the key its id names, not under that of the id it was read as."""
+    repository, publisher, keyring = FakeRepository(), FakePublisher(available=False), FakeKeyring(keys={ADA: ERASED})
+    service = make(repository, publisher, keyring)
+    with pytest.raises(PublishFailed) as failed:
+        await submit(service, _named_learners_only())
+    stored = failed.value.batch_id
+    assert repository.batches[stored].status is BatchStatus.RECEIVED
+    publisher.available = True
+    retried = await submit(service, _named_learners_only())
+    assert (retried.batch_id, retried.replay) == (stored, True)
+    ada, _ = published_records(publisher)
+    batch_key = keyring.keys[batch_key_name(stored)]
+    assert isinstance(batch_key, LearnerKey) and ada.learner_erased and ada.personal is not None
+    # what validation does with it (`open_personal`): opened with the stored batch's key, or not at all
+    try:
+        details = batch_key.open_json(Purpose.SUBMITTED_RECORD, ada.personal)
+    except SealBroken:
+        pytest.fail("the retry went out sealed under the key of an id no batch has")
+    assert details["given_name"] == "Ada"

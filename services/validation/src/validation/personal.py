@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import orjson
 
@@ -51,7 +51,6 @@ _SUBMITTED_RECORD: Final = (
     Purpose.SUBMITTED_RECORD
 )  # read once: an enum member read from its class is a descriptor call
 _TEXT_OR_NONE: Final = frozenset({str, type(None)})
-_DROPPED: Final = cast(str, object())  # `ulns_to_look_up`'s mark of a record whose details ingest dropped
 _loads: Final = orjson.loads
 _trusted_record: Final = trusted_builder(SubmittedRecord)
 
@@ -69,19 +68,20 @@ class OpenedRecords:
 
 def ulns_to_look_up(records: Sequence[SubmittedRecord]) -> tuple[set[str], bool]:
     """Every ULN a batch names that a learner can have (a sealed record needs its key, and any record of an
-    erased learner is refused), and whether a record names none (or an erased learner, as ingest found it). A ULN
-    no learner can have (the temporary ULN, a wrong check digit) names none: ingest seals its records under the
-    batch's own key (decisions 0154, 0175), whatever key an older batch left under it, and an erased learner's
-    records too (decision 0157)."""
-    # an erased learner's record counts as one naming none when its details are sealed (under the batch's own
-    # key), and not at all when ingest dropped them: a live learner's reads two attributes, as a filter would
-    named = {
-        record.uln if not record.learner_erased else None if record.personal is not None else _DROPPED
-        for record in records
-    }
-    named.discard(_DROPPED)
+    erased learner is refused), and whether a record is sealed under the batch's own key: one that names none, or
+    an erased learner's whose details ingest sealed there (decision 0157). A ULN no learner can have (the
+    temporary ULN, a wrong check digit) names none: ingest seals its records under the batch's own key
+    (decisions 0154, 0175), whatever key an older batch left under it."""
+    # the ULNs of the records whose learner ingest did not find erased: a list, whose length says whether any was
+    not_erased = [record.uln for record in records if not record.learner_erased]
+    named = set(not_erased)
     ulns = {uln for uln in named if uln is not None and is_valid_uln(uln)}
-    return ulns, len(ulns) < len(named)
+    # an erased learner's details are sealed under the batch's own key, or were dropped (an older ingest, or no
+    # details): only sealed ones need that key. A batch of live learners' records is not read again for it.
+    erased_sealed = len(not_erased) < len(records) and any(
+        record.learner_erased and record.personal is not None for record in records
+    )
+    return ulns, len(ulns) < len(named) or erased_sealed
 
 
 def sealed_without_learner_key(records: Sequence[SubmittedRecord], keys: Mapping[str, LearnerKey | Erased]) -> bool:
