@@ -185,14 +185,26 @@ def reserved_label_refusal(label: str | None) -> str | None:
 _REVOKE_PRINCIPAL = "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL"
 
 
-async def revoke_principal_in(connection: asyncpg.Connection, principal: Principal, *, by: str | None = None) -> int:
+async def revoke_principal_in(
+    connection: asyncpg.Connection,
+    principal: Principal,
+    *,
+    by: str | None = None,
+    created_before: datetime | None = None,
+) -> int:
     """Revokes every key of `principal` not yet revoked, in `connection`'s transaction, and says how many: for a
     caller whose own change must commit with it (the Sandpit's copy of a live erasure). Each process that cached one
-    of the keys drops it within `CACHE_SECONDS`. `by`: who revoked them, kept with them."""
+    of the keys drops it within `CACHE_SECONDS`. `by`: who revoked them, kept with them. `created_before`: only the
+    keys made at or before then (an event applied late revokes none made since)."""
+    statement = _REVOKE_PRINCIPAL
+    arguments: list[object] = [str(principal)]
+    if created_before is not None:
+        statement += " AND created_at <= $2"
+        arguments.append(created_before)
     if by is None:
-        result = await connection.execute(_REVOKE_PRINCIPAL, str(principal))
+        result = await connection.execute(statement, *arguments)
         return int(result.split()[-1])
-    revoked = [row["key_id"] for row in await connection.fetch(f"{_REVOKE_PRINCIPAL} RETURNING key_id", str(principal))]
+    revoked = [row["key_id"] for row in await connection.fetch(f"{statement} RETURNING key_id", *arguments)]
     await _record_changes(connection, revoked, "revoked", by)
     return len(revoked)
 

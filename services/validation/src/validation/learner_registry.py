@@ -374,11 +374,11 @@ class LearnerRegistry:
             # decider's judging would (decision 0085)
             await connection.executemany(_QUEUE, await asyncio.to_thread(_registrations, registering, changed, keys))
             replaced = await asyncio.to_thread(identities_replaced, latest, held, changed)
-            ended = await _end_registrations_links(connection, replaced) if replaced else []
+            ended = await _end_registrations_links(connection, replaced, by=imported_by) if replaced else []
             # the learners' other ULNs (merged with them, either way) a squatter may have registered under the same
             # made-up details, merged together since: their links would otherwise still reach these learners
             along = (
-                await _links_of_the_learners_ended(connection, {uln: latest[uln] for uln in replaced})
+                await _links_of_the_learners_ended(connection, {uln: latest[uln] for uln in replaced}, by=imported_by)
                 if replaced
                 else LinksEndedAlongMerges([], {}, {})
             )
@@ -600,7 +600,7 @@ class LearnerRegistry:
             # the merged ULN and every ULN merged into it (a master it had none)
             merged_side = {merged_uln, *await _merged_into_it(connection, merged_uln)}
             ended, merged_choice = await _registration_ended(
-                connection, merged_side, master, applying=merged_uln, merging=True
+                connection, merged_side, master, applying=merged_uln, merging=True, by=by
             )
             links_ended += ended
         elif (
@@ -615,7 +615,7 @@ class LearnerRegistry:
                 *await _merged_into_it(connection, merged_uln),
             }
             ended, master_choice = await _registration_ended(
-                connection, master_side, merged, applying=await _end_of_chain(connection, master_uln)
+                connection, master_side, merged, applying=await _end_of_chain(connection, master_uln), by=by
             )
             links_ended += ended
         if master_choice is not None:
@@ -987,7 +987,9 @@ def names_another_learner(
     )
 
 
-async def _end_registrations_links(connection: asyncpg.Connection, ulns: Sequence[str]) -> list[asyncpg.Record]:
+async def _end_registrations_links(
+    connection: asyncpg.Connection, ulns: Sequence[str], *, by: str
+) -> list[asyncpg.Record]:
     """Ends the links that providers' registrations of `ulns` made (an operator's link stays) and announces each
     on the learner log; returns the links ended (`uln`, `provider_ukprn`, `linked_at`). The registered details were
     what the link rested on: anyone may register an unregistered ULN, so once a learner file (or a merge) says whose
@@ -998,14 +1000,15 @@ async def _end_registrations_links(connection: asyncpg.Connection, ulns: Sequenc
     made while the ULN held the details that provider registered was made for whoever those details were, and would
     otherwise read the register's learner's PLR (and, merged, their master's). The Sandpit's copy of the registry
     revokes the Sandpit's as it copies the `LearnerProviderUnlinked` (`validation.sandpit`). An operator makes the
-    learner a key again once they know whose the ULN is."""
+    learner a key again once they know whose the ULN is. `by`: the import or merge that ends them (`imported_by`,
+    `merged_by`), kept as the keys' revoker (`lrs credentials list`)."""
     ended: list[asyncpg.Record] = await connection.fetch(
         "DELETE FROM validation.learner_links WHERE uln = ANY($1::text[]) AND linked_by = 'provider:' || provider_ukprn"
         " RETURNING uln, provider_ukprn, linked_at",
         list(ulns),
     )
     if ended:
-        await _revoke_learners_keys(connection, sorted({row["uln"] for row in ended}))
+        await _revoke_learners_keys(connection, sorted({row["uln"] for row in ended}), by=by)
     announced = [
         _queued(row["uln"], LearnerProviderUnlinked(uln=row["uln"], provider_ukprn=row["provider_ukprn"]))
         for row in sorted(ended, key=lambda row: (row["uln"], row["provider_ukprn"]))
@@ -1017,12 +1020,20 @@ async def _end_registrations_links(connection: asyncpg.Connection, ulns: Sequenc
     return ended
 
 
-async def _revoke_learners_keys(connection: asyncpg.Connection, ulns: Sequence[str]) -> None:
-    """Revokes the `learner:<ULN>` keys of `ulns` in `connection`'s transaction (`_end_registrations_links`); each
-    process that cached one drops it within a second (`lrs_platform.credential_store`)."""
+def _link_ended_revoker(by: str) -> str:
+    """Who revoked a learner's keys as an import or merge (`by`) ended a provider's registration link of the ULN, as
+    `lrs credentials list` shows it (`revoked_by`)."""
+    return f"validation: registration link ended by {by} (decision 0121)"
+
+
+async def _revoke_learners_keys(connection: asyncpg.Connection, ulns: Sequence[str], *, by: str) -> None:
+    """Revokes the `learner:<ULN>` keys of `ulns` in `connection`'s transaction (`_end_registrations_links`), kept as
+    revoked by `_link_ended_revoker(by)`; each process that cached one drops it within a second
+    (`lrs_platform.credential_store`)."""
     revoked = 0
     for uln in ulns:
-        revoked += await revoke_principal_in(connection, Principal(PrincipalKind.LEARNER, uln))
+        principal = Principal(PrincipalKind.LEARNER, uln)
+        revoked += await revoke_principal_in(connection, principal, by=_link_ended_revoker(by))
     if revoked:
         _log.info("registration_links_ended_learner_keys_revoked", keys=revoked, ulns=[mask_uln(uln) for uln in ulns])
 
@@ -1079,7 +1090,7 @@ class LinksEndedAlongMerges(NamedTuple):
 
 
 async def _links_of_the_learners_ended(
-    connection: asyncpg.Connection, replaced: Mapping[str, Learner]
+    connection: asyncpg.Connection, replaced: Mapping[str, Learner], *, by: str
 ) -> LinksEndedAlongMerges:
     """For an import whose file replaced the details of learners no file had named (`replaced`, each as the file gives
     them, by ULN): finds each one's other ULNs (merged with it, either way, along chains, as `_merged_with`), locks
@@ -1126,7 +1137,7 @@ async def _links_of_the_learners_ended(
     if not squatted:
         return LinksEndedAlongMerges([], {}, {})
     return LinksEndedAlongMerges(
-        await _end_registrations_links(connection, sorted(squatted)),
+        await _end_registrations_links(connection, sorted(squatted), by=by),
         squatted,
         {uln: rows[uln]["ability_to_share"] for uln in squatted},
     )
@@ -1139,6 +1150,7 @@ async def _registration_ended(
     *,
     applying: str,
     merging: bool = False,
+    by: str,
 ) -> tuple[int, tuple[str, bool, asyncpg.Record] | None]:
     """For a merge whose one side (`side`: every ULN of that learner, along merges either way, before the merge)
     another learner's details name otherwise (`named`, a registry row): locks the rows of `side` (in ULN order, each
@@ -1164,7 +1176,7 @@ async def _registration_ended(
         if row["ability_to_share_in_file"] is None  # NULL: no file has named them (migration 0124)
         and names_another_learner(row, named["given_name"], named["family_name"], named["date_of_birth"])
     ]
-    ended = await _end_registrations_links(connection, squatted) if squatted else []
+    ended = await _end_registrations_links(connection, squatted, by=by) if squatted else []
     applies = [row for row in ended if row["uln"] == applying]
     for provider_ukprn, changed_since in (await _choices_only_theirs(connection, applies, merging=merging)).values():
         if provider_made_a_choice(rows[applying]["ability_to_share"], changed_since):

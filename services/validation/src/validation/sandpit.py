@@ -29,7 +29,7 @@ from lrs_contracts.learner import (
     LearnerSharingChanged,
     LearnersMerged,
 )
-from lrs_contracts.registry import UnknownEventType, decode, encode, wrap
+from lrs_contracts.registry import UnknownEventType, decode, decode_envelope, encode, wrap
 from lrs_contracts.sandpit import PartitionOffset, SandpitAchievementsErased, SandpitReset, SandpitResetApplied
 from lrs_contracts.topics import BATCH_OUTCOMES, LEARNER_EVENTS, PLR_EVENTS
 from lrs_domain.identifiers import mask_uln
@@ -302,8 +302,17 @@ class RegistryFollower:
                     _log.info("sandpit_erased_learners_keys_revoked", keys=revoked, uln=mask_uln(event.uln))
             elif isinstance(event, LearnerProviderUnlinked):
                 # the register now says the ULN is another learner than the one a provider registered: as live's
-                # ending of the link revokes live's learner keys of the ULN (decision 0121), the Sandpit's go too
-                if revoked := await revoke_principal_in(connection, Principal(PrincipalKind.LEARNER, event.uln)):
+                # ending of the link revokes live's learner keys of the ULN (decision 0121), the Sandpit's go too;
+                # only those made by the time live ended it: one applied late (an operator's retry of a parked event)
+                # leaves a key made since, for the register's learner
+                ended_at = decode_envelope(record.value or b"").occurred_at
+                revoked = await revoke_principal_in(
+                    connection,
+                    Principal(PrincipalKind.LEARNER, event.uln),
+                    by=_link_ended_revoker(event.provider_ukprn),
+                    created_before=ended_at,
+                )
+                if revoked:
                     _log.info("sandpit_unlinked_learners_keys_revoked", keys=revoked, uln=mask_uln(event.uln))
             elif isinstance(event, LearnerSharingChanged):
                 await connection.execute(
@@ -390,6 +399,12 @@ def _details(key: LearnerKey | None, event: LearnerRegistered) -> dict[str, Any]
         }
     except (SealBroken, ValueError, TypeError):
         return None
+
+
+def _link_ended_revoker(provider_ukprn: str) -> str:
+    """Who revoked a learner's Sandpit keys as the copy applied live's end of a provider's registration link, as `lrs
+    --sandpit credentials list` shows it (`revoked_by`)."""
+    return f"validation (Sandpit's registry copy): provider {provider_ukprn}'s registration link ended live (decision 0121)"
 
 
 def _learner_event(record: LearnerLogRecord) -> LearnerEvent | None:
