@@ -3,7 +3,8 @@
 live's compacted topic again from its beginning at each start: a row skipped (`lrs --sandpit dlq skip`) was read
 again, parked again, and its key's row of the next load held behind it, so no later load was ever whole until the
 operator skipped it again, at every restart. Now a skipped row is passed over, and a row retried with a corrected copy
-is read as that copy.
+is read as that copy. What the follower keeps of a skip commits with it: a skip the office undid after the follower's
+replay (its record failing, the request cancelled) keeps nothing, and a later retry of the row as it is retries it.
 
 Real Kafka and PostgreSQL; the catalogue topic is a private copy of this test's (`TopicNames.prefix`), so the
 unreadable rows published here reach no other test's follower."""
@@ -30,7 +31,7 @@ from lrs_domain.reference import Catalogue, Qualification
 from lrs_platform.consumer import ConsumerLoop
 from lrs_platform.database import create_pool
 from lrs_platform.kafka import ensure_topics, make_producer
-from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
+from lrs_platform.parking import DeadLetterAction, DeadLetterOffice, ParkedMessages, producer_publisher
 from validation.catalogue_publisher import publish_catalogue
 from validation.reference_store import ReferenceStore
 from validation.sandpit import own_dead_letter_topics
@@ -130,6 +131,13 @@ class _Sandpit:
             CATALOGUE_FOLLOWER,
         )
         return [(row["reason"], row["id"]) for row in rows]
+
+    async def dealt_with(self) -> list[tuple[int, int]]:
+        """The places the follower keeps as dealt with."""
+        rows = await self.pool.fetch(
+            'SELECT partition, "offset" FROM validation.sandpit_catalogue_dealt_with ORDER BY partition, "offset"'
+        )
+        return [(row["partition"], row["offset"]) for row in rows]
 
     async def read_to_the_end(self, settled: Callable[[], Awaitable[bool]], what: str) -> None:
         """Waits for `settled`, then for a poll that found nothing new (everything before it applied or parked)."""
@@ -234,3 +242,49 @@ async def test_a_row_retried_with_a_corrected_copy_is_read_as_the_copy_after_a_r
         assert await site.live_version() == 2
         numbers = await site.pool.fetch("SELECT qualification_number FROM validation.qualifications ORDER BY 1")
         assert [row["qualification_number"] for row in numbers] == ["61000001", BROKEN, "61000004"]
+
+
+@pytest.mark.parametrize("undone_by", ["its record failing", "the request cancelled"])
+async def test_a_skip_the_office_undid_keeps_nothing_and_a_later_retry_retries_the_row(
+    sandpit: tuple[_Sandpit, AIOKafkaProducer, str], monkeypatch: pytest.MonkeyPatch, undone_by: str
+) -> None:
+    site, producer, topic = sandpit
+    await publish_catalogue(producer, _catalogue("61000001", BROKEN, "61000003"), 1, topic)
+    await producer.send_and_wait(topic, key=f"{BROKEN}|".encode(), value=_row(BROKEN, 1, 3, readable=False))
+
+    async with site.running():
+
+        async def load_1_and_the_row_parked() -> bool:
+            return await site.live_version() == 1 and len(await site.parked()) == 1
+
+        await site.read_to_the_end(load_1_and_the_row_parked, "load 1 applied and the unreadable row parked")
+        [(_, parked_id)] = await site.parked()
+        assert site.office is not None
+        office = site.office
+        # the skip's replay done, the office's transaction is undone after it: the action's record fails, or the
+        # operator's request is cancelled there (a drain at shutdown)
+        recording = asyncio.Event()
+
+        async def record_action(action: DeadLetterAction) -> None:
+            recording.set()
+            if undone_by == "its record failing":
+                raise ConnectionError("the database went away")
+            await asyncio.Event().wait()  # until cancelled
+
+        monkeypatch.setattr(office.store, "record_action", record_action)
+        skipping = asyncio.create_task(office.skip(parked_id, OPERATOR, "a hand-edited row"))
+        await recording.wait()
+        if undone_by == "the request cancelled":
+            skipping.cancel()
+        with pytest.raises((ConnectionError, asyncio.CancelledError)):
+            await skipping
+        monkeypatch.undo()
+        assert await site.parked() == [("error", parked_id)]
+        assert await site.dealt_with() == []  # undone with the skip: the row went through its transaction
+
+        # the operator retries the row as it is: it cannot be read, and stays parked (not passed over as a skip)
+        retried = await office.retry(parked_id, OPERATOR)
+        assert (retried.applied, retried.skipped, retried.still_parked) == (0, 0, 1)
+        assert retried.error is not None and "names no reference load" in retried.error
+        assert await site.parked() == [("error", parked_id)]
+        assert await site.dealt_with() == []

@@ -422,6 +422,11 @@ class ParkedMessages:
         acting = _ACTING.get()
         return acting[1] if acting is not None and acting[0] is self else self.pool
 
+    def executor(self) -> asyncpg.Pool | asyncpg.Connection:
+        """For a replayer's own rows (the Sandpit catalogue follower's): the connection of the retry or skip this task
+        is in, so they commit or roll back with it; the pool outside one."""
+        return self._executor()
+
     def stream_lock_name(self, consumer: str, topic: str, key: bytes) -> str:
         return f"dead-letters:{self.schema}:{consumer}:{topic}:{key.hex()}"
 

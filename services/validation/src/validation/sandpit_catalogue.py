@@ -18,6 +18,8 @@ held behind it; the other keys' loads go on. What an operator makes of it stays 
 (`lrs --sandpit dlq skip`) is passed over when the topic is read again (a restart, a client rebuilt), and one retried
 with a corrected copy is read as that copy, kept in `validation.sandpit_catalogue_dealt_with` by its place on the log
 and the digest of what it held there. It is not parked again, and the next load's row of its key is not held behind it.
+The row is written in the retry's or skip's own transaction, so it stands only once the message has left the parked
+table; a retry of the message as it is withdraws any row at its place.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ import asyncio
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from lrs_contracts.environments import TopicNames
@@ -49,6 +52,11 @@ _SOURCE = re.compile(r"reference load (\d+)")
 _CORRELATION = re.compile(r"reference-load-(\d+)")
 
 _log = get_logger("validation.sandpit_catalogue")
+
+Place = tuple[int, int]  # (partition, offset) of a message of the topic
+# The place of the message the office's retry or skip, in this task, is replaying: read as the operator hands it over
+# (`CatalogueFollower.replay`), not as an earlier skip or copy kept for that place says.
+_REPLAYING: ContextVar[Place | None] = ContextVar("sandpit_catalogue_replaying", default=None)
 
 
 @dataclass(frozen=True)
@@ -174,8 +182,11 @@ class CatalogueFollower:
         self._ends: dict[TopicPartition, int] = {}
         self.guard: PoisonGuard | None = None
         self._office: DeadLetterOffice | None = None
-        # the messages of the topic an operator skipped or retried with a corrected copy, by (partition, offset)
-        self._dealt_with: dict[tuple[int, int], DealtWith] = {}
+        # the messages of the topic an operator skipped or retried with a corrected copy, by (partition, offset): as
+        # committed (changed only once the office's retry or skip has committed, `_note`)
+        self._dealt_with: dict[Place, DealtWith] = {}
+        # what retries and skips committed while `_reread_dealt_with` reads the table: the read may predate them
+        self._noted_while_reading: list[dict[Place, DealtWith | None]] = []
 
     def consumer_loop(
         self, office: DeadLetterOffice, consumer_factory: ConsumerFactory = make_consumer
@@ -210,7 +221,7 @@ class CatalogueFollower:
         partitions = await self._partitions()
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        self._dealt_with = await self._read_dealt_with()
+        await self._reread_dealt_with()
         self._consumer = consumer
         self._ends = await consumer.end_offsets(partitions)
         if self._applied is None and (newest := await self._store.newest_load()) is not None:
@@ -226,11 +237,22 @@ class CatalogueFollower:
     async def apply(self, messages: Sequence[Message]) -> None:
         """Holds a poll's rows and applies the newest whole load if the Sandpit does not have it yet; idempotent.
         Raises ValueError for a message it cannot read (parked by the loop)."""
+        replaying = _REPLAYING.get()
         for read in messages:
-            message = as_dealt_with(read, self._dealt_with) if read.topic == self._topic else read
+            as_it_is = read.topic != self._topic or (read.partition, read.offset) == replaying
+            message = read if as_it_is else as_dealt_with(read, self._dealt_with)
             if message is None:
                 continue  # skipped by an operator, read again
-            held = held_row(message)
+            try:
+                held = held_row(message)
+            except ValueError:
+                # a retry or skip committed after the table was read (at a client's start; on another replica) may
+                # have dealt with it: the map is asked again only when it would park the message
+                if as_it_is or message is not read or (message := await self._dealt_with_since(read)) is read:
+                    raise
+                if message is None:
+                    continue
+                held = held_row(message)
             if held is None:
                 continue
             key, row = held
@@ -252,27 +274,79 @@ class CatalogueFollower:
 
     async def replay(self, parked: ParkedRow, *, skip_head: bool, replacement: bytes | None = None) -> ReplayResult:
         """`Replayer`, for the office: the guard's replay of the parked stream, keeping a skip of the message named,
-        or its corrected copy, for when the topic is read again. Kept before the replay: once the guard lets its lock
-        go, nothing may be awaited until the office has committed (a poll of the stream read as before the replay
-        would park behind the poison removed). Withdrawn when the replay did not get past the message, which stays
-        parked (the stream held, so awaiting then is safe); a replay undone by the office's rollback (a failure after
-        it) leaves it kept, which is harmless: the message, still parked, holds its stream as before."""
+        or its corrected copy, for when the topic is read again; a retry of the message as it is withdraws what was
+        kept for its place. Both through the office's transaction (`ParkedMessages.executor`): kept only if the
+        retry or skip commits, the message leaving the parked table with it, and undone with it (`record_action` or
+        the commit failing, the request cancelled). Written before the replay: once the guard lets its lock go,
+        nothing may be awaited until the office has committed (a poll of the stream read as before the replay would
+        park behind the poison removed). Withdrawn, in the same transaction, when the replay did not get past the
+        message, which stays parked (the stream held, so awaiting then is safe). The follower's own map follows
+        the table once the office has committed (`DeadLetterOffice.after_action`)."""
         assert self.guard is not None and self._office is not None
-        if not skip_head and replacement is None:
-            return await self.guard.replay(parked, skip_head=skip_head)  # the message as it is: nothing to keep
         place = (parked.partition, parked.offset)
-        await self._keep_dealt_with(place, DealtWith(value_digest(parked.value), None if skip_head else replacement))
+        dealt: DealtWith | None = None
+        if skip_head or replacement is not None:
+            dealt = DealtWith(value_digest(parked.value), None if skip_head else replacement)
+        executor = self._office.store.executor()
+        await self._store_dealt_with(executor, place, dealt)
+        replaying = _REPLAYING.set(place)
         try:
             result = await self.guard.replay(parked, skip_head=skip_head, replacement=replacement)
-        except Exception:
-            with suppress(Exception):  # the database away: kept, which is harmless (above)
-                await self._forget_dealt_with(place)
-            raise
-        if result.still_parked and await self._office.store.get(parked.id) is not None:
-            await self._forget_dealt_with(place)
+        finally:
+            _REPLAYING.reset(replaying)
+        if dealt is not None and result.still_parked and await self._office.store.get(parked.id) is not None:
+            dealt = None
+            await self._store_dealt_with(executor, place, None)
+
+        async def committed() -> None:
+            self._note(place, dealt)
+
+        if not self._office.after_action(committed):  # not in a retry or skip: written already, on the pool
+            self._note(place, dealt)
         return result
 
-    async def _read_dealt_with(self) -> dict[tuple[int, int], DealtWith]:
+    async def _reread_dealt_with(self) -> None:
+        """The table read into the map at each start: what a retry or skip committed meanwhile stands over the read,
+        which may have been taken before it."""
+        noted: dict[Place, DealtWith | None] = {}
+        self._noted_while_reading.append(noted)
+        try:
+            read = await self._read_dealt_with()
+        finally:
+            self._noted_while_reading.remove(noted)
+        for place, dealt in noted.items():
+            if dealt is None:
+                read.pop(place, None)
+            else:
+                read[place] = dealt
+        self._dealt_with = read
+
+    def _note(self, place: Place, dealt: DealtWith | None) -> None:
+        """What a committed retry or skip made of the message at `place`, into the map (None: nothing kept)."""
+        if dealt is None:
+            self._dealt_with.pop(place, None)
+        else:
+            self._dealt_with[place] = dealt
+        for noted in self._noted_while_reading:
+            noted[place] = dealt
+
+    async def _dealt_with_since(self, read: Message) -> Message | None:
+        """`read` as the table keeps it dealt with now (through the retry's transaction during one), into the map."""
+        assert self._office is not None
+        place = (read.partition, read.offset)
+        row = await self._office.store.executor().fetchrow(
+            "SELECT value_sha256, replacement FROM validation.sandpit_catalogue_dealt_with"
+            ' WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+            self._topic,
+            *place,
+        )
+        if row is None:
+            return read
+        dealt = DealtWith(row["value_sha256"], row["replacement"])
+        self._note(place, dealt)  # committed: a retry's own change is only ever at the place it replays (as it is)
+        return as_dealt_with(read, {place: dealt})
+
+    async def _read_dealt_with(self) -> dict[Place, DealtWith]:
         assert self._office is not None
         rows = await self._office.store.pool.fetch(
             'SELECT partition, "offset", value_sha256, replacement FROM validation.sandpit_catalogue_dealt_with'
@@ -281,9 +355,19 @@ class CatalogueFollower:
         )
         return {(row["partition"], row["offset"]): DealtWith(row["value_sha256"], row["replacement"]) for row in rows}
 
-    async def _keep_dealt_with(self, place: tuple[int, int], dealt: DealtWith) -> None:
-        assert self._office is not None
-        await self._office.store.pool.execute(
+    async def _store_dealt_with(
+        self, executor: asyncpg.Pool | asyncpg.Connection, place: Place, dealt: DealtWith | None
+    ) -> None:
+        """Keeps what was made of the message at `place` (None: withdraws it), through `executor`."""
+        if dealt is None:
+            await executor.execute(
+                "DELETE FROM validation.sandpit_catalogue_dealt_with"
+                ' WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+                self._topic,
+                *place,
+            )
+            return
+        await executor.execute(
             "INSERT INTO validation.sandpit_catalogue_dealt_with"
             ' (topic, partition, "offset", value_sha256, replacement) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (topic, partition, "offset") DO UPDATE'
             " SET value_sha256 = EXCLUDED.value_sha256, replacement = EXCLUDED.replacement, dealt_at = now()",
@@ -291,16 +375,6 @@ class CatalogueFollower:
             *place,
             dealt.value_sha256,
             dealt.replacement,
-        )
-        self._dealt_with[place] = dealt
-
-    async def _forget_dealt_with(self, place: tuple[int, int]) -> None:
-        assert self._office is not None
-        self._dealt_with.pop(place, None)
-        await self._office.store.pool.execute(
-            'DELETE FROM validation.sandpit_catalogue_dealt_with WHERE topic = $1 AND partition = $2 AND "offset" = $3',
-            self._topic,
-            *place,
         )
 
     async def _caught_up(self) -> bool:
