@@ -91,6 +91,10 @@ async def test_a_validation_stopped_right_after_the_erasure_leaves_no_erased_lea
     assert await credentials.authenticate(tokens[learner]) is None
     assert await credentials.authenticate(tokens[merged]) is None
     assert await credentials.authenticate(tokens[bystander]) == Principal(PrincipalKind.LEARNER, bystander)
+    # each revocation says why, as `lrs credentials list` shows it
+    for uln in (learner, merged):
+        [key] = await credentials.listing(principal=Principal(PrincipalKind.LEARNER, uln), include_revoked=True)
+        assert key.revoked_by == f"validation: the learner was erased by {OPERATOR}"
 
 
 async def test_an_erasure_refused_revokes_nothing(credentials: CredentialStore, validation: httpx.AsyncClient) -> None:

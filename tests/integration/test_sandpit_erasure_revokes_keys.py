@@ -88,6 +88,9 @@ async def test_a_live_erasure_revokes_the_learners_sandpit_keys_merged_ulns_too_
     revoked = await _revocations(sandpit, master_key.key_id, merged_key.key_id, other_key.key_id)
     assert revoked[master_key.key_id] is not None and revoked[merged_key.key_id] is not None
     assert revoked[other_key.key_id] is None
+    # each revocation says why, as `lrs --sandpit credentials list` shows it
+    [master_listed] = await fresh.listing(principal=Principal(PrincipalKind.LEARNER, master), include_revoked=True)
+    assert master_listed.revoked_by == "validation (Sandpit's registry copy): the learner was erased live"
 
     await follower.apply(erasures)  # redelivered: the revocations stand as they were
     assert await _revocations(sandpit, master_key.key_id, merged_key.key_id, other_key.key_id) == revoked

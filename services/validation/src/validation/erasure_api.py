@@ -149,7 +149,7 @@ async def erase_learner(
     except LearnerNotHeldError as error:
         raise _not_held(uln) from error
     # before the erasure commits: no failure after it leaves an erased learner's key working
-    await _revoke_learners_keys(request, [uln, *preview.merged_with])
+    await _revoke_learners_keys(request, [uln, *preview.merged_with], principal)
     try:
         erasure, erased_now = await learner_registry_of(request).erase(uln, str(principal), erasure_request.reason)
     except LearnerNotHeldError as error:
@@ -165,7 +165,7 @@ async def erase_learner(
     erased_with = await learner_registry_of(request).same_learner(uln)
     # and again once it committed: a key made between the first revocation and the commit (`lrs credentials`
     # asks validation only whether the learner is erased yet), or of a ULN merged with them after the preview
-    await _revoke_learners_keys(request, [erasure.uln, *erased_with])
+    await _revoke_learners_keys(request, [erasure.uln, *erased_with], principal)
     return LearnerErased(
         erasure_id=erasure.erasure_id,
         uln=erasure.uln,
@@ -175,14 +175,16 @@ async def erase_learner(
     )
 
 
-async def _revoke_learners_keys(request: Request, ulns: list[str]) -> None:
+async def _revoke_learners_keys(request: Request, ulns: list[str], erased_by: Principal) -> None:
     """A learner's own API keys end with their erasure, revoked before it commits: nothing is left for them to read
     as that learner, whatever fails after. An erasure that fails once they are revoked leaves them revoked (the
-    operator erases again); one said again (200) revokes them again."""
+    operator erases again); one said again (200) revokes them again. Each says why (`revoked_by`, as `lrs
+    credentials list` shows it)."""
     credentials: CredentialStore = request.app.state.credentials
+    by = f"validation: the learner was erased by {erased_by}"
     revoked = 0
     for erased_uln in ulns:
-        revoked += await credentials.revoke_principal(Principal(PrincipalKind.LEARNER, erased_uln))
+        revoked += await credentials.revoke_principal(Principal(PrincipalKind.LEARNER, erased_uln), by=by)
     if revoked:
         _log.info("erased_learners_keys_revoked", keys=revoked, ulns=len(ulns))
 

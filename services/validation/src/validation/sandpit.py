@@ -298,7 +298,10 @@ class RegistryFollower:
                 await connection.execute(_ERASE_LEARNER, event.uln)
                 await self._own_keys.erase(connection, event.uln)
                 # as live's erasure revokes live's (each merged ULN has its own erasure); none is left on redelivery
-                if revoked := await revoke_principal_in(connection, Principal(PrincipalKind.LEARNER, event.uln)):
+                revoked = await revoke_principal_in(
+                    connection, Principal(PrincipalKind.LEARNER, event.uln), by=_ERASED_LIVE_REVOKER
+                )
+                if revoked:
                     _log.info("sandpit_erased_learners_keys_revoked", keys=revoked, uln=mask_uln(event.uln))
             elif isinstance(event, LearnerProviderUnlinked):
                 # the register now says the ULN is another learner than the one a provider registered: as live's
@@ -399,6 +402,10 @@ def _details(key: LearnerKey | None, event: LearnerRegistered) -> dict[str, Any]
         }
     except (SealBroken, ValueError, TypeError):
         return None
+
+
+# Who revoked an erased learner's Sandpit keys, as `lrs --sandpit credentials list` shows it (`revoked_by`)
+_ERASED_LIVE_REVOKER = "validation (Sandpit's registry copy): the learner was erased live"
 
 
 def _link_ended_revoker(provider_ukprn: str) -> str:
