@@ -84,7 +84,7 @@ class Credentials:
     def __init__(self) -> None:
         self.revoked: list[str] = []
 
-    async def revoke_principal(self, principal: Principal) -> int:
+    async def revoke_principal(self, principal: Principal, *, by: str | None = None) -> int:
         self.revoked.append(str(principal))
         return 0
 
