@@ -216,8 +216,9 @@ any value, name or line of the file, then "…".
   that is not doubled (`"Ev"ie`) is refused at its line, naming the field: write it twice (`"Ev""ie"`) or remove it.
   A spreadsheet shows the same
   record one row higher for every line break above it in a value, so look up the line number in a text editor. XML
-  and JSON number records by their position: `lrs` says `record N` for a fault inside a JSON record, and
-  `line N, column C` for XML, CSV and a JSON file that is not JSON at all.
+  and JSON number records by their position: `lrs` says `record N` for such a record (in `lrs batch check`, `lrs batch
+  status --records`, and RV020's `Record N of this batch`) and for a fault inside a JSON record, and `line N, column C`
+  for XML, CSV and a JSON file that is not JSON at all.
 - **CSV saved by a spreadsheet.** Excel and Google Sheets pad every row with empty fields to the width of the widest
   (the 14 record headings), so the header rows end in a run of commas. The message says so, and names the padded
   lines (`the header names row has 14 fields, the last 8 empty: ... delete the commas at the end of lines 1 and 2`):
@@ -234,7 +235,7 @@ any value, name or line of the file, then "…".
   names, then their values) are missing and come first.
 - **Not UTF-8.** CSV, XML and JSON all name the first byte that is not UTF-8 and where it is
   (`byte 0xE2 is not UTF-8`): a file saved as Windows-1252 or ISO-8859-1 writes "Siân" with such a byte. Save the
-  file as UTF-8. A file saved as UTF-16 or UTF-32 is named as such, with or without a byte order mark. In XML, the declaration may name UTF-8 as `encoding="UTF-8"` in any case, or name no encoding;
+  file as UTF-8. A file saved as UTF-16 or UTF-32 is named as such, with or without a byte order mark, and told to save it as UTF-8. In XML, the declaration may name UTF-8 as `encoding="UTF-8"` in any case, or name no encoding;
   `encoding="utf8"` is refused: XML knows UTF-8 by the name `UTF-8` only, and the parser (expat) reads a file
   declared `utf8` as a one-byte encoding, refusing its first character beyond ASCII. Write `encoding="UTF-8"`.
 - **XML elements have no namespace.** A root `<AchievementBatch xmlns="urn:...">`, or a prefix bound to a
