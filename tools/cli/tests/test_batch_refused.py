@@ -100,24 +100,31 @@ def test_a_batch_kafka_never_took_says_to_send_the_file_again_not_to_wait() -> N
     ]
 
 
-class _BusyIngest(_Ingest):
-    """Answers 429 (too many of the AO's records waiting) `busy` times, then accepts the file."""
+TOO_MANY_WAITING = {
+    "title": "Too many records waiting",
+    "status": 429,
+    "detail": "100,000 records of your batches are waiting for their decision.",
+    "code": "TOO_MANY_RECORDS_WAITING",
+}
+KAFKA_AWAY = {
+    "title": "Service unavailable",
+    "status": 503,
+    "detail": "Kafka did not take the batch in time: nothing was accepted. Send it again later.",
+}
 
-    def __init__(self, busy: int) -> None:
+
+class _BusyIngest(_Ingest):
+    """Answers `problem` (429: too many of the AO's records waiting; 503: Kafka away) `busy` times, then accepts."""
+
+    def __init__(self, busy: int | float, problem: dict[str, Any] = TOO_MANY_WAITING) -> None:
         super().__init__(202, {"batch_id": BATCH_ID, "status": "accepted", "status_url": f"/v1/batches/{BATCH_ID}"})
-        self.busy, self.sent = busy, 0
+        self.busy, self.sent, self.problem = busy, 0, problem
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         request.read()
         self.sent += 1
         if self.sent <= self.busy:
-            problem = {
-                "title": "Too many records waiting",
-                "status": 429,
-                "detail": "100,000 records of your batches are waiting for their decision.",
-                "code": "TOO_MANY_RECORDS_WAITING",
-            }
-            return httpx.Response(429, json=problem, headers={"Retry-After": "7"})
+            return httpx.Response(self.problem["status"], json=self.problem, headers={"Retry-After": "7"})
         return httpx.Response(202, json=self.answer)
 
 
@@ -133,6 +140,36 @@ def test_a_file_answered_429_is_sent_again_after_retry_after(
     out, err = capsys.readouterr()
     assert (code, out.strip(), ingest.sent, slept) == (0, BATCH_ID, 3, [7, 7])
     assert "TOO_MANY_RECORDS_WAITING" in err and "lrs sends results.csv again in 7 s" in err
+
+
+def test_a_file_answered_503_is_sent_again_after_retry_after(
+    batch_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broker or database away a moment answered 503 and exit status 1, as a refused file: a script could not tell
+    the two apart, though the answer said to send it again (a fault walk-through)."""
+    slept: list[float] = []
+    monkeypatch.setattr("lrs_cli.batch_commands.time.sleep", slept.append)
+    ingest = _BusyIngest(busy=2, problem=KAFKA_AWAY)
+
+    code = _submit(ingest, str(batch_file), monkeypatch=monkeypatch)
+
+    out, err = capsys.readouterr()
+    assert (code, out.strip(), ingest.sent, slept) == (0, BATCH_ID, 3, [7, 7])
+    assert "did not take the batch in time" in err and "lrs sends results.csv again in 7 s" in err
+
+
+def test_a_file_answered_503_all_along_exits_4_saying_nothing_was_kept(
+    batch_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = iter(range(0, 100_000, 60))
+    monkeypatch.setattr("lrs_cli.batch_commands.time.monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr("lrs_cli.batch_commands.time.sleep", lambda seconds: None)
+
+    code = _submit(_BusyIngest(busy=float("inf"), problem=KAFKA_AWAY), str(batch_file), monkeypatch=monkeypatch)
+
+    err = capsys.readouterr().err
+    assert code == ExitCode.UNREACHABLE
+    assert "still so after 15 minutes: nothing of results.csv was kept; send it again later" in err
 
 
 def test_a_failure_on_the_lrss_side_names_the_request_to_quote() -> None:

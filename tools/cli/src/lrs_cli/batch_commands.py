@@ -145,7 +145,14 @@ def refused_batch(response: httpx.Response, said: str) -> BatchRefused | None:
     return BatchRefused(found[1], problem, said) if found else None
 
 
-BUSY_PATIENCE_SECONDS = 900  # how long `submit` goes on sending a file ingest answers 429 (decision 0171)
+BUSY_PATIENCE_SECONDS = 900  # how long `submit` goes on sending a file ingest answers 429 (decision 0171) or 503
+WAIT_AGAIN = (429, 503)  # too many records waiting; Kafka, PostgreSQL or the key store away: nothing was kept
+
+
+class StillUnavailable(CommandError):
+    """Ingest answered 503 for as long as `submit` went on sending the file: kept nothing of it (exit status 4)."""
+
+    exit_code = ExitCode.UNREACHABLE
 
 
 def submit(connection: Connection, file: str, idempotency_key: str | None) -> dict[str, Any]:
@@ -166,12 +173,18 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
     with connection.client("ingest") as client:
         response = _sent(client, content, headers, path.name)
         patience = time.monotonic() + BUSY_PATIENCE_SECONDS
-        while response.status_code == 429 and time.monotonic() < patience:
-            # too many of the AO's records wait for their decision (decision 0171): the file is sent again later
+        while response.status_code in WAIT_AGAIN and time.monotonic() < patience:
+            # too many of the AO's records wait for their decision (decision 0171), or what ingest needs is away a
+            # moment (it kept nothing, and says so): the file is sent again later, as the answer asks
             seconds = min(_retry_after(response), 300.0)
             warn(f"{problem_text(response, fmt)} lrs sends {path.name} again in {seconds:.0f} s (Ctrl-C stops it).")
             time.sleep(seconds)
             response = _sent(client, content, headers, path.name)
+        if response.status_code == 503:
+            raise StillUnavailable(
+                f"{problem_text(response, fmt)} It was still so after {BUSY_PATIENCE_SECONDS // 60} minutes: nothing"
+                f" of {path.name} was kept; send it again later."
+            )
         if response.status_code in (413, 422):
             said = problem_text(response, fmt)
             if hint := mislabelled_hint(path.name, response):
