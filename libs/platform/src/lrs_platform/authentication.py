@@ -93,6 +93,20 @@ def operator_caller(detail: str) -> Callable[[Principal], Awaitable[Principal]]:
     return operator
 
 
+def caller_of_kind(detail: str, *kinds: PrincipalKind) -> Callable[[Principal], Awaitable[Principal]]:
+    """FastAPI dependency for a route open to some kinds of caller only: the caller, authenticated (401), then of
+    one of `kinds` (an operator only when `PrincipalKind.OPERATOR` is one), else 403 with `detail`, in which
+    `{kind}` names the caller's kind. As a dependency it runs before the route's query and path parameters are read,
+    so a caller of another kind is told it may not, not what is wrong with what it sent (decision 0032)."""
+
+    async def of_kind(principal: CurrentPrincipal) -> Principal:
+        if principal.kind not in kinds:
+            raise ProblemError(403, "Forbidden", detail.replace("{kind}", principal.kind.value))
+        return principal
+
+    return of_kind
+
+
 def require_kind(principal: Principal, *kinds: PrincipalKind) -> None:
     if principal.kind not in kinds and not principal.is_operator:
         raise ProblemError(403, "Forbidden", f"This operation is not open to {principal.kind.value} callers.")

@@ -23,7 +23,14 @@ from challenges.domain import (
     LearnerDataErased,
     NoteRequired,
 )
-from challenges.service import ChallengeNotFound, ChallengeService, EventsHeld, NotAllowed, RecordBehind
+from challenges.service import (
+    PROVIDERS_READ_NONE,
+    ChallengeNotFound,
+    ChallengeService,
+    EventsHeld,
+    NotAllowed,
+    RecordBehind,
+)
 from challenges.store import OpenChallengeExists
 from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengedAchievement, ChallengeResolution, resolution_label
 from lrs_contracts.codes import ProblemCode
@@ -32,7 +39,7 @@ from lrs_contracts.plr import ResultStatus
 from lrs_contracts.text import StorableText, has_visible_text
 from lrs_domain.identifiers import display_qan
 from lrs_domain.rules import why_no_learner_has
-from lrs_platform.authentication import CurrentPrincipal
+from lrs_platform.authentication import CurrentPrincipal, caller_of_kind
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.paging_api import PageAfter
@@ -487,6 +494,12 @@ async def _correcting_batches_caller(principal: CurrentPrincipal) -> Principal:
 
 
 LearnerCaller = Annotated[Principal, Depends(_learner_caller)]
+# a challenge's reader: a provider is told it reads none before the challenge's id is read (the service checks the
+# same again)
+ChallengeReader = Annotated[
+    Principal,
+    Depends(caller_of_kind(PROVIDERS_READ_NONE, PrincipalKind.LEARNER, PrincipalKind.AO, PrincipalKind.OPERATOR)),
+]
 AnsweringCaller = Annotated[Principal, Depends(_answering_caller)]
 CorrectingBatchesCaller = Annotated[Principal, Depends(_correcting_batches_caller)]
 
@@ -622,7 +635,7 @@ async def open_challenge_counts(
     responses=problem_responses(401, 403, 404),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
-async def get_challenge(challenge_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> ChallengePublic:
+async def get_challenge(challenge_id: uuid.UUID, principal: ChallengeReader, request: Request) -> ChallengePublic:
     try:
         challenge = await _service(request).get(principal, challenge_id)
     except _DOMAIN_ERRORS as error:

@@ -63,6 +63,7 @@ class EventsHeld(Exception):
 
 
 _ONLY_THE_AO_ANSWERS = "Only the awarding organisation acknowledges and resolves challenges."
+PROVIDERS_READ_NONE = "Challenges are open to learners, awarding organisations and operators: a provider reads none."
 
 
 @dataclass(frozen=True)
@@ -326,9 +327,7 @@ class ChallengeService:
 
 def _refuse_providers(principal: Principal) -> None:
     if principal.kind not in (PrincipalKind.AO, PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
-        raise NotAllowed(
-            "Challenges are open to learners, awarding organisations and operators: a provider reads none."
-        )
+        raise NotAllowed(PROVIDERS_READ_NONE)
 
 
 def reachable_query(query: ChallengeQuery, principal: Principal, learner_ulns: frozenset[str]) -> ChallengeQuery:

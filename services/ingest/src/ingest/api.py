@@ -66,7 +66,7 @@ from lrs_contracts.environments import Environment
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
-from lrs_platform.authentication import CurrentPrincipal
+from lrs_platform.authentication import CurrentPrincipal, caller_of_kind
 from lrs_platform.http import (
     DATABASE_UNAVAILABLE,
     RETRY_AFTER,
@@ -186,6 +186,26 @@ async def _after(
     return page_after(after)
 
 
+def _refuse_who_may_not_submit(principal: Principal) -> None:
+    if not may_submit(principal):
+        raise NotAllowedToSubmit(f"{principal.kind.value.capitalize()} callers cannot submit achievement batches.")
+
+
+async def _submitting_caller(principal: CurrentPrincipal) -> Principal:
+    """An AO or an operator: as a dependency it refuses any other caller (403) before the route reads `format` or
+    the Idempotency-Key, so a learner or a provider is told it may not, not what is wrong with what it sent
+    (decision 0032)."""
+    _refuse_who_may_not_submit(principal)
+    return principal
+
+
+# An AO (its own batches) or an operator (any AO's), before the route's parameters are read (decision 0032);
+# `scope_for` checks the same again
+BatchReader = Annotated[
+    Principal,
+    Depends(caller_of_kind("Batches are not open to {kind} callers.", PrincipalKind.AO, PrincipalKind.OPERATOR)),
+]
+Submitter = Annotated[Principal, Depends(_submitting_caller)]
 Submissions = Annotated[BatchSubmissions, Depends(_submissions)]
 Batches = Annotated[BatchRepository, Depends(_repository)]
 Signal = Annotated[DecisionSignal, Depends(_signal)]
@@ -254,7 +274,7 @@ router = APIRouter(prefix="/v1")
 )
 async def submit_batch(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Submitter,
     submissions: Submissions,
     batches: Batches,
     settings: Settings,
@@ -266,8 +286,7 @@ async def submit_batch(
         Header(alias="Idempotency-Key", description="unique per AO; a retry with the same key is answered once"),
     ] = None,
 ) -> JSONResponse:
-    if not may_submit(principal):
-        raise NotAllowedToSubmit(f"{principal.kind.value.capitalize()} callers cannot submit achievement batches.")
+    _refuse_who_may_not_submit(principal)  # as `Submitter` did, for a call that is not a request
     key = normalise_idempotency_key(idempotency_key)
     too_large = declared_too_large(request.headers.get("content-length"))
     waiting = await _records_waiting_at_the_limit(principal, batches, settings, key)
@@ -430,7 +449,7 @@ def _not_found(batch_id: uuid.UUID) -> ProblemError:
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def list_batches(
-    principal: CurrentPrincipal,
+    principal: BatchReader,
     batches: Batches,
     maintenance: Maintenance,
     settings: Settings,
@@ -510,7 +529,7 @@ async def list_batches(
 )
 async def view_batch(
     batch_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    principal: BatchReader,
     batches: Batches,
     signal: Signal,
     settings: Settings,
@@ -550,7 +569,7 @@ async def view_batch(
 )
 async def list_records(
     batch_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    principal: BatchReader,
     batches: Batches,
     settings: Settings,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -596,7 +615,7 @@ async def list_records(
 )
 async def download_records(
     batch_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    principal: BatchReader,
     batches: Batches,
     settings: Settings,
     status: Annotated[RecordStatus | None, Query(description="only records with this result")] = None,

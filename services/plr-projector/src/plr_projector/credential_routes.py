@@ -14,8 +14,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import OneLineText, StorableText
-from lrs_platform.authentication import CurrentPrincipal
-from lrs_platform.identity import OperatorScope, PrincipalKind, operator_scope
+from lrs_platform.authentication import caller_of_kind
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import credentials
@@ -37,6 +37,20 @@ _log = get_logger("plr_projector.api")
 
 
 credential_router = APIRouter(tags=["verifiable credentials"])
+
+# the learner or an operator: as a dependency it refuses any other caller (403) before the ULN or
+# `include_unsuccessful` are read, so an AO or a provider is told it may not, not what is wrong with what it sent
+# (decision 0032)
+Exporter = Annotated[
+    Principal,
+    Depends(
+        caller_of_kind(
+            "Only the learner, or an operator, may export a PLR as a verifiable credential.",
+            PrincipalKind.LEARNER,
+            PrincipalKind.OPERATOR,
+        )
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,7 @@ class PlrCredential(BaseModel):
 )
 async def export_plr_credential(
     uln: Uln,
-    principal: CurrentPrincipal,
+    principal: Exporter,
     projector: ProjectorDep,
     signing: CredentialSigningDep,
     include_unsuccessful: Annotated[
@@ -88,8 +102,6 @@ async def export_plr_credential(
         Query(description="put in the results the learner did not achieve (U, Fail), which are left out by default"),
     ] = False,
 ) -> PlrCredential:
-    if principal.kind not in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
-        raise _forbidden("Only the learner, or an operator, may export a PLR as a verifiable credential.")
     _refuse_mistyped_uln(uln)
     async with (
         projector.pool.acquire() as connection,

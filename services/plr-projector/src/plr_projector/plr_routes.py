@@ -7,11 +7,11 @@ import uuid
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
-from lrs_platform.authentication import CurrentPrincipal
+from lrs_platform.authentication import CurrentPrincipal, caller_of_kind
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
@@ -41,6 +41,13 @@ _log = get_logger("plr_projector.api")
 
 
 plr_router = APIRouter(tags=["plr"])
+
+ONLY_AOS_OR_OPERATORS = "Only awarding organisations (or operators naming one) may use this view."
+# the AO view's callers: as a dependency it refuses any other caller (403) before the ULN, the AO or the wait are
+# read, so a learner or a provider is told it may not, not what is wrong with what it sent (decision 0032)
+AoViewer = Annotated[
+    Principal, Depends(caller_of_kind(ONLY_AOS_OR_OPERATORS, PrincipalKind.AO, PrincipalKind.OPERATOR))
+]
 
 EVENTS_HELD = ProblemCode.EVENTS_HELD_IN_DEAD_LETTERS
 
@@ -315,7 +322,7 @@ async def _on_this_plr(
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def ao_achievements(
-    principal: CurrentPrincipal,
+    principal: AoViewer,
     projector: ProjectorDep,
     uln: Annotated[str, Query(pattern=ULN_PATTERN)],
     ao_id: Annotated[str | None, Query(pattern=AO_ID_PATTERN, description="operators only: the AO to look at")] = None,
@@ -341,7 +348,7 @@ async def ao_achievements(
     elif principal.is_operator and ao_id:
         viewer_ao = ao_id
     else:
-        raise _forbidden("Only awarding organisations (or operators naming one) may use this view.")
+        raise _forbidden(ONLY_AOS_OR_OPERATORS)  # an operator naming no AO
     _refuse_mistyped_uln(uln)
     scope = batch_scope(principal, ())  # an AO's or an operator's: no ULNs scope them
     consistency = await waited_for_writes(projector, min_offsets, after_batch, wait_ms, scope=scope)

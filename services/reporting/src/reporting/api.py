@@ -24,7 +24,7 @@ from lrs_contracts.reporting import (
     CodeRejections,
     QualificationTypeTimeliness,
 )
-from lrs_platform.authentication import CurrentPrincipal, require_kind
+from lrs_platform.authentication import caller_of_kind, require_kind
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 from reporting.aggregates import period_of
@@ -37,6 +37,14 @@ PERIOD_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
 _ANY_MONTH = r"[0-9]{4}-(0[1-9]|1[0-2])"  # well formed, if outside the years above
 
 router = APIRouter(prefix="/v1/reports", tags=["MI reports"])
+
+# An AO (its own reports) or an operator (everyone's): as a dependency it refuses any other caller (403) before the
+# report's months or AO are read, so a learner or a provider is told it may not, not what is wrong with what it sent
+# (decision 0032). `_scope` checks the same again.
+Reader = Annotated[
+    Principal,
+    Depends(caller_of_kind("This operation is not open to {kind} callers.", PrincipalKind.AO, PrincipalKind.OPERATOR)),
+]
 
 
 def _calendar_month(value: str | None) -> str | None:
@@ -154,7 +162,7 @@ class MonthRange:
 
 def _month_range(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Reader,
     first: FirstPeriod = None,
     last: LastPeriod = None,
     ao_id: AoFilter = None,
@@ -217,7 +225,7 @@ CSV_RESPONSES = {**problem_responses(401, 403, 422), 200: {"content": {"text/csv
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def submissions(
-    principal: CurrentPrincipal,
+    principal: Reader,
     request: Request,
     period: Period = None,
     ao_id: AoFilter = None,
@@ -248,7 +256,7 @@ async def submissions(
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def timeliness(
-    principal: CurrentPrincipal,
+    principal: Reader,
     request: Request,
     period: Period = None,
     ao_id: AoFilter = None,
