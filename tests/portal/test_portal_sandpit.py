@@ -188,3 +188,17 @@ async def test_the_sandpit_key_of_a_session_is_issued_in_the_sandpit_and_revoked
 
 async def _equals(value: Awaitable[int], expected: int) -> bool:
     return await value == expected
+
+
+async def test_the_sandpit_banners_title_bar_is_orange_with_black_text(
+    sandpit_page: Page, sandpit_portal_system: PortalSystem
+) -> None:
+    """govuk-frontend 6 paints the title bar from its own variable: the banner's `background-color` left it blue."""
+    await sandpit_page.goto(f"{sandpit_portal_system.url}/sandpit")
+    banner = sandpit_page.get_by_role("region", name="SANDPIT", exact=True)
+    header = banner.locator(".govuk-notification-banner__header")
+    title = banner.get_by_role("heading", name="SANDPIT")
+
+    assert await header.evaluate("found => getComputedStyle(found).backgroundColor") == "rgb(244, 119, 56)"
+    assert await title.evaluate("found => getComputedStyle(found).color") == "rgb(11, 12, 12)"  # 7:1 on the orange
+    assert await banner.evaluate("found => getComputedStyle(found).borderTopColor") == "rgb(244, 119, 56)"

@@ -28,6 +28,7 @@ from lrs_contracts.envelope import utc_now
 from lrs_contracts.operations import MaintenancePause, MaintenanceWindow
 from lrs_contracts.text import StorableText
 from lrs_platform.authentication import CurrentPrincipal, operator_caller
+from lrs_platform.environment import environment_of
 from lrs_platform.identity import OperatorScope, Principal, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import closure_at
@@ -116,11 +117,12 @@ router = APIRouter(prefix="/v1", tags=["maintenance"], responses=problem_respons
     # anyone with a key reads it: an operator on call for dead letters or a rebuild needs to know of a pause
     openapi_extra=operator_scope(*OperatorScope),
 )
-async def current_schedule(principal: CurrentPrincipal, store: Maintenance) -> MaintenanceSchedule:
+async def current_schedule(request: Request, principal: CurrentPrincipal, store: Maintenance) -> MaintenanceSchedule:
     schedule = await store.current()
     if schedule is None:
         return MaintenanceSchedule(active=None, windows=[], pause=None)
-    closure = closure_at(schedule, utc_now())
+    # the Sandpit's schedule says the Sandpit resumes, as its held batches do (`MaintenanceStore.closure`)
+    closure = closure_at(schedule, utc_now(), environment_of(request))
     active = (
         ActiveMaintenance(reason=closure.reason, until=closure.until, paused=closure.paused, message=closure.message)
         if closure is not None

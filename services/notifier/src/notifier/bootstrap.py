@@ -67,6 +67,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 contact_changes=ContactChangeNotices(pool),
                 ao_names={ao_id: organisation.name for ao_id, organisation in register.items()},
                 service_desk=settings.service_desk,
+                sandpit=settings.environment.is_sandpit,
             )
             app.state.notifications = notifications
             producer = make_producer(settings.kafka_bootstrap_servers)

@@ -209,11 +209,13 @@ def batch_run_email(
     domain: str = "lrs.local",
     ao_name: str | None = None,
     desk: ServiceDesk = NO_SERVICE_DESK,
+    sandpit: bool = False,
 ) -> OutgoingEmail:
     """`rejections`: the codes listed; `unlisted`: those left out of the list, which the email says exist;
     `warnings`: every warning code and its records. `ao_name`: the batch's AO's name in the reference data, if it
     is there. The subject names the AO by its id, the body by its id and name: a results team that receives the
-    batches of several AO ids (a group's RN numbers) tells them apart."""
+    batches of several AO ids (a group's RN numbers) tells them apart. `sandpit`: the Sandpit's notifier sends it,
+    and the body says where the Sandpit's accepted records are and how long it keeps the batch."""
     verdict = verdict_of(outcome)
     reference = shown_on_one_line(outcome.batch_reference or str(outcome.batch_id))
     ao_id = shown_on_one_line(outcome.ao_id)
@@ -241,6 +243,7 @@ def batch_run_email(
         "more_codes": unlisted.codes,
         "more_records": unlisted.records,
         "desk": desk,
+        "sandpit": sandpit,
     }
     return OutgoingEmail(
         to=outcome.notification_email,

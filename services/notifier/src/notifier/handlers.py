@@ -100,8 +100,11 @@ class Notifications:
         contact_changes: ContactChangeNotices | None = None,
         ao_names: Mapping[str, str] | None = None,
         service_desk: ServiceDesk = NO_SERVICE_DESK,
+        sandpit: bool = False,
     ) -> None:
         self._mailer = mailer
+        # the Sandpit's notifier: a batch's email says its records are the Sandpit's and a reset deletes the batch
+        self._sandpit = sandpit
         self._desk = service_desk
         # the AOs' names of the notifier's reference data (NOTIFIER_REFERENCE_DIR): a batch's email names its AO
         self._ao_names = dict(ao_names or {})
@@ -222,6 +225,7 @@ class Notifications:
                 domain=self._domain,
                 ao_name=self._ao_names.get(payload.ao_id),
                 desk=self._desk,
+                sandpit=self._sandpit,
             )
             return email, None
         if isinstance(payload, BatchAbandoned):

@@ -17,7 +17,9 @@ HTML_NOTICE = (
     '<p style="border-left: 5px solid #d4351c; padding-left: 0.5em; font-weight: bold">SANDPIT: this email is from'
     " the LRS's practice environment; nothing in it reached live records.</p>"
 )
+TITLE_MARK = "SANDPIT: "
 _BODY_TAG = re.compile(r"<body[^>]*>", re.IGNORECASE)
+_TITLE_TAG = re.compile(r"<title>(?!SANDPIT: )", re.IGNORECASE)
 
 
 class SandpitMailer:
@@ -43,7 +45,11 @@ def _mark_body(part: EmailMessage) -> None:
     content: str = part.get_content()
     if kind == "text/plain" and not content.startswith(BODY_NOTICE):
         part.set_content(f"{BODY_NOTICE}\n\n{content}")
-    elif kind == "text/html" and HTML_NOTICE not in content:
-        body = _BODY_TAG.search(content)
-        at = body.end() if body else 0
-        part.set_content(content[:at] + HTML_NOTICE + content[at:], subtype="html")
+    elif kind == "text/html" and (HTML_NOTICE not in content or _TITLE_TAG.search(content)):
+        # the title too: a mail client or browser showing the HTML part alone names it by its title
+        content = _TITLE_TAG.sub(f"<title>{TITLE_MARK}", content, count=1)
+        if HTML_NOTICE not in content:
+            body = _BODY_TAG.search(content)
+            at = body.end() if body else 0
+            content = content[:at] + HTML_NOTICE + content[at:]
+        part.set_content(content, subtype="html")

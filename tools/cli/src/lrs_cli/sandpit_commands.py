@@ -137,10 +137,11 @@ def purge(sandpit: Connection, idle_days: int) -> dict[str, Any]:
 
 def purge_text(purged: dict[str, Any], idle_days: int) -> str:
     resets = purged.get("resets", [])
+    days = f"{idle_days} day" if idle_days == 1 else f"{idle_days} days"
     if not resets:
-        return f"no Sandpit has been idle for {idle_days} days"
+        return f"no Sandpit has been idle for {days}"
     names = ", ".join(f"{reset['ao_id']} ({reset['reset_id']})" for reset in resets)
-    return f"reset {len(resets)} Sandpit(s) idle for {idle_days} days: {names}"
+    return f"reset {len(resets)} Sandpit(s) idle for {days}: {names}"
 
 
 @app.command("purge")
