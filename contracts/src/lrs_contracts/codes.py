@@ -553,7 +553,10 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         meaning="The Sandpit decides against the live learner registry and reference data, and cannot change them",
         example="registering a learner, or changing a learner's sharing, on the Sandpit's validation service",
         source="decision 0060 (the Sandpit)",
-        fix="Make the change on the live service; the Sandpit sees it within seconds.",
+        fix="The Sandpit cannot change the learner registry or reference data: they change on the live service only, by"
+        " whoever may (learning providers and operators register learners; an awarding organisation cannot), and the"
+        " Sandpit sees a live change within seconds. To rehearse, use learners already registered on live, with their"
+        " registered details.",
     ),
     ProblemCode.LIVE_ONLY: CodeExplanation(
         meaning="The Sandpit has no such thing: Event Data Challenges, and so an awarding organisation's challenge"
