@@ -19,8 +19,11 @@ So a batch is decided once, and its events appear once to `read_committed` reade
 Failures go through `lrs_platform.consumer.Attempts`: PostgreSQL away is waited out with bounded
 backoff; a batch that cannot be decided (data PostgreSQL refuses, say) is given up after a few
 attempts and its end marker parked on `lrs.batch.submitted.v1.dlq` (offsets in the same Kafka
-transaction), so the AO's later batches go on. A Kafka error stops the process, as before: the
-transactional producer must be rebuilt, which a restart does.
+transaction), so the AO's later batches go on. A broker away or slow while a batch is published (a
+timeout, a lost connection) is waited out too, once the producer has aborted the batch's transaction and
+is ready for the next (`_waiting_out_the_broker`): the retry publishes the stored decision, the same
+messages with the same event ids. Any other Kafka error stops the process, as before: a fenced producer
+(another decider took its transactional id) or one left unusable must be rebuilt, which a restart does.
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ import collections
 import functools
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.producer.transaction_manager import TransactionState
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import Counter, Histogram
 
@@ -355,7 +359,9 @@ class Decider:
             return True
         if isinstance(payload, BatchSubmitted):
             self._start_judging(payload, partition.partition)
-            await self._announce_start(payload, str(event_id))
+            await self._attempts.until_done(
+                lambda: self._waiting_out_the_broker(lambda: self._announce_start(payload, str(event_id)))
+            )
         elif isinstance(payload, BatchRecordsSubmitted):
             self._judge_as_it_arrives(payload)
         if batch is not None:
@@ -366,7 +372,9 @@ class Decider:
             offsets = {partition: self._assembler.committable(partition.partition, batch.last_offset + 1)}
             try:
                 outcome = await self._attempts.run(
-                    lambda: self._decide_and_publish(partition, ready, str(event_id), judging, offsets)
+                    lambda: self._waiting_out_the_broker(
+                        lambda: self._decide_and_publish(partition, ready, str(event_id), judging, offsets)
+                    )
                 )
             finally:
                 if judging is not None:
@@ -430,7 +438,9 @@ class Decider:
             return
         offsets = {partition: self._assembler.committable(partition.partition, record.offset + 1)}
         try:
-            outcome = await self._attempts.run(lambda: resets.apply(reset, causation_id, offsets, self._group_id))
+            outcome = await self._attempts.run(
+                lambda: self._waiting_out_the_broker(lambda: resets.apply(reset, causation_id, offsets, self._group_id))
+            )
         finally:
             self._count_decision(reset.ao_id)  # the AO's states are gone: its part-judged batches read them again
         if isinstance(outcome, Poisoned):
@@ -453,6 +463,21 @@ class Decider:
             await self._producer.send(
                 self._topics.of(BATCH_OUTCOMES), key=str(submitted.batch_id).encode(), value=encode(envelope)
             )
+
+    async def _waiting_out_the_broker(self, effect: Callable[[], Awaitable[T]]) -> T:
+        """Runs `effect`, whose Kafka transaction fails as `Transient` (retried with the backoff, never given up)
+        when the broker was away or slow and the producer survived it: the transaction aborted, the producer
+        ready for the next one. The retry decides nothing again: the decision is stored (or not at all), and
+        publishing it again sends the same messages with the same event ids. Any other Kafka error is left
+        to stop the process (`Attempts`' fatal): a fenced producer (another decider has its transactional id:
+        this one must stop), or one whose transaction could not be aborted, which only a new producer can
+        use again."""
+        try:
+            return await effect()
+        except KafkaError as error:
+            if not (isinstance(error, KafkaTimeoutError) or error.retriable) or not _ready(self._producer):
+                raise
+            raise Transient(f"Kafka away while publishing, the transaction aborted: {failure_text(error)}") from error
 
     async def _decide_and_publish(
         self,
@@ -654,10 +679,11 @@ class Decider:
     async def _send(self, messages: Sequence[OutgoingMessage]) -> None:
         """Fills one record batch per partition at a time: a `send` per message would cost a coroutine,
         a metadata check and a delivery future each, ~10,000 times per large batch. Each partition's
-        messages keep their order; the transaction's commit waits for every batch's delivery."""
+        messages keep their order. Returns once every batch is written (`_delivered`)."""
         producer = self._producer
         partitions: dict[str, list[int]] = {}
         filling: dict[tuple[str, int], BatchBuilder] = {}
+        deliveries: list[Any] = []
         for message in messages:
             topic, key, value = message.topic, message.key.encode(), message.value
             known = partitions.get(topic)
@@ -668,11 +694,12 @@ class Decider:
             if builder is None:
                 builder = filling[(topic, partition)] = producer.create_batch()
             if builder.append(timestamp=None, key=key, value=value) is None:  # full: send it, start the next
-                await producer.send_batch(builder, topic, partition=partition)
+                deliveries.append(await producer.send_batch(builder, topic, partition=partition))
                 builder = filling[(topic, partition)] = producer.create_batch()
                 builder.append(timestamp=None, key=key, value=value)
         for (topic, partition), builder in filling.items():
-            await producer.send_batch(builder, topic, partition=partition)
+            deliveries.append(await producer.send_batch(builder, topic, partition=partition))
+        await _delivered(deliveries)
 
     async def _dead_letter(
         self,
@@ -737,6 +764,27 @@ class Decider:
     async def _enqueue(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         """Adds a message to the open transaction (a record the producer refuses is refused here, before it)."""
         await self._producer.send(topic, key=key, value=value, headers=headers)
+
+
+async def _delivered(deliveries: Sequence[Any]) -> None:
+    """Waits for each record batch's delivery (`send_batch`'s future) and raises the first failure, so that the
+    transaction aborts. aiokafka commits a transaction whatever became of its batches: one given up (expired
+    while its partition had no leader, as a broker comes back) or refused (the gap in the producer's sequence
+    such a batch leaves, in every later transaction of the producer) would be missing from a committed decision."""
+    futures = [delivery for delivery in deliveries if isinstance(delivery, asyncio.Future)]
+    if futures:
+        await asyncio.wait(futures)
+    failures = [error for future in futures if (error := future.exception()) is not None]  # each one retrieved
+    if failures:
+        raise failures[0]
+
+
+def _ready(producer: AIOKafkaProducer) -> bool:
+    """Whether the transactional producer can begin another transaction: its last one ended (committed or,
+    after a failure inside it, aborted). Not after a fatal error (fenced, or its sender stopped), nor after an
+    error its abort did not clear: aiokafka then refuses every later transaction."""
+    manager = getattr(producer, "_txn_manager", None)  # aiokafka keeps the state there and nowhere public
+    return manager is not None and manager.state is TransactionState.READY
 
 
 ABANDONED_REASON = (
