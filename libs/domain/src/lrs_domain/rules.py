@@ -1091,12 +1091,17 @@ def _differences(current: AchievementData, proposed: AchievementData | None) -> 
     return tuple(name for name, before, after in pairs if before != after)
 
 
+# what an AO whose Update names nothing may mean: a result it never sent, which a Create records
+_OR_CREATE = " (a result never sent before is sent as a Create)"
+
+
 def _target_not_found(action: RecordAction, address: AchievementAddress) -> Finding:
     return _error(
         RecordCode.TARGET_NOT_FOUND,
         None,
         f"There is no achievement of this learner for qualification {display_qan(address.qualification_number)} "
-        f"with award date {address.award_date.isoformat()} to {action.value.lower()}.",
+        f"with award date {address.award_date.isoformat()} to {action.value.lower()}: check the qualification number"
+        f" and the award date against the achievement you sent{_OR_CREATE if action is RecordAction.UPDATE else ''}.",
     )
 
 

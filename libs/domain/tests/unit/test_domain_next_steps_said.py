@@ -29,3 +29,21 @@ def test_a_qualification_number_not_in_the_catalogue_says_to_check_it() -> None:
     assert (
         said == "Qualification number 603/1114/8 is not in the qualification catalogue: check the qualification number."
     )
+
+
+def test_an_update_of_nothing_recorded_says_what_to_check_and_that_a_new_result_is_a_create() -> None:
+    said = _error("RV012", record(action="Update")).message
+
+    assert said == (
+        "There is no achievement of this learner for qualification 603/0304/9 with award date 2024-08-22 to update:"
+        " check the qualification number and the award date against the achievement you sent (a result never sent"
+        " before is sent as a Create)."
+    )
+
+
+def test_a_withdraw_of_nothing_recorded_says_what_to_check() -> None:
+    said = _error("RV012", record(action="Withdraw")).message
+
+    assert said.endswith(
+        "to withdraw: check the qualification number and the award date against the achievement you sent."
+    )
