@@ -68,6 +68,16 @@ def test_submit_json_of_a_file_over_the_limit_prints_the_refusal_as_ingest_s_are
 
 
 @pytest.mark.usefixtures("no_server")
+def test_submit_of_a_file_over_the_limit_says_to_split_it(oversized: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The refusal said what was wrong but not what to do, which only the problem page said (a CLI walk-through)."""
+    code = main(["batch", "submit", str(oversized)])
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == ExitCode.FAILED
+    assert "more than the 6,291,456 a batch may be. Split the file: a batch is at most 6 MB (6,291,456 bytes)." in err
+
+
+@pytest.mark.usefixtures("no_server")
 def test_submit_of_a_file_of_no_format_it_can_tell_is_a_usage_error(
     untellable: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

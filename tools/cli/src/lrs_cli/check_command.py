@@ -62,10 +62,17 @@ def refuse_if_over(read: BoundedRead) -> None:
     raise BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {read.limit:,} bytes")
 
 
+# Refusals whose message says what is wrong but not what to do: their problem page's remedy follows it
+_REMEDY_SAID = frozenset({BatchCode.TOO_LARGE, BatchCode.TOO_MANY_RECORDS})
+
+
 def whole_file_refused(refused: BatchRefused, fmt: BatchFormat) -> str:
-    """A refusal of the whole file of `fmt` as `lrs batch check` says it: its code, where, and why."""
+    """A refusal of the whole file of `fmt` as `lrs batch check` says it: its code, where, and why; for a file too
+    large or of too many records, what to do, as its problem page says it."""
     where = f" at {place_in_file(refused.line, refused.column, fmt)}" if refused.line else ""
-    return f"{refused.code.value}: the whole file is refused{where}: {refused.detail}"
+    said = f"{refused.code.value}: the whole file is refused{where}: {refused.detail}"
+    explained = explanation_of(refused.code) if refused.code in _REMEDY_SAID else None
+    return f"{said.rstrip('.')}. {explained.fix}" if explained is not None else said
 
 
 class FileRefused(CommandError):
