@@ -15,12 +15,13 @@ from lrs_platform.http import SERVED_WITH
 
 
 @asynccontextmanager
-async def served(app: Any, *, lifespan: Literal["on", "off"] = "on") -> AsyncIterator[str]:
-    """The app on a free local port until the block ends: its base URL."""
+async def served(
+    app: Any, *, lifespan: Literal["on", "off"] = "on", protocol: type[asyncio.Protocol] = SERVED_WITH["http"]
+) -> AsyncIterator[str]:
+    """The app on a free local port until the block ends (served by `protocol`, the services' own by default): its
+    base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, http=SERVED_WITH["http"]
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, http=protocol)
     server = uvicorn.Server(config)  # in the test's own event loop: SERVED_WITH's loop does not apply
     task = asyncio.create_task(server.serve())
 

@@ -902,6 +902,12 @@ MAX_REQUEST_HEAD_BYTES = 64 * 1_024
 """The most a request's line and headers may take: twice what the ingress passes (nginx's default
 `large_client_header_buffers 4 8k`); httptools, unlike h11, sets no bound of its own (decision 0193)."""
 
+REQUEST_HEAD_SECONDS = 30.0
+"""How long a request's line and headers may take to arrive, from the connection's opening or the request's first
+byte: half the ingress's (nginx's default `client_header_timeout 60s`). uvicorn times out only a connection idle
+between requests; unbounded, a client that opens connections and sends nothing, or a byte now and then, held each
+one for ever, until the process had no file descriptors left for anyone (decision 0193, later note)."""
+
 
 class _HeadTooLarge(Exception):
     pass
@@ -916,11 +922,20 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     whole header as the parser hands them over (name, value and 4 bytes of separators), which holds the whole
     head once it ends; and, for a header that does not end (the parser hands over none of it), the bytes of each
     read after the one the request began in while the head stays open, every one of them the head's. A head
-    without end is refused within a read (256 KiB) past the bound."""
+    without end is refused within a read (256 KiB) past the bound.
 
+    A head must also arrive within `head_seconds` of the connection's opening or of the request's first byte, or the
+    answer is 408 and the connection is closed (uvicorn times out only a connection idle between requests)."""
+
+    head_seconds = REQUEST_HEAD_SECONDS
     _head: int | None = None  # the URL and whole headers of the head being read; None between heads
     _read = 0  # the bytes known to be of the head being read
     _began = False  # whether a request began in the bytes being parsed
+    _head_deadline: asyncio.TimerHandle | None = None  # while a connection waits for a head to end
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
 
     def data_received(self, data: bytes) -> None:
         was_open, self._began = self._head is not None, False
@@ -935,6 +950,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head, self._began = 0, True
+        self._await_head()
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))
@@ -947,7 +963,30 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._head = None
+        self._stop_waiting_for_head()
         super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting_for_head()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        if self._head_deadline is None:
+            self._head_deadline = self.loop.call_later(self.head_seconds, self._head_timed_out)
+
+    def _stop_waiting_for_head(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_timed_out(self) -> None:
+        self._head_deadline = None
+        if self.transport.is_closing():
+            return
+        _log.warning("request_head_timed_out", seconds=self.head_seconds, began=self._head is not None)
+        self._refuse(
+            b"408 Request Timeout", f"The request line and headers did not arrive within {self.head_seconds:g} seconds."
+        )
 
     def _count(self, size: int) -> None:
         assert self._head is not None
@@ -963,13 +1002,21 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def _refuse_head(self) -> None:
         _log.warning("request_head_too_large", limit=MAX_REQUEST_HEAD_BYTES)
-        text = f"The request line and headers are larger than {MAX_REQUEST_HEAD_BYTES:,} bytes.".encode()
-        lines = [b"HTTP/1.1 431 Request Header Fields Too Large"]
+        self._refuse(
+            b"431 Request Header Fields Too Large",
+            f"The request line and headers are larger than {MAX_REQUEST_HEAD_BYTES:,} bytes.",
+        )
+
+    def _refuse(self, status: bytes, text: str) -> None:
+        """Answers `status` in plain text, as uvicorn answers a request it cannot parse, and closes the connection."""
+        body = text.encode()
+        lines = [b"HTTP/1.1 " + status]
         lines += [name + b": " + value for name, value in self.server_state.default_headers]
-        lines += [b"content-type: text/plain; charset=utf-8", b"content-length: %d" % len(text), b"connection: close"]
-        self.transport.write(b"\r\n".join(lines) + b"\r\n\r\n" + text)
+        lines += [b"content-type: text/plain; charset=utf-8", b"content-length: %d" % len(body), b"connection: close"]
+        self.transport.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
         self.transport.close()
         self._head = None
+        self._stop_waiting_for_head()
 
 
 SERVED_WITH: dict[str, Any] = {
