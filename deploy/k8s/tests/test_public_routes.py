@@ -139,3 +139,13 @@ def test_every_credential_names_an_issuer_whose_keys_are_served_where_it_says(ov
             ], f"{deployment['metadata']['name']}'s issuer {issuer} does not serve its keys"
             checked += 1
     assert checked == 4  # the writer and the readers, live and Sandpit
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_apis_ingress_keeps_no_access_log_of_their_urls_which_hold_full_ulns(overlay: str) -> None:
+    """ingress-nginx's default access log keeps the request line (`/v1/learners/<uln>/plr`, `?uln=`) beside the
+    caller's address; the services log each request by route template, ULNs masked (invariant 7)."""
+    ingress = _api_ingress(overlay)
+
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/enable-access-log"] == "false"
+    assert any("{uln}" in route for route in _routes("plr-projector") if _is_public(route))
