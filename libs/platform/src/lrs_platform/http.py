@@ -11,7 +11,7 @@ import re
 import time
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from importlib import resources
@@ -34,8 +34,10 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from lrs_contracts.codes import ProblemCode
+from lrs_contracts.codes import ProblemCode, RecordCode
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+from lrs_contracts.identifiers import ULN_PATTERN
+from lrs_domain.rules import NoLearnersUln, why_no_learner_has
 from lrs_platform.keyring import KeyringUnavailable, WrappingKeyNotGiven
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import (
@@ -440,8 +442,33 @@ async def validation_problem(request: Request, error: Exception) -> JSONResponse
     assert isinstance(error, RequestValidationError)
     if any(issue.get("type") == "json_invalid" for issue in error.errors()):
         await _refuse_caller_first(request)
-    problem = invalid_request(error.errors()).model_copy(update={"instance": request.url.path})
+    problem = refused_request(error.errors()).model_copy(update={"instance": request.url.path})
     return problem_response(problem)
+
+
+def refused_request(issues: Iterable[Mapping[str, Any]], within: tuple[str, ...] = ()) -> Problem:
+    """`invalid_request`, but a ULN refused for its form (a path, query or body value FastAPI held to `ULN_PATTERN`:
+    `uln`, an item of a `uln` list, `merged_uln`) is said as a ULN asked about is (`why_no_learner_has`, RV001),
+    where it is but never the value; the whole answer is 422 RV001 "Invalid ULN" when nothing else is wrong, as a
+    wrong check digit is RV002. Not a pattern's regular expression, nor INVALID_REQUEST for a ULN mistyped."""
+    issues = list(issues)
+    refusals = [_malformed_uln(issue) for issue in issues]
+    said = [
+        issue if refusal is None else {"loc": issue.get("loc", ()), "type": "uln_malformed", "msg": refusal.reason}
+        for issue, refusal in zip(issues, refusals, strict=True)
+    ]
+    problem = invalid_request(said, within)
+    if refusals and all(refusals):
+        return Problem(status=422, title="Invalid ULN", detail=problem.detail, code=RecordCode.ULN_MALFORMED)
+    return problem
+
+
+def _malformed_uln(issue: Mapping[str, Any]) -> NoLearnersUln | None:
+    """RV001's refusal for a value refused as no ULN's pattern allows, else None."""
+    if issue.get("type") != "string_pattern_mismatch" or (issue.get("ctx") or {}).get("pattern") != ULN_PATTERN:
+        return None
+    refusal = why_no_learner_has(str(issue.get("input", "")))
+    return refusal if refusal is not None and refusal.code is RecordCode.ULN_MALFORMED else None
 
 
 async def _refuse_caller_first(request: Request) -> None:
@@ -496,21 +523,26 @@ def _fastapi_answers_get(scope: Scope) -> bool:
 class _UncompressedBodiesOnly:
     """Refuses (415, UNSUPPORTED_MEDIA_TYPE) a request whose body is sent compressed (`Content-Encoding: gzip`, say):
     no route inflates one, and read as it is a gzip file's second byte "is not UTF-8", which sends the caller looking
-    at the wrong thing. `identity` is no encoding. Nothing is read."""
+    at the wrong thing. `identity` is no encoding. A transfer coding but `chunked` (`Transfer-Encoding: gzip,
+    chunked`) is refused the same way: the server takes off the chunks and hands on the gzip. Nothing is read."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        encoding = Headers(scope=scope).get("content-encoding", "") if scope["type"] == "http" else ""
-        if encoding.strip().lower() in ("", "identity"):
+        headers = Headers(scope=scope) if scope["type"] == "http" else Headers()
+        encoding = headers.get("content-encoding", "")
+        transfer = headers.get("transfer-encoding", "")
+        compressed_in_transfer = any(coding.strip().lower() not in ("", "chunked") for coding in transfer.split(","))
+        if encoding.strip().lower() in ("", "identity") and not compressed_in_transfer:
             await self.app(scope, receive, send)
             return
+        header, value = ("Transfer-Encoding", transfer) if compressed_in_transfer else ("Content-Encoding", encoding)
         problem = Problem(
             status=415,
             title="Unsupported Media Type",
-            detail=f"The body was sent with Content-Encoding: {encoding[:40]}, and no route reads a compressed body:"
-            " send it as it is, without Content-Encoding.",
+            detail=f"The body was sent with {header}: {value[:40]}, and no route reads a compressed body:"
+            f" send it as it is, without {header}{' but chunked' if header == 'Transfer-Encoding' else ''}.",
             code=ProblemCode.UNSUPPORTED_MEDIA_TYPE,
             instance=scope["path"],
         )

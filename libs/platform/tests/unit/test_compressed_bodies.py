@@ -43,3 +43,27 @@ async def test_a_body_as_it_is_is_read(headers: dict[str, str]) -> None:
 
     assert answer.status_code == 200
     assert answer.json() == {"a": "b"}
+
+
+@pytest.mark.parametrize("coding", ["gzip, chunked", "deflate,chunked", " GZIP , chunked"])
+async def test_a_body_compressed_as_a_transfer_coding_is_refused_415_naming_it(coding: str) -> None:
+    """The server takes the chunks off and hands on the gzip, which read as it is "is not UTF-8"."""
+    async with _client() as client:
+        answer = await client.post(
+            "/v1/things",
+            content=gzip.compress(b'{"a": "b"}'),
+            headers={"Content-Type": "application/json", "Transfer-Encoding": coding},
+        )
+
+    assert answer.status_code == 415
+    problem = answer.json()
+    assert problem["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert f"Transfer-Encoding: {coding}" in problem["detail"]
+    assert problem["detail"].endswith("without Transfer-Encoding but chunked.")
+
+
+async def test_a_chunked_body_is_read() -> None:
+    async with _client() as client:
+        answer = await client.post("/v1/things", json={"a": "b"}, headers={"Transfer-Encoding": "chunked"})
+
+    assert answer.status_code == 200

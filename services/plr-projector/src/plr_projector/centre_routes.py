@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.plr import CentreAchievementReported
 from lrs_contracts.registry import encode, wrap
-from lrs_contracts.text import OneLineText, WrittenDate
+from lrs_contracts.text import OneLineText, WrittenDate, has_visible_text
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.rules import check_award_date
 from lrs_platform.authentication import CurrentPrincipal
@@ -51,6 +51,22 @@ async def _provider_caller(principal: CurrentPrincipal) -> Principal:
 ProviderCaller = Annotated[Principal, Depends(_provider_caller)]
 
 
+def _seen(what: str) -> Callable[[str], str]:
+    """A free text with a character a reader sees (`has_visible_text`, the rule a challenge's reason keeps): one of
+    spaces and invisible characters alone (a zero-width space, a word joiner, a byte order mark) shows on the PLR as
+    a blank, and sits on its log for good."""
+
+    def check(value: str) -> str:
+        if not has_visible_text(value):
+            raise ValueError(
+                "has no character a reader sees, only spaces or invisible ones such as a zero-width space:"
+                f" write the {what}, or leave the field out"
+            )
+        return value
+
+    return check
+
+
 class CentreAchievementCreate(BaseModel):
     """A learning provider's (ILR-style) achievement record; the provider is the caller."""
 
@@ -61,20 +77,20 @@ class CentreAchievementCreate(BaseModel):
     # one line each: they go onto the PLR log, which must never hold what the projection cannot store. Free text,
     # kept on the log as written: no personal data (the read model empties `provider_name` and `subject` on the
     # learner's erasure, `CentreRow.without_free_text`; nothing can empty the log)
-    provider_name: OneLineText | None = Field(
+    provider_name: Annotated[OneLineText, AfterValidator(_seen("provider's name"))] | None = Field(
         default=None,
         min_length=1,
         max_length=200,
         description="the provider's own name, never a person's: emptied on the learner's erasure",
     )
-    subject: OneLineText | None = Field(
+    subject: Annotated[OneLineText, AfterValidator(_seen("subject"))] | None = Field(
         default=None,
         min_length=1,
         max_length=300,
         description="what was studied; no personal data (a learner's name, date of birth, circumstances):"
         " emptied on the learner's erasure",
     )
-    grade: OneLineText | None = Field(
+    grade: Annotated[OneLineText, AfterValidator(_seen("grade"))] | None = Field(
         default=None, min_length=1, max_length=40, description="the grade only; kept after the learner's erasure"
     )
     award_date: WrittenDate | None = Field(default=None, description="`yyyy-mm-dd`, as a batch's (RV007, RV008)")

@@ -15,9 +15,10 @@ from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_domain.rules import why_no_learner_has
 from lrs_platform.authentication import operator_caller
+from lrs_platform.http import refused_request
 from lrs_platform.identity import Principal
 from lrs_platform.logging import get_logger
-from lrs_platform.problems import RETRY_AFTER, ProblemError, invalid_request
+from lrs_platform.problems import RETRY_AFTER, ProblemError
 from validation.learner_registry import LearnerImportUnderWayError, LearnerRegistry
 
 Operator = Annotated[Principal, Depends(operator_caller("This operation is open to operators only."))]
@@ -65,7 +66,7 @@ async def read_body(request: Request, model: type[Model]) -> Model:
     try:
         return model.model_validate_json(await request.body())
     except ValidationError as error:
-        problem = invalid_request(error.errors(), within=("body",))
+        problem = refused_request(error.errors(), within=("body",))
         raise ProblemError(problem.status, problem.title, problem.detail, problem.code) from error
 
 

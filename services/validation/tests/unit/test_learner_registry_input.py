@@ -84,7 +84,7 @@ class Credentials:
     def __init__(self) -> None:
         self.revoked: list[str] = []
 
-    async def revoke_principal(self, principal: Principal, *, by: str | None = None) -> int:
+    async def revoke_principal(self, principal: Principal, *, by: str | None = None, erased: bool = False) -> int:
         self.revoked.append(str(principal))
         return 0
 
@@ -199,6 +199,28 @@ async def test_a_path_that_names_no_uln_is_refused_before_the_registry_is_asked(
     async with _client(registry, principal) as client:
         answer = await client.post(path.format(uln=uln), json=body)
     _assert_refused(answer, "path.")
+
+
+@pytest.mark.parametrize("uln", ["0123456789", "100000004", "10000000431", "1000000O43"])
+@pytest.mark.parametrize(
+    ("principal", "path", "body_of"),
+    [
+        (PROVIDER, "/v1/learners", lambda uln: _registration(uln=uln)),
+        (OPERATOR, f"/v1/learners/{ULN}/merge", lambda uln: {"merged_uln": uln}),
+    ],
+    ids=["registration", "merge"],
+)
+async def test_a_badly_formed_uln_in_a_body_the_registry_reads_itself_is_rv001_naming_where_not_the_value(
+    registry: Registry, uln: str, principal: str, path: str, body_of: Any
+) -> None:
+    async with _client(registry, principal) as client:
+        answer = await client.post(path, json=body_of(uln))
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert (problem["code"], problem["title"]) == ("RV001", "Invalid ULN")
+    assert "body." in problem["detail"] and "(RV001)" in problem["detail"]
+    assert uln not in problem["detail"] and "pattern" not in problem["detail"]
+    assert registry.registered == []
 
 
 MISTYPED = pytest.mark.parametrize(
