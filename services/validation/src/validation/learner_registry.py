@@ -11,7 +11,9 @@ the LRS holds nothing personal about is not erased (decision 0132).
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
+import io
 import re
 import uuid
 from collections.abc import Collection, Container, Iterable, Mapping, Sequence
@@ -33,11 +35,12 @@ from lrs_contracts.learner import (
     LearnersMerged,
 )
 from lrs_contracts.registry import encode, wrap
+from lrs_contracts.text import has_visible_text
 from lrs_domain.identifiers import mask_uln
 from lrs_domain.merges import LearnerMerges
 from lrs_domain.names import comparable_name
 from lrs_domain.reference import Learner
-from lrs_domain.reference_data import load_learners
+from lrs_domain.reference_data import ReferenceDataError, load_learners
 from lrs_platform.clock import today_in_england
 from lrs_platform.credential_store import revoke_principal_in
 from lrs_platform.database import advisory_lock_key, where_given
@@ -265,6 +268,17 @@ class LearnerRegistry:
         )
         return frozenset(row["provider_ukprn"] for row in rows)
 
+    async def providers_linked_by_registration(self, ulns: Collection[str]) -> frozenset[str]:
+        """The providers whose own registration of one of `ulns` made their link to it (`linked_by` is
+        `provider:<UKPRN>`, as `register_learner` links): not one an operator linked, nor one whose link an operator made
+        its own by linking it again (`link_provider`). Only such a provider knows the details registered: it sent them."""
+        rows = await self._pool.fetch(
+            "SELECT provider_ukprn FROM validation.learner_links"
+            " WHERE uln = ANY($1::text[]) AND linked_by = 'provider:' || provider_ukprn",
+            list(ulns),
+        )
+        return frozenset(row["provider_ukprn"] for row in rows)
+
     async def provider_links(self, ulns: Collection[str]) -> list[ProviderLink]:
         """The providers linked to any of `ulns` (one learner's), each once with its earliest link, oldest first."""
         rows = await self._pool.fetch(
@@ -297,6 +311,23 @@ class LearnerRegistry:
                 provider_ukprn,
                 linked_by,
             )
+
+    async def unlink_provider(self, uln: str, provider_ukprn: str, *, unlinked_by: str) -> ProvidersLinksEnded:
+        """Ends the provider's links to the learner `uln` names: under `uln` and every ULN merged with it (either way,
+        along chains, as `_merged_with` follows them; an erased learner's too, whose links outlive the erasure), as
+        `_end_providers_links` says: announced on the learner log, and the `learner:<ULN>` keys of each ULN whose link
+        the provider's own registration made revoked, as `_end_registrations_links` revokes them. Returns what it ended
+        (nothing: the provider was not linked). `UnknownLearnerError` for a ULN the registry never held.
+
+        Under `_MERGES_LOCK` held shared, as a change of sharing holds it: the learner's ULNs are read as no merge
+        leaves them, and a learner file's import is waited for at most the registry's `lock_wait_ms`, then
+        `LearnerImportUnderWayError`, nothing ended."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await _lock_merges(connection, shared=True, wait_ms=self._lock_wait_ms)
+            if not await _in_registry(connection, uln):
+                raise UnknownLearnerError(uln[-4:])
+            ulns = [uln, *await self._merged_with(connection, uln)]
+            return await _end_providers_links(connection, ulns, provider_ukprn, by=unlinked_by)
 
     async def register_learners(self, learners: Sequence[Learner], *, imported_by: str) -> RegistryImport:
         """Registers new learners and replaces the details of registered ones that differ (the operators'
@@ -921,8 +952,29 @@ async def _masters_of(connection: asyncpg.Connection, ulns: Sequence[str]) -> di
     return {row["uln"]: row["master_uln"] for row in rows}
 
 
+NAME_UNSEEN = (
+    "has no character a reader sees, only spaces or invisible ones such as a zero-width space: write the learner's"
+    " name as it reads"
+)
+"""Why a learner's name of invisible characters alone is refused (`has_visible_text`, as a challenge's reason is): it
+would show as a blank wherever the learner is named, and no batch record could be told to match it or not."""
+_NAME_COLUMNS = ("GivenName", "FamilyName")
+
+
 def parse_learners_csv(text: str) -> list[Learner]:
-    return list(load_learners(text, today_in_england()))
+    """A learner file's learners (`load_learners`), a name with nothing a reader sees refused as the file's other
+    errors are: `ReferenceDataError` naming the line and the column, never the name."""
+    learners = list(load_learners(text, today_in_england()))
+    if all(has_visible_text(learner.given_name) and has_visible_text(learner.family_name) for learner in learners):
+        return learners
+    # rare: read the file again for the line to name (`load_learners` passes blank rows over, so the learners alone
+    # do not say it)
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    for row in reader:
+        for column in _NAME_COLUMNS:
+            if (row.get(column) or "").strip() and not has_visible_text(row[column]):
+                raise ReferenceDataError(f"line {reader.line_num}: {column} {NAME_UNSEEN}")
+    raise ReferenceDataError(f"a GivenName or FamilyName {NAME_UNSEEN}")  # not met: each learner came from a row
 
 
 def _registering(
@@ -1009,6 +1061,14 @@ async def _end_registrations_links(
     )
     if ended:
         await _revoke_learners_keys(connection, sorted({row["uln"] for row in ended}), by=by)
+    await _announce_links_ended(connection, ended)
+    return ended
+
+
+async def _announce_links_ended(connection: asyncpg.Connection, ended: Sequence[asyncpg.Record]) -> None:
+    """Queues a `LearnerProviderUnlinked` for each link `ended` (rows with `uln` and `provider_ukprn`), keyed by its
+    ULN, in ULN and UKPRN order: the PLR projector deletes the link and hides the provider's centre reports for the
+    learner while it is linked to none of their ULNs (decision 0121)."""
     announced = [
         _queued(row["uln"], LearnerProviderUnlinked(uln=row["uln"], provider_ukprn=row["provider_ukprn"]))
         for row in sorted(ended, key=lambda row: (row["uln"], row["provider_ukprn"]))
@@ -1017,7 +1077,40 @@ async def _end_registrations_links(
     ]
     if announced:
         await connection.executemany(_QUEUE, announced)
-    return ended
+
+
+class ProvidersLinksEnded(NamedTuple):
+    """What an operator's unlink of a provider ended (`LearnerRegistry.unlink_provider`): the ULNs whose link to the
+    provider it ended, and how many `learner:<ULN>` keys it revoked with them."""
+
+    ulns: tuple[str, ...]
+    learner_keys_revoked: int
+
+
+def unlink_revoker(operator: str, provider_ukprn: str) -> str:
+    """The `by` of an operator's unlink, as `_link_ended_revoker` words it for the keys it revokes."""
+    return f"{operator} (unlink of provider {provider_ukprn})"
+
+
+async def _end_providers_links(
+    connection: asyncpg.Connection, ulns: Sequence[str], provider_ukprn: str, *, by: str
+) -> ProvidersLinksEnded:
+    """An operator's unlink: ends every link of the provider to `ulns` (one learner's), whoever made it, and announces
+    each as `_end_registrations_links` does. Where the provider's own registration of a ULN made its link (`linked_by`
+    is `provider:<UKPRN>`), that ULN's `learner:<ULN>` keys are revoked as `_end_registrations_links` revokes them
+    (`by` the operator's unlink, `unlink_revoker`): a key made while the ULN held the details that provider registered
+    was made for whoever those details were. A ULN whose link an operator made keeps its keys, as it does through an
+    import or a merge."""
+    ended: list[asyncpg.Record] = await connection.fetch(
+        "DELETE FROM validation.learner_links WHERE uln = ANY($1::text[]) AND provider_ukprn = $2"
+        " RETURNING uln, provider_ukprn, linked_by",
+        list(ulns),
+        provider_ukprn,
+    )
+    registrations = sorted({row["uln"] for row in ended if row["linked_by"] == f"provider:{row['provider_ukprn']}"})
+    revoked = await _revoke_learners_keys(connection, registrations, by=by) if registrations else 0
+    await _announce_links_ended(connection, ended)
+    return ProvidersLinksEnded(tuple(sorted(row["uln"] for row in ended)), revoked)
 
 
 def _link_ended_revoker(by: str) -> str:
@@ -1026,9 +1119,9 @@ def _link_ended_revoker(by: str) -> str:
     return f"validation: registration link ended by {by} (decision 0121)"
 
 
-async def _revoke_learners_keys(connection: asyncpg.Connection, ulns: Sequence[str], *, by: str) -> None:
+async def _revoke_learners_keys(connection: asyncpg.Connection, ulns: Sequence[str], *, by: str) -> int:
     """Revokes the `learner:<ULN>` keys of `ulns` in `connection`'s transaction (`_end_registrations_links`), kept as
-    revoked by `_link_ended_revoker(by)`; each process that cached one drops it within a second
+    revoked by `_link_ended_revoker(by)`, and says how many; each process that cached one drops it within a second
     (`lrs_platform.credential_store`)."""
     revoked = 0
     for uln in ulns:
@@ -1036,6 +1129,7 @@ async def _revoke_learners_keys(connection: asyncpg.Connection, ulns: Sequence[s
         revoked += await revoke_principal_in(connection, principal, by=_link_ended_revoker(by))
     if revoked:
         _log.info("registration_links_ended_learner_keys_revoked", keys=revoked, ulns=[mask_uln(uln) for uln in ulns])
+    return revoked
 
 
 # When validation began to keep who changed a learner's sharing (migration 0122): the history of a ULN registered

@@ -11,14 +11,15 @@ import csv
 from datetime import date, datetime
 from typing import Annotated, Final, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES, ProblemCode
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
-from lrs_contracts.text import OneLineText, WrittenDate
+from lrs_contracts.text import OneLineText, WrittenDate, has_visible_text
 from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.names import name_length
 from lrs_domain.reference import Learner
@@ -41,6 +42,7 @@ from validation.api_common import (
     wake_outbox,
 )
 from validation.learner_registry import (
+    NAME_UNSEEN,
     AlreadyMergedError,
     ErasedLearnerError,
     LearnerDetailsConflict,
@@ -50,6 +52,7 @@ from validation.learner_registry import (
     ProviderNoLongerLinkedError,
     UnknownLearnerError,
     parse_learners_csv,
+    unlink_revoker,
 )
 from validation.registry_access import (
     may_change_sharing,
@@ -92,7 +95,15 @@ def _a_name_of_allowed_length(name: str) -> str:
     return name
 
 
-LearnerName = Annotated[OneLineText, AfterValidator(_a_name_of_allowed_length)]
+def _a_name_a_reader_sees(name: str) -> str:
+    """A name with a character a reader sees (`has_visible_text`, the rule a challenge's reason keeps), as a learner
+    file's names (`parse_learners_csv`): one of invisible characters alone (a zero-width space) shows as a blank."""
+    if not has_visible_text(name):
+        raise PydanticCustomError("visible_text", NAME_UNSEEN)
+    return name
+
+
+LearnerName = Annotated[OneLineText, AfterValidator(_a_name_a_reader_sees), AfterValidator(_a_name_of_allowed_length)]
 
 
 class LearnerRegistration(BaseModel):
@@ -241,12 +252,6 @@ async def _not_registered_or_erased(store: LearnerRegistry, uln: str, erased: st
     return _erased(erased) if await store.erasures(uln) else _not_registered()
 
 
-async def _providers_linked_to(store: LearnerRegistry, uln: str) -> frozenset[str]:
-    """The providers linked to the learner `uln` is one of the ULNs of (a merged learner is one person)."""
-    learner = LearnerMerges.of((await store.learners_for([uln])).values()).resolve(uln)
-    return await store.linked_providers(learner.ulns)
-
-
 async def _providers_linked_to_erased(store: LearnerRegistry, uln: str) -> frozenset[str]:
     """The providers linked to the erased learner `uln` was one of the ULNs of: links outlive an erasure, and the
     learner's merges are followed through erased rows (`learners_for` leaves those out)."""
@@ -254,11 +259,15 @@ async def _providers_linked_to_erased(store: LearnerRegistry, uln: str) -> froze
 
 
 def _registered_not_by_you() -> ProblemError:
+    """The one answer to a provider whose own registration of the ULN does not link it to the learner (never linked,
+    linked by an operator, or its registration's link ended), whatever details it sent: true in each case, and the
+    same whether they match or not, so it learns nothing of the registered details (decision 0121)."""
     return ProblemError(
         409,
         "Learner already registered",
-        "This ULN is registered already, and not by you: registering it changes nothing and links you to no one."
-        " Ask an operator to link you to the learner (`lrs learners link`).",
+        "This ULN is registered already, and no registration of yours links you to the learner now: registering it"
+        " changes nothing, links you to no one and says nothing of the details registered. If you are not linked to"
+        " the learner and should be, ask an operator to link you (`lrs learners link`).",
         code=ProblemCode.LEARNER_ALREADY_REGISTERED,
     )
 
@@ -300,7 +309,9 @@ def _refuse_mistyped(*ulns: str) -> None:
         "registered, later corrections end nothing. The same details again (names compared case-insensitively, date of birth, gender) change "
         "nothing, link no one and answer 200 with `registered: 0`; other "
         "details for a registered ULN are refused with 409, and so is any registration of a registered ULN by a "
-        "provider not linked to the learner, whatever its details (it tells them nothing about the learner) — registered details are corrected only by an "
+        "provider whose own registration of that ULN does not link it to the learner (one not linked, one an "
+        "operator linked, one whose registration's link ended), whatever its details (it tells them nothing about "
+        "the learner) — registered details are corrected only by an "
         "operator's import. An erased learner's ULN is 410 `LEARNER_ERASED` to an operator and to a provider linked to "
         "them, and the same 409 as any registered ULN to any other provider. Ability to share is changed through "
         "`/v1/learners/{uln}/sharing`, never here. A ULN "
@@ -344,9 +355,14 @@ async def register_learner(request: Request, principal: CurrentPrincipal, respon
         raise _erased("This ULN's learner was erased: it is never registered again.") from error
     except LearnerDetailsConflict as error:
         created, conflict = False, error
-    if not created and provider is not None and provider not in await _providers_linked_to(store, learner.uln):
-        # the same answer whether the details sent match or not: else a provider with no link to the learner
-        # could try dates of birth one by one until one is "unchanged"
+    if (
+        not created
+        and provider is not None
+        and provider not in await store.providers_linked_by_registration([learner.uln])
+    ):
+        # the same answer whether the details sent match or not, to any provider but the one whose own registration of
+        # this ULN links it (it sent the details): else a provider with no link, or one an operator linked, could try
+        # dates of birth one by one until one is "unchanged"
         raise _registered_not_by_you()
     if conflict is not None:
         raise ProblemError(
@@ -680,6 +696,60 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
         raise _erased("This ULN's learner was erased: no provider can be linked to them.") from error
     wake_outbox(request)
     _log.info("provider_linked", uln=mask_uln(uln), ukprn=link.ukprn, by=str(principal))
+
+
+Ukprn = Annotated[str, Path(pattern=UKPRN_PATTERN, description="The provider's UKPRN (8 digits)")]
+
+
+@router.delete(
+    "/learners/{uln}/providers/{ukprn}",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="End a provider's link to a learner (operators)",
+    description=(
+        "Ends the provider's links to the learner under the ULN and every ULN merged with it, whoever made them (the "
+        "provider's registration or an operator), announced on the learner log: once the PLR service has applied it, "
+        "normally within a second, the provider is refused the learner's PLR (403 `PROVIDER_NOT_LINKED`), reports no "
+        "centre achievements for them and no longer changes their sharing, and the centre reports it made for them "
+        "are not shown on their PLR until an operator links it again (`POST /v1/learners/{uln}/providers`, decision "
+        "0121). Where the provider's own registration of a ULN made its link, that ULN's learner API keys are revoked "
+        "with it, as when a learner file or a merge ends such a link: an operator makes the learner a key again once "
+        "they know whose the ULN is. A sharing choice the provider made stays (the learner or an operator changes "
+        "it). 404 when the provider is not linked to the learner (or no learner was ever registered under the ULN): "
+        "nothing changed. While a learner file is imported the unlink waits for it a few seconds, then is 503 "
+        "`LEARNER_IMPORT_UNDER_WAY` with `Retry-After`, nothing ended."
+    ),
+    status_code=204,
+    response_class=Response,  # no body, so no content-type either
+    responses=problem_responses(401, 403, 404, 422, 503),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
+)
+async def unlink_provider(request: Request, principal: Operator, uln: Uln, ukprn: Ukprn) -> None:
+    _refuse_mistyped(uln)
+    try:
+        ended = await learner_registry_of(request).unlink_provider(
+            uln, ukprn, unlinked_by=unlink_revoker(str(principal), ukprn)
+        )
+    except UnknownLearnerError as error:
+        raise _not_registered() from error
+    except LearnerImportUnderWayError as error:
+        raise import_under_way(error, "an unlink of a provider", "no link was ended.") from error
+    if not ended.ulns:
+        raise ProblemError(
+            404,
+            "Provider not linked",
+            f"Provider {ukprn} is not linked to this learner under any of their ULNs: nothing was changed."
+            " GET /v1/learners/{uln}/providers lists the providers linked to them.",
+        )
+    wake_outbox(request)
+    _log.info(  # the audit of who ended the link: the ULN masked, as every log line has it
+        "provider_unlinked",
+        uln=mask_uln(uln),
+        ukprn=ukprn,
+        by=str(principal),
+        links_ended=len(ended.ulns),
+        learner_keys_revoked=ended.learner_keys_revoked,
+    )
 
 
 @router.post(

@@ -1,4 +1,5 @@
-"""Operator commands: credentials (straight to the identity tables), reference data and learners (import, link)."""
+"""Operator commands: credentials (straight to the identity tables), reference data and learners (import, link,
+unlink)."""
 
 from __future__ import annotations
 
@@ -501,6 +502,18 @@ def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
     )
 
 
+def unlink_provider(connection: Connection, uln: str, ukprn: str) -> str:
+    with connection.client("validation") as client:
+        expect_ok(client.delete(f"/v1/learners/{uln}/providers/{ukprn}"))
+    return (
+        f"provider {ukprn}'s link to learner {uln} ended (under every ULN of theirs): once the PLR service has it, the"
+        " provider no longer reads their PLR, reports centre achievements for them or changes their sharing, and the"
+        " centre reports it made for them are hidden until it is linked again (`lrs learners link`). Where its own"
+        " registration made the link, the learner's API keys were revoked: make them one again"
+        f" (`lrs credentials create --principal learner:{uln}`) once you know whose the ULN is"
+    )
+
+
 def merge_learners(connection: Connection, master_uln: str, merged_uln: str) -> str:
     with connection.client("validation") as client:
         # 204 when merged now; 200 with `changed: false` when it was merged so before (decision 0158)
@@ -624,7 +637,13 @@ def credentials_command(
             " or operator:<name>; for list, optional: a principal, or a kind alone (operator)."
         ),
     ] = None,
-    label: Annotated[str | None, typer.Option(help="A note stored with the key, such as where it is used.")] = None,
+    label: Annotated[
+        str | None,
+        typer.Option(
+            help="A note stored with the key, such as where it is used. It is kept for good, in clear, and shown by"
+            " list: never a person's name or date of birth (a learner's key loses its label when they are erased)."
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -689,8 +708,8 @@ def credentials_command(
 
 reference_app = typer.Typer(help="Operator: reference data.", no_args_is_help=True)
 learners_app = typer.Typer(
-    help="The learner registry: operators (import, merge, link, erase); a learner's sharing also by the learner or a"
-    " provider linked to them.",
+    help="The learner registry: operators (import, merge, link, unlink, erase); a learner's sharing also by the learner"
+    " or a provider linked to them.",
     no_args_is_help=True,
 )
 
@@ -790,3 +809,14 @@ def link_provider_command(
 ) -> None:
     """Link a provider to a learner: it may then read their PLR, report for them and change their sharing (0121)."""
     print_text(link_provider(connection(ctx), uln, ukprn))
+
+
+@learners_app.command("unlink")
+def unlink_provider_command(
+    ctx: typer.Context,
+    uln: UlnArgument,
+    ukprn: Annotated[str, typer.Option(help="The provider's UKPRN (8 digits).", callback=_eight_digits)],
+) -> None:
+    """End a provider's link to a learner, under every ULN of theirs, whoever made it: it no longer reads their PLR,
+    reports for them or changes their sharing (0121). Not linked: exit status 1, nothing changed."""
+    print_text(unlink_provider(connection(ctx), uln, ukprn))
