@@ -54,6 +54,7 @@ from ingest.views import (
     BatchView,
     RecordPage,
     batch_view,
+    format_of,
     not_published_note,
     offset_of,
     record_view,
@@ -66,6 +67,7 @@ from lrs_contracts.environments import Environment
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
+from lrs_domain.formats.limits import in_file_words
 from lrs_platform.authentication import CurrentPrincipal, caller_of_kind
 from lrs_platform.http import (
     DATABASE_UNAVAILABLE,
@@ -583,11 +585,12 @@ async def list_records(
         batch_id, status=status.value if status else None, limit=page_size, offset=offset_of(page, page_size)
     )
     batch_status = BatchStatus(row["status"])
+    fmt = format_of(row)
     return RecordPage(
         environment=settings.environment,
         batch_id=batch_id,
         batch_status=batch_status,
-        records=[record_view(record, batch_status) for record in records],
+        records=[record_view(record, batch_status, fmt) for record in records],
         page=page,
         page_size=page_size,
         total=total,
@@ -626,7 +629,7 @@ async def download_records(
     batch_status = BatchStatus(row["status"])
     filename = records_csv_filename(batch_id, settings.environment)
     return StreamingResponse(
-        _records_csv(batches, batch_id, batch_status, status.value if status else None),
+        _records_csv(batches, batch_id, batch_status, status.value if status else None, format_of(row)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -644,21 +647,25 @@ CSV_SLICE = 1_000
 
 
 async def _records_csv(
-    batches: BatchRepository, batch_id: uuid.UUID, status: BatchStatus, only: str | None = None
+    batches: BatchRepository,
+    batch_id: uuid.UUID,
+    status: BatchStatus,
+    only: str | None = None,
+    fmt: BatchFormat | None = None,
 ) -> AsyncIterator[str]:
-    """The results CSV (`only`: of the records with that result) a slice at a time once the batch is decided (its
-    records no longer change); in one read while it is not, so that no record is missed or written twice as
-    outcomes arrive."""
+    """The results CSV (`only`: of the records with that result; `fmt`: the batch's format, in whose words its
+    findings are said) a slice at a time once the batch is decided (its records no longer change); in one read while
+    it is not, so that no record is missed or written twice as outcomes arrive."""
     yield records_csv_head()
     if status not in DECIDED_STATUSES:
         records, _ = await batches.records(batch_id, status=only, limit=None)
-        yield records_csv_rows(record_view(record, status) for record in records)
+        yield records_csv_rows(record_view(record, status, fmt) for record in records)
         return
     offset = 0
     while True:
         records, total = await batches.records(batch_id, status=only, limit=CSV_SLICE, offset=offset)
         if records:
-            yield records_csv_rows(record_view(record, status) for record in records)
+            yield records_csv_rows(record_view(record, status, fmt) for record in records)
         offset += len(records)
         if not records or offset >= total:
             return
@@ -687,7 +694,7 @@ async def _refused(request: Request, error: Exception) -> JSONResponse:
     problem = Problem(
         status=refusal_status(refusal.code),
         title=refusal_title(refusal.code),
-        detail=refusal.detail,
+        detail=in_file_words(refusal.detail, error.fmt),  # `notificationEmail` to a JSON file, as its view says
         code=refusal.code.value,
         instance=status_url(error.batch_id),
         line=refusal.line,

@@ -65,12 +65,14 @@ class SubmitResult:
 
 
 class BatchRefusedError(Exception):
-    """The file was refused with an RS code; the refusal is stored as batch `batch_id`."""
+    """The file was refused with an RS code; the refusal is stored as batch `batch_id`. `fmt`: the file's format,
+    when it was known, in whose words the refusal is answered (`notificationEmail` in JSON)."""
 
-    def __init__(self, batch_id: uuid.UUID, refusal: BatchRefused) -> None:
+    def __init__(self, batch_id: uuid.UUID, refusal: BatchRefused, fmt: BatchFormat | None = None) -> None:
         super().__init__(str(refusal))
         self.batch_id = batch_id
         self.refusal = refusal
+        self.fmt = fmt
 
 
 class PublishFailed(Exception):
@@ -407,7 +409,7 @@ class BatchSubmissions:
             format=fmt.value if fmt else None,
             size_bytes=size,
         )
-        return BatchRefusedError(batch_id, refusal)
+        return BatchRefusedError(batch_id, refusal, fmt)
 
 
 def _sealed_and_encoded(records: Sequence[SubmittedRecord], keys: KeyLookup) -> list[bytes]:

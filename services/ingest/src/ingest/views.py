@@ -17,6 +17,7 @@ from lrs_contracts.batch import BatchFormat, JobType
 from lrs_contracts.codes import BatchCode
 from lrs_contracts.environments import Environment
 from lrs_contracts.outcomes import RecordStatus
+from lrs_domain.formats.limits import finding_in_file_words, in_file_words
 
 Row = Mapping[str, Any]
 
@@ -56,7 +57,9 @@ class BatchCountsView(_View):
 class RefusalView(_View):
     code: str = Field(description="RS001-RS004, RS006 or RS007")
     title: str
-    detail: str | None = None
+    detail: str | None = Field(
+        default=None, description="in the file's words: a JSON file's fields named by their keys (`notificationEmail`)"
+    )
     line: int | None = None
     column: int | None = None
 
@@ -140,7 +143,11 @@ class BatchPage(_View):
 class FindingView(_View):
     code: str
     field: str | None = None
-    message: str
+    message: str = Field(
+        description="in the words of the batch's file: a JSON batch's fields named by their keys (`givenName`); another"
+        " record named by its number in an XML or JSON batch (`Record 2 of this batch`), by its line in a CSV batch"
+        " (`Line 2 of this batch`)"
+    )
 
 
 class RecordView(_View):
@@ -186,15 +193,23 @@ def _enum_or_none(enum: type[Any], value: str | None) -> Any:
         return None
 
 
+def format_of(row: Row) -> BatchFormat | None:
+    """A stored batch's format: None when not known (a file refused before its format was told)."""
+    fmt: BatchFormat | None = _enum_or_none(BatchFormat, row.get("format"))
+    return fmt
+
+
 def batch_view(row: Row, environment: Environment = Environment.LIVE) -> BatchView:
     batch_id: uuid.UUID = row["batch_id"]
+    fmt = format_of(row)
     refusal = None
     if row["refusal_code"] is not None:
         code = _enum_or_none(BatchCode, row["refusal_code"])
         refusal = RefusalView(
             code=row["refusal_code"],
             title=refusal_title(code) if code is not None else "The batch was refused",
-            detail=row["refusal_detail"],
+            # in the file's words (`notificationEmail` in JSON); stored as the domain said it
+            detail=in_file_words(row["refusal_detail"], fmt) if row["refusal_detail"] is not None else None,
             line=row["refusal_line"],
             column=row["refusal_column"],
         )
@@ -203,7 +218,7 @@ def batch_view(row: Row, environment: Environment = Environment.LIVE) -> BatchVi
         batch_id=batch_id,
         ao_id=row["ao_id"],
         status=BatchStatus(row["status"]),
-        format=_enum_or_none(BatchFormat, row["format"]),
+        format=fmt,
         job_type=_enum_or_none(JobType, row["job_type"]),
         batch_reference=row["batch_reference"],
         submitted_by=row["submitted_by"],
@@ -229,9 +244,12 @@ def batch_view(row: Row, environment: Environment = Environment.LIVE) -> BatchVi
     )
 
 
-def _findings(raw: Any) -> list[FindingView]:
+def _findings(raw: Any, fmt: BatchFormat | None) -> list[FindingView]:
+    """The stored findings, each message said as the batch's file says it (`finding_in_file_words`): `Record 2 of
+    this batch` and `notificationEmail` in a JSON batch. What is stored stays as the domain said it."""
     items = json.loads(raw) if isinstance(raw, str | bytes) else raw
-    return [FindingView.model_validate(item) for item in items or ()]
+    findings = [FindingView.model_validate(item) for item in items or ()]
+    return [finding.model_copy(update={"message": finding_in_file_words(finding.message, fmt)}) for finding in findings]
 
 
 def plr_changed(status: RecordStatus, batch_status: BatchStatus) -> bool | None:
@@ -241,7 +259,8 @@ def plr_changed(status: RecordStatus, batch_status: BatchStatus) -> bool | None:
     return status is RecordStatus.ACCEPTED and batch_status is BatchStatus.COMPLETED
 
 
-def record_view(row: Row, batch_status: BatchStatus) -> RecordView:
+def record_view(row: Row, batch_status: BatchStatus, fmt: BatchFormat | None = None) -> RecordView:
+    """`fmt`: the batch's format, in whose words its findings are said."""
     status = RecordStatus(row["status"])
     return RecordView(
         line=row["line"],
@@ -249,8 +268,8 @@ def record_view(row: Row, batch_status: BatchStatus) -> RecordView:
         action=row["action"],
         uln_masked=row["uln_masked"],
         status=status,
-        errors=_findings(row["errors"]),
-        warnings=_findings(row["warnings"]),
+        errors=_findings(row["errors"], fmt),
+        warnings=_findings(row["warnings"], fmt),
         achievement_id=row["achievement_id"],
         plr_changed=plr_changed(status, batch_status),
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from lrs_cli.files import read_bounded
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import CODES_BY_STATUS
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+from lrs_domain.formats.limits import record_words as record_words  # said as `record_place` says a record
 from lrs_platform.problems import said_once
 
 DEFAULT_URLS = {
@@ -251,17 +251,6 @@ def record_place(line: int, batch_format: BatchFormat | None) -> str:
     """Where a record's result points: a CSV record's `line N` is its row; an XML or JSON record's number is its
     position among the records (DOMAIN.md §7), `record N`, as refusals say it (`place_in_file`)."""
     return f"record {line}" if batch_format in (BatchFormat.XML, BatchFormat.JSON) else f"line {line}"
-
-
-_LINE_OF_THIS_BATCH = re.compile(r"\bLine (\d+) of this batch\b")
-
-
-def record_words(text: str, batch_format: BatchFormat | None) -> str:
-    """A finding's message with the record it names (RV020's `Line 64 of this batch`) said as `record_place` says
-    it: `Record 64 of this batch` in an XML or JSON batch."""
-    if batch_format not in (BatchFormat.XML, BatchFormat.JSON):
-        return text
-    return _LINE_OF_THIS_BATCH.sub(r"Record \1 of this batch", text)
 
 
 def problem_text(response: httpx.Response, batch_format: BatchFormat | None = None) -> str:

@@ -107,6 +107,26 @@ def in_file_words(text: str, fmt: BatchFormat | None) -> str:
     return _HEADING.sub(lambda found: found.group(1) or _NAMED_IN_WORDS[found.group(2)].json_key, text)
 
 
+# As `_HEADING`: what the text quotes from the file is kept as it is.
+_LINE_OF_THIS_BATCH = re.compile(r"""(?<!\w)('[^'\n]*'|"[^"\n]*")(?!\w)|\bLine (\d+) of this batch\b""")
+
+
+def record_words(text: str, fmt: BatchFormat | None) -> str:
+    """A finding's message with the record it names (RV020's `Line 64 of this batch`) said as a file of `fmt`
+    numbers its records: `Record 64 of this batch` in an XML or JSON batch, whose records are numbered by their
+    position (DOMAIN.md §7); a CSV record's number is its line."""
+    if fmt not in (BatchFormat.XML, BatchFormat.JSON):
+        return text
+    return _LINE_OF_THIS_BATCH.sub(lambda found: found.group(1) or f"Record {found.group(2)} of this batch", text)
+
+
+def finding_in_file_words(text: str, fmt: BatchFormat | None) -> str:
+    """A finding's message as a file of `fmt` says it: its fields named as the file names them (`in_file_words`),
+    and the record it names as the file numbers it (`record_words`). Applied where a message is shown, never to
+    what is stored."""
+    return record_words(in_file_words(text, fmt), fmt)
+
+
 HEADER_HEADINGS: tuple[str, ...] = tuple(field.heading for field in HEADER_FIELDS)
 RECORD_HEADINGS: tuple[str, ...] = tuple(field.heading for field in RECORD_FIELDS)
 HEADER_ATTRIBUTE_BY_HEADING: Mapping[str, str] = {field.heading: field.attribute for field in HEADER_FIELDS}

@@ -22,6 +22,7 @@ from starlette.routing import Match
 from lrs_contracts.challenge import resolution_label
 from lrs_contracts.text import refused_character, with_bidi_controls_shown
 from lrs_domain.formats import file_field_name
+from lrs_domain.formats.limits import finding_in_file_words
 from lrs_domain.identifiers import mask_uln
 from lrs_domain.reference import Catalogue
 from lrs_platform.clock import ENGLAND
@@ -179,6 +180,8 @@ TEMPLATES.filters["urlquote"] = lambda value: quote(str(value), safe="")
 TEMPLATES.filters["resolution_label"] = resolution_label  # what people read for a resolution (decision 0143)
 TEMPLATES.globals["explain"] = explain
 TEMPLATES.filters["file_words"] = in_file_words  # a field named as the batch's file names it (`notificationEmail`)
+# a finding's message as the batch's file says it: `notificationEmail` in JSON, `Record 2 of this batch` in XML or JSON
+TEMPLATES.filters["finding_words"] = lambda text, fmt: finding_in_file_words(str(text), format_named(fmt))
 TEMPLATES.globals["said_once"] = said_once  # a refusal's title and detail
 TEMPLATES.globals["field_named"] = lambda fmt, attribute: file_field_name(format_named(fmt), attribute) or attribute
 TEMPLATES.globals["svg"] = svg
