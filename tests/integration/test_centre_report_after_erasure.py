@@ -56,7 +56,7 @@ GRANT = Path(validation.migrations.__file__).with_name("0129_learner_erased_aske
 class _NoKeys:
     """The identity store as the erasure uses it, holding no key (the keys' revocation: test_erasure.py)."""
 
-    async def revoke_principal(self, principal: Principal, *, by: str | None = None) -> int:
+    async def revoke_principal(self, principal: Principal, *, by: str | None = None, erased: bool = False) -> int:
         return 0
 
 

@@ -42,7 +42,7 @@ async def registry(fresh_database_url: str) -> AsyncIterator[LearnerRegistry]:
 class _NoKeys:
     """The identity store as the erasure uses it, holding no key (the keys' revocation: test_erasure.py)."""
 
-    async def revoke_principal(self, principal: Principal, *, by: str | None = None) -> int:
+    async def revoke_principal(self, principal: Principal, *, by: str | None = None, erased: bool = False) -> int:
         return 0
 
 

@@ -118,8 +118,10 @@ async def test_an_erasure_projected_after_a_switch_empties_the_learners_reports_
 
 
 async def _model_with_a_retired_copy(connection: asyncpg.Connection, uln: str) -> None:
-    """A live model holding a centre report of `uln` naming them, retired as `RETIRED[0]`; a rebuild's schema."""
+    """A live model holding a centre report of `uln` naming them, retired as `RETIRED[0]`; a rebuild's schema; the
+    operator's state (`plr_ops`), whose corrected copies the live model's erasures empty too."""
     await apply_migrations(connection, LIVE_SCHEMA, MIGRATIONS)
+    await apply_migrations(connection, OPS_SCHEMA, OPS_MIGRATIONS)
     await apply_migrations(connection, REBUILD, MIGRATIONS)
     await connection.execute(
         f"INSERT INTO {LIVE_SCHEMA}.centre_achievements (uln, provider_ukprn, qualification_number, report_id,"

@@ -74,6 +74,35 @@ async def _learners_key(credentials: CredentialStore, uln: str) -> str:
     return (await credentials.issue(Principal(PrincipalKind.LEARNER, uln))).token
 
 
+async def test_an_erasure_empties_the_labels_of_the_learners_keys_revoked_before_too(
+    registry: LearnerRegistry, credentials: CredentialStore, validation: httpx.AsyncClient
+) -> None:
+    # a key's label is free text that `lrs credentials list` shows: an operator making a learner's key may name them
+    learner, merged, bystander = (new_learner()["uln"] for _ in range(3))
+    await registry.register_learners(
+        [Learner(uln, "Ignatius", "Pemberthwaite", None, 0, 1) for uln in (learner, merged, bystander)],
+        imported_by=OPERATOR,
+    )
+    await registry.merge(learner, merged)
+    label = "Ignatius Pemberthwaite (b. 1997-03-12) phone app"
+    old = await credentials.issue(Principal(PrincipalKind.LEARNER, learner), label)
+    await credentials.revoke(old.key_id, by="operator:rotation")  # revoked before the erasure: its label goes too
+    for uln in (learner, merged, bystander):
+        await credentials.issue(Principal(PrincipalKind.LEARNER, uln), label)
+
+    answer = await validation.post(f"/v1/admin/learners/{learner}/erasure", json={"reason": "a test learner"})
+
+    assert answer.status_code == 503, answer.text  # stopped after the commit: the labels went before it
+    labels = {
+        uln: [
+            key.label
+            for key in await credentials.listing(principal=Principal(PrincipalKind.LEARNER, uln), include_revoked=True)
+        ]
+        for uln in (learner, merged, bystander)
+    }
+    assert labels == {learner: [None, None], merged: [None], bystander: [label]}
+
+
 async def test_a_validation_stopped_right_after_the_erasure_leaves_no_erased_learners_key_working(
     registry: LearnerRegistry, credentials: CredentialStore, validation: httpx.AsyncClient
 ) -> None:

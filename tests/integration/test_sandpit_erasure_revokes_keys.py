@@ -66,8 +66,9 @@ async def test_a_live_erasure_revokes_the_learners_sandpit_keys_merged_ulns_too_
         ]
     )
     store = CredentialStore(sandpit, environment=Environment.SANDPIT)
+    # each labelled as an operator might: the label is free text that `lrs --sandpit credentials list` shows
     master_key, merged_key, other_key = [
-        await store.issue(Principal(PrincipalKind.LEARNER, uln)) for uln in (master, merged, other)
+        await store.issue(Principal(PrincipalKind.LEARNER, uln), "Ada Byron's phone") for uln in (master, merged, other)
     ]
     assert await store.authenticate(master_key.token) is not None  # made before the erasure, it works
 
@@ -91,6 +92,16 @@ async def test_a_live_erasure_revokes_the_learners_sandpit_keys_merged_ulns_too_
     # each revocation says why, as `lrs --sandpit credentials list` shows it
     [master_listed] = await fresh.listing(principal=Principal(PrincipalKind.LEARNER, master), include_revoked=True)
     assert master_listed.revoked_by == "validation (Sandpit's registry copy): the learner was erased live"
+    # and keeps no label (the learner's name may be in it); the other learner's key keeps its own
+    labels = await sandpit.fetch(
+        "SELECT key_id, label FROM identity.credentials WHERE key_id = ANY($1::text[])",
+        [master_key.key_id, merged_key.key_id, other_key.key_id],
+    )
+    assert {row["key_id"]: row["label"] for row in labels} == {
+        master_key.key_id: None,
+        merged_key.key_id: None,
+        other_key.key_id: "Ada Byron's phone",
+    }
 
     await follower.apply(erasures)  # redelivered: the revocations stand as they were
     assert await _revocations(sandpit, master_key.key_id, merged_key.key_id, other_key.key_id) == revoked

@@ -51,11 +51,18 @@ class QualificationSummary(Contract):
 
 
 class Provenance(Contract):
-    """Where an event came from: the batch, the record's line in it and the AO's MIS identifier for it."""
+    """Where an event came from: the batch and the record's line in it."""
 
     batch_id: uuid.UUID
     line: int = Field(ge=1)
-    mis_identifier: str | None = None
+    mis_identifier: str | None = Field(
+        default=None,
+        description=(
+            "no longer written (null): the AO's MIS identifier for the record, as events of earlier releases"
+            " carry it. It is the AO's free text, and this log is kept for ever, in clear, where no erasure reaches:"
+            " the batch's outcomes (`lrs.batch.outcomes.v1`, the batch's results) echo it to the AO instead"
+        ),
+    )
 
 
 class AchievementRecorded(Contract):

@@ -554,8 +554,9 @@ class _Events:
                 "data": data,
                 "status": self._status,
                 "qualification": summary,
+                # the AO's MIS identifier is echoed in the outcomes only: the log keeps an event for ever, in clear
                 "provenance": _trusted_provenance(
-                    {"batch_id": self._batch_id, "line": fields["line"], "mis_identifier": fields["mis_identifier"]}
+                    {"batch_id": self._batch_id, "line": fields["line"], "mis_identifier": None}
                 ),
             },
         )
@@ -590,9 +591,9 @@ def _event(
     assert address is not None  # an accepted record always has a readable ULN, QAN and award date
     key = target.key if target is not None else _key(ao_id, address, record.uln)
     identity = target.achievement_id if target is not None else ids.of(key)
-    provenance = trusted_from(
-        Provenance, {"batch_id": batch_id, "line": record.line, "mis_identifier": record.mis_identifier}
-    )
+    # no `mis_identifier`: the AO's free-text key (which may name the learner) is echoed in the batch's outcomes, not
+    # kept for ever, in clear, on the PLR log, where no erasure reaches it
+    provenance = trusted_from(Provenance, {"batch_id": batch_id, "line": record.line, "mis_identifier": None})
     if change is _RECORD:  # nearly every event: tested first
         assert data is not None, f"{judged.action} accepted without achievement data"
         assert judged.qualification is not None

@@ -159,11 +159,31 @@ def test_recorded_event_carries_key_data_status_catalogue_summary_and_provenance
         kind="qualification",
         awarding_organisation_name="Test Awarding Body",
     )
-    assert (event.provenance.batch_id, event.provenance.line, event.provenance.mis_identifier) == (
-        BATCH_ID,
-        4,
-        "CAND-4",
+    assert (event.provenance.batch_id, event.provenance.line, event.provenance.mis_identifier) == (BATCH_ID, 4, None)
+
+
+def test_no_plr_event_carries_the_mis_identifier_which_the_outcomes_echo() -> None:
+    # The AO's own key is free text (some are surname + initial + DOB): the outcomes echo it to the AO, the PLR
+    # log, kept for ever in clear and keyed by the full ULN, does not carry it, for any kind of event
+    named = "Wolstencroft Barnaby 2001-09-23"
+    decision = decide(
+        record(line=4, action="Withdraw", grade=None, mis_identifier=named),
+        record(line=5, uln=ULN_2, grade="8", mis_identifier=named),
+        record(line=6, award_date="2023-08-24", mis_identifier=named),
+        record(line=7, action="Update", grade="4", mis_identifier=named, award_date="2022-08-24"),
+        existing=[state(), state(uln=ULN_2, status=ResultStatus.PROVISIONAL), state(award_date=date(2022, 8, 24))],
     )
+    assert decision.failure is None
+    assert [outcome.mis_identifier for outcome in decision.outcomes] == [named] * 4
+    assert {type(event).__name__ for event in decision.events} == {
+        "AchievementWithdrawn",
+        "AchievementSuperseded",
+        "AchievementRecorded",
+        "AchievementUpdated",
+    }
+    for event in decision.events:
+        assert event.provenance.mis_identifier is None
+        assert named not in event.model_dump_json()
 
 
 def test_counts_are_disjoint() -> None:

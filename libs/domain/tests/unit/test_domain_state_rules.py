@@ -303,8 +303,8 @@ def test_events_carry_provenance_in_record_order() -> None:
         existing=[LIVE_FINAL],
     )
     assert [event.provenance for event in decision.events] == [
-        Provenance(batch_id=BATCH_ID, line=4, mis_identifier="C-4"),
-        Provenance(batch_id=BATCH_ID, line=9, mis_identifier="C-9"),
+        Provenance(batch_id=BATCH_ID, line=4),  # the MIS identifier is in the outcomes only
+        Provenance(batch_id=BATCH_ID, line=9),
     ]
     assert [outcome.line for outcome in decision.outcomes] == [4, 9]
 

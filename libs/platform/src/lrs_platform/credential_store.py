@@ -183,6 +183,9 @@ def reserved_label_refusal(label: str | None) -> str | None:
 
 
 _REVOKE_PRINCIPAL = "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL"
+# An erased learner's keys keep no label: free text, shown by `lrs credentials list`, which an operator making the
+# key may have written the learner's name in. Every key of theirs, those revoked before too.
+_FORGET_LABELS = "UPDATE identity.credentials SET label = NULL WHERE principal = $1 AND label IS NOT NULL"
 
 
 async def revoke_principal_in(
@@ -191,11 +194,15 @@ async def revoke_principal_in(
     *,
     by: str | None = None,
     created_before: datetime | None = None,
+    erased: bool = False,
 ) -> int:
     """Revokes every key of `principal` not yet revoked, in `connection`'s transaction, and says how many: for a
     caller whose own change must commit with it (the Sandpit's copy of a live erasure). Each process that cached one
     of the keys drops it within `CACHE_SECONDS`. `by`: who revoked them, kept with them. `created_before`: only the
-    keys made at or before then (an event applied late revokes none made since)."""
+    keys made at or before then (an event applied late revokes none made since). `erased`: the principal is a learner
+    being erased: the labels of all their keys, revoked or not, are emptied too."""
+    if erased:
+        await connection.execute(_FORGET_LABELS, str(principal))
     statement = _REVOKE_PRINCIPAL
     arguments: list[object] = [str(principal)]
     if created_before is not None:
@@ -274,10 +281,11 @@ class CredentialStore:
     def _token(self, key_id: str, secret: str) -> str:
         return f"{_TOKEN_PREFIXES[self.environment]}{key_id}_{secret}"
 
-    async def revoke_principal(self, principal: Principal, *, by: str | None = None) -> int:
-        """Revokes every key of `principal`; `by`: who did, kept with the keys. How many it revoked."""
+    async def revoke_principal(self, principal: Principal, *, by: str | None = None, erased: bool = False) -> int:
+        """Revokes every key of `principal`; `by`: who did, kept with the keys. How many it revoked. `erased`: the
+        principal is a learner being erased: their keys' labels are emptied too (`revoke_principal_in`)."""
         async with self._pool.acquire() as connection, connection.transaction():
-            revoked = await revoke_principal_in(connection, principal, by=by)
+            revoked = await revoke_principal_in(connection, principal, by=by, erased=erased)
         self._forget_cached()
         return revoked
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import json
 import operator
 import re
 import uuid
@@ -21,6 +22,15 @@ from typing import Any
 
 import asyncpg
 
+from lrs_contracts.plr import (
+    AchievementRecorded,
+    AchievementReinstated,
+    AchievementSuperseded,
+    AchievementUpdated,
+    AchievementWithdrawn,
+    CentreAchievementReported,
+)
+from lrs_contracts.registry import event_type_of
 from lrs_domain.identifiers import mask_uln
 from lrs_platform import parking
 from lrs_platform.database import where_given
@@ -519,6 +529,7 @@ class ReadModel:
             await self.erase_centre_text(connection, sorted(changes.erased_ulns))
             if self.schema == LIVE_SCHEMA:  # a rebuild's model reads the erasure itself, and leaves the others be
                 await erase_retired_centre_text(connection, sorted(changes.erased_ulns))
+                await erase_replaced_free_text(connection, sorted(changes.erased_ulns))
         if changes.challenges:
             await connection.execute(
                 self._sql_upsert_challenges, *_columns_of(list(changes.challenges.values()), _CHALLENGE_COLUMNS)
@@ -1189,6 +1200,16 @@ async def record_operator_action(
     operator: str,
     reason: str | None,
 ) -> None:
+    """Keeps an operator's skip or replacement of the event at `position`, which every projection run applies again.
+    A replacement of an event about a learner the live model knows to be erased is kept without the free text that
+    may name them (`without_erased_free_text`), as their erasure left the stored replacements made before it."""
+    replacement = action.replacement
+    if action.action == "replace" and replacement is not None:
+        about = _free_text_of(replacement)
+        if about is not None and await connection.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {quoted(LIVE_SCHEMA)}.erased_learners WHERE uln = $1)", about[0]
+        ):
+            replacement = without_erased_free_text(replacement, {about[0]}) or replacement
     await connection.execute(
         f'INSERT INTO {OPS_SCHEMA}.operator_actions (topic, partition, "offset", action, replacement, operator, reason)'
         ' VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (topic, partition, "offset") DO UPDATE SET'
@@ -1196,10 +1217,94 @@ async def record_operator_action(
         " reason = EXCLUDED.reason, acted_at = now()",
         *position,
         action.action,
-        action.replacement,
+        replacement,
         operator,
         reason,
     )
+
+
+# The free text a PLR event may carry that can name its learner, by event type, as paths in the event (`data`): a
+# provider's words in its centre report (the read model empties them at the learner's erasure: `erase_centre_text`)
+# and the AO's MIS identifier on the achievement events of releases before it was left off the log. The grade stays,
+# as it does in the read model.
+_FREE_TEXT: dict[str, tuple[tuple[str, ...], ...]] = {
+    event_type_of(CentreAchievementReported): (("provider_name",), ("subject",)),
+    **{
+        event_type_of(model): (("provenance", "mis_identifier"),)
+        for model in (
+            AchievementRecorded,
+            AchievementUpdated,
+            AchievementSuperseded,
+            AchievementWithdrawn,
+            AchievementReinstated,
+        )
+    },
+}
+
+
+def _free_text_of(replacement: bytes) -> tuple[str, dict[str, Any], tuple[tuple[str, ...], ...]] | None:
+    """The learner (ULN) an operator's replacement of a PLR event is about, the event as JSON and where its free text
+    is (`_FREE_TEXT`), or None: an event of another kind (the learner and challenge topics carry their learners'
+    words sealed), or bytes that are not one."""
+    try:
+        document = json.loads(replacement)
+        data = document["data"]
+        paths = _FREE_TEXT.get(data["event_type"])
+        uln = data["uln"] if "uln" in data else data["key"]["uln"]
+    except (ValueError, LookupError, TypeError):
+        return None
+    if paths is None or not isinstance(uln, str):
+        return None
+    return uln, document, paths
+
+
+def without_erased_free_text(replacement: bytes, erased: Collection[str]) -> bytes | None:
+    """`replacement`, an operator's corrected copy of a parked PLR event, with its free text that may name its
+    learner set to null (`_FREE_TEXT`) when the learner is one of `erased`; None when it has none to empty. Applied,
+    it projects what the event itself projects for an erased learner, so a rebuild builds the same model."""
+    about = _free_text_of(replacement)
+    if about is None or about[0] not in erased:
+        return None
+    _, document, paths = about
+    emptied = False
+    for *parents, name in paths:
+        holder: Any = document["data"]
+        for parent in parents:
+            holder = holder.get(parent) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and holder.get(name) is not None:
+            holder[name] = None
+            emptied = True
+    return json.dumps(document, ensure_ascii=False).encode() if emptied else None
+
+
+async def erase_replaced_free_text(connection: asyncpg.Connection, ulns: Sequence[str]) -> int:
+    """Empties the free text of the operator's stored replacements (`operator_actions`) of PLR events about `ulns`,
+    erased learners (`without_erased_free_text`), in the caller's transaction; returns how many it changed. The live
+    projection calls it as it projects the erasures: a replacement is a copy the operator wrote, kept for ever so that
+    rebuilds apply it again, not the log. Only the rows whose bytes name one of the ULNs (or escape a character, as
+    JSON may spell a digit) are read."""
+    rows = await connection.fetch(
+        f'SELECT topic, partition, "offset", replacement FROM {OPS_SCHEMA}.operator_actions'
+        " WHERE action = 'replace' AND replacement IS NOT NULL AND (position($2::bytea IN replacement) > 0"
+        " OR EXISTS (SELECT 1 FROM unnest($1::text[]) AS erased (uln)"
+        " WHERE position(convert_to(erased.uln, 'UTF8') IN replacement) > 0))",
+        list(ulns),
+        b"\\u",
+    )
+    erased = set(ulns)
+    emptied = 0
+    for row in rows:
+        if (replacement := without_erased_free_text(row["replacement"], erased)) is not None:
+            await connection.execute(
+                f"UPDATE {OPS_SCHEMA}.operator_actions SET replacement = $4"
+                ' WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+                row["topic"],
+                row["partition"],
+                row["offset"],
+                replacement,
+            )
+            emptied += 1
+    return emptied
 
 
 async def record_dead_letter_action(connection: asyncpg.Connection, action: DeadLetterAction) -> None:

@@ -184,7 +184,8 @@ async def _revoke_learners_keys(request: Request, ulns: list[str], erased_by: Pr
     by = f"validation: the learner was erased by {erased_by}"
     revoked = 0
     for erased_uln in ulns:
-        revoked += await credentials.revoke_principal(Principal(PrincipalKind.LEARNER, erased_uln), by=by)
+        # their labels emptied too: free text an operator may have written the learner's name in
+        revoked += await credentials.revoke_principal(Principal(PrincipalKind.LEARNER, erased_uln), by=by, erased=True)
     if revoked:
         _log.info("erased_learners_keys_revoked", keys=revoked, ulns=len(ulns))
 

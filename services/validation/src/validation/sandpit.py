@@ -299,7 +299,7 @@ class RegistryFollower:
                 await self._own_keys.erase(connection, event.uln)
                 # as live's erasure revokes live's (each merged ULN has its own erasure); none is left on redelivery
                 revoked = await revoke_principal_in(
-                    connection, Principal(PrincipalKind.LEARNER, event.uln), by=_ERASED_LIVE_REVOKER
+                    connection, Principal(PrincipalKind.LEARNER, event.uln), by=_ERASED_LIVE_REVOKER, erased=True
                 )
                 if revoked:
                     _log.info("sandpit_erased_learners_keys_revoked", keys=revoked, uln=mask_uln(event.uln))

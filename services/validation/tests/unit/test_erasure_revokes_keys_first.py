@@ -33,7 +33,7 @@ class Keys:
     def __init__(self, *ulns: str) -> None:
         self.working = {_key_of(uln) for uln in ulns}
 
-    async def revoke_principal(self, principal: Principal, *, by: str | None = None) -> int:
+    async def revoke_principal(self, principal: Principal, *, by: str | None = None, erased: bool = False) -> int:
         revoked = str(principal) in self.working
         self.working.discard(str(principal))
         return int(revoked)
