@@ -30,6 +30,7 @@ from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import refused_character
 from lrs_domain.formats import BatchRefused, detect_format, media_type_of, names_no_batch_format
+from lrs_domain.formats.errors import refuse_other_encodings
 from lrs_platform.idempotency import UnusableIdempotencyKey, idempotency_key_of
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.kafka import MAX_MESSAGE_BYTES
@@ -430,12 +431,21 @@ def mislabelled(
     return said
 
 
+EMPTY_BODY = "the body is empty (0 bytes): send the batch file itself as the request body"
+
+
 def resolve_format(
     requested: BatchFormat | None, content_type: str | None, content_disposition: str | None, content: bytes
 ) -> BatchFormat:
     """`?format=` wins; else the Content-Type, the file name, then the first bytes; else RS001. The file
     name is read only when the Content-Type does not settle the format (`filename_from`). A Content-Type of
-    something else than a batch file (`image/png`, a multipart form) is RS001: the file is not what it says."""
+    something else than a batch file (`image/png`, a multipart form) is RS001: the file is not what it says. An empty
+    body is RS001 before anything else, said to be empty (each format's parser has a puzzle of its own for it; a
+    stream read before it was sent, or a wrong path, sends one). A file in no format that is UTF-16 or UTF-32, or
+    starts with two UTF-8 byte order marks, is told so, as each format's parser tells it: no Content-Type would
+    help it."""
+    if not content:
+        raise BatchRefused(BatchCode.MALFORMED, EMPTY_BODY)
     if requested is None and names_no_batch_format(content_type):
         media_type = media_type_of(content_type or "")
         form = " (a multipart form: send the file itself as the body)" if media_type.startswith("multipart/") else ""
@@ -451,6 +461,7 @@ def resolve_format(
         or detect_format(None, filename_from(content_disposition), content[:512])
     )
     if fmt is None:
+        refuse_other_encodings(content)
         raise BatchRefused(
             BatchCode.MALFORMED,
             "the file is not recognisable as CSV, XML or JSON: send it as the request body with"

@@ -144,7 +144,7 @@ def test_the_file_name_comes_from_content_disposition() -> None:
     [
         (BatchFormat.XML, "application/json", None, b"{}", BatchFormat.XML),
         (None, "text/csv; charset=utf-8", None, b"<x/>", BatchFormat.CSV),
-        (None, "application/octet-stream", 'attachment; filename="b.json"', b"", BatchFormat.JSON),
+        (None, "application/octet-stream", 'attachment; filename="b.json"', b"?", BatchFormat.JSON),
         (None, None, None, b'  <?xml version="1.0"?>', BatchFormat.XML),
     ],
 )
@@ -202,8 +202,8 @@ def test_a_file_name_that_cannot_be_read_is_taken_as_no_name(disposition: str) -
 
 def test_the_file_name_is_read_only_when_the_content_type_does_not_settle_the_format() -> None:
     unreadable = "attachment; filename*=idna''b.csv"
-    assert resolve_format(None, "text/csv", unreadable, b"") is BatchFormat.CSV
-    assert resolve_format(BatchFormat.XML, None, unreadable, b"") is BatchFormat.XML
+    assert resolve_format(None, "text/csv", unreadable, b"?") is BatchFormat.CSV
+    assert resolve_format(BatchFormat.XML, None, unreadable, b"?") is BatchFormat.XML
     # an unreadable name is no name: the first bytes tell, else the refusal says how to name the format
     assert resolve_format(None, "application/octet-stream", unreadable, b'{"header": {}}') is BatchFormat.JSON
     with pytest.raises(BatchRefused) as refused:

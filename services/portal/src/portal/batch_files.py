@@ -50,7 +50,8 @@ _RULE_NOTES = {
     "batch_reference": "Your own name for the batch, one line: the subject of the email that says the batch"
     " is done, and shown in the list of batches. Not checked for repeats: two files with one reference are two"
     " batches (only the same file sent again is answered with its first batch instead of making a new one), and"
-    " each sends its own email; records already recorded come back unchanged.",
+    " each sends its own email; records already recorded come back unchanged. Kept for good, in clear: never a"
+    " learner's name or date of birth.",
     "given_name": f"At most {MAX_NAME_LENGTH} characters (RV021).",
     "family_name": f"At most {MAX_NAME_LENGTH} characters (RV021).",
     "pathway": "Needed only when the qualification has several pathways in the qualification catalogue (RV005).",
@@ -216,9 +217,14 @@ any value, name or line of the file, then "…".
   that is not doubled (`"Ev"ie`) is refused at its line, naming the field: write it twice (`"Ev""ie"`) or remove it.
   A spreadsheet shows the same
   record one row higher for every line break above it in a value, so look up the line number in a text editor. XML
-  and JSON number records by their position: `lrs` says `record N` for such a record (in `lrs batch check`, `lrs batch
-  status --records`, and RV020's `Record N of this batch`) and for a fault inside a JSON record, and `line N, column C`
-  for XML, CSV and a JSON file that is not JSON at all.
+  and JSON number records by their position: `lrs` says `record N` for such a record (in `lrs batch check` and `lrs
+  batch status --records`) and for a fault inside a JSON record, and `line N, column C` for XML, CSV, a JSON file that
+  is not JSON at all, and a JSON value no batch takes (a key given twice, `NaN` or `Infinity`, a number of thousands
+  of digits, arrays nested too deeply), whose message names its record too (`unreadable JSON in record 7 credits: NaN
+  is not a JSON number`). Columns count characters, and a line ends in CR LF, LF or a CR alone. RV020 names the
+  earlier record as the file numbers it: `Record N of this batch` in an XML or JSON batch, `Line N of this batch` in a
+  CSV batch, in the API's record view and results CSV, the portal's pages and `lrs`; a JSON batch's messages name its
+  keys as it writes them (`notificationEmail`).
 - **CSV saved by a spreadsheet.** Excel and Google Sheets pad every row with empty fields to the width of the widest
   (the 14 record headings), so the header rows end in a run of commas. The message says so, and names the padded
   lines (`the header names row has 14 fields, the last 8 empty: ... delete the commas at the end of lines 1 and 2`):
@@ -228,14 +234,17 @@ any value, name or line of the file, then "…".
   many: find the stray comma, do not delete the commas at the end. A first line `sep=,`, which Excel writes to name the separator, is no part of a batch: delete
   it. A file saved with semicolons or tabs is named as such; save it as "CSV UTF-8 (Comma delimited)".
 - **CSV headings** are exact. A wrong heading is named with what differs: its case (headings are case-sensitive),
-  spaces around or inside it, an invisible second byte order mark before `FileVersion` (the file was saved as
-  UTF-8 with a mark by a program that added another: save it once), or the order, which is the one above. A
+  spaces around or inside it, or the order, which is the one above. A
   headings row with too few or too many fields names the headings missing, extra or there twice, and lists the
   headings in their order; a file that starts at the record headings is told that its two header lines (the header
-  names, then their values) are missing and come first.
+  names, then their values) are missing and come first. A file whose line 2, the header values, is empty or left out
+  is told so at line 2; one that ends after its header values has no records (RS006), as in XML and JSON.
 - **Not UTF-8.** CSV, XML and JSON all name the first byte that is not UTF-8 and where it is
   (`byte 0xE2 is not UTF-8`): a file saved as Windows-1252 or ISO-8859-1 writes "Siân" with such a byte. Save the
-  file as UTF-8. A file saved as UTF-16 or UTF-32 is named as such, with or without a byte order mark, and told to save it as UTF-8. In XML, the declaration may name UTF-8 as `encoding="UTF-8"` in any case, or name no encoding;
+  file as UTF-8. A file saved as UTF-16 or UTF-32 is named as such, with or without a byte order mark, and told to save it as UTF-8,
+  whatever its Content-Type (application/octet-stream, text/plain or none included). A file that starts with two UTF-8
+  byte order marks (a program that adds one to a file that has one), in any format, is told so: save it as UTF-8
+  once. An empty body (0 bytes) is refused (RS001) as empty: send the batch file itself as the request body. In XML, the declaration may name UTF-8 as `encoding="UTF-8"` in any case, or name no encoding;
   `encoding="utf8"` is refused: XML knows UTF-8 by the name `UTF-8` only, and the parser (expat) reads a file
   declared `utf8` as a one-byte encoding, refusing its first character beyond ASCII. Write `encoding="UTF-8"`.
 - **XML elements have no namespace.** A root `<AchievementBatch xmlns="urn:...">`, or a prefix bound to a
@@ -245,7 +254,8 @@ any value, name or line of the file, then "…".
   schema refuses it: a value is an element, so `<Record Action="Withdraw">` is refused with "write
   `<Action>Withdraw</Action>` inside `<Record>`".
 - **The XML declaration** `<?xml ...?>` comes first in the file: a file with a blank line, spaces or anything else
-  before it is told to delete what comes before `<?xml`. A DOCTYPE declaration is refused (RS001: a batch file has no
+  before it is told to delete what comes before `<?xml`. A byte order mark anywhere but the file's first character
+  (just after the declaration, say) is named as one: delete it. A DOCTYPE declaration is refused (RS001: a batch file has no
   DTD, and entities and external references are never read): remove the `<!DOCTYPE ...>` line.
 - **JSON keys** are the camelCase keys of the schema only: a key written in snake_case (`job_type`, `given_name`)
   is an unknown key (RS001), and the message names the key to write (`jobType`).

@@ -38,14 +38,17 @@ csv.field_size_limit(max(csv.field_size_limit(), MAX_BATCH_BYTES))
 
 
 def parse_csv(content: bytes, *, received_on: date | None = None) -> ParsedBatch:
-    rows = _non_blank_rows(_decode(content))
-    _expect_headings(rows, HEADER_HEADINGS, "header names")
-    header_line, header_row = _expect_row(rows, len(HEADER_HEADINGS), "header values")
+    rows: Iterator[tuple[int, list[str]]] = _non_blank_rows(_decode(content))
+    names_line = _expect_headings(rows, HEADER_HEADINGS, "header names")
+    header_line, header_row = _expect_row(rows, len(HEADER_HEADINGS), "header values", names_line=names_line)
     header_values = _trimmed(header_row)
     refuse_unstorable(header_values, _fields_of_row(HEADER_HEADINGS, header_line), in_header=True)
     header = header_from(dict(zip(_HEADER_ATTRIBUTES, header_values, strict=True)), received_on)
     records: list[SubmittedRecord] = []
     with naming_batch(header.batch_reference):
+        if (record_headings := next(rows, None)) is None:  # the header and nothing after it: RS006, as in XML and JSON
+            return batch_of(header, (), BatchFormat.CSV)
+        rows = chain([record_headings], rows)
         _expect_headings(rows, RECORD_HEADINGS, "record headings")
         for line, row in rows:
             refuse_too_many_records(len(records) + 1, line)
@@ -200,12 +203,28 @@ def _field_named(rows_read: int, field: int) -> str:
 
 
 def _expect_row(
-    rows: Iterator[tuple[int, list[str]]], field_count: int, what: str, headings: tuple[str, ...] = ()
+    rows: Iterator[tuple[int, list[str]]],
+    field_count: int,
+    what: str,
+    headings: tuple[str, ...] = (),
+    *,
+    names_line: int | None = None,
 ) -> tuple[int, list[str]]:
+    """The next row, refused unless it is `field_count` fields long (`headings`: those it is to hold). `names_line`:
+    for the header values row, the line of the header names above it."""
     try:
         line, row = next(rows)
     except StopIteration:
         raise BatchRefused(BatchCode.MALFORMED, f"the file ends before its {what} row") from None
+    if names_line is not None and _are_record_headings(row):
+        # the values row left empty (a template never filled in; a blank row is skipped) or left out: the record
+        # headings were read as the header values, and said to have a comma too many
+        raise BatchRefused(
+            BatchCode.MALFORMED,
+            f"line {names_line + 1}, the header values, is empty or missing: under the header names write their"
+            " values (AwardingOrganisation and NotificationEmail at least); the record headings come after them",
+            names_line + 1,
+        )
     if headings and row[0].lstrip("\ufeff ").lower().startswith(_EXCEL_SEPARATOR_LINE):
         raise BatchRefused(
             BatchCode.MALFORMED,
@@ -240,7 +259,8 @@ _RECORD_HEADINGS_IN_LOWER_CASE = frozenset(heading.lower() for heading in RECORD
 _HEADER_HEADINGS_IN_LOWER_CASE = frozenset(heading.lower() for heading in HEADER_HEADINGS)
 
 
-def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str, ...], what: str) -> None:
+def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str, ...], what: str) -> int:
+    """The line of the headings row, refused unless it holds `headings` exactly, in their order."""
     line, row = _expect_row(rows, len(headings), what, headings)
     for column, (found, expected) in enumerate(zip(row, headings, strict=True), start=1):
         if found != expected:
@@ -251,6 +271,7 @@ def _expect_headings(rows: Iterator[tuple[int, list[str]]], headings: tuple[str,
                 line,
                 column,
             )
+    return line
 
 
 def _heading_difference(found: str, expected: str, headings: tuple[str, ...], first_in_file: bool) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lrs_contracts.batch import BatchFormat
 from lrs_domain.formats.limits import HEADER_HEADINGS
 
@@ -26,7 +28,7 @@ _FORMAT_BY_EXTENSION: dict[str, BatchFormat] = {
     ".csv": BatchFormat.CSV,
 }
 
-_BYTE_ORDER_MARK = b"\xef\xbb\xbf"
+_BYTE_ORDER_MARKS = re.compile(rb"(?:\xef\xbb\xbf)*")  # matches always, maybe nothing: one pass, in C
 _CSV_FIRST_HEADING = HEADER_HEADINGS[0].encode()
 
 
@@ -69,7 +71,10 @@ def _from_filename(filename: str | None) -> BatchFormat | None:
 
 
 def _from_content(first_bytes: bytes) -> BatchFormat | None:
-    start = first_bytes.removeprefix(_BYTE_ORDER_MARK).lstrip()
+    """The format the first bytes plainly are, after any byte order marks: a file saved with two (a program that adds
+    one to a file that has one) is told so by its format's parser, not that it is no recognisable format."""
+    marks = _BYTE_ORDER_MARKS.match(first_bytes)
+    start = first_bytes[marks.end() if marks else 0 :].lstrip()
     if start.startswith(b"<"):
         return BatchFormat.XML
     if start.startswith((b"{", b"[")):

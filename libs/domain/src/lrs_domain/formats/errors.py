@@ -11,8 +11,8 @@ from lrs_contracts.codes import BatchCode
 class BatchRefused(Exception):
     """The file is refused as a whole (RS001 to RS004, RS006, RS007); no record of it is judged.
 
-    `line` is 1-based: the physical line of the file, except for a fault inside a JSON record, where it
-    is the record's position (its `line` in DOMAIN.md §7 terms).
+    `line` is 1-based: the physical line of the file, except for a fault inside a JSON record found once the file is
+    read (one without a column), where it is the record's position (its `line` in DOMAIN.md §7 terms).
     `column` is 1-based: a field number in CSV, a character position in XML and JSON.
     `batch_reference`: the header's BatchReference, when the header was read before the fault, so that the AO
     can tell its refused files apart (`naming_batch`).
@@ -70,7 +70,9 @@ def refuse_other_encodings(content: bytes, advice: str = "") -> None:
     """RS001 for a file that starts with a UTF-16 or UTF-32 byte order mark, or that has none but whose first
     bytes are interleaved with zero bytes as UTF-16 or UTF-32 writes ASCII, named as such (a byte it starts with
     "is not UTF-8", or a first heading read with a zero byte after each letter, says less); `advice`: how to save
-    it as UTF-8. Looks at the first bytes only."""
+    it as UTF-8. Looks at the first bytes only. A file that starts with two UTF-8 byte order marks is refused too
+    (`refuse_second_byte_order_mark`)."""
+    refuse_second_byte_order_mark(content)
     for mark, encoding in _OTHER_BYTE_ORDER_MARKS.items():
         if content.startswith(mark):
             raise BatchRefused(
@@ -87,6 +89,17 @@ def refuse_other_encodings(content: bytes, advice: str = "") -> None:
 
 
 _SAMPLE_BYTES = 256
+
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"  # UTF-8's: a file may start with one, which is read as no character
+SECOND_BYTE_ORDER_MARK = "the file starts with a second byte order mark (an invisible character): save it as UTF-8 once"
+
+
+def refuse_second_byte_order_mark(content: bytes) -> None:
+    """RS001 for a file that starts with two UTF-8 byte order marks, as a program that adds one to a file that has one
+    saves it: said in the same words in CSV, XML and JSON (the second reads as an invisible character before the
+    first heading, as "not well-formed" in XML, and as Python's "decode using utf-8-sig" in JSON)."""
+    if content.startswith(BYTE_ORDER_MARK * 2):
+        raise BatchRefused(BatchCode.MALFORMED, SECOND_BYTE_ORDER_MARK, 1, 1)
 
 
 def _zero_interleaved_encoding(sample: bytes) -> str | None:

@@ -9,8 +9,10 @@ values of any other JSON type make the file malformed (RS001), and the refusal n
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, NoReturn
@@ -20,7 +22,7 @@ from pydantic.alias_generators import to_camel
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
-from lrs_domain.formats.errors import BatchRefused, naming_batch, quoted, refuse_other_encodings
+from lrs_domain.formats.errors import BYTE_ORDER_MARK, BatchRefused, naming_batch, quoted, refuse_other_encodings
 from lrs_domain.formats.limits import (
     HEADER_FIELDS,
     RECORD_FIELDS,
@@ -71,7 +73,11 @@ class JsonBatchHeader(_JsonModel):
 
 class JsonBatchRecord(_JsonModel):
     action: Text = Field(default=None, description="Create (default), Update, Withdraw or Reinstate")
-    mis_identifier: Text = Field(default=None, description="the AO's own key, echoed in results")
+    mis_identifier: Text = Field(
+        default=None,
+        description="the AO's own key, echoed in results and kept for good in clear: never a learner's name or date"
+        " of birth",
+    )
     uln: NumberOrText = None
     given_name: Text = None
     family_name: Text = None
@@ -298,27 +304,155 @@ def _values(
 
 
 def _load(content: bytes) -> Any:
+    """The document, or RS001 at the line and column (in characters, lines ending in CR LF, LF or CR alone) of its
+    first fault."""
+    refuse_other_encodings(content)
+    body = content.removeprefix(BYTE_ORDER_MARK)
     try:
-        refuse_other_encodings(content)
-        return json.loads(
-            content.decode("utf-8-sig"),
-            parse_constant=_refuse_constant,
-            parse_int=_whole_number,
-            object_pairs_hook=_refuse_repeated_keys,
-        )
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = content.count(b"\n", 0, error.start) + 1
-        column = error.start - content.rfind(b"\n", 0, error.start)
-        detail = f"byte 0x{content[error.start]:02X} is not UTF-8: save the file as UTF-8"
-        raise BatchRefused(BatchCode.MALFORMED, detail, line, column) from None
+        before = body[: error.start].decode("utf-8")  # UTF-8, all of it: the decoding stopped after it
+        detail = f"byte 0x{body[error.start]:02X} is not UTF-8: save the file as UTF-8"
+        raise BatchRefused(BatchCode.MALFORMED, detail, *_position(before, len(before))) from None
+    try:
+        return _DECODER.decode(text)
     except json.JSONDecodeError as error:
-        raise BatchRefused(BatchCode.MALFORMED, _json_fault(error), error.lineno, error.colno) from None
-    except RecursionError:  # Python's own words name its stack, not the file
+        raise BatchRefused(BatchCode.MALFORMED, _json_fault(error), *_position(text, error.pos)) from None
+    except (_Unreadable, RecursionError) as error:
+        # a fault the parser found in a value it read (no position): looked for again, to say where
+        fault = _Walk(text).fault()
+        if fault is None:
+            raise BatchRefused(BatchCode.MALFORMED, f"unreadable JSON: {_words_of(error)}") from None
         raise BatchRefused(
-            BatchCode.MALFORMED, "unreadable JSON: arrays or objects nested too deeply (a batch nests three levels)"
+            BatchCode.MALFORMED, f"unreadable JSON{_named(fault.path)}: {fault.words}", *_position(text, fault.at)
         ) from None
-    except ValueError as error:
-        raise BatchRefused(BatchCode.MALFORMED, f"unreadable JSON: {error}") from None
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """The line and column (from 1, in characters) of `text[offset]`. A line ends in LF, CR LF or a CR alone (a file
+    whose lines end in CR alone is one line to the JSON parser's own count)."""
+    line_breaks = text.count("\n", 0, offset) + text.count("\r", 0, offset) - text.count("\r\n", 0, offset)
+    return line_breaks + 1, offset - max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset))
+
+
+class _Unreadable(ValueError):
+    """A value the JSON parser reads that a batch cannot take (a key given twice, NaN, a number of thousands of
+    digits), refused in the words it holds. Raised by the parser's hooks, which are not told where the value is."""
+
+
+_NESTED_TOO_DEEPLY = "arrays or objects nested too deeply (a batch nests three levels)"
+
+
+def _words_of(error: Exception) -> str:
+    """What is wrong, in the file's words: a RecursionError's own words name Python's stack, not the file."""
+    return str(error) if isinstance(error, _Unreadable) else _NESTED_TOO_DEEPLY
+
+
+@dataclass(frozen=True)
+class _Fault:
+    words: str
+    at: int  # the offset in the text of the value at fault, or of the key given twice
+    path: tuple[str | int, ...]  # the keys and list positions leading to it
+
+
+class _Found(Exception):  # the fault sought, found
+    def __init__(self, fault: _Fault) -> None:
+        super().__init__(fault)
+        self.fault = fault
+
+
+class _GiveUp(Exception):  # the search stops, having read as many values as it may
+    pass
+
+
+class _Walk:
+    """The search, in a document the parser refused for a value it read (`_Unreadable`, RecursionError), for the first
+    such value and where it is. The members of the document and of its header and records are read one by one, each
+    by the parser (in C): a record or a header's value that it refuses is searched the same way in turn, to a
+    record's field. Only a refused file is searched, and at most `_SEARCHED` values of it (a record is one): a hostile
+    file of millions of values is said without a position, as soon."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.left = _SEARCHED
+
+    def fault(self) -> _Fault | None:
+        try:
+            self._value(self._after_spaces(0), ())
+        except _Found as found:
+            return found.fault
+        except (_GiveUp, ValueError, TypeError, IndexError, StopIteration, RecursionError):  # not to be placed
+            return None
+        return None  # read whole this time
+
+    def _value(self, at: int, path: tuple[str | int, ...]) -> int:
+        """Where the value at `at` ends; raises `_Found` for its fault."""
+        self._count()
+        if len(path) < _READ_BY_MEMBERS and self.text[at] in "{[":
+            return self._members(at, path)
+        try:
+            return _READ_VALUE(self.text, at)[1]
+        except (_Unreadable, RecursionError) as error:
+            refused = _Fault(_words_of(error), at, path)
+        if len(path) < _SEARCHED_DEPTH and self.text[at] in "{[":
+            self._members(at, path)
+        raise _Found(refused)  # no member read alone is at fault: said of the whole value
+
+    def _members(self, at: int, path: tuple[str | int, ...]) -> int:
+        """Where the object or array at `at` ends, read member by member; raises `_Found` for the first at fault, or
+        for a key given twice."""
+        text = self.text
+        closing = "}" if text[at] == "{" else "]"
+        seen: set[str] = set()
+        at = self._after_spaces(at + 1)
+        for position in itertools.count():
+            if text[at] == closing:
+                break
+            member: str | int = position
+            if closing == "}":
+                self._count()
+                key, end = _READ_VALUE(text, at)
+                if key in seen and key != _JOB_TYPE_KEY:  # as `_refuse_repeated_keys` refuses it
+                    raise _Found(_Fault(_named_twice(key), at, path))
+                seen.add(key)
+                member = key
+                at = self._after_spaces(self._after_spaces(end) + 1)  # after the colon
+            at = self._after_spaces(self._value(at, (*path, member)))
+            if text[at] == ",":
+                at = self._after_spaces(at + 1)
+        return at + 1
+
+    def _after_spaces(self, at: int) -> int:
+        spaces = _SPACES.match(self.text, at)  # always a match, maybe of nothing
+        return spaces.end() if spaces else at
+
+    def _count(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise _GiveUp
+
+
+_SPACES = re.compile(r"[ \t\n\r]*")  # JSON's white space
+_SEARCHED = 4 * MAX_BATCH_RECORDS  # values and keys read one by one at most: a full batch's records and a few more
+_READ_BY_MEMBERS = 2  # the document, and its header and records: read member by member, never whole again
+_SEARCHED_DEPTH = 3  # a record or a header's value is read whole, then searched when refused; a record's field is not
+
+
+def _named(path: tuple[str | int, ...]) -> str:
+    """Where in a batch `path` leads, said as other faults say it (`in record 7 credits`, `in header.jobType`), or
+    nothing when it leads nowhere a batch has."""
+    match path:
+        case ("header",):
+            return " in the header"
+        case ("header", str(key), *_) if key in _HEADER_KEYS:
+            return f" in header.{key}"
+        case ("header", *_):
+            return " in the header"
+        case ("records", int(index), str(key), *_) if key in _RECORD_KEYS:
+            return f" in record {index + 1} {key}"
+        case ("records", int(index), *_):
+            return f" in record {index + 1}"
+    return ""
 
 
 def _json_fault(error: json.JSONDecodeError) -> str:
@@ -355,7 +489,7 @@ def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen and key != _JOB_TYPE_KEY:
-                raise ValueError(_named_twice(key))
+                raise _Unreadable(_named_twice(key))
             seen.add(key)
         if sum(key == _JOB_TYPE_KEY for key, _ in pairs) > 1:
             found[_JOB_TYPE_KEY] = _RepeatedJobType(tuple(value for key, value in pairs if key == _JOB_TYPE_KEY))
@@ -385,9 +519,12 @@ def _text_of_json(value: Any) -> str | None:
 
 def _refuse_repeated_job_type(value: object) -> NoReturn:
     """What json.dumps cannot write: only a `_RepeatedJobType` inside a value, an object naming jobType twice,
-    refused in the words `_load` refuses any other key named twice with (RS001)."""
+    refused in the words `_load` refuses any other key named twice in the header's job type with (RS001), but with
+    no position: it is found after the document is read."""
     if isinstance(value, _RepeatedJobType):
-        raise BatchRefused(BatchCode.MALFORMED, f"unreadable JSON: {_named_twice(_JOB_TYPE_KEY)}")
+        raise BatchRefused(
+            BatchCode.MALFORMED, f"unreadable JSON in header.{_JOB_TYPE_KEY}: {_named_twice(_JOB_TYPE_KEY)}"
+        )
     raise TypeError(f"a JSON value holds a {type(value).__name__}")  # json.loads makes none
 
 
@@ -403,7 +540,7 @@ def _whole_number(digits: str) -> int:
     try:
         number = int(digits)
     except ValueError:  # Python's own words name its setting sys.set_int_max_str_digits, not the file
-        raise ValueError(
+        raise _Unreadable(
             f"a number of {len(digits.lstrip('-')):,} digits is too long: the numbers of a batch (a ULN, a UKPRN)"
             " have a few digits"
         ) from None
@@ -415,7 +552,15 @@ def _whole_number(digits: str) -> int:
 
 
 def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
+    raise _Unreadable(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(
+    parse_constant=_refuse_constant, parse_int=_whole_number, object_pairs_hook=_refuse_repeated_keys
+)
+# the value starting at an offset of a text, and the offset after it: the parser `_DECODER.decode` reads the document
+# with (in C), which `_Walk` asks for one value at a time (typeshed has no type for the attribute JSONDecoder sets)
+_READ_VALUE: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _text(value: str | int | float | None) -> str | None:

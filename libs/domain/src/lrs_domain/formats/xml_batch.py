@@ -29,7 +29,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
-from lrs_domain.formats.errors import BatchRefused, cut, quoted, refuse_other_encodings
+from lrs_domain.formats.errors import BYTE_ORDER_MARK, BatchRefused, cut, quoted, refuse_other_encodings
 from lrs_domain.formats.limits import (
     HEADER_ATTRIBUTE_BY_HEADING,
     RECORD_ATTRIBUTE_BY_HEADING,
@@ -98,6 +98,7 @@ def _feed(parser: DefusedXMLParser, builder: _BatchBuilder, content: bytes) -> N
         detail = (
             _byte_not_utf8(content, at)
             or _declaration_not_first(content, at, error.code)
+            or _byte_order_mark_within(content, at)
             or f"malformed XML: {ErrorString(error.code)}"
         )
         raise BatchRefused(BatchCode.MALFORMED, detail, line, column + 1) from None
@@ -134,6 +135,18 @@ def _declaration_not_first(content: bytes, error_offset: int, code: int) -> str 
 
 
 _MISPLACED_DECLARATION = expat.errors.codes[expat.errors.XML_ERROR_MISPLACED_XML_PI]
+
+
+def _byte_order_mark_within(content: bytes, error_offset: int) -> str | None:
+    """What to do when expat stopped at a byte order mark after the file's first character, as after the XML
+    declaration, else None: expat says "not well-formed (invalid token)" of a character no editor shows. (Two at the
+    file's start are refused before expat reads it, by `refuse_other_encodings`.)"""
+    if not content.startswith(BYTE_ORDER_MARK, error_offset):
+        return None
+    return (
+        "malformed XML: an invisible byte order mark (U+FEFF) stands here, and XML allows one only as the file's"
+        " first character: delete it"
+    )
 
 
 def _is_another_name_of_utf8(encoding: str) -> bool:

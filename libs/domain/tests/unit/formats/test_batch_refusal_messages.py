@@ -260,8 +260,8 @@ def test_a_json_number_too_long_for_python_is_said_to_be_too_long() -> None:
 
     assert refusal.code is BatchCode.MALFORMED
     assert refusal.detail == (
-        "unreadable JSON: a number of 5,000 digits is too long: the numbers of a batch (a ULN, a UKPRN) have a few"
-        " digits"
+        "unreadable JSON in record 1 uln: a number of 5,000 digits is too long: the numbers of a batch (a ULN, a"
+        " UKPRN) have a few digits"
     )
 
 

@@ -46,7 +46,7 @@ def test_a_job_type_repeated_inside_a_repeated_job_type_is_refused_as_a_key_name
 
     assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, None)
     # as `{"x": 1, "x": 2}` in the same place is refused
-    assert refusal.detail == "unreadable JSON: the key 'jobType' appears twice in one object"
+    assert refusal.detail == "unreadable JSON in header.jobType: the key 'jobType' appears twice in one object"
 
 
 def test_any_other_key_named_twice_in_the_same_place_is_refused_in_the_same_words() -> None:
@@ -54,7 +54,7 @@ def test_any_other_key_named_twice_in_the_same_place_is_refused_in_the_same_word
 
     assert (refusal.code, refusal.detail) == (
         BatchCode.MALFORMED,
-        "unreadable JSON: the key 'x' appears twice in one object",
+        "unreadable JSON in header.jobType: the key 'x' appears twice in one object",
     )
 
 

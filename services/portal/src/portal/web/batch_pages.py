@@ -50,7 +50,7 @@ LARGEST_UPLOAD = MAX_BATCH_BYTES + 64 * 1024
 # How long the batch page waits for the projector to confirm a completed batch is on learners' records: it usually
 # is within a second or two of the decision; past this the page says it is being added, with a way to look again.
 PROJECTION_WAIT_MS = 2_000
-# What ingest answers for an empty file (RS001: it ends before its header), said of the file chosen.
+# What ingest answers for an empty file (RS001: the body is empty), said of the file chosen.
 EMPTY_FILE = "The selected file is empty (RS001): a batch file starts with its header"
 TOO_LARGE = "The file is larger than 6 MB (RS002): split it into smaller batches"
 # Files checked at once by one portal process ("Check file", live and Sandpit): each check parses and checks up to
