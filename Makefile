@@ -5,7 +5,7 @@ UNIT_TESTS := contracts/tests libs/domain/tests libs/platform/tests services/ing
 	services/plr-projector/tests/unit services/challenges/tests/unit services/notifier/tests/unit \
 	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests services/portal/tests/unit
 
-.PHONY: help bootstrap up down restart test test-unit test-integration lint format openapi bench bench-smoke images
+.PHONY: help bootstrap up down restart infra-restart infra-stop infra-start test test-unit test-integration lint format openapi bench bench-smoke images
 .PHONY: faults fuzz
 
 help:
@@ -13,6 +13,8 @@ help:
 	@echo "make down        stop everything 'make up' started"
 	@echo "make restart     start the services 'make up' started again with .run/env as it is (after a key change)"
 	@echo "make restart SERVICE=plr-projector   that one alone (as named in .run/pids/), the others left running"
+	@echo "make infra-restart WHAT=kafka    stop and start again the Kafka (or WHAT=postgres: PostgreSQL) 'make up' started,"
+	@echo "                 its data and port kept; make infra-stop / infra-start WHAT=...: one step at a time (a drill)"
 	@echo "make test        all tests (starts its own Kafka and PostgreSQL)"
 	@echo "make test-unit   the pure tests only (no infrastructure, about 5 minutes on 2 cores)"
 	@echo "make lint        ruff + mypy"
@@ -32,6 +34,9 @@ down:
 
 restart:
 	@bash scripts/dev/restart.sh "$(SERVICE)"
+
+infra-restart infra-stop infra-start:
+	@bash scripts/infra/infra-restart.sh "$(WHAT)" $(patsubst infra-%,%,$@)
 
 test: bootstrap
 	@bash scripts/dev/with-infra.sh $(PY) -m pytest -q -ra --durations=25

@@ -128,3 +128,22 @@ def test_every_kafka_client_is_built_by_lrs_platform_kafka() -> None:
                     if called in KAFKA_CLIENTS:
                         found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {called}")
     assert found == []
+
+
+# A code is named by its member of `lrs_contracts.codes` (`ProblemCode.PLR_HAS_NO_ACHIEVEMENTS`, `RecordCode.QAN_MALFORMED`),
+# never written as text: a mistyped member fails at import and under mypy, a mistyped string answers `about:blank`
+# instead of the code's `/problems/<code>` page, and "find usages" of the member finds every place that answers it.
+CODE_USING_TREES = [*ROOT.glob("services/*/src"), *ROOT.glob("libs/*/src"), *ROOT.glob("tools/*/src")]
+
+
+def test_no_code_keyword_argument_is_written_as_a_string() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{keyword.value.lineno}: code={keyword.value.value!r}"
+        for tree in CODE_USING_TREES
+        for path, module in modules(tree)
+        for node in ast.walk(module)
+        if isinstance(node, ast.Call)
+        for keyword in node.keywords
+        if keyword.arg == "code" and isinstance(keyword.value, ast.Constant) and isinstance(keyword.value.value, str)
+    ]
+    assert not found, "codes written as strings, not as their members:\n" + "\n".join(found)

@@ -205,7 +205,7 @@ def system(tmp_path: Path) -> Iterator[System]:
 
 
 def test_a_wrong_name_is_refused_with_the_names_it_takes(system: System) -> None:
-    names = [*LIVE, *(f"sandpit-{service}" for service in SANDPIT)]
+    names = [*LIVE, *(f"sandpit-{service}" for service in SANDPIT), "smtp"]
     for wrong in (["plr_projector"], ["sandpit-challenges"], ["plr-projector ingest"], ["plr-projector", "ingest"]):
         done = system.restart(*wrong, via_make=False)
         assert done.returncode == 2, done

@@ -1,11 +1,27 @@
 #!/usr/bin/env bash
 # Stops the broker started by kafka-start.sh (controlled shutdown, then KILL) and removes its work dir.
 # KAFKA_STOP_KILL=1: KILL at once, for a throw-away broker whose data goes with its work dir (the tests').
+# KEEP_WORK=1: leave the work dir (data, server.properties, ports) as it is, to start the same broker again
+# (scripts/infra/infra-restart.sh).
 set -uo pipefail
 KAFKA_WORK=${1:-${KAFKA_WORK:?usage: kafka-stop.sh KAFKA_WORK}}
+# The broker runs `kafka.Kafka <work dir>/server.properties` with the absolute path kafka-start.sh was given:
+# a relative one (.run/kafka) would never match it. Either spelling of the path counts, symbolic links kept or
+# resolved.
+absolute=$(realpath -s -m -- "$KAFKA_WORK")
+resolved=$(realpath -m -- "$KAFKA_WORK")
+KAFKA_WORK=$absolute
 pid=$(cat "$KAFKA_WORK/kafka.pid" 2>/dev/null) || exit 0
-# only the broker this work dir started: after a reboot its pid may be another process's
-if [[ "$(ps -o args= -p "$pid" 2>/dev/null)" != *"kafka.Kafka $KAFKA_WORK/server.properties"* ]]; then
+if args=$(ps -o args= -p "$pid" 2>/dev/null); then
+  if [[ "$args" != *"kafka.Kafka $absolute/server.properties"* && "$args" != *"kafka.Kafka $resolved/server.properties"* ]]; then
+    # Not this work dir's broker (another broker, or after a reboot another program with its pid): neither
+    # signalled nor its work dir removed, since a broker may still be using it.
+    echo "kafka-stop.sh: pid $pid in $KAFKA_WORK/kafka.pid is not the broker of $KAFKA_WORK (it runs: ${args:0:200}):" \
+      "nothing stopped or removed; if no broker uses $KAFKA_WORK, remove it by hand" >&2
+    exit 1
+  fi
+else
+  # the broker is gone already
   [ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$KAFKA_WORK"
   exit 0
 fi

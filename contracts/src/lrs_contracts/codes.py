@@ -126,6 +126,7 @@ class ProblemCode(StrEnum):
     ACHIEVEMENT_OF_ANOTHER_AO = "ACHIEVEMENT_OF_ANOTHER_AO"
     TOO_MANY_RECORDS_WAITING = "TOO_MANY_RECORDS_WAITING"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    PARKED_VALUE_NOT_KEPT = "PARKED_VALUE_NOT_KEPT"
     # what an answer's HTTP status alone says, for the answers no more specific code fits (decision 0136)
     MALFORMED_REQUEST = "MALFORMED_REQUEST"
     INVALID_REQUEST = "INVALID_REQUEST"
@@ -677,8 +678,9 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         fix="Send the same request again after the `Retry-After` seconds.",
     ),
     ProblemCode.LEARNER_ALREADY_REGISTERED: CodeExplanation(
-        meaning="The ULN is registered already: with other details than those sent, or by someone else than the"
-        " calling provider (who is then told nothing about the registered details). Nothing was changed",
+        meaning="The ULN is registered already: with other details than those sent, or for a provider whose own"
+        " registration of the ULN does not link it to the learner (who is then told nothing about the registered"
+        " details, whatever it sent). Nothing was changed",
         example="a provider registering a learner another provider registered first",
         source="decisions 0032 (learner registry) and 0121 (providers reach only their linked learners)",
         fix="Check the ULN. To work with a learner someone else registered, ask an operator to link you"
@@ -727,6 +729,16 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         fix="Look at the batch `batch_id` names (`GET /v1/batches/{batch_id}`, `lrs batch status <batch_id>`), or the"
         " centre report `report_id` names: it may hold what you meant to send. Send a new file or report, or the same"
         " file to be judged again, under a new key (a new UUID for each).",
+    ),
+    ProblemCode.PARKED_VALUE_NOT_KEPT: CodeExplanation(
+        meaning="The parked message had no value (a tombstone), and neither has its copy on `<topic>.dlq`, so"
+        " there are no bytes to show or mend; `detail` says where it was read and whether its consumer could apply"
+        " it again. Nothing was changed",
+        example="`lrs dlq show` (`GET /v1/admin/dlq/{id}/value`) of a message a producer sent as a tombstone, to"
+        " delete its key",
+        source="docs/operations.md (dead letters): a parked message's value is read to mend a corrected copy",
+        fix="There is nothing to mend: skip it (`lrs dlq skip`), or, where `detail` offers it, retry it once its"
+        " consumer takes such a message.",
     ),
     ProblemCode.MALFORMED_REQUEST: CodeExplanation(
         meaning="The request could not be read at all: its body is not UTF-8, or not JSON (or JSON naming a key"

@@ -29,7 +29,21 @@ def test_each_action_says_who_when_which_message_what_followed_and_why() -> None
 
     assert lines[1].startswith("4 Dec 2026, 18:20    operator:ops")  # UK time: GMT in December
     assert lines[1].endswith(" 3:41  1 applied, 1 skipped, 0 still parked; a duplicate batch")
-    assert " retry* " in lines[2] and lines[-1] == "* a corrected copy was applied in the message's place"
+    assert " retry* " in lines[2] and lines[-1] == (
+        "* a corrected copy was tried in the message's place (the outcome says whether it applied)"
+    )
+
+
+def test_a_corrected_copy_that_failed_is_not_said_to_have_been_applied() -> None:
+    """Runbook walk, finding 6: a copy of an unreadable poison that failed as the poison did ("0 applied, 0 skipped,
+    2 still parked") was footnoted "a corrected copy was applied in the message's place"."""
+    failed = {**SKIP, "action": "retry", "reason": None, "replaced": True, "applied": 0, "skipped": 0}
+    failed["still_parked"] = 2
+
+    lines = actions_table([failed]).splitlines()
+
+    assert lines[1].endswith("0 applied, 0 skipped, 2 still parked")
+    assert "applied in the message's place" not in lines[-1] and "tried in the message's place" in lines[-1]
 
 
 def test_a_message_is_named_by_its_partition_and_offset_not_an_offset_alone() -> None:

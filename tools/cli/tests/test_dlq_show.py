@@ -15,8 +15,8 @@ from lrs_cli import dlq_commands
 from lrs_cli.client import CommandError, Connection, ExitCode
 from lrs_cli.dlq_commands import ParkedValue, parked_value, shown_json, shown_text, value_file_bytes
 from lrs_cli.main import main
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.environments import Environment
-from lrs_platform import parking_api
 from plr_projector import admin_routes
 
 LIVE = Connection("lrs_k1_secret")
@@ -161,8 +161,8 @@ def test_show_of_a_message_without_a_value_writes_nothing_and_fails_with_output(
     assert f"nothing written to {file}" in capsys.readouterr().err
 
 
-def test_the_cli_reads_the_services_own_names_for_a_missing_value_and_the_heads_place() -> None:
-    assert dlq_commands.NO_VALUE == parking_api.NO_VALUE
+def test_the_cli_reads_the_services_own_names_for_the_heads_place() -> None:
+    # a missing value is known by its code (below); NO_VALUE is the title servers answered before it, matched for them
     assert (
         dlq_commands.PARKED_TOPIC_HEADER,
         dlq_commands.PARKED_PARTITION_HEADER,
@@ -239,3 +239,17 @@ def test_a_value_the_service_does_not_keep_is_said_and_another_refusal_fails(mon
     _answering(monkeypatch, refused)
     with pytest.raises(CommandError, match="HTTP 403: Forbidden: dead letters are for operators"):
         parked_value(LIVE, "plr-projector", "1000000043")
+
+
+def test_a_value_not_kept_is_known_by_its_code_whatever_its_title_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The title is words for people, reworded at will: the CLI acts on the problem's code."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/value"):
+            problem = {"title": "This message kept no bytes", "detail": "a tombstone", "status": 404}
+            return httpx.Response(404, json=problem | {"code": ProblemCode.PARKED_VALUE_NOT_KEPT})
+        return httpx.Response(200, json={"parked": [MESSAGE], "total": 1})
+
+    _answering(monkeypatch, answer)
+
+    assert parked_value(LIVE, "ingest", "12").no_value == "a tombstone"

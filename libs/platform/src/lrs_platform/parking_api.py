@@ -15,6 +15,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_platform.authentication import operator_caller
 from lrs_platform.consumer import Failure, classify_failure
@@ -40,7 +41,8 @@ _log = get_logger("lrs.parking.api")
 
 router = APIRouter(prefix="/v1/admin/dlq", tags=["operations"], responses=problem_responses(401, 403))
 
-NO_VALUE = "No value kept"  # the title of the 404 of a parked message that had no value (`lrs dlq show` reads it)
+# the title of the 404 of a parked message that had no value; clients read its code, PARKED_VALUE_NOT_KEPT
+NO_VALUE = "No value kept"
 
 
 class RetryRequest(BaseModel):
@@ -249,6 +251,7 @@ async def dlq_value(
             NO_VALUE,
             f"parked message {parked_id} had no value (a tombstone) at {row.topic} partition {row.partition} offset"
             f" {row.offset}, nor has its copy on {row.topic}.dlq: there are no bytes to mend. {then}",
+            code=ProblemCode.PARKED_VALUE_NOT_KEPT,
         )
     _log.info("parked_value_read", operator=str(principal), parked_id=parked_id, consumer=row.consumer)
     return value_response(row.value)

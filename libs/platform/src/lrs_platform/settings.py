@@ -5,13 +5,15 @@ from __future__ import annotations
 from functools import cached_property
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lrs_contracts.environments import Environment, TopicNames
 from lrs_contracts.text import refused_character
 from lrs_platform.kafka import KafkaGroupSession
 from lrs_platform.keyring import KeyringKey, keyring_key_from
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 class ServiceSettings(BaseSettings):
@@ -52,6 +54,17 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON unless stdout is a terminal
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_is_one_of_pythons(cls, value: object) -> object:
+        """`<PREFIX>_LOG_LEVEL`, in any case. Another word stops the service as it starts with one line naming the
+        variable and the values it takes, exit status 1 (SystemExit, which pydantic does not wrap), rather than a
+        ValueError traceback from `logging` once the settings were read (`verbose`: "Unknown level: 'VERBOSE'")."""
+        if isinstance(value, str) and value.strip().lower() in LOG_LEVELS:
+            return value.strip().lower()
+        variable = f"{cls.model_config.get('env_prefix') or ''}LOG_LEVEL"
+        raise SystemExit(f"{variable}={value!r} is not a log level: set it to one of {', '.join(LOG_LEVELS)}")
 
     @model_validator(mode="after")
     def _kafka_group_session_holds(self) -> ServiceSettings:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import structlog
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.dead_letters import Headers
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
@@ -96,6 +97,20 @@ async def test_a_message_without_a_value_is_a_404_naming_its_place() -> None:
     assert answer.status_code == 404
     assert answer.json()["title"] == NO_VALUE
     assert "lrs.batch.outcomes.v1 partition 5 offset 41" in answer.json()["detail"]
+
+
+async def test_a_message_without_a_value_is_told_by_a_code_whose_page_says_what_to_do() -> None:
+    """Clients (`lrs dlq show`, the portal) act on the code, not on the title, which is words for people."""
+    async with client(None) as http:
+        problem = (await http.get("/v1/admin/dlq/7/value")).json()
+        page = await http.get(problem["type"])
+
+    assert (problem["code"], problem["type"]) == (
+        ProblemCode.PARKED_VALUE_NOT_KEPT,
+        "/problems/PARKED_VALUE_NOT_KEPT",
+    )
+    assert page.status_code == 200
+    assert "there is nothing to mend" in page.text.lower()
 
 
 class OneRow:

@@ -110,6 +110,12 @@ class ReplayOutcome(BaseModel):
     learners: int | None = None
     events: int | None = None
     seconds: float | None = None
+    past_end: dict[str, int] | None = Field(
+        default=None,
+        description="only when nothing was replayed because `from` is at or past the end of every partition of the PLR"
+        " log as projected (an offset too large, a time still to come): each partition's end, the next offset the"
+        " projector projects",
+    )
     error: str | None = None
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import mask_uln
@@ -298,6 +299,7 @@ async def dlq_value(
             f"The first parked event of this learner had no value (a tombstone) at {head.topic} partition"
             f" {head.partition} offset {head.offset}, nor has its copy on {projector.topics.dead_letters(head.topic)}:"
             " there are no bytes to mend. Skip it.",
+            code=ProblemCode.PARKED_VALUE_NOT_KEPT,
         )
         missing.headers.update(place)
         raise missing

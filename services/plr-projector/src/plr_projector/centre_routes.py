@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from lrs_contracts.codes import ProblemCode
+from lrs_contracts.codes import ProblemCode, RecordCode
 from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.plr import CentreAchievementReported
@@ -179,7 +179,10 @@ async def report_centre_achievement(
     qualification_number = normalise_qan(body.qualification_number)
     if qualification_number is None:
         raise ProblemError(
-            422, "Invalid qualification number", "Use NNN/NNNN/C, 8 characters or L/NNN/NNNN.", code="RV006"
+            422,
+            "Invalid qualification number",
+            "Use NNN/NNNN/C, 8 characters or L/NNN/NNNN.",
+            code=RecordCode.QAN_MALFORMED,
         )
     _check_centre_dates(body)
     if key is not None:

@@ -70,7 +70,9 @@ CredentialSigningDep = Annotated[CredentialSigning, Depends(credential_signing_o
 
 
 def _signing_unavailable(error: CredentialKeyError) -> ProblemError:
-    return ProblemError(503, "Credential signing unavailable", error.detail, code="CREDENTIAL_SIGNING_UNAVAILABLE")
+    return ProblemError(
+        503, "Credential signing unavailable", error.detail, code=ProblemCode.CREDENTIAL_SIGNING_UNAVAILABLE
+    )
 
 
 class PlrCredential(BaseModel):
@@ -145,7 +147,9 @@ async def export_plr_credential(
         )
         key = await signing.keys.signing_key()
     except credentials.NothingToCertify as nothing:
-        raise ProblemError(404, "Nothing to certify", str(nothing), code="PLR_HAS_NO_ACHIEVEMENTS") from nothing
+        raise ProblemError(
+            404, "Nothing to certify", str(nothing), code=ProblemCode.PLR_HAS_NO_ACHIEVEMENTS
+        ) from nothing
     except CredentialKeyError as error:
         raise _signing_unavailable(error) from error
     count = len(document["credentialSubject"]["verifiableCredential"])

@@ -172,6 +172,17 @@ class Replays:
                 for partition, end in ends.items():
                     offset = found.get(partition)
                     starts[partition] = end if offset is None else min(end, offset)
+            if all(starts[partition] >= end for partition, end in ends.items()):
+                # Nothing projected at or after `from` on any partition (an offset typed too large, a time still to
+                # come): said so, with each partition's end, not as a replay that found no learners.
+                past_end = {str(partition): end for partition, end in sorted(ends.items())}
+                _log.info("replay_past_the_end", ends=past_end)
+                return {
+                    "learners": 0,
+                    "events": 0,
+                    "seconds": round(time.monotonic() - started, 2),
+                    "past_end": past_end,
+                }
             keys_by_partition: dict[int, set[bytes]] = {}
             async for message in self._read(partitions, starts, ends):
                 if message.key is not None:

@@ -109,8 +109,9 @@ LAST_RECORD_LINE = MAX_BATCH_BYTES + 1
 # whose answer turns on the batch alone (whatever it holds of this ULN is dropped unread).
 BATCH_PROBE_ULN = "9999999998"
 
-# The title of a dead-letter value route's 404 for a parked message kept without a value (lrs_platform.parking_api,
-# plr_projector.admin_routes): the portal imports no service, so it names the title as `lrs dlq show` does.
+# The title of a dead-letter value route's 404 for a parked message kept without a value, which its code
+# PARKED_VALUE_NOT_KEPT says: matched too for one release, as a service older than that code (met during a rolling
+# upgrade) answers only the title.
 NO_VALUE_KEPT = "No value kept"
 
 
@@ -384,7 +385,8 @@ class ServiceCalls:
                 "GET", service, f"/v1/admin/dlq/{quote(stream, safe='')}/value", params={"topic": topic}
             )
         except NotFound as missing:
-            if missing.problem.get("title") == NO_VALUE_KEPT:
+            problem = missing.problem
+            if problem.get("code") == ProblemCode.PARKED_VALUE_NOT_KEPT or problem.get("title") == NO_VALUE_KEPT:
                 return None
             raise
         return response.content

@@ -149,7 +149,7 @@ def check_upload(
     if fmt is None:
         # neither its name nor its first bytes say CSV, XML or JSON: a picture or a spreadsheet, say, which renaming
         # would not make a batch
-        refusal = Refusal("RS001", "It is not a batch file (CSV, XML or JSON text)", None, None)
+        refusal = Refusal(BatchCode.MALFORMED, "It is not a batch file (CSV, XML or JSON text)", None, None)
         return UploadCheck(filename, None, None, refusal, None)
     try:
         parsed = parse_batch(content, fmt, received_on=today)  # judged as if it were sent now

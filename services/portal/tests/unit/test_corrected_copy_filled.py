@@ -16,6 +16,7 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubb
 from services.portal.tests.unit.test_dead_letter_page import answering, listed, notifier_parks
 
 import lrs_platform.http
+from lrs_contracts.codes import ProblemCode
 from lrs_platform.identity import OperatorScope
 from portal.accounts import Role
 
@@ -95,8 +96,19 @@ def test_an_operator_without_the_support_duty_is_told_why_and_no_value_is_asked_
             httpx.Response(200, content=b'{"bad": "nul \x00"}', headers={"content-type": "application/octet-stream"}),
             "Its value is not text (16 bytes that are not printable UTF-8), so it is not shown here.",
         ),
-        (
+        (  # a service older than its code answered the title alone
             httpx.Response(404, json={"title": "No value kept", "detail": "parked message 1 had no value"}),
+            "It has no value (a tombstone): there is nothing to mend, so skip it instead.",
+        ),
+        (  # the code says it, whatever the title's words
+            httpx.Response(
+                404,
+                json={
+                    "title": "This message kept no bytes",
+                    "detail": "parked message 1 had no value",
+                    "code": ProblemCode.PARKED_VALUE_NOT_KEPT,
+                },
+            ),
             "It has no value (a tombstone): there is nothing to mend, so skip it instead.",
         ),
         (

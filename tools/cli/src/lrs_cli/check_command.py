@@ -19,7 +19,14 @@ from lrs_cli.client import CommandError, ExitCode, UsageError, place_in_file, re
 from lrs_cli.files import BoundedRead, read_bounded
 from lrs_cli.output import JsonOption, counted, print_json, stdout, warn, warnings_text
 from lrs_contracts.batch import BatchFormat
-from lrs_contracts.codes import BATCH_CODE_TITLES, MAX_BATCH_BYTES, REJECTION_THRESHOLD, BatchCode, explanation_of
+from lrs_contracts.codes import (
+    BATCH_CODE_TITLES,
+    MAX_BATCH_BYTES,
+    REJECTION_THRESHOLD,
+    BatchCode,
+    RecordCode,
+    explanation_of,
+)
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_contracts.text import shown_on_one_line
 from lrs_domain.decision import OfflineReport, check_batch_offline, rejected_of
@@ -36,7 +43,15 @@ NOT_CHECKED_UNREGISTERED_AO = (
     "Not checked offline: learner verification (RV004), achievement state (RV012-RV017) and, as the AO is not in"
     " the register, whether each qualification is its (RV022)."
 )
-SERVER_ONLY = ("RV004", "RV012", "RV013", "RV014", "RV015", "RV016", "RV017")
+SERVER_ONLY = (
+    RecordCode.LEARNER_NOT_VERIFIED,
+    RecordCode.TARGET_NOT_FOUND,
+    RecordCode.UPDATE_CHANGES_FIXED_FIELD,
+    RecordCode.CONFLICTING_DUPLICATE,
+    RecordCode.WRONG_STATE,
+    RecordCode.UPDATE_OF_WITHDRAWN,
+    RecordCode.PROVISIONAL_AFTER_FINAL,
+)
 
 
 def mislabel_hint(name: str, looks_like: BatchFormat) -> str:
@@ -238,7 +253,7 @@ def report_json(name: str, report: OfflineReport, unregistered_ao: str | None = 
             for outcome in report.outcomes
             if outcome.status is RecordStatus.REJECTED or outcome.warnings
         ],
-        "not_checked": [*SERVER_ONLY, *(["RV022"] if unregistered_ao is not None else [])],
+        "not_checked": [*SERVER_ONLY, *([RecordCode.NOT_AWARDED_BY_AO] if unregistered_ao is not None else [])],
     }
 
 

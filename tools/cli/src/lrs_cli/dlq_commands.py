@@ -39,6 +39,7 @@ from lrs_cli.client import (
 from lrs_cli.downloads import writable_beside, write_private
 from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text, warn
 from lrs_cli.times import UK_TIME, uk_time
+from lrs_contracts.codes import ProblemCode
 
 PROJECTOR = "plr-projector"
 SHARED_ROUTES = ("ingest", "validation", "notifier", "reporting", "challenges")
@@ -100,7 +101,7 @@ def actions_table(actions: list[dict[str, Any]]) -> str:
             f" {item['consumer']:<22} {item['topic']:<26} {place:>16}  {action_outcome(item)}{reason}"
         )
     if any(item["replaced"] for item in actions):
-        lines.append("* a corrected copy was applied in the message's place")
+        lines.append("* a corrected copy was tried in the message's place (the outcome says whether it applied)")
     return "\n".join(lines)
 
 
@@ -326,7 +327,9 @@ def dlq_skip(
     return results
 
 
-NO_VALUE = "No value kept"  # the title of a value route's 404 for a message without one (lrs_platform.parking_api)
+# the title of a value route's 404 for a message without one (lrs_platform.parking_api). Its code PARKED_VALUE_NOT_KEPT
+# says so; the title is matched too for one release, as a server older than that code answers only the title
+NO_VALUE = "No value kept"
 # where the projector's value route says the event it answers was read (plr_projector.admin_routes)
 PARKED_TOPIC_HEADER, PARKED_PARTITION_HEADER, PARKED_OFFSET_HEADER = (
     "LRS-Parked-Topic",
@@ -419,7 +422,9 @@ def _value_of(answer: httpx.Response) -> tuple[bytes | None, str | None, str | N
     if answer.status_code == 404:
         with contextlib.suppress(ValueError, RecursionError):
             problem = answer.json()
-            if isinstance(problem, dict) and problem.get("title") == NO_VALUE:
+            if isinstance(problem, dict) and (
+                problem.get("code") == ProblemCode.PARKED_VALUE_NOT_KEPT or problem.get("title") == NO_VALUE
+            ):
                 return None, None, str(problem.get("detail") or NO_VALUE)
     if answer.status_code >= 400:
         raise CommandError(problem_text(answer))

@@ -277,6 +277,12 @@ def replay_line(status: dict[str, Any], connection: Connection) -> str:
         follow = connection.command(f"projector replay-status {replay_id} --wait")
         return f"replay {replay_id} from {status['from']} running; follow it with `{follow}`"
     result = status["result"]
+    if (past_end := result.get("past_end")) is not None:  # nothing at or after `from` on any partition
+        ends = [f"partition {partition} ends at offset {end:,}" for partition, end in past_end.items()]
+        return (
+            f"replay {replay_id} replayed nothing: the PLR log has nothing at or after {status['from']}"
+            f" ({'; '.join(ends) or 'no partitions'}): give a smaller offset or an earlier time"
+        )
     return (
         f"replay {replay_id} re-projected {result['learners']:,} learners ({result['events']:,} events)"
         f" in {result['seconds']}s"

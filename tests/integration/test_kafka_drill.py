@@ -1,0 +1,40 @@
+"""scripts/dev/kafka_drill.py, the drill tool of docs/operations.md ("Dead letters", Drill; runbook walk, finding 7):
+a test message put on a topic, and a `<topic>.dlq` copy read back with its headers. On a topic of this test's own."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from aiokafka import AIOKafkaProducer
+from scripts.dev import kafka_drill
+from tests.support.projector import new_prefix
+
+from lrs_contracts import topics as contract_topics
+from lrs_platform.kafka import ensure_topics
+
+
+async def test_a_message_is_produced_and_read_back_with_its_headers(
+    kafka_bootstrap: str,
+) -> None:
+    topic = new_prefix() + "lrs.batch.outcomes.v1.dlq"
+    drill = dataclasses.replace(contract_topics.BATCH_OUTCOMES, name=topic, compacted=False, partitions=1)
+    await ensure_topics(kafka_bootstrap, [drill], partitions=1)
+
+    where = await kafka_drill.produce(kafka_bootstrap, topic, "drill-key", bytes.fromhex("fffe") + b"not json")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic, b'{"a": 1}', key=b"drill-key", headers=[("lrs-original-offset", b"4711"), ("lrs-attempts", b"3")]
+        )
+    finally:
+        await producer.stop()
+    records = await kafka_drill.read(kafka_bootstrap, topic, last=10, key="drill-key")
+
+    assert where == f"{topic} 0:0"
+    assert [(record["offset"], record["key"]) for record in records] == [(0, "drill-key"), (1, "drill-key")]
+    assert records[0]["value_hex"] == "fffe6e6f74206a736f6e" and "value" not in records[0]
+    assert records[1]["value"] == '{"a": 1}'
+    assert records[1]["headers"] == {"lrs-original-offset": "4711", "lrs-attempts": "3"}
+    assert await kafka_drill.read(kafka_bootstrap, topic, last=1, key=None) == [records[1]]
+    assert await kafka_drill.read(kafka_bootstrap, topic, last=10, key="another") == []
