@@ -107,6 +107,8 @@ ONE_KIND_ROUTES = [
         (challenges.api.router, "POST", "/v1/challenges", ("ao:RN5133", "provider:10004567", "operator:ops")),
         (challenges.api.router, "POST", f"{CHALLENGE}/resolve", ("learner:1000000043", "provider:10004567")),
         (challenges.api.router, "POST", f"{CHALLENGE}/acknowledge", ("learner:1000000043", "provider:10004567")),
+        # the learner who raised it withdraws it (or an operator for them): the AO resolves it instead (decision 0194)
+        (challenges.api.router, "POST", f"{CHALLENGE}/withdraw", ("ao:RN5133", "provider:10004567")),
         (
             plr_projector.centre_routes.centre_router,
             "POST",
@@ -141,6 +143,7 @@ async def test_a_caller_of_another_kind_gets_403_before_its_body_is_described(
     [
         pytest.param(challenges.api.router, "POST", "/v1/challenges/not-a-uuid/resolve", "learner:1000000043"),
         pytest.param(challenges.api.router, "POST", "/v1/challenges/not-a-uuid/acknowledge", "provider:10004567"),
+        pytest.param(challenges.api.router, "POST", "/v1/challenges/not-a-uuid/withdraw", "ao:RN5133"),
         pytest.param(
             challenges.api.router, "GET", "/v1/challenges/not-a-uuid/correcting-batches", "learner:1000000043"
         ),

@@ -13,8 +13,9 @@ def test_people_read_each_resolution_in_words_and_a_value_this_release_does_not_
         "Data corrected",
         "Data confirmed correct",
         "Rejected: not a data error",
+        "Withdrawn by the learner",  # the learner's, not the AO's (decision 0194)
     ]
-    assert resolution_label("withdrawn") == "withdrawn"
+    assert resolution_label("reopened") == "reopened"
 
 
 def test_a_resolved_event_carries_its_correcting_batch_and_one_written_before_it_still_reads() -> None:

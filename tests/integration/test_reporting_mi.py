@@ -259,7 +259,7 @@ async def known_set_of_batches(
     ]
     if stated:
         plr_log.append(("1000000076", recorded(unstated, "1000000076", "60000001"), at("2023-05-22T10:00")))
-    answered, unanswered, late = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    answered, unanswered, late, withdrawn = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     achievement = uuid.uuid4()
 
     def raised(challenge_id: uuid.UUID) -> ChallengeRaised | ChallengeRaisedV1:
@@ -285,6 +285,15 @@ async def known_set_of_batches(
         ),
         (str(achievement), raised(unanswered), at("2023-05-10T09:00")),
         (str(achievement), raised(late), at("2023-05-31T23:30")),  # 00:30 on 1 June in the UK
+        # the learner withdrew it 19 working days on: it is resolved, but not in the AO's days to resolve (0194)
+        (str(achievement), raised(withdrawn), at("2023-05-02T10:00")),
+        (
+            str(achievement),
+            ChallengeResolved(
+                challenge_id=withdrawn, achievement_id=achievement, ao_id=ao, resolution=ChallengeResolution.WITHDRAWN
+            ),
+            at("2023-05-30T15:00"),
+        ),
     ]
 
     published = await Published.watching(
@@ -329,11 +338,11 @@ async def known_set_of_batches(
     expected_challenges = {
         "ao_id": ao,
         "period": MAY,
-        "raised": 2,
-        "acknowledged": 1,
-        "resolved": 1,
+        "raised": 3,
+        "acknowledged": 2,
+        "resolved": 2,
         "still_open": 1,
-        "resolutions": {"corrected": 1, "rejected": 0, "upheld": 0},
+        "resolutions": {"corrected": 1, "rejected": 0, "upheld": 0, "withdrawn": 1},
         "median_working_days_to_resolve": 4,
         "worst_working_days_to_resolve": 4,
     }
@@ -388,7 +397,7 @@ async def known_set_of_batches(
     assert [row["code"] for row in csv.DictReader(io.StringIO(codes_csv.text))] == ["RS005", "RV003", "RV012"]
 
     months = (await reporting.get(f"/v1/reports/challenges?from={MAY}&to={JUNE}", headers=as_ao)).json()["items"]
-    assert [(item["period"], item["raised"], item["still_open"]) for item in months] == [(MAY, 2, 1), (JUNE, 1, 1)]
+    assert [(item["period"], item["raised"], item["still_open"]) for item in months] == [(MAY, 3, 1), (JUNE, 1, 1)]
     assert (await reporting.get(f"/v1/reports/challenges?from={MAY}", headers=as_other)).json()["items"] == []
 
     everyone = (await reporting.get(f"/v1/reports/plr-timeliness?from={MAY}", headers=operator)).json()["items"]

@@ -584,6 +584,13 @@ async def test_no_page_has_a_serious_accessibility_violation(
     await operator_page.goto(f"{url}/ops/maintenance")
     await operator_page.get_by_role("button", name="Schedule the window").click()  # the error summary
     found += await serious_violations(operator_page)
+    await operator_page.goto(f"{url}/ops/accounts")
+    keys = operator_page.locator("form[action='/ops/keys']")
+    await keys.get_by_label("AO recognition number").fill(SAMPLE_AO)
+    await keys.get_by_label("Label (optional)").fill("accessibility check")
+    await keys.get_by_role("button", name="Issue a key").click()  # the key, shown once: readable on its panel
+    await expect(operator_page.locator("[data-secret]")).to_be_visible()
+    found += await serious_violations(operator_page)
     assert found == []
 
 
@@ -832,9 +839,30 @@ async def test_direct_entry_checks_each_field_as_it_is_typed(ao_page: Page, port
         "aria-describedby", re.compile("uln-error")
     )
     await expect(ao_page.locator("#given_name-error")).to_be_hidden()  # untouched fields stay quiet
+    # and are not counted by what a screen reader hears: the one error shown
+    await expect(ao_page.locator("#entry-check-status")).to_have_text("1 problem found so far.")
     await ao_page.get_by_label("Unique Learner Number (ULN)").fill("1000000043")
     await ao_page.get_by_label("Unique Learner Number (ULN)").press("Tab")
     await expect(ao_page.locator("#uln-error")).to_be_hidden()
+    await expect(ao_page.locator("#entry-check-status")).to_have_text("No problems found so far.")
+
+
+async def test_the_upload_page_says_a_file_is_being_uploaded_and_checked(
+    ao_page: Page, portal_system: PortalSystem
+) -> None:
+    """A large file on a slow line takes a while to send and check: meanwhile the page's status line says so (WCAG
+    4.1.3). The form's sending is stopped here after the page's own script has seen it, in place of a slow line: a
+    page waiting on its navigation cannot be read."""
+    await ao_page.goto(f"{portal_system.url}/batches/new")
+    status = ao_page.locator("form[data-upload] [data-upload-status]")
+    await expect(status).to_have_attribute("role", "status")
+    await expect(status).to_have_text("")
+    await ao_page.get_by_label("Batch file").set_input_files(SAMPLES / "rules-showcase.csv")
+    await ao_page.evaluate(
+        "() => document.querySelector('form[data-upload]').addEventListener('submit', (e) => e.preventDefault())"
+    )
+    await ao_page.get_by_role("button", name="Check the file").click()
+    await expect(status).to_have_text("Uploading and checking rules-showcase.csv\u2026")
 
 
 async def test_maintenance_is_announced_on_every_page_and_a_batch_sent_during_a_pause_shows_queued(

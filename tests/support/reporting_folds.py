@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median_low
 
+from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.reporting import (
     AoMonthlyChallenges,
     AoMonthlyPlrTimeliness,
@@ -161,13 +162,14 @@ class ChallengeFact:
 
 
 def fold_challenges(ao_id: str, period: str, challenges: Iterable[ChallengeFact]) -> AoMonthlyChallenges:
-    """Challenges raised in `period`; a resolved challenge counts as acknowledged too."""
+    """Challenges raised in `period`; a resolved challenge counts as acknowledged too. One the learner withdrew counts
+    among the resolutions, not in the working days to resolve (the AO did not resolve it: decision 0194)."""
     challenges = list(challenges)
     resolved = [challenge for challenge in challenges if challenge.resolved_at is not None]
     days = [
         working_days_between(challenge.raised_at.astimezone(ENGLAND).date(), moment.astimezone(ENGLAND).date())
         for challenge in resolved
-        if (moment := challenge.resolved_at) is not None
+        if (moment := challenge.resolved_at) is not None and challenge.resolution != ChallengeResolution.WITHDRAWN
     ]
     return AoMonthlyChallenges(
         ao_id=ao_id,

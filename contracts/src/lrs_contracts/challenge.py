@@ -15,7 +15,8 @@ from lrs_contracts.plr import ResultStatus
 
 
 class ChallengeResolution(StrEnum):
-    """How the AO resolved a challenge: it corrected the data, upheld it as right, or rejected the challenge.
+    """How a challenge ended: the AO corrected the data, upheld it as right, or rejected the challenge; or the
+    learner withdrew it (decision 0194: only the learner, or an operator for them, withdraws; the AO never does).
 
     The values are wire values (API, events, MI): `upheld` stays for compatibility although it means the
     *data* was upheld, not the challenge. People read `RESOLUTION_LABELS` instead (decision 0143).
@@ -24,12 +25,14 @@ class ChallengeResolution(StrEnum):
     CORRECTED = "corrected"
     UPHELD = "upheld"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
 
 
 RESOLUTION_LABELS: dict[ChallengeResolution, str] = {
     ChallengeResolution.CORRECTED: "Data corrected",
     ChallengeResolution.UPHELD: "Data confirmed correct",
     ChallengeResolution.REJECTED: "Rejected: not a data error",
+    ChallengeResolution.WITHDRAWN: "Withdrawn by the learner",
 }
 """What pages and emails show for each resolution: the one place its words live (decision 0143)."""
 
@@ -126,7 +129,8 @@ class ChallengeAcknowledged(Contract):
 
 
 class ChallengeResolved(Contract):
-    """lrs.challenge.resolved.v1 — closed by the AO; the achievement is no longer under challenge."""
+    """lrs.challenge.resolved.v1 — closed by the AO, or withdrawn by the learner (`withdrawn`, with no note and no
+    batch); the achievement is no longer under challenge."""
 
     event_type: Literal["lrs.challenge.resolved.v1"] = "lrs.challenge.resolved.v1"
     challenge_id: uuid.UUID

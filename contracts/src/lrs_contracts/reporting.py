@@ -214,15 +214,18 @@ class AoMonthlyChallenges(Contract):
     resolved: int = Field(ge=0, description="of those raised, resolved so far (in any month): the sum of resolutions")
     still_open: int = Field(ge=0, description="raised - resolved: those not resolved yet, acknowledged ones included")
     resolutions: dict[str, int] = Field(
-        description="resolved challenges by resolution: corrected, upheld, rejected, each named (0 when none)"
+        description="resolved challenges by resolution: corrected, upheld, rejected and withdrawn (by the learner),"
+        " each named (0 when none)"
     )
     median_working_days_to_resolve: int = Field(
         ge=0,
         description=f"the lower median of the resolved challenges' {WORKING_DAYS} from the UK day raised to the UK day"
-        " resolved; 0 when none is resolved",
+        " resolved, those the learner withdrew aside (the AO did not resolve them); 0 when none is resolved",
     )
     worst_working_days_to_resolve: int = Field(
-        ge=0, description="the most working days any resolved challenge took; 0 when none is resolved"
+        ge=0,
+        description="the most working days any resolved challenge took, those the learner withdrew aside; 0 when none"
+        " is resolved",
     )
 
 

@@ -89,7 +89,9 @@ class DeadLetterActionView(BaseModel):
     action: str = Field(description="`retry` or `skip`")
     operator: str
     reason: str | None
-    replaced: bool = Field(description="a corrected copy was applied in the message's place")
+    replaced: bool = Field(
+        description="a corrected copy was given in the message's place (the outcome says whether it applied)"
+    )
     consumer: str
     topic: str
     partition: int
@@ -175,7 +177,7 @@ async def dlq_list(
     "/actions",
     summary="The retries and skips operators made of this service's parked messages, newest first",
     description="Who, when, which message (its topic, partition, offset and event), the reason given for a skip,"
-    " whether a corrected copy was applied, and what followed; kept after the parked messages are gone.",
+    " whether a corrected copy was given, and what followed; kept after the parked messages are gone.",
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
     response_model=DeadLetterActions,
 )

@@ -22,8 +22,10 @@ from challenges.domain import (
     InvalidTransition,
     LearnerDataErased,
     NoteRequired,
+    OnlyTheLearnerWithdraws,
 )
 from challenges.service import (
+    ONLY_THE_LEARNER_WITHDRAWS,
     PROVIDERS_READ_NONE,
     ChallengeNotFound,
     ChallengeService,
@@ -114,13 +116,38 @@ class ChallengeCreate(BaseModel):
     )
 
 
+AO_RESOLUTIONS = tuple(
+    resolution for resolution in ChallengeResolution if resolution is not ChallengeResolution.WITHDRAWN
+)
+"""The resolutions an awarding organisation (or an operator for it) resolves a challenge as: `withdrawn` is the
+learner's alone (POST /v1/challenges/{challenge_id}/withdraw, decision 0194)."""
+ONLY_THE_LEARNER_WITHDRAWS_DETAIL = (
+    "A challenge is withdrawn only by the learner who raised it (or an LRS operator for them): resolve it as"
+    f" {', '.join(resolution.value for resolution in AO_RESOLUTIONS[:-1])} or {AO_RESOLUTIONS[-1].value}"
+)
+
+
+def _resolved_by_the_ao(resolution: ChallengeResolution) -> ChallengeResolution:
+    if resolution is ChallengeResolution.WITHDRAWN:
+        raise ValueError(ONLY_THE_LEARNER_WITHDRAWS_DETAIL)
+    return resolution
+
+
+AoResolution = Annotated[
+    ChallengeResolution,
+    AfterValidator(_resolved_by_the_ao),
+    WithJsonSchema({"type": "string", "enum": [resolution.value for resolution in AO_RESOLUTIONS]}),
+]
+
+
 class ChallengeResolve(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    resolution: ChallengeResolution = Field(
+    resolution: AoResolution = Field(
         description="corrected: the AO fixed the data in a batch (name it in `correcting_batch_id`); upheld: the"
         f' data is right (shown to people as "{RESOLUTION_LABELS[ChallengeResolution.UPHELD]}"); rejected: not a'
-        " data error"
+        " data error. Not `withdrawn`, which only the learner who raised the challenge does (POST"
+        " /v1/challenges/{challenge_id}/withdraw): 422 `INVALID_REQUEST`"
     )
     note: Note = Field(
         default=None,
@@ -207,10 +234,14 @@ class CorrectingBatch(BaseModel):
 
 def _actor_said_to(viewer: Principal, actor: str | None) -> str | None:
     """Who acted on a challenge, as the viewer may be told: an operator is told the principal; the AO and the
-    learner the kind (an operator's name is no business of theirs; the AO is the one AO they know)."""
+    learner the kind (an operator's name is no business of theirs; the AO is the one AO they know). A learner who
+    withdrew their challenge is "you" to themselves (the only learner who reads it) and "the learner" to the AO."""
     if actor is None or viewer.is_operator:
         return actor
-    return "an LRS operator" if actor.startswith(f"{PrincipalKind.OPERATOR.value}:") else "the awarding organisation"
+    kind = actor.partition(":")[0]
+    if kind == PrincipalKind.LEARNER.value:
+        return "you" if viewer.kind is PrincipalKind.LEARNER else "the learner"
+    return "an LRS operator" if kind == PrincipalKind.OPERATOR.value else "the awarding organisation"
 
 
 def _uln_said_to(viewer: Principal, challenge: Challenge) -> str:
@@ -246,8 +277,16 @@ class ChallengePublic(BaseModel):
         description="who acknowledged it: to an operator the key's principal (`ao:RN5133`, `operator:jo`); to the"
         " AO and the learner `the awarding organisation` or `an LRS operator`; null before this was kept",
     )
-    resolved_by: str | None = Field(default=None, description="who resolved it, said as `acknowledged_by` is")
-    resolution: ChallengeResolution | None
+    resolved_by: str | None = Field(
+        default=None,
+        description="who resolved it, said as `acknowledged_by` is; for a challenge the learner withdrew, to an operator"
+        " the learner's principal (`learner:…`) or the operator's who withdrew it for them, to the learner `you`, to"
+        " the AO `the learner`",
+    )
+    resolution: ChallengeResolution | None = Field(
+        description="corrected, upheld or rejected by the awarding organisation; withdrawn by the learner (decision"
+        " 0194); null while open"
+    )
     note: str | None = Field(description="the AO's note; null once the learner's personal data is erased")
     personal_data_erased: bool = Field(
         description="the learner was erased: the challenge's facts stay, its reason and note are gone"
@@ -359,6 +398,10 @@ def _translate(error: Exception) -> ProblemError:
             ProblemCode.CHALLENGE_ALREADY_OPEN,
             challenge_id=str(error.challenge_id) if error.challenge_id else None,
         )
+    if isinstance(error, OnlyTheLearnerWithdraws):
+        return ProblemError(
+            422, "Invalid request", f"body.resolution: {ONLY_THE_LEARNER_WITHDRAWS_DETAIL}", ProblemCode.INVALID_REQUEST
+        )
     if isinstance(error, CorrectingBatchRequired):
         return ProblemError(
             422,
@@ -442,7 +485,7 @@ def _translate(error: Exception) -> ProblemError:
             503,
             "Not yet known",
             "Achievements recorded a moment ago are not yet known to the challenges service. Try again shortly.",
-            code="PROJECTION_PENDING",
+            code=ProblemCode.PROJECTION_PENDING,
         )
         problem.headers["Retry-After"] = "1"
         return problem
@@ -463,6 +506,7 @@ _DOMAIN_ERRORS = (
     CorrectingBatchRequired,
     CorrectingBatchDoesNotFit,
     NoteRequired,
+    OnlyTheLearnerWithdraws,
 )
 
 
@@ -478,6 +522,12 @@ async def _learner_caller(principal: CurrentPrincipal) -> Principal:
 async def _answering_caller(principal: CurrentPrincipal) -> Principal:
     if principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
         raise _translate(NotAllowed("Only the awarding organisation acknowledges and resolves challenges."))
+    return principal
+
+
+async def _withdrawing_caller(principal: CurrentPrincipal) -> Principal:
+    if principal.kind not in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
+        raise _translate(NotAllowed(ONLY_THE_LEARNER_WITHDRAWS))
     return principal
 
 
@@ -501,6 +551,7 @@ ChallengeReader = Annotated[
     Depends(caller_of_kind(PROVIDERS_READ_NONE, PrincipalKind.LEARNER, PrincipalKind.AO, PrincipalKind.OPERATOR)),
 ]
 AnsweringCaller = Annotated[Principal, Depends(_answering_caller)]
+WithdrawingCaller = Annotated[Principal, Depends(_withdrawing_caller)]
 CorrectingBatchesCaller = Annotated[Principal, Depends(_correcting_batches_caller)]
 
 
@@ -711,3 +762,30 @@ async def resolve_challenge(
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
     return ChallengePublic.of(resolved.challenge, principal, achievement_withdrawn=resolved.achievement_withdrawn)
+
+
+@router.post(
+    "/{challenge_id}/withdraw",
+    summary="Withdraw a challenge (the learner who raised it)",
+    description=(
+        "The learner who raised a challenge takes it back while it is open (`raised` or `acknowledged`): one raised"
+        " by mistake (the wrong achievement), or an appeal sent as a data error (a challenge is for data errors only:"
+        ' appeals go to the awarding organisation). It ends `resolved` with the resolution `withdrawn` ("Withdrawn by'
+        ' the learner"), no note and no batch, by the learner (`resolved_by`), and the achievement may be challenged'
+        " again (decision 0194). The learner withdraws one raised under any of their ULNs (a merged learner is one"
+        " person); another learner's challenge is 404, as reading it is. An operator with `support` may withdraw it"
+        " for the learner. The awarding organisation does not withdraw challenges, it resolves them (403).\n\n"
+        "A resolved challenge, one withdrawn already included, is 409 `CHALLENGE_NOT_IN_THAT_STATE` with `state`"
+        " `resolved`: a second withdrawal changes nothing, and GET /v1/challenges/{challenge_id} says how it ended."
+    ),
+    responses=problem_responses(401, 403, 404, 409),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
+async def withdraw_challenge(
+    challenge_id: uuid.UUID, principal: WithdrawingCaller, request: Request
+) -> ChallengePublic:
+    try:
+        withdrawn = await _service(request).withdraw(principal, challenge_id)
+    except _DOMAIN_ERRORS as error:
+        raise _translate(error) from error
+    return ChallengePublic.of(withdrawn.challenge, principal, achievement_withdrawn=withdrawn.achievement_withdrawn)

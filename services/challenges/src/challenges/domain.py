@@ -1,7 +1,9 @@
 """Event Data Challenges: a pure state machine. `decide` functions return events; `evolve` applies them.
 
 A challenge reports a data error on a PLR achievement (DOMAIN.md §5 rule 13); it is not an appeal
-against a result. raised → acknowledged → resolved, or raised → resolved; resolved is final. A learner
+against a result. raised → acknowledged → resolved, or raised → resolved; resolved is final. The learner who raised
+it may withdraw it while it is open (`withdraw`): it is resolved `withdrawn`, which the AO never resolves it as
+(decision 0194). A learner
 challenges only an achievement the PLR log puts on their own record, and the AO is the one that
 recorded it (`challenge_target`). A challenge resolved as corrected names the batch that corrected it:
 one that put an event of the same learner's achievement of the same qualification on the log after the
@@ -183,6 +185,11 @@ class NoteRequired(Exception):
         self.resolution = resolution
 
 
+class OnlyTheLearnerWithdraws(Exception):
+    """The AO (or an operator answering for it) resolving a challenge as `withdrawn`: only the learner who raised it
+    withdraws it (`withdraw`)."""
+
+
 class CorrectingBatchRequired(Exception):
     """A corrected resolution without the batch that corrected the data, or a batch named with another one."""
 
@@ -301,7 +308,10 @@ def resolve(
     """The note travels sealed under the learner's `key` (needed with a note); an erased learner's
     challenge is resolved without it. Upheld or rejected needs a note with something in it (`NoteRequired`): it
     is the learner's only answer. Not for an erased learner: their keys are gone, so no note is kept or read.
-    `correcting_batch_id`: what `correction` found, for the log's readers."""
+    `correcting_batch_id`: what `correction` found, for the log's readers. Not `withdrawn`: only the learner
+    withdraws (`withdraw`; `OnlyTheLearnerWithdraws`)."""
+    if resolution is ChallengeResolution.WITHDRAWN:
+        raise OnlyTheLearnerWithdraws(str(challenge.challenge_id))
     if challenge.state is ChallengeState.RESOLVED:
         raise InvalidTransition(challenge.state, "resolved")
     if resolution in NOTE_REQUIRED_FOR and not challenge.personal_data_erased and not has_visible_text(note):
@@ -317,6 +327,22 @@ def resolve(
         uln=challenge.uln,
         note_sealed=sealed,
         correcting_batch_id=correcting_batch_id,
+    )
+
+
+def withdraw(challenge: Challenge) -> ChallengeResolved:
+    """The learner who raised it takes back an open challenge (raised by mistake, or an appeal sent as a data error):
+    it ends as `withdrawn`, with no note (nothing is told the learner that they did not say themselves) and no batch,
+    and the achievement may be challenged again (decision 0194). A resolved one, withdrawn already included, is not
+    withdrawn again."""
+    if challenge.state is ChallengeState.RESOLVED:
+        raise InvalidTransition(challenge.state, "withdrawn")
+    return ChallengeResolved(
+        challenge_id=challenge.challenge_id,
+        achievement_id=challenge.achievement_id,
+        ao_id=challenge.ao_id,
+        resolution=ChallengeResolution.WITHDRAWN,
+        uln=challenge.uln,
     )
 
 
@@ -374,6 +400,14 @@ def visible_to(challenge: Challenge, principal: Principal, learner_ulns: Collect
     if principal.kind is PrincipalKind.LEARNER:
         return challenge.uln == principal.id or challenge.uln in learner_ulns
     return False
+
+
+def may_withdraw(challenge: Challenge, principal: Principal, learner_ulns: Collection[str] = ()) -> bool:
+    """The learner who raised it, under any of their ULNs (`learner_ulns`, as `visible_to` reads), and an operator
+    acting for them; never the AO, whose answers are resolutions."""
+    if principal.kind is PrincipalKind.AO:
+        return False
+    return visible_to(challenge, principal, learner_ulns)
 
 
 def may_manage(challenge: Challenge, principal: Principal) -> bool:

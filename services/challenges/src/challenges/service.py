@@ -26,9 +26,11 @@ from challenges.domain import (
     event_id_of,
     evolve,
     may_manage,
+    may_withdraw,
     raise_challenge,
     resolve,
     visible_to,
+    withdraw,
     within_reach,
 )
 from challenges.record_store import PlrRecord
@@ -63,13 +65,18 @@ class EventsHeld(Exception):
 
 
 _ONLY_THE_AO_ANSWERS = "Only the awarding organisation acknowledges and resolves challenges."
+ONLY_THE_LEARNER_WITHDRAWS = (
+    "Only the learner who raised a challenge withdraws it (or an LRS operator for them): the awarding organisation"
+    " resolves it instead (POST /v1/challenges/{challenge_id}/resolve)."
+)
 PROVIDERS_READ_NONE = "Challenges are open to learners, awarding organisations and operators: a provider reads none."
 
 
 @dataclass(frozen=True)
 class ChallengeChanged:
-    """A challenge as an AO's acknowledgement or resolution left it, and whether its achievement is withdrawn now:
-    read before the change is made, so a failed read answers an error for a change that was not made."""
+    """A challenge as an AO's acknowledgement or resolution, or its learner's withdrawal, left it, and whether its
+    achievement is withdrawn now: read before the change is made, so a failed read answers an error for a change that
+    was not made."""
 
     challenge: Challenge
     achievement_withdrawn: bool
@@ -194,6 +201,27 @@ class ChallengeService:
             await self._append(uow, event, principal)
         self._notify()
         return ChallengeChanged(changed, withdrawn)
+
+    async def withdraw(self, principal: Principal, challenge_id: uuid.UUID) -> ChallengeChanged:
+        """The learner who raised it (under any of their ULNs), or an operator for them, withdraws an open challenge
+        (decision 0194): resolved `withdrawn`, by that principal. Another learner's is not found, as a read is."""
+        if principal.kind not in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
+            raise NotAllowed(ONLY_THE_LEARNER_WITHDRAWS)
+        ulns = await self._ulns_of(principal)
+        seen = await self._store.get(challenge_id)
+        if seen is None or not may_withdraw(seen, principal, ulns):
+            raise ChallengeNotFound(str(challenge_id))
+        achievement_withdrawn = seen.achievement_id in await self._record.withdrawn_among([seen.achievement_id])
+        async with self._store.unit_of_work() as uow:
+            challenge = await uow.get_for_update(challenge_id)
+            if challenge is None or not may_withdraw(challenge, principal, ulns):
+                raise ChallengeNotFound(str(challenge_id))
+            event = withdraw(challenge)
+            changed = replace(evolve(challenge, event, utc_now()), resolved_by=str(principal))
+            await uow.update(changed)
+            await self._append(uow, event, principal)
+        self._notify()
+        return ChallengeChanged(changed, achievement_withdrawn)
 
     async def correcting_batches(self, principal: Principal, challenge_id: uuid.UUID) -> list[BatchOnRecord]:
         """The batches that may be named resolving the challenge as corrected (`correction`), newest first."""

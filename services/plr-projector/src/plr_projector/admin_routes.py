@@ -238,7 +238,7 @@ async def dlq_list(
     "/dlq/actions",
     summary="The retries and skips operators made of parked events, newest first",
     description="Who, when, which event (its topic, partition, offset and id), the reason given, whether a"
-    " corrected copy was applied, and what followed; kept after the parked events are gone, and every decision,"
+    " corrected copy was given, and what followed; kept after the parked events are gone, and every decision,"
     " where a rebuild honours only the latest at a position.",
     response_model=DeadLetterActions,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),

@@ -280,7 +280,7 @@ def test_a_failed_direct_entry_says_the_achievement_was_not_recorded_and_to_ente
     assert "The achievement was rejected, so it was not recorded (RS005)." in html
     assert "Nothing was added to the learner's record." in html
     assert f'href="/batches/{BATCH_ID}/records/1">read the reasons</a>' in html
-    assert 'href="/direct-entry">enter it again</a>' in html
+    assert f'href="/direct-entry?batch={BATCH_ID}">enter it again</a>' in html  # filled in as sent: WCAG 3.3.7
     assert "upload the whole batch" not in html and "The whole batch failed" not in html
 
 

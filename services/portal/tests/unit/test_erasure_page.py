@@ -159,8 +159,9 @@ def test_every_step_says_what_backups_and_sent_emails_keep_as_the_operations_gui
         )
         assert (
             "until the tables that held them are next rewritten (VACUUM FULL of validation.learners, live and in the"
-            " Sandpit, validation.disclosures, challenges.challenges, plr.centre_achievements and"
-            ' plr_ops.centre_report_keys: the operations guide, "What stays in PostgreSQL\'s files"), the'
+            " Sandpit, validation.disclosures, challenges.challenges, plr.centre_achievements,"
+            " plr_ops.centre_report_keys, plr_ops.operator_actions and identity.credentials, live and in the Sandpit:"
+            ' the operations guide, "What stays in PostgreSQL\'s files"), the'
             " database's files, its WAL and backups hold the emptied values in clear" in said.replace("&quot;", '"')
         )
         assert "Not erased: emails already sent (a challenge email carries the learner's reason)" in said
@@ -284,7 +285,7 @@ def test_the_tables_it_says_to_rewrite_are_those_the_operations_guide_rewrites(p
     commands = section.split("```bash", 1)[1].split("```", 1)[0].split('psql "$')[1:]
     live, sandpit = (set(re.findall(r"VACUUM \(FULL, ANALYZE\) ([a-z_]+\.[a-z_]+)", each)) for each in commands)
     assert {"validation.learners", "challenges.challenges", "validation.disclosures"} <= live
-    assert sandpit == {"validation.learners"}
+    assert sandpit == {"validation.learners", "identity.credentials"}
     client, _ = portal.signed_in(Role.OPERATOR)
 
     said = _said(client.get("/ops/erasures"))

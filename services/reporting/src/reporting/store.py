@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
+from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.reporting import (
     AoMonthlyChallenges,
     AoMonthlyPlrTimeliness,
@@ -157,7 +158,8 @@ GROUP BY ao_id, period, qualification_type
 """
 
 # Per AO and month of raising (`whole_month`), and per AO, month and resolution (NULL: not resolved): the challenges
-# and those acknowledged, and the working days from raised to resolved (UK days) of those resolved.
+# and those acknowledged, and the working days from raised to resolved (UK days) of those the AO resolved: one the
+# learner withdrew has no `resolved_on` (decision 0194), so it counts among the resolutions but not in the days.
 _CHALLENGES = f"""
 SELECT ao_id, period, resolution, GROUPING(resolution) = 1 AS whole_month, count(*) AS raised,
     count(*) FILTER (WHERE acknowledged_at IS NOT NULL OR resolved_at IS NOT NULL) AS acknowledged, {_MEASURED},
@@ -167,7 +169,8 @@ FROM (
     SELECT *, {_working_days("raised_on", "resolved_on", 4)} AS days FROM (
         SELECT ao_id, acknowledged_at, resolved_at, {_CHALLENGE_PERIOD} AS period,
             (raised_at AT TIME ZONE 'Europe/London')::date AS raised_on,
-            (resolved_at AT TIME ZONE 'Europe/London')::date AS resolved_on,
+            CASE WHEN resolution IS DISTINCT FROM '{ChallengeResolution.WITHDRAWN.value}'
+                THEN (resolved_at AT TIME ZONE 'Europe/London')::date END AS resolved_on,
             CASE WHEN resolved_at IS NOT NULL THEN coalesce(nullif(resolution, ''), '{UNKNOWN_TYPE}') END AS resolution
         FROM reporting.challenges WHERE raised_at >= $1 AND raised_at < $2 AND ($3::text IS NULL OR ao_id = $3)
     ) AS raised

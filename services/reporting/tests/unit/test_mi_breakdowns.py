@@ -75,5 +75,5 @@ def test_challenges_resolved_count_as_acknowledged_and_time_to_resolve_is_in_wor
     ]
     aggregate = fold_challenges("RN5133", "2023-05", challenges)
     assert (aggregate.raised, aggregate.acknowledged, aggregate.resolved, aggregate.still_open) == (3, 2, 1, 2)
-    assert aggregate.resolutions == {"corrected": 1, "rejected": 0, "upheld": 0}
+    assert aggregate.resolutions == {"corrected": 1, "rejected": 0, "upheld": 0, "withdrawn": 0}
     assert (aggregate.median_working_days_to_resolve, aggregate.worst_working_days_to_resolve) == (4, 4)

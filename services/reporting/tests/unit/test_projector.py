@@ -98,7 +98,7 @@ async def test_challenges_raised_before_and_after_sealing_count_alike() -> None:
     )
     [published] = await apply(projector, resolved, RAISED_AT + timedelta(days=1))
     assert (published["raised"], published["acknowledged"], published["resolved"]) == (2, 1, 1)
-    assert published["resolutions"] == {"corrected": 0, "rejected": 0, "upheld": 1}
+    assert published["resolutions"] == {"corrected": 0, "rejected": 0, "upheld": 1, "withdrawn": 0}
     text = orjson.dumps(published).decode()
     assert "1000000043" not in text and "A B" not in text and "s1." not in text, "counts only"
 

@@ -1,6 +1,6 @@
-"""`lrs challenges raise|list|ack|resolve|contact|waiting`: Event Data Challenges against an AO's achievements (a
-learner raises one, the AO answers it), who at the AO is emailed when one is raised, and which AOs' challenge emails
-wait for a contact (decision 0155)."""
+"""`lrs challenges raise|withdraw|list|ack|resolve|contact|waiting`: Event Data Challenges against an AO's achievements
+(a learner raises one, and may withdraw it while it is open; the AO answers it), who at the AO is emailed when one is
+raised, and which AOs' challenge emails wait for a contact (decision 0155)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from lrs_contracts.text import with_bidi_controls_shown
 from lrs_domain.identifiers import display_qan
 
 app = typer.Typer(
-    help="Event Data Challenges: raise (learners), list, acknowledge, resolve; the AO's challenge contact; the AOs"
-    " whose challenge emails wait for one.",
+    help="Event Data Challenges: raise and withdraw (learners), list, acknowledge, resolve; the AO's challenge contact;"
+    " the AOs whose challenge emails wait for one.",
     no_args_is_help=True,
 )
 ChallengeId = Annotated[
@@ -39,6 +39,15 @@ class State(StrEnum):
     RAISED = "raised"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+
+
+class AoResolution(StrEnum):
+    """What the AO resolves a challenge as: every resolution but `withdrawn`, which is the learner's alone (`lrs
+    challenges withdraw`, decision 0194)."""
+
+    CORRECTED = ChallengeResolution.CORRECTED.value
+    UPHELD = ChallengeResolution.UPHELD.value
+    REJECTED = ChallengeResolution.REJECTED.value
 
 
 def challenges(
@@ -229,6 +238,12 @@ def acknowledged_already(response: httpx.Response) -> bool:
     """The service refused the acknowledgement because the challenge is acknowledged already (its 409 says so by its
     code and its `state` member): a repeat, or a colleague was first. It is done, as the portal says then; a resolved
     challenge is not acknowledged, and stays a refusal."""
+    return _refused_as(response, State.ACKNOWLEDGED)
+
+
+def _refused_as(response: httpx.Response, state: State) -> bool:
+    """The service refused a change because the challenge is in `state` already (a 409 saying so by its code and its
+    `state` member)."""
     if response.status_code != 409:
         return False
     try:
@@ -238,8 +253,28 @@ def acknowledged_already(response: httpx.Response) -> bool:
     return (
         isinstance(problem, dict)
         and problem.get("code") == ProblemCode.CHALLENGE_NOT_IN_THAT_STATE
-        and problem.get("state") == State.ACKNOWLEDGED
+        and problem.get("state") == state
     )
+
+
+@app.command("withdraw")
+def withdraw_command(ctx: typer.Context, challenge_id: ChallengeId, as_json: JsonOption = False) -> None:
+    """Withdraw a challenge you raised while it is open (a learner's key; an operator's for the learner): raised by
+    mistake, or an appeal sent as a data error. It ends "Withdrawn by the learner", and the achievement may be
+    challenged again. One withdrawn already is done: said so, exit 0; one the AO resolved stays a refusal."""
+    with connection(ctx).client("challenges") as client:
+        response = client.post(f"/v1/challenges/{challenge_id}/withdraw")
+        already = False
+        if _refused_as(response, State.RESOLVED):
+            # as it is now: withdrawn already (a repeat changed nothing), or the AO resolved it first (the refusal)
+            challenge = expect_ok(client.get(f"/v1/challenges/{challenge_id}"))
+            already = challenge.get("resolution") == ChallengeResolution.WITHDRAWN
+        if not already:
+            challenge = expect_ok(response)
+    if as_json:
+        print_json(challenge)
+    else:
+        print_text(f"{described(challenge)}{' already' if already else ''}")
 
 
 @app.command("ack")
@@ -285,11 +320,11 @@ def resolve_command(
     ctx: typer.Context,
     challenge_id: ChallengeId,
     resolution: Annotated[
-        ChallengeResolution,
+        AoResolution,
         typer.Option(
             help="corrected: the corrected data was sent in a batch (name it with --correcting-batch);"
-            " upheld: the data was right; rejected: not a data error.",
-            parser=one_of(ChallengeResolution, "--resolution"),
+            " upheld: the data was right; rejected: not a data error. (Only the learner withdraws a challenge.)",
+            parser=one_of(AoResolution, "--resolution"),
         ),
     ],
     correcting_batch: Annotated[
@@ -305,12 +340,12 @@ def resolve_command(
     as_json: JsonOption = False,
 ) -> None:
     """Resolve a challenge (the AO that owns the achievement); it changes no PLR by itself."""
-    if resolution is ChallengeResolution.CORRECTED and correcting_batch is None:
+    if resolution is AoResolution.CORRECTED and correcting_batch is None:
         raise UsageError(
             "--resolution corrected needs --correcting-batch BATCH_ID: name the batch that corrected it"
             f" (`{connection(ctx).command(f'challenges batches {challenge_id}')}` lists them)"
         )
-    if resolution is not ChallengeResolution.CORRECTED and correcting_batch is not None:
+    if resolution is not AoResolution.CORRECTED and correcting_batch is not None:
         raise UsageError(f"--correcting-batch goes only with --resolution corrected, not {resolution.value}")
     body = {"resolution": resolution.value, "note": note, "correcting_batch_id": correcting_batch}
     with connection(ctx).client("challenges") as client:

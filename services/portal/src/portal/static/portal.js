@@ -227,6 +227,20 @@ if (drawnFromPost) {
   window.history.replaceState(window.history.state, "", drawnFromPost.dataset.drawnFromPost || window.location.href);
 }
 
+// Upload: while the file is sent and checked (a while, for a large file on a slow line), the page says so in its
+// status line (WCAG 4.1.3); Back to the page from the browser's cache empties it again.
+const upload = document.querySelector("form[data-upload]");
+const uploadStatus = upload && upload.querySelector("[data-upload-status]");
+if (uploadStatus) {
+  upload.addEventListener("submit", () => {
+    const file = upload.querySelector("input[type=file]").files[0];
+    uploadStatus.textContent = file ? `Uploading and checking ${file.name}\u2026` : "";
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) uploadStatus.textContent = "";
+  });
+}
+
 // Direct entry: check the record as it is typed, with the same rules as on submit.
 const entry = document.querySelector("form[data-check-url]");
 if (entry) {
@@ -255,12 +269,16 @@ if (entry) {
     if (!response.ok) return;
     if (!response.redirected) sessionTouched();
     const answer = await response.json();
+    let shown = 0;
     entry.querySelectorAll("[data-field]").forEach((group) => {
       const name = group.dataset.field;
-      show(name, touched.has(name) ? answer.errors[name] : "");
+      const message = touched.has(name) ? answer.errors[name] : "";
+      if (message) shown += 1;
+      show(name, message);
     });
+    // Said of the errors shown (the fields filled in so far), never of fields not reached yet (WCAG 3.3.1, 4.1.3).
     const status = document.getElementById("entry-check-status");
-    if (status) status.textContent = answer.summary;
+    if (status) status.textContent = shown ? `${shown} problem${shown === 1 ? "" : "s"} found so far.` : "No problems found so far.";
   };
   entry.addEventListener("change", (event) => {
     if (event.target.name) touched.add(event.target.name);

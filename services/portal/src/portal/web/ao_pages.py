@@ -109,6 +109,11 @@ SAME_ENTRY_LOOKED_FOR = 50
 # A batch that recorded nothing and will not (refused at the door, failed by RS005, or given up on): the same entry
 # again is sent.
 _NOTHING_RECORDED = ("refused", "failed", "abandoned")
+# A direct entry sent is kept in the session (sealed, among its look-ups, under `entry:<batch id>`: never a look-up's
+# random id), but for the learner's names, so that its batch's page, when the LRS rejected it, can have it entered
+# again filled in (`/direct-entry?batch=<batch id>`, WCAG 3.3.7): the names are typed again, never shown back.
+KEPT_ENTRY = "entry:"
+NOT_KEPT = frozenset({*NAMES, "entry_id", "again"})
 # A name in an address is counted composed, as the rules count it, once it is read: its code points are first bounded
 # by the most a name of NAME_LIMIT characters can decompose into (NFD takes a character to at most 4).
 _NAME_CODE_POINTS = 4 * NAME_LIMIT
@@ -128,10 +133,12 @@ def _entry_page(
     sent_before: dict[str, Any] | None = None,
     drawn_from_post: bool = False,
     sent_already: dict[str, Any] | None = None,
+    rejected: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """`sent_before`: this form was sent before, with other content (`batch`: the batch it made, if found);
     `drawn_from_post`: the form filled in as a POST's answer, whose Back and reload then ask the empty form by GET;
-    `sent_already`: the batch another form sent this same entry as, lately (`_same_entry_sent_lately`)."""
+    `sent_already`: the batch another form sent this same entry as, lately (`_same_entry_sent_lately`);
+    `rejected`: the form asked to enter a rejected entry again (`batch_id`; `kept`: whether it is filled in)."""
     context = {
         "values": values,
         "errors": errors,
@@ -146,6 +153,7 @@ def _entry_page(
         "sent_before": sent_before,
         "drawn_from_post": drawn_from_post,
         "sent_already": sent_already,
+        "rejected": rejected,
     }
     return render(request, "direct_entry.html", context, user=user, status_code=status)
 
@@ -182,12 +190,17 @@ async def direct_entry_form(
         OneLineText | None, Query(max_length=PREFILL_LIMITS["language_for_assessment"])
     ] = None,
     credits: Annotated[OneLineText | None, Query(max_length=PREFILL_LIMITS["credits"])] = None,
+    batch: Annotated[str | None, Query(max_length=36)] = None,
 ) -> HTMLResponse:
     """The form, empty, or filled in with what an address gives (a bookmark, a hand-made link: no page of the
     portal links here with a learner in the address; the learner page's buttons post to `/direct-entry/prefilled`).
     A value holding what no field takes (a control character, a line break, a bidirectional control; bytes that are
-    not UTF-8) is the page not found, as a value too long for its field is: nothing of it is written back."""
+    not UTF-8) is the page not found, as a value too long for its field is: nothing of it is written back.
+    `batch`: a direct entry's batch, from its page when the LRS rejected it: the form filled in as that entry was sent
+    from this session, but for the learner's names (`KEPT_ENTRY`), the address naming no learner."""
     refuse_query_not_typed(request)
+    if (batch_id := _batch_id(batch)) is not None:
+        return await _entry_again(request, user, batch_id)
     given = {
         "action": action,
         "qualification_number": qualification_number,
@@ -277,13 +290,8 @@ async def direct_entry_check(request: Request, user: AoUser) -> JSONResponse:
     outcome = check_record(
         entry_batch(entry, user.account.ao_id, "check"), portal_of(request).catalogue, today_in_england()
     )
-    errors = field_errors(entry, outcome)
-    summary = (
-        f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found so far."
-        if errors
-        else "No problems found so far."
-    )
-    return JSONResponse({"errors": errors, "warnings": warnings_of(outcome), "summary": summary})
+    # every field's errors: the page's script shows (and counts, in its live region) those of the fields filled in
+    return JSONResponse({"errors": field_errors(entry, outcome), "warnings": warnings_of(outcome)})
 
 
 @router.post("/direct-entry")
@@ -335,9 +343,24 @@ def entry_sent(entry: Entry, reference: str) -> str:
 
 
 async def _to_the_entrys_batch(request: Request, user: AoUser, entry: Entry, batch_id: str, reference: str) -> Response:
-    """The batch page of the batch the entry was sent as, saying so (once: a reload sends nothing again)."""
+    """The batch page of the batch the entry was sent as, saying so (once: a reload sends nothing again). The entry is
+    kept, names aside, for entering it again should the LRS reject it (`KEPT_ENTRY`)."""
     page = f"{base(request)}/batches/{batch_id}"
+    kept = {name: value for name, value in entry.values.items() if name not in NOT_KEPT and value}
+    look_up = {"base": base(request), "entry": kept}
+    await portal_of(request).auth.add_look_up(user, f"{KEPT_ENTRY}{batch_id.lower()}", look_up, LOOK_UPS_KEPT)
     return await see_other_telling(request, user, f"{page}?wait=10", entry_sent=entry_sent(entry, reference))
+
+
+async def _entry_again(request: Request, user: AoUser, batch_id: uuid.UUID) -> HTMLResponse:
+    """The form filled in as the entry sent as `batch_id` was (its names left to type again), when this session sent
+    it; else the empty form, saying that it was not kept (sent from another session, or long ago)."""
+    kept = (await portal_of(request).auth.look_ups(user)).get(f"{KEPT_ENTRY}{batch_id}")
+    if kept is None or kept.get("base") != base(request) or not isinstance(kept.get("entry"), dict):
+        values = {"action": "Create", "job_type": "Final", "notification_email": user.account.email or ""}
+        return _entry_page(request, user, values, {}, [], rejected={"batch_id": batch_id, "kept": False})
+    values = {name: str(value) for name, value in kept["entry"].items() if name in FORM_ORDER and name not in NAMES}
+    return _entry_page(request, user, values, {}, [], rejected={"batch_id": batch_id, "kept": True})
 
 
 async def _entry_sent_before(
@@ -523,7 +546,8 @@ async def learner_found(request: Request, look_up_id: str, user: AoUser) -> HTML
     it is now); the empty form for an id the session does not hold (another person's, one of an ended session's, one
     of the oldest, forgotten). The id is random: the address names no learner."""
     look_up = (await portal_of(request).auth.look_ups(user)).get(look_up_id)
-    if look_up is None or look_up.get("base") != base(request):  # a Sandpit look-up is not the live one's
+    # a Sandpit look-up is not the live one's, and a direct entry kept (`KEPT_ENTRY`) is none
+    if look_up is None or look_up.get("base") != base(request) or "entry" in look_up:
         return _learner_page(request, user, "", {}, {}, None, {}, look_up_ended=True)
     uln, names, after_batch = look_up["uln"], look_up["names"], _batch_id(look_up["after_batch"])
     service = calls(request, user)
