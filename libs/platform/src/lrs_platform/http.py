@@ -972,7 +972,13 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         was_open, self._began = self._head is not None, False
         super().data_received(data)
-        if self._head is None or self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if self._head is None:
+            if self.cycle is None or self.cycle.response_complete:
+                # bytes between requests that begin none (the line ends llhttp passes over) have stopped uvicorn's
+                # keep-alive timer: the next head is timed from them
+                self._await_head()
             return
         # the head was open before these bytes and is after them: every one is the head's
         self._read = self._read + len(data) if was_open and not self._began else self._head

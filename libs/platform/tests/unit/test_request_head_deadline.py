@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from fastapi import Request
 from tests.support.raw_http import raw_connection
 from tests.support.serving import served
 
@@ -30,6 +31,10 @@ async def port() -> AsyncIterator[int]:
     async def slow() -> dict[str, str]:
         await asyncio.sleep(DEADLINE * 3)  # the app's own work, long after the head ended
         return {"status": "done"}
+
+    @app.post("/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"length": len(await request.body())}
 
     async with served(app, protocol=_QuickDeadline) as base_url:
         yield int(base_url.rsplit(":", 1)[1])
@@ -82,3 +87,27 @@ async def _trickle(send: Callable[[bytes], Awaitable[None]]) -> None:
     while True:  # a header's byte now and then, each within the deadline, never the head's end
         await send(b"X")
         await asyncio.sleep(DEADLINE / 5)
+
+
+async def test_line_ends_after_an_answer_do_not_hold_a_kept_connection_open(port: int) -> None:
+    """Any byte stops uvicorn's keep-alive timer, and llhttp passes over line ends between requests without
+    beginning one: the next head is timed from them."""
+    async with raw_connection(port) as connection:
+        await connection.send(b"GET /healthz HTTP/1.1\r\nHost: deadline\r\n\r\n")
+        first, _, _ = await connection.answer()
+        await connection.send(b"\r\n")
+        second, headers, _ = await connection.answer()
+        closed = await connection.closed()
+
+    assert (first, second, headers["connection"], closed) == (200, 408, "close", True)
+
+
+async def test_a_body_that_takes_longer_than_the_deadline_is_not_cut_by_it(port: int) -> None:
+    """Once a head has ended its body's bytes are the request's, not a next head's: no deadline while it is read."""
+    async with raw_connection(port) as connection:
+        await connection.send(b"POST /echo HTTP/1.1\r\nHost: deadline\r\nContent-Length: 6\r\n\r\nabc")
+        await asyncio.sleep(DEADLINE * 2)  # the body's second half, later than a head's deadline
+        await connection.send(b"def")
+        status, _, body = await connection.answer()
+
+    assert (status, body) == (200, b'{"length":6}')
