@@ -81,7 +81,7 @@ async def test_every_read_of_a_learner_or_batch_is_an_index_scan(connection: asy
     await model.history(planner, ulns, "AO1")
     await model.centre(planner, ulns)
     await model.challenged(planner, [uuid.uuid4()])
-    await model.parked_count_for(planner, ulns, "lrs.plr.events.v1")
+    await model.parked_count_of_learner(planner, ulns, [uuid.uuid4()])
     await model.batch_events_applied(planner, uuid.uuid4())
     await model.learner_group(planner, ulns[0], with_links=True)
     assert len(planner.plans) == 13  # the learner group's links among them (decision 0121)

@@ -1,6 +1,6 @@
 """The whole system: a sharing choice sent again by whoever made it already changes nothing (still 204): nothing is
-recorded in the learner's sharing history, whose latest 50 changes the learner and operators read, and nothing is
-published. The same choice from someone else is recorded, as theirs: who made a choice is what decision 0121 reads
+recorded in the learner's sharing history, whose latest 50 changes the learner reads (operators page through all of
+them), and nothing is published. The same choice from someone else is recorded, as theirs: who made a choice is what decision 0121 reads
 to set aside one that only a provider whose registration named another learner made, and a learner's confirmation of
 such a provider's choice makes it the learner's. And a linked provider asking who is linked to an erased learner is
 told of links, not of PLR reads."""

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from lrs_cli import admin_commands
-from lrs_cli.admin_commands import key_listing, keys_table
+from lrs_cli.admin_commands import keys_table, listed_keys
 from lrs_cli.client import ExitCode, UsageError
 from lrs_cli.main import main
 from lrs_platform.credential_store import StoredKey
@@ -40,7 +40,7 @@ def test_more_than_listed_is_said() -> None:
 
 def test_a_filter_that_is_neither_a_kind_nor_a_principal_is_refused_before_the_database() -> None:
     with pytest.raises(UsageError, match="a kind \\(ao, provider, learner, operator\\) or kind:id"):
-        key_listing("operators", revoked=False)
+        listed_keys("operators", revoked=False)
 
 
 def _listing(keys: list[StoredKey], total: int) -> object:

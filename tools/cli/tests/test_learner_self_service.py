@@ -123,3 +123,18 @@ def test_sharing_without_a_choice_shows_it_and_who_changed_it_when(
         "  1 Dec 2026, 09:00 (UK time)  unable to share  by you",
     ]
     assert (validation.sent[0].method, validation.sent[0].url.path) == ("GET", f"/v1/learners/{ULN}/sharing")
+
+
+def test_sharing_says_when_older_changes_are_kept_than_those_shown(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change = {"ability_to_share": 2, "changed_by": "you", "changed_at": "2026-12-01T09:00:00Z"}
+    validation = _Service(
+        "validation", 200, {"uln": ULN, "ability_to_share": 2, "changes": [change] * 50, "more": True}
+    )
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setattr(admin_commands, "connection", lambda ctx: validation)
+
+    assert main(["learners", "sharing", ULN]) == ExitCode.OK
+
+    assert capsys.readouterr().out.splitlines()[-1] == "  and older changes: only the latest 50 are shown"

@@ -26,8 +26,9 @@ class Validation:
 
     sandpit = False
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, keys_revoked: int = 1) -> None:
         self.status = status
+        self.keys_revoked = keys_revoked
         self.sent: list[httpx.Request] = []
 
     def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
@@ -35,8 +36,9 @@ class Validation:
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(request)
-        if self.status == 204:
-            return httpx.Response(204)
+        if self.status == 200:
+            ended = {"ukprn": UKPRN, "links_ended": 2, "learner_keys_revoked": self.keys_revoked}
+            return httpx.Response(200, json=ended)
         return httpx.Response(self.status, json=NOT_LINKED, headers={"content-type": "application/problem+json"})
 
 
@@ -48,7 +50,7 @@ def _lrs(monkeypatch: pytest.MonkeyPatch, validation: Validation, *args: str) ->
 def test_an_unlink_asks_validation_to_end_the_link_and_says_what_follows(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    validation = Validation(204)
+    validation = Validation(200)
 
     assert _lrs(monkeypatch, validation, ULN, "--ukprn", UKPRN) == ExitCode.OK
 
@@ -59,8 +61,19 @@ def test_an_unlink_asks_validation_to_end_the_link_and_says_what_follows(
         f"/v1/learners/{ULN}/providers/{UKPRN}",
     )
     out = " ".join(capsys.readouterr().out.split())
-    assert out.startswith(f"provider {UKPRN}'s link to learner {ULN} ended")
+    assert out.startswith(f"provider {UKPRN}'s link to learner {ULN} ended (under every ULN of theirs: 2 links)")
+    assert "The learner's 1 API key was revoked with it" in out
     assert "lrs learners link" in out and f"lrs credentials create --principal learner:{ULN}" in out
+
+
+def test_an_unlink_that_revoked_no_learner_key_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _lrs(monkeypatch, Validation(200, keys_revoked=0), ULN, "--ukprn", UKPRN) == ExitCode.OK
+
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.endswith("No learner API key was revoked.")
+    assert "lrs credentials create" not in out
 
 
 def test_a_provider_not_linked_is_the_services_404_and_exit_status_1(
@@ -79,7 +92,7 @@ def test_a_provider_not_linked_is_the_services_404_and_exit_status_1(
 def test_a_uln_or_ukprn_no_one_can_have_is_a_usage_error_before_validation_is_asked(
     monkeypatch: pytest.MonkeyPatch, args: list[str]
 ) -> None:
-    validation = Validation(204)
+    validation = Validation(200)
 
     assert _lrs(monkeypatch, validation, *args) == ExitCode.USAGE
     assert validation.sent == []

@@ -948,12 +948,6 @@ class ReadModel:
         )
         return {row["achievement_id"] for row in rows}
 
-    async def parked_count_for(self, connection: asyncpg.Connection, ulns: Sequence[str], topic: str) -> int:
-        value = await connection.fetchval(
-            f"SELECT count(*) FROM {self._q}.parked WHERE topic = $1 AND park_key = ANY($2::text[])", topic, list(ulns)
-        )
-        return int(value or 0)
-
     async def parked_count_of_learner(
         self, connection: asyncpg.Connection, ulns: Sequence[str], achievement_ids: Iterable[uuid.UUID]
     ) -> int:

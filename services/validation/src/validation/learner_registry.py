@@ -96,6 +96,13 @@ class RecordedSharingChange:
     ability_to_share: AbilityToShare
     changed_by: str  # a principal (`learner:…`, `provider:…`, `operator:…`), or `merge of <ULN>` (decision 0164)
     changed_at: datetime
+    change_id: int  # the order the changes were recorded in: a later change has a greater id
+
+    @property
+    def position(self) -> PagePosition:
+        """Where a page of changes that ends at this one stops (`sharing_changes`' `after`): the change's id, carried
+        as the id of a page position (its time only goes with it)."""
+        return PagePosition(self.changed_at, uuid.UUID(int=self.change_id))
 
 
 @dataclass(frozen=True)
@@ -521,20 +528,24 @@ class LearnerRegistry:
             await _queue(connection, recorded, LearnerSharingChanged(uln=recorded, ability_to_share=ability))
         return recorded
 
-    async def sharing_changes(self, ulns: Collection[str], limit: int = 50) -> list[RecordedSharingChange]:
-        """The latest changes of the learner's choice under any of their ULNs, newest first."""
+    async def sharing_changes(
+        self, ulns: Collection[str], limit: int = 50, *, after: PagePosition | None = None
+    ) -> list[RecordedSharingChange]:
+        """The latest changes of the learner's choice under any of their ULNs, newest first (as they were recorded,
+        by change id: a change that waited for another's lock is after it, whatever its time), at most `limit`;
+        with `after` (a change's `position`), only those recorded before that change. Over the index in that order
+        (migration 0122): a page reads its own rows however old they are."""
+        # a position made up by hand names no change id beyond bigint's: past every change, it pages from the latest
+        before = min(after.id.int, _LAST_CHANGE_ID) if after is not None else None
         rows = await self._pool.fetch(
-            "SELECT uln, ability_to_share, changed_by, changed_at FROM validation.sharing_changes"
-            " WHERE uln = ANY($1::text[]) ORDER BY change_id DESC LIMIT $2",
+            "SELECT change_id, uln, ability_to_share, changed_by, changed_at FROM validation.sharing_changes"
+            " WHERE uln = ANY($1::text[]) AND ($3::bigint IS NULL OR change_id < $3)"
+            " ORDER BY change_id DESC LIMIT $2",
             list(ulns),
             limit,
+            before,
         )
-        return [
-            RecordedSharingChange(
-                row["uln"], AbilityToShare(row["ability_to_share"]), row["changed_by"], row["changed_at"]
-            )
-            for row in rows
-        ]
+        return [_sharing_change(row) for row in rows]
 
     async def merge(self, master_uln: str, merged_uln: str, merged_by: str | None = None) -> bool:
         """Merges `merged_uln` into `master_uln`, and says whether that changed anything: False when it was
@@ -811,7 +822,7 @@ class LearnerRegistry:
                 ulns,
             )
             changes = await connection.fetch(
-                "SELECT uln, ability_to_share, changed_by, changed_at FROM validation.sharing_changes"
+                "SELECT change_id, uln, ability_to_share, changed_by, changed_at FROM validation.sharing_changes"
                 " WHERE uln = ANY($1::text[]) ORDER BY change_id DESC",
                 ulns,
             )
@@ -829,12 +840,7 @@ class LearnerRegistry:
                 RegistryRow(**dict(row)) for row in sorted(rows, key=lambda row: (row["uln"] != master, row["uln"]))
             ),
             provider_links=tuple(RecordedProviderLink(**dict(row)) for row in links),
-            sharing_changes=tuple(
-                RecordedSharingChange(
-                    row["uln"], AbilityToShare(row["ability_to_share"]), row["changed_by"], row["changed_at"]
-                )
-                for row in changes
-            ),
+            sharing_changes=tuple(_sharing_change(row) for row in changes),
             erasures=tuple(Erasure(**row) for row in erasures),
         )
 
@@ -1361,6 +1367,15 @@ async def _keep_an_opt_out(
 
 _NOTE_SHARING = "INSERT INTO validation.sharing_changes (uln, ability_to_share, changed_by) VALUES ($1, $2, $3)"
 _UNABLE_TO_SHARE = int(AbilityToShare.UNABLE_TO_SHARE)
+
+
+_LAST_CHANGE_ID = 2**63 - 1  # a bigint's greatest: no change id is beyond it
+
+
+def _sharing_change(row: asyncpg.Record) -> RecordedSharingChange:
+    return RecordedSharingChange(
+        row["uln"], AbilityToShare(row["ability_to_share"]), row["changed_by"], row["changed_at"], row["change_id"]
+    )
 
 
 async def _note_sharing(connection: asyncpg.Connection, uln: str, ability: AbilityToShare, changed_by: str) -> None:

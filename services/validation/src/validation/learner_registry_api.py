@@ -11,7 +11,7 @@ import csv
 from datetime import date, datetime
 from typing import Annotated, Final, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -30,6 +30,8 @@ from lrs_platform.clock import today_in_england
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger, mask_uln
+from lrs_platform.paging import split_page
+from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import ProblemError, problem_responses
 from validation.api_common import (
     Operator,
@@ -144,12 +146,23 @@ class SharingChangeView(BaseModel):
     changed_at: datetime
 
 
+LATEST_SHARING_CHANGES: Final = 50
+"""How many of a learner's latest changes of sharing their sharing answers with (decision 0166)."""
+
+
 class SharingView(BaseModel):
     uln: str
     ability_to_share: AbilityToShare = Field(
         description="0 privacy notice not seen, 1 shares, 2 unable to share: what every read of the PLR applies"
     )
-    changes: list[SharingChangeView] = Field(description="the latest 50 changes, newest first (since 2026-12)")
+    changes: list[SharingChangeView] = Field(
+        description=f"the latest {LATEST_SHARING_CHANGES} changes, newest first (since 2026-12)"
+    )
+    more: bool = Field(
+        default=False,
+        description=f"whether older changes are kept than the latest {LATEST_SHARING_CHANGES} shown: operators read"
+        " them all with `/v1/admin/learners/{uln}/sharing-changes` (since 2026-12)",
+    )
 
 
 class SurvivingSharingChanges(BaseModel):
@@ -157,7 +170,12 @@ class SurvivingSharingChanges(BaseModel):
     ulns: list[str] = Field(description="the ULN and the learner's other ULNs (merged with it), erased or not")
     erased: bool = Field(description="whether the learner was erased: the changes are all that is left of the choice")
     changes: list[SharingChangeView] = Field(
-        description="the latest 50 changes under any of the ULNs, newest first, with who made each (the principal)"
+        description="the changes under any of the ULNs, newest first, `limit` at a time, with who made each (the"
+        " principal)"
+    )
+    next: str | None = Field(
+        default=None,
+        description="where the next page of older changes starts: pass it as `after`; null on the last page",
     )
 
 
@@ -566,7 +584,8 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     summary="A learner's ability to share, and who changed it when (the learner, a linked provider, operators)",
     description=(
         "The choice every read of the learner's PLR applies (a merged learner's: the one kept under the end of "
-        "the merge chain), and its latest changes under any of their ULNs. Who may change it may read it; any "
+        f"the merge chain), and its latest {LATEST_SHARING_CHANGES} changes under any of their ULNs (`more` says "
+        "whether older ones are kept). Who may change it may read it; any "
         "other provider gets 403, for a registered ULN and an unknown one alike. An erased learner is 410 "
         "`LEARNER_ERASED`, as for a change: the changes made before the erasure are kept (decision 0166), and "
         "operators read them with `/v1/admin/learners/{uln}/sharing-changes`."
@@ -581,7 +600,8 @@ async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) 
     recorded = learners.get(learner.recorded_uln)
     if recorded is None:
         raise await _not_registered_or_erased(store, uln, _ERASED_SHARING)
-    changes = await store.sharing_changes(learner.ulns)
+    # one beyond the latest, to tell whether older ones are kept
+    changes = await store.sharing_changes(learner.ulns, limit=LATEST_SHARING_CHANGES + 1)
     # the learner is told which provider made a change, and whether it is still linked to them
     linked = await store.linked_providers(learner.ulns) if principal.kind is PrincipalKind.LEARNER else None
     return SharingView(
@@ -593,8 +613,9 @@ async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) 
                 changed_by=who_changed_sharing(change.changed_by, principal, linked),
                 changed_at=change.changed_at,
             )
-            for change in changes
+            for change in changes[:LATEST_SHARING_CHANGES]
         ],
+        more=len(changes) > LATEST_SHARING_CHANGES,
     )
 
 
@@ -604,22 +625,31 @@ async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) 
     tags=["learner registry"],
     summary="Who changed a learner's sharing when, erased or not (operators)",
     description=(
-        "The latest changes of the learner's ability to share under the ULN and every ULN merged with it, with "
+        "Every change of the learner's ability to share under the ULN and every ULN merged with it, with "
         "the principal who made each. An erasure keeps them (decision 0166: ULNs and principals, nothing "
         "personal), so this answers for an erased learner too, whose sharing route answers 410. A ULN the "
-        "registry never held, registered or erased, is 404."
+        "registry never held, registered or erased, is 404. Newest first (in the order they were recorded), `limit` "
+        "at a time: a full page carries `next`, to pass back as `after` for the older changes that follow."
     ),
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=operator_scope(OperatorScope.REGISTRY),
 )
-async def surviving_sharing_changes(request: Request, principal: Operator, uln: Uln) -> SurvivingSharingChanges:
+async def surviving_sharing_changes(
+    request: Request,
+    principal: Operator,
+    uln: Uln,
+    after: PageAfter = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> SurvivingSharingChanges:
     _refuse_mistyped(uln)
     store = learner_registry_of(request)
     ulns = [uln, *await store.same_learner(uln)]
     erased = bool(await store.erasures(uln))
     if not erased and not await store.learners_for([uln]):
         raise _not_registered()
-    changes = await store.sharing_changes(ulns)
+    # a merge only adds ULNs to the learner, and change ids only grow: a page's `next` marks a place in the same order
+    found = await store.sharing_changes(ulns, limit=limit + 1, after=after)
+    page, following = split_page(found, limit, lambda last: last.position)
     return SurvivingSharingChanges(
         uln=uln,
         ulns=ulns,
@@ -628,8 +658,9 @@ async def surviving_sharing_changes(request: Request, principal: Operator, uln: 
             SharingChangeView(
                 ability_to_share=change.ability_to_share, changed_by=change.changed_by, changed_at=change.changed_at
             )
-            for change in changes
+            for change in page
         ],
+        next=following.token() if following else None,
     )
 
 
@@ -701,6 +732,17 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
 Ukprn = Annotated[str, Path(pattern=UKPRN_PATTERN, description="The provider's UKPRN (8 digits)")]
 
 
+class ProviderUnlinked(BaseModel):
+    """What an unlink ended: the operator is told whether the learner lost their API keys with it."""
+
+    ukprn: str
+    links_ended: int = Field(description="the provider's links ended, one a ULN of the learner's")
+    learner_keys_revoked: int = Field(
+        description="the learner's API keys revoked with them (where the provider's own registration made a link):"
+        " make the learner a key again (`lrs credentials create --principal learner:ULN`) once you know whose the ULN is"
+    )
+
+
 @router.delete(
     "/learners/{uln}/providers/{ukprn}",
     dependencies=[Depends(refuse_in_sandpit)],
@@ -717,14 +759,13 @@ Ukprn = Annotated[str, Path(pattern=UKPRN_PATTERN, description="The provider's U
         "they know whose the ULN is. A sharing choice the provider made stays (the learner or an operator changes "
         "it). 404 when the provider is not linked to the learner (or no learner was ever registered under the ULN): "
         "nothing changed. While a learner file is imported the unlink waits for it a few seconds, then is 503 "
-        "`LEARNER_IMPORT_UNDER_WAY` with `Retry-After`, nothing ended."
+        "`LEARNER_IMPORT_UNDER_WAY` with `Retry-After`, nothing ended. The answer says how many links ended and how"
+        " many learner API keys were revoked with them."
     ),
-    status_code=204,
-    response_class=Response,  # no body, so no content-type either
     responses=problem_responses(401, 403, 404, 422, 503),
     openapi_extra=operator_scope(OperatorScope.REGISTRY),
 )
-async def unlink_provider(request: Request, principal: Operator, uln: Uln, ukprn: Ukprn) -> None:
+async def unlink_provider(request: Request, principal: Operator, uln: Uln, ukprn: Ukprn) -> ProviderUnlinked:
     _refuse_mistyped(uln)
     try:
         ended = await learner_registry_of(request).unlink_provider(
@@ -750,6 +791,7 @@ async def unlink_provider(request: Request, principal: Operator, uln: Uln, ukprn
         links_ended=len(ended.ulns),
         learner_keys_revoked=ended.learner_keys_revoked,
     )
+    return ProviderUnlinked(ukprn=ukprn, links_ended=len(ended.ulns), learner_keys_revoked=ended.learner_keys_revoked)
 
 
 @router.post(

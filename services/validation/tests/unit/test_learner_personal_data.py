@@ -60,7 +60,7 @@ HELD = {
         master_uln=MASTER,
         registrations=(_row(MASTER), _row(MERGED, MASTER)),
         provider_links=(RecordedProviderLink(MERGED, "10004567", "provider:10004567", AT),),
-        sharing_changes=(RecordedSharingChange(MASTER, AbilityToShare.SHARES, f"learner:{MASTER}", AT),),
+        sharing_changes=(RecordedSharingChange(MASTER, AbilityToShare.SHARES, f"learner:{MASTER}", AT, 2),),
         erasures=(),
     ),
     ERASED: HeldAbout(
@@ -68,7 +68,7 @@ HELD = {
         master_uln=ERASED,
         registrations=(_row(ERASED, erased=True),),
         provider_links=(),
-        sharing_changes=(RecordedSharingChange(ERASED, AbilityToShare.UNABLE_TO_SHARE, "operator:desk", AT),),
+        sharing_changes=(RecordedSharingChange(ERASED, AbilityToShare.UNABLE_TO_SHARE, "operator:desk", AT, 1),),
         erasures=(Erasure(uuid.uuid4(), ERASED, "operator:dpo", "test learner loaded into production", ERASED_AT),),
     ),
 }

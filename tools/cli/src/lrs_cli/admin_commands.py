@@ -25,7 +25,7 @@ from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok
 from lrs_cli.files import read_bounded
 from lrs_cli.identifiers import UlnArgument, uln_value
-from lrs_cli.output import JsonOption, connection, print_json, print_text, progress, warn
+from lrs_cli.output import JsonOption, connection, counted, print_json, print_text, progress, warn
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
@@ -460,6 +460,8 @@ def sharing_text(view: dict[str, Any]) -> str:
     for change in view["changes"]:
         choice = CHOICE_WORDS.get(change["ability_to_share"], str(change["ability_to_share"]))
         lines.append(f"  {uk_time(change['changed_at'])}  {choice}  by {change['changed_by']}")
+    if view.get("more"):  # a validation service from before 2026-12 does not say
+        lines.append(f"  and older changes: only the latest {len(view['changes'])} are shown")
     return "\n".join(lines)
 
 
@@ -504,13 +506,20 @@ def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
 
 def unlink_provider(connection: Connection, uln: str, ukprn: str) -> str:
     with connection.client("validation") as client:
-        expect_ok(client.delete(f"/v1/learners/{uln}/providers/{ukprn}"))
-    return (
-        f"provider {ukprn}'s link to learner {uln} ended (under every ULN of theirs): once the PLR service has it, the"
-        " provider no longer reads their PLR, reports centre achievements for them or changes their sharing, and the"
-        " centre reports it made for them are hidden until it is linked again (`lrs learners link`). Where its own"
-        " registration made the link, the learner's API keys were revoked: make them one again"
-        f" (`lrs credentials create --principal learner:{uln}`) once you know whose the ULN is"
+        ended = expect_ok(client.delete(f"/v1/learners/{uln}/providers/{ukprn}"))
+    revoked: int = ended["learner_keys_revoked"]
+    said = (
+        f"provider {ukprn}'s link to learner {uln} ended (under every ULN of theirs: {counted(ended['links_ended'], 'link')}):"
+        " once the PLR service has it, the provider no longer reads their PLR, reports centre achievements for them or"
+        " changes their sharing, and the centre reports it made for them are hidden until it is linked again (`lrs"
+        " learners link`)."
+    )
+    if not revoked:
+        return said + " No learner API key was revoked."
+    return said + (
+        f" The learner's {counted(revoked, 'API key')} {'was' if revoked == 1 else 'were'} revoked with it, as the"
+        " provider's own registration made the link: make them one again"
+        f" (`lrs credentials create --principal learner:{uln}`) once you know whose the ULN is."
     )
 
 
@@ -549,10 +558,6 @@ async def _listed_keys(
             kind, include_revoked=revoked, label_not_starting=SESSION_KEY_LABEL, principal=principal
         )
         return keys, total
-
-
-def key_listing(whose: str | None, *, revoked: bool, environment: Environment = Environment.LIVE) -> str:
-    return keys_table(*listed_keys(whose, revoked=revoked, environment=environment))
 
 
 def listed_keys(

@@ -377,7 +377,6 @@ def _operator_of(page: str) -> Any:
 User = Annotated[SignedIn, Depends(signed_in)]
 AoUser = Annotated[SignedIn, Depends(ao_user)]
 OperatorUser = Annotated[SignedIn, Depends(operator_user)]
-ProjectorOperator = Annotated[SignedIn, _operator_of("/ops")]
 DeadLettersOperator = Annotated[SignedIn, _operator_of("/ops/dead-letters")]
 RebuildOperator = Annotated[SignedIn, _operator_of("/ops/rebuild")]
 MaintenanceOperator = Annotated[SignedIn, _operator_of("/ops/maintenance")]
