@@ -30,9 +30,17 @@ def _centre_report(uln: str) -> bytes:
 
 
 def _recorded(uln: str) -> bytes:
-    return _copy(
-        "lrs.achievement.recorded.v1", uln, provenance={"batch_id": "b", "line": 2, "mis_identifier": "Perpetua 1993"}
-    )
+    """An achievement event names its learner in its key, as the log has it."""
+    data = {
+        "event_type": "lrs.achievement.recorded.v1",
+        "key": {"ao_id": "RN9093", "uln": uln, "qualification_number": "60011667", "award_date": "2024-06-30"},
+        "provenance": {"batch_id": "b", "line": 2, "mis_identifier": "Perpetua 1993"},
+    }
+    return json.dumps({"event_id": "e", "data": data}).encode()
+
+
+def _centre_report_emptied_already(uln: str) -> bytes:
+    return _copy("lrs.centre.achievement.reported.v1", uln, grade="A", subject=None, provider_name=None)
 
 
 async def test_the_copies_of_learners_erased_before_lose_their_free_text_and_no_other_copy_changes(
@@ -50,6 +58,7 @@ async def test_the_copies_of_learners_erased_before_lose_their_free_text_and_no_
             2: _centre_report(KEPT),
             3: _recorded(KEPT),
             4: b"\xff not json",
+            5: _centre_report_emptied_already(ERASED),  # nothing to empty: kept byte for byte, as the projector keeps it
         }
         await connection.executemany(
             f'INSERT INTO {OPS_SCHEMA}.operator_actions (topic, partition, "offset", action, replacement, operator)'
@@ -66,6 +75,8 @@ async def test_the_copies_of_learners_erased_before_lose_their_free_text_and_no_
         assert (report["subject"], report["provider_name"]) == (None, None)
         assert report["uln"] == ERASED and report["event_type"] == "lrs.centre.achievement.reported.v1"
         assert recorded["provenance"] == {"batch_id": "b", "line": 2, "mis_identifier": None}
-        assert {offset: stored[offset] for offset in (2, 3, 4)} == {offset: copies[offset] for offset in (2, 3, 4)}
+        assert recorded["key"]["uln"] == ERASED
+        kept = (2, 3, 4, 5)
+        assert {offset: stored[offset] for offset in kept} == {offset: copies[offset] for offset in kept}
     finally:
         await connection.close()

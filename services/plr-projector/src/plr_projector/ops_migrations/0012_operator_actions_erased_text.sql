@@ -27,7 +27,7 @@ BEGIN
         about := coalesce(event #>> '{data,uln}', event #>> '{data,key,uln}');
         CONTINUE WHEN about IS NULL OR NOT EXISTS (SELECT 1 FROM plr.erased_learners e WHERE e.uln = about);
         IF event #>> '{data,event_type}' = 'lrs.centre.achievement.reported.v1' THEN
-            CONTINUE WHEN (event #> '{data,subject}') IS NULL AND (event #> '{data,provider_name}') IS NULL;
+            CONTINUE WHEN (event #>> '{data,subject}') IS NULL AND (event #>> '{data,provider_name}') IS NULL;
             event := jsonb_set(jsonb_set(event, '{data,subject}', 'null'), '{data,provider_name}', 'null');
         ELSIF event #>> '{data,event_type}' IN ('lrs.achievement.recorded.v1', 'lrs.achievement.updated.v1',
                 'lrs.achievement.superseded.v1', 'lrs.achievement.withdrawn.v1', 'lrs.achievement.reinstated.v1')
