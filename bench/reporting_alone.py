@@ -88,7 +88,7 @@ async def produce_batch(producer: AIOKafkaProducer, ao_id: str, first_uln: int, 
                 kind="qualification",
                 awarding_organisation_name="An awarding organisation",
             ),
-            provenance=Provenance(batch_id=batch_id, line=line, mis_identifier=f"MIS-{line}"),
+            provenance=Provenance(batch_id=batch_id, line=line),
         )
         on_plr.setdefault(event.key.qualification_number, TYPES[line % len(TYPES)])
         sent.append(await producer.send(PLR_EVENTS.name, _message(event, batch_id), key=uln.encode()))

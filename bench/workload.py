@@ -284,9 +284,7 @@ class ReplayEvent:
             data=AchievementData(grade=self.grade, ukprn=self.ukprn, language_for_assessment="English"),
             status=ResultStatus.FINAL,
             qualification=qualification_summary(self.qualification),
-            provenance=Provenance(
-                batch_id=self.batch_id, line=self.line, mis_identifier=f"BENCH-{self.batch_number}-{self.line}"
-            ),
+            provenance=Provenance(batch_id=self.batch_id, line=self.line),  # no MIS identifier, as the decider writes
         )
         envelope = wrap(
             event,
@@ -328,8 +326,7 @@ class _FastEncoder:
             f'"data":{{"pathway":null,"grade":{json.dumps(event.grade, ensure_ascii=False)},'
             f'"ukprn":"{event.ukprn}","language_for_assessment":"English","credits":null}},'
             f'"status":"F","qualification":{summary},'
-            f'"provenance":{{"batch_id":"{batch_id}","line":{event.line},'
-            f'"mis_identifier":"BENCH-{event.batch_number}-{event.line}"}}}}}}'
+            f'"provenance":{{"batch_id":"{batch_id}","line":{event.line},"mis_identifier":null}}}}}}'
         ).encode()
 
 
