@@ -346,3 +346,44 @@ def test_make_restart_without_service_still_starts_all_eleven_again(system: Syst
             "database": SANDPIT_DATABASE if name.startswith("sandpit-") else LIVE_DATABASE,
             "port": int(system.urls[name].rsplit(":", 1)[1]),
         }, name
+
+
+@pytest.mark.parametrize(
+    ("name", "variable", "value"),
+    [
+        ("plr-projector", "PROJECTOR_LOG_LEVEL", "verbose"),
+        ("reporting", "REPORTING_LOG_LEVEL", "Verbose"),
+        ("sandpit-plr-projector", "PROJECTOR_LOG_LEVEL", "loud"),
+    ],
+)
+def test_a_log_level_the_service_would_refuse_leaves_the_running_one_running(
+    system: System, name: str, variable: str, value: str
+) -> None:
+    """Runbook walk, finding 13: the old process was stopped, then the new one refused the level and exited, and the
+    service stayed down. The level is checked first, in the service's words; the running one is left as it is."""
+    with (system.run / "env").open("a") as env:
+        env.write(f"export {variable}={value}\n")
+    system.start_as_make_up_does(name)
+    running = system.pid(name)
+
+    done = system.restart(name, via_make=False)
+
+    assert done.returncode == 1, done
+    assert done.stderr.strip() == (
+        f"{variable}='{value}' is not a log level: set it to one of debug, info, warning, error, critical"
+    )
+    assert "stopping" not in done.stdout
+    assert system.pid(name) == running and _alive(running)
+
+
+@pytest.mark.parametrize("value", ["", " ", "WARNING"])
+def test_an_empty_or_known_log_level_restarts_it(system: System, value: str) -> None:
+    with (system.run / "env").open("a") as env:
+        env.write(f"export VALIDATION_LOG_LEVEL='{value}'\n")
+    system.start_as_make_up_does("validation")
+    before = system.pid("validation")
+
+    done = system.restart("validation", via_make=False)
+
+    assert done.returncode == 0, done
+    assert not _alive(before) and system.pid("validation") != before

@@ -38,6 +38,8 @@ def _text_or_hex(data: bytes | None, name: str) -> dict[str, Any]:
 
 
 async def produce(bootstrap: str, topic: str, key: str, value: bytes) -> str:
+    if not await topic_partitions(bootstrap, topic):  # else the producer logs its metadata misses, then a traceback
+        raise SystemExit(f"kafka_drill.py: no topic {topic!r} on {bootstrap}")
     producer = make_producer(bootstrap, request_timeout_ms=10_000)
     await producer.start()
     try:

@@ -74,6 +74,19 @@ if [ -z "$one" ]; then
   exit 0
 fi
 
+# A log level the service would refuse as it starts (lrs_platform.settings: one of LOG_LEVELS in any case, or empty
+# for the default) is refused here in its words, before the running process is stopped: it is left running.
+level_variable="${prefix[${one#sandpit-}]}_LOG_LEVEL"
+level=$(printf '%s' "${!level_variable:-}" | tr '[:upper:]' '[:lower:]')
+level="${level#"${level%%[![:space:]]*}"}"
+case "${level%"${level##*[![:space:]]}"}" in
+  "" | debug | info | warning | error | critical) ;;
+  *)
+    echo "$level_variable='${!level_variable}' is not a log level: set it to one of debug, info, warning, error," \
+      "critical" >&2
+    exit 1
+    ;;
+esac
 url=$(service_url "$one")
 if pid=$(running_pid "$one"); then
   echo "stopping $one (pid $pid)..."

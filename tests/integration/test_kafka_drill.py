@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from scripts.dev import kafka_drill
 from tests.support.projector import new_prefix
 
 from lrs_contracts import topics as contract_topics
-from lrs_platform.kafka import ensure_topics
+from lrs_platform.kafka import ensure_topics, topic_partitions
 
 
 async def test_a_message_is_produced_and_read_back_with_its_headers(
@@ -38,3 +39,13 @@ async def test_a_message_is_produced_and_read_back_with_its_headers(
     assert records[1]["headers"] == {"lrs-original-offset": "4711", "lrs-attempts": "3"}
     assert await kafka_drill.read(kafka_bootstrap, topic, last=1, key=None) == [records[1]]
     assert await kafka_drill.read(kafka_bootstrap, topic, last=10, key="another") == []
+
+
+async def test_a_message_for_a_topic_that_does_not_exist_is_refused_in_one_line(kafka_bootstrap: str) -> None:
+    topic = new_prefix() + "no.such.topic"
+
+    with pytest.raises(SystemExit) as refused:
+        await kafka_drill.produce(kafka_bootstrap, topic, "drill-key", b"v")
+
+    assert str(refused.value) == f"kafka_drill.py: no topic {topic!r} on {kafka_bootstrap}"
+    assert await topic_partitions(kafka_bootstrap, topic) == []

@@ -537,12 +537,16 @@ class _UncompressedBodiesOnly:
         if encoding.strip().lower() in ("", "identity") and not compressed_in_transfer:
             await self.app(scope, receive, send)
             return
-        header, value = ("Transfer-Encoding", transfer) if compressed_in_transfer else ("Content-Encoding", encoding)
+        header, value, remedy = (
+            ("Transfer-Encoding", transfer, "with no transfer coding but chunked")
+            if compressed_in_transfer
+            else ("Content-Encoding", encoding, "without Content-Encoding")
+        )
         problem = Problem(
             status=415,
             title="Unsupported Media Type",
             detail=f"The body was sent with {header}: {value[:40]}, and no route reads a compressed body:"
-            f" send it as it is, without {header}{' but chunked' if header == 'Transfer-Encoding' else ''}.",
+            f" send it as it is, {remedy}.",
             code=ProblemCode.UNSUPPORTED_MEDIA_TYPE,
             instance=scope["path"],
         )
@@ -1055,6 +1059,15 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self.transport.close()
         self._head = None
         self._stop_waiting_for_head()
+        # counted as the app's answers are, so that a flood of them shows: no route (nor method) was read
+        HTTP_REQUESTS.labels(self._service(), "unknown", "unknown", status.split(b" ", 1)[0].decode()).inc()
+
+    def _service(self) -> str:
+        """The service `build_app` named, through uvicorn's middleware around the app (its proxy headers')."""
+        app = self.app
+        while not hasattr(app, "state") and hasattr(app, "app"):
+            app = app.app
+        return str(getattr(getattr(app, "state", None), "service", "unknown"))
 
 
 SERVED_WITH: dict[str, Any] = {

@@ -60,7 +60,10 @@ class ServiceSettings(BaseSettings):
     def _log_level_is_one_of_pythons(cls, value: object) -> object:
         """`<PREFIX>_LOG_LEVEL`, in any case. Another word stops the service as it starts with one line naming the
         variable and the values it takes, exit status 1 (SystemExit, which pydantic does not wrap), rather than a
-        ValueError traceback from `logging` once the settings were read (`verbose`: "Unknown level: 'VERBOSE'")."""
+        ValueError traceback from `logging` once the settings were read (`verbose`: "Unknown level: 'VERBOSE'").
+        Set but empty (the usual way to unset it in an env file) is the default, info."""
+        if isinstance(value, str) and not value.strip():
+            return "info"
         if isinstance(value, str) and value.strip().lower() in LOG_LEVELS:
             return value.strip().lower()
         variable = f"{cls.model_config.get('env_prefix') or ''}LOG_LEVEL"

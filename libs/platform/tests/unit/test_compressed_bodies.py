@@ -59,7 +59,7 @@ async def test_a_body_compressed_as_a_transfer_coding_is_refused_415_naming_it(c
     problem = answer.json()
     assert problem["code"] == "UNSUPPORTED_MEDIA_TYPE"
     assert f"Transfer-Encoding: {coding}" in problem["detail"]
-    assert problem["detail"].endswith("without Transfer-Encoding but chunked.")
+    assert problem["detail"].endswith("send it as it is, with no transfer coding but chunked.")
 
 
 async def test_a_chunked_body_is_read() -> None:

@@ -80,3 +80,12 @@ def test_a_service_started_with_an_unknown_level_says_one_line_and_exits_1() -> 
     assert done.stderr.splitlines() == [
         "PROJECTOR_LOG_LEVEL='verbose' is not a log level: set it to one of debug, info, warning, error, critical"
     ], done.stderr
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_a_level_set_but_empty_is_the_default_info(monkeypatch: pytest.MonkeyPatch, empty: str) -> None:
+    """Runbook walk, finding 13: `EXAMPLE_LOG_LEVEL=` (the usual way to unset it in an env file) was refused as
+    `EXAMPLE_LOG_LEVEL='' is not a log level`; it is the default, as an unset one is."""
+    monkeypatch.setenv("EXAMPLE_LOG_LEVEL", empty)
+
+    assert ExampleSettings().log_level == "info"

@@ -25,13 +25,13 @@ from challenges.domain import (
     OnlyTheLearnerWithdraws,
 )
 from challenges.service import (
-    ONLY_THE_LEARNER_WITHDRAWS,
     PROVIDERS_READ_NONE,
     ChallengeNotFound,
     ChallengeService,
     EventsHeld,
     NotAllowed,
     RecordBehind,
+    only_the_learner_withdraws,
 )
 from challenges.store import OpenChallengeExists
 from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengedAchievement, ChallengeResolution, resolution_label
@@ -527,7 +527,7 @@ async def _answering_caller(principal: CurrentPrincipal) -> Principal:
 
 async def _withdrawing_caller(principal: CurrentPrincipal) -> Principal:
     if principal.kind not in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
-        raise _translate(NotAllowed(ONLY_THE_LEARNER_WITHDRAWS))
+        raise _translate(NotAllowed(only_the_learner_withdraws(principal)))
     return principal
 
 

@@ -65,10 +65,20 @@ class EventsHeld(Exception):
 
 
 _ONLY_THE_AO_ANSWERS = "Only the awarding organisation acknowledges and resolves challenges."
-ONLY_THE_LEARNER_WITHDRAWS = (
-    "Only the learner who raised a challenge withdraws it (or an LRS operator for them): the awarding organisation"
-    " resolves it instead (POST /v1/challenges/{challenge_id}/resolve)."
-)
+ONLY_THE_LEARNER_WITHDRAWS = "Only the learner who raised a challenge withdraws it (or an LRS operator for them)."
+
+
+def only_the_learner_withdraws(principal: Principal) -> str:
+    """The refusal of a withdrawal to a caller who is neither a learner nor an operator: an AO is told what it does
+    instead (it resolves), a provider only who withdraws (it resolves nothing either)."""
+    if principal.kind is PrincipalKind.AO:
+        return (
+            f"{ONLY_THE_LEARNER_WITHDRAWS.removesuffix('.')}: the awarding organisation resolves it instead"
+            " (POST /v1/challenges/{challenge_id}/resolve)."
+        )
+    return ONLY_THE_LEARNER_WITHDRAWS
+
+
 PROVIDERS_READ_NONE = "Challenges are open to learners, awarding organisations and operators: a provider reads none."
 
 
@@ -206,7 +216,7 @@ class ChallengeService:
         """The learner who raised it (under any of their ULNs), or an operator for them, withdraws an open challenge
         (decision 0194): resolved `withdrawn`, by that principal. Another learner's is not found, as a read is."""
         if principal.kind not in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR):
-            raise NotAllowed(ONLY_THE_LEARNER_WITHDRAWS)
+            raise NotAllowed(only_the_learner_withdraws(principal))
         ulns = await self._ulns_of(principal)
         seen = await self._store.get(challenge_id)
         if seen is None or not may_withdraw(seen, principal, ulns):

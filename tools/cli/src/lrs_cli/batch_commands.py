@@ -30,7 +30,6 @@ from lrs_cli.client import (
     place_in_file,
     problem_text,
     record_place,
-    record_words,
     unreachable_text,
 )
 from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
@@ -54,7 +53,8 @@ from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import BatchCode
 from lrs_contracts.text import shown_on_one_line
 from lrs_domain.formats import BatchRefused as WholeFileRefused
-from lrs_domain.formats import file_field_name, in_file_words
+from lrs_domain.formats import file_field_name
+from lrs_domain.formats.limits import finding_in_file_words
 
 FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
 CONTENT_TYPES = {"csv": "text/csv", "xml": "application/xml", "json": "application/json"}
@@ -352,7 +352,7 @@ def record_line(record: dict[str, Any], fmt: BatchFormat | None = None) -> Text:
 def _finding_text(finding: dict[str, Any], fmt: BatchFormat | None) -> str:
     field = finding.get("field")
     named = f" {file_field_name(fmt, field) or field}" if field else ""
-    return f"{finding['code']}{named}: {record_words(in_file_words(str(finding['message']), fmt), fmt)}"
+    return f"{finding['code']}{named}: {finding_in_file_words(str(finding['message']), fmt)}"
 
 
 def format_of(batch: dict[str, Any]) -> BatchFormat | None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from lrs_cli.client import CommandError, ExitCode, UsageError, place_in_file, record_place, record_words
+from lrs_cli.client import CommandError, ExitCode, UsageError, place_in_file, record_place
 from lrs_cli.files import BoundedRead, read_bounded
 from lrs_cli.output import JsonOption, counted, print_json, stdout, warn, warnings_text
 from lrs_contracts.batch import BatchFormat
@@ -30,8 +30,9 @@ from lrs_contracts.codes import (
 from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_contracts.text import shown_on_one_line
 from lrs_domain.decision import OfflineReport, check_batch_offline, rejected_of
-from lrs_domain.formats import detect_format, file_field_name, in_file_words, parse_batch, refuse_if_too_large
+from lrs_domain.formats import detect_format, file_field_name, parse_batch, refuse_if_too_large
 from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.formats.limits import finding_in_file_words
 from lrs_domain.formats.mislabel import mislabel_hint as domain_mislabel_hint
 from lrs_domain.formats.mislabel import plainly_other_format
 from lrs_domain.reference_files import load_catalogue
@@ -63,8 +64,13 @@ def mislabel_hint(name: str, looks_like: BatchFormat) -> str:
 
 
 def read_batch(file: Path) -> BoundedRead:
-    """The batch file, read for at most one byte more than a batch may be (RS002 is then certain)."""
-    return read_bounded(file, MAX_BATCH_BYTES)
+    """The batch file, read for at most one byte more than a batch may be (RS002 is then certain); an empty one is
+    refused here (RS001, FileRefused), in the portal's words, before its format is guessed or anything is sent."""
+    read = read_bounded(file, MAX_BATCH_BYTES)
+    if not read.content:
+        detail = f"{file.name} is empty (0 bytes): a batch file starts with its header"
+        raise FileRefused(f"{BatchCode.MALFORMED.value}: {detail}", BatchRefused(BatchCode.MALFORMED, detail))
+    return read
 
 
 def refuse_if_over(read: BoundedRead) -> None:
@@ -236,7 +242,7 @@ def _outcome_lines(outcome: RecordOutcome, fmt: BatchFormat) -> Text:
     text.append("\n")
     for finding in (*outcome.errors, *outcome.warnings):
         field = file_field_name(fmt, finding.field) or finding.field
-        said = record_words(in_file_words(finding.message, fmt), fmt)
+        said = finding_in_file_words(finding.message, fmt)
         text.append(f"    {finding.code}{' ' + field if field else ''}: {said}\n")
     return text
 

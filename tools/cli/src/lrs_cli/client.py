@@ -25,7 +25,6 @@ from lrs_cli.files import read_bounded
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import CODES_BY_STATUS
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
-from lrs_domain.formats.limits import record_words as record_words  # said as `record_place` says a record
 from lrs_platform.problems import said_once
 
 DEFAULT_URLS = {

@@ -37,6 +37,7 @@ from lrs_cli.client import (
     unreachable_text,
 )
 from lrs_cli.downloads import writable_beside, write_private
+from lrs_cli.identifiers import uln_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text, warn
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.codes import ProblemCode
@@ -589,7 +590,13 @@ def list_command(
             parser=one_of(ListedService, "--service"),
         ),
     ] = ListedService.ALL,
-    key: Annotated[str | None, typer.Option("--key", "--learner", help="A message key: ULN, batch id, AO id.")] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", help="A message key: ULN, batch id, AO id, keyless:…, achievement id.")
+    ] = None,
+    learner: Annotated[
+        str | None,
+        typer.Option(help="A learner's ULN (10 digits): --key, checked as a ULN first.", callback=uln_value),
+    ] = None,
     topic: ListedTopic = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many per service.")] = 500,
     as_json: JsonOption = False,
@@ -600,6 +607,10 @@ def list_command(
     With --json: {"services": {NAME: {"parked": [...], "total": N, "error": null}}}, the same three keys for every
     service asked; a service that refused the key or did not answer has "parked" and "total" null and "error"
     saying which ("refused: ...", "unavailable: ..."). Outside live the object also names its "environment"."""
+    if learner is not None:
+        if key is not None and key != learner:
+            raise UsageError("give --learner (a ULN) or --key, not both")
+        key = learner
     if as_json:
         found, status = _json_listing(connection(ctx), service.value, key, topic, limit)
         print_json(found)

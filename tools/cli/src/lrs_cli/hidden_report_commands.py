@@ -58,11 +58,11 @@ def hidden_reports_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Operator (the registry or support scope): the providers whose registration of a ULN linked them to a learner
-    until a learner file or a merge said the ULN was another learner's, and that are linked to none of the learner's
-    ULNs now, with how many of their centre reports the PLR hides (kept, not shown: decision 0121), by provider.
-    ULNs are masked, as in the logs of the import or merge that ended the link. A page at a time: a full page ends with
-    "more: … --after POSITION" on stderr."""
+    """Operator (the registry or support scope): the providers whose link to a learner ended (a learner file, a
+    merge, or `lrs learners unlink`) and that are linked to none of the learner's ULNs now, with how many of their
+    centre reports the PLR hides (kept, not shown: decision 0121), by provider. ULNs are masked, as in the logs of
+    the import, merge or unlink that ended the link. A page at a time: a full page ends with "more: … --after
+    POSITION" on stderr."""
     to_projector = connection(ctx)
     page = hidden_reports(to_projector, uln, ukprn, limit, after)
     columns = ("ULN", "master ULN", "provider", "hidden reports")
