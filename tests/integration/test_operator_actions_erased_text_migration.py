@@ -58,7 +58,8 @@ async def test_the_copies_of_learners_erased_before_lose_their_free_text_and_no_
             2: _centre_report(KEPT),
             3: _recorded(KEPT),
             4: b"\xff not json",
-            5: _centre_report_emptied_already(ERASED),  # nothing to empty: kept byte for byte, as the projector keeps it
+            # nothing to empty: kept byte for byte, as the projector keeps it
+            5: _centre_report_emptied_already(ERASED),
         }
         await connection.executemany(
             f'INSERT INTO {OPS_SCHEMA}.operator_actions (topic, partition, "offset", action, replacement, operator)'

@@ -339,7 +339,7 @@ async def known_set_of_batches(
         "ao_id": ao,
         "period": MAY,
         "raised": 3,
-        "acknowledged": 2,
+        "acknowledged": 1,  # the one the AO acknowledged: the learner withdrew the other before the AO did anything
         "resolved": 2,
         "still_open": 1,
         "resolutions": {"corrected": 1, "rejected": 0, "upheld": 0, "withdrawn": 1},

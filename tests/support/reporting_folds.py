@@ -161,21 +161,27 @@ class ChallengeFact:
     resolution: str | None
 
 
+def _resolved_by_the_ao(challenge: ChallengeFact) -> bool:
+    """Resolved, and not by its learner's withdrawal (decision 0194)."""
+    return challenge.resolved_at is not None and challenge.resolution != ChallengeResolution.WITHDRAWN
+
+
 def fold_challenges(ao_id: str, period: str, challenges: Iterable[ChallengeFact]) -> AoMonthlyChallenges:
-    """Challenges raised in `period`; a resolved challenge counts as acknowledged too. One the learner withdrew counts
-    among the resolutions, not in the working days to resolve (the AO did not resolve it: decision 0194)."""
+    """Challenges raised in `period`; one the AO resolved counts as acknowledged too. One the learner withdrew counts
+    among the resolutions, not in the working days to resolve, nor as acknowledged unless the AO had acknowledged it
+    (the AO did not resolve it: decision 0194)."""
     challenges = list(challenges)
     resolved = [challenge for challenge in challenges if challenge.resolved_at is not None]
     days = [
         working_days_between(challenge.raised_at.astimezone(ENGLAND).date(), moment.astimezone(ENGLAND).date())
         for challenge in resolved
-        if (moment := challenge.resolved_at) is not None and challenge.resolution != ChallengeResolution.WITHDRAWN
+        if (moment := challenge.resolved_at) is not None and _resolved_by_the_ao(challenge)
     ]
     return AoMonthlyChallenges(
         ao_id=ao_id,
         period=period,
         raised=len(challenges),
-        acknowledged=sum(1 for c in challenges if c.acknowledged_at is not None or c.resolved_at is not None),
+        acknowledged=sum(1 for c in challenges if c.acknowledged_at is not None or _resolved_by_the_ao(c)),
         resolved=len(resolved),
         still_open=len(challenges) - len(resolved),
         # every resolution named, 0 when none: a reader (DuckDB, say) types the map from the keys it has seen

@@ -947,16 +947,17 @@ _REPORTING_EXAMPLES = (
     ),
     _reporting(
         "challenges-2024-08",
-        "Challenges raised against Pearson's achievements in August 2024: 8 resolved so far, 4 still open.",
+        "Challenges raised against Pearson's achievements in August 2024: 9 resolved so far (one withdrawn by the"
+        " learner), 3 still open.",
         REPORTING_CHALLENGES,
         AoMonthlyChallenges(
             ao_id=AO_ID,
             period=_PERIOD,
             raised=12,
             acknowledged=10,
-            resolved=8,
-            still_open=4,
-            resolutions={"corrected": 3, "upheld": 4, "rejected": 1},
+            resolved=9,
+            still_open=3,
+            resolutions={"corrected": 3, "upheld": 4, "rejected": 1, "withdrawn": 1},
             median_working_days_to_resolve=3,
             worst_working_days_to_resolve=9,
         ),

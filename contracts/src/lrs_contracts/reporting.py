@@ -200,7 +200,8 @@ class AoMonthlyChallenges(Contract):
     Published again after each event of the month's challenges, changed or not: a key's last message is the
     month's figures.
 
-    Working days (England and Wales) from raised to resolved, over the challenges resolved so far.
+    Working days (England and Wales) from raised to resolved, over the challenges the AO resolved so far: a
+    challenge the learner withdrew (decision 0194) counts as resolved, but not in the days.
     """
 
     event_type: Literal["lrs.reporting.challenges.aggregated.v1"] = "lrs.reporting.challenges.aggregated.v1"
@@ -210,8 +211,16 @@ class AoMonthlyChallenges(Contract):
         description=f"{MONTH} each challenge counted was raised, whenever it was acknowledged or resolved",
     )
     raised: int = Field(ge=0, description="challenges of the AO's achievements raised in the month")
-    acknowledged: int = Field(ge=0, description="of those raised, acknowledged or resolved")
-    resolved: int = Field(ge=0, description="of those raised, resolved so far (in any month): the sum of resolutions")
+    acknowledged: int = Field(
+        ge=0,
+        description="of those raised, acknowledged or resolved by the AO: one the learner withdrew counts only if the"
+        " AO had acknowledged it",
+    )
+    resolved: int = Field(
+        ge=0,
+        description="of those raised, resolved so far (in any month), by the AO or withdrawn by the learner: the sum of"
+        " resolutions",
+    )
     still_open: int = Field(ge=0, description="raised - resolved: those not resolved yet, acknowledged ones included")
     resolutions: dict[str, int] = Field(
         description="resolved challenges by resolution: corrected, upheld, rejected and withdrawn (by the learner),"
@@ -220,12 +229,13 @@ class AoMonthlyChallenges(Contract):
     median_working_days_to_resolve: int = Field(
         ge=0,
         description=f"the lower median of the resolved challenges' {WORKING_DAYS} from the UK day raised to the UK day"
-        " resolved, those the learner withdrew aside (the AO did not resolve them); 0 when none is resolved",
+        " resolved, those the learner withdrew aside (the AO did not resolve them); 0 when the AO resolved none (resolved"
+        " - resolutions.withdrawn is 0): then no day was measured",
     )
     worst_working_days_to_resolve: int = Field(
         ge=0,
-        description="the most working days any resolved challenge took, those the learner withdrew aside; 0 when none"
-        " is resolved",
+        description="the most working days any resolved challenge took, those the learner withdrew aside; 0 when the AO"
+        " resolved none (resolved - resolutions.withdrawn is 0): then no day was measured",
     )
 
 

@@ -182,3 +182,50 @@ def test_a_month_with_no_challenge_resolved_shows_no_days_to_resolve(
     assert main(["reports", "challenges"]) == ExitCode.OK
     [row] = [line for line in capsys.readouterr().out.splitlines() if "RN9093" in line]
     assert [cell.strip() for cell in row.split("│")[-3:-1]] == ["—", "—"], row
+
+
+def test_a_month_whose_resolved_challenges_the_learners_all_withdrew_shows_no_days_to_resolve(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Withdrawals are resolved, but not in the days (decision 0194): with no challenge the AO resolved, the report's 0
+    days measure nothing, and the table does not say "resolved the same day"."""
+    withdrawn = {
+        **RANGE,
+        "items": [
+            {
+                "ao_id": "RN9093",
+                "period": "2026-11",
+                "raised": 2,
+                "acknowledged": 0,
+                "resolved": 2,
+                "still_open": 0,
+                "resolutions": {"corrected": 0, "rejected": 0, "upheld": 0, "withdrawn": 2},
+                "median_working_days_to_resolve": 0,
+                "worst_working_days_to_resolve": 0,
+            },
+            {
+                "ao_id": "RN5133",
+                "period": "2026-11",
+                "raised": 2,
+                "acknowledged": 1,
+                "resolved": 2,
+                "still_open": 0,
+                "resolutions": {"corrected": 0, "rejected": 1, "upheld": 0, "withdrawn": 1},
+                "median_working_days_to_resolve": 0,
+                "worst_working_days_to_resolve": 0,
+            },
+        ],
+    }
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(report_commands, "report", lambda *_: withdrawn)
+
+    assert main(["reports", "challenges"]) == ExitCode.OK
+    lines = capsys.readouterr().out.splitlines()
+    [only_withdrawn] = [line for line in lines if "RN9093" in line]
+    assert [cell.strip() for cell in only_withdrawn.split("│")[-3:-1]] == ["—", "—"], only_withdrawn
+    [one_answered] = [line for line in lines if "RN5133" in line]  # rejected the day it was raised: 0 days
+    assert [cell.strip() for cell in one_answered.split("│")[-3:-1]] == ["0", "0"], one_answered
+
+    assert main(["reports", "challenges", "--json"]) == ExitCode.OK
+    assert '"median_working_days_to_resolve": 0' in capsys.readouterr().out  # the figures as the report gives them

@@ -2,7 +2,8 @@
 
 Pure: numbers in, markup out. Every bar carries its number as `data-value` and, where the bar is wide
 enough for it, as a visible label; the table beside the chart shows every figure. What a person reads
-and what a test compares are the same figures.
+and what a test compares are the same figures. A value of None is nothing measured (no challenge resolved, say):
+a bar of no height that keeps its place, "—" where its number would be, an empty `data-value`, an empty CSV cell.
 """
 
 from __future__ import annotations
@@ -33,10 +34,14 @@ _LABEL_WIDTH_MOST = 260.0
 _LABEL_LINE = 14.0
 
 
+NOT_MEASURED = "—"
+"""What a chart and its table show for a value of None: nothing measured, which 0 would misstate."""
+
+
 @dataclass(frozen=True)
 class Series:
     name: str
-    values: tuple[float, ...]
+    values: tuple[float | None, ...]
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class Chart:
     notes_label: str = ""
     # What a reader must know to read the table right (what it leaves out, say): shown under the table.
     footnote: str = ""
+    # What a value of None (nothing measured) means, as a bar's title says it to a screen reader.
+    not_measured: str = "nothing measured"
 
     def __post_init__(self) -> None:
         for series in self.series:
@@ -91,12 +98,22 @@ def gridlines(top: float, *, whole: bool) -> tuple[float, ...]:
     return tuple(round(step * index, 9) for index in range(steps + 1))
 
 
-def _number(value: float) -> str:
+def _number(value: float | None) -> str:
+    if value is None:
+        return NOT_MEASURED
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _raw(value: float) -> str:
+def raw(value: float | None) -> str:
+    """A value as `data-value` and a CSV cell give it: empty when nothing was measured."""
+    if value is None:
+        return ""
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _measured(chart: Chart) -> list[float]:
+    """Every value of the chart's series that measured something (not None)."""
+    return [value for series in chart.series for value in series.values if value is not None]
 
 
 def _text(x: float, y: float, content: str, anchor: str = "middle", css: str = "chart-label") -> str:
@@ -155,7 +172,7 @@ def _label(x: float, y: float, lines: Sequence[str]) -> str:
 
 def vertical_bars(chart: Chart) -> Markup:
     """Grouped columns: one group per category (a month, say), one column per series."""
-    values = [value for series in chart.series for value in series.values]
+    values = _measured(chart)
     top = nice_maximum(max(values, default=0))
     height = _TOP + _PLOT_HEIGHT + _BOTTOM + 4 + _LEGEND_LINE * _legend_lines(chart.series)
     plot_width = _WIDTH - _LEFT - _RIGHT
@@ -173,7 +190,7 @@ def vertical_bars(chart: Chart) -> Markup:
         start = group_x + (group_width - used) / 2
         for series_index, series in enumerate(chart.series):
             value = series.values[category_index]
-            bar_height = _PLOT_HEIGHT * value / top
+            bar_height = _PLOT_HEIGHT * (value or 0) / top
             x = start + bar_width * series_index
             y = base_y - bar_height
             parts.append(_bar(chart, series_index, series, category, value, x, y, bar_width - 2, bar_height))
@@ -187,7 +204,7 @@ def vertical_bars(chart: Chart) -> Markup:
 
 def horizontal_bars(chart: Chart) -> Markup:
     """One row per category (a code, say), for long labels and many categories."""
-    values = [value for series in chart.series for value in series.values]
+    values = _measured(chart)
     top = nice_maximum(max(values, default=0))
     row = 26.0
     labels = [
@@ -204,7 +221,7 @@ def horizontal_bars(chart: Chart) -> Markup:
     for category_index, category in enumerate(chart.categories):
         for series_index, series in enumerate(chart.series):
             value = series.values[category_index]
-            width = plot_width * value / top
+            width = plot_width * (value or 0) / top
             if series_index == 0:
                 parts.append(_label(label_width - 8, y + row / 2 + 4, labels[category_index]))
             note = chart.note(category_index)
@@ -235,7 +252,7 @@ def _bar(
     series_index: int,
     series: Series,
     category: str,
-    value: float,
+    value: float | None,
     x: float,
     y: float,
     width: float,
@@ -243,10 +260,11 @@ def _bar(
     note: str = "",
 ) -> str:
     colour = PALETTE[series_index % len(PALETTE)]
-    label = f"{category}, {note or series.name}: {_number(value)}{chart.unit}"
+    said = chart.not_measured if value is None else f"{_number(value)}{chart.unit}"
+    label = f"{category}, {note or series.name}: {said}"
     return (
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(width, 0):.1f}" height="{max(height, 0):.1f}" fill="{colour}"'
-        f' data-series="{escape(series.name)}" data-category="{escape(category)}" data-value="{_raw(value)}">'
+        f' data-series="{escape(series.name)}" data-category="{escape(category)}" data-value="{raw(value)}">'
         f"<title>{escape(label)}</title></rect>"
     )
 
@@ -255,8 +273,8 @@ def svg(chart: Chart) -> Markup:
     return horizontal_bars(chart) if chart.horizontal else vertical_bars(chart)
 
 
-def table_rows(chart: Chart) -> list[tuple[str, tuple[float, ...]]]:
-    """The chart's numbers as rows of its table: one per category, one column per series."""
+def table_rows(chart: Chart) -> list[tuple[str, tuple[float | None, ...]]]:
+    """The chart's numbers as rows of its table: one per category, one column per series (None: nothing measured)."""
     return [
         (category, tuple(series.values[index] for series in chart.series))
         for index, category in enumerate(chart.categories)

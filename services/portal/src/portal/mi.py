@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengeResolution
 from lrs_contracts.codes import BatchCode
-from portal.charts import Chart, Series, table_rows
+from portal.charts import Chart, Series, raw, table_rows
 
 TARGET_WORKING_DAYS = 10
 CODES_CHARTED = 5
@@ -23,6 +24,9 @@ OTHER_CODES = "Other codes"
 ALL_TYPES = "All types"
 MONTH = "Month"  # a chart's category label when its categories are months (charts.Chart's default)
 BATCH_CODES = frozenset(code.value for code in BatchCode)
+WITHDRAWN = ChallengeResolution.WITHDRAWN.value
+WITHDRAWN_LABEL = RESOLUTION_LABELS[ChallengeResolution.WITHDRAWN]  # "Withdrawn by the learner"
+RESOLVED_BY_THE_AO = "Resolved by the AO"
 
 
 def months_ending(today: date, count: int) -> list[str]:
@@ -86,8 +90,21 @@ class MiData:
     def challenged(self, period: str, name: str) -> int:
         return sum(int(row[name]) for row in self.challenges if row["period"] == period)
 
-    def challenge_days(self, period: str, name: str) -> int:
-        """An AO's MI has one row a month; the largest is the honest figure if ever there were more."""
+    def withdrawn(self, period: str) -> int:
+        """The month's challenges their learners withdrew (decision 0194): resolved, but not by the AO."""
+        return sum(
+            int(row.get("resolutions", {}).get(WITHDRAWN, 0)) for row in self.challenges if row["period"] == period
+        )
+
+    def resolved_by_the_ao(self, period: str) -> int:
+        return self.challenged(period, "resolved") - self.withdrawn(period)
+
+    def challenge_days(self, period: str, name: str) -> int | None:
+        """An AO's MI has one row a month; the largest is the honest figure if ever there were more. None when the AO
+        resolved none of the month's challenges: the report's 0 then measures nothing (those the learner withdrew
+        are not in the days)."""
+        if not self.resolved_by_the_ao(period):
+            return None
         return max((int(row[name]) for row in self.challenges if row["period"] == period), default=0)
 
     def lag_bound_seconds(self) -> int | None:
@@ -246,13 +263,21 @@ def challenges_chart(data: MiData) -> Chart:
     return Chart(
         "chart-challenges",
         "Challenges per month",
-        f"Challenges raised each month, {_span(data)}, and how many of them are resolved and still open.",
+        f"Challenges raised each month, {_span(data)}, and how many of them the AO resolved, how many the learner"
+        " withdrew and how many are still open.",
         data.months(),
-        tuple(
-            Series(name, tuple(float(data.challenged(p, field)) for p in periods))
-            for name, field in (("Raised", "raised"), ("Resolved", "resolved"), ("Still open", "still_open"))
+        (
+            Series("Raised", tuple(float(data.challenged(p, "raised")) for p in periods)),
+            Series(RESOLVED_BY_THE_AO, tuple(float(data.resolved_by_the_ao(p)) for p in periods)),
+            Series(WITHDRAWN_LABEL, tuple(float(data.withdrawn(p)) for p in periods)),
+            Series("Still open", tuple(float(data.challenged(p, "still_open")) for p in periods)),
         ),
     )
+
+
+def _days(data: MiData, period: str, name: str) -> float | None:
+    days = data.challenge_days(period, name)
+    return None if days is None else float(days)
 
 
 def challenge_days_chart(data: MiData) -> Chart:
@@ -260,14 +285,16 @@ def challenge_days_chart(data: MiData) -> Chart:
     return Chart(
         "chart-challenge-days",
         "Working days to resolve a challenge",
-        f"Of the challenges raised each month, {_span(data)}, and resolved so far: the median and the slowest"
-        " number of working days from raised to resolved (0 when none is resolved).",
+        f"Of the challenges raised each month, {_span(data)}, those the AO resolved so far: the median and the"
+        " slowest number of working days from raised to resolved. A challenge the learner withdrew is not counted;"
+        " — when the AO resolved none.",
         data.months(),
         (
-            Series("Median", tuple(float(data.challenge_days(p, "median_working_days_to_resolve")) for p in periods)),
-            Series("Slowest", tuple(float(data.challenge_days(p, "worst_working_days_to_resolve")) for p in periods)),
+            Series("Median", tuple(_days(data, p, "median_working_days_to_resolve") for p in periods)),
+            Series("Slowest", tuple(_days(data, p, "worst_working_days_to_resolve") for p in periods)),
         ),
         unit=" working days",
+        not_measured="none resolved by the AO",
     )
 
 
@@ -292,5 +319,5 @@ def chart_csv(chart: Chart) -> str:
         noted = [chart.note(index)] if chart.notes_label else []
         if chart.category_label == MONTH:
             category = period_of(category)  # yyyy-mm: a month as programs read it
-        writer.writerow([category, *noted, *(str(int(v)) if float(v).is_integer() else str(v) for v in values)])
+        writer.writerow([category, *noted, *(raw(v) for v in values)])  # nothing measured: an empty cell
     return text.getvalue()

@@ -158,11 +158,12 @@ GROUP BY ao_id, period, qualification_type
 """
 
 # Per AO and month of raising (`whole_month`), and per AO, month and resolution (NULL: not resolved): the challenges
-# and those acknowledged, and the working days from raised to resolved (UK days) of those the AO resolved: one the
-# learner withdrew has no `resolved_on` (decision 0194), so it counts among the resolutions but not in the days.
+# and those the AO acknowledged or resolved, and the working days from raised to resolved (UK days) of those the AO
+# resolved: one the learner withdrew has no `resolved_on` (decision 0194), so it counts among the resolutions but not in
+# the days, nor as acknowledged unless the AO had acknowledged it before.
 _CHALLENGES = f"""
 SELECT ao_id, period, resolution, GROUPING(resolution) = 1 AS whole_month, count(*) AS raised,
-    count(*) FILTER (WHERE acknowledged_at IS NOT NULL OR resolved_at IS NOT NULL) AS acknowledged, {_MEASURED},
+    count(*) FILTER (WHERE acknowledged_at IS NOT NULL OR resolved_on IS NOT NULL) AS acknowledged, {_MEASURED},
     bool_and(days IS NOT NULL OR resolved_on IS NULL) AS counted, min(raised_on) AS first_day,
     max(resolved_on) AS last_day
 FROM (

@@ -14,7 +14,7 @@ from lrs_cli.client import Connection, expect_ok
 from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
 from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import JsonOption, connection, print_json, stdout, table, warn
-from lrs_contracts.challenge import resolution_label
+from lrs_contracts.challenge import ChallengeResolution, resolution_label
 from lrs_platform.clock import ENGLAND
 
 app = typer.Typer(
@@ -229,6 +229,11 @@ def rejections_command(
     _print_month_table(found, _months_of(found), columns, rows, "no rejections")
 
 
+def _resolved_by_the_ao(row: dict[str, Any]) -> int:
+    """A month's challenges the AO resolved: the resolved ones less those the learner withdrew."""
+    return int(row["resolved"]) - int(row["resolutions"].get(ChallengeResolution.WITHDRAWN.value, 0))
+
+
 @app.command("challenges")
 def challenges_command(
     ctx: typer.Context,
@@ -252,9 +257,10 @@ def challenges_command(
             str(row["resolved"]),
             str(row["still_open"]),
             "\n".join(f"{resolution_label(name)} ({count})" for name, count in row["resolutions"].items() if count),
-            # the report gives 0 days when none was resolved; read here, 0 would say "resolved the same day"
-            str(row["median_working_days_to_resolve"]) if row["resolved"] else "—",
-            str(row["worst_working_days_to_resolve"]) if row["resolved"] else "—",
+            # the report gives 0 days when the AO resolved none (those the learner withdrew are not measured, decision
+            # 0194); read here, 0 would say "resolved the same day"
+            str(row["median_working_days_to_resolve"]) if _resolved_by_the_ao(row) else "—",
+            str(row["worst_working_days_to_resolve"]) if _resolved_by_the_ao(row) else "—",
         )
         for row in found["items"]
     )
