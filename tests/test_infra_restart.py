@@ -2,7 +2,8 @@
 again the broker or the cluster `make up` started, with its data, settings and port (runbook walk, finding 1:
 kafka-start.sh formats a new broker on new ports and pg-start.sh runs initdb, so neither can start the old one again);
 and scripts/infra/kafka-stop.sh given a relative work dir stops its broker, while a pid file naming another live
-process is said so, exit 1, with nothing stopped or removed (finding 2).
+process is said so and that process left alone: the work dir is removed when no broker of it runs (a reboot gave
+its pid to another program: `make down` cleans up), and kept, exit 1, when one runs under another pid (finding 2).
 
 Kafka is a fake `java` on PATH that runs as the broker would be seen (`kafka.Kafka <work>/server.properties` in
 its arguments) and logs "Kafka Server started": what is checked is the scripts' own work, without a JVM. PostgreSQL
@@ -183,19 +184,41 @@ def test_kafka_stop_given_a_relative_work_dir_stops_its_broker(layout: Layout) -
     assert (layout.kafka / "data" / "meta.properties").exists()  # KEEP_WORK=1
 
 
-def test_kafka_stop_leaves_a_live_process_that_is_not_its_broker_and_its_work_dir(layout: Layout) -> None:
-    other = subprocess.Popen(["sleep", "300"])  # another program, or another work dir's broker, with that pid
+def test_kafka_stop_leaves_alone_a_program_that_took_its_brokers_pid_and_removes_the_work_dir_no_broker_uses(
+    layout: Layout,
+) -> None:
+    other = subprocess.Popen(["sleep", "300"])  # after a reboot, another program with the broker's old pid
     try:
         (layout.kafka / "kafka.pid").write_text(f"{other.pid}\n")
 
-        done = layout.script("kafka-stop.sh", str(layout.kafka))  # without KEEP_WORK: it used to remove the dir
+        done = layout.script("kafka-stop.sh", str(layout.kafka))
 
-        assert done.returncode == 1, done
+        assert done.returncode == 0, done
         assert f"pid {other.pid} in {layout.kafka}/kafka.pid is not the broker of {layout.kafka}" in done.stderr
-        assert other.poll() is None and (layout.kafka / "data" / "meta.properties").exists()
+        assert other.poll() is None, "another program was signalled"
+        assert not layout.kafka.exists()
     finally:
         other.kill()
         other.wait()
+
+
+def test_kafka_stop_removes_nothing_while_a_broker_of_its_work_dir_runs_under_another_pid(layout: Layout) -> None:
+    # a broker of this work dir (as `ps` shows its command line), and a pid file written over with another pid
+    broker = subprocess.Popen(["bash", "-c", "sleep 300; :", "kafka.Kafka", f"{layout.kafka}/server.properties"])
+    other = subprocess.Popen(["sleep", "300"])
+    try:
+        (layout.kafka / "kafka.pid").write_text(f"{other.pid}\n")
+
+        done = layout.script("kafka-stop.sh", str(layout.kafka))
+
+        assert done.returncode == 1, done
+        assert "which runs under another pid: nothing stopped or removed" in done.stderr
+        assert broker.poll() is None and other.poll() is None
+        assert (layout.kafka / "data" / "meta.properties").exists()
+    finally:
+        for each in (broker, other):
+            each.kill()
+            each.wait()
 
 
 def test_kafka_stop_of_a_broker_gone_removes_its_work_dir_as_before(layout: Layout) -> None:

@@ -12,13 +12,25 @@ absolute=$(realpath -s -m -- "$KAFKA_WORK")
 resolved=$(realpath -m -- "$KAFKA_WORK")
 KAFKA_WORK=$absolute
 pid=$(cat "$KAFKA_WORK/kafka.pid" 2>/dev/null) || exit 0
+runs_this_broker() {  # whether $1, a process's command line, is this work dir's broker
+  [[ "$1" == *"kafka.Kafka $absolute/server.properties"* || "$1" == *"kafka.Kafka $resolved/server.properties"* ]]
+}
 if args=$(ps -o args= -p "$pid" 2>/dev/null); then
-  if [[ "$args" != *"kafka.Kafka $absolute/server.properties"* && "$args" != *"kafka.Kafka $resolved/server.properties"* ]]; then
-    # Not this work dir's broker (another broker, or after a reboot another program with its pid): neither
-    # signalled nor its work dir removed, since a broker may still be using it.
-    echo "kafka-stop.sh: pid $pid in $KAFKA_WORK/kafka.pid is not the broker of $KAFKA_WORK (it runs: ${args:0:200}):" \
-      "nothing stopped or removed; if no broker uses $KAFKA_WORK, remove it by hand" >&2
-    exit 1
+  if ! runs_this_broker "$args"; then
+    # Not this work dir's broker: another program with its pid (after a reboot), never signalled. The work dir is
+    # removed as for a broker gone, unless a broker of it runs under another pid (a pid file written over).
+    every=$(ps -eo args=)
+    while IFS= read -r line; do
+      if runs_this_broker "$line"; then
+        echo "kafka-stop.sh: pid $pid in $KAFKA_WORK/kafka.pid is not the broker of $KAFKA_WORK, which runs under" \
+          "another pid: nothing stopped or removed; stop that broker by hand" >&2
+        exit 1
+      fi
+    done <<< "$every"
+    echo "kafka-stop.sh: pid $pid in $KAFKA_WORK/kafka.pid is not the broker of $KAFKA_WORK (it runs: ${args:0:200})," \
+      "and no broker of it runs: not signalled" >&2
+    [ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$KAFKA_WORK"
+    exit 0
   fi
 else
   # the broker is gone already
