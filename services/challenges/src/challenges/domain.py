@@ -2,10 +2,9 @@
 
 A challenge reports a data error on a PLR achievement (DOMAIN.md §5 rule 13); it is not an appeal
 against a result. raised → acknowledged → resolved, or raised → resolved; resolved is final. The learner who raised
-it may withdraw it while it is open (`withdraw`): it is resolved `withdrawn`, which the AO never resolves it as
-(decision 0194). A learner
-challenges only an achievement the PLR log puts on their own record, and the AO is the one that
-recorded it (`challenge_target`). A challenge resolved as corrected names the batch that corrected it:
+it may withdraw it while it is open (`withdraw`): it is resolved `withdrawn`, a resolution the AO never gives
+(decision 0194). A learner challenges only an achievement the PLR log puts on their own record, and the AO is the
+one that recorded it (`challenge_target`). A challenge resolved as corrected names the batch that corrected it:
 one that put an event of the same learner's achievement of the same qualification on the log after the
 challenge was raised (`correction`, decision 0142). One resolved as upheld (the data is right) or rejected
 (not a data error) says why in a note the learner reads (`resolve`): they are told nothing else. An erased learner's
