@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
 from services.portal.tests.unit.test_challenge_pages import CHALLENGE_ID, challenge, with_a_challenge
 
 WITHDRAWN = {
@@ -59,3 +59,15 @@ def test_the_resolve_form_offers_the_ao_its_three_resolutions_and_never_withdraw
     for resolution in ("corrected", "upheld", "rejected"):
         assert f'name="resolution" type="radio" value="{resolution}"' in page
     assert 'value="withdrawn"' not in page
+
+
+def test_a_resolve_sent_as_withdrawn_is_the_forms_own_error_and_never_reaches_the_service(portal: StubbedPortal) -> None:
+    """A crafted form (the page never offers it): the person is asked to choose, as for no choice at all."""
+    client, person = portal.signed_in()
+    with_a_challenge(portal, challenge())
+
+    answer = client.post(f"/challenges/{CHALLENGE_ID}/resolve", data=form(person, resolution="withdrawn"))
+
+    assert answer.status_code == 400
+    assert 'href="#resolution">Choose how the challenge was resolved' in answer.text
+    assert portal.sent_to("POST", f"challenges/v1/challenges/{CHALLENGE_ID}/resolve") == []

@@ -710,13 +710,17 @@ async def acknowledge(request: Request, challenge_id: uuid.UUID, user: AoUser) -
     return see_other(f"/challenges/{challenge_id}?done=acknowledged")
 
 
+# the resolutions an AO gives: `withdrawn` is the learner's alone (decision 0194), never offered or taken here
+_AO_RESOLUTIONS = tuple(each for each in ChallengeResolution if each is not ChallengeResolution.WITHDRAWN)
+
+
 @router.post("/challenges/{challenge_id}/resolve")
 async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Response:
     form = await checked_form(request, user)
     values = {name: field(form, name) for name in ("resolution", "batch_id", "other_batch_id", "reason")}
     errors: dict[str, str] = {}
     resolution = values["resolution"]
-    if resolution not in tuple(ChallengeResolution):
+    if resolution not in _AO_RESOLUTIONS:
         errors["resolution"] = "Choose how the challenge was resolved"
     correcting: uuid.UUID | None = None
     if resolution == ChallengeResolution.CORRECTED:
