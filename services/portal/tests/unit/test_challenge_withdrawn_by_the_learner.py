@@ -61,7 +61,9 @@ def test_the_resolve_form_offers_the_ao_its_three_resolutions_and_never_withdraw
     assert 'value="withdrawn"' not in page
 
 
-def test_a_resolve_sent_as_withdrawn_is_the_forms_own_error_and_never_reaches_the_service(portal: StubbedPortal) -> None:
+def test_a_resolve_sent_as_withdrawn_is_the_forms_own_error_and_never_reaches_the_service(
+    portal: StubbedPortal,
+) -> None:
     """A crafted form (the page never offers it): the person is asked to choose, as for no choice at all."""
     client, person = portal.signed_in()
     with_a_challenge(portal, challenge())
