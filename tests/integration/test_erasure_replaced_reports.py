@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from tests.support.projector import (
     LEARNERS,
@@ -133,9 +134,14 @@ async def _tables_holding(app: App) -> dict[str, list[str]]:
 
 
 async def _retry(app: App, uln: str, replacement: dict[str, Any]) -> None:
-    retried = await app.post(
-        OPERATOR, f"/v1/admin/dlq/{uln}/retry", {"replacement": replacement, "reason": "grade mended"}
-    )
+    async def once_its_copy_is_on_the_dlq() -> httpx.Response | None:
+        answer = await app.post(
+            OPERATOR, f"/v1/admin/dlq/{uln}/retry", {"replacement": replacement, "reason": "grade mended"}
+        )
+        # a moment after an event is parked its copy is sent to `.dlq`: until then a retry is 409, nothing changed
+        return None if answer.status_code == 409 and "Dead letter not sent yet" in answer.text else answer
+
+    retried = await eventually(once_its_copy_is_on_the_dlq, within=30, what="the parked event's copy on .dlq")
     assert retried.status_code == 200, retried.text
     assert [result["applied"] for result in retried.json()["results"]] == [1], retried.text
 
