@@ -93,8 +93,8 @@ async def test_only_a_linked_provider_changes_sharing(system: SystemUnderTest) -
 
     async with await system.client("validation", "operator:tests") as operator:
         ukprn = other_provider.split(":")[1]
-        linked = await operator.post(f"/v1/learners/{learner['uln']}/providers", json={"ukprn": ukprn})
-        unknown = await operator.post(f"/v1/learners/{random_uln()}/providers", json={"ukprn": ukprn})
+        linked = await operator.post(f"/v1/admin/learners/{learner['uln']}/providers", json={"ukprn": ukprn})
+        unknown = await operator.post(f"/v1/admin/learners/{random_uln()}/providers", json={"ukprn": ukprn})
     assert linked.status_code == 204, linked.text
     _assert_problem(unknown, 404)
     async with await system.client("validation", other_provider) as other:
@@ -122,7 +122,7 @@ async def test_imported_learners_have_no_linked_provider(system: SystemUnderTest
         ("learner:1000000043", "/v1/learners/1026893096/sharing"),
         ("provider:10004567", "/v1/learners/1026893096/sharing"),
         ("provider:10004567", "/v1/learners/1026893096/merge"),
-        ("provider:10004567", "/v1/learners/1026893096/providers"),
+        ("provider:10004567", "/v1/admin/learners/1026893096/providers"),
     ],
 )
 @pytest.mark.parametrize("body", ['{"uln": 12}', "{not json", ""])
@@ -179,7 +179,9 @@ async def test_a_merged_learner_opts_out_by_any_of_their_ulns_and_every_read_app
 
     provider = _provider()  # linked to the old ULN: a link to any of a learner's ULNs is to the person
     async with await system.client("validation", "operator:tests") as operator:
-        link = await operator.post(f"/v1/learners/{merged['uln']}/providers", json={"ukprn": provider.split(":")[1]})
+        link = await operator.post(
+            f"/v1/admin/learners/{merged['uln']}/providers", json={"ukprn": provider.split(":")[1]}
+        )
     assert link.status_code == 204, link.text
 
     await _until_refused_as_opted_out(system, provider, [master, merged], "the opt-out on both ULNs' reads")
@@ -260,7 +262,7 @@ async def test_an_erased_learners_sharing_is_not_changed_and_an_unregistered_one
         erased = await operator.post(f"/v1/admin/learners/{learner['uln']}/erasure", json={"reason": "they asked"})
         assert erased.status_code == 201, erased.text
         after = await operator.post(f"/v1/learners/{learner['uln']}/sharing", json={"ability_to_share": 1})
-        unregistered = await operator.post(f"/v1/learners/{random_uln()}/providers", json={"ukprn": "10000001"})
+        unregistered = await operator.post(f"/v1/admin/learners/{random_uln()}/providers", json={"ukprn": "10000001"})
     _assert_problem(after, 410)
     assert after.json()["code"] == "LEARNER_ERASED"
     _assert_problem(unregistered, 404)
@@ -302,7 +304,7 @@ async def test_a_provider_reads_and_reports_only_for_learners_linked_to_it(syste
         assert answer.json()["code"] == "LEARNER_ALREADY_REGISTERED"
     assert again.json()["detail"] == guessed.json()["detail"]
     async with await system.client("validation", "operator:tests") as operator:
-        link = await operator.post(f"/v1/learners/{uln}/providers", json={"ukprn": operator_linked.split(":")[1]})
+        link = await operator.post(f"/v1/admin/learners/{uln}/providers", json={"ukprn": operator_linked.split(":")[1]})
     assert link.status_code == 204, link.text
     assert await eventually(partial(linked, operator_linked), within=30, what="the operator's link")
     assert await answers(guessing) == (403, 403, "PROVIDER_NOT_LINKED")
@@ -317,5 +319,5 @@ async def test_no_provider_is_linked_to_an_erased_learner(system: SystemUnderTes
             f"/v1/admin/learners/{learner['uln']}/erasure", json={"reason": "test learner loaded in error"}
         )
         assert erased.status_code == 201, erased.text
-        link = await operator.post(f"/v1/learners/{learner['uln']}/providers", json={"ukprn": "10004567"})
+        link = await operator.post(f"/v1/admin/learners/{learner['uln']}/providers", json={"ukprn": "10004567"})
     _assert_problem(link, 410)

@@ -89,7 +89,7 @@ async def test_a_learner_reads_which_providers_are_linked_to_them(system: System
     uln = learner["uln"]
     await _registered_by(system, registering, learner)
     async with await system.client("validation", "operator:support") as operator:
-        link = await operator.post(f"/v1/learners/{uln}/providers", json={"ukprn": linked_later.split(":")[1]})
+        link = await operator.post(f"/v1/admin/learners/{uln}/providers", json={"ukprn": linked_later.split(":")[1]})
         assert link.status_code == 204, link.text
         by_operator = await operator.get(f"/v1/learners/{uln}/providers")
         unregistered = await operator.get(f"/v1/learners/{random_uln()}/providers")

@@ -81,7 +81,7 @@ async def test_only_an_operator_and_a_linked_provider_learn_that_a_registered_le
     uln = learner["uln"]
     await register(system, [learner])
     async with await system.client("validation", "operator:dpo") as operator:
-        link = await operator.post(f"/v1/learners/{uln}/providers", json={"ukprn": linked.split(":")[1]})
+        link = await operator.post(f"/v1/admin/learners/{uln}/providers", json={"ukprn": linked.split(":")[1]})
         assert link.status_code == 204, link.text
         erased = await operator.post(f"/v1/admin/learners/{uln}/erasure", json={"reason": "they asked"})
         assert erased.status_code == 201, erased.text
@@ -137,7 +137,7 @@ async def _sharing(system: SystemUnderTest, principal: str, uln: str) -> dict[st
 
 async def _link(system: SystemUnderTest, uln: str, provider: str) -> None:
     async with await system.client("validation", "operator:tests") as operator:
-        linked = await operator.post(f"/v1/learners/{uln}/providers", json={"ukprn": provider.split(":")[1]})
+        linked = await operator.post(f"/v1/admin/learners/{uln}/providers", json={"ukprn": provider.split(":")[1]})
     assert linked.status_code == 204, linked.text
 
 

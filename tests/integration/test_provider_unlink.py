@@ -1,5 +1,5 @@
-"""An operator ends a provider's link to a learner: `DELETE /v1/learners/{uln}/providers/{ukprn}` (`lrs learners
-unlink ULN --ukprn N`), the counterpart of `POST /v1/learners/{uln}/providers` (decision 0121). It ends the provider's
+"""An operator ends a provider's link to a learner: `DELETE /v1/admin/learners/{uln}/providers/{ukprn}` (`lrs learners
+unlink ULN --ukprn N`), the counterpart of `POST /v1/admin/learners/{uln}/providers` (decision 0121). It ends the provider's
 links under every ULN of the learner (a merged learner is one person), whoever made them, and announces each on the
 learner log as `lrs.learner.provider.unlinked.v1`, as a learner file or a merge ending a registration's link does: the
 PLR projector deletes the link and the provider's read is refused again. Where the provider's own registration of a
@@ -61,7 +61,7 @@ async def test_an_operator_ends_a_providers_link_to_a_merged_learner_and_the_pro
         assert merging.status_code == 204, merging.text
         # linked under both ULNs, and another provider under the master
         for uln, who in ((merged["uln"], provider), (master["uln"], provider), (master["uln"], kept)):
-            linked = await operator.post(f"/v1/learners/{uln}/providers", json={"ukprn": who.partition(":")[2]})
+            linked = await operator.post(f"/v1/admin/learners/{uln}/providers", json={"ukprn": who.partition(":")[2]})
             assert linked.status_code == 204, linked.text
     ulns = [master["uln"], merged["uln"]]
     assert await eventually(partial(_reads, system, provider, ulns, (200, None)), within=30, what="the links read")
@@ -69,12 +69,12 @@ async def test_an_operator_ends_a_providers_link_to_a_merged_learner_and_the_pro
         assert (await themself.get(f"/v1/learners/{master['uln']}/sharing")).status_code == 200
 
     async with await system.client("validation", "operator:tests") as operator:
-        unlinked = await operator.delete(f"/v1/learners/{master['uln']}/providers/{ukprn}")
+        unlinked = await operator.delete(f"/v1/admin/learners/{master['uln']}/providers/{ukprn}")
         assert unlinked.status_code == 200, unlinked.text
         # operator-made links under both ULNs: no learner key revoked with them
         assert unlinked.json() == {"ukprn": ukprn, "links_ended": 2, "learner_keys_revoked": 0}
         listed = await operator.get(f"/v1/learners/{merged['uln']}/providers")
-        again = await operator.delete(f"/v1/learners/{merged['uln']}/providers/{ukprn}")
+        again = await operator.delete(f"/v1/admin/learners/{merged['uln']}/providers/{ukprn}")
     assert [each["ukprn"] for each in listed.json()["providers"]] == [kept.partition(":")[2]]
     assert again.status_code == 404, again.text
     assert again.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
@@ -103,9 +103,9 @@ async def test_an_unlink_by_a_caller_not_an_operator_is_refused_and_changes_noth
             json={key: learner[key] for key in ("uln", "given_name", "family_name", "date_of_birth")},
         )
         assert registering.status_code == 201, registering.text
-        own = await client.delete(f"/v1/learners/{learner['uln']}/providers/{ukprn}")
+        own = await client.delete(f"/v1/admin/learners/{learner['uln']}/providers/{ukprn}")
     async with await system.client("validation", f"learner:{learner['uln']}") as themself:
-        theirs = await themself.delete(f"/v1/learners/{learner['uln']}/providers/{ukprn}")
+        theirs = await themself.delete(f"/v1/admin/learners/{learner['uln']}/providers/{ukprn}")
     for answer in (own, theirs):
         assert answer.status_code == 403, answer.text
         assert answer.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)

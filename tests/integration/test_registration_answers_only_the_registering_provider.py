@@ -69,7 +69,7 @@ async def test_a_provider_an_operator_linked_gets_one_answer_whatever_details_it
     async with await system.client("validation", "operator:tests") as operator:
         for each in (learner, imported):
             linked = await operator.post(
-                f"/v1/learners/{each['uln']}/providers", json={"ukprn": operator_linked.partition(":")[2]}
+                f"/v1/admin/learners/{each['uln']}/providers", json={"ukprn": operator_linked.partition(":")[2]}
             )
             assert linked.status_code == 204, linked.text
 

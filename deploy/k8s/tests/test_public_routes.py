@@ -29,13 +29,9 @@ DOCUMENT_OF_SERVICE = {
     "sandpit-plr-reader": "plr-projector",
 }
 OPERATIONS = ("/healthz", "/readyz", "/metrics")
-# Operators' routes outside /v1/admin: the registry's bulk import, merges and provider links (made and ended).
-FOR_OPERATORS = (
-    "/v1/learners/import",
-    "/v1/learners/{master_uln}/merge",
-    "/v1/learners/{uln}/providers",
-    "/v1/learners/{uln}/providers/{ukprn}",
-)
+# Operators' routes outside /v1/admin: the registry's bulk import and merges. (Provider links are made and
+# ended under /v1/admin; who is linked is read by the learner and their providers too, decision 0195.)
+FOR_OPERATORS = ("/v1/learners/import", "/v1/learners/{master_uln}/merge")
 # What the Sandpit serves outside: batches and their resets, and the PLR a batch builds there. It
 # registers no learners (they come from live) and keeps no challenges, contacts or reports.
 SANDPIT_READS = ("/v1/learners/{uln}/plr", "/v1/learners/{uln}/plr/credential", "/v1/ao/achievements")

@@ -1,5 +1,5 @@
 """`lrs learners unlink ULN --ukprn N` ends a provider's link to a learner (decision 0121), as `lrs learners link` makes
-one: `DELETE /v1/learners/{uln}/providers/{ukprn}` on validation, what it did said in words; a provider not linked is
+one: `DELETE /v1/admin/learners/{uln}/providers/{ukprn}` on validation, what it did said in words; a provider not linked is
 the service's 404 (exit status 1); a ULN or UKPRN no one can have is a usage error before any service is asked."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def test_an_unlink_asks_validation_to_end_the_link_and_says_what_follows(
     assert (request.method, request.url.host, request.url.path) == (
         "DELETE",
         "validation",
-        f"/v1/learners/{ULN}/providers/{UKPRN}",
+        f"/v1/admin/learners/{ULN}/providers/{UKPRN}",
     )
     out = " ".join(capsys.readouterr().out.split())
     assert out.startswith(f"provider {UKPRN}'s link to learner {ULN} ended (under every ULN of theirs: 2 links)")

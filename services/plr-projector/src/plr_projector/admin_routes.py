@@ -160,7 +160,7 @@ def _hidden_after(
         " provider once a learner, with how many reports are hidden, by UKPRN then ULN, `limit` at a time: a page with"
         " others after it says `more` and carries `next`, to pass back as `after` for the page after it (the position"
         " names no ULN; a link that ends while an operator pages may list the page before's last line again). With `uln` (any of the learner's ULNs), that learner's; with `ukprn`, that provider's."
-        " An operator who finds the learner is truly that provider's links it again (`POST /v1/learners/{uln}/providers`"
+        " An operator who finds the learner is truly that provider's links it again (`POST /v1/admin/learners/{uln}/providers`"
         " on validation, `lrs learners link`), which shows its reports again; ULNs are masked, as in the logs of the"
         " import or merge that ended the link. A ULN whose check digit is wrong is 422 `RV002`."
     ),

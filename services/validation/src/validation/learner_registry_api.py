@@ -233,7 +233,7 @@ class LearnersImported(LearnersRegistered):
         " had named before whose names or date of birth it replaced, or of a master ULN (MasterULN) no file has"
         " named, registered under other details than the learner the file merges into it (decision 0121). Such a"
         " provider no longer reads"
-        " the learner's PLR; an operator links it again (`POST /v1/learners/{uln}/providers`) if the learner is truly"
+        " the learner's PLR; an operator links it again (`POST /v1/admin/learners/{uln}/providers`) if the learner is truly"
         " theirs. Until then the centre reports it made for the learner are not shown on their PLR.",
     )
     sharing_choices_reset: int = Field(
@@ -527,7 +527,7 @@ _ERASED_SHARING: Final = (
     summary="Change a learner's ability to share (the learner, a linked provider, operators)",
     description=(
         "A provider may change it only for a learner it is linked to: the provider that registered the learner, "
-        "or one an operator linked with `/v1/learners/{uln}/providers`. Any other provider gets 403, whether or "
+        "or one an operator linked with `POST /v1/admin/learners/{uln}/providers`. Any other provider gets 403, whether or "
         "not the ULN is registered; a ULN whose check digit is wrong is 422 `RV002` before that, from anyone. A "
         "merged learner is one person: any of their ULNs names them, and the "
         "choice is kept under the ULN their records go under (the end of the merge chain), which every read "
@@ -702,7 +702,7 @@ async def linked_providers(request: Request, principal: CurrentPrincipal, uln: U
 
 
 @router.post(
-    "/learners/{uln}/providers",
+    "/admin/learners/{uln}/providers",
     dependencies=[Depends(refuse_in_sandpit)],
     tags=["learner registry"],
     summary="Link a provider to a learner (operators)",
@@ -744,7 +744,7 @@ class ProviderUnlinked(BaseModel):
 
 
 @router.delete(
-    "/learners/{uln}/providers/{ukprn}",
+    "/admin/learners/{uln}/providers/{ukprn}",
     dependencies=[Depends(refuse_in_sandpit)],
     tags=["learner registry"],
     summary="End a provider's link to a learner (operators)",
@@ -753,7 +753,7 @@ class ProviderUnlinked(BaseModel):
         "provider's registration or an operator), announced on the learner log: once the PLR service has applied it, "
         "normally within a second, the provider is refused the learner's PLR (403 `PROVIDER_NOT_LINKED`), reports no "
         "centre achievements for them and no longer changes their sharing, and the centre reports it made for them "
-        "are not shown on their PLR until an operator links it again (`POST /v1/learners/{uln}/providers`, decision "
+        "are not shown on their PLR until an operator links it again (`POST /v1/admin/learners/{uln}/providers`, decision "
         "0121). Where the provider's own registration of a ULN made its link, that ULN's learner API keys are revoked "
         "with it, as when a learner file or a merge ends such a link: an operator makes the learner a key again once "
         "they know whose the ULN is. A sharing choice the provider made stays (the learner or an operator changes "

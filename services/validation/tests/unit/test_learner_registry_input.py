@@ -169,7 +169,7 @@ async def test_a_registration_with_a_field_it_does_not_know_is_refused_not_regis
     ("path", "body"),
     [
         (f"/v1/learners/{ULN}/sharing", {"ability_to_share": 1, "abilityToShare": 2}),
-        (f"/v1/learners/{ULN}/providers", {"ukprn": "10004567", "provider": "10000001"}),
+        (f"/v1/admin/learners/{ULN}/providers", {"ukprn": "10004567", "provider": "10000001"}),
         (f"/v1/learners/{ULN}/merge", {"merged_uln": "1000000051", "mergedUln": "1000000051"}),
         (f"/v1/admin/learners/{ULN}/erasure", {"reason": "a test learner", "erased_by": "someone else"}),
     ],
@@ -188,7 +188,7 @@ async def test_every_registry_body_refuses_a_field_it_does_not_know(
     [
         (PROVIDER, "/v1/learners/{uln}/sharing", {"ability_to_share": 1}),
         (OPERATOR, "/v1/learners/{uln}/sharing", {"ability_to_share": 1}),
-        (OPERATOR, "/v1/learners/{uln}/providers", {"ukprn": "10004567"}),
+        (OPERATOR, "/v1/admin/learners/{uln}/providers", {"ukprn": "10004567"}),
         (OPERATOR, "/v1/learners/{uln}/merge", {"merged_uln": ULN}),
         (OPERATOR, "/v1/admin/learners/{uln}/erasure", {"reason": "a test learner"}),
     ],
@@ -486,7 +486,7 @@ async def test_a_date_of_birth_is_trimmed_as_the_names_are_and_today_is_englands
     [
         (PROVIDER, "/v1/learners/{uln}/sharing", {"ability_to_share": 1}),
         ("learner:1000000043", "/v1/learners/{uln}/sharing", {"ability_to_share": 1}),
-        (OPERATOR, "/v1/learners/{uln}/providers", {"ukprn": "10004567"}),
+        (OPERATOR, "/v1/admin/learners/{uln}/providers", {"ukprn": "10004567"}),
         (OPERATOR, "/v1/learners/{uln}/merge", {"merged_uln": ULN}),
         (OPERATOR, f"/v1/learners/{ULN}/merge", {"merged_uln": "{uln}"}),
     ],
@@ -537,7 +537,7 @@ async def test_a_merge_and_a_provider_link_are_logged_with_who_made_them_and_no_
     async with _client(registry) as client:
         with structlog.testing.capture_logs() as logs:
             merged = await client.post(f"/v1/learners/{ULN}/merge", json={"merged_uln": other})
-            linked = await client.post(f"/v1/learners/{ULN}/providers", json={"ukprn": "10004567"})
+            linked = await client.post(f"/v1/admin/learners/{ULN}/providers", json={"ukprn": "10004567"})
 
     assert (merged.status_code, linked.status_code) == (204, 204), (merged.text, linked.text)
     said = {entry["event"]: entry for entry in logs if entry["event"] in ("learners_merged", "provider_linked")}
@@ -551,7 +551,7 @@ async def test_a_merge_and_a_provider_link_are_logged_with_who_made_them_and_no_
     [
         "/v1/learners",
         f"/v1/learners/{ULN}/sharing",
-        f"/v1/learners/{ULN}/providers",
+        f"/v1/admin/learners/{ULN}/providers",
         f"/v1/learners/{ULN}/merge",
         f"/v1/admin/learners/{ULN}/erasure",
     ],

@@ -4,8 +4,9 @@
   other provider, one an operator linked included, gets the same 409 whatever the details it sends, so it cannot find
   a learner's date of birth or names by trying values;
 - that 409 says nothing untrue to a provider whose registration's link ended ("not by you" was);
-- `DELETE /v1/learners/{uln}/providers/{ukprn}` ends a provider's link (operators), audited by a `provider_unlinked`
-  log line naming the operator and never the full ULN; 404 when the provider is not linked;
+- `DELETE /v1/admin/learners/{uln}/providers/{ukprn}` ends a provider's link (operators), audited by a `provider_unlinked`
+  log line naming the operator and never the full ULN; 404 when the provider is not linked; the old write paths
+  outside /v1/admin (decision 0195) change nothing;
 - a name of invisible characters alone (U+200B, U+2060, U+FEFF) is refused, in a registration (422 naming the field)
   and in a learner file (its line and column), as a challenge's reason is.
 """
@@ -196,7 +197,7 @@ async def test_an_unlink_ends_the_link_and_is_audited_with_the_operator_and_the_
     registry = Registry(ProvidersLinksEnded((ULN, MERGED), 1))
     async with _client("operator:alex", registry) as client:
         with structlog.testing.capture_logs() as logs:
-            answer = await client.delete(f"/v1/learners/{ULN}/providers/{OPERATOR_LINKED}")
+            answer = await client.delete(f"/v1/admin/learners/{ULN}/providers/{OPERATOR_LINKED}")
 
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"ukprn": OPERATOR_LINKED, "links_ended": 2, "learner_keys_revoked": 1}
@@ -213,8 +214,8 @@ async def test_an_unlink_ends_the_link_and_is_audited_with_the_operator_and_the_
 async def test_an_unlink_of_a_provider_not_linked_is_a_404_problem_and_of_an_unregistered_uln_too() -> None:
     async with _client("operator:alex", Registry()) as client:
         with structlog.testing.capture_logs() as logs:
-            not_linked = await client.delete(f"/v1/learners/{ULN}/providers/10000002")
-            unregistered = await client.delete(f"/v1/learners/{MERGED}/providers/10000002")
+            not_linked = await client.delete(f"/v1/admin/learners/{ULN}/providers/10000002")
+            unregistered = await client.delete(f"/v1/admin/learners/{MERGED}/providers/10000002")
 
     for answer in (not_linked, unregistered):
         assert answer.status_code == 404, answer.text
@@ -228,7 +229,7 @@ async def test_an_unlink_of_a_provider_not_linked_is_a_404_problem_and_of_an_unr
 async def test_only_an_operator_unlinks(principal: str) -> None:
     registry = Registry(ProvidersLinksEnded((ULN,), 0))
     async with _client(principal, registry) as client:
-        answer = await client.delete(f"/v1/learners/{ULN}/providers/{OWN}")
+        answer = await client.delete(f"/v1/admin/learners/{ULN}/providers/{OWN}")
 
     assert answer.status_code == 403, answer.text
     assert registry.asked == []
@@ -237,7 +238,20 @@ async def test_only_an_operator_unlinks(principal: str) -> None:
 async def test_an_unlink_naming_a_ukprn_that_is_not_8_digits_is_a_422_before_the_registry_is_asked() -> None:
     registry = Registry()
     async with _client("operator:alex", registry) as client:
-        answer = await client.delete(f"/v1/learners/{ULN}/providers/1000456")
+        answer = await client.delete(f"/v1/admin/learners/{ULN}/providers/1000456")
 
     assert answer.status_code == 422, answer.text
+    assert registry.asked == []
+
+
+async def test_the_old_write_paths_outside_admin_change_nothing() -> None:
+    """Decision 0195: links are made and ended under /v1/admin; the path the Ingress routes is read-only."""
+    registry = Registry(ProvidersLinksEnded((ULN,), 0))
+    async with _client("operator:alex", registry) as client:
+        linked = await client.post(f"/v1/learners/{ULN}/providers", json={"ukprn": ENDED})
+        unlinked = await client.delete(f"/v1/learners/{ULN}/providers/{OWN}")
+
+    assert linked.status_code == 405, linked.text
+    assert linked.headers["allow"] == "GET, HEAD"
+    assert unlinked.status_code == 404, unlinked.text
     assert registry.asked == []

@@ -497,7 +497,7 @@ def linked_providers_text(view: dict[str, Any]) -> str:
 
 def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
     with connection.client("validation") as client:
-        expect_ok(client.post(f"/v1/learners/{uln}/providers", json={"ukprn": ukprn}))
+        expect_ok(client.post(f"/v1/admin/learners/{uln}/providers", json={"ukprn": ukprn}))
     return (
         f"provider {ukprn} linked: it may now read the learner's PLR (while they share), report centre"
         " achievements for them and change their ability to share"
@@ -506,7 +506,7 @@ def link_provider(connection: Connection, uln: str, ukprn: str) -> str:
 
 def unlink_provider(connection: Connection, uln: str, ukprn: str) -> str:
     with connection.client("validation") as client:
-        ended = expect_ok(client.delete(f"/v1/learners/{uln}/providers/{ukprn}"))
+        ended = expect_ok(client.delete(f"/v1/admin/learners/{uln}/providers/{ukprn}"))
     revoked: int = ended["learner_keys_revoked"]
     said = (
         f"provider {ukprn}'s link to learner {uln} ended (under every ULN of theirs: {counted(ended['links_ended'], 'link')}):"
