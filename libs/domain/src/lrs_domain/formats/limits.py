@@ -108,16 +108,26 @@ def in_file_words(text: str, fmt: BatchFormat | None) -> str:
 
 
 # As `_HEADING`: what the text quotes from the file is kept as it is.
-_LINE_OF_THIS_BATCH = re.compile(r"""(?<!\w)('[^'\n]*'|"[^"\n]*")(?!\w)|\bLine (\d+) of this batch\b""")
+_LINE_OF_THIS_BATCH = re.compile(
+    r"""(?<!\w)('[^'\n]*'|"[^"\n]*")(?!\w)|\bLine (\d+) of this batch\b|\b(from this) line\b"""
+)
+
+
+def _as_record(found: re.Match[str]) -> str:
+    if found.group(1):
+        return found.group(1)
+    if found.group(2):
+        return f"Record {found.group(2)} of this batch"
+    return f"{found.group(3)} record"
 
 
 def record_words(text: str, fmt: BatchFormat | None) -> str:
-    """A finding's message with the record it names (RV020's `Line 64 of this batch`) said as a file of `fmt`
-    numbers its records: `Record 64 of this batch` in an XML or JSON batch, whose records are numbered by their
-    position (DOMAIN.md §7); a CSV record's number is its line."""
+    """A finding's message with the record it names (RV020's `Line 64 of this batch`, WV002's `from this line`)
+    said as a file of `fmt` numbers its records: `Record 64 of this batch`, `from this record` in an XML or JSON
+    batch, whose records are numbered by their position (DOMAIN.md §7); a CSV record's number is its line."""
     if fmt not in (BatchFormat.XML, BatchFormat.JSON):
         return text
-    return _LINE_OF_THIS_BATCH.sub(lambda found: found.group(1) or f"Record {found.group(2)} of this batch", text)
+    return _LINE_OF_THIS_BATCH.sub(_as_record, text)
 
 
 def finding_in_file_words(text: str, fmt: BatchFormat | None) -> str:
