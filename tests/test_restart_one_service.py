@@ -376,6 +376,23 @@ def test_a_log_level_the_service_would_refuse_leaves_the_running_one_running(
     assert system.pid(name) == running and _alive(running)
 
 
+def test_make_restart_of_all_with_a_log_level_one_would_refuse_stops_none(system: System) -> None:
+    """Session 54's note: `make restart` of every service stopped them all, then one refused its level and stayed
+    down. Every level is checked first; nothing is stopped."""
+    with (system.run / "env").open("a") as env:
+        env.write("export CHALLENGES_LOG_LEVEL=chatty\n")
+    names = [*LIVE, *(f"sandpit-{service}" for service in SANDPIT)]
+    system.start_as_make_up_does(*names)
+    before = {name: system.pid(name) for name in names}
+
+    done = system.restart()
+
+    assert done.returncode != 0, done
+    assert "CHALLENGES_LOG_LEVEL='chatty' is not a log level" in done.stderr
+    assert "stopping" not in done.stdout
+    assert all(system.pid(name) == before[name] and _alive(before[name]) for name in names)
+
+
 @pytest.mark.parametrize("value", ["", " ", "WARNING"])
 def test_an_empty_or_known_log_level_restarts_it(system: System, value: str) -> None:
     with (system.run / "env").open("a") as env:

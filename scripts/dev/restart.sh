@@ -22,7 +22,6 @@ if [ ! -f "$run/env" ]; then
   echo "nothing is up: 'make up' first" >&2
   exit 1
 fi
-if [ -z "$one" ]; then stop_services; fi
 # An installation `make up` made with an earlier release keeps its data and its .run/env across an upgrade
 # (git pull, make bootstrap, make restart): each setting a later release added, as `make up` writes it now.
 added_since() { grep -q -- "$1" "$run/env" || echo "$2" >> "$run/env"; }
@@ -32,6 +31,26 @@ added_since "INGEST_INSTANCE_ID=" "export INGEST_INSTANCE_ID=local VALIDATION_IN
 added_since "$root/.venv/bin:" "export PATH=\"$root/.venv/bin:\$PATH\""
 # shellcheck disable=SC1091
 source "$run/env"
+# A log level a service would refuse as it starts (lrs_platform.settings: one of LOG_LEVELS in any case, or empty
+# for the default) is refused here in its words, before anything is stopped: what runs is left running.
+refuse_unknown_log_level() {
+  local level_variable="${prefix[${1#sandpit-}]}_LOG_LEVEL" level
+  level=$(printf '%s' "${!level_variable:-}" | tr '[:upper:]' '[:lower:]')
+  level="${level#"${level%%[![:space:]]*}"}"
+  case "${level%"${level##*[![:space:]]}"}" in
+    "" | debug | info | warning | error | critical) ;;
+    *)
+      echo "$level_variable='${!level_variable}' is not a log level: set it to one of debug, info, warning, error," \
+        "critical" >&2
+      exit 1
+      ;;
+  esac
+}
+if [ -z "$one" ]; then
+  for name in $(service_names); do refuse_unknown_log_level "$name"; done
+elif [ "$one" != smtp ]; then
+  refuse_unknown_log_level "$one"
+fi
 if [ "$one" = smtp ]; then
   # as up.sh starts it, and down.sh knows it: aiosmtpd delivering into .run/mailbox/
   if pid=$(cat "$run/pids/smtp.pid" 2>/dev/null) && [[ "$(ps -o args= -p "$pid" 2>/dev/null)" == *"aiosmtpd"*"$run/mailbox"* ]]; then
@@ -67,6 +86,7 @@ if [ "$one" = smtp ]; then
   exit 0
 fi
 if [ -z "$one" ]; then
+  stop_services
   start_services
   echo "waiting for the services to be ready..."
   .venv/bin/python scripts/dev/demo.py wait
@@ -74,19 +94,6 @@ if [ -z "$one" ]; then
   exit 0
 fi
 
-# A log level the service would refuse as it starts (lrs_platform.settings: one of LOG_LEVELS in any case, or empty
-# for the default) is refused here in its words, before the running process is stopped: it is left running.
-level_variable="${prefix[${one#sandpit-}]}_LOG_LEVEL"
-level=$(printf '%s' "${!level_variable:-}" | tr '[:upper:]' '[:lower:]')
-level="${level#"${level%%[![:space:]]*}"}"
-case "${level%"${level##*[![:space:]]}"}" in
-  "" | debug | info | warning | error | critical) ;;
-  *)
-    echo "$level_variable='${!level_variable}' is not a log level: set it to one of debug, info, warning, error," \
-      "critical" >&2
-    exit 1
-    ;;
-esac
 url=$(service_url "$one")
 if pid=$(running_pid "$one"); then
   echo "stopping $one (pid $pid)..."
