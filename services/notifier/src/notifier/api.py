@@ -236,8 +236,9 @@ deliveries_router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
 class FailedDelivery(BaseModel):
     id: uuid.UUID = Field(description="the event's id (the email's Message-ID), or the contact-change notice's")
     kind: str = Field(
-        description="the event's type (`lrs.batch.completed.v1`, `lrs.challenge.raised.v2`, …), or"
-        " `challenge_contact_changed` for a notice to a challenge contact's old address"
+        description="the event's type (`lrs.batch.completed.v1`, `lrs.challenge.raised.v2`,"
+        " `lrs.challenge.resolved.v1` for the notice of a learner's withdrawal, …), or `challenge_contact_changed` for"
+        " a notice to a challenge contact's old address"
     )
     correlation_id: str | None = Field(
         description="the batch's id, or the challenge's (a contact-change notice: its own id); null for an email"

@@ -25,7 +25,14 @@ from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
 from notifier.handlers import CHALLENGE_NOTICE_KINDS, EMAILED_KINDS, Notifications
 from notifier.metrics import count_from_zero
 from notifier.sandpit import SandpitMailer
-from notifier.store import ContactChangeNotices, ContactStore, DeferredEmails, DeliveryLog, RejectionTallies
+from notifier.store import (
+    ChallengeNotices,
+    ContactChangeNotices,
+    ContactStore,
+    DeferredEmails,
+    DeliveryLog,
+    RejectionTallies,
+)
 
 SERVICE = "notifier"
 # The broker answers a fetch as soon as a committed record is there (at least one byte): the wait only
@@ -68,6 +75,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 ao_names={ao_id: organisation.name for ao_id, organisation in register.items()},
                 service_desk=settings.service_desk,
                 sandpit=settings.environment.is_sandpit,
+                challenge_notices=ChallengeNotices(pool, CHALLENGE_NOTICE_KINDS),
             )
             app.state.notifications = notifications
             producer = make_producer(settings.kafka_bootstrap_servers)

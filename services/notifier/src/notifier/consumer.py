@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
+from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
 from lrs_contracts.fast_decode import rejections_by_code, scanned_rejections_by_code
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_contracts.registry import EVENT_TYPES, decode
@@ -35,7 +35,8 @@ CONSUMER = "notifier"
 _DECIDED_CHUNK = BatchRecordsDecided.model_fields["event_type"].default
 _EMAILED = frozenset(
     model.model_fields["event_type"].default
-    for model in (BatchCompleted, BatchFailed, BatchAbandoned, ChallengeRaised, ChallengeRaisedV1)
+    # a resolution: a learner's withdrawal is emailed (decision 0194), the AO's ends what is kept of the challenge
+    for model in (BatchCompleted, BatchFailed, BatchAbandoned, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved)
 )
 
 

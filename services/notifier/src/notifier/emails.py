@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
+from lrs_contracts.challenge import (
+    RESOLUTION_LABELS,
+    ChallengedAchievement,
+    ChallengeRaised,
+    ChallengeRaisedV1,
+    ChallengeResolution,
+    ChallengeResolved,
+)
 from lrs_contracts.codes import (
     BATCH_CODE_TITLES,
     RECORD_CODE_TITLES,
@@ -102,6 +109,9 @@ class OutgoingEmail:
     message_id: str
     date: datetime
     reply_to: str | None = None  # the service desk's address, if one is set
+    # the Message-ID of the email it follows (a withdrawal's notice: its challenge's raise notice), which mail clients
+    # thread it under (In-Reply-To, References)
+    in_reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -357,8 +367,7 @@ def challenge_raised_email(
     achievement = _achievement_shown(raised)
     # The ULN the AO recorded the achievement under (decision 0162): the raising learner's may be another, merged
     # with it. An event written before challenges kept it has the raising learner's alone.
-    on_record = raised.achievement if isinstance(raised, ChallengeRaised) else None
-    uln = on_record.uln if on_record is not None and on_record.uln is not None else raised.uln
+    uln = uln_on_record(raised)
     ao_id = shown_on_one_line(raised.ao_id)
     shown_reason = None if reason is None else with_bidi_controls_shown(reason)
     context = {
@@ -387,6 +396,64 @@ def challenge_raised_email(
     )
 
 
+def uln_on_record(raised: ChallengeRaised | ChallengeRaisedV1) -> str:
+    """The ULN the AO recorded the challenged achievement under (decision 0162), which a challenge's emails show
+    masked: the raising learner's may be another, merged with it. An event written before challenges kept it has the
+    raising learner's alone."""
+    on_record = raised.achievement if isinstance(raised, ChallengeRaised) else None
+    return on_record.uln if on_record is not None and on_record.uln is not None else raised.uln
+
+
+def challenge_withdrawn_email(
+    event_id: uuid.UUID,
+    withdrawn: ChallengeResolved,
+    contact: ChallengeContact,
+    occurred_at: datetime,
+    *,
+    achievement: ChallengedAchievement | None,
+    uln_masked: str | None,
+    raised_at: datetime | None,
+    raise_message_id: str | None,
+    public_base_url: str,
+    domain: str = "lrs.local",
+    ao_name: str | None = None,
+    desk: ServiceDesk = NO_SERVICE_DESK,
+) -> OutgoingEmail:
+    """Tells the AO's challenge contact that the learner withdrew a challenge its raise notice told them of (decision
+    0194), so they stop looking into it: no action is needed. Named as that notice named it (`achievement`,
+    `uln_masked` and `raised_at` as it said them; each None for a raise handled before the notifier kept them, when
+    the challenge and achievement ids alone name it), the AO as `challenge_raised_email` does, and threaded under the
+    raise notice (`raise_message_id`). Nothing of the learner but the masked ULN the notice showed: a withdrawal
+    carries no note."""
+    if withdrawn.resolution is not ChallengeResolution.WITHDRAWN:
+        raise ValueError(f"not a withdrawal: {withdrawn.resolution}")
+    shown = achievement_shown(achievement)
+    ao_id = shown_on_one_line(withdrawn.ao_id)
+    context = {
+        "contact": contact,
+        "withdrawn": withdrawn,
+        "ao": _ao_shown(ao_id, ao_name),
+        "achievement": shown,
+        "uln_masked": uln_masked,
+        "raised_on": _uk_day(raised_at) if raised_at is not None else None,
+        "withdrawn_on": _uk_day(occurred_at),
+        "resolution": RESOLUTION_LABELS[ChallengeResolution.WITHDRAWN],
+        "link": challenge_page_url(public_base_url, withdrawn.challenge_id),
+        "desk": desk,
+    }
+    on = f" on {shown['qan']}" if shown else ""
+    return OutgoingEmail(
+        to=contact.email,
+        subject=f"LRS Event Data Challenge withdrawn by the learner{on}: {ao_id} {withdrawn.challenge_id}",
+        text=_templates.get_template("challenge_withdrawn.txt").render(context),
+        html=_templates.get_template("challenge_withdrawn.html").render(context),
+        message_id=message_id_for(event_id, domain),
+        date=occurred_at,
+        reply_to=desk.email,
+        in_reply_to=raise_message_id,
+    )
+
+
 def quoted(words: str) -> str:
     """A learner's words for a plain-text email: every line begun with "> ", as a reply quotes, so no line of theirs
     reads as the LRS's own (a link, "sign in at …"). Every line break Python knows ends a line (a U+2028 a mail
@@ -399,11 +466,14 @@ _STATUS_WORDS = {ResultStatus.PROVISIONAL: "Provisional", ResultStatus.FINAL: "F
 
 
 def _achievement_shown(raised: ChallengeRaised | ChallengeRaisedV1) -> dict[str, str | None] | None:
+    return achievement_shown(getattr(raised, "achievement", None))
+
+
+def achievement_shown(achievement: ChallengedAchievement | None) -> dict[str, str | None] | None:
     """The challenged achievement as a person knows it: QAN as written, title, award date, grade, whether the
     result was Provisional or Final, and its pathway, centre UKPRN, language for assessment and credits when the
     challenge was raised (each None in an event written before challenges kept it); None for an event written before challenges carried any of it (the email names the achievement by
     its id alone)."""
-    achievement = getattr(raised, "achievement", None)
     if achievement is None:
         return None
     awarded = achievement.award_date
@@ -472,6 +542,9 @@ def to_mime(email: OutgoingEmail, mail_from: str) -> EmailMessage:
         raise ValueError("the recipient's address is not one plain address")
     message["Subject"] = without_encoded_words(email.subject)
     message["Message-ID"] = email.message_id
+    if email.in_reply_to is not None:  # RFC 5322 §3.6.4: a one-email thread, so References is its parent alone
+        message["In-Reply-To"] = email.in_reply_to
+        message["References"] = email.in_reply_to
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: an out-of-office reply is not sent back to it
     if email.reply_to is not None:  # the service desk: a person's reply reaches someone who reads it
         message["Reply-To"] = email.reply_to

@@ -8,13 +8,19 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
 
-from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1
+from lrs_contracts.challenge import (
+    ChallengedAchievement,
+    ChallengeRaised,
+    ChallengeRaisedV1,
+    ChallengeResolution,
+    ChallengeResolved,
+)
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_contracts.registry import decode, encode
 from lrs_platform.consumer import RetryPolicy, Transient
 from lrs_platform.keyring import Keyring, KeyringUnavailable, LearnerKey, Purpose
-from lrs_platform.logging import get_logger
+from lrs_platform.logging import get_logger, mask_uln
 from lrs_platform.mail import Mailer, MailError
 from lrs_platform.service import SHUTDOWN_SECONDS
 from notifier.emails import (
@@ -24,17 +30,20 @@ from notifier.emails import (
     batch_abandoned_email,
     batch_run_email,
     challenge_raised_email,
+    challenge_withdrawn_email,
     contact_changed_email,
     count_record_codes,
     message_id_for,
     split_warnings,
     to_mime,
     top_rejections,
+    uln_on_record,
     unlisted_rejections,
 )
 from notifier.metrics import CHALLENGE_NOTICES_HELD, EMAILS_DEFERRED, EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
 from notifier.store import (
     CONTACT_CHANGE_KIND,
+    ChallengeNotices,
     ChunkCodes,
     ContactChangeNotice,
     ContactChangeNotices,
@@ -43,6 +52,8 @@ from notifier.store import (
     DeliveryFor,
     DeliveryLog,
     DeliveryStatus,
+    RaiseDescribed,
+    RaiseNotice,
     RejectionTallies,
     StoredContact,
     domain_of,
@@ -54,9 +65,13 @@ CONTACT_CHANGED = CONTACT_CHANGE_KIND  # the metrics' kind of a notice to a cont
 CHALLENGE_NOTICE_KINDS = tuple(
     str(model.model_fields["event_type"].default) for model in (ChallengeRaised, ChallengeRaisedV1)
 )
+# a learner's withdrawal of a challenge (`withdrawn`, decision 0194), told to the contact its raise notice went to;
+# the AO's own resolutions send nothing
+CHALLENGE_WITHDRAWN = str(ChallengeResolved.model_fields["event_type"].default)
 EMAILED_KINDS = (
     *(str(model.model_fields["event_type"].default) for model in (BatchCompleted, BatchFailed, BatchAbandoned)),
     *CHALLENGE_NOTICE_KINDS,
+    CHALLENGE_WITHDRAWN,
     CONTACT_CHANGED,
 )
 
@@ -101,8 +116,12 @@ class Notifications:
         ao_names: Mapping[str, str] | None = None,
         service_desk: ServiceDesk = NO_SERVICE_DESK,
         sandpit: bool = False,
+        challenge_notices: ChallengeNotices | None = None,
     ) -> None:
         self._mailer = mailer
+        # what each challenge's raise notice said of it, and how that notice stands: a withdrawal is told to the
+        # contact only when its raise notice was sent (none without this store: withdrawals send nothing)
+        self._notices = challenge_notices
         # the Sandpit's notifier: a batch's email says its records are the Sandpit's and a reset deletes the batch
         self._sandpit = sandpit
         self._desk = service_desk
@@ -174,7 +193,14 @@ class Notifications:
         if isinstance(payload, BatchRecordsDecided):
             await self.tally_chunks([(payload.batch_id, payload.chunk_index, count_record_codes(payload.outcomes))])
             return
-        if not isinstance(payload, BatchCompleted | BatchFailed | BatchAbandoned | ChallengeRaised | ChallengeRaisedV1):
+        if isinstance(payload, ChallengeResolved) and not self._withdrawal_to_tell(payload):
+            if self._notices is not None:  # the challenge ended: nothing of it is kept any more
+                await self._notices.forget(payload.challenge_id)
+            return
+        if not isinstance(
+            payload,
+            BatchCompleted | BatchFailed | BatchAbandoned | ChallengeRaised | ChallengeRaisedV1 | ChallengeResolved,
+        ):
             return
         async with self._deliveries.claimed(envelope.event_id):
             await self._email(envelope, payload, deferred_try=deferred_try)
@@ -192,12 +218,128 @@ class Notifications:
         if not deferred_try and status is DeliveryStatus.PENDING and await self._deferred.waiting(envelope.event_id):
             EVENTS_SKIPPED.labels("deferred").inc()
             return
+        if isinstance(payload, ChallengeResolved):
+            await self._withdrawal(envelope, payload)
+            return
+        if isinstance(payload, ChallengeRaised | ChallengeRaisedV1) and not deferred_try:
+            await self._describe(envelope, payload)
         composed = await self._compose(envelope, payload)
         if composed is None:
             return
         email, contact = composed
         if await self._send(envelope, email, contact=contact, ao_id=_ao_of(payload)):
             await self._forget_tallies(payload)
+
+    def _withdrawal_to_tell(self, resolved: ChallengeResolved) -> bool:
+        """A learner's withdrawal (decision 0194) is told to the AO's contact; the AO's own resolutions are not (it made
+        them)."""
+        return resolved.resolution is ChallengeResolution.WITHDRAWN and self._notices is not None
+
+    async def _describe(self, envelope: Envelope, raised: ChallengeRaised | ChallengeRaisedV1) -> None:
+        """Keeps what the raise's notice says of the challenge, for the notice of its withdrawal (no reason, the ULN
+        masked as the notice shows it)."""
+        if self._notices is None:
+            return
+        achievement = raised.achievement if isinstance(raised, ChallengeRaised) else None
+        described = RaiseDescribed(
+            achievement=None if achievement is None else achievement.model_dump(mode="json", exclude={"uln"}),
+            uln_masked=mask_uln(uln_on_record(raised)),
+            raised_at=envelope.occurred_at,
+        )
+        await self._notices.describe(raised.challenge_id, raised.ao_id, described)
+
+    async def _withdrawal(self, envelope: Envelope, withdrawn: ChallengeResolved) -> None:
+        """The learner withdrew a challenge: its AO's contact is told, if its raise notice reached them, that no
+        action is needed, threaded under that notice. A raise notice still waiting (held for a contact, decision 0155,
+        or deferred) is dropped, never sent for a withdrawn challenge, and nothing is told: the contact never heard of
+        it. A raise this notifier never handled (or never sent) is not told of either."""
+        assert self._notices is not None
+        challenge_id = withdrawn.challenge_id
+        notice = await self._notices.raise_of(challenge_id)
+        if notice is not None and notice.status is DeliveryStatus.PENDING:
+            # the raise notice's own claim, so a deferred try of it (on any replica) is not sending it meanwhile
+            async with self._deliveries.claimed(notice.event_id):
+                notice = await self._notices.raise_of(challenge_id)
+                if notice is not None and notice.status is DeliveryStatus.PENDING:
+                    await self._drop_raise_notice(envelope, withdrawn, notice)
+                    return
+        if notice is None or notice.status is not DeliveryStatus.SENT:
+            why = (
+                "this notifier never handled its raise"
+                if notice is None
+                else f"its raise notice was {notice.status.value}, never received"
+            )
+            await self._skip(
+                envelope,
+                "withdrawal_not_notified",
+                f"no notice of withdrawn challenge {challenge_id}: {why}",
+                ao_id=withdrawn.ao_id,
+            )
+            await self._notices.forget(challenge_id)
+            return
+        stored = await self._contacts.get(withdrawn.ao_id)
+        if stored is None:  # a contact is never removed once set: the raise notice went to one
+            await self._skip(
+                envelope,
+                "withdrawal_not_notified",
+                f"no notice of withdrawn challenge {challenge_id}: no challenge contact for {withdrawn.ao_id}",
+                ao_id=withdrawn.ao_id,
+            )
+            return
+        described = notice.described
+        achievement = None
+        if described is not None and described.achievement is not None:
+            achievement = ChallengedAchievement.model_validate(described.achievement)
+        email = challenge_withdrawn_email(
+            envelope.event_id,
+            withdrawn,
+            stored.contact,
+            envelope.occurred_at,
+            achievement=achievement,
+            uln_masked=described.uln_masked if described else None,
+            raised_at=described.raised_at if described else None,
+            raise_message_id=notice.message_id,
+            public_base_url=self._public_base_url,
+            domain=self._domain,
+            ao_name=self._ao_names.get(withdrawn.ao_id),
+            desk=self._desk,
+        )
+        # not held for another contact if refused (`contact` None): the next contact never had the raise notice
+        if await self._send(envelope, email, ao_id=withdrawn.ao_id):
+            await self._notices.forget(challenge_id)
+
+    async def _drop_raise_notice(self, envelope: Envelope, withdrawn: ChallengeResolved, notice: RaiseNotice) -> None:
+        """The raise notice of a withdrawn challenge still waits: it is never sent. Its delivery is logged skipped,
+        saying why, and so is the withdrawal's (there is nothing to withdraw from the contact's mailbox)."""
+        assert self._notices is not None
+        held = await self._deferred.held_until(notice.event_id)
+        set_aside = await self._deferred.waiting(notice.event_id)
+        await self._deferred.remove(notice.event_id)
+        if held is not None:
+            waited = "held: " + (
+                "its AO's challenge contact's mailbox refused it" if held.contact_refused else "no challenge contact"
+            )
+        else:
+            waited = "deferred: its recipient refused it for now" if set_aside else "pending: not sent yet"
+        whose = DeliveryFor(str(withdrawn.challenge_id), withdrawn.ao_id)
+        await self._deliveries.finish(
+            notice.event_id,
+            DeliveryStatus.SKIPPED,
+            event_type=notice.event_type,
+            message_id=notice.message_id,
+            error=f"not sent: the learner withdrew the challenge (event {envelope.event_id}) while it waited ({waited})",
+            whose=whose,
+        )
+        EVENTS_SKIPPED.labels("raise_notice_withdrawn").inc()
+        _log.info("challenge_notice_dropped_withdrawn", ao_id=withdrawn.ao_id, event_id=str(notice.event_id))
+        await self._skip(
+            envelope,
+            "withdrawal_not_notified",
+            f"no notice of withdrawn challenge {withdrawn.challenge_id}: its raise notice was never sent ({waited});"
+            " dropped",
+            ao_id=withdrawn.ao_id,
+        )
+        await self._notices.forget(withdrawn.challenge_id)
 
     async def tally_chunks(self, chunks: Sequence[ChunkCodes]) -> None:
         """Counts decided chunks' rejection and warning codes for their batches' emails. Same key as the batch's result,
@@ -541,7 +683,9 @@ class Notifications:
 
 def _ao_of(payload: Contract) -> str:
     """The AO an event's email is for: each emailed event names it."""
-    assert isinstance(payload, BatchCompleted | BatchFailed | BatchAbandoned | ChallengeRaised | ChallengeRaisedV1)
+    assert isinstance(
+        payload, BatchCompleted | BatchFailed | BatchAbandoned | ChallengeRaised | ChallengeRaisedV1 | ChallengeResolved
+    )
     return payload.ao_id
 
 

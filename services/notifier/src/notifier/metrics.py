@@ -10,7 +10,15 @@ EMAILS_FAILED = Counter(
     ["kind", "permanence"],
 )
 EVENTS_SKIPPED = Counter("lrs_notifier_events_skipped_total", "Events that cause no email", ["reason"])
-SKIP_REASONS = ("already_handled", "deferred", "no_notification_email")
+SKIP_REASONS = (
+    "already_handled",
+    "deferred",
+    "no_notification_email",
+    # a challenge notice never sent, its challenge withdrawn meanwhile (decision 0194)
+    "raise_notice_withdrawn",
+    # a withdrawal told to no one: its raise notice never reached the AO's contact
+    "withdrawal_not_notified",
+)
 """Every `reason` of EVENTS_SKIPPED the handlers give."""
 EMAILS_DEFERRED = Gauge(
     "lrs_notifier_emails_deferred", "Emails waiting for a recipient the relay refused for now, as of the last look"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -478,3 +479,73 @@ class DeferredEmails:
         return int(
             await self._pool.fetchval("SELECT count(*) FROM notifier.deferred_emails WHERE due_at = 'infinity'") or 0
         )
+
+
+@dataclass(frozen=True)
+class RaiseDescribed:
+    """What a challenge's raise notice said of it (migration 0011): the achievement as `ChallengedAchievement`'s JSON
+    without its ULN (None for an event written before challenges carried it), the ULN as the email masked it, and
+    when the challenge was raised."""
+
+    achievement: dict[str, object] | None
+    uln_masked: str
+    raised_at: datetime
+
+
+@dataclass(frozen=True)
+class RaiseNotice:
+    """A challenge's raise notice as the delivery log has it: its event's id, how its delivery stands, its Message-ID,
+    and what it said of the challenge (None for a raise handled before this was kept)."""
+
+    event_id: uuid.UUID
+    event_type: str
+    status: DeliveryStatus
+    message_id: str
+    described: RaiseDescribed | None
+
+
+class ChallengeNotices:
+    """The challenges whose raise the notifier handled, as their notices described them (migration 0011): a
+    withdrawal's notice names the challenge as the raise's did. Kept until the challenge ends."""
+
+    def __init__(self, pool: asyncpg.Pool, raise_kinds: Sequence[str]) -> None:
+        self._pool = pool
+        self._raise_kinds = list(raise_kinds)
+
+    async def describe(self, challenge_id: uuid.UUID, ao_id: str, described: RaiseDescribed) -> None:
+        """Keeps what the raise's notice says; a raise handled again leaves it as first kept."""
+        await self._pool.execute(
+            "INSERT INTO notifier.challenge_notices (challenge_id, ao_id, achievement, uln_masked, raised_at)"
+            " VALUES ($1, $2, $3::jsonb, $4, $5) ON CONFLICT (challenge_id) DO NOTHING",
+            challenge_id,
+            ao_id,
+            None if described.achievement is None else json.dumps(described.achievement),
+            described.uln_masked,
+            described.raised_at,
+        )
+
+    async def raise_of(self, challenge_id: uuid.UUID) -> RaiseNotice | None:
+        """The challenge's raise notice, None when this notifier never handled its raise (or handled it before its
+        deliveries kept their challenge's id, migration 0009)."""
+        row = await self._pool.fetchrow(
+            "SELECT delivery.event_id, delivery.event_type, delivery.status, delivery.message_id, notice.achievement::text AS achievement,"
+            " notice.uln_masked, notice.raised_at FROM notifier.deliveries AS delivery"
+            " LEFT JOIN notifier.challenge_notices AS notice ON notice.challenge_id = $1"
+            " WHERE delivery.correlation_id = $1::text AND delivery.event_type = ANY($2::text[])"
+            " ORDER BY delivery.first_attempt_at LIMIT 1",
+            challenge_id,
+            self._raise_kinds,
+        )
+        if row is None:
+            return None
+        described = None
+        if row["uln_masked"] is not None:
+            achievement = None if row["achievement"] is None else json.loads(row["achievement"])
+            described = RaiseDescribed(achievement, row["uln_masked"], row["raised_at"])
+        return RaiseNotice(
+            row["event_id"], row["event_type"], DeliveryStatus(row["status"]), row["message_id"], described
+        )
+
+    async def forget(self, challenge_id: uuid.UUID) -> None:
+        """The challenge ended: nothing of it is kept any more."""
+        await self._pool.execute("DELETE FROM notifier.challenge_notices WHERE challenge_id = $1", challenge_id)
