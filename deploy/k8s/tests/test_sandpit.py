@@ -136,7 +136,9 @@ def test_the_sandpit_consumers_sleep_at_zero_and_wake_on_their_own_lag(overlay: 
         scaler = scalers[name]
         [trigger] = scaler["triggers"]
         # KEDA owns the count: a manifest's would wake or stop it at each apply (test_replicas_and_spread.py)
-        assert scaler["minReplicaCount"] == 0 and "replicas" not in sandpit[name]["spec"], name
+        assert "replicas" not in sandpit[name]["spec"], name
+        # validation stays awake: it applies live erasures to the Sandpit's registry copy, at a place KEDA cannot see
+        assert scaler["minReplicaCount"] == (1 if name == "sandpit-validation" else 0), name
         assert trigger["metadata"]["topic"].startswith(SANDPIT_PREFIX), name
         assert trigger["metadata"]["consumerGroup"] in {group for grant in grants.values() for group in grant["groups"]}
         assert trigger["metadata"]["bootstrapServers"] == f"lrs-kafka-bootstrap.{namespace}.svc:9093"
@@ -193,6 +195,9 @@ def test_idle_sandpits_are_purged_every_night_through_the_sandpit_ingest(overlay
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_sandpit_database_is_its_own_and_its_role_cannot_reach_live(overlay: str) -> None:
     cluster = named(render(f"overlays/{overlay}"), "Cluster", "lrs-db")["spec"]
-    statements = cluster["bootstrap"]["initdb"]["postInitSQL"]
-    assert "CREATE DATABASE lrs_sandpit OWNER lrs_sandpit" in statements
-    assert "REVOKE CONNECT ON DATABASE lrs FROM PUBLIC" in statements
+    initdb = cluster["bootstrap"]["initdb"]
+    assert "CREATE DATABASE lrs_sandpit OWNER lrs_sandpit" in initdb["postInitSQL"]
+    # postInitSQL runs before the application database `lrs` exists (CloudNativePG's initdb.go): a statement naming it
+    # there fails the cluster's creation; it runs in postInitApplicationSQL, in `lrs`, once it exists
+    assert not any(" lrs " in f"{statement} " for statement in initdb["postInitSQL"])
+    assert "REVOKE CONNECT ON DATABASE lrs FROM PUBLIC" in initdb["postInitApplicationSQL"]
