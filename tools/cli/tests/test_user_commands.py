@@ -69,7 +69,7 @@ CHANGE = {
 
 
 def test_a_change_is_one_line_saying_when_who_what_and_to_what() -> None:
-    assert change_text(CHANGE) == "2026-12-02T02:30:00Z  operator:root  oncall  duties changed: dead-letters, rebuild"
+    assert change_text(CHANGE) == "2 Dec 2026, 02:30  operator:root  oncall  duties changed: dead-letters, rebuild"
     assert change_text({**CHANGE, "change": "disabled", "detail": ""}).endswith("oncall  disabled")
 
 
@@ -80,7 +80,8 @@ def test_a_change_is_one_line_saying_when_who_what_and_to_what() -> None:
         (
             {"changes": [{**CHANGE, "change": "disabled", "detail": ""}], "next": 7},
             [],
-            "2026-12-02T02:30:00Z  operator:root  oncall  disabled\nolder: lrs users changes --before 7\n",
+            "when (UK time)  by  account  change\n2 Dec 2026, 02:30  operator:root  oncall  disabled\n"
+            "older: lrs users changes --before 7\n",
         ),
         ({"changes": [], "next": None}, ["--json"], '{\n  "changes": [],\n  "next": null\n}\n'),
     ],

@@ -119,3 +119,9 @@ def test_the_username_is_percent_quoted_in_every_address_whatever_it_holds(asked
 
 def test_the_commands_username_rule_is_the_portals() -> None:
     assert user_commands.USERNAME_PATTERN.pattern == USERNAME_PATTERN.pattern
+
+
+def test_an_emailed_links_expiry_is_said_in_uk_time_as_the_email_says_it(asked: list[httpx.Request]) -> None:
+    said = user_commands.email_link(Connection(api_key="lrs_test_key"), "ao.demo")
+
+    assert said.endswith("it works once, until 6 Dec 2026, 08:00 (UK time)"), said

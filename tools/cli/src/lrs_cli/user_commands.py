@@ -25,6 +25,7 @@ from lrs_cli.choices import one_of
 from lrs_cli.client import DEFAULT_URLS, CommandError, Connection, UsageError, expect_ok, refuse_key_in_clear
 from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text
+from lrs_cli.times import UK_TIME, uk_time
 from lrs_platform.identity import OperatorScope, parse_scopes
 
 DEFAULT_PORTAL_URL = DEFAULT_URLS["portal"]
@@ -147,7 +148,7 @@ def email_link(connection: Connection, username: str) -> str:
         sent = expect_ok(client.post(f"{_account_path(username)}/password-link", timeout=120.0))
     return (
         f"a link to choose a password was emailed to {sent['sent_to']} for {account_text(sent['account'])};"
-        f" it works once, until {sent['expires_at']}"
+        f" it works once, until {uk_time(sent['expires_at'])}"
     )
 
 
@@ -185,7 +186,9 @@ def changes(connection: Connection, limit: int, before: int | None = None) -> di
 def change_text(change: dict[str, Any]) -> str:
     detail = f": {change['detail']}" if change["detail"] else ""
     words = change["change"].replace("_", " ")
-    return f"{change['changed_at']}  {change['changed_by']}  {change['subject']}  {words}{detail}"
+    return (
+        f"{uk_time(change['changed_at'], labelled=False)}  {change['changed_by']}  {change['subject']}  {words}{detail}"
+    )
 
 
 def accounts(
@@ -307,12 +310,14 @@ def changes_command(
     before: Annotated[int | None, typer.Option(min=1, help="Only changes older than this one (a page's next).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Who created, disabled or changed which account, and issued or revoked which AO key in the portal."""
+    """Who created, disabled or changed which account, and issued or revoked which AO key in the portal, when (UK time;
+    --json: the instant)."""
     page = changes(connection(ctx), limit, before)
     if as_json:
         print_json(page)
         return
-    lines = [change_text(change) for change in page["changes"]] or ["no changes"]
+    lines = [f"when ({UK_TIME})  by  account  change", *map(change_text, page["changes"])] if page["changes"] else []
+    lines = lines or ["no changes"]
     if page["next"] is not None:
         lines.append(f"older: lrs users changes --before {page['next']}")
     print_text("\n".join(lines))
