@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import functools
+import hashlib
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Iterable
+from pathlib import Path
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition, codec
@@ -15,6 +20,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 from aiokafka.record import _crecords, default_records
+from cryptography import x509
+from prometheus_client import Gauge
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,7 +32,17 @@ MAX_MESSAGE_BYTES = 8 * 1_048_576
 ZSTD_LEVEL = 1
 CLIENT_STOP_SECONDS = 5.0
 
+# How long a set of certificate files that failed to load is left before it is tried again, unless the files change
+# again first (a half-written file is followed by its whole one).
+TLS_RELOAD_RETRY_SECONDS = 60.0
+
 _log = get_logger("lrs.kafka")
+
+CERTIFICATE_EXPIRES = Gauge(
+    "lrs_kafka_certificate_expires_seconds",
+    "Unix time the Kafka client certificate the process presents stops being valid, 0 without one: a renewed"
+    " certificate is taken at the next connection (and at each scrape), so alert when this comes near",
+)
 
 
 class KafkaSecurity(BaseSettings):
@@ -43,8 +60,139 @@ class KafkaSecurity(BaseSettings):
     def client_options(self) -> dict[str, Any]:
         if self.security_protocol == "PLAINTEXT":
             return {}
-        context = create_ssl_context(cafile=self.ssl_cafile, certfile=self.ssl_certfile, keyfile=self.ssl_keyfile)
-        return {"security_protocol": self.security_protocol, "ssl_context": context}
+        return {"security_protocol": self.security_protocol, "ssl_context": RenewableTlsContext(self)}
+
+    def files(self) -> list[str]:
+        return [path for path in (self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile) if path]
+
+    def files_digest(self) -> bytes:
+        """What the certificate files hold now (read whole: a few kilobytes, once a connection), to see them
+        change however they change: a Kubernetes Secret volume swaps a symlink, a hand edit rewrites in place."""
+        digest = hashlib.sha256()
+        for path in self.files():
+            digest.update(Path(path).read_bytes())
+            digest.update(b"\0")
+        return digest.digest()
+
+    def new_context(self) -> ssl.SSLContext:
+        """A context loaded from the files as they are now; raises if they do not load (a key not matching its
+        certificate, a half-written file)."""
+        context: ssl.SSLContext = create_ssl_context(
+            cafile=self.ssl_cafile, certfile=self.ssl_certfile, keyfile=self.ssl_keyfile
+        )
+        return context
+
+    def certificate_expires(self) -> datetime.datetime | None:
+        """When the client certificate in the file expires (for logs and the gauge), if it reads."""
+        if not self.ssl_certfile:
+            return None
+        try:
+            return x509.load_pem_x509_certificate(Path(self.ssl_certfile).read_bytes()).not_valid_after_utc
+        except (OSError, ValueError):
+            return None
+
+
+class RenewableTlsContext(ssl.SSLContext):
+    """The TLS context every Kafka client of the process shares, which follows its certificate files.
+
+    Strimzi renews a KafkaUser's certificate (and the cluster CA) before they expire and the kubelet updates the
+    mounted Secret's files in place; a context loaded once at start would present the old certificate until it
+    expired, and then every new connection would fail (no restart comes: `/healthz` stays green). So each new
+    connection (asyncio and aiokafka call `wrap_bio`, faust is given this same object) first looks at the files: when
+    they changed, a new context is loaded from them and, only once it loads cleanly, used from then on; files that do
+    not load (half written, a key not matching its certificate) are logged and the context in use stays. Connections
+    already open keep their session. This object's own certificate store stays empty: it only hands connections to
+    the context in use."""
+
+    def __new__(cls, security: KafkaSecurity) -> RenewableTlsContext:
+        return super().__new__(cls, ssl.PROTOCOL_TLS_CLIENT)
+
+    def __init__(self, security: KafkaSecurity) -> None:
+        super().__init__()
+        self._security = security
+        self._lock = threading.Lock()
+        digest = security.files_digest()
+        self._current = security.new_context()  # raises at start: a missing or bad file stops the service there
+        self._loaded_digest = digest
+        self._failed_digest: bytes | None = None
+        self._failed_at = 0.0
+        self._expires = security.certificate_expires()
+        CERTIFICATE_EXPIRES.set_function(self.expires_timestamp)
+        _log.info("kafka_tls_loaded", files=security.files(), certificate_expires=self._expires_text())
+
+    def current(self) -> ssl.SSLContext:
+        """The context a connection made now uses: reloaded first if the files changed and load cleanly."""
+        try:
+            digest = self._security.files_digest()
+        except OSError as error:  # a file gone for a moment (being replaced): the next connection looks again
+            return self._reload_failed(None, error)
+        if digest == self._loaded_digest:
+            return self._current
+        with self._lock:  # faust's consumer thread connects beside the event loop
+            if digest == self._loaded_digest:
+                return self._current
+            if digest == self._failed_digest and time.monotonic() - self._failed_at < TLS_RELOAD_RETRY_SECONDS:
+                return self._current
+            try:
+                fresh = self._security.new_context()
+            except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+                return self._reload_failed(digest, error)
+            self._current, self._loaded_digest, self._failed_digest = fresh, digest, None
+            self._expires = self._security.certificate_expires()
+        _log.info("kafka_tls_reloaded", files=self._security.files(), certificate_expires=self._expires_text())
+        return fresh
+
+    def _reload_failed(self, digest: bytes | None, error: Exception) -> ssl.SSLContext:
+        """Keeps the context in use; says so once for these files, and again each `TLS_RELOAD_RETRY_SECONDS`."""
+        if digest != self._failed_digest or time.monotonic() - self._failed_at >= TLS_RELOAD_RETRY_SECONDS:
+            self._failed_at = time.monotonic()
+            _log.warning(
+                "kafka_tls_reload_failed",
+                files=self._security.files(),
+                error=f"{type(error).__name__}: {error}",
+                still_presenting_certificate_expiring=self._expires_text(),
+            )
+        self._failed_digest = digest
+        return self._current
+
+    def expires_timestamp(self) -> float:
+        """For `lrs_kafka_certificate_expires_seconds`: looks at the files first, so the gauge (and a renewal's
+        reload) does not wait for a connection."""
+        self.current()
+        return self._expires.timestamp() if self._expires else 0.0
+
+    def _expires_text(self) -> str | None:
+        return self._expires.isoformat() if self._expires else None
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        return self.current().wrap_bio(
+            incoming, outgoing, server_side=server_side, server_hostname=server_hostname, session=session
+        )
+
+    def wrap_socket(
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        return self.current().wrap_socket(
+            sock,
+            server_side=server_side,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=server_hostname,
+            session=session,
+        )
 
 
 @functools.cache
@@ -53,7 +201,8 @@ def connection_options() -> dict[str, Any]:
 
 
 def tls_context() -> ssl.SSLContext | None:
-    """The TLS context every client shares, or None in plain text (for clients built elsewhere: faust)."""
+    """The TLS context every client shares, or None in plain text (for clients built elsewhere: faust). It follows
+    renewed certificate files (`RenewableTlsContext`)."""
     context: ssl.SSLContext | None = connection_options().get("ssl_context")
     return context
 
