@@ -30,6 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -65,6 +66,10 @@ without it, a 500 problem."""
 
 HTTP_REQUESTS = Counter("lrs_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram("lrs_http_request_seconds", "HTTP request latency", ["service", "route"])
+CLIENT_CLOSED_REQUEST = 499
+"""The status (nginx's) a request is logged and counted under when its client hung up before the app had read its body
+(`ClientDisconnect`): a CLI's Ctrl-C, a proxy's idle cut. Nothing is answered (no one is there), and it is no defect:
+not a 500, which pages an operator (docs/operations.md, Alerts)."""
 
 _log = get_logger("lrs.http")
 
@@ -389,6 +394,12 @@ class _RequestLog:
 
         try:
             await self.app(scope, receive, respond)
+        except ClientDisconnect:
+            # the client went away while its body was read: no defect, and no one to answer (uvicorn sends nothing
+            # either). Logged without the path or the body (either may name a learner); `http_request` names the route
+            if not responded:
+                status = CLIENT_CLOSED_REQUEST
+            _log.info("client_went_away")
         except Exception as error:
             if responded:
                 raise

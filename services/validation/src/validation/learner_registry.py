@@ -70,10 +70,12 @@ REGISTRY_CHANGES_KEPT_SECONDS = 24 * 3600
 # erasure waits for it at most `REQUEST_LOCK_WAIT_MS`; an import as long as it takes.
 # It is also why learner rows never deadlock: only its exclusive holder locks more than one learner row (an import
 # its file's rows and then, merging, each master and the ULNs merged with either side; a merge or an erasure its
-# learners' rows), and every other transaction that locks one (a change of sharing, a provider's link, a
-# registration's insert) locks only one, and after it waits for nothing but that learner's own links, whose rows the
-# holder touches only once it holds the learner's row. Imports once took it only to merge or keep an opt-out; one
-# without either then locked its rows alongside another's merge, each in its own order, and the two deadlocked.
+# learners' rows), or an operator's unlink holding it shared (its learner's ULNs, all at once in ULN order, as no
+# other holder of it shared locks more than one), and every other transaction that locks one (a change of sharing,
+# a provider's link, a registration's insert) locks only one, and after it waits for nothing but that learner's own
+# links, whose rows the holder touches only once it holds the learner's row. Imports once took it only to merge or
+# keep an opt-out; one without either then locked its rows alongside another's merge, each in its own order, and the
+# two deadlocked.
 _MERGES_LOCK = advisory_lock_key("validation learner merges")
 REQUEST_LOCK_WAIT_MS = 5_000
 """How long a change of sharing, a merge or an erasure waits for `_MERGES_LOCK` before it is given up
@@ -300,9 +302,14 @@ class LearnerRegistry:
         link the projector never heard of (made by a validation from before 0121, or skipped from its dead
         letters); the projector's copy is idempotent."""
         async with self._pool.acquire() as connection, connection.transaction():
-            # FOR SHARE: an erasure of the learner under way is waited for, and read as done
+            # the row's lock, before the link is read or announced: an erasure of the learner under way is waited for,
+            # and read as done; so is an unlink of the provider (or another link), whose announcement then comes
+            # before this one on the learner log, as the registry applied them. FOR SHARE let an unlink delete the
+            # link this INSERT ... DO NOTHING had just found, and queue its `unlinked` before this `linked`: the
+            # registry said "not linked" and the projector kept the link. Not FOR UPDATE: the link's foreign key
+            # takes FOR KEY SHARE of the row, which this lock lets through.
             erased_at = await connection.fetchrow(
-                "SELECT erased_at FROM validation.learners WHERE uln = $1 FOR SHARE", uln
+                "SELECT erased_at FROM validation.learners WHERE uln = $1 FOR NO KEY UPDATE", uln
             )
             if erased_at is None:
                 raise UnknownLearnerError(uln[-4:])
@@ -334,6 +341,10 @@ class LearnerRegistry:
             if not await _in_registry(connection, uln):
                 raise UnknownLearnerError(uln[-4:])
             ulns = [uln, *await self._merged_with(connection, uln)]
+            # every ULN's row, in ULN order, before a link is ended or announced: a link of the provider to one of
+            # them committing meanwhile is waited for and ended, and the learner log has each ULN's `linked` and
+            # `unlinked` in the order the registry applied them (`_learner_rows_locked`)
+            await _learner_rows_locked(connection, ulns)
             return await _end_providers_links(connection, ulns, provider_ukprn, by=unlinked_by)
 
     async def register_learners(self, learners: Sequence[Learner], *, imported_by: str) -> RegistryImport:
@@ -1319,6 +1330,19 @@ async def _in_registry(connection: asyncpg.Connection, uln: str) -> bool:
     """Whether the registry has a row for the ULN (registered, merged or erased)."""
     found: bool = await connection.fetchval("SELECT EXISTS (SELECT 1 FROM validation.learners WHERE uln = $1)", uln)
     return found
+
+
+async def _learner_rows_locked(connection: asyncpg.Connection, ulns: Collection[str]) -> None:
+    """Locks the learners' rows (FOR NO KEY UPDATE, in ULN order) in the caller's transaction, before it changes or
+    announces their provider links: every change of a ULN's links, and every row it queues on the learner outbox under
+    that ULN, is made holding the ULN's row (a link, `link_provider`, locks it; an import, a merge or a registration
+    locks or inserts it), so two changes of one learner's links take turns, and the outbox ids under one ULN follow
+    the order the changes committed in: the relay, publishing in id order, never sends a later change before an
+    earlier one. Several rows in ULN order, under `_MERGES_LOCK` (shared: an unlink), as a merge locks its rows."""
+    await connection.execute(
+        "SELECT 1 FROM validation.learners WHERE uln = ANY($1::text[]) ORDER BY uln FOR NO KEY UPDATE",
+        sorted(set(ulns)),
+    )
 
 
 async def _lock_merges(connection: asyncpg.Connection, *, shared: bool = False, wait_ms: int | None = None) -> None:
