@@ -71,12 +71,14 @@ def offline_expectation(mis_identifier: str) -> Reported | None:
 
 def position_numbered(report: str) -> str:
     """A CSV report with every line number (`line 7 [...]`, `Line 67 of this batch`) made a record's position, as an
-    XML or JSON report says it (`record 4 [...]`, `Record 64 of this batch`)."""
-    return re.sub(
+    XML or JSON report says it (`record 4 [...]`, `Record 64 of this batch`), and WV002's `from this line` `from this
+    record`."""
+    numbered = re.sub(
         r"\b([Ll])ine (\d+)",
         lambda match: f"{'R' if match[1] == 'L' else 'r'}ecord {int(match[2]) - CSV_FIRST_RECORD_ROW + 1}",
         report,
     )
+    return numbered.replace("from this line", "from this record")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
