@@ -87,7 +87,7 @@ async def test_a_failed_retry_keeps_when_the_events_were_first_parked_and_says_w
 
     still = await _parked(app, uln)
     assert [(item["offset"], item["reason"]) for item in still] == [(item["offset"], item["reason"]) for item in parked]
-    assert [item["parked_at"] for item in still] == [FIRST_PARKED.isoformat()] * 2
+    assert [datetime.fromisoformat(item["parked_at"]) for item in still] == [FIRST_PARKED] * 2
     for item in still:
         tried = item.get("last_tried_at")
         assert isinstance(tried, str), item

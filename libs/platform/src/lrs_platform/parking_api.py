@@ -10,6 +10,7 @@ consumer on `/readyz` (reported there, never failing the probe).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
@@ -75,7 +76,7 @@ class ParkedView(BaseModel):
     attempts: int
     event_id: str | None
     event_type: str | None
-    parked_at: str = Field(description="when it was parked (ISO 8601)")
+    parked_at: datetime = Field(description="when it was parked")
 
 
 class ParkedPage(BaseModel):
@@ -104,7 +105,7 @@ class DeadLetterActionView(BaseModel):
     duplicates: int | None = Field(
         description="the events a retry found applied already (the PLR projector counts them; none elsewhere)"
     )
-    acted_at: str | None = Field(description="when (ISO 8601)")
+    acted_at: datetime | None = Field(description="when")
 
 
 class DeadLetterActions(BaseModel):

@@ -5,6 +5,7 @@ OpenAPI document names every field and an answer that loses one fails."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +22,7 @@ class EndedRebuildView(BaseModel):
     rebuild_id: int
     state: str = Field(description="`switched` or `abandoned`")
     finished_by: str | None = Field(description="who; none: ended by a release that did not record it")
-    finished_at: str | None = Field(description="when (ISO 8601)")
+    finished_at: datetime | None = Field(description="when")
 
 
 class RebuildIdle(BaseModel):
@@ -56,7 +57,7 @@ class RebuildComparison(BaseModel):
     learners_differing: int
     differing_ulns_masked: list[str] = Field(description="the first 20 differing learners' ULNs, masked")
     global_checksums_differing: list[str] = Field(description="the global checksums that differ, by name")
-    compared_at: str = Field(description="ISO 8601")
+    compared_at: datetime
 
 
 class RebuildUnderWay(BaseModel):
@@ -67,7 +68,7 @@ class RebuildUnderWay(BaseModel):
     rebuild_id: int
     schema_: str = Field(alias="schema", description="the schema it builds: `plr_rebuild_<rebuild_id>`")
     started_by: str
-    started_at: str = Field(description="ISO 8601")
+    started_at: datetime
     target_events: int = Field(description="the events on the log when it started")
     projected_events: int = Field(description="of those, the events loaded or projected")
     progress: float = Field(description="projected of target, 0 to 1")
@@ -131,8 +132,8 @@ class ReplayView(BaseModel):
     requested_by: str
     state: str = Field(description="`running`, `finished` or `failed`")
     result: ReplayOutcome | None = Field(description="none while running")
-    started_at: str = Field(description="ISO 8601")
-    finished_at: str | None
+    started_at: datetime
+    finished_at: datetime | None
 
 
 ReplayStatus = ReplayView | ReplayIdle
@@ -150,8 +151,8 @@ class ParkedEventView(BaseModel):
     event_id: str | None
     event_type: str | None
     attempts: int
-    parked_at: str | None = Field(description="when it was first parked (ISO 8601)")
-    last_tried_at: str | None = Field(description="when a retry last left it parked")
+    parked_at: datetime | None = Field(description="when it was first parked")
+    last_tried_at: datetime | None = Field(description="when a retry last left it parked")
 
 
 class ParkedEvents(BaseModel):
@@ -182,10 +183,10 @@ class CredentialKeyView(BaseModel):
     kid: str = Field(description="the key's `kid` in the JWKS, as a credential it signed names it")
     active: bool = Field(description="signs new credentials: not retired")
     published: bool = Field(description="in the JWKS, so what it signed verifies: not withdrawn")
-    created_at: str = Field(description="ISO 8601")
+    created_at: datetime
     created_by: str
-    retired_at: str | None = Field(description="when it stopped signing (ISO 8601); none: the active key")
-    withdrawn_at: str | None = Field(description="when it left the JWKS (ISO 8601); none: published")
+    retired_at: datetime | None = Field(description="when it stopped signing; none: the active key")
+    withdrawn_at: datetime | None = Field(description="when it left the JWKS; none: published")
     withdrawn_by: str | None
     withdrawal_reason: str | None = Field(description="the operator's words, as given")
 

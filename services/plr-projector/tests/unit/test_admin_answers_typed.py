@@ -39,9 +39,30 @@ COMPARISON: dict[str, Any] = {  # as `store.compare_models` makes it, and `Rebui
 }
 
 
+# the instants the builders write (`isoformat`), which the models type `date-time` and send with `Z`, as every other
+# answer writes one
+INSTANTS = frozenset({"started_at", "finished_at", "compared_at", "parked_at", "last_tried_at", "acted_at"})
+
+
 def _as_sent_before(content: Any) -> bytes:
-    """What the route answered when it sent its builder's dict as it was (FastAPI's `JSONResponse.render`)."""
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+    """What the route answered when it sent its builder's dict as it was (FastAPI's `JSONResponse.render`), but for
+    its UTC instants, written with `Z` rather than `+00:00`."""
+    return json.dumps(
+        _instants_with_z(content), ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode()
+
+
+def _instants_with_z(content: Any) -> Any:
+    if isinstance(content, dict):
+        return {
+            key: value.removesuffix("+00:00") + "Z"
+            if key in INSTANTS and isinstance(value, str) and value.endswith("+00:00")
+            else _instants_with_z(value)
+            for key, value in content.items()
+        }
+    if isinstance(content, list):
+        return [_instants_with_z(item) for item in content]
+    return content
 
 
 def _rebuild_under_way(comparison: dict[str, Any] | None) -> Rebuilds:

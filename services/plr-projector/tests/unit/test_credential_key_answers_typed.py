@@ -33,7 +33,8 @@ WITHDRAWN = PublicKey(
     "20250301-33334444", bytes(32), CREATED, "operator:ann", RETIRED_AT, WITHDRAWN_AT, "operator:bób", "KEK “seen” ✓"
 )
 
-# What the routes sent before they had response models, literally (`JSONResponse.render` of their dicts)
+# What the routes sent before they had response models, literally (`JSONResponse.render` of their dicts), but for
+# their instants: written with `Z`, typed `date-time`, as every other answer writes one
 LISTED = {
     "keys": [
         {
@@ -41,7 +42,7 @@ LISTED = {
             "kid": f"{JWKS}#20261201-0a1b2c3d",
             "active": True,
             "published": True,
-            "created_at": "2026-12-01T09:00:00+00:00",
+            "created_at": "2026-12-01T09:00:00Z",
             "created_by": "plr-projector (first use)",
             "retired_at": None,
             "withdrawn_at": None,
@@ -53,9 +54,9 @@ LISTED = {
             "kid": f"{JWKS}#20260601-11112222",
             "active": False,
             "published": True,
-            "created_at": "2026-06-01T21:30:00+00:00",
+            "created_at": "2026-06-01T21:30:00Z",
             "created_by": "operator:ann",
-            "retired_at": "2026-12-01T09:00:00+00:00",
+            "retired_at": "2026-12-01T09:00:00Z",
             "withdrawn_at": None,
             "withdrawn_by": None,
             "withdrawal_reason": None,
@@ -65,10 +66,10 @@ LISTED = {
             "kid": f"{JWKS}#20250301-33334444",
             "active": False,
             "published": False,
-            "created_at": "2026-06-01T21:30:00+00:00",
+            "created_at": "2026-06-01T21:30:00Z",
             "created_by": "operator:ann",
-            "retired_at": "2026-12-01T09:00:00+00:00",
-            "withdrawn_at": "2026-12-06T10:00:00.123456+00:00",
+            "retired_at": "2026-12-01T09:00:00Z",
+            "withdrawn_at": "2026-12-06T10:00:00.123456Z",
             "withdrawn_by": "operator:bób",
             "withdrawal_reason": "KEK “seen” ✓",
         },

@@ -802,7 +802,9 @@ async def unlink_provider(request: Request, principal: Operator, uln: Uln, ukprn
     description=(
         "Answers 204 when the ULN is merged now. The same merge again (the ULN merged into this master already, "
         "by the API or a learner file) changes and publishes nothing and answers 200 with `changed: false` "
-        "(decision 0158). Refused with 409 when the master ULN is already merged, directly or through other ULNs, "
+        "(decision 0158). Refused with 422 `INVALID_REQUEST` when `merged_uln` is the master ULN itself (a ULN is "
+        "not merged into itself), before either is looked up; with 404 `LEARNER_NOT_REGISTERED` when either ULN is "
+        "not registered. Refused with 409 when the master ULN is already merged, directly or through other ULNs, "
         "into the ULN to merge: the merge would make a cycle (decision 0031); and with 409 "
         "`LEARNER_MERGED_ALREADY` when the ULN to merge is merged into another master. Refused with 410 when "
         "either learner was erased. Merging a ULN that no learner file has named, registered under other names or "
@@ -831,13 +833,21 @@ async def unlink_provider(request: Request, principal: Operator, uln: Uln, ukprn
 async def merge_learners(request: Request, principal: Operator, master_uln: Uln) -> Response:
     merge = await read_body(request, MergeRequest)
     _refuse_mistyped(master_uln, merge.merged_uln)
+    if merge.merged_uln == master_uln:  # refused before the registry is asked: not "not registered" (it may be)
+        raise ProblemError(
+            422,
+            "Merged into itself",
+            "A ULN is not merged into itself: `merged_uln` is the learner's other ULN, not the master's."
+            " Nothing was changed.",
+            code=ProblemCode.INVALID_REQUEST,
+        )
     try:
         changed = await learner_registry_of(request).merge(master_uln, merge.merged_uln, merged_by=str(principal))
     except UnknownLearnerError as error:
         raise ProblemError(
             404,
             "Learner not registered",
-            "Both ULNs must be registered and different.",
+            "Both ULNs must be registered, and one is not: nothing was changed.",
             code=ProblemCode.LEARNER_NOT_REGISTERED,
         ) from error
     except ErasedLearnerError as error:

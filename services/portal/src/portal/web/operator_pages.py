@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
@@ -265,9 +266,19 @@ async def dead_letter_history(request: Request, user: DeadLettersOperator) -> HT
             unanswered.append(name)
         else:
             actions += [{**action, "service": name} for action in found]
-    actions.sort(key=lambda action: str(action.get("acted_at") or ""), reverse=True)
+    actions.sort(key=_acted_at, reverse=True)
     context = {"actions": actions, "unanswered": unanswered, "shown": ACTIONS_SHOWN}
     return render(request, "ops_dead_letter_history.html", context, user=user)
+
+
+def _acted_at(action: dict[str, Any]) -> datetime:
+    """When an action was made, as an instant (none or unreadable: the oldest): the services write UTC with `Z` and
+    no fraction of a second that is zero, so `…00Z` is before `…00.5Z`, which as text it sorts after."""
+    try:
+        moment = datetime.fromisoformat(action["acted_at"])
+    except (KeyError, TypeError, ValueError):
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # never compared naive with aware
 
 
 def _stream(service_name: str, row: dict[str, Any]) -> tuple[Any, ...]:
