@@ -99,9 +99,10 @@ async def test_a_learner_file_merging_a_uln_into_itself_is_refused_whole(
     async with _api(registry) as api:
         refused = await api.post("/v1/learners/import", content=file, headers={"content-type": "text/csv"})
 
-    # the registry refuses the file's merge ("must be registered and different"), in the import's transaction
+    # refused as the file is read, naming the line, before anything is registered
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "INVALID_REQUEST"
+    assert "line 3" in refused.json()["detail"] and "not merged into itself" in refused.json()["detail"]
     assert (
         await pool.fetchval("SELECT count(*) FROM validation.learners WHERE uln = ANY($1::text[])", [uln, other]) == 0
     )

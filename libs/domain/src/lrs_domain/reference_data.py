@@ -139,6 +139,8 @@ def _learner(row: dict[str, str], today: date) -> Learner:
     master_uln = _optional(row, "MasterULN")
     if master_uln is not None and not is_valid_uln(master_uln):
         raise ValueError("MasterULN is not a valid ULN")
+    if master_uln == uln:
+        raise ValueError("MasterULN is the line's own ULN: a ULN is not merged into itself (leave MasterULN empty)")
     return Learner(
         uln=uln,
         given_name=_learner_name(row, "GivenName"),

@@ -103,6 +103,12 @@ def test_an_invalid_learner_row_names_the_line_but_not_the_data() -> None:
     assert "1999" not in str(raised.value)
 
 
+def test_a_line_merging_its_own_uln_into_itself_is_refused_naming_the_line() -> None:
+    with pytest.raises(ReferenceDataError) as raised:
+        load_learners(LEARNERS + "1000000043,Lily,McCarthy,1999-11-27,2,1,1000000043\n", TODAY)
+    assert "line 5" in str(raised.value) and "not merged into itself" in str(raised.value)
+
+
 def test_a_learner_on_two_rows_with_different_details_is_refused_and_the_same_row_twice_is_not() -> None:
     with pytest.raises(ReferenceDataError) as raised:
         load_learners(LEARNERS + "1000000043,Lilly,McCarthy,1999-11-28,2,1,\n", TODAY)
