@@ -268,7 +268,9 @@ async def direct_entry_recorded(request: Request, user: AoUser) -> HTMLResponse:
         plr = await calls(request, user).ao_achievements(uln)
     except (NotFound, Unavailable):
         plr = None
-    event = recorded_event(values, plr["learning_events"]) if plr is not None else None
+    # a merged learner may hold the same key under two ULNs (decision 0031): the one under the ULN typed is filled in
+    events = sorted(plr["learning_events"], key=lambda event: event.get("uln", uln) != uln) if plr else []
+    event = recorded_event(values, events) if plr is not None else None
     if event is None:
         shown = display_qan(normalise_qan(values["qualification_number"]) or "")
         missing = (
@@ -470,8 +472,11 @@ def _learner_page(
             actions = (
                 (RecordAction.REINSTATE,) if event.get("withdrawn") else (RecordAction.UPDATE, RecordAction.WITHDRAW)
             )
+            # the ULN the achievement is recorded under, not the one typed: a merged learner's two achievements of
+            # one key (both recorded before the merge) are told apart by it alone, and a record addresses the one
+            # under the ULN it names (decision 0031)
             prefilled[event["id"]] = {
-                action.value: prefilled_values(action, plr["uln"], names, event) for action in actions
+                action.value: prefilled_values(action, _recorded_under(plr, event), names, event) for action in actions
             }
     context = {
         "uln": uln,
@@ -482,6 +487,8 @@ def _learner_page(
         "challenges_unavailable": open_ is None,
         "look_up_ended": look_up_ended,
         "prefilled": prefilled,
+        # a learner of more than one ULN (merges): each achievement then says which it is recorded under
+        "several_ulns": plr is not None and len(_ulns_shown(plr)) > 1,
         "after_batch": after_batch,
         "batch_shown": batch_shown,
         # a look-up refused, drawn as the POST's answer: Back and reload ask the empty form by GET (with script), not
@@ -489,6 +496,16 @@ def _learner_page(
         "drawn_from_post": request.method == "POST",
     }
     return render(request, "learner.html", context, user=user, status_code=400 if errors else 200)
+
+
+def _recorded_under(plr: Mapping[str, Any], event: Mapping[str, Any]) -> str:
+    """The ULN the achievement is recorded under (the ULN looked up, for a read that does not say)."""
+    return str(event.get("uln") or plr["uln"])
+
+
+def _ulns_shown(plr: Mapping[str, Any]) -> set[str]:
+    """The learner's ULNs the page shows: the one looked up, the others the read names, each achievement's."""
+    return {plr["uln"], *(plr.get("ulns") or ()), *(_recorded_under(plr, event) for event in plr["learning_events"])}
 
 
 def _batch_id(text: str | None) -> uuid.UUID | None:
