@@ -364,8 +364,16 @@ async def test_the_mi_charts_show_the_mi_apis_numbers(
         month = month_label(period)  # as the charts and tables say it ("Dec 2026"); the CSV says `period`
         for series, name in (("Completed", "batches_completed"), ("Failed", "batches_failed")):
             assert await _bar(ao_page, "chart-batches", series, month) == _monthly(submitted[period], name), month
-        for series, name in (("Accepted", "records_accepted"), ("Rejected", "records_rejected")):
+        for series, name in (
+            ("Accepted", "records_accepted"),
+            ("Rejected", "records_rejected"),
+            ("Unchanged", "records_unchanged"),
+        ):
             assert await _bar(ao_page, "chart-records", series, month) == _monthly(submitted[period], name), month
+        # the rest of the month's records: those of failed batches that passed their checks, which were not added
+        told = ("records_accepted", "records_rejected", "records_unchanged")
+        not_added = _monthly(submitted[period], "records_total") - sum(_monthly(submitted[period], n) for n in told)
+        assert await _bar(ao_page, "chart-records", "Not added (failed batches)", month) == not_added, month
         for series, name in (("Batches measured", "batches_measured"), (within, "batches_within_10_working_days")):
             assert await _bar(ao_page, "chart-timeliness", series, month) == _monthly(timely[period], name), month
 
@@ -433,11 +441,11 @@ async def test_the_mi_charts_show_the_mi_apis_numbers(
     async with ao_page.expect_download() as download_info:
         await ao_page.get_by_role("link", name="Download “Records per month” as CSV").click()
     rows = list(csv.reader(io.StringIO(read_file(await (await download_info.value).path()).decode())))
-    assert rows[0] == ["Month", "Accepted", "Rejected"]
+    assert rows[0] == ["Month", "Accepted", "Rejected", "Unchanged", "Not added (failed batches)"]
     # the download reads the clock again: every month but the page's first is in it, midnight or not
     for period in span[1:]:
         accepted, rejected = (_monthly(submitted[period], name) for name in ("records_accepted", "records_rejected"))
-        assert [period, str(accepted), str(rejected)] in rows
+        assert [period, str(accepted), str(rejected)] in [row[:3] for row in rows]
     screenshot = tmp_path / "portal-mi.png"
     await ao_page.screenshot(path=screenshot, full_page=True)
     keep_screenshot(screenshot)

@@ -47,6 +47,7 @@ from lrs_contracts.outcomes import (
 )
 from lrs_contracts.plr import ResultStatus
 from lrs_contracts.text import shown_on_one_line, with_bidi_controls_shown
+from lrs_domain.direct_entry import is_direct_entry_reference
 from lrs_domain.identifiers import display_qan
 from lrs_platform.logging import mask_uln
 from lrs_platform.mail import new_email
@@ -208,6 +209,30 @@ def verdict_of(outcome: BatchCompleted | BatchFailed) -> BatchVerdict:
     return BatchVerdict.FAILED if outcome.code == BatchCode.REJECTION_THRESHOLD else BatchVerdict.REFUSED
 
 
+class EntryResult(StrEnum):
+    """What became of a direct entry: the one achievement a person typed into the portal's form, sent as a batch of
+    that one record (decision 0152)."""
+
+    ACCEPTED = "accepted"
+    UNCHANGED = "unchanged"  # the PLR already held it as entered
+    REJECTED = "rejected"  # RS005 for its batch: the one record rejected is more than the share allowed
+    REFUSED = "refused"  # any other RS code
+
+
+def entry_result_of(outcome: BatchCompleted | BatchFailed) -> EntryResult | None:
+    """What became of the direct entry `outcome` decided; None when its batch is not one. The events say nothing of
+    where a batch came from, so a direct entry is known as the portal knows it: one record under the reference its
+    form gives (`lrs_domain.direct_entry`)."""
+    if outcome.counts.total != 1 or not is_direct_entry_reference(outcome.batch_reference):
+        return None
+    verdict = verdict_of(outcome)
+    if verdict is BatchVerdict.REFUSED:
+        return EntryResult.REFUSED
+    if verdict is BatchVerdict.FAILED or outcome.counts.rejected:
+        return EntryResult.REJECTED
+    return EntryResult.UNCHANGED if outcome.counts.no_ops else EntryResult.ACCEPTED
+
+
 def batch_run_email(
     event_id: uuid.UUID,
     outcome: BatchCompleted | BatchFailed,
@@ -225,19 +250,31 @@ def batch_run_email(
     `warnings`: every warning code and its records. `ao_name`: the batch's AO's name in the reference data, if it
     is there. The subject names the AO by its id, the body by its id and name: a results team that receives the
     batches of several AO ids (a group's RN numbers) tells them apart. `sandpit`: the Sandpit's notifier sends it,
-    and the body says where the Sandpit's accepted records are and how long it keeps the batch."""
+    and the body says where the Sandpit's accepted records are and how long it keeps the batch. A direct entry (one
+    achievement a person typed into the portal, `entry_result_of`) is told as that entry's result, not a batch's: no
+    counts, no RS005 share, and to correct it and enter it again when it was rejected."""
     verdict = verdict_of(outcome)
     reference = shown_on_one_line(outcome.batch_reference or str(outcome.batch_id))
     ao_id = shown_on_one_line(outcome.ao_id)
     code = outcome.code if isinstance(outcome, BatchFailed) else None
     which = _which_batch(outcome.batch_reference, outcome.batch_id)
-    subject = {
-        BatchVerdict.COMPLETED: f"LRS batch completed: {ao_id} {reference} ({_tally(outcome.counts)}){which}",
-        BatchVerdict.FAILED: f"LRS batch failed ({code}), no achievement added: {ao_id} {reference}{which}",
-        BatchVerdict.REFUSED: f"LRS batch refused ({code}), nothing recorded: {ao_id} {reference}{which}",
-    }[verdict]
+    entry = entry_result_of(outcome)
+    if entry is None:
+        subject = {
+            BatchVerdict.COMPLETED: f"LRS batch completed: {ao_id} {reference} ({_tally(outcome.counts)}){which}",
+            BatchVerdict.FAILED: f"LRS batch failed ({code}), no achievement added: {ao_id} {reference}{which}",
+            BatchVerdict.REFUSED: f"LRS batch refused ({code}), nothing recorded: {ao_id} {reference}{which}",
+        }[verdict]
+    else:  # one achievement a person entered, not a batch they made: no batch's counts, no share of rejections
+        subject = {
+            EntryResult.ACCEPTED: f"LRS direct entry accepted: {ao_id} {reference}{which}",
+            EntryResult.UNCHANGED: f"LRS direct entry changed nothing, already recorded: {ao_id} {reference}{which}",
+            EntryResult.REJECTED: f"LRS direct entry rejected, not recorded: {ao_id} {reference}{which}",
+            EntryResult.REFUSED: f"LRS direct entry refused ({code}), not recorded: {ao_id} {reference}{which}",
+        }[entry]
     context = {
         "verdict": verdict.value,
+        "entry": entry.value if entry is not None else None,
         "ao": _ao_shown(ao_id, ao_name),
         "reference": reference,
         "given_reference": _given_reference(outcome.batch_reference),
@@ -245,7 +282,8 @@ def batch_run_email(
         "counts": outcome.counts,
         "code": code,
         "code_title": _batch_title(code),
-        "reason": outcome.reason if isinstance(outcome, BatchFailed) else None,
+        # RS005's reason is a batch's share of rejected records: for one entry, only that it was rejected
+        "reason": outcome.reason if isinstance(outcome, BatchFailed) and entry is not EntryResult.REJECTED else None,
         "rejections": list(rejections),
         "not_all_correctable": any(rejection.note for rejection in rejections),
         "warned": list(warnings),

@@ -13,6 +13,7 @@ from typing import Any
 
 from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
 from lrs_contracts.outcomes import RecordOutcome
+from lrs_domain.direct_entry import direct_entry_reference, is_direct_entry_reference
 from lrs_domain.formats import RECORD_FIELDS, ParsedBatch, is_plausible_email
 from lrs_domain.formats.values import value_fault
 from lrs_domain.identifiers import normalise_qan
@@ -60,12 +61,12 @@ JOB_TYPES = tuple(job_type.value for job_type in JobType)
 DATE_FIELDS = {"date_of_birth": "Date of birth", "award_date": "Award date"}
 # A date written day first, the UK way (13/05/2007, 13.05.2007, 13-05-2007).
 _DAY_FIRST = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
-# A direct entry's batch reference: how its batch's page knows it was one achievement typed into the form.
-_ENTRY_REFERENCE = re.compile(r"PORTAL-[0-9A-F]{8}")
 
 
 def entry_reference(entry_id: str) -> str:
-    return f"PORTAL-{entry_id[:8].upper()}"
+    """A direct entry's batch reference: how its batch's page (and its email) knows it was one achievement typed into
+    the form (`lrs_domain.direct_entry`, which the notifier reads too)."""
+    return direct_entry_reference(entry_id)
 
 
 def is_direct_entry(batch: Mapping[str, Any]) -> bool:
@@ -73,7 +74,7 @@ def is_direct_entry(batch: Mapping[str, Any]) -> bool:
     gives, of one record."""
     reference = batch.get("batch_reference") or ""
     total = (batch.get("counts") or {}).get("total")
-    return batch.get("format") == "json" and total in (None, 1) and _ENTRY_REFERENCE.fullmatch(reference) is not None
+    return batch.get("format") == "json" and total in (None, 1) and is_direct_entry_reference(reference)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ BATCH_CODES = frozenset(code.value for code in BatchCode)
 WITHDRAWN = ChallengeResolution.WITHDRAWN.value
 WITHDRAWN_LABEL = RESOLUTION_LABELS[ChallengeResolution.WITHDRAWN]  # "Withdrawn by the learner"
 RESOLVED_BY_THE_AO = "Resolved by the AO"
+NOT_ADDED = "Not added (failed batches)"  # as `lrs reports submissions` heads its column
 
 
 def months_ending(today: date, count: int) -> list[str]:
@@ -65,6 +66,22 @@ class MiData:
 
     def submitted(self, period: str, name: str) -> int:
         return sum(int(row[name]) for row in self.submissions.get(period, ()))
+
+    def unchanged(self, period: str) -> int:
+        """The month's records that changed nothing: the learner's record already held them as sent (0 from a
+        reporting service that does not count them)."""
+        return sum(int(row.get("records_unchanged", 0)) for row in self.submissions.get(period, ()))
+
+    def not_added(self, period: str) -> int:
+        """The month's records of failed batches that were not rejected: they passed their checks, but a failed batch
+        (RS005) adds nothing. The rest of `records_total` beside the accepted, rejected and unchanged ones; 0 from a
+        reporting service that does not count the unchanged ones (the rest would count them too)."""
+        return sum(
+            int(row["records_total"])
+            - sum(int(row[name]) for name in ("records_accepted", "records_rejected", "records_unchanged"))
+            for row in self.submissions.get(period, ())
+            if "records_total" in row and "records_unchanged" in row
+        )
 
     def timely(self, period: str, name: str) -> int:
         return sum(int(row[name]) for row in self.timeliness.get(period, ()))
@@ -139,11 +156,15 @@ def records_chart(data: MiData) -> Chart:
     return Chart(
         "chart-records",
         "Records per month",
-        f"Records accepted and rejected each month, {_span(data)}.",
+        f"Records of the batches decided each month, {_span(data)}. Accepted, rejected, unchanged (the learner's"
+        " record already held them as sent) and not added (records of failed batches that passed their checks: a"
+        " failed batch adds nothing) together are every record of the month's completed and failed batches.",
         data.months(),
         (
             Series("Accepted", tuple(float(data.submitted(p, "records_accepted")) for p in periods)),
             Series("Rejected", tuple(float(data.submitted(p, "records_rejected")) for p in periods)),
+            Series("Unchanged", tuple(float(data.unchanged(p)) for p in periods)),
+            Series(NOT_ADDED, tuple(float(data.not_added(p)) for p in periods)),
         ),
     )
 

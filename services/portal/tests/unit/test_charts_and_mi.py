@@ -86,8 +86,10 @@ def data() -> MiData:
                 "batches_completed": 2,
                 "batches_failed": 1,
                 "batches_abandoned": 1,
+                "records_total": 230,  # 12 of its failed batch's records passed their checks: not added
                 "records_accepted": 150,
                 "records_rejected": 60,
+                "records_unchanged": 8,
                 "rejections_by_code": {"RV001": 40, "RV004": 20},
             }
         ],
@@ -96,8 +98,10 @@ def data() -> MiData:
                 "batches_completed": 1,
                 "batches_failed": 0,
                 "batches_abandoned": 0,
+                "records_total": 110,
                 "records_accepted": 100,
                 "records_rejected": 5,
+                "records_unchanged": 5,
                 "rejections_by_code": {"RV004": 5},
             }
         ],
@@ -143,7 +147,11 @@ def data() -> MiData:
 def test_the_charts_hold_the_reports_numbers() -> None:
     charts = {name: build(data()) for name, build in CHARTS.items()}
     assert table_rows(charts["batches"]) == [("Oct 2026", (2.0, 1.0, 1.0)), ("Nov 2026", (1.0, 0.0, 0.0))]
-    assert table_rows(charts["records"]) == [("Oct 2026", (150.0, 60.0)), ("Nov 2026", (100.0, 5.0))]
+    # accepted, rejected, unchanged, not added (failed batches): together, every record of the month
+    assert table_rows(charts["records"]) == [
+        ("Oct 2026", (150.0, 60.0, 8.0, 12.0)),
+        ("Nov 2026", (100.0, 5.0, 5.0, 0.0)),
+    ]
     assert table_rows(charts["rejections"]) == [("RV001", (40.0,)), ("RV004", (25.0,))]
     assert table_rows(charts["timeliness"]) == [("Oct 2026", (0.0, 0.0)), ("Nov 2026", (1.0, 1.0))]
 
@@ -191,7 +199,11 @@ def test_a_long_legend_wraps_inside_the_chart() -> None:
 
 def test_each_chart_downloads_as_the_csv_of_its_table() -> None:
     text = chart_csv(CHARTS["records"](data()))
-    assert text.splitlines() == ["Month,Accepted,Rejected", "2026-10,150,60", "2026-11,100,5"]
+    assert text.splitlines() == [
+        "Month,Accepted,Rejected,Unchanged,Not added (failed batches)",
+        "2026-10,150,60,8,12",
+        "2026-11,100,5,5,0",
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(CHARTS))
@@ -262,7 +274,9 @@ def test_the_rejections_chart_and_its_table_say_what_each_code_counts() -> None:
 
 
 def test_a_chart_whose_categories_count_nothing_different_has_no_such_column() -> None:
-    assert chart_csv(CHARTS["records"](data())).splitlines()[0] == "Month,Accepted,Rejected"
+    assert chart_csv(CHARTS["records"](data())).splitlines()[0] == (
+        "Month,Accepted,Rejected,Unchanged,Not added (failed batches)"
+    )
 
 
 def _failed_month() -> MiData:

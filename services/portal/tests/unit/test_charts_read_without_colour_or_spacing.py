@@ -71,5 +71,7 @@ def test_a_charts_bars_are_said_in_their_order_above_it() -> None:
         return section.split("data-bar-order>", 1)[1].split("</p>", 1)[0] if "data-bar-order" in section else ""
 
     assert said("batches") == "Each month's bars, left to right: Completed, Failed, Abandoned."
-    assert said("records") == "Each month's bars, left to right: Accepted, Rejected."
+    assert said("records") == (
+        "Each month's bars, left to right: Accepted, Rejected, Unchanged, Not added (failed batches)."
+    )
     assert said("rejections") == ""  # one series: nothing to tell apart

@@ -43,5 +43,9 @@ def test_the_mi_charts_say_their_months_in_words_and_their_csv_in_yyyy_mm() -> N
     assert [category for category, _ in table_rows(chart)] == ["Oct 2026", "Nov 2026"]
     assert "each month, Oct 2026 to Nov 2026." in chart.description
     assert 'data-category="Oct 2026"' in str(svg(chart))
-    assert chart_csv(chart).splitlines() == ["Month,Accepted,Rejected", "2026-10,150,60", "2026-11,100,5"]
+    assert [line.split(",")[:3] for line in chart_csv(chart).splitlines()] == [
+        ["Month", "Accepted", "Rejected"],
+        ["2026-10", "150", "60"],
+        ["2026-11", "100", "5"],
+    ]
     assert "2026-10" not in chart.description
