@@ -132,13 +132,13 @@ async def test_a_failed_batch_says_so_lists_its_top_rejection_codes_and_links_to
     reference = f"JUNE-{batch_id.hex[:6]}"
     assert (
         email["Subject"]
-        == f"LRS batch failed (RS005), no achievement added: RN9001 {reference} (batch {batch_id.hex[:8]})"
+        == f"LRS batch failed (RS005), nothing recorded: RN9001 {reference} (batch {batch_id.hex[:8]})"
     )
     text, html = parts(email)
 
     first_line = text.splitlines()[0]
     assert first_line.startswith(f"Your batch {reference} failed (RS005): Too many achievement records")
-    assert "Nothing from it has been added to any Personal Learning Record." in first_line
+    assert "Nothing from it has been recorded: no Personal Learning Record was changed." in first_line
     assert "complete" not in text.lower()
     listed = [line.split()[:2] for line in text.splitlines() if re.match(r"^  RV\d{3} ", line)]
     assert listed == [["RV004", "3"], ["RV009", "2"], ["RV005", "1"]]

@@ -262,7 +262,7 @@ def batch_run_email(
     if entry is None:
         subject = {
             BatchVerdict.COMPLETED: f"LRS batch completed: {ao_id} {reference} ({_tally(outcome.counts)}){which}",
-            BatchVerdict.FAILED: f"LRS batch failed ({code}), no achievement added: {ao_id} {reference}{which}",
+            BatchVerdict.FAILED: f"LRS batch failed ({code}), nothing recorded: {ao_id} {reference}{which}",
             BatchVerdict.REFUSED: f"LRS batch refused ({code}), nothing recorded: {ao_id} {reference}{which}",
         }[verdict]
     else:  # one achievement a person entered, not a batch they made: no batch's counts, no share of rejections

@@ -163,7 +163,7 @@ def test_a_direct_entry_is_one_record_under_the_reference_the_form_gives(
 
 def test_a_real_one_record_batch_that_failed_keeps_the_batch_email() -> None:
     email = batch_run_email(EVENT_ID, _failed(reference="SUMMER-26"), public_base_url=PORTAL)
-    assert email.subject == "LRS batch failed (RS005), no achievement added: RN9093 SUMMER-26 (batch 9959b9e1)"
+    assert email.subject == "LRS batch failed (RS005), nothing recorded: RN9093 SUMMER-26 (batch 9959b9e1)"
     assert f"Reason (RS005): {RS005_REASON}" in email.text
     assert "send the whole batch again" in email.text and "direct entry" not in email.text
 

@@ -144,11 +144,11 @@ def test_top_rejection_codes_come_most_frequent_first_with_their_meaning() -> No
 
 def test_batch_failed_email_says_so_first_gives_the_rs005_reason_and_says_nothing_reached_a_plr() -> None:
     email = batch_run_email(EVENT_ID, failed(), public_base_url=PORTAL)
-    assert email.subject == f"LRS batch failed (RS005), no achievement added: RN5133 {BATCH_ID}"
+    assert email.subject == f"LRS batch failed (RS005), nothing recorded: RN5133 {BATCH_ID}"
     first_line = email.text.splitlines()[0]
     assert first_line.startswith(f"Your batch {BATCH_ID} failed (RS005): Too many achievement records")
     assert "complete" not in first_line
-    assert "Nothing from it has been added to any Personal Learning Record." in first_line
+    assert "Nothing from it has been recorded: no Personal Learning Record was changed." in first_line
     assert "Result:                failed (RS005)" in email.text
     assert "Reason (RS005): 4 of 10 records (40%) were rejected" in email.text
     assert "send the whole batch again" in email.text
@@ -161,7 +161,7 @@ def test_a_failed_batch_says_once_and_plainly_that_nothing_was_recorded_and_what
     email = batch_run_email(EVENT_ID, failed(), public_base_url=PORTAL)
     html = email.html.replace("&#39;", "'")
     for part in (email.text, html):
-        assert part.count("added to any Personal Learning Record") == 1
+        assert part.count("no Personal Learning Record was changed") == 1
         assert "passed their checks" not in part and "not even" not in part and "(6)" not in part
         kept = "The batch and every record's result are kept (in the CSV of the results, the last column, PLRChanged,"
         assert kept in part and "send the whole batch again" in part

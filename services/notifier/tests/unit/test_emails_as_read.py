@@ -230,7 +230,7 @@ def test_two_batches_of_one_reference_and_the_same_counts_read_apart_by_their_su
     refused = failed().model_copy(update={"code": "RS004"})
     expected = [
         "LRS batch completed: RN9093 SAMPLE-100 (0 of 100 accepted, 100 unchanged) (batch {})",
-        "LRS batch failed (RS005), no achievement added: RN9093 SAMPLE-100 (batch {})",
+        "LRS batch failed (RS005), nothing recorded: RN9093 SAMPLE-100 (batch {})",
         "LRS batch refused (RS004), nothing recorded: RN9093 SAMPLE-100 (batch {})",
     ]
     outcomes: tuple[BatchCompleted | BatchFailed, ...] = (completed(unchanged), failed(), refused)
@@ -262,7 +262,7 @@ def test_every_html_email_wraps_long_words_on_a_narrow_screen() -> None:
 def test_a_completed_batch_with_rejections_says_what_to_do_with_them() -> None:
     """Rules: the accepted records of a completed batch changed learners' records (PLRChanged Y); a rejected one
     changed nothing, and a file of them corrected is a new batch."""
-    said = "Correct the rejected records and send them in a new batch; the accepted ones are on learners' records"
+    said = "Correct the rejected records and send them in a new batch; the accepted ones have already changed learners' records"
     with_rejections = batch_run_email(
         EVENT_ID, completed(BatchCounts(total=10, accepted=6, rejected=4, no_ops=0, warnings=0)), public_base_url=PORTAL
     )

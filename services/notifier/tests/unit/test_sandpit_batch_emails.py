@@ -22,10 +22,10 @@ from notifier.emails import batch_run_email
 from notifier.handlers import Notifications
 from notifier.sandpit import SandpitMailer
 
-LIVE_RECORDS = "the accepted ones are on learners' records already"
+LIVE_RECORDS = "the accepted ones have already changed learners' records, each as it said"
 SANDPIT_RECORDS = (
-    "the accepted ones are on the learners' Sandpit records already (the Sandpit's practice records only, never their"
-    " live ones)"
+    "the accepted ones have already changed the learners' Sandpit records (the Sandpit's practice records only, never"
+    " their live ones)"
 )
 
 
