@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect
 
 from ingest import maintenance_api
 from ingest.config import IngestSettings
-from ingest.maintenance import notice_for
+from ingest.maintenance import notice_for, status_shown
 from ingest.maintenance_api import Maintenance
 from ingest.metrics import SUBMISSIONS_DEFERRED
 from ingest.repository import BatchRepository
@@ -96,10 +96,15 @@ _DESCRIPTIONS = {
     404: "No such batch for this caller (another AO's batch answers 404 too)",
     409: (
         "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used before for a different file, which made the batch"
-        " `batch_id`; nothing of this file was kept (send it under a new key). Or CONFLICT: the same batch is being"
-        " published right now (`batch_id`, when known): send it again after `Retry-After` seconds"
+        " `batch_id`; nothing of this file was kept, whether it would have been accepted or refused (send it under a"
+        " new key). Or CONFLICT: the same batch is being published right now (`batch_id`, when known): send it again"
+        " after `Retry-After` seconds"
     ),
-    413: "RS002: the file is larger than 6 MB; ingest stopped reading it",
+    413: (
+        "RS002: the file is larger than 6 MB; ingest stopped reading it. Under an Idempotency-Key that refused a file"
+        " over 6 MB before, the first such refusal is answered again (same `instance`, `Idempotent-Replay: true`):"
+        " any file over the limit is the same file to a key, never having been read whole"
+    ),
     422: "Invalid path or query parameters",
     429: (
         "TOO_MANY_RECORDS_WAITING: the AO has too many records waiting for their decision (`records_waiting`,"
@@ -115,6 +120,20 @@ _DESCRIPTIONS = {
         " seconds, with the same Idempotency-Key for a submission"
     ),
 }
+
+
+_REFUSAL_REPLAY_HEADER = {
+    "description": "`true` when this answers the refusal filed earlier for the same file under the same"
+    " Idempotency-Key (nothing new was filed)",
+    "schema": {"type": "string"},
+}
+
+
+def _refusals_replayed(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The submission's answers, its refusals (413, 422) declaring the `Idempotent-Replay` header they may carry."""
+    return responses | {
+        status: responses[status] | {"headers": {"Idempotent-Replay": _REFUSAL_REPLAY_HEADER}} for status in (413, 422)
+    }
 
 
 def problems(*statuses: int, descriptions: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
@@ -217,6 +236,10 @@ PageAfter = Annotated[PagePosition | None, Depends(_after)]
 
 router = APIRouter(prefix="/v1")
 
+StoredStatus = Literal["received", "accepted", "validating", "completed", "failed", "abandoned", "refused"]
+"""The states a batch is stored in, which the batch list filters by: every `BatchStatus` but `queued`, which is how an
+`accepted` batch shows while a maintenance window or pause holds it, not a state of its own."""
+
 
 @router.post(
     "/batches",
@@ -229,7 +252,12 @@ router = APIRouter(prefix="/v1")
         " original batch with"
         " `Idempotent-Replay: true` instead of creating a second one; but the same file sent again without a key"
         " after its batch failed (RS005) is a new batch, judged again (decision 0185), as is any resend of an"
-        " abandoned one. The format is `?format=`'s, else the"
+        " abandoned one. A key that made a batch answers once: any other file under it, one that would be refused"
+        " (RS001-RS007) included, is 409 IDEMPOTENCY_KEY_REUSED and nothing of it is kept. A refused file does not"
+        " hold its key: sent again under the same key it is answered with its first refusal (same `instance`,"
+        " `Idempotent-Replay: true`) and nothing new is filed, while a corrected file under that key is a new batch,"
+        " which from then on holds the key. (An operator's refused upload is filed under no AO, so anew each"
+        " time.) The format is `?format=`'s, else the"
         " Content-Type's (CSV: text/csv, application/csv, text/comma-separated-values or application/vnd.ms-excel;"
         " XML: application/xml, text/xml or any `+xml` type; JSON: application/json, text/json or any `+json` type);"
         " a generic type (text/plain, application/octet-stream) or none leaves it to the extension of a"
@@ -238,40 +266,44 @@ router = APIRouter(prefix="/v1")
     ),
     status_code=202,
     response_model=BatchAccepted,
-    responses={
-        202: {
-            "description": "Accepted: the whole batch is queued for validation",
-            "headers": {
-                "Location": {"description": "the batch's status URL", "schema": {"type": "string"}},
-                "Idempotent-Replay": {
-                    "description": "`true` when this answers an earlier identical submission",
-                    "schema": {"type": "string"},
+    responses=_refusals_replayed(
+        {
+            202: {
+                "description": "Accepted: the whole batch is queued for validation",
+                "headers": {
+                    "Location": {"description": "the batch's status URL", "schema": {"type": "string"}},
+                    "Idempotent-Replay": {
+                        "description": "`true` when this answers an earlier identical submission",
+                        "schema": {"type": "string"},
+                    },
                 },
             },
-        },
-        **problems(
-            400,
-            401,
-            403,
-            408,
-            409,
-            413,
-            422,
-            429,
-            503,
-            descriptions={
-                408: "Nothing of the file arrived for `INGEST_UPLOAD_IDLE_SECONDS` (30 s by default): ingest stopped"
-                " waiting, kept nothing of it and closes the connection (decision 0185). Send it again",
-                429: _DESCRIPTIONS[429] + ". Or TOO_MANY_REQUESTS: as many of the caller's files (4 by default), or of"
-                " all callers' (16), are being received or processed at the moment (`limit`); nothing of this one was"
-                " read. Send it again after `Retry-After` seconds (decision 0185)",
-                422: "RS001, RS003, RS004, RS006 or RS007 (the file was read and refused; `line` and `column`"
-                " point at an RS001 fault, such as a value that cannot be stored: a control character, a line"
-                " break in a header value, a lone surrogate, a non-character, more than 1,024 characters),"
-                " or invalid query parameters",
-            },
-        ),
-    },
+            **problems(
+                400,
+                401,
+                403,
+                408,
+                409,
+                413,
+                422,
+                429,
+                503,
+                descriptions={
+                    408: "Nothing of the file arrived for `INGEST_UPLOAD_IDLE_SECONDS` (30 s by default): ingest stopped"
+                    " waiting, kept nothing of it and closes the connection (decision 0185). Send it again",
+                    429: _DESCRIPTIONS[429]
+                    + ". Or TOO_MANY_REQUESTS: as many of the caller's files (4 by default), or of"
+                    " all callers' (16), are being received or processed at the moment (`limit`); nothing of this one was"
+                    " read. Send it again after `Retry-After` seconds (decision 0185)",
+                    422: "RS001, RS003, RS004, RS006 or RS007 (the file was read and refused; `line` and `column`"
+                    " point at an RS001 fault, such as a value that cannot be stored: a control character, a line"
+                    " break in a header value, a lone surrogate, a non-character, more than 1,024 characters),"
+                    " or invalid query parameters. The same file refused before under the same Idempotency-Key is"
+                    " answered with that refusal again (same `instance`, `Idempotent-Replay: true`); nothing new is filed",
+                },
+            ),
+        }
+    ),
     openapi_extra=_SUBMIT_BODY | operator_scope(OperatorScope.SUPPORT),
 )
 async def submit_batch(
@@ -435,6 +467,18 @@ def _not_found(batch_id: uuid.UUID) -> ProblemError:
     return ProblemError(404, "Not found", f"There is no batch {batch_id} for this caller.")
 
 
+async def _no_queued_filter(request: Request) -> None:
+    """`status=queued` told what to ask for instead, once the caller is known to be one who may list batches (as a
+    dependency after it), rather than as a value the filter's enum lacks."""
+    if request.query_params.get("status") == BatchStatus.QUEUED:
+        raise ProblemError(
+            422,
+            "Not a stored state",
+            "A queued batch is an accepted one a maintenance window holds: ask for status=accepted.",
+            ProblemCode.INVALID_REQUEST,
+        )
+
+
 @router.get(
     "/batches",
     tags=["view"],
@@ -452,6 +496,7 @@ def _not_found(batch_id: uuid.UUID) -> ProblemError:
 )
 async def list_batches(
     principal: BatchReader,
+    _: Annotated[None, Depends(_no_queued_filter)],
     batches: Batches,
     maintenance: Maintenance,
     settings: Settings,
@@ -466,21 +511,15 @@ async def list_batches(
         Query(pattern=AO_ID_PATTERN, description="operators: only this AO's batches (e.g. RN9093); AOs: their own id"),
     ] = None,
     status: Annotated[
-        BatchStatus | None,
+        StoredStatus | None,
         Query(
-            description="only batches in this state (`failed`: those RS005 failed); `queued` is none of them: a"
-            " batch a maintenance window holds is `accepted` until it is picked up"
+            description="only batches in this state (`failed`: those RS005 failed). Every state but `queued`, which"
+            " is not stored: a batch a maintenance window or pause holds is `accepted`, and shows as `queued` (in this"
+            " list too) until it is picked up, so `accepted` lists it"
         ),
     ] = None,
 ) -> BatchPage:
     scope = scope_for(principal, ao_id)
-    if status is BatchStatus.QUEUED:
-        raise ProblemError(
-            422,
-            "Not a stored state",
-            "A queued batch is an accepted one a maintenance window holds: ask for status=accepted.",
-            ProblemCode.INVALID_REQUEST,
-        )
     if after is not None and page is not None:
         raise ProblemError(
             422,
@@ -490,7 +529,7 @@ async def list_batches(
         )
     listed = await batches.history(
         ao_id=scope,
-        status=status.value if status else None,
+        status=status,
         limit=page_size,
         offset=0 if after is not None else offset_of(page or 1, page_size),
         after=after,
@@ -565,6 +604,10 @@ async def view_batch(
     "/batches/{batch_id}/records",
     tags=["view"],
     summary="The batch's per-record results, in line order",
+    description=(
+        "`batch_status` is the batch's status as its view (GET /v1/batches/{batch_id}) says it: `queued` while a"
+        " maintenance window or pause holds an accepted batch."
+    ),
     response_model=RecordPage,
     responses=problems(401, 403, 404, 422, 503),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -574,6 +617,7 @@ async def list_records(
     principal: BatchReader,
     batches: Batches,
     settings: Settings,
+    maintenance: Maintenance,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1_000)] = 100,
     status: Annotated[RecordStatus | None, Query(description="only records with this result")] = None,
@@ -589,7 +633,7 @@ async def list_records(
     return RecordPage(
         environment=settings.environment,
         batch_id=batch_id,
-        batch_status=batch_status,
+        batch_status=status_shown(await maintenance.closure(), batch_status),
         records=[record_view(record, batch_status, fmt) for record in records],
         page=page,
         page_size=page_size,
@@ -700,7 +744,7 @@ async def _refused(request: Request, error: Exception) -> JSONResponse:
         line=refusal.line,
         column=refusal.column,
     )
-    return problem_response(problem)
+    return problem_response(problem, {"Idempotent-Replay": "true"} if error.replay else None)
 
 
 async def _not_allowed_to_read(request: Request, error: Exception) -> JSONResponse:

@@ -372,10 +372,15 @@ class MaintenanceAnnouncer:
             return False
 
 
+def status_shown(closure: Closure | None, status: BatchStatus) -> BatchStatus:
+    """A stored state as every view of the batch shows it: an accepted batch is `queued` while batches wait."""
+    return BatchStatus.QUEUED if closure is not None and status is BatchStatus.ACCEPTED else status
+
+
 def notice_for(closure: Closure | None, view: View) -> View:
     """A batch view (or submission answer) as seen while batches wait: an accepted batch is `queued`,
     with a `maintenance` notice saying when it will be processed."""
-    if closure is None or view.status is not BatchStatus.ACCEPTED:
+    if closure is None or status_shown(closure, view.status) is view.status:
         return view
     notice = MaintenanceNotice(
         reason=closure.reason, until=closure.until, paused=closure.paused, message=closure.message

@@ -309,6 +309,15 @@ class Refusal:
     column: int | None = None
 
 
+@dataclass(frozen=True)
+class StoredRefusal:
+    """A refusal filed before: the batch that holds it, what it said, and the file's format (None: not told)."""
+
+    batch_id: uuid.UUID
+    refusal: Refusal
+    format: str | None
+
+
 def _stored(row: asyncpg.Record) -> StoredBatch:
     return StoredBatch(
         batch_id=row["batch_id"],
@@ -410,26 +419,48 @@ class BatchRepository:
         size_bytes: int | None,
         sha256: str | None,
         idempotency_key: str | None,
-    ) -> None:
-        await self._pool.execute(
-            "INSERT INTO ingest.batches (batch_id, ao_id, submitted_by, status, idempotency_key, content_sha256,"
-            " format, size_bytes, refusal_code, refusal_detail, refusal_line, refusal_column, batch_reference,"
-            " decided_at, submitted_with_key)"
-            " VALUES ($1, $2, $3, 'refused', $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), $13)",
-            batch_id,
-            ao_id,
-            submitted_by,
-            idempotency_key,
-            sha256,
-            fmt.value if fmt else None,
-            size_bytes,
-            refusal.code,
-            refusal.detail[:2_000],
-            refusal.line,
-            refusal.column,
-            batch_reference,
-            submitted_with_key,
-        )
+        refusal_key: str | None = None,
+    ) -> StoredRefusal | None:
+        """Files the refusal as batch `batch_id` and answers None; or, when the AO has a refusal under `refusal_key`
+        already (the same file under the same Idempotency-Key: `ingest.submission.refusal_key`), files nothing and
+        answers that one. Two such submissions at once file one refusal: the unique index decides which."""
+        while True:
+            filed = await self._pool.execute(
+                "INSERT INTO ingest.batches (batch_id, ao_id, submitted_by, status, idempotency_key, content_sha256,"
+                " format, size_bytes, refusal_code, refusal_detail, refusal_line, refusal_column, batch_reference,"
+                " decided_at, submitted_with_key, refusal_key)"
+                " VALUES ($1, $2, $3, 'refused', $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), $13, $14)"
+                " ON CONFLICT (ao_id, refusal_key) WHERE refusal_key IS NOT NULL DO NOTHING",
+                batch_id,
+                ao_id,
+                submitted_by,
+                idempotency_key,
+                sha256,
+                fmt.value if fmt else None,
+                size_bytes,
+                refusal.code,
+                refusal.detail[:2_000],
+                refusal.line,
+                refusal.column,
+                batch_reference,
+                submitted_with_key,
+                refusal_key,
+            )
+            if filed == "INSERT 0 1":
+                return None
+            # a refusal_key the AO's earlier refusal holds (a NULL one never conflicts)
+            row = await self._pool.fetchrow(
+                "SELECT batch_id, refusal_code, refusal_detail, refusal_line, refusal_column, format"
+                " FROM ingest.batches WHERE ao_id = $1 AND refusal_key = $2",
+                ao_id,
+                refusal_key,
+            )
+            if row is not None:
+                refused = Refusal(
+                    row["refusal_code"], row["refusal_detail"], row["refusal_line"], row["refusal_column"]
+                )
+                return StoredRefusal(row["batch_id"], refused, row["format"])
+            # gone again in between (a Sandpit reset forgot it): this refusal is the first again
 
     @asynccontextmanager
     async def claim(self, batch_id: uuid.UUID, *, lock_timeout_seconds: float) -> AsyncIterator[PublishClaim]:

@@ -17,7 +17,7 @@ import asyncpg
 
 from ingest import metrics
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
-from ingest.repository import BatchRepository, ClaimTimeout, Refusal, StoredBatch
+from ingest.repository import BatchRepository, ClaimTimeout, Refusal, StoredBatch, StoredRefusal
 from ingest.sealing import LearnerKeys, erased_learners_details, names_to_issue, sealed_encoded_records
 from ingest.submission import (
     DECIDED_STATUSES,
@@ -35,9 +35,11 @@ from ingest.submission import (
     is_key_reused_for_other_content,
     mislabelled,
     prepare_encoded,
+    refusal_key,
     resolve_format,
 )
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
+from lrs_contracts.codes import BatchCode
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
 from lrs_contracts.identifiers import AO_ID_PATTERN
@@ -66,13 +68,17 @@ class SubmitResult:
 
 class BatchRefusedError(Exception):
     """The file was refused with an RS code; the refusal is stored as batch `batch_id`. `fmt`: the file's format,
-    when it was known, in whose words the refusal is answered (`notificationEmail` in JSON)."""
+    when it was known, in whose words the refusal is answered (`notificationEmail` in JSON). `replay`: the refusal
+    was filed before, for the same file under the same Idempotency-Key, and is answered again (nothing new filed)."""
 
-    def __init__(self, batch_id: uuid.UUID, refusal: BatchRefused, fmt: BatchFormat | None = None) -> None:
+    def __init__(
+        self, batch_id: uuid.UUID, refusal: BatchRefused, fmt: BatchFormat | None = None, *, replay: bool = False
+    ) -> None:
         super().__init__(str(refusal))
         self.batch_id = batch_id
         self.refusal = refusal
         self.fmt = fmt
+        self.replay = replay
 
 
 class PublishFailed(Exception):
@@ -119,9 +125,13 @@ class BatchSubmissions:
         self._reading = asyncio.Semaphore(1)
 
     async def refuse_unread(self, principal: Principal, refusal: BatchRefused, idempotency_key: str | None) -> NoReturn:
-        """Files the refusal of a body that was never read whole (RS002); raises BatchRefusedError."""
+        """Files the refusal of a body that was never read whole (RS002); raises BatchRefusedError, or
+        IdempotencyKeyReused under the key of a batch: that file was not over 6 MB."""
         metrics.BATCHES_RECEIVED.labels("unknown").inc()
-        raise await self._refused(principal, caller_ao(principal), refusal, None, None, None, idempotency_key)
+        answer = await self._refused(principal, caller_ao(principal), refusal, None, None, None, idempotency_key)
+        if not isinstance(answer, BatchRefusedError):  # an unread file is no batch's own: under its key, 409
+            raise AssertionError("a file refused unread was answered as a stored batch")
+        raise answer
 
     async def submit(
         self,
@@ -149,7 +159,10 @@ class BatchSubmissions:
                 metrics.BATCHES_RECEIVED.labels("unknown").inc()
             else:
                 refusal = mislabelled(refusal, fmt, requested_format, content_type, content_disposition, content)
-            raise await self._refused(principal, ao_id, refusal, fmt, size, sha256, idempotency_key) from None
+            answer = await self._refused(principal, ao_id, refusal, fmt, size, sha256, idempotency_key)
+            if isinstance(answer, SubmitResult):
+                return answer
+            raise answer from None
         # The upload is encoded in `prepared`: nothing holds it while the batch waits to go out, unless
         # some of its records are sealed under this batch id's own key and it may go out under another.
         reread = functools.partial(self._reread, content, fmt, principal, sha256, size) if batch_keyed else None
@@ -383,9 +396,31 @@ class BatchSubmissions:
         size: int | None,
         sha256: str | None,
         idempotency_key: str | None,
-    ) -> BatchRefusedError:
+    ) -> BatchRefusedError | SubmitResult:
+        """The refusal filed as a new batch; or, under an Idempotency-Key of the AO's, the key's answer. A key that
+        names a batch (not a refusal: a refused file does not hold its key) answers once: IdempotencyKeyReused for
+        another file, refused or not, and nothing is filed; that batch again (a replay) for its own file, refused
+        now. A key whose same file was refused before answers that refusal again (`replay`), filing nothing.
+        Otherwise (a new refusal, or another file under a key only refusals used) it is filed as before. An
+        operator's refusal is filed under no AO (`caller_ao`), whose keys these are, so it is filed each time."""
+        keyed = refusal_key(idempotency_key, sha256) if idempotency_key is not None and ao_id is not None else None
+        if keyed is not None and ao_id is not None:
+            # a batch stored under the key between this look-up and the refusal's insert came after this refusal,
+            # as if sent after it: a corrected file under a key only a refusal used is a new batch
+            held = await self._repository.find_by_dedup(ao_id, dedup_key(idempotency_key, ""))
+            if held is not None:
+                if sha256 is not None and not is_key_reused_for_other_content(
+                    idempotency_key, held.content_sha256, sha256
+                ):
+                    metrics.IDEMPOTENT_REPLAYS.inc()
+                    return SubmitResult(held.batch_id, held.status, replay=True)
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key {idempotency_key!r} was used for batch {held.batch_id}, whose file differs"
+                    " from this one. Use a new key for a new file.",
+                    held.batch_id,
+                )
         batch_id = self._new_id()
-        await self._repository.insert_refused(
+        earlier = await self._repository.insert_refused(
             batch_id,
             ao_id=ao_id,
             submitted_by=str(principal),
@@ -396,7 +431,10 @@ class BatchSubmissions:
             size_bytes=size,
             sha256=sha256,
             idempotency_key=idempotency_key,
+            refusal_key=keyed,
         )
+        if earlier is not None:
+            return self._refused_before(principal, ao_id, earlier)
         metrics.BATCHES_REFUSED.labels(refusal.code.value).inc()
         _log.info(
             "batch_refused",
@@ -410,6 +448,22 @@ class BatchSubmissions:
             size_bytes=size,
         )
         return BatchRefusedError(batch_id, refusal, fmt)
+
+    @staticmethod
+    def _refused_before(principal: Principal, ao_id: str | None, earlier: StoredRefusal) -> BatchRefusedError:
+        """The refusal filed for the same file under the same key, answered again as it was."""
+        stored = earlier.refusal
+        refusal = BatchRefused(BatchCode(stored.code), stored.detail, stored.line, stored.column)
+        fmt = BatchFormat(earlier.format) if earlier.format else None
+        metrics.IDEMPOTENT_REPLAYS.inc()
+        _log.info(
+            "batch_refusal_replayed",
+            batch_id=str(earlier.batch_id),
+            ao_id=ao_id,
+            submitted_by=str(principal),
+            code=stored.code,
+        )
+        return BatchRefusedError(earlier.batch_id, refusal, fmt, replay=True)
 
 
 def _sealed_and_encoded(records: Sequence[SubmittedRecord], keys: KeyLookup) -> list[bytes]:

@@ -124,6 +124,14 @@ def dedup_key(idempotency_key: str | None, sha256: str) -> str:
     return f"key:{idempotency_key}" if idempotency_key is not None else f"sha256:{sha256}"
 
 
+def refusal_key(idempotency_key: str, sha256: str | None) -> str:
+    """What makes two refused submissions of one AO the same refusal: the same Idempotency-Key and the same file.
+    `sha256` is None for a file refused while it streamed (RS002, more than 6 MB): never read whole, it is not hashed,
+    so every file over the limit sent under one key is the same file, answered by the key's first RS002. The content
+    comes first, of fixed form, so that no key and file read as another's."""
+    return f"{'over-6mb' if sha256 is None else 'sha256:' + sha256} key:{idempotency_key}"
+
+
 def is_key_reused_for_other_content(idempotency_key: str | None, stored_sha256: str | None, new_sha256: str) -> bool:
     return idempotency_key is not None and stored_sha256 is not None and stored_sha256 != new_sha256
 

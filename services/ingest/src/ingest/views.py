@@ -172,7 +172,9 @@ class RecordView(_View):
 class RecordPage(_View):
     environment: Environment = Field(default=Environment.LIVE, description="`sandpit` for a Sandpit batch")
     batch_id: uuid.UUID
-    batch_status: BatchStatus
+    batch_status: BatchStatus = Field(
+        description="the batch's `status` as its view says it (`queued` while maintenance holds an accepted batch)"
+    )
     records: list[RecordView]
     page: int
     page_size: int

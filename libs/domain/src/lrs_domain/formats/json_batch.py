@@ -55,14 +55,33 @@ class _JsonModel(BaseModel):
     )
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class JsonBatchHeader(_JsonModel):
+    # the schema's `required` names notificationEmail too, which the parser reads as text or absent and refuses the
+    # file without with its own code (RS007), not as the model's missing field (RS001): the schema says what is
+    # accepted, the parser keeps its codes
+    model_config = ConfigDict(json_schema_extra={"required": ["awardingOrganisation", "notificationEmail"]})
+
     file_version: Text = None
     awarding_organisation: StrictStr = Field(
         description="the AO's id in the LRS register (its recognition number, as on its API key), e.g. RN9093; read in"
         " capitals whatever its case (`rn9093` is RN9093)"
     )
-    job_type: Text = Field(default=None, description="Provisional or Final; empty or absent means Final")
-    notification_email: Text = Field(default=None, description="emailed when the batch run completes")
+    job_type: Text = Field(
+        default=None,
+        description="Provisional or Final, spelt so; empty or absent means Final; anything else refuses the file"
+        " with RS004",
+    )
+    notification_email: Text = Field(
+        default=None,
+        description="required: emailed when the batch run completes; missing, null, empty or implausible (one @, a"
+        " non-empty local part, a dotted domain of letters, digits and hyphens, no spaces, at most 254 characters)"
+        " refuses the file with RS007",
+        json_schema_extra=_no_default,  # required: a default would say it may be left out
+    )
     batch_reference: Text = None
     results_issued_date: Text = Field(
         default=None,
@@ -97,6 +116,8 @@ class JsonBatch(_JsonModel):
 
     model_config = ConfigDict(
         json_schema_extra={
+            # `records` as the parser reads it: absent is no records, and a file of none is refused with RS006
+            "required": ["header", "records"],
             "examples": [
                 {
                     "header": {
@@ -125,13 +146,19 @@ class JsonBatch(_JsonModel):
                         }
                     ],
                 }
-            ]
+            ],
         }
     )
 
     header: JsonBatchHeader
-    # documented, not enforced here: parse_json answers more records with RS003, not a validation error
-    records: list[JsonBatchRecord] = Field(default_factory=list, json_schema_extra={"maxItems": MAX_BATCH_RECORDS})
+    # documented, not enforced here: parse_json answers more records with RS003, and none (absent or empty) with
+    # RS006, not a validation error
+    records: list[JsonBatchRecord] = Field(
+        default_factory=list,
+        description="at least one record (none, or no `records`, refuses the file with RS006) and at most 10,000"
+        " (more refuses it with RS003)",
+        json_schema_extra={"minItems": 1, "maxItems": MAX_BATCH_RECORDS},
+    )
 
 
 # fail_fast: the refusal names the first record at fault, so pydantic stops at it (it would say every fault of

@@ -124,7 +124,8 @@ def test_the_json_model_uses_the_published_keys() -> None:
     assert set(schema["properties"]) == {"header", "records"}
     assert list(schema["$defs"]["JsonBatchHeader"]["properties"]) == [field.json_key for field in HEADER_FIELDS]
     assert list(schema["$defs"]["JsonBatchRecord"]["properties"]) == [field.json_key for field in RECORD_FIELDS]
-    assert schema["$defs"]["JsonBatchHeader"]["required"] == ["awardingOrganisation"]
+    # notificationEmail is required by the header's rules (RS007), not by the model (RS001): see test_json_schema_refusals
+    assert schema["$defs"]["JsonBatchHeader"]["required"] == ["awardingOrganisation", "notificationEmail"]
 
 
 def test_the_xsd_declares_the_same_elements_as_the_parser() -> None:
