@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -80,6 +80,16 @@ class CallerSeen:
         self._seen["refused"] = why
 
 
+_OPERATORS_ONLY: set[Callable[..., Any]] = set()
+
+
+def is_for_operators_only(dependency: Callable[..., Any]) -> bool:
+    """Whether `dependency` lets operators alone through (`operator_caller`, or `caller_of_kind` of operators): a
+    route depending on it is the operators', named `x-operators-only` in its OpenAPI document and routed by no
+    Ingress (decision 0119)."""
+    return dependency in _OPERATORS_ONLY
+
+
 def operator_caller(detail: str) -> Callable[[Principal], Awaitable[Principal]]:
     """FastAPI dependency for an operator's route: the caller, authenticated (401), then an operator (403,
     `detail`). As a dependency it runs before the route's query and path parameters are read, so a caller
@@ -90,6 +100,7 @@ def operator_caller(detail: str) -> Callable[[Principal], Awaitable[Principal]]:
             raise ProblemError(403, "Forbidden", detail)
         return principal
 
+    _OPERATORS_ONLY.add(operator)
     return operator
 
 
@@ -104,6 +115,8 @@ def caller_of_kind(detail: str, *kinds: PrincipalKind) -> Callable[[Principal], 
             raise ProblemError(403, "Forbidden", detail.replace("{kind}", principal.kind.value))
         return principal
 
+    if set(kinds) == {PrincipalKind.OPERATOR}:
+        _OPERATORS_ONLY.add(of_kind)
     return of_kind
 
 

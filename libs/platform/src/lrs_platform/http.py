@@ -223,8 +223,9 @@ def finish_document(app: FastAPI, document: dict[str, Any]) -> None:
     """What FastAPI cannot infer: the bearer API key on every operation that needs one (those whose route depends
     on `current_principal`), so /docs offers Authorize; the 413 of every operation with a body, at its route's
     limit; every error answer as the Problem in application/problem+json (`document_problems`); and the two
-    headers `_RequestLog` puts on every answer."""
+    headers `_RequestLog` puts on every answer; and `x-operators-only` on each operation open to operators alone."""
     name_api_key(app, document)
+    _mark_operators_only(app, document)
     _document_body_limits(app, document)
     document_problems(document)
     _document_answer_headers(document)
@@ -284,16 +285,34 @@ def name_api_key(app: FastAPI, document: dict[str, Any]) -> None:
             operation["security"] = [{"apiKey": []}]
 
 
+def _mark_operators_only(app: FastAPI, document: dict[str, Any]) -> None:
+    """`x-operators-only: true` on every operation whose route depends on a caller check that lets operators alone
+    through: what the Ingress must not route (decision 0119; deploy/k8s/tests/test_public_routes.py reads it)."""
+    from lrs_platform.authentication import is_for_operators_only
+
+    for path, method in _operations_depending_on(app, is_for_operators_only):
+        operation = document.get("paths", {}).get(path, {}).get(method)
+        if operation is not None:
+            operation["x-operators-only"] = True
+
+
 def _authenticated_operations(app: FastAPI) -> list[tuple[str, str]]:
     from lrs_platform.authentication import current_principal
 
-    def needs_key(dependant: Any) -> bool:
-        return any(dep.call is current_principal or needs_key(dep) for dep in dependant.dependencies)
+    return _operations_depending_on(app, lambda call: call is current_principal)
+
+
+def _operations_depending_on(app: FastAPI, wanted: Callable[[Any], bool]) -> list[tuple[str, str]]:
+    """(path, method) of each operation whose route depends, directly or through other dependencies, on a callable
+    `wanted` picks."""
+
+    def depends(dependant: Any) -> bool:
+        return any(wanted(dep.call) or depends(dep) for dep in dependant.dependencies)
 
     found = []
     for route in iter_route_contexts(app.routes):
         dependant = getattr(route, "dependant", None) or getattr(route.original_route, "dependant", None)
-        if dependant is not None and needs_key(dependant):
+        if dependant is not None and depends(dependant):
             found += [(str(route.path), method.lower()) for method in route.methods or ()]
     return found
 
