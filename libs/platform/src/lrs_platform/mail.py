@@ -3,10 +3,12 @@ emails with it, the portal its password-reset links."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import enum
 import re
+from contextvars import ContextVar
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -64,16 +66,51 @@ class MailError(Exception):
     """`permanent`: this message will never go; `about_recipient`: the relay refused this message, its recipient
     (a full mailbox, greylisting) or what it says, not every message, so the others can go on while it is tried
     again. Neither: the relay is away or will not take any message from us (its address, our credentials, our
-    host, our sender address): waited out, however long."""
+    host, our sender address): waited out, however long.
 
-    def __init__(self, detail: str, *, permanent: bool, about_recipient: bool = False) -> None:
+    `may_have_gone`: the relay was handed the whole message, then did not answer its end in time or hung up: it
+    may have taken it (a relay stores a message, then answers) or not (a content filter that drops a message
+    whose sender went before its verdict). Sent again as if the relay were away, a slow relay got a copy at every
+    retry, without end; a sender records it as sent but unconfirmed and tries it again once at most."""
+
+    def __init__(
+        self, detail: str, *, permanent: bool, about_recipient: bool = False, may_have_gone: bool = False
+    ) -> None:
         super().__init__(detail)
         self.permanent = permanent
         self.about_recipient = about_recipient
+        self.may_have_gone = may_have_gone
 
 
 class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
+
+
+class _MessageWatch:
+    """Whether the current send has handed the relay the whole of its message (`_SmtpClient.data`)."""
+
+    written = False
+
+
+_WATCH: ContextVar[_MessageWatch | None] = ContextVar("lrs_mail_message_watch", default=None)
+
+
+async def send_within(mailer: Mailer, message: EmailMessage, seconds: float) -> None:
+    """Sends `message` within `seconds` in all, for a sender who waits (an SMTP timeout bounds each step only).
+    Cut short, `MailError`, `may_have_gone` when the relay had been handed the whole message (`SmtpMailer`'s:
+    another mailer cannot say, and is taken for not gone)."""
+    watch = _MessageWatch()
+    token = _WATCH.set(watch)
+    try:
+        async with asyncio.timeout(seconds):
+            await mailer.send(message)
+    except TimeoutError as error:
+        if watch.written:
+            detail = f"the relay did not confirm the whole message in {seconds:g} s"
+            raise MailError(detail, permanent=False, may_have_gone=True) from error
+        raise MailError(f"no answer from the relay in {seconds:g} s", permanent=False) from error
+    finally:
+        _WATCH.reset(token)
 
 
 class SmtpSettings(Protocol):
@@ -107,8 +144,8 @@ class SmtpMailer:
     ) -> None:
         """`timeout`: for each step of the conversation but DATA (connecting, EHLO, STARTTLS, AUTH, MAIL, RCPT);
         `message_timeout`: for DATA, the relay's taking of the message, its answer to the end of it included, which
-        RFC 5321 (4.5.3.2.6) lets take 10 minutes. A message timed out there may have been delivered and is sent
-        again: too short a wait sends a slow relay the same email again and again."""
+        RFC 5321 (4.5.3.2.6) lets take 10 minutes. A message timed out there may have been delivered
+        (`MailError.may_have_gone`): too short a wait leaves emails unconfirmed, or sends them twice."""
         self._host = host
         self._port = port
         self._start_tls = start_tls
@@ -121,9 +158,11 @@ class SmtpMailer:
         """Raises `MailError` saying whose the refusal is (`_Refusal`): a 5xx is permanent only where the relay
         says this message or its recipient is the cause, not wherever it answers one. A 535 to our AUTH, a 530 to
         our MAIL FROM or a 554 greeting is the relay's or our configuration, every message alike, and a 5.7.1 at RCPT
-        may be: called permanent, a batch's completion email was failed for good and never sent."""
+        may be: called permanent, a batch's completion email was failed for good and never sent. A timeout or a
+        dropped connection once the whole message was handed to the relay is `may_have_gone`."""
+        watch = _WATCH.get() or _MessageWatch()
         try:
-            await self._send(message)
+            await self._send(message, watch)
         except aiosmtplib.SMTPRecipientsRefused as error:
             refusals = [_of_recipient(refused.code, refused.message) for refused in error.recipients]
             detail = f"recipients refused: [{', '.join(_code(r.code, r.message) for r in error.recipients)}]"
@@ -149,10 +188,14 @@ class SmtpMailer:
                 raise MailError(detail, permanent=True) from error
             raise MailError(detail, permanent=False) from error
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            if watch.written:  # no answer to the end of the message, or none before the relay hung up
+                detail = f"{type(error).__name__} after the whole message (the relay may have it)"
+                raise MailError(detail, permanent=False, may_have_gone=True) from error
             raise MailError(type(error).__name__, permanent=False) from error
 
-    async def _send(self, message: EmailMessage) -> None:
+    async def _send(self, message: EmailMessage, watch: _MessageWatch) -> None:
         client = _SmtpClient(
+            watch,
             hostname=self._host,
             port=self._port,
             start_tls=self._start_tls,
@@ -298,13 +341,14 @@ class _RecipientUnanswered(Exception):
 
 class _SmtpClient(aiosmtplib.SMTP):
     """Every step on the client's timeout but DATA, which covers sending the message and the relay's answer to
-    its end: `message_timeout`. A timeout there stays the relay's: the relay may have taken the message, and set
-    aside as this email's it would be sent again beside the others, each a copy, while a slow relay slows them
-    all."""
+    its end: `message_timeout`. A timeout before the whole message was handed over stays the relay's (it is
+    not this email's: set aside as this email's, it would be tried beside the others while a slow relay slows them
+    all); one after it, or the relay hanging up then, is `may_have_gone` (`watch`): the relay may have it."""
 
-    def __init__(self, *, message_timeout: float, **options: Any) -> None:
+    def __init__(self, watch: _MessageWatch, *, message_timeout: float, **options: Any) -> None:
         super().__init__(**options)
         self._message_timeout = message_timeout
+        self._watch = watch
 
     async def rcpt(self, recipient: str, /, **options: Any) -> aiosmtplib.SMTPResponse:
         try:
@@ -313,6 +357,18 @@ class _SmtpClient(aiosmtplib.SMTP):
             raise _RecipientUnanswered(type(error).__name__) from error
 
     async def data(self, message: str | bytes, /, *, timeout: Any = None) -> aiosmtplib.SMTPResponse:
+        """DATA, the relay's 354, then the message, ended by a line ".": once that is handed to the connection the
+        relay may take the message whatever comes after, so the watch is told."""
+        protocol = self.protocol
+        if protocol is not None:
+            write, watch = protocol.write, self._watch
+
+            def noted(data: bytes) -> None:
+                write(data)
+                if data.endswith(b"\r\n.\r\n"):  # the message with its end (the DATA command before it is not)
+                    watch.written = True
+
+            protocol.write = noted  # type: ignore[method-assign]
         return await super().data(message, timeout=self._message_timeout)
 
     async def send_as_written(self, message: EmailMessage) -> None:

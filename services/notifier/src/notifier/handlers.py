@@ -40,7 +40,14 @@ from notifier.emails import (
     uln_on_record,
     unlisted_rejections,
 )
-from notifier.metrics import CHALLENGE_NOTICES_HELD, EMAILS_DEFERRED, EMAILS_FAILED, EMAILS_SENT, EVENTS_SKIPPED
+from notifier.metrics import (
+    CHALLENGE_NOTICES_HELD,
+    EMAILS_DEFERRED,
+    EMAILS_FAILED,
+    EMAILS_SENT,
+    EMAILS_UNCONFIRMED,
+    EVENTS_SKIPPED,
+)
 from notifier.store import (
     CONTACT_CHANGE_KIND,
     ChallengeNotices,
@@ -81,6 +88,12 @@ EMAILED_KINDS = (
 # relay being away is waited out, however long, holding every email: none could go.
 RECIPIENT_ATTEMPTS = 25
 RECIPIENT_RETRY = RetryPolicy(base_seconds=60.0, max_seconds=3600.0)
+# The relay was handed a whole email and did not confirm it (`MailError.may_have_gone`): it may have it. Waited out
+# as the relay away, it was sent again at every retry, a copy each, while every email behind it waited. Its first
+# try from the consumer is tried once more, set aside like a refused recipient (a minute later), since a relay
+# whose content filter drops a message its sender stopped waiting for does not have it; a later try so is final,
+# recorded sent with why it is unconfirmed: two copies at most.
+UNCONFIRMED = "unconfirmed"
 # A deferred email claimed for a try (one at a time) is not claimed again, by another notifier, for this
 # long: well over one email's SMTP conversation, each of its commands bounded by the SMTP timeout.
 DEFERRED_LEASE_SECONDS = 300.0
@@ -219,7 +232,7 @@ class Notifications:
             EVENTS_SKIPPED.labels("deferred").inc()
             return
         if isinstance(payload, ChallengeResolved):
-            await self._withdrawal(envelope, payload)
+            await self._withdrawal(envelope, payload, deferred_try=deferred_try)
             return
         if isinstance(payload, ChallengeRaised | ChallengeRaisedV1) and not deferred_try:
             await self._describe(envelope, payload)
@@ -227,7 +240,7 @@ class Notifications:
         if composed is None:
             return
         email, contact = composed
-        if await self._send(envelope, email, contact=contact, ao_id=_ao_of(payload)):
+        if await self._send(envelope, email, contact=contact, ao_id=_ao_of(payload), deferred_try=deferred_try):
             await self._forget_tallies(payload)
 
     def _withdrawal_to_tell(self, resolved: ChallengeResolved) -> bool:
@@ -248,7 +261,7 @@ class Notifications:
         )
         await self._notices.describe(raised.challenge_id, raised.ao_id, described)
 
-    async def _withdrawal(self, envelope: Envelope, withdrawn: ChallengeResolved) -> None:
+    async def _withdrawal(self, envelope: Envelope, withdrawn: ChallengeResolved, *, deferred_try: bool) -> None:
         """The learner withdrew a challenge: its AO's contact is told, if its raise notice reached them, that no
         action is needed, threaded under that notice. A raise notice still waiting (held for a contact, decision 0155,
         or deferred) is dropped, never sent for a withdrawn challenge, and nothing is told: the contact never heard of
@@ -305,7 +318,7 @@ class Notifications:
             desk=self._desk,
         )
         # not held for another contact if refused (`contact` None): the next contact never had the raise notice
-        if await self._send(envelope, email, ao_id=withdrawn.ao_id):
+        if await self._send(envelope, email, ao_id=withdrawn.ao_id, deferred_try=deferred_try):
             await self._notices.forget(challenge_id)
 
     async def _drop_raise_notice(self, envelope: Envelope, withdrawn: ChallengeResolved, notice: RaiseNotice) -> None:
@@ -461,7 +474,13 @@ class Notifications:
         return key.open_text(Purpose.CHALLENGE_REASON, raised.reason_sealed)
 
     async def _send(
-        self, envelope: Envelope, email: OutgoingEmail, *, contact: StoredContact | None = None, ao_id: str
+        self,
+        envelope: Envelope,
+        email: OutgoingEmail,
+        *,
+        contact: StoredContact | None = None,
+        ao_id: str,
+        deferred_try: bool = False,
     ) -> bool:
         """True once the delivery is final (sent, or refused for good). `contact`: a challenge notice's, as read
         to compose it. The message is built first: an event that cannot make one (a CR/LF in a header) is poison,
@@ -469,7 +488,7 @@ class Notifications:
         message = to_mime(email, self._mail_from)
         whose = DeliveryFor(envelope.correlation_id, ao_id, domain_of(email.to))
         async with self._sending():
-            return await self._deliver(envelope, email, message, contact, whose)
+            return await self._deliver(envelope, email, message, contact, whose, deferred_try=deferred_try)
 
     async def _deliver(
         self,
@@ -478,12 +497,16 @@ class Notifications:
         message: EmailMessage,
         contact: StoredContact | None,
         whose: DeliveryFor,
+        *,
+        deferred_try: bool,
     ) -> bool:
         kind = envelope.event_type
         attempt = await self._deliveries.begin_attempt(envelope.event_id, kind, email.message_id, whose=whose)
         try:
             await self._mailer.send(message)
         except MailError as error:
+            if error.may_have_gone:
+                return await self._unconfirmed(envelope, email, error, whose, attempt, deferred_try=deferred_try)
             refusals = await self._deferred.tries(envelope.event_id) + 1 if error.about_recipient else 0
             last_try = RECIPIENT_ATTEMPTS if self._defer_refused else 1
             given_up = error.permanent or refusals >= last_try
@@ -549,6 +572,54 @@ class Notifications:
             event_type=kind,
             correlation_id=envelope.correlation_id,
             attempt=attempt,
+        )
+        return True
+
+    async def _unconfirmed(
+        self,
+        envelope: Envelope,
+        email: OutgoingEmail,
+        error: MailError,
+        whose: DeliveryFor,
+        attempt: int,
+        *,
+        deferred_try: bool,
+    ) -> bool:
+        """The relay was handed the whole email and did not confirm it (`UNCONFIRMED`): never the consumer's retry,
+        the next events go on. The consumer's try is tried once more from the deferred emails (not in the Sandpit,
+        whose notifier sleeps at zero pods); a deferred try is final, the delivery recorded sent with why it is
+        unconfirmed. True once final."""
+        kind = envelope.event_type
+        again = not deferred_try and self._defer_refused
+        EMAILS_UNCONFIRMED.labels(kind).inc()
+        _log.warning(
+            "email_unconfirmed",
+            event_id=str(envelope.event_id),
+            event_type=kind,
+            correlation_id=envelope.correlation_id,
+            attempt=attempt,
+            tried_again=again,
+            error=str(error),
+        )
+        if again:
+            delay = self._recipient_retry.delay(1)
+            await self._deliveries.finish(
+                envelope.event_id,
+                DeliveryStatus.PENDING,
+                event_type=kind,
+                message_id=email.message_id,
+                error=f"{UNCONFIRMED}: {error}; tried once more in {delay:g} s",
+                whose=whose,
+            )
+            await self._deferred.defer(envelope.event_id, encode(envelope), delay)
+            return False
+        await self._deliveries.finish(
+            envelope.event_id,
+            DeliveryStatus.SENT,
+            event_type=kind,
+            message_id=email.message_id,
+            error=f"{UNCONFIRMED}: {error}; not tried again: it may not have arrived",
+            whose=whose,
         )
         return True
 
@@ -621,6 +692,9 @@ class Notifications:
                 try:
                     await self._mailer.send(to_mime(email, self._mail_from))
                 except MailError as error:
+                    if error.may_have_gone:
+                        await self._contact_change_notice_unconfirmed(notice, error)
+                        continue
                     if not error.permanent and not error.about_recipient:
                         # the relay's (away, a 535 at AUTH, a 530 at MAIL FROM): no email could go, so not a try
                         await self._postpone_contact_change_notice(notice, error)
@@ -635,6 +709,19 @@ class Notifications:
             EMAILS_SENT.labels(CONTACT_CHANGED).inc()
             _log.info("contact_change_notice_sent", ao_id=notice.ao_id)
         return len(due)
+
+    async def _contact_change_notice_unconfirmed(self, notice: ContactChangeNotice, error: MailError) -> None:
+        """The relay was handed the notice whole and did not confirm it (`UNCONFIRMED`): its first try is tried
+        once more later, as a refused one is; a later try is taken for sent."""
+        assert self._contact_changes is not None
+        self._notice_relay_failures = 0  # the relay was there: it took the message
+        again = notice.tries == 0 and self._defer_refused
+        EMAILS_UNCONFIRMED.labels(CONTACT_CHANGED).inc()
+        _log.warning("contact_change_notice_unconfirmed", ao_id=notice.ao_id, tried_again=again, error=str(error))
+        if again:
+            await self._contact_changes.try_again(notice.notice_id, self._recipient_retry.delay(1), give_up=False)
+        else:
+            await self._contact_changes.sent(notice.notice_id)
 
     async def _postpone_contact_change_notice(self, notice: ContactChangeNotice, error: MailError) -> None:
         """The relay's failure: the notice is due again as the consumer's retry would be, its tries as they were."""

@@ -9,6 +9,13 @@ EMAILS_FAILED = Counter(
     " permanent (the email given up)",
     ["kind", "permanence"],
 )
+EMAILS_UNCONFIRMED = Counter(
+    "lrs_notifier_emails_unconfirmed_total",
+    "Email attempts the relay was handed whole but did not confirm (no answer to the end of the message within"
+    " NOTIFIER_SMTP_MESSAGE_TIMEOUT_SECONDS, or it hung up): the email may have gone. The first try of an email so is"
+    " tried once more later, set aside; after that it is recorded as sent, unconfirmed",
+    ["kind"],
+)
 EVENTS_SKIPPED = Counter("lrs_notifier_events_skipped_total", "Events that cause no email", ["reason"])
 SKIP_REASONS = (
     "already_handled",
@@ -34,6 +41,7 @@ def count_from_zero(kinds: tuple[str, ...], held: tuple[str, ...] = ()) -> None:
     first failure or skip (a series born at 1 increases by nothing); `held`: the kinds that may be held."""
     for kind in kinds:
         EMAILS_SENT.labels(kind)
+        EMAILS_UNCONFIRMED.labels(kind)
         for permanence in ("transient", "permanent", *(("held",) if kind in held else ())):
             EMAILS_FAILED.labels(kind, permanence)
     for reason in SKIP_REASONS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib import resources
@@ -28,7 +28,7 @@ from portal.auth import Authentication, utc_now
 from portal.backend import Services
 from portal.config import PortalSettings
 from portal.password_emails import PasswordEmails
-from portal.reset_links import ResetLinkPolicy
+from portal.reset_links import ResetLinkPolicy, ServiceDesk
 from portal.sessions import CookiePolicy, SessionPolicy
 from portal.store import MIGRATIONS, SCHEMA, AccountStore, ServiceKeys, SessionStore, UploadStore
 from portal.web import (
@@ -73,8 +73,11 @@ async def _sweep(auth: Authentication, accounts: AccountStore, uploads: UploadSt
         await asyncio.sleep(_SWEEP_SECONDS)
 
 
-def _password_emails(settings: PortalSettings, accounts: AccountStore) -> PasswordEmails | None:
-    """Links by email to choose a password, when the portal has a mail relay and its public address."""
+def _password_emails(
+    settings: PortalSettings, accounts: AccountStore, ao_names: Mapping[str, str] | None = None
+) -> PasswordEmails | None:
+    """Links by email to choose a password, when the portal has a mail relay and its public address; the emails
+    name the LRS service desk (`PORTAL_SUPPORT_*`) and an AO by its name in the register (`ao_names`) too."""
     if not settings.sends_reset_links:
         return None
     assert settings.smtp_host is not None and settings.public_url is not None
@@ -86,6 +89,8 @@ def _password_emails(settings: PortalSettings, accounts: AccountStore) -> Passwo
         settings.reset_links_per_hour,
         timedelta(hours=settings.first_link_hours),
         settings.reset_link_requests_per_client_per_hour,
+        ServiceDesk(settings.support_email, settings.support_phone, settings.support_hours),
+        ao_names or {},
     )
     return PasswordEmails(accounts, mailer, policy, send_within=settings.smtp_timeout_seconds)
 
@@ -140,7 +145,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
                 catalogue=catalogue,
                 cookies=CookiePolicy(secure=settings.cookie_secure),
                 sandpit=Services.sandpit(settings, client) if settings.has_sandpit else None,
-                password_emails=_password_emails(settings, accounts),
+                password_emails=_password_emails(
+                    settings, accounts, {ao_id: organisation.name for ao_id, organisation in register.items()}
+                ),
             )
             readiness(app, postgres=lambda: database_reachable(pool))
             tasks.start(_sweep(auth, accounts, uploads), "portal-session-sweep")

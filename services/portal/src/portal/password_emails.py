@@ -4,23 +4,35 @@ a new account's link to choose its first password (decision 0129)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Protocol
 
 from lrs_platform.logging import get_logger
-from lrs_platform.mail import Mailer, MailError
+from lrs_platform.mail import Mailer, MailError, send_within
 from portal.accounts import Account, AddressChange, username_from
+from portal.metrics import (
+    ADDRESS_NOTICE,
+    EMAILS,
+    FAILED,
+    FIRST_LINK,
+    OPERATOR_LINK,
+    PASSWORD_NOTICE,
+    RESET_LINK,
+    SENT,
+    UNCONFIRMED,
+)
 from portal.reset_links import (
     FORGOTTEN_PASSWORD_PAGE,
     ClientRequest,
+    PasswordChangedBy,
     ResetLinkPolicy,
     address_changed_email,
     first_password_email,
     link_to,
     operator_link_email,
+    password_changed_email,
     requesting_client,
     reset_email,
 )
@@ -38,6 +50,8 @@ class ResetLinks(Protocol):
     async def keep_reset_link(
         self, username: str, token_hash: str, expires_at: datetime, *, most_per_hour: int, requested_by: str
     ) -> Account | LinkRefusal: ...
+
+    async def forget_reset_link(self, token_hash: str) -> None: ...
 
     async def send_operator_link(
         self,
@@ -107,10 +121,11 @@ class PasswordEmails:
             _log.info("reset_link_not_sent", reason="malformed_username")
             return False
         token = new_token()
+        hashed = token_hash(token)
         expires_at = datetime.now(UTC) + self.policy.valid_for
         account = await self._links.keep_reset_link(
             username,
-            token_hash(token),
+            hashed,
             expires_at,
             most_per_hour=self.policy.most_per_hour,
             requested_by=FORGOTTEN_PASSWORD_PAGE,
@@ -121,23 +136,30 @@ class PasswordEmails:
         try:
             await self._mailer.send(reset_email(account, link_to(self.policy, token), expires_at, self.policy))
         except MailError as error:
+            if error.may_have_gone:  # the link is kept: it works if the email arrives
+                EMAILS.labels(RESET_LINK, UNCONFIRMED).inc()
+                _log.warning("reset_link_unconfirmed", role=account.role.value, ao_id=account.ao_id, error=str(error))
+                return True
+            EMAILS.labels(RESET_LINK, FAILED).inc()
+            # a link never delivered does not use one of the account's links of the hour
+            await self._links.forget_reset_link(hashed)
             _log.warning("reset_link_not_delivered", role=account.role.value, ao_id=account.ao_id, error=str(error))
             return False
+        EMAILS.labels(RESET_LINK, SENT).inc()
         _log.info("reset_link_sent", role=account.role.value, ao_id=account.ao_id)
         return True
 
     async def send_operators_link(self, username: str, *, by: str) -> tuple[Account, datetime]:
         """A link an operator (`by`) sends the account's person to choose a password (decision 0129), working as
         long as a new account's: the account and when the link stops working. LinkRefused (the store's) says
-        why none could be kept; MailError when the email could not go (nothing kept)."""
+        why none could be kept; MailError when the email could not go (nothing kept). One the relay was handed
+        but did not confirm in time may have gone: the link is kept (`_sent_or_unconfirmed`)."""
         token = new_token()
         expires_at = datetime.now(UTC) + self.policy.first_valid_for
 
         async def deliver(account: Account) -> None:
-            await self._send_within_time(
-                operator_link_email(account, link_to(self.policy, token), expires_at, self.policy)
-            )
-            _log.info("operator_link_sent", role=account.role.value, ao_id=account.ao_id)
+            message = operator_link_email(account, link_to(self.policy, token), expires_at, self.policy)
+            await self._sent_or_unconfirmed(message, OPERATOR_LINK, account, logged="operator_link")
 
         account = await self._links.send_operator_link(
             username,
@@ -149,14 +171,23 @@ class PasswordEmails:
         )
         return account, expires_at
 
-    async def _send_within_time(self, message: EmailMessage) -> None:
-        """Sends `message` while an operator waits, for `send_within` seconds in all (the relay's own timeout
-        holds per SMTP step only)."""
+    async def _sent_or_unconfirmed(self, message: EmailMessage, kind: str, account: Account, *, logged: str) -> None:
+        """Sends an operator's link while they wait, for `send_within` seconds in all (the relay's own timeout holds
+        per SMTP step only). MailError when it did not go. A relay that was handed the whole email and did not
+        confirm it in time may have it (it did, and the account it was for was not created: mail walk, finding 9):
+        returns, so that the link is kept, logged `<logged>_unconfirmed`: if the person gets nothing, another link
+        is sent."""
         try:
-            async with asyncio.timeout(self._send_within):
-                await self._mailer.send(message)
-        except TimeoutError as error:
-            raise MailError(f"no answer from the relay in {self._send_within:g} s", permanent=False) from error
+            await send_within(self._mailer, message, self._send_within)
+        except MailError as error:
+            if not error.may_have_gone:
+                EMAILS.labels(kind, FAILED).inc()
+                raise
+            EMAILS.labels(kind, UNCONFIRMED).inc()
+            _log.warning(f"{logged}_unconfirmed", role=account.role.value, ao_id=account.ao_id, error=str(error))
+            return
+        EMAILS.labels(kind, SENT).inc()
+        _log.info(f"{logged}_sent", role=account.role.value, ao_id=account.ao_id)
 
     def first_password_link(self, account: Account) -> FirstPasswordLink:
         """A new account's link to choose its first password (decision 0129), delivered by the account store
@@ -166,8 +197,7 @@ class PasswordEmails:
         message = first_password_email(account, link_to(self.policy, token), expires_at, self.policy)
 
         async def deliver() -> None:
-            await self._send_within_time(message)
-            _log.info("first_password_link_sent", role=account.role.value, ao_id=account.ao_id)
+            await self._sent_or_unconfirmed(message, FIRST_LINK, account, logged="first_password_link")
 
         return FirstPasswordLink(token_hash(token), expires_at, deliver)
 
@@ -180,8 +210,31 @@ class PasswordEmails:
             return False
         try:
             await self._mailer.send(notice)
-        except Exception as error:  # the change is made: only the log hears of a notice that did not go
-            _log.warning("address_notice_not_sent", error=type(error).__name__)
-            return False
+        except Exception as error:  # the change is made: only the log and the metric hear of a notice that did not go
+            gone = isinstance(error, MailError) and error.may_have_gone
+            EMAILS.labels(ADDRESS_NOTICE, UNCONFIRMED if gone else FAILED).inc()
+            _log.warning(
+                "address_notice_unconfirmed" if gone else "address_notice_not_sent", error=type(error).__name__
+            )
+            return gone
+        EMAILS.labels(ADDRESS_NOTICE, SENT).inc()
         _log.info("address_notice_sent", role=change.account.role.value, ao_id=change.account.ao_id)
+        return True
+
+    async def tell_password_changed(self, account: Account, by: PasswordChangedBy) -> bool:
+        """Tells the account's address that its password changed, as `tell_old_address` tells of an address
+        changed: a change nobody expected is seen. Run after the answer; True when an email went (none for an
+        account without an address)."""
+        notice = password_changed_email(account, datetime.now(UTC), by, self.policy)
+        if notice is None:
+            return False
+        try:
+            await self._mailer.send(notice)
+        except Exception as error:  # the password is changed: only the log and the metric hear of a notice not gone
+            gone = isinstance(error, MailError) and error.may_have_gone
+            EMAILS.labels(PASSWORD_NOTICE, UNCONFIRMED if gone else FAILED).inc()
+            _log.warning("password_notice_not_sent", error=type(error).__name__)
+            return False
+        EMAILS.labels(PASSWORD_NOTICE, SENT).inc()
+        _log.info("password_notice_sent", role=account.role.value, ao_id=account.ao_id, by=by.value)
         return True

@@ -1,5 +1,6 @@
 """Links by email to choose a password: for people who have forgotten theirs (decision 0128), and for a
-new account's first one (decision 0129). Pure: no I/O.
+new account's first one (decision 0129); the notices to an account's address that its address or its password
+changed. Each email ends saying how to reach the LRS service desk. Pure: no I/O.
 
 A link carries a random token (only its hash is stored), works once, for `valid_for` (a new account's for
 `first_valid_for`), and only while the account's password is still the one it was sent for. An account is
@@ -12,14 +13,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from enum import StrEnum
 
+from lrs_contracts.text import shown_on_one_line
 from lrs_platform.clock import ENGLAND
 from lrs_platform.mail import new_email
 from portal.accounts import Account, AddressChange, one_address
@@ -29,6 +31,28 @@ RESET_PATH = "/account/reset/"
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")  # what `sessions.new_token` makes
 # Who asked for a link, as the audit of account changes says it: nobody signed in, so nobody known.
 FORGOTTEN_PASSWORD_PAGE = "forgotten-password page"  # noqa: S105 - a name, not a password
+CONTACT_PAGE = "/help/contact"  # the portal's page on contacting the LRS service desk (`help_pages.CONTACT`)
+
+
+@dataclass(frozen=True)
+class ServiceDesk:
+    """The LRS service desk as the portal's emails name it (`PORTAL_SUPPORT_*`, as the contact page does), as the
+    notifier's emails name it (`NOTIFIER_SERVICE_DESK_*`): every part optional. With an address, replies go to it
+    (Reply-To); without one, the emails say replies are not read."""
+
+    email: str | None = None
+    phone: str | None = None
+    hours: str | None = None
+
+    def reached(self, public_url: str) -> str:
+        """How to reach it, to follow "the LRS service desk": "at desk@lrs.example or on 0300 303 2000 (Monday to
+        Friday, 9am to 5pm)"; with neither an address nor a telephone, where the portal's contact page is (its
+        hours alone reach no one)."""
+        ways = [f"at {self.email}" if self.email else None, f"on {self.phone}" if self.phone else None]
+        said = " or ".join(way for way in ways if way)
+        if not said:
+            return f"(its page {public_url.rstrip('/')}{CONTACT_PAGE} says how)"
+        return f"{said} ({self.hours})" if self.hours else said
 
 
 @dataclass(frozen=True)
@@ -39,6 +63,8 @@ class ResetLinkPolicy:
     most_per_hour: int = 3
     first_valid_for: timedelta = timedelta(hours=72)  # a new account's link: the person may be away a weekend
     most_requests_per_client: int = 10  # in any 60 minutes, whatever the usernames asked for
+    desk: ServiceDesk = ServiceDesk()  # named at the end of every email, where to turn
+    ao_names: Mapping[str, str] = field(default_factory=dict)  # the register's AO names, by AO id
 
 
 CLIENTS_HOUR = timedelta(hours=1)  # a client's requests are judged by those of the 60 minutes before (0148)
@@ -112,7 +138,25 @@ def _email(recipient: Address, subject: str, policy: ResetLinkPolicy) -> EmailMe
     message["Message-ID"] = make_msgid(domain=sender_domain(policy.mail_from))
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: an out-of-office reply is not sent back to it
     message["Date"] = format_datetime(datetime.now(UTC))  # RFC 5322 wants one; mail clients sort by it
+    if policy.desk.email:  # the service desk: a person's reply reaches someone who reads it
+        message["Reply-To"] = policy.desk.email
     return message
+
+
+def _with_desk(body: str, policy: ResetLinkPolicy) -> str:
+    """`body`, ended as the notifier's emails end: how to reach the LRS service desk, and that replies are not
+    read when no desk address takes them (Reply-To)."""
+    ending = f"\nQuestions: contact the LRS service desk {policy.desk.reached(policy.public_url)}.\n"
+    if not policy.desk.email:
+        ending += "This email was sent automatically: replies to it are not read.\n"
+    return body + ending
+
+
+def _ao_shown(ao_id: str, policy: ResetLinkPolicy) -> str:
+    """The AO as the notifier's emails name it: "RN9093 Pearson Education Ltd", or its id alone when the register
+    does not have it."""
+    name = policy.ao_names.get(ao_id)
+    return f"{ao_id} {shown_on_one_line(name)}" if name else ao_id
 
 
 class NoAddress(ValueError):
@@ -126,7 +170,7 @@ def reset_email(account: Account, link: str, expires_at: datetime, policy: Reset
         raise NoAddress("the account's email address is not one mailbox")
     minutes = int(policy.valid_for.total_seconds() // 60)
     message = _email(recipient, "Reset your Organisation Portal password", policy)
-    message.set_content(
+    body = (
         f"Hello {account.display_name},\n\n"
         f"Someone asked to reset the password of your LRS Organisation Portal account, {account.username}.\n"
         f"If it was you, choose a new password here before {expires_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time),"
@@ -134,8 +178,9 @@ def reset_email(account: Account, link: str, expires_at: datetime, policy: Reset
         f"{link}\n\n"
         "The link works once. Your password stays as it is until you choose a new one, and choosing one\n"
         "signs you out everywhere.\n\n"
-        "If you did not ask, ignore this email, and tell your LRS operator if it happens again.\n"
+        "If you did not ask, ignore this email, and tell the LRS service desk if it happens again.\n"
     )
+    message.set_content(_with_desk(body, policy))
     return message
 
 
@@ -145,9 +190,9 @@ def first_password_email(account: Account, link: str, expires_at: datetime, poli
     recipient = one_address(account.email or "")
     if recipient is None:
         raise NoAddress("the account's email address is not one mailbox")
-    acting_for = f"for {account.ao_id}" if account.ao_id else "as an LRS operator"
+    acting_for = f"for {_ao_shown(account.ao_id, policy)}" if account.ao_id else "as an LRS operator"
     message = _email(recipient, "Your Organisation Portal account: choose your password", policy)
-    message.set_content(
+    body = (
         f"Hello {account.display_name},\n\n"
         f"An account on the LRS Organisation Portal has been made for you {acting_for}. Your username is"
         f" {account.username}.\n"
@@ -156,8 +201,9 @@ def first_password_email(account: Account, link: str, expires_at: datetime, poli
         "The link works once. Nobody else is shown your password, and nobody from the LRS will ever ask you\n"
         'for it. If the link has stopped working, use "Forgotten your password?" on the sign-in page at\n'
         f"{policy.public_url.rstrip('/')}/sign-in\n\n"
-        "If you did not expect an account, tell your LRS operator.\n"
+        "If you did not expect an account, tell the LRS service desk.\n"
     )
+    message.set_content(_with_desk(body, policy))
     return message
 
 
@@ -168,7 +214,7 @@ def operator_link_email(account: Account, link: str, expires_at: datetime, polic
     if recipient is None:
         raise NoAddress("the account's email address is not one mailbox")
     message = _email(recipient, "Choose your Organisation Portal password", policy)
-    message.set_content(
+    body = (
         f"Hello {account.display_name},\n\n"
         f"An LRS operator has sent you this link to choose a password for your LRS Organisation Portal account,"
         f" {account.username}.\n"
@@ -176,8 +222,9 @@ def operator_link_email(account: Account, link: str, expires_at: datetime, polic
         f"{link}\n\n"
         "The link works once. Until you use it, any password you have stays as it is; choosing one signs you out\n"
         "everywhere. Nobody from the LRS will ever ask you for your password.\n\n"
-        "If you did not expect this, tell your LRS operator.\n"
+        "If you did not expect this, tell the LRS service desk.\n"
     )
+    message.set_content(_with_desk(body, policy))
     return message
 
 
@@ -190,12 +237,56 @@ def address_changed_email(change: AddressChange, changed_at: datetime, policy: R
     account = change.account
     who = "an LRS operator" if change.by_operator else "someone signed in as you, with your password"
     message = _email(recipient, "The email address of your Organisation Portal account has changed", policy)
-    message.set_content(
+    body = (
         f"Hello {account.display_name},\n\n"
         f"The email address of your LRS Organisation Portal account, {account.username}, was changed at"
         f" {changed_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time) by {who}.\n"
         "Links to choose a new password now go to the new address, not to this one; any sent here before\n"
         "no longer work.\n\n"
-        "If you did not expect this, tell your LRS operator at once.\n"
+        "If you did not expect this, tell the LRS service desk at once.\n"
     )
+    message.set_content(_with_desk(body, policy))
+    return message
+
+
+class PasswordChangedBy(StrEnum):
+    """How an account's password was changed, as the notice to its address says it."""
+
+    OWNER = "owner"  # on the account's page, given the password it replaced
+    LINK = "link"  # with a link to choose a password, sent to the account's address (0128, 0129)
+    OPERATOR = "operator"  # an operator's reset: they were shown the new password
+
+
+_PASSWORD_CHANGED_BY = {
+    PasswordChangedBy.OWNER: "changed at {when} (UK time) by someone signed in as you, with your password",
+    PasswordChangedBy.LINK: "set at {when} (UK time) with a link to choose a password that was sent to this address",
+    PasswordChangedBy.OPERATOR: "reset at {when} (UK time) by an LRS operator, who was shown the new password to give"
+    " you",
+}
+
+
+def password_changed_email(
+    account: Account, changed_at: datetime, by: PasswordChangedBy, policy: ResetLinkPolicy
+) -> EmailMessage | None:
+    """The notice to the account's address that its password changed (as decision 0128 tells an address that it is
+    no longer the account's), so a change nobody expected is seen by the one who should see it; None when the
+    account has no address (or one that is not one mailbox). The password is not in it."""
+    recipient = one_address(account.email or "")
+    if recipient is None:
+        return None
+    what = _PASSWORD_CHANGED_BY[by].format(when=f"{changed_at.astimezone(UK):%H:%M on %-d %B %Y}")
+    if by is PasswordChangedBy.OPERATOR:
+        after = "Sign in with the password they give you; the portal then asks you to choose one only you know.\n"
+        unexpected = "If you did not ask for this"
+    else:
+        after, unexpected = "", "If this was not you"
+    message = _email(recipient, "The password of your Organisation Portal account has changed", policy)
+    body = (
+        f"Hello {account.display_name},\n\n"
+        f"The password of your LRS Organisation Portal account, {account.username}, was {what}.\n"
+        "Anyone who was signed in to the account has been signed out.\n"
+        f"{after}\n"
+        f"{unexpected}, tell the LRS service desk at once.\n"
+    )
+    message.set_content(_with_desk(body, policy))
     return message

@@ -252,6 +252,12 @@ class AccountStore:
             await self.record_change(connection, requested_by, username, AccountChange.RESET_LINK_REQUESTED)
             return held
 
+    async def forget_reset_link(self, token_hash: str) -> None:
+        """A forgotten-password link whose email did not go (for sure: the relay refused it or was away): it no
+        longer counts towards the account's links of the hour, so asking while the relay is away uses none of them.
+        Its request stays in the audit."""
+        await self._pool.execute("DELETE FROM portal.password_reset_links WHERE token_hash = $1", token_hash)
+
     async def send_operator_link(
         self,
         username: str,

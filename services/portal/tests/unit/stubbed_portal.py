@@ -252,6 +252,9 @@ class MemoryAccounts:
         await self._kept(requested_by, username, AccountChange.RESET_LINK_REQUESTED)
         return self._keep_link(username, token_hash, expires_at)
 
+    async def forget_reset_link(self, token_hash: str) -> None:
+        self.reset_links.pop(token_hash, None)
+
     async def send_operator_link(
         self,
         username: str,

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.background import BackgroundTask
 
 from lrs_contracts.environments import Environment
 from lrs_contracts.text import refused_character
@@ -32,7 +33,7 @@ from portal.accounts import (
 )
 from portal.auth import LinkNotSent, LinkShareUsed, NoSandpit, SandpitUnreachable, SignedIn
 from portal.password_emails import PasswordEmails
-from portal.reset_links import UK
+from portal.reset_links import UK, PasswordChangedBy
 from portal.store import AccountDisabled, AccountExists, AccountNotFound, SentForm
 from portal.web.common import (
     AccountsOperator,
@@ -738,8 +739,10 @@ async def _reset_password(request: Request, username: str, user: SignedIn, form_
     }
     if sent_already := await _answer_if_sent_already(request, user, form_id, "reset_password", still):
         return sent_already
+    portal = portal_of(request)
     try:
-        password = await portal_of(request).auth.reset_password(username, by=user.account.who)
+        account = await portal.auth.account(username)  # its address, which a reset leaves as it is
+        password = await portal.auth.reset_password(username, by=user.account.who)
     except AccountNotFound:
         await _give_back(request, form_id)
         raise PageError("not_found") from None
@@ -760,7 +763,12 @@ async def _reset_password(request: Request, username: str, user: SignedIn, form_
         "body": "It was reset once. The new password was shown once, after the first send: if nobody kept it,"
         " reset their password again.",
     }
-    return await _told_once(request, user, form_id, "/ops/accounts", told_again, issued=issued, done=told)
+    response = await _told_once(request, user, form_id, "/ops/accounts", told_again, issued=issued, done=told)
+    if portal.password_emails is not None:  # the account's address is told, after the answer
+        response.background = BackgroundTask(
+            portal.password_emails.tell_password_changed, account, PasswordChangedBy.OPERATOR
+        )
+    return response
 
 
 async def _email_link(request: Request, username: str, user: SignedIn, form_id: uuid.UUID | None) -> Response:

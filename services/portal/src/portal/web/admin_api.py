@@ -26,6 +26,7 @@ from portal.accounts import (
     Role,
 )
 from portal.auth import Authentication, LinkNotSent, LinkShareUsed
+from portal.reset_links import PasswordChangedBy
 from portal.store import AccountDisabled, AccountExists, AccountNotFound
 from portal.web.common import portal_of
 
@@ -291,12 +292,18 @@ async def enable_account(username: Username, principal: Operator, request: Reque
     responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def reset_password(username: Username, principal: Operator, request: Request) -> IssuedPassword:
-    auth = portal_of(request).auth
+async def reset_password(
+    username: Username, principal: Operator, request: Request, after: BackgroundTasks
+) -> IssuedPassword:
+    portal = portal_of(request)
+    auth = portal.auth
     try:
         await _changeable_by(principal, auth, username)
         password = await auth.reset_password(username, by=_by_key(principal))
-        return IssuedPassword(account=AccountPublic.of(await auth.account(username)), password=password)
+        account = await auth.account(username)
+        if portal.password_emails is not None:  # the account's address is told, after the answer
+            after.add_task(portal.password_emails.tell_password_changed, account, PasswordChangedBy.OPERATOR)
+        return IssuedPassword(account=AccountPublic.of(account), password=password)
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
     except AccountDisabled as error:

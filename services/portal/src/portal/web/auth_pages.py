@@ -16,6 +16,8 @@ from lrs_contracts.text import OneLineText
 from portal.accounts import MIN_PASSWORD_LENGTH, Account, InvalidAccount, PasswordChange, checked_email
 from portal.auth import SignedIn
 from portal.csrf import FIELD, new_csrf_token, tokens_match
+from portal.password_emails import PasswordEmails
+from portal.reset_links import PasswordChangedBy
 from portal.web.common import (
     SANDPIT,
     PageError,
@@ -228,7 +230,18 @@ async def change_password(request: Request, user: User) -> Response:
         response = see_other("/sign-in?password_not_changed=1")
     else:
         response = see_other("/sign-in?password_changed=1")
+        _told_password_changed(response, portal.password_emails, user.account, PasswordChangedBy.OWNER)
     clear_cookie(portal, response, portal.cookies.session_cookie)
+    return response
+
+
+def _told_password_changed(
+    response: Response, emails: PasswordEmails | None, account: Account, by: PasswordChangedBy
+) -> Response:
+    """`response`, with the notice to the account's address that its password changed sent after it (as
+    `told_old_address` tells of an address changed)."""
+    if emails is not None:
+        response.background = BackgroundTask(emails.tell_password_changed, account, by)
     return response
 
 
@@ -364,7 +377,7 @@ async def reset_password(request: Request, token: str) -> Response:
         return _reset_page(request, token, account, {"new_password": str(error)}, 400)
     if reset is None:  # used (for another password) or changed meanwhile
         return _reset_page(request, token, None, status_code=404)
-    return _password_set(request)
+    return _told_password_changed(_password_set(request), portal.password_emails, reset, PasswordChangedBy.LINK)
 
 
 def _password_set(request: Request) -> Response:
