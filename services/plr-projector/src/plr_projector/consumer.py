@@ -551,7 +551,15 @@ class Runner:
             )
 
     async def catch_up(self, targets: Mapping[tuple[str, int], int], timeout: float = 300.0) -> None:
-        """Projects up to (not beyond) `targets`. Call with `lock` held."""
+        """Projects up to (not beyond) `targets`. Call with `lock` held.
+
+        A runner whose last step failed (`_stale`: its consumer read past what it committed, and the background
+        loop waits out its back-off, the lock free) goes back to its stored offsets first, as `_next_batch` does:
+        else a partition the next poll brought nothing of would be stored at the consumer's position, past events
+        never applied (a switch lined up meanwhile made that gap the live model's, silently)."""
+        if self._stale:
+            await self.reload()
+            self._stale = False
         deadline = time.monotonic() + timeout
         while any(self.positions.get(key, 0) < target for key, target in targets.items()):
             if time.monotonic() > deadline:

@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from lrs_platform.consumer import Failure, RetryPolicy, classify_failure
 from lrs_platform.database import apply_migrations, migrations_in
 from lrs_platform.logging import get_logger
 from plr_projector import metrics
@@ -54,6 +55,9 @@ _log = get_logger("plr_projector.operations")
 WORKER_POLL_SECONDS = 0.2
 WORKER_STARTS = 3  # a local worker that keeps failing fails the rebuild after this many starts
 RESTORED_TOGETHER = 2  # tables made LOGGED and indexed side by side after a bulk load
+LINE_UP_ROUNDS = 3  # compare and switch pause both projections and line them up at most this many times
+# A database (or Kafka) outage under a rebuild's supervisor is waited out with this back-off, as the live runner does
+SUPERVISOR_RETRY = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ class RebuildJob:
     phase: str = "following"  # 'loading' -> 'indexing' -> 'following'
     state: str = "running"  # -> 'caught_up', or 'failed'
     error: str | None = None
+    waiting: str | None = None  # the outage the supervisor is waiting out (the rebuild goes on after it)
     comparison: dict[str, Any] | None = None
     worker_rows: list[dict[str, Any]] = field(default_factory=list)
     supervisor: asyncio.Task[None] | None = None
@@ -343,25 +348,67 @@ class Rebuilds:
     # --- the phases --------------------------------------------------------------------------------
 
     async def _supervise(self, job: RebuildJob) -> None:
-        try:
-            if job.phase == "loading":
-                await self._await_workers(job)
-                await self._set_phase(job, "indexing")
-            if job.phase == "indexing":
-                await self._finish_load(job)
-            await self._follow(job)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            why = f"{type(error).__name__}: {str(error)[:300]}"
-            _log.warning("rebuild_failed", rebuild_id=job.rebuild_id, phase=job.phase, error=why)
-            lost = error.worker if isinstance(error, RebuildFailed) else None
-            stopped = f"stopped: worker {lost} failed" if lost is not None else _STOPPED_FAILED
+        """Loads, indexes and starts following. A PostgreSQL (or Kafka) outage is waited out, the phase it cut short
+        done again from what had committed (as after a restart of the projector), the status saying what it waits
+        for; any other failure fails the rebuild, recorded in plr_ops.rebuilds (that too waiting out an outage), so
+        that the status and the database agree. The task never ends with an exception: an abandon awaits it."""
+        attempt = 0
+        while True:
             try:
-                await self.pool.fetch(_FAIL_REBUILD, job.rebuild_id, why, stopped)
-                await self._read_workers(job)  # as ended here, or as a worker that finished meanwhile wrote it
-            finally:  # the status says failed once its workers' rows say how they ended
-                job.state, job.error = "failed", why
+                await self._supervised_phases(job)
+                job.waiting = None
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                why = f"{type(error).__name__}: {str(error)[:300]}"
+                if classify_failure(error) is not Failure.TRANSIENT:
+                    job.waiting = None
+                    await self._fail(job, error, why)
+                    return
+                attempt += 1
+                job.waiting = f"waiting for the database or Kafka to come back ({why}); the rebuild goes on then"
+                _log.warning("rebuild_waiting", rebuild_id=job.rebuild_id, phase=job.phase, error=why, attempt=attempt)
+                with contextlib.suppress(Exception):
+                    await job.runner.stop()  # a start cut short: the next one begins afresh
+                await asyncio.sleep(SUPERVISOR_RETRY.delay(attempt))
+
+    async def _supervised_phases(self, job: RebuildJob) -> None:
+        if job.phase == "loading":
+            await self._await_workers(job)
+            await self._set_phase(job, "indexing")
+        if job.phase == "indexing":
+            await self._finish_load(job)
+        await self._follow(job)
+
+    async def _fail(self, job: RebuildJob, error: Exception, why: str) -> None:
+        """The rebuild failed, recorded in plr_ops.rebuilds with its unfinished workers stopped; an outage meanwhile
+        is waited out, so that the database never goes on saying running for a rebuild the status says failed."""
+        _log.warning("rebuild_failed", rebuild_id=job.rebuild_id, phase=job.phase, error=why)
+        lost = error.worker if isinstance(error, RebuildFailed) else None
+        stopped = f"stopped: worker {lost} failed" if lost is not None else _STOPPED_FAILED
+        attempt = 0
+        try:
+            while True:
+                try:
+                    await self.pool.fetch(_FAIL_REBUILD, job.rebuild_id, why, stopped)
+                    await self._read_workers(job)  # as ended here, or as a worker that finished meanwhile wrote it
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as recording:
+                    attempt += 1
+                    _log.warning(
+                        "rebuild_failure_not_recorded",
+                        rebuild_id=job.rebuild_id,
+                        error=f"{type(recording).__name__}: {str(recording)[:300]}",
+                        attempt=attempt,
+                    )
+                    if classify_failure(recording) is not Failure.TRANSIENT:
+                        return
+                    await asyncio.sleep(SUPERVISOR_RETRY.delay(attempt))
+        finally:  # the status says failed once its workers' rows say how they ended
+            job.state, job.error = "failed", why
 
     async def _read_workers(self, job: RebuildJob) -> None:
         rows = await self.pool.fetch(
@@ -594,7 +641,7 @@ class Rebuilds:
                 }
                 for row in job.worker_rows
             ],
-            "last_error": job.error or job.runner.stats.last_error,
+            "last_error": job.error or job.waiting or job.runner.stats.last_error,
             "comparison": job.comparison,
         }
 
@@ -617,16 +664,55 @@ class Rebuilds:
         return self.job
 
     @asynccontextmanager
-    async def _aligned(self, job: RebuildJob) -> AsyncIterator[None]:
-        """Both projections paused at the same offsets: whichever is behind catches up first."""
+    async def _aligned(self, job: RebuildJob) -> AsyncIterator[TopicPositions]:
+        """Both projections paused at the same offsets: whichever is behind catches up first. Yields those offsets
+        (`_lined_up` checks them against what each schema stored, in the caller's transaction)."""
         async with self.live.lock, job.runner.lock:
-            targets = {
-                key: max(self.live.positions.get(key, 0), job.runner.positions.get(key, 0))
-                for key in set(self.live.positions) | set(job.runner.positions)
+            # again where one went past the offsets (a transaction marker read with the last records): both end at
+            # the same offsets, which `_lined_up` then finds stored
+            for _ in range(LINE_UP_ROUNDS):
+                targets = {
+                    key: max(self.live.positions.get(key, 0), job.runner.positions.get(key, 0))
+                    for key in set(self.live.positions) | set(job.runner.positions)
+                }
+                await self.live.catch_up(targets)
+                await job.runner.catch_up(targets)
+                if self.live.positions == targets == job.runner.positions:
+                    break
+            yield targets
+
+    async def _lined_up(self, connection: asyncpg.Connection, job: RebuildJob, targets: TopicPositions) -> None:
+        """Refused unless the offsets each schema stored (what a runner reading it after a switch starts from) are
+        the offsets the two were lined up at: a schema whose offsets ran ahead of its rows (or behind) would be
+        compared, or made live, with events no projection ever applied to it, silently (report-rebuild finding 1).
+        A partition with no offset stored is one nothing was read from: a runner starts it from its beginning."""
+        stored = {
+            "live": await self.live.model.offsets(connection),
+            "rebuilt": await job.runner.model.offsets(connection),
+        }
+        off = {
+            name: {
+                f"{topic}:{partition}": (offset, targets.get((topic, partition)))
+                for (topic, partition), offset in sorted(offsets.items())
+                if offset != targets.get((topic, partition))
             }
-            await self.live.catch_up(targets)
-            await job.runner.catch_up(targets)
-            yield
+            for name, offsets in stored.items()
+        }
+        if not any(off.values()):
+            return
+        _log.error("rebuild_not_lined_up", rebuild_id=job.rebuild_id, stored_and_lined_up_at=off)
+        differing = "; ".join(
+            f"{name} {key} stored {offset:,}, lined up at {'none' if target is None else f'{target:,}'}"
+            for name, partitions in off.items()
+            for key, (offset, target) in partitions.items()
+        )
+        raise OperationError(
+            Refusal.NOT_NOW,
+            "Projections not lined up",
+            f"The offsets stored with the models are not the ones both projections were paused at ({differing[:600]}),"
+            f" so rebuild {job.rebuild_id} was neither compared nor switched to and nothing was changed. Try again;"
+            " if this is refused again, abandon the rebuild and start a new one.",
+        )
 
     def _no_rebuild(self, then: str) -> OperationError:
         """The refusal when there is no rebuild, saying what became of the last one (switched to or abandoned by
@@ -669,10 +755,11 @@ class Rebuilds:
         async with self._deciding:
             job = self._caught_up("compared with the live model")
             async with (
-                self._aligned(job),
+                self._aligned(job) as targets,
                 self.pool.acquire() as connection,
                 connection.transaction(isolation="repeatable_read", readonly=True),
             ):
+                await self._lined_up(connection, job, targets)
                 result = await compare_models(connection, self.live.model, job.runner.model)
             result["compared_at"] = datetime.now(UTC).isoformat()
             job.comparison = result
@@ -689,8 +776,9 @@ class Rebuilds:
         async with self._deciding:
             job = self._caught_up("switched to")
             retired = f"plr_retired_{job.rebuild_id}"
-            async with self._aligned(job):
+            async with self._aligned(job) as targets:
                 async with self.pool.acquire() as connection, connection.transaction():
+                    await self._lined_up(connection, job, targets)  # read in the transaction that renames
                     ended = await self._mark_ended(connection, job, "switched", operator)
                     await connection.execute(f'ALTER SCHEMA "{LIVE_SCHEMA}" RENAME TO "{retired}"')
                     await connection.execute(f'ALTER SCHEMA "{job.schema}" RENAME TO "{LIVE_SCHEMA}"')
@@ -740,7 +828,9 @@ class Rebuilds:
     async def _stop_job(job: RebuildJob) -> None:
         if job.supervisor is not None:
             job.supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # a supervisor that ended with an error (the database's, long gone) is not raised again: that turned
+            # every abandon into the same 503 until the projector restarted
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await job.supervisor
         await job.runner.stop()
         job.runner.retire_metrics()
