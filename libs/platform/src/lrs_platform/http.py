@@ -394,9 +394,24 @@ class _RequestLog:
         answered: float | None = None  # when the answer's last byte went: work after it is not the request's
         status = 500
         responded = False
+        disconnected = False  # the client hung up: what is answered after it reaches no one
+        went_away = False  # ... before its answer began: a 499, whatever the app made of it
+
+        async def listened() -> Message:
+            nonlocal disconnected
+            message = await receive()
+            disconnected = disconnected or message["type"] == "http.disconnect"
+            return message
 
         async def respond(message: Message) -> None:
-            nonlocal status, responded, answered
+            nonlocal status, responded, answered, went_away
+            if message["type"] == "http.response.start" and disconnected and not responded:
+                # a body the client cut short, which a route reading it as a model answers 400 ("error parsing the
+                # body"): no defect of the request, and no one to tell
+                went_away = True
+            if went_away:
+                responded = True
+                return
             if message["type"] == "http.response.start":
                 responded = True
                 status = message["status"]
@@ -412,7 +427,7 @@ class _RequestLog:
                 answered = time.perf_counter()
 
         try:
-            await self.app(scope, receive, respond)
+            await self.app(scope, listened, respond)
         except ClientDisconnect:
             # the client went away while its body was read: no defect, and no one to answer (uvicorn sends nothing
             # either). Logged without the path or the body (either may name a learner); `http_request` names the route
@@ -434,6 +449,9 @@ class _RequestLog:
             )
             await response(scope, receive, respond)
         finally:
+            if went_away:
+                status = CLIENT_CLOSED_REQUEST
+                _log.info("client_went_away")
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
             elapsed = (answered or time.perf_counter()) - started
