@@ -70,7 +70,7 @@ def test_a_rejected_direct_entry_says_the_entry_was_rejected_not_that_a_batch_fa
     assert email.subject == "LRS direct entry rejected, not recorded: RN9093 PORTAL-C23B9543 (batch 9959b9e1)"
     assert email.text.splitlines()[0] == (
         "Your direct entry PORTAL-C23B9543 (one achievement, entered in the portal) was rejected, so it was not"
-        " recorded (RS005). Nothing has been added to the learner's Personal Learning Record."
+        " recorded (RS005). The learner's Personal Learning Record was not changed."
     )
     assert "Sent as:               a direct entry in the portal (a batch of this one record)\n" in email.text
     assert "Result:                rejected (RS005)\n" in email.text
