@@ -131,8 +131,7 @@ async def test_a_failed_batch_says_so_lists_its_top_rejection_codes_and_links_to
     [email] = await eventually(lambda: _async(inbox.with_message_id(message_id)), within=60, what="the email")
     reference = f"JUNE-{batch_id.hex[:6]}"
     assert (
-        email["Subject"]
-        == f"LRS batch failed (RS005), nothing recorded: RN9001 {reference} (batch {batch_id.hex[:8]})"
+        email["Subject"] == f"LRS batch failed (RS005), nothing recorded: RN9001 {reference} (batch {batch_id.hex[:8]})"
     )
     text, html = parts(email)
 
