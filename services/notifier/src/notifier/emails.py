@@ -13,7 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from enum import StrEnum
@@ -245,8 +245,12 @@ def batch_run_email(
     ao_name: str | None = None,
     desk: ServiceDesk = NO_SERVICE_DESK,
     sandpit: bool = False,
+    composed_at: datetime | None = None,
 ) -> OutgoingEmail:
-    """`rejections`: the codes listed; `unlisted`: those left out of the list, which the email says exist;
+    """`composed_at`: when the email is made to be sent (now; None: when the batch was decided). One sent more than
+    `LATE_AFTER` after the decision (set aside for a recipient refused for now, held while the relay was away) is
+    dated when it is sent, so that mail clients file it where it arrives, and says it was delayed; every batch email
+    says when the batch was decided (UK time). `rejections`: the codes listed; `unlisted`: those left out of the list, which the email says exist;
     `warnings`: every warning code and its records. `ao_name`: the batch's AO's name in the reference data, if it
     is there. The subject names the AO by its id, the body by its id and name: a results team that receives the
     batches of several AO ids (a group's RN numbers) tells them apart. `sandpit`: the Sandpit's notifier sends it,
@@ -292,6 +296,8 @@ def batch_run_email(
         "more_records": unlisted.records,
         "desk": desk,
         "sandpit": sandpit,
+        "decided": _uk_time(outcome.decided_at),
+        "delayed": composed_at is not None and composed_at - outcome.decided_at > LATE_AFTER,
     }
     return OutgoingEmail(
         to=outcome.notification_email,
@@ -299,7 +305,7 @@ def batch_run_email(
         text=_templates.get_template("batch_run.txt").render(context),
         html=_templates.get_template("batch_run.html").render(context),
         message_id=message_id_for(event_id, domain),
-        date=outcome.decided_at,
+        date=composed_at if context["delayed"] and composed_at is not None else outcome.decided_at,
         reply_to=desk.email,
     )
 
@@ -371,6 +377,16 @@ def _ao_shown(ao_id: str, name: str | None) -> str:
 
 
 UK = ZoneInfo("Europe/London")
+
+
+LATE_AFTER = timedelta(minutes=15)
+"""A batch email sent this long after its batch was decided is dated when sent and says it was delayed."""
+
+
+def _uk_time(moment: datetime) -> str:
+    """`14:05 on 6 December 2026 (UK time)`, as the portal's emails say a time."""
+    local = moment.astimezone(UK)
+    return f"{local:%H:%M} on {local.day} {local:%B %Y} (UK time)"
 
 
 def _uk_day(moment: datetime) -> str:

@@ -15,7 +15,7 @@ from lrs_contracts.challenge import (
     ChallengeResolution,
     ChallengeResolved,
 )
-from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.envelope import Contract, Envelope, utc_now
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_contracts.registry import decode, encode
 from lrs_platform.consumer import RetryPolicy, Transient
@@ -381,6 +381,7 @@ class Notifications:
                 ao_name=self._ao_names.get(payload.ao_id),
                 desk=self._desk,
                 sandpit=self._sandpit,
+                composed_at=utc_now(),
             )
             return email, None
         if isinstance(payload, BatchAbandoned):

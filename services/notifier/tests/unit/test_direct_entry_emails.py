@@ -175,6 +175,7 @@ def test_a_direct_entrys_rows_line_up_in_the_text_part() -> None:
         "Awarding organisation",
         "Batch id",
         "Batch reference",
+        "Decided",
         "Sent as",
         "Job type",
         "Result",
