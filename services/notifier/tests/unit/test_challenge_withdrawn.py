@@ -166,6 +166,7 @@ def test_the_withdrawal_email_names_the_challenge_as_its_raise_notice_did_and_th
     assert "Dear Ada Lovelace" in text
     assert "The learner withdrew the Event Data Challenge below on 6 December 2026. No action is needed" in text
     assert "raised on 15 June 2026" in text and '"Withdrawn by the learner"' in text
+    assert "when it was raised" not in text  # a raise notice held for a contact went out later than that day
     assert "600/1166/X GCSE in Mathematics" in text and "22 August 2024" in text and "Final" in text
     assert "RN5133 Pearson Education Ltd" in text
     assert "******9998" in text and ON_RECORD_ULN not in text and ULN not in text
