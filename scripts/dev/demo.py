@@ -13,6 +13,7 @@ import mailbox
 import os
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import httpx
 
 from lrs_contracts.environments import Environment
 from lrs_domain.formats import detect_format, parse_batch
+from lrs_platform.clock import ENGLAND
 from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import create_pool
 from lrs_platform.identity import Principal
@@ -160,7 +162,7 @@ async def run() -> None:
         say(f"\nPLR of learner ******{uln[-4:]} (GET /v1/learners/{{uln}}/plr):")
         say(json.dumps(response.json(), indent=2)[:3000])
 
-        period = time.strftime("%Y-%m", time.gmtime())
+        period = mi_period()
         response = await _wait_for_report(client, operator, period)
         say(f"\nMI - submissions by AO in {period} (GET /v1/reports/submissions): HTTP {response.status_code}")
         say(json.dumps(response.json(), indent=2)[:2000])
@@ -171,6 +173,12 @@ async def run() -> None:
         say(f"  {message['Message-ID']}  to {message['To']}: {message['Subject']}")
 
     await sandpit(ao_id, operator, uln)
+
+
+def mi_period(now: datetime | None = None) -> str:
+    """The month MI counts a batch decided `now` in: the UK month, as every report's (from 23:00 UTC on the last day
+    of a BST month it is already the next)."""
+    return (now or datetime.now(UTC)).astimezone(ENGLAND).strftime("%Y-%m")
 
 
 async def set_challenge_contact(client: httpx.AsyncClient, ao: dict[str, str], ao_id: str) -> None:
@@ -243,12 +251,14 @@ async def _wait_decided(
 
 
 async def _wait_for_report(client: httpx.AsyncClient, headers: dict[str, str], period: str) -> httpx.Response:
+    """The month's report once it has items (reporting has counted a batch), or as it is after 30 s: an empty month
+    answers a body too (`{"period": ..., "items": []}`)."""
     deadline = time.monotonic() + 30
     while True:
         response = await client.get(
             f"{url('reporting')}/v1/reports/submissions", params={"period": period}, headers=headers
         )
-        if response.status_code != 200 or response.json() or time.monotonic() > deadline:
+        if response.status_code != 200 or response.json().get("items") or time.monotonic() > deadline:
             return response
         await asyncio.sleep(0.3)
 

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import asyncpg
 
@@ -137,7 +138,7 @@ class ChallengeService:
         challenge = evolve(None, event, utc_now(), key)
         async with self._store.unit_of_work() as uow:
             await uow.insert(challenge)
-            await self._append(uow, event, principal)
+            await self._append(uow, event, principal, challenge.raised_at)
         self._notify()
         return challenge
 
@@ -172,9 +173,10 @@ class ChallengeService:
         async with self._store.unit_of_work() as uow:
             challenge = await self._managed(uow, principal, challenge_id)
             event = acknowledge(challenge)
-            changed = replace(evolve(challenge, event, utc_now()), acknowledged_by=str(principal))
+            at = utc_now()
+            changed = replace(evolve(challenge, event, at), acknowledged_by=str(principal))
             await uow.update(changed)
-            await self._append(uow, event, principal)
+            await self._append(uow, event, principal, at)
         self._notify()
         return ChallengeChanged(changed, withdrawn)
 
@@ -206,9 +208,10 @@ class ChallengeService:
             challenge = await self._managed(uow, principal, challenge_id)
             correcting = correction(challenge, resolution, correcting_batch_id, touching)
             event = resolve(challenge, resolution, note, key, correcting)
-            changed = replace(evolve(challenge, event, utc_now(), key), resolved_by=str(principal))
+            at = utc_now()
+            changed = replace(evolve(challenge, event, at, key), resolved_by=str(principal))
             await uow.update(changed)
-            await self._append(uow, event, principal)
+            await self._append(uow, event, principal, at)
         self._notify()
         return ChallengeChanged(changed, withdrawn)
 
@@ -227,9 +230,10 @@ class ChallengeService:
             if challenge is None or not may_withdraw(challenge, principal, ulns):
                 raise ChallengeNotFound(str(challenge_id))
             event = withdraw(challenge)
-            changed = replace(evolve(challenge, event, utc_now()), resolved_by=str(principal))
+            at = utc_now()
+            changed = replace(evolve(challenge, event, at), resolved_by=str(principal))
             await uow.update(changed)
-            await self._append(uow, event, principal)
+            await self._append(uow, event, principal, at)
         self._notify()
         return ChallengeChanged(changed, achievement_withdrawn)
 
@@ -348,13 +352,17 @@ class ChallengeService:
         return challenge
 
     @staticmethod
-    async def _append(uow: ChallengeUnitOfWork, event: ChallengeEvent, principal: Principal) -> None:
+    async def _append(uow: ChallengeUnitOfWork, event: ChallengeEvent, principal: Principal, at: datetime) -> None:
+        """`at`: the instant the row stores (raised_at, acknowledged_at, resolved_at), the event's `occurred_at` too:
+        reporting dates a challenge's month and working days by it, the inbox by the row, and a second reading of
+        the clock could put the two either side of a UK midnight or month end."""
         envelope = wrap(
             event,
             source=SOURCE,
             correlation_id=str(event.challenge_id),
             event_id=event_id_of(event),
             causation_id=str(principal),
+            occurred_at=at,
         )
         await uow.add_to_outbox(envelope, str(event.achievement_id))
 
