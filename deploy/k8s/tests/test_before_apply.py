@@ -84,8 +84,9 @@ def _env(docs: list[Doc], deployment: str) -> dict[str, object]:
 def test_the_site_file_sets_every_host_relay_and_sender_where_it_is_used(edited: Path) -> None:
     docs = render_directory(edited / "overlays/prod")
 
-    portal = named(docs, "Ingress", "lrs")["spec"]
-    assert portal["tls"][0]["hosts"] == [portal["rules"][0]["host"]] == ["portal.lrs.gov.test"]
+    for name in ("lrs", "lrs-password-links"):  # the portal's pages, and its password-setting links
+        portal = named(docs, "Ingress", name)["spec"]
+        assert portal["tls"][0]["hosts"] == [portal["rules"][0]["host"]] == ["portal.lrs.gov.test"], name
     api = named(docs, "Ingress", "lrs-api")["spec"]
     assert api["tls"][0]["hosts"] == [rule["host"] for rule in api["rules"]]
     assert api["tls"][0]["hosts"] == ["api.lrs.gov.test", "sandpit.api.lrs.gov.test"]

@@ -3,7 +3,12 @@ stylesheets and scripts, through exactly one path of the portal's host; nothing 
 API (`/v1/admin/...`, behind `lrs users`) nor of what every service carries (metrics, readiness and
 liveness, the API documentation and problem pages). The pages are read from the app itself, so a page
 added to the portal fails here until the Ingress routes it. Paths are matched as Kubernetes defines
-`Exact` and `Prefix` (ingress-nginx follows it on a host with no `use-regex`)."""
+`Exact` and `Prefix` (ingress-nginx follows it on a host with no `use-regex`).
+
+The portal's host is served by two Ingresses, `lrs` and `lrs-password-links`, whose paths never overlap: a page
+whose path carries a secret (a password-setting link's token, decisions 0128 and 0129) is served only by the
+second, which keeps no access log (ingress-nginx's default one keeps the request line, token and all); every
+other page only by the first, which keeps it."""
 
 from __future__ import annotations
 
@@ -23,8 +28,15 @@ from starlette.staticfiles import StaticFiles
 
 from lrs_platform.http import build_app
 from portal.bootstrap import create_app
+from portal.reset_links import RESET_PATH
 
 INGRESS = "lrs"
+# the portal's paths that carry a secret: ingress-nginx keeps no access log of them
+UNLOGGED_INGRESS = "lrs-password-links"
+ACCESS_LOG = "nginx.ingress.kubernetes.io/enable-access-log"
+CERT_ISSUER = "cert-manager.io/cluster-issuer"
+# A path parameter so named holds a secret (a bearer token: whoever has the URL can use it).
+SECRET_PARAMETER = re.compile(r"token|secret|nonce|signature|password", re.IGNORECASE)
 SERVICE = "portal"
 OPERATOR_API = "/v1/admin/"
 # Never routed, whatever the app or the platform become: named here so that a change in how the app's
@@ -101,15 +113,50 @@ def _not_routed() -> list[str]:
     return sorted({*NEVER_ROUTED, *app, *(_example(path) for path in _platform_paths())})
 
 
+def _secret_parameters(path: str) -> list[str]:
+    return [name for name in re.findall(r"\{(\w+)(?::\w+)?\}", path) if SECRET_PARAMETER.search(name)]
+
+
+@functools.cache
+def _secret_pages() -> tuple[tuple[str, str], ...]:
+    """(method, example URL path) of every page whose path carries a secret, read from the app's routes."""
+    return tuple(
+        (method, _example(path))
+        for method, path, _ in _app_routes()
+        if _secret_parameters(path) and not _is_infrastructure(path) and not _is_operator_api(path)
+    )
+
+
 def _portal_ingress(overlay: str) -> Doc:
     [ingress] = [doc for doc in of_kind(render(f"overlays/{overlay}"), "Ingress") if doc["metadata"]["name"] == INGRESS]
     return ingress
+
+
+def _portal_host(overlay: str) -> str:
+    [rule] = _portal_ingress(overlay)["spec"]["rules"]
+    host: str = rule["host"]
+    return host
+
+
+def _portal_ingresses(overlay: str) -> list[Doc]:
+    """Every Ingress with a rule for the portal's host (ingress-nginx merges them into one server)."""
+    host = _portal_host(overlay)
+    return [
+        doc
+        for doc in of_kind(render(f"overlays/{overlay}"), "Ingress")
+        if host in {rule.get("host") for rule in doc["spec"]["rules"]}
+    ]
 
 
 def _portal_paths(ingress: Doc) -> list[Doc]:
     [rule] = ingress["spec"]["rules"]
     paths: list[Doc] = rule["http"]["paths"]
     return paths
+
+
+def _logs_access(ingress: Doc) -> bool:
+    """ingress-nginx's access log is on unless the Ingress turns it off (the controller's default is on)."""
+    return str(ingress["metadata"].get("annotations", {}).get(ACCESS_LOG, "true")).lower() != "false"
 
 
 def _matches(path: Doc, url_path: str) -> bool:
@@ -121,28 +168,46 @@ def _matches(path: Doc, url_path: str) -> bool:
     return prefix == "" or url_path == prefix or url_path.startswith(f"{prefix}/")
 
 
-def _matching(ingress: Doc, url_path: str) -> list[str]:
-    return [f"{path['pathType']} {path['path']}" for path in _portal_paths(ingress) if _matches(path, url_path)]
+def _serving(overlay: str, url_path: str) -> list[tuple[Doc, str]]:
+    """(Ingress, "pathType path") of every path of the portal's host that matches `url_path`."""
+    return [
+        (ingress, f"{path['pathType']} {path['path']}")
+        for ingress in _portal_ingresses(overlay)
+        for path in _portal_paths(ingress)
+        if _matches(path, url_path)
+    ]
+
+
+def _matching(overlay: str, url_path: str) -> list[str]:
+    return [f"{ingress['metadata']['name']}: {path}" for ingress, path in _serving(overlay, url_path)]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_portal_host_is_matched_by_exact_and_prefix_paths_to_the_portal_only(overlay: str) -> None:
     """With `use-regex` on any Ingress of a host, ingress-nginx reads each of the host's paths as a
-    regular expression (and `/` would match everything): the portal's host is in this Ingress alone,
-    which has none."""
-    ingress = _portal_ingress(overlay)
-    annotations = ingress["metadata"].get("annotations", {})
-    assert annotations.get("nginx.ingress.kubernetes.io/use-regex", "false") == "false"
-    [rule] = ingress["spec"]["rules"]
-    others = [
-        doc["metadata"]["name"]
-        for doc in of_kind(render(f"overlays/{overlay}"), "Ingress")
-        if doc["metadata"]["name"] != INGRESS and rule["host"] in {other.get("host") for other in doc["spec"]["rules"]}
-    ]
-    assert others == [], f"{rule['host']} is in other Ingresses too: {others}"
-    for path in _portal_paths(ingress):
-        assert path["pathType"] in {"Exact", "Prefix"}, path
-        assert path["backend"] == {"service": {"name": SERVICE, "port": {"name": "http"}}}, path
+    regular expression (and `/` would match everything): the portal's host is in the portal's two Ingresses
+    alone, which have none. Both serve it alike (its one host, TLS, redirects, body size) but for the access
+    log; only `lrs` asks cert-manager for the certificate, as two Ingresses asking for one Secret would
+    contend for its Certificate."""
+    ingresses = {ingress["metadata"]["name"]: ingress for ingress in _portal_ingresses(overlay)}
+    assert set(ingresses) == {INGRESS, UNLOGGED_INGRESS}, f"{_portal_host(overlay)} is in {sorted(ingresses)}"
+    portal, unlogged = ingresses[INGRESS], ingresses[UNLOGGED_INGRESS]
+    assert unlogged["spec"]["tls"] == portal["spec"]["tls"]
+    assert unlogged["spec"]["ingressClassName"] == portal["spec"]["ingressClassName"]
+    annotations = portal["metadata"].get("annotations", {})
+    assert CERT_ISSUER in annotations
+    assert unlogged["metadata"]["annotations"] == {
+        **{name: value for name, value in annotations.items() if name != CERT_ISSUER},
+        ACCESS_LOG: "false",
+    }
+    for ingress in ingresses.values():
+        annotations = ingress["metadata"].get("annotations", {})
+        assert annotations.get("nginx.ingress.kubernetes.io/use-regex", "false") == "false"
+        [rule] = ingress["spec"]["rules"]
+        assert rule["host"] == _portal_host(overlay)
+        for path in _portal_paths(ingress):
+            assert path["pathType"] in {"Exact", "Prefix"}, path
+            assert path["backend"] == {"service": {"name": SERVICE, "port": {"name": "http"}}}, path
 
 
 def test_the_app_is_read_as_pages_operators_api_and_infrastructure() -> None:
@@ -155,16 +220,49 @@ def test_the_app_is_read_as_pages_operators_api_and_infrastructure() -> None:
     assert {"/metrics", "/readyz", "/healthz", "/docs", "/openapi.json"} <= _platform_paths()
     assert any(_is_operator_api(path) for _, path, _ in _app_routes())
     assert not any(path.startswith("/v1/") for _, path in pages), "an API route is read as a page"
+    # and the pages whose path holds a secret are found: the password-setting link the emails carry among them
+    assert set(_secret_pages()) <= pages
+    assert {("GET", f"{RESET_PATH}x1"), ("POST", f"{RESET_PATH}x1")} <= set(_secret_pages())
+    assert ("GET", "/account/password") not in _secret_pages()
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize(("method", "url_path"), _pages(), ids=[f"{method} {path}" for method, path in _pages()])
 def test_every_page_of_the_portal_is_routed_through_one_path(overlay: str, method: str, url_path: str) -> None:
-    found = _matching(_portal_ingress(overlay), url_path)
+    found = _matching(overlay, url_path)
     assert len(found) == 1, f"{method} {url_path} is routed by {found or 'no path'}: route it in base/ingress.yaml"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("url_path", sorted({path for _, path in _secret_pages()}))
+def test_a_page_whose_path_holds_a_secret_is_served_only_where_no_access_log_keeps_it(
+    overlay: str, url_path: str
+) -> None:
+    """ingress-nginx's default access log keeps the request line: a password-setting link's token, which a mail
+    scanner's first GET does not use up, would stay usable there for up to 72 hours (decision 0129)."""
+    found = _serving(overlay, url_path)
+    assert found, f"{url_path} is not routed"
+    logged = [f"{ingress['metadata']['name']}: {path}" for ingress, path in found if _logs_access(ingress)]
+    assert logged == [], f"{url_path} holds a secret, yet an access log keeps it: {logged}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_other_page_keeps_the_access_log(overlay: str) -> None:
+    """Only the paths that hold a secret go unlogged: the rest of the portal stays in ingress-nginx's log."""
+    secret = {path for _, path in _secret_pages()}
+    unlogged = sorted(
+        {
+            f"{url_path} ({ingress['metadata']['name']}: {path})"
+            for _, url_path in _pages()
+            if url_path not in secret
+            for ingress, path in _serving(overlay, url_path)
+            if not _logs_access(ingress)
+        }
+    )
+    assert unlogged == []
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("url_path", _not_routed())
 def test_no_operator_api_and_nothing_of_the_platform_is_routed_to_the_portal(overlay: str, url_path: str) -> None:
-    assert _matching(_portal_ingress(overlay), url_path) == [], f"the portal's host routes {url_path}"
+    assert _matching(overlay, url_path) == [], f"the portal's host routes {url_path}"
