@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -28,7 +27,7 @@ from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
 from plr_projector import centre_reports
 from plr_projector.documents import CentreReportAccepted
-from plr_projector.endpoints import Projector, ProjectorDep, _forbidden, _refuse_mistyped_uln
+from plr_projector.endpoints import Projector, ProjectorDep, _forbidden, _refuse_mistyped_uln, erased_in_registry
 from plr_projector.projection import PLR_TOPIC
 from plr_projector.views import NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED
 
@@ -206,7 +205,9 @@ async def report_centre_achievement(
     # The read model learns of an erasure only once it reads `LearnerErased`; the registry records it before the
     # erasure answers 201. Asked last, just before the report is published (or a report kept under its key answered
     # again): a report sent after the erasure's answer is refused, whatever the projection's lag.
-    if await _erased_in_registry(projector, sorted({body.uln, *group.ulns})):
+    if await erased_in_registry(
+        projector, sorted({body.uln, *group.ulns}), not_done="the report was not taken; send it again."
+    ):
         raise _learner_erased(principal.kind)
     if first is not None and first.partition is not None and first.offset is not None:
         return _report_accepted(first.report_id, first.event_id, first.partition, first.offset)
@@ -233,34 +234,6 @@ def _learner_erased(kind: PrincipalKind) -> ProblemError:
         " says of them would be kept for good.",
         code=ProblemCode.LEARNER_ERASED,
     )
-
-
-async def _erased_in_registry(projector: Projector, ulns: Sequence[str]) -> bool:
-    """Whether the learner registry, validation's, records one of `ulns` erased: asked through
-    `validation.learner_erased` (decision 0184), which the projector's role may call (validation's migration 0129)
-    and which reads nothing else of validation's. Validation erases every ULN merged with a learner with them, so
-    any one of the group found erased is the learner's erasure.
-
-    A database with no `validation` schema has no registry (a projector on a database of its own): the read model
-    is then the only record of erasures. One whose registry cannot be asked (the role may not call the function,
-    or validation has not migrated yet) takes no report: 503, and nothing is put on the log."""
-    try:
-        async with projector.pool.acquire() as connection:
-            found = await connection.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM unnest($1::text[]) AS asked(uln)"
-                " WHERE validation.learner_erased(asked.uln))",
-                list(ulns),
-            )
-    except asyncpg.InvalidSchemaNameError:
-        return False
-    except (asyncpg.InsufficientPrivilegeError, asyncpg.UndefinedFunctionError) as error:
-        _log.warning("learner_registry_not_asked", error=type(error).__name__)
-        raise ProblemError(
-            503,
-            "Learner registry unavailable",
-            "Whether the learner was erased could not be asked, so the report was not taken; send it again.",
-        ) from error
-    return bool(found)
 
 
 async def _report_first_sent_with(

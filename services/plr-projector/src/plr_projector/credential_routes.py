@@ -28,7 +28,7 @@ from plr_projector.credential_keys import (
     NoSuchCredentialKey,
     PublicKey,
 )
-from plr_projector.endpoints import Operator, ProjectorDep, Uln, _forbidden, _refuse_mistyped_uln
+from plr_projector.endpoints import Operator, ProjectorDep, Uln, _forbidden, _refuse_mistyped_uln, erased_in_registry
 from plr_projector.plr_routes import EVENTS_HELD
 from plr_projector.views import AccessDenied, audience_for
 
@@ -116,14 +116,7 @@ async def export_plr_credential(
             _log.info("plr_credential_refused", principal=principal.kind.value)
             raise _forbidden(denied.detail, denied.code) from denied
         if await projector.model.any_erased(connection, group.ulns):  # for an operator too: see the description
-            _log.info("plr_credential_refused", principal=principal.kind.value, code=ProblemCode.LEARNER_ERASED.value)
-            raise ProblemError(
-                410,
-                "Learner erased",
-                "This ULN's learner was erased: no credential is signed for them any more, since a credential is made"
-                " to be handed on. One signed before the erasure still verifies.",
-                code=ProblemCode.LEARNER_ERASED,
-            )
+            raise _learner_erased(principal.kind)
         achievements = await projector.model.achievements(connection, group.ulns)
         held = await projector.model.parked_count_of_learner(
             connection, group.ulns, (row.achievement_id for row in achievements)
@@ -144,6 +137,7 @@ async def export_plr_credential(
             credential_id=uuid.uuid4(),
             issued_at=datetime.now(UTC),
             include_unsuccessful=include_unsuccessful,
+            ulns=group.ulns,
         )
         key = await signing.keys.signing_key()
     except credentials.NothingToCertify as nothing:
@@ -152,6 +146,11 @@ async def export_plr_credential(
         ) from nothing
     except CredentialKeyError as error:
         raise _signing_unavailable(error) from error
+    # The read model learns of an erasure only once it reads `LearnerErased`; the registry records it before the
+    # erasure answers 201. Asked last, just before signing: no credential is signed once an erasure was answered,
+    # whatever the projection's lag (as a centre report, decision 0184).
+    if await erased_in_registry(projector, group.ulns, not_done="no credential was signed; ask again."):
+        raise _learner_erased(principal.kind)
     count = len(document["credentialSubject"]["verifiableCredential"])
     _log.info(
         "plr_credential_issued",
@@ -167,6 +166,17 @@ async def export_plr_credential(
         kid=signing.issuer.key_uri(key.key_id),
         jwks_uri=signing.issuer.jwks_uri,
         achievements=count,
+    )
+
+
+def _learner_erased(kind: PrincipalKind) -> ProblemError:
+    _log.info("plr_credential_refused", principal=kind.value, code=ProblemCode.LEARNER_ERASED.value)
+    return ProblemError(
+        410,
+        "Learner erased",
+        "This ULN's learner was erased: no credential is signed for them any more, since a credential is made"
+        " to be handed on. One signed before the erasure still verifies.",
+        code=ProblemCode.LEARNER_ERASED,
     )
 
 

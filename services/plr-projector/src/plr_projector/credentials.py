@@ -10,6 +10,9 @@ centre (ILR) records are left out. See docs/decisions/0050-verifiable-plr-creden
 A Sandpit's credential says in its signed payload that it is practice, not a record (decision 0146): its name and
 description, and those of each nested credential and of the Achievement inside it (which OB 3.0 displays render).
 An achievement of a pathway names the pathway in its name, not only (percent-encoded) in its id.
+A Provisional result is named "… (provisional result)", and nothing of it says "awarded": a final result may change
+it. Each nested credential's id is the issuer's own (a Sandpit's never is a live one's), and the ClrSubject lists
+every ULN of the learner (OB 3.0 `identifier`), so that a verifier can match the ULN the person carries after a merge.
 """
 
 from __future__ import annotations
@@ -90,6 +93,17 @@ class CredentialIssuer:
     def titled(self, name: str) -> str:
         return f"{name} (Sandpit practice)" if self.practice else name
 
+    @property
+    def namespace(self) -> uuid.UUID:
+        """The UUID namespace of this issuer's ids: one issuer's nested credential ids are never another's (a
+        Sandpit's never a live one's), though the achievement ids they are made from are the same everywhere."""
+        return uuid.uuid5(uuid.NAMESPACE_URL, self.url)
+
+    def achievement_credential_id(self, achievement_id: uuid.UUID) -> str:
+        """The nested AchievementCredential's id: stable for this issuer and achievement, so that a later export with a
+        newer validFrom is the newer version of it (OB 3.0 versions by issuer, id and validFrom)."""
+        return f"urn:uuid:{uuid.uuid5(self.namespace, str(achievement_id))}"
+
     def described(self, description: str) -> str:
         return f"{SANDPIT_WARNING} {description}" if self.practice else description
 
@@ -122,8 +136,19 @@ def iso_z(moment: datetime) -> str:
 
 def achievement_name(row: AchievementRow) -> str:
     """The title, and the pathway when there is one: a verifier sees which pathway was awarded without decoding the
-    achievement's id (two pathways of one qualification are two achievements)."""
-    return f"{row.title} (pathway: {row.pathway})" if row.pathway else row.title
+    achievement's id (two pathways of one qualification are two achievements). A Provisional result says so in its
+    name, where a wallet shows it: a final result may change it, and it is not yet awarded."""
+    name = f"{row.title} (pathway: {row.pathway})" if row.pathway else row.title
+    return f"{name} (provisional result)" if row.status == "P" else name
+
+
+def _criteria(row: AchievementRow) -> str:
+    if row.status == "P":
+        return (
+            f"Provisional result reported by {row.awarding_organisation_name} ({row.ao_id}): not yet confirmed; the"
+            " final result may differ."
+        )
+    return f"Awarded by {row.awarding_organisation_name} ({row.ao_id})."
 
 
 def _achievement(issuer: CredentialIssuer, row: AchievementRow) -> dict[str, Any]:
@@ -138,7 +163,7 @@ def _achievement(issuer: CredentialIssuer, row: AchievementRow) -> dict[str, Any
         "name": issuer.titled(achievement_name(row)),
         "description": issuer.described(f"{row.title}: {row.qualification_type}{level} ({row.framework}).{pathway}"),
         "humanCode": display_qan(row.qualification_number),
-        "criteria": {"narrative": issuer.described(f"Awarded by {row.awarding_organisation_name} ({row.ao_id}).")},
+        "criteria": {"narrative": issuer.described(_criteria(row))},
         "creator": issuer.awarding_organisation(row.ao_id, row.awarding_organisation_name),
         "resultDescription": [
             {"id": f"{uri}#grade", "type": ["ResultDescription"], "name": "Grade", "resultType": "LetterGrade"},
@@ -170,15 +195,19 @@ def _achievement_credential(
     if row.credits is not None and succeeded:
         subject["creditsEarned"] = float(row.credits)
     said = (
-        f"{STATUS_WORD[row.status]} result awarded by {awarding_organisation['name']} on {row.award_date.isoformat()}."
+        f"Provisional result reported by {awarding_organisation['name']} for {row.award_date.isoformat()}: not yet"
+        " confirmed; the final result may differ."
+        if succeeded and row.status == "P"
+        else f"{STATUS_WORD[row.status]} result awarded by {awarding_organisation['name']}"
+        f" on {row.award_date.isoformat()}."
         if succeeded
         else f"{STATUS_WORD[row.status]} result recorded by {awarding_organisation['name']}"
         f" on {row.award_date.isoformat()}: not achieved (grade {row.grade})."
     )
     credential: dict[str, Any] = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
-        # Stable per achievement: a later issue with a newer validFrom is the newer version of it.
-        "id": f"urn:uuid:{row.achievement_id}",
+        # Stable per issuer and achievement: a later issue with a newer validFrom is the newer version of it.
+        "id": issuer.achievement_credential_id(row.achievement_id),
         "type": ["VerifiableCredential", "AchievementCredential"],
         "name": issuer.titled(achievement_name(row)),
         "description": issuer.described(said),
@@ -200,10 +229,12 @@ def plr_credential(
     credential_id: uuid.UUID,
     issued_at: datetime,
     include_unsuccessful: bool = False,
+    ulns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The learner's live AO achievements as a CLR 2.0 ClrCredential (unsigned), newest award first. The results
     the learner did not achieve are in it only when `include_unsuccessful`: what they share is what they achieved
-    unless they choose otherwise (the seed FAQ's "switch off")."""
+    unless they choose otherwise (the seed FAQ's "switch off"). `uln` is the learner's (master) ULN, the subject's
+    id; `ulns` every ULN of the learner (those merged into it), each listed in the subject's `identifier`."""
     results = [row for row in achievements if not row.withdrawn and row.grade not in NO_RESULT_GRADES]
     live = sorted(
         (row for row in results if include_unsuccessful or achieved(row)),
@@ -232,10 +263,17 @@ def plr_credential(
         "credentialSubject": {
             "id": subject_id,
             "type": ["ClrSubject"],
+            "identifier": [uln_identifier(each) for each in (uln, *sorted(set(ulns) - {uln}))],
             "verifiableCredential": nested,
         },
         "credentialSchema": [{"id": CLR_SCHEMA, "type": SCHEMA_VALIDATOR}],
     }
+
+
+def uln_identifier(uln: str) -> dict[str, Any]:
+    """A ULN of the learner as an OB 3.0 `IdentityObject`, in plain (`hashed` false): the master ULN first, then
+    those merged into it, so that a verifier given the ULN the person and their certificates carry finds it."""
+    return {"type": "IdentityObject", "identityHash": uln, "identityType": "identifier", "hashed": False}
 
 
 def held_on(issued_at: datetime) -> str:

@@ -1,8 +1,9 @@
-"""What the route groups share: the `Projector` every endpoint is given, the callers they take, and the
-refusal of a ULN no learner can have."""
+"""What the route groups share: the `Projector` every endpoint is given, the callers they take, the refusal of a ULN
+no learner can have, and whether the learner registry records a learner erased (decisions 0050 and 0184)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from lrs_domain.rules import why_no_learner_has
 from lrs_platform.authentication import operator_caller
 from lrs_platform.consumer import readiness_words
 from lrs_platform.identity import Principal
+from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError
 from plr_projector.consumer import Runner, Topics
 from plr_projector.dead_letters import DeadLetters
@@ -72,3 +74,39 @@ def _refuse_mistyped_uln(uln: str) -> None:
     found", the caller would look for the fault everywhere but the typing."""
     if refusal := why_no_learner_has(uln):
         raise ProblemError(422, "Invalid ULN", refusal.reason, code=refusal.code)
+
+
+# named as the routes' logger: the `logger` field of the log line stays what it was
+_registry_log = get_logger("plr_projector.api")
+
+
+async def erased_in_registry(projector: Projector, ulns: Sequence[str], *, not_done: str) -> bool:
+    """Whether the learner registry, validation's, records one of `ulns` erased: asked through
+    `validation.learner_erased` (decision 0184), which the projector's role may call (validation's migration 0129)
+    and which reads nothing else of validation's. Validation erases every ULN merged with a learner with them, so
+    any one of the group found erased is the learner's erasure.
+
+    The read model learns of an erasure only once it reads `LearnerErased`; the registry records it before the
+    erasure answers 201. So a route asks this last, just before it acts, the read model's word being its fast path.
+
+    A database with no `validation` schema has no registry (a projector on a database of its own): the read model
+    is then the only record of erasures. One whose registry cannot be asked (the role may not call the function,
+    or validation has not migrated yet) raises 503, its detail starting "Whether the learner was erased could not be
+    asked, so " and ending with `not_done` (what the route did not do, and what to do instead)."""
+    try:
+        async with projector.pool.acquire() as connection:
+            found = await connection.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM unnest($1::text[]) AS asked(uln)"
+                " WHERE validation.learner_erased(asked.uln))",
+                list(ulns),
+            )
+    except asyncpg.InvalidSchemaNameError:
+        return False
+    except (asyncpg.InsufficientPrivilegeError, asyncpg.UndefinedFunctionError) as error:
+        _registry_log.warning("learner_registry_not_asked", error=type(error).__name__)
+        raise ProblemError(
+            503,
+            "Learner registry unavailable",
+            f"Whether the learner was erased could not be asked, so {not_done}",
+        ) from error
+    return bool(found)

@@ -15,8 +15,8 @@ are said to be so: they are only as good as whoever gave the file. Every value t
 printed escaped, one field a line (decision 0178). The verdict says when the credential was issued (UK time) and
 that it states the record only as it stood then (decision 0050); a key missing from the JWKS fetched from the
 issuer may be one the LRS withdrew, which a new export answers, and a JWKS file (saved when it says) does not show
-a withdrawal since. It says too that the credential names the learner only by ULN: it does not show that whoever
-hands it over is that learner. A script that relies on the exit status refuses a stale credential with
+a withdrawal since. It says too that the credential names the learner only by ULN (and, after a merge, the ULNs
+merged into it, which its subject lists): it does not show that whoever hands it over is that learner. A script that relies on the exit status refuses a stale credential with
 --issued-after or --max-age-days (exit 1). A file that cannot be read (missing, too large, not text) exits 2.
 """
 
@@ -465,16 +465,46 @@ def _keys_line(jwks_source: str, issuer_id: str) -> str:
 
 
 LEARNER_PATH = re.compile(r"/v1/learners/(?P<uln>[0-9]{10})/?")
-IDENTITY_FREE_SUBJECT = {"id", "type", "verifiableCredential"}
-"""All a PLR credential's subject holds: the learner's id (their ULN under the issuer's address), no name, no date
-of birth and no binding to a holder (decision 0050)."""
+ULN_TEXT = re.compile(r"[0-9]{10}")
+IDENTITY_FREE_SUBJECT = {"id", "type", "identifier", "verifiableCredential"}
+"""All a PLR credential's subject holds: the learner's id (their ULN under the issuer's address), each ULN of theirs
+as an `identifier` (those merged into it too), no name, no date of birth and no binding to a holder (decision 0050)."""
+
+
+def _listed_ulns(subject: Mapping[str, Any]) -> list[str] | None:
+    """The ULNs the subject's `identifier` lists (OB 3.0 IdentityObjects, `identityType` "identifier", not hashed), in
+    its order; None if it lists anything else (a name, a hashed value), which the verdict then does not call a ULN."""
+    identifier = subject.get("identifier", [])
+    if not isinstance(identifier, list):
+        return None
+    ulns: list[str] = []
+    for item in identifier:
+        identity = _object(item)
+        value = identity.get("identityHash")
+        if (
+            identity.get("type") != "IdentityObject"
+            or identity.get("identityType") != "identifier"
+            or identity.get("hashed") is not False
+            or not isinstance(value, str)
+            or not ULN_TEXT.fullmatch(value)
+        ):
+            return None
+        if value not in ulns:
+            ulns.append(value)
+    return ulns
 
 
 def _holder_line(subject: Any) -> str:
-    """What a valid credential does not show: that whoever handed it over is the learner it names."""
+    """What a valid credential does not show: that whoever handed it over is the learner it names. After a merge the
+    subject is the master ULN; the ULNs merged into it, which the person and their certificates may carry, are said
+    too (the subject's `identifier`)."""
     found = LEARNER_PATH.fullmatch(urlsplit(str(_object(subject).get("id", ""))).path)
     learner = f"ULN {found['uln']}" if found else "the subject id below"
-    if isinstance(subject, dict) and set(subject) <= IDENTITY_FREE_SUBJECT:
+    listed = _listed_ulns(_object(subject))
+    others = [uln for uln in listed or [] if not found or uln != found["uln"]]
+    if others:
+        learner += f" and the ULN{'' if len(others) == 1 else 's'} merged into it, {', '.join(others)}"
+    if isinstance(subject, dict) and set(subject) <= IDENTITY_FREE_SUBJECT and listed is not None:
         said = f"it names the learner only by {learner} (no name or date of birth)"
     else:
         said = f"it names the learner by {learner} and what else its subject gives"

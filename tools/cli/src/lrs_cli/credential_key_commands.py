@@ -98,7 +98,9 @@ def withdrawn_text(withdrawal: dict[str, Any]) -> str:
     lines = [
         f"withdrew credential signing key {key['key_id']} ({_when(key.get('withdrawn_at'))}, {UK_TIME}): it is out of"
         " the JWKS and no credential it signed verifies any more (verifiers may keep the JWKS they fetched for up to"
-        " 5 minutes); tell the learners concerned to export a new one",
+        " 5 minutes). The LRS keeps no list of who holds credentials it signed: announce where learners and"
+        f" verifiers will see it that credentials signed with key {key['key_id']} no longer verify, and that"
+        " learners should export a new one",
     ]
     if replaced_by := withdrawal.get("replaced_by"):
         lines.append(f"it was the active key: new credentials are signed with key {replaced_by}")
