@@ -4,44 +4,26 @@ exactly one is carried out, the other is refused 409 (never a 500), and plr_ops.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from tests.support.projector import (
-    LEARNERS,
-    PLR,
-    App,
-    Events,
-    Record,
-    create_topics,
-    envelope_bytes,
-    new_prefix,
-    produce,
-    registered,
-    running_projector,
-    stored_offsets,
-    uln_for,
+from tests.support.projector import PLR, App, Events, Record, envelope_bytes, produce, running_projector
+from tests.support.rebuilds import (
+    OPERATOR,
+    caught_up_rebuild,
+    learners_log,
+    new_ulns,
+    projected_live,
+    topics_holding,
 )
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-OPERATOR = "operator:ops-tests"
 LEARNER_COUNT = 30
-
-
-def _log(base: int) -> list[Record]:
-    records: list[Record] = []
-    events = Events(ao_id="RN5133")
-    for index in range(LEARNER_COUNT):
-        uln = uln_for(base + index)
-        records.append(Record(LEARNERS, uln, envelope_bytes(registered(uln), sequence=index * 10)))
-        records.append(Record(PLR, uln, envelope_bytes(events.recorded(uln), sequence=index * 10 + 1)))
-    return records
 
 
 async def _schema_oid(connection: asyncpg.Connection, name: str) -> int | None:
@@ -76,23 +58,11 @@ async def _delete(app: App, path: str) -> httpx.Response:
 async def test_a_switch_and_an_abandon_of_one_rebuild_one_is_carried_out_the_other_refused(
     fresh_database_url: str, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch, order: str
 ) -> None:
-    prefix = new_prefix()
-    await create_topics(kafka_bootstrap, prefix)
-    records = _log(uuid.uuid4().int % 50_000_000)
-    await produce(kafka_bootstrap, prefix, records)
+    records = learners_log(new_ulns(LEARNER_COUNT))
+    prefix = await topics_holding(kafka_bootstrap, records)
     async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
-
-        async def projected() -> bool:
-            return sum((await stored_offsets(fresh_database_url)).values()) >= len(records)
-
-        await eventually(projected, within=60, what="live projection")
-        start = await app.post(OPERATOR, "/v1/admin/rebuild", workers=0)
-        assert start.status_code == 202, start.text
-
-        async def rebuilt() -> bool:
-            return bool((await app.get(OPERATOR, "/v1/admin/rebuild")).json()["state"] == "caught_up")
-
-        await eventually(rebuilt, within=60, what="rebuild caught up")
+        await projected_live(app, records)
+        await caught_up_rebuild(app)
         rebuilds = app.app.state.projector.rebuilds
         connection = await asyncpg.connect(fresh_database_url)
         try:
@@ -154,7 +124,7 @@ async def test_a_switch_and_an_abandon_of_one_rebuild_one_is_carried_out_the_oth
             await connection.close()
         assert (await app.get(OPERATOR, "/v1/admin/rebuild")).json()["state"] == "idle"
         # the projector reads on from whichever model is live
-        later = uln_for(uuid.uuid4().int % 50_000_000)
+        [later] = new_ulns(1)
         await produce(kafka_bootstrap, prefix, [Record(PLR, later, envelope_bytes(Events().recorded(later)))])
 
         async def visible() -> bool:

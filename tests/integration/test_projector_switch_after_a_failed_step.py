@@ -5,24 +5,18 @@ switch made that gap the live model's, with no error, nothing parked and no lag 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import asyncpg
 import pytest
-from tests.support.projector import (
-    LEARNERS,
-    PLR,
-    Events,
-    Record,
-    create_topics,
-    envelope_bytes,
-    new_prefix,
-    produce,
-    registered,
-    running_projector,
-    stored_offsets,
-    uln_for,
+from tests.support.projector import PLR, produce, running_projector
+from tests.support.rebuilds import (
+    OPERATOR,
+    caught_up_rebuild,
+    learners_log,
+    new_ulns,
+    projected_live,
+    topics_holding,
 )
 from tests.support.waiting import eventually
 
@@ -30,41 +24,19 @@ from lrs_platform.consumer import RetryPolicy
 
 pytestmark = pytest.mark.integration
 
-OPERATOR = "operator:ops-tests"
 LEARNER_COUNT = 20
-
-
-def _log(base: int) -> tuple[list[Record], list[str]]:
-    records: list[Record] = []
-    ulns = [uln_for(base + index) for index in range(LEARNER_COUNT)]
-    events = Events(ao_id="RN5133")
-    for index, uln in enumerate(ulns):
-        records.append(Record(LEARNERS, uln, envelope_bytes(registered(uln), sequence=index * 10)))
-        records.append(Record(PLR, uln, envelope_bytes(events.recorded(uln), sequence=index * 10 + 1)))
-    return records, ulns
 
 
 async def test_a_switch_while_the_rebuilds_runner_waits_out_a_failed_step_loses_no_event(
     fresh_database_url: str, kafka_bootstrap: str
 ) -> None:
-    prefix = new_prefix()
-    await create_topics(kafka_bootstrap, prefix)
-    base = uuid.uuid4().int % 50_000_000
-    first, _ = _log(base)
-    await produce(kafka_bootstrap, prefix, first)
+    ulns = new_ulns(2 * LEARNER_COUNT)
+    first_ulns, later_ulns = ulns[:LEARNER_COUNT], ulns[LEARNER_COUNT:]
+    first = learners_log(first_ulns)
+    prefix = await topics_holding(kafka_bootstrap, first)
     async with running_projector(fresh_database_url, kafka_bootstrap, prefix) as app:
-
-        async def projected(count: int) -> bool:
-            return sum((await stored_offsets(fresh_database_url)).values()) >= count
-
-        await eventually(lambda: projected(len(first)), within=60, what="live projection")
-        start = await app.post(OPERATOR, "/v1/admin/rebuild", workers=0)
-        assert start.status_code == 202, start.text
-
-        async def rebuilt() -> bool:
-            return bool((await app.get(OPERATOR, "/v1/admin/rebuild")).json()["state"] == "caught_up")
-
-        await eventually(rebuilt, within=60, what="rebuild caught up")
+        await projected_live(app, first)
+        await caught_up_rebuild(app)
         runner = app.app.state.projector.rebuilds.job.runner
         # its next step fails as a lost connection fails it, once; its back-off outlasts the test
         runner.attempts.policy = RetryPolicy(base_seconds=600, max_seconds=600)
@@ -78,14 +50,14 @@ async def test_a_switch_while_the_rebuilds_runner_waits_out_a_failed_step_loses_
             return await applying(messages, *arguments, **options)
 
         runner._apply = fails_once
-        later, later_ulns = _log(base + LEARNER_COUNT)
+        later = learners_log(later_ulns)
         await produce(kafka_bootstrap, prefix, later)
 
         async def stale() -> bool:
             return bool(failed) and bool(runner._stale)
 
         await eventually(stale, within=30, what="the rebuild's step failed, waiting out its back-off")
-        await eventually(lambda: projected(len(first) + len(later)), within=60, what="the later events live")
+        await projected_live(app, [*first, *later], what="the later events live")
 
         switched = await app.post(OPERATOR, "/v1/admin/rebuild/switch")
         assert switched.status_code == 200, switched.text

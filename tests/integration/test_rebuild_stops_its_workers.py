@@ -6,87 +6,34 @@ its own, and a worker it did not start (an indexed Job's pod) finds its row ende
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
-import uuid
-from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
-from tests.support.projector import (
-    LEARNERS,
-    PLR,
-    App,
-    Events,
-    Record,
-    create_topics,
-    envelope_bytes,
-    new_prefix,
-    produce,
-    projector_settings,
-    registered,
-    running_projector,
-    stored_offsets,
-    uln_for,
+from tests.support.projector import projector_settings, running_projector
+from tests.support.rebuilds import (
+    OPERATOR,
+    job_pod,
+    killed_until_the_rebuild_fails,
+    learners_log,
+    new_ulns,
+    projected_live,
+    rebuild_in_state,
+    rebuild_status,
+    topics_holding,
+    worker_processes,
 )
 from tests.support.waiting import eventually
 
 from lrs_platform.database import advisory_lock_key
-from plr_projector.rebuild import worker_environment
 
 pytestmark = pytest.mark.integration
 
-OPERATOR = "operator:ops-tests"
 STARTS = 3  # rebuild_jobs.WORKER_STARTS
 SCHEMA = "plr_rebuild_1"  # the first rebuild of a fresh database
 HOLD = 7_270_417  # the advisory lock this test holds while worker 0 must wait in the middle of its pass
 JOB_RETRY_SECONDS = 8.0
 JOB_ATTEMPTS = 4  # the first run of an index and the Job's backoffLimitPerIndex: 3 retries
 JOB_PROJECTOR = {"rebuild_launch": "external", "rebuild_workers": 2, "rebuild_worker_retry_seconds": JOB_RETRY_SECONDS}
-
-
-def _log(learners: int = 200) -> list[Record]:
-    base = uuid.uuid4().int % 50_000_000
-    events = Events()
-    records: list[Record] = []
-    for index in range(learners):
-        uln = uln_for(base + index)
-        records.append(Record(LEARNERS, uln, envelope_bytes(registered(uln), sequence=index * 10)))
-        records.append(Record(PLR, uln, envelope_bytes(events.recorded(uln), sequence=index * 10 + 1)))
-    return records
-
-
-def _worker_processes(number: int) -> list[int]:
-    """The processes of rebuild worker `number` this test's projector started (its children)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue  # ended meanwhile
-        ours = parent == os.getpid() and b"plr_projector.rebuild" in command and b"--worker" in command
-        if ours and command[command.index(b"--worker") + 1] == str(number).encode():
-            found.append(int(entry.name))
-    return found
-
-
-async def _produced(app: App, records: list[Record]) -> None:
-    async def projected() -> bool:
-        return sum((await stored_offsets(app.database_url)).values()) >= len(records)
-
-    await eventually(projected, within=60, what="live projection")
-
-
-async def _status(app: App) -> dict[str, Any]:
-    answer = await app.get(OPERATOR, "/v1/admin/rebuild")
-    assert answer.status_code == 200, answer.text
-    status: dict[str, Any] = answer.json()
-    return status
 
 
 async def _rows(connection: asyncpg.Connection) -> list[tuple[str, str | None]]:
@@ -120,14 +67,12 @@ async def _waiting_mid_pass(connection: asyncpg.Connection) -> bool:
 async def test_a_rebuild_failed_for_a_killed_worker_stops_the_others_and_ends_their_rows(
     fresh_database_url: str, kafka_bootstrap: str
 ) -> None:
-    prefix = new_prefix()
-    await create_topics(kafka_bootstrap, prefix)
-    records = _log()
-    await produce(kafka_bootstrap, prefix, records)
+    records = learners_log(new_ulns(200))
+    prefix = await topics_holding(kafka_bootstrap, records)
     holder = await asyncpg.connect(fresh_database_url)
     try:
         async with running_projector(fresh_database_url, kafka_bootstrap, prefix, rebuild_workers=2) as app:
-            await _produced(app, records)
+            await projected_live(app, records)
             # worker 1 waits on its lock, to be killed there; worker 0 on its own until it can be held mid-pass
             await holder.execute("SELECT pg_advisory_lock($1)", advisory_lock_key("plr-rebuild|1|1"))
             await holder.execute("SELECT pg_advisory_lock($1)", advisory_lock_key("plr-rebuild|1|0"))
@@ -138,40 +83,20 @@ async def test_a_rebuild_failed_for_a_killed_worker_stops_the_others_and_ends_th
             await eventually(lambda: _waiting_mid_pass(holder), within=60, what="worker 0 in the middle of its pass")
             assert await _rows(holder) == [("running", None), ("pending", None)]
 
-            killed: set[int] = set()
-
-            async def kill_worker_one() -> dict[str, Any] | None:
-                for pid in set(_worker_processes(1)) - killed:
-                    os.kill(pid, signal.SIGKILL)  # a process this test's projector started
-                    killed.add(pid)
-                status = await _status(app)
-                return status if status["state"] == "failed" else None
-
-            failed = await eventually(kill_worker_one, within=120, what="the rebuild failed for its killed worker")
+            failed, killed = await killed_until_the_rebuild_fails(app, worker=1)
             assert len(killed) == STARTS
             said = failed["workers"][0]  # as `GET /v1/admin/rebuild` shows it
             assert (said["state"], said["error"]) == ("failed", "stopped: worker 1 failed")
             rows = await _rows(holder)
             assert rows[0] == ("failed", "stopped: worker 1 failed")
             assert rows[1][0] == "failed" and (rows[1][1] or "").startswith("was killed by SIGKILL")
-            assert _worker_processes(0) == []  # stopped, not left loading into the failed rebuild's schema
+            assert worker_processes(0) == []  # stopped, not left loading into the failed rebuild's schema
 
             await holder.execute("SELECT pg_advisory_unlock($1)", HOLD)
             assert await holder.fetchval(f"SELECT count(*) FROM {SCHEMA}.learners") == 0  # its pass never committed
-            assert (await _status(app))["workers"][0]["state"] == "failed"
+            assert (await rebuild_status(app))["workers"][0]["state"] == "failed"
     finally:
         await holder.close()
-
-
-async def _job_index(settings: Any, index: int) -> int:
-    """One pod of the rebuild Job: the image's command, its index in JOB_COMPLETION_INDEX; its exit status."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "plr_projector.rebuild",
-        env={**worker_environment(settings), "JOB_COMPLETION_INDEX": str(index)},
-    )
-    return await asyncio.wait_for(process.wait(), timeout=180)
 
 
 async def _fail_worker_one(connection: asyncpg.Connection) -> None:
@@ -189,31 +114,26 @@ async def _fail_worker_one(connection: asyncpg.Connection) -> None:
 async def test_a_job_worker_still_loading_when_the_rebuild_fails_stops_without_committing_its_pass(
     fresh_database_url: str, kafka_bootstrap: str
 ) -> None:
-    prefix = new_prefix()
-    await create_topics(kafka_bootstrap, prefix)
-    records = _log()
-    await produce(kafka_bootstrap, prefix, records)
+    records = learners_log(new_ulns(200))
+    prefix = await topics_holding(kafka_bootstrap, records)
     settings = projector_settings(fresh_database_url, kafka_bootstrap, prefix, **JOB_PROJECTOR)
     holder = await asyncpg.connect(fresh_database_url)
     try:
         async with running_projector(fresh_database_url, kafka_bootstrap, prefix, **JOB_PROJECTOR) as app:
-            await _produced(app, records)
+            await projected_live(app, records)
             start = await app.post(OPERATOR, "/v1/admin/rebuild", workers=2)
             assert start.status_code == 202, start.text
             await _hold_worker_zero_mid_pass(holder)
             await _fail_worker_one(holder)
-            worker_zero = asyncio.create_task(_job_index(settings, 0))
+            worker_zero = asyncio.create_task(job_pod(settings, 0))
             try:
                 await eventually(lambda: _waiting_mid_pass(holder), within=60, what="worker 0 mid-pass")
-                exits = await asyncio.gather(*(_job_index(settings, 1) for _ in range(JOB_ATTEMPTS)))
+                exits = await asyncio.gather(*(job_pod(settings, 1) for _ in range(JOB_ATTEMPTS)))
                 assert exits == [1] * JOB_ATTEMPTS
-
-                async def rebuild_failed() -> dict[str, Any] | None:
-                    status = await _status(app)
-                    return status if status["state"] == "failed" else None
-
                 failed = await eventually(
-                    rebuild_failed, within=JOB_RETRY_SECONDS + 30, what="the rebuild failed for its worker"
+                    lambda: rebuild_in_state(app, "failed"),
+                    within=JOB_RETRY_SECONDS + 30,
+                    what="the rebuild failed for its worker",
                 )
                 assert failed["workers"][0]["state"] == "failed"
                 assert failed["workers"][0]["error"] == "stopped: worker 1 failed"
@@ -233,21 +153,19 @@ async def test_a_job_worker_still_loading_when_the_rebuild_fails_stops_without_c
 async def test_an_abandoned_rebuild_stops_its_workers_and_ends_their_rows(
     fresh_database_url: str, kafka_bootstrap: str
 ) -> None:
-    prefix = new_prefix()
-    await create_topics(kafka_bootstrap, prefix)
-    records = _log(learners=50)
-    await produce(kafka_bootstrap, prefix, records)
+    records = learners_log(new_ulns(50))
+    prefix = await topics_holding(kafka_bootstrap, records)
     holder = await asyncpg.connect(fresh_database_url)
     try:
         async with running_projector(fresh_database_url, kafka_bootstrap, prefix, rebuild_workers=2) as app:
-            await _produced(app, records)
+            await projected_live(app, records)
             for worker in (0, 1):  # both wait on their locks: neither has begun
                 await holder.execute("SELECT pg_advisory_lock($1)", advisory_lock_key(f"plr-rebuild|1|{worker}"))
             start = await app.post(OPERATOR, "/v1/admin/rebuild", workers=2)
             assert start.status_code == 202, start.text
 
             async def both_started() -> bool:
-                return bool(_worker_processes(0) and _worker_processes(1))
+                return bool(worker_processes(0) and worker_processes(1))
 
             await eventually(both_started, within=60, what="both worker processes started")
             async with await app.client(OPERATOR) as client:
@@ -256,6 +174,6 @@ async def test_an_abandoned_rebuild_stops_its_workers_and_ends_their_rows(
 
             stopped = "stopped: the rebuild was abandoned"
             assert await _rows(holder) == [("failed", stopped), ("failed", stopped)]
-            assert (_worker_processes(0), _worker_processes(1)) == ([], [])
+            assert (worker_processes(0), worker_processes(1)) == ([], [])
     finally:
         await holder.close()

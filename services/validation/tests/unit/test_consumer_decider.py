@@ -22,16 +22,8 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from prometheus_client import REGISTRY
 
 import validation.decider
-from lrs_contracts.batch import (
-    BatchFormat,
-    BatchHeader,
-    BatchRecordsSubmitted,
-    BatchSubmissionCompleted,
-    BatchSubmitted,
-    JobType,
-    SubmittedRecord,
-)
-from lrs_contracts.dead_letters import DeadLetter, Headers
+from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmissionCompleted, SubmittedRecord
+from lrs_contracts.dead_letters import DeadLetter
 from lrs_contracts.envelope import Contract
 from lrs_contracts.learner import AbilityToShare, LearnerSharingChanged
 from lrs_contracts.outcomes import BatchAbandoned, BatchValidationStarted
@@ -40,7 +32,6 @@ from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
 from lrs_domain.achievements import AchievementState
 from lrs_domain.decision import BatchDecision
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Learner
-from lrs_platform.consumer import RetryPolicy
 from lrs_platform.kafka import MAX_MESSAGE_BYTES
 from lrs_platform.keyring import (
     ERASED,
@@ -51,62 +42,11 @@ from lrs_platform.keyring import (
     batch_key_name,
     sealed_personal,
 )
-from lrs_platform.parking import DeadLetterOffice, Parking
+from lrs_platform.parking import Parking
 from validation.decider import ABANDONED_REASON, POLL_MESSAGES, Decider, finish_and_write
 from validation.decision_store import OutgoingMessage, StoredDecision
 
-AO = "RN5001"
-PARTITION = TopicPartition(BATCH_SUBMITTED.name, 2)
-NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0)
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-    timestamp: int = 0
-
-
-def batch_records(batch_id: uuid.UUID, first_offset: int, record: SubmittedRecord | None = None) -> list[Record]:
-    record = record or SubmittedRecord(
-        line=1, action="Create", uln="3000000002", qualification_number="60303049", grade="5"
-    )
-    payloads: list[Contract] = [
-        BatchSubmitted(
-            batch_id=batch_id,
-            ao_id=AO,
-            header=BatchHeader(awarding_organisation=AO, job_type=JobType.FINAL, notification_email="r@example.org"),
-            format=BatchFormat.JSON,
-            record_count=1,
-            content_sha256="0" * 64,
-            size_bytes=1,
-            submitted_by=f"ao:{AO}",
-            received_at=datetime(2025, 3, 1, tzinfo=UTC),
-        ),
-        BatchRecordsSubmitted(batch_id=batch_id, ao_id=AO, chunk_index=0, records=(record,)),
-        BatchSubmissionCompleted(batch_id=batch_id, ao_id=AO, record_count=1, chunk_count=1),
-    ]
-    return [
-        Record(PARTITION.topic, PARTITION.partition, first_offset + index, AO.encode(), value)
-        for index, value in enumerate(encode(wrap(p, source="ingest", correlation_id="c")) for p in payloads)
-    ]
-
-
-@dataclass
-class FakeBatch:
-    """A record batch that holds `capacity` messages."""
-
-    capacity: int
-    messages: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-    def append(self, *, timestamp: None, key: bytes, value: bytes) -> object | None:
-        if len(self.messages) == self.capacity:
-            return None
-        self.messages.append((key, value))
-        return object()
+from .decider_fakes import AO, PARTITION, FakeBatch, Record, batch_records, decider, offer_all
 
 
 @dataclass
@@ -176,50 +116,6 @@ class FakeParked:
     async def counts(self, consumer: str) -> dict[str, int]:
         reasons = [parking.reason for parking in self.parked if parking.consumer == consumer]
         return {"error": reasons.count("error"), "blocked": reasons.count("blocked")}
-
-
-class NoKeys:
-    """A key store without keys: the records these tests decide carry no sealed details."""
-
-    async def find(self, ulns: Iterable[str]) -> KeyLookup:
-        return {}
-
-    async def destroy(self, name: str) -> bool:
-        return False
-
-
-async def no_publisher(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
-    raise AssertionError("the decider publishes dead letters itself")
-
-
-def decider(
-    decisions: Any,
-    producer: FakeProducer,
-    parked: FakeParked,
-    *,
-    consumer: Any = None,
-    reference: Any = None,
-    keys: Any = None,
-    maintenance: Any = None,
-) -> Decider:
-    office = DeadLetterOffice(parked, no_publisher)  # type: ignore[arg-type]
-    return Decider(
-        consumer,
-        producer,
-        "validation",
-        reference,
-        decisions,
-        office,
-        NO_WAIT,
-        registry=reference,
-        keys=keys or NoKeys(),
-        maintenance=maintenance,
-    )
-
-
-async def offer_all(target: Decider, records: list[Record]) -> None:
-    for record in records:
-        await target._offer(PARTITION, record)
 
 
 async def test_a_batch_that_cannot_be_decided_is_parked_and_its_offsets_move_past_it() -> None:

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,69 +27,11 @@ from aiokafka.errors import (
 )
 from aiokafka.producer.transaction_manager import TransactionState
 
-from lrs_contracts.batch import (
-    BatchFormat,
-    BatchHeader,
-    BatchRecordsSubmitted,
-    BatchSubmissionCompleted,
-    BatchSubmitted,
-    JobType,
-    SubmittedRecord,
-)
-from lrs_contracts.dead_letters import Headers
-from lrs_contracts.envelope import Contract
-from lrs_contracts.registry import encode, wrap
-from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
-from lrs_platform.consumer import RetryPolicy
-from lrs_platform.parking import DeadLetterOffice, Parking
-from validation.decider import Decider
+from lrs_contracts.topics import BATCH_OUTCOMES
+from lrs_platform.parking import Parking
 from validation.decision_store import OutgoingMessage, StoredDecision
 
-AO = "RN5001"
-PARTITION = TopicPartition(BATCH_SUBMITTED.name, 2)
-NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0)
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-    timestamp: int = 0
-
-
-def batch_records(batch_id: uuid.UUID) -> list[Record]:
-    record = SubmittedRecord(line=1, action="Create", uln="3000000002", qualification_number="60303049", grade="5")
-    payloads: list[Contract] = [
-        BatchSubmitted(
-            batch_id=batch_id,
-            ao_id=AO,
-            header=BatchHeader(awarding_organisation=AO, job_type=JobType.FINAL, notification_email="r@example.org"),
-            format=BatchFormat.JSON,
-            record_count=1,
-            content_sha256="0" * 64,
-            size_bytes=1,
-            submitted_by=f"ao:{AO}",
-            received_at=datetime(2025, 3, 1, tzinfo=UTC),
-        ),
-        BatchRecordsSubmitted(batch_id=batch_id, ao_id=AO, chunk_index=0, records=(record,)),
-        BatchSubmissionCompleted(batch_id=batch_id, ao_id=AO, record_count=1, chunk_count=1),
-    ]
-    return [
-        Record(PARTITION.topic, PARTITION.partition, 40 + index, AO.encode(), value)
-        for index, value in enumerate(encode(wrap(p, source="ingest", correlation_id="c")) for p in payloads)
-    ]
-
-
-@dataclass
-class FakeBatch:
-    messages: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-    def append(self, *, timestamp: None, key: bytes, value: bytes) -> object | None:
-        self.messages.append((key, value))
-        return object()
+from .decider_fakes import PARTITION, FakeBatch, batch_records, decider, offer_all
 
 
 @dataclass
@@ -175,45 +116,13 @@ class NothingParked:
         return {"error": 0, "blocked": 0}
 
 
-class NoKeys:
-    async def find(self, ulns: Any) -> dict[str, Any]:
-        return {}
-
-    async def destroy(self, name: str) -> bool:
-        return False
-
-
-async def no_publisher(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
-    raise AssertionError("nothing is dead-lettered")
-
-
-def decider(producer: FailingProducer, decisions: StoredUnpublished) -> Decider:
-    office = DeadLetterOffice(NothingParked(), no_publisher)  # type: ignore[arg-type]
-    return Decider(
-        None,
-        producer,
-        "validation",
-        None,  # type: ignore[arg-type]
-        decisions,  # type: ignore[arg-type]
-        office,
-        NO_WAIT,
-        registry=None,  # type: ignore[arg-type]
-        keys=NoKeys(),
-    )
-
-
-async def offer_all(target: Decider, records: list[Record]) -> None:
-    for record in records:
-        await target._offer(PARTITION, record)
-
-
 async def test_a_broker_away_while_a_batch_is_published_is_waited_out_and_the_batch_published_once() -> None:
     batch_id = uuid.uuid4()
     producer = FailingProducer([KafkaTimeoutError(), KafkaConnectionError("broker gone")])
     decisions = StoredUnpublished()
-    target = decider(producer, decisions)
+    target = decider(decisions, producer, NothingParked())
 
-    await offer_all(target, batch_records(batch_id))
+    await offer_all(target, batch_records(batch_id, first_offset=40))
 
     assert producer.aborted == 2
     started, published = producer.committed  # the batch's start, then its decision: once, after two aborts
@@ -240,7 +149,7 @@ async def test_a_fenced_or_unusable_producer_still_stops_the_decider(
     decisions = StoredUnpublished()
 
     with pytest.raises(type(error)):
-        await offer_all(decider(producer, decisions), batch_records(uuid.uuid4()))
+        await offer_all(decider(decisions, producer, NothingParked()), batch_records(uuid.uuid4(), first_offset=40))
 
     assert decisions.published == []
     assert len(producer.committed) == 1  # the batch's start only
@@ -253,7 +162,7 @@ async def test_a_record_batch_not_written_aborts_the_transaction_instead_of_comm
     producer = FailingProducer([], delivery_failures=[NotLeaderForPartitionError()])
     decisions = StoredUnpublished()
 
-    await offer_all(decider(producer, decisions), batch_records(batch_id))
+    await offer_all(decider(decisions, producer, NothingParked()), batch_records(batch_id, first_offset=40))
 
     assert producer.aborted == 1
     _, published = producer.committed  # once, whole, after the abort
@@ -267,7 +176,7 @@ async def test_a_producer_whose_sequence_has_a_gap_stops_the_decider() -> None:
     decisions = StoredUnpublished()
 
     with pytest.raises(OutOfOrderSequenceNumber):
-        await offer_all(decider(producer, decisions), batch_records(uuid.uuid4()))
+        await offer_all(decider(decisions, producer, NothingParked()), batch_records(uuid.uuid4(), first_offset=40))
 
     assert decisions.published == []
     assert len(producer.committed) == 1  # the batch's start only
