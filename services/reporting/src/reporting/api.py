@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field, computed_field
 from pydantic_core import PydanticCustomError
 
 from lrs_contracts.identifiers import AO_ID_PATTERN
@@ -87,14 +87,51 @@ LastPeriod = Annotated[
 ]
 MAX_MONTHS = 36
 
+FIGURES_HEADER = "X-LRS-Figures"
+"""Every report's answer, CSV or JSON: `partial` while reporting's store reads the history again after a rebuild
+(decision 0161), `complete` otherwise."""
+PARTIAL, COMPLETE = "partial", "complete"
+PARTIAL_SAID = (
+    "While reporting's store is being rebuilt (decision 0161; docs/operations.md, \"Rebuilding reporting's store\")"
+    " it reads the history again, and until it has read all of it the figures are partial: they count only what it"
+    " has read so far. A JSON answer then has `complete` false; every answer, a CSV's included, has the"
+    f" header `{FIGURES_HEADER}: {PARTIAL}` (`{COMPLETE}` otherwise), and a CSV's columns are the same either way."
+)
+Complete = Annotated[
+    bool,
+    Field(
+        description="false while reporting's store reads the history again after a rebuild (decision 0161): the"
+        " figures count only what it has read so far, and they will grow to the months' real figures without any"
+        f" new batch or challenge; true otherwise. Every answer also says it in its `{FIGURES_HEADER}` header"
+        f" (`{PARTIAL}` or `{COMPLETE}`)"
+    ),
+]
+
+
+class SubmissionsItem(AoMonthlySubmissions):
+    """An AO's batches and records in one calendar month (UK time), as lrs.reporting.submissions.aggregated.v1 has
+    them, and the records of its failed batches that were not added."""
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="records of the month's failed batches that were not rejected: they passed their checks, but a"
+        " failed batch (such as RS005) adds nothing. records_total - records_accepted - records_rejected -"
+        " records_unchanged, so that the four add up to records_total (not on the topic, where it is that"
+        " difference)"
+    )
+    @property
+    def records_not_added(self) -> int:
+        return self.records_total - self.records_accepted - self.records_rejected - self.records_unchanged
+
 
 class SubmissionsReport(BaseModel):
     period: str
-    items: list[AoMonthlySubmissions]
+    complete: Complete
+    items: list[SubmissionsItem]
 
 
 class TimelinessReport(BaseModel):
     period: str
+    complete: Complete
     target_working_days: int = 10
     items: list[AoMonthlyTimeliness]
 
@@ -102,6 +139,7 @@ class TimelinessReport(BaseModel):
 class PlrTimelinessReport(BaseModel):
     first_period: str
     last_period: str
+    complete: Complete
     target_working_days: int = TARGET_WORKING_DAYS
     items: list[AoMonthlyPlrTimeliness]
 
@@ -109,12 +147,14 @@ class PlrTimelinessReport(BaseModel):
 class RejectionsReport(BaseModel):
     first_period: str
     last_period: str
+    complete: Complete
     items: list[AoMonthlyRejections]
 
 
 class ChallengesReport(BaseModel):
     first_period: str
     last_period: str
+    complete: Complete
     items: list[AoMonthlyChallenges]
 
 
@@ -196,8 +236,9 @@ def _columns(model: type[BaseModel], *, leaving_out: set[str], then: tuple[str, 
     return named + [name for name in then if name not in named]
 
 
-def _csv(rows: list[dict[str, object]], filename: str, columns: list[str]) -> Response:
-    """The rows under their header: the header too when there is no row, so that a reader finds its columns."""
+def _csv(rows: list[dict[str, object]], filename: str, columns: list[str], *, complete: bool) -> Response:
+    """The rows under their header: the header too when there is no row, so that a reader finds its columns. Whether
+    the figures are complete is said in a header of the answer, not in the file: a CSV keeps its columns."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -205,7 +246,7 @@ def _csv(rows: list[dict[str, object]], filename: str, columns: list[str]) -> Re
     return Response(
         buffer.getvalue(),
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', FIGURES_HEADER: _figures(complete)},
     )
 
 
@@ -214,12 +255,42 @@ def _store(request: Request) -> ReportingStore:
     return store
 
 
-CSV_RESPONSES = {**problem_responses(401, 403, 422), 200: {"content": {"text/csv": {}}}}
+def _figures(complete: bool) -> str:
+    return COMPLETE if complete else PARTIAL
+
+
+async def _complete(request: Request, response: Response) -> bool:
+    """Whether the figures about to be read are complete: not while the store reads the history again after a
+    rebuild (decision 0161). Asked before the figures are read: a catch-up that ends in between has them said partial,
+    never figures read during it said complete. Said in the JSON answer's header too (a CSV's is its own Response)."""
+    complete = not await _store(request).catching_up()
+    response.headers[FIGURES_HEADER] = _figures(complete)
+    return complete
+
+
+CSV_RESPONSES = {
+    **problem_responses(401, 403, 422),
+    200: {
+        "content": {"text/csv": {}},
+        "headers": {
+            FIGURES_HEADER: {
+                "description": f"`{PARTIAL}` while reporting's store reads the history again after a rebuild (decision"
+                f" 0161): the figures count only what it has read so far; `{COMPLETE}` otherwise",
+                "schema": {"type": "string", "enum": [COMPLETE, PARTIAL]},
+            }
+        },
+    },
+}
 
 
 @router.get(
     "/submissions",
     summary="Batches and records submitted per AO in a month",
+    description=(
+        "Per AO and month of decision (UK time). `records_not_added`: the records of failed batches that passed"
+        " their checks, which a failed batch does not add; with the accepted, rejected and unchanged records they"
+        f" make `records_total`. CSV: one row per AO, `records_not_added` last. {PARTIAL_SAID}"
+    ),
     responses=CSV_RESPONSES,
     response_model=SubmissionsReport,
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -227,30 +298,36 @@ CSV_RESPONSES = {**problem_responses(401, 403, 422), 200: {"content": {"text/csv
 async def submissions(
     principal: Reader,
     request: Request,
+    response: Response,
     period: Period = None,
     ao_id: AoFilter = None,
     format: Format = "json",
 ) -> SubmissionsReport | Response:
     _refuse_the_other_reports_months(request, taken_by_others=("from", "to"), takes="one, `period`")
     period = period or this_month()
-    rows = [pair[0] for pair in await _store(request).aggregates(period, _scope(principal, ao_id))]
+    ao_id = _scope(principal, ao_id)
+    complete = await _complete(request, response)
+    rows = [SubmissionsItem(**pair[0].model_dump()) for pair in await _store(request).aggregates(period, ao_id)]
     if format == "csv":
         flat = []
         for row in rows:
             fields = row.model_dump(exclude={"event_type", "rejections_by_code"})
             fields["rejections_by_code"] = _joined(row.rejections_by_code)
             flat.append(fields)
+        # records_not_added after the columns there were before it, so that a reader of columns by place reads on
         columns = _columns(
-            AoMonthlySubmissions, leaving_out={"event_type", "rejections_by_code"}, then=("rejections_by_code",)
+            AoMonthlySubmissions,
+            leaving_out={"event_type", "rejections_by_code"},
+            then=("rejections_by_code", "records_not_added"),
         )
-        return _csv(flat, f"lrs-submissions-{period}.csv", columns)
-    return SubmissionsReport(period=period, items=rows)
+        return _csv(flat, f"lrs-submissions-{period}.csv", columns, complete=complete)
+    return SubmissionsReport(period=period, complete=complete, items=rows)
 
 
 @router.get(
     "/timeliness",
     summary="Batches decided within 10 working days of results being issued (on the PLR: `/plr-timeliness`)",
-    description="Working days exclude weekends and England-and-Wales bank holidays.",
+    description=f"Working days exclude weekends and England-and-Wales bank holidays. {PARTIAL_SAID}",
     responses=CSV_RESPONSES,
     response_model=TimelinessReport,
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -258,17 +335,21 @@ async def submissions(
 async def timeliness(
     principal: Reader,
     request: Request,
+    response: Response,
     period: Period = None,
     ao_id: AoFilter = None,
     format: Format = "json",
 ) -> TimelinessReport | Response:
     _refuse_the_other_reports_months(request, taken_by_others=("from", "to"), takes="one, `period`")
     period = period or this_month()
-    rows = [pair[1] for pair in await _store(request).aggregates(period, _scope(principal, ao_id))]
+    ao_id = _scope(principal, ao_id)
+    complete = await _complete(request, response)
+    rows = [pair[1] for pair in await _store(request).aggregates(period, ao_id)]
     if format == "csv":
         flat = [row.model_dump(exclude={"event_type"}) for row in rows]
-        return _csv(flat, f"lrs-timeliness-{period}.csv", _columns(AoMonthlyTimeliness, leaving_out={"event_type"}))
-    return TimelinessReport(period=period, items=rows)
+        columns = _columns(AoMonthlyTimeliness, leaving_out={"event_type"})
+        return _csv(flat, f"lrs-timeliness-{period}.csv", columns, complete=complete)
+    return TimelinessReport(period=period, complete=complete, items=rows)
 
 
 @router.get(
@@ -280,16 +361,17 @@ async def timeliness(
         "of its `lrs.batch.completed.v1`, written in the same Kafka transaction as its events on "
         "`lrs.plr.events.v1` (decision 0107), plus `projection_lag_bound_seconds` (decision 0035). Each "
         "batch counts once overall and once per qualification type it carried. CSV: one row per AO, month and "
-        "qualification type, `all` first."
+        f"qualification type, `all` first. {PARTIAL_SAID}"
     ),
     responses=CSV_RESPONSES,
     response_model=PlrTimelinessReport,
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def plr_timeliness(
-    request: Request, months: RangeQuery, format: Format = "json"
+    request: Request, response: Response, months: RangeQuery, format: Format = "json"
 ) -> PlrTimelinessReport | Response:
     lag_bound = request.app.state.projection_lag_bound
+    complete = await _complete(request, response)
     rows = await _store(request).plr_timeliness(months.first, months.last, months.ao_id, lag_bound)
     if format == "csv":
         flat: list[dict[str, object]] = []
@@ -302,8 +384,8 @@ async def plr_timeliness(
             leaving_out={"event_type", "by_qualification_type"},
             then=tuple(QualificationTypeTimeliness.model_fields),
         )
-        return _csv(flat, f"lrs-plr-timeliness-{months.first}-{months.last}.csv", columns)
-    return PlrTimelinessReport(first_period=months.first, last_period=months.last, items=rows)
+        return _csv(flat, f"lrs-plr-timeliness-{months.first}-{months.last}.csv", columns, complete=complete)
+    return PlrTimelinessReport(first_period=months.first, last_period=months.last, complete=complete, items=rows)
 
 
 @router.get(
@@ -312,19 +394,22 @@ async def plr_timeliness(
     description=(
         "Per AO and month of decision (UK time), each code with the batches and records it concerns: RVnnn counts "
         "rejected records carrying it, RSnnn counts the batches it failed and their records. CSV: one row per "
-        "AO, month and code."
+        f"AO, month and code. {PARTIAL_SAID}"
     ),
     responses=CSV_RESPONSES,
     response_model=RejectionsReport,
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
-async def rejections(request: Request, months: RangeQuery, format: Format = "json") -> RejectionsReport | Response:
+async def rejections(
+    request: Request, response: Response, months: RangeQuery, format: Format = "json"
+) -> RejectionsReport | Response:
+    complete = await _complete(request, response)
     rows = await _store(request).rejections(months.first, months.last, months.ao_id)
     if format == "csv":
         flat = [{"ao_id": row.ao_id, "period": row.period, **code.model_dump()} for row in rows for code in row.by_code]
         columns = ["ao_id", "period", *CodeRejections.model_fields]
-        return _csv(flat, f"lrs-rejections-{months.first}-{months.last}.csv", columns)
-    return RejectionsReport(first_period=months.first, last_period=months.last, items=rows)
+        return _csv(flat, f"lrs-rejections-{months.first}-{months.last}.csv", columns, complete=complete)
+    return RejectionsReport(first_period=months.first, last_period=months.last, complete=complete, items=rows)
 
 
 @router.get(
@@ -332,13 +417,16 @@ async def rejections(request: Request, months: RangeQuery, format: Format = "jso
     summary="Challenges raised per month, how they were resolved and how long it took",
     description=(
         "Per AO and month the challenges were raised in (UK time); working days from raised to resolved exclude "
-        "weekends and England-and-Wales bank holidays."
+        f"weekends and England-and-Wales bank holidays. {PARTIAL_SAID}"
     ),
     responses=CSV_RESPONSES,
     response_model=ChallengesReport,
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
-async def challenges(request: Request, months: RangeQuery, format: Format = "json") -> ChallengesReport | Response:
+async def challenges(
+    request: Request, response: Response, months: RangeQuery, format: Format = "json"
+) -> ChallengesReport | Response:
+    complete = await _complete(request, response)
     rows = await _store(request).challenges(months.first, months.last, months.ao_id)
     if format == "csv":
         flat = []
@@ -347,5 +435,5 @@ async def challenges(request: Request, months: RangeQuery, format: Format = "jso
             fields["resolutions"] = _joined(row.resolutions)
             flat.append(fields)
         columns = _columns(AoMonthlyChallenges, leaving_out={"event_type", "resolutions"}, then=("resolutions",))
-        return _csv(flat, f"lrs-challenges-{months.first}-{months.last}.csv", columns)
-    return ChallengesReport(first_period=months.first, last_period=months.last, items=rows)
+        return _csv(flat, f"lrs-challenges-{months.first}-{months.last}.csv", columns, complete=complete)
+    return ChallengesReport(first_period=months.first, last_period=months.last, complete=complete, items=rows)

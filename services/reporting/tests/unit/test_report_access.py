@@ -29,6 +29,9 @@ class FakeStore:
     def __init__(self) -> None:
         self.read_for: list[str | None] = []
 
+    async def catching_up(self) -> dict[tuple[str, int], int]:
+        return {}
+
     async def aggregates(self, period: str, ao_id: str | None = None) -> list[Any]:
         self.read_for.append(ao_id)
         return []

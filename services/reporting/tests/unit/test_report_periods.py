@@ -84,6 +84,9 @@ async def test_a_report_asked_for_no_month_is_this_months_in_uk_time(report: str
 
 
 class _NoRows:
+    async def catching_up(self) -> dict[tuple[str, int], int]:
+        return {}
+
     async def aggregates(self, *_: object) -> list[object]:
         return []
 

@@ -45,6 +45,20 @@ def this_month() -> str:
     return datetime.now(ENGLAND).strftime("%Y-%m")
 
 
+FIGURES_HEADER = "X-LRS-Figures"  # `partial` on a report (JSON or CSV) whose figures are partial, as `complete` false
+PARTIAL = (
+    "these figures are incomplete: management information is being rebuilt (the reporting service is reading its"
+    " history again) and they count only what it has read so far; ask again later for the whole figures"
+)
+
+
+def _warn_if_partial(partial: bool) -> None:
+    """On standard error, whatever the output (table, --json, --csv): the figures are not the months' yet. Said by the
+    service (`complete`, `X-LRS-Figures`): from a service older than that, nothing is said."""
+    if partial:
+        warn(PARTIAL)
+
+
 First = Annotated[
     str | None,
     typer.Option(
@@ -81,10 +95,14 @@ def _range(first: str | None, last: str | None) -> dict[str, str]:
 def _write_csv(connection: Connection, name: str, months: dict[str, str], ao: str | None, target: Path) -> None:
     """The report's CSV into `target` (`-`: standard output), replacing it only once all of it has arrived."""
     writable_beside(target, "--csv")
+    figures: list[str] = []
     with connection.client("reporting") as client:
+        # the CSV is streamed to its file as it comes: its answer's header is read as it arrives
+        client.event_hooks["response"].append(lambda response: figures.append(response.headers.get(FIGURES_HEADER, "")))
         download(client, f"/v1/reports/{name}", target, _params(months, ao, "csv"))
     if target != STANDARD_OUTPUT:
         warn(f"wrote the {name} report to {target}")
+    _warn_if_partial("partial" in figures)
 
 
 def _to_show(
@@ -97,6 +115,7 @@ def _to_show(
     found: dict[str, Any] = report(connection(ctx), name, months, ao)
     if as_json:
         print_json(found)
+        _warn_if_partial(found.get("complete") is False)
         return None
     return found
 
@@ -116,12 +135,16 @@ def _print_month_table(
     for row in rows:
         listing.add_row(*row)
     stdout().print(listing if found["items"] else f"{none} in {months}")
+    _warn_if_partial(found.get("complete") is False)
 
 
 def not_added(row: dict[str, Any]) -> str:
     """The records of the month's failed batches that were not rejected: they passed their checks, but a failed batch
-    (RS005) records nothing. What `records` holds beside the accepted, rejected and unchanged ones (docs/events.md).
-    Nothing from a reporting service that does not count the unchanged ones: the rest would count them too."""
+    (RS005) records nothing. What `records` holds beside the accepted, rejected and unchanged ones (docs/events.md),
+    as the service gives it (`records_not_added`). From a service that does not give it yet, worked out as it does;
+    nothing from one that does not count the unchanged ones either: the rest would count them too."""
+    if "records_not_added" in row:
+        return str(row["records_not_added"])
     if "records_unchanged" not in row:
         return ""
     parts = (row["records_accepted"], row["records_rejected"], row["records_unchanged"])
