@@ -10,9 +10,11 @@ centre (ILR) records are left out. See docs/decisions/0050-verifiable-plr-creden
 A Sandpit's credential says in its signed payload that it is practice, not a record (decision 0146): its name and
 description, and those of each nested credential and of the Achievement inside it (which OB 3.0 displays render).
 An achievement of a pathway names the pathway in its name, not only (percent-encoded) in its id.
-A Provisional result is named "… (provisional result)", and nothing of it says "awarded": a final result may change
-it. Each nested credential's id is the issuer's own (a Sandpit's never is a live one's), and the ClrSubject lists
-every ULN of the learner (OB 3.0 `identifier`), so that a verifier can match the ULN the person carries after a merge.
+A Provisional result's credential is named "… (provisional result)" and its description says it is not yet
+confirmed, never "awarded": a final result may change it (the `Achievement` inside, the qualification's definition,
+says no status: a Final result of it may share its id). Each nested credential's id is the issuer's own (a Sandpit's
+never is a live one's), and the ClrSubject lists every ULN of the learner (OB 3.0 `identifier`), so that a verifier
+can match the ULN the person carries after a merge.
 """
 
 from __future__ import annotations
@@ -136,19 +138,16 @@ def iso_z(moment: datetime) -> str:
 
 def achievement_name(row: AchievementRow) -> str:
     """The title, and the pathway when there is one: a verifier sees which pathway was awarded without decoding the
-    achievement's id (two pathways of one qualification are two achievements). A Provisional result says so in its
-    name, where a wallet shows it: a final result may change it, and it is not yet awarded."""
-    name = f"{row.title} (pathway: {row.pathway})" if row.pathway else row.title
+    achievement's id (two pathways of one qualification are two achievements)."""
+    return f"{row.title} (pathway: {row.pathway})" if row.pathway else row.title
+
+
+def result_name(row: AchievementRow) -> str:
+    """The nested credential's name: the achievement's, and "(provisional result)" for a Provisional one, where a
+    wallet shows it (a final result may change it). Not the `Achievement`'s name: that is the qualification's
+    definition, one id for a Final and a Provisional result of it (a resit), so it says no status."""
+    name = achievement_name(row)
     return f"{name} (provisional result)" if row.status == "P" else name
-
-
-def _criteria(row: AchievementRow) -> str:
-    if row.status == "P":
-        return (
-            f"Provisional result reported by {row.awarding_organisation_name} ({row.ao_id}): not yet confirmed; the"
-            " final result may differ."
-        )
-    return f"Awarded by {row.awarding_organisation_name} ({row.ao_id})."
 
 
 def _achievement(issuer: CredentialIssuer, row: AchievementRow) -> dict[str, Any]:
@@ -163,7 +162,7 @@ def _achievement(issuer: CredentialIssuer, row: AchievementRow) -> dict[str, Any
         "name": issuer.titled(achievement_name(row)),
         "description": issuer.described(f"{row.title}: {row.qualification_type}{level} ({row.framework}).{pathway}"),
         "humanCode": display_qan(row.qualification_number),
-        "criteria": {"narrative": issuer.described(_criteria(row))},
+        "criteria": {"narrative": issuer.described(f"Awarded by {row.awarding_organisation_name} ({row.ao_id}).")},
         "creator": issuer.awarding_organisation(row.ao_id, row.awarding_organisation_name),
         "resultDescription": [
             {"id": f"{uri}#grade", "type": ["ResultDescription"], "name": "Grade", "resultType": "LetterGrade"},
@@ -209,7 +208,7 @@ def _achievement_credential(
         # Stable per issuer and achievement: a later issue with a newer validFrom is the newer version of it.
         "id": issuer.achievement_credential_id(row.achievement_id),
         "type": ["VerifiableCredential", "AchievementCredential"],
-        "name": issuer.titled(achievement_name(row)),
+        "name": issuer.titled(result_name(row)),
         "description": issuer.described(said),
         "issuer": issuer.profile(),
         "validFrom": valid_from,

@@ -188,6 +188,14 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     return app
 
 
+# where a password-setting link points (auth_pages): its address holds the link's token
+RESET_LINK_ADDRESSES = "/account/reset/"
+
+
 async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     response = await call_next(request)
+    if request.url.path.startswith(RESET_LINK_ADDRESSES):
+        # every answer there, its error pages too: a Referer would carry the token to the pages and files they load,
+        # through the portal's Ingress, which logs it (decision 0128's later notes)
+        response.headers["Referrer-Policy"] = "no-referrer"
     return with_security_headers(response, cacheable=request.url.path.startswith("/static/"))

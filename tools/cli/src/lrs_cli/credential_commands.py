@@ -16,8 +16,8 @@ printed escaped, one field a line (decision 0178). The verdict says when the cre
 that it states the record only as it stood then (decision 0050); a key missing from the JWKS fetched from the
 issuer may be one the LRS withdrew, which a new export answers, and a JWKS file (saved when it says) does not show
 a withdrawal since. It says too that the credential names the learner only by ULN (and, after a merge, the ULNs
-merged into it, which its subject lists): it does not show that whoever hands it over is that learner. A script that relies on the exit status refuses a stale credential with
---issued-after or --max-age-days (exit 1). A file that cannot be read (missing, too large, not text) exits 2.
+merged into it, which its subject lists): it does not show that whoever hands it over is that learner. A script that
+relies on the exit status refuses a stale credential with --issued-after or --max-age-days (exit 1). A file that cannot be read (missing, too large, not text) exits 2.
 """
 
 from __future__ import annotations
