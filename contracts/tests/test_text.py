@@ -55,7 +55,7 @@ def test_bidirectional_controls_are_shown_as_code_points_and_marks_are_kept() ->
 
 
 @pytest.mark.parametrize(
-    "control", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+    "control", ["\u061c", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
 )
 def test_a_one_line_value_refuses_a_bidirectional_control_and_text_over_lines_keeps_it(control: str) -> None:
     assert _Note(note=f"as {control}written", name="Nadia").note == f"as {control}written"
@@ -69,6 +69,17 @@ def test_marks_and_right_to_left_names_stand_in_a_one_line_value() -> None:
         _Note(note="n", name="\u0646\u0627\u062f\u064a\u0629 \u200fSmith\u200e").name
         == "\u0646\u0627\u062f\u064a\u0629 \u200fSmith\u200e"
     )
+
+
+def test_the_arabic_letter_mark_is_refused_on_one_line_and_shown_as_its_code_point() -> None:
+    """U+061C is a Bidi_Control of type AL: the digits after it become Arabic numbers, so "JUNE<U+061C> 2024-06-01"
+    displays as "JUNE01-06-2024" (decision 0138's later note). Unlike U+200E and U+200F it is not a mark to keep."""
+    said = "the bidirectional control U+061C at character 5 (the value is shown as it is written)"
+    with pytest.raises(ValidationError, match=re.escape(said)):
+        _Note(note="fine", name="JUNE\u061c 2024-06-01")
+    assert with_bidi_controls_shown("Cohort\u061c 12-34") == "Cohort[U+061C] 12-34"
+    assert shown_on_one_line("JUNE\u061c 2024") == "JUNE[U+061C] 2024"
+    assert _Note(note="Cohort\u061c 12-34", name="A").note == "Cohort\u061c 12-34"
 
 
 def test_a_value_accepted_before_its_controls_were_refused_is_shown_on_one_line_without_them() -> None:

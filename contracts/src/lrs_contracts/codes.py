@@ -445,18 +445,23 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "A mandatory field is missing, a field is too long, or a value is not allowed: ULN, given name, "
             "family name, qualification number and award date are mandatory for every action, grade for "
             "Create and Update; names 1–35 characters after trimming, on one line (no line break or "  # noqa: RUF001 - typographic, as in docs/rules.md
-            "bidirectional control); MIS identifier at most 128 characters (both counted in NFC); "
+            "bidirectional control), with a character a reader sees and nothing a reader cannot see or tell from one "
+            "ordinary space (no no-break or other unusual space, TAB, two spaces in a row, soft hyphen, zero-width "
+            "space, joiner, direction mark, byte order mark or tag character; joiners, marks and variation selectors "
+            "stand in a name with a letter of another script than Latin); MIS identifier at most 128 characters (both "
+            "counted in NFC); "
             "gender 0, 1, 2 or 9; credits a whole number from 0 to 9,999; date of birth `yyyy-mm-dd`; action `Create`, "
             "`Update`, `Withdraw` or `Reinstate` (empty means Create)"
         ),
-        example="grade missing on a Create; gender `M`; action `Delete`",
+        example="grade missing on a Create; gender `M`; action `Delete`; given name Mary<U+00A0>Ann (a no-break space)",
         source=(
             'FAQ: "What should be put in the MIS Identifier field? This is an optional field"; the rest '
             "product decision, DOMAIN.md §7"
         ),
         fix=(
             "Correct the field the message names. ULN, names, qualification number and award date are needed for "
-            "every record, and a grade for Create and Update; names are 1 to 35 characters on one line, the MIS identifier at "
+            "every record, and a grade for Create and Update; names are 1 to 35 characters on one line, with no character a reader cannot see "
+            "and single ordinary spaces between words, the MIS identifier at "
             "most 128; gender is 0, 1, 2 or 9; credits a whole number from 0 to 9,999; a date of birth `yyyy-mm-dd`; "
             "the action `Create`, `Update`, `Withdraw` or `Reinstate`."
         ),
@@ -741,8 +746,9 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " consumer takes such a message.",
     ),
     ProblemCode.MALFORMED_REQUEST: CodeExplanation(
-        meaning="The request could not be read at all: its body is not UTF-8, or not JSON (or JSON naming a key"
-        " twice in one object, which readers take each their own way), or a header or parameter it needs is"
+        meaning="The request could not be read at all: its body is not UTF-8 (a body in UTF-16 or UTF-32 is named so,"
+        " and so is the first byte that is not UTF-8; a UTF-8 byte order mark before the JSON is left out, as a batch"
+        " file's is), or not JSON (or JSON naming a key twice in one object, which readers take each their own way), or a header or parameter it needs is"
         " malformed. Nothing was changed",
         example='a JSON body holding the byte 0xFF; a body cut short by the client; {"resolution": "upheld",'
         ' "resolution": "rejected"}',

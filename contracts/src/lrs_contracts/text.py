@@ -11,7 +11,8 @@ Refused in any value:
 A one-line value (a name, a filter, an email address, a batch header) refuses line breaks too: CR and
 LF, and NEL (U+0085), LINE SEPARATOR (U+2028) and PARAGRAPH SEPARATOR (U+2029), which Python's email
 headers and `str.splitlines` also break lines at: it may become an email header or a log field; and the bidirectional embeddings, overrides and isolates
-(U+202A to U+202E, U+2066 to U+2069, decision 0138): shown in a list, a subject or a name, they could
+(U+202A to U+202E, U+2066 to U+2069, decision 0138) and the ARABIC LETTER MARK (U+061C, which makes the digits
+after it Arabic numbers, so that a group of them reads reversed): shown in a list, a subject or a name, they could
 make it read in another order than it was written. (Text over lines keeps them; where someone else
 reads it, `with_bidi_controls_shown` names them instead.)
 
@@ -20,6 +21,8 @@ that breaks it is a 422 naming the field and the character, before anything is s
 
 `has_visible_text` is the one rule for text that must say something to whoever reads it (a challenge's reason
 and note, an AO's challenge contact's names): a value of spaces and invisible characters alone shows as nothing.
+`unseen_in_name` names what in a name a reader cannot see, or tell from one ordinary space (a no-break space, a run
+of spaces, a zero-width space): a batch record's name holding one is RV021 naming it.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ _LINE_BREAKS = "\r\n\x85\u2028\u2029"
 _NON_CHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
 )
-_BIDI_CONTROL_RANGES = "\u202a-\u202e\u2066-\u2069"
+_BIDI_CONTROL_RANGES = "\u061c\u202a-\u202e\u2066-\u2069"
 _REFUSED_ANYWHERE = f"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff{_NON_CHARACTERS}"
 REFUSED_IN_TEXT = re.compile(f"[{_REFUSED_ANYWHERE}]")
 REFUSED_IN_ONE_LINE = re.compile(f"[{_REFUSED_ANYWHERE}{_LINE_BREAKS}{_BIDI_CONTROL_RANGES}]")
@@ -77,7 +80,7 @@ def _checked(*, one_line: bool) -> Callable[[str], str]:
 
 
 def with_bidi_controls_shown(text: str) -> str:
-    """`text` with each bidirectional embedding, override or isolate shown as its code point ("[U+202E]"), for
+    """`text` with each bidirectional embedding, override or isolate, and U+061C, shown as its code point ("[U+202E]"), for
     showing someone else's words (a learner's challenge reason to an AO): obeyed, they could make the reader
     see the words in another order than they were written. Stored text keeps them."""
     return _BIDI_CONTROLS.sub(lambda found: f"[U+{ord(found.group()):04X}]", text)
@@ -113,6 +116,119 @@ def has_visible_text(text: str | None) -> bool:
         and character not in _SHOWN_AS_NOTHING
         for character in text
     )
+
+
+# What a name's unseen characters are called where a message names one; any other is "an unusual space" (Zs) or
+# "an invisible character".
+_CHARACTER_NAMES = {
+    "\t": "a tab",
+    "\u00a0": "a no-break space",
+    "\u2002": "an en space",
+    "\u2003": "an em space",
+    "\u2007": "a figure space",
+    "\u2009": "a thin space",
+    "\u200a": "a hair space",
+    "\u202f": "a narrow no-break space",
+    "\u3000": "an ideographic space",
+    "\u00ad": "a soft hyphen",
+    "\u034f": "a combining grapheme joiner",
+    "\u200b": "a zero-width space",
+    "\u200c": "a zero-width non-joiner",
+    "\u200d": "a zero-width joiner",
+    "\u200e": "a left-to-right mark",
+    "\u200f": "a right-to-left mark",
+    "\u2060": "a word joiner",
+    "\u2800": "a braille blank",
+    "\u3164": "a Hangul filler",
+    "\ufeff": "a byte order mark",
+}
+# Kept in a name that holds a letter of a script other than Latin: they join, separate, direct or select the
+# glyphs of its letters (a Persian name's non-joiner, an Arabic or Hebrew name's mark beside Latin text, decision
+# 0138; a Japanese name's ideographic variation selector). Among Latin letters they do nothing a reader could see.
+_KEPT_BESIDE_ANOTHER_SCRIPT = frozenset(
+    "\u034f\u180b\u180c\u180d\u180f\u200c\u200d\u200e\u200f"
+    + "".join(chr(code) for code in range(0xFE00, 0xFE10))
+    + "".join(chr(code) for code in range(0xE0100, 0xE01F0))
+)
+# A name that may hold what `unseen_in_name` names, beside one that is not printable (`str.isprintable`: a Zs space
+# but U+0020, a TAB, a format character): a run of spaces, or a printable character that shows as nothing.
+MAY_HOLD_UNSEEN = re.compile(" {2}|[" + "".join(sorted(_SHOWN_AS_NOTHING)) + "]")
+
+
+def unseen_in_name(name: str) -> str | None:
+    """What in a name a reader cannot see, or cannot tell from one ordinary space ("U+00A0 (a no-break space) at
+    character 5: write an ordinary space"), or None: a space other than U+0020 (a no-break space, a TAB, any Zs), a
+    run of spaces, or a character that shows as nothing (a format character, Cf: a soft hyphen, a zero-width space,
+    a word joiner, a byte order mark, a tag character; and `has_visible_text`'s others). Such a name looks like the
+    name without it, on every screen, but is another string: the first one, by position, is named. The joiners,
+    marks and variation selectors stand in a name with a letter of another script than Latin (Arabic, Hebrew,
+    Devanagari, CJK...), where they are written on purpose. Line breaks and bidirectional controls are
+    `refused_character`'s (one line); a caller asks it first."""
+    other_script: bool | None = None
+    previous = ""
+    for index, character in enumerate(name):
+        if character == " ":
+            if previous == " ":
+                run = len(name[index - 1 :]) - len(name[index - 1 :].lstrip(" "))
+                return f"{run} spaces in a row at character {index}: separate the name's words with one space"
+            previous = character
+            continue
+        previous = character
+        if character.isascii() and character != "\t":
+            continue
+        category = unicodedata.category(character)
+        if character == "\t" or category == "Zs":
+            described = _CHARACTER_NAMES.get(character, "an unusual space")
+            return f"U+{ord(character):04X} ({described}) at character {index + 1}: write an ordinary space"
+        if category != "Cf" and character not in _SHOWN_AS_NOTHING:
+            continue
+        if character in _KEPT_BESIDE_ANOTHER_SCRIPT:
+            if other_script is None:
+                other_script = any(
+                    each.isalpha() and not unicodedata.name(each, "LATIN").startswith("LATIN") for each in name
+                )
+            if other_script:
+                continue
+        if 0xE0000 <= ord(character) <= 0xE007F:
+            described = "a tag character"
+        else:
+            described = _CHARACTER_NAMES.get(character, "an invisible character")
+        return f"U+{ord(character):04X} ({described}) at character {index + 1}, which shows as nothing: delete it"
+    return None
+
+
+# What a control character a file may end or be padded with is, where a message names it.
+_CONTROL_NAMES = {
+    "\x00": "a null character",
+    "\x0c": "a form feed",
+    "\x1a": "an end-of-file mark, Ctrl-Z",
+    "\x1b": "an escape character",
+    "\x7f": "a delete character",
+}
+
+
+def described_character(character: str) -> str:
+    """A character no reader sees, as a message names it: "the control character U+001A (an end-of-file mark,
+    Ctrl-Z)", "a lone surrogate (U+D800)", "U+200B (a zero-width space)"."""
+    if REFUSED_IN_TEXT.fullmatch(character):
+        what, _ = _described(character, "")
+        named = _CONTROL_NAMES.get(character)
+        return f"{what} ({named})" if named else what
+    named = _CHARACTER_NAMES.get(character) or ("an unusual space" if character.isspace() else "an invisible character")
+    return f"U+{ord(character):04X} ({named})"
+
+
+def unseen_characters(text: str) -> list[int] | None:
+    """Where `text` (a line, or what follows a document's end) holds a character a reader cannot see that is not
+    white space (a control character but TAB, CR and LF; a format character; one `has_visible_text` counts as
+    nothing), when it holds nothing a reader sees: the indexes of those characters, else None (nothing of the
+    kind, or something visible besides)."""
+    if has_visible_text(text):
+        return None
+    found = [
+        index for index, character in enumerate(text) if not character.isspace() or REFUSED_IN_TEXT.match(character)
+    ]
+    return found or None
 
 
 StorableText = Annotated[str, AfterValidator(_checked(one_line=False))]

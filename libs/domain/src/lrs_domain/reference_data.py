@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from lrs_contracts.reference import Framework, QualificationKind
 from lrs_contracts.text import refused_character
+from lrs_domain.formats.values import refused_in_line, unseen_line_fault
 from lrs_domain.grades import default_grade_set
 from lrs_domain.identifiers import is_valid_uln, mask_uln, parse_qan
 from lrs_domain.names import name_length
@@ -171,7 +172,14 @@ def _load(text: str | Iterable[str], columns: tuple[str, ...], build: Callable[[
     loaded = []
     for row in reader:
         if None in row or None in row.values():
-            raise ReferenceDataError(f"line {reader.line_num}: wrong number of fields")
+            # a line of nothing a reader sees but a Ctrl-Z end-of-file mark or NUL padding: named, as in a batch
+            fields = [value for key, value in row.items() if key is not None and value is not None]
+            written = ",".join([*fields, *(row.get(None) or ())])
+            refused = refused_in_line(written, reader.line_num)
+            raise ReferenceDataError(
+                unseen_line_fault(written, reader.line_num, 1)
+                or f"line {reader.line_num}: wrong number of fields{f'; {refused}' if refused else ''}"
+            )
         if not any(value.strip() for value in row.values()):
             continue
         try:

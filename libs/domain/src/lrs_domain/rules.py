@@ -39,7 +39,7 @@ from lrs_contracts.codes import REJECTION_THRESHOLD, RecordCode, WarningCode
 from lrs_contracts.outcomes import Finding
 from lrs_contracts.plr import AchievementData, ResultStatus
 from lrs_contracts.reference import Framework
-from lrs_contracts.text import refused_character
+from lrs_contracts.text import MAY_HOLD_UNSEEN, has_visible_text, refused_character, unseen_in_name
 from lrs_domain.achievements import AchievementState
 from lrs_domain.grades import FAILED_QCF_GRADES
 from lrs_domain.identifiers import (
@@ -221,21 +221,36 @@ def check_name_lengths(record: SubmittedRecord) -> tuple[Finding, ...]:
 
 def check_name_characters(record: SubmittedRecord) -> tuple[Finding, ...]:
     """RV021 for a name the learner registry could not hold (`lrs_contracts.text`, one line): a line break (CR, LF,
-    NEL, U+2028, U+2029) or a bidirectional embedding, override or isolate (U+202A-U+202E, U+2066-U+2069). A record
-    value may span lines, so such a name passes the door (RS001), but no learner is registered with one: named by
-    its character and position (never quoted), not left to RV004 alone, which cannot say what is wrong with it."""
+    NEL, U+2028, U+2029) or a bidirectional control (U+061C, U+202A-U+202E, U+2066-U+2069); for a name with no
+    character a reader sees (`has_visible_text`: a zero-width space, a Hangul filler alone), which the registry
+    refuses as it refuses a missing one; and for a name holding what a reader cannot see or tell from one ordinary
+    space (`unseen_in_name`: a no-break space, a TAB, a run of spaces, a soft hyphen, a zero-width space, a byte
+    order mark). A record value may span lines and hold them, so such a name passes the door (RS001), but it looks
+    like another name on every screen: named by its character and position (never quoted), not left to RV004 alone,
+    which cannot say what is wrong with it (decision 0157)."""
     findings = []
     for field in ("given_name", "family_name"):
         name = getattr(record, field)
-        if name is not None and (refused := refused_character(name, one_line=True, one_line_is="a name")):
-            findings.append(_error(RecordCode.FIELD_MISSING_OR_TOO_LONG, field, f"{_LABELS[field]} holds {refused}."))
+        if name is None:
+            continue
+        label = _LABELS[field]
+        if refused := refused_character(name, one_line=True, one_line_is="a name"):
+            findings.append(_error(RecordCode.FIELD_MISSING_OR_TOO_LONG, field, f"{label} holds {refused}."))
+        elif (unseen := unseen_in_name(name)) is not None:
+            message = (
+                f"{label} holds {unseen}."
+                if has_visible_text(name)
+                else f"{label} has no character a reader sees, only {unseen.partition(',')[0]}: write the"
+                " learner's name as it reads."
+            )
+            findings.append(_error(RecordCode.FIELD_MISSING_OR_TOO_LONG, field, message))
     return tuple(findings)
 
 
 def check_names(record: SubmittedRecord) -> tuple[Finding, ...]:
-    """RV021 for each name too long (`check_name_lengths`) or not one line (`check_name_characters`), in field
-    order. Such a name is still compared with the registry: it matches no registered learner, so the record is also
-    RV004 for a registered ULN (decision 0157)."""
+    """RV021 for each name too long (`check_name_lengths`) or holding a character it may not hold
+    (`check_name_characters`), in field order. Such a name is still compared with the registry, so the record is also
+    RV004 for a registered ULN whose learner it does not match (decision 0157)."""
     lengths, characters = check_name_lengths(record), check_name_characters(record)
     if not characters:
         return lengths
@@ -765,10 +780,11 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     if (
         _too_long(given_name)
         or _too_long(family_name)
-        # a line break or a bidirectional control (`check_name_characters`) is not printable, as nearly every name
-        # is; one that is not (a TAB, a soft hyphen, a joiner) is looked at character by character
-        or not (given_name is None or given_name.isprintable())
-        or not (family_name is None or family_name.isprintable())
+        # a line break, a bidirectional control, an unusual space or a format character (`check_name_characters`) is
+        # not printable, as nearly every name is; one that is not, or holds a run of spaces or a printable character
+        # that shows as nothing (a Hangul filler), is looked at character by character
+        or (given_name is not None and (not given_name.isprintable() or MAY_HOLD_UNSEEN.search(given_name)))
+        or (family_name is not None and (not family_name.isprintable() or MAY_HOLD_UNSEEN.search(family_name)))
     ):
         errors += check_names(record)
     mis_identifier = values["mis_identifier"]

@@ -30,6 +30,7 @@ import asyncpg
 
 from lrs_contracts.environments import Environment
 from lrs_contracts.identifiers import UKPRN_PATTERN
+from lrs_contracts.text import refused_character
 from lrs_domain.identifiers import is_valid_uln
 from lrs_platform.database import advisory_lock_key, apply_migrations
 from lrs_platform.identity import Principal, PrincipalKind, parse_scopes
@@ -182,6 +183,17 @@ def reserved_label_refusal(label: str | None) -> str | None:
     return None
 
 
+def label_refusal(label: str | None) -> str | None:
+    """Why a key may not carry `label` (None: it may): the rule every caller shares (`lrs credentials`, the portal,
+    `CredentialStore.issue` and `rotate`). A label is one line of text (`refused_character`): a line break, a
+    control character (a terminal's ESC) or a bidirectional control in it would forge or hide rows of `lrs
+    credentials list`, what an access review reads; and it may not pass for a session key's
+    (`reserved_label_refusal`)."""
+    if label is not None and (refused := refused_character(label, one_line=True, one_line_is="a key's label")):
+        return f"The label holds {refused}: type it again without it."
+    return reserved_label_refusal(label)
+
+
 _REVOKE_PRINCIPAL = "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL"
 # An erased learner's keys keep no label: free text, shown by `lrs credentials list`, which an operator making the
 # key may have written the learner's name in. Every key of theirs, those revoked before too.
@@ -246,9 +258,9 @@ class CredentialStore:
         by: str | None = None,
     ) -> IssuedKey:
         """A new key; in `connection`'s transaction when given (so a caller's own record of it commits with it).
-        `by`: who made it, kept with it. ValueError for a label that would pass the key for a person's session key
-        (`reserved_label_refusal`)."""
-        if refusal := reserved_label_refusal(label):
+        `by`: who made it, kept with it. ValueError for a label that is not one line of text or would pass the key
+        for a person's session key (`label_refusal`)."""
+        if refusal := label_refusal(label):
             raise ValueError(refusal)
         if by is None or connection is not None:
             return await self._issue(principal, label, connection, by)
@@ -390,8 +402,11 @@ class CredentialStore:
         meanwhile revokes this one's new key, so one key is left. Without scopes of its own, the new key
         has those of the newest key it replaces: rotating a limited key never makes an unlimited one, and an
         operator with no key to replace (all revoked) is refused (`NoKeyToRotateError`), nothing revoked. `by`: who
-        rotated, kept as the maker of the new key and the revoker of the old ones."""
+        rotated, kept as the maker of the new key and the revoker of the old ones. ValueError, nothing revoked, for a
+        label `issue` refuses."""
         _check_issuable(principal)
+        if refusal := label_refusal(label):
+            raise ValueError(refusal)
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _rotation_lock_key(principal))
             replaced = await connection.fetch(

@@ -38,6 +38,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from lrs_contracts.codes import ProblemCode, RecordCode
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 from lrs_contracts.identifiers import ULN_PATTERN
+from lrs_contracts.text import refused_character
+from lrs_domain.formats.errors import BYTE_ORDER_MARK, BatchRefused, refuse_other_encodings
 from lrs_domain.rules import NoLearnersUln, why_no_learner_has
 from lrs_platform.keyring import KeyringUnavailable, WrappingKeyNotGiven
 from lrs_platform.logging import get_logger
@@ -631,7 +633,13 @@ class _NoDuplicateKeys:
     each their own way (Python's keeps the last: `{"resolution": "upheld", "resolution": "rejected"}` was a
     rejection); ingest's batches refuse it too (RS001). Only for a route that reads its body as JSON (into a model,
     or itself, as `_JsonBodiesOnly` finds them); through the validation problem's path, so a caller the route
-    refuses is told that first."""
+    refuses is told that first.
+
+    The body is read whole first, and judged as ingest's batch reader judges a JSON file's bytes
+    (`lrs_domain.formats.errors`), the same for both kinds of route: UTF-16 or UTF-32, or two byte order marks, is
+    refused naming it, and so is a byte that is not UTF-8 (`not_utf8`; Python's JSON reader would take UTF-16, and
+    a surrogate's bytes); a UTF-8 byte order mark before the JSON is left out, as a batch's is. JSON that holds a
+    value no route can take is 422 INVALID_REQUEST naming where (`_unreadable_value`), not "not valid JSON"."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -640,18 +648,21 @@ class _NoDuplicateKeys:
         if scope["type"] != "http" or not is_json_media_type(Headers(scope=scope).get("content-type")):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
 
-        async def read_once_checked() -> Message:
+        async def read_whole_checked() -> Message:
             message = await receive()
             if message["type"] != "http.request" or not _reads_json(scope.get("route")):
                 return message
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                _refuse_duplicate_keys(b"".join(chunks), into_model=getattr(scope.get("route"), "body_field", None))
-            return message
+            chunks = [message.get("body", b"")]
+            while message.get("more_body"):
+                message = await receive()
+                if message["type"] != "http.request":  # the client went away
+                    return message
+                chunks.append(message.get("body", b""))
+            body = _checked_json(b"".join(chunks), into_model=getattr(scope.get("route"), "body_field", None))
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, read_once_checked, send)
+        await self.app(scope, read_whole_checked, send)
 
 
 class _DuplicateKey(ValueError):
@@ -669,12 +680,106 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _refuse_duplicate_keys(body: bytes, *, into_model: object) -> None:
-    """Raised as FastAPI reads a body into a model (a JSON decode error, which it turns into a validation
-    problem after the route's dependencies are solved), or as a validation problem for a route reading it."""
+class _RefusedBody(Exception):
+    """A JSON body refused as it is read (`_checked_json`). FastAPI, reading a body into a model, answers anything it
+    meets there but a JSON decode error with its own 400, this as the cause, which `http_problem` answers with
+    `problem` once the route's dependencies have let the caller through."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
+
+
+def _refuse_body(problem: Problem, *, into_model: object) -> NoReturn:
+    if into_model is not None:
+        raise _RefusedBody(problem)
+    raise ProblemError(problem.status, problem.title, problem.detail, problem.code)
+
+
+def _checked_json(body: bytes, *, into_model: object) -> bytes:
+    """The body a route reads as JSON, a UTF-8 byte order mark before it left out; refused as `_NoDuplicateKeys`
+    says."""
+    try:
+        refuse_other_encodings(body, ": send JSON in UTF-8")
+    except BatchRefused as refusal:  # said of "the file" (UTF-16, UTF-32, two byte order marks)
+        detail = refusal.detail.replace("the file", "the request body", 1)
+        _refuse_body(
+            Problem(status=422, title="Invalid request", detail=detail, code=ProblemCode.MALFORMED_REQUEST),
+            into_model=into_model,
+        )
+    body = body.removeprefix(BYTE_ORDER_MARK)
     try:
         text = body.decode()
-        json.loads(text, object_pairs_hook=_unique_keys)
+    except UnicodeDecodeError as error:
+        _refuse_body(not_utf8(error), into_model=into_model)
+    document = _refuse_duplicate_keys(text, into_model=into_model)
+    if document is not None and (found := _unreadable_value(document)):
+        path, what = found
+        issue = {"type": "value_error", "loc": ("body", *path), "msg": what, "ctx": {"error": what}}
+        _refuse_body(invalid_request([issue]), into_model=into_model)
+    return body
+
+
+class _LongNumber:
+    """A number of more digits than Python reads as a whole number (`sys.get_int_max_str_digits`, 4,300), where the
+    JSON held it: JSON sets no bound, so the body is JSON, holding a number no route takes (`_unreadable_value`)."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+_MOST_DIGITS = 4_300
+
+
+def _number(text: str, read: Callable[[str], int | float]) -> int | float | _LongNumber:
+    digits = sum(character.isdigit() for character in text) if len(text) > _MOST_DIGITS else 0
+    return _LongNumber(digits) if digits > _MOST_DIGITS else read(text)
+
+
+# a `\ud800` to `\udfff` escape (a lone surrogate, or half of a pair): only an escape makes one in UTF-8 text
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _unreadable_value(document: object) -> tuple[tuple[str | int, ...], str] | None:
+    """Where in a body read as JSON the first value is that no route can take, and what is wrong with it, in the
+    words ingest's batch reader says it with: a string (a value, or a key) holding a lone surrogate (`"\\ud800"`,
+    valid JSON whose text has no UTF-8 form, so it can be neither stored nor sent), or a number of thousands of
+    digits. None for the rest, which the route's own checks judge."""
+    stack: list[tuple[tuple[str | int, ...], object]] = [((), document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str) and _LONE_SURROGATE.search(value):
+            return path, f"holds {refused_character(value, one_line=False)}"
+        if isinstance(value, _LongNumber):
+            return path, f"a number of {value.digits:,} digits is too long"
+        if isinstance(value, dict):
+            for key in value:
+                if _LONE_SURROGATE.search(key):
+                    return path, f"a key holds {refused_character(key, one_line=False)}"
+            stack.extend(((*path, key), item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(((*path, index), item) for index, item in reversed(list(enumerate(value))))
+    return None
+
+
+def _refuse_duplicate_keys(text: str, *, into_model: object) -> object | None:
+    """Raised as FastAPI reads a body into a model (a JSON decode error, which it turns into a validation
+    problem after the route's dependencies are solved), or as a validation problem for a route reading it.
+    Returns the document read, when it may hold a value `_unreadable_value` looks for (else None)."""
+    long_numbers: list[_LongNumber] = []
+
+    def number(read: Callable[[str], int | float]) -> Callable[[str], int | float | _LongNumber]:
+        def reading(written: str) -> int | float | _LongNumber:
+            found = _number(written, read)
+            if isinstance(found, _LongNumber):
+                long_numbers.append(found)
+            return found
+
+        return reading
+
+    try:
+        document = json.loads(text, object_pairs_hook=_unique_keys, parse_int=number(int), parse_float=number(float))
     except _DuplicateKey as duplicate:
         name = str(duplicate)
         shown = repr(name) if len(name) <= 64 else f"{name[:64]!r}…"
@@ -683,8 +788,9 @@ def _refuse_duplicate_keys(body: bytes, *, into_model: object) -> None:
         _refuse_json(f"an object names {shown} twice: send each key once", text, position, into_model=into_model)
     except RecursionError:  # Python's own words name its stack, not the body; no route's body nests so deep
         _refuse_json("arrays or objects nested too deeply to read", text, 0, into_model=into_model)
-    except ValueError:  # not JSON at all, or not UTF-8: FastAPI or the route says so
-        return
+    except ValueError:  # not JSON at all: FastAPI or the route says so
+        return None
+    return document if long_numbers or _SURROGATE_ESCAPE.search(text) else None
 
 
 def _refuse_json(reason: str, text: str, position: int, *, into_model: object) -> NoReturn:
@@ -815,6 +921,9 @@ async def http_problem(request: Request, error: Exception) -> JSONResponse:
     if unparsed and isinstance(error.__cause__, UnicodeDecodeError):
         await _refuse_caller_first(request)
         return problem_response(not_utf8(error.__cause__).model_copy(update={"instance": request.url.path}))
+    if unparsed and isinstance(error.__cause__, _RefusedBody):
+        await _refuse_caller_first(request)
+        return problem_response(error.__cause__.problem.model_copy(update={"instance": request.url.path}))
     headers = dict(error.headers or {})
     title, detail = str(error.detail), None
     if error.status_code == 405 and (allowed := allowed_methods(request) or headers.get("Allow")):

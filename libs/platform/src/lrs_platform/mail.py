@@ -9,12 +9,13 @@ import copy
 import enum
 import re
 from contextvars import ContextVar
-from email.headerregistry import BaseHeader, HeaderRegistry
+from email.headerregistry import Address, BaseHeader, Group, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import Any, Protocol
 
 import aiosmtplib
+import idna
 from aiosmtplib.email import extract_recipients, extract_sender
 
 
@@ -171,7 +172,7 @@ class SmtpMailer:
             raise MailError(f"no answer at RCPT: {error}", permanent=False, about_recipient=True) from error
         except aiosmtplib.SMTPNotSupported as error:  # an address in UTF-8 and a relay without SMTPUTF8
             detail = f"not supported by the relay: {type(error).__name__}"
-            if not (extract_sender(message) or "").isascii():  # our sender's: no message could go
+            if _needs_smtputf8(extract_sender(message) or ""):  # our sender's: no message could go
                 raise MailError(f"{detail} (the sender's address)", permanent=False) from error
             # the recipient's address, which this relay cannot take: a challenge notice waits for the next contact
             raise MailError(detail, permanent=True, about_recipient=True) from error
@@ -339,6 +340,58 @@ class _RecipientUnanswered(Exception):
     Taken for the relay being away, that one email held every other behind it for as long as it lasted."""
 
 
+def _a_labels(domain: str) -> str | None:
+    """An internationalised domain as its IDNA A-labels (`bücher.example` -> `xn--bcher-kva.example`: IDNA 2008 with
+    UTS 46's mapping, as mail clients write it), which every relay takes without SMTPUTF8 (RFC 5890, RFC 6531 3.2);
+    an ASCII domain as it is; None for one IDNA cannot write."""
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return None
+
+
+def _with_a_labels(address: str) -> str:
+    """`address` with its domain in A-labels where its local part is ASCII: then it goes without SMTPUTF8. An
+    address whose local part is not ASCII (`zoë@…`) needs SMTPUTF8 however its domain is written: as it is."""
+    local_part, at, domain = address.rpartition("@")
+    a_labels = _a_labels(domain) if at and local_part.isascii() else None
+    return address if a_labels is None else f"{local_part}@{a_labels}"
+
+
+def _needs_smtputf8(address: str) -> bool:
+    """Whether `address` goes only with SMTPUTF8: its local part is not ASCII (or its domain cannot be IDNA-written)."""
+    return not _with_a_labels(address).isascii()
+
+
+_ADDRESS_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc")
+
+
+def _write_a_labels(message: EmailMessage) -> None:
+    """Each address header's domains in A-labels (`_a_labels`), in a message going without SMTPUTF8: written as they
+    are, the header would carry an encoded word where a domain is (`a@=?utf-8?q?b=C3=BCcher?=.example`), which no
+    mail client reads as the address."""
+    for name in _ADDRESS_HEADERS:
+        header = message[name]
+        groups = getattr(header, "groups", None)
+        if groups is None or str(header).isascii():
+            continue
+        message.replace_header(
+            name,
+            [
+                Group(
+                    group.display_name,
+                    tuple(
+                        Address(address.display_name, address.username, _a_labels(address.domain) or address.domain)
+                        for address in group.addresses
+                    ),
+                )
+                for group in groups
+            ],
+        )
+
+
 class _SmtpClient(aiosmtplib.SMTP):
     """Every step on the client's timeout but DATA, which covers sending the message and the relay's answer to
     its end: `message_timeout`. A timeout before the whole message was handed over stays the relay's (it is
@@ -373,25 +426,30 @@ class _SmtpClient(aiosmtplib.SMTP):
 
     async def send_as_written(self, message: EmailMessage) -> None:
         """`send_message`, but the message flattened with the services' policy (`MAIL_POLICY`), on the wire's line ends:
-        aiosmtplib flattens every message with `email.policy.SMTP`, so none of ours reached the relay. As it does,
-        an address in UTF-8 asks for SMTPUTF8 (refused, `SMTPNotSupported`, by a relay without it), and 8-bit
-        text goes as 8BITMIME where the relay takes it, else is encoded in 7 bits."""
+        aiosmtplib flattens every message with `email.policy.SMTP`, so none of ours reached the relay. An address
+        whose local part is in UTF-8 (`zoë@…`) asks for SMTPUTF8 (refused, `SMTPNotSupported`, by a relay without
+        it); one at an internationalised domain only (`a@bücher.example`) goes without, its domain in A-labels
+        (`xn--bcher-kva.example`) on the envelope and in the headers, as every relay takes it. 8-bit text goes as
+        8BITMIME where the relay takes it, else is encoded in 7 bits."""
         sender, recipients = extract_sender(message), extract_recipients(message)
         if sender is None or not recipients:
             raise ValueError("an email needs From and To")
         await self._ehlo_or_helo_if_needed()
+        written = copy.copy(message)
+        del written["Bcc"]  # a new list of headers: what `_write_a_labels` replaces is the copy's alone
         options: list[str] = []
-        utf8 = not (sender + "".join(recipients)).isascii()
+        utf8 = any(_needs_smtputf8(address) for address in (sender, *recipients))
         if utf8:
             if not self.supports_extension("smtputf8"):
                 raise aiosmtplib.SMTPNotSupported("an address in UTF-8, and a relay without SMTPUTF8")
             options.append("SMTPUTF8")
+        else:
+            sender, recipients = _with_a_labels(sender), [_with_a_labels(recipient) for recipient in recipients]
+            _write_a_labels(written)
         eight_bit = self.supports_extension("8BITMIME")
         if eight_bit:
             options.append("BODY=8BITMIME")
         wire = MAIL_POLICY.clone(linesep="\r\n", utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
-        written = copy.copy(message)
-        del written["Bcc"]
         await self.sendmail(sender, recipients, written.as_bytes(policy=wire), mail_options=options)
 
 

@@ -31,6 +31,7 @@ from lrs_contracts.envelope import utc_now
 from lrs_contracts.environments import Environment
 from lrs_contracts.operations import MaintenanceScheduleChanged, MaintenanceWindow
 from lrs_contracts.registry import decode
+from lrs_contracts.text import with_bidi_controls_shown
 from lrs_platform.kafka import make_consumer, stop_within
 from lrs_platform.logging import get_logger
 
@@ -54,6 +55,21 @@ HOLDING = Gauge(
 )
 
 Clock = Callable[[], datetime]
+
+
+def bidi_control_in_reason(reason: str) -> str | None:
+    """The first bidirectional control in a maintenance reason ("the bidirectional control U+202E at character 3
+    ..."), or None. A reason is text over lines, but every AO reads it (the portal's banner on every page, each held
+    batch's answer, `GET /v1/maintenance`): an embedding, override or isolate in it would make its words read in
+    another order than they were written, as decision 0138 refuses them in one-line values. Ingest's API and the
+    portal's form refuse it; one stored before is shown by its code point (`with_bidi_controls_shown`)."""
+    for position, character in enumerate(reason, 1):
+        if with_bidi_controls_shown(character) != character:
+            return (
+                f"the bidirectional control U+{ord(character):04X} at character {position} (a maintenance reason is"
+                " shown to every AO as it is written)"
+            )
+    return None
 
 
 @dataclass(frozen=True)

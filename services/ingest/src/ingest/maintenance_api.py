@@ -31,7 +31,7 @@ from lrs_platform.authentication import CurrentPrincipal, operator_caller
 from lrs_platform.environment import environment_of
 from lrs_platform.identity import OperatorScope, Principal, operator_scope
 from lrs_platform.logging import get_logger
-from lrs_platform.maintenance import closure_at
+from lrs_platform.maintenance import bidi_control_in_reason, closure_at
 from lrs_platform.problems import Problem, problem_response, problem_responses
 
 _log = get_logger("ingest.maintenance")
@@ -59,11 +59,13 @@ class MaintenanceSchedule(_Model):
 def _said(reason: str) -> str:
     if not reason.strip():
         raise ValueError("is blank: say what the maintenance is for")
+    if bidi := bidi_control_in_reason(reason):
+        raise ValueError(f"holds {bidi}: type it again without it")
     return reason
 
 
 # A reason goes into PostgreSQL, onto the maintenance topic and into every batch answer while it holds:
-# nothing `lrs_contracts.text` refuses, and something said.
+# nothing `lrs_contracts.text` refuses, something said, and no bidirectional control (every AO reads it).
 Reason = Annotated[StorableText, AfterValidator(_said)]
 
 

@@ -168,6 +168,9 @@ async def test_a_window_starts_at_most_366_days_from_now(ingest: Ingest) -> None
     [
         ("disk\x00swap", "U+0000"),
         ("upgrade\x1b[2J", "U+001B"),
+        # every AO reads it (the portal's banner, each held batch): it would read in another order than written
+        ("Li\u202ely", "holds the bidirectional control U+202E at character 3"),
+        ("database\nupgrade \u2067v2\u2069", "holds the bidirectional control U+2067 at character 18"),
         ("   ", "blank"),
         ("\t\n", "blank"),
         ("", "at least 1 character"),

@@ -31,7 +31,8 @@ TELEPHONE_PATTERN = r"^\+?[0-9][0-9 ()-]{5,24}$"
 # Said to the AO's clerk who typed it, in words: pydantic's own message quoted the regular expression.
 EMAIL_REFUSED = (
     "is not an email address: write one like challenges@ao.example, with one @ followed by a domain that has a"
-    " dot in it, and no spaces, commas or other marks"
+    " dot in it, and no spaces, commas or other marks; before the @ at most 64 bytes, with no dot first, last or"
+    " twice in a row"
 )
 TELEPHONE_REFUSED = (
     "is not a telephone number: write 6 to 25 digits, spaces, brackets or hyphens, starting with a digit or +,"

@@ -13,6 +13,7 @@ from typing import Any
 
 from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
 from lrs_contracts.outcomes import RecordOutcome
+from lrs_contracts.text import shown_on_one_line
 from lrs_domain.direct_entry import direct_entry_reference, is_direct_entry_reference
 from lrs_domain.formats import RECORD_FIELDS, ParsedBatch, is_plausible_email
 from lrs_domain.formats.values import value_fault
@@ -80,10 +81,12 @@ def is_direct_entry(batch: Mapping[str, Any]) -> bool:
 @dataclass(frozen=True)
 class Entry:
     """What the form said, and what is wrong with it before the rules: the header part, and any value a
-    batch file could not hold either (the record part is otherwise for the rules)."""
+    batch file could not hold either (the record part is otherwise for the rules). `refused`: the fields holding
+    such a value, which the rules' findings do not speak of again (`field_errors`)."""
 
     values: dict[str, str]
     header_errors: dict[str, str]
+    refused: frozenset[str] = frozenset()
 
     @property
     def job_type(self) -> JobType:
@@ -102,10 +105,12 @@ def read_entry(form: Mapping[str, str]) -> Entry:
         errors["notification_email"] = "Enter the email address to tell when the entry has been processed"
     elif not is_plausible_email(email):
         errors["notification_email"] = "Enter an email address in the correct format, like name@example.org"
+    refused: set[str] = set()
     for name, value in values.items():
         if fault := value_fault(value, in_header=name in HEADER_INPUTS):
             errors[name] = f"The value {fault}"
-    return Entry(values, errors)
+            refused.add(name)
+    return Entry(values, errors, frozenset(refused))
 
 
 def entry_record(entry: Entry) -> SubmittedRecord:
@@ -119,11 +124,18 @@ def entry_batch(entry: Entry, ao_id: str, reference: str) -> ParsedBatch:
 
 
 def field_errors(entry: Entry, outcome: RecordOutcome) -> dict[str, str]:
-    """Every rejection the rules found, on the field it concerns (a finding without one goes on the action)."""
+    """Every rejection the rules found, on the field it concerns (a finding without one goes on the action).
+
+    A field whose value no batch file could hold either (`read_entry`: a control character, say) has that one
+    message: a batch holding it is refused whole (RS001) before any rule reads it, so a rule's finding on it (RV021,
+    RV009, ...) is not said too. A character a finding quotes that the page must not hold raw (a control character,
+    a line break, a bidirectional control) is shown as its code point, "[U+0000]", as the door's message names it."""
     errors = dict(entry.header_errors)
     for finding in outcome.errors:
         name = finding.field if finding.field in RECORD_ATTRIBUTES else "action"
-        text = f"{finding.code}: {_date_said(name, entry.values[name]) or finding.message}"
+        if name in entry.refused:
+            continue
+        text = f"{finding.code}: {shown_on_one_line(_date_said(name, entry.values[name]) or finding.message)}"
         errors[name] = f"{errors[name]} {text}" if name in errors else text
     return {name: errors[name] for name in FORM_ORDER if name in errors}
 

@@ -35,7 +35,7 @@ from lrs_contracts.learner import (
     LearnersMerged,
 )
 from lrs_contracts.registry import encode, wrap
-from lrs_contracts.text import has_visible_text
+from lrs_contracts.text import has_visible_text, unseen_in_name
 from lrs_domain.identifiers import mask_uln
 from lrs_domain.merges import LearnerMerges
 from lrs_domain.names import comparable_name
@@ -117,6 +117,18 @@ class ProviderLink:
 
 class UnknownLearnerError(LookupError):
     pass
+
+
+class UnregisteredInMergeError(UnknownLearnerError):
+    """A merge names a ULN no learner is registered under, `unregistered`: its master ULN (a learner file's
+    MasterULN, say) or the ULN to merge. The message names which, the ULN masked as a message shows it."""
+
+    def __init__(self, master_uln: str, merged_uln: str, unregistered: str) -> None:
+        which = "the master ULN" if unregistered == master_uln else "the ULN to merge"
+        super().__init__(f"{which} {mask_uln(unregistered)} is not a registered learner")
+        self.master_uln = master_uln
+        self.merged_uln = merged_uln
+        self.unregistered = unregistered
 
 
 class LearnerDetailsConflict(Exception):
@@ -561,7 +573,8 @@ class LearnerRegistry:
     async def merge(self, master_uln: str, merged_uln: str, merged_by: str | None = None) -> bool:
         """Merges `merged_uln` into `master_uln`, and says whether that changed anything: False when it was
         merged into that master already (nothing is changed or published, decision 0158). Raises
-        `UnknownLearnerError` unless both are registered and different, `ErasedLearnerError` if either was
+        `UnknownLearnerError` unless both are registered (`UnregisteredInMergeError`, naming the one that is not) and
+        different, `ErasedLearnerError` if either was
         erased, `AlreadyMergedError` if the ULN to merge is merged into another master, and `MergeCycleError`
         if the master is already merged, directly or through other ULNs, into the ULN to merge: read under the
         lock, so two merges at once never make the cycle each alone would be refused.
@@ -615,11 +628,14 @@ class LearnerRegistry:
         # file naming either meanwhile has committed (every import holds the merges lock), and both are read below
         # as it left them
         erased = await connection.fetch(
-            "SELECT erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])"
+            "SELECT uln, erased_at IS NOT NULL AS erased FROM validation.learners WHERE uln = ANY($1::text[])"
             " ORDER BY uln FOR UPDATE",
             [master_uln, merged_uln],
         )
-        if len(erased) != 2 or master_uln == merged_uln:
+        registered = {row["uln"] for row in erased}
+        if unregistered := next((uln for uln in (master_uln, merged_uln) if uln not in registered), None):
+            raise UnregisteredInMergeError(master_uln, merged_uln, unregistered)
+        if master_uln == merged_uln:
             raise UnknownLearnerError(f"both learners must be registered and different: {merged_uln[-4:]}")
         if any(row["erased"] for row in erased):
             raise ErasedLearnerError(f"a merge with an erased learner: {master_uln[-4:]}, {merged_uln[-4:]}")
@@ -978,20 +994,44 @@ would show as a blank wherever the learner is named, and no batch record could b
 _NAME_COLUMNS = ("GivenName", "FamilyName")
 
 
+def _name_fault(name: str) -> str | None:
+    """What is wrong with a name a learner file gives, trimmed (a registration's: `LearnerName`): nothing a reader sees
+    (`NAME_UNSEEN`), or what a reader cannot see or tell from one ordinary space (`unseen_in_name`: "holds U+00A0 (a
+    no-break space) at character 5: write an ordinary space", as a batch's RV021 says it); None when nothing is."""
+    if not has_visible_text(name):
+        return NAME_UNSEEN
+    unseen = unseen_in_name(name)
+    return None if unseen is None else f"holds {unseen}"
+
+
 def parse_learners_csv(text: str) -> list[Learner]:
-    """A learner file's learners (`load_learners`), a name with nothing a reader sees refused as the file's other
-    errors are: `ReferenceDataError` naming the line and the column, never the name."""
+    """A learner file's learners (`load_learners`), a name with nothing a reader sees, or with a character a reader
+    cannot see or tell from one ordinary space (a no-break space, a TAB, two spaces in a row, a zero-width space:
+    `unseen_in_name`, as a batch's name is RV021 for it), refused as the file's other errors are: `ReferenceDataError`
+    naming the line and the column (and the character and its position), never the name."""
     learners = list(load_learners(text, today_in_england()))
-    if all(has_visible_text(learner.given_name) and has_visible_text(learner.family_name) for learner in learners):
+    if not any(_name_fault(learner.given_name) or _name_fault(learner.family_name) for learner in learners):
         return learners
     # rare: read the file again for the line to name (`load_learners` passes blank rows over, so the learners alone
     # do not say it)
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     for row in reader:
         for column in _NAME_COLUMNS:
-            if (row.get(column) or "").strip() and not has_visible_text(row[column]):
-                raise ReferenceDataError(f"line {reader.line_num}: {column} {NAME_UNSEEN}")
+            # trimmed as `load_learners` trims it, so a character's position is counted in the name it registers
+            if (name := (row.get(column) or "").strip()) and (fault := _name_fault(name)):
+                raise ReferenceDataError(f"line {reader.line_num}: {column} {fault}")
     raise ReferenceDataError(f"a GivenName or FamilyName {NAME_UNSEEN}")  # not met: each learner came from a row
+
+
+def line_of_merge(text: str, uln: str, master_uln: str) -> int | None:
+    """The line of a learner file (its text, as `parse_learners_csv` read it) whose row merges `uln` into
+    `master_uln`, for a refusal of that merge to name (`load_learners` keeps no line: the file is read again, as
+    for a name's line above); None when no row does."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    for row in reader:
+        if (row.get("ULN") or "").strip() == uln and (row.get("MasterULN") or "").strip() == master_uln:
+            return reader.line_num
+    return None
 
 
 def _registering(

@@ -19,7 +19,9 @@ from pydantic_core import PydanticCustomError
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES, ProblemCode
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
-from lrs_contracts.text import OneLineText, WrittenDate, has_visible_text
+from lrs_contracts.text import OneLineText, WrittenDate, has_visible_text, unseen_in_name
+from lrs_domain.formats.csv_batch import _decode as decoded_csv
+from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.names import name_length
 from lrs_domain.reference import Learner
@@ -53,6 +55,8 @@ from validation.learner_registry import (
     MergeCycleError,
     ProviderNoLongerLinkedError,
     UnknownLearnerError,
+    UnregisteredInMergeError,
+    line_of_merge,
     parse_learners_csv,
     unlink_revoker,
 )
@@ -68,7 +72,9 @@ router = APIRouter(prefix="/v1")
 _log = get_logger("validation.api")
 _NAME = (
     f"1 to {MAX_NAME_LENGTH} characters once trimmed, on one line; an accent written as its own combining mark"
-    " counts with its letter (the name's composed form, NFC), as in a batch"
+    " counts with its letter (the name's composed form, NFC), as in a batch. Words are separated by one ordinary"
+    " space, and nothing a reader cannot see is allowed (a no-break space, a TAB, a soft hyphen, a zero-width space:"
+    " else 422 naming the character and its position), as a batch's name is RV021 for it"
 )
 
 
@@ -105,7 +111,22 @@ def _a_name_a_reader_sees(name: str) -> str:
     return name
 
 
-LearnerName = Annotated[OneLineText, AfterValidator(_a_name_a_reader_sees), AfterValidator(_a_name_of_allowed_length)]
+def _a_name_as_it_reads(name: str) -> str:
+    """Nothing a reader cannot see or tell from one ordinary space (`unseen_in_name`: a no-break space, a TAB, two
+    spaces in a row, a soft hyphen, a zero-width space...), as a batch's name is RV021 for it and a learner file's is
+    refused (`parse_learners_csv`): a learner registered so could be matched by no batch record, neither one written
+    as registered (RV021) nor one written as the name reads (RV004). Named by character and position, never quoted."""
+    if (unseen := unseen_in_name(name)) is not None:
+        raise PydanticCustomError("name_unseen", "holds {unseen}", {"unseen": unseen})
+    return name
+
+
+LearnerName = Annotated[
+    OneLineText,
+    AfterValidator(_a_name_a_reader_sees),
+    AfterValidator(_a_name_as_it_reads),
+    AfterValidator(_a_name_of_allowed_length),
+]
 
 
 class LearnerRegistration(BaseModel):
@@ -425,19 +446,21 @@ async def import_learners(request: Request, principal: Operator) -> LearnersImpo
     try:
         # on a thread: ~13 µs of CPU a row, ~10 s for a file at the limit, would hold the event loop (and the
         # decider's heartbeats, 10 s before its group rebalances)
-        learners = await asyncio.to_thread(_learners_in, await request.body())
-    except UnicodeDecodeError as error:
+        text, learners = await asyncio.to_thread(_learners_in, await request.body())
+    except BatchRefused as refusal:  # not UTF-8: said as a CSV batch's is, naming the encoding or the byte and where
         raise ProblemError(
-            422,
-            "Unreadable learner file",
-            f"The file is not UTF-8 text (byte {error.start + 1} cannot be read): save it as CSV UTF-8.",
-        ) from error
+            422, "Unreadable learner file", f"line {refusal.line}, column {refusal.column}: {refusal.detail}"
+        ) from refusal
     except (ValueError, KeyError, csv.Error) as error:
         raise ProblemError(422, "Unreadable learner file", str(error)) from error
     try:
         imported = await learner_registry_of(request).register_learners(
             learners, imported_by=f"{principal} (learner file)"
         )
+    except UnregisteredInMergeError as error:
+        raise ProblemError(
+            422, "Unknown learner in a merge", await asyncio.to_thread(_unregistered_in_file, error, text)
+        ) from error
     except UnknownLearnerError as error:
         raise ProblemError(422, "Unknown learner in a merge", str(error)) from error
     except ErasedLearnerError as error:
@@ -470,9 +493,24 @@ async def import_learners(request: Request, principal: Operator) -> LearnersImpo
     )
 
 
-def _learners_in(body: bytes) -> list[Learner]:
-    """A learner file's learners: its text read as UTF-8 (a byte order mark left out) and parsed."""
-    return parse_learners_csv(body.decode("utf-8-sig"))
+def _learners_in(body: bytes) -> tuple[str, list[Learner]]:
+    """A learner file's text and learners: read as a CSV batch's text is (a UTF-8 byte order mark left out;
+    `BatchRefused` for a file in UTF-16 or UTF-32, or holding a byte that is not UTF-8, naming it, its line and its
+    field), and parsed."""
+    text = decoded_csv(body)
+    return text, parse_learners_csv(text)
+
+
+def _unregistered_in_file(error: UnregisteredInMergeError, text: str) -> str:
+    """A learner file's merge refused for a ULN no learner is registered under (the row's MasterULN: the row's own
+    ULN is registered by the file), naming it masked and the row's line, as every other refusal of a file does."""
+    line = line_of_merge(text, error.merged_uln, error.master_uln)
+    column = "MasterULN" if error.unregistered == error.master_uln else "ULN"
+    return (
+        f"{f'line {line}: ' if line else ''}{column} {mask_uln(error.unregistered)} is not a registered learner:"
+        " a ULN is merged only into a registered learner (name the master on a row of its own, in this file or an"
+        " earlier one). Nothing in the file was registered."
+    )
 
 
 def _merge_cycle(more: str = "") -> ProblemError:
@@ -844,10 +882,13 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
     try:
         changed = await learner_registry_of(request).merge(master_uln, merge.merged_uln, merged_by=str(principal))
     except UnknownLearnerError as error:
+        which = str(error)  # which ULN is not, when the registry says it: "the master ULN ******0761 is not ..."
         raise ProblemError(
             404,
             "Learner not registered",
-            "Both ULNs must be registered, and one is not: nothing was changed.",
+            f"{which[:1].upper()}{which[1:]}: both ULNs must be registered. Nothing was changed."
+            if isinstance(error, UnregisteredInMergeError)
+            else "Both ULNs must be registered, and one is not: nothing was changed.",
             code=ProblemCode.LEARNER_NOT_REGISTERED,
         ) from error
     except ErasedLearnerError as error:

@@ -147,8 +147,10 @@ async def test_a_registration_naming_a_learner_with_invisible_characters_alone_i
     assert registry.asked == []
 
 
-@pytest.mark.parametrize("name", ["\u200bLily", "Zoë\u200d", "李", "O'Neill-Byrne"])
-async def test_a_name_with_something_visible_among_invisible_characters_is_registered(name: str) -> None:
+# a name with something visible among invisible characters ("\u200bLily", "Zoë\u200d") is refused for what a reader
+# cannot see, as a batch's RV021 refuses it: test_registry_names_as_they_read.py
+@pytest.mark.parametrize("name", ["李", "O'Neill-Byrne", "Zoë"])
+async def test_a_name_with_something_visible_is_registered(name: str) -> None:
     registry = Registry()
     await _register("operator:ops", _registration(given_name=name, family_name=name), registry)
 
@@ -184,9 +186,9 @@ async def test_an_import_of_such_a_file_is_a_422_and_nothing_is_registered() -> 
 
 
 def test_a_learner_file_of_visible_names_is_read_as_before() -> None:
-    [learner] = parse_learners_csv(f"{CSV_HEADER}{ULN},\u200bLily,McCarthy,2005-01-02,2,1,\n")
+    [learner] = parse_learners_csv(f"{CSV_HEADER}{ULN},Lily,McCarthy,2005-01-02,2,1,\n")
 
-    assert (learner.given_name, learner.family_name) == ("\u200bLily", "McCarthy")
+    assert (learner.given_name, learner.family_name) == ("Lily", "McCarthy")
 
 
 def _lines(logs: list[MutableMapping[str, Any]], event: str) -> list[MutableMapping[str, Any]]:

@@ -29,8 +29,9 @@ from lrs_cli.output import JsonOption, connection, counted, print_json, print_te
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
+from lrs_contracts.text import shown_on_one_line
 from lrs_domain.reference_files import load_register
-from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore, IssuedKey, StoredKey
+from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore, IssuedKey, StoredKey, label_refusal
 from lrs_platform.database import create_pool
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, UnprintablePrincipal, parse_scopes
 from lrs_platform.settings import check_live_database, check_sandpit_database
@@ -278,6 +279,8 @@ def credentials(
             principal = Principal(principal.kind, principal.id, parse_scopes(scopes))
         except ValueError as error:
             raise UsageError(str(error)) from error
+    if action != "revoke" and (refused := label_refusal(label)):  # the key store's rule, before the database
+        raise UsageError(f"--label: {refused}")
     if action == "create" and output and Path(output).exists():
         # checked before a key is made: writing over the file would lose a key still in use, which only a revoke
         # (of every key of its principal) could end
@@ -585,6 +588,10 @@ def _duties(key: StoredKey) -> list[str]:
 
 
 def keys_table(keys: Sequence[StoredKey], total: int) -> str:
+    """One key a line. Who it is for, its label and who revoked it are shown on one line as written
+    (`shown_on_one_line`: a line break, a control character or a bidirectional control as "[U+001B]"): a label
+    stored before the key store refused them (`label_refusal`) cannot add a row to an access review, hide one or
+    send a terminal its escapes."""
     if not keys:
         return "no keys"
     made, revoked = f"created ({UK_TIME})", f"revoked ({UK_TIME})"
@@ -594,9 +601,10 @@ def keys_table(keys: Sequence[StoredKey], total: int) -> str:
         created_at = uk_time(key.created_at, labelled=False)
         revoked_at = uk_time(key.revoked_at, labelled=False) if key.revoked_at else ""
         revoked_by = f"{'; ' if key.label else ''}revoked by {key.revoked_by}" if key.revoked_by else ""
+        principal, label = shown_on_one_line(str(key.principal)), shown_on_one_line(key.label or "")
         lines.append(
-            f"{key.key_id:<16}  {key.principal!s:<28} {duties:<24} {created_at:<18}  {revoked_at:<18}"
-            f"  {key.label or ''}{revoked_by}"
+            f"{key.key_id:<16}  {principal:<28} {duties:<24} {created_at:<18}  {revoked_at:<18}"
+            f"  {label}{shown_on_one_line(revoked_by)}"
         )
     if total > len(keys):
         lines.append(_more_than_listed(keys, total))
@@ -686,9 +694,12 @@ def credentials_command(
         bool, typer.Option("--json", help="list: print JSON (for scripts) instead of the table.")
     ] = False,
 ) -> None:
-    """Operator: create, rotate, revoke or list API keys (straight to the identity tables: needs DATABASE_URL, in
-    the Sandpit LRS_SANDPIT_DATABASE_URL). An AO key is made only for an AO in the register (decision 0131), a
-    learner's only for a ULN in the learner registry (unless --allow-unregistered) and never for an erased one."""
+    """Operator: create, rotate, revoke or list API keys, the keys callers present to the API (not PLR credentials:
+    see `lrs plr credential` and `lrs credential-keys`).
+
+    Straight to the identity tables: needs DATABASE_URL, in the Sandpit LRS_SANDPIT_DATABASE_URL. An AO key is made
+    only for an AO in the register (decision 0131), a learner's only for a ULN in the learner registry (unless
+    --allow-unregistered) and never for an erased one."""
     environment = connection(ctx).environment
     if action is CredentialAction.LIST:
         keys, total = listed_keys(principal, revoked=revoked, environment=environment)

@@ -27,7 +27,7 @@ from lrs_domain.formats.limits import (
     header_from,
     refuse_too_many_records,
 )
-from lrs_domain.formats.values import Where, refuse_unstorable, trimmed_value
+from lrs_domain.formats.values import Where, refuse_unstorable, refused_in_line, trimmed_value, unseen_line_fault
 
 _HEADER_ATTRIBUTES = tuple(field.attribute for field in HEADER_FIELDS)
 _RECORD_ATTRIBUTES = tuple(field.attribute for field in RECORD_FIELDS)
@@ -320,6 +320,11 @@ def _refuse_wrong_field_count(
     when every record row is padded alike."""
     if len(row) == expected:
         return
+    # the row as its line reads (but for quotes): a line of nothing a reader sees but a Ctrl-Z end-of-file mark, NUL
+    # padding or a zero-width space is named by that character, not by its one field
+    written = ",".join(row)
+    if (unseen := unseen_line_fault(written, line, 1)) is not None:
+        raise BatchRefused(BatchCode.MALFORMED, unseen, line)
     found = f"{len(row)} field{'' if len(row) == 1 else 's'}"
     detail = f"the {what} has {found}; {expected} are expected"
     if len(row) == 1 and (separator := _other_separator(row[0], expected)):
@@ -347,6 +352,8 @@ def _refuse_wrong_field_count(
         # one value's empty Credits after a stray comma looks like padding, and deleting the commas at the end would
         # leave every value after the stray comma one field too far on
         detail += ": a value holds a comma that is not in quotes, or there is a comma too many"
+    if (refused := refused_in_line(written, line)) is not None:
+        detail += f"; {refused}"
     raise BatchRefused(BatchCode.MALFORMED, detail, line)
 
 

@@ -33,7 +33,7 @@ from lrs_domain.formats.limits import (
     refuse_too_many_records,
     refuse_two_job_types,
 )
-from lrs_domain.formats.values import refuse_unstorable, trimmed_value
+from lrs_domain.formats.values import refuse_unstorable, trimmed_value, unseen_line_fault
 
 Text = StrictStr | None
 NumberOrText = StrictStr | StrictInt | StrictFloat | None
@@ -78,8 +78,8 @@ class JsonBatchHeader(_JsonModel):
     notification_email: Text = Field(
         default=None,
         description="required: emailed when the batch run completes; missing, null, empty or implausible (one @, a"
-        " non-empty local part, a dotted domain of letters, digits and hyphens, no spaces, at most 254 characters)"
-        " refuses the file with RS007",
+        " non-empty local part of at most 64 bytes with no dot first, last or twice in a row, a dotted domain of"
+        " letters, digits and hyphens, no spaces, at most 254 characters) refuses the file with RS007",
         json_schema_extra=_no_default,  # required: a default would say it may be left out
     )
     batch_reference: Text = None
@@ -485,9 +485,17 @@ def _named(path: tuple[str | int, ...]) -> str:
 def _json_fault(error: json.JSONDecodeError) -> str:
     """The JSON parser's words, but for a control character standing as it is inside a string, which they do not
     name ("Invalid control character at"): said as a value holding it is said, with what to do. A tab or a line
-    break is written as its escape; any other control character cannot be stored or sent, escaped or not."""
-    if not error.msg.startswith(_INVALID_CONTROL) or error.pos >= len(error.doc):
+    break is written as its escape; any other control character cannot be stored or sent, escaped or not. Where the
+    parser stopped at a character no reader sees outside a string (a Ctrl-Z or NULs after the document's end), the
+    line names it and its position, as a CSV line holding it is named."""
+    if error.pos >= len(error.doc):
         return f"malformed JSON: {error.msg}"
+    if not error.msg.startswith(_INVALID_CONTROL):
+        # a character no reader sees where the parser stopped, as a Ctrl-Z end-of-file mark or NUL padding after the
+        # document's end (the parser's "Extra data"): named as a CSV line of it is (`unseen_line_fault`)
+        seen = error.doc[error.pos :] if error.msg.startswith(_EXTRA_DATA) else error.doc[error.pos]
+        unseen = unseen_line_fault(seen, *_position(error.doc, error.pos))
+        return unseen or f"malformed JSON: {error.msg}"
     character = error.doc[error.pos]
     if character in _ESCAPES:
         what, escape = _ESCAPES[character]
@@ -501,6 +509,7 @@ def _json_fault(error: json.JSONDecodeError) -> str:
     )
 
 
+_EXTRA_DATA = "Extra data"  # the json module's words for what follows the document's end
 _INVALID_CONTROL = "Invalid control character"  # the json module's words, then "at" (the C parser) or the character
 _ESCAPES = {"\t": ("a tab", "\\t"), "\n": ("a line break", "\\n"), "\r": ("a line break", "\\r")}
 

@@ -28,6 +28,7 @@ from lrs_domain.formats.errors import BatchRefused, naming_batch, quoted
 from lrs_domain.rules import EARLIEST_AWARD_DATE, parse_iso_date, why_not_a_date
 
 MAX_EMAIL_LENGTH = 254
+MAX_EMAIL_LOCAL_PART_OCTETS = 64  # RFC 5321 4.5.3.1.1: the part before the @
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,11 @@ def is_plausible_email(address: str) -> bool:
     no empty label, at most 254 characters; no whitespace, no character that shows nothing (a control, a
     zero-width space, a byte order mark), and none of the marks that make a header name more than one
     mailbox or a display name (`,;<>()[]:"\\`): "x,results@ao.example" would be mailed to two. A domain's labels
-    are letters, digits and inner hyphens; the local part holds no RFC 2047 encoded word (`=?`)."""
+    are letters, digits and inner hyphens; the local part holds no RFC 2047 encoded word (`=?`), is at most 64
+    octets (RFC 5321 4.5.3.1.1) and is dot-separated words (RFC 5322 3.2.3: no dot at its start or end, none
+    after another): a relay may refuse such a recipient at RCPT, after the batch or contact was accepted.
+    The one check of an address wherever one enters: a batch's NotificationEmail, direct entry, an AO's
+    challenge contact, a portal account."""
     if len(address) > MAX_EMAIL_LENGTH or address.count("@") != 1:
         return False
     if not _MAILBOX_CHARACTERS.fullmatch(address):
@@ -176,6 +181,8 @@ def is_plausible_email(address: str) -> bool:
         and len(labels) >= 2
         and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
         and "=?" not in local_part  # an RFC 2047 encoded word, which a mail library may decode into headers
+        and len(local_part.encode()) <= MAX_EMAIL_LOCAL_PART_OCTETS
+        and "" not in local_part.split(".")  # a dot at its start or end, or two in a row
     )
 
 
@@ -267,8 +274,9 @@ def _checked_header(values: Mapping[str, str | None], received_on: date | None) 
     if not is_plausible_email(notification_email):
         raise BatchRefused(
             BatchCode.BAD_NOTIFICATION_EMAIL,
-            "NotificationEmail is not a plausible email address (one @, a non-empty local part, a dotted domain of"
-            " letters, digits and hyphens, no spaces, at most 254 characters)",
+            "NotificationEmail is not a plausible email address (one @, a non-empty local part of at most 64 bytes"
+            " with no dot first, last or twice in a row, a dotted domain of letters, digits and hyphens, no spaces, at"
+            " most 254 characters)",
         )
     results_issued_date = values.get("results_issued_date")
     if results_issued_date is not None:

@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from lrs_contracts.codes import BatchCode
-from lrs_contracts.text import REFUSED_IN_ONE_LINE, REFUSED_IN_TEXT, refused_character
+from lrs_contracts.text import (
+    REFUSED_IN_ONE_LINE,
+    REFUSED_IN_TEXT,
+    described_character,
+    refused_character,
+    unseen_characters,
+)
 from lrs_domain.formats.errors import BatchRefused
 
 MAX_VALUE_CHARACTERS = 1_024
@@ -65,3 +71,33 @@ def refuse_unstorable(values: Sequence[str | None], where: Where, *, in_header: 
         if fault is not None:
             field, line, column = where(index)
             raise BatchRefused(BatchCode.MALFORMED, f"{field} {fault}", line, column)
+
+
+def unseen_line_fault(text: str, line: int, column: int) -> str | None:
+    """Why a line, or what follows a document's end, could not be read, when it holds nothing a reader sees but a
+    character that is not white space (`unseen_characters`: a Ctrl-Z end-of-file mark, NUL padding, a zero-width
+    space): "line 5 holds the control character U+001A (an end-of-file mark, Ctrl-Z) at character 1: delete it",
+    said alike in CSV, XML, JSON and a learner file; else None. `column` is where `text` starts on line `line`
+    (from 1), which no line break in `text` before its first such character moves."""
+    found = unseen_characters(text)
+    if found is None:
+        return None
+    first = found[0]
+    more = len(found) - 1
+    said = f"line {line} holds {described_character(text[first])} at character {column + first}"
+    if more:
+        return f"{said}, and {more} more character{'s' if more > 1 else ''} a reader cannot see: delete them"
+    return f"{said}: delete it"
+
+
+def refused_in_line(text: str, line: int) -> str | None:
+    """The first character of a line (`text`) that no value may hold, for a row refused for another fault: "line 5
+    also holds the control character U+0000 (a null character) at character 8, which cannot be stored: delete
+    it", else None."""
+    found = REFUSED_IN_TEXT.search(text)
+    if found is None:
+        return None
+    return (
+        f"line {line} also holds {described_character(found.group())} at character {found.start() + 1}, which cannot"
+        " be stored: delete it"
+    )

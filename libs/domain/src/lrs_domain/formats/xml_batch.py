@@ -29,6 +29,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_RECORDS, BatchCode
+from lrs_contracts.text import has_visible_text
 from lrs_domain.formats.errors import BYTE_ORDER_MARK, BatchRefused, cut, quoted, refuse_other_encodings
 from lrs_domain.formats.limits import (
     HEADER_ATTRIBUTE_BY_HEADING,
@@ -39,7 +40,7 @@ from lrs_domain.formats.limits import (
     refuse_too_many_records,
     refuse_two_job_types,
 )
-from lrs_domain.formats.values import MAX_VALUE_CHARACTERS, refuse_unstorable
+from lrs_domain.formats.values import MAX_VALUE_CHARACTERS, refuse_unstorable, unseen_line_fault
 
 SCHEMA_PATH = Path(__file__).with_name("achievement-batch.xsd")
 
@@ -99,6 +100,7 @@ def _feed(parser: DefusedXMLParser, builder: _BatchBuilder, content: bytes) -> N
             _byte_not_utf8(content, at)
             or _declaration_not_first(content, at, error.code)
             or _byte_order_mark_within(content, at)
+            or _unseen_character_at(content, at, line)
             or f"malformed XML: {ErrorString(error.code)}"
         )
         raise BatchRefused(BatchCode.MALFORMED, detail, line, column + 1) from None
@@ -147,6 +149,20 @@ def _byte_order_mark_within(content: bytes, error_offset: int) -> str | None:
         "malformed XML: an invisible byte order mark (U+FEFF) stands here, and XML allows one only as the file's"
         " first character: delete it"
     )
+
+
+def _unseen_character_at(content: bytes, error_offset: int, line: int) -> str | None:
+    """What to do when expat stopped at a character no reader sees (a Ctrl-Z end-of-file mark or NUL padding after
+    the root element's end, which XML does not allow anywhere; a zero-width space there), else None: expat says "not
+    well-formed (invalid token)" or "junk after document element" of it. Named as a CSV line of it is
+    (`unseen_line_fault`): after the root's end, with every such character that follows it; elsewhere, alone."""
+    rest = content[error_offset:].decode("utf-8", errors="replace")
+    if not rest or rest[0] == "\ufffd":
+        return None
+    seen = rest if not has_visible_text(rest) else rest[0]
+    before = content[:error_offset].decode("utf-8", errors="replace")
+    column = len(before) - max(before.rfind("\n"), before.rfind("\r"))
+    return unseen_line_fault(seen, line, column)
 
 
 def _is_another_name_of_utf8(encoding: str) -> bool:

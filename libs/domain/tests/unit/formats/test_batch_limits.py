@@ -73,8 +73,17 @@ async def test_a_smaller_limit_can_be_given() -> None:
     [
         ("a@b.co", True),
         ("results.team+lrs@mail.example.ac.uk", True),
-        ("r" * 242 + "@example.org", True),
-        ("r" * 243 + "@example.org", False),
+        ("r" * 64 + "@" + "d" * 177 + ".example.org", True),  # 254 characters
+        ("r" * 64 + "@" + "d" * 178 + ".example.org", False),
+        # the part before the @: RFC 5321's 64 octets, RFC 5322's dot-atom (door walk, finding 6)
+        ("r" * 64 + "@example.org", True),
+        ("r" * 65 + "@example.org", False),
+        ("é" * 32 + "@example.org", True),  # 64 octets in UTF-8
+        ("é" * 32 + "r@example.org", False),
+        ("a..b@example.org", False),
+        (".ab@example.org", False),
+        ("ab.@example.org", False),
+        ("first.last.name@example.org", True),
         ("", False),
         ("results", False),
         ("results@example", False),

@@ -106,7 +106,11 @@ def test_a_file_with_a_header_and_no_records_is_rs006(fmt: BatchFormat) -> None:
         "results@example..org",
         "res ults@example.org",
         "results@exa\tmple.org",
-        "r" * 243 + "@example.org",
+        "r" * 64 + "@" + "d" * 178 + ".example.org",
+        "r" * 65 + "@example.org",
+        "a..b@ao.example",
+        ".ab@ao.example",
+        "ab.@ao.example",
     ],
 )
 def test_a_missing_or_implausible_notification_email_is_rs007(fmt: BatchFormat, email: str | None) -> None:
@@ -117,7 +121,14 @@ def test_a_missing_or_implausible_notification_email_is_rs007(fmt: BatchFormat, 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
 @pytest.mark.parametrize(
-    "email", ["a@b.co", "  results@example.org ", "first.last+tag@mail.example.ac.uk", "r" * 242 + "@example.org"]
+    "email",
+    [
+        "a@b.co",
+        "  results@example.org ",
+        "first.last+tag@mail.example.ac.uk",
+        "r" * 64 + "@" + "d" * 177 + ".example.org",
+        "r" * 64 + "@example.org",
+    ],
 )
 def test_a_plausible_notification_email_is_kept_trimmed(fmt: BatchFormat, email: str) -> None:
     batch = parse_batch(document(fmt, {**HEADER, "notification_email": email}, records(1)), fmt)

@@ -117,6 +117,21 @@ def test_a_bidirectional_control_in_a_header_value_refuses_the_file(fmt: BatchFo
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_an_arabic_letter_mark_in_a_header_value_refuses_the_file(fmt: BatchFormat) -> None:
+    """U+061C makes the digits after it Arabic numbers: "JUNE<U+061C> 2024-06-01" read "JUNE01-06-2024" in the
+    completion email's subject (decision 0138's later note)."""
+    content = document(fmt, {**HEADER, "batch_reference": "JUNE\u061c 2024-06-01"}, records(2))
+
+    refusal = _refusal(fmt, content)
+
+    assert refusal.code is BatchCode.MALFORMED
+    assert refusal.detail == (
+        f"{BATCH_REFERENCE[fmt]} holds the bidirectional control U+061C at character 5"
+        " (a header value is shown as it is written)"
+    )
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_tabs_and_record_line_breaks_are_kept(fmt: BatchFormat) -> None:
     header = {**HEADER, "batch_reference": "JUNE\t2024"}
     rows = [record(1, mis_identifier="first line\nsecond line", grade="Pass\tMerit")]

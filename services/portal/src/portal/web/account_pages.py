@@ -16,7 +16,7 @@ from starlette.background import BackgroundTask
 
 from lrs_contracts.environments import Environment
 from lrs_contracts.text import refused_character
-from lrs_platform.credential_store import StoredKey, reserved_label_refusal
+from lrs_platform.credential_store import StoredKey, label_refusal
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
 from portal.accounts import (
     AO_ID_PATTERN,
@@ -862,10 +862,7 @@ async def issue_key(request: Request, user: AccountsOperator) -> Response:
     if not AO_ID_PATTERN.fullmatch(ao_id):
         errors = {"key_ao_id": "Enter the AO's recognition number, like RN9037"}
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
-    if refused := refused_character(field(form, "label"), one_line=True):
-        errors = {"label": f"The label holds {refused}: type it again"}
-        return await _accounts_page(request, user, errors=errors, values=values, status=400)
-    if refused := reserved_label_refusal(field(form, "label")):
+    if refused := label_refusal(field(form, "label")):  # the key store's own rule, as `lrs credentials` meets it
         return await _accounts_page(request, user, errors={"label": refused}, values=values, status=400)
     label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
     kind = _key_kind(environment, auth.has_sandpit)
