@@ -3,6 +3,7 @@ they translate HTTP to the use cases in `service` and the answers in `views`."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from starlette.requests import ClientDisconnect
 
 from ingest import maintenance_api
 from ingest.config import IngestSettings
-from ingest.maintenance import notice_for, status_shown
+from ingest.maintenance import maintenance_notice, notice_for, status_shown
 from ingest.maintenance_api import Maintenance
 from ingest.metrics import SUBMISSIONS_DEFERRED
 from ingest.repository import BatchRepository
@@ -79,6 +80,7 @@ from lrs_platform.http import (
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
+from lrs_platform.maintenance import Closure
 from lrs_platform.paging import PagePosition
 from lrs_platform.paging_api import page_after
 from lrs_platform.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF, Problem, ProblemError, problem_response
@@ -108,7 +110,10 @@ _DESCRIPTIONS = {
     422: "Invalid path or query parameters",
     429: (
         "TOO_MANY_RECORDS_WAITING: the AO has too many records waiting for their decision (`records_waiting`,"
-        " `limit`; decision 0171); nothing of the file was kept. Send it again after `Retry-After` seconds. A resend"
+        " `limit`; decision 0171); nothing of the file was kept. Send it again after `Retry-After` seconds. While a"
+        " maintenance window or pause holds the batches, none is decided before it ends: the problem carries the"
+        " `maintenance` notice a 202 carries, and `Retry-After` is the seconds until the window's end (300 during a"
+        " pause, which has none). A resend"
         " of a stored batch adds nothing to the queue and is answered as that batch instead: under its"
         " Idempotency-Key before the file is read; without a key, once the file is read and found to be that"
         " batch's"
@@ -324,9 +329,11 @@ async def submit_batch(
     key = normalise_idempotency_key(idempotency_key)
     too_large = declared_too_large(request.headers.get("content-length"))
     waiting = await _records_waiting_at_the_limit(principal, batches, settings, key)
+    # at the limit during a hold, the 429 says when the hold ends: nothing waiting is decided before then
+    held = await maintenance.closure() if waiting is not None else None
     if waiting is not None and (key is not None or too_large):
         # a key no stored batch has, or a file larger than any stored batch's: a new file, told before it is read
-        raise _deferred(principal, waiting, settings)
+        raise _deferred(principal, waiting, settings, held)
     if too_large:
         await submissions.refuse_unread(
             principal, BatchRefused(BatchCode.TOO_LARGE, f"the file is more than {MAX_BATCH_BYTES:,} bytes"), key
@@ -336,12 +343,12 @@ async def submit_batch(
         # waits in memory for the parser (one at a time), and its encoded batch for the publisher, so the
         # limits bound the uploads held, read or waiting (decision 0185).
         with uploads.admit(f"{principal.kind.value}:{principal.id}"):
-            content = await _received(request, principal, submissions, settings, key, waiting)
+            content = await _received(request, principal, submissions, settings, key, waiting, held)
             # at the limit, only a resend of a stored batch's file goes on: it adds nothing to the queue
             if waiting is not None and not await submissions.stored(
                 principal.id, idempotency_key=None, sha256=content_sha256(content)
             ):
-                raise _deferred(principal, waiting, settings)
+                raise _deferred(principal, waiting, settings, held)
             submitting = submissions.submit(
                 principal,
                 content,
@@ -355,7 +362,7 @@ async def submit_batch(
     except TooManyUploads as busy:
         # at the limit, a keyless file with no place to be read cannot be told for a replay: answered as a new file
         raise (
-            _too_many_uploads(busy, settings) if waiting is None else _deferred(principal, waiting, settings)
+            _too_many_uploads(busy, settings) if waiting is None else _deferred(principal, waiting, settings, held)
         ) from None
     body = BatchAccepted(batch_id=result.batch_id, status=result.status, status_url=status_url(result.batch_id))
     body = notice_for(await maintenance.closure(), body)
@@ -371,6 +378,7 @@ async def _received(
     settings: IngestSettings,
     idempotency_key: str | None,
     waiting: int | None = None,
+    held: Closure | None = None,
 ) -> bytes:
     """The whole body, read within the idle deadline and the size limit (RS002, filed as a refusal; while the AO's
     `waiting` records are at the limit the 429 instead: a file over 6 MB is no stored batch's, and nothing is kept)."""
@@ -380,7 +388,7 @@ async def _received(
         raise _upload_stalled(stalled) from None
     except BatchRefused as refusal:
         if waiting is not None:
-            raise _deferred(principal, waiting, settings) from None
+            raise _deferred(principal, waiting, settings, held) from None
         await submissions.refuse_unread(principal, refusal, idempotency_key)
     except ClientDisconnect:
         raise ProblemError(400, "Bad request", "The client went away before the whole file arrived.") from None
@@ -410,23 +418,47 @@ async def _records_waiting_at_the_limit(
     return waiting
 
 
-def _deferred(principal: Principal, waiting: int, settings: IngestSettings) -> ProblemError:
-    """The 429 of an AO's submission while `waiting` of its records wait (decision 0171), counted and logged."""
+PAUSED_RETRY_AFTER_SECONDS = 300
+"""`Retry-After` of the queue limit's 429 during an unplanned pause, which has no end to wait for: a pause lasts minutes
+to hours, so an AO's script obeying it sends the file 12 times an hour, not 120, and is let in at most 5 minutes after
+the resume (by when the batches held are being decided, and the AO's next 429, if any, says so)."""
+
+
+def _deferred(
+    principal: Principal, waiting: int, settings: IngestSettings, held: Closure | None = None
+) -> ProblemError:
+    """The 429 of an AO's submission while `waiting` of its records wait (decision 0171), counted and logged. While a
+    maintenance window or pause `held` the batches, none of them is decided before it ends: the answer says when
+    (with the notice a 202 carries), not "in 30 seconds"."""
     limit = settings.max_waiting_records_per_ao
     SUBMISSIONS_DEFERRED.labels(principal.id).inc()
-    _log.info("submission_deferred", ao_id=principal.id, records_waiting=waiting, limit=limit)
+    _log.info("submission_deferred", ao_id=principal.id, records_waiting=waiting, limit=limit, held=held is not None)
+    waits = f"{waiting:,} records of your batches are waiting for their decision (at most {limit:,} may wait)"
+    extra: dict[str, Any] = {}
+    if held is None:
+        retry_after = settings.busy_retry_after_seconds
+        detail = f"{waits}: send this file again in {retry_after} seconds, once some of them are decided."
+    else:
+        if held.until is None:
+            retry_after = PAUSED_RETRY_AFTER_SECONDS
+            resumes = "the Sandpit" if held.environment.is_sandpit else "the LRS"
+            until = f"until {resumes} resumes after an unplanned pause"
+        else:
+            retry_after = max(1, math.ceil((held.until - datetime.now(UTC)).total_seconds()))
+            until = f"until {held.until.astimezone(UTC).isoformat().replace('+00:00', 'Z')}"
+        detail = f"{waits}, and they are held by maintenance ({held.reason}) {until}: send this file after that."
+        extra["maintenance"] = maintenance_notice(held).model_dump(mode="json")
     busy = ProblemError(
         429,
         "Too many records waiting",
-        f"{waiting:,} records of your batches are waiting for their decision (at most {limit:,} may wait): send"
-        f" this file again in {settings.busy_retry_after_seconds} seconds, once some of them are decided."
-        " Nothing of it was kept.",
+        f"{detail} Nothing of it was kept.",
         ProblemCode.TOO_MANY_RECORDS_WAITING,
         records_waiting=waiting,
         limit=limit,
-        retry_after=settings.busy_retry_after_seconds,
+        retry_after=retry_after,
+        **extra,
     )
-    busy.headers["Retry-After"] = str(settings.busy_retry_after_seconds)
+    busy.headers["Retry-After"] = str(retry_after)
     return busy
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from ingest import api, sandpit_api
 from ingest.config import IngestSettings
-from ingest.maintenance import MaintenanceAnnouncer, MaintenanceStore
+from ingest.maintenance import MaintenanceAnnouncer, MaintenanceStore, schedules_on_topic
 from ingest.outcomes import OutcomeConsumer
 from ingest.publisher import TransactionalPublisher
 from ingest.reconciler import BatchViewReconciler
@@ -80,7 +80,13 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             tasks = BackgroundTasks()
             tasks.start(publisher.warm_up(), "ingest-producer-warm-up")
             app.state.maintenance = MaintenanceStore(pool, environment=settings.environment)
-            announcer = MaintenanceAnnouncer(app.state.maintenance, publisher, settings.topics.of(MAINTENANCE))
+            maintenance_topic = settings.topics.of(MAINTENANCE)
+            announcer = MaintenanceAnnouncer(
+                app.state.maintenance,
+                publisher,
+                maintenance_topic,
+                read_topic=lambda: schedules_on_topic(settings.kafka_bootstrap_servers, maintenance_topic),
+            )
             app.state.maintenance_announcer = announcer
             tasks.start(announcer.run(), "ingest-maintenance-announcer")
             dead_letters = DeadLetterOffice(ParkedMessages(pool, f"{SCHEMA}_parked"), _dead_letter_publisher(publisher))

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import asyncpg
+from aiokafka import TopicPartition
 from prometheus_client import Gauge
 from pydantic import BaseModel, ConfigDict
 
@@ -30,8 +31,9 @@ from lrs_contracts.operations import (
     MaintenanceScheduleChanged,
     MaintenanceWindow,
 )
-from lrs_contracts.registry import encode, wrap
+from lrs_contracts.registry import decode, encode, wrap
 from lrs_platform.consumer import Failure, classify_failure
+from lrs_platform.kafka import make_consumer, stop_within
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import Closure, closure_at
 
@@ -161,8 +163,12 @@ class MaintenanceStore:
         self, starts_at: datetime, ends_at: datetime, reason: str, by: str
     ) -> tuple[WindowRecord, bool]:
         """The window, and whether it is new: one with the same start, end and reason, neither cancelled nor
-        over, is the one asked for again (a form sent twice, a retried request), not a second window."""
-        check_window(starts_at, ends_at, utc_now())
+        over, is the one asked for again (a form sent twice, a retried request), not a second window. It is answered
+        whatever the rules for a new window now say (a repeat sent once the window is more than 5 minutes under way
+        names a window in force, not one starting in the past): they are judged only for a new one."""
+        now = utc_now()
+        if not _may_be_in_force(starts_at, ends_at, now):
+            check_window(starts_at, ends_at, now)  # no window in force has such instants: refused before any query
         async with self._pool.acquire() as connection, connection.transaction():
             # the schedule's lock, so that two such requests at once do not both insert
             await connection.execute("SELECT version FROM ingest.maintenance_version FOR UPDATE")
@@ -175,6 +181,7 @@ class MaintenanceStore:
             )
             if same is not None:
                 return _window(same), False
+            check_window(starts_at, ends_at, utc_now())
             scheduled = await connection.fetch(
                 "SELECT starts_at, ends_at FROM ingest.maintenance_windows WHERE cancelled_at IS NULL AND ends_at > now()"
             )
@@ -238,6 +245,39 @@ class MaintenanceStore:
         self._remembered = None
         return _pause(row)
 
+    async def past_what_readers_hold(self, on_topic: Sequence[MaintenanceScheduleChanged]) -> bool:
+        """Makes the stored schedule one the topic's readers will take, given the schedules `on_topic` (in its order):
+        True when it had to. A database restored to an earlier point has the schedule_id they know with a lower
+        version than theirs; they keep the highest version of a schedule_id (`MaintenanceGate.apply`), so they would
+        ignore the restored schedule and the next changes, which number again the versions the restore lost. Then
+        the schedule is given a new schedule_id, which readers take whatever its version, and a version of its own
+        (the schedule as restored, announced anew). The same version with other windows or pause is such a loss too
+        (a change made here before the topic was read took the lost change's number); with the same ones, readers
+        already hold this schedule."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            state = await connection.fetchrow("SELECT schedule_id, version FROM ingest.maintenance_version FOR UPDATE")
+            theirs = [schedule for schedule in on_topic if schedule.schedule_id == state["schedule_id"]]
+            if not theirs:
+                return False  # none of this schedule on the topic (a first start, a new one): they take ours
+            newest = max(theirs, key=lambda schedule: schedule.version)
+            if newest.version < state["version"]:
+                return False
+            if newest.version == state["version"] and _holds(newest) == _holds(await _schedule(connection)):
+                return False
+            schedule_id = uuid.uuid4()
+            await connection.execute(
+                "UPDATE ingest.maintenance_version SET schedule_id = $1, version = version + 1", schedule_id
+            )
+        self._remembered = None
+        _log.warning(
+            "maintenance_schedule_behind_the_topic",
+            stored_version=state["version"],
+            topic_version=newest.version,
+            schedule_id=str(schedule_id),
+            reason="the database was restored to an earlier point: the schedule is announced under a new schedule_id",
+        )
+        return True
+
     async def history(self, limit: int) -> tuple[list[WindowRecord], list[PauseRecord]]:
         """The latest `limit` windows and the latest `limit` pauses, each with its audit, newest first."""
         async with self._pool.acquire() as connection:
@@ -268,6 +308,18 @@ def check_window(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
         raise InvalidWindow("a window starts at most 366 days from now: schedule it nearer the time")
 
 
+def _may_be_in_force(starts_at: datetime, ends_at: datetime, now: datetime) -> bool:
+    """Whether a window neither cancelled nor over may have these instants: scheduled by the rules (`check_window`),
+    it lasts at most 48 hours, ends after now and starts at most 366 days from now. Others are not looked up (near
+    year 1 or 9999 an instant may have no UTC form for PostgreSQL), only refused."""
+    return (
+        starts_at < ends_at
+        and ends_at > now
+        and ends_at - starts_at <= LONGEST_WINDOW
+        and starts_at - now <= FURTHEST_START
+    )
+
+
 def check_hold(starts_at: datetime, ends_at: datetime, scheduled: Iterable[tuple[datetime, datetime]]) -> None:
     """Raises InvalidWindow when the window, with the `scheduled` windows it overlaps or touches (transitively),
     would hold batches for longer than `LONGEST_WINDOW` in one go: back-to-back windows hold as one."""
@@ -283,6 +335,22 @@ def check_hold(starts_at: datetime, ends_at: datetime, scheduled: Iterable[tuple
             f"with the windows it overlaps or touches, batches would be held from {_utc(first)} to {_utc(last)},"
             " more than 48 hours in one go: the batches wait on a topic kept for 7 days"
         )
+
+
+_Holds = tuple[MaintenancePause | None, frozenset[tuple[object, ...]]]
+
+
+def _holds(schedule: MaintenanceScheduleChanged | None) -> _Holds:
+    """What a schedule holds batches by from now on: its pause and its windows not yet over."""
+    if schedule is None:
+        return None, frozenset()
+    now = utc_now()
+    windows = frozenset(
+        (window.window_id, window.starts_at, window.ends_at, window.reason)
+        for window in schedule.windows
+        if window.ends_at > now
+    )
+    return schedule.pause, windows
 
 
 def _utc(moment: datetime) -> str:
@@ -320,14 +388,62 @@ async def _schedule(connection: asyncpg.Connection) -> MaintenanceScheduleChange
     )
 
 
-class MaintenanceAnnouncer:
-    """Publishes the whole schedule after each change, at start-up, and again until Kafka has taken it."""
+def _named(schedule: MaintenanceScheduleChanged) -> tuple[uuid.UUID, int]:
+    return schedule.schedule_id, schedule.version
 
-    def __init__(self, store: MaintenanceStore, publisher: TransactionalPublisher, topic: str) -> None:
+
+ScheduleReader = Callable[[], Awaitable[list[MaintenanceScheduleChanged]]]
+
+
+async def schedules_on_topic(bootstrap_servers: str, topic: str) -> list[MaintenanceScheduleChanged]:
+    """The schedules on the maintenance topic, in its order, as a reader reads them from its start (the compacted
+    topic keeps at least the last one sent). A topic not made yet holds none; an unreadable message is passed over,
+    as readers pass it over."""
+    consumer = make_consumer(bootstrap_servers, group_id=None)
+    partition = TopicPartition(topic, 0)
+    try:
+        await consumer.start()
+        if topic not in await consumer.topics():
+            return []
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        found: list[MaintenanceScheduleChanged] = []
+        while await consumer.position(partition) < end:
+            polled = await consumer.getmany(partition, timeout_ms=1_000)
+            for record in polled.get(partition, ()):
+                try:
+                    _, payload = decode(record.value) if record.value is not None else (None, None)
+                except ValueError:
+                    continue
+                if isinstance(payload, MaintenanceScheduleChanged):
+                    found.append(payload)
+        return found
+    finally:
+        await stop_within(consumer.stop(), "maintenance schedule reader")
+
+
+class MaintenanceAnnouncer:
+    """Publishes the whole schedule after each change, at start-up, and again until Kafka has taken it. Before its
+    first send it reads what the topic holds (`read_topic`): after a restore of ingest's database to an earlier point
+    the stored schedule is behind what the readers hold, and is moved past it (`past_what_readers_hold`)."""
+
+    def __init__(
+        self,
+        store: MaintenanceStore,
+        publisher: TransactionalPublisher,
+        topic: str,
+        *,
+        read_topic: ScheduleReader | None = None,
+        read_within: float = 30.0,
+    ) -> None:
         self._store = store
         self._publisher = publisher
         self._topic = topic
         self._again = asyncio.Event()
+        self._read_topic = read_topic
+        self._read_within = read_within
+        self._topic_read = read_topic is None
 
     async def announce(self) -> bool:
         """True once the current schedule is on the topic; False leaves it to `run` to try again.
@@ -336,8 +452,10 @@ class MaintenanceAnnouncer:
         another instance may send a newer one while this one's older send is still on its way. So after
         each send the schedule is read again, and sent again while a newer one was stored meanwhile: the
         last send of every instance is the schedule as it then stood."""
-        sent_version: int | None = None
-        while (schedule := await self._store.schedule()) is not None and schedule.version != sent_version:
+        if not await self._behind_the_topic_checked():
+            return False
+        sent: tuple[uuid.UUID, int] | None = None
+        while (schedule := await self._store.schedule()) is not None and _named(schedule) != sent:
             envelope = wrap(schedule, source="ingest", correlation_id=f"maintenance-{schedule.version}")
             try:
                 await self._publisher.publish(self._topic, MAINTENANCE_KEY, [encode(envelope)])
@@ -348,7 +466,23 @@ class MaintenanceAnnouncer:
                 return False
             UNPUBLISHED.set(0)
             _log.info("maintenance_schedule_published", version=schedule.version, windows=len(schedule.windows))
-            sent_version = schedule.version
+            sent = _named(schedule)
+        return True
+
+    async def _behind_the_topic_checked(self) -> bool:
+        """Once, before this instance's first send (a change made meanwhile included): the stored schedule moved past
+        the topic's if a restore left it behind. False while the topic cannot be read (`run` tries again)."""
+        if self._topic_read or self._read_topic is None:
+            return True
+        try:
+            on_topic = await asyncio.wait_for(self._read_topic(), self._read_within)
+        except Exception as error:  # Kafka away: nothing is sent before the topic is read
+            UNPUBLISHED.set(1)
+            _log.warning("maintenance_schedule_topic_unreadable", error=type(error).__name__)
+            self._again.set()
+            return False
+        await self._store.past_what_readers_hold(on_topic)
+        self._topic_read = True
         return True
 
     async def run(self, retry_every: float = 5.0) -> None:
@@ -382,7 +516,9 @@ def notice_for(closure: Closure | None, view: View) -> View:
     with a `maintenance` notice saying when it will be processed."""
     if closure is None or status_shown(closure, view.status) is view.status:
         return view
-    notice = MaintenanceNotice(
-        reason=closure.reason, until=closure.until, paused=closure.paused, message=closure.message
-    )
-    return view.model_copy(update={"status": BatchStatus.QUEUED, "maintenance": notice})
+    return view.model_copy(update={"status": BatchStatus.QUEUED, "maintenance": maintenance_notice(closure)})
+
+
+def maintenance_notice(closure: Closure) -> MaintenanceNotice:
+    """What a held batch's answer says of the hold (and the queue limit's 429 while one is on, decision 0171)."""
+    return MaintenanceNotice(reason=closure.reason, until=closure.until, paused=closure.paused, message=closure.message)

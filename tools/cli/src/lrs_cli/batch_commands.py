@@ -20,6 +20,7 @@ from rich.text import Text
 from lrs_cli import check_command
 from lrs_cli.choices import one_of
 from lrs_cli.client import (
+    AnswerError,
     CommandError,
     Connection,
     ExitCode,
@@ -34,7 +35,7 @@ from lrs_cli.client import (
 )
 from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
 from lrs_cli.identifiers import ao_id_value
-from lrs_cli.maintenance_commands import when_processed
+from lrs_cli.maintenance_commands import uk_and_utc, when_processed
 from lrs_cli.output import (
     JsonOption,
     batch_id_value,
@@ -176,6 +177,7 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
         while response.status_code in WAIT_AGAIN and time.monotonic() < patience:
             # too many of the AO's records wait for their decision (decision 0171), or what ingest needs is away a
             # moment (it kept nothing, and says so): the file is sent again later, as the answer asks
+            _refuse_to_wait_out_the_hold(response, fmt, path.name, patience - time.monotonic())
             seconds = min(_retry_after(response), 300.0)
             warn(f"{problem_text(response, fmt)} lrs sends {path.name} again in {seconds:.0f} s (Ctrl-C stops it).")
             time.sleep(seconds)
@@ -192,6 +194,34 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
             raise refused_batch(response, said) or CommandError(said)
         accepted = expect_ok(response)
     return {**accepted, "replay": response.headers.get("Idempotent-Replay") == "true"}
+
+
+class HeldTooLong(AnswerError):
+    """Ingest's queue limit answered while maintenance holds the AO's waiting batches past `submit`'s patience: no
+    retry would be let in before the hold ends (exit status 1, as a 429 that outlasts the patience)."""
+
+
+def _refuse_to_wait_out_the_hold(response: httpx.Response, fmt: BatchFormat, name: str, patience: float) -> None:
+    """Raises HeldTooLong when the 429 says a maintenance hold keeps the AO's waiting batches undecided past the
+    `patience` left (an unplanned pause: until an operator resumes): sending the file again every few minutes until
+    then would be refused each time. A hold ending within the patience is waited out, after its Retry-After."""
+    notice = _problem_of(response).get("maintenance") if response.status_code == 429 else None
+    if not isinstance(notice, dict) or not held_past({"maintenance": notice, "status": "queued"}, patience):
+        return
+    after = f"after {uk_and_utc(notice['until'])}" if notice.get("until") else "once the unplanned pause is resumed"
+    raise HeldTooLong(
+        f"{problem_text(response, fmt)} lrs does not wait that long: nothing of {name} was kept; send it again {after}"
+        " (`lrs maintenance show` says what holds the batches).",
+        response.status_code,
+    )
+
+
+def _problem_of(response: httpx.Response) -> dict[str, Any]:
+    try:
+        problem = response.json()
+    except ValueError:
+        return {}
+    return problem if isinstance(problem, dict) else {}
 
 
 def _sent(client: httpx.Client, content: bytes, headers: dict[str, str], name: str) -> httpx.Response:

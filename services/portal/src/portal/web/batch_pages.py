@@ -193,6 +193,7 @@ async def submit(request: Request, user: AoUser) -> Response:
                 "records_waiting": int(refused.problem.get("records_waiting") or 0),
                 "limit": int(refused.problem.get("limit") or 0),
                 "retry_after": int(refused.problem.get("retry_after") or 30),
+                "held": refused.problem.get("maintenance"),  # a window or pause holds the batches: until when
             }
             return render(request, "batch_busy.html", context, user=user, status_code=429)
         batch_url = str(refused.problem.get("instance") or "")
