@@ -210,6 +210,11 @@ A file that is not UTF-8, or whose structure is wrong, is refused as a whole (RS
 (CSV) or column (XML, JSON), of its first fault, and says what to change. A message quotes at most 60 characters of
 any value, name or line of the file, then "…".
 
+- **Invisible characters at the end of a file or on a line of their own** (a DOS end-of-file mark, Ctrl-Z, that some
+  MIS exports still write, NUL bytes padding a file, a zero-width space) are named with their line and position, in
+  every format and in learner files: `line 5 holds the control character U+001A (an end-of-file mark, Ctrl-Z) at
+  character 1: delete it`. Open the file in a text editor that shows control characters, or delete everything after
+  the last record's line.
 - **Line numbers in CSV** count the file's physical lines, from 1. A quoted value that holds line breaks counts
   every line it spans: when the record on line 5 has a two-line `MISIdentifier`, the next record is line 7. Blank
   lines, and lines of nothing but commas and spaces (a spreadsheet's empty row), are skipped but keep their numbers.

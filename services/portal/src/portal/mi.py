@@ -63,6 +63,9 @@ class MiData:
     plr_timeliness: Sequence[Mapping[str, Any]] = ()
     rejections: Sequence[Mapping[str, Any]] = ()
     challenges: Sequence[Mapping[str, Any]] = ()
+    partial: bool = False
+    """The reporting service said its figures are partial (`complete` false): its store is being rebuilt and has not
+    read all the history again yet (decision 0161)."""
 
     def submitted(self, period: str, name: str) -> int:
         return sum(int(row[name]) for row in self.submissions.get(period, ()))
@@ -74,14 +77,8 @@ class MiData:
 
     def not_added(self, period: str) -> int:
         """The month's records of failed batches that were not rejected: they passed their checks, but a failed batch
-        (RS005) adds nothing. The rest of `records_total` beside the accepted, rejected and unchanged ones; 0 from a
-        reporting service that does not count the unchanged ones (the rest would count them too)."""
-        return sum(
-            int(row["records_total"])
-            - sum(int(row[name]) for name in ("records_accepted", "records_rejected", "records_unchanged"))
-            for row in self.submissions.get(period, ())
-            if "records_total" in row and "records_unchanged" in row
-        )
+        (RS005) adds nothing. As the reporting service gives them (`records_not_added`)."""
+        return sum(_not_added(row) for row in self.submissions.get(period, ()))
 
     def timely(self, period: str, name: str) -> int:
         return sum(int(row[name]) for row in self.timeliness.get(period, ()))
@@ -130,6 +127,18 @@ class MiData:
     def months(self) -> tuple[str, ...]:
         """The months as a chart's categories: what people read (`month_label`)."""
         return tuple(month_label(period) for period in self.periods)
+
+
+def _not_added(row: Mapping[str, Any]) -> int:
+    """A row's `records_not_added`; from a reporting service that does not give it yet, the rest of `records_total`
+    beside the accepted, rejected and unchanged ones, as it works it out; 0 from one that does not count the unchanged
+    ones either (the rest would count them too)."""
+    if "records_not_added" in row:
+        return int(row["records_not_added"])
+    if "records_total" not in row or "records_unchanged" not in row:
+        return 0
+    told = ("records_accepted", "records_rejected", "records_unchanged")
+    return int(row["records_total"]) - sum(int(row[name]) for name in told)
 
 
 def _span(data: MiData) -> str:

@@ -14,7 +14,7 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, probl
 
 from portal.accounts import Role
 from portal.web.common import UK
-from portal.web.maintenance_pages import DONE, window_errors
+from portal.web.maintenance_pages import DONE, uk_times_in, window_errors
 
 SCHEDULE = "ingest/v1/maintenance"
 HISTORY = "ingest/v1/admin/maintenance"
@@ -301,6 +301,11 @@ def test_no_banner_is_taken_from_the_address(portal: StubbedPortal) -> None:
         ({"reason": "x" * 501}, "reason", "The reason must be 500 characters or fewer"),
         ({"reason": "database\x00upgrade"}, "reason", "The reason holds the control character U+0000 at character 9"),
         ({"reason": "database\x1bupgrade"}, "reason", "The reason holds the control character U+001B"),
+        (  # every AO reads it, in the banner: it would read in another order than it was written (ingest's rule)
+            {"reason": "database \u202eedarpgu"},
+            "reason",
+            "The reason holds the bidirectional control U+202E at character 10",
+        ),
     ],
 )
 def test_a_window_typed_wrong_is_refused_on_its_field_and_ingest_is_not_asked(
@@ -445,7 +450,8 @@ def test_a_window_ingest_refuses_as_a_whole_is_shown_above_the_form_not_on_a_fie
     answer = client.post("/ops/maintenance/windows", data=form(operator, **window_form()))
 
     assert answer.status_code == 400
-    assert f'<p class="govuk-body" data-refusal>{refusal.json()["detail"]}</p>' in answer.text
+    said = uk_times_in(refusal.json()["detail"])  # its instants in UK time (test_maintenance_still_held_said)
+    assert f'<p class="govuk-body" data-refusal>{said}</p>' in answer.text
     assert 'class="govuk-error-message">' not in answer.text  # on no field: each field's message is hidden
     assert "<title>Error: Maintenance" in answer.text
     assert 'value="database upgrade"' in answer.text and f'value="{uk_day(30).isoformat()}"' in answer.text
@@ -539,7 +545,11 @@ def test_pausing_sends_the_reason_to_ingest(portal: StubbedPortal) -> None:
 
 @pytest.mark.parametrize(
     ("reason", "says"),
-    [("", "Say why you are pausing"), ("broker\x00incident", "The reason holds the control character U+0000")],
+    [
+        ("", "Say why you are pausing"),
+        ("broker\x00incident", "The reason holds the control character U+0000"),
+        ("broker \u2066incident", "The reason holds the bidirectional control U+2066 at character 8"),
+    ],
 )
 def test_a_pause_reason_typed_wrong_is_refused_and_ingest_is_not_asked(
     portal: StubbedPortal, reason: str, says: str

@@ -1,4 +1,4 @@
-"""`lrs maintenance show|list|schedule|cancel|pause|resume`: maintenance windows, over ingest's API.
+"""`lrs maintenance show|list|schedule|extend|cancel|pause|resume`: maintenance windows, over ingest's API.
 
 During a window or a pause ingest keeps accepting batches (status `queued`); the decider holds at a
 batch boundary and goes on, in each AO's order, when the window ends or an operator resumes. See
@@ -7,15 +7,19 @@ docs/operations.md, maintenance windows, and decision 0070.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import httpx
 import typer
 
-from lrs_cli.client import Connection, expect_ok, parse_moment
+from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, parse_moment
 from lrs_cli.output import JsonOption, connection, print_json, print_text, uuid_value, warn
 from lrs_cli.times import UK_TIME, in_the_uk, uk_time
+from lrs_contracts.operations import MaintenanceWindow
 from lrs_platform.clock import ENGLAND
+from lrs_platform.maintenance import active_windows, window_chain_end
 
 NOT_PUBLISHED = (
     "saved, but Kafka did not take the new schedule yet: ingest keeps trying; the decider follows it once it does"
@@ -75,17 +79,63 @@ def window_line(window: dict[str, Any]) -> str:
     return f"{window['window_id']}  {span_uk_and_utc(window['starts_at'], window['ends_at'])}  {window['reason']}"
 
 
-def cancelled_text(record: dict[str, Any]) -> str:
-    """What a cancel did: a window to come will not happen; one under way ended at the cancel (not at its
-    scheduled end, which the window keeps as it was planned)."""
-    window = record["window"]
+def ended_now(record: dict[str, Any]) -> bool:
+    """Whether a cancel ended a window under way (rather than dropping one to come)."""
     cancelled_at = record.get("cancelled_at")
-    if cancelled_at is not None and datetime.fromisoformat(window["starts_at"]) <= datetime.fromisoformat(cancelled_at):
+    return cancelled_at is not None and _instant(record["window"]["starts_at"]) <= _instant(cancelled_at)
+
+
+def still_holding(
+    schedule: dict[str, Any] | None,
+    *,
+    ended: str | None = None,
+    resumed: dict[str, Any] | None = None,
+    resume: str = "lrs maintenance resume",
+) -> str | None:
+    """What still holds the batches after a window `ended` (its id) or a pause was `resumed` (its record), from
+    `GET /v1/maintenance` read after the change: the pause (until `resume`, the command as printed), or a window
+    under way (another, or windows it touches, holding as one) until its end; None when nothing does. The window
+    or pause just changed is not counted, should another ingest instance answer from a schedule read a moment
+    before. A schedule that could not be read (None) is said as such, never as "being decided"."""
+    if schedule is None:
+        return "whether anything else still holds the batches could not be read (`lrs maintenance show` says)"
+    pause = schedule.get("pause")
+    if pause is not None and not (resumed and _instant(pause["since"]) == _instant(resumed["paused_at"])):
+        return f"the pause ({pause['reason']}) still holds the batches, until `{resume}`"
+    now = datetime.now(UTC)
+    windows = [
+        MaintenanceWindow(
+            window_id=window["window_id"],
+            starts_at=_instant(window["starts_at"]),
+            ends_at=_instant(window["ends_at"]),
+            reason=window["reason"],
+        )
+        for window in schedule.get("windows") or ()
+        if window["window_id"] != ended
+    ]
+    open_now, until = active_windows(windows, now), window_chain_end(windows, now)
+    if not open_now or until is None:
+        return None
+    return f"batches are still held by the window under way ({open_now[0].reason}) until {uk_and_utc(until)}"
+
+
+def cancelled_text(record: dict[str, Any], holding: str | None = None) -> str:
+    """What a cancel did: a window to come will not happen; one under way ended at the cancel (not at its
+    scheduled end, which the window keeps as it was planned), and the held batches go on unless `holding` says
+    what still holds them (`still_holding`)."""
+    window = record["window"]
+    if ended_now(record):
         return (
             f"cancelled {window['window_id']}  {window['reason']}: it was under way and ended at"
-            f" {uk_and_utc(cancelled_at)} (planned to end {uk_and_utc(window['ends_at'])}); held batches go on"
+            f" {uk_and_utc(record['cancelled_at'])} (planned to end {uk_and_utc(window['ends_at'])});"
+            f" {holding or 'held batches go on'}"
         )
     return f"cancelled {window_line(window)}: it will not happen"
+
+
+def resumed_text(holding: str | None) -> str:
+    """What a resume did: the queued batches are decided, unless `holding` says what still holds them."""
+    return f"resumed; {holding}" if holding else "resumed: queued batches are being decided"
 
 
 def schedule_text(schedule: dict[str, Any]) -> str:
@@ -134,6 +184,17 @@ def _changed(connection: Connection, method: str, path: str, body: dict[str, Any
     if not changed["published"]:
         warn(NOT_PUBLISHED)
     return changed
+
+
+def _schedule_now(connection: Connection) -> dict[str, Any] | None:
+    """`GET /v1/maintenance` after a change, to say what still holds; None if it cannot be read (the change was
+    made all the same: not an error)."""
+    try:
+        with connection.client("ingest") as client:
+            schedule: dict[str, Any] = expect_ok(client.get("/v1/maintenance"))
+    except (CommandError, httpx.HTTPError):
+        return None
+    return schedule
 
 
 app = typer.Typer(help="Maintenance windows and unplanned pauses (operators change them).", no_args_is_help=True)
@@ -200,9 +261,61 @@ def cancel_command(
         ),
     ],
 ) -> None:
-    """Operator: cancel a window; one under way ends now and the held batches go on."""
-    changed = _changed(connection(ctx), "DELETE", f"/v1/admin/maintenance/windows/{window_id}")
-    print_text(cancelled_text(changed["window"]))
+    """Operator: cancel a window; one under way ends now and the held batches go on (unless the pause or another
+    window under way still holds them: said)."""
+    where = connection(ctx)
+    changed = _changed(where, "DELETE", f"/v1/admin/maintenance/windows/{window_id}")
+    record = changed["window"]
+    ended = record["window"]["window_id"]
+    resume = where.command("maintenance resume")
+    holding = still_holding(_schedule_now(where), ended=ended, resume=resume) if ended_now(record) else None
+    print_text(cancelled_text(record, holding))
+
+
+@app.command("extend")
+def extend_command(
+    ctx: typer.Context,
+    window_id: Annotated[
+        str,
+        typer.Argument(
+            help="The window's id (`lrs maintenance show`): one under way or to come.",
+            callback=uuid_value("a window id is a UUID, as `lrs maintenance show` lists it"),
+        ),
+    ],
+    ends: Annotated[str, typer.Option("--to", help="The new end: ISO-8601 with its zone, e.g. 2026-06-02T04:00Z.")],
+    reason: Annotated[
+        str | None, typer.Option(help="Why: shown to AOs as the window's is (by default the window's own reason).")
+    ] = None,
+) -> None:
+    """Operator: extend a window to --to, by scheduling another from its end: touching, they hold batches as one
+    (within 48 hours in one go). Cancelling it and scheduling again would let held batches through in between.
+    Prints the new window's id."""
+    where = connection(ctx)
+    ends_at = parse_moment(ends, "--to")
+    with where.client("ingest") as client:
+        schedule = expect_ok(client.get("/v1/maintenance"))
+        window = next(
+            (window for window in schedule["windows"] if uuid.UUID(window["window_id"]) == uuid.UUID(window_id)), None
+        )
+        if window is None:
+            raise CommandError(
+                f"no window {window_id} is under way or to come: `{where.command('maintenance show')}` lists them"
+            )
+        starts_at = _instant(window["ends_at"])
+        if ends_at <= starts_at:
+            raise UsageError(f"--to {ends!r} is not after the window's end, {uk_and_utc(starts_at)}: nothing to extend")
+        body = {
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "reason": reason or window["reason"],
+        }
+        response = client.post("/v1/admin/maintenance/windows", json=body)
+        changed: dict[str, Any] = expect_ok(response)
+    if not changed["published"]:
+        warn(NOT_PUBLISHED)
+    said = "extended" if response.status_code == 201 else "already extended (the same window, reason and all)"
+    warn(f"{said}: {window['reason']} runs on {when_said(starts_at, ends_at)}, held as one with {window_id}")
+    print_text(changed["window"]["window"]["window_id"])
 
 
 @app.command("pause")
@@ -215,6 +328,9 @@ def pause_command(ctx: typer.Context, reason: Reason) -> None:
 
 @app.command("resume")
 def resume_command(ctx: typer.Context) -> None:
-    """Operator: end the unplanned pause; queued batches are decided in each AO's order."""
-    _changed(connection(ctx), "POST", "/v1/admin/maintenance/resume")
-    print_text("resumed: queued batches are being decided")
+    """Operator: end the unplanned pause; queued batches are decided in each AO's order (once a window under way
+    ends, if one does: said)."""
+    where = connection(ctx)
+    changed = _changed(where, "POST", "/v1/admin/maintenance/resume")
+    resume = where.command("maintenance resume")
+    print_text(resumed_text(still_holding(_schedule_now(where), resumed=changed.get("pause"), resume=resume)))

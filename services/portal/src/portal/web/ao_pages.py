@@ -134,11 +134,13 @@ def _entry_page(
     drawn_from_post: bool = False,
     sent_already: dict[str, Any] | None = None,
     rejected: dict[str, Any] | None = None,
+    busy: Mapping[str, Any] | None = None,
 ) -> HTMLResponse:
     """`sent_before`: this form was sent before, with other content (`batch`: the batch it made, if found);
     `drawn_from_post`: the form filled in as a POST's answer, whose Back and reload then ask the empty form by GET;
     `sent_already`: the batch another form sent this same entry as, lately (`_same_entry_sent_lately`);
-    `rejected`: the form asked to enter a rejected entry again (`batch_id`; `kept`: whether it is filled in)."""
+    `rejected`: the form asked to enter a rejected entry again (`batch_id`; `kept`: whether it is filled in);
+    `busy`: ingest's 429 TOO_MANY_RECORDS_WAITING problem (decision 0171), the entry not sent."""
     context = {
         "values": values,
         "errors": errors,
@@ -154,6 +156,7 @@ def _entry_page(
         "drawn_from_post": drawn_from_post,
         "sent_already": sent_already,
         "rejected": rejected,
+        "busy": busy,
     }
     return render(request, "direct_entry.html", context, user=user, status_code=status)
 
@@ -317,6 +320,9 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
     try:
         accepted = await calls(request, user).submit_batch(sent, "application/json", f"portal-entry-{entry_id}")
     except Refused as refused:
+        if refused.problem.get("code") == ProblemCode.TOO_MANY_RECORDS_WAITING:
+            # decision 0171: nothing kept; the form again as it was, saying so above it (as an upload's busy page)
+            return _entry_page(request, user, values, {}, warnings_of(outcome), 429, busy=refused.problem)
         if refused.problem.get("code") in (ProblemCode.IDEMPOTENCY_KEY_REUSED, ProblemCode.CONFLICT):
             # ingest's 409 for the form's key: it made a batch already, of other content (the form sent, then Back, a
             # change and Send: IDEMPOTENCY_KEY_REUSED), or the same entry is being published by another Send (CONFLICT)
@@ -324,7 +330,8 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
                 request, user, values, refused.problem, sent, entry_id, warnings_of(outcome)
             )
         return _entry_page(request, user, values, {"action": refused.detail}, [], 400)
-    return await _to_the_entrys_batch(request, user, entry, accepted["batch_id"], entry_reference(entry_id))
+    held = bool(accepted.get("maintenance"))
+    return await _to_the_entrys_batch(request, user, entry, accepted["batch_id"], entry_reference(entry_id), held)
 
 
 # What a direct entry did to the achievement it names, as its batch's page says it was sent.
@@ -344,14 +351,19 @@ def entry_sent(entry: Entry, reference: str) -> str:
     return f"{words} for ULN {mask_uln(entry.values['uln'])}, qualification {qan}, was sent as batch {reference}."
 
 
-async def _to_the_entrys_batch(request: Request, user: AoUser, entry: Entry, batch_id: str, reference: str) -> Response:
+async def _to_the_entrys_batch(
+    request: Request, user: AoUser, entry: Entry, batch_id: str, reference: str, held: bool = False
+) -> Response:
     """The batch page of the batch the entry was sent as, saying so (once: a reload sends nothing again). The entry is
-    kept, names aside, for entering it again should the LRS reject it (`KEPT_ENTRY`)."""
+    kept, names aside, for entering it again should the LRS reject it (`KEPT_ENTRY`). A batch maintenance holds
+    (`held`: ingest's answer carried its notice) is not decided in the next seconds: its page at once, as uploads do."""
     page = f"{base(request)}/batches/{batch_id}"
     kept = {name: value for name, value in entry.values.items() if name not in NOT_KEPT and value}
     look_up = {"base": base(request), "entry": kept}
     await portal_of(request).auth.add_look_up(user, f"{KEPT_ENTRY}{batch_id.lower()}", look_up, LOOK_UPS_KEPT)
-    return await see_other_telling(request, user, f"{page}?wait=10", entry_sent=entry_sent(entry, reference))
+    return await see_other_telling(
+        request, user, page if held else f"{page}?wait=10", entry_sent=entry_sent(entry, reference)
+    )
 
 
 async def _entry_again(request: Request, user: AoUser, batch_id: uuid.UUID) -> HTMLResponse:
@@ -869,12 +881,17 @@ MiMonths = Annotated[int, Depends(_mi_months)]
 
 async def gather_mi(service: ServiceCalls, months: int, ao_id: str | None = None) -> MiData:
     """The reports behind the MI charts for the `months` up to this one: the person's AO's, or an operator's
-    `ao_id`'s (None: every AO's)."""
+    `ao_id`'s (None: every AO's). Partial when the months' reports say their figures are (`complete` false:
+    reporting's store is being rebuilt, decision 0161): a state of the whole store, which the range reports are read
+    from next; nothing said (a service from before `complete`) is not partial."""
     periods = months_ending(datetime.now(UK).date(), months)
-    submissions, timeliness = {}, {}
+    submissions: dict[str, Any] = {}
+    timeliness: dict[str, Any] = {}
+    partial = False
     for period in periods:
-        submissions[period] = (await service.report("submissions", period, ao_id))["items"]
-        timeliness[period] = (await service.report("timeliness", period, ao_id))["items"]
+        month = await service.report("submissions", period, ao_id), await service.report("timeliness", period, ao_id)
+        submissions[period], timeliness[period] = (answer["items"] for answer in month)
+        partial = partial or any(answer.get("complete") is False for answer in month)
     first, last = periods[0], periods[-1]
     return MiData(
         periods,
@@ -883,6 +900,7 @@ async def gather_mi(service: ServiceCalls, months: int, ao_id: str | None = None
         plr_timeliness=await service.report_range("plr-timeliness", first, last, ao_id),
         rejections=await service.report_range("rejections", first, last, ao_id),
         challenges=await service.report_range("challenges", first, last, ao_id),
+        partial=partial,
     )
 
 

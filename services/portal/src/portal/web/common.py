@@ -108,10 +108,17 @@ class PageError(Exception):
 
 
 def _uk_time(value: str | datetime | None) -> str:
+    """`6 Dec 2026, 23:30`: an instant on the UK clock. In the hour the clocks go back, which the clock reads twice,
+    with its zone ("31 Oct 2027, 01:30 BST", then "01:30 GMT"): two instants an hour apart otherwise read the same."""
     if value is None or value == "":
         return ""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
-    return moment.astimezone(UK).strftime("%-d %b %Y, %H:%M")
+    local = moment.astimezone(UK)
+    repeated = local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+    return local.strftime("%-d %b %Y, %H:%M") + (f" {local.tzname()}" if repeated else "")
+
+
+uk_time = _uk_time
 
 
 def long_date(value: str | date | None) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from lrs_contracts.operations import MaintenanceWindow
+from lrs_platform.maintenance import active_windows, bidi_control_in_reason, window_chain_end
 from portal.auth import SignedIn
 from portal.backend import Forbidden, NotFound, Refused, ServiceCalls
 from portal.web.common import (
@@ -24,6 +26,7 @@ from portal.web.common import (
     reason_error,
     render,
     see_other_telling,
+    uk_time,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -47,6 +50,10 @@ DONE = {
     "paused": "Deciding batches is paused. Batches are still accepted: they are queued until you resume.",
     "resumed": "Deciding batches has resumed: the queued batches are decided in each AO's order.",
 }
+# What was done, said first when something else still holds the batches (`_done_said`).
+DONE_BUT_HELD = {"ended": "The maintenance window has ended.", "resumed": "Deciding batches has resumed."}
+# An instant as ingest's refusals write it (`2027-03-27T01:00:00Z`), said on the page in UK time (`uk_times_in`).
+INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})")
 
 
 def _instant(value: str) -> datetime:
@@ -73,6 +80,48 @@ async def _maintenance_state(service: ServiceCalls) -> dict[str, Any]:
         "windows": windows,
         "history": history,
     }
+
+
+def _done_said(done: str | None, state: dict[str, Any], changed: dict[str, Any]) -> str | None:
+    """What was just done (`DONE`). After a window ended or a resume, from the schedule read after the change, what
+    still holds the batches, if anything does (the pause; a window under way, or windows it touches, holding as one,
+    until their end), rather than that they are decided. The window (`changed["ended"]`, its id) or the pause
+    (`changed["resumed"]`, when it began) just changed is not counted, should another ingest instance answer from a
+    schedule read a moment before."""
+    said = DONE.get(done or "")
+    if said is None or done not in DONE_BUT_HELD:
+        return said
+    holding = state["holding"]
+    resumed = changed.get("resumed")
+    if holding is not None and holding["paused"] and (not resumed or _instant(holding["since"]) != _instant(resumed)):
+        return (
+            f"{DONE_BUT_HELD[done]} The pause ({holding['reason']}) still holds the batches: they are decided, in each"
+            " AO's order, once you resume deciding batches."
+        )
+    windows = [
+        MaintenanceWindow(
+            window_id=window["window_id"],
+            starts_at=_instant(window["starts_at"]),
+            ends_at=_instant(window["ends_at"]),
+            reason=window["reason"],
+        )
+        for window in state["windows"]
+        if window["window_id"] != changed.get("ended")
+    ]
+    now = datetime.now(UTC)
+    open_now, until = active_windows(windows, now), window_chain_end(windows, now)
+    if not open_now or until is None:
+        return said
+    return (
+        f"{DONE_BUT_HELD[done]} The maintenance window under way ({open_now[0].reason}) still holds the batches: they"
+        f" are decided, in each AO's order, after {uk_time(until)} (UK time)."
+    )
+
+
+def uk_times_in(text: str) -> str:
+    """`text` (a refusal of ingest's) with each instant it writes (`2027-03-29T01:30:00Z`, UTC) said in UK time, as
+    every time on the page is (`29 Mar 2027, 02:30 (UK time)`): in summer the UTC clock reads an hour behind."""
+    return INSTANT.sub(lambda found: f"{uk_time(found[0])} (UK time)", text)
 
 
 def _holding_now(
@@ -105,31 +154,38 @@ async def _maintenance_page(
     errors: dict[str, str] | None = None,
     refusal: str | None = None,
     done: str | None = None,
+    changed: dict[str, Any] | None = None,
     unpublished: bool = False,
     status: int = 200,
 ) -> HTMLResponse:
+    state = await _maintenance_state(calls(request, user))
     context = {
-        **await _maintenance_state(calls(request, user)),
+        **state,
         "history_limit": HISTORY_LIMIT,
         "values": values or {},
         "errors": errors or {},
         "refusal": refusal,
-        "done": DONE.get(done or ""),
+        "done": _done_said(done, state, changed or {}),
         "unpublished": unpublished,
     }
     return render(request, "ops_maintenance.html", context, user=user, status_code=status)
 
 
-async def _done(request: Request, user: SignedIn, what: str, changed: dict[str, Any]) -> RedirectResponse:
+async def _done(request: Request, user: SignedIn, what: str, changed: dict[str, Any], **which: str) -> RedirectResponse:
     """Back to the page, which says once (decision 0130) what was done and whether Kafka has yet to take the
-    new schedule; the address carries neither, so a reload or a link shows no message."""
-    return await see_other_telling(request, user, "/ops/maintenance", done=what, unpublished=not changed["published"])
+    new schedule; the address carries neither, so a reload or a link shows no message. `which`: the window
+    ended (`ended`) or the pause resumed (`resumed`), for `_done_said`."""
+    unpublished = not changed["published"]
+    return await see_other_telling(request, user, "/ops/maintenance", done=what, unpublished=unpublished, **which)
 
 
 def _reason_error(reason: str, *, pausing: bool = False) -> str | None:
     purpose = "why you are pausing" if pausing else "what the maintenance is for"
     missing = f"Say {purpose}: AOs see it on every page and on the batches it holds"
-    return reason_error(reason, limit=MAX_REASON, missing=missing)
+    if error := reason_error(reason, limit=MAX_REASON, missing=missing):
+        return error
+    bidi = bidi_control_in_reason(reason)  # ingest's rule: every AO reads it
+    return f"The reason holds {bidi}: type it again" if bidi else None
 
 
 def _day(text: str) -> date | None:
@@ -204,13 +260,15 @@ def _ingest_refusal(detail: str) -> tuple[dict[str, str], str | None]:
     its length, its start, its hold with the windows it overlaps or touches) and an operator it refuses name no
     field: they are not guessed onto one from their words."""
     named = [name for sent, name in REFUSED_FIELDS.items() if sent in detail]
-    return ({named[0]: detail}, None) if len(named) == 1 else ({}, detail)
+    said = uk_times_in(detail)  # the hold a chain of windows would make (decision 0165) is said in UTC instants
+    return ({named[0]: said}, None) if len(named) == 1 else ({}, said)
 
 
 @router.get("/ops/maintenance")
 async def maintenance(request: Request, user: MaintenanceOperator) -> HTMLResponse:
     notice = await notice_for(request, user)
-    return await _maintenance_page(request, user, done=notice.get("done"), unpublished=bool(notice.get("unpublished")))
+    done, unpublished = notice.get("done"), bool(notice.get("unpublished"))
+    return await _maintenance_page(request, user, done=done, changed=notice, unpublished=unpublished)
 
 
 @router.post("/ops/maintenance/windows")
@@ -253,8 +311,9 @@ async def cancel_window(request: Request, window_id: uuid.UUID, user: Maintenanc
     except (Refused, Forbidden, NotFound) as refused:
         return await _maintenance_page(request, user, refusal=refused.detail, status=409)
     record = changed["window"]
-    ended = _instant(record["window"]["starts_at"]) <= _instant(record["cancelled_at"])
-    return await _done(request, user, "ended" if ended else "cancelled", changed)
+    if _instant(record["window"]["starts_at"]) <= _instant(record["cancelled_at"]):
+        return await _done(request, user, "ended", changed, ended=record["window"]["window_id"])
+    return await _done(request, user, "cancelled", changed)
 
 
 @router.post("/ops/maintenance/pause")
@@ -278,4 +337,4 @@ async def resume(request: Request, user: MaintenanceOperator) -> Response:
         changed = await calls(request, user).resume_deciding_batches()
     except (Refused, Forbidden) as refused:
         return await _maintenance_page(request, user, refusal=refused.detail, status=409)
-    return await _done(request, user, "resumed", changed)
+    return await _done(request, user, "resumed", changed, resumed=changed["pause"]["paused_at"])

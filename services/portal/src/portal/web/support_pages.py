@@ -172,7 +172,7 @@ async def mi_page(request: Request, user: SupportOperator, asked: OperatorMiAske
         return render(request, "mi.html", context, user=user, status_code=400)
     data = await gather_mi(calls(request, user), asked.months, asked.ao_id)
     charts = [(name, CHARTS[name](data)) for name in charts_for(asked.ao_id)]
-    context |= {"charts": charts, "errors": {}, "mi_for": asked.ao_id, "left_out": asked.ao_id is None}
+    context |= {"charts": charts, "errors": {}, "mi_for": asked.ao_id, "left_out": asked.ao_id is None, "data": data}
     return render(request, "mi.html", context, user=user)
 
 
