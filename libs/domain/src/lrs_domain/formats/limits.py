@@ -154,7 +154,7 @@ class ParsedBatch:
     format: BatchFormat
 
 
-_DOMAIN_LABEL = re.compile(r"[^\W_](?:[\w-]*[^\W_])?")
+_DOMAIN_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-)*[^\W_])?")
 """A domain's label: letters (any script's: an internationalised domain) and digits, hyphens between them."""
 
 

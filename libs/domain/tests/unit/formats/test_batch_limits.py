@@ -110,6 +110,8 @@ async def test_a_smaller_limit_can_be_given() -> None:
         ("=?utf-8?q?x=0D=0ABcc=3A_y?=@ao.example", False),
         ("x@-ao.example", False),
         ("x@ao-x.example", True),
+        ("a@b_c.example", False),  # a label is letters, digits and inner hyphens: no A-label form, no relay's
+        ("a@bü_cher.example", False),
     ],
 )
 def test_plausible_email_is_a_simple_documented_check(address: str, plausible: bool) -> None:
