@@ -1,12 +1,17 @@
 # The one command surface for people and CI.
 SHELL := /bin/bash
 PY := .venv/bin/python
+# The guards of tests/ that need no infrastructure: the house rules (test_architecture) and the generated docs being
+# current. `make test` runs them too, once (it runs pytest's testpaths, not this list).
+GUARD_TESTS := tests/test_architecture.py tests/test_docs_references.py tests/test_openapi_documents.py \
+	tests/test_asyncapi_document.py tests/test_decisions_index.py tests/test_samples_generated.py \
+	tests/test_batch_files_doc.py tests/test_reporting_topics_documented.py
 UNIT_TESTS := contracts/tests libs/domain/tests libs/platform/tests services/ingest/tests/unit services/validation/tests/unit \
 	services/plr-projector/tests/unit services/challenges/tests/unit services/notifier/tests/unit \
-	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests services/portal/tests/unit
+	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests services/portal/tests/unit $(GUARD_TESTS)
 
 .PHONY: help bootstrap up down restart infra-restart infra-stop infra-start test test-unit test-integration lint format openapi bench bench-smoke images
-.PHONY: faults fuzz
+.PHONY: faults fuzz docs
 
 help:
 	@echo "make up          start Kafka, PostgreSQL, the services, the portal and the Sandpit; submit the sample batches"
@@ -15,10 +20,17 @@ help:
 	@echo "make restart SERVICE=plr-projector   that one alone (as named in .run/pids/), the others left running"
 	@echo "make infra-restart WHAT=kafka    stop and start again the Kafka (or WHAT=postgres: PostgreSQL) 'make up' started,"
 	@echo "                 its data and port kept; make infra-stop / infra-start WHAT=...: one step at a time (a drill)"
-	@echo "make test        all tests (starts its own Kafka and PostgreSQL)"
-	@echo "make test-unit   the pure tests only (no infrastructure, about 5 minutes on 2 cores)"
+	@echo "make bootstrap   install what is missing (uv, the .venv, Kafka's jars, PostgreSQL, Chromium); make up runs it"
+	@echo "make test        all tests (starts its own Kafka and PostgreSQL, or uses make up's when .run/env is sourced)"
+	@echo "make test-unit   the pure tests only, with the guards of tests/ (no infrastructure, about 5 minutes on 2 cores)"
+	@echo "make test-integration   tests/integration alone (Kafka and PostgreSQL as make test finds them)"
 	@echo "make lint        ruff + mypy"
+	@echo "make format      ruff's fixes and formatting, written to the files"
+	@echo "make openapi     docs/openapi/<service>.json again from the services' routes (after a route changes)"
+	@echo "make docs        every generated doc again: schema snapshots (compatible changes only), docs/asyncapi.json and"
+	@echo "                 docs/events.md, docs/openapi/, docs/rules.md's code tables, docs/decisions/README.md, docs/credentials/example/"
 	@echo "make bench       the benchmark (writes bench/results/<date>.json)"
+	@echo "make bench-smoke the benchmark's short run (1 batch of 1,000 records; writes bench/results/<date>-smoke.json)"
 	@echo "make faults      the fault matrix and a 5,000-case fuzz of ingest (writes docs/reliability.md)"
 	@echo "make fuzz        the fuzz of ingest alone"
 	@echo "make images      one container image per service with podman (localhost/lrs/<service>:dev)"
@@ -58,6 +70,16 @@ lint:
 
 openapi:
 	$(PY) scripts/dev/export_openapi.py
+
+# Only regeneration, from the code in this tree: no network. The schema snapshots are the compatibility check's
+# baseline, so they are rewritten only after that check passes: an incompatible change stops here (publish a v2).
+docs: openapi
+	$(PY) -m pytest -q -p no:cacheprovider contracts/tests/test_schema_snapshots.py
+	$(PY) -m lrs_contracts.compatibility > /dev/null
+	$(PY) scripts/dev/export_asyncapi.py
+	$(PY) scripts/dev/export_code_tables.py
+	$(PY) scripts/dev/index_decisions.py
+	$(PY) scripts/dev/export_credential_example.py
 
 format:
 	.venv/bin/ruff check --fix .

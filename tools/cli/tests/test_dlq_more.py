@@ -72,7 +72,7 @@ def test_the_projector_status_counts_its_transactions_not_batches_an_ao_would_re
     }
 
     assert projector_status_text(status).splitlines() == [
-        "events handled 291 in 12 transactions",
+        "events handled since this projector started: 291 in 12 transactions",
         "  lrs.plr.events.v1            lag          0 events       0.0 s",
         "dead letters: 1 poison, 2 waiting behind them",
         "no rebuild running",

@@ -1,4 +1,5 @@
-"""Event Data Challenges: a pure state machine. `decide` functions return events; `evolve` applies them.
+"""Event Data Challenges: a state machine, pure but for sealing. `decide` functions return events; `evolve` applies
+them.
 
 A challenge reports a data error on a PLR achievement (DOMAIN.md §5 rule 13); it is not an appeal
 against a result. raised → acknowledged → resolved, or raised → resolved; resolved is final. The learner who raised
@@ -13,6 +14,11 @@ challenge needs none: no note is kept for them, and no one would read it.
 The learner's reason and the AO's note may name the learner: on the log they are sealed under the
 learner's key (decision 0080), and a challenge row keeps them in clear only until the learner is
 erased (`erased`). An erased learner raises nothing more.
+
+Sealing is what is not pure here: `raise_challenge` and `resolve` seal the text with the learner's key
+(`lrs_platform.keyring.LearnerKey.seal_text`) and a random nonce, so the same command twice gives events whose
+`reason_sealed`/`note_sealed` differ (everything else is the same). The key is looked up at the edge and passed in:
+nothing here reads a clock or a database, or sends anything.
 """
 
 from __future__ import annotations

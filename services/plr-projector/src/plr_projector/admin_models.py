@@ -98,9 +98,12 @@ class RebuildAbandoned(BaseModel):
 class ProjectorStatus(BaseModel):
     offsets: dict[str, int] = Field(description="the live projection's next offset, by `<topic>:<partition>`")
     lag: dict[str, TopicLag] = Field(description="by topic")
-    events_handled: int
-    batches: int
-    last_error: str | None
+    events_handled: int = Field(
+        description="events this projector process has handled since it started (applied, skipped, recognised as"
+        " copies or parked): 0 after a restart, however much is projected; `offsets` and `lag` say how far it is"
+    )
+    batches: int = Field(description="the transactions those events were handled in, since this process started")
+    last_error: str | None = Field(description="the last error of a transaction this process rolled back, if any")
     dead_letters: dict[str, int] = Field(description="parked events by reason: `error` and `blocked`")
     rebuild: RebuildStatus
 

@@ -14,9 +14,8 @@ from lrs_domain.identifiers import display_qan
 from lrs_platform.identity import Principal, PrincipalKind
 from plr_projector.projection import AchievementRow, CentreRow, HistoryEntry
 
-LEARNER_DOES_NOT_SHARE = ProblemCode.LEARNER_DOES_NOT_SHARE.value
-PROVIDER_NOT_LINKED = ProblemCode.PROVIDER_NOT_LINKED.value
-LEARNER_ERASED = ProblemCode.LEARNER_ERASED.value
+# the member, not its text: centre_routes refuses an unlinked provider's report with it too
+PROVIDER_NOT_LINKED = ProblemCode.PROVIDER_NOT_LINKED
 NOT_LINKED_DETAIL = (
     "Your organisation is not linked to this learner: a provider reads the PLR of, and reports centre"
     " achievements for, the learners it registered or an operator linked it to."
@@ -24,9 +23,10 @@ NOT_LINKED_DETAIL = (
 
 
 class AccessDenied(Exception):
-    """The caller may not read this PLR; `code` is the real service's code where there is one."""
+    """The caller may not read this PLR; `code` is the real service's code where there is one. No HTTP status: the
+    routes answer it (403, or 410 for `LearnerErasedForProviders`)."""
 
-    def __init__(self, detail: str, code: str | None = None) -> None:
+    def __init__(self, detail: str, code: ProblemCode | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.code = code
@@ -36,7 +36,9 @@ class LearnerErasedForProviders(AccessDenied):
     """The learner was erased: their PLR is gone for providers (410, as validation answers them), not forbidden."""
 
     def __init__(self) -> None:
-        super().__init__("This ULN's learner was erased: no provider reads a PLR of theirs any more.", LEARNER_ERASED)
+        super().__init__(
+            "This ULN's learner was erased: no provider reads a PLR of theirs any more.", ProblemCode.LEARNER_ERASED
+        )
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,13 @@ def audience_for(principal: Principal, group: LearnerGroup) -> Audience:
         return Audience(principal.id, centre_data=False, may_include_withdrawn=True, may_include_history=True)
     if principal.kind is PrincipalKind.PROVIDER:
         if principal.id not in group.linked_providers:
-            raise AccessDenied(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
+            raise AccessDenied(NOT_LINKED_DETAIL, ProblemCode.PROVIDER_NOT_LINKED)
         if group.erased:
             raise LearnerErasedForProviders()
         if group.ability_to_share == AbilityToShare.UNABLE_TO_SHARE:
             raise AccessDenied(
-                "The learner has chosen not to share their Personal Learning Record.", LEARNER_DOES_NOT_SHARE
+                "The learner has chosen not to share their Personal Learning Record.",
+                ProblemCode.LEARNER_DOES_NOT_SHARE,
             )
         return Audience(None, centre_data=True, may_include_withdrawn=False, may_include_history=False)
     raise AccessDenied(f"{principal.kind.value} callers cannot read a PLR.")

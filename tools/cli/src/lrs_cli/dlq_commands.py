@@ -41,6 +41,7 @@ from lrs_cli.identifiers import uln_value
 from lrs_cli.output import JsonOption, connection, print_json, print_text, replay_text, warn
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.codes import ProblemCode
+from lrs_domain.identifiers import is_well_formed_uln
 
 PROJECTOR = "plr-projector"
 SHARED_ROUTES = ("ingest", "validation", "notifier", "reporting", "challenges")
@@ -243,6 +244,19 @@ def _parked_id(target: str, connection: Connection) -> int:
     return int(target)
 
 
+def _projector_target(target: str, connection: Connection) -> str:
+    """What the projector's parked events are named by: a learner's ULN, an achievement id (a UUID, on the challenge
+    events), `keyless:…` or a poison's own key. Digits that are no ULN are none of these but the id `lrs dlq list`
+    prints for another service's message, asked of plr-projector (the default --service) by mistake: a usage error,
+    before the projector answers "no parked events for this learner"."""
+    if target.isascii() and target.isdigit() and not is_well_formed_uln(target):
+        raise UsageError(
+            f"{target} is not a ULN: plr-projector's dead letters are named by learner; for another service's message"
+            f" add --service NAME (`{connection.command('dlq list')}` names each message's service)"
+        )
+    return target
+
+
 def _no_topic(service: str, topic: str | None) -> None:
     """Only the projector addresses parked events by learner and topic: elsewhere an id names one message, on one
     topic, and a --topic would be ignored (acting on a message of another topic than the one named)."""
@@ -270,7 +284,9 @@ def dlq_retry(
             " leave --reason out"
         )
     if service == PROJECTOR:
-        return projector_commands.dlq_retry(connection, target, topic, replacement, reason)
+        return projector_commands.dlq_retry(
+            connection, _projector_target(target, connection), topic, replacement, reason
+        )
     parked_id = _parked_id(target, connection)
     body = {"replacement": read_replacement(replacement)} if replacement else None
     with connection.client(_client_name(service), timeout=300) as client:
@@ -320,7 +336,7 @@ def dlq_skip(
 ) -> list[dict[str, Any]]:
     _no_topic(service, topic)
     if service == PROJECTOR:
-        return projector_commands.dlq_skip(connection, target, topic, reason)
+        return projector_commands.dlq_skip(connection, _projector_target(target, connection), topic, reason)
     parked_id = _parked_id(target, connection)
     with connection.client(_client_name(service), timeout=300) as client:
         body = {"reason": reason} if reason else None
@@ -367,7 +383,7 @@ def parked_value(connection: Connection, service: str, target: str, topic: str |
     and its value, from the service's admin API (`GET /v1/admin/dlq/.../value`)."""
     _no_topic(service, topic)
     if service == PROJECTOR:
-        return _projector_value(connection, target, topic)
+        return _projector_value(connection, _projector_target(target, connection), topic)
     parked_id = _parked_id(target, connection)
     with connection.client(_client_name(service)) as client:
         stream: list[dict[str, Any]] = expect_ok(client.get(f"/v1/admin/dlq/{parked_id}"))["parked"]

@@ -300,7 +300,11 @@ def projector_state(connection: Connection) -> dict[str, Any]:
 
 
 def projector_status_text(status: dict[str, Any]) -> str:
-    lines = [f"events handled {status['events_handled']:,} in {status['batches']:,} transactions"]
+    # the running process's counts, from 0 at each start: a projector just restarted reads 0 however much it projected
+    lines = [
+        f"events handled since this projector started: {status['events_handled']:,}"
+        f" in {status['batches']:,} transactions"
+    ]
     for topic, lag in sorted(status["lag"].items()):
         lines.append(f"  {topic:<28} lag {lag['events']:>10,} events  {lag['seconds']:>8.1f} s")
     dead = status["dead_letters"]
