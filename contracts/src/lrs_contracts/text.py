@@ -146,7 +146,7 @@ _CHARACTER_NAMES = {
 # glyphs of its letters (a Persian name's non-joiner, an Arabic or Hebrew name's mark beside Latin text, decision
 # 0138; a Japanese name's ideographic variation selector). Among Latin letters they do nothing a reader could see.
 _KEPT_BESIDE_ANOTHER_SCRIPT = frozenset(
-    "\u034f\u180b\u180c\u180d\u180f\u200c\u200d\u200e\u200f"
+    "\u034f\u180b\u180c\u180d\u180e\u180f\u200c\u200d\u200e\u200f"
     + "".join(chr(code) for code in range(0xFE00, 0xFE10))
     + "".join(chr(code) for code in range(0xE0100, 0xE01F0))
 )

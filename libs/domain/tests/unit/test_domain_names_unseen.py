@@ -137,6 +137,7 @@ def test_a_name_of_invisible_characters_alone_is_rv021_as_the_registry_refuses_i
         "\u0645\u06cc\u200c\u0646\u0627",  # a Persian name's zero-width non-joiner
         "\u0915\u094d\u200d\u0937",  # a Devanagari joiner
         "\u845b\U000e0100\u57ce",  # a Japanese name's ideographic variation selector
+        "\u1822\u1828\u180e\u1820",  # a traditional Mongolian name's vowel separator
     ],
 )
 def test_a_name_written_on_purpose_is_not_refused(name: str) -> None:

@@ -154,8 +154,14 @@ class ParsedBatch:
     format: BatchFormat
 
 
-_DOMAIN_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-)*[^\W_])?")
-"""A domain's label: letters (any script's: an internationalised domain) and digits, hyphens between them."""
+def _is_domain_label(label: str) -> bool:
+    """A domain's label: letters (any script's, with the marks its letters take: an internationalised domain, such as
+    Hindi's vowel signs) and digits, hyphens between them; no underscore (it has no A-label form)."""
+    if not label or not label[0].isalnum() or label[-1] == "-":
+        return False
+    return all(
+        character.isalnum() or character == "-" or unicodedata.category(character)[0] == "M" for character in label
+    )
 
 
 def is_plausible_email(address: str) -> bool:
@@ -179,7 +185,7 @@ def is_plausible_email(address: str) -> bool:
     return (
         bool(local_part)
         and len(labels) >= 2
-        and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
+        and all(_is_domain_label(label) for label in labels)
         and "=?" not in local_part  # an RFC 2047 encoded word, which a mail library may decode into headers
         and len(local_part.encode()) <= MAX_EMAIL_LOCAL_PART_OCTETS
         and "" not in local_part.split(".")  # a dot at its start or end, or two in a row

@@ -112,6 +112,9 @@ async def test_a_smaller_limit_can_be_given() -> None:
         ("x@ao-x.example", True),
         ("a@b_c.example", False),  # a label is letters, digits and inner hyphens: no A-label form, no relay's
         ("a@bü_cher.example", False),
+        ("a@\u0939\u093f\u0928\u094d\u0926\u0940.\u092d\u093e\u0930\u0924", True),  # Hindi: vowel signs and a virama
+        ("a@\u0ba4\u0bae\u0bbf\u0bb4\u0bcd.example", True),  # Tamil
+        ("a@\u093f\u0928.example", False),  # a label cannot begin with a vowel sign
     ],
 )
 def test_plausible_email_is_a_simple_documented_check(address: str, plausible: bool) -> None:
