@@ -8,61 +8,18 @@ import json
 import re
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 from lrs_contracts.environments import Environment
 from plr_projector.credentials import CredentialIssuer, plr_credential
 from plr_projector.projection import AchievementRow
 
-SCHEMA = json.loads(
-    (Path(__file__).parents[4] / "docs" / "credentials" / "clr-v2p0-clrcredential.subset.schema.json").read_text()
-)
-ULN, MERGED_ULN, OTHER_MERGED_ULN = "1000000043", "1000000051", "1000000027"
+from .credential_rows import ULN, achievement, schema_validator
+
+MERGED_ULN, OTHER_MERGED_ULN = "1000000051", "1000000027"
 ISSUED = datetime(2026, 3, 1, 12, 30, 15, tzinfo=UTC)
 LIVE = CredentialIssuer.at("https://lrs.example/")
 SANDPIT = CredentialIssuer.at("https://sandpit.lrs.example/", Environment.SANDPIT)
-
-
-def _validator() -> jsonschema.Draft201909Validator:
-    return jsonschema.Draft201909Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
-
-
-def _row(
-    qan: str = "6001166X",
-    *,
-    status: str = "F",
-    grade: str = "7",
-    ao: str = "RN5133",
-    ao_name: str = "AQA",
-    award: date = date(2024, 5, 20),
-) -> AchievementRow:
-    moment = datetime(2024, 6, 1, tzinfo=UTC)
-    return AchievementRow(
-        uln=ULN,
-        ao_id=ao,
-        qualification_number=qan,
-        award_date=award,
-        achievement_id=uuid.uuid5(uuid.NAMESPACE_OID, ao + qan + award.isoformat()),
-        status=status,
-        withdrawn=False,
-        version=1,
-        pathway=None,
-        grade=grade,
-        ukprn="10000001",
-        language_for_assessment=None,
-        credits=None,
-        title=f"Qualification {qan}",
-        qualification_type="GCSE (9 to 1)",
-        level="2",
-        framework="RQF",
-        kind="qualification",
-        awarding_organisation_name=ao_name,
-        date_loaded=moment,
-        last_changed_at=moment,
-    )
 
 
 def _credential(issuer: CredentialIssuer, *rows: AchievementRow, **options: Any) -> dict[str, Any]:
@@ -82,7 +39,7 @@ def _nested(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_sandpit_and_live_never_give_one_achievement_the_same_credential_id() -> None:
-    row = _row()
+    row = achievement()
     (live,) = _nested(_credential(LIVE, row))
     (sandpit,) = _nested(_credential(SANDPIT, row))
 
@@ -95,7 +52,7 @@ def test_the_sandpit_and_live_never_give_one_achievement_the_same_credential_id(
 
 def test_one_issuer_gives_one_achievement_the_same_id_on_every_export() -> None:
     """So that an export with a newer validFrom is the newer version of the same credential (OB 3.0)."""
-    row, other = _row(), _row("60147914")
+    row, other = achievement(), achievement("60147914")
     first = {vc["credentialSubject"]["achievement"]["humanCode"]: vc["id"] for vc in _nested(_credential(LIVE, row))}
     again = plr_credential(
         CredentialIssuer.at("https://lrs.example"),
@@ -111,8 +68,8 @@ def test_one_issuer_gives_one_achievement_the_same_id_on_every_export() -> None:
 
 
 def test_a_provisional_result_that_becomes_final_keeps_its_id() -> None:
-    (provisional,) = _nested(_credential(LIVE, _row(status="P", grade="B")))
-    (final,) = _nested(_credential(LIVE, _row(status="F", grade="A")))
+    (provisional,) = _nested(_credential(LIVE, achievement(status="P", grade="B")))
+    (final,) = _nested(_credential(LIVE, achievement(status="F", grade="A")))
 
     assert provisional["id"] == final["id"]
 
@@ -121,9 +78,9 @@ def test_a_provisional_result_that_becomes_final_keeps_its_id() -> None:
 
 
 def test_a_provisional_result_is_named_so_and_never_said_to_be_awarded() -> None:
-    document = _credential(LIVE, _row(status="P", grade="B"))
+    document = _credential(LIVE, achievement(status="P", grade="B"))
 
-    _validator().validate(document)
+    schema_validator().validate(document)
     (issued,) = _nested(document)
     shown = issued["credentialSubject"]["achievement"]
     assert issued["name"] == "Qualification 6001166X (provisional result)"
@@ -138,7 +95,7 @@ def test_a_provisional_result_is_named_so_and_never_said_to_be_awarded() -> None
 
 
 def test_a_sandpit_provisional_result_says_both() -> None:
-    (issued,) = _nested(_credential(SANDPIT, _row(status="P", grade="B")))
+    (issued,) = _nested(_credential(SANDPIT, achievement(status="P", grade="B")))
 
     assert issued["name"] == "Qualification 6001166X (provisional result) (Sandpit practice)"
     assert issued["credentialSubject"]["achievement"]["name"] == "Qualification 6001166X (Sandpit practice)"
@@ -148,7 +105,9 @@ def test_a_sandpit_provisional_result_says_both() -> None:
 def test_a_final_and_a_provisional_result_of_one_qualification_share_one_achievement_definition() -> None:
     """A resit: the Achievement is the qualification's definition, one id, so it must read the same in both (a wallet
     keys definitions by id); the status is the nested credential's and its results'."""
-    document = _credential(LIVE, _row(status="F", grade="C"), _row(status="P", grade="B", award=date(2025, 5, 20)))
+    document = _credential(
+        LIVE, achievement(status="F", grade="C"), achievement(status="P", grade="B", award=date(2025, 5, 20))
+    )
 
     final, provisional = sorted(_nested(document), key=lambda issued: issued["name"])
     assert final["credentialSubject"]["achievement"] == provisional["credentialSubject"]["achievement"]
@@ -159,7 +118,7 @@ def test_a_final_and_a_provisional_result_of_one_qualification_share_one_achieve
 
 
 def test_a_provisional_result_not_achieved_is_named_provisional_and_not_awarded() -> None:
-    document = _credential(LIVE, _row(status="P", grade="U"), include_unsuccessful=True)
+    document = _credential(LIVE, achievement(status="P", grade="U"), include_unsuccessful=True)
 
     (issued,) = _nested(document)
     assert issued["name"] == "Qualification 6001166X (provisional result)"
@@ -168,7 +127,7 @@ def test_a_provisional_result_not_achieved_is_named_provisional_and_not_awarded(
 
 
 def test_a_final_result_is_worded_as_before() -> None:
-    (issued,) = _nested(_credential(LIVE, _row(status="F")))
+    (issued,) = _nested(_credential(LIVE, achievement(status="F")))
     shown = issued["credentialSubject"]["achievement"]
 
     assert issued["name"] == shown["name"] == "Qualification 6001166X"
@@ -181,9 +140,9 @@ def test_a_final_result_is_worded_as_before() -> None:
 
 
 def test_a_merged_learners_credential_lists_every_uln_master_first() -> None:
-    document = _credential(LIVE, _row(), ulns=(OTHER_MERGED_ULN, ULN, MERGED_ULN))
+    document = _credential(LIVE, achievement(), ulns=(OTHER_MERGED_ULN, ULN, MERGED_ULN))
 
-    _validator().validate(document)
+    schema_validator().validate(document)
     subject = document["credentialSubject"]
     assert subject["id"] == f"https://lrs.example/v1/learners/{ULN}"
     assert subject["identifier"] == [
@@ -193,14 +152,14 @@ def test_a_merged_learners_credential_lists_every_uln_master_first() -> None:
 
 
 def test_a_learner_of_one_uln_is_listed_by_it() -> None:
-    document = _credential(LIVE, _row())
+    document = _credential(LIVE, achievement())
 
-    _validator().validate(document)
+    schema_validator().validate(document)
     assert [item["identityHash"] for item in document["credentialSubject"]["identifier"]] == [ULN]
 
 
 def test_the_schema_checks_the_identity_objects() -> None:
-    document = _credential(LIVE, _row(), ulns=(ULN, MERGED_ULN))
+    document = _credential(LIVE, achievement(), ulns=(ULN, MERGED_ULN))
     for broken in (
         {"type": "IdentityObject", "identityHash": MERGED_ULN, "identityType": "identifier"},  # no `hashed`
         {"type": "IdentityObject", "identityHash": MERGED_ULN, "identityType": "uln", "hashed": False},
@@ -208,4 +167,4 @@ def test_the_schema_checks_the_identity_objects() -> None:
     ):
         changed = json.loads(json.dumps(document))
         changed["credentialSubject"]["identifier"][1] = broken
-        assert not _validator().is_valid(changed), broken
+        assert not schema_validator().is_valid(changed), broken
