@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -49,6 +48,7 @@ from lrs_contracts.plr import ResultStatus
 from lrs_contracts.text import shown_on_one_line, with_bidi_controls_shown
 from lrs_domain.direct_entry import is_direct_entry_reference
 from lrs_domain.identifiers import display_qan
+from lrs_platform.clock import long_day, time_on_day
 from lrs_platform.logging import mask_uln
 from lrs_platform.mail import new_email
 
@@ -376,23 +376,13 @@ def _ao_shown(ao_id: str, name: str | None) -> str:
     return f"{ao_id} {shown_on_one_line(name)}" if name else ao_id
 
 
-UK = ZoneInfo("Europe/London")
-
-
 LATE_AFTER = timedelta(minutes=15)
 """A batch email sent this long after its batch was decided is dated when sent and says it was delayed."""
 
 
 def _uk_time(moment: datetime) -> str:
     """`14:05 on 6 December 2026 (UK time)`, as the portal's emails say a time."""
-    local = moment.astimezone(UK)
-    return f"{local:%H:%M} on {local.day} {local:%B %Y} (UK time)"
-
-
-def _uk_day(moment: datetime) -> str:
-    """The day in the UK, as the portal and MI tell it (00:30 BST on 15 June is 14 June in UTC)."""
-    local = moment.astimezone(UK)
-    return f"{local.day} {local:%B %Y}"
+    return f"{time_on_day(moment)} (UK time)"
 
 
 def challenge_raised_email(
@@ -435,7 +425,7 @@ def challenge_raised_email(
         "link": challenge_page_url(public_base_url, raised.challenge_id),
         "held": released_at is not None,
         "contact_refused": contact_refused,
-        "raised_on": _uk_day(occurred_at),
+        "raised_on": long_day(occurred_at),
         "desk": desk,
     }
     on = f" on {achievement['qan']}" if achievement else ""
@@ -489,8 +479,8 @@ def challenge_withdrawn_email(
         "ao": _ao_shown(ao_id, ao_name),
         "achievement": shown,
         "uln_masked": uln_masked,
-        "raised_on": _uk_day(raised_at) if raised_at is not None else None,
-        "withdrawn_on": _uk_day(occurred_at),
+        "raised_on": long_day(raised_at) if raised_at is not None else None,
+        "withdrawn_on": long_day(occurred_at),
         "resolution": RESOLUTION_LABELS[ChallengeResolution.WITHDRAWN],
         "link": challenge_page_url(public_base_url, withdrawn.challenge_id),
         "desk": desk,
@@ -565,12 +555,11 @@ def contact_changed_email(
     """Told to the address a challenge contact left: when, by what kind of caller (never the new address, nor an
     operator's name), and how to set it back. Someone else's key could otherwise send learners' challenges
     elsewhere unseen."""
-    local = changed_at.astimezone(UK)
     context = {
         "name": shown_on_one_line(old_name),
         "ao_id": shown_on_one_line(ao_id),
         "old_email": old_email,
-        "when": f"{local.day} {local:%B %Y} at {local:%H:%M} (UK time)",
+        "when": _uk_time(changed_at),
         "who": "an LRS operator" if changed_by.startswith("operator:") else "your organisation's key or portal account",
         "contact_page": f"{public_base_url.rstrip('/')}/contact",
         "desk": desk,

@@ -476,7 +476,7 @@ def test_the_address_a_challenge_contact_left_is_told_when_and_by_what_kind_of_c
 
     assert (email.to, email.subject) == ("challenges@ao.example", "LRS challenge contact changed: RN5133")
     for body in (email.text, html.unescape(email.html)):
-        assert "on 1 July 2026 at 13:05 (UK time)" in body and said in body  # BST
+        assert "changed at 13:05 on 1 July 2026 (UK time)" in body and said in body  # BST
         assert f"{PORTAL}/contact" in body and "lrs challenges contact RN5133" in body
         assert "operator:jo" not in body  # an operator's name is no business of theirs
     assert email.message_id == f"<{EVENT_ID}@lrs.local>"

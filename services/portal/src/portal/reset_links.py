@@ -22,11 +22,10 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from enum import StrEnum
 
 from lrs_contracts.text import shown_on_one_line
-from lrs_platform.clock import ENGLAND
+from lrs_platform.clock import time_on_day
 from lrs_platform.mail import new_email
 from portal.accounts import Account, AddressChange, one_address
 
-UK = ENGLAND  # the link's expiry is shown in UK time
 RESET_PATH = "/account/reset/"
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")  # what `sessions.new_token` makes
 # Who asked for a link, as the audit of account changes says it: nobody signed in, so nobody known.
@@ -173,7 +172,7 @@ def reset_email(account: Account, link: str, expires_at: datetime, policy: Reset
     body = (
         f"Hello {account.display_name},\n\n"
         f"Someone asked to reset the password of your LRS Organisation Portal account, {account.username}.\n"
-        f"If it was you, choose a new password here before {expires_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time),"
+        f"If it was you, choose a new password here before {time_on_day(expires_at)} (UK time),"
         f" {minutes} minutes after you asked:\n\n"
         f"{link}\n\n"
         "The link works once. Your password stays as it is until you choose a new one, and choosing one\n"
@@ -196,7 +195,7 @@ def first_password_email(account: Account, link: str, expires_at: datetime, poli
         f"Hello {account.display_name},\n\n"
         f"An account on the LRS Organisation Portal has been made for you {acting_for}. Your username is"
         f" {account.username}.\n"
-        f"Choose your password here before {expires_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time):\n\n"
+        f"Choose your password here before {time_on_day(expires_at)} (UK time):\n\n"
         f"{link}\n\n"
         "The link works once. Nobody else is shown your password, and nobody from the LRS will ever ask you\n"
         'for it. If the link has stopped working, use "Forgotten your password?" on the sign-in page at\n'
@@ -218,7 +217,7 @@ def operator_link_email(account: Account, link: str, expires_at: datetime, polic
         f"Hello {account.display_name},\n\n"
         f"An LRS operator has sent you this link to choose a password for your LRS Organisation Portal account,"
         f" {account.username}.\n"
-        f"Choose it here before {expires_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time):\n\n"
+        f"Choose it here before {time_on_day(expires_at)} (UK time):\n\n"
         f"{link}\n\n"
         "The link works once. Until you use it, any password you have stays as it is; choosing one signs you out\n"
         "everywhere. Nobody from the LRS will ever ask you for your password.\n\n"
@@ -240,7 +239,7 @@ def address_changed_email(change: AddressChange, changed_at: datetime, policy: R
     body = (
         f"Hello {account.display_name},\n\n"
         f"The email address of your LRS Organisation Portal account, {account.username}, was changed at"
-        f" {changed_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time) by {who}.\n"
+        f" {time_on_day(changed_at)} (UK time) by {who}.\n"
         "Links to choose a new password now go to the new address, not to this one; any sent here before\n"
         "no longer work.\n\n"
         "If you did not expect this, tell the LRS service desk at once.\n"
@@ -274,7 +273,7 @@ def password_changed_email(
     recipient = one_address(account.email or "")
     if recipient is None:
         return None
-    what = _PASSWORD_CHANGED_BY[by].format(when=f"{changed_at.astimezone(UK):%H:%M on %-d %B %Y}")
+    what = _PASSWORD_CHANGED_BY[by].format(when=f"{time_on_day(changed_at)}")
     if by is PasswordChangedBy.OPERATOR:
         after = "Sign in with the password they give you; the portal then asks you to choose one only you know.\n"
         unexpected = "If you did not ask for this"

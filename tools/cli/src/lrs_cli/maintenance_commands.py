@@ -16,9 +16,9 @@ import typer
 
 from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, parse_moment
 from lrs_cli.output import JsonOption, connection, print_json, print_text, uuid_value, warn
-from lrs_cli.times import UK_TIME, in_the_uk, uk_time
+from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.operations import MaintenanceWindow
-from lrs_platform.clock import ENGLAND
+from lrs_platform.clock import ENGLAND, in_england
 from lrs_platform.maintenance import active_windows, window_chain_end
 
 NOT_PUBLISHED = (
@@ -50,14 +50,14 @@ def _utc(moment: datetime, *, dated: bool) -> str:
 def uk_and_utc(moment: str | datetime) -> str:
     """`6 Jun 2027, 23:00 (UK time; 22:00 UTC)`: a maintenance time on the clock AOs read, as the portal shows it,
     with UTC beside it for operators (the UTC date too when it is another day)."""
-    uk, utc = in_the_uk(moment), _instant(moment).astimezone(UTC)
+    uk, utc = in_england(moment), _instant(moment).astimezone(UTC)
     return f"{uk_time(uk, labelled=False)} ({UK_TIME}; {_utc(utc, dated=utc.date() != uk.date())} UTC)"
 
 
 def span_uk_and_utc(starts_at: str | datetime, ends_at: str | datetime) -> str:
     """`6 Jun 2027, 22:00 to 23:00 (UK time; 21:00 to 22:00 UTC)`: the end's day said when it is another day, and
     the UTC days when either differs from its UK day."""
-    uk_start, uk_end = in_the_uk(starts_at), in_the_uk(ends_at)
+    uk_start, uk_end = in_england(starts_at), in_england(ends_at)
     utc_start, utc_end = _instant(starts_at).astimezone(UTC), _instant(ends_at).astimezone(UTC)
     utc_dated = utc_start.date() != uk_start.date() or utc_end.date() != uk_end.date()
     uk = f"{uk_time(uk_start, labelled=False)} to {_utc(uk_end, dated=uk_end.date() != uk_start.date())}"

@@ -16,6 +16,7 @@ from starlette.background import BackgroundTask
 
 from lrs_contracts.environments import Environment
 from lrs_contracts.text import refused_character
+from lrs_platform.clock import time_on_day
 from lrs_platform.credential_store import StoredKey, label_refusal
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
 from portal.accounts import (
@@ -33,7 +34,7 @@ from portal.accounts import (
 )
 from portal.auth import LinkNotSent, LinkShareUsed, NoSandpit, SandpitUnreachable, SignedIn
 from portal.password_emails import PasswordEmails
-from portal.reset_links import UK, PasswordChangedBy
+from portal.reset_links import PasswordChangedBy
 from portal.store import AccountDisabled, AccountExists, AccountNotFound, SentForm
 from portal.web.common import (
     AccountsOperator,
@@ -813,7 +814,7 @@ async def _email_link(request: Request, username: str, user: SignedIn, form_id: 
     except BaseException:
         await _give_back(request, form_id)
         raise
-    until = f"{expires_at.astimezone(UK):%H:%M on %-d %B} (UK time)"
+    until = f"{time_on_day(expires_at)} (UK time)"
     sent = {
         "what": f"Link emailed to {account.username}",
         "body": f"A link to choose a password was emailed to {account.email}. It works once, until {until};"
@@ -987,7 +988,7 @@ async def _revoked_already(
         raise PageError("unavailable", "The Sandpit's database did not answer.") from None
     if key is None or key.revoked_at is None or (AO_ID_PATTERN.fullmatch(keys_of) and key.principal.id != keys_of):
         return None
-    when = f"{key.revoked_at.astimezone(UK):%H:%M on %-d %B %Y} (UK time)"
+    when = f"{time_on_day(key.revoked_at)} (UK time)"
     return {
         "what": f"{_revoked_kind(environment)} {key_id} of {key.principal} was revoked already",
         "body": f"This key was revoked at {when}; nothing more was done. {_cut_off(environment)}",

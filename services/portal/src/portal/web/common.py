@@ -25,7 +25,7 @@ from lrs_domain.formats import file_field_name
 from lrs_domain.formats.limits import finding_in_file_words
 from lrs_domain.identifiers import mask_uln
 from lrs_domain.reference import Catalogue
-from lrs_platform.clock import ENGLAND
+from lrs_platform.clock import ENGLAND, day_and_time
 from lrs_platform.identity import OperatorScope
 from lrs_platform.problems import said_once
 from portal.accounts import Account, AccountChange, AddressChange, Role
@@ -108,14 +108,9 @@ class PageError(Exception):
 
 
 def _uk_time(value: str | datetime | None) -> str:
-    """`6 Dec 2026, 23:30`: an instant on the UK clock. In the hour the clocks go back, which the clock reads twice,
-    with its zone ("31 Oct 2027, 01:30 BST", then "01:30 GMT"): two instants an hour apart otherwise read the same."""
-    if value is None or value == "":
-        return ""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
-    local = moment.astimezone(UK)
-    repeated = local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
-    return local.strftime("%-d %b %Y, %H:%M") + (f" {local.tzname()}" if repeated else "")
+    """`6 Dec 2026, 23:30`: an instant on the UK clock (with its zone in the autumn hour the clock reads twice);
+    nothing for no instant."""
+    return "" if value is None or value == "" else day_and_time(value)
 
 
 uk_time = _uk_time
