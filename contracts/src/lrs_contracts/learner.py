@@ -101,16 +101,18 @@ class LearnerProviderLinked(Contract):
 
 
 class LearnerProviderUnlinked(Contract):
-    """lrs.learner.provider.unlinked.v1 — a provider's link to the learner under this ULN ended (decision 0121,
-    later note of 2026-12-06).
+    """lrs.learner.provider.unlinked.v1 — a provider's link to the learner under this ULN ended (decision 0121 and
+    its later notes).
 
-    The link was made by the provider's own registration of the ULN, and an operator's learner file has since
-    replaced the names or date of birth it registered, or an operator merged the ULN into a learner registered under
-    other details: the ULN is the learner the register names, perhaps not the one the provider registered, so the
-    provider no longer reads their PLR, changes their sharing or reports for them, and the centre reports it made
-    for them (under any of their ULNs) are no longer shown on their PLR while it is linked to none of their ULNs.
-    This is the only reason a link ends. Links an operator made are never ended so; an operator links the provider
-    again (`LearnerProviderLinked`) if the learner is truly theirs, and its reports are shown again.
+    A link ends in one of two ways. An operator ended it (`lrs learners unlink`), whoever made it: the provider's
+    links under every ULN of the learner end, each announced by one of these. Or the link was made by the provider's
+    own registration of the ULN, and an operator's learner file has since replaced the names or date of birth it
+    registered, or an operator merged the ULN into a learner registered under other details: the ULN is the learner
+    the register names, perhaps not the one the provider registered (links an operator made are not ended this way).
+    Either way the provider no longer reads the learner's PLR, changes their sharing or reports for them, and the
+    centre reports it made for them (under any of their ULNs) are no longer shown on their PLR while it is linked to
+    none of their ULNs. An operator links the provider again (`LearnerProviderLinked`) if the learner is truly
+    theirs, and its reports are shown again.
     """
 
     event_type: Literal["lrs.learner.provider.unlinked.v1"] = "lrs.learner.provider.unlinked.v1"
