@@ -1,7 +1,8 @@
 """`lrs plr show ULN --after-batch B` of a batch a maintenance window holds prints the PLR as it is, without B, and
 exits 3 (not final), as a wait that ran out does: it exited 0, and a script publishing the PLR after B published one
-lacking it (beyond walk, finding 9). A batch that will never be on the PLR (failed, nothing accepted) still exits 0:
-the PLR shown is final for it."""
+lacking it (beyond walk, finding 9). So does a read after a batch while an event of the learner's waits in the
+projector's dead letters: it may be the batch's (service desk walk, finding 2). A batch that will never be on the PLR
+(failed, nothing accepted) still exits 0: the PLR shown is final for it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from lrs_cli.main import main
 
 ULN = "1000000043"
 BATCH_ID = "2d2fbbfa-5a2d-4c8e-9f3a-7d1e2b4c6a80"
-PLR = {
+PLR: dict[str, Any] = {
     "uln": ULN,
     "ulns": [ULN],
     "learning_events": [
@@ -52,8 +53,8 @@ def _held() -> dict[str, Any]:
 FAILED = {"batch_id": BATCH_ID, "status": "failed", "failure_code": "RS005", "counts": {"total": 3}}
 
 
-def serve(monkeypatch: pytest.MonkeyPatch, batch: dict[str, Any]) -> list[httpx.Request]:
-    """Ingest answering `batch`, the projector the PLR; the requests made."""
+def serve(monkeypatch: pytest.MonkeyPatch, batch: dict[str, Any], plr: dict[str, Any] = PLR) -> list[httpx.Request]:
+    """Ingest answering `batch`, the projector `plr`; the requests made."""
     sent: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -61,7 +62,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, batch: dict[str, Any]) -> list[httpx.
         if request.url.path == f"/v1/batches/{BATCH_ID}":
             return httpx.Response(200, json=batch)
         assert request.url.path == f"/v1/learners/{ULN}/plr"
-        return httpx.Response(200, json=PLR)
+        return httpx.Response(200, json=plr)
 
     real_client = httpx.Client
 
@@ -119,3 +120,39 @@ def test_a_mistyped_uln_is_said_before_ingest_is_asked(
     assert main(["plr", "show", "1000000044", "--after-batch", BATCH_ID]) == ExitCode.USAGE
 
     assert sent == []
+
+
+COMPLETED = {"batch_id": BATCH_ID, "status": "completed", "counts": {"total": 1, "accepted": 1}}
+
+
+def test_a_plr_read_after_a_batch_while_the_learners_events_wait_in_dead_letters_is_not_final(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent = serve(monkeypatch, COMPLETED, {**PLR, "events_held_in_dead_letters": 2})
+
+    assert main(["plr", "show", ULN, "--after-batch", BATCH_ID]) == ExitCode.NOT_FINAL
+
+    captured = capsys.readouterr()
+    assert "GCSE Mathematics" in captured.out and "2 event(s) held in dead letters" in captured.out
+    assert f"the PLR may not show all of batch {BATCH_ID} yet (not final: exit status 3" in captured.err
+    assert sent[-1].url.params["after_batch"] == BATCH_ID  # waited for as any batch on its way
+
+
+def test_a_plr_read_after_a_completed_batch_with_nothing_parked_is_final(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve(monkeypatch, COMPLETED, {**PLR, "events_held_in_dead_letters": 0})
+
+    assert main(["plr", "show", ULN, "--after-batch", BATCH_ID]) == ExitCode.OK
+    assert "dead letters" not in capsys.readouterr().err
+
+
+def test_each_version_in_the_history_names_the_batch_that_made_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    version = {"version": 1, "change": "recorded", "occurred_at": "2026-12-07T02:42:00Z", "grade": "5", "status": "F"}
+    achievement = {**PLR["learning_events"][0], "history": [{**version, "batch_id": BATCH_ID}]}
+    serve(monkeypatch, COMPLETED, {**PLR, "learning_events": [achievement]})
+
+    assert main(["plr", "show", ULN, "--history"]) == ExitCode.OK
+    assert "v1 recorded 7 Dec 2026, 02:42 (UK time) by batch 2d2fbbfa" in capsys.readouterr().out

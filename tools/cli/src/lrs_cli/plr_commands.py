@@ -151,9 +151,10 @@ def _results_table(events: list[dict[str, Any]], several_ulns: bool = False) -> 
         )
         for version in event.get("history") or ():  # with --history: each version under its achievement
             occurred = uk_time(version["occurred_at"])
+            by_batch = f" by batch {batch_id[:8]}" if (batch_id := version.get("batch_id")) else ""
             listing.add_row(
                 "",
-                Text(f"  v{version['version']} {version['change']} {occurred}"),
+                Text(f"  v{version['version']} {version['change']} {occurred}{by_batch}"),
                 version.get("grade") or "",
                 _status_said(version.get("status")),
                 "",
@@ -231,8 +232,8 @@ def show_command(
     after_batch: Annotated[
         str | None,
         typer.Option(
-            help="Wait (up to 30 s) until this batch is on the PLR before reading it. A batch maintenance holds: the"
-            " PLR as it is, without it, and exit status 3 (not final).",
+            help="Wait (up to 30 s) until this batch is on the PLR before reading it. A batch maintenance holds, or a"
+            " learner whose events wait in dead letters: the PLR as it is, and exit status 3 (not final).",
             callback=batch_id_value,
         ),
     ] = None,
@@ -254,7 +255,16 @@ def show_command(
             without = ", without it (not final: exit status 3)" if held else ""
             warn(f"batch {after_batch} {absent.said}: showing the PLR as it is{without}")
             after_batch = None
+    asked_after = after_batch
     document = plr(where, uln, withdrawn=withdrawn, history=history, after_batch=after_batch, min_offsets=min_offsets)
+    if asked_after and not held and (parked := document.get("events_held_in_dead_letters")):
+        # the projector has read past the batch, but an event of this learner's it could not apply waits for an
+        # operator: it may be one of the batch's, and the PLR shows none of them until it is dealt with
+        held = True
+        warn(
+            f"{parked} event(s) of this learner wait in dead letters: the PLR may not show all of batch {asked_after}"
+            " yet (not final: exit status 3; an operator deals with them: docs/operations.md, Dead letters)"
+        )
     if as_json:
         print_json(document)
     else:
