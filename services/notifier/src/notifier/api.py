@@ -20,8 +20,9 @@ from lrs_platform.authentication import CurrentPrincipal, operator_caller, requi
 from lrs_platform.environment import environment_of
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
+from notifier.deliveries_said import DeskStatus, desk_status, error_said, status_said
 from notifier.emails import ChallengeContact
-from notifier.store import ContactStore, DeferredEmails, DeliveryLog, StoredContact
+from notifier.store import ContactStore, DeferredEmails, DeliveryLog, KeptDelivery, StoredContact
 
 # an address a mail relay can take: one mailbox, no space, control character or DEL in any part
 EMAIL_PATTERN = (
@@ -273,3 +274,94 @@ async def failed_deliveries(
 ) -> list[FailedDelivery]:
     deliveries: DeliveryLog = request.app.state.deliveries
     return [FailedDelivery(**vars(failed)) for failed in await deliveries.failed(limit)]
+
+
+class Delivery(BaseModel):
+    """One email of a batch or challenge, as the service desk reads it: never the address, only its domain."""
+
+    id: uuid.UUID = Field(description="the event's id, which the email's Message-ID carries")
+    kind: str = Field(
+        description="the event's type: `lrs.batch.completed.v1`, `lrs.batch.failed.v1` or `lrs.batch.abandoned.v1` for"
+        " a batch's email; `lrs.challenge.raised.v2` (or `.v1`) for the notice of a challenge to the AO's challenge"
+        " contact, `lrs.challenge.resolved.v1` for the notice of the learner's withdrawal of it"
+    )
+    ao_id: str | None = Field(description="the AO the email was for")
+    status: DeskStatus = Field(
+        description="`sent`: the LRS's mail relay took it (`sent_at`); `sending`: not sent yet, being sent or waiting"
+        " for the mail relay to answer (tried again until it does); `waiting`: not sent yet, the recipient's mail"
+        " server refused it for now (tried again at `next_try_at`, for about 19 hours in all, then given up);"
+        " `held`: a challenge notice held until the AO sets a challenge contact, or another one after its contact's"
+        " mailbox refused it; `given_up`: never sent, and nothing sends it again; `not_sent`: nobody to send it to"
+        " (a batch whose header gave no notification address, a withdrawn challenge's notice dropped unsent)"
+    )
+    status_said: str = Field(description="where it stands, in a sentence the desk can read out")
+    recipient_domain: str | None = Field(
+        description="the domain of the address it went to, never the address (docs/privacy.md): a mistyped domain"
+        " shows here; null for a notice held before any contact was set, or one recorded before the notifier kept it"
+    )
+    message_id: str = Field(description="the email's Message-ID, as the AO's mail server logs it")
+    attempts: int = Field(description="how often it was handed to the mail relay")
+    recorded_at: datetime = Field(description="when the notifier first handled it")
+    last_tried_at: datetime | None = Field(description="when it was last handed to the relay; null when never")
+    sent_at: datetime | None = Field(description="when the relay took it; null unless `sent`")
+    next_try_at: datetime | None = Field(description="when a `waiting` one is tried again (a past time: any moment)")
+    last_error: str | None = Field(
+        description="the relay's reply codes (never its text, which may quote the address), the failure's class, or"
+        " the notifier's own words for one held or not sent; may be an earlier try's for one sent since"
+    )
+    last_error_said: str | None = Field(description="`last_error` in words (a 5.1.1: no such mailbox at that domain)")
+
+
+def _delivery(kept: KeptDelivery) -> Delivery:
+    return Delivery(
+        id=kept.id,
+        kind=kept.kind,
+        ao_id=kept.ao_id,
+        status=desk_status(kept),
+        status_said=status_said(kept),
+        recipient_domain=kept.recipient_domain,
+        message_id=kept.message_id,
+        attempts=kept.attempts,
+        recorded_at=kept.recorded_at,
+        last_tried_at=kept.last_tried_at if kept.attempts else None,
+        sent_at=kept.sent_at,
+        next_try_at=kept.next_try_at if kept.set_aside and not kept.held else None,
+        last_error=kept.last_error,
+        last_error_said=error_said(kept.last_error),
+    )
+
+
+ONE_OF_THEM = "Name one batch (`?batch=ID`) or one challenge (`?challenge=ID`), not both."
+
+
+@deliveries_router.get(
+    "",
+    summary="The emails of a batch or a challenge",
+    description=(
+        "Whether, when and where a batch's email (or a challenge's notices to the AO's challenge contact) was sent,"
+        ' for the service desk answering "our email never arrived": each delivery the notifier keeps for the batch'
+        " or challenge named, the first handled first, with where it stands in words, the domain it went to (never"
+        " the address), its Message-ID, its tries and the last error in words (`lrs emails show`). A batch has one"
+        " email, when its outcome is decided (completed, failed or abandoned); a challenge its raise notice, and a"
+        " notice of its withdrawal by the learner once that was sent. An empty list (200) is no delivery yet: a"
+        " batch not decided yet (still in the queue, being checked, or held by maintenance), or one whose outcome"
+        " waits in the dead letters, as well as an id the notifier never saw: ask ingest (`lrs batch status`)."
+        " Operators only."
+    ),
+    responses=problem_responses(401, 403, 422),
+    openapi_extra=operator_scope(OperatorScope.SUPPORT),
+)
+async def deliveries_of(
+    principal: Operator,
+    request: Request,
+    batch: Annotated[uuid.UUID | None, Query(description="the batch's id: its email")] = None,
+    challenge: Annotated[uuid.UUID | None, Query(description="the challenge's id: its notices")] = None,
+) -> list[Delivery]:
+    if (batch is None) == (challenge is None):
+        raise ProblemError(422, "Invalid request", ONE_OF_THEM, code=ProblemCode.INVALID_REQUEST)
+    deliveries: DeliveryLog = request.app.state.deliveries
+    if batch is not None:
+        kept = await deliveries.of(str(batch), "lrs.batch.")
+    else:
+        kept = await deliveries.of(str(challenge), "lrs.challenge.")
+    return [_delivery(each) for each in kept]

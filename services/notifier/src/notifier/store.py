@@ -251,6 +251,30 @@ class FailedDelivery:
     failed_at: datetime
 
 
+@dataclass(frozen=True)
+class KeptDelivery:
+    """A delivery as the log keeps it, for the service desk (`GET /v1/deliveries`): `id` its event's, `kind` the
+    event's type, the recipient's domain only (never the address), when it was first handled, last tried and sent,
+    and whether it waits aside (`set_aside`: in the deferred emails; `held`: a challenge notice held for its AO's
+    contact, `contact_refused` when that contact's mailbox refused it; `next_try_at`: when a deferred one is due)."""
+
+    id: uuid.UUID
+    kind: str
+    status: DeliveryStatus
+    message_id: str
+    ao_id: str | None
+    recipient_domain: str | None
+    attempts: int
+    last_error: str | None
+    recorded_at: datetime
+    last_tried_at: datetime
+    sent_at: datetime | None
+    set_aside: bool = False
+    held: bool = False
+    contact_refused: bool = False
+    next_try_at: datetime | None = None
+
+
 class DeliveryLog:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -325,6 +349,26 @@ class DeliveryLog:
             limit,
         )
         return [FailedDelivery(**dict(row)) for row in rows]
+
+    async def of(self, correlation_id: str, kind_prefix: str) -> list[KeptDelivery]:
+        """The deliveries of one batch or challenge (its events' correlation id, index `deliveries_correlation`) whose
+        kind starts `kind_prefix` (`lrs.batch.`, `lrs.challenge.`), the first handled first, each with whether it
+        waits in the deferred emails. None for one the notifier has not handled yet."""
+        rows = await self._pool.fetch(
+            "SELECT delivery.event_id AS id, delivery.event_type AS kind, delivery.status, delivery.message_id,"
+            " delivery.ao_id, delivery.recipient_domain, delivery.attempts, delivery.last_error,"
+            " delivery.first_attempt_at AS recorded_at, delivery.last_attempt_at AS last_tried_at, delivery.sent_at,"
+            " aside.event_id IS NOT NULL AS set_aside, coalesce(aside.due_at = 'infinity', false) AS held,"
+            " aside.refused_contact_at IS NOT NULL AS contact_refused,"
+            " CASE WHEN aside.due_at <> 'infinity' THEN aside.due_at END AS next_try_at"
+            " FROM notifier.deliveries AS delivery"
+            " LEFT JOIN notifier.deferred_emails AS aside ON aside.event_id = delivery.event_id"
+            " WHERE delivery.correlation_id = $1 AND starts_with(delivery.event_type, $2)"
+            " ORDER BY delivery.first_attempt_at, delivery.event_id",
+            correlation_id,
+            kind_prefix,
+        )
+        return [KeptDelivery(**{**dict(row), "status": DeliveryStatus(row["status"])}) for row in rows]
 
 
 class RejectionTallies:

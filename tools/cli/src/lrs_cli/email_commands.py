@@ -1,6 +1,8 @@
 """`lrs emails failed`: the emails the notifier gave up, with the batch or challenge and the AO each was for (the
 notifier's `GET /v1/deliveries/failed`), what on-call reads when `lrs_notifier_emails_failed_total
-{permanence="permanent"}` rises. The logs said it too, but only while they are kept."""
+{permanence="permanent"}` rises. The logs said it too, but only while they are kept. `lrs emails show`: whether, when
+and where one batch's email (or a challenge's notices) went (`GET /v1/deliveries`), for the service desk asked "our
+batch email never arrived"."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
-from lrs_cli.client import Connection, expect_ok
-from lrs_cli.output import JsonOption, connection, print_listing, print_text
+from lrs_cli.client import Connection, UsageError, expect_ok
+from lrs_cli.output import JsonOption, batch_id_value, connection, print_listing, print_text, uuid_value
 from lrs_cli.times import UK_TIME, uk_time
 
-app = typer.Typer(help="The notifier's emails: the ones given up.", no_args_is_help=True)
+app = typer.Typer(
+    help="The notifier's emails: one batch's (or challenge's), and the ones given up.", no_args_is_help=True
+)
 
 FailedLimit = Annotated[int, typer.Option(min=1, max=500, help="At most this many, the latest first.")]
 
@@ -60,3 +64,83 @@ def failed_command(ctx: typer.Context, limit: FailedLimit = 50, as_json: JsonOpt
             "A batch's email goes to the NotificationEmail of its file: ask the AO to check that address (a mistyped"
             " domain shows above) and to read the batch's results on the portal or with `lrs batch status`."
         )
+
+
+NO_EMAIL_YET = (
+    "no email yet: the batch may not be decided yet (still in the queue, being checked, held by maintenance, or its"
+    " outcome held in the dead letters): see `lrs batch status {id}`"
+)
+NO_NOTICE_YET = (
+    "no notice yet: the notifier has not read the challenge (or the id is not a challenge's): see `lrs challenges list`"
+)
+STATUS_SAID = {"given_up": "given up", "not_sent": "not sent"}
+
+
+def emails_of(connection: Connection, *, batch_id: str | None = None, challenge_id: str | None = None) -> list[Any]:
+    """A batch's email, or a challenge's notices, as the notifier keeps them (operators with the support duty)."""
+    params = {"batch": batch_id} if batch_id is not None else {"challenge": challenge_id}
+    with connection.client("notifier") as client:
+        emails: list[dict[str, Any]] = expect_ok(client.get("/v1/deliveries", params=params))
+    return emails
+
+
+def when_said(email: dict[str, Any]) -> str:
+    """When it went, or was given up, held or last tried (UK time), and when it is tried again."""
+    status, recorded = email["status"], uk_time(email["recorded_at"], labelled=False)
+    last = uk_time(email["last_tried_at"], labelled=False) if email["last_tried_at"] else None
+    if status == "sent" and email["sent_at"]:
+        return f"sent {uk_time(email['sent_at'], labelled=False)}"
+    if status == "held":
+        return f"held since {recorded}"
+    if status == "given_up":
+        return f"given up {last or recorded}"
+    said = f"tried {last}" if last else f"since {recorded}"
+    if email["next_try_at"]:
+        said += f", next {uk_time(email['next_try_at'], labelled=False)}"
+    return said
+
+
+def email_row(email: dict[str, Any]) -> tuple[str, ...]:
+    """What email, where it stands and when, to which domain, how many tries, its Message-ID and its last error in
+    words."""
+    return (
+        kind_said(email["kind"]),
+        STATUS_SAID.get(email["status"], email["status"]),
+        when_said(email),
+        email["recipient_domain"] or "-",
+        str(email["attempts"]),
+        email["message_id"],
+        email["last_error_said"] or "-",
+    )
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    batch_id: Annotated[
+        str | None,
+        typer.Argument(help="The batch's id, as `lrs batch submit` printed it.", callback=batch_id_value),
+    ] = None,
+    challenge_id: Annotated[
+        str | None,
+        typer.Option(
+            "--challenge",
+            help="A challenge's id instead (`lrs challenges list`): its notices to the AO's challenge contact.",
+            callback=uuid_value("a challenge id is a UUID, as `lrs challenges list` shows it"),
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Whether, when and where a batch's email went (operators with the support duty): sent (and when), waiting for
+    a mailbox that refused it for now, or given up; the domain it went to, never the address (a mistyped domain
+    shows), its Message-ID and the last error in words. With --challenge ID, a challenge's notices to the AO's
+    challenge contact (held while the AO has none). Nothing yet is no email yet: the batch may not be decided."""
+    if (batch_id is None) == (challenge_id is None):
+        raise UsageError("name one batch (BATCH_ID) or one challenge (--challenge ID)")
+    emails = emails_of(connection(ctx), batch_id=batch_id, challenge_id=challenge_id)
+    columns = ("email", "status", f"when ({UK_TIME})", "to domain", "tries", "Message-ID", "last error")
+    none = NO_EMAIL_YET.format(id=batch_id) if batch_id is not None else NO_NOTICE_YET
+    print_listing(emails, as_json=as_json, columns=columns, row=email_row, none=none)
+    if not as_json:
+        for email in emails:
+            print_text(f"{kind_said(email['kind'])}: {email['status_said']}")
