@@ -30,7 +30,7 @@ from lrs_domain.reference import Learner, ReferenceSnapshot
 from lrs_platform.database import create_pool
 from lrs_platform.kafka import ensure_topics, make_producer
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publisher
-from validation.catalogue_publisher import publish_catalogue
+from validation.catalogue_publisher import load_and_publish, publish_catalogue
 from validation.reference_store import ReferenceFiles, ReferenceStore
 from validation.sandpit import own_dead_letter_topics
 from validation.sandpit_catalogue import CatalogueFollower
@@ -113,12 +113,9 @@ async def pools(database_url: str, fresh_database_url: str) -> AsyncIterator[tup
 async def _live_reference_load(
     store: ReferenceStore, producer: AIOKafkaProducer, topic: str, files: ReferenceFiles
 ) -> int:
-    """What `POST /v1/admin/reference/load` does on live: the files into the store, every row onto the topic."""
-    await store.load(files)
-    catalogue, _ = await store.current()
-    version = await store.version()
-    await publish_catalogue(producer, catalogue, version, topic)
-    return version
+    """What `POST /v1/admin/reference/load` does on live: the files into the store, every row onto the topic, and a
+    tombstone for each qualification the load removed."""
+    return (await load_and_publish(store, producer, files, topic)).version
 
 
 async def test_a_live_reference_load_reaches_the_running_sandpit(

@@ -46,7 +46,11 @@ class BatchHeader(Contract):
     file_version: str | None = None
     awarding_organisation: str = Field(description="the AO's Ofqual recognition number, e.g. RN5133")
     job_type: JobType | None = None
-    notification_email: str
+    notification_email: str = Field(
+        description="the address the AO's batch outcome is sent to, as given; may name a member of the AO's staff;"
+        " kept with the topic (7 days on lrs.batch.submitted.v1; for ever on lrs.batch.outcomes.v1, which repeats"
+        " it)"
+    )
     batch_reference: str | None = None
     results_issued_date: str | None = Field(default=None, description="yyyy-mm-dd, as submitted")
 

@@ -36,14 +36,21 @@ class Envelope(BaseModel):
             " key and the figures: a month's figures are published again after each outcome or challenge event"
             " of the month they count (PLR timeliness: after a measured batch's only), changed or not, and"
             " unchanged figures follow one another under the same id; keep"
-            " the last message of each key, or drop repeated ids"
+            " the last message of each key, or drop repeated ids. Ingest (a batch on `lrs.batch.submitted.v1`) and"
+            " validation (a decision's events on `lrs.batch.outcomes.v1` and `lrs.plr.events.v1`) write in Kafka"
+            " transactions: read with isolation_level=read_committed (Kafka clients default to read_uncommitted)."
+            " Otherwise a reader also sees what an aborted transaction left, a decision's events before it commits"
+            " and their copies when it is made again (under the same ids, so dropping repeated ids still holds)"
         )
     )
     event_type: str = Field(
         pattern=EVENT_TYPE_PATTERN,
         description=(
             "what `data` is, as `data.event_type`: `lrs.<entity>.<past-tense action>.v<N>`. `.vN` versions the"
-            " payload: an incompatible change is published as a new type (`.v2`); a new optional field keeps it"
+            " payload: within it an event only gains optional fields and enum values, and nothing is removed, made"
+            " optional, given another type, or given another pattern, format or bound, at any depth; anything else"
+            " is published as a new type (`.v2`). A field or enum value you do not know is new, not an error: ignore"
+            " the field, and treat the value as other or unknown rather than refusing the event"
         ),
     )
     occurred_at: datetime = Field(

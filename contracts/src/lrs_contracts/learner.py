@@ -59,7 +59,9 @@ class LearnerRegistered(Contract):
 class LearnerErased(Contract):
     """lrs.learner.erased.v1 — the learner's key was destroyed: every projection forgets their personal data.
 
-    The reason stays in the registry's audit, not on the log (it may itself name the learner).
+    The reason stays in the registry's audit, not on the log (it may itself name the learner). A reader drops
+    `subject` and `provider_name` of the learner's centre reports (`lrs.centre.achievement.reported.v1` with this
+    `uln`), as the PLR does.
     """
 
     event_type: Literal["lrs.learner.erased.v1"] = "lrs.learner.erased.v1"

@@ -12,6 +12,11 @@ from pydantic import Field
 from lrs_contracts.batch import JobType
 from lrs_contracts.envelope import Contract
 
+# Personal data kept for ever (privacy.md): the address is whatever the AO's clerk typed in the batch's header.
+NOTIFICATION_EMAIL = (
+    "the batch header's address, as given; may name a member of the AO's staff; kept with the topic (for ever)"
+)
+
 
 class RecordStatus(StrEnum):
     """A record's outcome: accepted (it changes the PLR), rejected (codes say why) or no_op (nothing to change)."""
@@ -90,7 +95,9 @@ class BatchCompleted(Contract):
     """lrs.batch.completed.v1 — the batch was decided; its accepted records are on the PLR log.
 
     Validation writes it in the same Kafka transaction as the batch's PLR events, after them: once it
-    is readable (read_committed) so are they, and its broker timestamp is when they reached the log.
+    is readable (read_committed) so are they. Its record timestamp (CreateTime: validation's producer's clock
+    as it sends it, inside the transaction, after the batch's PLR events) is when they were sent to the log;
+    they become readable when the transaction commits, a moment later.
     """
 
     event_type: Literal["lrs.batch.completed.v1"] = "lrs.batch.completed.v1"
@@ -98,7 +105,7 @@ class BatchCompleted(Contract):
     ao_id: str
     job_type: JobType
     batch_reference: str | None = None
-    notification_email: str
+    notification_email: str = Field(description=NOTIFICATION_EMAIL)
     counts: BatchCounts
     submitted_at: datetime
     decided_at: datetime
@@ -120,7 +127,7 @@ class BatchFailed(Contract):
     reason: str
     job_type: JobType
     batch_reference: str | None = None
-    notification_email: str
+    notification_email: str = Field(description=NOTIFICATION_EMAIL)
     counts: BatchCounts
     submitted_at: datetime
     decided_at: datetime
@@ -138,7 +145,7 @@ class BatchAbandoned(Contract):
     job_type: JobType | None = None
     batch_reference: str | None = None
     notification_email: str | None = Field(
-        default=None, description="absent when the batch's header never reached the decider"
+        default=None, description=f"{NOTIFICATION_EMAIL}; absent when the batch's header never reached the decider"
     )
     submitted_at: datetime | None = None
     abandoned_at: datetime

@@ -117,7 +117,13 @@ class AchievementReinstated(Contract):
 
 
 class CentreAchievementReported(Contract):
-    """lrs.centre.achievement.reported.v1 — a learning provider's (ILR) record. Never overrides AO data."""
+    """lrs.centre.achievement.reported.v1 — a learning provider's (ILR) record. Never overrides AO data.
+
+    `subject` and `provider_name` are free text as the provider wrote it, which may name the learner: once
+    `lrs.learner.erased.v1` names the report's `uln` (before or after the report), a reader drops `subject` and
+    `provider_name` of that learner's centre reports, as the PLR does; the grade and dates stay. The log keeps the
+    report as it was written.
+    """
 
     event_type: Literal["lrs.centre.achievement.reported.v1"] = "lrs.centre.achievement.reported.v1"
     report_id: uuid.UUID

@@ -121,7 +121,8 @@ class AoMonthlyPlrTimeliness(Contract):
     after one without such a date: a key's last message is the month's figures.
 
     A batch is on the PLR when its completion, written in the same Kafka transaction as its events, is
-    on lrs.batch.outcomes.v1 (the broker's timestamp of `lrs.batch.completed.v1`, per qualification it
+    on lrs.batch.outcomes.v1 (the record timestamp of `lrs.batch.completed.v1`, CreateTime: set by validation's
+    producer as it sends it, inside the transaction; per qualification it
     names in `on_plr`; the latest when it is completed twice) plus `projection_lag_bound_seconds`, the
     projector lag past which operators are alerted (decisions 0035, 0107). Period: the month of the
     decision (UK time), as for the other aggregates. Batches without an issue date, batches that put
@@ -135,8 +136,8 @@ class AoMonthlyPlrTimeliness(Contract):
     period: str = Field(pattern=PERIOD, description=f"{DECIDED_MONTH} (not the month its results were on the PLR)")
     projection_lag_bound_seconds: int = Field(
         ge=0,
-        description="seconds added to the broker time of a batch's completion (or of its last write to the PLR log)"
-        " to date when its results were on the PLR, a UK day: the projector lag past which operators are alerted"
+        description="seconds added to the record timestamp of a batch's completion (or of its last write to the PLR"
+        " log) to date when its results were on the PLR, a UK day: the projector lag past which operators are alerted"
         " (REPORTING_PROJECTION_LAG_BOUND_SECONDS, 300 by default)",
     )
     batches_measured: int = Field(

@@ -10,7 +10,7 @@ from lrs_platform.identity import OperatorScope, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import problem_responses
 from validation.api_common import Operator
-from validation.catalogue_publisher import publish_catalogue
+from validation.catalogue_publisher import load_and_publish
 from validation.reference_store import ReferenceFiles, ReferenceStore
 
 router = APIRouter(prefix="/v1")
@@ -39,16 +39,13 @@ def _store(request: Request) -> ReferenceStore:
 async def load_reference(request: Request, principal: Operator) -> ReferenceLoaded:
     files = ReferenceFiles.read(request.app.state.settings.reference_dir)
     store = _store(request)
-    organisations, qualifications = await store.load(files)
-    catalogue, _ = await store.current()
-    version = await store.version()
-    await publish_catalogue(request.app.state.outbox_producer, catalogue, version)
+    loaded = await load_and_publish(store, request.app.state.outbox_producer, files)
     # the catalogue every batch is judged by from now on: who replaced it is kept, as for every operator action
     _log.info(
         "reference_loaded",
-        awarding_organisations=organisations,
-        qualifications=qualifications,
-        catalogue_version=version,
+        awarding_organisations=loaded.organisations,
+        qualifications=loaded.qualifications,
+        catalogue_version=loaded.version,
         operator=str(principal),
     )
-    return ReferenceLoaded(awarding_organisations=organisations, qualifications=qualifications)
+    return ReferenceLoaded(awarding_organisations=loaded.organisations, qualifications=loaded.qualifications)
