@@ -277,8 +277,9 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         fix=(
             "The ULN is not registered, or the names or date of birth differ from the learner's registration. "
             "Check the spelling (case does not matter) and the date of birth. If the details are right and the ULN is "
-            "the learner's, a learning provider may have registered the ULN under other details: "
-            "ask the LRS service desk, which imports the learner's details, then submit the record again. If the "
+            "the learner's, a learning provider may have registered the ULN under other details: ask the learner "
+            "or their provider to confirm the details to the LRS service desk, which corrects the registration (it "
+            "cannot show you the registered details: they are the learner's), then submit the record again. If the "
             "finding says the learner's record was erased, there is nothing to correct: the LRS records nothing more "
             "for that ULN, so leave the record out of your next batches."
         ),
@@ -450,7 +451,8 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "space, joiner, direction mark, byte order mark or tag character; joiners, marks and variation selectors "
             "stand in a name with a letter of another script than Latin); MIS identifier at most 128 characters (both "
             "counted in NFC); "
-            "gender 0, 1, 2 or 9; credits a whole number from 0 to 9,999; date of birth `yyyy-mm-dd`; action `Create`, "
+            "gender 0, 1, 2 or 9; credits a whole number from 0 to 9,999; date of birth `yyyy-mm-dd`, from 1900-01-01 to "
+            "the day the batch was received (decision 0176); action `Create`, "
             "`Update`, `Withdraw` or `Reinstate` (empty means Create)"
         ),
         example="grade missing on a Create; gender `M`; action `Delete`; given name Mary<U+00A0>Ann (a no-break space)",
@@ -462,7 +464,8 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "Correct the field the message names. ULN, names, qualification number and award date are needed for "
             "every record, and a grade for Create and Update; names are 1 to 35 characters on one line, with no character a reader cannot see "
             "and single ordinary spaces between words, the MIS identifier at "
-            "most 128; gender is 0, 1, 2 or 9; credits a whole number from 0 to 9,999; a date of birth `yyyy-mm-dd`; "
+            "most 128; gender is 0, 1, 2 or 9; credits a whole number from 0 to 9,999; a date of birth `yyyy-mm-dd`, "
+            "from 1900-01-01 to the day the batch was received; "
             "the action `Create`, `Update`, `Withdraw` or `Reinstate`."
         ),
     ),

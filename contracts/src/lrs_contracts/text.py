@@ -31,6 +31,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
@@ -239,16 +240,105 @@ OneLineText = Annotated[str, AfterValidator(_checked(one_line=True))]
 
 
 _WRITTEN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A date written day first, the UK way (13/05/2007, 13.05.2007, 13-05-2007), or as the portal shows one (6 July
+# 2010, 6 Jul 2010): what a spreadsheet set to UK dates writes back, and what a person copies from a page.
+_DAY_FIRST = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
+_DAY_MONTH_NAMED = re.compile(r"([0-9]{1,2})(?:st|nd|rd|th)? +([A-Za-z]+)\.?,? +([0-9]{4})")
+# the months as a message names them, English whatever the process's locale (`strftime("%B")` follows it)
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_MONTHS = {
+    **{name.lower(): number for number, name in enumerate(_MONTH_NAMES, start=1)},
+    **{name[:3].lower(): number for number, name in enumerate(_MONTH_NAMES, start=1)},
+    "sept": 9,
+}
+
+
+@lru_cache(maxsize=16_384)
+def written_date(text: str) -> date | None:
+    """The day `text` names when it is written `yyyy-mm-dd` and the calendar has it; None for anything else, the
+    other ISO 8601 spellings `date.fromisoformat` reads (`20240604`, `2024-W23-2`) among them. Not trimmed here."""
+    if not _WRITTEN_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=16_384)
+def day_first_date(text: str) -> date | None:
+    """The day `text` names when it is written day first, the UK way (13/05/2007, 13.05.2007, 13-05-2007), or with
+    the month's English name (6 July 2010, 6 Jul 2010): None for any other text, and for a day the calendar does not
+    have. A day-first date is read as the UK writes it (06/07/2010 is 6 July); a message saying it as yyyy-mm-dd
+    names the month too, so a writer who meant another order sees the difference."""
+    stripped = text.strip()
+    found = _DAY_FIRST.fullmatch(stripped)
+    if found is not None:
+        day, month, year = (int(part) for part in found.groups())
+    else:
+        found = _DAY_MONTH_NAMED.fullmatch(stripped)
+        month_number = _MONTHS.get(found.group(2).lower()) if found is not None else None
+        if found is None or month_number is None:
+            return None
+        day, month, year = int(found.group(1)), month_number, int(found.group(3))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=16_384)
+def why_not_a_date(text: str, *, suggest: bool = False) -> str:
+    """What is wrong with a text `written_date` refused, after its subject ("Award date '…' " + this), decision 0176:
+    a day the calendar does not have is written as asked, and a look-alike character (a non-breaking hyphen,
+    full-width digits) looks as asked, so "expected yyyy-mm-dd" alone would not tell the writer what to change.
+
+    `suggest`: a date written day first (`day_first_date`: what a spreadsheet set to UK dates writes) is told as it
+    should be written ("...: write it as 2024-08-22 (22 August 2024)"). Not for a date the message must not repeat
+    (a date of birth in a batch's results: personal data)."""
+    if _WRITTEN_DATE.fullmatch(text):
+        return "is written yyyy-mm-dd, but the calendar has no such day"
+    if suggest and (day := day_first_date(text)) is not None:
+        said = f"{day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+        return f"is not a date written yyyy-mm-dd: write it as {day.isoformat()} ({said})"
+    if not text.isascii():
+        return "is not a date written yyyy-mm-dd: it holds a character other than the digits 0-9 and '-'"
+    return "is not a date written yyyy-mm-dd"
 
 
 def _written_date(value: object) -> object:
     """A date as the batch files write it, trimmed: not the other forms pydantic reads as a date (a number of
-    seconds, `20240604`, a time of day and zone), which a person reading the answer would not recognise."""
+    seconds, `20240604`, a time of day and zone), which a person reading the answer would not recognise. A text
+    refused is told why in the batch files' words (decision 0176), the value not repeated (it may be a date of
+    birth)."""
     if value is None:
         return None
-    if not isinstance(value, str) or not _WRITTEN_DATE.fullmatch(value.strip()):
+    if not isinstance(value, str):
         raise ValueError("expected a date written yyyy-mm-dd")
-    return value.strip()
+    stripped = value.strip()
+    written = written_date(stripped)
+    if written is None:
+        why = why_not_a_date(stripped)
+        not_written = why.removeprefix("is not a date written yyyy-mm-dd")
+        # "body.award_date: expected a date written yyyy-mm-dd: it holds a character other than ...", or
+        # "body.award_date: the date is written yyyy-mm-dd, but the calendar has no such day"
+        raise ValueError(
+            f"expected a date written yyyy-mm-dd{not_written}" if not_written != why else f"the date {why}"
+        )
+    return written
 
 
 WrittenDate = Annotated[date, BeforeValidator(_written_date)]

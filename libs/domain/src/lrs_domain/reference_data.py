@@ -34,6 +34,7 @@ from lrs_domain.grades import default_grade_set
 from lrs_domain.identifiers import is_valid_uln, mask_uln, parse_qan
 from lrs_domain.names import name_length
 from lrs_domain.reference import AwardingOrganisation, Learner, Qualification
+from lrs_domain.rules import EARLIEST_BIRTH_DATE as EARLIEST_BIRTH_DATE  # a batch record's range too (decision 0176)
 from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date, why_not_a_date
 
 T = TypeVar("T")
@@ -52,8 +53,6 @@ _EXTRA_COLUMNS = (
     "Kind",
     "GradeSet",
 )
-# the earliest date of birth a learner is registered with, by import or one at a time
-EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 _LEARNER_COLUMNS = ("ULN", "GivenName", "FamilyName", "DateOfBirth", "Gender", "AbilityToShare", "MasterULN")
 
 

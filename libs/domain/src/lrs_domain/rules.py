@@ -39,7 +39,14 @@ from lrs_contracts.codes import REJECTION_THRESHOLD, RecordCode, WarningCode
 from lrs_contracts.outcomes import Finding
 from lrs_contracts.plr import AchievementData, ResultStatus
 from lrs_contracts.reference import Framework
-from lrs_contracts.text import MAY_HOLD_UNSEEN, has_visible_text, refused_character, unseen_in_name
+from lrs_contracts.text import (
+    MAY_HOLD_UNSEEN,
+    has_visible_text,
+    refused_character,
+    unseen_in_name,
+    written_date,
+)
+from lrs_contracts.text import why_not_a_date as why_not_a_date  # said here too: the import's and the header's words
 from lrs_domain.achievements import AchievementState
 from lrs_domain.grades import FAILED_QCF_GRADES
 from lrs_domain.identifiers import (
@@ -92,12 +99,13 @@ _RANK: dict[str, int] = {
 }
 
 EARLIEST_AWARD_DATE = date(2006, 9, 1)
+# the earliest date of birth a learner is registered with (by import or one at a time) or a batch record may give
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 MAX_NAME_LENGTH = 35
 MAX_MIS_IDENTIFIER_LENGTH = 128
 GENDERS: tuple[str, ...] = ("0", "1", "2", "9")
 LANGUAGES: tuple[str, ...] = ("English", "Welsh", "Irish")
 
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 _ECHO_LIMIT = 40
 # A batch names the same ULNs, QANs and dates again and again; the checks of one value are pure.
@@ -288,17 +296,28 @@ def check_gender(value: str | None) -> tuple[Finding, ...]:
     )
 
 
-def check_date_of_birth(value: str | None) -> tuple[date | None, tuple[Finding, ...]]:
+def check_date_of_birth(value: str | None, today: date) -> tuple[date | None, tuple[Finding, ...]]:
+    """RV021 unreadable, or a day no learner registered can be born on: before 1900-01-01 or after `today` (the day
+    the batch was received, in England), as the learner registry refuses it. The value itself is personal data, so
+    the message does not repeat it (nor suggest how to write it). A date refused is not compared with the
+    registry's."""
     if value is None:
         return None, ()
     parsed = parse_iso_date(value)
     if parsed is None:
-        # The value itself is personal data, so the message does not repeat it.
         return None, (
             _error(
                 RecordCode.FIELD_MISSING_OR_TOO_LONG,
                 "date_of_birth",
                 f"Date of birth {why_not_a_date(value)}.",
+            ),
+        )
+    if not EARLIEST_BIRTH_DATE <= parsed <= today:
+        return None, (
+            _error(
+                RecordCode.FIELD_MISSING_OR_TOO_LONG,
+                "date_of_birth",
+                f"Date of birth is not a date of birth from {EARLIEST_BIRTH_DATE.isoformat()} to {today.isoformat()}.",
             ),
         )
     return parsed, ()
@@ -555,7 +574,7 @@ def check_award_date(value: str | None, today: date) -> tuple[date | None, tuple
             _error(
                 RecordCode.AWARD_DATE_INVALID,
                 "award_date",
-                f"Award date {_echo(value)} {why_not_a_date(value)}.",
+                f"Award date {_echo(value)} {why_not_a_date(value, suggest=True)}.",
             ),
         )
     if parsed > today:
@@ -653,27 +672,9 @@ def check_credits(value: str | None) -> tuple[int | None, tuple[Finding, ...]]:
     )
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def why_not_a_date(text: str) -> str:
-    """What is wrong with a text `parse_iso_date` refused, after its subject ("Award date '…' " + this): a day the
-    calendar does not have is written as asked, and a look-alike character (a non-breaking hyphen, full-width
-    digits) looks as asked, so "expected yyyy-mm-dd" alone would not tell the writer what to change."""
-    if _ISO_DATE.fullmatch(text):
-        return "is written yyyy-mm-dd, but the calendar has no such day"
-    if not text.isascii():
-        return "is not a date written yyyy-mm-dd: it holds a character other than the digits 0-9 and '-'"
-    return "is not a date written yyyy-mm-dd"
-
-
-@lru_cache(maxsize=_CACHE_SIZE)
-def parse_iso_date(text: str) -> date | None:
-    """`yyyy-mm-dd` only: other ISO 8601 spellings that `date.fromisoformat` accepts are refused."""
-    if not _ISO_DATE.fullmatch(text):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+parse_iso_date = written_date
+"""`yyyy-mm-dd` only, a day of the calendar: other ISO 8601 spellings that `date.fromisoformat` accepts are refused
+(`lrs_contracts.text.written_date`, which an API body's `WrittenDate` reads with; `why_not_a_date` says why not)."""
 
 
 def trimmed(record: SubmittedRecord) -> SubmittedRecord:
@@ -797,8 +798,9 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     date_of_birth_text = values["date_of_birth"]
     if date_of_birth_text is not None:
         date_of_birth = parse_iso_date(date_of_birth_text)
-        if date_of_birth is None:
-            errors += check_date_of_birth(date_of_birth_text)[1]
+        if date_of_birth is None or not EARLIEST_BIRTH_DATE <= date_of_birth <= context.today:
+            date_of_birth, found = check_date_of_birth(date_of_birth_text, context.today)
+            errors += found
 
     uln = values["uln"]
     uln_errors = check_uln(uln)

@@ -82,7 +82,9 @@ _FIELDS = st.fixed_dictionaries(
             [None, "Lily", "lily", "LILY ", "Niamh", "Dylan", "Siân", "x" * 36, "A" + "\u0344" * 34, ""]
         ),
         "family_name": st.sampled_from([None, "McCarthy", "mccarthy", "King", "Lewis", "O'Neill", "y" * 40]),
-        "date_of_birth": st.sampled_from([None, "1999-11-27", "1996-03-24", "2007-05-13", "27/11/1999", "2001-02-30"]),
+        "date_of_birth": st.sampled_from(
+            [None, "1999-11-27", "1996-03-24", "2007-05-13", "27/11/1999", "2001-02-30", "1899-12-31", "2099-01-01"]
+        ),
         "gender": st.sampled_from([None, "0", "2", "9", "7"]),
         "qualification_number": st.sampled_from(
             [
@@ -139,7 +141,7 @@ def _judged_rule_by_rule(record: SubmittedRecord, context: RuleContext) -> Judge
     errors += check_name_lengths(record)
     errors += check_mis_identifier(record.mis_identifier)
     errors += check_gender(record.gender)
-    date_of_birth, found = check_date_of_birth(record.date_of_birth)
+    date_of_birth, found = check_date_of_birth(record.date_of_birth, context.today)
     errors += found
     uln = record.uln
     uln_errors = check_uln(uln)

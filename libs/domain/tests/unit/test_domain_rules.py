@@ -229,7 +229,10 @@ def test_rv008_unreadable_award_date(award_date: str) -> None:
             "2024\u201106\u201101",
             "is not a date written yyyy-mm-dd: it holds a character other than the digits 0-9 and '-'.",
         ),
-        ("01/06/2024", "Award date '01/06/2024' is not a date written yyyy-mm-dd."),
+        (
+            "01/06/2024",
+            "Award date '01/06/2024' is not a date written yyyy-mm-dd: write it as 2024-06-01 (1 June 2024).",
+        ),
     ],
 )
 def test_rv008_says_whether_the_day_does_not_exist_or_is_not_written_yyyy_mm_dd(written: str, said: str) -> None:

@@ -5,14 +5,13 @@ Pure: form values in, a record, a batch and per-field messages out.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
 from lrs_contracts.outcomes import RecordOutcome
+from lrs_contracts.text import day_first_date as day_written_first
 from lrs_contracts.text import shown_on_one_line
 from lrs_domain.direct_entry import direct_entry_reference, is_direct_entry_reference
 from lrs_domain.formats import RECORD_FIELDS, ParsedBatch, is_plausible_email
@@ -60,8 +59,6 @@ PREFILLED: tuple[str, ...] = (
 JOB_TYPES = tuple(job_type.value for job_type in JobType)
 # The form's date fields, as its messages name them.
 DATE_FIELDS = {"date_of_birth": "Date of birth", "award_date": "Award date"}
-# A date written day first, the UK way (13/05/2007, 13.05.2007, 13-05-2007).
-_DAY_FIRST = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
 
 
 def entry_reference(entry_id: str) -> str:
@@ -135,37 +132,27 @@ def field_errors(entry: Entry, outcome: RecordOutcome) -> dict[str, str]:
         name = finding.field if finding.field in RECORD_ATTRIBUTES else "action"
         if name in entry.refused:
             continue
-        text = f"{finding.code}: {shown_on_one_line(_date_said(name, entry.values[name]) or finding.message)}"
+        text = f"{finding.code}: {shown_on_one_line(date_said(name, entry.values[name]) or finding.message)}"
         errors[name] = f"{errors[name]} {text}" if name in errors else text
     return {name: errors[name] for name in FORM_ORDER if name in errors}
 
 
 def day_first_date(value: str) -> str | None:
-    """A date written day first, the UK way (13/05/2007), written yyyy-mm-dd (2007-05-13); None for any other text,
-    and for a day the calendar does not have."""
-    found = _DAY_FIRST.fullmatch(value.strip())
-    if found is None:
-        return None
-    day, month, year = (int(part) for part in found.groups())
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
+    """A date written day first, the UK way (13/05/2007), or as the portal shows one (13 May 2007), written
+    yyyy-mm-dd (2007-05-13); None for any other text, and for a day the calendar does not have
+    (`lrs_contracts.text.day_first_date`, which the batch files' messages read with too)."""
+    day = day_written_first(value)
+    return None if day is None else day.isoformat()
 
 
-def _date_said(name: str, value: str) -> str | None:
+def date_said(name: str, value: str) -> str | None:
     """What the form says of a date field whose value is not a date written yyyy-mm-dd, alike for both: the date
     as it should be written when it reads as one written day first (the value is in the field beside it, so it
     is not quoted; the rules' words for a batch record quote the award date and not the date of birth). None for
     another field, or a date the rules refused for another reason (an award date in the future, say)."""
     if name not in DATE_FIELDS or not value or parse_iso_date(value) is not None:
         return None
-    if written := day_first_date(value):
-        shown = date.fromisoformat(written)
-        return (
-            f"{DATE_FIELDS[name]} is not a date written yyyy-mm-dd: write it as {written} ({shown.day} {shown:%B %Y})."
-        )
-    return f"{DATE_FIELDS[name]} {why_not_a_date(value)}."
+    return f"{DATE_FIELDS[name]} {why_not_a_date(value.strip(), suggest=True)}."
 
 
 def warnings_of(outcome: RecordOutcome) -> list[str]:

@@ -25,8 +25,7 @@ from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.merges import LearnerMerges, MergedLearner
 from lrs_domain.names import name_length
 from lrs_domain.reference import Learner
-from lrs_domain.reference_data import EARLIEST_BIRTH_DATE
-from lrs_domain.rules import MAX_NAME_LENGTH
+from lrs_domain.rules import EARLIEST_BIRTH_DATE, MAX_NAME_LENGTH
 from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.clock import today_in_england
 from lrs_platform.environment import refuse_in_sandpit

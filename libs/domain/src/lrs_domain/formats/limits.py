@@ -292,7 +292,8 @@ def _checked_header(values: Mapping[str, str | None], received_on: date | None) 
         if issued is None:
             raise BatchRefused(
                 BatchCode.MALFORMED,
-                f"ResultsIssuedDate {quoted(results_issued_date)} {why_not_a_date(results_issued_date)}",
+                # a spreadsheet set to UK dates writes 22/08/2024 back: said as it should be written
+                f"ResultsIssuedDate {quoted(results_issued_date)} {why_not_a_date(results_issued_date, suggest=True)}",
             )
         if issued < EARLIEST_AWARD_DATE:
             raise BatchRefused(

@@ -32,6 +32,7 @@ from portal.direct_entry import (
     JOB_TYPES,
     PREFILLED,
     Entry,
+    date_said,
     entry_batch,
     entry_reference,
     field_errors,
@@ -265,6 +266,10 @@ async def direct_entry_recorded(request: Request, user: AoUser) -> HTMLResponse:
         errors["qualification_number"] = "Enter the qualification number as recorded, like 600/1166/X"
     if not values.get("award_date"):
         errors["award_date"] = "Enter the award date as recorded, like 2024-08-22"
+    elif said := date_said("award_date", values["award_date"]):
+        # the form's own words (a date written day first, or as the learner page shows it, told as it should be
+        # written), not "you have recorded no achievement" for an achievement recorded under that day
+        errors["award_date"] = said
     if errors:
         return _entry_page(request, user, values, errors, [], 400)
     try:
