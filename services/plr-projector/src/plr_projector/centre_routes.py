@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -17,8 +18,10 @@ from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.plr import CentreAchievementReported
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import OneLineText, WrittenDate, has_visible_text
-from lrs_domain.identifiers import normalise_qan
-from lrs_domain.rules import check_award_date
+from lrs_domain.grades import FAILED_QCF_GRADES
+from lrs_domain.identifiers import ParsedQan, parse_qan
+from lrs_domain.reference_files import load_catalogue
+from lrs_domain.rules import check_award_date, check_grade, is_qcf
 from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.clock import today_in_england
 from lrs_platform.idempotency import UnusableIdempotencyKey, idempotency_key_of
@@ -90,7 +93,11 @@ class CentreAchievementCreate(BaseModel):
         " emptied on the learner's erasure",
     )
     grade: Annotated[OneLineText, AfterValidator(_seen("grade"))] | None = Field(
-        default=None, min_length=1, max_length=40, description="the grade only; kept after the learner's erasure"
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="the grade only; kept after the learner's erasure. Fail, U or X of a QCF unit or QCF"
+        " qualification is refused, as a batch's (RV010)",
     )
     award_date: WrittenDate | None = Field(default=None, description="`yyyy-mm-dd`, as a batch's (RV007, RV008)")
     participation_start_date: WrittenDate | None = Field(
@@ -129,6 +136,30 @@ def _check_centre_dates(body: CentreAchievementCreate) -> None:
         )
 
 
+def _is_qcf(qan: ParsedQan) -> bool:
+    """QCF as a batch's record is judged (`is_qcf`): a unit reference by its form, a qualification by the framework
+    of its rows in the qualification catalogue shipped with lrs_domain: the files validation loads unless an operator
+    loads others, and the portal's offline checks read. Reads the catalogue, once a process: call it off the event
+    loop."""
+    if qan.is_unit_reference:
+        return is_qcf(qan, None)
+    return any(is_qcf(qan, row) for row in load_catalogue().rows_for(qan.normalised))
+
+
+async def _check_centre_grade(grade: str | None, qan: ParsedQan) -> None:
+    """RV010 as a batch's: a failed QCF unit or qualification is not uploaded (DOMAIN.md §5 rule 4, decision 0196),
+    whoever reports it. A centre's grade is free text, so it is compared trimmed and in any case (`fail` is `Fail`);
+    the catalogue is read only for a failed grade of a qualification."""
+    given = "" if grade is None else grade.strip().casefold()
+    failed = next((failing for failing in FAILED_QCF_GRADES if failing.casefold() == given), None)
+    if failed is None:
+        return
+    if not await asyncio.to_thread(_is_qcf, qan):
+        return
+    for finding in check_grade(failed, qan, None, qcf=True):
+        raise ProblemError(422, "Failed QCF result", finding.message, code=finding.code)
+
+
 @centre_router.post(
     "/v1/centre/achievements",
     status_code=202,
@@ -140,6 +171,12 @@ def _check_centre_dates(body: CentreAchievementCreate) -> None:
         " them is put on the log. The same `Idempotency-Key` with the same report answers the first report again"
         " (202, same `report_id`); with another report it is refused (409 `IDEMPOTENCY_KEY_REUSED`, naming the first in `report_id`); a key that is not 1 to 255 visible"
         " ASCII characters is 400."
+        " A report is judged by a batch's record rules where they apply to it, each refusal 422 with the rule's code"
+        " and words: a badly formed qualification number `RV006`; an award date in the future `RV008`,"
+        " before 1 September 2006 `RV007`; a failed QCF result `RV010` (grade `Fail`, `U` or `X` of a QCF unit"
+        " reference `L/NNN/NNNN`, or of a qualification the shipped qualification catalogue says is QCF: decision"
+        " 0196). The catalogue is not otherwise asked: a qualification number it does not know is taken, and the"
+        " grade is free text (no `RV005`, `RV009`)."
         " The free text (`subject`, `provider_name`, `grade`) must hold no personal data: not the learner's name,"
         " date of birth or circumstances. A report goes onto the PLR log as written, and the log is kept for good."
         " When the learner is erased, the PLR shows their reports without `subject` and `provider_name` (null),"
@@ -175,8 +212,8 @@ async def report_centre_achievement(
         raise _forbidden(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
     if erased:  # the read model's word: refused at once
         raise _learner_erased(principal.kind)
-    qualification_number = normalise_qan(body.qualification_number)
-    if qualification_number is None:
+    qan = parse_qan(body.qualification_number)
+    if qan is None:
         raise ProblemError(
             422,
             "Invalid qualification number",
@@ -184,6 +221,8 @@ async def report_centre_achievement(
             code=RecordCode.QAN_MALFORMED,
         )
     _check_centre_dates(body)
+    await _check_centre_grade(body.grade, qan)
+    qualification_number = qan.normalised
     if key is not None:
         report_id = deterministic_id("centre", principal.id, key)
         event_id = deterministic_id("centre-event", principal.id, key)

@@ -24,7 +24,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import quote
 
@@ -136,6 +136,14 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def awarded_at(award_date: date) -> str:
+    """The start of the award day in England, the day the LRS judges award dates by (RV008), with England's offset
+    (`2026-06-15T00:00:00+01:00` in British Summer Time): the instant is never after a `validFrom` of an export in the
+    first hour of that day (midnight UTC is 01:00 BST), and its first ten characters are still the award date, as a
+    verifier reading only the date reads it."""
+    return datetime.combine(award_date, time(), ENGLAND).isoformat()
+
+
 def achievement_name(row: AchievementRow) -> str:
     """The title, and the pathway when there is one: a verifier sees which pathway was awarded without decoding the
     achievement's id (two pathways of one qualification are two achievements)."""
@@ -216,7 +224,7 @@ def _achievement_credential(
         "credentialSchema": [{"id": OB_SCHEMA, "type": SCHEMA_VALIDATOR}],
     }
     if succeeded:  # nothing was awarded for a result not achieved
-        credential["awardedDate"] = f"{row.award_date.isoformat()}T00:00:00Z"
+        credential["awardedDate"] = awarded_at(row.award_date)
     return credential
 
 

@@ -133,7 +133,7 @@ def test_a_final_result_is_worded_as_before() -> None:
     assert issued["name"] == shown["name"] == "Qualification 6001166X"
     assert issued["description"] == "Final result awarded by AQA on 2024-05-20."
     assert shown["criteria"] == {"narrative": "Awarded by AQA (RN5133)."}
-    assert issued["awardedDate"] == "2024-05-20T00:00:00Z"
+    assert issued["awardedDate"] == "2024-05-20T00:00:00+01:00"  # the start of 20 May in England (BST)
 
 
 # --- every ULN of the learner is in the signed subject

@@ -102,7 +102,7 @@ def test_the_credential_is_a_clr_2_0_credential_by_the_schema() -> None:
         for vc in nested(document)
     }
     assert earned == {"600/1166/X": 12.0, "601/4791/4": None}
-    assert {vc["awardedDate"] for vc in nested(document)} == {"2024-05-20T00:00:00Z"}
+    assert {vc["awardedDate"] for vc in nested(document)} == {"2024-05-20T00:00:00+01:00"}  # 20 May in England (BST)
 
 
 def test_the_schema_refuses_what_clr_2_0_forbids() -> None:
