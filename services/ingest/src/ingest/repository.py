@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from operator import itemgetter
 from typing import Any, ClassVar
@@ -350,6 +350,17 @@ async def _mark_accepted(connection: asyncpg.Connection | asyncpg.Pool, batch_id
     )
 
 
+def results_issued_on(text: str | None) -> date | None:
+    """The header's ResultsIssuedDate as the batch view keeps it: None when the header gave none (ingest refuses a
+    header date that is not a yyyy-mm-dd day: RS001)."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 class ClaimTimeout(Exception):
     """Another request holds the batch row (it is publishing the same batch)."""
 
@@ -364,7 +375,8 @@ class BatchRepository:
         result = await self._pool.execute(
             "INSERT INTO ingest.batches (batch_id, ao_id, submitted_by, status, dedup_key, idempotency_key,"
             " content_sha256, format, size_bytes, record_count, chunk_count, job_type, batch_reference, received_at,"
-            " submitted_with_key) VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            " submitted_with_key, results_issued_date)"
+            " VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
             " ON CONFLICT (ao_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING",
             identity.batch_id,
             identity.ao_id,
@@ -380,6 +392,7 @@ class BatchRepository:
             prepared.header.batch_reference,
             identity.received_at,
             identity.submitted_with_key,
+            results_issued_on(prepared.header.results_issued_date),
         )
         return bool(result == "INSERT 0 1")
 
@@ -726,10 +739,11 @@ async def _upsert_decision(
     # A failed batch recorded nothing, so its content no longer names it: the same file sent again is judged
     # again. Under an Idempotency-Key it keeps answering that key, as HTTP idempotency says (decision 0185).
     counts = event.counts
+    issued = results_issued_on(event.results_issued_date) if isinstance(event, BatchCompleted) else None
     stored = await connection.execute(
         "INSERT INTO ingest.batches (batch_id, ao_id, status, job_type, batch_reference, failure_code,"
-        " failure_reason, total, accepted, rejected, no_ops, warnings, received_at, decided_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        " failure_reason, total, accepted, rejected, no_ops, warnings, received_at, decided_at, results_issued_date)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         " ON CONFLICT (batch_id) DO UPDATE SET status = EXCLUDED.status,"
         " failure_code = EXCLUDED.failure_code, failure_reason = EXCLUDED.failure_reason,"
         " total = EXCLUDED.total, accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected,"
@@ -738,6 +752,7 @@ async def _upsert_decision(
         " ELSE ingest.batches.dedup_key END,"
         " job_type = COALESCE(ingest.batches.job_type, EXCLUDED.job_type),"
         " batch_reference = COALESCE(ingest.batches.batch_reference, EXCLUDED.batch_reference),"
+        " results_issued_date = COALESCE(ingest.batches.results_issued_date, EXCLUDED.results_issued_date),"
         " updated_at = now()"
         " WHERE ingest.batches.status IN ('received', 'accepted', 'validating')"
         " OR ingest.batches.status = EXCLUDED.status",
@@ -755,6 +770,7 @@ async def _upsert_decision(
         counts.warnings,
         event.submitted_at,
         event.decided_at,
+        issued,
     )
     if stored == "INSERT 0 0":
         _log.warning("batch_decision_kept", batch_id=str(event.batch_id), outcome_ignored=status.value)

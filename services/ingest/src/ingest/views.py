@@ -7,7 +7,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,6 +88,12 @@ class BatchView(_View):
     content_sha256: str | None = None
     size_bytes: int | None = None
     record_count: int | None = None
+    results_issued_date: date | None = Field(
+        default=None,
+        description="the header's ResultsIssuedDate (yyyy-mm-dd), from which timeliness MI counts the batch's working"
+        " days; null when the header gave none (the batch is then left out of timeliness), for a refused file, and"
+        " for a batch received before this was kept",
+    )
     counts: BatchCountsView
     refusal: RefusalView | None = None
     failure_code: str | None = Field(default=None, description="RS005 when validation failed the whole batch")
@@ -229,6 +235,7 @@ def batch_view(row: Row, environment: Environment = Environment.LIVE) -> BatchVi
         content_sha256=row["content_sha256"],
         size_bytes=row["size_bytes"],
         record_count=row["record_count"],
+        results_issued_date=row.get("results_issued_date"),
         counts=BatchCountsView(
             total=row["total"] if row["total"] is not None else row["record_count"],
             accepted=row["accepted"],

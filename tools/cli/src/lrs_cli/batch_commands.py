@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -340,6 +340,8 @@ def summary(batch: dict[str, Any]) -> Text:
             f", {counts['accepted']:,} accepted, {counts.get('rejected') or 0:,} rejected,"
             f" {counts.get('no_ops') or 0:,} unchanged, {warnings_text(counts.get('warnings') or 0)}"
         )
+    if issued := batch.get("results_issued_date"):  # timeliness MI counts the batch's working days from it
+        text.append(f"\n  results issued {_long_date(issued)}")
     if batch.get("failure_code"):
         text.append(f"\n  {batch['failure_code']}: {batch.get('failure_reason') or ''}", style="red")
     elif batch["status"] == "abandoned":
@@ -358,6 +360,15 @@ def summary(batch: dict[str, Any]) -> Text:
     elif batch["status"] not in FINAL_STATES and not notice:  # held: the notice says when, waiting longer won't help
         text.append("\n  not decided yet: ask again with --wait SECONDS")
     return text
+
+
+def _long_date(text: str) -> str:
+    """`22 August 2024`, as the portal writes a day; what is no yyyy-mm-dd date is shown as it is."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return text
+    return f"{day.day} {day:%B %Y}"
 
 
 def record_line(record: dict[str, Any], fmt: BatchFormat | None = None) -> Text:

@@ -14,7 +14,7 @@ import os
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from lrs_cli.files import read_bounded
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import CODES_BY_STATUS
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+from lrs_platform.clock import ENGLAND
 from lrs_platform.problems import said_once
 
 DEFAULT_URLS = {
@@ -425,4 +426,19 @@ def parse_moment(text: str, option: str) -> datetime:
         raise UsageError(f"{option} {text!r} is not an ISO-8601 time such as 2026-06-01T22:00Z") from error
     if moment.tzinfo is None:
         raise UsageError(f"{option} {text!r} has no time zone: add Z (UTC) or an offset such as +01:00")
+    if not on_both_clocks(moment):
+        raise UsageError(
+            f"{option} {text!r} is outside the calendar in UTC or UK time (year 1 to 9999): check the year"
+        )
     return moment
+
+
+def on_both_clocks(moment: datetime) -> bool:
+    """Whether an instant with its zone has a UTC time and a UK time: `0001-01-01T00:10+01:00` is in year 0 in UTC
+    and `9999-12-31T23:30-01:00` in year 10000, which Python's dates do not reach (saying them raises OverflowError)."""
+    try:
+        moment.astimezone(UTC)
+        moment.astimezone(ENGLAND)
+    except OverflowError:
+        return False
+    return True

@@ -38,7 +38,7 @@ import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from lrs_cli.client import CommandError, UsageError
+from lrs_cli.client import CommandError, UsageError, on_both_clocks
 from lrs_cli.files import read_bounded
 from lrs_cli.times import UK_TIME, uk_date, uk_time
 from lrs_platform.clock import ENGLAND
@@ -589,7 +589,7 @@ def issued_after(text: str) -> IssuedSince:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         moment = None
-    if moment is None or moment.tzinfo is None:
+    if moment is None or moment.tzinfo is None or not on_both_clocks(moment):  # not a time, or off the calendar
         raise UsageError(
             f"--issued-after {text!r} is not a date such as 2026-12-01 (a UK date), nor an ISO-8601 time with its"
             " zone such as 2026-12-01T09:00Z"
