@@ -12,7 +12,7 @@ import pytest
 from tools.cli.tests.test_verify_walk import Issuer, claims_of, credential, write
 
 from lrs_cli.client import ExitCode, UsageError, parse_moment
-from lrs_cli.credential_commands import issued_after
+from lrs_cli.credential_commands import _issued_at, _issued_on, issued_after, shown
 from lrs_cli.main import main
 
 OFF_THE_CALENDAR = ["0001-01-01T00:10+01:00", "9999-12-31T23:30-01:00"]
@@ -83,3 +83,8 @@ def test_projector_replay_from_off_the_calendar_is_a_usage_error_before_anything
 
     assert asked == []
     assert f"--from {text!r} is outside the calendar in UTC or UK time" in capsys.readouterr().err
+
+
+def test_a_credential_issued_at_the_calendars_end_is_said_as_written_not_a_traceback() -> None:
+    edge = "9999-12-31T23:30:00-01:00"  # year 10000 in UTC and UK time
+    assert _issued_at(edge) == _issued_on(edge) == shown(edge)

@@ -519,7 +519,7 @@ def _issued_at(valid_from: Any) -> str:
     is not an instant (verified credentials have one: `nbf` matches it)."""
     try:
         return uk_time(str(valid_from))
-    except ValueError:
+    except (ValueError, OverflowError):  # not an instant, or one at the calendar's end (no UK time of year 10000)
         return shown(valid_from)
 
 
@@ -527,7 +527,7 @@ def _issued_on(valid_from: Any) -> str:
     """The UK date the credential holds the record of (`5 December 2026 (UK time)`)."""
     try:
         return f"{uk_date(str(valid_from))} ({UK_TIME})"
-    except ValueError:
+    except (ValueError, OverflowError):
         return shown(valid_from)
 
 
