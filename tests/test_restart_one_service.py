@@ -181,6 +181,7 @@ def system(tmp_path: Path) -> Iterator[System]:
         f"export LRS_SANDPIT_DATABASE_URL={SANDPIT_DATABASE} PORTAL_SANDPIT_DATABASE_URL={SANDPIT_DATABASE}",
         "export PORTAL_SMTP_HOST=127.0.0.1 PORTAL_SMTP_PORT=1",
         "export INGEST_INSTANCE_ID=local VALIDATION_INSTANCE_ID=local",
+        "export PORTAL_COOKIE_SECURE=false",  # as up.sh: the portal is served over plain http on loopback
     ]
     for service in LIVE:
         port = _free_port()

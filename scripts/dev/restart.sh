@@ -31,25 +31,13 @@ added_since "INGEST_INSTANCE_ID=" "export INGEST_INSTANCE_ID=local VALIDATION_IN
 added_since "$root/.venv/bin:" "export PATH=\"$root/.venv/bin:\$PATH\""
 # shellcheck disable=SC1091
 source "$run/env"
-# A log level a service would refuse as it starts (lrs_platform.settings: one of LOG_LEVELS in any case, or empty
-# for the default) is refused here in its words, before anything is stopped: what runs is left running.
-refuse_unknown_log_level() {
-  local level_variable="${prefix[${1#sandpit-}]}_LOG_LEVEL" level
-  level=$(printf '%s' "${!level_variable:-}" | tr '[:upper:]' '[:lower:]')
-  level="${level#"${level%%[![:space:]]*}"}"
-  case "${level%"${level##*[![:space:]]}"}" in
-    "" | debug | info | warning | error | critical) ;;
-    *)
-      echo "$level_variable='${!level_variable}' is not a log level: set it to one of debug, info, warning, error," \
-        "critical" >&2
-      exit 1
-      ;;
-  esac
-}
-if [ -z "$one" ]; then
-  for name in $(service_names); do refuse_unknown_log_level "$name"; done
-elif [ "$one" != smtp ]; then
-  refuse_unknown_log_level "$one"
+# A setting a service would refuse as it starts (its settings class, loaded from the environment start_service gives
+# it: the Sandpit's with their overrides) is refused here in the service's words, for every service about to be
+# started again, before anything is stopped: what runs is left running (a release that refuses a setting an earlier
+# one took, say). The check is the script beside this one (as linked: the tests link this one alone).
+if [ "$one" != smtp ]; then
+  if [ -n "$one" ]; then starting=("$one"); else mapfile -t starting < <(service_names); fi
+  .venv/bin/python "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/check_settings.py" "${starting[@]}" || exit 1
 fi
 if [ "$one" = smtp ]; then
   # as up.sh starts it, and down.sh knows it: aiosmtpd delivering into .run/mailbox/

@@ -1,0 +1,176 @@
+"""`make restart`'s check before it stops anything: would each service it is about to start again take its settings?
+
+Usage: check_settings.py NAME...   (names as services.sh's service_names: notifier, sandpit-notifier, ...)
+
+Run by restart.sh with .run/env sourced. Each named service's settings class is loaded from the environment that
+services.sh's start_service gives it (the Sandpit's with its overrides), as the service loads it first thing as it
+starts (`<Service>Settings()` in its main). A setting it would refuse is printed on stderr with the service's own
+words, one line each, and the exit status is 1: restart.sh then stops nothing and what runs is left running (an
+upgrade that refuses a setting an earlier release took, say). Nothing printed and exit status 0: all would start.
+
+One process for all the services; it imports each service's config module only (no service imports another).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import Iterator, Mapping
+
+from pydantic import AliasChoices, ValidationError
+from pydantic_settings import BaseSettings
+
+# The settings class each service's main loads as it starts (services/*/src/*/config.py).
+SETTINGS = {
+    "ingest": ("ingest.config", "IngestSettings"),
+    "validation": ("validation.config", "ValidationSettings"),
+    "plr-projector": ("plr_projector.config", "ProjectorSettings"),
+    "challenges": ("challenges.config", "ChallengesSettings"),
+    "notifier": ("notifier.config", "NotifierSettings"),
+    "reporting": ("reporting.config", "ReportingSettings"),
+    "portal": ("portal.config", "PortalSettings"),
+}
+SANDPIT = ("ingest", "validation", "plr-projector", "notifier")  # services.sh's sandpit_services
+
+
+class NotSet(Exception):
+    """A variable start_service reads is unset in .run/env: restart.sh (`set -u`) would stop there, after stopping."""
+
+
+def _url_variable(name: str) -> str:
+    """services.sh's service_url: where one of service_names answers (LRS_SANDPIT_PLR_PROJECTOR_URL, say)."""
+    return f"LRS_{name.replace('-', '_').upper()}_URL"
+
+
+def environment_of(name: str, environ: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment start_service (services.sh) starts `name` with from `environ` (restart.sh's, .run/env
+    sourced), and for each variable it sets for the Sandpit, where that value comes from. Kept as services.sh
+    writes it: tests/test_check_settings.py compares the two."""
+    service = name.removeprefix("sandpit-")
+    if name == service:
+        return dict(environ), {}
+
+    def given(variable: str) -> str:
+        if variable not in environ:
+            raise NotSet(f"{variable} is not set in .run/env, and the Sandpit's {service} is started with it")
+        return environ[variable]
+
+    prefix = _settings_class(service).model_config.get("env_prefix") or ""
+    overrides = {
+        "LRS_ENVIRONMENT": ("sandpit", "the Sandpit's"),
+        "DATABASE_URL": (given("LRS_SANDPIT_DATABASE_URL"), "the Sandpit's, LRS_SANDPIT_DATABASE_URL"),
+        f"{prefix}PORT": (given(_url_variable(name)).rsplit(":", 1)[-1], f"the Sandpit's, {_url_variable(name)}'s"),
+        "VALIDATION_LIVE_DATABASE_URL": (given("DATABASE_URL"), "the Sandpit's, live's DATABASE_URL"),
+        "NOTIFIER_PUBLIC_BASE_URL": (f"{given('LRS_PORTAL_URL')}/sandpit", "the Sandpit's, LRS_PORTAL_URL/sandpit"),
+        "PROJECTOR_CREDENTIAL_ISSUER_URL": (
+            given("LRS_SANDPIT_PLR_PROJECTOR_URL"),
+            "the Sandpit's, LRS_SANDPIT_PLR_PROJECTOR_URL",
+        ),
+    }
+    return (
+        {**environ, **{variable: value for variable, (value, _) in overrides.items()}},
+        {variable: source for variable, (_, source) in overrides.items()},
+    )
+
+
+def _settings_class(service: str) -> type[BaseSettings]:
+    module, name = SETTINGS[service]
+    settings: type[BaseSettings] = getattr(importlib.import_module(module), name)
+    return settings
+
+
+@contextlib.contextmanager
+def _environment(environ: Mapping[str, str]) -> Iterator[None]:
+    """os.environ as `environ` meanwhile: pydantic-settings reads it as the settings are made."""
+    before = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+
+
+def _lookup(environ: Mapping[str, str], variable: str) -> str | None:
+    """As pydantic-settings reads it: the name in any case."""
+    for key, value in environ.items():
+        if key.upper() == variable.upper():
+            return value
+    return None
+
+
+def _variable(settings: type[BaseSettings], where: str, environ: Mapping[str, str]) -> tuple[str, bool]:
+    """The environment variable an error's location names, and whether its value is secret (not to be printed).
+    `where` is a field's name or, for a field read under other names, the first of them."""
+    prefix = settings.model_config.get("env_prefix") or ""
+    for field_name, field in settings.model_fields.items():
+        alias = field.validation_alias
+        names = (
+            [choice for choice in alias.choices if isinstance(choice, str)]
+            if isinstance(alias, AliasChoices)
+            else [alias]
+            if isinstance(alias, str)
+            else [f"{prefix}{field_name}".upper()]
+        )
+        if where == field_name or where in names:
+            secret = "SecretStr" in str(field.annotation)
+            return next((variable for variable in names if _lookup(environ, variable) is not None), names[0]), secret
+    return where, False  # a setting a nested settings class reads (KafkaGroupSession's, say), under its own name
+
+
+def _secret(variable: str) -> bool:
+    return any(word in variable.upper() for word in ("PASSWORD", "SECRET", "KEY"))
+
+
+def refusals(name: str, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """What `name` (one of service_names) would refuse as it starts with `environ` (restart.sh's): (service name,
+    line) each, the line in its words ('' for a line that names its setting and is printed as it is)."""
+    try:
+        settings = _settings_class(name.removeprefix("sandpit-"))
+        given, sources = environment_of(name, environ)
+        with _environment(given):
+            settings()
+    except NotSet as error:
+        return [(name, str(error))]
+    except SystemExit as error:  # the line the service stops with (a log level), naming its variable and value
+        return [("", str(error.code))]
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors(include_url=False):
+            words = problem["msg"].removeprefix("Value error, ")
+            if not problem["loc"]:  # the settings taken together (a Sandpit's database): the words say which
+                lines.append((name, words))
+                continue
+            variable, secret = _variable(settings, str(problem["loc"][0]), given)
+            value = _lookup(given, variable)
+            if value is None:
+                value = problem["input"] if isinstance(problem["input"], str) else None
+            setting = variable if secret or _secret(variable) or value is None else f"{variable}={value!r}"
+            if variable in sources:
+                setting = f"{setting} ({sources[variable]})"
+            lines.append((name, f"{setting}: {words}"))
+        return lines
+    return []
+
+
+def main(names: list[str]) -> int:
+    known = {*SETTINGS, *(f"sandpit-{service}" for service in SANDPIT)}
+    if not names or not known.issuperset(names):
+        print(f"usage: check_settings.py NAME... (as services.sh's service_names), not {names}", file=sys.stderr)
+        return 2
+    refused: dict[str, list[str]] = {}  # each line once, with every service that refuses it
+    for name in names:
+        for service, line in refusals(name, os.environ):
+            refused.setdefault(line, [])
+            if service:
+                refused[line].append(service)
+    for line, services in refused.items():
+        print(f"{', '.join(services)} would not start: {line}" if services else line, file=sys.stderr)
+    return 1 if refused else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
