@@ -179,7 +179,7 @@ async def test_a_page_notice_is_kept_sealed_for_its_page_and_read_once(
     assert session is not None and other is not None
 
     await auth.keep_notice(session, "/ops/accounts", {"issued": {"what": "Password for nia", "secret": "s3cr3t-pw"}})
-    stored = await pool.fetchval("SELECT sealed_notice FROM portal.sessions WHERE notice_page = '/ops/accounts'")
+    stored = await pool.fetchval("SELECT sealed_notices FROM portal.sessions WHERE sealed_notices IS NOT NULL")
 
     assert b"s3cr3t-pw" not in stored
     assert await auth.take_notice(other, "/ops/accounts") is None  # another session's page
@@ -188,7 +188,7 @@ async def test_a_page_notice_is_kept_sealed_for_its_page_and_read_once(
         "issued": {"what": "Password for nia", "secret": "s3cr3t-pw"}
     }
     assert await auth.take_notice(session, "/ops/accounts") is None  # once
-    assert await pool.fetchval("SELECT count(*) FROM portal.sessions WHERE sealed_notice IS NOT NULL") == 0
+    assert await pool.fetchval("SELECT count(*) FROM portal.sessions WHERE sealed_notices IS NOT NULL") == 0
 
 
 async def test_a_disabled_account_is_enabled_again_once_and_its_password_is_not_reset_meanwhile(

@@ -93,7 +93,9 @@ async def test_sign_in_refuses_a_wrong_password_then_signs_in_and_out(
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(f"{portal_system.url}/batches")
     cookie = next(c for c in await context.cookies() if c["name"] == "lrs-portal")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"  # a link from an email arrives signed in (0040)
+    form_cookie = next(c for c in await context.cookies() if c["name"] == "lrs-portal-form")
+    assert form_cookie["httpOnly"] and form_cookie["sameSite"] == "Strict"
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.locator(".govuk-notification-banner")).to_contain_text("You have signed out")
     await page.goto(f"{portal_system.url}/batches")
@@ -1792,6 +1794,9 @@ async def test_a_warning_before_the_session_ends_keeps_it_and_what_was_typed(
     await expect(page.get_by_label("Telephone")).to_have_value("0113 496 0000")
     await expect(page).to_have_url(f"{url}/contact")
 
+    # the portal's session ends as the page's moved clock says (its own clock is not moved): a sign-in page asked
+    # while the session is live goes on to the page (decision 0040's later note)
+    await _session_row(page, portal_system, "expires_at = now()")
     await page.clock.fast_forward("30:05")
     await expect(page).to_have_url(f"{url}/sign-in?ended=page&next=%2Fcontact")
 
@@ -1829,8 +1834,17 @@ async def test_an_operator_finds_an_aos_batch_by_its_id_and_reads_it_as_the_ao_d
     assert await wait_decided(operator_page) == ao_status
     assert await counts(operator_page) == ao_counts
     await expect(operator_page.locator("table[data-table=records] caption")).to_have_text(ao_records)
+    # the desk's questions: the key that sent it (the uploader's portal session key, by its label) and its email
+    await expect(operator_page.locator("[data-sent-with]")).to_contain_text("The portal, signed in as ")
+    await expect(operator_page.locator("[data-sent-with]")).to_contain_text("labelled “portal session: ")
+    await expect(operator_page.locator("[data-batch-email]")).to_be_visible()
     assert await serious_violations(operator_page) == []
     first_record = operator_page.locator("table[data-table=records] tbody tr a").first
+    first_line = (await first_record.get_attribute("href") or "").rsplit("/", 1)[-1]
+    await operator_page.get_by_label("Go to a record").fill(first_line)
+    await operator_page.get_by_role("button", name="Go to the record").click()
+    await expect(operator_page).to_have_url(f"{url}/ops/batches/{batch_id}/records/{first_line}")
+    await operator_page.go_back()
     await first_record.click()
     await expect(operator_page).to_have_url(re.compile(f"/ops/batches/{batch_id}/records/[0-9]+$"))
     await operator_page.get_by_role("link", name="Back to the batch").click()
@@ -1839,6 +1853,14 @@ async def test_an_operator_finds_an_aos_batch_by_its_id_and_reads_it_as_the_ao_d
     listing = operator_page.locator("table[data-table=batches]")
     await expect(listing.locator("caption")).to_have_text(f"Batches of {SAMPLE_AO}, newest first")
     await expect(listing.locator(f"a[href='/ops/batches/{batch_id}']")).to_have_count(1)
+    assert await serious_violations(operator_page) == []
+    await operator_page.get_by_label("Status").select_option(ao_status)
+    await operator_page.get_by_role("button", name="Show batches").click()
+    await expect(listing.locator("caption")).to_have_text(f"Batches of {SAMPLE_AO}, {ao_status}, newest first")
+    await expect(listing.locator(f"a[href='/ops/batches/{batch_id}']")).to_have_count(1)
+    await operator_page.get_by_label("Received from").fill("2000-13-01")
+    await operator_page.get_by_role("button", name="Show batches").click()
+    await expect(operator_page.locator(".govuk-error-summary")).to_contain_text("as year-month-day")
     assert await serious_violations(operator_page) == []
 
     await operator_page.get_by_role("link", name=f"Management information for {SAMPLE_AO}").click()
@@ -1889,3 +1911,45 @@ async def _follow(link: Locator) -> None:
     none, and an "older" link not there yet ended a walk early (a page of resolved challenges went unread)."""
     async with link.page.expect_navigation():
         await link.click()
+
+
+async def test_two_tabs_and_a_link_from_an_email_share_one_session_and_a_sign_out(
+    browser: Browser, portal_system: PortalSystem
+) -> None:
+    """One person, several tabs (decision 0040's later note): every tab sent to sign in (their clock ended) signs in
+    to one session, so the first tab's form still goes; a link from a results email in webmail (another site)
+    arrives signed in; signing out in one tab takes the others' pages away at once, not when their clock ends."""
+    url = portal_system.url
+    context = await browser.new_context()
+    first, second = await context.new_page(), await context.new_page()
+    await first.goto(f"{url}/sign-in?ended=page&next=%2Fdirect-entry")
+    await second.goto(f"{url}/sign-in?ended=page&next=%2Fbatches")
+    for tab in (first, second):
+        await tab.get_by_label("Username").fill("ao.user")
+        await tab.get_by_label("Password", exact=True).fill(portal_system.passwords["ao.user"])
+    await first.get_by_role("button", name="Sign in").click()
+    await expect(first).to_have_url(f"{url}/direct-entry")
+    session = next(c["value"] for c in await context.cookies() if c["name"] == "lrs-portal")
+    await second.get_by_role("button", name="Sign in").click()  # its form drawn before the first tab signed in
+    await expect(second).to_have_url(f"{url}/batches")
+    assert next(c["value"] for c in await context.cookies() if c["name"] == "lrs-portal") == session  # kept
+    await first.reload()
+    await expect(first).to_have_url(f"{url}/direct-entry")  # the first tab's session goes on
+    await second.goto(f"{url}/sign-in?next=%2Fbatches%2Fnew")
+    await expect(second).to_have_url(f"{url}/batches/new")  # nothing to sign in to
+
+    webmail = "http://webmail.example/inbox"
+    link = f"{url}/batches"
+    await second.route(
+        webmail,
+        lambda route: route.fulfill(content_type="text/html", body=f'<a href="{link}">Your batch</a>'),
+    )
+    await second.goto(webmail)
+    await second.get_by_role("link", name="Your batch").click()
+    await expect(second).to_have_url(link)  # signed in: the session cookie goes with a link from another site
+    await expect(second.get_by_role("heading", level=1)).to_have_text("Batches")
+
+    await second.get_by_role("button", name="Sign out").click()
+    await expect(second.locator(".govuk-notification-banner")).to_contain_text("You have signed out")
+    await expect(first).to_have_url(re.compile(r"/sign-in\?ended=page&next=%2Fdirect-entry$"))
+    await context.close()

@@ -13,7 +13,7 @@ import re
 import string
 import unicodedata
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.errors import HeaderParseError, NonASCIILocalPartDefect
 from email.headerregistry import Address
@@ -143,6 +143,9 @@ class Account:
     disabled_at: datetime | None = None
     scopes: frozenset[str] = frozenset()  # an operator's duties; none listed: every duty
     password_given: bool = False  # an operator was shown it (a new account's, a reset's): to be changed
+    # when its password was last set (by anyone): a confirmation of "Reset password" carries it, and a reset whose
+    # confirmation found another is refused (`PasswordChangedMeanwhile`); not part of what the account is
+    password_set_at: datetime | None = field(default=None, compare=False)
 
     @property
     def who(self) -> str:
@@ -169,6 +172,19 @@ class Account:
     @property
     def is_operator(self) -> bool:
         return self.role is Role.OPERATOR
+
+
+class PasswordChangedMeanwhile(Exception):
+    """An operator's reset of a password that was set again after its confirmation was shown (another operator's
+    reset at once, the owner's change, an emailed link used): no new password is set, as the one set meanwhile
+    is the one its person was given or chose. `change`, `by` and `at`: that setting, from the audit."""
+
+    def __init__(self, username: str, change: AccountChange | None, by: str, at: datetime | None) -> None:
+        super().__init__(f"the password of {username} was set meanwhile")
+        self.username = username
+        self.change = change
+        self.by = by
+        self.at = at
 
 
 class LastOperatorWithPower(Exception):

@@ -86,6 +86,9 @@ SIGN_INS_AT_ONCE_PER_CLIENT = 2
 # link used by the first. For this long after the first, a second sent to the same replica whose password is the one
 # the first set, still the account's, is answered as the first was: the password is set, not "this link does not work".
 LINK_USE_REMEMBERED_SECONDS = 120.0
+# Notices a session keeps waiting for their pages at most (each read once; one never read, its tab closed, is dropped
+# when newer ones pass this many).
+NOTICES_KEPT = 20
 
 
 def utc_now() -> datetime:
@@ -218,7 +221,10 @@ class Authentication:
             if not self._sign_ins_checking[client]:
                 del self._sign_ins_checking[client]
 
-    async def sign_in(self, username: str, password: str) -> SignInResult:
+    async def sign_in(self, username: str, password: str, held: SignedIn | None = None) -> SignInResult:
+        """`held`: the live session the browser holds already. Signed in as its account again (a second tab's
+        sign-in form, a link from an email that arrived without the cookie), that session is the answer: no second
+        session is opened, and the one the browser's other tabs use goes on. The password is checked all the same."""
         now = utc_now()
         checked_username = username_from(username)
         if checked_username is None:  # no account has it: nothing to look up
@@ -232,6 +238,9 @@ class Authentication:
             _log.info("sign_in_refused", reason="wrong_credentials")
             return SignInResult(SignInOutcome.WRONG_CREDENTIALS)
         account, password_hash = checked.account, checked.password_hash
+        if held is not None and held.account.username == account.username:
+            _log.info("signed_in_again", role=account.role.value, ao_id=account.ao_id)
+            return SignInResult(SignInOutcome.SIGNED_IN, held)
         session = await self._open_session(account, password_hash, now)
         if session is None:
             _log.info("sign_in_refused", reason="account_changed_meanwhile")
@@ -328,14 +337,59 @@ class Authentication:
 
     async def keep_notice(self, session: SignedIn, page: str, notice: dict[str, Any]) -> None:
         """Keeps what an action did (JSON values: a password shown once too) for `page`, the one the browser is
-        sent to after it, so that reloading that page repeats nothing (decision 0130)."""
-        sealed = seal_notice(session.token, json.dumps(notice).encode())
-        await self._sessions.keep_notice(token_hash(session.token), page, sealed)
+        sent to after it (its full address), so that reloading that page repeats nothing (decision 0130). A notice
+        is kept by its page and, for a form that acts once (decision 0190), the form's one-time id: beside the others
+        waiting (two tabs acting at once), the newest `NOTICES_KEPT`. Only a notice of the same page and form (none)
+        replaces one unread: a form sent twice, whose second answer is the page the browser shows."""
 
-    async def take_notice(self, session: SignedIn, page: str) -> dict[str, Any] | None:
-        """The notice kept for `page`, once."""
-        sealed = await self._sessions.take_notice(token_hash(session.token), page)
-        return json.loads(open_notice(session.token, bytes(sealed))) if sealed else None
+        def with_it(sealed: bytes | None) -> bytes:
+            form_id = notice.get("form_id")
+            held = [
+                kept
+                for kept in self._opened_notices(session, sealed)
+                if kept["page"] != page or kept["notice"].get("form_id") != form_id
+            ]
+            held.append({"page": page, "notice": notice})
+            return seal_notice(session.token, json.dumps(held[-NOTICES_KEPT:]).encode())
+
+        await self._sessions.change_notices(token_hash(session.token), with_it)
+
+    async def take_notice(self, session: SignedIn, page: str, form_id: str | None = None) -> dict[str, Any] | None:
+        """The notice kept for `page` (the oldest, when two are), once; with `form_id`, only the notice of that
+        form (`_told_once`)."""
+
+        def kept_here(held: list[dict[str, Any]]) -> int | None:
+            return next(
+                (
+                    at
+                    for at, kept in enumerate(held)
+                    if kept["page"] == page and (form_id is None or kept["notice"].get("form_id") == form_id)
+                ),
+                None,
+            )
+
+        hashed = token_hash(session.token)
+        if kept_here(self._opened_notices(session, await self._sessions.notices(hashed))) is None:
+            return None  # nothing for this page: the session's row is not locked, nor written
+        taken: dict[str, Any] | None = None
+
+        def without_it(sealed: bytes | None) -> bytes | None:
+            nonlocal taken
+            held = self._opened_notices(session, sealed)
+            at = kept_here(held)
+            if at is not None:
+                taken = held.pop(at)["notice"]
+            return seal_notice(session.token, json.dumps(held).encode()) if held else None
+
+        await self._sessions.change_notices(hashed, without_it)
+        return taken
+
+    @staticmethod
+    def _opened_notices(session: SignedIn, sealed: bytes | None) -> list[dict[str, Any]]:
+        if not sealed:
+            return []
+        held: list[dict[str, Any]] = json.loads(open_notice(session.token, bytes(sealed)))
+        return held
 
     async def add_look_up(self, session: SignedIn, look_up_id: str, look_up: dict[str, Any], keep: int) -> None:
         """Adds a learner the session looked up (JSON values) to the newest `keep` it holds: sealed with the
@@ -475,13 +529,16 @@ class Authentication:
         _log.info("account_duties_changed", scopes=sorted(duties))
         return await self.account(username)
 
-    async def reset_password(self, username: str, password: str | None = None, *, by: str) -> str:
+    async def reset_password(
+        self, username: str, password: str | None = None, *, by: str, password_set_at: datetime | None = None
+    ) -> str:
         """Sets a new password (generated unless given), lifts a lock-out and ends the account's sessions;
-        AccountDisabled for a disabled account (enable it first)."""
+        AccountDisabled for a disabled account (enable it first). `password_set_at`: when its password was set as
+        the operator's confirmation found it: PasswordChangedMeanwhile, nothing set, when it was set again since."""
         new_password = password or passwords.generate_password()
         check_new_password(new_password)
         hashed = await self._hashed(new_password)
-        await self._accounts.set_password(username, hashed, by=by)
+        await self._accounts.set_password(username, hashed, by=by, password_set_at=password_set_at)
         await self._revoke(await self._sessions.end_all_of(username))
         return new_password
 

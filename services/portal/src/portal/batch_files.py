@@ -238,6 +238,13 @@ any value, name or line of the file, then "…".
   alike; one row with a field too many is told that a value holds a comma not in quotes, or that there is a comma too
   many: find the stray comma, do not delete the commas at the end. A first line `sep=,`, which Excel writes to name the separator, is no part of a batch: delete
   it. A file saved with semicolons or tabs is named as such; save it as "CSV UTF-8 (Comma delimited)".
+  A spreadsheet set to UK dates reads `2024-08-22` as a date and writes it back as it shows it, `22/08/2024`, in
+  every date column, again each time the file is saved in it. The whole file is then refused for its
+  `ResultsIssuedDate` (RS001) and each award date is RV008; both messages say how to write the date (`write it as
+  2024-08-22 (22 August 2024)`), while a date of birth, which messages never repeat, is told only that it is not
+  written yyyy-mm-dd (and one outside 1900-01-01 to the day the batch is received is RV021). Format the date columns
+  as text before typing or pasting dates, or correct the file in a text editor and do not save it from the
+  spreadsheet again.
 - **CSV headings** are exact. A wrong heading is named with what differs: its case (headings are case-sensitive),
   spaces around or inside it, or the order, which is the one above. A
   headings row with too few or too many fields names the headings missing, extra or there twice, and lists the

@@ -97,7 +97,9 @@ def session_clock(expires_at: datetime, now: datetime, idle: timedelta) -> Sessi
 
 @dataclass(frozen=True)
 class CookiePolicy:
-    """Cookies are HttpOnly, SameSite=Strict, path /; Secure unless configured for local http."""
+    """Cookies are HttpOnly, path /; Secure unless configured for local http. The session's is SameSite=Lax (a link
+    followed from an email arrives signed in; every POST needs the session's CSRF token), the sign-in form's
+    SameSite=Strict."""
 
     secure: bool
 

@@ -29,6 +29,7 @@ from portal.accounts import (
     Account,
     AccountChange,
     ChangeRecord,
+    PasswordChangedMeanwhile,
     Role,
     SignInState,
     address_change,
@@ -45,6 +46,14 @@ MIGRATIONS = "portal.migrations"
 def _link_requests_lock(client_hash: str) -> int:
     """The advisory lock one client's forgotten-password requests take turns on."""
     return advisory_lock_key(f"link requests:{client_hash}")
+
+
+# the changes of the audit that set an account's password
+PASSWORD_SETTINGS = (
+    AccountChange.PASSWORD_RESET,
+    AccountChange.PASSWORD_CHANGED,
+    AccountChange.PASSWORD_RESET_BY_LINK,
+)
 
 
 class AccountExists(Exception):
@@ -95,6 +104,7 @@ def _account(row: Mapping[str, Any]) -> Account:
         disabled_at=row["disabled_at"],
         scopes=frozenset(row["scopes"]),
         password_given=row["password_given"],
+        password_set_at=row["password_set_at"],
     )
 
 
@@ -202,13 +212,31 @@ class AccountStore:
             state.locked_until,
         )
 
-    async def set_password(self, username: str, password_hash: str, *, by: str) -> None:
+    async def set_password(
+        self, username: str, password_hash: str, *, by: str, password_set_at: datetime | None = None
+    ) -> None:
         """An operator's reset: a password the operator was shown (`password_given`). A new password also
-        lifts a lock-out and re-enables nothing: a disabled account stays disabled."""
+        lifts a lock-out and re-enables nothing: a disabled account stays disabled. `password_set_at`: when the
+        password was set as the operator's confirmation found it; set again since (two operators' resets at once),
+        nothing is set (compare-and-set under the row's lock) and PasswordChangedMeanwhile says who set it, when."""
         async with self._pool.acquire() as connection, connection.transaction():
-            disabled_at = await connection.fetchval(
-                "SELECT disabled_at FROM portal.accounts WHERE username = $1 FOR UPDATE", username
+            found = await connection.fetchrow(
+                "SELECT disabled_at, password_set_at FROM portal.accounts WHERE username = $1 FOR UPDATE", username
             )
+            disabled_at = found["disabled_at"] if found else None
+            if found is not None and password_set_at is not None and found["password_set_at"] != password_set_at:
+                last = await connection.fetchrow(
+                    "SELECT change, changed_by, changed_at FROM portal.account_changes"
+                    " WHERE subject = $1 AND change = ANY($2::text[]) ORDER BY change_id DESC LIMIT 1",
+                    username,
+                    [change.value for change in PASSWORD_SETTINGS],
+                )
+                raise PasswordChangedMeanwhile(
+                    username,
+                    AccountChange(last["change"]) if last else None,
+                    last["changed_by"] if last else "",
+                    last["changed_at"] if last else found["password_set_at"],
+                )
             result = await connection.execute(
                 "UPDATE portal.accounts SET password_hash = $2, password_set_at = now(), failed_attempts = 0,"
                 " locked_until = NULL, password_given = true WHERE username = $1 AND disabled_at IS NULL",
@@ -637,24 +665,27 @@ class SessionStore:
         )
         return stored is not None
 
-    async def keep_notice(self, token_hash: str, page: str, sealed: bytes) -> None:
-        """Keeps what an action did for `page`, the one the browser is sent to next (a newer notice replaces it)."""
-        await self._pool.execute(
-            "UPDATE portal.sessions SET notice_page = $2, sealed_notice = $3 WHERE token_hash = $1",
-            token_hash,
-            page,
-            sealed,
-        )
+    async def change_notices(self, token_hash: str, change: Callable[[bytes | None], bytes | None]) -> None:
+        """Replaces the notices the session keeps for the pages it is sent to (sealed) with `change` of those it held,
+        the session's row locked between: two actions of one session at once each keep theirs, and a notice is read
+        by one request only."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            held = await connection.fetchrow(
+                "SELECT sealed_notices FROM portal.sessions WHERE token_hash = $1 FOR UPDATE", token_hash
+            )
+            if held is None:  # the session ended meanwhile: nothing to keep them for
+                return
+            sealed = held["sealed_notices"]
+            await connection.execute(
+                "UPDATE portal.sessions SET sealed_notices = $2 WHERE token_hash = $1",
+                token_hash,
+                change(bytes(sealed) if sealed is not None else None),
+            )
 
-    async def take_notice(self, token_hash: str, page: str) -> bytes | None:
-        """The notice kept for `page`, forgotten as it is read: a reload, or a second tab, never shows it again."""
+    async def notices(self, token_hash: str) -> bytes | None:
+        """The notices the session keeps, sealed; None when it keeps none."""
         sealed: bytes | None = await self._pool.fetchval(
-            "UPDATE portal.sessions s SET notice_page = NULL, sealed_notice = NULL"
-            " FROM (SELECT token_hash, sealed_notice FROM portal.sessions"
-            "       WHERE token_hash = $1 AND notice_page = $2 FOR UPDATE) kept"
-            " WHERE s.token_hash = kept.token_hash RETURNING kept.sealed_notice",
-            token_hash,
-            page,
+            "SELECT sealed_notices FROM portal.sessions WHERE token_hash = $1", token_hash
         )
         return sealed
 

@@ -44,6 +44,7 @@ from portal.accounts import (
     AccountChange,
     ChangeRecord,
     LockoutPolicy,
+    PasswordChangedMeanwhile,
     Role,
     SignInState,
     address_change,
@@ -141,7 +142,10 @@ class MemoryAccounts:
                 "expires_at": first_link.expires_at,
                 "used": False,
             }
-        self.rows[account.username] = (replace(account, password_given=first_link is None), password_hash)
+        self.rows[account.username] = (
+            replace(account, password_given=first_link is None, password_set_at=utc_now()),
+            password_hash,
+        )
         await self._kept(by, account.username, AccountChange.CREATED, described(account))
         if first_link is not None:
             await self._kept(by, account.username, AccountChange.FIRST_PASSWORD_LINK_SENT, f"to {account.email}")
@@ -191,14 +195,19 @@ class MemoryAccounts:
         account, password_hash = self.rows[username]
         self.rows[username] = (replace(account, sign_in=state), password_hash)
 
-    async def set_password(self, username: str, password_hash: str, *, by: str) -> None:
+    async def set_password(
+        self, username: str, password_hash: str, *, by: str, password_set_at: datetime | None = None
+    ) -> None:
         stored(username)
         if username not in self.rows:
             raise AccountNotFound(username)
         if self.rows[username][0].disabled_at is not None:
             raise AccountDisabled(username)
+        if password_set_at is not None and password_set_at != self.rows[username][0].password_set_at:
+            last = next(c for c in reversed(self.changed) if c.subject == username)
+            raise PasswordChangedMeanwhile(username, last.change, last.changed_by, last.changed_at)
         self.rows[username] = (
-            replace(self.rows[username][0], sign_in=SignInState(), password_given=True),
+            replace(self.rows[username][0], sign_in=SignInState(), password_given=True, password_set_at=utc_now()),
             password_hash,
         )
         await self._kept(by, username, AccountChange.PASSWORD_RESET)
@@ -389,16 +398,13 @@ class MemorySessions:
             row["expires_at"],
         )
 
-    async def keep_notice(self, token_hash: str, page: str, sealed: bytes) -> None:
-        self.rows[token_hash]["notice"] = (page, sealed)
+    async def change_notices(self, token_hash: str, change: Callable[[bytes | None], bytes | None]) -> None:
+        if token_hash in self.rows:
+            self.rows[token_hash]["notices"] = change(self.rows[token_hash].get("notices"))
 
-    async def take_notice(self, token_hash: str, page: str) -> bytes | None:
-        row = self.rows.get(token_hash, {})
-        kept: tuple[str, bytes] | None = row.get("notice")
-        if kept is None or kept[0] != page:
-            return None
-        del row["notice"]
-        return kept[1]
+    async def notices(self, token_hash: str) -> bytes | None:
+        sealed: bytes | None = self.rows.get(token_hash, {}).get("notices")
+        return sealed
 
     async def change_look_ups(self, token_hash: str, change: Callable[[bytes | None], bytes]) -> None:
         if token_hash in self.rows:

@@ -250,4 +250,4 @@ def test_the_privacy_page_says_what_the_code_keeps_and_for_how_long(portal: Stub
     assert f"A link works for {settings.reset_link_minutes} minutes." in said
     assert f"{portal.cookies.session_cookie} Keeps you signed in" in said
     assert f"{portal.cookies.sign_in_cookie} Makes sure the forms" in said
-    assert f"After {auth_pages.FORM_COOKIE_SECONDS // 60} minutes, or when you sign in" in said
+    assert f"After {auth_pages.FORM_COOKIE_SECONDS // 60} minutes, or when you choose a password through" in said

@@ -23,7 +23,7 @@ def test_the_fix_for_an_unverified_learner_names_no_design_record() -> None:
     fix = explanation.fix
 
     assert "decision" not in fix
-    assert "a learning provider may have registered the ULN under other details: ask the LRS service desk" in fix
+    assert "a learning provider may have registered the ULN under other details: ask the learner" in fix
 
 
 def test_the_batch_reference_help_says_what_is_answered_with_the_first_batch_in_a_portal_users_words() -> None:

@@ -4,6 +4,22 @@ import { initAll } from "./vendor/govuk-frontend/govuk-frontend.min.js";
 document.body.classList.add("govuk-frontend-supported");
 initAll();
 
+// Signed out in one tab: the others leave their page at once (a learner's record, say), not when their clock ends.
+// The page the portal answers a sign-out with writes a stamp their `storage` listener hears: written once the
+// session has ended, so that the sign-in page they are sent to finds no session to go on with. The marker leaves the
+// address, so that reloading that page later does not send away the tabs of a session signed in since.
+const SIGNED_OUT = "lrs-portal-signed-out";
+const signedOutHere = new URL(window.location.href);
+if (signedOutHere.pathname === "/sign-in" && signedOutHere.searchParams.has("signed_out")) {
+  try {
+    window.localStorage.setItem(SIGNED_OUT, String(Date.now()));
+  } catch (error) {
+    // storage refused: the other tabs leave their page when their clock ends
+  }
+  signedOutHere.searchParams.delete("signed_out");
+  window.history.replaceState(window.history.state, "", signedOutHere.href);
+}
+
 // The warning before the session ends (WCAG 2.2.1). Every request keeps a session for its idle limit, up to its
 // absolute limit: a few minutes before the end a dialog says when, and "Stay signed in" asks the portal to keep it
 // (and what was typed stays on the page); when the end is the absolute limit, the dialog says it cannot be put off.
@@ -162,6 +178,13 @@ if (timeout && typeof timeout.showModal === "function") {
     else keep();
   });
   window.addEventListener("storage", (event) => {
+    if (event.key === SIGNED_OUT && event.newValue) {
+      // Signed out in another tab: this one's page (a learner's record, say) goes at once, not when its clock ends.
+      hide();
+      window.clearTimeout(timer);
+      signedOut();
+      return;
+    }
     if (event.key !== SHARED) return;
     const elsewhere = shared();
     if (elsewhere > endsAt) {

@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
@@ -23,12 +24,14 @@ from portal.accounts import (
     AO_ID_PATTERN,
     USERNAME_PATTERN,
     Account,
+    AccountChange,
     AccountListing,
     AddressChange,
     InvalidAccount,
     LastEveryDutyOperator,
     LastOperatorWithPower,
     NotInRegister,
+    PasswordChangedMeanwhile,
     Role,
     one_address,
 )
@@ -41,6 +44,7 @@ from portal.web.common import (
     PageError,
     checked_form,
     field,
+    notice_address,
     notice_for,
     portal_of,
     reason_error,
@@ -48,6 +52,7 @@ from portal.web.common import (
     see_other,
     see_other_telling,
     told_old_address,
+    uk_time,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -320,10 +325,11 @@ async def _sent_again(
     to say when the first send is still acting), never a secret again."""
     url, told = (first.outcome["url"], first.outcome["told"]) if first.outcome else ("/ops/accounts", still)
     auth = portal_of(request).auth
-    waiting = await auth.take_notice(user, url.partition("?")[0])
-    if waiting is not None and waiting.get("form_id") == str(form_id):
+    # the first send's own notice, if its page has not read it (another action's, waiting beside it, stays)
+    waiting = await auth.take_notice(user, notice_address(url), form_id=str(form_id))
+    if waiting is not None:
         return await see_other_telling(request, user, url, **waiting)  # put back for the page, unread
-    return await see_other_telling(request, user, url, **{**(waiting or {}), "done": told})
+    return await see_other_telling(request, user, url, done=told)
 
 
 async def _give_back(request: Request, form_id: uuid.UUID | None) -> None:
@@ -653,6 +659,10 @@ def _action_page(
         "action": action,
         # Reset password acts once per form (decision 0190): a second send would set a second password
         "form_id": str(uuid.uuid4()) if action == "reset-password" else "",
+        # and sets none when the password was set again after this page was shown (two operators at once)
+        "password_set_at": account.password_set_at.isoformat()
+        if action == "reset-password" and account.password_set_at
+        else "",
         "sends_links": portal_of(request).password_emails is not None,
         "reason": reason,
         "errors": errors or {},
@@ -706,7 +716,7 @@ async def account_action(request: Request, username: str, action: str, user: Acc
     if field(form, "confirmed") != "yes":  # a form from before the confirmation step: ask first
         return see_other(f"/ops/accounts/{quote(username, safe='')}/{action}")
     if action == "reset-password":
-        return await _reset_password(request, username, user, _form_id(form))
+        return await _reset_password(request, username, user, _form_id(form), _password_set_at(form))
     auth = portal_of(request).auth
     try:
         if action == "disable":
@@ -731,9 +741,41 @@ async def account_action(request: Request, username: str, action: str, user: Acc
     return await see_other_telling(request, user, "/ops/accounts", done=told)
 
 
-async def _reset_password(request: Request, username: str, user: SignedIn, form_id: uuid.UUID | None) -> Response:
+def _password_set_at(form: Any) -> datetime | None:
+    """When the account's password was set as the confirmation page found it; None for a form from before it said."""
+    sent = field(form, "password_set_at")
+    if not sent:
+        return None
+    try:
+        stamp = datetime.fromisoformat(sent)
+    except ValueError:
+        raise PageError("bad_form") from None
+    if stamp.tzinfo is None:
+        raise PageError("bad_form")
+    return stamp
+
+
+def _set_meanwhile_said(meanwhile: PasswordChangedMeanwhile) -> str:
+    how = {
+        AccountChange.PASSWORD_RESET: "reset",
+        AccountChange.PASSWORD_CHANGED: "changed by its owner",
+        AccountChange.PASSWORD_RESET_BY_LINK: "reset by its owner with an emailed link",
+    }.get(meanwhile.change or AccountChange.PASSWORD_RESET, "set")
+    by = f" by {meanwhile.by}" if meanwhile.by else ""
+    at = f" at {uk_time(meanwhile.at)} (UK time)" if meanwhile.at else ""
+    return (
+        f"The password of {meanwhile.username} was {how} meanwhile{by}{at}, after this confirmation was shown: no new"
+        " password was set, and the one set then still works. If they still need a new one, reset it again."
+    )
+
+
+async def _reset_password(
+    request: Request, username: str, user: SignedIn, form_id: uuid.UUID | None, password_set_at: datetime | None
+) -> Response:
     """Sets the account a new password, shown once; a second send of the same form (a double-click) sets none
-    (decision 0190): it is sent to the first's page, the password shown there if that page is still unread."""
+    (decision 0190): it is sent to the first's page, the password shown there if that page is still unread. Nor
+    does a form whose confirmation found another password than the account has now (`password_set_at`: another
+    operator's reset at once, whose password would stop working unseen): refused, 409, saying who set it, when."""
     still = {
         "what": f"This form was sent already: the password of {username} is still being reset",
         "body": "Reload this page in a moment. It is reset once, and the new password shown once.",
@@ -743,7 +785,10 @@ async def _reset_password(request: Request, username: str, user: SignedIn, form_
     portal = portal_of(request)
     try:
         account = await portal.auth.account(username)  # its address, which a reset leaves as it is
-        password = await portal.auth.reset_password(username, by=user.account.who)
+        password = await portal.auth.reset_password(username, by=user.account.who, password_set_at=password_set_at)
+    except PasswordChangedMeanwhile as meanwhile:
+        await _give_back(request, form_id)
+        return await _accounts_page(request, user, errors={"accounts": _set_meanwhile_said(meanwhile)}, status=409)
     except AccountNotFound:
         await _give_back(request, form_id)
         raise PageError("not_found") from None

@@ -115,10 +115,16 @@ async def sign_in_form(
     request: Request,
     next: Annotated[OneLineText | None, Query()] = None,
     ended: Annotated[OneLineText | None, Query()] = None,
-) -> HTMLResponse:
-    """`ended`: the person's session ended (at a page, or at a form), said above the form."""
+) -> Response:
+    """`ended`: the person's session ended (at a page, or at a form), said above the form. A browser whose session
+    is live has nothing to sign in to: it goes on to `next` (a tab left at this page while another tab signed in,
+    or a link followed from another site)."""
     refuse_query_not_typed(request)
-    return _sign_in_page(request, safe_next(next), ended=ended)
+    next_path = safe_next(next)
+    portal = portal_of(request)
+    if live := await portal.auth.session_for(request.cookies.get(portal.cookies.session_cookie)):
+        return see_other(next_path if next_path != "/" else _home(live.account))
+    return _sign_in_page(request, next_path, ended=ended)
 
 
 @router.post("/sign-in")
@@ -143,7 +149,10 @@ async def sign_in(request: Request) -> Response:
                 " again."
             )
             return _sign_in_page(request, next_path, errors, username, 429, ended)
-        result = await portal.auth.sign_in(username, password)
+        earlier = request.cookies.get(portal.cookies.session_cookie)
+        # the session the browser holds, if live: signing in again as its account keeps it (other tabs use it)
+        held = await portal.auth.session_for(earlier)
+        result = await portal.auth.sign_in(username, password, held)
     if result.session is None:
         # Said alike of a locked account and of a wrong password or username: saying "locked" would tell
         # anyone trying names which of them are accounts (the forgotten-password page tells nobody either).
@@ -156,13 +165,15 @@ async def sign_in(request: Request) -> Response:
             " the foot of this page)."
         )
         return _sign_in_page(request, next_path, errors, username, 400, ended)
-    if earlier := request.cookies.get(portal.cookies.session_cookie):
-        # the session this browser held ends with its keys: its cookie is replaced, and nobody may use it again
+    if earlier and result.session is not held:
+        # another account's session, or one that ended: it ends with its keys, its cookie is replaced by the new
+        # session's (a new token: a cookie planted before sign-in names nothing after it), and nobody may use it again
         await portal.auth.sign_out(earlier)
     destination = next_path if next_path != "/" else _home(result.session.account)
     response = see_other(destination)
-    set_cookie(portal, response, portal.cookies.session_cookie, result.session.token)
-    clear_cookie(portal, response, portal.cookies.sign_in_cookie)
+    set_cookie(portal, response, portal.cookies.session_cookie, result.session.token, samesite="lax")
+    # The sign-in form's cookie is kept until it expires: another tab's sign-in form (every tab is sent to one when
+    # the session's clock ends) still carries its token.
     return response
 
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -236,6 +236,8 @@ OPERATOR_PAGES = (
     OperatorPage("/ops/maintenance", "Maintenance", (OperatorScope.MAINTENANCE,)),
     OperatorPage("/ops/batches", "AO batches", (OperatorScope.SUPPORT,)),
     OperatorPage("/ops/mi", "AO MI", (OperatorScope.SUPPORT,)),
+    OperatorPage("/ops/learners", "Learners", (OperatorScope.SUPPORT,)),
+    OperatorPage("/ops/challenges", "Challenges", (OperatorScope.SUPPORT,)),
     OperatorPage("/ops/accounts", "Accounts and keys", (OperatorScope.ACCOUNTS,)),
     OperatorPage("/ops/erasures", "Erase a learner", (OperatorScope.ERASURE,)),
     OperatorPage("/ops/keyring", "Learner keys", (OperatorScope.KEYS,)),
@@ -532,13 +534,23 @@ async def see_other_telling(request: Request, user: SignedIn, url: str, **notice
     """After an action that did something: the page at `url`, which shows `notice` once (decision 0130).
     Rendering the outcome as the POST's answer would make a reload send the form again: a second email,
     a second key, a second password."""
-    await portal_of(request).auth.keep_notice(user, url.partition("?")[0], notice)
+    await portal_of(request).auth.keep_notice(user, notice_address(url), notice)
     return see_other(url)
 
 
+def notice_address(url: str) -> str:
+    """The page a notice waits for: its full address (its path as the browser's request reads it, and its query),
+    so that two actions at once sent to two addresses of one page (`/ops/accounts`, `/ops/accounts?keys_of=…`)
+    each find theirs."""
+    parts = urlsplit(url)
+    return unquote(parts.path) + (f"?{parts.query}" if parts.query else "")
+
+
 async def notice_for(request: Request, user: SignedIn) -> dict[str, Any]:
-    """What the action that sent the browser to this page did, once; empty on every other visit."""
-    return await portal_of(request).auth.take_notice(user, request.url.path) or {}
+    """What the action that sent the browser to this page (at this address) did, once; empty on every other visit."""
+    query = request.url.query
+    address = request.url.path + (f"?{query}" if query else "")
+    return await portal_of(request).auth.take_notice(user, address) or {}
 
 
 def _has_page_at(request: Request, path: str) -> bool:
@@ -596,14 +608,26 @@ def with_security_headers(response: Response, *, cacheable: bool) -> Response:
     return response
 
 
-def set_cookie(portal: Portal, response: Response, name: str, value: str, max_age: int | None = None) -> None:
+def set_cookie(
+    portal: Portal,
+    response: Response,
+    name: str,
+    value: str,
+    max_age: int | None = None,
+    samesite: Literal["lax", "strict"] = "strict",
+) -> None:
+    """HttpOnly, path /, Secure unless configured for local http; SameSite=Strict unless `samesite` says "lax": the
+    session's cookie, so that a link followed from another site (a results email in webmail) arrives signed in. Every
+    POST still needs the session's CSRF token, and Lax still keeps the cookie from another site's POSTs and
+    sub-requests (decision 0040)."""
     response.set_cookie(
-        name, value, max_age=max_age, path="/", secure=portal.cookies.secure, httponly=True, samesite="strict"
+        name, value, max_age=max_age, path="/", secure=portal.cookies.secure, httponly=True, samesite=samesite
     )
 
 
 def clear_cookie(portal: Portal, response: Response, name: str) -> None:
-    response.delete_cookie(name, path="/", secure=portal.cookies.secure, httponly=True, samesite="strict")
+    samesite: Literal["lax", "strict"] = "lax" if name == portal.cookies.session_cookie else "strict"
+    response.delete_cookie(name, path="/", secure=portal.cookies.secure, httponly=True, samesite=samesite)
 
 
 def told_old_address(response: Response, emails: PasswordEmails | None, change: AddressChange | None) -> Response:

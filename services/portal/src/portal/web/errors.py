@@ -20,7 +20,15 @@ from lrs_platform.http import (
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import Problem, problem_response
 from portal.backend import Forbidden, KeyRejected, NotFound, ServiceError, Unavailable
-from portal.web.common import PageError, SignInRequired, clear_cookie, portal_of, render, see_other
+from portal.web.common import (
+    PageError,
+    SignInRequired,
+    clear_cookie,
+    page_to_go_back_to,
+    portal_of,
+    render,
+    see_other,
+)
 
 _log = get_logger("portal.web")
 
@@ -85,11 +93,14 @@ async def _sign_in_required(request: Request, error: Exception) -> Response:
 async def _service_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ServiceError)
     if isinstance(error, KeyRejected):
+        # the session's key was revoked (`lrs credentials revoke`): its session ends, said as any end of a session
+        # is (`signed_in`): at a page, or at a form whose content was not sent, back to the page with its query
         portal = portal_of(request)
         token = request.cookies.get(portal.cookies.session_cookie)
         if token:
             await portal.auth.sign_out(token)
-        response = see_other(f"/sign-in?next={quote(request.url.path, safe='')}")
+        ended = "page" if request.method in ("GET", "HEAD") else "form"
+        response = await _sign_in_required(request, SignInRequired(page_to_go_back_to(request), ended))
         clear_cookie(portal, response, portal.cookies.session_cookie)
         return response
     if isinstance(error, NotFound):
