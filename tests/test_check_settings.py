@@ -318,3 +318,12 @@ def test_restart_leaves_the_running_notifier_running_when_the_new_start_would_re
     assert done.stderr.splitlines() == [f"{refusers} would not start: {DESK_REFUSED}"]
     assert int((layout / ".run" / "pids" / "notifier.pid").read_text()) == running
     assert _alive(running) and _ready(url)
+
+
+def test_a_database_address_refused_is_named_without_its_password(make_up_env: dict[str, str]) -> None:
+    """A line `make restart` prints goes to terminals and logs: an address's password never does."""
+    done = _check({**make_up_env, "PORTAL_SANDPIT_DATABASE_URL": "postgresql://lrs:s3cretpw@127.0.0.1/lrs"}, "portal")
+
+    assert done.returncode == 1, done
+    assert "s3cretpw" not in done.stderr
+    assert "PORTAL_SANDPIT_DATABASE_URL='postgresql://lrs:***@127.0.0.1/lrs'" in done.stderr, done.stderr

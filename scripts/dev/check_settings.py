@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 
@@ -125,6 +126,15 @@ def _secret(variable: str) -> bool:
     return any(word in variable.upper() for word in ("PASSWORD", "SECRET", "KEY"))
 
 
+_PASSWORD_IN_ADDRESS = re.compile(r"(?<=://)([^/@:\s]*):[^/@\s]*@")
+
+
+def _said(value: str) -> str:
+    """A setting's value as the line may print it: an address's password (`postgresql://lrs:PASSWORD@host/db`, a
+    database URL) hidden, so that the line can go into a ticket or a terminal log."""
+    return _PASSWORD_IN_ADDRESS.sub(r"\1:***@", value)
+
+
 def refusals(name: str, environ: Mapping[str, str]) -> list[tuple[str, str]]:
     """What `name` (one of service_names) would refuse as it starts with `environ` (restart.sh's): (service name,
     line) each, the line in its words ('' for a line that names its setting and is printed as it is)."""
@@ -148,7 +158,7 @@ def refusals(name: str, environ: Mapping[str, str]) -> list[tuple[str, str]]:
             value = _lookup(given, variable)
             if value is None:
                 value = problem["input"] if isinstance(problem["input"], str) else None
-            setting = variable if secret or _secret(variable) or value is None else f"{variable}={value!r}"
+            setting = variable if secret or _secret(variable) or value is None else f"{variable}={_said(value)!r}"
             if variable in sources:
                 setting = f"{setting} ({sources[variable]})"
             lines.append((name, f"{setting}: {words}"))

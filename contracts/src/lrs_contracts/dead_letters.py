@@ -8,7 +8,7 @@ parked table keeps every message whole, so `lrs dlq retry|skip` work on it as on
 
 | header | value |
 |---|---|
-| `lrs-error` | why, at most 1,000 bytes of UTF-8, never a value of the message: `invalid: <field>: <what>` for a message that fails its contract, the field's path in the envelope (parked at its first attempt: `invalid: data.grade: Field required`), `<ExceptionClass>: <message>` for any other failure (after its attempts), `unknown event type '<type>'` for an event of a type the contracts do not know (a newer release's, met by an older consumer: parked at its first attempt, by every consumer), or the consumer's own words for another message it will not apply |
+| `lrs-error` | why, at most 1,000 bytes of UTF-8, never a value of the message: `invalid: <field>: <what>` for a message that fails its contract, naming the field (parked at its first attempt: `invalid: grade: Field required`, or `invalid: data.grade: Field required` where the reader checks the envelope whole), `<ExceptionClass>: <message>` for any other failure (after its attempts), `unknown event type '<type>'` for an event of a type the contracts do not know (a newer release's, met by an older consumer: parked at its first attempt, by every consumer), or the consumer's own words for another message it will not apply |
 | `lrs-original-topic` | the topic the message was read from |
 | `lrs-original-partition` | its partition (decimal) |
 | `lrs-original-offset` | its offset (decimal) |

@@ -150,9 +150,10 @@ def date_said(name: str, value: str) -> str | None:
     as it should be written when it reads as one written day first (the value is in the field beside it, so it
     is not quoted; the rules' words for a batch record quote the award date and not the date of birth). None for
     another field, or a date the rules refused for another reason (an award date in the future, say)."""
-    if name not in DATE_FIELDS or not value or parse_iso_date(value) is not None:
+    written = value.strip()
+    if name not in DATE_FIELDS or not written or parse_iso_date(written) is not None:
         return None
-    return f"{DATE_FIELDS[name]} {why_not_a_date(value.strip(), suggest=True)}."
+    return f"{DATE_FIELDS[name]} {why_not_a_date(written, suggest=True)}."
 
 
 def warnings_of(outcome: RecordOutcome) -> list[str]:
