@@ -43,6 +43,7 @@ from portal.web import (
     help_pages,
     maintenance_pages,
     operator_pages,
+    ops_learner_pages,
     sandpit_pages,
     support_pages,
 )
@@ -182,7 +183,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     pages = (auth_pages, dashboard, batch_pages, ao_pages, sandpit_pages, help_pages)
     operators_pages = (operator_pages, account_pages, erasure_pages, maintenance_pages, support_pages)
-    for module in (*pages, *operators_pages):
+    for module in (*pages, *operators_pages, ops_learner_pages):
         app.include_router(module.router)
     app.include_router(admin_api.router)
     return app
