@@ -1862,6 +1862,9 @@ async def test_an_operator_finds_an_aos_batch_by_its_id_and_reads_it_as_the_ao_d
     await operator_page.get_by_role("button", name="Show batches").click()
     await expect(operator_page.locator(".govuk-error-summary")).to_contain_text("as year-month-day")
     assert await serious_violations(operator_page) == []
+    await operator_page.get_by_label("Received from").fill("")
+    await operator_page.get_by_role("button", name="Show batches").click()
+    await expect(listing.locator(f"a[href='/ops/batches/{batch_id}']")).to_have_count(1)
 
     await operator_page.get_by_role("link", name=f"Management information for {SAMPLE_AO}").click()
     await expect(operator_page.get_by_role("heading", level=1)).to_have_text(f"Management information for {SAMPLE_AO}")

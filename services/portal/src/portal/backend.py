@@ -213,9 +213,12 @@ class ServiceCalls:
         result: dict[str, Any] = response.json()
         return {**result, "replayed": response.headers.get("Idempotent-Replay") == "true"}
 
-    async def batches(self, page: int = 1, page_size: int = 20, ao_id: str | None = None) -> dict[str, Any]:
-        """A page of batches, newest first: the person's AO's; an operator's (support duty), `ao_id`'s or every AO's."""
-        params = {"page": page, "page_size": page_size, "ao_id": ao_id}
+    async def batches(
+        self, page: int = 1, page_size: int = 20, ao_id: str | None = None, **filters: str
+    ) -> dict[str, Any]:
+        """A page of batches, newest first: the person's AO's; an operator's (support duty), `ao_id`'s or every AO's;
+        `filters` as ingest's `GET /v1/batches` takes them (`status`, `received_from`, `received_to`, `id_prefix`)."""
+        params = {"page": page, "page_size": page_size, "ao_id": ao_id, **filters}
         result: dict[str, Any] = await self._json("GET", "ingest", "/v1/batches", params=params)
         return result
 
@@ -303,6 +306,14 @@ class ServiceCalls:
         return changed
 
     # --- the PLR (plr-projector) -----------------------------------------------------------------
+
+    async def operator_plr(self, uln: str) -> dict[str, Any]:
+        """The learner's PLR as the projector gives it to an operator (support duty): withdrawn achievements and
+        every version too, the providers' records, the sharing choice and how many of the learner's events are held
+        in dead letters (as `lrs plr show ULN --withdrawn --history` reads it)."""
+        params = {"include_withdrawn": "true", "include_history": "true"}
+        document: dict[str, Any] = await self._json("GET", "plr-projector", f"/v1/learners/{uln}/plr", params=params)
+        return document
 
     async def ao_achievements(
         self, uln: str, after_batch: uuid.UUID | None = None, *, wait_ms: int | None = None
@@ -471,13 +482,15 @@ class ServiceCalls:
         states: Sequence[str] | None = None,
         *,
         ulns: Sequence[str] | None = None,
+        ao_id: str | None = None,
         after: str | None = None,
         limit: int = 50,
         timeout: float | None = None,
     ) -> dict[str, Any]:
-        """A page of challenges, newest first (`items`), in any of `states`, of any of `ulns`, after the
-        page whose `next` is `after`; `next` starts the page that follows (None on the last)."""
-        params = {"state": list(states) if states else None, "uln": list(ulns) if ulns else None}
+        """A page of challenges, newest first (`items`), in any of `states`, of any of `ulns` (an operator's: of
+        `ao_id`, or every AO's), after the page whose `next` is `after`; `next` starts the page that follows (None
+        on the last)."""
+        params = {"state": list(states) if states else None, "uln": list(ulns) if ulns else None, "ao_id": ao_id}
         page: dict[str, Any] = await self._json(
             "GET", "challenges", "/v1/challenges", params={**params, "after": after, "limit": limit}, timeout=timeout
         )
@@ -547,6 +560,24 @@ class ServiceCalls:
             "PUT", "notifier", f"/v1/ao/{ao_id}/challenge-contact", json=dict(contact)
         )
         return result
+
+    async def held_challenge_notices(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        """The AOs whose challenge notices wait for a contact (or another address), the longest waiting first
+        (operators: `lrs challenges waiting`)."""
+        held: list[dict[str, Any]] = await self._json(
+            "GET", "notifier", "/v1/challenge-contacts/missing", timeout=timeout
+        )
+        return held
+
+    async def deliveries(
+        self, *, batch: uuid.UUID | None = None, challenge: str | None = None, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """The emails the notifier keeps of one batch or one challenge (operators: `lrs emails show`)."""
+        params = {"batch": None if batch is None else str(batch), "challenge": challenge}
+        found: list[dict[str, Any]] = await self._json(
+            "GET", "notifier", "/v1/deliveries", params=params, timeout=timeout
+        )
+        return found
 
     # --- MI (reporting) --------------------------------------------------------------------------
 

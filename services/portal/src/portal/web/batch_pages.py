@@ -17,7 +17,7 @@ from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD, ProblemCod
 from lrs_contracts.environments import Environment
 from lrs_domain.rules import rejected_share_shown
 from lrs_platform.clock import today_in_england
-from portal.backend import Refused, ServiceCalls
+from portal.backend import LAST_RECORD_LINE, Refused, ServiceCalls
 from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, UploadCheck, check_upload, filename_fault
 from portal.direct_entry import is_direct_entry
 from portal.web.common import (
@@ -227,6 +227,7 @@ class BatchPageQuery(NamedTuple):
     page: int
     wait: float
     decided: str | None
+    line: str | None = None  # "Go to a record": the line (or position) typed, as typed
 
 
 def _batch_page_query(
@@ -235,11 +236,27 @@ def _batch_page_query(
     page: Annotated[int, Query(ge=1, le=LAST_RECORDS_PAGE)] = 1,
     wait: Annotated[float, Query(ge=0, le=25, allow_inf_nan=False)] = 0,
     decided: Annotated[str | None, Query()] = None,
+    line: Annotated[str | None, Query(max_length=50)] = None,
 ) -> BatchPageQuery:
-    return BatchPageQuery(status, code, page, wait, decided)
+    return BatchPageQuery(status, code, page, wait, decided, line)
 
 
 BatchPageAsked = Annotated[BatchPageQuery, Depends(_batch_page_query)]
+
+# "Go to a record": a line (CSV) or a record's position (XML, JSON), as typed, thousands separators allowed
+LINE_TYPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+")
+LINE_ERROR = "Enter the record's line (CSV) or its number (XML, JSON) as digits, like 4515"
+
+
+def line_asked(typed: str | None) -> tuple[int | None, str | None]:
+    """The record's line the "Go to a record" box was given (None when it was not used), or what is wrong with it. A
+    line past any batch is left for the record page to say it has no record there."""
+    text = (typed or "").strip()
+    if not text:
+        return None, None if typed is None else LINE_ERROR
+    if not LINE_TYPED.fullmatch(text) or not 1 <= int(text.replace(",", "")) <= LAST_RECORD_LINE:
+        return None, LINE_ERROR
+    return int(text.replace(",", "")), None
 
 
 def records_shown(status: str | None, code: str | None, page: int | str | None) -> str:
@@ -325,6 +342,9 @@ async def batch_context(
     counts = batch.get("counts") or {}
     return {
         "batch": batch,
+        "line_typed": asked.line or "",
+        # said at the "Go to a record" box, which a batch with records has
+        "line_error": line_asked(asked.line)[1] if batch["status"] in ("completed", "failed") else None,
         "on_records": on_records,
         "records_held": records_held,
         "decided": batch["status"] in DECIDED,
@@ -346,13 +366,16 @@ async def batch_context(
 
 
 @router.get("/batches/{batch_id}")
-async def batch_page(request: Request, batch_id: uuid.UUID, user: AoUser, asked: BatchPageAsked) -> HTMLResponse:
+async def batch_page(request: Request, batch_id: uuid.UUID, user: AoUser, asked: BatchPageAsked) -> Response:
+    line, _ = line_asked(asked.line)
+    if line is not None:  # "Go to a record"
+        return see_other(f"{base(request)}/batches/{batch_id}/records/{line}")
     page_size = portal_of(request).settings.records_page_size
     context = await batch_context(calls(request, user), batch_id, asked, page_size=page_size)
     notice = await notice_for(request, user)
     context["sent_before"] = notice.get("sent_before")
     context["entry_sent"] = notice.get("entry_sent")  # a direct entry's, just sent as this batch
-    return render(request, "batch.html", context, user=user)
+    return render(request, "batch.html", context, user=user, status_code=400 if context["line_error"] else 200)
 
 
 async def batch_status_answer(service: ServiceCalls, batch_id: uuid.UUID) -> JSONResponse:

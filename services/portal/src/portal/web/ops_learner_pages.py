@@ -61,44 +61,6 @@ CHALLENGES_PAGE = 50
 RESULT_STATUS_WORDS = {"P": "Provisional", "F": "Final"}
 
 
-# --- the services' routes (each needs the support scope of an operator's key) -----------------------------------
-
-
-async def operator_plr(service: ServiceCalls, uln: str) -> dict[str, Any]:
-    """The learner's PLR as the projector gives it to an operator: withdrawn achievements and every version too,
-    the providers' records, the sharing choice and how many of the learner's events are held in dead letters
-    (`GET /v1/learners/{uln}/plr`, as `lrs plr show ULN --withdrawn --history` reads it)."""
-    params = {"include_withdrawn": "true", "include_history": "true"}
-    document: dict[str, Any] = await service._json("GET", "plr-projector", f"/v1/learners/{uln}/plr", params=params)
-    return document
-
-
-async def any_aos_challenges(
-    service: ServiceCalls, states: tuple[str, ...], ao_id: str | None, after: str | None, limit: int
-) -> dict[str, Any]:
-    """A page of challenges, newest first: `ao_id`'s, or every AO's (`lrs challenges list --ao`)."""
-    params = {"state": list(states) or None, "ao_id": ao_id, "after": after, "limit": limit}
-    page: dict[str, Any] = await service._json("GET", "challenges", "/v1/challenges", params=params)
-    return page
-
-
-async def held_challenge_notices(service: ServiceCalls) -> list[dict[str, Any]]:
-    """The AOs whose challenge notices wait for a contact (or another address), the longest waiting first
-    (`lrs challenges waiting`)."""
-    held: list[dict[str, Any]] = await service._json(
-        "GET", "notifier", "/v1/challenge-contacts/missing", timeout=SIDE_FIGURE_SECONDS
-    )
-    return held
-
-
-async def challenge_notices(service: ServiceCalls, challenge_id: str) -> list[dict[str, Any]]:
-    """The notices the notifier keeps of one challenge (`lrs emails show --challenge`)."""
-    found: list[dict[str, Any]] = await service._json(
-        "GET", "notifier", "/v1/deliveries", params={"challenge": challenge_id}, timeout=SIDE_FIGURE_SECONDS
-    )
-    return found
-
-
 # --- a learner's record --------------------------------------------------------------------------------------
 
 
@@ -173,7 +135,7 @@ async def learner_found(request: Request, look_up_id: str, user: SupportOperator
         return _learner_page(request, user, look_up_ended=True)
     uln = str(look_up["uln"])
     service = calls(request, user)
-    plr = await operator_plr(service, uln)
+    plr = await service.operator_plr(uln)
     open_challenges: dict[str, dict[str, Any]] | None
     try:  # the record is what the page is for: open challenges the challenges service cannot give are said missing
         open_challenges = {
@@ -265,7 +227,10 @@ async def _notices_held(
 
     async def held_one(challenge_id: str) -> bool | None:
         try:
-            return any(notice.get("status") == "held" for notice in await challenge_notices(service, challenge_id))
+            return any(
+                notice.get("status") == "held"
+                for notice in await service.deliveries(challenge=challenge_id, timeout=SIDE_FIGURE_SECONDS)
+            )
         except KeyRejected:
             raise
         except ServiceError:
@@ -317,7 +282,7 @@ async def challenges_page(
     service = calls(request, user)
     held: list[dict[str, Any]] | None
     try:
-        held = await held_challenge_notices(service)
+        held = await service.held_challenge_notices(timeout=SIDE_FIGURE_SECONDS)
     except KeyRejected:
         raise
     except ServiceError:
@@ -326,7 +291,7 @@ async def challenges_page(
     if errors:
         return render(request, "ops_challenges.html", context, user=user, status_code=400)
     try:
-        page = await any_aos_challenges(service, STATE_CHOICES[state][1], ao_id, after, CHALLENGES_PAGE)
+        page = await service.challenges(STATE_CHOICES[state][1], ao_id=ao_id, after=after, limit=CHALLENGES_PAGE)
     except Refused:  # a position no page handed out (a hand-made link): start again at the newest
         return see_other(challenges_address(ao_id, state))
     challenges: list[dict[str, Any]] = page["items"]

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, NamedTuple
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from lrs_contracts.identifiers import AO_ID_PATTERN
+from lrs_platform.credential_store import SESSION_KEY_LABEL, StoredKey
+from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
 from portal.auth import SignedIn
-from portal.backend import NotFound
+from portal.backend import KeyRejected, NotFound, ServiceCalls, ServiceError
 from portal.mi import CHARTS
 from portal.web.ao_pages import MiMonths, chart_download, gather_mi
 from portal.web.batch_pages import (
@@ -21,10 +25,11 @@ from portal.web.batch_pages import (
     RecordsShown,
     batch_context,
     batch_status_answer,
+    line_asked,
     record_context,
     records_download,
 )
-from portal.web.common import PageError, SupportOperator, calls, portal_of, render, see_other
+from portal.web.common import UK, PageError, SupportOperator, calls, portal_of, render, see_other
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,14 +51,88 @@ def ao_asked(typed: str | None) -> tuple[str | None, str | None]:
     return ao_id, None
 
 
-def batch_asked(typed: str) -> tuple[uuid.UUID | None, str | None]:
-    """The batch id an operator typed or pasted, or what is wrong with it."""
-    if not typed.strip():
+# The statuses ingest's batch list is asked for (`GET /v1/batches?status=`), as the filter offers them: `queued` is
+# not one (a batch maintenance holds is `accepted` until it is picked up, and listed as such).
+LIST_STATUSES = ("received", "accepted", "validating", "completed", "failed", "abandoned", "refused")
+STATUS_OPTIONS = {"accepted": "accepted (queued or waiting to be checked)", "validating": "validating (being checked)"}
+# The start of a batch's id as the AO quotes it: the email's subject says "(batch 5a398464)" (ingest's `id_prefix`).
+ID_PREFIX = re.compile(r"[0-9a-f][0-9a-f-]{7,35}")
+BATCH_ID_ERROR = (
+    "Enter the batch's id as the AO was given it, like 3f2b8c1e-4d5a-4b6c-9d7e-8f9a0b1c2d3e, or its first 8"
+    " characters at least, like 3f2b8c1e (as its email's subject quotes it)"
+)
+DAY_TYPED = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]([0-9]{1,2}):([0-9]{2}))?")
+
+
+def batch_asked(typed: str) -> tuple[uuid.UUID | str | None, str | None]:
+    """The batch id an operator typed or pasted, or the start of one (8 characters or more, lower case), or what is
+    wrong with it."""
+    text = typed.strip().lower()
+    if not text:
         return None, "Enter the batch's id"
     try:
-        return uuid.UUID(typed.strip()), None
+        return uuid.UUID(text), None
     except ValueError:
-        return None, "Enter the batch's id as the AO was given it, like 3f2b8c1e-4d5a-4b6c-9d7e-8f9a0b1c2d3e"
+        pass
+    if ID_PREFIX.fullmatch(text):
+        return text, None
+    return None, BATCH_ID_ERROR
+
+
+def received_asked(typed: str | None, *, end: bool) -> tuple[datetime | None, str | None]:
+    """The instant a "received from" (`end` False) or "received to" (`end` True) filter names, typed as a UK date and
+    maybe a time ("2026-12-07" or "2026-12-07 10:00"): a day alone from its start, or to its end (the next day's
+    start, which ingest's `received_to` leaves out); None for nothing typed, or what is wrong with it."""
+    text = (typed or "").strip()
+    if not text:
+        return None, None
+    what = "to" if end else "from"
+    wrong = (
+        f"Enter the “received {what}” date as year-month-day, like 2026-12-07, or with a UK time, like 2026-12-07 10:00"
+    )
+    found = DAY_TYPED.fullmatch(text)
+    if found is None:
+        return None, wrong
+    year, month, day, hour, minute = found.groups()
+    try:
+        on = date(int(year), int(month), int(day))
+        at = time(int(hour), int(minute)) if hour is not None else time(0, 0)
+    except ValueError:  # 2026-02-30, 25:00
+        return None, wrong
+    if hour is None and end:
+        on += timedelta(days=1)
+    return datetime.combine(on, at, tzinfo=UK).astimezone(UTC), None
+
+
+class ListAsked(NamedTuple):
+    """What the operators' batch list is filtered by: as typed (`typed`, shown again in the form) and as ingest is
+    asked (`params`), or what is wrong (`errors`, by field)."""
+
+    typed: dict[str, str]
+    params: dict[str, Any]
+    errors: dict[str, str]
+
+
+def list_asked(
+    *, status: str | None = None, received_from: str | None = None, received_to: str | None = None
+) -> ListAsked:
+    typed = {"status": status or "", "received_from": received_from or "", "received_to": received_to or ""}
+    params: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if status:
+        if status in LIST_STATUSES:
+            params["status"] = status
+        else:
+            errors["status"] = "Choose a status from the list"
+    for name, end in (("received_from", False), ("received_to", True)):
+        moment, error = received_asked(typed[name], end=end)
+        if error:
+            errors[name] = error
+        elif moment is not None:
+            params[name] = moment.isoformat()
+    if "received_from" in params and "received_to" in params and params["received_from"] >= params["received_to"]:
+        errors["received_to"] = "The “received to” date and time must be after the “received from” one"
+    return ListAsked(typed, params, errors)
 
 
 async def _batches_page(
@@ -65,16 +144,28 @@ async def _batches_page(
     page: int = 1,
     errors: dict[str, str] | None = None,
     status: int = 400,
+    asked: ListAsked | None = None,
+    id_prefix: str | None = None,
 ) -> HTMLResponse:
-    """`status`: the page's, when `errors` or the AO typed are wrong."""
+    """`status`: the page's, when `errors` or the AO typed are wrong; `asked`: the list's filters; `id_prefix`: the
+    batches whose ids start so are listed (several matched what was typed)."""
     errors = dict(errors or {})
+    asked = asked or list_asked()
+    errors |= asked.errors
     ao_id, ao_error = ao_asked(ao_typed)
     listing: dict[str, Any] | None = None
     if ao_error:
         errors["ao"] = ao_error
-    else:
-        answer = await calls(request, user).batches(page=page, page_size=BATCHES_PAGE, ao_id=ao_id)
-        listing = {"batches": answer["items"], "last_page": max(1, -(-answer["total"] // answer["page_size"]))}
+    elif not asked.errors:
+        params = {"ao_id": ao_id, **asked.params, **({"id_prefix": id_prefix} if id_prefix else {})}
+        answer = await calls(request, user).batches(page=page, page_size=BATCHES_PAGE, **params)
+        listing = {
+            "batches": answer["items"],
+            "total": answer["total"],
+            "last_page": max(1, -(-answer["total"] // answer["page_size"])),
+        }
+    # what the list's pages carry, besides `page`
+    carried = {"ao": ao_id, **{name: value for name, value in asked.typed.items() if value}}
     context = {
         "ao": ao_id or ao_typed.strip(),
         "ao_id": ao_id,
@@ -82,6 +173,11 @@ async def _batches_page(
         "listing": listing,
         "page": page,
         "errors": errors,
+        "filters": asked.typed,
+        "filtered": bool(asked.params),
+        "status_options": [(name, STATUS_OPTIONS.get(name, name)) for name in LIST_STATUSES],
+        "id_prefix": id_prefix,
+        "list_query": "".join(f"{name}={quote(value, safe='')}&" for name, value in carried.items() if value),
     }
     return render(request, "ops_batches.html", context, user=user, status_code=status if errors else 200)
 
@@ -93,33 +189,116 @@ async def batches(
     batch: Annotated[str | None, Query(max_length=200)] = None,
     ao: Annotated[str | None, Query(max_length=50)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    received_from: Annotated[str | None, Query(max_length=40)] = None,
+    received_to: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    """Find a batch by its id (`batch`: then its page), and below, `ao`'s batches (empty: every AO's), newest first."""
+    """Find a batch by its id or the start of it (`batch`: then its page, or the batches it may be), and below, `ao`'s
+    batches (empty: every AO's), newest first, of one `status` and received between two UK times if asked."""
+    asked = list_asked(status=status, received_from=received_from, received_to=received_to)
     if batch is not None:
         batch_id, batch_error = batch_asked(batch)
-        if batch_id is not None:
+        if isinstance(batch_id, uuid.UUID):
             return see_other(f"/ops/batches/{batch_id}")
+        if batch_id is not None:  # the start of an id: its batch, when one batch's id starts so
+            found = await calls(request, user).batches(page=1, page_size=BATCHES_PAGE, id_prefix=batch_id)
+            if found["total"] == 1:
+                return see_other(f"/ops/batches/{found['items'][0]['batch_id']}")
+            if found["total"] == 0:
+                errors = {"batch": f"No batch's id starts {batch_id}: check the id the AO gave you"}
+                return await _batches_page(request, user, batch_typed=batch, errors=errors, status=404)
+            return await _batches_page(request, user, batch_typed=batch, id_prefix=batch_id)
         errors = {"batch": batch_error or ""}
-        return await _batches_page(request, user, ao_typed=ao or "", batch_typed=batch, errors=errors)
-    return await _batches_page(request, user, ao_typed=ao or "", page=page)
+        return await _batches_page(request, user, ao_typed=ao or "", batch_typed=batch, errors=errors, asked=asked)
+    return await _batches_page(request, user, ao_typed=ao or "", page=page, asked=asked)
 
 
 def _operator_view(batch_id: uuid.UUID) -> dict[str, Any]:
     return {"operator_view": True, "batch_path": f"/ops/batches/{batch_id}"}
 
 
-@router.get("/ops/batches/{batch_id}")
-async def batch_page(
-    request: Request, batch_id: uuid.UUID, user: SupportOperator, asked: BatchPageAsked
-) -> HTMLResponse:
-    """The batch as its AO's users see it: status, counts, outcome, and its records with their codes."""
-    page_size = portal_of(request).settings.records_page_size
+# How long the batch page waits for the notifier's answer on the batch's email: the page is drawn without it after.
+EMAIL_WAIT_SECONDS = 5.0
+# The keys of a principal read to find a live key by its id (a key revoked is found by its id alone): an AO's keys in
+# use and its people's sessions open now.
+LIVE_KEYS_READ = 2_000
+
+
+def _whose(key: StoredKey) -> dict[str, Any]:
+    """A key the batch page names, never its secret (the store has none to give): its label, whose it is (a portal
+    session's person, from its label), who made it and when it was revoked."""
+    label = key.label or ""
+    person = label.removeprefix(SESSION_KEY_LABEL).strip() if label.startswith(SESSION_KEY_LABEL) else None
+    return {
+        "key_id": key.key_id,
+        "known": True,
+        "label": key.label,
+        "principal": str(key.principal),
+        "person": person,
+        "created_by": key.created_by,
+        "revoked_at": key.revoked_at,
+    }
+
+
+async def key_that_sent(request: Request, batch: dict[str, Any]) -> dict[str, Any] | None:
+    """The key the batch was sent with (ingest's `submitted_with_key`), as the identity store the portal issues keys in
+    knows it: an AO's key (its label, like "AQA exams office script"), a person's portal session key ("portal
+    session: aqa.jo"), or an operator's. None when the batch names no key; `known` False when the store has none by
+    that id (or the portal has no store to ask)."""
+    key_id = batch.get("submitted_with_key")
+    if not key_id:
+        return None
+    unknown = {"key_id": key_id, "known": False}
+    store = getattr(request.app.state, "credentials", None)
     try:
-        context = await batch_context(calls(request, user), batch_id, asked, page_size=page_size, operator=True)
+        principal = Principal.parse(str(batch.get("submitted_by") or ""))
+    except ValueError:
+        return unknown
+    if store is None or principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
+        return unknown
+    # every label: a session's key too (the key lists leave those out)
+    revoked = await store.revoked_listed(key_id, principal.kind)
+    if revoked is not None:
+        return _whose(revoked)
+    live = await store.listing(principal.kind, principal=principal, limit=LIVE_KEYS_READ)
+    found = next((key for key in live if key.key_id == key_id), None)
+    return _whose(found) if found is not None else unknown
+
+
+async def batch_email(service: ServiceCalls, batch_id: uuid.UUID) -> dict[str, Any]:
+    """The batch's email as the notifier keeps it (`GET /v1/deliveries?batch=`): `deliveries`, the first handled
+    first (none: no email yet), or `unavailable` when the notifier could not be asked: the page is drawn either way."""
+    try:
+        found = await service.deliveries(batch=batch_id, timeout=EMAIL_WAIT_SECONDS)
+    except KeyRejected:
+        raise  # the person's key was revoked: signed out, not shown the page
+    except ServiceError:
+        return {"deliveries": [], "unavailable": True}
+    return {"deliveries": list(found), "unavailable": False}
+
+
+@router.get("/ops/batches/{batch_id}")
+async def batch_page(request: Request, batch_id: uuid.UUID, user: SupportOperator, asked: BatchPageAsked) -> Response:
+    """The batch as its AO's users see it: status, counts, outcome, and its records with their codes; and for the
+    service desk, the key that sent it, its email, and whether its outcome waits in ingest's dead letters."""
+    line, _ = line_asked(asked.line)
+    if line is not None:  # "Go to a record"
+        return see_other(f"/ops/batches/{batch_id}/records/{line}")
+    page_size = portal_of(request).settings.records_page_size
+    service = calls(request, user)
+    try:
+        context = await batch_context(service, batch_id, asked, page_size=page_size, operator=True)
     except NotFound:
         errors = {"batch": NO_SUCH_BATCH.format(batch_id)}
         return await _batches_page(request, user, batch_typed=str(batch_id), errors=errors, status=404)
-    return render(request, "batch.html", context | _operator_view(batch_id) | {"sent_before": None}, user=user)
+    desk = {
+        "sent_before": None,
+        "sent_with": await key_that_sent(request, context["batch"]),
+        "batch_email": await batch_email(service, batch_id),
+        "reads_dead_letters": user.account.has_duty(OperatorScope.DEAD_LETTERS),
+    }
+    status = 400 if context["line_error"] else 200
+    return render(request, "batch.html", context | _operator_view(batch_id) | desk, user=user, status_code=status)
 
 
 @router.get("/ops/batches/{batch_id}/status.json")
