@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -903,7 +903,10 @@ class SentForm:
 class SentForms:
     """Forms that act once ("Issue key", "Create an account"): each carries a one-time id made when its page is
     shown. The first POST with an id claims it and keeps what it did; any other POST with it (a double-click, the
-    Back button) is answered with that, not acted on again."""
+    Back button) is answered with that, not acted on again.
+
+    A direct entry's content is held here too while one send sends it (`hold`, `let_go`): two tabs, or two colleagues
+    of one AO, sending the same entry at once send it once, the other send then finding its batch."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -937,6 +940,36 @@ class SentForms:
     async def give_back(self, form_id: uuid.UUID) -> None:
         """The claiming send did nothing (refused, or failed): the form can be sent again."""
         await self._pool.execute("DELETE FROM portal.sent_forms WHERE form_id = $1 AND outcome IS NULL", form_id)
+
+    async def hold(self, username: str, form_id: uuid.UUID, form: str, *, held_at_most: timedelta) -> SentForm | None:
+        """For what is one by its content rather than by a form's id (a direct entry: `form_id` made of the entry, `form`
+        naming the form that sends it), held only while one send acts on it, then let go (`let_go`): None when this
+        send holds it now (one insert: of several at once exactly one holds it); else the send holding it (its
+        outcome None). A hold older than `held_at_most` (its send stopped before letting go) is this send's now."""
+        async with self._pool.acquire() as connection:
+            held = await connection.fetchval(
+                "INSERT INTO portal.sent_forms (form_id, username, form) VALUES ($1, $2, $3)"
+                " ON CONFLICT (form_id) DO UPDATE SET username = EXCLUDED.username, form = EXCLUDED.form,"
+                " sent_at = now(), outcome = NULL WHERE portal.sent_forms.sent_at < now() - $4::interval"
+                " RETURNING form_id",
+                form_id,
+                username,
+                form,
+                held_at_most,
+            )
+            if held is not None:
+                return None
+            row = await connection.fetchrow("SELECT username, form FROM portal.sent_forms WHERE form_id = $1", form_id)
+        if row is None:  # let go between the two statements: the next try holds it
+            return SentForm(username, "", None)
+        return SentForm(row["username"], row["form"], None)
+
+    async def let_go(self, form_id: uuid.UUID, form: str) -> None:
+        """The send that holds `form_id` (as `form`) is done: the next send of the same content may act. A hold another
+        send has taken over since (`held_at_most`) stays its."""
+        await self._pool.execute(
+            "DELETE FROM portal.sent_forms WHERE form_id = $1 AND form = $2 AND outcome IS NULL", form_id, form
+        )
 
     async def forget_older_than(self, moment: datetime) -> None:
         await self._pool.execute("DELETE FROM portal.sent_forms WHERE sent_at < $1", moment)

@@ -70,6 +70,7 @@ from portal.store import (
     LinkRefusal,
     LinkRefused,
     PendingUpload,
+    SentForm,
     StoredSession,
 )
 from portal.web.common import Portal
@@ -495,8 +496,30 @@ class MemoryMailer:
         self.sent.append(message)
 
 
+class MemoryHolds:
+    """portal.store.SentForms' holds of a direct entry's content in memory (`hold`, `let_go`)."""
+
+    def __init__(self) -> None:
+        self.held: dict[uuid.UUID, tuple[str, str, datetime]] = {}  # by key: who, which form's send, since
+        self.held_already = asyncio.Event()  # a send found the entry held by another form's send
+
+    async def hold(self, username: str, form_id: uuid.UUID, form: str, *, held_at_most: timedelta) -> SentForm | None:
+        found = self.held.get(form_id)
+        if found is None or found[2] < utc_now() - held_at_most:
+            self.held[form_id] = (username, form, utc_now())
+            return None
+        if found[1] != form:
+            self.held_already.set()
+        return SentForm(found[0], found[1], None)
+
+    async def let_go(self, form_id: uuid.UUID, form: str) -> None:
+        if form_id in self.held and self.held[form_id][1] == form:
+            del self.held[form_id]
+
+
 class MemoryUploads:
     def __init__(self) -> None:
+        self.forms = MemoryHolds()
         self.kept: dict[uuid.UUID, PendingUpload] = {}
         self.made: dict[uuid.UUID, uuid.UUID] = {}  # a submitted upload's batch
         self.environments: dict[uuid.UUID, Environment] = {}  # where each was checked (one put in `kept`: live)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -107,6 +109,15 @@ SENT_BEFORE_LOOKED_FOR = 200
 # sent again, looked for among the AO's newest so many batches; "Send it again as a new batch" sends it all the same.
 SAME_ENTRY_WITHIN = timedelta(minutes=15)
 SAME_ENTRY_LOOKED_FOR = 50
+# Two sends of the same entry at once (two tabs, two colleagues of one AO): each looks for the other's batch before
+# either has made it. So a send holds the entry's content (its AO, environment and file but for the form's reference)
+# in the sent forms (decision 0190) while it looks and sends; another send of it waits up to ENTRY_WAIT_SECONDS for
+# that one to let go, then looks, and finds its batch. A hold past ENTRY_HELD_AT_MOST (its send stopped before
+# letting go: a send makes two calls of at most the services' timeout, 30 s) is taken over.
+ENTRY_FORM = "direct-entry"
+ENTRY_WAIT_SECONDS = 20.0
+_ENTRY_POLL_SECONDS = 0.1
+ENTRY_HELD_AT_MOST = timedelta(minutes=2)
 # A batch that recorded nothing and will not (refused at the door, failed by RS005, or given up on): the same entry
 # again is sent.
 _NOTHING_RECORDED = ("refused", "failed", "abandoned")
@@ -136,10 +147,12 @@ def _entry_page(
     sent_already: dict[str, Any] | None = None,
     rejected: dict[str, Any] | None = None,
     busy: Mapping[str, Any] | None = None,
+    being_sent: bool = False,
 ) -> HTMLResponse:
     """`sent_before`: this form was sent before, with other content (`batch`: the batch it made, if found);
     `drawn_from_post`: the form filled in as a POST's answer, whose Back and reload then ask the empty form by GET;
     `sent_already`: the batch another form sent this same entry as, lately (`_same_entry_sent_lately`);
+    `being_sent`: another form's send of this same entry was still sending it after ENTRY_WAIT_SECONDS;
     `rejected`: the form asked to enter a rejected entry again (`batch_id`; `kept`: whether it is filled in);
     `busy`: ingest's 429 TOO_MANY_RECORDS_WAITING problem (decision 0171), the entry not sent."""
     context = {
@@ -158,6 +171,7 @@ def _entry_page(
         "sent_already": sent_already,
         "rejected": rejected,
         "busy": busy,
+        "being_sent": being_sent,
     }
     return render(request, "direct_entry.html", context, user=user, status_code=status)
 
@@ -319,21 +333,73 @@ async def direct_entry_submit(request: Request, user: AoUser) -> Response:
     errors = field_errors(entry, outcome)
     if errors:
         return _entry_page(request, user, values, errors, warnings_of(outcome), 400)
-    sent = batch_file(batch)
-    if field(form, "again") != "yes" and (earlier := await _same_entry_sent_lately(request, user, entry, entry_id)):
-        return _entry_page(request, user, values, {}, warnings_of(outcome), 409, sent_already=earlier)
+    sent, warnings = batch_file(batch), warnings_of(outcome)
+    if field(form, "again") == "yes":  # sent again on purpose: neither waits for nor holds up another send of it
+        return await _send_entry(request, user, values, entry, entry_id, sent, warnings, again=True)
+    held, being_sent = await _hold_entry(request, user, entry, entry_id)
+    if being_sent:
+        return _entry_page(request, user, values, {}, warnings, 409, being_sent=True)
+    try:
+        return await _send_entry(request, user, values, entry, entry_id, sent, warnings, again=False)
+    finally:
+        if held is not None:
+            await portal_of(request).uploads.forms.let_go(held, f"{ENTRY_FORM} {entry_id}")
+
+
+def _entry_key(request: Request, ao_id: str, entry: Entry) -> uuid.UUID:
+    """The entry as the same entry sent from any form of the AO in this environment: its file but for the reference,
+    which each form's own id gives (sha256, as a key of the sent forms)."""
+    unreferenced = batch_file(entry_batch(entry, ao_id, ""))
+    digest = hashlib.sha256(b"\n".join((base(request).encode(), ao_id.encode(), unreferenced))).digest()
+    return uuid.UUID(bytes=digest[:16])
+
+
+async def _hold_entry(request: Request, user: AoUser, entry: Entry, entry_id: str) -> tuple[uuid.UUID | None, bool]:
+    """(The entry's key, which this send now holds, to let go of once sent; or None when it holds nothing: a second
+    click on this same form's Send, left to ingest, which answers the form's key with its one batch), and whether
+    another form's send of this same entry still held it after ENTRY_WAIT_SECONDS (this one then sends nothing).
+    Once the other lets go, this one holds it and looks for that one's batch (`_same_entry_sent_lately`)."""
+    assert user.account.ao_id is not None
+    key = _entry_key(request, user.account.ao_id, entry)
+    mine = f"{ENTRY_FORM} {entry_id}"
+    forms = portal_of(request).uploads.forms
+    deadline = time.monotonic() + ENTRY_WAIT_SECONDS
+    while True:
+        holder = await forms.hold(user.account.username, key, mine, held_at_most=ENTRY_HELD_AT_MOST)
+        if holder is None:
+            return key, False
+        if holder.form == mine:
+            return None, False
+        if time.monotonic() >= deadline:
+            return None, True
+        await asyncio.sleep(_ENTRY_POLL_SECONDS)
+
+
+async def _send_entry(
+    request: Request,
+    user: AoUser,
+    values: dict[str, str],
+    entry: Entry,
+    entry_id: str,
+    sent: bytes,
+    warnings: list[str],
+    *,
+    again: bool,
+) -> Response:
+    """The entry (`sent`: its file) sent as a batch, unless (`again` aside) it was sent lately from another form; its
+    batch's page."""
+    if not again and (earlier := await _same_entry_sent_lately(request, user, entry, entry_id)):
+        return _entry_page(request, user, values, {}, warnings, 409, sent_already=earlier)
     try:
         accepted = await calls(request, user).submit_batch(sent, "application/json", f"portal-entry-{entry_id}")
     except Refused as refused:
         if refused.problem.get("code") == ProblemCode.TOO_MANY_RECORDS_WAITING:
             # decision 0171: nothing kept; the form again as it was, saying so above it (as an upload's busy page)
-            return _entry_page(request, user, values, {}, warnings_of(outcome), 429, busy=refused.problem)
+            return _entry_page(request, user, values, {}, warnings, 429, busy=refused.problem)
         if refused.problem.get("code") in (ProblemCode.IDEMPOTENCY_KEY_REUSED, ProblemCode.CONFLICT):
             # ingest's 409 for the form's key: it made a batch already, of other content (the form sent, then Back, a
             # change and Send: IDEMPOTENCY_KEY_REUSED), or the same entry is being published by another Send (CONFLICT)
-            return await _entry_sent_before(
-                request, user, values, refused.problem, sent, entry_id, warnings_of(outcome)
-            )
+            return await _entry_sent_before(request, user, values, refused.problem, sent, entry_id, warnings)
         return _entry_page(request, user, values, {"action": refused.detail}, [], 400)
     held = bool(accepted.get("maintenance"))
     return await _to_the_entrys_batch(request, user, entry, accepted["batch_id"], entry_reference(entry_id), held)
@@ -700,9 +766,14 @@ async def _challenge_page(
     errors: dict[str, str],
     values: dict[str, str],
     status: int = 200,
+    *,
+    read: dict[str, Any] | None = None,
+    not_recorded: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    """`read`: the challenge, read already; `not_recorded`: the resolution this person sent, refused as another was
+    recorded first (`resolution`, `note`), which the page says was not recorded or sent, keeping the note typed."""
     service = calls(request, user)
-    challenge = await service.challenge(challenge_id)
+    challenge = read if read is not None else await service.challenge(challenge_id)
     batches: list[dict[str, Any]] = []
     if challenge["state"] != "resolved":
         # The batches the challenges service takes as its correction (decision 0142), named as the AO's latest
@@ -718,6 +789,7 @@ async def _challenge_page(
         "batches": batches,
         "errors": errors,
         "values": values,
+        "not_recorded": not_recorded,
     }
     return render(request, "challenge.html", context, user=user, status_code=status)
 
@@ -775,8 +847,8 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
     try:
         await calls(request, user).resolve_challenge(challenge_id, resolution, note, correcting)
     except Refused as refused:
-        if _already(refused, "resolved"):  # its page shows how it was resolved
-            return see_other(f"/challenges/{challenge_id}")
+        if _already(refused, "resolved"):
+            return await _resolved_first(request, user, challenge_id, values, note, correcting)
         if refused.problem.get("code") in _CORRECTING_BATCH_CODES:  # the service judged the batch
             return await _challenge_page(request, user, challenge_id, {batch_field: refused.detail}, values, 400)
         if refused.problem.get("code") == ProblemCode.RESOLUTION_NOTE_REQUIRED:  # nothing visible in what was typed
@@ -788,6 +860,45 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
         pending = "That batch is not yet known to the challenges service: try again in a moment"
         return await _challenge_page(request, user, challenge_id, {batch_field: pending}, values, 503)
     return see_other(f"/challenges/{challenge_id}?done=resolved")
+
+
+async def _resolved_first(
+    request: Request,
+    user: AoUser,
+    challenge_id: uuid.UUID,
+    values: dict[str, str],
+    note: str | None,
+    correcting: uuid.UUID | None,
+) -> Response:
+    """A resolution refused because the challenge is resolved already. Resolved as this one says (a second click: the
+    first recorded it), to its page, which shows how. Resolved otherwise (a colleague of the AO was first, or the
+    learner withdrew it): its page, saying that this resolution and note were not recorded nor sent to the learner, the
+    note typed kept on it (the page of a resolved challenge has no form to keep it in). A challenge that cannot be read
+    just now: to its page, which says what it can."""
+    try:
+        challenge = await calls(request, user).challenge(challenge_id)
+    except (NotFound, Refused, Unavailable):
+        return see_other(f"/challenges/{challenge_id}")
+    if _resolved_as(challenge, values["resolution"], note, correcting):
+        return see_other(f"/challenges/{challenge_id}")
+    sent = {"resolution": values["resolution"], "note": note}
+    return await _challenge_page(request, user, challenge_id, {}, values, 409, read=challenge, not_recorded=sent)
+
+
+def _resolved_as(challenge: Mapping[str, Any], resolution: str, note: str | None, correcting: uuid.UUID | None) -> bool:
+    """Whether the challenge was resolved as `resolution`, `note` and `correcting` say (its lines' ends aside: a
+    browser sends a textarea's as CR LF)."""
+
+    def lines(text: object) -> str:
+        said = str(text or "")
+        return said.replace("\r\n", "\n").strip() if has_visible_text(said) else ""
+
+    recorded_batch = str(challenge.get("correcting_batch_id") or "").lower()
+    return (
+        challenge.get("resolution") == resolution
+        and lines(challenge.get("note")) == lines(note)
+        and recorded_batch == (str(correcting) if correcting is not None else "")
+    )
 
 
 def _correcting_batch(values: dict[str, str]) -> tuple[uuid.UUID | None, dict[str, str]]:
