@@ -56,6 +56,8 @@ def test_options_that_take_a_value_keep_its_type_and_flags_show_none(
         "--limit": "<int range>",
         "--all": None,
         "--after": "<str>",
+        "--since": "<str>",
+        "--until": "<str>",
         "--json": None,
         "--help": None,
     }

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AwareDatetime
 from starlette.requests import ClientDisconnect
 
 from ingest import maintenance_api
@@ -20,7 +21,7 @@ from ingest.config import IngestSettings
 from ingest.maintenance import maintenance_notice, notice_for, status_shown
 from ingest.maintenance_api import Maintenance
 from ingest.metrics import SUBMISSIONS_DEFERRED
-from ingest.repository import BatchRepository
+from ingest.repository import BatchRepository, id_range
 from ingest.service import (
     BatchRefusedError,
     BatchSubmissions,
@@ -495,6 +496,17 @@ def _upload_stalled(stalled: UploadStalled) -> ProblemError:
     return problem
 
 
+ID_PREFIX_PATTERN = r"^[0-9A-Fa-f-]{8,36}$"
+
+
+def _only_received(
+    received_from: datetime | None, received_to: datetime | None, ids: tuple[uuid.UUID, uuid.UUID] | None
+) -> dict[str, Any]:
+    """The list's bounds that were given, as `BatchRepository.history` takes them."""
+    bounds = {"received_from": received_from, "received_to": received_to, "ids": ids}
+    return {name: value for name, value in bounds.items() if value is not None}
+
+
 def _not_found(batch_id: uuid.UUID) -> ProblemError:
     return ProblemError(404, "Not found", f"There is no batch {batch_id} for this caller.")
 
@@ -520,7 +532,10 @@ async def _no_queued_filter(request: Request) -> None:
         " as `after` for the batches after the last one shown, which neither repeats nor misses a batch however many"
         " arrive meanwhile (decision 0118). `page` numbers the pages instead, as they stand at each request: a batch"
         " received between two requests moves every batch down, so the next numbered page repeats one and a deleted"
-        " one (a Sandpit reset) makes it miss one. `total` is counted in the same read as the page."
+        " one (a Sandpit reset) makes it miss one. `total` is counted in the same read as the page. `received_from`"
+        ' and `received_to` keep the batches received in that time ("we uploaded at about 10"), `id_prefix` those'
+        " whose id starts so (the 8 characters of a batch email's subject); each narrows the list and its `total`,"
+        " an AO's to its own batches as ever. `held_in_dead_letters` is null here: the batch's own view says it."
     ),
     response_model=BatchPage,
     responses=problems(401, 403, 422, 503),
@@ -550,8 +565,30 @@ async def list_batches(
             " list too) until it is picked up, so `accepted` lists it"
         ),
     ] = None,
+    received_from: Annotated[
+        AwareDatetime | None,
+        Query(
+            description="only batches received at or after this instant: ISO 8601 with its zone"
+            " (2026-12-07T09:00:00Z, 2026-06-01T10:00:00+01:00); a time without a zone is refused (422)"
+        ),
+    ] = None,
+    received_to: Annotated[
+        AwareDatetime | None,
+        Query(description="only batches received before this instant (not at it): ISO 8601 with its zone"),
+    ] = None,
+    id_prefix: Annotated[
+        str | None,
+        Query(
+            pattern=ID_PREFIX_PATTERN,
+            description="only batches whose id starts with this: 8 to 36 characters of its text form (hex digits"
+            " and hyphens, in either case), such as the 8 a batch email's subject gives (`(batch 5a398464)`)",
+        ),
+    ] = None,
 ) -> BatchPage:
     scope = scope_for(principal, ao_id)
+    ids = id_range(id_prefix) if id_prefix is not None else None
+    if id_prefix is not None and ids is None:  # no batch id's text starts so: none is listed
+        return BatchPage(items=[], page=None if after is not None else page or 1, page_size=page_size, total=0)
     if after is not None and page is not None:
         raise ProblemError(
             422,
@@ -565,6 +602,7 @@ async def list_batches(
         limit=page_size,
         offset=0 if after is not None else offset_of(page or 1, page_size),
         after=after,
+        **_only_received(received_from, received_to, ids),
     )
     closure = await maintenance.closure()
     now = datetime.now(UTC)
@@ -594,7 +632,9 @@ async def list_batches(
         " or pause to end, which `maintenance` describes. `abandoned`: validation could not process the batch and"
         " gave up on it (`failure_reason` says so); none of its records were recorded, and the same file submitted"
         " again is a new batch. `wait_until_decided` holds the answer up to that many seconds until the batch is"
-        " completed, failed or abandoned."
+        " completed, failed or abandoned. `held_in_dead_letters`: the batch's messages ingest could not apply, held"
+        " in its dead letters for an operator (how many, since when); until then the batch reads as it stood, though"
+        " the LRS may have decided it."
     ),
     response_model=BatchView,
     responses=problems(401, 403, 404, 422, 503),

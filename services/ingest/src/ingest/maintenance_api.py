@@ -136,8 +136,12 @@ async def current_schedule(request: Request, principal: CurrentPrincipal, store:
 @router.get(
     "/admin/maintenance",
     summary="The latest maintenance windows and pauses (`limit` of each, newest first), with who set and cancelled each and when",
+    description=(
+        'Read only, so the service desk reads it too ("down for us since 09:00" after a pause has ended): the'
+        " `support` scope reaches it as well as `maintenance`; changing the schedule needs `maintenance`."
+    ),
     responses=problem_responses(403),
-    openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
+    openapi_extra=operator_scope(OperatorScope.MAINTENANCE, OperatorScope.SUPPORT),
 )
 async def maintenance_history(
     principal: Operator, store: Maintenance, limit: Annotated[int, Query(ge=1, le=1_000)] = 200

@@ -33,6 +33,28 @@ from lrs_platform.paging import PagePosition, split_page
 _log = get_logger("ingest.repository")
 
 SCHEMA = "ingest"
+PARKED_SCHEMA = f"{SCHEMA}_parked"
+"""Where ingest's consumers park what they cannot apply (`lrs_platform.parking`): its dead letters."""
+
+
+def parked_key(batch_id: uuid.UUID) -> bytes:
+    """A batch's messages' key on the outcomes topic, as the parked table holds it: the id's text."""
+    return str(batch_id).encode()
+
+
+def id_range(prefix: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The batch ids whose text starts with `prefix` (hex digits and hyphens), as the smallest and the largest of
+    them: an index range, where the text would be read from every id. None when no id's text starts so (a hyphen
+    out of its place, a hex digit where one belongs)."""
+    text = prefix.lower()
+    template = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+    if len(text) > len(template) or any(
+        (char == "-") != (place == "-") or (char != "-" and char not in "0123456789abcdef")
+        for char, place in zip(text, template, strict=False)
+    ):
+        return None
+    digits = text.replace("-", "")
+    return uuid.UUID(digits.ljust(32, "0")), uuid.UUID(digits.ljust(32, "f"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,11 +579,18 @@ class BatchRepository:
         return int(waiting)
 
     async def get(self, batch_id: uuid.UUID, *, ao_id: str | None) -> asyncpg.Record | None:
-        """The batch, if it belongs to `ao_id` (None: any AO, for operators)."""
+        """The batch, if it belongs to `ao_id` (None: any AO, for operators), and beside its columns its messages
+        parked in ingest's dead letters: `held_in_dead_letters` (how many) and `held_in_dead_letters_since` (when
+        the first was parked). The outcomes topic is keyed by the batch id's text, and so are its parked messages:
+        one look-up in `parked_messages_by_key`, in the same statement."""
         row: asyncpg.Record | None = await self._pool.fetchrow(
-            "SELECT * FROM ingest.batches WHERE batch_id = $1 AND ($2::text IS NULL OR ao_id = $2)",
+            "SELECT b.*, held.messages AS held_in_dead_letters, held.since AS held_in_dead_letters_since"
+            " FROM ingest.batches b CROSS JOIN LATERAL (SELECT count(*) AS messages, min(parked_at) AS since"
+            f" FROM {PARKED_SCHEMA}.parked_messages WHERE message_key = $3) AS held"
+            " WHERE b.batch_id = $1 AND ($2::text IS NULL OR b.ao_id = $2)",
             batch_id,
             ao_id,
+            parked_key(batch_id),
         )
         return row
 
@@ -573,6 +602,9 @@ class BatchRepository:
         offset: int = 0,
         after: PagePosition | None = None,
         status: str | None = None,
+        received_from: datetime | None = None,
+        received_to: datetime | None = None,
+        ids: tuple[uuid.UUID, uuid.UUID] | None = None,
     ) -> BatchHistory:
         """A page of the batches, newest first (then by id, descending), of one AO (None: every AO), in one state
         if given: the `limit` after `after` (decision 0118), else after `offset` rows; how many there are in all,
@@ -580,24 +612,40 @@ class BatchRepository:
         the next page starts, if another follows. An AO's statements name the AO and everyone's name none
         (`where_given`), each over its index in this order: one statement for both read every AO's batches for an
         AO's page once generic. A state filters the rows that index walks (an AO's batches are thousands, not
-        millions)."""
+        millions).
+
+        `received_from` (at or after) and `received_to` (before) bound when they were received, over the same
+        indexes; `ids` (the smallest and largest id, `id_range`: the ids a prefix of their text names) is a range of
+        the primary key. The list, its count included, is of those only."""
         filters = {"ao_id": ao_id, "status": status}
         position: list[object] = []
-        page_where, values = where_given(filters)
+        beyond: list[str] = []
         if after is not None:
             # newest first, then by id descending, as the indexes hold them; the time alone starts the index scan
             beyond = ["received_at <= $1", "(received_at < $1 OR batch_id < $2)"]
             position = [after.at, after.id]
-            page_where, values = where_given(filters, also=beyond, first=3)
-        count_where, _ = where_given(filters, first=len(position) + 1)
+        bounds = [
+            (condition, value)
+            for condition, value in (
+                ("received_at >= ${}", received_from),
+                ("received_at < ${}", received_to),
+                ("batch_id >= ${}", None if ids is None else ids[0]),
+                ("batch_id <= ${}", None if ids is None else ids[1]),
+            )
+            if value is not None
+        ]
+        bounded = [condition.format(number) for number, (condition, _) in enumerate(bounds, start=len(position) + 1)]
+        first = len(position) + len(bounds) + 1
+        page_where, values = where_given(filters, also=[*beyond, *bounded], first=first)
+        count_where, _ = where_given(filters, also=bounded, first=first)
+        arguments = [*position, *(value for _, value in bounds), *values]
         rows = await self._pool.fetch(
             f"SELECT listed.batches_listed, page.* FROM (SELECT count(*) AS batches_listed FROM ingest.batches"
             f"{count_where}) AS listed LEFT JOIN LATERAL (SELECT * FROM ingest.batches{page_where}"
-            f" ORDER BY received_at DESC, batch_id DESC LIMIT ${len(position) + len(values) + 1}"
-            f" OFFSET ${len(position) + len(values) + 2}) AS page ON true"
+            f" ORDER BY received_at DESC, batch_id DESC LIMIT ${len(arguments) + 1}"
+            f" OFFSET ${len(arguments) + 2}) AS page ON true"
             " ORDER BY page.received_at DESC, page.batch_id DESC",
-            *position,
-            *values,
+            *arguments,
             limit + 1,
             offset,
         )

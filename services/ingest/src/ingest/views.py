@@ -64,6 +64,16 @@ class RefusalView(_View):
     column: int | None = None
 
 
+class HeldInDeadLetters(_View):
+    """The batch's messages that ingest's batch view could not apply, kept in its dead letters for an operator."""
+
+    count: int = Field(
+        description="how many of the batch's messages are held: the one that could not be applied and those that"
+        " wait behind it, in order"
+    )
+    since: datetime = Field(description="when the first of them was parked")
+
+
 class BatchLinks(_View):
     self: str
     records: str
@@ -114,6 +124,14 @@ class BatchView(_View):
         description="status `received` past the publish timeout: the batch was not published when it was sent (Kafka"
         " did not take it and the request was answered 503, or the service stopped before answering), so nothing is"
         " processing it; what to do (send the same file again: it is published under this batch id)",
+    )
+    held_in_dead_letters: HeldInDeadLetters | None = Field(
+        default=None,
+        description="the batch's messages parked in ingest's dead letters (how many, and since when): the batch view"
+        " could not apply one of its outcome messages, so until an operator retries or skips it (an operator is"
+        " dealing with it) the batch reads as it stood before, while the LRS may have decided it and recorded its"
+        " results. No message's content is shown. Null when none is held; in the batch list (GET /v1/batches) always"
+        " null: the batch's own view (GET /v1/batches/{batch_id}) says it",
     )
 
 
@@ -207,6 +225,15 @@ def format_of(row: Row) -> BatchFormat | None:
     return fmt
 
 
+def held_in_dead_letters(row: Row) -> HeldInDeadLetters | None:
+    """What the batch's row says of its messages parked in ingest's dead letters (`BatchRepository.get` reads them
+    beside it); None when none is, or when the row was read without them (a list's)."""
+    count = row.get("held_in_dead_letters")
+    if not count:
+        return None
+    return HeldInDeadLetters(count=count, since=row["held_in_dead_letters_since"])
+
+
 def batch_view(row: Row, environment: Environment = Environment.LIVE) -> BatchView:
     batch_id: uuid.UUID = row["batch_id"]
     fmt = format_of(row)
@@ -250,6 +277,7 @@ def batch_view(row: Row, environment: Environment = Environment.LIVE) -> BatchVi
         accepted_at=row["accepted_at"],
         decided_at=row["decided_at"],
         links=links_for(batch_id),
+        held_in_dead_letters=held_in_dead_letters(row),
     )
 
 

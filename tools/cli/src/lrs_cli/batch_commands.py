@@ -6,6 +6,7 @@ import math
 import re
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -28,17 +29,18 @@ from lrs_cli.client import (
     batch_kept_unknown,
     expect_ok,
     pages,
+    parse_moment,
     place_in_file,
     problem_text,
     record_place,
     unreachable_text,
 )
+from lrs_cli.credential_commands import DATE_FORMATS
 from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
 from lrs_cli.identifiers import ao_id_value
 from lrs_cli.maintenance_commands import uk_and_utc, when_processed
 from lrs_cli.output import (
     JsonOption,
-    batch_id_value,
     connection,
     counted,
     print_json,
@@ -56,6 +58,7 @@ from lrs_contracts.text import shown_on_one_line
 from lrs_domain.formats import BatchRefused as WholeFileRefused
 from lrs_domain.formats import file_field_name
 from lrs_domain.formats.limits import finding_in_file_words
+from lrs_platform.clock import ENGLAND
 
 FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
 CONTENT_TYPES = {"csv": "text/csv", "xml": "application/xml", "json": "application/json"}
@@ -255,11 +258,11 @@ def follow(client: httpx.Client, batch_id: str, wait: float) -> dict[str, Any]:
     Retry-After, as is one that cannot be reached: the batch is not the worse for it."""
     deadline = time.monotonic() + wait
     batch: dict[str, Any] = _batch_as_it_stands(client, batch_id, {}, deadline, bounded=wait > 0)
-    if batch["status"] in FINAL_STATES or wait <= 0 or held_past(batch, wait):
+    if batch["status"] in FINAL_STATES or wait <= 0 or held_past(batch, wait) or batch.get("held_in_dead_letters"):
         return batch
     with progress(f"batch {batch['status']}", total=wait) as update:
         while batch["status"] not in FINAL_STATES and (left := deadline - time.monotonic()) > 0:
-            if held_past(batch, left):
+            if held_past(batch, left) or batch.get("held_in_dead_letters"):  # an operator's to release, not time's
                 break
             poll = {"wait_until_decided": round(min(left, LONG_POLL_SECONDS), 3)}
             batch = _batch_as_it_stands(client, batch_id, poll, deadline, batch)
@@ -355,11 +358,23 @@ def summary(batch: dict[str, Any]) -> Text:
         text.append(f"\n  {refusal['code']}: {refusal.get('detail') or refusal['title']}{where}", style="red")
     if notice := batch.get("maintenance"):
         text.append(f"\n  held by maintenance ({notice['reason']}): it {when_processed(notice)}", style="yellow")
+    if held := batch.get("held_in_dead_letters"):
+        text.append(f"\n  {held_in_dead_letters_text(batch, held)}", style="yellow")
     if note := batch.get("not_published"):
         text.append(f"\n  {note}", style="red")
-    elif batch["status"] not in FINAL_STATES and not notice:  # held: the notice says when, waiting longer won't help
+    elif batch["status"] not in FINAL_STATES and not notice and not held:  # held: waiting longer won't help
         text.append("\n  not decided yet: ask again with --wait SECONDS")
     return text
+
+
+def held_in_dead_letters_text(batch: dict[str, Any], held: dict[str, Any]) -> str:
+    """What a batch whose messages ingest parked says: its outcome (its decision, or more of its records once it is
+    decided) waits for an operator's retry or skip, not for time."""
+    what = "its outcome is" if batch["status"] not in FINAL_STATES else "some of its results are"
+    return (
+        f"{what} held in ingest's dead letters since {uk_time(held['since'])}: an operator is dealing with it"
+        f" (lrs dlq list --service ingest --key {batch['batch_id']})"
+    )
 
 
 def _long_date(text: str) -> str:
@@ -486,10 +501,60 @@ def submit_command(
         raise typer.Exit(exit_code_of(batch))
 
 
+ID_PREFIX = re.compile(r"[0-9A-Fa-f-]{8,36}")
+PREFIX_MATCHES_SHOWN = 20
+
+
+def batch_id_or_prefix(value: str) -> str:
+    """A batch id, or the first 8 characters or more of one (as a batch email's subject gives them): anything else
+    is a usage error (exit status 2) before ingest is asked."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        if not ID_PREFIX.fullmatch(value):
+            raise typer.BadParameter(
+                "a batch id is a UUID, as `lrs batch submit` printed it, or its first 8 characters or more (as the"
+                " subject of a batch's email gives them: `(batch 5a398464)`)"
+            ) from None
+    return value
+
+
+def the_batch_starting(client: httpx.Client, given: str, *, as_json: bool = False) -> str:
+    """The id of the one batch `given` names: itself when it is a whole id, else the one batch whose id starts so
+    (of the caller's own, for an AO). None such: ingest's 404, as a whole id it does not know (exit status 1);
+    several: they are listed, and it is a usage error (exit status 2) to give so little of the id."""
+    try:
+        uuid.UUID(given)
+    except ValueError:
+        pass
+    else:
+        return given
+    body = expect_ok(client.get("/v1/batches", params={"id_prefix": given, "page_size": PREFIX_MATCHES_SHOWN}))
+    matches: list[dict[str, Any]] = body["items"]
+    if body["total"] == 1 and len(matches) == 1:
+        found: str = matches[0]["batch_id"]
+        return found
+    if not matches:
+        raise AnswerError(f"HTTP 404: Not found: there is no batch whose id starts {given} for this caller.", 404)
+    if as_json:
+        print_json(matches)
+    else:
+        _print_batches(matches)
+    shown = f" (the newest {len(matches):,} above)" if body["total"] > len(matches) else " (above)"
+    raise UsageError(f"several batches ({body['total']:,}) start with {given}{shown}: give more of the id")
+
+
 @app.command("status")
 def status_command(
     ctx: typer.Context,
-    batch_id: Annotated[str, typer.Argument(help="The id `lrs batch submit` printed.", callback=batch_id_value)],
+    batch_id: Annotated[
+        str,
+        typer.Argument(
+            help="The id `lrs batch submit` printed, or its first 8 characters or more (as a batch's email subject"
+            " gives them) when they name one batch.",
+            callback=batch_id_or_prefix,
+        ),
+    ],
     wait: WaitOption = 0.0,
     show_records: Annotated[
         bool, typer.Option("--records", help="List every record's result, codes and messages (every page).")
@@ -517,12 +582,13 @@ def status_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show a batch's status and counts; exit status 0 completed, 1 failed, abandoned or refused, 3 not decided
-    yet."""
+    yet (its outcome held in ingest's dead letters too); 2 when the start of an id given names several batches."""
     show_records = show_records or only is not None
     chosen = only.value if only else None
     if csv_file is not None:
         writable_beside(csv_file, "--csv")
     with connection(ctx).client("ingest") as client:
+        batch_id = the_batch_starting(client, batch_id, as_json=as_json)
         batch = follow(client, batch_id, wait)
         if csv_file == STANDARD_OUTPUT:
             write_csv(client, batch_id, csv_file, chosen)
@@ -576,14 +642,25 @@ class Listed:
 
 
 def history(
-    client: httpx.Client, ao_id: str | None, limit: int | None, status: str | None = None, after: str | None = None
+    client: httpx.Client,
+    ao_id: str | None,
+    limit: int | None,
+    status: str | None = None,
+    after: str | None = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Listed:
-    """The newest `limit` batches (None: every one), in `status` if given, after the position `after` if given:
-    each page after the last one read (its `next`), not by page number, so that batches received meanwhile
-    neither repeat one nor push one out of the list."""
+    """The newest `limit` batches (None: every one), in `status` if given, received at or after `since` and before
+    `until` if given, after the position `after` if given: each page after the last one read (its `next`), not by
+    page number, so that batches received meanwhile neither repeat one nor push one out of the list."""
     params: dict[str, Any] = {"ao_id": ao_id} if ao_id else {}
     if status:
         params["status"] = status
+    if since is not None:
+        params["received_from"] = instant_text(since)
+    if until is not None:
+        params["received_to"] = instant_text(until)
     batches: list[dict[str, Any]] = []
     while True:
         size = LIST_PAGE if limit is None else min(limit - len(batches), LIST_PAGE)
@@ -593,6 +670,31 @@ def history(
         after = body.get("next")
         if not after or (limit is not None and len(batches) >= limit):
             return Listed(batches, body["total"], after)
+
+
+def instant_text(moment: datetime) -> str:
+    """An instant as ingest reads it: ISO 8601 in UTC, with its zone (`2026-12-07T09:00:00Z`)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def received_bound(text: str, option: str) -> datetime:
+    """`--since`/`--until`: a UK date (2026-12-07, 7 December 2026, 7 Dec 2026), the start of that day in the UK,
+    as `lrs plr verify --issued-after` reads one; or an ISO-8601 time with its zone (2026-12-07T09:00Z)."""
+    text = text.strip()
+    for format_ in DATE_FORMATS:
+        try:
+            day = datetime.strptime(text, format_).date()
+        except ValueError:
+            continue
+        return datetime(day.year, day.month, day.day, tzinfo=ENGLAND)
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"{option} {text!r} is not a date such as 2026-12-07 (a UK date: from the start of that day), nor an"
+            " ISO-8601 time with its zone such as 2026-12-07T09:00Z"
+        ) from None
+    return parse_moment(text, option)  # refused without its zone, or off the calendar
 
 
 def only_queued(listed: Listed) -> Listed:
@@ -631,14 +733,35 @@ def list_command(
     after: Annotated[
         str | None, typer.Option(help="Continue a list: the position the previous command's last line gave.")
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only batches received at or after this: a UK date (2026-12-07: from the start of that day in the"
+            " UK) or an ISO-8601 time with its zone (2026-12-07T09:00Z).",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="Only batches received before this (not at it): a UK date (2026-12-08: before that day starts in"
+            " the UK) or an ISO-8601 time with its zone (2026-12-07T11:00+00:00).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The batches you submitted (operators: every AO's), newest first; when each was received in UK time (--json: the
     instant)."""
+    received_from = received_bound(since, "--since") if since is not None else None
+    received_to = received_bound(until, "--until") if until is not None else None
+    if received_from is not None and received_to is not None and received_from >= received_to:
+        raise UsageError(
+            f"--since {uk_time(received_from)} is not before --until {uk_time(received_to)}: no batch is received then"
+        )
     # ingest stores a held batch as accepted (it refuses status=queued): ask for those, keep the ones it holds
     asked = ListedStatus.ACCEPTED if status is ListedStatus.QUEUED else status
     with connection(ctx).client("ingest") as client:
-        listed = history(client, ao, None if every else limit, asked.value if asked else None, after)
+        bounds = {name: value for name, value in (("since", received_from), ("until", received_to)) if value}
+        listed = history(client, ao, None if every else limit, asked.value if asked else None, after, **bounds)
     if status is ListedStatus.QUEUED:
         listed = only_queued(listed)
     batches = listed.batches
