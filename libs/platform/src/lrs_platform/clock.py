@@ -44,4 +44,9 @@ def time_on_day(moment: str | datetime) -> str:
 
 def long_day(moment: str | datetime) -> str:
     """`6 December 2026`: the day in England (00:30 BST on 15 June is still 14 June in UTC)."""
-    return f"{in_england(moment):%-d %B %Y}"
+    return day_said(in_england(moment).date())
+
+
+def day_said(day: date) -> str:
+    """`2 July 2013`: a day as people write it, not `2013-07-02` (which a screen reader reads as a number)."""
+    return f"{day:%-d %B %Y}"

@@ -58,7 +58,7 @@ from lrs_contracts.text import shown_on_one_line
 from lrs_domain.formats import BatchRefused as WholeFileRefused
 from lrs_domain.formats import file_field_name
 from lrs_domain.formats.limits import finding_in_file_words
-from lrs_platform.clock import ENGLAND
+from lrs_platform.clock import ENGLAND, day_said
 
 FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
 CONTENT_TYPES = {"csv": "text/csv", "xml": "application/xml", "json": "application/json"}
@@ -380,10 +380,9 @@ def held_in_dead_letters_text(batch: dict[str, Any], held: dict[str, Any]) -> st
 def _long_date(text: str) -> str:
     """`22 August 2024`, as the portal writes a day; what is no yyyy-mm-dd date is shown as it is."""
     try:
-        day = date.fromisoformat(text)
+        return day_said(date.fromisoformat(text))
     except ValueError:
         return text
-    return f"{day.day} {day:%B %Y}"
 
 
 def record_line(record: dict[str, Any], fmt: BatchFormat | None = None) -> Text:

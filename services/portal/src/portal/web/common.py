@@ -25,7 +25,7 @@ from lrs_domain.formats import file_field_name
 from lrs_domain.formats.limits import finding_in_file_words
 from lrs_domain.identifiers import mask_uln
 from lrs_domain.reference import Catalogue
-from lrs_platform.clock import ENGLAND, day_and_time
+from lrs_platform.clock import ENGLAND, day_and_time, day_said
 from lrs_platform.identity import OperatorScope
 from lrs_platform.problems import said_once
 from portal.accounts import Account, AccountChange, AddressChange, Role
@@ -125,7 +125,7 @@ def long_date(value: str | date | None) -> str:
         day = value if isinstance(value, date) else date.fromisoformat(value)
     except ValueError:
         return value if isinstance(value, str) else str(value)
-    return f"{day.day} {day:%B %Y}"
+    return day_said(day)
 
 
 def _number(value: int | float | None) -> str:
