@@ -28,12 +28,13 @@ class QualificationKind(StrEnum):
 class QualificationPublished(Contract):
     """lrs.reference.qualification.published.v1 — a catalogue row, current version.
 
-    Each reference load publishes every row of the catalogue under its key, then a tombstone for each key of the
-    load before it that the new load lacks: the key with a null value (no envelope), after the load's rows. A key
-    whose last message is null is a qualification that left the catalogue: drop it (compaction drops the key too,
-    in time). The last row of every other key is the catalogue. Loads published before tombstones were sent left a
-    removed qualification's key holding an older load's row: a last row whose `source` names a load older than the
-    newest is a qualification the newest load removed too.
+    Each reference load publishes every row of the catalogue under its key, then a tombstone for each key published
+    before (by any earlier load, one whose publishing failed included) that the new load lacks: the key with a null
+    value (no envelope), after the load's rows. A key whose last message is null is a qualification that left the
+    catalogue: drop it (compaction drops the key too, in time). The last row of every other key is the catalogue.
+    Loads published before tombstones were sent, and the first load published after, left a removed
+    qualification's key holding an older load's row: a last row whose `source` names a load older than the newest
+    is a qualification the newest load removed too.
     """
 
     event_type: Literal["lrs.reference.qualification.published.v1"] = "lrs.reference.qualification.published.v1"

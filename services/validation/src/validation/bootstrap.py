@@ -23,7 +23,7 @@ from lrs_platform.parking import DeadLetterOffice, ParkedMessages, producer_publ
 from lrs_platform.parking_api import serve_dead_letters
 from lrs_platform.service import BackgroundTasks, collect_less, service_resources
 from validation.api import router
-from validation.catalogue_publisher import publish_catalogue
+from validation.catalogue_publisher import publish_newest_load
 from validation.config import ValidationSettings
 from validation.decider import Decider
 from validation.decision_store import DecisionStore
@@ -87,8 +87,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             await outbox_producer.start()
             # the Sandpit follows live's catalogue topic (`CatalogueFollower`, below), never writes it
             if first_load and not sandpit:
-                catalogue, _ = await reference.current()
-                await publish_catalogue(outbox_producer, catalogue, await reference.version())
+                await publish_newest_load(reference, outbox_producer)  # and its keys kept, for the next load
             dead_letters = DeadLetterOffice(
                 ParkedMessages(pool, f"{SERVICE}_parked"),
                 # a Sandpit's dead letters of the live learner log go to its own DLQ, never live's (decision 0060)

@@ -9,7 +9,8 @@ start, then keeps the catalogue equal to live's newest load, read from live's ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 
@@ -28,12 +29,18 @@ from lrs_domain.reference_files import (
     OFQUAL_SNAPSHOT,
     read_reference_file,
 )
-from lrs_platform.database import advisory_lock_key
+from lrs_platform.database import advisory_lock_key, advisory_locked
 
 # Held while the catalogue and AO list are replaced: loads never interleave.
 _LOADING_LOCK = advisory_lock_key("validation reference load")
+# Held (on a connection of its own) for the whole of a live load and its publishing onto the catalogue topic: two
+# loads take turns, and each reads the keys the one before it published (`published_keys`) after that one is done.
+_PUBLISHING_LOCK = "validation catalogue publish"
 _ANY_QUALIFICATION = "SELECT EXISTS (SELECT 1 FROM validation.qualifications)"
 _NEWEST_LOAD = "SELECT what, rows FROM validation.reference_loads ORDER BY version DESC LIMIT 1"
+_ADD_PUBLISHED_KEYS = (
+    "INSERT INTO validation.published_catalogue_keys (key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
+)
 LIVE_LOAD = "live reference load "
 """How the Sandpit records a catalogue copied from live's load: `live reference load <live's version>`."""
 
@@ -112,6 +119,29 @@ class ReferenceStore:
                 "INSERT INTO validation.reference_loads (what, rows) VALUES ($1, $2)", what, len(rows)
             )
         return True
+
+    def publishing(self) -> AbstractAsyncContextManager[None]:
+        """Held while a load is made and put onto live's catalogue topic (`validation.catalogue_publisher`): one load
+        and its publishing at a time, across every replica."""
+        return advisory_locked(self._pool, _PUBLISHING_LOCK)
+
+    async def published_keys(self) -> set[str]:
+        """The catalogue topic's keys whose last message may be a row (`validation.published_catalogue_keys`): a
+        load tombstones those it lacks."""
+        return {row["key"] for row in await self._pool.fetch("SELECT key FROM validation.published_catalogue_keys")}
+
+    async def add_published_keys(self, keys: Collection[str]) -> None:
+        """Notes `keys` as ones whose rows are about to be sent, before the first is: if the sending fails half-way,
+        the next load still tombstones those it lacks."""
+        await self._pool.execute(_ADD_PUBLISHED_KEYS, list(keys))
+
+    async def keep_published_keys(self, keys: Collection[str]) -> None:
+        """Once a load's every row and tombstone is acknowledged: its `keys` are all the topic holds rows of."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "DELETE FROM validation.published_catalogue_keys WHERE NOT (key = ANY($1::text[]))", list(keys)
+            )
+            await connection.execute(_ADD_PUBLISHED_KEYS, list(keys))
 
     async def newest_load(self) -> Load | None:
         """What the catalogue was last loaded from, or None before any load."""

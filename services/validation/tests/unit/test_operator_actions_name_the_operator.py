@@ -4,7 +4,8 @@ with its counts)."""
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import AsyncIterator, Collection, MutableMapping
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -48,6 +49,19 @@ class ReferenceStore:
 
     async def version(self) -> int:
         return 7
+
+    @asynccontextmanager
+    async def publishing(self) -> AsyncIterator[None]:
+        yield
+
+    async def published_keys(self) -> set[str]:
+        return set()
+
+    async def add_published_keys(self, keys: Collection[str]) -> None:
+        pass
+
+    async def keep_published_keys(self, keys: Collection[str]) -> None:
+        pass
 
 
 class Producer:
