@@ -156,3 +156,14 @@ def test_each_version_in_the_history_names_the_batch_that_made_it(
 
     assert main(["plr", "show", ULN, "--history"]) == ExitCode.OK
     assert "v1 recorded 7 Dec 2026, 02:42 (UK time) by batch 2d2fbbfa" in capsys.readouterr().out
+
+
+def test_an_aos_read_after_its_batch_whose_events_wait_in_dead_letters_is_not_final(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An AO's read carries no count of the learner's parked events, but the batch's own (its whole batch's)."""
+    consistency = {"after_batch": BATCH_ID, "batch_events_applied": 0, "batch_events_held": 1}
+    serve(monkeypatch, COMPLETED, {**PLR, "events_held_in_dead_letters": None, "consistency": consistency})
+
+    assert main(["plr", "show", ULN, "--after-batch", BATCH_ID]) == ExitCode.NOT_FINAL
+    assert f"1 of batch {BATCH_ID}'s event(s) wait in dead letters" in capsys.readouterr().err

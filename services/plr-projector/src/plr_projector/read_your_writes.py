@@ -128,8 +128,9 @@ def _batch_not_seen(scope: BatchScope) -> str:
     what they can do instead."""
     if scope.ulns is None:
         return (
-            "No event of this batch has been projected yet, or the batch put nothing on the PLR (it failed, was"
-            " refused, held by maintenance, or accepted no record): ingest's GET /v1/batches/{id} says which."
+            "No event of this batch has been projected yet (a completed batch's may wait in the projector's dead"
+            " letters, which an operator deals with), or the batch put nothing on the PLR (it failed, was refused,"
+            " held by maintenance, or accepted no record): ingest's GET /v1/batches/{id} says which."
         )
     return (
         "No event of this batch is on this Personal Learning Record yet: it may still be on its way, or the batch may"
