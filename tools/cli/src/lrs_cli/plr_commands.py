@@ -232,9 +232,9 @@ def show_command(
     after_batch: Annotated[
         str | None,
         typer.Option(
-            help="Wait (up to 30 s) until this batch is on the PLR before reading it. A batch maintenance holds, or (a"
-            " learner's or an operator's key) a learner whose events wait in dead letters: the PLR as it is, and exit"
-            " status 3 (not final).",
+            help="Wait (up to 30 s) until this batch is on the PLR before reading it. A batch maintenance holds, or"
+            " whose events wait in dead letters (with a learner's or an operator's key: any of the learner's): the"
+            " PLR as it is, and exit status 3 (not final).",
             callback=batch_id_value,
         ),
     ] = None,
