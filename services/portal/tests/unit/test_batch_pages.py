@@ -243,6 +243,17 @@ def test_a_refused_batch_has_no_counts_and_says_why_rather_than_not_yet() -> Non
     )
 
 
+def test_a_refused_file_s_job_type_is_not_said_to_be_final() -> None:
+    """A refused file's header may never have been read (a Provisional file refused is no Final batch)."""
+    nothing = {"total": None, "accepted": None, "rejected": None, "warnings": None, "no_ops": None}
+    refusal = {"code": "RS001", "title": "The file is malformed", "detail": None, "line": None}
+    refused = batch_page(batch(status="refused", refusal=refusal, job_type=None, counts=nothing))
+    decided = batch_page(batch(status="completed", job_type=None))
+
+    assert ">not read: the file was refused</dd>" in refused and ">Final</dd>" not in refused
+    assert ">Final</dd>" in decided  # a decided batch without a job type in its view was a Final one
+
+
 def test_a_batch_still_in_the_queue_has_its_counts_still_to_come() -> None:
     nothing = {"total": 3, "accepted": None, "rejected": None, "warnings": None, "no_ops": None}
     html = batch_page(batch(status="validating", failure_reason=None, counts=nothing))

@@ -68,7 +68,8 @@ def failed_command(ctx: typer.Context, limit: FailedLimit = 50, as_json: JsonOpt
 
 NO_EMAIL_YET = (
     "no email yet: the batch may not be decided yet (still in the queue, being checked, held by maintenance, or its"
-    " outcome held in the dead letters): see `lrs batch status {id}`"
+    " outcome held in the dead letters), or its file was refused at upload (refused, no email is sent: the answer"
+    " to the upload said why): see `lrs batch status {id}`"
 )
 NO_NOTICE_YET = (
     "no notice yet: the notifier has not read the challenge (or the id is not a challenge's): see `lrs challenges list`"
