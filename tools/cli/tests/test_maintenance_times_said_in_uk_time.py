@@ -152,3 +152,9 @@ def test_a_sandpit_reset_held_behind_a_batch_says_when_it_goes_on_in_uk_time() -
     reset = {"reset_id": "r1", "ao_id": "RN9001", "status": "pending", "maintenance": HELD}
     said = reset_text(reset, Connection("lrs_sbx_test", Environment.SANDPIT))
     assert "behind a batch of RN9001's sent before it: it will be processed after 6 Jun 2027, 23:00 (UK time;" in said
+
+
+def test_a_window_in_the_hour_read_twice_says_each_ends_zone() -> None:
+    """A 20-minute window from 01:50 BST to 01:10 GMT must not read as one ending before it starts."""
+    said = span_uk_and_utc("2027-10-31T00:50:00Z", "2027-10-31T01:10:00Z")
+    assert said == "31 Oct 2027, 01:50 BST to 01:10 GMT (UK time; 00:50 to 01:10 UTC)"

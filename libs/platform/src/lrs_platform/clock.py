@@ -23,7 +23,7 @@ def in_england(moment: str | datetime) -> datetime:
     return parsed.astimezone(ENGLAND)
 
 
-def _zone_when_read_twice(local: datetime) -> str:
+def zone_when_read_twice(local: datetime) -> str:
     """` BST` or ` GMT` in the hour the clocks go back, which the clock reads twice ("01:30 BST", then "01:30 GMT"):
     two instants an hour apart otherwise read the same. Nothing at any other time."""
     read_twice = local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
@@ -33,13 +33,13 @@ def _zone_when_read_twice(local: datetime) -> str:
 def day_and_time(moment: str | datetime) -> str:
     """`6 Dec 2026, 23:30`, as the portal's pages and the CLI show a time."""
     local = in_england(moment)
-    return f"{local:%-d %b %Y, %H:%M}{_zone_when_read_twice(local)}"
+    return f"{local:%-d %b %Y, %H:%M}{zone_when_read_twice(local)}"
 
 
 def time_on_day(moment: str | datetime) -> str:
     """`14:05 on 6 December 2026`, as an email says a time."""
     local = in_england(moment)
-    return f"{local:%H:%M}{_zone_when_read_twice(local)} on {local:%-d %B %Y}"
+    return f"{local:%H:%M}{zone_when_read_twice(local)} on {local:%-d %B %Y}"
 
 
 def long_day(moment: str | datetime) -> str:

@@ -18,7 +18,7 @@ from lrs_cli.client import CommandError, Connection, UsageError, expect_ok, pars
 from lrs_cli.output import JsonOption, connection, print_json, print_text, uuid_value, warn
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.operations import MaintenanceWindow
-from lrs_platform.clock import ENGLAND, in_england
+from lrs_platform.clock import ENGLAND, in_england, zone_when_read_twice
 from lrs_platform.maintenance import active_windows, window_chain_end
 
 NOT_PUBLISHED = (
@@ -60,7 +60,8 @@ def span_uk_and_utc(starts_at: str | datetime, ends_at: str | datetime) -> str:
     uk_start, uk_end = in_england(starts_at), in_england(ends_at)
     utc_start, utc_end = _instant(starts_at).astimezone(UTC), _instant(ends_at).astimezone(UTC)
     utc_dated = utc_start.date() != uk_start.date() or utc_end.date() != uk_end.date()
-    uk = f"{uk_time(uk_start, labelled=False)} to {_utc(uk_end, dated=uk_end.date() != uk_start.date())}"
+    uk_end_said = _utc(uk_end, dated=uk_end.date() != uk_start.date()) + zone_when_read_twice(uk_end)
+    uk = f"{uk_time(uk_start, labelled=False)} to {uk_end_said}"
     utc = (
         f"{_utc(utc_start, dated=utc_dated)} to {_utc(utc_end, dated=utc_dated or utc_end.date() != utc_start.date())}"
     )
