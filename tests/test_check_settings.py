@@ -327,3 +327,89 @@ def test_a_database_address_refused_is_named_without_its_password(make_up_env: d
     assert done.returncode == 1, done
     assert "s3cretpw" not in done.stderr
     assert "PORTAL_SANDPIT_DATABASE_URL='postgresql://lrs:***@127.0.0.1/lrs'" in done.stderr, done.stderr
+
+
+# What the services refuse later in their start, beyond their settings classes (e2e walk, finding 1): a key that is not
+# 32 bytes in base64, a reference directory without its files. Each stopped the running service, which then could not
+# start again; now it is refused before anything stops, in the service's words, and a key's value is never printed.
+SHORT_KEY = "c2hvcnRrZXk="  # base64 of 8 bytes: a key pasted short
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        (
+            "PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY",
+            SHORT_KEY,
+            "plr-projector, sandpit-plr-projector would not start: PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY: the"
+            " credential key-encryption key must be 32 bytes in base64, not 8 bytes",
+        ),
+        (
+            "LRS_KEYRING_KEY",
+            "not*base64*at*all",
+            "ingest, validation, challenges, notifier, sandpit-ingest, sandpit-validation, sandpit-notifier would not"
+            " start: LRS_KEYRING_KEY must be 32 bytes in base64: it is not base64",
+        ),
+        (
+            "LRS_KEYRING_WRAPPING_KEYS",
+            f"1:{SHORT_KEY}",
+            "ingest, validation, challenges, notifier, sandpit-ingest, sandpit-validation, sandpit-notifier would not"
+            " start: LRS_KEYRING_WRAPPING_KEYS key 1 must be 32 bytes in base64, not 8 bytes",
+        ),
+    ],
+)
+def test_a_key_a_service_would_refuse_is_named_in_its_words_without_its_value(
+    make_up_env: dict[str, str], variable: str, value: str, line: str
+) -> None:
+    done = _check({**make_up_env, variable: value}, *NAMES)
+
+    assert done.returncode == 1, done
+    assert done.stderr.splitlines() == [line]
+    assert value not in done.stderr and value not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "names", "refusers"),
+    [
+        ("PORTAL_REFERENCE_DIR", NAMES, "portal"),
+        ("NOTIFIER_REFERENCE_DIR", NAMES, "notifier, sandpit-notifier"),
+        ("CHALLENGES_REFERENCE_DIR", ["challenges"], "challenges"),
+        ("INGEST_REFERENCE_DIR", NAMES, "sandpit-ingest"),  # read by the Sandpit's ingest only
+    ],
+)
+def test_a_reference_directory_without_its_files_is_named_in_the_services_words(
+    make_up_env: dict[str, str], tmp_path: Path, variable: str, names: list[str], refusers: str
+) -> None:
+    missing = tmp_path / "nonexistent"
+
+    done = _check({**make_up_env, variable: str(missing)}, *names)
+
+    assert done.returncode == 1, done
+    assert done.stderr.splitlines() == [
+        f"{refusers} would not start: {variable}='{missing}': [Errno 2] No such file or directory:"
+        f" '{missing / 'awarding-organisations.csv'}'"
+    ]
+
+
+def test_restart_leaves_the_running_notifier_running_when_a_key_it_would_refuse_is_set(layout: Path) -> None:
+    """`make restart SERVICE=notifier` with a keyring key pasted short: nothing stopped, the key not printed."""
+    subprocess.run(
+        ["bash", "-c", 'run="$PWD/.run"; source scripts/dev/services.sh; source .run/env; start_service notifier'],
+        cwd=layout,
+        env={"PATH": os.environ["PATH"]},
+        check=True,
+        timeout=60,
+    )
+    running = int((layout / ".run" / "pids" / "notifier.pid").read_text())
+    with (layout / ".run" / "env").open("a") as env_file:  # as the walk pasted it: into .run/env, which restart sources
+        env_file.write(f"export LRS_KEYRING_KEY={SHORT_KEY}\n")
+
+    done = _restart(layout, "notifier")
+
+    assert done.returncode == 1, done
+    assert "stopping" not in done.stdout and SHORT_KEY not in done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        "notifier would not start: LRS_KEYRING_KEY must be 32 bytes in base64, not 8 bytes"
+    ]
+    assert int((layout / ".run" / "pids" / "notifier.pid").read_text()) == running
+    assert _alive(running)

@@ -4,11 +4,15 @@ Usage: check_settings.py NAME...   (names as services.sh's service_names: notifi
 
 Run by restart.sh with .run/env sourced. Each named service's settings class is loaded from the environment that
 services.sh's start_service gives it (the Sandpit's with its overrides), as the service loads it first thing as it
-starts (`<Service>Settings()` in its main). A setting it would refuse is printed on stderr with the service's own
-words, one line each, and the exit status is 1: restart.sh then stops nothing and what runs is left running (an
-upgrade that refuses a setting an earlier release took, say). Nothing printed and exit status 0: all would start.
+starts (`<Service>Settings()` in its main). Then what the service checks of those settings later in its start, without
+Kafka or PostgreSQL, is checked by the same functions it calls (START_CHECKS): its keys parsed (the learner keyring's,
+the credential key-encryption key) and its reference files read. A setting it would refuse is printed on stderr with
+the service's own words, one line each, never a key's value, and the exit status is 1: restart.sh then stops nothing
+and what runs is left running (an upgrade that refuses a setting an earlier release took, or a key rotated wrongly,
+say). Nothing printed and exit status 0: all would start.
 
-One process for all the services; it imports each service's config module only (no service imports another).
+One process for all the services; it imports each service's config module, and the bootstrap module of those whose
+start checks live there (no service imports another).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from pydantic import AliasChoices, ValidationError
 from pydantic_settings import BaseSettings
@@ -34,6 +39,63 @@ SETTINGS = {
     "portal": ("portal.config", "PortalSettings"),
 }
 SANDPIT = ("ingest", "validation", "plr-projector", "notifier")  # services.sh's sandpit_services
+
+
+Check = tuple[str | None, Callable[[Any], object]]
+"""A service's start check: the settings field it reads (None: its words name the variable), and the check, given the
+loaded settings, which raises in the service's words what the service would refuse."""
+
+
+def _keyring(settings: Any) -> object:
+    """lrs_platform's ServiceSettings.keyring, which ingest, validation, challenges and the notifier call as they start:
+    LRS_KEYRING_KEY, LRS_KEYRING_WRAPPING_KEYS and LRS_KEYRING_WRAP_WITH parsed (KeyringNotConfigured naming them)."""
+    return settings.keyring()
+
+
+def _ingest_register(settings: Any) -> object:
+    """The AO register the Sandpit's ingest reads as its app is made."""
+    from ingest.bootstrap import sandpit_register_of
+
+    return sandpit_register_of(settings) if settings.environment.is_sandpit else None
+
+
+def _challenges_register(settings: Any) -> object:
+    from challenges.bootstrap import ao_names_of
+
+    return ao_names_of(settings)
+
+
+def _notifier_register(settings: Any) -> object:
+    from notifier.bootstrap import register_of
+
+    return register_of(settings)
+
+
+def _portal_reference(settings: Any) -> object:
+    from portal.bootstrap import reference_of
+
+    return reference_of(settings)
+
+
+def _credential_key_encryption_key(settings: Any) -> object:
+    from plr_projector.bootstrap import credential_key_encryption_key
+
+    return credential_key_encryption_key(settings)
+
+
+# What each service refuses as it starts beyond its settings class, with no Kafka or PostgreSQL: the functions its
+# bootstrap calls (services/*/src/*/bootstrap.py), in the order it calls them. Not here: reporting's data directory
+# (made, not read), validation's reference files (read only into an empty store) and its Sandpit's
+# VALIDATION_LIVE_DATABASE_URL (services.sh always sets it).
+START_CHECKS: dict[str, list[Check]] = {
+    "ingest": [("reference_dir", _ingest_register), (None, _keyring)],
+    "validation": [(None, _keyring)],
+    "plr-projector": [("credential_key_encryption_key", _credential_key_encryption_key)],
+    "challenges": [("reference_dir", _challenges_register), (None, _keyring)],
+    "notifier": [("reference_dir", _notifier_register), (None, _keyring)],
+    "reporting": [],
+    "portal": [("reference_dir", _portal_reference)],
+}
 
 
 class NotSet(Exception):
@@ -135,6 +197,30 @@ def _said(value: str) -> str:
     return _PASSWORD_IN_ADDRESS.sub(r"\1:***@", value)
 
 
+def _setting(
+    settings: type[BaseSettings], where: str, given: Mapping[str, str], sources: Mapping[str, str], value: object = None
+) -> str:
+    """The setting a line names: its variable, with its value unless secret, and where the Sandpit's comes from."""
+    variable, secret = _variable(settings, where, given)
+    said = _lookup(given, variable)
+    if said is None:
+        said = value if isinstance(value, str) else None
+    setting = variable if secret or _secret(variable) or said is None else f"{variable}={_said(said)!r}"
+    return f"{setting} ({sources[variable]})" if variable in sources else setting
+
+
+def _start_refusals(name: str, loaded: BaseSettings, given: Mapping[str, str], sources: Mapping[str, str]) -> list[str]:
+    """What the service refuses of its loaded settings later in its start (START_CHECKS), in its words."""
+    lines = []
+    for where, check in START_CHECKS[name.removeprefix("sandpit-")]:
+        try:
+            check(loaded)
+        except Exception as error:  # what the service would stop with; the checks never quote a key
+            words = str(error) or type(error).__name__
+            lines.append(words if where is None else f"{_setting(type(loaded), where, given, sources)}: {words}")
+    return lines
+
+
 def refusals(name: str, environ: Mapping[str, str]) -> list[tuple[str, str]]:
     """What `name` (one of service_names) would refuse as it starts with `environ` (restart.sh's): (service name,
     line) each, the line in its words ('' for a line that names its setting and is printed as it is)."""
@@ -142,7 +228,8 @@ def refusals(name: str, environ: Mapping[str, str]) -> list[tuple[str, str]]:
         settings = _settings_class(name.removeprefix("sandpit-"))
         given, sources = environment_of(name, environ)
         with _environment(given):
-            settings()
+            loaded = settings()
+            return [(name, line) for line in _start_refusals(name, loaded, given, sources)]
     except NotSet as error:
         return [(name, str(error))]
     except SystemExit as error:  # the line the service stops with (a log level), naming its variable and value
@@ -154,16 +241,9 @@ def refusals(name: str, environ: Mapping[str, str]) -> list[tuple[str, str]]:
             if not problem["loc"]:  # the settings taken together (a Sandpit's database): the words say which
                 lines.append((name, words))
                 continue
-            variable, secret = _variable(settings, str(problem["loc"][0]), given)
-            value = _lookup(given, variable)
-            if value is None:
-                value = problem["input"] if isinstance(problem["input"], str) else None
-            setting = variable if secret or _secret(variable) or value is None else f"{variable}={_said(value)!r}"
-            if variable in sources:
-                setting = f"{setting} ({sources[variable]})"
+            setting = _setting(settings, str(problem["loc"][0]), given, sources, problem["input"])
             lines.append((name, f"{setting}: {words}"))
         return lines
-    return []
 
 
 def main(names: list[str]) -> int:

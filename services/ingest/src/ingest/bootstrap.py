@@ -35,6 +35,11 @@ from lrs_platform.service import BackgroundTasks, collect_less, service_resource
 SERVICE = "ingest"
 
 
+def sandpit_register_of(settings: IngestSettings) -> frozenset[str]:
+    """The AO register the Sandpit's ingest reads as its app is made: the ids of the AOs an operator may reset."""
+    return frozenset(load_register(Path(settings.reference_dir) if settings.reference_dir else None))
+
+
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
@@ -152,8 +157,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     )
     api.install(app)
     if settings.environment.is_sandpit:
-        reference = Path(settings.reference_dir) if settings.reference_dir else None
-        app.state.register = frozenset(load_register(reference))  # the AOs an operator may reset
+        app.state.register = sandpit_register_of(settings)  # the AOs an operator may reset
         app.include_router(sandpit_api.router)
     app.include_router(parking_api.router)
     return app

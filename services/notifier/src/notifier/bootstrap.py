@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from lrs_domain.reference import AwardingOrganisation
 from lrs_domain.reference_files import load_register
 from lrs_platform import parking_api
 from lrs_platform.consumer import ConsumerLoop, PoisonGuard, RetryPolicy
@@ -40,12 +41,17 @@ SERVICE = "notifier"
 IDLE_FETCH_WAIT_MS = 2_000
 
 
+def register_of(settings: NotifierSettings) -> dict[str, AwardingOrganisation]:
+    """The AO register of the reference files (`NOTIFIER_REFERENCE_DIR`, by default the shipped ones), as the notifier
+    reads it as it starts: `make restart`'s check (scripts/dev/check_settings.py) reads it the same way first."""
+    return load_register(Path(settings.reference_dir) if settings.reference_dir else None)
+
+
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
     count_from_zero(EMAILED_KINDS, held=CHALLENGE_NOTICE_KINDS)
-    reference = Path(settings.reference_dir) if settings.reference_dir else None
-    register = load_register(reference)  # the AOs an operator may set a contact for; their names, for batch emails
+    register = register_of(settings)  # the AOs an operator may set a contact for; their names, for batch emails
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

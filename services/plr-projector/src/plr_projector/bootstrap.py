@@ -72,6 +72,14 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
+def credential_key_encryption_key(settings: ProjectorSettings) -> KeyEncryptionKey | None:
+    """The key the credential signing keys are sealed under (`PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY`), None when
+    unset; ValueError, never quoting the key, when it is not 32 bytes in base64. Pure: `make restart`'s check
+    (scripts/dev/check_settings.py) calls it before it stops the running projector."""
+    kek = settings.credential_key_encryption_key
+    return KeyEncryptionKey.parse(kek.get_secret_value()) if kek else None
+
+
 def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
     settings = settings or ProjectorSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
@@ -133,10 +141,9 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
                 ),
             )
             app.state.projector = projector
-            kek = settings.credential_key_encryption_key
             app.state.credential_signing = CredentialSigning(
                 CredentialIssuer.at(settings.credential_issuer_url, settings.environment),
-                CredentialKeys(pool, KeyEncryptionKey.parse(kek.get_secret_value()) if kek else None),
+                CredentialKeys(pool, credential_key_encryption_key(settings)),
             )
             readiness(app, postgres=lambda: database_reachable(pool))
             if settings.run_consumer:

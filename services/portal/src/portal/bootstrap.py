@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from lrs_contracts.environments import Environment
+from lrs_domain.reference import AwardingOrganisation, Catalogue
 from lrs_domain.reference_files import load_catalogue, load_register
 from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
@@ -96,13 +97,20 @@ def _password_emails(
     return PasswordEmails(accounts, mailer, policy, send_within=settings.smtp_timeout_seconds)
 
 
+def reference_of(settings: PortalSettings) -> tuple[Catalogue, dict[str, AwardingOrganisation]]:
+    """The catalogue and the AO register of the reference files (`PORTAL_REFERENCE_DIR`, by default the shipped
+    ones), as the portal reads them as it starts: `make restart`'s check (scripts/dev/check_settings.py) reads them
+    the same way first."""
+    reference = Path(settings.reference_dir) if settings.reference_dir else None
+    return load_catalogue(reference), load_register(reference)
+
+
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
     settings = settings or PortalSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json, settings.environment)
     # httpx logs every URL it calls at INFO, and a PLR read carries the ULN in its query string.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    reference = Path(settings.reference_dir) if settings.reference_dir else None
-    catalogue, register = load_catalogue(reference), load_register(reference)
+    catalogue, register = reference_of(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
