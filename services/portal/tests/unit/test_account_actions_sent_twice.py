@@ -23,12 +23,12 @@ EMAIL = "kai@ao.example"
 @pytest.fixture
 def portal() -> StubbedPortal:
     stub = stubbed_portal(sends_reset_links=True)
-    stub.uploads.forms = MemorySentForms()  # type: ignore[attr-defined]
+    stub.uploads.forms = MemorySentForms()
     return stub
 
 
 def sent_forms(portal: StubbedPortal) -> MemorySentForms:
-    forms: MemorySentForms = portal.uploads.forms  # type: ignore[attr-defined]
+    forms: MemorySentForms = portal.uploads.forms
     return forms
 
 

@@ -56,12 +56,12 @@ class MemorySentForms:
 @pytest.fixture
 def portal() -> StubbedPortal:
     stub = stubbed_portal()
-    stub.uploads.forms = MemorySentForms()  # type: ignore[attr-defined]
+    stub.uploads.forms = MemorySentForms()
     return stub
 
 
 def sent_forms(portal: StubbedPortal) -> MemorySentForms:
-    forms: MemorySentForms = portal.uploads.forms  # type: ignore[attr-defined]
+    forms: MemorySentForms = portal.uploads.forms
     return forms
 
 

@@ -23,7 +23,7 @@ from portal.csrf import FIELD
 @pytest.fixture
 def portal() -> StubbedPortal:
     stub = stubbed_portal()
-    stub.uploads.forms = MemorySentForms()  # type: ignore[attr-defined]
+    stub.uploads.forms = MemorySentForms()
     return stub
 
 
