@@ -29,7 +29,7 @@ HELD = {
 }
 HELD_LINE = (
     "  its outcome is held in ingest's dead letters since 7 Dec 2026, 02:52 (UK time): an operator is dealing with it"
-    f" (lrs dlq list --service ingest --key {BATCH_ID})"
+    f" (operators: lrs dlq list --service ingest --key {BATCH_ID})"
 )
 
 

@@ -238,7 +238,13 @@ class Authentication:
             _log.info("sign_in_refused", reason="wrong_credentials")
             return SignInResult(SignInOutcome.WRONG_CREDENTIALS)
         account, password_hash = checked.account, checked.password_hash
-        if held is not None and held.account.username == account.username:
+        # the same account's live session is kept, unless its 12-hour limit is near (the warning of it says to sign
+        # in again): `held` was just pushed `idle` ahead, so an end nearer than half of that is the absolute one
+        if (
+            held is not None
+            and held.account.username == account.username
+            and held.expires_at > now + self._session_policy.idle / 2
+        ):
             _log.info("signed_in_again", role=account.role.value, ao_id=account.ao_id)
             return SignInResult(SignInOutcome.SIGNED_IN, held)
         session = await self._open_session(account, password_hash, now)

@@ -203,6 +203,18 @@ def test_no_email_yet_and_a_notifier_that_cannot_be_asked_are_said_and_the_page_
     )
 
 
+def test_a_file_refused_at_upload_is_said_never_to_be_emailed(portal: StubbedPortal) -> None:
+    client, _ = portal.signed_in(Role.OPERATOR, SUPPORT)
+    refusal = {"code": "RS001", "title": "The file is malformed", "detail": None, "line": None}
+    batch_answers(portal, shown(status="refused", refusal=refusal), httpx.Response(200, json=[]))
+
+    page = client.get(f"/ops/batches/{BATCH_ID}")
+
+    assert row(page.text, 'data-batch-email="0"') == (
+        "No email: a file refused at upload is never emailed (the answer to the upload said why)."
+    )
+
+
 # --- an outcome held in ingest's dead letters (finding 1) ----------------------------------------------------------
 
 HELD = {"count": 4, "since": "2026-12-07T02:52:00Z"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -17,6 +18,7 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, shown
 from services.portal.tests.unit.test_forms_sent_twice import MemorySentForms
 
 from portal.accounts import Role
+from portal.auth import utc_now
 from portal.csrf import FIELD
 
 
@@ -84,6 +86,22 @@ def test_signing_in_again_as_the_same_account_keeps_the_session_other_tabs_use(p
     assert client.cookies.get(portal.cookies.session_cookie) == token
     assert len(portal.sessions.rows) == 1 and set(portal.keys.live) == keys_before  # no second session or key
     assert page_of_tab_1.status_code == 200
+
+
+def test_signing_in_again_near_the_sessions_twelve_hour_limit_opens_a_new_one(portal: StubbedPortal) -> None:
+    """The warning of the absolute limit tells the person to sign in again: that gives them a whole new session."""
+    _, password = portal.account("kai")
+    client = portal.client()
+    _signed_in_by_form(portal, client, "kai", password)
+    token = client.cookies.get(portal.cookies.session_cookie)
+    assert token is not None
+    (row,) = portal.sessions.rows.values()
+    row["created_at"] = utc_now() - timedelta(hours=11, minutes=55)  # five minutes left of the twelve hours
+
+    _signed_in_by_form(portal, client, "kai", password, next="/batches")
+
+    assert client.cookies.get(portal.cookies.session_cookie) != token
+    assert asyncio.run(portal.auth.session_for(token)) is None  # the old one ended, as at any new sign-in
 
 
 def test_signing_in_again_with_a_wrong_password_keeps_nothing_from_the_session(portal: StubbedPortal) -> None:

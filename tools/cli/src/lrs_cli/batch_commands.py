@@ -373,7 +373,7 @@ def held_in_dead_letters_text(batch: dict[str, Any], held: dict[str, Any]) -> st
     what = "its outcome is" if batch["status"] not in FINAL_STATES else "some of its results are"
     return (
         f"{what} held in ingest's dead letters since {uk_time(held['since'])}: an operator is dealing with it"
-        f" (lrs dlq list --service ingest --key {batch['batch_id']})"
+        f" (operators: lrs dlq list --service ingest --key {batch['batch_id']})"
     )
 
 

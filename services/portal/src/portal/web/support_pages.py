@@ -131,7 +131,7 @@ def list_asked(
         elif moment is not None:
             params[name] = moment.isoformat()
     if "received_from" in params and "received_to" in params and params["received_from"] >= params["received_to"]:
-        errors["received_to"] = "The “received to” date and time must be after the “received from” one"
+        errors["received_to"] = "The “received up to” date and time must be after the “received from” one"
     return ListAsked(typed, params, errors)
 
 
