@@ -149,7 +149,9 @@ async def test_an_ao_submits_follows_and_lists_with_the_cli(system: SystemUnderT
     status = await _lrs(system, ao, "batch", "status", batch_id, "--wait", "90", "--records")
     assert status.returncode == OK, status.stderr
     assert f"batch {batch_id}: completed - 3 records, 3 accepted, 0 rejected" in status.stdout
-    assert [line.split()[2:4] for line in status.stdout.splitlines()[1:]] == [
+    # the header's ResultsIssuedDate (sample-100's), then a line a record
+    assert status.stdout.splitlines()[1] == "  results issued 22 August 2024"
+    assert [line.split()[2:4] for line in status.stdout.splitlines()[2:]] == [
         ["accepted", f"CLI-{index:05d}"] for index in range(3)
     ]
 
@@ -246,7 +248,8 @@ async def test_ten_thousand_records_are_all_listed_and_a_short_wait_exits_3(
     assert status.returncode == OK, status.stderr
     lines = status.stdout.splitlines()
     assert f"batch {batch_id}: completed - 10,000 records, 10,000 accepted" in lines[0]
-    listed = [line.split()[3] for line in lines[1:]]
+    assert lines[1] == "  results issued 22 August 2024"  # sample-100's ResultsIssuedDate
+    listed = [line.split()[3] for line in lines[2:]]
     assert listed == [f"CLI-{index:05d}" for index in range(10_000)]
     with results.open(newline="", encoding="utf-8") as rows:
         assert sum(1 for _ in csv.DictReader(rows)) == 10_000
