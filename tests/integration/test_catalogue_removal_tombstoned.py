@@ -21,34 +21,20 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
+from services.validation.tests.unit.test_catalogue_tombstones import qualification
 from tests.support.databases import prepare_validation_database
 
 from lrs_contracts.environments import Environment, TopicNames
-from lrs_contracts.reference import Framework, QualificationKind, QualificationPublished
+from lrs_contracts.reference import QualificationPublished
 from lrs_contracts.registry import decode
 from lrs_contracts.topics import REFERENCE_QUALIFICATIONS
-from lrs_domain.reference import Catalogue, Qualification
+from lrs_domain.reference import Catalogue
 from lrs_platform.database import create_pool
 from lrs_platform.kafka import ensure_topics, make_consumer, make_producer
 from validation.catalogue_publisher import keys_of, load_and_publish, publish_catalogue, publish_newest_load
 from validation.reference_store import ReferenceFiles, ReferenceStore
 
 pytestmark = pytest.mark.integration
-
-
-def _qualification(number: str, pathway: str | None = None) -> Qualification:
-    return Qualification(
-        qualification_number=number,
-        pathway=pathway,
-        title=f"Qualification {number}",
-        awarding_organisation_id="RN5133",
-        awarding_organisation_name="Test Awarding Body",
-        level="Level 2",
-        qualification_type="GCSE (9 to 1)",
-        framework=Framework.RQF,
-        kind=QualificationKind.QUALIFICATION,
-        grade_set=("9", "1", "U"),
-    )
 
 
 async def _read_all(bootstrap: str, topic: str) -> list[tuple[int, bytes, bytes | None]]:
@@ -75,8 +61,8 @@ async def test_a_qualification_the_new_load_removed_ends_on_a_tombstone_after_th
     topics = TopicNames(Environment.LIVE, f"t{uuid.uuid4().hex[:8]}.")
     topic = topics.of(REFERENCE_QUALIFICATIONS)
     await ensure_topics(kafka_bootstrap, topics.declared([REFERENCE_QUALIFICATIONS]))
-    first = Catalogue.of([_qualification("61008187"), _qualification("60000001"), _qualification("60000003", "B")])
-    second = Catalogue.of([_qualification("60000001"), _qualification("60000004")])
+    first = Catalogue.of([qualification("61008187"), qualification("60000001"), qualification("60000003", "B")])
+    second = Catalogue.of([qualification("60000001"), qualification("60000004")])
     producer = make_producer(kafka_bootstrap)
     await producer.start()
     try:

@@ -22,7 +22,8 @@ from validation.sandpit_catalogue import HeldRow, held_row, whole_latest_load
 TOPIC = "lrs.reference.qualifications.v1"
 
 
-def _qualification(number: str, pathway: str | None = None) -> Qualification:
+def qualification(number: str, pathway: str | None = None) -> Qualification:
+    """A catalogue row of `number` (and `pathway`): the tests' own, RQF."""
     return Qualification(
         qualification_number=number,
         pathway=pathway,
@@ -52,13 +53,13 @@ class _Producer:
 
 FIRST = Catalogue.of(
     [
-        _qualification("60000001"),
-        _qualification("60000002"),
-        _qualification("60000003", "A"),
-        _qualification("60000003", "B"),
+        qualification("60000001"),
+        qualification("60000002"),
+        qualification("60000003", "A"),
+        qualification("60000003", "B"),
     ]
 )
-SECOND = Catalogue.of([_qualification("60000001"), _qualification("60000003", "A"), _qualification("60000004")])
+SECOND = Catalogue.of([qualification("60000001"), qualification("60000003", "A"), qualification("60000004")])
 
 
 async def test_each_key_the_new_load_lacks_gets_a_tombstone_after_the_loads_rows() -> None:
@@ -177,7 +178,7 @@ def _store() -> tuple[_Store, ReferenceStore]:
     return fake, cast(ReferenceStore, fake)
 
 
-THIRD = Catalogue.of([_qualification("60000001"), _qualification("60000003", "A")])
+THIRD = Catalogue.of([qualification("60000001"), qualification("60000003", "A")])
 
 
 def _said(producer: _Producer) -> list[tuple[str, str | None]]:
