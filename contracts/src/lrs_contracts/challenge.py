@@ -13,6 +13,9 @@ from lrs_contracts.envelope import Contract
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.plr import ResultStatus
 
+CHALLENGE_TEXT_MAX_LENGTH = 2000
+"""The most characters of a learner's reason or an AO's note, wherever either is typed."""
+
 
 class ChallengeResolution(StrEnum):
     """How a challenge ended: the AO corrected the data, upheld it as right, or rejected the challenge; or the
@@ -98,7 +101,7 @@ class ChallengeRaisedV1(Contract):
     achievement_id: uuid.UUID
     ao_id: str
     uln: str = Field(pattern=ULN_PATTERN)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=CHALLENGE_TEXT_MAX_LENGTH)
 
 
 class ChallengeRaised(Contract):
@@ -138,7 +141,9 @@ class ChallengeResolved(Contract):
     ao_id: str
     resolution: ChallengeResolution
     note: str | None = Field(
-        default=None, max_length=2000, description="in clear: only in events written before sealing"
+        default=None,
+        max_length=CHALLENGE_TEXT_MAX_LENGTH,
+        description="in clear: only in events written before sealing",
     )
     uln: str | None = Field(default=None, pattern=ULN_PATTERN, description="the challenging learner")
     note_sealed: str | None = Field(

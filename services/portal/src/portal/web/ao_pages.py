@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from lrs_contracts.batch import RecordAction
-from lrs_contracts.challenge import ChallengeResolution
+from lrs_contracts.challenge import CHALLENGE_TEXT_MAX_LENGTH, ChallengeResolution
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.text import OneLineText, has_visible_text, refused_character
@@ -834,8 +834,8 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
         errors |= batch_errors
     # whether a reason is needed is the challenges service's to say (RESOLUTION_NOTE_REQUIRED below): none for an
     # erased learner, whose page offers no reason box
-    if len(values["reason"]) > 1500:
-        errors["reason"] = "The reason must be 1,500 characters or fewer"
+    if len(values["reason"]) > CHALLENGE_TEXT_MAX_LENGTH:
+        errors["reason"] = f"The reason must be {CHALLENGE_TEXT_MAX_LENGTH:,} characters or fewer"
     if refused := refused_character(values["reason"], one_line=False):
         errors["reason"] = f"The reason holds {refused}: type it again"
     if errors:

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.routing import Match
 
-from lrs_contracts.challenge import resolution_label
+from lrs_contracts.challenge import CHALLENGE_TEXT_MAX_LENGTH, resolution_label
 from lrs_contracts.text import refused_character, with_bidi_controls_shown
 from lrs_domain.formats import file_field_name
 from lrs_domain.formats.limits import finding_in_file_words
@@ -189,6 +189,7 @@ TEMPLATES.globals["field_named"] = lambda fmt, attribute: file_field_name(format
 TEMPLATES.globals["svg"] = svg
 TEMPLATES.globals["where_in_file"] = lambda line, column, fmt, said=None: where_in_file(line, column, fmt, said)
 TEMPLATES.globals["table_rows"] = table_rows
+TEMPLATES.globals["challenge_text_max_length"] = CHALLENGE_TEXT_MAX_LENGTH
 
 
 def where_in_file(line: int | None, column: int | None, fmt: object, said: str | None = None) -> str:
