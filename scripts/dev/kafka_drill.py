@@ -61,27 +61,46 @@ async def read(bootstrap: str, topic: str, last: int, key: str | None) -> list[d
         ends = await consumer.end_offsets(wanted)
         records: list[dict[str, Any]] = []
         for tp in wanted:
-            if ends[tp] <= begins[tp]:
-                continue
-            consumer.seek(tp, max(begins[tp], ends[tp] - last))
-            while await consumer.position(tp) < ends[tp]:
-                fetched = await consumer.getmany(tp, timeout_ms=1_000)
-                for record in fetched.get(tp, []):
-                    if key is not None and record.key != key.encode("utf-8"):
-                        continue
-                    records.append(
-                        {
-                            "partition": record.partition,
-                            "offset": record.offset,
-                            "time": datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat(),
-                            **_text_or_hex(record.key, "key"),
-                            "headers": {name: value.decode("utf-8", "replace") for name, value in record.headers},
-                            **_text_or_hex(record.value, "value"),
-                        }
-                    )
+            # a transaction's commit marker takes an offset but is no message, and --key skips others' messages:
+            # read back from the end in wider windows until the last N messages (of the key) are in hand
+            window = last
+            while True:
+                start = max(begins[tp], ends[tp] - window)
+                found = [
+                    record
+                    for record in await _between(consumer, tp, start, ends[tp])
+                    if key is None or record.key == key.encode("utf-8")
+                ]
+                if len(found) >= last or start == begins[tp]:
+                    break
+                window *= 4
+            records += [_shown(record) for record in found[-last:]]
         return records
     finally:
         await stop_within(consumer.stop(), "drill consumer")
+
+
+async def _between(consumer: Any, tp: Any, start: int, end: int) -> list[Any]:
+    """The messages at offsets start..end-1 of one partition (fewer: markers and compacted-away offsets)."""
+    if end <= start:
+        return []
+    consumer.seek(tp, start)
+    read: list[Any] = []
+    while await consumer.position(tp) < end:
+        fetched = await consumer.getmany(tp, timeout_ms=1_000)
+        read += [record for record in fetched.get(tp, []) if record.offset < end]
+    return read
+
+
+def _shown(record: Any) -> dict[str, Any]:
+    return {
+        "partition": record.partition,
+        "offset": record.offset,
+        "time": datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat(),
+        **_text_or_hex(record.key, "key"),
+        "headers": {name: value.decode("utf-8", "replace") for name, value in record.headers},
+        **_text_or_hex(record.value, "value"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     given.add_argument("--hex", help="the value as hexadecimal bytes, e.g. fffe6e6f74206a736f6e (not UTF-8)")
     show = commands.add_parser("read", help="print the last messages of each partition of TOPIC, headers included")
     show.add_argument("topic")
-    show.add_argument("--last", type=int, default=10, help="messages per partition (10)")
+    show.add_argument(
+        "--last",
+        type=int,
+        default=10,
+        help="messages per partition (10), of KEY with --key; commit markers do not count",
+    )
     show.add_argument("--key", help="only the messages of this key")
     arguments = parser.parse_args(argv)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")

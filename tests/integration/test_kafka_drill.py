@@ -49,3 +49,25 @@ async def test_a_message_for_a_topic_that_does_not_exist_is_refused_in_one_line(
 
     assert str(refused.value) == f"kafka_drill.py: no topic {topic!r} on {kafka_bootstrap}"
     assert await topic_partitions(kafka_bootstrap, topic) == []
+
+
+async def test_the_last_messages_are_found_behind_commit_markers_and_other_keys(kafka_bootstrap: str) -> None:
+    """Each transaction's commit marker takes an offset but is no message (literal walk, finding 4): `--last 2`
+    of a transactional topic printed one message or none, and `--key` looked only in the last N offsets."""
+    topic = new_prefix() + "lrs.batch.outcomes.v1"
+    drill = dataclasses.replace(contract_topics.BATCH_OUTCOMES, name=topic, compacted=False, partitions=1)
+    await ensure_topics(kafka_bootstrap, [drill], partitions=1)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, transactional_id=topic)
+    await producer.start()
+    try:
+        for key, value in [(b"sought", b"1"), (b"other", b"2"), (b"other", b"3"), (b"other", b"4")]:
+            async with producer.transaction():
+                await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+    newest = await kafka_drill.read(kafka_bootstrap, topic, last=2, key=None)
+    sought = await kafka_drill.read(kafka_bootstrap, topic, last=1, key="sought")
+
+    assert [record["value"] for record in newest] == ["3", "4"]
+    assert [(record["offset"], record["value"]) for record in sought] == [(0, "1")]
