@@ -124,6 +124,19 @@ class ChallengeContactPublic(ChallengeContactUpdate):
     family_name: OneLineText = Field(min_length=1, max_length=100)
     ao_id: str
     updated_at: datetime
+    updated_by: str = Field(
+        description="who set it: the AO's principal (`ao:RN9093`, any of its keys or portal accounts), or an LRS"
+        " operator's (`operator:…`), which the AO reads as `an LRS operator`"
+    )
+    updated_with_key: str | None = Field(
+        description="the id of the API key it was set with (never its secret; a portal change: the user's session key,"
+        " whose label names them), so a change nobody meant names the key to revoke. The AO sees its own keys' ids, as"
+        " a batch's `submitted_with_key`, never an operator's; null for a contact set before this was kept"
+    )
+
+
+# how an AO reads a change an LRS operator made to its contact, as the challenges service names an operator to it
+AN_LRS_OPERATOR = "an LRS operator"
 
 
 def _authorise(principal: Principal, ao_id: str) -> None:
@@ -144,8 +157,12 @@ async def _contacts_caller(ao_id: AoId, principal: CurrentPrincipal) -> Principa
 ContactsCaller = Annotated[Principal, Depends(_contacts_caller)]
 
 
-def _public(stored: StoredContact) -> ChallengeContactPublic:
+def _public(stored: StoredContact, reader: Principal) -> ChallengeContactPublic:
+    """The contact as `reader` sees it: an operator, who set it and with which key; the AO, the same when it set it
+    itself, and only that an LRS operator did otherwise (an operator's principal and key are the LRS's own)."""
     contact = stored.contact
+    by_operator = stored.updated_by.startswith(f"{PrincipalKind.OPERATOR.value}:")
+    hidden = by_operator and not reader.is_operator
     return ChallengeContactPublic(
         ao_id=stored.ao_id,
         given_name=contact.given_name,
@@ -153,6 +170,8 @@ def _public(stored: StoredContact) -> ChallengeContactPublic:
         telephone=contact.telephone,
         email=contact.email,
         updated_at=stored.updated_at,
+        updated_by=AN_LRS_OPERATOR if hidden else stored.updated_by,
+        updated_with_key=None if hidden else stored.updated_with_key,
     )
 
 
@@ -168,7 +187,7 @@ async def get_contact(ao_id: AoId, principal: CurrentPrincipal, request: Request
     stored = await contacts.get(ao_id)
     if stored is None:
         raise ProblemError(404, "Not found", "No challenge contact for this AO.")
-    return _public(stored)
+    return _public(stored, principal)
 
 
 @router.put(
@@ -192,7 +211,8 @@ async def put_contact(
         )
     contacts: ContactStore = request.app.state.contacts
     contact = ChallengeContact(body.given_name, body.family_name, body.telephone, body.email)
-    return _public(await contacts.put(ao_id, contact, str(principal)))
+    stored = await contacts.put(ao_id, contact, str(principal), with_key=principal.key_id)
+    return _public(stored, principal)
 
 
 # an operator's route takes its caller so: refused (401, 403) before its parameters are read (decision 0032)
@@ -239,8 +259,8 @@ class FailedDelivery(BaseModel):
     id: uuid.UUID = Field(description="the event's id (the email's Message-ID), or the contact-change notice's")
     kind: str = Field(
         description="the event's type (`lrs.batch.completed.v1`, `lrs.challenge.raised.v2`,"
-        " `lrs.challenge.resolved.v1` for the notice of a learner's withdrawal, …), or `challenge_contact_changed` for"
-        " a notice to a challenge contact's old address"
+        " `lrs.challenge.resolved.v1` for the notice of a learner's withdrawal, or of a resolution by the LRS service"
+        " desk, …), or `challenge_contact_changed` for a notice to a challenge contact's old address"
     )
     correlation_id: str | None = Field(
         description="the batch's id, or the challenge's (a contact-change notice: its own id); null for an email"
@@ -283,7 +303,8 @@ class Delivery(BaseModel):
     kind: str = Field(
         description="the event's type: `lrs.batch.completed.v1`, `lrs.batch.failed.v1` or `lrs.batch.abandoned.v1` for"
         " a batch's email; `lrs.challenge.raised.v2` (or `.v1`) for the notice of a challenge to the AO's challenge"
-        " contact, `lrs.challenge.resolved.v1` for the notice of the learner's withdrawal of it"
+        " contact, `lrs.challenge.resolved.v1` for the notice of the learner's withdrawal of it, or of its resolution by"
+        " the LRS service desk (an operator, for the AO)"
     )
     ao_id: str | None = Field(description="the AO the email was for")
     status: DeskStatus = Field(
@@ -292,7 +313,8 @@ class Delivery(BaseModel):
         " server refused it for now (tried again at `next_try_at`, for about 19 hours in all, then given up);"
         " `held`: a challenge notice held until the AO sets a challenge contact, or another one after its contact's"
         " mailbox refused it; `given_up`: never sent, and nothing sends it again; `not_sent`: nobody to send it to"
-        " (a batch whose header gave no notification address, a withdrawn challenge's notice dropped unsent)"
+        " (a batch whose header gave no notification address, the notice of a challenge withdrawn or resolved by the"
+        " service desk while it waited, dropped unsent)"
     )
     status_said: str = Field(description="where it stands, in a sentence the desk can read out")
     recipient_domain: str | None = Field(
@@ -343,7 +365,8 @@ ONE_OF_THEM = "Name one batch (`?batch=ID`) or one challenge (`?challenge=ID`), 
         " or challenge named, the first handled first, with where it stands in words, the domain it went to (never"
         " the address), its Message-ID, its tries and the last error in words (`lrs emails show`). A batch has one"
         " email, when its outcome is decided (completed, failed or abandoned); a challenge its raise notice, and a"
-        " notice of its withdrawal by the learner once that was sent. An empty list (200) is no delivery yet: a"
+        " notice of its withdrawal by the learner, or of its resolution by the LRS service desk, once that was sent."
+        " An empty list (200) is no delivery yet: a"
         " batch not decided yet (still in the queue, being checked, or held by maintenance), or one whose outcome"
         " waits in the dead letters, as well as an id the notifier never saw: ask ingest (`lrs batch status`)."
         " Operators only."

@@ -35,7 +35,8 @@ CONSUMER = "notifier"
 _DECIDED_CHUNK = BatchRecordsDecided.model_fields["event_type"].default
 _EMAILED = frozenset(
     model.model_fields["event_type"].default
-    # a resolution: a learner's withdrawal is emailed (decision 0194), the AO's ends what is kept of the challenge
+    # a resolution: a learner's withdrawal (decision 0194), or an LRS operator's for the AO, is emailed; the AO's own
+    # ends what is kept of the challenge
     for model in (BatchCompleted, BatchFailed, BatchAbandoned, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved)
 )
 

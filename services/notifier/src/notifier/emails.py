@@ -498,6 +498,62 @@ def challenge_withdrawn_email(
     )
 
 
+def challenge_resolved_by_desk_email(
+    event_id: uuid.UUID,
+    resolved: ChallengeResolved,
+    contact: ChallengeContact,
+    occurred_at: datetime,
+    *,
+    note: str | None,
+    note_erased: bool = False,
+    achievement: ChallengedAchievement | None,
+    uln_masked: str | None,
+    raised_at: datetime | None,
+    raise_message_id: str | None,
+    public_base_url: str,
+    domain: str = "lrs.local",
+    ao_name: str | None = None,
+    desk: ServiceDesk = NO_SERVICE_DESK,
+) -> OutgoingEmail:
+    """Tells the AO's challenge contact that an LRS operator (the service desk) resolved for the AO a challenge its
+    raise notice told them of, and as what, so they stop looking into it: no action is needed unless they disagree,
+    and then whom to tell (`desk`). Named and threaded as `challenge_withdrawn_email` is. `note`: the note the learner
+    was sent, in clear (the AO reads it on the challenge's page too); `note_erased`: there was one, but the learner's
+    personal data was erased since, so it is said to be gone. Nothing else of the learner but the masked ULN the raise
+    notice showed, and never which operator resolved it."""
+    if resolved.resolution is ChallengeResolution.WITHDRAWN:
+        raise ValueError("a withdrawal is the learner's: see challenge_withdrawn_email")
+    shown = achievement_shown(achievement)
+    ao_id = shown_on_one_line(resolved.ao_id)
+    shown_note = None if note is None or not note.strip() else with_bidi_controls_shown(note)
+    context = {
+        "contact": contact,
+        "resolved": resolved,
+        "ao": _ao_shown(ao_id, ao_name),
+        "achievement": shown,
+        "uln_masked": uln_masked,
+        "raised_on": long_day(raised_at) if raised_at is not None else None,
+        "resolved_on": long_day(occurred_at),
+        "resolution": RESOLUTION_LABELS[resolved.resolution],
+        "note": shown_note,
+        "note_quoted": None if shown_note is None else quoted(shown_note),
+        "note_erased": note_erased and shown_note is None,
+        "link": challenge_page_url(public_base_url, resolved.challenge_id),
+        "desk": desk,
+    }
+    on = f" on {shown['qan']}" if shown else ""
+    return OutgoingEmail(
+        to=contact.email,
+        subject=f"LRS Event Data Challenge resolved by the LRS service desk{on}: {ao_id} {resolved.challenge_id}",
+        text=_templates.get_template("challenge_resolved_by_desk.txt").render(context),
+        html=_templates.get_template("challenge_resolved_by_desk.html").render(context),
+        message_id=message_id_for(event_id, domain),
+        date=occurred_at,
+        reply_to=desk.email,
+        in_reply_to=raise_message_id,
+    )
+
+
 def quoted(words: str) -> str:
     """A learner's words for a plain-text email: every line begun with "> ", as a reply quotes, so no line of theirs
     reads as the LRS's own (a link, "sign in at …"). Every line break Python knows ends a line (a U+2028 a mail

@@ -19,6 +19,7 @@ from lrs_contracts.envelope import Contract, Envelope, utc_now
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_contracts.registry import decode, encode
 from lrs_platform.consumer import RetryPolicy, Transient
+from lrs_platform.identity import PrincipalKind
 from lrs_platform.keyring import Keyring, KeyringUnavailable, LearnerKey, Purpose
 from lrs_platform.logging import get_logger, mask_uln
 from lrs_platform.mail import Mailer, MailError
@@ -30,6 +31,7 @@ from notifier.emails import (
     batch_abandoned_email,
     batch_run_email,
     challenge_raised_email,
+    challenge_resolved_by_desk_email,
     challenge_withdrawn_email,
     contact_changed_email,
     count_record_codes,
@@ -72,8 +74,8 @@ CONTACT_CHANGED = CONTACT_CHANGE_KIND  # the metrics' kind of a notice to a cont
 CHALLENGE_NOTICE_KINDS = tuple(
     str(model.model_fields["event_type"].default) for model in (ChallengeRaised, ChallengeRaisedV1)
 )
-# a learner's withdrawal of a challenge (`withdrawn`, decision 0194), told to the contact its raise notice went to;
-# the AO's own resolutions send nothing
+# a learner's withdrawal of a challenge (`withdrawn`, decision 0194), and a resolution an LRS operator made for the AO
+# (the service desk), told to the contact its raise notice went to; the AO's own resolutions send nothing
 CHALLENGE_WITHDRAWN = str(ChallengeResolved.model_fields["event_type"].default)
 EMAILED_KINDS = (
     *(str(model.model_fields["event_type"].default) for model in (BatchCompleted, BatchFailed, BatchAbandoned)),
@@ -206,7 +208,7 @@ class Notifications:
         if isinstance(payload, BatchRecordsDecided):
             await self.tally_chunks([(payload.batch_id, payload.chunk_index, count_record_codes(payload.outcomes))])
             return
-        if isinstance(payload, ChallengeResolved) and not self._withdrawal_to_tell(payload):
+        if isinstance(payload, ChallengeResolved) and not self._resolution_to_tell(envelope, payload):
             if self._notices is not None:  # the challenge ended: nothing of it is kept any more
                 await self._notices.forget(payload.challenge_id)
             return
@@ -232,7 +234,7 @@ class Notifications:
             EVENTS_SKIPPED.labels("deferred").inc()
             return
         if isinstance(payload, ChallengeResolved):
-            await self._withdrawal(envelope, payload, deferred_try=deferred_try)
+            await self._resolution(envelope, payload, deferred_try=deferred_try)
             return
         if isinstance(payload, ChallengeRaised | ChallengeRaisedV1) and not deferred_try:
             await self._describe(envelope, payload)
@@ -243,14 +245,16 @@ class Notifications:
         if await self._send(envelope, email, contact=contact, ao_id=_ao_of(payload), deferred_try=deferred_try):
             await self._forget_tallies(payload)
 
-    def _withdrawal_to_tell(self, resolved: ChallengeResolved) -> bool:
-        """A learner's withdrawal (decision 0194) is told to the AO's contact; the AO's own resolutions are not (it made
-        them)."""
-        return resolved.resolution is ChallengeResolution.WITHDRAWN and self._notices is not None
+    def _resolution_to_tell(self, envelope: Envelope, resolved: ChallengeResolved) -> bool:
+        """A learner's withdrawal (decision 0194), and a resolution an LRS operator made for the AO, are told to the
+        AO's contact; the AO's own resolutions are not (it made them)."""
+        if self._notices is None:
+            return False
+        return resolved.resolution is ChallengeResolution.WITHDRAWN or by_the_service_desk(envelope)
 
     async def _describe(self, envelope: Envelope, raised: ChallengeRaised | ChallengeRaisedV1) -> None:
-        """Keeps what the raise's notice says of the challenge, for the notice of its withdrawal (no reason, the ULN
-        masked as the notice shows it)."""
+        """Keeps what the raise's notice says of the challenge, for the notice of its withdrawal or of the service
+        desk's resolution of it (no reason, the ULN masked as the notice shows it)."""
         if self._notices is None:
             return
         achievement = raised.achievement if isinstance(raised, ChallengeRaised) else None
@@ -261,20 +265,22 @@ class Notifications:
         )
         await self._notices.describe(raised.challenge_id, raised.ao_id, described)
 
-    async def _withdrawal(self, envelope: Envelope, withdrawn: ChallengeResolved, *, deferred_try: bool) -> None:
-        """The learner withdrew a challenge: its AO's contact is told, if its raise notice reached them, that no
-        action is needed, threaded under that notice. A raise notice still waiting (held for a contact, decision 0155,
-        or deferred) is dropped, never sent for a withdrawn challenge, and nothing is told: the contact never heard of
-        it. A raise this notifier never handled (or never sent) is not told of either."""
+    async def _resolution(self, envelope: Envelope, resolved: ChallengeResolved, *, deferred_try: bool) -> None:
+        """The learner withdrew a challenge, or an LRS operator resolved it for the AO: its AO's contact is told, if its
+        raise notice reached them, threaded under that notice: of a withdrawal, that no action is needed; of the
+        desk's resolution, as what, with the note the learner was sent, and that no action is needed unless they
+        disagree. A raise notice still waiting (held for a contact, decision 0155, or deferred) is dropped, never sent
+        for a challenge so ended, and nothing is told: the contact never heard of it. A raise this notifier never
+        handled (or never sent) is not told of either."""
         assert self._notices is not None
-        challenge_id = withdrawn.challenge_id
+        challenge_id = resolved.challenge_id
         notice = await self._notices.raise_of(challenge_id)
         if notice is not None and notice.status is DeliveryStatus.PENDING:
             # the raise notice's own claim, so a deferred try of it (on any replica) is not sending it meanwhile
             async with self._deliveries.claimed(notice.event_id):
                 notice = await self._notices.raise_of(challenge_id)
                 if notice is not None and notice.status is DeliveryStatus.PENDING:
-                    await self._drop_raise_notice(envelope, withdrawn, notice)
+                    await self._drop_raise_notice(envelope, resolved, notice)
                     return
         if notice is None or notice.status is not DeliveryStatus.SENT:
             why = (
@@ -282,48 +288,94 @@ class Notifications:
                 if notice is None
                 else f"its raise notice was {notice.status.value}, never received"
             )
-            await self._skip(
-                envelope,
-                "withdrawal_not_notified",
-                f"no notice of withdrawn challenge {challenge_id}: {why}",
-                ao_id=withdrawn.ao_id,
-            )
+            await self._not_notified(envelope, resolved, why)
             await self._notices.forget(challenge_id)
             return
-        stored = await self._contacts.get(withdrawn.ao_id)
+        stored = await self._contacts.get(resolved.ao_id)
         if stored is None:  # a contact is never removed once set: the raise notice went to one
-            await self._skip(
-                envelope,
-                "withdrawal_not_notified",
-                f"no notice of withdrawn challenge {challenge_id}: no challenge contact for {withdrawn.ao_id}",
-                ao_id=withdrawn.ao_id,
-            )
+            await self._not_notified(envelope, resolved, f"no challenge contact for {resolved.ao_id}")
             return
         described = notice.described
         achievement = None
         if described is not None and described.achievement is not None:
             achievement = ChallengedAchievement.model_validate(described.achievement)
-        email = challenge_withdrawn_email(
-            envelope.event_id,
-            withdrawn,
-            stored.contact,
-            envelope.occurred_at,
-            achievement=achievement,
-            uln_masked=described.uln_masked if described else None,
-            raised_at=described.raised_at if described else None,
-            raise_message_id=notice.message_id,
-            public_base_url=self._public_base_url,
-            domain=self._domain,
-            ao_name=self._ao_names.get(withdrawn.ao_id),
-            desk=self._desk,
-        )
+        uln_masked = described.uln_masked if described else None
+        raised_at = described.raised_at if described else None
+        ao_name = self._ao_names.get(resolved.ao_id)
+        if resolved.resolution is ChallengeResolution.WITHDRAWN:
+            email = challenge_withdrawn_email(
+                envelope.event_id,
+                resolved,
+                stored.contact,
+                envelope.occurred_at,
+                achievement=achievement,
+                uln_masked=uln_masked,
+                raised_at=raised_at,
+                raise_message_id=notice.message_id,
+                public_base_url=self._public_base_url,
+                domain=self._domain,
+                ao_name=ao_name,
+                desk=self._desk,
+            )
+        else:
+            note, note_erased = await self._note_of(resolved)
+            email = challenge_resolved_by_desk_email(
+                envelope.event_id,
+                resolved,
+                stored.contact,
+                envelope.occurred_at,
+                note=note,
+                note_erased=note_erased,
+                achievement=achievement,
+                uln_masked=uln_masked,
+                raised_at=raised_at,
+                raise_message_id=notice.message_id,
+                public_base_url=self._public_base_url,
+                domain=self._domain,
+                ao_name=ao_name,
+                desk=self._desk,
+            )
         # not held for another contact if refused (`contact` None): the next contact never had the raise notice
-        if await self._send(envelope, email, ao_id=withdrawn.ao_id, deferred_try=deferred_try):
+        if await self._send(envelope, email, ao_id=resolved.ao_id, deferred_try=deferred_try):
             await self._notices.forget(challenge_id)
 
-    async def _drop_raise_notice(self, envelope: Envelope, withdrawn: ChallengeResolved, notice: RaiseNotice) -> None:
-        """The raise notice of a withdrawn challenge still waits: it is never sent. Its delivery is logged skipped,
-        saying why, and so is the withdrawal's (there is nothing to withdraw from the contact's mailbox)."""
+    async def _not_notified(self, envelope: Envelope, resolved: ChallengeResolved, why: str) -> None:
+        """The withdrawal, or the service desk's resolution, is told to no one: its delivery is logged skipped, saying
+        why."""
+        if resolved.resolution is ChallengeResolution.WITHDRAWN:
+            await self._skip(
+                envelope,
+                "withdrawal_not_notified",
+                f"no notice of withdrawn challenge {resolved.challenge_id}: {why}",
+                ao_id=resolved.ao_id,
+            )
+        else:
+            await self._skip(
+                envelope,
+                "desk_resolution_not_notified",
+                f"no notice of challenge {resolved.challenge_id} resolved by the LRS service desk: {why}",
+                ao_id=resolved.ao_id,
+            )
+
+    async def _note_of(self, resolved: ChallengeResolved) -> tuple[str | None, bool]:
+        """The note the learner was sent, opened with their key as the raise's reason is (`_reason_of`), and whether
+        there was one that is gone (the learner erased since: no key, or ERASED)."""
+        if resolved.note is not None:  # an event written before notes were sealed
+            return resolved.note, False
+        if resolved.note_sealed is None or resolved.uln is None:
+            return None, False
+        try:
+            key = (await self._keyring.find([resolved.uln])).get(resolved.uln)
+        except KeyringUnavailable as error:
+            raise RetryLater(self._retry.delay(1), f"the keyring is unavailable ({type(error).__name__})") from error
+        if not isinstance(key, LearnerKey):
+            return None, True
+        return key.open_text(Purpose.CHALLENGE_NOTE, resolved.note_sealed), False
+
+    async def _drop_raise_notice(self, envelope: Envelope, resolved: ChallengeResolved, notice: RaiseNotice) -> None:
+        """The raise notice of a challenge withdrawn, or resolved by the service desk, still waits: it is never sent.
+        Its delivery is logged skipped, saying why, and so is the resolution's (there is nothing to take back from the
+        contact's mailbox)."""
         assert self._notices is not None
         held = await self._deferred.held_until(notice.event_id)
         set_aside = await self._deferred.waiting(notice.event_id)
@@ -334,25 +386,25 @@ class Notifications:
             )
         else:
             waited = "deferred: its recipient refused it for now" if set_aside else "pending: not sent yet"
-        whose = DeliveryFor(str(withdrawn.challenge_id), withdrawn.ao_id)
+        withdrawn = resolved.resolution is ChallengeResolution.WITHDRAWN
+        ended = "the learner withdrew the challenge" if withdrawn else "the LRS service desk resolved the challenge"
+        whose = DeliveryFor(str(resolved.challenge_id), resolved.ao_id)
         await self._deliveries.finish(
             notice.event_id,
             DeliveryStatus.SKIPPED,
             event_type=notice.event_type,
             message_id=notice.message_id,
-            error=f"not sent: the learner withdrew the challenge (event {envelope.event_id}) while it waited ({waited})",
+            error=f"not sent: {ended} (event {envelope.event_id}) while it waited ({waited})",
             whose=whose,
         )
-        EVENTS_SKIPPED.labels("raise_notice_withdrawn").inc()
-        _log.info("challenge_notice_dropped_withdrawn", ao_id=withdrawn.ao_id, event_id=str(notice.event_id))
-        await self._skip(
-            envelope,
-            "withdrawal_not_notified",
-            f"no notice of withdrawn challenge {withdrawn.challenge_id}: its raise notice was never sent ({waited});"
-            " dropped",
-            ao_id=withdrawn.ao_id,
-        )
-        await self._notices.forget(withdrawn.challenge_id)
+        if withdrawn:
+            EVENTS_SKIPPED.labels("raise_notice_withdrawn").inc()
+            _log.info("challenge_notice_dropped_withdrawn", ao_id=resolved.ao_id, event_id=str(notice.event_id))
+        else:
+            EVENTS_SKIPPED.labels("raise_notice_resolved_by_desk").inc()
+            _log.info("challenge_notice_dropped_resolved_by_desk", ao_id=resolved.ao_id, event_id=str(notice.event_id))
+        await self._not_notified(envelope, resolved, f"its raise notice was never sent ({waited}); dropped")
+        await self._notices.forget(resolved.challenge_id)
 
     async def tally_chunks(self, chunks: Sequence[ChunkCodes]) -> None:
         """Counts decided chunks' rejection and warning codes for their batches' emails. Same key as the batch's result,
@@ -767,6 +819,13 @@ class Notifications:
                 tried = 0
             if not tried:
                 await asyncio.sleep(poll_seconds)
+
+
+def by_the_service_desk(envelope: Envelope) -> bool:
+    """Whether an LRS operator (`operator:…`, the principal the challenges service writes as the event's
+    `causation_id`) made the event, rather than the AO or the learner."""
+    kind, _, ident = (envelope.causation_id or "").partition(":")
+    return kind == PrincipalKind.OPERATOR.value and bool(ident)
 
 
 def _ao_of(payload: Contract) -> str:

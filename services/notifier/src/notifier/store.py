@@ -65,6 +65,9 @@ class StoredContact:
     contact: ChallengeContact
     updated_by: str
     updated_at: datetime
+    # the id of the API key it was set with (`Principal.key_id`; a portal session's key, whose label names the user),
+    # never its secret; None for a contact set before this was kept (migration 0012)
+    updated_with_key: str | None = None
 
 
 class ContactStore:
@@ -76,11 +79,15 @@ class ContactStore:
         if row is None:
             return None
         contact = ChallengeContact(row["given_name"], row["family_name"], row["telephone"], row["email"])
-        return StoredContact(row["ao_id"], contact, row["updated_by"], row["updated_at"])
+        return StoredContact(row["ao_id"], contact, row["updated_by"], row["updated_at"], row["updated_with_key"])
 
-    async def put(self, ao_id: str, contact: ChallengeContact, updated_by: str) -> StoredContact:
+    async def put(
+        self, ao_id: str, contact: ChallengeContact, updated_by: str, *, with_key: str | None = None
+    ) -> StoredContact:
         """Sets the contact and, in the same transaction, makes the AO's held challenge notices due (0155) and,
-        when the contact moves to another address, notes a notice to the address it leaves (`ContactChangeNotices`)."""
+        when the contact moves to another address, notes a notice to the address it leaves (`ContactChangeNotices`).
+        `with_key`: the id of the caller's API key, kept beside `updated_by` (and the notice's `changed_by`), so that
+        a change nobody meant names the key to revoke (migration 0012)."""
         async with self._pool.acquire() as connection, connection.transaction():
             # the AO's contacts are set one at a time, its first included (FOR UPDATE locks no row not there yet):
             # else two first contacts at once each read none before, and the address replaced was told nothing
@@ -93,11 +100,12 @@ class ContactStore:
                 ao_id,
             )
             row = await connection.fetchrow(
-                "INSERT INTO notifier.challenge_contacts (ao_id, given_name, family_name, telephone, email, updated_by)"
-                " VALUES ($1, $2, $3, $4, $5, $6)"
+                "INSERT INTO notifier.challenge_contacts"
+                " (ao_id, given_name, family_name, telephone, email, updated_by, updated_with_key)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)"
                 " ON CONFLICT (ao_id) DO UPDATE SET given_name = EXCLUDED.given_name,"
                 " family_name = EXCLUDED.family_name, telephone = EXCLUDED.telephone, email = EXCLUDED.email,"
-                " updated_by = EXCLUDED.updated_by, updated_at = now()"
+                " updated_by = EXCLUDED.updated_by, updated_with_key = EXCLUDED.updated_with_key, updated_at = now()"
                 " RETURNING updated_at",
                 ao_id,
                 contact.given_name,
@@ -105,6 +113,7 @@ class ContactStore:
                 contact.telephone,
                 contact.email,
                 updated_by,
+                with_key,
             )
             assert row is not None
             refused_mail = False
@@ -121,18 +130,19 @@ class ContactStore:
                 )
                 await connection.execute(
                     "INSERT INTO notifier.contact_change_notices"
-                    " (notice_id, ao_id, old_email, old_name, changed_by, changed_at, skipped_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    " (notice_id, ao_id, old_email, old_name, changed_by, changed_with_key, changed_at, skipped_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     uuid.uuid4(),
                     ao_id,
                     None if refused_mail else before["email"],
                     None if refused_mail else f"{before['given_name']} {before['family_name']}",
                     updated_by,
+                    with_key,
                     row["updated_at"],
                     row["updated_at"] if refused_mail else None,
                 )
             released = await connection.execute(_RELEASE_HELD + " AND held_for_ao = $1", ao_id)
-        stored = StoredContact(ao_id, contact, updated_by, row["updated_at"])
+        stored = StoredContact(ao_id, contact, updated_by, row["updated_at"], with_key)
         if refused_mail:
             _log.info("contact_change_notice_skipped", ao_id=ao_id, reason="old_contact_refused_mail")
         if released != "UPDATE 0":

@@ -32,10 +32,12 @@ class Contacts:
         contact = self.stored.get(ao_id)
         return StoredContact(ao_id, contact, "ao:" + ao_id, datetime(2026, 12, 3, tzinfo=UTC)) if contact else None
 
-    async def put(self, ao_id: str, contact: ChallengeContact, updated_by: str) -> StoredContact:
+    async def put(
+        self, ao_id: str, contact: ChallengeContact, updated_by: str, *, with_key: str | None = None
+    ) -> StoredContact:
         self.writes.append(ao_id)
         self.stored[ao_id] = contact
-        return StoredContact(ao_id, contact, updated_by, datetime(2026, 12, 3, tzinfo=UTC))
+        return StoredContact(ao_id, contact, updated_by, datetime(2026, 12, 3, tzinfo=UTC), with_key)
 
 
 def _client(principal: str, contacts: Contacts, environment: Environment = Environment.LIVE) -> httpx.AsyncClient:
