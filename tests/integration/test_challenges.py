@@ -566,6 +566,7 @@ async def test_a_database_restored_to_an_earlier_point_gets_back_the_challenges_
             headers=as_ao,
         )
     assert (restored["state"], restored["reason"], restored["ao_id"]) == ("acknowledged", "Grade should be B", ao_id)
+    assert restored["acknowledged_by"] == "the awarding organisation"  # the event's causation_id: `ao:<ao_id>`
     assert resolved.status_code == 200, resolved.text  # the AO can close it: the PLR's "under challenge" ends
 
 

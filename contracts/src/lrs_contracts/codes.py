@@ -113,6 +113,7 @@ class ProblemCode(StrEnum):
     ACHIEVEMENT_WITHDRAWN = "ACHIEVEMENT_WITHDRAWN"
     CHALLENGE_ALREADY_OPEN = "CHALLENGE_ALREADY_OPEN"
     CHALLENGE_NOT_IN_THAT_STATE = "CHALLENGE_NOT_IN_THAT_STATE"
+    CHALLENGE_RAISED_TOO_OFTEN = "CHALLENGE_RAISED_TOO_OFTEN"
     CORRECTING_BATCH_REQUIRED = "CORRECTING_BATCH_REQUIRED"
     CORRECTING_BATCH_DOES_NOT_FIT = "CORRECTING_BATCH_DOES_NOT_FIT"
     RESOLUTION_NOTE_REQUIRED = "RESOLUTION_NOTE_REQUIRED"
@@ -627,6 +628,15 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="acknowledging a challenge a colleague acknowledged a moment ago, or resolving a resolved one",
         source="the challenge's states: raised, then acknowledged, then resolved",
         fix="Read the challenge again: if it is in the state you wanted, nothing more is needed.",
+    ),
+    ProblemCode.CHALLENGE_RAISED_TOO_OFTEN: CodeExplanation(
+        meaning="The achievement was challenged 3 times in the last 24 hours already (the challenges service's"
+        " `CHALLENGES_RAISES_PER_ACHIEVEMENT` and `CHALLENGES_RAISES_WINDOW_HOURS`), withdrawn challenges included;"
+        " each raise emails the awarding organisation. No challenge was raised",
+        example="raising, withdrawing and raising again the same achievement, a fourth time within a day",
+        source="our decision: a raise-and-withdraw loop would email the AO's challenge contact twice a turn",
+        fix="Raise it again after the `Retry-After` seconds (`retry_after`), when the oldest of those raises is"
+        " 24 hours old; write the whole reason in one challenge.",
     ),
     ProblemCode.CORRECTING_BATCH_REQUIRED: CodeExplanation(
         meaning="A challenge resolved as `corrected` names the batch that corrected the data"

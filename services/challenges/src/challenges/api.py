@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -23,6 +24,7 @@ from challenges.domain import (
     LearnerDataErased,
     NoteRequired,
     OnlyTheLearnerWithdraws,
+    RaisedTooOften,
 )
 from challenges.service import (
     PROVIDERS_READ_NONE,
@@ -42,6 +44,7 @@ from lrs_contracts.text import StorableText, has_visible_text
 from lrs_domain.identifiers import display_qan
 from lrs_domain.rules import why_no_learner_has
 from lrs_platform.authentication import CurrentPrincipal, caller_of_kind
+from lrs_platform.clock import day_and_time
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.paging_api import PageAfter
@@ -244,6 +247,15 @@ def _actor_said_to(viewer: Principal, actor: str | None) -> str | None:
     return "an LRS operator" if kind == PrincipalKind.OPERATOR.value else "the awarding organisation"
 
 
+def _key_said_to(viewer: Principal, actor: str | None, key_id: str | None) -> str | None:
+    """The id of the API key `actor` used, as the viewer may be told it: an operator is told every one; the AO only
+    its own (`actor` the AO itself), as it reads its own batches' `submitted_with_key`: not an operator's, whose key
+    is no business of its; the learner none."""
+    if viewer.is_operator or (viewer.kind is PrincipalKind.AO and actor == str(viewer)):
+        return key_id
+    return None
+
+
 def _uln_said_to(viewer: Principal, challenge: Challenge) -> str:
     """The AO knows the learner by the ULN it recorded the achievement under: the one a learner merged into it raised
     the challenge under would tell it of a merge where it recorded nothing (decision 0162)."""
@@ -283,6 +295,18 @@ class ChallengePublic(BaseModel):
         " the learner's principal (`learner:…`) or the operator's who withdrew it for them, to the learner `you`, to"
         " the AO `the learner`",
     )
+    acknowledged_with_key: str | None = Field(
+        default=None,
+        description="the id of the API key it was acknowledged with (never its secret; from the portal: the signed-in"
+        " user's session key, labelled `portal session: <username>`), as a batch's `submitted_with_key`: to an"
+        " operator; to the AO only when it acknowledged it itself (its own key); null to the learner, for one"
+        " acknowledged before this was kept, and for one restored from the log",
+    )
+    resolved_with_key: str | None = Field(
+        default=None,
+        description="the id of the API key it was resolved (or withdrawn) with, said as `acknowledged_with_key` is:"
+        " to an operator, the learner's key for a challenge the learner withdrew; to the AO only its own",
+    )
     resolution: ChallengeResolution | None = Field(
         description="corrected, upheld or rejected by the awarding organisation; withdrawn by the learner (decision"
         " 0194); null while open"
@@ -318,6 +342,8 @@ class ChallengePublic(BaseModel):
             resolved_at=challenge.resolved_at,
             acknowledged_by=_actor_said_to(viewer, challenge.acknowledged_by),
             resolved_by=_actor_said_to(viewer, challenge.resolved_by),
+            acknowledged_with_key=_key_said_to(viewer, challenge.acknowledged_by, challenge.acknowledged_with_key),
+            resolved_with_key=_key_said_to(viewer, challenge.resolved_by, challenge.resolved_with_key),
             resolution=challenge.resolution,
             note=challenge.note,
             personal_data_erased=challenge.personal_data_erased,
@@ -480,6 +506,8 @@ def _translate(error: Exception) -> ProblemError:
             " raised. An operator is repairing your record: try again later.",
             code=ProblemCode.EVENTS_HELD_IN_DEAD_LETTERS,
         )
+    if isinstance(error, RaisedTooOften):
+        return _raised_too_often(error)
     if isinstance(error, RecordBehind):
         problem = ProblemError(
             503,
@@ -490,6 +518,23 @@ def _translate(error: Exception) -> ProblemError:
         problem.headers["Retry-After"] = "1"
         return problem
     raise error
+
+
+def _raised_too_often(error: RaisedTooOften) -> ProblemError:
+    """429 with Retry-After: the seconds until the oldest of the raises counted leaves the window."""
+    retry_after = max(1, math.ceil((error.until - datetime.now(UTC)).total_seconds()))
+    hours = error.limit.window.total_seconds() / 3600
+    window = f"{hours:g} hours" if hours != 1 else "hour"
+    problem = ProblemError(
+        429,
+        "Challenged too often",
+        f"This achievement has been challenged {error.limit.raises} times in the last {window}, the most allowed."
+        f" No challenge was raised. You can raise one again from {day_and_time(error.until)} (UK time).",
+        ProblemCode.CHALLENGE_RAISED_TOO_OFTEN,
+        retry_after=retry_after,
+    )
+    problem.headers["Retry-After"] = str(retry_after)
+    return problem
 
 
 _DOMAIN_ERRORS = (
@@ -507,6 +552,7 @@ _DOMAIN_ERRORS = (
     CorrectingBatchDoesNotFit,
     NoteRequired,
     OnlyTheLearnerWithdraws,
+    RaisedTooOften,
 )
 
 
@@ -574,6 +620,10 @@ CorrectingBatchesCaller = Annotated[Principal, Depends(_correcting_batches_calle
         "them.\n\n"
         "The reason is published sealed under the learner's key. A learner whose personal data was erased "
         "raises no challenge: 410 `LEARNER_ERASED`.\n\n"
+        "An achievement is challenged at most 3 times in 24 hours by default (withdrawn challenges included): one"
+        " raise more is refused 429"
+        " `CHALLENGE_RAISED_TOO_OFTEN`, `Retry-After` (and `retry_after`) the seconds until the oldest of those"
+        " raises leaves the 24 hours. An open challenge is answered 409 `CHALLENGE_ALREADY_OPEN` first.\n\n"
         "Only a learner's own key raises a challenge: any other key, an operator's with `support` included, is "
         "answered 403 (operators read, acknowledge and resolve challenges; they do not raise them)."
     ),
@@ -587,7 +637,7 @@ CorrectingBatchesCaller = Annotated[Principal, Depends(_correcting_batches_calle
                 }
             },
         },
-        **problem_responses(401, 403, 404, 409, 410, 422, 503),
+        **problem_responses(401, 403, 404, 409, 410, 422, 429, 503),
     },
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )

@@ -75,7 +75,7 @@ def create_app(settings: ChallengesSettings | None = None) -> FastAPI:
             office = DeadLetterOffice(ParkedMessages(pool, "challenges_parked"), producer_publisher(producer))
             await office.store.migrate()
             service = ChallengeService(
-                ChallengeStore(pool),
+                ChallengeStore(pool, settings.raise_limit()),
                 record,
                 keyring_of_service,
                 catch_up,

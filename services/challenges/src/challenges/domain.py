@@ -26,7 +26,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from lrs_contracts.challenge import (
@@ -75,6 +75,10 @@ class Challenge:
     resolved_at: datetime | None = None
     acknowledged_by: str | None = None  # the principal that acknowledged it: the AO, or an operator for it
     resolved_by: str | None = None
+    # the id of the API key each of them used (`Principal.key_id`; a portal user's: their session key), as a batch
+    # keeps `submitted_with_key`: None when unknown (before this was kept, or restored from the log, which has no key)
+    acknowledged_with_key: str | None = None
+    resolved_with_key: str | None = None
     resolution: ChallengeResolution | None = None
     note: str | None = None
     personal_data_erased: bool = False
@@ -225,6 +229,37 @@ class AchievementIsWithdrawn(Exception):
 
 class AwardingOrganisationMismatch(Exception):
     """The caller named another AO than the one that recorded the achievement."""
+
+
+@dataclass(frozen=True)
+class RaiseLimit:
+    """How often one achievement may be challenged: at most `raises` times within any `window` (its learner, under
+    any of their ULNs, is the only one who raises on it), withdrawn challenges included. A learner who raises and
+    withdraws in a loop would otherwise send the AO's challenge contact two emails a turn, and add one a turn to the
+    AO's MI count of challenges raised (walk report "challenges", finding 1)."""
+
+    raises: int = 3
+    window: timedelta = timedelta(hours=24)
+
+
+class RaisedTooOften(Exception):
+    """The achievement was challenged `limit.raises` times within `limit.window` already: no more until `until`, when
+    the oldest of those raises leaves the window."""
+
+    def __init__(self, achievement_id: uuid.UUID, limit: RaiseLimit, until: datetime) -> None:
+        super().__init__(f"achievement {achievement_id} challenged {limit.raises} times within {limit.window}")
+        self.achievement_id = achievement_id
+        self.limit = limit
+        self.until = until
+
+
+def raise_allowed(achievement_id: uuid.UUID, limit: RaiseLimit, recent: Collection[datetime], at: datetime) -> None:
+    """Whether the achievement may be challenged `at`, given when it was raised before (`recent`: at least the newest
+    `limit.raises` of them, any older ones too): RaisedTooOften when `limit.raises` of them fall within the window
+    ending `at`, `until` the moment the oldest of those leaves it."""
+    within = sorted((raised for raised in recent if raised > at - limit.window), reverse=True)
+    if len(within) >= limit.raises:
+        raise RaisedTooOften(achievement_id, limit, within[limit.raises - 1] + limit.window)
 
 
 class LearnerDataErased(Exception):

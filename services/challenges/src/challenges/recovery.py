@@ -5,14 +5,17 @@ event it reads is one it wrote: nothing changes.
 
 A restored challenge is as its events left it, its texts opened with the learner's key (none once the learner is
 erased). A raise of a learner this LRS holds no key of at all is not its own (test systems sharing one broker)
-and is passed over. Who acknowledged and resolved is not on the log, so it is not known. One raised again
-meanwhile on the same achievement (its learner found the first gone) keeps the achievement's one open challenge:
-the older one, still open, is not put back.
+and is passed over. Who acknowledged, resolved or withdrew it is on the log: each event's envelope names the
+principal that acted in its `causation_id` (`ChallengeService._append`), which the restored challenge keeps as
+`acknowledged_by` / `resolved_by`. The key that principal used (`acknowledged_with_key`, `resolved_with_key`) is on
+no event, so a restored change has none. One raised again meanwhile on the same achievement (its learner found the
+first gone) keeps the achievement's one open challenge: the older one, still open, is not put back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from challenges.domain import Challenge, ChallengeEvent, ChallengeState, evolve
 from challenges.store import ChallengeStore
@@ -20,6 +23,7 @@ from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, Chal
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.registry import decode
 from lrs_platform.consumer import Message
+from lrs_platform.identity import Principal
 from lrs_platform.keyring import Erased, Keyring, LearnerKey
 from lrs_platform.logging import get_logger
 
@@ -71,7 +75,7 @@ class OwnEvents:
             if current is None or not _moves_on(current, event):
                 return
             key = None if current.personal_data_erased else found
-            await work.update(evolve(current, event, envelope.occurred_at, key))
+            await work.update(_by(evolve(current, event, envelope.occurred_at, key), event, envelope))
         _log.warning("challenge_state_restored_from_the_log", challenge_id=str(event.challenge_id))
 
     async def _restore(
@@ -113,6 +117,27 @@ def _raised(
         personal_data_erased=erased,
         achievement=event.achievement if isinstance(event, ChallengeRaised) else None,
     )
+
+
+def _by(challenge: Challenge, event: ChallengeAcknowledged | ChallengeResolved, envelope: Envelope) -> Challenge:
+    """The challenge as the event left it, with who acted: the principal its envelope's `causation_id` names (the
+    service writes `str(principal)` there), kept as the service keeps it when it acts; nothing when the envelope names
+    none, or something that is not a principal."""
+    actor = _principal_named(envelope.causation_id)
+    if actor is None:
+        return challenge
+    if isinstance(event, ChallengeAcknowledged):
+        return replace(challenge, acknowledged_by=actor)
+    return replace(challenge, resolved_by=actor)
+
+
+def _principal_named(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return str(Principal.parse(text))
+    except ValueError:
+        return None
 
 
 def _moves_on(challenge: Challenge, event: ChallengeEvent) -> bool:

@@ -174,7 +174,9 @@ class ChallengeService:
             challenge = await self._managed(uow, principal, challenge_id)
             event = acknowledge(challenge)
             at = utc_now()
-            changed = replace(evolve(challenge, event, at), acknowledged_by=str(principal))
+            changed = replace(
+                evolve(challenge, event, at), acknowledged_by=str(principal), acknowledged_with_key=principal.key_id
+            )
             await uow.update(changed)
             await self._append(uow, event, principal, at)
         self._notify()
@@ -209,7 +211,9 @@ class ChallengeService:
             correcting = correction(challenge, resolution, correcting_batch_id, touching)
             event = resolve(challenge, resolution, note, key, correcting)
             at = utc_now()
-            changed = replace(evolve(challenge, event, at, key), resolved_by=str(principal))
+            changed = replace(
+                evolve(challenge, event, at, key), resolved_by=str(principal), resolved_with_key=principal.key_id
+            )
             await uow.update(changed)
             await self._append(uow, event, principal, at)
         self._notify()
@@ -231,7 +235,9 @@ class ChallengeService:
                 raise ChallengeNotFound(str(challenge_id))
             event = withdraw(challenge)
             at = utc_now()
-            changed = replace(evolve(challenge, event, at), resolved_by=str(principal))
+            changed = replace(
+                evolve(challenge, event, at), resolved_by=str(principal), resolved_with_key=principal.key_id
+            )
             await uow.update(changed)
             await self._append(uow, event, principal, at)
         self._notify()

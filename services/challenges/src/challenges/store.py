@@ -8,7 +8,15 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from challenges.domain import OPEN_STATES, Challenge, ChallengeState, LearnerDataErased, event_ids_of
+from challenges.domain import (
+    OPEN_STATES,
+    Challenge,
+    ChallengeState,
+    LearnerDataErased,
+    RaiseLimit,
+    event_ids_of,
+    raise_allowed,
+)
 from lrs_contracts.challenge import ChallengedAchievement, ChallengeResolution
 from lrs_contracts.envelope import Envelope
 from lrs_contracts.plr import ResultStatus
@@ -24,6 +32,11 @@ _ACHIEVEMENT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('challenges.achieveme
 _OPEN_ON_ACHIEVEMENT = (
     "SELECT challenge_id FROM challenges.challenges WHERE achievement_id = $1 AND state <> 'resolved'"
     " ORDER BY raised_at LIMIT 1"
+)
+# The newest raises of an achievement since a moment, open or not (migration 0014's index): how often it was challenged.
+_RAISED_SINCE = (
+    "SELECT raised_at FROM challenges.challenges WHERE achievement_id = $1 AND raised_at > $2"
+    " ORDER BY raised_at DESC LIMIT $3"
 )
 
 
@@ -46,6 +59,8 @@ def _challenge(row: asyncpg.Record) -> Challenge:
         resolved_at=row["resolved_at"],
         acknowledged_by=row["acknowledged_by"],
         resolved_by=row["resolved_by"],
+        acknowledged_with_key=row["acknowledged_with_key"],
+        resolved_with_key=row["resolved_with_key"],
         resolution=ChallengeResolution(row["resolution"]) if row["resolution"] else None,
         note=row["note"],
         personal_data_erased=row["personal_data_erased"],
@@ -120,8 +135,9 @@ def _in_states(states: Collection[ChallengeState]) -> str:
 
 
 class ChallengeUnitOfWork:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, raise_limit: RaiseLimit | None = None) -> None:
         self._connection = connection
+        self._raise_limit = raise_limit or RaiseLimit()
 
     async def get_for_update(self, challenge_id: uuid.UUID) -> Challenge | None:
         row = await self._connection.fetchrow(
@@ -130,7 +146,10 @@ class ChallengeUnitOfWork:
         return _challenge(row) if row else None
 
     async def insert(self, challenge: Challenge) -> None:
-        """Raises LearnerDataErased when this service has seen the learner's erasure."""
+        """Raises LearnerDataErased when this service has seen the learner's erasure; OpenChallengeExists when the
+        achievement has an open challenge; RaisedTooOften when it was challenged as often as the raise limit allows
+        within its window before `challenge.raised_at`. Both are counted holding the achievement's lock, which every
+        raise on it takes: raises at once, or a raise and a withdrawal at once, cannot both pass."""
         await self._connection.execute(_LEARNER_LOCK, challenge.uln)
         if await self._connection.fetchval("SELECT 1 FROM challenges.erased_learners WHERE uln = $1", challenge.uln):
             raise LearnerDataErased(challenge.uln)
@@ -140,6 +159,11 @@ class ChallengeUnitOfWork:
         existing = await self._connection.fetchval(_OPEN_ON_ACHIEVEMENT, challenge.achievement_id)
         if existing is not None:
             raise OpenChallengeExists(existing)
+        limit = self._raise_limit
+        recent = await self._connection.fetch(
+            _RAISED_SINCE, challenge.achievement_id, challenge.raised_at - limit.window, limit.raises
+        )
+        raise_allowed(challenge.achievement_id, limit, [row["raised_at"] for row in recent], challenge.raised_at)
         inserted = await self._connection.execute(
             "INSERT INTO challenges.challenges"
             " (challenge_id, achievement_id, ao_id, uln, reason, state, raised_at, updated_at,"
@@ -214,7 +238,7 @@ class ChallengeUnitOfWork:
         await self._connection.execute(
             "UPDATE challenges.challenges SET state = $2, acknowledged_at = $3, resolved_at = $4,"
             " resolution = $5, note = $6, correcting_batch_id = $7, acknowledged_by = $8, resolved_by = $9,"
-            " updated_at = now() WHERE challenge_id = $1",
+            " acknowledged_with_key = $10, resolved_with_key = $11, updated_at = now() WHERE challenge_id = $1",
             challenge.challenge_id,
             challenge.state.value,
             challenge.acknowledged_at,
@@ -224,6 +248,8 @@ class ChallengeUnitOfWork:
             challenge.correcting_batch_id,
             challenge.acknowledged_by,
             challenge.resolved_by,
+            challenge.acknowledged_with_key,
+            challenge.resolved_with_key,
         )
 
     async def add_to_outbox(self, envelope: Envelope, partition_key: str) -> None:
@@ -237,13 +263,15 @@ class ChallengeUnitOfWork:
 
 
 class ChallengeStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, raise_limit: RaiseLimit | None = None) -> None:
+        """`raise_limit`: how often an achievement may be challenged (`RaiseLimit`, by default 3 times a day)."""
         self._pool = pool
+        self._raise_limit = raise_limit or RaiseLimit()
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[ChallengeUnitOfWork]:
         async with self._pool.acquire() as connection, connection.transaction():
-            yield ChallengeUnitOfWork(connection)
+            yield ChallengeUnitOfWork(connection, self._raise_limit)
 
     async def forget_learners(self, connection: asyncpg.Connection, ulns: Collection[str]) -> int:
         """Erased learners' challenges lose their reason and note, here and in the relayed outbox rows

@@ -44,6 +44,10 @@ class Connection:
         assert "WHERE achievement_id = $1 AND state <> 'resolved'" in query  # any ULN's: one person's achievement
         return self.open_one
 
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        self.run.append(query)
+        return []  # the achievement's raises of the last day: none
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         yield
