@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 
 from challenges.plr_log import FOLLOWED_TOPICS
 from challenges.record_store import PlrRecord, Positions
-from lrs_platform.consumer import ConsumerLoop, Handler, Message, PoisonGuard
+from lrs_platform.consumer import ConsumerLoop, Handler, Message, PoisonGuard, RetryPolicy
 from lrs_platform.logging import get_logger
 from lrs_platform.parking import DeadLetterOffice, ParkedMessages, ParkedRow, ReplayResult
 
@@ -267,22 +267,41 @@ class PendingChallengeData:
     partial index): a challenge put back from an event written before it carried them waits too (decision 0172)."""
 
     def __init__(
-        self, record: PlrRecord, ends: LogEnds, every_seconds: float = 1.0, idle_every_seconds: float = 60.0
+        self,
+        record: PlrRecord,
+        ends: LogEnds,
+        every_seconds: float = 1.0,
+        idle_every_seconds: float = 60.0,
+        *,
+        retry_max_seconds: float = 60.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._record = record
         self._ends = ends
         self._every = every_seconds
         self._idle_every = idle_every_seconds
+        self._back_off = RetryPolicy(base_seconds=every_seconds, max_seconds=max(every_seconds, retry_max_seconds))
+        self._sleep = sleep
         self._targets: Positions | None = None
 
     async def run(self) -> None:
+        """A round that fails (Kafka or the database away) is tried again after `every_seconds`, then twice as long
+        after each further failure in a row, at most `retry_max_seconds`: a warning each time, not every second
+        through an outage (sre walk, finding 5). The first round that works again says so once."""
+        failures = 0
         while True:
-            none_waits = False
             try:
                 none_waits = await self.fill_once()
             except Exception as error:  # Kafka or the database away: the next round tries again
-                _log.warning("challenge_data_not_filled", error=type(error).__name__)
-            await asyncio.sleep(self._idle_every if none_waits else self._every)
+                failures += 1
+                delay = self._back_off.delay(failures)
+                _log.warning("challenge_data_not_filled", error=type(error).__name__, failures=failures, retry_in=delay)
+                await self._sleep(delay)
+                continue
+            if failures:
+                _log.info("challenge_data_filling_recovered", failures=failures)
+                failures = 0
+            await self._sleep(self._idle_every if none_waits else self._every)
 
     async def fill_once(self) -> bool:
         """True when no challenge waits any longer (filled now, or none did); False while the record is behind."""

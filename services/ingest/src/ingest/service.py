@@ -345,14 +345,18 @@ class BatchSubmissions:
                             metrics.IDEMPOTENT_REPLAYS.inc()
                         return SubmitResult(batch_id, claim.batch.status, replay=replay)
                     started = time.perf_counter()
-                    await self._publisher.publish(
-                        self._topic,
-                        prepared.identity.ao_id.encode(),
-                        prepared.values,
-                        within=deadline - asyncio.get_running_loop().time(),
-                    )
+                    try:
+                        await self._publisher.publish(
+                            self._topic,
+                            prepared.identity.ao_id.encode(),
+                            prepared.values,
+                            within=deadline - asyncio.get_running_loop().time(),
+                        )
+                    except PublishUnavailable:
+                        metrics.PUBLISH_SECONDS.labels("failed").observe(time.perf_counter() - started)
+                        raise
                     published = True
-                    metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
+                    metrics.PUBLISH_SECONDS.labels("published").observe(time.perf_counter() - started)
                     await claim.mark_accepted()
             except ClaimTimeout:
                 raise SubmissionInProgress(

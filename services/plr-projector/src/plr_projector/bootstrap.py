@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from lrs_contracts import topics as contract_topics
 from lrs_contracts.environments import TopicNames
+from lrs_platform.consumer import RetryPolicy
 from lrs_platform.credential_store import CredentialStore
 from lrs_platform.database import apply_migrations, create_pool, database_reachable
 from lrs_platform.http import build_app, readiness
@@ -42,28 +43,68 @@ _log = get_logger("plr_projector")
 PARKED_RECOUNT_SECONDS = 30.0
 
 
-async def _publish_metrics(projector: Projector, interval: float) -> None:
+# after failures in a row, the metrics are updated again at most this long after the last (PostgreSQL away)
+METRICS_RETRY_MAX_SECONDS = 60.0
+
+
+async def _publish_metrics(
+    projector: Projector, interval: float, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> None:
+    """Updates the live projection's gauges every `interval` seconds. A failed update (PostgreSQL away) is tried
+    again after `interval`, then twice as long after each further failure in a row, at most
+    `METRICS_RETRY_MAX_SECONDS` (a warning each time, not every 2 s through an outage: sre walk, finding 5); the
+    first update that works again says so once and goes back to `interval`."""
     recount = metrics.Recount(every_seconds=PARKED_RECOUNT_SECONDS)
+    back_off = RetryPolicy(base_seconds=interval, max_seconds=max(interval, METRICS_RETRY_MAX_SECONDS))
+    failures = 0
     while True:
         try:
-            for topic, lag in projector.live.lag().items():
-                metrics.LAG_EVENTS.labels(topic).set(lag["events"])
-                metrics.LAG_SECONDS.labels(topic).set(lag["seconds"])
-            model, now = projector.model, time.monotonic()
-            async with projector.pool.acquire() as connection:
-                version = (model.schema, await model.parked_changes(connection))
-                if recount.due(version, now):
-                    depth = await model.parked_depth(connection)
-                    recount.counted(version, now)
-                    for reason, count in depth.items():
-                        metrics.DLQ_DEPTH.labels(reason).set(count)
-                        PARKED.labels(projector.live.attempts.consumer, reason).set(count)  # as other consumers
-                    projector.parked_depth = {"error": 0, "blocked": 0} | depth
-            metrics.DLQ_STREAMS.set(len(projector.live.parked_streams))
-            projector.rebuilds.status()
+            await _update_metrics(projector, recount)
         except Exception as error:  # metrics must never take the service down
-            _log.warning("metrics_update_failed", error=type(error).__name__)
-        await asyncio.sleep(interval)
+            failures += 1
+            delay = back_off.delay(failures)
+            _log.warning("metrics_update_failed", error=type(error).__name__, failures=failures, retry_in=delay)
+            await sleep(delay)
+            continue
+        if failures:
+            _log.info("metrics_update_recovered", failures=failures)
+            failures = 0
+        await sleep(interval)
+
+
+async def _update_metrics(projector: Projector, recount: metrics.Recount) -> None:
+    for topic, lag in projector.live.lag().items():
+        metrics.LAG_EVENTS.labels(topic).set(lag["events"])
+        metrics.LAG_SECONDS.labels(topic).set(lag["seconds"])
+    model, now = projector.model, time.monotonic()
+    async with projector.pool.acquire() as connection:
+        version = (model.schema, await model.parked_changes(connection))
+        if recount.due(version, now):
+            depth = await model.parked_depth(connection)
+            recount.counted(version, now)
+            for reason, count in depth.items():
+                metrics.DLQ_DEPTH.labels(reason).set(count)
+                PARKED.labels(projector.live.attempts.consumer, reason).set(count)  # as other consumers
+            projector.parked_depth = {"error": 0, "blocked": 0} | depth
+    metrics.DLQ_STREAMS.set(len(projector.live.parked_streams))
+    projector.rebuilds.status()
+
+
+def _export_as_a_reader(live: Runner) -> None:
+    """A plr-reader (`PROJECTOR_RUN_CONSUMER=false`) runs no live projection: it exports none of its consumer's
+    series (`lrs_consumer_*{consumer="plr-projector.plr"}`), lag or dead letters (`lrs_projector_lag_*`,
+    `lrs_projector_dlq_*`), its HTTP series only. A copy in each reader raised the parked-message alert once per
+    reader and multiplied `sum(lrs_projector_dlq_depth)`; its lag and `retrying` of 0 diluted the projector's
+    (sre walk, finding 3). Undone by `_export_as_the_projector`."""
+    live.attempts.retire()  # the series its `Attempts` exported from its start
+    for reason in ("error", "blocked"):
+        with contextlib.suppress(KeyError):
+            PARKED.remove(live.attempts.consumer, reason)
+    metrics.CONSUMER_SERIES.exported = False
+
+
+def _export_as_the_projector() -> None:
+    metrics.CONSUMER_SERIES.exported = True
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -160,8 +201,11 @@ def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
                 await live.publish_dead_letters()
                 live.run_in_background()
                 await rebuilds.resume()
-            metrics_task = asyncio.create_task(_publish_metrics(projector, settings.metrics_interval_seconds))
-            stack.push_async_callback(_cancel, metrics_task)
+                metrics_task = asyncio.create_task(_publish_metrics(projector, settings.metrics_interval_seconds))
+                stack.push_async_callback(_cancel, metrics_task)
+            else:
+                _export_as_a_reader(live)
+                stack.callback(_export_as_the_projector)  # another app of this process (a test's) may consume
             _log.info("projector_started", topic_prefix=settings.topic_prefix or None, consumer=settings.run_consumer)
             yield
 

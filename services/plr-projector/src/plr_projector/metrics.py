@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from plr_projector.projection import PROJECTED_TOPICS
 
@@ -16,18 +18,46 @@ EVENTS = Counter(
 )
 OUTCOMES = ("applied", "duplicate", "parked", "skipped")
 """Every `outcome` of EVENTS (`BatchChanges.outcomes`)."""
+# The live projection's lag and dead letters: exported only by the process that runs it (`ConsumerSeries`), not
+# registered by themselves.
 LAG_EVENTS = Gauge(
-    "lrs_projector_lag_events", "Records in the log not yet projected (last stable offset - position)", ["topic"]
+    "lrs_projector_lag_events",
+    "Records in the log not yet projected (last stable offset - position)",
+    ["topic"],
+    registry=None,
 )
 LAG_SECONDS = Gauge(
     "lrs_projector_lag_seconds",
-    "Age of the newest projected record while records are waiting; 0 when caught up",
+    "While records wait, how long at most the oldest has waited: now minus the later of the newest projected"
+    " record's time and when the projector was last seen caught up; 0 when caught up",
     ["topic"],
+    registry=None,
 )
 DLQ_DEPTH = Gauge(
-    "lrs_projector_dlq_depth", "Parked events: poison ('error') and waiting behind one ('blocked')", ["reason"]
+    "lrs_projector_dlq_depth",
+    "Parked events: poison ('error') and waiting behind one ('blocked')",
+    ["reason"],
+    registry=None,
 )
-DLQ_STREAMS = Gauge("lrs_projector_dlq_streams", "Streams (topic, learner) held by a dead letter")
+DLQ_STREAMS = Gauge("lrs_projector_dlq_streams", "Streams (topic, learner) held by a dead letter", registry=None)
+
+
+class ConsumerSeries(Collector):
+    """`lrs_projector_lag_*` and `lrs_projector_dlq_*`, exported while `exported` (the default): a plr-reader
+    (`PROJECTOR_RUN_CONSUMER=false`) runs no live projection and turns them off, else each reader's copy of the
+    shared parked count raised a parked-message alert once more and its lag of 0 diluted the projector's
+    (sre walk, finding 3)."""
+
+    def __init__(self, *gauges: Gauge) -> None:
+        self._gauges = gauges
+        self.exported = True
+
+    def collect(self) -> list[Metric]:
+        return [family for gauge in self._gauges for family in gauge.collect()] if self.exported else []
+
+
+CONSUMER_SERIES = ConsumerSeries(LAG_EVENTS, LAG_SECONDS, DLQ_DEPTH, DLQ_STREAMS)
+REGISTRY.register(CONSUMER_SERIES)
 BATCH_SECONDS = Histogram(
     "lrs_projector_batch_seconds",
     "Time to project one batch, database transaction included",
