@@ -74,9 +74,8 @@ import contextlib
 import contextvars
 import functools
 import gc
-import math
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -121,10 +120,11 @@ FAILURES = Counter(
 RETRYING = Gauge("lrs_consumer_retrying", "1 while a consumer is retrying a failure, else 0", ["consumer"])
 LAG = Gauge(
     "lrs_consumer_lag_messages",
-    "Messages on the topic not yet handled by the consumer (last stable offset - position), summed over its partitions",
+    "Messages on the topic not yet handled by the consumer, those it holds (retrying, say) included: last stable"
+    " offset - first offset not handled, summed over its partitions; counted every second",
     ["consumer", "topic"],
 )
-LAG_EVERY_SECONDS = 1.0  # how often a loop counts its lag (a position and an offset a partition, no request)
+LAG_EVERY_SECONDS = 1.0  # how often a consumer counts its lag (an offset and a position a partition, or a request)
 BUSY_SINCE = Gauge(
     "lrs_consumer_busy_since_seconds",
     "Unix time the attempt to apply messages now running began, 0 while none runs: alert on time() - it",
@@ -865,6 +865,7 @@ class ConsumerLoop:
         self._max_records = max_records
         self._poll_timeout_ms = poll_timeout_ms
         self._after_progress = after_progress
+        self.lag = LagCount(guard.name)
 
     async def run(self) -> None:
         """Consumes until cancelled."""
@@ -898,51 +899,106 @@ class ConsumerLoop:
                     await stop_within(consumer.stop(), f"{self.guard.name} consumer")
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
-        lag = LagCount(self.guard.name)
-        while True:
-            polled = await consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
-            self.assigned = bool(consumer.assignment())
-            if self.assigned:  # in its group (or placed) and polling: a client rebuilt before works again
-                self.guard.attempts.client_polled()
-            self.caught_up = self.assigned and not polled
-            await lag.after_poll(consumer, polled)
-            if not polled:
-                continue
-            await self.guard.apply(messages_of(polled))
-            await self._progress.passed(consumer, next_offsets(polled))
-            if self._after_progress is not None:
-                self._after_progress()
+        in_hand: dict[TopicPartition, int] = {}  # the first offset of each partition's messages polled, not passed
+        async with self.lag.counting(consumer, lambda: in_hand):
+            while True:
+                polled = await consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
+                self.assigned = bool(consumer.assignment())
+                if self.assigned:  # in its group (or placed) and polling: a client rebuilt before works again
+                    self.guard.attempts.client_polled()
+                self.caught_up = self.assigned and not polled
+                if not polled:
+                    continue
+                in_hand.update(first_offsets(polled))
+                await self.guard.apply(messages_of(polled))
+                await self._progress.passed(consumer, next_offsets(polled))
+                in_hand.clear()
+                if self._after_progress is not None:
+                    self._after_progress()
+
+
+def first_offsets(polled: Mapping[TopicPartition, Sequence[Any]]) -> dict[TopicPartition, int]:
+    return {partition: records[0].offset for partition, records in polled.items() if records}
 
 
 class LagCount:
-    """`lrs_consumer_lag_messages` of one consumer, counted after a poll at most every `every_s`: what waits on
-    each topic, the messages in hand included (the challenges' follower commits no group offsets, so Kafka's own
-    tools cannot tell its lag). Counted by `ConsumerLoop` and by validation's decider, which polls in a loop of
-    its own."""
+    """`lrs_consumer_lag_messages` of one consumer: what waits on each topic, the messages in hand included (the
+    challenges' follower commits no group offsets, so Kafka's own tools cannot tell its lag). Used by `ConsumerLoop`
+    and by validation's decider, which polls in a loop of its own.
+
+    Counted every `every_s` by a task of its own while the consumer runs (`counting`), not after a poll: a consumer
+    retrying what it holds (a relay or PostgreSQL away) does not poll, and a count made only after polls stood at the
+    idle 0 of the last one before the messages came, for the whole outage (the SRE report, finding 2), while the
+    broker said the group was behind. A partition's lag is its last stable offset less its first offset not handled:
+    the first of the messages in hand (`unfinished`), else the consumer's position.
+
+    The last stable offset is what the client last fetched. A partition whose fetched messages wait in the client is
+    not fetched again until they are taken, so while the consumer holds the same messages from one count to the next
+    (it retries them), the ends are asked of the broker (one request, `end_offsets`; read_committed, so the last
+    stable offsets), and the messages written meanwhile count too. Asked in vain (Kafka away), the client's are
+    used."""
 
     def __init__(
-        self, consumer: str, every_s: float = LAG_EVERY_SECONDS, clock: Callable[[], float] = time.monotonic
+        self,
+        consumer: str,
+        every_s: float = LAG_EVERY_SECONDS,
+        *,
+        wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.consumer = consumer
         self.every_s = every_s
-        self._clock = clock
-        self._counted_at = -math.inf
+        self._wait = wait  # between counts (a test's own ticks)
+        self._topics: set[str] = set()  # the topics counted: one whose partitions went to another replica reads 0
+        self._last_unfinished: dict[TopicPartition, int] = {}
 
-    async def after_poll(self, consumer: AIOKafkaConsumer, polled: Mapping[TopicPartition, Sequence[Any]]) -> None:
-        if self._clock() - self._counted_at < self.every_s:
-            return
-        self._counted_at = self._clock()
-        with contextlib.suppress(Exception):  # a partition revoked meanwhile: the next count has it right
-            await self.count(consumer, polled)
+    @contextlib.asynccontextmanager
+    async def counting(
+        self, consumer: AIOKafkaConsumer, unfinished: Callable[[], Mapping[TopicPartition, int]]
+    ) -> AsyncIterator[None]:
+        """Counts now and every `every_s` while the block runs; `unfinished` says each partition's first offset in
+        hand (none: the position)."""
+        task = asyncio.create_task(self.every_interval(consumer, unfinished), name=f"{self.consumer} lag")
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.wait([task])
 
-    async def count(self, consumer: AIOKafkaConsumer, polled: Mapping[TopicPartition, Sequence[Any]]) -> None:
-        behind: dict[str, int] = {}
-        for tp in consumer.assignment():
-            end = consumer.last_stable_offset(tp)
+    async def every_interval(
+        self, consumer: AIOKafkaConsumer, unfinished: Callable[[], Mapping[TopicPartition, int]]
+    ) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # not assigned yet, a partition revoked meanwhile: the next count
+                await asyncio.wait_for(self.count(consumer, dict(unfinished())), timeout=5 * self.every_s)
+            await self._wait(self.every_s)
+
+    async def count(self, consumer: AIOKafkaConsumer, unfinished: Mapping[TopicPartition, int]) -> None:
+        assigned = list(consumer.assignment())
+        ends: dict[TopicPartition, int | None] = {tp: consumer.last_stable_offset(tp) for tp in assigned}
+        retried = bool(unfinished) and dict(unfinished) == self._last_unfinished
+        self._last_unfinished = dict(unfinished)
+        if retried:
+            ends.update(await self._asked_ends(consumer, assigned, ends))
+        behind = dict.fromkeys(self._topics, 0)
+        for tp in assigned:
+            end = ends.get(tp)
             if end is None or end < 0:
                 continue
-            records = polled.get(tp)
-            position = records[0].offset if records else await consumer.position(tp)
+            first = unfinished.get(tp)
+            position = first if first is not None else await consumer.position(tp)
             behind[tp.topic] = behind.get(tp.topic, 0) + max(0, end - position)
+        self._topics |= behind.keys()
         for topic, count in behind.items():
             LAG.labels(self.consumer, topic).set(count)
+
+    async def _asked_ends(
+        self, consumer: AIOKafkaConsumer, assigned: Sequence[TopicPartition], known: Mapping[TopicPartition, int | None]
+    ) -> dict[TopicPartition, int]:
+        """The partitions' last stable offsets as the broker says them now, where they are past the client's."""
+        try:
+            asked: dict[TopicPartition, int] = await asyncio.wait_for(
+                consumer.end_offsets(list(assigned)), timeout=self.every_s
+            )
+        except Exception:
+            return {}
+        return {tp: end for tp, end in asked.items() if tp in known and end > (known[tp] or -1)}

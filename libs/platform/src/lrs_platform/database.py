@@ -8,11 +8,13 @@ instances starting together do not race.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import re
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+import urllib.parse
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +22,9 @@ from typing import Any
 
 import asyncpg
 import structlog
+from prometheus_client import REGISTRY
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 LARGEST_BIGINT = 2**63 - 1
 """The largest id a `bigint` column holds: a bound for ids taken from a request."""
@@ -234,13 +239,71 @@ SERVICE_SESSION_SETTINGS = {
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10, **options: Any) -> asyncpg.Pool:
     """A pool whose sessions say which service they are (`application_name`, the service its log lines name, as
-    `pg_stat_activity` shows it: every service logs in as one role locally) and ask what every service asks."""
+    `pg_stat_activity` shows it: every service logs in as one role locally) and ask what every service asks. Its
+    connections are on /metrics (`POOLS`) until it is closed."""
     named = {"application_name": service} if (service := structlog.contextvars.get_contextvars().get("service")) else {}
     options["server_settings"] = {**SERVICE_SESSION_SETTINGS, **named, **options.get("server_settings", {})}
     options.setdefault("connection_class", ServiceConnection)
     pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, **options)
     assert pool is not None
+    POOLS.watch(database_name(database_url), pool)
     return pool
+
+
+def database_name(database_url: str) -> str:
+    """The database a URL names (`postgresql://…/lrs_sandpit?…` → `lrs_sandpit`), `default` when it names none."""
+    with contextlib.suppress(ValueError):
+        if name := urllib.parse.unquote(urllib.parse.urlsplit(database_url).path.lstrip("/")):
+            return name
+    return "default"
+
+
+class PoolGauges(Collector):
+    """`lrs_db_pool_connections{database,state}` and `lrs_db_pool_max_connections{database}`, read from the pools
+    as /metrics is scraped. A pool worn out by slow queries (every connection in use, `max_size` reached: the next
+    `acquire` waits, with no timeout) showed only as latency, then as a readiness check "no answer within 2.5 s"
+    naming PostgreSQL; PostgreSQL's own `cnpg_backends_total` does not see the client's pool. Labelled by the
+    database the pool connects to, a process's pools on one database summed (a service has one pool a database: the
+    portal's Sandpit pool and validation's pool of live's keys are on databases of their own), so the values are the
+    few databases a deployment names."""
+
+    def __init__(self) -> None:
+        self._pools: list[tuple[str, Any]] = []  # asyncpg's pools take no weak reference: let go once closing
+
+    def watch(self, database: str, pool: Any) -> None:
+        self._pools = [(name, each) for name, each in self._pools if not each.is_closing()]
+        self._pools.append((database, pool))
+
+    def collect(self) -> Iterator[Metric]:
+        connections = GaugeMetricFamily(
+            "lrs_db_pool_connections",
+            "PostgreSQL connections the service's pools hold now, by state: in_use (acquired) or idle",
+            labels=["database", "state"],
+        )
+        most = GaugeMetricFamily(
+            "lrs_db_pool_max_connections",
+            "The most connections the service's pools may open (max_size): in_use reaching it, acquires wait",
+            labels=["database"],
+        )
+        totals: dict[str, list[int]] = {}
+        for database, pool in list(self._pools):
+            if pool.is_closing():
+                continue
+            size, idle = pool.get_size(), pool.get_idle_size()
+            total = totals.setdefault(database, [0, 0, 0])
+            total[0] += max(0, size - idle)
+            total[1] += idle
+            total[2] += pool.get_max_size()
+        for database, (in_use, idle, max_size) in sorted(totals.items()):
+            connections.add_metric([database, "in_use"], in_use)
+            connections.add_metric([database, "idle"], idle)
+            most.add_metric([database], max_size)
+        yield connections
+        yield most
+
+
+POOLS = PoolGauges()
+REGISTRY.register(POOLS)
 
 
 async def database_reachable(pool: asyncpg.Pool) -> None:

@@ -67,7 +67,13 @@ UnexpectedFailure = Callable[[Request], Awaitable[Response]]
 without it, a 500 problem."""
 
 HTTP_REQUESTS = Counter("lrs_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
-HTTP_LATENCY = Histogram("lrs_http_request_seconds", "HTTP request latency", ["service", "route"])
+HTTP_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+"""Up to a minute: a submission answered 503 after ingest's 30 s publish timeout, or a 6 MB upload over a slow link,
+takes longer than prometheus_client's default top bucket of 10 s, where every slower request was only "> 10 s" and
+no quantile above 10 s could be computed (tests/test_alert_thresholds.py)."""
+HTTP_LATENCY = Histogram(
+    "lrs_http_request_seconds", "HTTP request latency", ["service", "route"], buckets=HTTP_LATENCY_BUCKETS
+)
 CLIENT_CLOSED_REQUEST = 499
 """The status (nginx's) a request is logged and counted under when its client hung up before the app had read its body
 (`ClientDisconnect`): a CLI's Ctrl-C, a proxy's idle cut. Nothing is answered (no one is there), and it is no defect:

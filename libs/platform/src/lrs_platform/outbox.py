@@ -17,12 +17,26 @@ from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter, Gauge
 
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import advisory_lock_key
 from lrs_platform.logging import get_logger
 
 _log = get_logger("lrs.outbox")
+
+PENDING = Gauge(
+    "lrs_outbox_pending_rows",
+    "Outbox rows written and not yet published to Kafka, counted by the relay about every second (each replica"
+    " counts the same table: use max)",
+    ["outbox"],
+)
+RELAY_FAILURES = Counter(
+    "lrs_outbox_relay_failures_total",
+    "Failed attempts of an outbox relay to publish (Kafka or PostgreSQL away)",
+    ["outbox"],
+)
+PENDING_EVERY_SECONDS = 1.0
 
 
 PUBLISHED_KEPT = timedelta(days=7)  # a row once published: only the topic is read, so the row goes after a while
@@ -64,6 +78,17 @@ class Outbox:
             )
         return len(rows)
 
+    async def pending(self, pool: asyncpg.Pool) -> int:
+        """How many rows wait to be published: an index-only count over the table's partial index of unpublished rows
+        (`… (id) WHERE published_at IS NULL`, which both outboxes have: challenges' `outbox_unpublished`,
+        validation's `learner_outbox_unpublished`)."""
+        return int(await pool.fetchval(f"SELECT count(*) FROM {self.table} WHERE published_at IS NULL"))
+
+    async def _count_pending(self, pool: asyncpg.Pool) -> None:
+        """`lrs_outbox_pending_rows`, left as it was when the count fails (PostgreSQL away)."""
+        with contextlib.suppress(Exception):
+            PENDING.labels(self.table).set(await self.pending(pool))
+
     async def prune_some(self, pool: asyncpg.Pool, older_than: timedelta = PUBLISHED_KEPT) -> int:
         """Deletes up to `PRUNED_AT_ONCE` rows published more than `older_than` ago (the oldest first); returns how
         many. Nothing reads a published row (the topic, kept forever, is what readers read): kept, they grew a
@@ -83,7 +108,13 @@ class Outbox:
         delay = 0.2
         pruned_at: float | None = None  # never yet: the monotonic clock starts at the host's boot, not at 0 an hour ago
         more_to_prune = False
+        counted_at: float | None = None
+        RELAY_FAILURES.labels(self.table)  # from 0 at the start: `increase()` sees the first failure
         while True:
+            # what waits, also while the relay fails (rows that cannot go out while Kafka is away showed nowhere)
+            if counted_at is None or time.monotonic() - counted_at >= PENDING_EVERY_SECONDS:
+                counted_at = time.monotonic()
+                await self._count_pending(pool)
             try:
                 relayed = await self.relay_once(pool, producer)
                 if relayed == 0 and (
@@ -96,6 +127,7 @@ class Outbox:
                         _log.info("outbox_pruned", table=self.table, rows=pruned)
                 delay = 0.2
             except Exception as error:
+                RELAY_FAILURES.labels(self.table).inc()
                 if classify_failure(error) is not Failure.TRANSIENT:
                     raise
                 _log.warning("outbox_relay_failed", table=self.table, error=type(error).__name__, retry_in=delay)

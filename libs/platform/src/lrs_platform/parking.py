@@ -478,11 +478,22 @@ class ParkedMessages:
             f"UPDATE {self._table} SET dlq_pending = false WHERE id = ANY($1::bigint[])", list(ids)
         )
 
-    async def counts(self, consumer: str) -> dict[str, int]:
+    async def counts(self, consumer: str) -> ParkedCounts:
         rows = await self._executor().fetch(
-            f"SELECT reason, count(*)::int AS n FROM {self._table} WHERE consumer = $1 GROUP BY reason", consumer
+            f"SELECT reason, count(*)::int AS n, min(parked_at) AS oldest FROM {self._table} WHERE consumer = $1"
+            " GROUP BY reason",
+            consumer,
         )
-        return {"error": 0, "blocked": 0} | {row["reason"]: row["n"] for row in rows}
+        counts = ParkedCounts({"error": 0, "blocked": 0} | {row["reason"]: row["n"] for row in rows})
+        counts.oldest = min((row["oldest"] for row in rows), default=None)
+        return counts
+
+
+class ParkedCounts(dict[str, int]):
+    """A consumer's parked messages by reason (`error`, `blocked`), and when the oldest of them was parked (None
+    when none is)."""
+
+    oldest: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -704,6 +715,12 @@ PARKED = Gauge(
     "Messages parked now: poison ('error') and held behind one ('blocked')",
     ["consumer", "reason"],
 )
+OLDEST_PARKED = Gauge(
+    "lrs_consumer_oldest_parked_timestamp_seconds",
+    "Unix time the oldest message parked now (poison or held behind one) was parked, 0 when none is: alert on"
+    " time() - it",
+    ["consumer"],
+)
 
 
 class DeadLetterOffice:
@@ -768,10 +785,14 @@ class DeadLetterOffice:
         return held
 
     async def counts(self, consumer: str) -> dict[str, int]:
-        """The consumer's parked messages by reason (`error`, `blocked`), set into `lrs_consumer_parked_messages`."""
+        """The consumer's parked messages by reason (`error`, `blocked`), set into `lrs_consumer_parked_messages`,
+        and when the oldest was parked into `lrs_consumer_oldest_parked_timestamp_seconds`: a count says nothing of
+        a poison left parked for a week beside one parked today, nor, after a restart, of how long it has been."""
         counts = await self.store.counts(consumer)
         for reason, count in counts.items():
             PARKED.labels(consumer, reason).set(count)
+        oldest = counts.oldest if isinstance(counts, ParkedCounts) else None
+        OLDEST_PARKED.labels(consumer).set(oldest.timestamp() if oldest is not None else 0)
         return counts
 
     async def publish_pending(self, consumer: str) -> int:

@@ -13,11 +13,20 @@ from types import SimpleNamespace
 
 import pytest
 from aiokafka import TopicPartition
-from aiokafka.errors import GroupAuthorizationFailedError
+from aiokafka.errors import GroupAuthorizationFailedError, KafkaConnectionError
 from prometheus_client import REGISTRY
 
 from lrs_platform import consumer as consumer_module
-from lrs_platform.consumer import Attempts, ConsumerLoop, LagCount, Message, Poisoned, PoisonGuard, RetryPolicy
+from lrs_platform.consumer import (
+    Attempts,
+    ConsumerLoop,
+    LagCount,
+    Message,
+    Poisoned,
+    PoisonGuard,
+    RetryPolicy,
+    Transient,
+)
 from lrs_platform.parking import DeadLetterOffice
 
 NO_WAIT = RetryPolicy(base_seconds=0.0, max_seconds=0.0, poison_attempts=2)
@@ -157,15 +166,40 @@ class AllPolled(Exception):
     """The fake consumer has nothing left to give."""
 
 
+class Ticks:
+    """The lag counter's wait between counts, ended when the test says: `counted()` returns once the counter has
+    counted (at its start, then once a tick), with no time waited for."""
+
+    def __init__(self) -> None:
+        self._arrived: asyncio.Queue[asyncio.Future[None]] = asyncio.Queue()
+        self._waiting: asyncio.Future[None] | None = None
+
+    async def wait(self, seconds: float) -> None:
+        waiting = asyncio.get_running_loop().create_future()
+        self._arrived.put_nowait(waiting)
+        await waiting
+
+    async def counted(self) -> None:
+        """Ends the wait the counter is in (if any) and returns once it has counted again and waits."""
+        if self._waiting is not None:
+            self._waiting.set_result(None)
+        self._waiting = await asyncio.wait_for(self._arrived.get(), timeout=5)
+
+
 @dataclass
 class FakeConsumer:
-    """Two partitions of `TOPIC`: 0 hands out `records` at the first poll, 1 has nothing new for this consumer."""
+    """Two partitions of `TOPIC`: each poll hands out the next of `polls` (a poll of nothing once they are all
+    handed out, or, with `then_wait`, a poll that never returns), moving partition 0's position past what it gives;
+    `ends` are the last stable offsets the client knows, `broker_ends` what the broker answers when asked."""
 
-    records: list[Message]
+    polls: list[list[Message]]
     ends: dict[int, int]
     positions: dict[int, int]
-    polls: int = 0
+    broker_ends: dict[int, int] | None = None
+    then_wait: bool = False
+    arrivals: asyncio.Event | None = None  # set: the messages of the polls after an empty one have arrived
     committed: list[dict[TopicPartition, int]] = field(default_factory=list)
+    commit_seen: asyncio.Event = field(default_factory=asyncio.Event)
 
     def assignment(self) -> set[TopicPartition]:
         return {TopicPartition(TOPIC, partition) for partition in self.ends}
@@ -173,53 +207,138 @@ class FakeConsumer:
     def last_stable_offset(self, tp: TopicPartition) -> int:
         return self.ends[tp.partition]
 
+    async def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        if self.broker_ends is None:
+            raise KafkaConnectionError("the broker is away")
+        return {tp: self.broker_ends[tp.partition] for tp in partitions}
+
     async def position(self, tp: TopicPartition) -> int:
         return self.positions[tp.partition]
 
     async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Message]]:
-        self.polls += 1
-        if self.polls > 1:
+        if not self.polls:
+            if self.then_wait:
+                await asyncio.Event().wait()
             raise AllPolled
-        return {TopicPartition(TOPIC, 0): self.records}
+        records = self.polls.pop(0)
+        if not records:
+            return {}
+        if self.arrivals is not None:
+            await self.arrivals.wait()
+        self.positions[0] = records[-1].offset + 1
+        return {TopicPartition(TOPIC, 0): records}
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.committed.append(offsets)
+        self.commit_seen.set()
 
 
-def waiting_on_two_partitions() -> FakeConsumer:
-    """Partition 0: offsets 10-12 in hand, 15 its end (5 waiting, those in hand included); partition 1: 2 waiting."""
-    records = [Message(TOPIC, 0, offset, None, b"{}") for offset in (10, 11, 12)]
-    return FakeConsumer(records, ends={0: 15, 1: 9}, positions={0: 13, 1: 7})
+def in_hand(*offsets: int) -> list[Message]:
+    return [Message(TOPIC, 0, offset, None, b"{}") for offset in offsets]
+
+
+async def running(loop: ConsumerLoop, consumer: FakeConsumer) -> asyncio.Task[None]:
+    return asyncio.create_task(loop._consume(consumer))
+
+
+async def stopped(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def test_a_consumer_loop_counts_its_lag_over_its_partitions_the_messages_in_hand_included() -> None:
+    """Partition 0: offsets 10-12 in hand, 15 its end (5 waiting, those in hand included); partition 1: 2 waiting."""
+    release = asyncio.Event()
+    handed: list[int] = []
+
     async def handler(messages: Sequence[Message]) -> None:
-        return None
+        handed.extend(message.offset for message in messages)
+        await release.wait()
 
     guard = PoisonGuard("lag.loop", handler, DeadLetterOffice(None, None), NO_WAIT)  # type: ignore[arg-type]
-    consumer = waiting_on_two_partitions()
+    consumer = FakeConsumer([in_hand(10, 11, 12)], ends={0: 15, 1: 9}, positions={0: 10, 1: 7}, then_wait=True)
     loop = ConsumerLoop(guard, [TOPIC], lambda: consumer)
-    with pytest.raises(AllPolled):
-        await loop._consume(consumer)
-
-    assert lag("lag.loop") == 7
+    ticks = Ticks()
+    loop.lag = LagCount("lag.loop", wait=ticks.wait)
+    task = await running(loop, consumer)
+    try:
+        await ticks.counted()
+        assert handed == [10, 11, 12]
+        assert lag("lag.loop") == 15 - 10 + 9 - 7
+        release.set()
+        await asyncio.wait_for(consumer.commit_seen.wait(), timeout=5)
+        await ticks.counted()
+        assert lag("lag.loop") == 15 - 13 + 9 - 7
+    finally:
+        await stopped(task)
     assert consumer.committed == [{TopicPartition(TOPIC, 0): 13}]
 
 
-async def test_the_lag_is_counted_at_most_every_interval() -> None:
-    now = [100.0]
-    counter = LagCount("lag.interval", every_s=1.0, clock=lambda: now[0])
-    consumer = waiting_on_two_partitions()
-    await counter.after_poll(consumer, {})
-    assert lag("lag.interval") == 15 - 13 + 9 - 7
+async def test_the_lag_stays_true_while_a_consumer_retries_what_it_polled() -> None:
+    """The SRE's relay outage: the notifier counted its idle 0 at a poll of nothing, the next poll brought messages
+    within the second and was not counted, and the gauge read 0 for the whole outage (it retried, and did not poll)
+    while the broker said the group was 6 behind."""
+    failing = asyncio.Event()
 
-    consumer.ends[0] = 20
-    now[0] += 0.5
-    await counter.after_poll(consumer, {})
-    assert lag("lag.interval") == 4
-    now[0] += 0.5
-    await counter.after_poll(consumer, {})
-    assert lag("lag.interval") == 20 - 13 + 9 - 7
+    async def relay_away(messages: Sequence[Message]) -> None:
+        failing.set()
+        raise Transient("the mail relay: SMTPConnectError", delay=3600)  # waits in its back-off
+
+    guard = PoisonGuard("lag.retrying", relay_away, DeadLetterOffice(None, None), NO_WAIT)  # type: ignore[arg-type]
+    arrivals = asyncio.Event()
+    consumer = FakeConsumer(
+        [[], in_hand(10, 11, 12)], ends={0: 10, 1: 7}, positions={0: 10, 1: 7}, then_wait=True, arrivals=arrivals
+    )
+    ticks = Ticks()
+    loop = ConsumerLoop(guard, [TOPIC], lambda: consumer)
+    loop.lag = LagCount("lag.retrying", wait=ticks.wait)
+    task = await running(loop, consumer)
+    try:
+        await ticks.counted()
+        assert lag("lag.retrying") == 0  # idle, polling
+        consumer.ends[0] = 13  # three messages come, as the client fetched them
+        arrivals.set()
+        await asyncio.wait_for(failing.wait(), timeout=5)
+        await ticks.counted()
+        assert REGISTRY.get_sample_value("lrs_consumer_retrying", {"consumer": "lag.retrying"}) == 1
+        assert lag("lag.retrying") == 3
+
+        # written while it retries: the client fetched it, or, when it holds fetched messages already, the broker says
+        consumer.ends[0] = 15
+        await ticks.counted()
+        assert lag("lag.retrying") == 5
+        consumer.broker_ends = {0: 19, 1: 8}
+        await ticks.counted()
+        assert lag("lag.retrying") == 19 - 10 + 8 - 7
+    finally:
+        await stopped(task)
+
+
+async def test_the_ends_are_asked_of_the_broker_only_while_the_same_messages_stay_in_hand() -> None:
+    consumer = FakeConsumer([], ends={0: 15, 1: 9}, positions={0: 13, 1: 7}, broker_ends={0: 30, 1: 20})
+    counter = LagCount("lag.asked")
+    await counter.count(consumer, {TopicPartition(TOPIC, 0): 10})
+    assert lag("lag.asked") == 15 - 10 + 9 - 7  # the client's ends: the messages were just taken
+    await counter.count(consumer, {TopicPartition(TOPIC, 0): 13})
+    assert lag("lag.asked") == 15 - 13 + 9 - 7
+    await counter.count(consumer, {TopicPartition(TOPIC, 0): 13})
+    assert lag("lag.asked") == 30 - 13 + 20 - 7  # the same in hand again: retried, the broker asked
+    consumer.broker_ends = None
+    await counter.count(consumer, {TopicPartition(TOPIC, 0): 13})
+    assert lag("lag.asked") == 15 - 13 + 9 - 7  # the broker away: the client's
+    await counter.count(consumer, {})
+    assert lag("lag.asked") == 15 - 13 + 9 - 7  # nothing in hand: the positions
+
+
+async def test_a_topic_whose_partitions_went_to_another_replica_reads_zero() -> None:
+    consumer = FakeConsumer([], ends={0: 15, 1: 9}, positions={0: 13, 1: 7})
+    counter = LagCount("lag.revoked")
+    await counter.count(consumer, {})
+    assert lag("lag.revoked") == 4
+    consumer.ends = {}  # a rebalance gave both partitions to another replica, which counts them now
+    await counter.count(consumer, {})
+    assert lag("lag.revoked") == 0
 
 
 class RefusedClient:

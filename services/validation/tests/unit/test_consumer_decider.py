@@ -963,41 +963,6 @@ async def test_the_decider_says_since_when_it_decides_a_batch_and_clears_it_afte
 
 
 @dataclass
-class KnowingItsEnds(FetchingConsumer):
-    """As FetchingConsumer, knowing each partition's last stable offset and its position."""
-
-    ends: dict[TopicPartition, int] = field(default_factory=dict)
-    positions: dict[TopicPartition, int] = field(default_factory=dict)
-
-    def last_stable_offset(self, partition: TopicPartition) -> int:
-        return self.ends[partition]
-
-    async def position(self, partition: TopicPartition) -> int:
-        return self.positions[partition]
-
-
-async def test_the_decider_counts_its_lag_like_every_consumer() -> None:
-    """It polls in a loop of its own: `lrs_consumer_lag_messages` had no series for it at all."""
-    quiet = TopicPartition(BATCH_SUBMITTED.name, 3)
-    consumer = KnowingItsEnds(
-        {PARTITION: batch_records(uuid.uuid4(), first_offset=0), quiet: []},
-        per_fetch=10,
-        ends={PARTITION: 3, quiet: 6},
-        positions={PARTITION: 3, quiet: 4},
-    )
-    decisions = UndecidedBatches()
-    target = decider(decisions, FakeProducer(), FakeParked(), consumer=consumer, reference=EmptyReference())
-
-    with pytest.raises(AllPolled):
-        await target.run()
-
-    assert len(decisions.published) == 1
-    labels = {"consumer": validation.decider.CONSUMER, "topic": BATCH_SUBMITTED.name}
-    # counted as the batch was polled: its three messages in hand, and two waiting on the other partition
-    assert REGISTRY.get_sample_value("lrs_consumer_lag_messages", labels) == 5
-
-
-@dataclass
 class SizeCheckingProducer(FakeProducer):
     """Refuses a record as aiokafka's producer does: before it joins the transaction."""
 
