@@ -38,10 +38,12 @@ async def test_each_write_of_parked_events_shows_in_the_tables_changes_at_once(f
                     await model.write(writer, BatchChanges(parked=[parked]), {}, publish_dead_letters=False)
                 before = await eventually(changed(), within=3, what="the park counted")
                 assert await model.parked_depth(reader) == {"error": 1, "blocked": 0}
+                assert await model.oldest_parked_at(reader) is not None
 
                 async with writer.transaction():
                     await model.delete_parked(writer, [message.position])
                 before = await eventually(changed(), within=3, what="the release counted")
                 assert await model.parked_depth(reader) == {"error": 0, "blocked": 0}
+                assert await model.oldest_parked_at(reader) is None
         finally:
             await writer.close()

@@ -18,7 +18,7 @@ from lrs_platform.database import apply_migrations, create_pool, database_reacha
 from lrs_platform.http import build_app, readiness
 from lrs_platform.kafka import ensure_topics, kafka_reachable, make_producer, stop_within, wait_for_kafka
 from lrs_platform.logging import configure_logging, get_logger
-from lrs_platform.parking import PARKED
+from lrs_platform.parking import OLDEST_PARKED, PARKED
 from lrs_platform.service import collect_less
 from plr_projector import metrics
 from plr_projector.api import admin_router, centre_router, credential_router, operation_problem, plr_router
@@ -81,7 +81,9 @@ async def _update_metrics(projector: Projector, recount: metrics.Recount) -> Non
         version = (model.schema, await model.parked_changes(connection))
         if recount.due(version, now):
             depth = await model.parked_depth(connection)
+            oldest = await model.oldest_parked_at(connection)
             recount.counted(version, now)
+            OLDEST_PARKED.labels(projector.live.attempts.consumer).set(oldest.timestamp() if oldest else 0)
             for reason, count in depth.items():
                 metrics.DLQ_DEPTH.labels(reason).set(count)
                 PARKED.labels(projector.live.attempts.consumer, reason).set(count)  # as other consumers
@@ -100,6 +102,8 @@ def _export_as_a_reader(live: Runner) -> None:
     for reason in ("error", "blocked"):
         with contextlib.suppress(KeyError):
             PARKED.remove(live.attempts.consumer, reason)
+    with contextlib.suppress(KeyError):
+        OLDEST_PARKED.remove(live.attempts.consumer)
     metrics.CONSUMER_SERIES.exported = False
 
 

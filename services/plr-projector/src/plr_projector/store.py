@@ -18,6 +18,7 @@ import operator
 import re
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -718,6 +719,11 @@ class ReadModel:
         depth = {"error": 0, "blocked": 0}
         depth.update({row["reason"]: row["n"] for row in rows})
         return depth
+
+    async def oldest_parked_at(self, connection: asyncpg.Connection) -> datetime | None:
+        """When the event parked longest ago, poison or held behind one, was first parked; None when none is."""
+        oldest: datetime | None = await connection.fetchval(f"SELECT min(parked_at) FROM {self._q}.parked")
+        return oldest
 
     async def delete_parked(self, connection: asyncpg.Connection, positions: Iterable[Position]) -> None:
         items = list(positions)

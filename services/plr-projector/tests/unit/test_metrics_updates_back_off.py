@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator, MutableMapping
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
+from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from plr_projector.bootstrap import METRICS_RETRY_MAX_SECONDS, _publish_metrics
+from plr_projector.bootstrap import METRICS_RETRY_MAX_SECONDS, _publish_metrics, _update_metrics
 from plr_projector.endpoints import Projector
+from plr_projector.metrics import Recount
 
 
 class _Done(Exception):
@@ -33,6 +36,11 @@ class _Model:
     async def parked_depth(self, connection: _Connection) -> dict[str, int]:
         return {}
 
+    oldest: datetime | None = None
+
+    async def oldest_parked_at(self, connection: _Connection) -> datetime | None:
+        return self.oldest
+
 
 class _Pool:
     """PostgreSQL, up or down as each round of `rounds` says (True: up)."""
@@ -47,8 +55,13 @@ class _Pool:
         yield _Connection()
 
 
+class _Attempts:
+    consumer = "plr-projector.plr_metrics_back_off"
+
+
 class _Live:
     model = _Model()
+    attempts = _Attempts()
     parked_streams: dict[Any, Any] = {}
 
     def lag(self) -> dict[str, dict[str, Any]]:
@@ -112,3 +125,20 @@ async def test_updates_that_work_keep_to_the_interval_and_log_nothing() -> None:
 
     assert slept == [5, 5, 5]
     assert logs == []
+
+
+async def test_the_oldest_parked_event_is_exported_as_other_consumers_export_it() -> None:
+    """The projector counts its own parked events, so it set no `lrs_consumer_oldest_parked_timestamp_seconds`:
+    an alert on a dead letter parked more than a day ago could not see the projector's (sre walk, finding 6)."""
+    projector = _FakeProjector([True, True])
+    consumer = projector.live.attempts.consumer
+    projector.live.model.oldest = datetime(2026, 12, 6, 5, 50, tzinfo=UTC)
+
+    await _update_metrics(cast(Projector, projector), Recount(every_seconds=0))
+    parked_since = REGISTRY.get_sample_value("lrs_consumer_oldest_parked_timestamp_seconds", {"consumer": consumer})
+    projector.live.model.oldest = None
+    await _update_metrics(cast(Projector, projector), Recount(every_seconds=0))
+    none_parked = REGISTRY.get_sample_value("lrs_consumer_oldest_parked_timestamp_seconds", {"consumer": consumer})
+
+    assert parked_since == datetime(2026, 12, 6, 5, 50, tzinfo=UTC).timestamp()
+    assert none_parked == 0
