@@ -26,7 +26,7 @@ from lrs_domain.formats import ParsedBatch, parse_batch, write_batch
 pytestmark = pytest.mark.integration
 
 LRS = str(Path(sys.executable).parent / "lrs")
-OK, FAILED, USAGE, NOT_FINAL, UNREACHABLE = 0, 1, 2, 3, 4
+OK, FAILED, USAGE, NOT_FINAL, UNREACHABLE, KEY_REFUSED = 0, 1, 2, 3, 4, 5
 
 
 async def _lrs(system: SystemUnderTest, principal: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -287,7 +287,7 @@ async def test_an_operator_links_a_provider_who_may_then_change_sharing(
     provider = f"provider:{ukprn}"
 
     refused = await _lrs(system, provider, "learners", "sharing", learner["uln"], "unable")
-    assert (refused.returncode, refused.stderr.startswith("lrs: HTTP 403")) == (FAILED, True), refused.stderr
+    assert (refused.returncode, refused.stderr.startswith("lrs: HTTP 403")) == (KEY_REFUSED, True), refused.stderr
     linked = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
     assert (linked.returncode, linked.stderr) == (OK, "")
     assert linked.stdout.strip() == (
@@ -308,7 +308,7 @@ async def test_an_operator_links_a_provider_who_may_then_change_sharing(
     assert unknown.returncode == FAILED
     assert unknown.stderr.startswith("lrs: HTTP 404") and "no learner is registered under this ULN" in unknown.stderr
     not_an_operator = await _lrs(system, provider, "learners", "link", learner["uln"], "--ukprn", ukprn)
-    assert not_an_operator.returncode == FAILED
+    assert not_an_operator.returncode == KEY_REFUSED
     assert not_an_operator.stderr.startswith("lrs: HTTP 403")
     malformed = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", "123")
     assert malformed.returncode == USAGE

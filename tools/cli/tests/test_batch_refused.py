@@ -82,7 +82,7 @@ def test_a_refusal_that_keeps_no_batch_prints_no_id(
     code = _submit(_Ingest(403, unkept), str(batch_file), "--json", monkeypatch=monkeypatch)
 
     out, err = capsys.readouterr()
-    assert code == ExitCode.FAILED
+    assert code == ExitCode.KEY_REFUSED
     assert out == ""
     assert "HTTP 403: Forbidden: this key may not submit batches." in err
 

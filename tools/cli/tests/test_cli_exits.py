@@ -153,6 +153,7 @@ def test_an_empty_key_file_is_named_not_said_to_be_missing(
     monkeypatch.delenv("LRS_API_KEY", raising=False)
     key_file = tmp_path / "ao.key"
     key_file.write_text("\n")
+    key_file.chmod(0o600)  # as `lrs credentials --output` writes it: one others may read is warned of first
 
     assert main(["--key-file", str(key_file), "batch", "list"]) == ExitCode.USAGE
     assert capsys.readouterr().err == f"lrs: no API key: the key file {key_file} is empty\n"

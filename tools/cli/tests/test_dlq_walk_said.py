@@ -123,7 +123,7 @@ def test_a_key_every_service_refuses_is_said_once_as_refused(
     monkeypatch.setenv("LRS_PLR_PROJECTOR_URL", "http://127.0.0.1:8003")
     serve(monkeypatch, _refusing)
 
-    assert main(["dlq", "list", *(["--json"] if as_json else [])]) == ExitCode.FAILED
+    assert main(["dlq", "list", *(["--json"] if as_json else [])]) == ExitCode.KEY_REFUSED
 
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -146,7 +146,7 @@ def test_a_service_that_refuses_among_others_that_answer_is_said_as_refused(
     monkeypatch.setattr(dlq_commands, "parked_messages", parked_messages)
     monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
 
-    assert main(["dlq", "list"]) == ExitCode.FAILED
+    assert main(["dlq", "list"]) == ExitCode.KEY_REFUSED
 
     captured = capsys.readouterr()
     assert "== reporting\nrefused: HTTP 403: Forbidden: dead letters are for operators." in captured.out

@@ -46,6 +46,7 @@ def test_options_that_take_a_value_keep_its_type_and_flags_show_none(
     assert top == {
         "--key-file": "<file>",
         "--sandpit": None,
+        "--version": None,
         "--install-completion": None,
         "--show-completion": None,
         "--help": None,

@@ -112,7 +112,7 @@ def test_a_source_refusing_the_key_writes_nothing(
 
     code = _export(monkeypatch, Services(refusing), str(target))
 
-    assert code == ExitCode.FAILED
+    assert code == ExitCode.KEY_REFUSED
     assert not target.exists()
     said = capsys.readouterr().err
     assert "OPERATOR_SCOPE_MISSING" in said and "Nothing was written" in said and "erasure and support" in said

@@ -214,6 +214,18 @@ def test_a_month_whose_resolved_challenges_the_learners_all_withdrew_shows_no_da
                 "median_working_days_to_resolve": 0,
                 "worst_working_days_to_resolve": 0,
             },
+            {  # the one resolution the LRS service desk's: no answer of the AO's to measure either
+                "ao_id": "RN9008",
+                "period": "2026-11",
+                "raised": 1,
+                "acknowledged": 1,
+                "resolved": 1,
+                "resolved_by_service_desk": 1,
+                "still_open": 0,
+                "resolutions": {"corrected": 0, "rejected": 1, "upheld": 0, "withdrawn": 0},
+                "median_working_days_to_resolve": 0,
+                "worst_working_days_to_resolve": 0,
+            },
         ],
     }
     monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
@@ -226,6 +238,8 @@ def test_a_month_whose_resolved_challenges_the_learners_all_withdrew_shows_no_da
     assert [cell.strip() for cell in only_withdrawn.split("│")[-3:-1]] == ["—", "—"], only_withdrawn
     [one_answered] = [line for line in lines if "RN5133" in line]  # rejected the day it was raised: 0 days
     assert [cell.strip() for cell in one_answered.split("│")[-3:-1]] == ["0", "0"], one_answered
+    [only_the_desks] = [line for line in lines if "RN9008" in line]
+    assert [cell.strip() for cell in only_the_desks.split("│")[-3:-1]] == ["—", "—"], only_the_desks
 
     assert main(["reports", "challenges", "--json"]) == ExitCode.OK
     assert '"median_working_days_to_resolve": 0' in capsys.readouterr().out  # the figures as the report gives them

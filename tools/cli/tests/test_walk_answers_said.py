@@ -147,7 +147,7 @@ def test_another_503_still_names_its_request_to_quote(
     down = {"title": "Database unavailable", "status": 503, "code": "SERVICE_UNAVAILABLE"}
     serve(monkeypatch, lambda request: httpx.Response(503, json=down, headers={"X-Request-Id": "1d8a"}))
 
-    assert main(["plr", "show", "1000000043"]) == ExitCode.FAILED
+    assert main(["plr", "show", "1000000043"]) == ExitCode.UNREACHABLE  # unavailable for now: try again later
     assert "(request 1d8a: quote it to the LRS service desk)" in capsys.readouterr().err
 
 

@@ -29,6 +29,7 @@ from lrs_contracts.codes import (
     explanation_of,
     title_of,
 )
+from lrs_platform.problem_words import said_once as said_once  # re-exported: its importers keep importing it here
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_PAGES = "/problems"
@@ -142,26 +143,6 @@ def _issue_text(issue: Mapping[str, Any], within: tuple[str, ...]) -> str:
         bound, limit = _LENGTHS[issue["type"]]
         what = f"String should have {bound} {context.get(limit)} characters, not {len(issue['input'])}"
     return f"{'.'.join(str(part) for part in (*within, *issue.get('loc', ())))}: {what}"
-
-
-def said_once(title: str, detail: str | None) -> str:
-    """A problem in one sentence for a person: "Title: detail", or the detail alone when it says the title already
-    (it holds every word of it: "the file has a header but no records" says "The file has no records"). The
-    detail's first letter is lowered after the title, unless its first word is a name (`NotificationEmail`, `ULN`).
-    """
-    detail = (detail or "").strip().rstrip(".")
-    if not detail:
-        return title
-    if detail.lower().startswith(title.lower()) or _words(title) <= _words(detail):
-        return detail[:1].upper() + detail[1:]
-    first_word = re.match(r"[\w-]+", detail)  # a hyphenated name too: `Idempotency-Key`
-    if first_word and any(character.isupper() for character in first_word.group(0)[1:]):
-        return f"{title}: {detail}"
-    return f"{title}: {detail[:1].lower()}{detail[1:]}"
-
-
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"\w+", text.lower()))
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -24,7 +24,7 @@ from lrs_cli.batch_commands import upload
 from lrs_cli.choices import one_of
 from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok
 from lrs_cli.files import read_bounded
-from lrs_cli.identifiers import UlnArgument, uln_value
+from lrs_cli.identifiers import UlnArgument, checked_uln, uln_value
 from lrs_cli.output import JsonOption, connection, counted, print_json, print_text, progress, warn
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
@@ -270,6 +270,11 @@ def credentials(
         raise UsageError(
             f"--principal must be kind:id, the kind one of ao, provider, learner, operator; got {principal_text!r}"
         ) from error
+    if principal.kind is PrincipalKind.LEARNER and action != "revoke":
+        # a ULN no learner can have (RV001-RV003) is said so, as every command says it, before the registry is asked
+        # (which would say it is not registered, and --allow-unregistered then be refused for another reason);
+        # revoke takes the principal as written, as for an AO
+        checked_uln(principal.id)
     if scopes:
         if action == "revoke":
             raise UsageError("--scope is for create and rotate: revoke ends every key of the principal")

@@ -36,7 +36,7 @@ from lrs_cli.client import (
     unreachable_text,
 )
 from lrs_cli.credential_commands import DATE_FORMATS
-from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
+from lrs_cli.downloads import STANDARD_OUTPUT, download, one_writer_of_standard_output, writable_beside
 from lrs_cli.identifiers import ao_id_value
 from lrs_cli.maintenance_commands import uk_and_utc, when_processed
 from lrs_cli.output import (
@@ -79,9 +79,6 @@ STATUS_STYLES = {
 app = typer.Typer(help="Check, submit and follow achievement batches.", no_args_is_help=True)
 app.command("check")(check_command.check_command)
 
-ExistingFile = Annotated[
-    Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The batch file: .csv, .xml or .json.")
-]
 WaitOption = Annotated[
     float,
     typer.Option(
@@ -151,6 +148,10 @@ def refused_batch(response: httpx.Response, said: str) -> BatchRefused | None:
 
 BUSY_PATIENCE_SECONDS = 900  # how long `submit` goes on sending a file ingest answers 429 (decision 0171) or 503
 WAIT_AGAIN = (429, 503)  # too many records waiting; Kafka, PostgreSQL or the key store away: nothing was kept
+ASKED_AGAIN_WHILE_WAITING = (502, 503, 504)
+"""What a batch's status is asked again for while `--wait` lasts: ingest away a moment (its PostgreSQL or Kafka,
+503), or the gateway in front of it answering for it while it restarts (ingress-nginx's own 502, 503 or 504): a read
+changes nothing, so asking again is safe, and the batch is not the worse for it."""
 
 
 class StillUnavailable(CommandError):
@@ -160,11 +161,12 @@ class StillUnavailable(CommandError):
 
 
 def submit(connection: Connection, file: str, idempotency_key: str | None) -> dict[str, Any]:
-    """Submits the file; the answer carries `replay: true` when it names an earlier identical submission."""
-    path = Path(file)
-    read = check_command.read_batch(path)
+    """Submits the file (`-`: standard input); the answer carries `replay: true` when it names an earlier identical
+    submission."""
+    name = check_command.file_name(file)
+    read = check_command.read_batch(file)
     content = read.content
-    fmt = check_command.format_of(path.name, content)
+    fmt = check_command.format_of(name, content)
     headers = {"Content-Type": CONTENT_TYPES[fmt.value]}
     if idempotency_key:
         if not (idempotency_key.isascii() and idempotency_key.isprintable() and 0 < len(idempotency_key) <= 255):
@@ -175,24 +177,24 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
     except WholeFileRefused as refused:
         raise check_command.FileRefused(check_command.whole_file_refused(refused, fmt), refused) from refused
     with connection.client("ingest") as client:
-        response = _sent(client, content, headers, path.name)
+        response = _sent(client, content, headers, name)
         patience = time.monotonic() + BUSY_PATIENCE_SECONDS
         while response.status_code in WAIT_AGAIN and time.monotonic() < patience:
             # too many of the AO's records wait for their decision (decision 0171), or what ingest needs is away a
             # moment (it kept nothing, and says so): the file is sent again later, as the answer asks
-            _refuse_to_wait_out_the_hold(response, fmt, path.name, patience - time.monotonic())
+            _refuse_to_wait_out_the_hold(response, fmt, name, patience - time.monotonic())
             seconds = min(_retry_after(response), 300.0)
-            warn(f"{problem_text(response, fmt)} lrs sends {path.name} again in {seconds:.0f} s (Ctrl-C stops it).")
+            warn(f"{problem_text(response, fmt)} lrs sends {name} again in {seconds:.0f} s (Ctrl-C stops it).")
             time.sleep(seconds)
-            response = _sent(client, content, headers, path.name)
+            response = _sent(client, content, headers, name)
         if response.status_code == 503:
             raise StillUnavailable(
                 f"{problem_text(response, fmt)} It was still so after {BUSY_PATIENCE_SECONDS // 60} minutes: nothing"
-                f" of {path.name} was kept; send it again later."
+                f" of {name} was kept; send it again later."
             )
         if response.status_code in (413, 422):
             said = problem_text(response, fmt)
-            if hint := mislabelled_hint(path.name, response):
+            if hint := mislabelled_hint(name, response):
                 said = f"{said}\n{hint}"
             raise refused_batch(response, said) or CommandError(said)
         accepted = expect_ok(response)
@@ -254,8 +256,9 @@ def held_past(batch: dict[str, Any], seconds: float) -> bool:
 
 def follow(client: httpx.Client, batch_id: str, wait: float) -> dict[str, Any]:
     """The batch once decided, or as it stands after `wait` seconds; long-polls, with a progress bar. While
-    waiting, an ingest that answers 503 (PostgreSQL or Kafka away for a moment) is asked again after its
-    Retry-After, as is one that cannot be reached: the batch is not the worse for it."""
+    waiting, an ingest that answers 503 (PostgreSQL or Kafka away for a moment), or a gateway in front of it that
+    answers 502, 503 or 504 (ingest restarting), is asked again after its Retry-After, as is one that cannot be
+    reached: the batch is not the worse for it."""
     deadline = time.monotonic() + wait
     batch: dict[str, Any] = _batch_as_it_stands(client, batch_id, {}, deadline, bounded=wait > 0)
     if batch["status"] in FINAL_STATES or wait <= 0 or held_past(batch, wait) or batch.get("held_in_dead_letters"):
@@ -291,7 +294,7 @@ def _batch_as_it_stands(
             if known is None and time.monotonic() >= deadline:
                 raise
             response = None
-        if response is not None and response.status_code != 503:
+        if response is not None and response.status_code not in ASKED_AGAIN_WHILE_WAITING:
             answer: dict[str, Any] = expect_ok(response)
             return answer
         if time.monotonic() >= deadline:
@@ -437,7 +440,7 @@ def write_csv(client: httpx.Client, batch_id: str, target: Path, only: str | Non
 @app.command("submit")
 def submit_command(
     ctx: typer.Context,
-    file: ExistingFile,
+    file: check_command.BatchFile,
     idempotency_key: Annotated[
         str | None,
         typer.Option(help="Unique per AO: sending it again answers the first batch instead of making a second."),
@@ -449,9 +452,9 @@ def submit_command(
     is a batch too: its id is printed, and why on stderr (exit status 1). A file over 6 MB is refused here, before
     anything is sent: no batch, no id, RS002 on stderr (exit status 1); so is a file whose format cannot be told
     (exit status 2). With --json, every refusal prints {"batch_id", "status": "refused", "refusal"}: batch_id null
-    for one refused here."""
+    for one refused here. FILE - is standard input."""
     try:
-        accepted = submit(connection(ctx), str(file), idempotency_key)
+        accepted = submit(connection(ctx), str(file), idempotency_key)  # str: as typed (BatchFile)
     except BatchRefused as refused:
         if as_json:
             print_json({"batch_id": refused.batch_id, "status": "refused", "refusal": refused.problem})
@@ -464,9 +467,10 @@ def submit_command(
             print_json({"batch_id": None, "status": "refused", "refusal": problem})
         raise
     if accepted["replay"]:
+        name = check_command.file_name(str(file))
         warn(
-            f"{file.name} was submitted before (same file or idempotency key): {accepted['batch_id']} is that"
-            " earlier batch, not a new one"
+            f"{name} was submitted before (same file or idempotency key): {accepted['batch_id']} is that earlier"
+            " batch, not a new one"
         )
     batch = None
     if not as_json:  # the id first: a wait cut short (the service away, Ctrl-C) must not lose the batch
@@ -486,7 +490,10 @@ def submit_command(
             print_json({**accepted, "batch": None, "wait_error": said})
             warn(f"{said}\nbatch {accepted['batch_id']} was accepted; follow it with: {follow_it}")
             raise typer.Exit(ExitCode.NOT_FINAL) from error
-        except (Exception, KeyboardInterrupt):
+        except (Exception, KeyboardInterrupt) as error:
+            if as_json and isinstance(error, KeyboardInterrupt):  # Ctrl-C, or SIGTERM (main's Terminated is one)
+                # as any other wait cut short: the batch exists, and a script reads its id from stdout, not stderr
+                print_json({**accepted, "batch": None, "wait_error": "interrupted"})
             warn(f"batch {accepted['batch_id']} was accepted; follow it with: {follow_it}")
             raise
     if as_json:
@@ -575,13 +582,14 @@ def status_command(
             writable=True,
             allow_dash=True,
             help="Write every record's result (with --only, those of that result) to this CSV file (-: to standard"
-            " output, and nothing else there).",
+            " output, and nothing else there: not with --json).",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show a batch's status and counts; exit status 0 completed, 1 failed, abandoned or refused, 3 not decided
     yet (its outcome held in ingest's dead letters too); 2 when the start of an id given names several batches."""
+    one_writer_of_standard_output(as_json, csv_file)
     show_records = show_records or only is not None
     chosen = only.value if only else None
     if csv_file is not None:

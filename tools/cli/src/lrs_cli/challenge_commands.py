@@ -4,6 +4,7 @@ raised, and which AOs' challenge emails wait for a contact (decision 0155)."""
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -12,13 +13,14 @@ import typer
 from rich.text import Text
 
 from lrs_cli.choices import one_of
-from lrs_cli.client import CommandError, Connection, UsageError, expect_ok
+from lrs_cli.client import AnswerError, CommandError, Connection, UsageError, expect_ok
 from lrs_cli.identifiers import ao_id_value
+from lrs_cli.listing import EveryOption, every_page
 from lrs_cli.output import JsonOption, connection, print_json, print_text, stdout, table, tell_more, uuid_value, warn
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
 from lrs_contracts.codes import ProblemCode
-from lrs_contracts.text import with_bidi_controls_shown
+from lrs_contracts.text import has_visible_text, shown_on_one_line, with_bidi_controls_shown
 from lrs_domain.identifiers import display_qan
 
 app = typer.Typer(
@@ -48,6 +50,9 @@ class AoResolution(StrEnum):
     CORRECTED = ChallengeResolution.CORRECTED.value
     UPHELD = ChallengeResolution.UPHELD.value
     REJECTED = ChallengeResolution.REJECTED.value
+
+
+CHALLENGES_PAGE = 1_000  # the largest page the challenges service serves
 
 
 def challenges(
@@ -169,17 +174,23 @@ def list_command(
     ] = None,
     open_only: Annotated[bool, typer.Option("--open", help="Only open challenges (raised or acknowledged).")] = False,
     ao: Annotated[str | None, typer.Option(help="Operators: only this AO's challenges.", callback=ao_id_value)] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=CHALLENGES_PAGE, help="At most this many.")] = 100,
     after: Annotated[
         str | None, typer.Option(help="Continue a list: the position the previous page's last line gave.")
     ] = None,
+    every: EveryOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Challenges against your achievements (a learner: the ones they raised), newest first: each achievement as it
-    was when the challenge was raised, times in UK time."""
+    was when the challenge was raised, times in UK time. A page at a time (a full page ends with "more: … --after
+    POSITION" on stderr), or --all."""
     # each state once: `--open` with `--state raised` (or every state named) is a list the service takes
     states = list(dict.fromkeys([*(state or []), *((State.RAISED, State.ACKNOWLEDGED) if open_only else ())]))
-    page = challenges(connection(ctx), states, ao, limit, after)
+    to_challenges = connection(ctx)
+    if every:
+        page = every_page(lambda at: challenges(to_challenges, states, ao, CHALLENGES_PAGE, at), "items", after)
+    else:
+        page = challenges(to_challenges, states, ao, limit, after)
     found = page["items"]
     if as_json:
         print_json(found)
@@ -339,7 +350,9 @@ def resolve_command(
     note: Annotated[str | None, typer.Option(help="What was done, for the learner.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Resolve a challenge (the AO that owns the achievement); it changes no PLR by itself."""
+    """Resolve a challenge (the AO that owns the achievement); it changes no PLR by itself. One resolved already as
+    asked (the same resolution, and the same batch and note where given: a repeat) is done: said so, exit 0; one
+    resolved otherwise stays a refusal (exit 1) that says how it was resolved."""
     if resolution is AoResolution.CORRECTED and correcting_batch is None:
         raise UsageError(
             "--resolution corrected needs --correcting-batch BATCH_ID: name the batch that corrected it"
@@ -349,13 +362,78 @@ def resolve_command(
         raise UsageError(f"--correcting-batch goes only with --resolution corrected, not {resolution.value}")
     body = {"resolution": resolution.value, "note": note, "correcting_batch_id": correcting_batch}
     with connection(ctx).client("challenges") as client:
-        challenge = expect_ok(client.post(f"/v1/challenges/{challenge_id}/resolve", json=body))
+        response = client.post(f"/v1/challenges/{challenge_id}/resolve", json=body)
+        already = False
+        if _refused_as(response, State.RESOLVED):
+            # as it is now: resolved as asked already (a repeat, a script run again, changed nothing), or otherwise
+            challenge = expect_ok(client.get(f"/v1/challenges/{challenge_id}"))
+            if not resolved_as_asked(challenge, resolution, correcting_batch, note):
+                raise AnswerError(resolved_otherwise(challenge, resolution, correcting_batch), response.status_code)
+            already = True
+        else:
+            challenge = expect_ok(response)
     if as_json:
         print_json(challenge)
     else:
-        print_text(described(challenge))
+        print_text(f"{described(challenge)}{' already' if already else ''}")
     if why := dropped_note(note, challenge):
         warn(why)
+
+
+def _note_as_kept(note: str | None) -> str | None:
+    """A note as the service keeps it: its surrounding spaces trimmed, and one of nothing a reader sees as none."""
+    return note.strip() if note is not None and has_visible_text(note) else None
+
+
+def _same_batch(given: str, kept: Any) -> bool:
+    return kept is not None and uuid.UUID(given) == uuid.UUID(str(kept))
+
+
+def resolved_as_asked(
+    challenge: dict[str, Any], resolution: AoResolution, correcting_batch: str | None, note: str | None
+) -> bool:
+    """Whether the resolved challenge is resolved as this resolve asks: the same resolution, and the same correcting
+    batch and note where given. An erased learner's note is not kept, so not compared (`dropped_note` says so)."""
+    if challenge.get("resolution") != resolution.value:
+        return False
+    if correcting_batch is not None and not _same_batch(correcting_batch, challenge.get("correcting_batch_id")):
+        return False
+    if note is None or challenge.get("personal_data_erased"):
+        return True
+    return challenge.get("note") == _note_as_kept(note)
+
+
+NOTE_QUOTED = 100
+"""The most characters of the note kept that a refusal quotes (a note is up to 2,000)."""
+
+
+def resolved_otherwise(challenge: dict[str, Any], asked: AoResolution, correcting_batch: str | None) -> str:
+    """The refusal of a resolve of a challenge resolved already, not as asked (a resolution is final): how it was
+    resolved (as what, by whom, when, the correcting batch, the note), and what was asked that differs."""
+    resolved = str(challenge.get("resolution") or "")
+    how = f"{resolved} ({resolution_label(resolved)})" if resolved else "resolved"
+    if challenge.get("resolved_by"):
+        how += f" by {challenge['resolved_by']}"
+    if challenge.get("resolved_at"):
+        how += f" on {uk_time(challenge['resolved_at'])}"
+    if challenge.get("correcting_batch_id"):
+        how += f", correcting batch {challenge['correcting_batch_id']}"
+    if kept := challenge.get("note"):
+        shown = shown_on_one_line(kept)
+        how += f', with the note "{shown[:NOTE_QUOTED]}{"…" if len(shown) > NOTE_QUOTED else ""}"'
+    differs = f"as {asked.value}"
+    if (
+        resolved == asked.value
+        and correcting_batch
+        and not _same_batch(correcting_batch, challenge.get("correcting_batch_id"))
+    ):
+        differs += f" with correcting batch {correcting_batch}"
+    elif resolved == asked.value:
+        differs += " with another note"
+    return (
+        f"challenge {challenge['challenge_id']} is resolved already: {how}. It was not resolved again {differs}:"
+        " a resolution is final, so nothing changed"
+    )
 
 
 CONTACT_FIELDS = ("given_name", "family_name", "telephone", "email")

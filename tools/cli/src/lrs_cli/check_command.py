@@ -8,9 +8,14 @@ achievement state). Exit status 1 when the whole file is refused or the batch wo
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 from rich.text import Text
@@ -63,14 +68,67 @@ def mislabel_hint(name: str, looks_like: BatchFormat) -> str:
     )
 
 
-def read_batch(file: Path) -> BoundedRead:
-    """The batch file, read for at most one byte more than a batch may be (RS002 is then certain); an empty one is
-    refused here (RS001, FileRefused), in the portal's words, before its format is guessed or anything is sent."""
-    read = read_bounded(file, MAX_BATCH_BYTES)
+STANDARD_INPUT = "-"
+"""The batch file `-`: standard input (`lrs batch submit - < results.csv`), as `--csv -` is standard output. `./-`
+is a file named `-`."""
+STANDARD_INPUT_NAME = "standard input"
+STDIN_CHUNK = 64 * 1024
+
+BatchFile = Annotated[
+    Path,
+    typer.Argument(
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        allow_dash=True,
+        # the value as typed (a str, whatever the annotation says): as a Path, `./-` would be `-`, standard input
+        path_type=str,
+        help="The batch file: .csv, .xml or .json; - reads it from standard input (its format told from its first"
+        " bytes).",
+    ),
+]
+
+
+def file_name(file: str | Path) -> str:
+    """The batch file as messages name it: its name, or "standard input" for `-`."""
+    return STANDARD_INPUT_NAME if str(file) == STANDARD_INPUT else Path(file).name
+
+
+def read_batch(file: str | Path) -> BoundedRead:
+    """The batch file (`-`: standard input), read for at most one byte more than a batch may be (RS002 is then
+    certain); an empty one is refused here (RS001, FileRefused), in the portal's words, before its format is guessed
+    or anything is sent."""
+    given = str(file)
+    read = _standard_input(MAX_BATCH_BYTES) if given == STANDARD_INPUT else read_bounded(Path(given), MAX_BATCH_BYTES)
     if not read.content:
-        detail = f"{file.name} is empty (0 bytes): a batch file starts with its header"
+        detail = f"{file_name(given)} is empty (0 bytes): a batch file starts with its header"
         raise FileRefused(f"{BatchCode.MALFORMED.value}: {detail}", BatchRefused(BatchCode.MALFORMED, detail))
     return read
+
+
+def _standard_input(limit: int) -> BoundedRead:
+    """Standard input, read as `read_bounded` reads a file: at most `limit` + 1 bytes, whatever is piped in; its size
+    when it is a regular file (`< results.csv`), as /dev/stdin's would be."""
+    if sys.stdin is None:  # started with standard input closed (`<&-`)
+        raise UsageError("the batch file is - (standard input), but standard input is closed: name the file instead")
+    source = sys.stdin.buffer
+    chunks: list[bytes] = []
+    taken = 0
+    while taken <= limit:
+        chunk = source.read(min(STDIN_CHUNK, limit + 1 - taken))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        taken += len(chunk)
+    return BoundedRead(b"".join(chunks), limit, _regular_size(source))
+
+
+def _regular_size(source: BinaryIO) -> int | None:
+    """The size of the regular file standard input is redirected from; None for a pipe, a terminal or a device."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        status = os.fstat(source.fileno())
+        return status.st_size if stat.S_ISREG(status.st_mode) else None
+    return None
 
 
 def refuse_if_over(read: BoundedRead) -> None:
@@ -110,14 +168,19 @@ class FormatUnknown(UsageError):
     `--json`."""
 
     def __init__(self, name: str) -> None:
-        said = f"cannot tell the format of {name}: use .csv, .xml or .json"
+        said = (
+            f"cannot tell the format of {name}: use .csv, .xml or .json"
+            if name != STANDARD_INPUT_NAME
+            else f"cannot tell the format of {name} from its first bytes: it starts as neither CSV, XML nor JSON"
+        )
         super().__init__(said)
         self.refused = BatchRefused(BatchCode.MALFORMED, said)
 
 
 def format_of(name: str, content: bytes) -> BatchFormat:
-    """The batch file's format, from its extension, else its first bytes; FormatUnknown when neither tells."""
-    fmt = detect_format(None, name, content[:512])
+    """The batch file's format, from its extension, else its first bytes (standard input's from them alone);
+    FormatUnknown when neither tells."""
+    fmt = detect_format(None, None if name == STANDARD_INPUT_NAME else name, content[:512])
     if fmt is None:
         raise FormatUnknown(name)
     return fmt
@@ -162,11 +225,12 @@ def unregistered_ao_text(ao_id: str, fmt: BatchFormat) -> str:
     )
 
 
-def offline_report(file: Path, reference_dir: Path | None) -> Checked:
-    """The file's format and what every rule that needs no server says of it."""
+def offline_report(file: str | Path, reference_dir: Path | None) -> Checked:
+    """The file's (`-`: standard input's) format and what every rule that needs no server says of it."""
     read = read_batch(file)
     content = read.content
-    fmt = format_of(file.name, content)
+    name = file_name(file)
+    fmt = format_of(name, content)
     try:
         refuse_if_over(read)
         today = today_in_england()
@@ -174,7 +238,7 @@ def offline_report(file: Path, reference_dir: Path | None) -> Checked:
     except BatchRefused as refused:
         said = whole_file_refused(refused, fmt)
         if refused.code is BatchCode.MALFORMED and (looks_like := plainly_other_format(content, fmt)):
-            said += f"\n{mislabel_hint(file.name, looks_like)}"
+            said += f"\n{mislabel_hint(name, looks_like)}"
         raise FileRefused(said, refused) from refused
     catalogue = load_catalogue(reference_dir)
     ao_id = parsed.header.awarding_organisation
@@ -184,8 +248,8 @@ def offline_report(file: Path, reference_dir: Path | None) -> Checked:
 
 def check(file: str, reference_dir: str | None) -> str:
     """The report as plain text (what `lrs batch check` prints when not on a terminal)."""
-    checked = offline_report(Path(file), Path(reference_dir) if reference_dir else None)
-    return render(Path(file).name, checked.report, checked.fmt, checked.unregistered_ao).plain
+    checked = offline_report(file, Path(reference_dir) if reference_dir else None)
+    return render(file_name(file), checked.report, checked.fmt, checked.unregistered_ao).plain
 
 
 def projected_reason(report: OfflineReport) -> str | None:
@@ -264,9 +328,7 @@ def report_json(name: str, report: OfflineReport, unregistered_ao: str | None = 
 
 
 def check_command(
-    file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The batch file: .csv, .xml or .json.")
-    ],
+    file: BatchFile,
     reference_dir: Annotated[
         Path | None,
         typer.Option(
@@ -277,19 +339,22 @@ def check_command(
 ) -> None:
     """Run every rule that needs no server (the Batch Toolkit); exit status 1 if the whole file would be refused
     (unreadable, its header wrong) or the batch would fail (RS005); 2 if its format cannot be told (name it .csv,
-    .xml or .json)."""
+    .xml or .json). FILE - is standard input ("file": "-" with --json)."""
+    given = str(file)  # as typed (BatchFile)
+    name = file_name(given)
+    json_name = STANDARD_INPUT if given == STANDARD_INPUT else name
     try:
-        checked = offline_report(file, reference_dir)
+        checked = offline_report(given, reference_dir)
     except (FileRefused, FormatUnknown) as error:
         if as_json:  # as `lrs batch submit --json` prints its refusal: a script reads why from stdout
-            print_json({"file": file.name, "refusal": refusal_problem(error.refused)})
+            print_json({"file": json_name, "refusal": refusal_problem(error.refused)})
         raise
     report = checked.report
     if as_json:
-        print_json(report_json(file.name, report, checked.unregistered_ao))
+        print_json(report_json(json_name, report, checked.unregistered_ao))
         if checked.unregistered_ao is not None:  # said to the person running the script; `not_checked` has RV022
             warn(unregistered_ao_text(checked.unregistered_ao, checked.fmt).removeprefix("WARNING: "))
     else:
-        stdout().print(render(file.name, report, checked.fmt, checked.unregistered_ao))
+        stdout().print(render(name, report, checked.fmt, checked.unregistered_ao))
     # a warning, as a record's warnings are: the exit status is still the projection's
     raise typer.Exit(ExitCode.FAILED if report.failure is not None else ExitCode.OK)

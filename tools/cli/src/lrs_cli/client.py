@@ -12,6 +12,8 @@ import ipaddress
 import json
 import os
 import shlex
+import ssl
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +28,7 @@ from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import CODES_BY_STATUS
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 from lrs_platform.clock import ENGLAND
-from lrs_platform.problems import said_once
+from lrs_platform.problem_words import said_once
 
 DEFAULT_URLS = {
     "ingest": "http://127.0.0.1:8001",
@@ -37,6 +39,13 @@ DEFAULT_URLS = {
     "reporting": "http://127.0.0.1:8006",
     "portal": "http://127.0.0.1:8007",
 }
+"""Where each service answers when neither its LRS_<SERVICE>_URL nor LRS_API_URL is set: the ports the services
+listen on when started by hand (`make up` picks ports of its own and writes them to .run/env)."""
+
+API_URL = "LRS_API_URL"
+BEHIND_THE_API_HOST = frozenset(DEFAULT_URLS) - {"portal"}
+"""The services whose public routes one host answers (`https://api.<host>/`, docs/deploy.md): each defaults to
+$LRS_API_URL. The portal has a host of its own, and its account API (`lrs users`) is reached by port-forward."""
 
 
 class ExitCode(IntEnum):
@@ -44,10 +53,31 @@ class ExitCode(IntEnum):
 
     OK = 0  # done: a batch completed, even with some of its records rejected
     FAILED = 1  # a batch refused at the door, failed (RS005, also as `batch check` projects it), abandoned; an error
-    USAGE = 2
+    # answer of another kind (404, 409, 422, 500) or another failure
+    USAGE = 2  # a bad option or file; a configuration no retry mends (a malformed URL, a URL variable not set, an
+    # untrusted certificate)
     NOT_FINAL = 3  # the batch was still being decided when --wait ran out; a reset or replay still under way; a PLR
     # read after a batch a maintenance window holds (printed without it)
-    UNREACHABLE = 4  # no answer from a service (or from the database `lrs credentials` uses)
+    UNREACHABLE = 4  # no answer from a service (or from the database `lrs credentials` uses), or an answer that it is
+    # unavailable for now (502, 503, 504: the service or a gateway in front of it): try again later
+    KEY_REFUSED = 5  # the API key was refused (401: unknown, revoked or malformed; 403: not allowed that)
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM (`timeout`, systemd, a Kubernetes job's deadline): said as Ctrl-C is
+
+
+UNAVAILABLE = frozenset({502, 503, 504})
+"""An answer that the service cannot serve for now: its own 503 (its database or Kafka away), or a gateway's 502, 503
+or 504 (ingress-nginx while a pod restarts or is gone)."""
+
+
+def exit_code_of_answer(status_code: int) -> ExitCode:
+    """The exit status of an error answer: a refused key (5) and an LRS unavailable for now (4) told apart from the
+    rest (1), so that a script can route each to whoever can put it right."""
+    if status_code in (401, 403):
+        return ExitCode.KEY_REFUSED
+    if status_code in UNAVAILABLE:
+        return ExitCode.UNREACHABLE
+    return ExitCode.FAILED
 
 
 KEY_FILE_BYTES = 4_096
@@ -66,11 +96,16 @@ class UsageError(CommandError):
 
 
 class AnswerError(CommandError):
-    """A service's answer of an error (`expect_ok`): its status says whether the key was refused (401, 403)."""
+    """A service's answer of an error (`expect_ok`): its status says whether the key was refused (401, 403), and the
+    exit status (`exit_code_of_answer`)."""
 
     def __init__(self, message: str, status_code: int) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.exit_code = self._exit_code_of(status_code)
+
+    def _exit_code_of(self, status_code: int) -> ExitCode:
+        return exit_code_of_answer(status_code)
 
     @property
     def refused(self) -> bool:
@@ -81,7 +116,8 @@ class NotFinalError(AnswerError):
     """A wait the service ran out of (503 PROJECTION_PENDING): not final, as a `--wait` that ran out (exit status 3),
     and no fault of the LRS to quote to its service desk."""
 
-    exit_code = ExitCode.NOT_FINAL
+    def _exit_code_of(self, status_code: int) -> ExitCode:
+        return ExitCode.NOT_FINAL
 
 
 PENDING = "PROJECTION_PENDING"
@@ -143,9 +179,13 @@ class Connection:
         return f"lrs{environment}{key} {arguments}"
 
     def url(self, service: str) -> str:
+        """The service's LRS_<SERVICE>_URL, else (the services of api.<host>) LRS_API_URL, else its loopback default
+        (`DEFAULT_URLS`, which `unset_url_variable` names when nothing answers there); in the Sandpit
+        LRS_SANDPIT_<SERVICE>_URL, which must be set."""
         variable = self._url_variable(service)
         if not self.sandpit:
-            return os.environ.get(variable, DEFAULT_URLS[service]).rstrip("/")
+            api_url = os.environ.get(API_URL) if service in BEHIND_THE_API_HOST else None
+            return (os.environ.get(variable) or api_url or DEFAULT_URLS[service]).rstrip("/")
         if service not in SANDPIT_SERVICES:
             raise CommandError(f"the Sandpit has no {service.replace('_', '-')} service: it is live only")
         if not (url := os.environ.get(variable)):
@@ -170,7 +210,11 @@ class Connection:
         if self.sandpit:
             # Checked before anything is sent: a batch meant for the Sandpit must never reach live.
             with httpx.Client(timeout=timeout) as probe:
-                _check_environment(probe.get(f"{base_url}/healthz"), Environment.SANDPIT)
+                answer = probe.get(f"{base_url}/healthz")
+                if ENVIRONMENT_HEADER not in answer.headers and answer.status_code in UNAVAILABLE:
+                    # a gateway's page says no environment: nothing is sent until the Sandpit says it is there
+                    raise AnswerError(problem_text(answer), answer.status_code)
+                _check_environment(answer, Environment.SANDPIT)
         expected = self.environment
         return httpx.Client(
             base_url=base_url,
@@ -211,6 +255,9 @@ def _key_variable(environment: Environment) -> str:
 
 
 def _check_environment(response: httpx.Response, expected: Environment) -> None:
+    if ENVIRONMENT_HEADER not in response.headers and response.status_code in UNAVAILABLE:
+        return  # a gateway's page while the service is away, from no environment (the Sandpit's URL was checked
+        # before anything was sent): `expect_ok` says it
     answered = response.headers.get(ENVIRONMENT_HEADER, Environment.LIVE.value)
     if answered == expected.value:
         return
@@ -260,6 +307,11 @@ def problem_text(response: httpx.Response, batch_format: BatchFormat | None = No
         body: Any = response.json()
     except ValueError:  # a proxy's error page, another program on the port: its whole page says nothing useful
         said = response.headers.get("content-type") or "no content type"
+        if response.status_code in UNAVAILABLE:  # ingress-nginx's own page while a pod restarts or is gone
+            return (
+                f"a gateway in front of the LRS answered {response.status_code} ({said} from"
+                f" {response.request.url.copy_with(query=None)}): the service may be restarting; try again later."
+            )
         return (
             f"HTTP {response.status_code} from {response.request.url.copy_with(query=None)} ({said}), not the LRS's"
             " problem document: check the LRS_<SERVICE>_URL variables"
@@ -321,7 +373,12 @@ def expect_ok(response: httpx.Response) -> Any:
     if response.status_code >= 400:
         if response.status_code == 503 and _problem_code(response) == PENDING:
             raise NotFinalError(problem_text(response), response.status_code)
-        raise AnswerError(problem_text(response), response.status_code)
+        said = problem_text(response)
+        request = _answered_request(response)
+        if response.status_code in (502, 504) and request is not None and _uploads_a_batch(request):
+            # the gateway gave up on ingest after the file went up: ingest may have kept it all the same
+            said = f"{said} {batch_kept_unknown('Idempotency-Key' in request.headers)}"
+        raise AnswerError(said, response.status_code)
     if not response.content:
         return None
     try:
@@ -376,13 +433,74 @@ def pages(
 
 
 def unreachable_text(error: httpx.TransportError) -> str:
-    """What to say of a request that got no answer: the service out of reach, or reached but silent too long."""
+    """What to say of a request that got no answer: the service out of reach, or reached but silent too long; a
+    certificate not trusted, or a URL nobody set (`misconfigured`), said as the configuration to put right."""
     request = _request_of(error)
     where = f"{request.url.scheme}://{request.url.netloc.decode()}" if request is not None else "the service"
     if isinstance(error, (httpx.ReadTimeout, httpx.WriteTimeout)):
         return _unanswered_text(error, request, where)
+    if (untrusted := untrusted_certificate(error)) is not None:
+        host = request.url.netloc.decode() if request is not None else "the service"
+        reason = untrusted.verify_message or untrusted.reason or str(untrusted)
+        return f"the certificate of {host} is not trusted ({reason}): set SSL_CERT_FILE to your CA bundle"
     reason = str(error) or type(error).__name__
+    if request is not None and (variable := unset_url_variable(request.url)):
+        return f"{variable} is not set, so lrs tried {where} ({reason}): {_set_it(variable)}"
     return f"cannot reach {where} ({reason}): is it running, and is its LRS_<SERVICE>_URL right?"
+
+
+def misconfigured(error: httpx.TransportError) -> bool:
+    """Whether no answer came because of how lrs is set up, which no retry mends (exit status 2, not 4): a certificate
+    the machine does not trust, or a loopback default tried because no URL variable was set."""
+    request = _request_of(error)
+    if untrusted_certificate(error) is not None:
+        return True
+    return request is not None and unset_url_variable(request.url) is not None
+
+
+def untrusted_certificate(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind a connection that failed, if that is why (httpx's error is
+    raised from httpcore's, raised from the ssl module's)."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def unset_url_variable(url: httpx.URL) -> str | None:
+    """The URL variable whose absence made lrs try `url`, a loopback default (`DEFAULT_URLS`), else None. Cron and
+    the like start lrs with almost no environment: told "cannot reach" a server's own loopback, a script would retry
+    all night a URL nobody chose."""
+    chosen = (value for name, value in os.environ.items() if name.startswith("LRS_") and name.endswith("_URL"))
+    if url.scheme != "http" or any(_origin(value) == (url.scheme, url.netloc) for value in chosen):
+        return None  # a URL someone set, if only for another service or the Sandpit
+    for service, default in DEFAULT_URLS.items():
+        if httpx.URL(default).netloc == url.netloc:
+            return f"LRS_{service.upper()}_URL"
+    return None
+
+
+def _origin(text: str) -> tuple[str, bytes] | None:
+    try:
+        url = httpx.URL(text.strip())
+    except (httpx.InvalidURL, TypeError):
+        return None
+    return url.scheme, url.netloc
+
+
+def _set_it(variable: str) -> str:
+    """How to set the URL `variable` names; after `make up`, by sourcing the .run/env it wrote."""
+    said = f"set {API_URL} (https://api.<host>) or {variable}" if variable != "LRS_PORTAL_URL" else f"set {variable}"
+    try:
+        here = Path.cwd()
+        in_a_checkout = any((folder / ".run" / "env").is_file() for folder in (here, *here.parents))
+    except OSError:  # a working directory since removed
+        in_a_checkout = False
+    return f"{said} (after `make up`: source .run/env)" if in_a_checkout else said
 
 
 def _request_of(error: httpx.TransportError) -> httpx.Request | None:
@@ -403,9 +521,31 @@ def _unanswered_text(error: httpx.TimeoutException, request: httpx.Request | Non
     said = f"{silent}: it may be busy or waiting on its database"
     if request is None or request.method in ("GET", "HEAD", "OPTIONS"):
         return f"{said}; try again later"
-    if request.method == "POST" and request.url.path.endswith("/v1/batches"):
+    if _uploads_a_batch(request):
         return f"{said}. {batch_kept_unknown('Idempotency-Key' in request.headers)}"
     return f"{said}. Whether it did what was asked is unknown: look before asking again"
+
+
+def _uploads_a_batch(request: httpx.Request) -> bool:
+    return request.method == "POST" and request.url.path.endswith("/v1/batches")
+
+
+def _answered_request(response: httpx.Response) -> httpx.Request | None:
+    try:
+        return response.request
+    except RuntimeError:  # a response made without its request
+        return None
+
+
+def others_may_read(key_file: Path) -> int | None:
+    """The permission bits of `key_file` when it is a file other users may read (group or others), else None: a key
+    there is anyone's on the machine (ssh refuses such a key; lrs warns). A pipe (`<(...)`, /dev/stdin) is not a file
+    anyone else can open again."""
+    try:
+        mode = key_file.stat().st_mode
+    except OSError:
+        return None
+    return stat.S_IMODE(mode) if stat.S_ISREG(mode) and mode & (stat.S_IRGRP | stat.S_IROTH) else None
 
 
 def batch_kept_unknown(idempotency_key_given: bool) -> str:

@@ -151,13 +151,15 @@ def _unavailable(error: Exception) -> str:
 
 
 def _refused_by_all(failures: Sequence[Exception], asked: int) -> CommandError | None:
-    """When every service refused the key (an AO's, a learner's), that one thing, said once (exit status 1): no
+    """When every service refused the key (an AO's, a learner's), that one thing, said once (exit status 5): no
     service is unavailable, and a list of the same refusal per service hides it."""
     if not failures or len(failures) < asked:
         return None
     if not all(isinstance(failure, AnswerError) and failure.refused for failure in failures):
         return None
-    return CommandError(f"every service refused this key: {failures[0]}")
+    refused = CommandError(f"every service refused this key: {failures[0]}")
+    refused.exit_code = ExitCode.KEY_REFUSED
+    return refused
 
 
 def _usage_of_all(failures: Sequence[Exception], asked: int) -> UsageError | None:

@@ -62,6 +62,13 @@ def _replaced(target: Path) -> Path:
     return Path(os.path.realpath(target))
 
 
+def one_writer_of_standard_output(as_json: bool, csv_file: Path | None) -> None:
+    """A usage error (exit status 2) for `--json` with `--csv -`, before the service is asked: both would write
+    standard output, and a script that parses it as JSON would be given CSV."""
+    if as_json and csv_file == STANDARD_OUTPUT:
+        raise UsageError("--json and --csv - both write standard output: choose one")
+
+
 def writable_beside(target: Path, option: str) -> None:
     """A usage error (exit status 2) when `target` could not be written: checked before the service is asked, so
     that nothing is printed or fetched for a file that then cannot be kept."""

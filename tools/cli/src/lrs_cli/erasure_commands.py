@@ -28,6 +28,7 @@ from lrs_cli.client import (
     unreachable_text,
 )
 from lrs_cli.identifiers import uln_value_any_check_digit
+from lrs_cli.listing import EveryOption, every_page
 from lrs_cli.output import (
     AuditAfter,
     JsonOption,
@@ -75,6 +76,9 @@ def erasure_reach(connection: Connection, uln: str) -> dict[str, Any]:
         raise CommandError(f"{_UNREAD} ({problem_text(response).rstrip('.')}): nothing was erased")
     reach: dict[str, Any] = expect_ok(response)  # a refusal says itself that nothing was erased
     return reach
+
+
+AUDIT_PAGE = 1_000  # the largest page of the audit validation serves
 
 
 def erasures(connection: Connection, uln: str | None, limit: int = 100, after: str | None = None) -> dict[str, Any]:
@@ -190,11 +194,16 @@ def erasures_command(
     ] = None,
     limit: PageLimit = 100,
     after: AuditAfter = None,
+    every: EveryOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Operator: the audit of learner erasures, newest first: who erased whom, when (UK time; --json: the instant)
-    and why."""
-    page = erasures(connection(ctx), uln, limit, after)
+    and why. A page at a time (a full page ends with "more: … --after POSITION" on stderr), or --all."""
+    to_validation = connection(ctx)
+    if every:
+        page = every_page(lambda at: erasures(to_validation, uln, AUDIT_PAGE, at), "erasures", after)
+    else:
+        page = erasures(to_validation, uln, limit, after)
     columns = (f"erased at ({UK_TIME})", "ULN", "erased by", "reason", "erasure")
     print_listing(page["erasures"], as_json=as_json, columns=columns, row=_erasure_row, none="no erasures")
     tell_more(page["next"])

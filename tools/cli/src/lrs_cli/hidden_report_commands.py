@@ -10,6 +10,7 @@ import typer
 
 from lrs_cli.client import Connection, read_page
 from lrs_cli.identifiers import uln_value
+from lrs_cli.listing import EveryOption, every_page
 from lrs_cli.output import JsonOption, PageLimit, connection, print_listing, print_text, stderr, tell_more
 
 _UKPRN = re.compile(r"[0-9]{8}")
@@ -19,6 +20,9 @@ def _ukprn_value(value: str | None) -> str | None:
     if value is not None and not _UKPRN.fullmatch(value):
         raise typer.BadParameter("a UKPRN is 8 digits, like 10004567")
     return value
+
+
+HIDDEN_REPORTS_PAGE = 1_000  # the largest page the PLR service serves
 
 
 def hidden_reports(
@@ -56,15 +60,24 @@ def hidden_reports_command(
     after: Annotated[
         str | None, typer.Option(help="Continue a list: the position the previous page's last line gave.")
     ] = None,
+    every: EveryOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Operator (the registry or support scope): the providers whose link to a learner ended (a learner file, a
     merge, or `lrs learners unlink`) and that are linked to none of the learner's ULNs now, with how many of their
     centre reports the PLR hides (kept, not shown: decision 0121), by provider. ULNs are masked, as in the logs of
     the import, merge or unlink that ended the link. A page at a time: a full page ends with "more: … --after
-    POSITION" on stderr."""
+    POSITION" on stderr; --all reads every page."""
     to_projector = connection(ctx)
-    page = hidden_reports(to_projector, uln, ukprn, limit, after)
+    if every:
+        page = every_page(
+            lambda at: hidden_reports(to_projector, uln, ukprn, HIDDEN_REPORTS_PAGE, at),
+            "links",
+            after,
+            summed=("hidden_reports",),
+        )
+    else:
+        page = hidden_reports(to_projector, uln, ukprn, limit, after)
     columns = ("ULN", "master ULN", "provider", "hidden reports")
     none = "no centre reports hidden: no provider with reports for a learner has had its link ended"
     print_listing(page["links"], as_json=as_json, columns=columns, row=_link_row, none=none)

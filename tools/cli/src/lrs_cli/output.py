@@ -135,8 +135,9 @@ def print_listing(
 def confirmed(cannot_undo: str, question: Callable[[], str | None]) -> None:
     """Goes on once the person at the terminal said yes to `question()` (made only then: it may ask a service; None
     when there is nothing to ask about), and aborts on no (exit 1). Not on a terminal nobody can be asked: a usage
-    error (exit 2) saying `cannot_undo` and that --yes confirms it (with --yes a command does not call this)."""
-    if not sys.stdin.isatty():
+    error (exit 2) saying `cannot_undo` and that --yes confirms it (with --yes a command does not call this). A
+    standard input closed (`<&-`: sys.stdin is None) is no terminal either."""
+    if sys.stdin is None or not sys.stdin.isatty():
         raise UsageError(f"{cannot_undo}: pass --yes to confirm it when not on a terminal")
     asked = question()
     if asked is not None:

@@ -21,9 +21,10 @@ from typing import Annotated, Any, Final
 import typer
 from rich.text import Text
 
-from lrs_cli.client import AnswerError, CommandError, Connection, UsageError, expect_ok, read_page
+from lrs_cli.client import AnswerError, CommandError, Connection, ExitCode, UsageError, expect_ok, read_page
 from lrs_cli.downloads import STANDARD_OUTPUT, writable_beside, write_private
 from lrs_cli.identifiers import UlnArgument, uln_value
+from lrs_cli.listing import EveryOption, every_page
 from lrs_cli.output import AuditAfter, JsonOption, PageLimit, connection, print_listing, print_text, tell_more, warn
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.text import refused_character
@@ -59,6 +60,8 @@ NOT_INCLUDED: Final = (
 
 class _Refused(CommandError):
     """A source refused the operator's key: the export would be incomplete, so nothing is written."""
+
+    exit_code = ExitCode.KEY_REFUSED
 
 
 def _read(connection: Connection, service: str, path: str, params: Any = None) -> tuple[Any, str]:
@@ -198,6 +201,9 @@ def _unkept_reason(reason: str) -> str | None:
     return None
 
 
+DISCLOSURES_PAGE = 1_000  # the largest page of the audit validation serves
+
+
 def disclosures(connection: Connection, uln: str | None, limit: int = 100, after: str | None = None) -> dict[str, Any]:
     """A page of the audit of disclosures, newest first: `disclosures`, and `next`, where the page after it starts
     (None on the last)."""
@@ -223,15 +229,19 @@ def disclosures_command(
     ] = None,
     limit: PageLimit = 100,
     after: AuditAfter = None,
+    every: EveryOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Operator (the erasure scope): the audit of learners' personal data handed out (`lrs learners personal-data`),
     newest first: whose (ULN), to whom, when (UK time; --json: the instant) and why. A reason is not kept once the
-    learner is erased."""
+    learner is erased. A page at a time (a full page ends with "more: … --after POSITION" on stderr), or --all."""
     to_live = connection(ctx)
     if to_live.sandpit:
         raise UsageError("the audit of disclosures is kept on live: leave out --sandpit")
-    page = disclosures(to_live, uln, limit, after)
+    if every:
+        page = every_page(lambda at: disclosures(to_live, uln, DISCLOSURES_PAGE, at), "disclosures", after)
+    else:
+        page = disclosures(to_live, uln, limit, after)
     columns = (f"read at ({UK_TIME})", "ULN", "read by", "reason", "disclosure")
     print_listing(page["disclosures"], as_json=as_json, columns=columns, row=_disclosure_row, none="no disclosures")
     tell_more(page["next"])

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from lrs_cli.client import Connection, expect_ok
-from lrs_cli.downloads import STANDARD_OUTPUT, download, writable_beside
+from lrs_cli.downloads import STANDARD_OUTPUT, download, one_writer_of_standard_output, writable_beside
 from lrs_cli.identifiers import ao_id_value
 from lrs_cli.output import JsonOption, connection, print_json, stdout, table, warn
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
@@ -36,7 +36,7 @@ CsvFile = Annotated[
         "--csv",
         dir_okay=False,
         allow_dash=True,
-        help="Write the report's rows to this CSV file (-: to standard output).",
+        help="Write the report's rows to this CSV file (-: to standard output, not with --json).",
     ),
 ]
 
@@ -109,6 +109,7 @@ def _to_show(
     ctx: typer.Context, name: str, months: dict[str, str], ao: str | None, csv_file: Path | None, as_json: bool
 ) -> dict[str, Any] | None:
     """The report to show as a table, or None when it went to a CSV file or out as JSON."""
+    one_writer_of_standard_output(as_json, csv_file)
     if csv_file is not None:
         _write_csv(connection(ctx), name, months, ao, csv_file)
         return None
@@ -270,8 +271,10 @@ def rejections_command(
 
 
 def _resolved_by_the_ao(row: dict[str, Any]) -> int:
-    """A month's challenges the AO resolved: the resolved ones less those the learner withdrew."""
-    return int(row["resolved"]) - int(row["resolutions"].get(ChallengeResolution.WITHDRAWN.value, 0))
+    """A month's challenges the AO resolved: the resolved ones less those the learner withdrew and those the LRS
+    service desk resolved for the AO (`resolved_by_service_desk`, 0 from a reporting service before it)."""
+    withdrawn = int(row["resolutions"].get(ChallengeResolution.WITHDRAWN.value, 0))
+    return int(row["resolved"]) - withdrawn - int(row.get("resolved_by_service_desk") or 0)
 
 
 @app.command("challenges")

@@ -24,6 +24,7 @@ import typer
 from lrs_cli.choices import one_of
 from lrs_cli.client import DEFAULT_URLS, CommandError, Connection, UsageError, expect_ok, refuse_key_in_clear
 from lrs_cli.identifiers import ao_id_value
+from lrs_cli.listing import EveryOption, every_page
 from lrs_cli.output import JsonOption, connection, print_json, print_text
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_platform.identity import OperatorScope, parse_scopes
@@ -216,6 +217,7 @@ def accounts(
 
 
 app = typer.Typer(help="Operator: Organisation Portal accounts.", no_args_is_help=True)
+ACCOUNTS_PAGE = 500  # the largest page of accounts the portal serves
 Username = Annotated[str, typer.Argument(help="The account's sign-in name, like j.smith.", callback=checked_username)]
 _DUTY_NAMES = ", ".join(scope.value for scope in OperatorScope)
 
@@ -334,11 +336,17 @@ def list_command(
     ] = None,
     starting: Annotated[str | None, typer.Option(help="Only usernames starting with this.")] = None,
     after: Annotated[str | None, typer.Option(help="The page after this username (a page's next).")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500, help="How many, by username.")] = 500,
+    limit: Annotated[int, typer.Option(min=1, max=ACCOUNTS_PAGE, help="How many, by username.")] = ACCOUNTS_PAGE,
+    every: EveryOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Portal accounts, a page at a time by username."""
-    page = accounts(connection(ctx), ao=ao, role=role, starting=starting, after=after, limit=limit)
+    """Portal accounts, a page at a time by username, or every one (--all)."""
+    to_portal = connection(ctx)
+
+    def read(at: str | None, size: int) -> dict[str, Any]:
+        return accounts(to_portal, ao=ao, role=role, starting=starting, after=at, limit=size)
+
+    page = every_page(lambda at: read(at, ACCOUNTS_PAGE), "items", after) if every else read(after, limit)
     if as_json:
         print_json(page)
         return
