@@ -345,6 +345,8 @@ async def known_set_of_batches(
         "resolutions": {"corrected": 1, "rejected": 0, "upheld": 0, "withdrawn": 1},
         "median_working_days_to_resolve": 4,
         "worst_working_days_to_resolve": 4,
+        "acknowledged_by_service_desk": 0,  # events naming no operator: every answer the AO's
+        "resolved_by_service_desk": 0,
     }
     wanted = {
         (REPORTING_PLR_TIMELINESS.name, f"{ao}|{MAY}"): expected_timeliness,

@@ -202,7 +202,8 @@ class AoMonthlyChallenges(Contract):
     month's figures.
 
     Working days (England and Wales) from raised to resolved, over the challenges the AO resolved so far: a
-    challenge the learner withdrew (decision 0194) counts as resolved, but not in the days.
+    challenge the learner withdrew (decision 0194) counts as resolved, but not in the days; nor does one the LRS
+    service desk (an operator, for the AO) resolved, which `resolved_by_service_desk` counts apart.
     """
 
     event_type: Literal["lrs.reporting.challenges.aggregated.v1"] = "lrs.reporting.challenges.aggregated.v1"
@@ -214,8 +215,8 @@ class AoMonthlyChallenges(Contract):
     raised: int = Field(ge=0, description="challenges of the AO's achievements raised in the month")
     acknowledged: int = Field(
         ge=0,
-        description="of those raised, acknowledged or resolved by the AO: one the learner withdrew counts only if the"
-        " AO had acknowledged it",
+        description="of those raised, acknowledged or resolved by the AO (or by the LRS service desk for it:"
+        " acknowledged_by_service_desk): one the learner withdrew counts only if it had been acknowledged",
     )
     resolved: int = Field(
         ge=0,
@@ -230,13 +231,31 @@ class AoMonthlyChallenges(Contract):
     median_working_days_to_resolve: int = Field(
         ge=0,
         description=f"the lower median of the resolved challenges' {WORKING_DAYS} from the UK day raised to the UK day"
-        " resolved, those the learner withdrew aside (the AO did not resolve them); 0 when the AO resolved none (resolved"
-        " - resolutions.withdrawn is 0): then no day was measured",
+        " resolved, those the learner withdrew and those the service desk resolved aside (the AO did not resolve them);"
+        " 0 when the AO resolved none (resolved - resolutions.withdrawn - resolved_by_service_desk is 0): then no day"
+        " was measured",
     )
     worst_working_days_to_resolve: int = Field(
         ge=0,
-        description="the most working days any resolved challenge took, those the learner withdrew aside; 0 when the AO"
-        " resolved none (resolved - resolutions.withdrawn is 0): then no day was measured",
+        description="the most working days any resolved challenge took, those the learner withdrew and those the"
+        " service desk resolved aside; 0 when the AO resolved none (resolved - resolutions.withdrawn -"
+        " resolved_by_service_desk is 0): then no day was measured",
+    )
+    acknowledged_by_service_desk: int = Field(
+        default=0,
+        ge=0,
+        description="of those acknowledged, the ones the LRS service desk (an LRS operator, for the AO) acknowledged,"
+        " or resolved unacknowledged, rather than the AO itself: acknowledged - acknowledged_by_service_desk are the"
+        " AO's own. Told from the events' `causation_id` (`operator:…`): the desk's answers before reporting told them"
+        " apart count as the AO's until its store is rebuilt from the topics, and figures published before then"
+        " lack the field (read as 0)",
+    )
+    resolved_by_service_desk: int = Field(
+        default=0,
+        ge=0,
+        description="of those resolved as corrected, upheld or rejected, the ones the LRS service desk (an LRS"
+        " operator) resolved for the AO: resolved - resolutions.withdrawn - resolved_by_service_desk are the AO's own"
+        " answers, the only ones the working days measure. Told apart as acknowledged_by_service_desk is",
     )
 
 

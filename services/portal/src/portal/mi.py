@@ -27,6 +27,7 @@ BATCH_CODES = frozenset(code.value for code in BatchCode)
 WITHDRAWN = ChallengeResolution.WITHDRAWN.value
 WITHDRAWN_LABEL = RESOLUTION_LABELS[ChallengeResolution.WITHDRAWN]  # "Withdrawn by the learner"
 RESOLVED_BY_THE_AO = "Resolved by the AO"
+RESOLVED_BY_THE_DESK = "Resolved by the LRS service desk"
 NOT_ADDED = "Not added (failed batches)"  # as `lrs reports submissions` heads its column
 
 
@@ -110,8 +111,13 @@ class MiData:
             int(row.get("resolutions", {}).get(WITHDRAWN, 0)) for row in self.challenges if row["period"] == period
         )
 
+    def resolved_by_the_desk(self, period: str) -> int:
+        """The month's challenges an LRS operator resolved for the AO (reporting's `resolved_by_service_desk`; none
+        from a reporting service that does not count them yet): resolved, but not by the AO either."""
+        return sum(int(row.get("resolved_by_service_desk", 0)) for row in self.challenges if row["period"] == period)
+
     def resolved_by_the_ao(self, period: str) -> int:
-        return self.challenged(period, "resolved") - self.withdrawn(period)
+        return self.challenged(period, "resolved") - self.withdrawn(period) - self.resolved_by_the_desk(period)
 
     def challenge_days(self, period: str, name: str) -> int | None:
         """An AO's MI has one row a month; the largest is the honest figure if ever there were more. None when the AO
@@ -293,12 +299,13 @@ def challenges_chart(data: MiData) -> Chart:
     return Chart(
         "chart-challenges",
         "Challenges per month",
-        f"Challenges raised each month, {_span(data)}, and how many of them the AO resolved, how many the learner"
-        " withdrew and how many are still open.",
+        f"Challenges raised each month, {_span(data)}, and how many of them the AO resolved, how many the LRS service"
+        " desk resolved for the AO, how many the learner withdrew and how many are still open.",
         data.months(),
         (
             Series("Raised", tuple(float(data.challenged(p, "raised")) for p in periods)),
             Series(RESOLVED_BY_THE_AO, tuple(float(data.resolved_by_the_ao(p)) for p in periods)),
+            Series(RESOLVED_BY_THE_DESK, tuple(float(data.resolved_by_the_desk(p)) for p in periods)),
             Series(WITHDRAWN_LABEL, tuple(float(data.withdrawn(p)) for p in periods)),
             Series("Still open", tuple(float(data.challenged(p, "still_open")) for p in periods)),
         ),
@@ -316,7 +323,8 @@ def challenge_days_chart(data: MiData) -> Chart:
         "chart-challenge-days",
         "Working days to resolve a challenge",
         f"Of the challenges raised each month, {_span(data)}, those the AO resolved so far: the median and the"
-        " slowest number of working days from raised to resolved. A challenge the learner withdrew is not counted;"
+        " slowest number of working days from raised to resolved. A challenge the learner withdrew, or the LRS service"
+        " desk resolved for the AO, is not counted;"
         " — when the AO resolved none.",
         data.months(),
         (

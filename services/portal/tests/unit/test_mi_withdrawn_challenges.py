@@ -52,14 +52,15 @@ def test_challenges_per_month_tell_those_the_learner_withdrew_from_those_the_ao_
     assert [series.name for series in chart.series] == [
         "Raised",
         "Resolved by the AO",
+        "Resolved by the LRS service desk",
         "Withdrawn by the learner",
         "Still open",
     ]
-    assert table_rows(chart) == [("Oct 2026", (3.0, 0.0, 2.0, 1.0)), ("Nov 2026", (2.0, 1.0, 1.0, 0.0))]
+    assert table_rows(chart) == [("Oct 2026", (3.0, 0.0, 0.0, 2.0, 1.0)), ("Nov 2026", (2.0, 1.0, 0.0, 1.0, 0.0))]
     assert chart_csv(chart).splitlines() == [
-        "Month,Raised,Resolved by the AO,Withdrawn by the learner,Still open",
-        "2026-10,3,0,2,1",
-        "2026-11,2,1,1,0",
+        "Month,Raised,Resolved by the AO,Resolved by the LRS service desk,Withdrawn by the learner,Still open",
+        "2026-10,3,0,0,2,1",
+        "2026-11,2,1,0,1,0",
     ]
     assert "the learner withdrew" in chart.description
 
@@ -69,7 +70,10 @@ def test_the_days_to_resolve_say_nothing_was_measured_when_the_learners_withdrew
 
     assert table_rows(chart) == [("Oct 2026", (None, None)), ("Nov 2026", (0.0, 0.0))]
     assert chart_csv(chart).splitlines() == ["Month,Median,Slowest", "2026-10,,", "2026-11,0,0"]
-    assert "A challenge the learner withdrew is not counted; — when the AO resolved none." in chart.description
+    assert (
+        "A challenge the learner withdrew, or the LRS service desk resolved for the AO, is not counted; — when the AO"
+        " resolved none." in chart.description
+    )
     assert "0 when" not in chart.description
     drawn = str(svg(chart))
     assert bars(drawn)[("Oct 2026", "Median")] == "" and bars(drawn)[("Nov 2026", "Median")] == "0"
@@ -99,8 +103,8 @@ def test_the_mi_page_says_the_bars_order_and_shows_no_days_for_a_month_the_ao_re
 
     per_month = section("challenges")
     assert (
-        "data-bar-order>Each month's bars, left to right: Raised, Resolved by the AO, Withdrawn by the learner,"
-        " Still open.</p>" in per_month
+        "data-bar-order>Each month's bars, left to right: Raised, Resolved by the AO, Resolved by the LRS service desk,"
+        " Withdrawn by the learner, Still open.</p>" in per_month
     )
     assert '<th scope="col" class="govuk-table__header govuk-table__header--numeric">Withdrawn by the learner</th>' in (
         per_month

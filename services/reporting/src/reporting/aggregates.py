@@ -248,9 +248,13 @@ def challenges_of(
     resolutions: Mapping[str, int],
     median_days_to_resolve: int,
     worst_days_to_resolve: int,
+    *,
+    acknowledged_by_service_desk: int = 0,
+    resolved_by_service_desk: int = 0,
 ) -> AoMonthlyChallenges:
     """As `fold_challenges`, from the month's counts: its resolved challenges by resolution (a resolved challenge
-    with none is `UNKNOWN_TYPE`) and the working days from raised to resolved."""
+    with none is `UNKNOWN_TYPE`), the working days from raised to resolved of those the AO answered itself, and those
+    the LRS service desk acknowledged or resolved for the AO."""
     resolved = sum(resolutions.values())
     return AoMonthlyChallenges(
         ao_id=ao_id,
@@ -262,4 +266,6 @@ def challenges_of(
         resolutions=dict(sorted((dict.fromkeys(RESOLUTIONS, 0) | dict(resolutions)).items())),
         median_working_days_to_resolve=median_days_to_resolve,
         worst_working_days_to_resolve=worst_days_to_resolve,
+        acknowledged_by_service_desk=acknowledged_by_service_desk,
+        resolved_by_service_desk=resolved_by_service_desk,
     )

@@ -22,6 +22,7 @@ from lrs_contracts.topics import (
     REPORTING_SUBMISSIONS,
     REPORTING_TIMELINESS,
 )
+from lrs_platform.identity import PrincipalKind
 from lrs_platform.logging import get_logger
 from reporting.aggregates import aggregate_key, fact_of
 from reporting.store import ChallengeChange, PlrLogWrite, ReportingStore
@@ -30,6 +31,7 @@ SOURCE = "reporting"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ChallengeEvent = ChallengeRaisedV1 | ChallengeRaised | ChallengeAcknowledged | ChallengeResolved
 _log = get_logger("reporting.projector")
+OPERATOR_PRINCIPAL = f"{PrincipalKind.OPERATOR.value}:"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,12 @@ def publication_of(topic: str, aggregate: Contract, key: str) -> Publication:
     return Publication(topic, key.encode(), encode(envelope))
 
 
+def _by_the_desk(envelope: Envelope) -> bool:
+    """Whether the LRS service desk made the challenge's change: the challenges service names the principal that did
+    in the event's `causation_id`, an operator's `operator:…` (acting for the AO, or withdrawing for the learner)."""
+    return (envelope.causation_id or "").startswith(OPERATOR_PRINCIPAL)
+
+
 class ReportingProjector:
     def __init__(self, store: ReportingStore, projection_lag_bound: timedelta) -> None:
         self._store = store
@@ -61,7 +69,7 @@ class ReportingProjector:
                 await self._record_on_plr(payload, written_at)
             return await self._apply_outcome(payload)
         if isinstance(payload, ChallengeEvent):
-            return await self._apply_challenge(payload, envelope.occurred_at)
+            return await self._apply_challenge(payload, envelope.occurred_at, by_desk=_by_the_desk(envelope))
         return []
 
     async def apply_chunk(self, batch_id: uuid.UUID, chunk_index: int, codes: dict[str, int]) -> list[Publication]:
@@ -174,15 +182,24 @@ class ReportingProjector:
         key = aggregate_key(ao_id, period)
         return [publication_of(REPORTING_PLR_TIMELINESS.name, aggregate, key) for aggregate in found]
 
-    async def _apply_challenge(self, event: ChallengeEvent, occurred_at: datetime) -> list[Publication]:
-        """Counts and dates only: a raise's reason (sealed or, before sealing, in clear) is never kept."""
+    async def _apply_challenge(
+        self, event: ChallengeEvent, occurred_at: datetime, *, by_desk: bool
+    ) -> list[Publication]:
+        """Counts and dates only: a raise's reason (sealed or, before sealing, in clear) is never kept; of who acted,
+        only whether it was the LRS service desk (`by_desk`), for the AO."""
         if isinstance(event, ChallengeRaisedV1 | ChallengeRaised):
             change = ChallengeChange(event.challenge_id, event.ao_id, raised_at=occurred_at)
         elif isinstance(event, ChallengeAcknowledged):
-            change = ChallengeChange(event.challenge_id, event.ao_id, acknowledged_at=occurred_at)
+            change = ChallengeChange(
+                event.challenge_id, event.ao_id, acknowledged_at=occurred_at, acknowledged_by_desk=by_desk
+            )
         else:
             change = ChallengeChange(
-                event.challenge_id, event.ao_id, resolved_at=occurred_at, resolution=event.resolution.value
+                event.challenge_id,
+                event.ao_id,
+                resolved_at=occurred_at,
+                resolution=event.resolution.value,
+                resolved_by_desk=by_desk,
             )
         month = await self._store.record_challenge(change)
         if month is None:

@@ -158,19 +158,29 @@ GROUP BY ao_id, period, qualification_type
 """
 
 # Per AO and month of raising (`whole_month`), and per AO, month and resolution (NULL: not resolved): the challenges
-# and those the AO acknowledged or resolved, and the working days from raised to resolved (UK days) of those the AO
-# resolved: one the learner withdrew has no `resolved_on` (decision 0194), so it counts among the resolutions but not in
-# the days, nor as acknowledged unless the AO had acknowledged it before.
+# and those acknowledged or answered (resolved other than by withdrawal), those of them the service desk acknowledged
+# (or answered unacknowledged) and answered for the AO, and the working days from raised to resolved (UK days) of those
+# the AO answered itself: one the learner withdrew has no `resolved_on` (decision 0194), so it counts among the
+# resolutions but not in the days, nor as acknowledged unless it had been acknowledged before; nor has one the desk
+# answered (`resolved_by_desk`; NULL, not known, counts as the AO's, migration 0008).
 _CHALLENGES = f"""
 SELECT ao_id, period, resolution, GROUPING(resolution) = 1 AS whole_month, count(*) AS raised,
-    count(*) FILTER (WHERE acknowledged_at IS NOT NULL OR resolved_on IS NOT NULL) AS acknowledged, {_MEASURED},
+    count(*) FILTER (WHERE acknowledged_at IS NOT NULL OR answered) AS acknowledged,
+    count(*) FILTER (WHERE CASE WHEN acknowledged_at IS NOT NULL THEN acknowledged_by_desk IS TRUE ELSE desk_answered END)
+        AS acknowledged_by_service_desk,
+    count(*) FILTER (WHERE desk_answered) AS resolved_by_service_desk, {_MEASURED},
     bool_and(days IS NOT NULL OR resolved_on IS NULL) AS counted, min(raised_on) AS first_day,
     max(resolved_on) AS last_day
 FROM (
     SELECT *, {_working_days("raised_on", "resolved_on", 4)} AS days FROM (
-        SELECT ao_id, acknowledged_at, resolved_at, {_CHALLENGE_PERIOD} AS period,
+        SELECT ao_id, acknowledged_at, resolved_at, acknowledged_by_desk, {_CHALLENGE_PERIOD} AS period,
             (raised_at AT TIME ZONE 'Europe/London')::date AS raised_on,
+            (resolved_at IS NOT NULL AND resolution IS DISTINCT FROM '{ChallengeResolution.WITHDRAWN.value}')
+                AS answered,
+            (resolved_at IS NOT NULL AND resolution IS DISTINCT FROM '{ChallengeResolution.WITHDRAWN.value}'
+                AND resolved_by_desk IS TRUE) AS desk_answered,
             CASE WHEN resolution IS DISTINCT FROM '{ChallengeResolution.WITHDRAWN.value}'
+                AND resolved_by_desk IS NOT TRUE
                 THEN (resolved_at AT TIME ZONE 'Europe/London')::date END AS resolved_on,
             CASE WHEN resolved_at IS NOT NULL THEN coalesce(nullif(resolution, ''), '{UNKNOWN_TYPE}') END AS resolution
         FROM reporting.challenges WHERE raised_at >= $1 AND raised_at < $2 AND ($3::text IS NULL OR ao_id = $3)
@@ -199,6 +209,10 @@ class ChallengeChange:
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     resolution: str | None = None
+    # whether the LRS service desk (an operator's `causation_id`) acknowledged it, resolved it, rather than the AO
+    # (or, resolving, its learner): None when the event says neither
+    acknowledged_by_desk: bool | None = None
+    resolved_by_desk: bool | None = None
 
 
 def _month_tally(row: asyncpg.Record) -> tuple[MonthTally, list[CodeTally]]:
@@ -384,12 +398,15 @@ class ReportingStore:
     async def record_challenge(self, change: ChallengeChange) -> tuple[str, str] | None:
         """Answers the challenge's (AO, period of raising), or None while its raising is not seen yet."""
         row = await self._pool.fetchrow(
-            "INSERT INTO reporting.challenges (challenge_id, ao_id, raised_at, acknowledged_at, resolved_at, resolution)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (challenge_id) DO UPDATE SET"
+            "INSERT INTO reporting.challenges (challenge_id, ao_id, raised_at, acknowledged_at, resolved_at, resolution,"
+            " acknowledged_by_desk, resolved_by_desk)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (challenge_id) DO UPDATE SET"
             " raised_at = coalesce(challenges.raised_at, excluded.raised_at),"
             " acknowledged_at = coalesce(challenges.acknowledged_at, excluded.acknowledged_at),"
             " resolved_at = coalesce(challenges.resolved_at, excluded.resolved_at),"
-            " resolution = coalesce(challenges.resolution, excluded.resolution)"
+            " resolution = coalesce(challenges.resolution, excluded.resolution),"
+            " acknowledged_by_desk = coalesce(challenges.acknowledged_by_desk, excluded.acknowledged_by_desk),"
+            " resolved_by_desk = coalesce(challenges.resolved_by_desk, excluded.resolved_by_desk)"
             f" RETURNING ao_id, raised_at, {_CHALLENGE_PERIOD} AS period",
             change.challenge_id,
             change.ao_id,
@@ -397,6 +414,8 @@ class ReportingStore:
             change.acknowledged_at,
             change.resolved_at,
             change.resolution,
+            change.acknowledged_by_desk,
+            change.resolved_by_desk,
         )
         assert row is not None
         return None if row["raised_at"] is None else (row["ao_id"], row["period"])
@@ -416,7 +435,15 @@ class ReportingStore:
                 resolutions[(row["ao_id"], row["period"])][row["resolution"]] = row["raised"]
         return [
             challenges_of(
-                ao, period, row["raised"], row["acknowledged"], resolutions[(ao, period)], row["median"], row["worst"]
+                ao,
+                period,
+                row["raised"],
+                row["acknowledged"],
+                resolutions[(ao, period)],
+                row["median"],
+                row["worst"],
+                acknowledged_by_service_desk=row["acknowledged_by_service_desk"],
+                resolved_by_service_desk=row["resolved_by_service_desk"],
             )
             for (ao, period), row in sorted(months.items())
         ]

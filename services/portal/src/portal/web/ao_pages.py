@@ -63,6 +63,7 @@ from portal.web.common import (
     see_other_telling,
 )
 from portal.web.dashboard import SIDE_FIGURE_SECONDS
+from portal.web.key_names import key_named
 
 router = APIRouter(include_in_schema=False)
 
@@ -925,15 +926,30 @@ def _correcting_batch(values: dict[str, str]) -> tuple[uuid.UUID | None, dict[st
 CONTACT_FIELDS = ("given_name", "family_name", "telephone", "email")
 
 
+async def contact_changed(request: Request, stored: dict[str, Any] | None, ao_id: str) -> dict[str, Any] | None:
+    """Who last changed the AO's challenge contact, as the notifier tells the AO (`updated_by`, `updated_with_key`):
+    the AO itself, with the key its own identity store names (a portal user's session key: the person), or "an LRS
+    operator", of whom no more is told. None when the notifier says nobody (one older than `updated_by`)."""
+    by = (stored or {}).get("updated_by")
+    if stored is None or not by:
+        return None
+    if by != f"ao:{ao_id}":
+        return {"at": stored.get("updated_at"), "by_the_ao": False, "by": by, "key": None}
+    key = await key_named(request, stored.get("updated_with_key"), by)
+    if key is not None and key.get("known") and key.get("principal") != by:  # never another principal's key
+        key = {"key_id": key["key_id"], "known": False}
+    return {"at": stored.get("updated_at"), "by_the_ao": True, "by": ao_id, "key": key}
+
+
 @router.get("/contact")
 async def contact_form(request: Request, user: AoUser) -> HTMLResponse:
     assert user.account.ao_id is not None
     stored = await calls(request, user).challenge_contact(user.account.ao_id)
     values = {name: (stored or {}).get(name, "") for name in CONTACT_FIELDS}
     saved = request.query_params.get("saved") == "1"
-    return render(
-        request, "contact.html", {"values": values, "errors": {}, "saved": saved, "stored": stored}, user=user
-    )
+    changed = await contact_changed(request, stored, user.account.ao_id)
+    context = {"values": values, "errors": {}, "saved": saved, "stored": stored, "changed": changed}
+    return render(request, "contact.html", context, user=user)
 
 
 @router.post("/contact")
@@ -966,7 +982,13 @@ async def contact_save(request: Request, user: AoUser) -> Response:
         return render(
             request,
             "contact.html",
-            {"values": values, "errors": errors, "saved": False, "stored": stored},
+            {
+                "values": values,
+                "errors": errors,
+                "saved": False,
+                "stored": stored,
+                "changed": await contact_changed(request, stored, user.account.ao_id),
+            },
             user=user,
             status_code=400,
         )

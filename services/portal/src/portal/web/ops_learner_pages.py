@@ -34,6 +34,7 @@ from portal.web.common import (
     see_other,
 )
 from portal.web.dashboard import SIDE_FIGURE_SECONDS
+from portal.web.key_names import key_named
 from portal.web.support_pages import ao_asked
 
 router = APIRouter(include_in_schema=False)
@@ -246,6 +247,27 @@ async def _notices_held(
     return answers
 
 
+ACTS = ("acknowledged", "resolved")
+
+
+async def _keys_used(
+    request: Request, challenges: list[dict[str, Any]]
+) -> dict[tuple[str | None, str | None], dict[str, Any] | None]:
+    """The keys the challenges were acknowledged and resolved with (the challenges service's `acknowledged_with_key`
+    and `resolved_with_key`, which it tells operators), each named once as the batch page names the key that sent a
+    batch (`key_named`): by (key id, principal that used it)."""
+    used = list(
+        dict.fromkeys(
+            (challenge.get(f"{act}_with_key"), challenge.get(f"{act}_by"))
+            for challenge in challenges
+            for act in ACTS
+            if challenge.get(f"{act}_with_key")
+        )
+    )
+    named = await asyncio.gather(*(key_named(request, key_id, by) for key_id, by in used))
+    return dict(zip(used, named, strict=True))
+
+
 def challenges_address(ao_id: str | None, state: str, after: str | None = None) -> str:
     """The challenges page's address for these filters (and page)."""
     query = [("ao", ao_id or ""), ("state", state)] + ([("after", after)] if after else [])
@@ -296,8 +318,10 @@ async def challenges_page(
         return see_other(challenges_address(ao_id, state))
     challenges: list[dict[str, Any]] = page["items"]
     ao_ids = {str(challenge["ao_id"]) for challenge in challenges} | ({ao_id} if ao_id else set())
-    contacts, notices = await asyncio.gather(
-        _contact_states(service, ao_ids, held), _notices_held(service, challenges, held)
+    contacts, notices, keys = await asyncio.gather(
+        _contact_states(service, ao_ids, held),
+        _notices_held(service, challenges, held),
+        _keys_used(request, challenges),
     )
     now = datetime.now(UTC)
     context |= {
@@ -307,6 +331,10 @@ async def challenges_page(
                 "shown": achievement_said(challenge),
                 "days_open": days_open(challenge, now),
                 "notice_held": notices[str(challenge["challenge_id"])],
+                **{
+                    f"{act}_key": keys.get((challenge.get(f"{act}_with_key"), challenge.get(f"{act}_by")))
+                    for act in ACTS
+                },
             }
             for challenge in challenges
         ],

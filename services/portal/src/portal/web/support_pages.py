@@ -14,8 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from lrs_contracts.identifiers import AO_ID_PATTERN
-from lrs_platform.credential_store import SESSION_KEY_LABEL, StoredKey
-from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
+from lrs_platform.identity import OperatorScope
 from portal.auth import SignedIn
 from portal.backend import KeyRejected, NotFound, ServiceCalls, ServiceError
 from portal.mi import CHARTS
@@ -30,6 +29,7 @@ from portal.web.batch_pages import (
     records_download,
 )
 from portal.web.common import UK, PageError, SupportOperator, calls, portal_of, render, see_other
+from portal.web.key_names import key_named
 
 router = APIRouter(include_in_schema=False)
 
@@ -219,50 +219,11 @@ def _operator_view(batch_id: uuid.UUID) -> dict[str, Any]:
 
 # How long the batch page waits for the notifier's answer on the batch's email: the page is drawn without it after.
 EMAIL_WAIT_SECONDS = 5.0
-# The keys of a principal read to find a live key by its id (a key revoked is found by its id alone): an AO's keys in
-# use and its people's sessions open now.
-LIVE_KEYS_READ = 2_000
-
-
-def _whose(key: StoredKey) -> dict[str, Any]:
-    """A key the batch page names, never its secret (the store has none to give): its label, whose it is (a portal
-    session's person, from its label), who made it and when it was revoked."""
-    label = key.label or ""
-    person = label.removeprefix(SESSION_KEY_LABEL).strip() if label.startswith(SESSION_KEY_LABEL) else None
-    return {
-        "key_id": key.key_id,
-        "known": True,
-        "label": key.label,
-        "principal": str(key.principal),
-        "person": person,
-        "created_by": key.created_by,
-        "revoked_at": key.revoked_at,
-    }
 
 
 async def key_that_sent(request: Request, batch: dict[str, Any]) -> dict[str, Any] | None:
-    """The key the batch was sent with (ingest's `submitted_with_key`), as the identity store the portal issues keys in
-    knows it: an AO's key (its label, like "AQA exams office script"), a person's portal session key ("portal
-    session: aqa.jo"), or an operator's. None when the batch names no key; `known` False when the store has none by
-    that id (or the portal has no store to ask)."""
-    key_id = batch.get("submitted_with_key")
-    if not key_id:
-        return None
-    unknown = {"key_id": key_id, "known": False}
-    store = getattr(request.app.state, "credentials", None)
-    try:
-        principal = Principal.parse(str(batch.get("submitted_by") or ""))
-    except ValueError:
-        return unknown
-    if store is None or principal.kind not in (PrincipalKind.AO, PrincipalKind.OPERATOR):
-        return unknown
-    # every label: a session's key too (the key lists leave those out)
-    revoked = await store.revoked_listed(key_id, principal.kind)
-    if revoked is not None:
-        return _whose(revoked)
-    live = await store.listing(principal.kind, principal=principal, limit=LIVE_KEYS_READ)
-    found = next((key for key in live if key.key_id == key_id), None)
-    return _whose(found) if found is not None else unknown
+    """The key the batch was sent with (ingest's `submitted_with_key`), as `key_named` says it."""
+    return await key_named(request, batch.get("submitted_with_key"), batch.get("submitted_by"))
 
 
 async def batch_email(service: ServiceCalls, batch_id: uuid.UUID) -> dict[str, Any]:
