@@ -630,13 +630,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         fix="Read the challenge again: if it is in the state you wanted, nothing more is needed.",
     ),
     ProblemCode.CHALLENGE_RAISED_TOO_OFTEN: CodeExplanation(
-        meaning="The achievement was challenged 3 times in the last 24 hours already (the challenges service's"
-        " `CHALLENGES_RAISES_PER_ACHIEVEMENT` and `CHALLENGES_RAISES_WINDOW_HOURS`), withdrawn challenges included;"
+        meaning="The achievement was challenged as often as the challenges service allows within its window already"
+        " (by default 3 times in 24 hours: `CHALLENGES_RAISES_PER_ACHIEVEMENT`, `CHALLENGES_RAISES_WINDOW_HOURS`),"
+        " withdrawn challenges included;"
         " each raise emails the awarding organisation. No challenge was raised",
         example="raising, withdrawing and raising again the same achievement, a fourth time within a day",
         source="our decision: a raise-and-withdraw loop would email the AO's challenge contact twice a turn",
-        fix="Raise it again after the `Retry-After` seconds (`retry_after`), when the oldest of those raises is"
-        " 24 hours old; write the whole reason in one challenge.",
+        fix="Raise it again after the `Retry-After` seconds (`retry_after`), when the oldest of those raises leaves"
+        " the window; write the whole reason in one challenge.",
     ),
     ProblemCode.CORRECTING_BATCH_REQUIRED: CodeExplanation(
         meaning="A challenge resolved as `corrected` names the batch that corrected the data"

@@ -36,7 +36,13 @@ from challenges.service import (
     only_the_learner_withdraws,
 )
 from challenges.store import OpenChallengeExists
-from lrs_contracts.challenge import RESOLUTION_LABELS, ChallengedAchievement, ChallengeResolution, resolution_label
+from lrs_contracts.challenge import (
+    CHALLENGE_TEXT_MAX_LENGTH,
+    RESOLUTION_LABELS,
+    ChallengedAchievement,
+    ChallengeResolution,
+    resolution_label,
+)
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
 from lrs_contracts.plr import ResultStatus
@@ -60,7 +66,7 @@ UlnFilter = Annotated[
     Query(max_length=50, description="the learner's ULNs (a merged learner has several)"),
 ]
 
-MAX_TEXT_LENGTH = 2000
+MAX_TEXT_LENGTH = CHALLENGE_TEXT_MAX_LENGTH
 """The most characters a reason or a note holds (after surrounding spaces are trimmed)."""
 
 
@@ -520,6 +526,20 @@ def _translate(error: Exception) -> ProblemError:
     raise error
 
 
+def _said_done(event: str, challenge: Challenge, principal: Principal) -> None:
+    """One line a change, by the challenge's id, so a log query on `challenge_id` finds it as the notifier's lines
+    (`correlation_id`) and the request's (`request_id`, bound for the request) find theirs; who by kind and key id,
+    never the learner's ULN or words."""
+    _log.info(
+        event,
+        challenge_id=str(challenge.challenge_id),
+        ao_id=challenge.ao_id,
+        resolution=challenge.resolution.value if challenge.resolution else None,
+        caller=principal.kind.value,
+        key_id=principal.key_id,
+    )
+
+
 def _raised_too_often(error: RaisedTooOften) -> ProblemError:
     """429 with Retry-After: the seconds until the oldest of the raises counted leaves the window."""
     retry_after = max(1, math.ceil((error.until - datetime.now(UTC)).total_seconds()))
@@ -648,6 +668,7 @@ async def raise_challenge(
         challenge = await _service(request).raise_(principal, body.achievement_id, body.ao_id, body.reason)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
+    _said_done("challenge_raised", challenge, principal)
     response.headers["Location"] = f"/v1/challenges/{challenge.challenge_id}"
     return ChallengePublic.of(challenge, principal)  # not withdrawn: a withdrawn achievement is not challenged (409)
 
@@ -779,6 +800,7 @@ async def acknowledge_challenge(
         acknowledged = await _service(request).acknowledge(principal, challenge_id)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
+    _said_done("challenge_acknowledged", acknowledged.challenge, principal)
     return ChallengePublic.of(
         acknowledged.challenge, principal, achievement_withdrawn=acknowledged.achievement_withdrawn
     )
@@ -811,6 +833,7 @@ async def resolve_challenge(
         )
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
+    _said_done("challenge_resolved", resolved.challenge, principal)
     return ChallengePublic.of(resolved.challenge, principal, achievement_withdrawn=resolved.achievement_withdrawn)
 
 
@@ -838,4 +861,5 @@ async def withdraw_challenge(
         withdrawn = await _service(request).withdraw(principal, challenge_id)
     except _DOMAIN_ERRORS as error:
         raise _translate(error) from error
+    _said_done("challenge_resolved", withdrawn.challenge, principal)
     return ChallengePublic.of(withdrawn.challenge, principal, achievement_withdrawn=withdrawn.achievement_withdrawn)
