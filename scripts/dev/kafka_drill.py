@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import sys
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,30 +67,30 @@ async def read(bootstrap: str, topic: str, last: int, key: str | None) -> list[d
             window = last
             while True:
                 start = max(begins[tp], ends[tp] - window)
-                found = [
-                    record
-                    for record in await _between(consumer, tp, start, ends[tp])
-                    if key is None or record.key == key.encode("utf-8")
-                ]
+                found = await _newest(consumer, tp, start, ends[tp], key, last)
                 if len(found) >= last or start == begins[tp]:
                     break
                 window *= 4
-            records += [_shown(record) for record in found[-last:]]
+            records += [_shown(record) for record in found]
         return records
     finally:
         await stop_within(consumer.stop(), "drill consumer")
 
 
-async def _between(consumer: Any, tp: Any, start: int, end: int) -> list[Any]:
-    """The messages at offsets start..end-1 of one partition (fewer: markers and compacted-away offsets)."""
+async def _newest(consumer: Any, tp: Any, start: int, end: int, key: str | None, last: int) -> list[Any]:
+    """The newest `last` messages (of `key`, if given) at offsets start..end-1 of one partition, oldest first: only
+    those are kept while the rest is read past."""
+    wanted = None if key is None else key.encode("utf-8")
+    newest: deque[Any] = deque(maxlen=last)
     if end <= start:
         return []
     consumer.seek(tp, start)
-    read: list[Any] = []
     while await consumer.position(tp) < end:
         fetched = await consumer.getmany(tp, timeout_ms=1_000)
-        read += [record for record in fetched.get(tp, []) if record.offset < end]
-    return read
+        newest.extend(
+            record for record in fetched.get(tp, []) if record.offset < end and (wanted is None or record.key == wanted)
+        )
+    return list(newest)
 
 
 def _shown(record: Any) -> dict[str, Any]:
