@@ -78,17 +78,114 @@ def advisory_lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
+class AdvisoryLockBusy(Exception):
+    """Another session held the advisory lock for all of the wait `advisory_locked` was given."""
+
+    def __init__(self, name: str, wait_seconds: float) -> None:
+        super().__init__(f"the lock {name!r} was held by another session for all of {wait_seconds:g} s")
+        self.name = name
+        self.wait_seconds = wait_seconds
+
+
 @asynccontextmanager
-async def advisory_locked(pool: asyncpg.Pool, name: str) -> AsyncIterator[None]:
+async def advisory_locked(
+    pool: asyncpg.Pool, name: str, *, wait_seconds: float | None = None, idle_seconds: float | None = None
+) -> AsyncIterator[None]:
     """Holds the advisory lock named `name` (waiting for it) on a connection of its own until the block ends: work
-    that every replica of a service may start, done by one at a time."""
+    that every replica of a service may start, done by one at a time. A replica that dies holding it lets it go with
+    its connection.
+
+    Without bounds, the lock is waited for as long as another session holds it, and held for as long as the block
+    lasts. A replica that is frozen rather than dead (SIGSTOP, a cgroup freeze, a VM or host stall) keeps its
+    session: its kernel still answers the TCP keepalives (`SERVICE_SESSION_SETTINGS`), so its lock is held for as
+    long as the freeze lasts, and every replica that comes to the lock waits as long, whatever else it has to do
+    (the chaos walk: a notifier frozen mid-email stopped every email of the other replica).
+
+    `wait_seconds`: the lock is waited for that long at most (PostgreSQL's `lock_timeout`, which advisory locks
+    honour), then `AdvisoryLockBusy` is raised: the caller sets the work aside for later instead of blocking.
+
+    `idle_seconds`: the server ends the lock's session, and so lets the lock go, once the session has been idle
+    that long (`idle_in_transaction_session_timeout`): a frozen holder's lock is let go after it. While the block
+    runs, the session is kept busy (`SELECT 1` every quarter of the bound, `_keep_session_busy`): the work inside
+    it is done on other connections, so the lock's own would otherwise be idle all along, and a block as long as
+    the bound (an SMTP conversation of a slow relay) would lose its lock mid-way while its process was well. Kept
+    busy by the process's own event loop, the session is idle beyond the bound only while the process does not run
+    (frozen) or its event loop is stuck, so no bound on the work itself is needed. A holder woken after its session
+    was ended finishes its block without the lock (another replica may have done the same work meanwhile: at
+    least once, not exactly once), and the end of its block logs `advisory_lock_lost`.
+
+    With either bound, the lock is taken for a transaction on that connection (`pg_advisory_xact_lock`; it conflicts
+    with the session-level lock of the same name, so a replica that takes it unbounded still excludes one that
+    takes it bounded), the bounds are `SET LOCAL`, and the transaction is rolled back at the end of the block: the
+    lock and the settings end with it, and the connection goes back to the pool as it came. Without `idle_seconds`
+    the transaction is exempt from a server's idle-in-transaction timeout (0), as the unbounded lock is."""
     lock = advisory_lock_key(name)
     async with pool.acquire() as connection:
-        await connection.execute("SELECT pg_advisory_lock($1)", lock)
+        if wait_seconds is None and idle_seconds is None:
+            await connection.execute("SELECT pg_advisory_lock($1)", lock)
+            try:
+                yield
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock($1)", lock)
+            return
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            await connection.execute(
+                "SELECT set_config('lock_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2,"
+                " true)",
+                _milliseconds(wait_seconds),
+                _milliseconds(idle_seconds),
+            )
+            try:
+                await connection.execute("SELECT pg_advisory_xact_lock($1)", lock)
+            except asyncpg.exceptions.LockNotAvailableError as error:
+                raise AdvisoryLockBusy(name, wait_seconds or 0.0) from error
+        except BaseException:
+            with contextlib.suppress(asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
+                await transaction.rollback()
+            raise
+        stop = asyncio.Event()
+        keeper = asyncio.create_task(_keep_session_busy(connection, idle_seconds / 4, stop)) if idle_seconds else None
         try:
             yield
         finally:
-            await connection.execute("SELECT pg_advisory_unlock($1)", lock)
+            kept = True
+            if keeper is not None:
+                stop.set()
+                try:
+                    kept = await keeper
+                except BaseException:
+                    keeper.cancel()
+                    raise
+            try:
+                await transaction.rollback()  # lets the lock go; the transaction changed nothing else
+            except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
+                kept = False  # the connection is closed (the pool has let it go already)
+            if not kept:
+                # the server ended the session (idle past the bound: this process was frozen), and the lock with it
+                _log.warning("advisory_lock_lost", lock=name, idle_seconds=idle_seconds)
+
+
+def _milliseconds(seconds: float | None) -> str:
+    """A bound as PostgreSQL's settings of a duration read it (milliseconds); none as 0, which there means none."""
+    return "0" if seconds is None else str(max(1, round(seconds * 1000)))
+
+
+async def _keep_session_busy(connection: asyncpg.Connection, every: float, stop: asyncio.Event) -> bool:
+    """Runs `SELECT 1` on `connection` every `every` seconds until `stop` is set: the session holding a lock is never
+    idle for longer while this process runs. False once the session is gone (the server ended it)."""
+    while True:
+        try:
+            async with asyncio.timeout(every):
+                await stop.wait()
+            return True
+        except TimeoutError:
+            pass
+        try:
+            await connection.execute("SELECT 1")
+        except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
+            return False
 
 
 async def apply_migrations(

@@ -52,8 +52,10 @@ from notifier.metrics import (
 )
 from notifier.store import (
     CONTACT_CHANGE_KIND,
+    EMAIL_CLAIM_IDLE_SECONDS,
     ChallengeNotices,
     ChunkCodes,
+    ClaimBusy,
     ContactChangeNotice,
     ContactChangeNotices,
     ContactStore,
@@ -99,6 +101,9 @@ UNCONFIRMED = "unconfirmed"
 # A deferred email claimed for a try (one at a time) is not claimed again, by another notifier, for this
 # long: well over one email's SMTP conversation, each of its commands bounded by the SMTP timeout.
 DEFERRED_LEASE_SECONDS = 300.0
+# An email whose claim another replica held (`ClaimBusy`) is tried again this long after: a holder that was sending
+# it has recorded what came of it by then, and a frozen holder's session has been ended by the server.
+CLAIM_RETRY_SECONDS = EMAIL_CLAIM_IDLE_SECONDS
 
 
 class RetryLater(Transient):
@@ -132,8 +137,11 @@ class Notifications:
         service_desk: ServiceDesk = NO_SERVICE_DESK,
         sandpit: bool = False,
         challenge_notices: ChallengeNotices | None = None,
+        claim_retry_seconds: float = CLAIM_RETRY_SECONDS,
     ) -> None:
         self._mailer = mailer
+        # an email whose claim another replica held is tried again this long after (`_claimed_elsewhere`)
+        self._claim_retry_seconds = claim_retry_seconds
         # what each challenge's raise notice said of it, and how that notice stands: a withdrawal is told to the
         # contact only when its raise notice was sent (none without this store: withdrawals send nothing)
         self._notices = challenge_notices
@@ -217,8 +225,31 @@ class Notifications:
             BatchCompleted | BatchFailed | BatchAbandoned | ChallengeRaised | ChallengeRaisedV1 | ChallengeResolved,
         ):
             return
-        async with self._deliveries.claimed(envelope.event_id):
-            await self._email(envelope, payload, deferred_try=deferred_try)
+        try:
+            async with self._deliveries.claimed(envelope.event_id):
+                await self._email(envelope, payload, deferred_try=deferred_try)
+        except ClaimBusy as busy:
+            await self._claimed_elsewhere(envelope, busy, deferred_try=deferred_try)
+
+    async def _claimed_elsewhere(self, envelope: Envelope, busy: ClaimBusy, *, deferred_try: bool) -> None:
+        """Another replica held the email's claim (or, for a challenge's resolution, its raise notice's) for all of
+        the claim's wait: it is sending it (a rebalance mid-send, a slow relay), or it is frozen holding it (a VM
+        stall: its session is ended by the server after `EMAIL_CLAIM_IDLE_SECONDS`). Waited on, this loop held
+        every email behind it for as long (the chaos walk: no email at all went while a replica was frozen). The
+        email is set aside instead, no try counted, and the next goes on: its deferred try takes the claim again
+        and reads what the holder recorded, so it is sent once. A deferred try that finds the claim held is
+        postponed (`RetryLater`), its tries as they were."""
+        cause = f"another notifier holds its claim ({busy.wait_seconds:g} s waited)"
+        if deferred_try:
+            raise RetryLater(self._claim_retry_seconds, cause) from busy
+        await self._deferred.set_aside(envelope.event_id, encode(envelope), self._claim_retry_seconds)
+        _log.warning(  # counted where the deferred emails are (`lrs_notifier_emails_deferred`)
+            "email_claimed_elsewhere",
+            event_id=str(envelope.event_id),
+            event_type=envelope.event_type,
+            correlation_id=envelope.correlation_id,
+            retry_in_s=round(self._claim_retry_seconds),
+        )
 
     async def _email(self, envelope: Envelope, payload: Contract, *, deferred_try: bool) -> None:
         """Sends the event's email unless it was handled already (here, or by another replica: the caller holds

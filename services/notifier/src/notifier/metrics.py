@@ -32,7 +32,8 @@ SKIP_REASONS = (
 )
 """Every `reason` of EVENTS_SKIPPED the handlers give."""
 EMAILS_DEFERRED = Gauge(
-    "lrs_notifier_emails_deferred", "Emails waiting for a recipient the relay refused for now, as of the last look"
+    "lrs_notifier_emails_deferred",
+    "Emails set aside for a recipient the relay refused for now, or whose claim another replica held, as of the last look",
 )
 CHALLENGE_NOTICES_HELD = Gauge(
     "lrs_notifier_challenge_notices_held",

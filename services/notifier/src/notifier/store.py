@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import asyncpg
 
-from lrs_platform.database import advisory_lock_key, advisory_locked
+from lrs_platform.database import AdvisoryLockBusy, advisory_lock_key, advisory_locked
 from lrs_platform.logging import get_logger
 from notifier.emails import ChallengeContact
 
@@ -285,9 +285,33 @@ class KeptDelivery:
     next_try_at: datetime | None = None
 
 
+EMAIL_CLAIM_WAIT_SECONDS = 10.0
+"""How long a replica waits for an email's claim another holds (`DeliveryLog.claimed`) before it sets the email
+aside (`ClaimBusy`): the consumer's loop is serial, and every email behind this one waits as long. Well over the
+usual SMTP conversation of the holder (the new holder of a partition at a rebalance, mid-send), so that case still
+reads the holder's `sent` and sends nothing; a holder slower than that, or frozen, costs the email a deferred try."""
+
+EMAIL_CLAIM_IDLE_SECONDS = 60.0
+"""After how long idle the server ends the session of a claim's holder, and the claim with it (`advisory_locked`'s
+`idle_seconds`): the session is kept busy while the holder's process runs, however long its relay takes, so this
+is how long a frozen replica (a VM stall, SIGSTOP) keeps an email from being sent by the others."""
+
+
+class ClaimBusy(AdvisoryLockBusy):
+    """Another replica held the email's claim for all of `EMAIL_CLAIM_WAIT_SECONDS`."""
+
+
 class DeliveryLog:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        claim_wait_seconds: float = EMAIL_CLAIM_WAIT_SECONDS,
+        claim_idle_seconds: float = EMAIL_CLAIM_IDLE_SECONDS,
+    ) -> None:
         self._pool = pool
+        self._claim_wait_seconds = claim_wait_seconds
+        self._claim_idle_seconds = claim_idle_seconds
 
     @asynccontextmanager
     async def claimed(self, event_id: uuid.UUID) -> AsyncIterator[None]:
@@ -296,9 +320,23 @@ class DeliveryLog:
         own), so one that handles the event meanwhile (the new holder of a partition this replica lost at a
         rebalance, part-way through its poll) waits, then reads the status recorded here and sends nothing. Held
         for one SMTP conversation at most, each command bounded by the SMTP timeout; a replica that dies holding
-        it lets it go with its connection."""
-        async with advisory_locked(self._pool, f"notifier email {event_id}"):
-            yield
+        it lets it go with its connection.
+
+        Both bounded (the chaos walk: a replica frozen mid-email held its claim for as long as it was frozen, and
+        the other replica, waiting on it in its serial loop, sent no email at all meanwhile): waited for
+        `claim_wait_seconds` at most, then `ClaimBusy` (the caller sets the email aside: a deferred try takes the
+        claim again later, and reads what the holder recorded); and a holder's session ended by the server once
+        idle for `claim_idle_seconds`, which it is only while its process is frozen (`advisory_locked`)."""
+        name = f"notifier email {event_id}"
+        try:
+            async with advisory_locked(
+                self._pool, name, wait_seconds=self._claim_wait_seconds, idle_seconds=self._claim_idle_seconds
+            ):
+                yield
+        except AdvisoryLockBusy as busy:
+            if busy.name != name:  # another claim's, taken inside the block: raised as it is
+                raise
+            raise ClaimBusy(busy.name, busy.wait_seconds) from busy
 
     async def status(self, event_id: uuid.UUID) -> DeliveryStatus | None:
         value = await self._pool.fetchval("SELECT status FROM notifier.deliveries WHERE event_id = $1", event_id)
@@ -417,7 +455,8 @@ class RejectionTallies:
 
 
 class DeferredEmails:
-    """Events whose email waits for a recipient the relay refused for now (migration 0003)."""
+    """Events whose email waits for a recipient the relay refused for now (migration 0003), or for its claim, which
+    another replica held (`set_aside`)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -434,6 +473,17 @@ class DeferredEmails:
             " VALUES ($1, $2, 1, now() + make_interval(secs => $3))"
             " ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at,"
             " tries = notifier.deferred_emails.tries + 1",
+            event_id,
+            envelope,
+            delay_seconds,
+        )
+
+    async def set_aside(self, event_id: uuid.UUID, envelope: bytes, delay_seconds: float) -> None:
+        """Not tried (another replica held its claim, `ClaimBusy`): due after `delay_seconds`, no try counted. One
+        already waiting aside (deferred, or held for a contact) is left as it is: its own try is to come."""
+        await self._pool.execute(
+            "INSERT INTO notifier.deferred_emails (event_id, envelope, tries, due_at)"
+            " VALUES ($1, $2, 0, now() + make_interval(secs => $3)) ON CONFLICT (event_id) DO NOTHING",
             event_id,
             envelope,
             delay_seconds,
