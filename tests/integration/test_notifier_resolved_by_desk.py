@@ -1,7 +1,8 @@
 """An LRS operator resolving a challenge for its AO, against real Kafka, PostgreSQL and an SMTP server (aiosmtpd): the
 AO's challenge contact who was sent the raise notice is told, in a reply to it, as what the service desk resolved it
 and the note the learner was sent, once however often the event comes; the AO's own resolution sends nothing; a raise
-notice still held for want of a contact is dropped. And the contact keeps the key it was set with."""
+notice still held for want of a contact stays held (decision 0155: sent once the AO sets one), and the resolution is
+told to no one. And the contact keeps the key it was set with."""
 
 from __future__ import annotations
 
@@ -165,9 +166,12 @@ async def test_the_desks_resolution_is_told_to_the_contact_sent_the_raise_and_th
             row = await pool.fetchrow(
                 "SELECT status, last_error FROM notifier.deliveries WHERE event_id = $1", held_event.event_id
             )
-            assert row["status"] == "skipped" and "the LRS service desk resolved the challenge" in row["last_error"]
-            assert await pool.fetchval("SELECT count(*) FROM notifier.deferred_emails") == 0, "no held notice left"
-            assert inbox.with_message_id(f"<{held_event.event_id}@lrs.local>") == []
+            assert row["status"] == "pending" and "held" in row["last_error"], "the raise notice still held"
+            resolution_row = await pool.fetchrow(
+                "SELECT last_error FROM notifier.deliveries WHERE event_id = $1", held_resolution.event_id
+            )
+            assert "still waits to be sent" in resolution_row["last_error"]
+            assert await pool.fetchval("SELECT count(*) FROM notifier.deferred_emails") == 1, "the held notice kept"
             assert inbox.with_message_id(f"<{held_resolution.event_id}@lrs.local>") == []
     finally:
         await pool.close()

@@ -300,12 +300,18 @@ class Notifications:
         """The learner withdrew a challenge, or an LRS operator resolved it for the AO: its AO's contact is told, if its
         raise notice reached them, threaded under that notice: of a withdrawal, that no action is needed; of the
         desk's resolution, as what, with the note the learner was sent, and that no action is needed unless they
-        disagree. A raise notice still waiting (held for a contact, decision 0155, or deferred) is dropped, never sent
-        for a challenge so ended, and nothing is told: the contact never heard of it. A raise this notifier never
-        handled (or never sent) is not told of either."""
+        disagree. A raise notice still waiting (held for a contact, decision 0155, or deferred) of a challenge the
+        learner withdrew is dropped, never sent, and nothing is told: the contact never heard of it. One of a challenge
+        the service desk resolved is still sent once it can be (decision 0155: the AO's only record that its data was
+        challenged, saying it may have been resolved since), and the resolution is told to no one. A raise this
+        notifier never handled (or never sent) is not told of either."""
         assert self._notices is not None
         challenge_id = resolved.challenge_id
         notice = await self._notices.raise_of(challenge_id)
+        if notice is not None and notice.status is DeliveryStatus.PENDING and by_the_service_desk(envelope):
+            why = "its raise notice still waits to be sent, and says the challenge may have been resolved since"
+            await self._not_notified(envelope, resolved, why)
+            return
         if notice is not None and notice.status is DeliveryStatus.PENDING:
             # the raise notice's own claim, so a deferred try of it (on any replica) is not sending it meanwhile
             async with self._deliveries.claimed(notice.event_id):
@@ -404,9 +410,8 @@ class Notifications:
         return key.open_text(Purpose.CHALLENGE_NOTE, resolved.note_sealed), False
 
     async def _drop_raise_notice(self, envelope: Envelope, resolved: ChallengeResolved, notice: RaiseNotice) -> None:
-        """The raise notice of a challenge withdrawn, or resolved by the service desk, still waits: it is never sent.
-        Its delivery is logged skipped, saying why, and so is the resolution's (there is nothing to take back from the
-        contact's mailbox)."""
+        """The raise notice of a challenge the learner withdrew still waits: it is never sent. Its delivery is logged
+        skipped, saying why, and so is the withdrawal's (there is nothing to take back from the contact's mailbox)."""
         assert self._notices is not None
         held = await self._deferred.held_until(notice.event_id)
         set_aside = await self._deferred.waiting(notice.event_id)
@@ -417,23 +422,17 @@ class Notifications:
             )
         else:
             waited = "deferred: its recipient refused it for now" if set_aside else "pending: not sent yet"
-        withdrawn = resolved.resolution is ChallengeResolution.WITHDRAWN
-        ended = "the learner withdrew the challenge" if withdrawn else "the LRS service desk resolved the challenge"
         whose = DeliveryFor(str(resolved.challenge_id), resolved.ao_id)
         await self._deliveries.finish(
             notice.event_id,
             DeliveryStatus.SKIPPED,
             event_type=notice.event_type,
             message_id=notice.message_id,
-            error=f"not sent: {ended} (event {envelope.event_id}) while it waited ({waited})",
+            error=f"not sent: the learner withdrew the challenge (event {envelope.event_id}) while it waited ({waited})",
             whose=whose,
         )
-        if withdrawn:
-            EVENTS_SKIPPED.labels("raise_notice_withdrawn").inc()
-            _log.info("challenge_notice_dropped_withdrawn", ao_id=resolved.ao_id, event_id=str(notice.event_id))
-        else:
-            EVENTS_SKIPPED.labels("raise_notice_resolved_by_desk").inc()
-            _log.info("challenge_notice_dropped_resolved_by_desk", ao_id=resolved.ao_id, event_id=str(notice.event_id))
+        EVENTS_SKIPPED.labels("raise_notice_withdrawn").inc()
+        _log.info("challenge_notice_dropped_withdrawn", ao_id=resolved.ao_id, event_id=str(notice.event_id))
         await self._not_notified(envelope, resolved, f"its raise notice was never sent ({waited}); dropped")
         await self._notices.forget(resolved.challenge_id)
 

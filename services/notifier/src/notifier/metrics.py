@@ -25,8 +25,6 @@ SKIP_REASONS = (
     "raise_notice_withdrawn",
     # a withdrawal told to no one: its raise notice never reached the AO's contact
     "withdrawal_not_notified",
-    # a challenge notice never sent, its challenge resolved meanwhile by an LRS operator for the AO
-    "raise_notice_resolved_by_desk",
     # a resolution by an LRS operator told to no one: its raise notice never reached the AO's contact
     "desk_resolution_not_notified",
 )

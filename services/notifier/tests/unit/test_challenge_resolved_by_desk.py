@@ -235,11 +235,15 @@ async def test_the_aos_own_resolution_still_sends_nothing(resolution: ChallengeR
     assert notices.described == {}
 
 
-async def test_a_held_raise_notice_of_a_challenge_the_desk_resolved_is_dropped_and_never_sent() -> None:
+async def test_a_held_raise_notice_of_a_challenge_the_desk_resolved_is_still_sent_and_the_resolution_not() -> None:
+    """Decision 0155: a held notice is the AO's only record that its data was challenged, so it is sent once the AO
+    sets a contact, whoever resolved the challenge meanwhile (it says it may have been resolved since); only a
+    learner's withdrawal drops it (0194). The desk's resolution itself is told to no one (review of the day, finding
+    2: it dropped the notice)."""
     contacts = FakeContacts({})
     mailer, log = FakeMailer(), DeliveryLogWithTypes()
     deferred = FakeDeferred(contacts)
-    service, notices = service_of(mailer, log, contacts, deferred)
+    service, _ = service_of(mailer, log, contacts, deferred)
     raise_ = raised()
     raise_envelope = envelope_by(raise_, f"learner:{ULN}")
     await service.handle(raise_envelope, raise_)
@@ -248,22 +252,16 @@ async def test_a_held_raise_notice_of_a_challenge_the_desk_resolved_is_dropped_a
     answer = resolved_for_the_ao(raise_, ChallengeResolution.REJECTED)
     envelope = envelope_by(answer, DESK)
     await service.handle(envelope, answer)
-    status, _, error = log.rows[raise_envelope.event_id]
-    assert status is DeliveryStatus.SKIPPED and deferred.rows == {}
-    assert error is not None and "the LRS service desk resolved the challenge" in error
-    assert "no challenge contact" in error
+    assert await deferred.held() == 1 and log.rows[raise_envelope.event_id][0] is DeliveryStatus.PENDING
     status, _, error = log.rows[envelope.event_id]
     assert status is DeliveryStatus.SKIPPED and error is not None
-    assert "resolved by the LRS service desk" in error and "never sent" in error
-    assert notices.described == {}
+    assert "resolved by the LRS service desk" in error and "still waits to be sent" in error
 
-    # the AO sets a contact: nothing is sent, neither the raise notice nor the resolution's
     contacts.contacts[AO] = ChallengeContact("Bo", "Clerk", "01234 567890", "late@ao.example")
     deferred.now = 10**9
-    assert await service.retry_deferred() == 0
-    await service.handle(raise_envelope, raise_)
+    assert await service.retry_deferred() == 1
     await service.handle(envelope, answer)
-    assert mailer.sent == []
+    assert len(mailer.sent) == 1 and log.rows[raise_envelope.event_id][0] is DeliveryStatus.SENT
 
 
 async def test_a_desks_resolution_of_a_raise_never_seen_here_is_told_to_no_one() -> None:
