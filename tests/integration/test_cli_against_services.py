@@ -301,6 +301,12 @@ async def test_an_operator_links_a_provider_who_may_then_change_sharing(
         " once the PLR service has applied the change, normally within seconds; the learner still sees all of it, and"
         " each AO what it recorded",
     ), opted_out.stderr
+    # the same choice again from the same provider records nothing, and says so (not "is now … once applied")
+    opted_out_again = await _lrs(system, provider, "learners", "sharing", learner["uln"], "unable")
+    assert (opted_out_again.returncode, opted_out_again.stdout.strip()) == (
+        OK,
+        f"learner {learner['uln']}'s ability to share is already 2 (unable to share): nothing changed",
+    ), opted_out_again.stderr
     again = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
     assert again.returncode == OK, again.stderr
 

@@ -82,5 +82,5 @@ async def test_a_linked_provider_and_a_provider_linked_to_another_uln_of_the_lea
         "1000000051", AbilityToShare.UNABLE_TO_SHARE, f"provider:{SQUATTER}", provider_ukprn=SQUATTER
     )
 
-    assert recorded == MASTER
+    assert recorded.uln == MASTER
     assert await _ability(pool, MASTER) == AbilityToShare.UNABLE_TO_SHARE

@@ -1,4 +1,5 @@
-"""The whole system: a sharing choice sent again by whoever made it already changes nothing (still 204): nothing is
+"""The whole system: a sharing choice sent again by whoever made it already changes nothing (200 `changed: false`,
+where a change is 204, so that `lrs learners sharing` says "already … nothing changed"): nothing is
 recorded in the learner's sharing history, whose latest 50 changes the learner reads (operators page through all of
 them), and nothing is published. The same choice from someone else is recorded, as theirs: who made a choice is what decision 0121 reads
 to set aside one that only a provider whose registration named another learner made, and a learner's confirmation of
@@ -34,10 +35,14 @@ async def _registered_by(system: SystemUnderTest, provider: str, learner: dict[s
     assert answer.status_code == 201, answer.text
 
 
-async def _send(system: SystemUnderTest, principal: str, uln: str, ability: int) -> None:
+async def _send(system: SystemUnderTest, principal: str, uln: str, ability: int, *, changed: bool = True) -> None:
     async with await system.client("validation", principal) as client:
         answer = await client.post(f"/v1/learners/{uln}/sharing", json={"ability_to_share": ability})
-    assert answer.status_code == 204, answer.text
+    if changed:
+        assert (answer.status_code, answer.content) == (204, b""), answer.text
+    else:
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"uln": uln, "ability_to_share": ability, "changed": False}
 
 
 async def _history(system: SystemUnderTest, uln: str) -> list[tuple[int, str]]:
@@ -69,8 +74,8 @@ async def test_the_same_choice_again_from_whoever_made_it_records_and_publishes_
     await _registered_by(system, provider, learner)
     themself = f"learner:{uln}"
 
-    for _ in range(3):
-        await _send(system, themself, uln, OPTED_OUT)
+    for attempt in range(3):
+        await _send(system, themself, uln, OPTED_OUT, changed=attempt == 0)
 
     assert await _history(system, uln) == [(OPTED_OUT, themself)]
     assert await _published(system, uln) == [OPTED_OUT]
@@ -78,7 +83,7 @@ async def test_the_same_choice_again_from_whoever_made_it_records_and_publishes_
     # a real change in between, then the first choice again: each is a change
     await _send(system, themself, uln, SHARES)
     await _send(system, themself, uln, OPTED_OUT)
-    await _send(system, themself, uln, OPTED_OUT)
+    await _send(system, themself, uln, OPTED_OUT, changed=False)
     assert await _history(system, uln) == [(OPTED_OUT, themself), (SHARES, themself), (OPTED_OUT, themself)]
     assert await _published(system, uln) == [OPTED_OUT, SHARES, OPTED_OUT]
 
@@ -93,8 +98,8 @@ async def test_the_same_choice_from_someone_else_is_recorded_as_theirs_once(syst
 
     await _send(system, provider, uln, SHARES)
     await _send(system, themself, uln, SHARES)
-    await _send(system, themself, uln, SHARES)
-    await _send(system, provider, uln, SHARES)
+    await _send(system, themself, uln, SHARES, changed=False)
+    await _send(system, provider, uln, SHARES, changed=False)
 
     assert await _history(system, uln) == [(SHARES, provider), (SHARES, themself)]
     assert await _published(system, uln) == [SHARES, SHARES]

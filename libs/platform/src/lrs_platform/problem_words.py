@@ -9,7 +9,9 @@ import re
 def said_once(title: str, detail: str | None) -> str:
     """A problem in one sentence for a person: "Title: detail", or the detail alone when it says the title already
     (it holds every word of it: "the file has a header but no records" says "The file has no records"). The
-    detail's first letter is lowered after the title, unless its first word is a name (`NotificationEmail`, `ULN`).
+    detail's first letter is lowered after the title, unless its first word is a name: one with a capital after its
+    first letter (`NotificationEmail`, `PostgreSQL`, `ULN`, `AO`, `Idempotency-Key`) or one of `PROPER_NAMES`
+    ("Kafka did not take the batch" stays so; "The file …", "A batch …", "Nothing …" are lowered).
     """
     detail = (detail or "").strip().rstrip(".")
     if not detail:
@@ -17,9 +19,20 @@ def said_once(title: str, detail: str | None) -> str:
     if detail.lower().startswith(title.lower()) or _words(title) <= _words(detail):
         return detail[:1].upper() + detail[1:]
     first_word = re.match(r"[\w-]+", detail)  # a hyphenated name too: `Idempotency-Key`
-    if first_word and any(character.isupper() for character in first_word.group(0)[1:]):
+    if first_word and _is_a_name(first_word.group(0)):
         return f"{title}: {detail}"
     return f"{title}: {detail[:1].lower()}{detail[1:]}"
+
+
+PROPER_NAMES = frozenset(
+    {"Kafka", "Ofqual", "Sandpit", "Python", "England", "Wales", "Scotland", "Northern", "English", "Welsh"}
+)
+"""Names written with a capital and no other (the broker, the regulator, the test service, the nations and languages
+a learner's record may name), which a problem's detail may begin with: their capital is kept after a title."""
+
+
+def _is_a_name(word: str) -> bool:
+    return word in PROPER_NAMES or any(character.isupper() for character in word[1:])
 
 
 def _words(text: str) -> set[str]:

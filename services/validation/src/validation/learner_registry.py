@@ -107,6 +107,14 @@ class RecordedSharingChange:
         return PagePosition(self.changed_at, uuid.UUID(int=self.change_id))
 
 
+class SharingChosen(NamedTuple):
+    """What a change of sharing did: the ULN the choice is kept under (the end of the merge chain), and whether it
+    was recorded (and published) or was the choice its sender had made already, recording nothing."""
+
+    uln: str
+    changed: bool
+
+
 @dataclass(frozen=True)
 class ProviderLink:
     """A provider linked to a learner (decision 0121), since when."""
@@ -507,9 +515,10 @@ class LearnerRegistry:
 
     async def change_sharing(
         self, uln: str, ability: AbilityToShare, changed_by: str, provider_ukprn: str | None = None
-    ) -> str:
+    ) -> SharingChosen:
         """Records the learner's choice, and who made it, under the ULN their records go under (the end of the
-        merge chain of `uln`, which every read applies), and returns that ULN. Raises `UnknownLearnerError` for a
+        merge chain of `uln`, which every read applies), and returns that ULN and whether anything was recorded
+        (`SharingChosen`). Raises `UnknownLearnerError` for a
         ULN not registered and `ErasedLearnerError` for an erased learner (an erasure under way is waited for).
 
         The end of the chain is found in this transaction, under `_MERGES_LOCK` held shared: a merge committing
@@ -520,7 +529,7 @@ class LearnerRegistry:
         let it in (decision 0121) has committed by then, and the change is refused (`ProviderNoLongerLinkedError`).
 
         The same choice again from someone who made it already (`_chosen_already_by`) records and publishes
-        nothing: a retried request would otherwise fill the latest changes the learner and operators read. From
+        nothing (`changed` false): a retried request would otherwise fill the latest changes the learner and operators read. From
         someone else it is recorded (and published, as every recorded change): who made the choice is what decision
         0121 reads to set aside one only a provider whose registration named another learner made.
 
@@ -541,7 +550,7 @@ class LearnerRegistry:
             if provider_ukprn is not None and not await _linked_to_learner(connection, provider_ukprn, recorded):
                 raise ProviderNoLongerLinkedError(uln[-4:])
             if held == ability and await _chosen_already_by(connection, recorded, ability, changed_by):
-                return recorded
+                return SharingChosen(recorded, changed=False)
             await connection.execute(
                 "UPDATE validation.learners SET ability_to_share = $2, updated_at = now() WHERE uln = $1",
                 recorded,
@@ -549,7 +558,7 @@ class LearnerRegistry:
             )
             await _note_sharing(connection, recorded, ability, changed_by)
             await _queue(connection, recorded, LearnerSharingChanged(uln=recorded, ability_to_share=ability))
-        return recorded
+        return SharingChosen(recorded, changed=True)
 
     async def sharing_changes(
         self, ulns: Collection[str], limit: int = 50, *, after: PagePosition | None = None

@@ -229,6 +229,16 @@ class MergedAlready(BaseModel):
     )
 
 
+class SharingChosenAlready(BaseModel):
+    """The answer to a choice its sender had made already (200): a change recorded now answers 204, with no body."""
+
+    uln: str = Field(description="the ULN as named")
+    ability_to_share: AbilityToShare = Field(description="the choice the learner has, as before")
+    changed: Literal[False] = Field(
+        default=False, description="always false: nothing was recorded or published (a retry, say)"
+    )
+
+
 class ProviderLink(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -571,17 +581,20 @@ _ERASED_SHARING: Final = (
         "applies. The change is recorded at once and reaches the PLR service through the learner log: providers "
         "are refused (or allowed) their PLR once that service has applied it, normally within seconds, longer "
         "while it is behind. An erased learner is 410: nothing more is recorded about them. The choice the learner "
-        "has already, sent again by whoever made it (a retry), is 204 and records and publishes nothing; sent by "
-        "someone else (the learner confirming a provider's choice, say), it is recorded as theirs. While an "
+        "has already, sent again by whoever made it (a retry), records and publishes nothing and answers 200 with "
+        "`changed: false` (a change recorded answers 204); sent by someone else (the learner confirming a provider's choice, say), it is recorded as theirs. While an "
         "operator's learner file is imported (a large one takes a minute or more) a change waits for it a few "
         "seconds, then is 503 `LEARNER_IMPORT_UNDER_WAY` with `Retry-After`, nothing recorded: send it again then."
     ),
     status_code=204,
     response_class=Response,  # no body, so no content-type either
-    responses=problem_responses(401, 403, 404, 410, 422, 503),
+    responses={
+        200: {"model": SharingChosenAlready, "description": "the sender's choice already: nothing changed"},
+        **problem_responses(401, 403, 404, 410, 422, 503),
+    },
     openapi_extra=json_body(SharingChange) | operator_scope(OperatorScope.REGISTRY),
 )
-async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> None:
+async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) -> Response:
     _refuse_mistyped(uln)
     store = learner_registry_of(request)
 
@@ -595,7 +608,7 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
     # since the read above is seen; that read only authorises, and a merge only adds ULNs to the learner
     provider = principal.id if principal.kind is PrincipalKind.PROVIDER else None
     try:
-        await store.change_sharing(uln, change.ability_to_share, str(principal), provider_ukprn=provider)
+        chosen = await store.change_sharing(uln, change.ability_to_share, str(principal), provider_ukprn=provider)
     except UnknownLearnerError as error:
         raise _not_registered() from error
     except ErasedLearnerError as error:
@@ -611,7 +624,11 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
         raise import_under_way(
             error, "a change of sharing", "nothing was recorded or published for the learner."
         ) from error
+    if not chosen.changed:
+        answer = SharingChosenAlready(uln=uln, ability_to_share=change.ability_to_share)
+        return JSONResponse(answer.model_dump(mode="json"))
     wake_outbox(request)
+    return Response(status_code=204)
 
 
 @router.get(

@@ -483,8 +483,12 @@ _SHARING_CHANGED = {
 
 
 def change_sharing(connection: Connection, uln: str, choice: Sharing) -> str:
+    code = _SHARING_CODES[choice]
     with connection.client("validation") as client:
-        expect_ok(client.post(f"/v1/learners/{uln}/sharing", json={"ability_to_share": _SHARING_CODES[choice]}))
+        # 204 when recorded now; 200 with `changed: false` for the choice its sender had made already
+        answer = expect_ok(client.post(f"/v1/learners/{uln}/sharing", json={"ability_to_share": code}))
+    if isinstance(answer, dict) and answer.get("changed") is False:
+        return f"learner {uln}'s ability to share is already {code} ({CHOICE_WORDS[code]}): nothing changed"
     return f"learner {uln}'s ability to share is now {_SHARING_CHANGED[choice]}"
 
 
@@ -780,7 +784,8 @@ def sharing_command(
 ) -> None:
     """Whether a learner lets learning providers read their PLR, and who changed it when; with a choice, record
     it: with the learner's key, a linked provider's acting for them, or an operator's. An opt-out (unable)
-    survives a merge of their ULNs (0164)."""
+    survives a merge of their ULNs (0164). The choice the learner has, sent again by whoever made it, records
+    nothing and says "already …: nothing changed" (exit status 0)."""
     if choice is not None:
         print_text(change_sharing(connection(ctx), uln, choice))
         return

@@ -162,7 +162,9 @@ class StillUnavailable(CommandError):
 
 def submit(connection: Connection, file: str, idempotency_key: str | None) -> dict[str, Any]:
     """Submits the file (`-`: standard input); the answer carries `replay: true` when it names an earlier identical
-    submission."""
+    submission. Ingest keeps a file whose publishing Kafka refused (503) as a batch `received`, and answers the
+    file sent again as a replay of that batch: after a resend that batch is this command's own, published now, which
+    is said (`published as batch …`) instead of `replay: true`."""
     name = check_command.file_name(file)
     read = check_command.read_batch(file)
     content = read.content
@@ -179,6 +181,7 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
     with connection.client("ingest") as client:
         response = _sent(client, content, headers, name)
         patience = time.monotonic() + BUSY_PATIENCE_SECONDS
+        resent, away = False, None
         while response.status_code in WAIT_AGAIN and time.monotonic() < patience:
             # too many of the AO's records wait for their decision (decision 0171), or what ingest needs is away a
             # moment (it kept nothing, and says so): the file is sent again later, as the answer asks
@@ -186,7 +189,8 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
             seconds = min(_retry_after(response), 300.0)
             warn(f"{problem_text(response, fmt)} lrs sends {name} again in {seconds:.0f} s (Ctrl-C stops it).")
             time.sleep(seconds)
-            response = _sent(client, content, headers, name)
+            away = _what_was_away(response) or away
+            response, resent = _sent(client, content, headers, name), True
         if response.status_code == 503:
             raise StillUnavailable(
                 f"{problem_text(response, fmt)} It was still so after {BUSY_PATIENCE_SECONDS // 60} minutes: nothing"
@@ -198,7 +202,25 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
                 said = f"{said}\n{hint}"
             raise refused_batch(response, said) or CommandError(said)
         accepted = expect_ok(response)
-    return {**accepted, "replay": response.headers.get("Idempotent-Replay") == "true"}
+    replay = response.headers.get("Idempotent-Replay") == "true"
+    if replay and resent:  # the batch a first try kept unpublished: this command's own, not an earlier one
+        once = f"once {away} was back" if away else "when lrs sent it again"
+        warn(f"{name} was published as batch {accepted.get('batch_id')} {once}")
+    return {**accepted, "replay": replay and not resent}
+
+
+_AWAY_NAMED = (("Kafka", "Kafka"), ("PostgreSQL", "PostgreSQL"), ("learner key store", "the learner key store"))
+"""What a 503 of ingest's may say was away (the broker, the batch store's database, the learner key store), and how
+it is named in `published as batch … once <it> was back`."""
+
+
+def _what_was_away(response: httpx.Response) -> str | None:
+    """The dependency a 503's problem names as away, or None (a 429, or a problem that names none)."""
+    if response.status_code != 503:
+        return None
+    problem = _problem_of(response)
+    said = f"{problem.get('title') or ''} {problem.get('detail') or ''}"
+    return next((named for word, named in _AWAY_NAMED if word in said), None)
 
 
 class HeldTooLong(AnswerError):
