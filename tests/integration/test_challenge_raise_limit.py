@@ -26,6 +26,8 @@ from tests.integration.test_challenges import (  # noqa: F401 - the fixture impo
 )
 from tests.integration.test_notifier import bearer
 from tests.support.learners import random_uln
+from tests.support.projector import LEARNERS, Events, merged, produce, record
+from tests.support.waiting import eventually
 
 from lrs_platform.credential_store import key_id_of
 
@@ -76,7 +78,8 @@ async def test_a_fourth_raise_of_an_achievement_in_a_day_is_refused_until_the_ol
     assert problem["retry_after"] == retry_after
     assert await _raised_count(pool, achievement_id) == 3  # nothing written
 
-    # several at once: each counts the others' raises under the achievement's lock; none slips past
+    # several at once, 3 raises already stored: each is refused (one learner's raises take its lock one at a time;
+    # the achievement's lock is what two ULNs of one learner need: the merged learner's test below)
     at_once = await asyncio.gather(
         *(challenges_app.post("/v1/challenges", json=body, headers=learner) for _ in range(5))
     )
@@ -126,6 +129,63 @@ async def test_parallel_raises_and_withdrawals_never_pass_the_limit(
         )
         assert {answer.status_code for answer in answers} <= {200, 201, 409, 429}
 
+    assert await _raised_count(pool, achievement_id) == 3
+
+
+# The raises blocked at their outbox row (the outbox locked) or at the achievement's lock, as pg_stat_activity says.
+_RAISES_WAITING = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    " AND (query LIKE 'INSERT INTO challenges.outbox%' OR query LIKE '%hashtext(''challenges.achievement|''%')"
+)
+
+
+async def test_two_ulns_of_one_merged_learner_raising_at_once_are_counted_one_after_the_other(
+    kafka_bootstrap: str,
+    challenges_app: httpx.AsyncClient,  # noqa: F811 - the fixture imported
+    pool: asyncpg.Pool,
+) -> None:
+    """The case the achievement's lock is for (review1, finding 5): the master and the merged ULN take different
+    learner locks, so only the achievement's lock puts one raise after the other. 2 raises in the window, two more
+    at once, each held in its transaction (the outbox locked) until both are in it: one is taken, and the other
+    finds it open (409). Without the lock both passed the checks before either was stored: 201 twice, 4 raises."""
+    ao, master, merged_uln = random_ao(), random_uln(), random_uln()
+    events = Events(ao_id=ao)
+    await produce(
+        kafka_bootstrap,
+        "",
+        [record(merged(master, merged_uln), master, topic=LEARNERS), record(events.recorded(merged_uln), merged_uln)],
+    )
+    achievement_id = events.achievement_id(merged_uln)
+    body = {"achievement_id": str(achievement_id), "reason": "The grade is wrong"}
+    as_merged, as_master = await bearer(pool, f"learner:{merged_uln}"), await bearer(pool, f"learner:{master}")
+    for headers in (as_merged, as_master):  # two raises, withdrawn, in the window; the merge known to the service
+        raised = await raise_once_known(challenges_app, body, headers)
+        assert raised.status_code == 201, raised.text
+        withdrawn = await challenges_app.post(
+            f"/v1/challenges/{raised.json()['challenge_id']}/withdraw", headers=headers
+        )
+        assert withdrawn.status_code == 200, withdrawn.text
+
+    async with pool.acquire() as holder:
+        hold = holder.transaction()
+        await hold.start()
+        try:
+            await holder.execute("LOCK TABLE challenges.outbox IN EXCLUSIVE MODE")  # reads go on; no row is written
+            at_once = [
+                asyncio.create_task(challenges_app.post("/v1/challenges", json=body, headers=headers))
+                for headers in (as_merged, as_master)
+            ]
+
+            async def both_in_their_transactions() -> bool:
+                return bool(await pool.fetchval(_RAISES_WAITING) == 2)
+
+            await eventually(both_in_their_transactions, within=30, what="both raises waiting in their transactions")
+        finally:
+            await hold.rollback()
+        answers = await asyncio.gather(*at_once)
+
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes[0] == 201 and codes[1] in (409, 429), [answer.text for answer in answers]
     assert await _raised_count(pool, achievement_id) == 3
 
 

@@ -5,6 +5,7 @@ waiting while it cannot publish."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from tests.support.waiting import eventually
 
 from lrs_contracts.dead_letters import DeadLetter, Headers
 from lrs_contracts.topics import BATCH_OUTCOMES
-from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy, Transient
+from lrs_platform.consumer import ConsumerLoop, Message, PoisonGuard, RetryPolicy, Transient, given_no_partitions
 from lrs_platform.database import create_pool, database_name
 from lrs_platform.kafka import ensure_topics, make_consumer
 from lrs_platform.outbox import Outbox
@@ -56,6 +57,7 @@ async def test_a_consumer_s_lag_counts_what_waits_while_it_retries_what_it_polle
         [topic.name],
         lambda: make_consumer(kafka_bootstrap, group_id=f"lag-retrying-{uuid.uuid4().hex[:8]}"),
     )
+    loop.lag.ask_every_s = 2.0  # the broker asked every 2 s, not 15, while the same messages stay in hand: a short test
 
     async def lag_is(count: int) -> bool:
         return sample("lrs_consumer_lag_messages", consumer=name, topic=topic.name) == count
@@ -73,6 +75,35 @@ async def test_a_consumer_s_lag_counts_what_waits_while_it_retries_what_it_polle
         await send(kafka_bootstrap, topic.name, [(b"k", b"third %d" % n) for n in range(2)], partition=0)
         await eventually(lambda: lag_is(7), within=30, what="two more, past what the client fetched")
     assert set(tried) == {0}  # what the first poll brought, tried all along: nothing else polled
+
+
+async def test_a_client_its_group_gave_no_partition_is_told_from_one_not_yet_in_its_group(
+    kafka_bootstrap: str,
+) -> None:
+    """review1, finding 1: the lag of a client with no partitions stays as it was, unless its group gave it none at
+    its last rebalance (they went to another replica, which counts them): told from aiokafka's own state."""
+    topic = dataclasses.replace(private_copy(BATCH_OUTCOMES, "given-none"), partitions=1)
+    await ensure_topics(kafka_bootstrap, [topic], with_dead_letters=False)
+    group = f"given-none-{uuid.uuid4().hex[:8]}"
+    first, second = (make_consumer(kafka_bootstrap, topic.name, group_id=group) for _ in range(2))
+    assert not given_no_partitions(first)  # subscribed, not started: not in its group
+    await first.start()
+    await second.start()
+    try:
+
+        async def one_has_the_partition_the_other_none() -> bool:
+            await asyncio.gather(first.getmany(timeout_ms=200), second.getmany(timeout_ms=200))
+            return {len(first.assignment()), len(second.assignment())} == {0, 1} and (
+                given_no_partitions(first) or given_no_partitions(second)
+            )
+
+        await eventually(one_has_the_partition_the_other_none, within=60, what="the group's partition given to one")
+        holder, other = (first, second) if first.assignment() else (second, first)
+        assert given_no_partitions(other)
+        assert not given_no_partitions(holder)
+    finally:
+        await first.stop()
+        await second.stop()
 
 
 async def test_the_oldest_parked_message_s_time_is_read_from_the_table(pool: asyncpg.Pool) -> None:
@@ -152,3 +183,21 @@ async def test_an_outbox_s_rows_waiting_are_counted_while_it_cannot_publish(pool
     finally:
         relay.cancel()
     assert await pool.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL") == 2
+
+
+async def test_an_outbox_s_backlog_is_counted_up_to_a_bound(pool: asyncpg.Pool) -> None:
+    """review1, finding 3: a full count of a registry load's 500,000 rows cost 35-280 ms, every second in every
+    replica; the count stops at 10,001 (read: more than 10,000)."""
+    schema = f"outbox_{uuid.uuid4().hex[:8]}"
+    await pool.execute(
+        f"CREATE SCHEMA {schema};"
+        f" CREATE TABLE {schema}.outbox (id bigserial PRIMARY KEY, partition_key text NOT NULL,"
+        " envelope bytea NOT NULL, published_at timestamptz);"
+        f" CREATE INDEX outbox_unpublished ON {schema}.outbox (id) WHERE published_at IS NULL;"
+        f" INSERT INTO {schema}.outbox (partition_key, envelope) SELECT 'k', 'x' FROM generate_series(1, 10005);"
+        f" INSERT INTO {schema}.outbox (partition_key, envelope, published_at) VALUES ('p', 'y', now())"
+    )
+    outbox = Outbox(f"{schema}.outbox", "lrs.challenge.events.v1")
+    assert await outbox.pending(pool) == 10_001
+    await pool.execute(f"UPDATE {schema}.outbox SET published_at = now() WHERE id > 10")
+    assert await outbox.pending(pool) == 10

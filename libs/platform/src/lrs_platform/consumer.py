@@ -121,10 +121,12 @@ RETRYING = Gauge("lrs_consumer_retrying", "1 while a consumer is retrying a fail
 LAG = Gauge(
     "lrs_consumer_lag_messages",
     "Messages on the topic not yet handled by the consumer, those it holds (retrying, say) included: last stable"
-    " offset - first offset not handled, summed over its partitions; counted every second",
+    " offset - first offset not handled, summed over its partitions; counted every second, kept as it was while the"
+    " client has no partitions (not yet in its group), 0 once they went to another replica",
     ["consumer", "topic"],
 )
 LAG_EVERY_SECONDS = 1.0  # how often a consumer counts its lag (an offset and a position a partition, or a request)
+LAG_ASK_EVERY_SECONDS = 15.0  # how often the broker is asked the ends while the same messages stay in hand
 BUSY_SINCE = Gauge(
     "lrs_consumer_busy_since_seconds",
     "Unix time the attempt to apply messages now running began, 0 while none runs: alert on time() - it",
@@ -935,8 +937,15 @@ class LagCount:
     The last stable offset is what the client last fetched. A partition whose fetched messages wait in the client is
     not fetched again until they are taken, so while the consumer holds the same messages from one count to the next
     (it retries them), the ends are asked of the broker (one request, `end_offsets`; read_committed, so the last
-    stable offsets), and the messages written meanwhile count too. Asked in vain (Kafka away), the client's are
-    used."""
+    stable offsets), and the messages written meanwhile count too: at most every `ask_every_s` (a decider holds a
+    batch for a maintenance window of up to 48 h; asked every second, that was 172,800 requests a replica), the
+    counts in between from the ends last asked. Asked in vain (Kafka away), the client's are used.
+
+    A client with no partitions leaves the gauges as they were: one rebuilt after an error and not (yet) in its
+    group (never, while Kafka refuses the group) has the messages waiting still, and read 0 they hid a consumer
+    applying nothing from the "consumer stuck" alert (review1, finding 1). A topic reads 0 only once the client
+    knows its partitions went to another replica, which counts them now: the group assigned this client others,
+    or, at its last rebalance, none at all."""
 
     def __init__(
         self,
@@ -944,12 +953,17 @@ class LagCount:
         every_s: float = LAG_EVERY_SECONDS,
         *,
         wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        ask_every_s: float = LAG_ASK_EVERY_SECONDS,
     ) -> None:
         self.consumer = consumer
         self.every_s = every_s
+        self.ask_every_s = ask_every_s
         self._wait = wait  # between counts (a test's own ticks)
         self._topics: set[str] = set()  # the topics counted: one whose partitions went to another replica reads 0
         self._last_unfinished: dict[TopicPartition, int] = {}
+        self._asked: dict[TopicPartition, int] = {}  # the broker's last answer, while the same messages stay in hand
+        self._asked_at: float | None = None
+        self._asked_of: set[TopicPartition] = set()
 
     @contextlib.asynccontextmanager
     async def counting(
@@ -968,37 +982,60 @@ class LagCount:
         self, consumer: AIOKafkaConsumer, unfinished: Callable[[], Mapping[TopicPartition, int]]
     ) -> None:
         while True:
-            with contextlib.suppress(Exception):  # not assigned yet, a partition revoked meanwhile: the next count
+            with contextlib.suppress(Exception):  # a partition revoked meanwhile: the next count
                 await asyncio.wait_for(self.count(consumer, dict(unfinished())), timeout=5 * self.every_s)
             await self._wait(self.every_s)
 
     async def count(self, consumer: AIOKafkaConsumer, unfinished: Mapping[TopicPartition, int]) -> None:
         assigned = list(consumer.assignment())
+        if not assigned and not given_no_partitions(consumer):
+            return  # not (yet) in its group: what it counted last still waits
         ends: dict[TopicPartition, int | None] = {tp: consumer.last_stable_offset(tp) for tp in assigned}
         retried = bool(unfinished) and dict(unfinished) == self._last_unfinished
         self._last_unfinished = dict(unfinished)
         if retried:
             ends.update(await self._asked_ends(consumer, assigned, ends))
-        behind = dict.fromkeys(self._topics, 0)
+        else:
+            self._asked, self._asked_at = {}, None  # the next messages retried: the broker asked at once
+        mine = {tp.topic for tp in assigned}
+        behind = {topic: 0 for topic in self._topics - mine}  # gone to another replica
+        unknown: set[str] = set()  # an end not fetched yet (a client just assigned): the topic as it was
         for tp in assigned:
             end = ends.get(tp)
             if end is None or end < 0:
+                unknown.add(tp.topic)
                 continue
             first = unfinished.get(tp)
             position = first if first is not None else await consumer.position(tp)
             behind[tp.topic] = behind.get(tp.topic, 0) + max(0, end - position)
         self._topics |= behind.keys()
         for topic, count in behind.items():
-            LAG.labels(self.consumer, topic).set(count)
+            if topic not in unknown:
+                LAG.labels(self.consumer, topic).set(count)
 
     async def _asked_ends(
         self, consumer: AIOKafkaConsumer, assigned: Sequence[TopicPartition], known: Mapping[TopicPartition, int | None]
     ) -> dict[TopicPartition, int]:
-        """The partitions' last stable offsets as the broker says them now, where they are past the client's."""
-        try:
-            asked: dict[TopicPartition, int] = await asyncio.wait_for(
-                consumer.end_offsets(list(assigned)), timeout=self.every_s
-            )
-        except Exception:
-            return {}
-        return {tp: end for tp, end in asked.items() if tp in known and end > (known[tp] or -1)}
+        """The partitions' last stable offsets as the broker says them, where they are past the client's: asked now if
+        not asked in the last `ask_every_s` (or asked of other partitions), else as it answered then."""
+        now = time.monotonic()
+        if self._asked_at is None or now - self._asked_at >= self.ask_every_s or set(assigned) != self._asked_of:
+            self._asked_at, self._asked_of = now, set(assigned)  # asked in vain too: not again before `ask_every_s`
+            try:
+                self._asked = dict(await asyncio.wait_for(consumer.end_offsets(list(assigned)), timeout=self.every_s))
+            except Exception:
+                self._asked = {}
+        return {tp: end for tp, end in self._asked.items() if tp in known and end > (known[tp] or -1)}
+
+
+def given_no_partitions(consumer: AIOKafkaConsumer) -> bool:
+    """Whether the client's group, at its last rebalance, assigned it no partition (all went to other replicas),
+    as against a client not (yet) in its group. aiokafka says it only in its subscription's state, which a client
+    has from the group's answer until the next rebalance begins."""
+    subscription = getattr(getattr(consumer, "_subscription", None), "subscription", None)
+    assignment = getattr(subscription, "assignment", None)  # None until the group first answers
+    return (
+        assignment is not None
+        and not getattr(assignment, "tps", True)
+        and getattr(subscription, "_reassignment_in_progress", True) is False
+    )

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.consumer.subscription_state import SubscriptionState
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaConnectionError
 from prometheus_client import REGISTRY
 
@@ -48,6 +49,21 @@ class WallClock:
 def wall_clock(monkeypatch: pytest.MonkeyPatch) -> WallClock:
     clock = WallClock()
     monkeypatch.setattr(consumer_module, "time", SimpleNamespace(time=lambda: clock.now, monotonic=time.monotonic))
+    return clock
+
+
+@dataclass
+class Monotonic:
+    """`time.monotonic()` as the consumer module reads it (when the broker was last asked the ends), moved by the
+    test."""
+
+    now: float = 5_000.0
+
+
+@pytest.fixture
+def monotonic(monkeypatch: pytest.MonkeyPatch) -> Monotonic:
+    clock = Monotonic()
+    monkeypatch.setattr(consumer_module, "time", SimpleNamespace(time=time.time, monotonic=lambda: clock.now))
     return clock
 
 
@@ -200,6 +216,7 @@ class FakeConsumer:
     arrivals: asyncio.Event | None = None  # set: the messages of the polls after an empty one have arrived
     committed: list[dict[TopicPartition, int]] = field(default_factory=list)
     commit_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    _subscription: SubscriptionState | None = None  # aiokafka's: what the group last said, if anything
 
     def assignment(self) -> set[TopicPartition]:
         return {TopicPartition(TOPIC, partition) for partition in self.ends}
@@ -275,7 +292,7 @@ async def test_a_consumer_loop_counts_its_lag_over_its_partitions_the_messages_i
     assert consumer.committed == [{TopicPartition(TOPIC, 0): 13}]
 
 
-async def test_the_lag_stays_true_while_a_consumer_retries_what_it_polled() -> None:
+async def test_the_lag_stays_true_while_a_consumer_retries_what_it_polled(monotonic: Monotonic) -> None:
     """The SRE's relay outage: the notifier counted its idle 0 at a poll of nothing, the next poll brought messages
     within the second and was not counted, and the gauge read 0 for the whole outage (it retried, and did not poll)
     while the broker said the group was 6 behind."""
@@ -309,13 +326,16 @@ async def test_the_lag_stays_true_while_a_consumer_retries_what_it_polled() -> N
         await ticks.counted()
         assert lag("lag.retrying") == 5
         consumer.broker_ends = {0: 19, 1: 8}
+        monotonic.now += consumer_module.LAG_ASK_EVERY_SECONDS  # asked in vain (away) a count ago: not again before
         await ticks.counted()
         assert lag("lag.retrying") == 19 - 10 + 8 - 7
     finally:
         await stopped(task)
 
 
-async def test_the_ends_are_asked_of_the_broker_only_while_the_same_messages_stay_in_hand() -> None:
+async def test_the_ends_are_asked_of_the_broker_only_while_the_same_messages_stay_in_hand(
+    monotonic: Monotonic,
+) -> None:
     consumer = FakeConsumer([], ends={0: 15, 1: 9}, positions={0: 13, 1: 7}, broker_ends={0: 30, 1: 20})
     counter = LagCount("lag.asked")
     await counter.count(consumer, {TopicPartition(TOPIC, 0): 10})
@@ -325,6 +345,7 @@ async def test_the_ends_are_asked_of_the_broker_only_while_the_same_messages_sta
     await counter.count(consumer, {TopicPartition(TOPIC, 0): 13})
     assert lag("lag.asked") == 30 - 13 + 20 - 7  # the same in hand again: retried, the broker asked
     consumer.broker_ends = None
+    monotonic.now += consumer_module.LAG_ASK_EVERY_SECONDS
     await counter.count(consumer, {TopicPartition(TOPIC, 0): 13})
     assert lag("lag.asked") == 15 - 13 + 9 - 7  # the broker away: the client's
     await counter.count(consumer, {})
@@ -337,6 +358,9 @@ async def test_a_topic_whose_partitions_went_to_another_replica_reads_zero() -> 
     await counter.count(consumer, {})
     assert lag("lag.revoked") == 4
     consumer.ends = {}  # a rebalance gave both partitions to another replica, which counts them now
+    consumer._subscription = SubscriptionState()  # as aiokafka keeps what the group said: no partition for this one
+    consumer._subscription.subscribe({TOPIC})
+    consumer._subscription.assign_from_subscribed(set())
     await counter.count(consumer, {})
     assert lag("lag.revoked") == 0
 
