@@ -67,7 +67,7 @@ from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
 from lrs_contracts.environments import Environment
 from lrs_contracts.identifiers import AO_ID_PATTERN
-from lrs_contracts.outcomes import RecordStatus
+from lrs_contracts.outcomes import Finding, RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
 from lrs_domain.formats.limits import in_file_words
 from lrs_platform.authentication import CurrentPrincipal, caller_of_kind
@@ -497,6 +497,8 @@ def _upload_stalled(stalled: UploadStalled) -> ProblemError:
 
 
 ID_PREFIX_PATTERN = r"^[0-9A-Fa-f-]{8,36}$"
+FINDING_CODE: str = Finding.model_json_schema()["properties"]["code"]["pattern"]
+"""A record finding's code (RVnnn, WVnnn): what a batch's records may be filtered by."""
 
 
 def _only_received(
@@ -693,12 +695,24 @@ async def list_records(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1_000)] = 100,
     status: Annotated[RecordStatus | None, Query(description="only records with this result")] = None,
+    code: Annotated[
+        str | None,
+        Query(
+            pattern=FINDING_CODE,
+            description="only records with a finding (an error or a warning) of this code, e.g. RV004; with `status`,"
+            " the records of both",
+        ),
+    ] = None,
 ) -> RecordPage:
     row = await batches.get(batch_id, ao_id=scope_for(principal))
     if row is None:
         raise _not_found(batch_id)
-    records, total = await batches.records(
-        batch_id, status=status.value if status else None, limit=page_size, offset=offset_of(page, page_size)
+    read = await batches.records_and_codes(
+        batch_id,
+        status=status.value if status else None,
+        limit=page_size,
+        offset=offset_of(page, page_size),
+        code=code,
     )
     batch_status = BatchStatus(row["status"])
     fmt = format_of(row)
@@ -706,10 +720,11 @@ async def list_records(
         environment=settings.environment,
         batch_id=batch_id,
         batch_status=status_shown(await maintenance.closure(), batch_status),
-        records=[record_view(record, batch_status, fmt) for record in records],
+        records=[record_view(record, batch_status, fmt) for record in read.rows],
         page=page,
         page_size=page_size,
-        total=total,
+        total=read.total,
+        codes=read.codes,
     )
 
 

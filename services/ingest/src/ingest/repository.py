@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -184,6 +185,42 @@ def _findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+# A finding's code in a stored chunk's JSON: a key named `code` and its value, written plainly (every code is RVnnn or
+# WVnnn). A key follows the `{` or `,` that opens it (`_opens_a_key`): a text can hold no unescaped `"`.
+_CODE_KEY = re.compile(rb'"code"\s*:\s*"([^"\\]*)"')
+_SPACES = frozenset(b" \t\r\n")
+_KEY_OPENERS = frozenset(b"{,")
+
+
+def codes_in(document: bytes) -> list[str]:
+    """The codes of the findings (errors and warnings) of a stored chunk's outcomes, sorted, each once. Read from
+    the JSON's text where it is sure to hold them all (no `\\u` escape, which could spell a key or a code, and a
+    key of each `"code"` there: a text `"code"` sends it to the models' reading); from the parsed outcomes
+    otherwise. A key is `code` only in a finding: every level of the events refuses a field it does not know."""
+    if b"\\u" not in document:
+        matches = [match for match in _CODE_KEY.finditer(document) if _opens_a_key(document, match.start())]
+        if len(matches) == document.count(b'"code"'):
+            return sorted({match.group(1).decode() for match in matches})
+    return sorted({code for outcome in stored_outcomes(document) for code in _codes_of(outcome)})
+
+
+def _opens_a_key(document: bytes, start: int) -> bool:
+    """Whether the `"` at `start` follows a `{` or a `,` (spaces between): it opens a key, not a text."""
+    before = start - 1
+    while before >= 0 and document[before] in _SPACES:
+        before -= 1
+    return before >= 0 and document[before] in _KEY_OPENERS
+
+
+def holds_code(outcome: Mapping[str, Any], code: str) -> bool:
+    """Whether a stored outcome has a finding (an error or a warning) of `code`."""
+    return code in _codes_of(outcome)
+
+
+def _codes_of(outcome: Mapping[str, Any]) -> Iterable[str]:
+    return (finding["code"] for key in ("errors", "warnings") for finding in outcome.get(key) or ())
+
+
 def record_row(batch_id: uuid.UUID, outcome: Mapping[str, Any]) -> dict[str, Any]:
     """A stored outcome as the view's row: a finding list as a list, an achievement id as a UUID."""
     get = outcome.get
@@ -203,7 +240,8 @@ def record_row(batch_id: uuid.UUID, outcome: Mapping[str, Any]) -> dict[str, Any
 
 @dataclass(frozen=True, slots=True)
 class StoredChunk:
-    """A chunk row's summary: where its lines lie, how many of each status it holds, when it was applied."""
+    """A chunk row's summary: where its lines lie, how many of each status it holds, when it was applied, and the
+    codes of its findings (None: a chunk stored before they were kept, migration 0121, read from its outcomes)."""
 
     chunk_index: int
     first_line: int
@@ -212,6 +250,11 @@ class StoredChunk:
     rejected: int
     no_ops: int
     applied: int
+    codes: Sequence[str] | None = None
+
+    def may_hold(self, code: str | None) -> bool:
+        """Whether the chunk may hold records of `code` (None: any record)."""
+        return code is None or self.codes is None or code in self.codes
 
     def count(self, status: str | None) -> int:
         if status is None:
@@ -226,19 +269,35 @@ class StoredChunk:
 @dataclass(frozen=True, slots=True)
 class PagePlan:
     """The chunks a page reads, in line order; `skipped`: the records of the status asked for in the
-    chunks before them; `total`: the batch's records of that status, None when a line is held by two
-    chunks (then every chunk is read, and the total counted once they are)."""
+    chunks before them; `total`: the batch's records of that status, None when it is counted once the chunks are
+    read: when a line is held by two chunks (`overlapping`: then every chunk is read), or records of a code are
+    asked (then every chunk that may hold them is: a chunk's summary does not count its codes' records)."""
 
     chunks: list[StoredChunk]
     skipped: int
     total: int | None
+    overlapping: bool = False
 
 
-def page_plan(chunks: Sequence[StoredChunk], status: str | None, limit: int | None, offset: int) -> PagePlan:
-    """The chunks that hold a page of the records of `status` (None: all) in line order."""
-    ordered = sorted(chunks, key=lambda chunk: (chunk.first_line, chunk.applied))
-    if any(later.first_line <= earlier.last_line for earlier, later in pairwise(ordered)):
-        return PagePlan(ordered, 0, None)
+def _in_line_order(chunks: Iterable[StoredChunk]) -> list[StoredChunk]:
+    return sorted(chunks, key=lambda chunk: (chunk.first_line, chunk.applied))
+
+
+def _overlapping(ordered: Sequence[StoredChunk]) -> bool:
+    """Whether a line is held by two of the chunks (in line order)."""
+    return any(later.first_line <= earlier.last_line for earlier, later in pairwise(ordered))
+
+
+def page_plan(
+    chunks: Sequence[StoredChunk], status: str | None, limit: int | None, offset: int, code: str | None = None
+) -> PagePlan:
+    """The chunks that hold a page of the records of `status` (None: all) in line order, of those with a finding of
+    `code` if given."""
+    ordered = _in_line_order(chunks)
+    if _overlapping(ordered):
+        return PagePlan(ordered, 0, None, overlapping=True)
+    if code is not None:
+        return PagePlan([chunk for chunk in ordered if chunk.count(status) and chunk.may_hold(code)], 0, None)
     total = skipped = taken = 0
     needed: list[StoredChunk] = []
     for chunk in ordered:
@@ -261,18 +320,15 @@ def page_of(
     status: str | None,
     limit: int | None,
     offset: int,
+    code: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """The page's rows in line order, and the batch's count of records of `status`. `documents`: the
-    stored outcomes of the plan's chunks by chunk index. A line that two chunks hold is shown once, as
-    the chunk applied last holds it (as the row it overwrote before decision 0111)."""
-    if plan.total is None:
-        latest: dict[int, dict[str, Any]] = {}
-        for chunk in sorted(plan.chunks, key=lambda chunk: chunk.applied):
-            latest.update((outcome["line"], outcome) for outcome in stored_outcomes(documents[chunk.chunk_index]))
-        outcomes = [latest[line] for line in sorted(latest)]
+    """The page's rows in line order, and the batch's count of records of `status` (and of `code`, if given).
+    `documents`: the stored outcomes of the plan's chunks by chunk index. A line that two chunks hold is shown
+    once, as the chunk applied last holds it (as the row it overwrote before decision 0111)."""
+    if plan.overlapping:
+        outcomes = latest_outcomes(plan.chunks, documents)
         if status is not None:
             outcomes = [outcome for outcome in outcomes if outcome["status"] == status]
-        total, start = len(outcomes), offset
     else:
         outcomes = []
         for chunk in plan.chunks:
@@ -281,12 +337,58 @@ def page_of(
                 held = [outcome for outcome in held if outcome["status"] == status]
             held.sort(key=_LINE)
             outcomes.extend(held)
+    if code is not None:
+        outcomes = [outcome for outcome in outcomes if holds_code(outcome, code)]
+    if plan.total is None:
+        total, start = len(outcomes), offset
+    else:
         total, start = plan.total, offset - plan.skipped
     page = outcomes[start:] if limit is None else outcomes[start : start + limit]
     return [record_row(batch_id, outcome) for outcome in page], total
 
 
 _LINE = itemgetter("line")
+
+
+def latest_outcomes(chunks: Iterable[StoredChunk], documents: Mapping[int, bytes]) -> list[dict[str, Any]]:
+    """The outcomes of the chunks in line order, a line held by two as the chunk applied last holds it."""
+    latest: dict[int, dict[str, Any]] = {}
+    for chunk in sorted(chunks, key=lambda chunk: chunk.applied):
+        latest.update((outcome["line"], outcome) for outcome in stored_outcomes(documents[chunk.chunk_index]))
+    return [latest[line] for line in sorted(latest)]
+
+
+def codes_to_read(chunks: Sequence[StoredChunk]) -> list[StoredChunk]:
+    """The chunks whose outcomes are read to tell a batch's codes (`batch_codes`): every chunk when a line is held
+    by two (a code only the chunk applied first holds may be no record's), else those stored before their codes
+    were kept (migration 0121)."""
+    ordered = _in_line_order(chunks)
+    if _overlapping(ordered):
+        return ordered
+    return [chunk for chunk in ordered if chunk.codes is None]
+
+
+def batch_codes(chunks: Sequence[StoredChunk], documents: Mapping[int, bytes]) -> list[str]:
+    """The codes of the findings (errors and warnings) of the batch's records, sorted, each once: as the chunks'
+    rows keep them, and read from the outcomes of the chunks `codes_to_read` names (`documents`, by chunk index)."""
+    ordered = _in_line_order(chunks)
+    if _overlapping(ordered):
+        return sorted({code for outcome in latest_outcomes(ordered, documents) for code in _codes_of(outcome)})
+    codes = {code for chunk in ordered if chunk.codes is not None for code in chunk.codes}
+    for chunk in ordered:
+        if chunk.codes is None:
+            codes.update(codes_in(documents[chunk.chunk_index]))
+    return sorted(codes)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordsRead:
+    """A page of a batch's records (`rows`), how many records the filters asked for the batch holds (`total`), and
+    the codes of the findings of all its records (`codes`)."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    codes: list[str]
 
 
 # What the batch view stores of the outcomes topic.
@@ -611,8 +713,9 @@ class BatchRepository:
         counted in the same statement (one snapshot: a batch stored meanwhile is in both or in neither); and where
         the next page starts, if another follows. An AO's statements name the AO and everyone's name none
         (`where_given`), each over its index in this order: one statement for both read every AO's batches for an
-        AO's page once generic. A state filters the rows that index walks (an AO's batches are thousands, not
-        millions).
+        AO's page once generic. An AO's state filters the rows its index walks (an AO's batches are thousands, not
+        millions); every AO's list of one state (the operators' failed, refused or abandoned batches) and its count
+        are read from `batches_history_by_status` (migration 0121), not from the whole table.
 
         `received_from` (at or after) and `received_to` (before) bound when they were received, over the same
         indexes; `ids` (the smallest and largest id, `id_range`: the ids a prefix of their text names) is a range of
@@ -654,33 +757,62 @@ class BatchRepository:
         return BatchHistory(shown, int(rows[0]["batches_listed"]), next_page)
 
     async def records(
-        self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0
+        self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0, code: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
-        """A page of the batch's record outcomes of `status` (None: all) in line order, and how many there
-        are: the chunks' summaries say which chunks hold the page, and only those are read (both in one
-        snapshot: a chunk upserted or deleted in between is not half seen)."""
+        """A page of the batch's record outcomes of `status` (None: all), with a finding of `code` if given, in
+        line order, and how many there are: the chunks' summaries say which chunks hold the page, and only those
+        are read (both in one snapshot: a chunk upserted or deleted in between is not half seen). Records of a
+        code are looked for in the chunks whose codes (`batch_record_chunks.codes`) name it."""
+        read = await self._read(batch_id, status=status, limit=limit, offset=offset, code=code, codes=False)
+        return read.rows, read.total
+
+    async def records_and_codes(
+        self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0, code: str | None = None
+    ) -> RecordsRead:
+        """`records`, and in the same snapshot the codes of the findings of all the batch's records, whatever the
+        filters: from the chunks' rows, without reading their outcomes (but for chunks stored before the codes
+        were kept, migration 0121, or a batch two of whose chunks hold the same line)."""
+        return await self._read(batch_id, status=status, limit=limit, offset=offset, code=code, codes=True)
+
+    async def _read(
+        self,
+        batch_id: uuid.UUID,
+        *,
+        status: str | None,
+        limit: int | None,
+        offset: int,
+        code: str | None,
+        codes: bool,
+    ) -> RecordsRead:
         async with (
             self._pool.acquire() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
-            summaries = await connection.fetch(
-                "SELECT chunk_index, first_line, last_line, accepted, rejected, no_ops, applied"
-                " FROM ingest.batch_record_chunks WHERE batch_id = $1",
-                batch_id,
-            )
-            plan = page_plan([StoredChunk(*row) for row in summaries], status, limit, offset)
+            summaries = [
+                StoredChunk(*row)
+                for row in await connection.fetch(
+                    "SELECT chunk_index, first_line, last_line, accepted, rejected, no_ops, applied, codes"
+                    " FROM ingest.batch_record_chunks WHERE batch_id = $1",
+                    batch_id,
+                )
+            ]
+            plan = page_plan(summaries, status, limit, offset, code)
+            wanted = {chunk.chunk_index for chunk in plan.chunks}
+            if codes:
+                wanted.update(chunk.chunk_index for chunk in codes_to_read(summaries))
             documents = {}
-            if plan.chunks:
+            if wanted:
                 documents = {
                     row["chunk_index"]: row["outcomes"]
                     for row in await connection.fetch(
                         "SELECT chunk_index, outcomes FROM ingest.batch_record_chunks"
                         " WHERE batch_id = $1 AND chunk_index = ANY($2::int[])",
                         batch_id,
-                        [chunk.chunk_index for chunk in plan.chunks],
+                        sorted(wanted),
                     )
                 }
-        return page_of(batch_id, plan, documents, status, limit, offset)
+        rows, total = page_of(batch_id, plan, documents, status, limit, offset, code)
+        return RecordsRead(rows, total, batch_codes(summaries, documents) if codes else [])
 
     async def apply_outcomes(self, events: Sequence[ViewEvent]) -> None:
         """Stores outcome events in one transaction. Every statement is keyed by the event's natural key,
@@ -738,10 +870,13 @@ _CHUNK_COLUMNS = (
     "rejected",
     "no_ops",
     "outcomes",
+    "codes",
 )
 
 
 def _chunk_row(chunk: DecidedChunk) -> tuple[Any, ...]:
+    """A chunk's row: its summary, its outcomes, and the codes of their findings (`codes_in`), so that a batch's codes
+    are told without reading its outcomes."""
     return (
         chunk.batch_id,
         chunk.chunk_index,
@@ -751,6 +886,7 @@ def _chunk_row(chunk: DecidedChunk) -> tuple[Any, ...]:
         chunk.rejected,
         chunk.no_ops,
         chunk.outcomes,
+        codes_in(chunk.outcomes),
     )
 
 
@@ -765,11 +901,11 @@ async def _copy_chunks(connection: asyncpg.Connection, chunks: Sequence[DecidedC
 async def _upsert_chunk(connection: asyncpg.Connection, chunk: DecidedChunk) -> None:
     await connection.execute(
         "INSERT INTO ingest.batch_record_chunks"
-        " (batch_id, chunk_index, first_line, last_line, accepted, rejected, no_ops, outcomes)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " (batch_id, chunk_index, first_line, last_line, accepted, rejected, no_ops, outcomes, codes)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         " ON CONFLICT (batch_id, chunk_index) DO UPDATE SET first_line = EXCLUDED.first_line,"
         " last_line = EXCLUDED.last_line, accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected,"
-        " no_ops = EXCLUDED.no_ops, applied = EXCLUDED.applied, outcomes = EXCLUDED.outcomes",
+        " no_ops = EXCLUDED.no_ops, applied = EXCLUDED.applied, outcomes = EXCLUDED.outcomes, codes = EXCLUDED.codes",
         *_chunk_row(chunk),
     )
 

@@ -203,6 +203,10 @@ class RecordPage(_View):
     page: int
     page_size: int
     total: int
+    codes: list[str] = Field(
+        description="every code (RVnnn, WVnnn) among the errors and warnings of the batch's records, sorted, whatever"
+        " `status`, `code` and the page: what `code` may be given to find them"
+    )
 
 
 def links_for(batch_id: uuid.UUID) -> BatchLinks:

@@ -21,6 +21,7 @@ from services.ingest.tests.unit.test_ingest_service import AO, FakePublisher, Fa
 from services.ingest.tests.unit.test_ingest_views import row
 
 from ingest import api
+from ingest.repository import RecordsRead
 from ingest.uploads import UploadGate
 from ingest.views import batch_view
 from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
@@ -138,6 +139,12 @@ class OneBatchOfOneRecord:
             "achievement_id": None,
         }
         return [stored], 1
+
+    async def records_and_codes(
+        self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0, code: str | None = None
+    ) -> RecordsRead:
+        rows, total = await self.records(batch_id, status=status, limit=limit, offset=offset)
+        return RecordsRead(rows, total, ["RV020", "RV021"])
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from services.ingest.tests.unit.test_ingest_views import row
 
 from ingest import api
 from ingest.maintenance import MaintenanceStore
-from ingest.repository import Refusal, StoredRefusal
+from ingest.repository import RecordsRead, Refusal, StoredRefusal
 from ingest.service import DecisionSignal
 from ingest.submission import BatchStatus, refusal_key
 from ingest.uploads import UploadGate
@@ -249,6 +249,11 @@ class OneHeldBatch:
         self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0
     ) -> tuple[list[dict[str, Any]], int]:
         return [], 0
+
+    async def records_and_codes(
+        self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0, code: str | None = None
+    ) -> RecordsRead:
+        return RecordsRead([], 0, [])
 
 
 class Held(MaintenanceStore):

@@ -233,9 +233,11 @@ class ServiceCalls:
         return result
 
     async def batch_records(
-        self, batch_id: uuid.UUID, page: int, page_size: int, status: str | None = None
+        self, batch_id: uuid.UUID, page: int, page_size: int, status: str | None = None, code: str | None = None
     ) -> dict[str, Any]:
-        params = {"page": page, "page_size": page_size, "status": status}
+        """A page of the batch's records (of `status`, with a finding of `code`, if given) and, as `codes`, the codes
+        of all its records' findings (not said by an ingest from before them)."""
+        params = {"page": page, "page_size": page_size, "status": status, "code": code}
         result: dict[str, Any] = await self._json("GET", "ingest", f"/v1/batches/{batch_id}/records", params=params)
         return result
 
@@ -596,3 +598,12 @@ class ServiceCalls:
         )
         items: list[dict[str, Any]] = result["items"]
         return items
+
+    async def report_months(self, report: str, first: str, last: str, ao_id: str | None = None) -> dict[str, Any]:
+        """A report's whole answer over a range of months (`from`, `to`, both included): its items, one per AO and
+        month, and whether its figures are `complete`. Submissions and timeliness take a range too (one read of the
+        months, not one call per month)."""
+        result: dict[str, Any] = await self._json(
+            "GET", "reporting", f"/v1/reports/{report}", params={"from": first, "to": last, "ao_id": ao_id}
+        )
+        return result

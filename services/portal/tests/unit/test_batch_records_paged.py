@@ -1,5 +1,5 @@
-"""A large batch's pages ask ingest for the page shown (and, for the codes, only the records that hold them), not
-for all 10,000 records on every view."""
+"""A large batch's pages ask ingest for the page shown, the batch's codes coming with it (and, from an ingest that
+says no codes, only the records that hold them), not for all 10,000 records on every view."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 import httpx
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
+import pytest
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal, undocumented
 from services.portal.tests.unit.test_batch_pages import batch
 
 from portal.accounts import Role
@@ -33,18 +34,20 @@ def _batch() -> dict[str, Any]:
     return batch(batch_id=str(BATCH_ID), status="completed", failure_reason=None, counts=counts)
 
 
-def _records(request: httpx.Request) -> httpx.Response:
+def _records(request: httpx.Request, *, with_codes: bool = True) -> httpx.Response:
     page, size = int(request.url.params["page"]), int(request.url.params["page_size"])
     status = request.url.params.get("status")
     chosen = [record for record in RECORDS if status is None or record["status"] == status]
     body = {"records": chosen[(page - 1) * size : page * size], "total": len(chosen), "page": page, "page_size": size}
-    return httpx.Response(200, json=body)
+    if not with_codes:  # an ingest from before the codes (migration 0121)
+        return undocumented(httpx.Response(200, json=body))
+    return httpx.Response(200, json={**body, "codes": ["RV004"]})
 
 
-def _portal() -> StubbedPortal:
+def _portal(*, with_codes: bool = True) -> StubbedPortal:
     portal = stubbed_portal()
     portal.on("GET", f"ingest/v1/batches/{BATCH_ID}", lambda _: httpx.Response(200, json=_batch()))
-    portal.on("GET", f"ingest/v1/batches/{BATCH_ID}/records", _records)
+    portal.on("GET", f"ingest/v1/batches/{BATCH_ID}/records", lambda sent: _records(sent, with_codes=with_codes))
     return portal
 
 
@@ -55,15 +58,17 @@ def _asked(portal: StubbedPortal) -> list[tuple[str | None, str, str]]:
     ]
 
 
-def test_a_page_of_a_large_batch_asks_for_that_page_and_the_rejected_records_only() -> None:
-    portal = _portal()
+@pytest.mark.parametrize("with_codes", [True, False], ids=["ingest says the codes", "ingest from before them"])
+def test_a_page_of_a_large_batch_asks_for_that_page_and_the_rejected_records_only(with_codes: bool) -> None:
+    portal = _portal(with_codes=with_codes)
     client, _ = portal.signed_in(Role.AO)
 
     shown = client.get(f"/batches/{BATCH_ID}?page=3")
 
     assert shown.status_code == 200
     page_size = portal.app.state.portal.settings.records_page_size
-    assert _asked(portal) == [("rejected", "1", "1000"), (None, "3", str(page_size))]
+    rejected = [("rejected", "1", "1000")] if not with_codes else []  # the codes read from the rejected records
+    assert _asked(portal) == [(None, "3", str(page_size)), *rejected]
     first_on_page = 4 + 2 * page_size
     assert f'data-line="{first_on_page}"' in shown.text
     assert '<option value="RV004"' in shown.text

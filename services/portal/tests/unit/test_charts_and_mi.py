@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from xml.etree import ElementTree
 
@@ -230,6 +230,17 @@ def test_no_rejections_draw_an_empty_chart_that_says_so() -> None:
     assert re.search(r"No batch with a results-issued date", str(svg(CHARTS["plr-timeliness"](empty))))
 
 
+def _in_each_month(row: Mapping[str, object]) -> Callable[[httpx.Request], httpx.Response]:
+    """Reporting's answer over the months asked (`from`, `to`): `row` in each of them, as every month's answer."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        first, last = request.url.params["from"], request.url.params["to"]
+        periods = [p for p in months_ending(date(int(last[:4]), int(last[5:]), 1), 24) if p >= first]
+        return httpx.Response(200, json={"items": [{**row, "period": period} for period in periods]})
+
+    return answer
+
+
 def _with_failed_batches() -> MiData:
     failed = {
         "batches_completed": 0,
@@ -262,7 +273,7 @@ def test_the_rejections_chart_and_its_table_say_what_each_code_counts() -> None:
     failed = _with_failed_batches().submissions["2026-11"][0]
     portal = stubbed_portal()
     client, _ = portal.signed_in(Role.AO)
-    portal.on("GET", "reporting/v1/reports/submissions", lambda _: httpx.Response(200, json={"items": [failed]}))
+    portal.on("GET", "reporting/v1/reports/submissions", _in_each_month(failed))
     portal.on("GET", "reporting/v1/reports/timeliness", lambda _: httpx.Response(200, json={"items": []}))
     for report in ("plr-timeliness", "rejections", "challenges"):
         portal.on("GET", f"reporting/v1/reports/{report}", lambda _: httpx.Response(200, json={"items": []}))
@@ -312,7 +323,7 @@ def test_the_mi_page_says_under_the_month_by_month_table_that_batch_codes_are_le
     portal = stubbed_portal()
     client, _ = portal.signed_in(Role.AO)
     failed = month.submissions["2026-11"][0]
-    portal.on("GET", "reporting/v1/reports/submissions", lambda _: httpx.Response(200, json={"items": [failed]}))
+    portal.on("GET", "reporting/v1/reports/submissions", _in_each_month(failed))
     portal.on("GET", "reporting/v1/reports/rejections", lambda _: httpx.Response(200, json={"items": []}))
     for report in ("timeliness", "plr-timeliness", "challenges"):
         portal.on("GET", f"reporting/v1/reports/{report}", lambda _: httpx.Response(200, json={"items": []}))
@@ -329,7 +340,7 @@ def _mi_page(submitted: Mapping[str, object], path: str = "/mi?months=1") -> str
     """A page of /mi, for this month only, of an AO whose submissions are `submitted` and other reports empty."""
     portal = stubbed_portal()
     client, _ = portal.signed_in(Role.AO)
-    portal.on("GET", "reporting/v1/reports/submissions", lambda _: httpx.Response(200, json={"items": [submitted]}))
+    portal.on("GET", "reporting/v1/reports/submissions", _in_each_month(submitted))
     for report in ("timeliness", "plr-timeliness", "rejections", "challenges"):
         portal.on("GET", f"reporting/v1/reports/{report}", lambda _: httpx.Response(200, json={"items": []}))
     page: str = client.get(path).text

@@ -129,8 +129,27 @@ class SubmissionsReport(BaseModel):
     items: list[SubmissionsItem]
 
 
+class SubmissionsRangeReport(BaseModel):
+    """`from` and `to` asked: the months as the other range reports give them, an item per AO and month."""
+
+    first_period: str
+    last_period: str
+    complete: Complete
+    items: list[SubmissionsItem]
+
+
 class TimelinessReport(BaseModel):
     period: str
+    complete: Complete
+    target_working_days: int = 10
+    items: list[AoMonthlyTimeliness]
+
+
+class TimelinessRangeReport(BaseModel):
+    """`from` and `to` asked: the months as the other range reports give them, an item per AO and month."""
+
+    first_period: str
+    last_period: str
     complete: Complete
     target_working_days: int = 10
     items: list[AoMonthlyTimeliness]
@@ -213,8 +232,8 @@ def _month_range(
 
 
 def _refuse_the_other_reports_months(request: Request, *, taken_by_others: tuple[str, ...], takes: str) -> None:
-    """A month parameter of the other kind of report is refused, not ignored: `submissions?from=2023-01` answered this
-    month, as if the filter had been applied."""
+    """A month parameter of the other kind of report is refused, not ignored: `rejections?period=2023-01` would answer
+    this month, as if the filter had been applied (as `submissions?from=2023-01` did before it took a range)."""
     if named := [name for name in taken_by_others if name in request.query_params]:
         raise ProblemError(
             422,
@@ -224,6 +243,38 @@ def _refuse_the_other_reports_months(request: Request, *, taken_by_others: tuple
 
 
 RangeQuery = Annotated[MonthRange, Depends(_month_range)]
+
+
+@dataclass(frozen=True)
+class MonthOrRange:
+    """The months of a report that takes one month (`period`) or a range (`from` and `to`): `period` None for a
+    range, which is answered as the range reports are (`first_period`, `last_period`)."""
+
+    period: str | None
+    first: str
+    last: str
+    ao_id: str | None
+
+
+def _month_or_range(
+    request: Request, principal: Principal, period: str | None, first: str | None, last: str | None, ao_id: str | None
+) -> MonthOrRange:
+    """`period` (default: this month), or, when `from` or `to` is given, the range as the range reports read it:
+    both at once are refused, not one of them ignored. (The route's own parameters, not a dependency's, so that they
+    stay documented in the order they were, `from` and `to` after them.)"""
+    ranged = [name for name in ("from", "to") if name in request.query_params]
+    if ranged and "period" in request.query_params:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            f"`period` and {' and '.join(f'`{name}`' for name in ranged)} given together: this report's months are"
+            " one, `period`, or a range, `from` and `to`.",
+        )
+    if ranged:
+        first, last = _months(first or this_month(), last)
+        return MonthOrRange(None, first, last, _scope(principal, ao_id))
+    period = period or this_month()
+    return MonthOrRange(period, period, period, _scope(principal, ao_id))
 
 
 def _joined(counts: Mapping[str, int]) -> str:
@@ -283,16 +334,24 @@ CSV_RESPONSES = {
 }
 
 
+MONTH_OR_RANGE_SAID = (
+    "One month (`period`), or a range of months (`from` and `to`, as the range reports take them: at most"
+    f" {MAX_MONTHS}, `to` defaulting to `from`), not both: a range is answered as the range reports are,"
+    " `first_period` and `last_period` with an item per AO and month, in one read of the months."
+)
+
+
 @router.get(
     "/submissions",
-    summary="Batches and records submitted per AO in a month",
+    summary="Batches and records submitted per AO in a month, or in each month of a range",
     description=(
         "Per AO and month of decision (UK time). `records_not_added`: the records of failed batches that passed"
         " their checks, which a failed batch does not add; with the accepted, rejected and unchanged records they"
-        f" make `records_total`. CSV: one row per AO, `records_not_added` last. {PARTIAL_SAID}"
+        f" make `records_total`. CSV: one row per AO (and month), `records_not_added` last. {MONTH_OR_RANGE_SAID}"
+        f" {PARTIAL_SAID}"
     ),
     responses=CSV_RESPONSES,
-    response_model=SubmissionsReport,
+    response_model=SubmissionsReport | SubmissionsRangeReport,
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def submissions(
@@ -302,12 +361,12 @@ async def submissions(
     period: Period = None,
     ao_id: AoFilter = None,
     format: Format = "json",
-) -> SubmissionsReport | Response:
-    _refuse_the_other_reports_months(request, taken_by_others=("from", "to"), takes="one, `period`")
-    period = period or this_month()
-    ao_id = _scope(principal, ao_id)
+    first: FirstPeriod = None,
+    last: LastPeriod = None,
+) -> SubmissionsReport | SubmissionsRangeReport | Response:
+    months = _month_or_range(request, principal, period, first, last, ao_id)
     complete = await _complete(request, response)
-    rows = [SubmissionsItem(**pair[0].model_dump()) for pair in await _store(request).aggregates(period, ao_id)]
+    rows = [SubmissionsItem(**pair[0].model_dump()) for pair in await _aggregates(request, months)]
     if format == "csv":
         flat = []
         for row in rows:
@@ -320,16 +379,21 @@ async def submissions(
             leaving_out={"event_type", "rejections_by_code"},
             then=("rejections_by_code", "records_not_added"),
         )
-        return _csv(flat, f"lrs-submissions-{period}.csv", columns, complete=complete)
-    return SubmissionsReport(period=period, complete=complete, items=rows)
+        return _csv(flat, f"lrs-submissions-{_named(months)}.csv", columns, complete=complete)
+    if months.period is None:
+        return SubmissionsRangeReport(first_period=months.first, last_period=months.last, complete=complete, items=rows)
+    return SubmissionsReport(period=months.period, complete=complete, items=rows)
 
 
 @router.get(
     "/timeliness",
     summary="Batches decided within 10 working days of results being issued (on the PLR: `/plr-timeliness`)",
-    description=f"Working days exclude weekends and England-and-Wales bank holidays. {PARTIAL_SAID}",
+    description=(
+        "Per AO and month of decision (UK time). Working days exclude weekends and England-and-Wales bank holidays."
+        f" {MONTH_OR_RANGE_SAID} {PARTIAL_SAID}"
+    ),
     responses=CSV_RESPONSES,
-    response_model=TimelinessReport,
+    response_model=TimelinessReport | TimelinessRangeReport,
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def timeliness(
@@ -339,17 +403,32 @@ async def timeliness(
     period: Period = None,
     ao_id: AoFilter = None,
     format: Format = "json",
-) -> TimelinessReport | Response:
-    _refuse_the_other_reports_months(request, taken_by_others=("from", "to"), takes="one, `period`")
-    period = period or this_month()
-    ao_id = _scope(principal, ao_id)
+    first: FirstPeriod = None,
+    last: LastPeriod = None,
+) -> TimelinessReport | TimelinessRangeReport | Response:
+    months = _month_or_range(request, principal, period, first, last, ao_id)
     complete = await _complete(request, response)
-    rows = [pair[1] for pair in await _store(request).aggregates(period, ao_id)]
+    rows = [pair[1] for pair in await _aggregates(request, months)]
     if format == "csv":
         flat = [row.model_dump(exclude={"event_type"}) for row in rows]
         columns = _columns(AoMonthlyTimeliness, leaving_out={"event_type"})
-        return _csv(flat, f"lrs-timeliness-{period}.csv", columns, complete=complete)
-    return TimelinessReport(period=period, complete=complete, items=rows)
+        return _csv(flat, f"lrs-timeliness-{_named(months)}.csv", columns, complete=complete)
+    if months.period is None:
+        return TimelinessRangeReport(first_period=months.first, last_period=months.last, complete=complete, items=rows)
+    return TimelinessReport(period=months.period, complete=complete, items=rows)
+
+
+async def _aggregates(request: Request, months: MonthOrRange) -> list[tuple[AoMonthlySubmissions, AoMonthlyTimeliness]]:
+    """The months' submissions and timeliness per AO and month: one month read as it always was, a range in one read
+    of the whole range (not a read per month)."""
+    if months.period is not None:
+        return await _store(request).aggregates(months.period, months.ao_id)
+    return await _store(request).aggregates(months.first, months.ao_id, last=months.last)
+
+
+def _named(months: MonthOrRange) -> str:
+    """The months in a CSV's file name: the month, as ever, or the range as the range reports name theirs."""
+    return months.period or f"{months.first}-{months.last}"
 
 
 @router.get(

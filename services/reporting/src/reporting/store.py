@@ -283,11 +283,13 @@ class ReportingStore:
         )
 
     async def aggregates(
-        self, period: str, ao_id: str | None = None
+        self, period: str, ao_id: str | None = None, *, last: str | None = None
     ) -> list[tuple[AoMonthlySubmissions, AoMonthlyTimeliness]]:
+        """The submissions and timeliness of `period`, or of each month from `period` to `last`, per AO and month in
+        that order: one statement for the whole range (a month with no batch is not there)."""
         return [
             (submissions_of(ao, month, tally, codes), timeliness_of(ao, month, tally))
-            for (ao, month), (tally, codes) in sorted((await self._batch_months(period, period, ao_id)).items())
+            for (ao, month), (tally, codes) in sorted((await self._batch_months(period, last or period, ao_id)).items())
         ]
 
     async def month(

@@ -124,12 +124,17 @@ async def test_a_range_a_report_cannot_cover_says_why_in_months_counted_as_the_l
 @pytest.mark.parametrize(
     ("report", "query", "said"),
     [
-        ("submissions", {"from": "2023-01"}, "does not take `from`: its months are one, `period`"),
+        (
+            "submissions",
+            {"period": "2023-01", "from": "2023-01"},
+            "`period` and `from` given together: this report's months are one, `period`, or a range, `from` and `to`.",
+        ),
         (
             "timeliness",
-            {"from": "2023-01", "to": "2023-02"},
-            "does not take `from` or `to`: its months are one, `period`",
+            {"period": "2023-01", "from": "2023-01", "to": "2023-02"},
+            "`period` and `from` and `to` given together",
         ),
+        ("submissions", {"period": "2023-01", "to": "2023-02"}, "`period` and `to` given together"),
         ("rejections", {"period": "2023-01"}, "does not take `period`: its months are `from` and `to`"),
         ("challenges", {"period": "2023-01"}, "does not take `period`: its months are `from` and `to`"),
     ],
@@ -137,7 +142,8 @@ async def test_a_range_a_report_cannot_cover_says_why_in_months_counted_as_the_l
 async def test_the_other_kind_of_reports_month_is_refused_not_ignored(
     report: str, query: dict[str, str], said: str
 ) -> None:
-    """`submissions?from=2023-01` answered this month, as if it had been filtered."""
+    """`submissions?from=2023-01` answered this month, as if it had been filtered (before it took a range): one kind
+    of month is refused where the report does not take it, and both kinds together where it takes either."""
     app = _reporting_app()
     async with _client(app) as client:
         answer = await client.get(f"/v1/reports/{report}", params=query)

@@ -309,6 +309,33 @@ async def on_learners_records(
     return ("held", answer.held) if answer.held else ("yes", 0)
 
 
+async def _read_from_every_record(
+    service: ServiceCalls,
+    batch_id: uuid.UUID,
+    batch: dict[str, Any],
+    status: str | None,
+    code: str | None,
+    shown: dict[str, Any],
+    page: int,
+    page_size: int,
+) -> tuple[list[dict[str, Any]], int, list[str]]:
+    """The page of the records of `status` and `code`, how many there are, and the codes of the batch's records, as
+    they were read where ingest says no codes and takes no code (one from before them, while an upgrade rolls out):
+    from every record holding codes, only the rejected ones when no record has a warning. `shown`: the page ingest
+    answered for `status`, which is the page when no code is chosen."""
+    coded = await service.all_batch_records(batch_id, None if batch["counts"].get("warnings") else "rejected")
+    codes = sorted({finding["code"] for record in coded for finding in record["errors"] + record["warnings"]})
+    if code is None:
+        return shown["records"], shown["total"], codes
+    chosen = [
+        record
+        for record in coded
+        if (status is None or record["status"] == status)
+        and any(f["code"] == code for f in record["errors"] + record["warnings"])
+    ]
+    return chosen[(page - 1) * page_size : page * page_size], len(chosen), codes
+
+
 async def batch_context(
     service: ServiceCalls, batch_id: uuid.UUID, asked: BatchPageQuery, *, page_size: int, operator: bool = False
 ) -> dict[str, Any]:
@@ -322,22 +349,17 @@ async def batch_context(
     total = 0
     codes: list[str] = []
     if batch["status"] in ("completed", "failed"):
-        # The records holding codes: only the rejected ones when no record has a warning (the common batch: a
-        # few hundred of 10,000), every record otherwise. The page shown is asked of ingest as a page.
-        coded = await service.all_batch_records(batch_id, None if batch["counts"].get("warnings") else "rejected")
-        codes = sorted({finding["code"] for record in coded for finding in record["errors"] + record["warnings"]})
-        if code is None:
-            shown = await service.batch_records(batch_id, asked.page, page_size, status)
-            records, total = shown["records"], shown["total"]
+        # One call: the page shown, of the result and code chosen (ingest finds a code's records), and the codes of
+        # all the batch's records beside it (ingest keeps them with its chunks of records, migration 0121).
+        plain = code is None or CODE.fullmatch(code)  # a code and a line break ("RV004%0A") is no finding's code
+        shown = await service.batch_records(batch_id, asked.page, page_size, status, code if plain else None)
+        if "codes" in shown:
+            codes = shown["codes"]
+            records, total = (shown["records"], shown["total"]) if plain else ([], 0)
         else:
-            chosen = [
-                record
-                for record in coded
-                if (status is None or record["status"] == status)
-                and any(f["code"] == code for f in record["errors"] + record["warnings"])
-            ]
-            total = len(chosen)
-            records = chosen[(asked.page - 1) * page_size : asked.page * page_size]
+            records, total, codes = await _read_from_every_record(
+                service, batch_id, batch, status, code, shown, asked.page, page_size
+            )
     on_records, records_held = await on_learners_records(service, batch, operator=operator)
     counts = batch.get("counts") or {}
     return {

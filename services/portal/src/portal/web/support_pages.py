@@ -18,7 +18,7 @@ from lrs_platform.identity import OperatorScope
 from portal.auth import SignedIn
 from portal.backend import KeyRejected, NotFound, ServiceCalls, ServiceError
 from portal.mi import CHARTS
-from portal.web.ao_pages import MiMonths, chart_download, gather_mi
+from portal.web.ao_pages import CHART_REPORTS, MiMonths, chart_download, gather_mi
 from portal.web.batch_pages import (
     BatchPageAsked,
     RecordsShown,
@@ -320,5 +320,5 @@ async def mi_page(request: Request, user: SupportOperator, asked: OperatorMiAske
 async def mi_csv(request: Request, chart: str, user: SupportOperator, asked: OperatorMiAsked) -> Response:
     if asked.ao_error or chart not in charts_for(asked.ao_id):
         raise PageError("not_found")
-    data = await gather_mi(calls(request, user), asked.months, asked.ao_id)
+    data = await gather_mi(calls(request, user), asked.months, asked.ao_id, reports=CHART_REPORTS[chart])
     return chart_download(chart, data, of=asked.ao_id or "every-ao")
