@@ -471,30 +471,19 @@ def challenge_withdrawn_email(
     carries no note."""
     if withdrawn.resolution is not ChallengeResolution.WITHDRAWN:
         raise ValueError(f"not a withdrawal: {withdrawn.resolution}")
-    shown = achievement_shown(achievement)
-    ao_id = shown_on_one_line(withdrawn.ao_id)
-    context = {
-        "contact": contact,
-        "withdrawn": withdrawn,
-        "ao": _ao_shown(ao_id, ao_name),
-        "achievement": shown,
-        "uln_masked": uln_masked,
-        "raised_on": long_day(raised_at) if raised_at is not None else None,
-        "withdrawn_on": long_day(occurred_at),
-        "resolution": RESOLUTION_LABELS[ChallengeResolution.WITHDRAWN],
-        "link": challenge_page_url(public_base_url, withdrawn.challenge_id),
-        "desk": desk,
-    }
-    on = f" on {shown['qan']}" if shown else ""
-    return OutgoingEmail(
-        to=contact.email,
-        subject=f"LRS Event Data Challenge withdrawn by the learner{on}: {ao_id} {withdrawn.challenge_id}",
-        text=_templates.get_template("challenge_withdrawn.txt").render(context),
-        html=_templates.get_template("challenge_withdrawn.html").render(context),
-        message_id=message_id_for(event_id, domain),
-        date=occurred_at,
-        reply_to=desk.email,
-        in_reply_to=raise_message_id,
+    return _under_the_raise_notice(
+        "challenge_withdrawn",
+        "withdrawn by the learner",
+        event_id,
+        withdrawn,
+        contact,
+        occurred_at,
+        RaiseNoticeSaid(achievement, uln_masked, raised_at, raise_message_id),
+        {"withdrawn": withdrawn, "withdrawn_on": long_day(occurred_at)},
+        public_base_url=public_base_url,
+        domain=domain,
+        ao_name=ao_name,
+        desk=desk,
     )
 
 
@@ -523,34 +512,80 @@ def challenge_resolved_by_desk_email(
     notice showed, and never which operator resolved it."""
     if resolved.resolution is ChallengeResolution.WITHDRAWN:
         raise ValueError("a withdrawal is the learner's: see challenge_withdrawn_email")
-    shown = achievement_shown(achievement)
-    ao_id = shown_on_one_line(resolved.ao_id)
     shown_note = None if note is None or not note.strip() else with_bidi_controls_shown(note)
+    return _under_the_raise_notice(
+        "challenge_resolved_by_desk",
+        "resolved by the LRS service desk",
+        event_id,
+        resolved,
+        contact,
+        occurred_at,
+        RaiseNoticeSaid(achievement, uln_masked, raised_at, raise_message_id),
+        {
+            "resolved": resolved,
+            "resolved_on": long_day(occurred_at),
+            "note": shown_note,
+            "note_quoted": None if shown_note is None else quoted(shown_note),
+            "note_erased": note_erased and shown_note is None,
+        },
+        public_base_url=public_base_url,
+        domain=domain,
+        ao_name=ao_name,
+        desk=desk,
+    )
+
+
+@dataclass(frozen=True)
+class RaiseNoticeSaid:
+    """What the raise notice said of its challenge, for a notice threaded under it: the achievement, the masked ULN
+    and the day raised (each None for a raise handled before the notifier kept them) and its Message-ID."""
+
+    achievement: ChallengedAchievement | None
+    uln_masked: str | None
+    raised_at: datetime | None
+    message_id: str | None
+
+
+def _under_the_raise_notice(
+    template: str,
+    what_happened: str,
+    event_id: uuid.UUID,
+    resolved: ChallengeResolved,
+    contact: ChallengeContact,
+    occurred_at: datetime,
+    raise_notice: RaiseNoticeSaid,
+    told: dict[str, object],
+    *,
+    public_base_url: str,
+    domain: str,
+    ao_name: str | None,
+    desk: ServiceDesk,
+) -> OutgoingEmail:
+    """A notice to the AO's challenge contact of how a challenge ended, named as its raise notice named it and threaded
+    under it (`In-Reply-To`); `told`: what the template says of the ending."""
+    shown = achievement_shown(raise_notice.achievement)
+    ao_id = shown_on_one_line(resolved.ao_id)
     context = {
         "contact": contact,
-        "resolved": resolved,
         "ao": _ao_shown(ao_id, ao_name),
         "achievement": shown,
-        "uln_masked": uln_masked,
-        "raised_on": long_day(raised_at) if raised_at is not None else None,
-        "resolved_on": long_day(occurred_at),
+        "uln_masked": raise_notice.uln_masked,
+        "raised_on": long_day(raise_notice.raised_at) if raise_notice.raised_at is not None else None,
         "resolution": RESOLUTION_LABELS[resolved.resolution],
-        "note": shown_note,
-        "note_quoted": None if shown_note is None else quoted(shown_note),
-        "note_erased": note_erased and shown_note is None,
         "link": challenge_page_url(public_base_url, resolved.challenge_id),
         "desk": desk,
+        **told,
     }
     on = f" on {shown['qan']}" if shown else ""
     return OutgoingEmail(
         to=contact.email,
-        subject=f"LRS Event Data Challenge resolved by the LRS service desk{on}: {ao_id} {resolved.challenge_id}",
-        text=_templates.get_template("challenge_resolved_by_desk.txt").render(context),
-        html=_templates.get_template("challenge_resolved_by_desk.html").render(context),
+        subject=f"LRS Event Data Challenge {what_happened}{on}: {ao_id} {resolved.challenge_id}",
+        text=_templates.get_template(f"{template}.txt").render(context),
+        html=_templates.get_template(f"{template}.html").render(context),
         message_id=message_id_for(event_id, domain),
         date=occurred_at,
         reply_to=desk.email,
-        in_reply_to=raise_message_id,
+        in_reply_to=raise_notice.message_id,
     )
 
 
