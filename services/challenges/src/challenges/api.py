@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -526,6 +526,12 @@ def _translate(error: Exception) -> ProblemError:
     raise error
 
 
+def _the_minute_after(moment: datetime) -> datetime:
+    """`moment` said to the minute without saying a time before it: 06:55:15 is 06:56 (06:55 would be refused)."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
+
+
 def _said_done(event: str, challenge: Challenge, principal: Principal) -> None:
     """One line a change, by the challenge's id, so a log query on `challenge_id` finds it as the notifier's lines
     (`correlation_id`) and the request's (`request_id`, bound for the request) find theirs; who by kind and key id,
@@ -549,7 +555,8 @@ def _raised_too_often(error: RaisedTooOften) -> ProblemError:
         429,
         "Challenged too often",
         f"This achievement has been challenged {error.limit.raises} times in the last {window}, the most allowed."
-        f" No challenge was raised. You can raise one again from {day_and_time(error.until)} (UK time).",
+        f" No challenge was raised. You can raise one again from {day_and_time(_the_minute_after(error.until))}"
+        " (UK time).",
         ProblemCode.CHALLENGE_RAISED_TOO_OFTEN,
         retry_after=retry_after,
     )

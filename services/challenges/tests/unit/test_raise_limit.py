@@ -74,7 +74,8 @@ def test_the_edge_answers_429_with_retry_after_until_the_oldest_leaves_the_windo
         retry_after,
     )
     assert "challenged 3 times in the last 24 hours" in said["detail"]
-    assert f"You can raise one again from {day_and_time(until)} (UK time)." in said["detail"]
+    minute_after = until.replace(second=0, microsecond=0) + timedelta(minutes=1)  # 19 h 30 s on: never a whole minute
+    assert f"You can raise one again from {day_and_time(minute_after)} (UK time)." in said["detail"]
     assert ProblemCode.CHALLENGE_RAISED_TOO_OFTEN in PROBLEM_CODE_EXPLANATIONS
 
 

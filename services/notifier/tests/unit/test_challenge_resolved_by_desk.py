@@ -129,7 +129,8 @@ def test_the_desks_resolution_email_names_the_challenge_as_its_raise_notice_did_
     assert "Dear Ada Lovelace" in text
     assert (
         "The LRS service desk resolved the Event Data Challenge below for your organisation on 7 December 2026, as"
-        ' "Rejected: not a data error". The learner has been told. No action is needed unless you disagree' in text
+        ' "Rejected: not a data error". The learner can read the answer with their challenge. No action is needed'
+        " unless you disagree" in text
     )
     assert "contact the LRS service desk at desk@lrs.example or on 0300 303 2000, quoting the challenge id" in text
     assert "raised on 15 June 2026" in text

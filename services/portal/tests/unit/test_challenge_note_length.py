@@ -41,8 +41,34 @@ def test_a_note_as_long_as_the_service_takes_is_sent_and_a_longer_one_is_refused
 
     assert refused.status_code == 400
     assert accepted.status_code == 303 and [each["note"] for each in sent] == [longest]
-    assert "The reason must be 2,000 characters or fewer" in refused.text
+    assert "The note must be 2,000 characters or fewer" in refused.text
     assert (
         "Kept with the challenge as its note (at most 2,000 characters)"
         in client.get(f"/challenges/{CHALLENGE_ID}").text
     )
+
+
+def test_a_note_is_counted_and_sent_with_the_line_breaks_a_browser_sends_as_cr_lf_made_plain(
+    portal: StubbedPortal,
+) -> None:
+    """A browser sends a textarea's line breaks as CR LF: a 2,000-character note of 21 lines reached the portal as
+    2,020 characters and was refused (end-to-end walk, finding 3)."""
+    client, person = portal.signed_in()
+    with_a_challenge(portal, challenge())
+    sent: list[dict[str, object]] = []
+
+    def resolved(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(200, json=challenge(state="resolved", resolution="upheld"))
+
+    portal.on("POST", f"challenges/v1/challenges/{CHALLENGE_ID}/resolve", resolved)
+    lines = ["The marked script was checked again, line by line."] * 21
+    note = "\n".join(lines)
+    note += "." * (CHALLENGE_TEXT_MAX_LENGTH - len(note))
+
+    answer = client.post(
+        f"/challenges/{CHALLENGE_ID}/resolve", data=form(person, resolution="upheld", reason=note.replace("\n", "\r\n"))
+    )
+
+    assert answer.status_code == 303
+    assert [each["note"] for each in sent] == [note]

@@ -55,7 +55,7 @@ def test_a_resolution_sent_after_a_colleagues_other_one_is_said_not_recorded_and
     )
     assert "Your resolution (Data confirmed correct) and note were not sent" in said
     kept = re.search(r"data-note-not-sent>([^<]*)<", banner)
-    assert kept is not None and html.unescape(kept.group(1)) == NOTE.strip()
+    assert kept is not None and html.unescape(kept.group(1)) == NOTE.strip().replace("\r\n", "\n")
     assert 'role="alert"' in page.split("data-not-recorded", 1)[0].rsplit("<div", 1)[1]
     assert "This is an appeal, not a data error." in page  # the page shows the resolution recorded, as before
     assert "govuk-error-summary" not in page

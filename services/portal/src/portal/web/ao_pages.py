@@ -825,6 +825,8 @@ _AO_RESOLUTIONS = tuple(each for each in ChallengeResolution if each is not Chal
 async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Response:
     form = await checked_form(request, user)
     values = {name: field(form, name) for name in ("resolution", "batch_id", "other_batch_id", "reason")}
+    # a browser sends a textarea's line breaks as CR LF: the note is counted and kept with the learner's line ends
+    values["reason"] = values["reason"].replace("\r\n", "\n").replace("\r", "\n")
     errors: dict[str, str] = {}
     resolution = values["resolution"]
     if resolution not in _AO_RESOLUTIONS:
@@ -836,7 +838,7 @@ async def resolve(request: Request, challenge_id: uuid.UUID, user: AoUser) -> Re
     # whether a reason is needed is the challenges service's to say (RESOLUTION_NOTE_REQUIRED below): none for an
     # erased learner, whose page offers no reason box
     if len(values["reason"]) > CHALLENGE_TEXT_MAX_LENGTH:
-        errors["reason"] = f"The reason must be {CHALLENGE_TEXT_MAX_LENGTH:,} characters or fewer"
+        errors["reason"] = f"The note must be {CHALLENGE_TEXT_MAX_LENGTH:,} characters or fewer"
     if refused := refused_character(values["reason"], one_line=False):
         errors["reason"] = f"The reason holds {refused}: type it again"
     if errors:
