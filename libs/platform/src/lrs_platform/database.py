@@ -160,8 +160,11 @@ async def advisory_locked(
                     raise
             try:
                 await transaction.rollback()  # lets the lock go; the transaction changed nothing else
-            except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
-                kept = False  # the connection is closed (the pool has let it go already)
+            except (asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresError, OSError):
+                # the connection is closed, or the server's end of it (idle past the bound) is read but not yet taken
+                # in (a stuck event loop): the pool gets a new one in its place
+                kept = False
+                connection.terminate()
             if not kept:
                 # the server ended the session (idle past the bound: this process was frozen), and the lock with it
                 _log.warning("advisory_lock_lost", lock=name, idle_seconds=idle_seconds)

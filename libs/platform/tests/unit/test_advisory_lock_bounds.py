@@ -30,6 +30,8 @@ class FakeTransaction:
         self._connection.said.append(("BEGIN",))
 
     async def rollback(self) -> None:
+        if self._connection.ended_unread:
+            raise asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress")
         if self._connection.closed:
             raise asyncpg.InterfaceError("cannot call Transaction.rollback(): the underlying connection is closed")
         self._connection.said.append(("ROLLBACK",))
@@ -42,12 +44,17 @@ class FakeConnection:
         self.said: list[tuple[Any, ...]] = []
         self.busy = busy
         self.closed = False
+        self.ended_unread = False  # the server's end read but not yet taken in (a stuck event loop)
+        self.terminated = False
         self.kept_busy = 0  # `SELECT 1`s run
         self.kept_three_times = asyncio.Event()
         self.found_closed = asyncio.Event()
 
     def transaction(self) -> FakeTransaction:
         return FakeTransaction(self)
+
+    def terminate(self) -> None:
+        self.terminated = True
 
     async def execute(self, query: str, *args: Any) -> str:
         if self.closed:
@@ -155,6 +162,17 @@ async def test_a_session_ended_before_the_keeper_noticed_is_said_lost_too() -> N
     with capture_logs() as logs:
         async with advisory_locked(FakePool(connection), NAME, idle_seconds=600.0):
             connection.closed = True
+    assert [log["event"] for log in logs] == ["advisory_lock_lost"]
+
+
+async def test_a_holder_whose_loop_was_stuck_past_the_bound_says_the_lock_lost_and_lets_the_connection_go() -> None:
+    """The server's end of the session read but not taken in yet (the holder's event loop stuck past the bound): the
+    rollback fails with asyncpg's InternalClientError, which escaped the block (review of the day, finding 5)."""
+    connection = FakeConnection()
+    with capture_logs() as logs:
+        async with advisory_locked(FakePool(connection), NAME, idle_seconds=600.0):
+            connection.ended_unread = True
+    assert connection.terminated
     assert [log["event"] for log in logs] == ["advisory_lock_lost"]
 
 
