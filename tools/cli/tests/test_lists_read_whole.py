@@ -46,7 +46,8 @@ class _Paged:
             after = request.url.params.get("after")
             self.asked.append((request.url.params.get("limit"), after))
             found, following = self.pages[after]
-            return httpx.Response(200, json={self.items: found, "next": following, **self.extra})
+            extra = self.extra | ({"more": following is not None} if "more" in self.extra else {})  # as services say
+            return httpx.Response(200, json={self.items: found, "next": following, **extra})
 
         return httpx.Client(base_url=f"http://{service}", transport=httpx.MockTransport(answer))
 

@@ -88,14 +88,18 @@ def test_a_resend_in_json_is_an_accepted_batch_not_a_replay(
     assert "published as batch" in err and "submitted before" not in err
 
 
-def test_a_problem_naming_nothing_away_says_the_resend(
+def test_a_replay_after_a_503_that_kept_nothing_is_of_an_earlier_batch(
     batch_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = _submit(_KeptThenReplayed(busy=1, problem=NAMES_NOTHING), str(batch_file), monkeypatch=monkeypatch)
+    """A 503 that names no batch kept (PostgreSQL away, a 429) kept nothing of this command's: a replay then is of the
+    file sent before, and is said so (review of the day, finding 2: it was said this command's own)."""
+    code = _submit(_KeptThenReplayed(busy=1, problem=NAMES_NOTHING), str(batch_file), "--json", monkeypatch=monkeypatch)
 
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 0
-    assert _last_line(err) == f"lrs: RN9008-6.xml was published as batch {BATCH_ID} when lrs sent it again"
+    assert json.loads(out)["replay"] is True
+    assert "RN9008-6.xml was submitted before (same file or idempotency key)" in " ".join(err.split())
+    assert "published as batch" not in err
 
 
 def test_a_replay_on_the_first_try_is_still_said_as_an_earlier_batch(

@@ -115,7 +115,7 @@ def test_a_malformed_service_url_is_a_usage_error_not_a_service_out_of_reach(
     assert main(["batch", "list"]) == ExitCode.USAGE
 
     err = capsys.readouterr().err
-    assert "a request URL is not valid" in err and "check the LRS_<SERVICE>_URL variables" in err
+    assert "a request URL is not valid" in err and "from LRS_INGEST_URL: check LRS_INGEST_URL" in err
     assert "cannot reach" not in err
 
 

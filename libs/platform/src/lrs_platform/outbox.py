@@ -4,7 +4,9 @@ A service writes its event into `<schema>.<table>` (columns `id bigserial`, `par
 `envelope bytea`, `published_at timestamptz`) in the same transaction as the change it describes.
 The relay publishes unpublished rows in id order and marks them, one replica's relay at a time (an advisory
 lock of the table). A crash after the send and before
-the mark re-sends: consumers drop the copy by its (deterministic) event id.
+the mark re-sends: consumers drop the copy by its (deterministic) event id. So does a pass whose publish Kafka has
+not taken within `PUBLISHED_WITHIN_SECONDS`: it is rolled back (its rows stay unpublished, the next pass sends them
+again, after any of the first copies the producer still delivers).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,12 +28,14 @@ from lrs_platform.logging import get_logger
 
 _log = get_logger("lrs.outbox")
 
-PENDING_EVERY_SECONDS = 10.0  # at most this often: each replica counts the same table
+PENDING_EVERY_SECONDS = 10.0  # on a timer of its own: each replica counts the same table
+PENDING_AFTER_SECONDS = 20.0  # a row waiting less long is not counted: a healthy relay's fresh row is not "pending"
+PENDING_COUNTED_WITHIN_SECONDS = 5.0  # a count PostgreSQL does not answer by then is left for the next
 PENDING_COUNTED_UP_TO = 10_000  # a count of more reads PENDING_COUNTED_UP_TO + 1: "more than 10,000"
 PENDING = Gauge(
     "lrs_outbox_pending_rows",
-    "Outbox rows not yet published to Kafka, counted by the relay right after a pass (the rows it could not"
-    f" publish, or not yet) at most every {PENDING_EVERY_SECONDS:g} s; counted up to {PENDING_COUNTED_UP_TO:,}:"
+    f"Outbox rows not yet published to Kafka {PENDING_AFTER_SECONDS:g} s or more after they were written, counted"
+    f" every {PENDING_EVERY_SECONDS:g} s whatever the relay is doing; counted up to {PENDING_COUNTED_UP_TO:,}:"
     f" {PENDING_COUNTED_UP_TO + 1} reads 'more than {PENDING_COUNTED_UP_TO:,}' (each replica counts the same table:"
     " use max)",
     ["outbox"],
@@ -42,6 +47,7 @@ RELAY_FAILURES = Counter(
 )
 
 
+PUBLISHED_WITHIN_SECONDS = 30.0  # a pass whose messages Kafka has not taken by then fails (and is rolled back)
 PUBLISHED_KEPT = timedelta(days=7)  # a row once published: only the topic is read, so the row goes after a while
 PRUNE_EVERY_SECONDS = 3600.0
 PRUNED_AT_ONCE = 10_000
@@ -70,33 +76,71 @@ class Outbox:
             )
             if not rows:
                 return 0
-            sent = [
-                await producer.send(self.topic, key=row["partition_key"].encode(), value=row["envelope"])
-                for row in rows
-            ]
-            await asyncio.gather(*sent)
+            # bounded: with the broker away the producer waits (for metadata, then to deliver) for minutes, the
+            # pass with it, in its transaction; a TimeoutError rolls it back and the relay backs off
+            async with asyncio.timeout(PUBLISHED_WITHIN_SECONDS):
+                sent = [
+                    await producer.send(self.topic, key=row["partition_key"].encode(), value=row["envelope"])
+                    for row in rows
+                ]
+                await asyncio.gather(*sent)
             await connection.execute(
                 f"UPDATE {self.table} SET published_at = now() WHERE id = ANY($1::bigint[])",
                 [row["id"] for row in rows],
             )
         return len(rows)
 
-    async def pending(self, pool: asyncpg.Pool) -> int:
-        """How many rows wait to be published, up to `PENDING_COUNTED_UP_TO` + 1 (which says "more"): over the
-        table's partial index of unpublished rows (`… (id) WHERE published_at IS NULL`, which both outboxes have:
-        challenges' `outbox_unpublished`, validation's `learner_outbox_unpublished`). Bounded: a full count of a
-        registry load's 500,000 rows took 35-280 ms (a heap scan until the table is vacuumed), in every replica."""
+    async def pending(self, pool: asyncpg.Pool, up_to_id: int | None = None) -> int:
+        """How many rows wait to be published (those of an id up to `up_to_id`, if given), up to
+        `PENDING_COUNTED_UP_TO` + 1 (which says "more"): over the table's partial index of unpublished rows
+        (`… (id) WHERE published_at IS NULL`, which both outboxes have: challenges' `outbox_unpublished`, validation's
+        `learner_outbox_unpublished`). Bounded: a full count of a registry load's 500,000 rows took 35-280 ms (a heap
+        scan until the table is vacuumed), in every replica."""
+        if up_to_id is None:
+            return int(
+                await pool.fetchval(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {self.table} WHERE published_at IS NULL LIMIT $1) AS waiting",
+                    PENDING_COUNTED_UP_TO + 1,
+                )
+            )
         return int(
             await pool.fetchval(
-                f"SELECT count(*) FROM (SELECT 1 FROM {self.table} WHERE published_at IS NULL LIMIT $1) AS waiting",
+                f"SELECT count(*) FROM (SELECT 1 FROM {self.table} WHERE published_at IS NULL AND id <= $2"
+                " LIMIT $1) AS waiting",
                 PENDING_COUNTED_UP_TO + 1,
+                up_to_id,
             )
         )
 
-    async def _count_pending(self, pool: asyncpg.Pool) -> None:
-        """`lrs_outbox_pending_rows`, left as it was when the count fails (PostgreSQL away)."""
+    async def newest_id(self, pool: asyncpg.Pool) -> int:
+        """The highest id written so far (0 for none): the end of the primary key's index."""
+        return int(await pool.fetchval(f"SELECT coalesce(max(id), 0) FROM {self.table}"))
+
+    async def count_pending(self, pool: asyncpg.Pool, marks: deque[tuple[float, int]]) -> None:
+        """One count of `lrs_outbox_pending_rows`: the rows still unpublished that were written at least
+        `PENDING_AFTER_SECONDS` ago. Validation's `learner_outbox` has no creation time (challenges' `outbox` has
+        `created_at`), so for both a row's age is told by its id: each count notes the newest id (`marks`: when, which id) and counts the
+        unpublished rows up to the id noted `PENDING_AFTER_SECONDS` or more ago (a row of a lower id, even one
+        committed since, took its id before then). Not counted before such a mark exists (a replica's first
+        `PENDING_AFTER_SECONDS`); left as it was when PostgreSQL does not answer within `PENDING_COUNTED_WITHIN_SECONDS`."""
         with contextlib.suppress(Exception):
-            PENDING.labels(self.table).set(await self.pending(pool))
+            async with asyncio.timeout(PENDING_COUNTED_WITHIN_SECONDS):
+                now = time.monotonic()
+                marks.append((now, await self.newest_id(pool)))
+                old = None
+                while marks and now - marks[0][0] >= PENDING_AFTER_SECONDS:
+                    old = marks.popleft()
+                if old is not None:
+                    marks.appendleft(old)  # the next count's mark, until a newer one is old enough
+                    PENDING.labels(self.table).set(await self.pending(pool, old[1]))
+
+    async def count_pending_forever(self, pool: asyncpg.Pool) -> None:
+        """`count_pending` every `PENDING_EVERY_SECONDS`, whatever the relay is doing: counted between its passes,
+        the gauge read 0 for as long as a pass waited for an absent broker (the whole outage)."""
+        marks: deque[tuple[float, int]] = deque()
+        while True:
+            await self.count_pending(pool, marks)
+            await asyncio.sleep(PENDING_EVERY_SECONDS)
 
     async def prune_some(self, pool: asyncpg.Pool, older_than: timedelta = PUBLISHED_KEPT) -> int:
         """Deletes up to `PRUNED_AT_ONCE` rows published more than `older_than` ago (the oldest first); returns how
@@ -115,28 +159,30 @@ class Outbox:
         nothing waits, the rows published a week ago go, `PRUNED_AT_ONCE` at a time between relays (the first
         pass over a large table does not hold new rows back).
 
-        `lrs_outbox_pending_rows` is counted right after a pass, failed or not, at most every
-        `PENDING_EVERY_SECONDS`: what is left then is what the relay could not publish (Kafka away) or not yet (a
-        backlog). Counted at the top of a turn, which a writer's `wake` begins, it counted the row just written: a
-        healthy relay fed a row every half second read 1 at every scrape, and the alert on 10 minutes of rows
-        waiting fired (review1, finding 3)."""
+        `lrs_outbox_pending_rows` is counted by a task of its own (`count_pending_forever`), only rows waiting
+        `PENDING_AFTER_SECONDS` or more: counted at the top of a turn it counted the row just written (a healthy relay
+        fed steadily read 1 at every scrape, review1, finding 3); counted right after a pass it read 0 for as long
+        as a pass waited for an absent broker. Each failure counts in `lrs_outbox_relay_failures_total`; a streak of
+        them is logged once (`outbox_relay_failed`), and its end (`outbox_relay_recovered`)."""
+        RELAY_FAILURES.labels(self.table)  # from 0 at the start: `increase()` sees the first failure
+        counter = asyncio.create_task(self.count_pending_forever(pool))
+        try:
+            await self._relay_forever(pool, producer, wake)
+        finally:
+            counter.cancel()
+            await asyncio.gather(counter, return_exceptions=True)
+
+    async def _relay_forever(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, wake: asyncio.Event) -> None:
         delay = 0.2
         pruned_at: float | None = None  # never yet: the monotonic clock starts at the host's boot, not at 0 an hour ago
         more_to_prune = False
-        counted_at: float | None = None
-        RELAY_FAILURES.labels(self.table)  # from 0 at the start: `increase()` sees the first failure
-
-        async def count_pending() -> None:
-            # what waits, also while the relay fails (rows that cannot go out while Kafka is away showed nowhere)
-            nonlocal counted_at
-            if counted_at is None or time.monotonic() - counted_at >= PENDING_EVERY_SECONDS:
-                counted_at = time.monotonic()
-                await self._count_pending(pool)
-
+        failures = 0  # of the current streak
         while True:
             try:
                 relayed = await self.relay_once(pool, producer)
-                await count_pending()
+                if failures:
+                    _log.info("outbox_relay_recovered", table=self.table, failures=failures)
+                    failures = 0
                 if relayed == 0 and (
                     more_to_prune or pruned_at is None or time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS
                 ):
@@ -150,8 +196,9 @@ class Outbox:
                 RELAY_FAILURES.labels(self.table).inc()
                 if classify_failure(error) is not Failure.TRANSIENT:
                     raise
-                await count_pending()
-                _log.warning("outbox_relay_failed", table=self.table, error=type(error).__name__, retry_in=delay)
+                if not failures:
+                    _log.warning("outbox_relay_failed", table=self.table, error=type(error).__name__, retry_in=delay)
+                failures += 1
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue

@@ -12,6 +12,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError
 from prometheus_client import REGISTRY
 
+from lrs_platform import outbox as outbox_module
 from lrs_platform.database import POOLS, database_name
 from lrs_platform.outbox import Outbox
 from lrs_platform.parking import DeadLetterOffice, ParkedCounts
@@ -123,14 +124,21 @@ class KafkaAwayOutbox(Outbox):
         self.failures.append(1)
         raise KafkaConnectionError("the broker is away")
 
-    async def pending(self, pool: Any) -> int:
+    async def newest_id(self, pool: Any) -> int:
+        return self.waiting[0]
+
+    async def pending(self, pool: Any, up_to_id: int | None = None) -> int:
         if self.failures:
             self.counted_after_failure.set()
         return self.waiting[0]
 
 
-async def test_an_outbox_that_cannot_publish_says_what_waits_and_counts_its_failures() -> None:
+async def test_an_outbox_that_cannot_publish_says_what_waits_and_counts_its_failures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """During the SRE's Kafka stop a raised challenge sat in `challenges.outbox` for 50 s with nothing on /metrics."""
+    monkeypatch.setattr(outbox_module, "PENDING_EVERY_SECONDS", 0)  # counted at once, and again, not 10 s apart
+    monkeypatch.setattr(outbox_module, "PENDING_AFTER_SECONDS", 0)
     outbox = KafkaAwayOutbox("pending.outbox", "lrs.challenge.events.v1")
     before = sample("lrs_outbox_relay_failures_total", outbox="pending.outbox") or 0.0
     relay = asyncio.create_task(outbox.relay_forever(None, None, asyncio.Event()))

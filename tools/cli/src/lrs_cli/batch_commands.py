@@ -21,6 +21,7 @@ from rich.text import Text
 from lrs_cli import check_command
 from lrs_cli.choices import one_of
 from lrs_cli.client import (
+    CONTENT_REFUSED,
     AnswerError,
     CommandError,
     Connection,
@@ -130,7 +131,7 @@ class BatchRefused(CommandError):
     """Ingest read the file and refused it whole (RS001-RS004, RS006-RS008): kept as a batch `refused`, with an
     id to look it up by, which is said with the reason."""
 
-    def __init__(self, batch_id: str, problem: dict[str, Any], said: str) -> None:
+    def __init__(self, batch_id: str | None, problem: dict[str, Any], said: str) -> None:
         super().__init__(said)
         self.batch_id = batch_id
         self.problem = problem
@@ -181,7 +182,8 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
     with connection.client("ingest") as client:
         response = _sent(client, content, headers, name)
         patience = time.monotonic() + BUSY_PATIENCE_SECONDS
-        resent, away = False, None
+        kept: set[str] = set()  # the batches a 503 said it kept unpublished (Kafka away): this command's own
+        away = None
         while response.status_code in WAIT_AGAIN and time.monotonic() < patience:
             # too many of the AO's records wait for their decision (decision 0171), or what ingest needs is away a
             # moment (it kept nothing, and says so): the file is sent again later, as the answer asks
@@ -190,7 +192,8 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
             warn(f"{problem_text(response, fmt)} lrs sends {name} again in {seconds:.0f} s (Ctrl-C stops it).")
             time.sleep(seconds)
             away = _what_was_away(response) or away
-            response, resent = _sent(client, content, headers, name), True
+            kept |= _batch_kept_by(response)
+            response = _sent(client, content, headers, name)
         if response.status_code == 503:
             raise StillUnavailable(
                 f"{problem_text(response, fmt)} It was still so after {BUSY_PATIENCE_SECONDS // 60} minutes: nothing"
@@ -201,17 +204,29 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
             if hint := mislabelled_hint(name, response):
                 said = f"{said}\n{hint}"
             raise refused_batch(response, said) or CommandError(said)
+        if response.status_code == 403 and _problem_of(response).get("code") in CONTENT_REFUSED:
+            # the file's header names another AO: a refusal of the file at the door (exit status 1), not of the key;
+            # nothing was kept, so no batch id
+            raise BatchRefused(None, _problem_of(response), problem_text(response, fmt))
         accepted = expect_ok(response)
     replay = response.headers.get("Idempotent-Replay") == "true"
-    if replay and resent:  # the batch a first try kept unpublished: this command's own, not an earlier one
+    own = replay and str(accepted.get("batch_id")) in kept
+    if own:  # the batch a first try kept unpublished: this command's own, not an earlier one
         once = f"once {away} was back" if away else "when lrs sent it again"
         warn(f"{name} was published as batch {accepted.get('batch_id')} {once}")
-    return {**accepted, "replay": replay and not resent}
+    return {**accepted, "replay": replay and not own}
 
 
 _AWAY_NAMED = (("Kafka", "Kafka"), ("PostgreSQL", "PostgreSQL"), ("learner key store", "the learner key store"))
 """What a 503 of ingest's may say was away (the broker, the batch store's database, the learner key store), and how
 it is named in `published as batch … once <it> was back`."""
+
+
+def _batch_kept_by(response: httpx.Response) -> set[str]:
+    """The batch a 503 says ingest kept unpublished (its `instance`, `/v1/batches/<id>`: Kafka away), if it says one; a
+    replay of any other batch is of an earlier sending, not this command's."""
+    instance = str(_problem_of(response).get("instance") or "") if response.status_code == 503 else ""
+    return {instance.rsplit("/", 1)[-1]} if instance.startswith("/v1/batches/") else set()
 
 
 def _what_was_away(response: httpx.Response) -> str | None:
@@ -480,7 +495,7 @@ def submit_command(
     except BatchRefused as refused:
         if as_json:
             print_json({"batch_id": refused.batch_id, "status": "refused", "refusal": refused.problem})
-        else:
+        elif refused.batch_id:
             stdout().print(refused.batch_id, markup=False)
         raise
     except (check_command.FileRefused, check_command.FormatUnknown) as refused_here:

@@ -25,7 +25,7 @@ import httpx
 
 from lrs_cli.files import read_bounded
 from lrs_contracts.batch import BatchFormat
-from lrs_contracts.codes import CODES_BY_STATUS
+from lrs_contracts.codes import CODES_BY_STATUS, ProblemCode
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 from lrs_platform.clock import ENGLAND
 from lrs_platform.problem_words import said_once
@@ -60,7 +60,8 @@ class ExitCode(IntEnum):
     # read after a batch a maintenance window holds (printed without it)
     UNREACHABLE = 4  # no answer from a service (or from the database `lrs credentials` uses), or an answer that it is
     # unavailable for now (502, 503, 504: the service or a gateway in front of it): try again later
-    KEY_REFUSED = 5  # the API key was refused (401: unknown, revoked or malformed; 403: not allowed that)
+    KEY_REFUSED = 5  # the API key was refused (401: unknown, revoked or malformed; 403: not allowed that; a 403 that
+    # refuses the request's content, `CONTENT_REFUSED`, is 1)
     INTERRUPTED = 130  # Ctrl-C (SIGINT)
     TERMINATED = 143  # SIGTERM (`timeout`, systemd, a Kubernetes job's deadline): said as Ctrl-C is
 
@@ -70,9 +71,18 @@ UNAVAILABLE = frozenset({502, 503, 504})
 or 504 (ingress-nginx while a pod restarts or is gone)."""
 
 
-def exit_code_of_answer(status_code: int) -> ExitCode:
+CONTENT_REFUSED = frozenset({ProblemCode.BATCH_OF_ANOTHER_AO.value})
+"""The codes of a 403 that refuses what the request holds, not the key: a batch whose header names another AO is put
+right in the file (docs/rules.md), so it is exit status 1, as a refusal at the door; a 401, and any other 403 (a key
+not allowed that, out of its scope), stays 5."""
+
+
+def exit_code_of_answer(status_code: int, code: str | None = None) -> ExitCode:
     """The exit status of an error answer: a refused key (5) and an LRS unavailable for now (4) told apart from the
-    rest (1), so that a script can route each to whoever can put it right."""
+    rest (1), so that a script can route each to whoever can put it right. `code`: the problem's, which tells a 403
+    refusing the request's content (`CONTENT_REFUSED`, 1) from one refusing the key."""
+    if status_code == 403 and code in CONTENT_REFUSED:
+        return ExitCode.FAILED
     if status_code in (401, 403):
         return ExitCode.KEY_REFUSED
     if status_code in UNAVAILABLE:
@@ -99,17 +109,18 @@ class AnswerError(CommandError):
     """A service's answer of an error (`expect_ok`): its status says whether the key was refused (401, 403), and the
     exit status (`exit_code_of_answer`)."""
 
-    def __init__(self, message: str, status_code: int) -> None:
+    def __init__(self, message: str, status_code: int, code: str | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.code = code
         self.exit_code = self._exit_code_of(status_code)
 
     def _exit_code_of(self, status_code: int) -> ExitCode:
-        return exit_code_of_answer(status_code)
+        return exit_code_of_answer(status_code, self.code)
 
     @property
     def refused(self) -> bool:
-        return self.status_code in (401, 403)
+        return self.status_code in (401, 403) and self.code not in CONTENT_REFUSED
 
 
 class NotFinalError(AnswerError):
@@ -182,10 +193,9 @@ class Connection:
         """The service's LRS_<SERVICE>_URL, else (the services of api.<host>) LRS_API_URL, else its loopback default
         (`DEFAULT_URLS`, which `unset_url_variable` names when nothing answers there); in the Sandpit
         LRS_SANDPIT_<SERVICE>_URL, which must be set."""
-        variable = self._url_variable(service)
+        variable = self.url_variable(service)
         if not self.sandpit:
-            api_url = os.environ.get(API_URL) if service in BEHIND_THE_API_HOST else None
-            return (os.environ.get(variable) or api_url or DEFAULT_URLS[service]).rstrip("/")
+            return (os.environ.get(variable) or DEFAULT_URLS[service]).rstrip("/")
         if service not in SANDPIT_SERVICES:
             raise CommandError(f"the Sandpit has no {service.replace('_', '-')} service: it is live only")
         if not (url := os.environ.get(variable)):
@@ -194,6 +204,14 @@ class Connection:
 
     def _url_variable(self, service: str) -> str:
         return f"LRS_SANDPIT_{service.upper()}_URL" if self.sandpit else f"LRS_{service.upper()}_URL"
+
+    def url_variable(self, service: str) -> str:
+        """The variable the service's URL is taken from, as messages name it: its LRS_<SERVICE>_URL when set (or in
+        the Sandpit, or when nothing is set: the one to set), else LRS_API_URL for a service of api.<host>."""
+        own = self._url_variable(service)
+        if self.sandpit or os.environ.get(own) or service not in BEHIND_THE_API_HOST:
+            return own
+        return API_URL if os.environ.get(API_URL) else own
 
     def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
         if not self.api_key and self.key_file:
@@ -205,7 +223,8 @@ class Connection:
             where = f"the key file {self.key_file}" if self.key_file else _key_variable(self.environment)
             raise UsageError(f"{where} does not hold an API key: a key is visible ASCII characters only (lrs_…)")
         base_url = self.url(service)
-        refuse_key_in_clear(base_url, self._url_variable(service))
+        variable = self.url_variable(service)
+        refuse_key_in_clear(base_url, variable)
         headers = {"Authorization": f"Bearer {self.api_key}"}
         if self.sandpit:
             # Checked before anything is sent: a batch meant for the Sandpit must never reach live.
@@ -220,8 +239,22 @@ class Connection:
             base_url=base_url,
             headers=headers,
             timeout=timeout,
-            event_hooks={"response": [lambda response: _check_environment(response, expected)]},
+            event_hooks={
+                "request": [lambda request: request.extensions.__setitem__(URL_VARIABLE, variable)],
+                "response": [lambda response: _check_environment(response, expected)],
+            },
         )
+
+
+URL_VARIABLE = "lrs_url_variable"
+"""The extension of each request that names the variable its URL came from (`Connection.url_variable`), for the
+messages that send the user to it."""
+
+
+def variable_of(request: httpx.Request | None) -> str:
+    """The variable the request's URL came from, as `Connection.client` marked it; else the variables' pattern."""
+    variable = request.extensions.get(URL_VARIABLE) if request is not None else None
+    return variable if isinstance(variable, str) else "LRS_<SERVICE>_URL"
 
 
 PLAIN_HTTP_ALLOWED = "LRS_ALLOW_PLAIN_HTTP"
@@ -328,8 +361,26 @@ def problem_text(response: httpx.Response, batch_format: BatchFormat | None = No
         if response.status_code == 404 and not detail:  # no route of the service: not the service named
             where = f" at {response.request.url.copy_with(query=None)}: check the LRS_<SERVICE>_URL variables"
         said_all = " - ".join(str(part) for part in (code, said) if part)
-        return f"HTTP {response.status_code}: {said_all}{where}.{_request_to_quote(response)}"
+        return f"HTTP {response.status_code}: {said_all}{where}.{_no_route_asked(response, body, detail)}" + (
+            _request_to_quote(response)
+        )
     return f"HTTP {response.status_code}: {body}{_request_to_quote(response)}"
+
+
+NO_ROUTE = "No route answers this address"
+"""How a service's 404 for an address none of its routes answers begins (`lrs_platform.http.no_route_detail`)."""
+
+
+def _no_route_asked(response: httpx.Response, body: dict[str, Any], detail: object) -> str:
+    """For a 404 no route answers (a base URL with an extra `/v1`, one base for a service behind another host): the
+    address asked, as the service's answer has it (`instance`), and the variable it came from."""
+    if response.status_code != 404 or not str(detail or "").startswith(NO_ROUTE):
+        return ""
+    request = _answered_request(response)
+    asked = str(request.url.copy_with(query=None)) if request is not None else None
+    if request is not None and isinstance(instance := body.get("instance"), str) and instance.startswith("/"):
+        asked = f"{request.url.scheme}://{request.url.netloc.decode()}{instance}"
+    return f" lrs asked {asked}: check {variable_of(request)}." if asked else ""
 
 
 def _request_to_quote(response: httpx.Response) -> str:
@@ -378,7 +429,7 @@ def expect_ok(response: httpx.Response) -> Any:
         if response.status_code in (502, 504) and request is not None and _uploads_a_batch(request):
             # the gateway gave up on ingest after the file went up: ingest may have kept it all the same
             said = f"{said} {batch_kept_unknown('Idempotency-Key' in request.headers)}"
-        raise AnswerError(said, response.status_code)
+        raise AnswerError(said, response.status_code, _problem_code(response))
     if not response.content:
         return None
     try:
@@ -442,11 +493,20 @@ def unreachable_text(error: httpx.TransportError) -> str:
     if (untrusted := untrusted_certificate(error)) is not None:
         host = request.url.netloc.decode() if request is not None else "the service"
         reason = untrusted.verify_message or untrusted.reason or str(untrusted)
+        if untrusted.verify_code in NAME_MISMATCH:  # a trusted certificate, of another host: a mistyped host
+            return f"the certificate of {host} is for another name ({reason}): check the URL ({variable_of(request)})"
         return f"the certificate of {host} is not trusted ({reason}): set SSL_CERT_FILE to your CA bundle"
     reason = str(error) or type(error).__name__
     if request is not None and (variable := unset_url_variable(request.url)):
         return f"{variable} is not set, so lrs tried {where} ({reason}): {_set_it(variable)}"
-    return f"cannot reach {where} ({reason}): is it running, and is its LRS_<SERVICE>_URL right?"
+    variable = variable_of(request)
+    its = "its " if variable.startswith("LRS_<") else ""  # no variable known: the pattern of them
+    return f"cannot reach {where} ({reason}): is it running, and is {its}{variable} right?"
+
+
+NAME_MISMATCH = frozenset({62, 64})
+"""OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH: the certificate verified, but names
+another host than the URL's."""
 
 
 def misconfigured(error: httpx.TransportError) -> bool:

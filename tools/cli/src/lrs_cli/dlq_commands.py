@@ -32,7 +32,6 @@ from lrs_cli.client import (
     ExitCode,
     UsageError,
     expect_ok,
-    problem_text,
     read_replacement,
     unreachable_text,
 )
@@ -446,7 +445,7 @@ def _value_of(answer: httpx.Response) -> tuple[bytes | None, str | None, str | N
             ):
                 return None, None, str(problem.get("detail") or NO_VALUE)
     if answer.status_code >= 400:
-        raise CommandError(problem_text(answer))
+        expect_ok(answer)  # raises, with the exit status of its answer (a refused key 5, an LRS unavailable 4)
     return answer.content, answer.headers.get("content-type"), None
 
 

@@ -18,6 +18,7 @@ import typer
 from rich.text import Text
 
 from lrs_cli.client import (
+    AnswerError,
     CommandError,
     Connection,
     ExitCode,
@@ -55,9 +56,8 @@ def erase(connection: Connection, uln: str, reason: str) -> tuple[dict[str, Any]
     """The erasure, and whether this call made it (False: the learner was erased before)."""
     with connection.client("validation") as client:
         response = client.post(f"/v1/admin/learners/{uln}/erasure", json={"reason": reason})
-    if response.status_code not in (200, 201):
-        raise CommandError(problem_text(response))
-    return response.json(), response.status_code == 201
+    erased: dict[str, Any] = expect_ok(response)  # a refused key exits 5, an LRS unavailable 4, as every command
+    return erased, response.status_code == 201
 
 
 _UNREAD = "validation could not say which ULNs the erasure would erase"
@@ -73,7 +73,8 @@ def erasure_reach(connection: Connection, uln: str) -> dict[str, Any]:
     with connection.client("validation") as client:
         response = client.get(f"/v1/admin/learners/{uln}/erasure")
     if response.status_code >= 500:
-        raise CommandError(f"{_UNREAD} ({problem_text(response).rstrip('.')}): nothing was erased")
+        said = f"{_UNREAD} ({problem_text(response).rstrip('.')}): nothing was erased"
+        raise AnswerError(said, response.status_code)
     reach: dict[str, Any] = expect_ok(response)  # a refusal says itself that nothing was erased
     return reach
 

@@ -36,4 +36,6 @@ def every_page(
         for count in summed:
             whole[count] += page[count]
     whole["next"] = None
+    if "more" in whole:  # the first page's "there is more" said of a list now read whole
+        whole["more"] = False
     return whole

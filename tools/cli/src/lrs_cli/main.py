@@ -5,7 +5,7 @@ refused at the door, failed (RS005, also when `batch check` projects it) or aban
 answered (404, 409, 422, 500); 2 usage, or a configuration no retry mends (a URL variable malformed or not set, a
 certificate not trusted); 3 a batch still not decided at the end of --wait, a Sandpit reset or a replay still under
 way; 4 a service (for `lrs credentials`, the database) could not be reached, or answered that it is unavailable
-(502, 503, 504): try again later; 5 the API key was refused (401, 403); 130 interrupted (Ctrl-C); 141 (SIGPIPE) the
+(502, 503, 504): try again later; 5 the API key was refused (401, 403; a 403 BATCH_OF_ANOTHER_AO is 1); 130 interrupted (Ctrl-C); 141 (SIGPIPE) the
 output's reader stopped reading; 143 terminated (SIGTERM), said as Ctrl-C is. An expected error is one line on
 stderr, never a traceback.
 """
@@ -52,6 +52,7 @@ from lrs_cli.client import (
     misconfigured,
     others_may_read,
     unreachable_text,
+    variable_of,
 )
 from lrs_cli.output import mark_environment, stderr, warn
 
@@ -212,7 +213,7 @@ def _run(argv: Sequence[str] | None) -> int:
         _fail(str(error))
         return error.exit_code
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:  # no request could be made: not "unreachable"
-        _fail(f"a request URL is not valid ({error}): check the LRS_<SERVICE>_URL variables and the values given")
+        _fail(invalid_url_text(error))
         return ExitCode.USAGE
     except httpx.TransportError as error:
         _fail(unreachable_text(error))
@@ -222,6 +223,18 @@ def _run(argv: Sequence[str] | None) -> int:
         _fail(f"{error.strerror or error}{f': {error.filename}' if error.filename else ''}")
         return ExitCode.FAILED
     return ExitCode.OK
+
+
+def invalid_url_text(error: httpx.InvalidURL | httpx.UnsupportedProtocol) -> str:
+    """A URL no request could be made to, with the variable it came from when a request was made of it."""
+    try:
+        request = error.request if isinstance(error, httpx.UnsupportedProtocol) else None
+    except RuntimeError:  # raised without its request
+        request = None
+    if request is None:
+        return f"a request URL is not valid ({error}): check the LRS_<SERVICE>_URL variables and the values given"
+    variable = variable_of(request)
+    return f"a request URL is not valid ({error}): lrs asked {request.url}, from {variable}: check {variable}"
 
 
 def _main_of(command: Any) -> Callable[..., Any]:
