@@ -619,7 +619,7 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """Parked messages of every service (or of --service), poison first per key; exit status 4 when a service did
-    not answer, 1 when one refused the key (said once when every service refused it).
+    not answer, 5 when one refused the key (said once when every service refused it).
 
     With --json: {"services": {NAME: {"parked": [...], "total": N, "error": null}}}, the same three keys for every
     service asked; a service that refused the key or did not answer has "parked" and "total" null and "error"
