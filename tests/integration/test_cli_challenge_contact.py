@@ -8,7 +8,7 @@ import random
 
 import pytest
 from tests.integration.conftest import SystemUnderTest
-from tests.integration.test_cli_against_services import FAILED, OK, _lrs
+from tests.integration.test_cli_against_services import FAILED, KEY_REFUSED, OK, _lrs
 
 pytestmark = pytest.mark.integration
 
@@ -35,4 +35,4 @@ async def test_an_ao_sets_its_challenge_contact_and_reads_it_back(system: System
     contact = json.loads(shown.stdout)
     assert (contact["ao_id"], contact["email"], contact["telephone"]) == (ao_id, address, "01632 960 000")
     assert by_operator.returncode == OK and address in by_operator.stdout
-    assert by_another_ao.returncode == FAILED and address not in by_another_ao.stdout + by_another_ao.stderr
+    assert by_another_ao.returncode == KEY_REFUSED and address not in by_another_ao.stdout + by_another_ao.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from tests.integration.conftest import SystemUnderTest
-from tests.integration.test_cli_against_services import FAILED, OK, USAGE, _lrs, _register
+from tests.integration.test_cli_against_services import FAILED, KEY_REFUSED, OK, USAGE, _lrs, _register
 from tests.support.learners import corrupt_check_digit, new_learner
 
 pytestmark = pytest.mark.integration
@@ -69,7 +69,7 @@ async def test_an_ao_cannot_erase_a_learner(system: SystemUnderTest, tmp_path: P
     learner = new_learner()
     await _register(system, tmp_path, [learner])
     refused = await _lrs(system, "ao:RN5133", "learners", "erase", learner["uln"], "--reason", REASON, "--yes")
-    assert refused.returncode == FAILED
+    assert refused.returncode == KEY_REFUSED
     assert "HTTP 403" in refused.stderr
     audit = await _lrs(system, "operator:cli-erasure", "learners", "erasures", "--uln", learner["uln"], "--json")
     assert json.loads(audit.stdout) == []
@@ -121,4 +121,4 @@ async def test_an_operator_sees_how_learner_keys_are_wrapped_and_rewraps_them(
     assert (answer["rewrapped"], answer["to_rewrap"], answer["wrap_with"]) == (0, 0, 0)
 
     refused = await _lrs(system, "ao:RN5133", "keyring", "rewrap")
-    assert refused.returncode == FAILED and "HTTP 403" in refused.stderr
+    assert refused.returncode == KEY_REFUSED and "HTTP 403" in refused.stderr

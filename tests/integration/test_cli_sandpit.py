@@ -28,7 +28,7 @@ from lrs_domain.formats import ParsedBatch, parse_batch, write_batch
 pytestmark = pytest.mark.integration
 
 LRS = str(Path(sys.executable).parent / "lrs")
-OK, FAILED, NOT_FINAL = 0, 1, 3
+OK, FAILED, NOT_FINAL, KEY_REFUSED = 0, 1, 3, 5
 AO = "RN9093"
 SERVED = ("ingest", "validation", "plr-projector")
 
@@ -168,7 +168,7 @@ async def test_an_ao_rehearses_in_the_sandpit_and_live_never_sees_it(
     assert json.loads(live_batches.stdout) == []
 
     refused = await lrs(environments, "--key-file", str(key_file), "batch", "list")
-    assert refused.returncode == FAILED
+    assert refused.returncode == KEY_REFUSED
     assert "Sandpit key" in refused.stderr
 
 

@@ -46,7 +46,7 @@ from lrs_platform.parking_api import router
 pytestmark = pytest.mark.integration
 
 LRS = str(Path(sys.executable).parent / "lrs")
-OK, FAILED = 0, 1
+OK, FAILED, KEY_REFUSED = 0, 1, 5
 CONSUMER = "dlqshow.outcomes"
 PARTITION = 2
 OUTCOMES = private_copy(BATCH_OUTCOMES, "dlqshow")
@@ -214,9 +214,10 @@ async def test_a_parked_value_is_read_with_the_support_scope_and_by_nobody_else(
     assert scoped.returncode == OK, scoped.stderr
     assert saved.read_bytes() == b"\x00\xff not json"  # not JSON: its bytes as they are
     assert f"value: 11 bytes of application/octet-stream, written to {saved}" in scoped.stdout
-    assert refused_scope.returncode == FAILED and "OPERATOR_SCOPE_MISSING" in refused_scope.stderr
+    assert refused_scope.returncode == KEY_REFUSED and "OPERATOR_SCOPE_MISSING" in refused_scope.stderr
     assert (
-        refused_ao.returncode == FAILED and "HTTP 403: Forbidden: dead letters are for operators" in refused_ao.stderr
+        refused_ao.returncode == KEY_REFUSED
+        and "HTTP 403: Forbidden: dead letters are for operators" in refused_ao.stderr
     )
     assert {caller: answer.status_code for caller, answer in answers.items()} == {
         "support": 200,
@@ -284,7 +285,7 @@ async def test_the_projectors_parked_event_is_shown_and_a_corrected_copy_applied
     assert f"  read from  {PLR} partition {poison_partition} offset {poison_offset}\n" in written.stdout
     assert f"`lrs dlq retry {uln} --replacement {saved}`" in written.stdout
     assert kept == broken and mended == json.loads(updated)
-    assert refused.returncode == FAILED and "403" in refused.stderr
+    assert refused.returncode == KEY_REFUSED and "403" in refused.stderr
     assert retried.returncode == OK, retried.stderr
     assert "applied 0, duplicates 1, skipped 0, still parked 0" in retried.stdout
     assert history.returncode == OK, history.stderr

@@ -164,7 +164,8 @@ async def advisory_locked(
                 # the connection is closed, or the server's end of it (idle past the bound) is read but not yet taken
                 # in (a stuck event loop): the pool gets a new one in its place
                 kept = False
-                connection.terminate()
+                with contextlib.suppress(asyncpg.InterfaceError):  # closed already: the pool has let it go
+                    connection.terminate()
             if not kept:
                 # the server ended the session (idle past the bound: this process was frozen), and the lock with it
                 _log.warning("advisory_lock_lost", lock=name, idle_seconds=idle_seconds)
