@@ -6,25 +6,18 @@ SSL_CERT_FILE" when the CA is trusted). A batch whose header names another AO is
 
 from __future__ import annotations
 
-import datetime
-import http.server
-import ipaddress
-import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from lrs_cli.client import CONTENT_REFUSED, ExitCode, exit_code_of_answer
 from lrs_cli.main import main
 from lrs_platform.http import no_route_detail
+
+from .tls_server import refusing_tls_server, self_signed_certificate
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "samples" / "sample-100.csv"
@@ -191,66 +184,13 @@ def test_a_key_not_allowed_to_submit_stays_exit_5(
 @pytest.fixture(scope="module")
 def certificate_of_another_name(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A CA-signed-looking self-signed certificate for api.lrs.example (and 127.0.0.1), trusted by SSL_CERT_FILE."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "api.lrs.example")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("api.lrs.example"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls-name")
-    cert_file, key_file = folder / "tls.crt", folder / "tls.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
-
-
-class _Refusing(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b'{"title": "Unauthenticated", "status": 401}'
-        self.send_response(401)
-        self.send_header("Content-Type", "application/problem+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # the client's refused handshakes
+    return self_signed_certificate(tmp_path_factory.mktemp("tls-name"), "api.lrs.example", ("api.lrs.example",))
 
 
 @pytest.fixture
 def tls_port(certificate_of_another_name: tuple[Path, Path]) -> Iterator[int]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*certificate_of_another_name)
-    server = _QuietServer(("127.0.0.1", 0), _Refusing)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with refusing_tls_server(certificate_of_another_name) as port:
+        yield port
 
 
 def test_a_trusted_certificate_for_another_name_says_check_the_url_not_ssl_cert_file(
