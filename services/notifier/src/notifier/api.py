@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -147,14 +148,21 @@ def _authorise(principal: Principal, ao_id: str) -> None:
         raise ProblemError(403, "Forbidden", "An awarding organisation sees and sets only its own challenge contact.")
 
 
-async def _contacts_caller(ao_id: AoId, principal: CurrentPrincipal) -> Principal:
+@dataclass(frozen=True)
+class _ContactsCall:
+    principal: Principal
+    ao_id: str
+
+
+async def _contacts_caller(ao_id: AoId, principal: CurrentPrincipal) -> _ContactsCall:
     """`_authorise` as a dependency: FastAPI solves it before it validates the body, so another AO is told it may
-    not, not what is wrong with what it sent."""
+    not, not what is wrong with what it sent. It carries the AO's id too, so the route does not declare (and
+    validate, and refuse) the path's `ao_id` a second time."""
     _authorise(principal, ao_id)
-    return principal
+    return _ContactsCall(principal, ao_id)
 
 
-ContactsCaller = Annotated[Principal, Depends(_contacts_caller)]
+ContactsCaller = Annotated[_ContactsCall, Depends(_contacts_caller)]
 
 
 def _public(stored: StoredContact, reader: Principal) -> ChallengeContactPublic:
@@ -199,9 +207,8 @@ async def get_contact(ao_id: AoId, principal: CurrentPrincipal, request: Request
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
-async def put_contact(
-    ao_id: AoId, principal: ContactsCaller, body: ChallengeContactUpdate, request: Request
-) -> ChallengeContactPublic:
+async def put_contact(call: ContactsCaller, body: ChallengeContactUpdate, request: Request) -> ChallengeContactPublic:
+    principal, ao_id = call.principal, call.ao_id
     if principal.is_operator and ao_id not in request.app.state.register:
         # a mistyped number would keep a contact no challenge ever reaches, and the real AO's notices held
         raise ProblemError(
