@@ -20,14 +20,17 @@ from lrs_platform.identity import Principal
 class FakeStore:
     """Stands in for the identity tables: what each action was asked for, and a key or a count back."""
 
-    def __init__(self) -> None:
+    def __init__(self, holding_keys: set[str] | None = None) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.holding_keys = holding_keys  # None: every principal holds one key
 
     async def __call__(
         self, action: str, principal: Principal, label: str | None, environment: Environment, **_: Any
     ) -> IssuedKey | int:
         self.calls.append((action, str(principal)))
-        return 1 if action == "revoke" else IssuedKey("k1", "lrs_k1_secret", principal)
+        if action == "revoke":
+            return 1 if self.holding_keys is None or str(principal) in self.holding_keys else 0
+        return IssuedKey("k1", "lrs_k1_secret", principal)
 
 
 @pytest.fixture
@@ -89,12 +92,28 @@ def test_the_register_of_an_operators_own_reference_files_is_the_one_checked(
 
 @pytest.mark.parametrize("principal", ["ao:RN9903", "ao:RN9037", "operator:oncall"])
 def test_any_principal_with_keys_can_be_revoked_as_it_is_written(
-    principal: str, store: FakeStore, capsys: pytest.CaptureFixture[str]
+    principal: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    store = FakeStore(holding_keys={principal})
+    monkeypatch.setattr(admin_commands, "_with_store", store)
+
     assert main(["credentials", "revoke", "--principal", principal]) == ExitCode.OK
 
-    assert store.calls == [("revoke", principal)]
+    assert store.calls[0] == ("revoke", principal)
     assert capsys.readouterr().out == f"revoked 1 key(s) of {principal}\n"
+
+
+def test_an_ao_typed_as_the_register_writes_it_has_its_keys_made_in_lower_case_revoked_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a key made as ao:rn9037 before ids were written as the register writes them outlived `revoke ao:RN9037`
+    store = FakeStore(holding_keys={"ao:rn9037"})
+    monkeypatch.setattr(admin_commands, "_with_store", store)
+
+    assert main(["credentials", "revoke", "--principal", "ao:RN9037"]) == ExitCode.OK
+
+    assert store.calls == [("revoke", "ao:RN9037"), ("revoke", "ao:rn9037")]
+    assert capsys.readouterr().out == "revoked 1 key(s) of ao:rn9037\n"
 
 
 def test_an_ao_typed_in_lower_case_has_its_keys_revoked_as_create_named_them_too(

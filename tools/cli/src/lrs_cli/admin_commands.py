@@ -361,18 +361,22 @@ class _KeyFile:
 
 def _revoked(principal: Principal, environment: Environment) -> str:
     """Every key of the principal as written and, for an AO, as the register writes its id (`ao:rn9037` ends the
-    keys of `ao:RN9037`, which is what `create` made): a leaked key must not outlive a revoke typed in lower case.
+    keys of `ao:RN9037`, which is what `create` made) and in lower case (`ao:RN9037` ends keys made as `ao:rn9037`
+    before ids were written as the register writes them): a leaked key must not outlive a revoke typed either way.
     Revoking nothing is an error (exit 1), never a quiet success."""
     principals = [principal]
-    if principal.kind is PrincipalKind.AO and principal.id != principal.id.strip().upper():
-        principals.append(Principal(principal.kind, principal.id.strip().upper()))
-    revoked = 0
+    if principal.kind is PrincipalKind.AO:
+        for spelling in (principal.id.strip().upper(), principal.id.strip().lower()):
+            if spelling not in (each.id for each in principals):
+                principals.append(Principal(principal.kind, spelling))
+    revoked: dict[Principal, int] = {}
     for each in principals:
         count = asyncio.run(_with_store("revoke", each, None, environment))
-        revoked += count if isinstance(count, int) else 0
-    if revoked == 0:
+        if isinstance(count, int) and count > 0:
+            revoked[each] = count
+    if not revoked:
         raise CommandError(f"{principal} has no key to revoke: nothing was revoked (check the principal's kind and id)")
-    return f"revoked {revoked} key(s) of {' and '.join(str(each) for each in principals)}"
+    return f"revoked {sum(revoked.values())} key(s) of {' and '.join(str(each) for each in revoked)}"
 
 
 def registered_ao(principal: Principal, reference_dir: Path | None) -> Principal:
