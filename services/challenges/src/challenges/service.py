@@ -35,7 +35,7 @@ from challenges.domain import (
     within_reach,
 )
 from challenges.record_store import PlrRecord
-from challenges.store import ChallengeStore, ChallengeUnitOfWork
+from challenges.store import ChallengeStore, ChallengeUnitOfWork, OpenChallengeExists
 from lrs_contracts.challenge import ChallengeResolution
 from lrs_contracts.envelope import utc_now
 from lrs_contracts.registry import wrap
@@ -163,6 +163,11 @@ class ChallengeService:
         try:
             return challenge_target(achievement, ulns, ao_id)
         except AchievementIsWithdrawn as withdrawn:
+            # the learner's own achievement: a raise retried after its answer was lost, the AO having withdrawn
+            # the achievement meanwhile, is told of the challenge that is open, as any repeated raise is
+            open_challenge = await self._store.open_on(achievement_id)
+            if open_challenge is not None:
+                raise OpenChallengeExists(open_challenge) from None
             named = AchievementIsWithdrawn(
                 withdrawn.achievement_id, withdrawn.ao_id, self._ao_names.get(withdrawn.ao_id)
             )

@@ -284,6 +284,11 @@ class ChallengeStore:
         row = await self._pool.fetchrow("SELECT * FROM challenges.challenges WHERE challenge_id = $1", challenge_id)
         return _challenge(row) if row else None
 
+    async def open_on(self, achievement_id: uuid.UUID) -> uuid.UUID | None:
+        """The id of the achievement's open challenge, if it has one."""
+        found: uuid.UUID | None = await self._pool.fetchval(_OPEN_ON_ACHIEVEMENT, achievement_id)
+        return found
+
     async def list(
         self,
         *,

@@ -99,6 +99,9 @@ class _Store:
     async def get(self, challenge_id: uuid.UUID) -> Challenge | None:
         return next((challenge for challenge in self.challenges if challenge.challenge_id == challenge_id), None)
 
+    async def open_on(self, achievement_id: uuid.UUID) -> uuid.UUID | None:
+        return next((each.challenge_id for each in self.challenges if each.achievement_id == achievement_id), None)
+
 
 async def _not_held(ulns: Collection[str]) -> bool:
     return False
