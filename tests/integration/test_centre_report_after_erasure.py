@@ -142,6 +142,10 @@ async def test_a_report_sent_once_the_erasure_answered_is_refused_though_the_pro
         assert refused.status_code == 410, refused.text
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert refused.json()["code"] == "LEARNER_ERASED"
+    # the retry of a report taken before the erasure (its first answer lost) is told it was taken, not that nothing was
+    assert "report_id" not in after[1].json()
+    assert after[2].json()["report_id"] == before.json()["report_id"]
+    assert "was taken" in after[2].json()["detail"]
     assert await _plr_log_ends(kafka_bootstrap, prefix) == ends  # nothing about them put on the log
     connection = await asyncpg.connect(app.database_url)
     try:  # refused by the registry's word: the read model knows of no erasure

@@ -168,7 +168,8 @@ async def _check_centre_grade(grade: str | None, qan: ParsedQan) -> None:
         "The calling provider must be linked to the learner (it registered them, or an operator linked it:"
         " decision 0121), else 403 `PROVIDER_NOT_LINKED`; a ULN with a wrong check digit is 422 `RV002` first."
         " A linked provider reporting for an erased learner is refused with 410 `LEARNER_ERASED`: nothing about"
-        " them is put on the log. The same `Idempotency-Key` with the same report answers the first report again"
+        " them is put on the log (a report sent before the erasure under the same `Idempotency-Key` is named in"
+        " `report_id`: it was taken). The same `Idempotency-Key` with the same report answers the first report again"
         " (202, same `report_id`); with another report it is refused (409 `IDEMPOTENCY_KEY_REUSED`, naming the first in `report_id`); a key that is not 1 to 255 visible"
         " ASCII characters is 400."
         " A report is judged by a batch's record rules where they apply to it, each refusal 422 with the rule's code"
@@ -247,7 +248,8 @@ async def report_centre_achievement(
     if await erased_in_registry(
         projector, sorted({body.uln, *group.ulns}), not_done="the report was not taken; send it again."
     ):
-        raise _learner_erased(principal.kind)
+        taken_before = first if first is not None and first.offset is not None else None
+        raise _learner_erased(principal.kind, taken_before.report_id if taken_before else None)
     if first is not None and first.partition is not None and first.offset is not None:
         return _report_accepted(first.report_id, first.event_id, first.partition, first.offset)
     envelope = wrap(payload, source=SERVICE, correlation_id=str(report_id), event_id=event_id)
@@ -264,14 +266,24 @@ async def report_centre_achievement(
     return _report_accepted(report_id, event_id, metadata.partition, metadata.offset)
 
 
-def _learner_erased(kind: PrincipalKind) -> ProblemError:
+def _learner_erased(kind: PrincipalKind, taken_before: uuid.UUID | None = None) -> ProblemError:
+    """`taken_before`: the report this Idempotency-Key sent before the erasure, which is on the log. A retry
+    whose first answer was lost is told so, not that nothing was taken."""
     _log.info("centre_report_refused", principal=kind.value, code=ProblemCode.LEARNER_ERASED.value)
+    detail = (
+        "This learner's personal data was erased, so no centre achievement is taken for them: what a report"
+        " says of them would be kept for good."
+    )
+    if taken_before is None:
+        return ProblemError(410, "Learner erased", detail, code=ProblemCode.LEARNER_ERASED)
     return ProblemError(
         410,
         "Learner erased",
-        "This learner's personal data was erased, so no centre achievement is taken for them: what a report"
-        " says of them would be kept for good.",
+        f"The report sent with this Idempotency-Key before the learner's erasure ({taken_before}) was taken and"
+        " stays on their record without its free text; nothing more is taken for them: their personal data was"
+        " erased.",
         code=ProblemCode.LEARNER_ERASED,
+        report_id=str(taken_before),
     )
 
 
