@@ -270,3 +270,23 @@ async def test_two_changes_at_once_leave_an_enabled_operator_with_the_accounts_d
 
     assert outcomes.count(True) == 1, outcomes
     assert sum(isinstance(outcome, LastAccountsOperator) for outcome in outcomes) == 1, outcomes
+
+
+async def test_duties_saved_as_they_are_change_nothing_and_keep_the_sessions(
+    stores: tuple[Authentication, CredentialStore, Any],
+) -> None:
+    auth, _, pool = stores
+    _, password = await auth.create_account(
+        "steady", "Steady", Role.OPERATOR, None, None, ["dead-letters", "support"], by="operator:tests"
+    )
+    session = (await auth.sign_in("steady", password)).session
+    assert session is not None
+
+    _, changed = await auth.change_duties("steady", ["support", "dead-letters"], by="operator:tests")
+
+    assert changed is False
+    assert await auth.session_for(session.token) is not None
+    kept = await pool.fetchval(
+        "SELECT count(*) FROM portal.account_changes WHERE subject = 'steady' AND change = 'duties_changed'"
+    )
+    assert kept == 0

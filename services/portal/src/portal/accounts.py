@@ -409,6 +409,16 @@ class PasswordChange(StrEnum):
     WRONG_PASSWORD = "wrong_password"  # the current password given is not the account's  # noqa: S105
     LOCKED = "locked"  # too many wrong current passwords, as for signing in
     CHANGED_MEANWHILE = "changed_meanwhile"  # an operator reset it, or another change came first
+    CHANGED_ALREADY = "changed_already"  # the form sent twice: the first request made this very change
+
+
+@dataclass(frozen=True)
+class PasswordByLink:
+    """What a password chosen through a link came to: the account (None when the link does not work) and whether
+    the link had already set this very password (the form sent twice: the person was told of it once)."""
+
+    account: Account | None
+    repeated: bool = False
 
 
 @dataclass(frozen=True)

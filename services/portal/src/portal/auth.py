@@ -30,6 +30,7 @@ from portal.accounts import (
     LastOperatorWithPower,
     LockoutPolicy,
     NotInRegister,
+    PasswordByLink,
     PasswordChange,
     Role,
     SignInOutcome,
@@ -526,14 +527,20 @@ class Authentication:
         return account
 
     async def set_duties(self, username: str, scopes: Collection[str], *, by: str) -> Account:
+        """`change_duties`' account."""
+        return (await self.change_duties(username, scopes, by=by))[0]
+
+    async def change_duties(self, username: str, scopes: Collection[str], *, by: str) -> tuple[Account, bool]:
         """Limits an operator to `scopes` (none: every duty) and ends their sessions: each session's key
-        carries the duties it was issued with, so the next sign-in gets a key with the new ones.
+        carries the duties it was issued with, so the next sign-in gets a key with the new ones. The account, and
+        False when its duties were these already: then nothing is recorded and its sessions go on (a repeat).
         LastOperatorWithPower when it would leave no enabled operator with every duty, or with the accounts duty."""
         duties = checked_duties(Role.OPERATOR, scopes)
-        await self._accounts.set_scopes(username, duties, by=by)
+        if not await self._accounts.set_scopes(username, duties, by=by):
+            return await self.account(username), False
         await self._revoke(await self._sessions.end_all_of(username))
         _log.info("account_duties_changed", scopes=sorted(duties))
-        return await self.account(username)
+        return await self.account(username), True
 
     async def reset_password(
         self, username: str, password: str | None = None, *, by: str, password_set_at: datetime | None = None
@@ -584,7 +591,7 @@ class Authentication:
                 # the form sent twice (a double-click): the change that came first was this very one, and it ended
                 # every session of the account already
                 _log.info("password_change_repeated", role=checked.account.role.value, ao_id=checked.account.ao_id)
-                return PasswordChange.CHANGED
+                return PasswordChange.CHANGED_ALREADY
             return PasswordChange.CHANGED_MEANWHILE
         await self._revoke(ended)
         _log.info("password_changed", role=checked.account.role.value, ao_id=checked.account.ao_id)
@@ -636,8 +643,13 @@ class Authentication:
         not the one an operator was shown: InvalidAccount); a lock-out is lifted and every session of the account
         ends. None when the link does not work (any more), unless it was used meanwhile to set this very password
         (the form sent twice): then the account, as the first time."""
+        return (await self.set_password_by_link(token, new)).account
+
+    async def set_password_by_link(self, token: str, new: str) -> PasswordByLink:
+        """`reset_password_by_link`, saying also whether this was the form sent twice (`repeated`): the person is
+        told of a new password once."""
         if not is_token(token):
-            return None
+            return PasswordByLink(None)
         link_hash = token_hash(token)
         holder = await self._link_holder(link_hash)
         check_new_password(new, is_current=await self._is_the_given_password(holder, new))
@@ -647,14 +659,15 @@ class Authentication:
             if holder is not None and (same := await self._changed_to(holder[0].username, new, since=holder[1])):
                 # used meanwhile by the same form sent again, perhaps to another replica
                 _log.info("password_reset_by_link_repeated", role=same.role.value, ao_id=same.ao_id)
-                return same
-            return await self.link_used_for(token, new)
+                return PasswordByLink(same, repeated=True)
+            used = await self.link_used_for(token, new)
+            return PasswordByLink(used, repeated=used is not None)
         account, ended = reset
         self._forget_old_link_uses()
         self._links_used[link_hash] = _LinkUse(account.username, new_hash, monotonic())
         await self._revoke(ended)
         _log.info("password_reset_by_link", role=account.role.value, ao_id=account.ao_id)
-        return account
+        return PasswordByLink(account)
 
     async def link_used_for(self, token: str, new: str) -> Account | None:
         """The account a forgotten-password link was used for in this replica within LINK_USE_REMEMBERED_SECONDS,

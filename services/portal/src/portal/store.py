@@ -463,19 +463,23 @@ class AccountStore:
         account = accounts.pop(username, None)
         return None if account is None else (account, list(accounts.values()))
 
-    async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
-        """An operator's duties; AccountNotFound for no operator of that name; LastOperatorWithPower when it
-        would leave no enabled operator with every duty, or with the accounts duty."""
+    async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> bool:
+        """An operator's duties: False when they are these already, and nothing changes (a repeat); AccountNotFound
+        for no operator of that name; LastOperatorWithPower when it would leave no enabled operator with every duty,
+        or with the accounts duty."""
         async with self._pool.acquire() as connection, connection.transaction():
             locked = await self._locked_with_the_operators(connection, username)
             if locked is None or not locked[0].is_operator:
                 raise AccountNotFound(username)
             account, operators = locked
+            if account.scopes == scopes:
+                return False
             check_operator_power_stays(account, replace(account, scopes=scopes), operators)
             await connection.execute(
                 "UPDATE portal.accounts SET scopes = $2 WHERE username = $1", username, sorted(scopes)
             )
             await self.record_change(connection, by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
+        return True
 
     async def disable(self, username: str, *, by: str, reason: str = "") -> bool:
         """Disables the account (recorded once, with the operator's `reason`): False when it was disabled already,

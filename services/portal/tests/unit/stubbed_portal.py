@@ -316,14 +316,17 @@ class MemoryAccounts:
         await self._kept(by, username, AccountChange.EMAIL_CHANGED, address_change(account.email, email))
         return account.email
 
-    async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> None:
+    async def set_scopes(self, username: str, scopes: frozenset[str], *, by: str) -> bool:
         stored(username)
         if username not in self.rows or not self.rows[username][0].is_operator:
             raise AccountNotFound(username)
         account, password_hash = self.rows[username]
+        if account.scopes == scopes:
+            return False
         check_operator_power_stays(account, replace(account, scopes=scopes), self._others(username))
         self.rows[username] = (replace(account, scopes=scopes), password_hash)
         await self._kept(by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
+        return True
 
     def _others(self, username: str) -> list[Account]:
         return [account for account, _ in self.rows.values() if account.username != username]

@@ -228,3 +228,51 @@ def test_a_reset_sent_twice_to_two_replicas_says_set_both_times(
     assert same is not None and same.username == "ray.replicas"
     assert different is None
     assert asyncio.run(portal.auth.sign_in("ray.different", OTHER)).session is not None
+
+
+# --- the person is told of a new password once ------------------------------------------------------------------
+
+CHANGED_NOTICE = "The password of your Organisation Portal account has changed"
+
+
+def _notices(portal: StubbedPortal) -> int:
+    return sum(1 for message in portal.mailer.sent if message["Subject"] == CHANGED_NOTICE)
+
+
+def test_a_change_sent_twice_sends_no_second_notice(portal: StubbedPortal) -> None:
+    """The second request finds the change the first made (the first's answer told of it): it emails nothing."""
+    _, password = portal.account("ria.twice", Role.AO, email=EMAIL)
+    session = asyncio.run(portal.auth.sign_in("ria.twice", password)).session
+    assert session is not None
+    client = portal.client()
+    client.cookies.set(portal.cookies.session_cookie, session.token)
+    _first_click_lands_after_the_check(portal, "ria.twice", password, NEW)
+    before = _notices(portal)
+
+    second = client.post(
+        "/account/password",
+        data=form(session, current_password=password, new_password=NEW, new_password_again=NEW),
+    )
+
+    assert (second.status_code, second.headers["location"]) == (303, "/sign-in?password_changed=1")
+    assert _notices(portal) == before
+
+
+def test_a_reset_sent_twice_to_two_replicas_sends_one_notice(
+    portal: StubbedPortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both requests read the link while it worked; the one that finds it used by the other for this very password
+    says "set" and emails nothing: the other told the person."""
+    token = _link_for(portal, "ray.notices")
+    client = portal.client()
+    form_token = _form_token(client.get(f"/account/reset/{token}"))
+    monkeypatch.setattr(portal.accounts, "reset_by_link", _first_elsewhere(portal, token, NEW))
+    before = _notices(portal)
+
+    second = client.post(
+        f"/account/reset/{token}", data={FIELD: form_token, "new_password": NEW, "new_password_again": NEW}
+    )
+
+    assert (second.status_code, second.headers["location"]) == (303, "/sign-in?password_reset=1")
+    assert _notices(portal) == before
+    assert asyncio.run(portal.auth.set_password_by_link("not-a-token", NEW)).account is None

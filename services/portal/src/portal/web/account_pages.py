@@ -497,7 +497,7 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
     account = await _operator_account(request, username, user)
     choice, ticked = field(form, "duties"), _ticked_duties(form)
     try:
-        saved = await portal_of(request).auth.set_duties(
+        saved, changed = await portal_of(request).auth.change_duties(
             account.username, _chosen_duties(choice, ticked), by=user.account.who
         )
     except InvalidAccount as error:
@@ -512,6 +512,11 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
         "what": f"Duties of {saved.username} saved: {_duties_said(saved.scopes)}",
         "body": "Any session of theirs has ended: they sign in again to work with these duties.",
     }
+    if not changed:
+        told = {
+            "what": f"Duties of {saved.username} unchanged: {_duties_said(saved.scopes)}",
+            "body": "They had these duties already: their sessions go on.",
+        }
     return await see_other_telling(request, user, "/ops/accounts", done=told)
 
 

@@ -239,6 +239,8 @@ async def change_password(request: Request, user: User) -> Response:
     if outcome is PasswordChange.CHANGED_MEANWHILE:  # reset, disabled or changed elsewhere first: start again
         await portal.auth.sign_out(user.token)
         response = see_other("/sign-in?password_not_changed=1")
+    elif outcome is PasswordChange.CHANGED_ALREADY:  # the form sent twice: the first request's answer told them
+        response = see_other("/sign-in?password_changed=1")
     else:
         response = see_other("/sign-in?password_changed=1")
         _told_password_changed(response, portal.password_emails, user.account, PasswordChangedBy.OWNER)
@@ -383,12 +385,14 @@ async def reset_password(request: Request, token: str) -> Response:
     if errors:
         return _reset_page(request, token, account, errors, 400)
     try:
-        reset = await portal.auth.reset_password_by_link(token, new)
+        reset = await portal.auth.set_password_by_link(token, new)
     except InvalidAccount as error:
         return _reset_page(request, token, account, {"new_password": str(error)}, 400)
-    if reset is None:  # used (for another password) or changed meanwhile
+    if reset.account is None:  # used (for another password) or changed meanwhile
         return _reset_page(request, token, None, status_code=404)
-    return _told_password_changed(_password_set(request), portal.password_emails, reset, PasswordChangedBy.LINK)
+    if reset.repeated:  # the form sent twice: the notice went with the first
+        return _password_set(request)
+    return _told_password_changed(_password_set(request), portal.password_emails, reset.account, PasswordChangedBy.LINK)
 
 
 def _password_set(request: Request) -> Response:
