@@ -55,7 +55,7 @@ from lrs_contracts.plr import (
     AchievementWithdrawn,
     CentreAchievementReported,
 )
-from lrs_contracts.registry import EVENT_TYPES, UnknownEventType, decode
+from lrs_contracts.registry import EVENT_TYPES, UnknownEventType, decode, event_type_of
 from lrs_contracts.sandpit import SandpitAchievementsErased, SandpitResetApplied
 from lrs_platform.database import advisory_lock_key, apply_migrations, where_given
 from lrs_platform.kafka import MAX_MESSAGE_BYTES
@@ -137,6 +137,74 @@ async def send_dead_letter(
             raise
         _log.warning("dead_letter_value_left_out", topic=topic, value_bytes=len(copied), error=error_text(error))
         await publish(topic, key, b"", letter.without_value(len(copied)).headers())
+
+
+# The free text a PLR event may carry that can name its learner, by event type, as paths in the event (`data`): a
+# provider's words in its centre report (the projector's read model empties them at the learner's erasure) and the AO's
+# MIS identifier on the achievement events of releases before it was left off the log. The grade stays, as it does in
+# the read model. An erasure empties them in the copies of such events kept outside the log: an operator's corrected
+# copies (plr_ops.operator_actions) and parked messages (the projector's `parked`, `ParkedMessages.erase_free_text`).
+FREE_TEXT: dict[str, tuple[tuple[str, ...], ...]] = {
+    event_type_of(CentreAchievementReported): (("provider_name",), ("subject",)),
+    **{
+        event_type_of(model): (("provenance", "mis_identifier"),)
+        for model in (
+            AchievementRecorded,
+            AchievementUpdated,
+            AchievementSuperseded,
+            AchievementWithdrawn,
+            AchievementReinstated,
+        )
+    },
+}
+
+
+def free_text_of(value: bytes) -> tuple[str, dict[str, Any], tuple[tuple[str, ...], ...]] | None:
+    """The learner (ULN) a PLR event's bytes are about, the event as JSON and where its free text is (`FREE_TEXT`), or
+    None: an event of another kind (the learner and challenge topics carry their learners' words sealed), or bytes
+    that are not one."""
+    try:
+        document = json.loads(value)
+        data = document["data"]
+        paths = FREE_TEXT.get(data["event_type"])
+        uln = data["uln"] if "uln" in data else data["key"]["uln"]
+    except (ValueError, LookupError, TypeError, RecursionError):
+        return None
+    if paths is None or not isinstance(uln, str):
+        return None
+    return uln, document, paths
+
+
+def without_erased_free_text(value: bytes, erased: Collection[str]) -> bytes | None:
+    """`value`, a PLR event's bytes kept outside the log (a parked message, an operator's corrected copy), with its free
+    text that may name its learner set to null (`FREE_TEXT`) when the learner is one of `erased`; None when it has none
+    to empty. Applied, it projects what the event itself projects for an erased learner, so a rebuild builds the same
+    model."""
+    about = free_text_of(value)
+    if about is None or about[0] not in erased:
+        return None
+    _, document, paths = about
+    emptied = False
+    for *parents, name in paths:
+        holder: Any = document["data"]
+        for parent in parents:
+            holder = holder.get(parent) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and holder.get(name) is not None:
+            holder[name] = None
+            emptied = True
+    return json.dumps(document, ensure_ascii=False).encode() if emptied else None
+
+
+def naming_one_of(column: str, ulns: str = "$1", escape: str = "$2") -> str:
+    """SQL: whether the bytes of `column` (a PLR event's) may be about one of the ULNs of parameter `ulns` (text[]):
+    they name one, or escape a character (parameter `escape`, `JSON_ESCAPE`), as JSON may spell a digit."""
+    return (
+        f"(position({escape}::bytea IN {column}) > 0 OR EXISTS (SELECT 1 FROM unnest({ulns}::text[]) AS erased (uln)"
+        f" WHERE position(convert_to(erased.uln, 'UTF8') IN {column}) > 0))"
+    )
+
+
+JSON_ESCAPE = b"\\u"
 
 
 JSON_MEDIA_TYPE = "application/json"
@@ -382,6 +450,26 @@ class ParkedMessages:
             f"SELECT count(*) FROM {self._table}{where}", list(consumers), *values
         )
         return total
+
+    async def erase_free_text(self, connection: asyncpg.Connection, ulns: Collection[str]) -> int:
+        """The parked PLR events of erased learners (`ulns`, every ULN of theirs), every consumer's, lose the free text
+        that may name them (`without_erased_free_text`), on `connection`, in the caller's transaction (the one that
+        records the erasure); returns how many changed. A retry then applies what the event applies for an erased
+        learner, and `lrs dlq show` shows no name. A message parked after it is parked as it came."""
+        if not ulns:
+            return 0
+        rows = await connection.fetch(
+            f"SELECT id, value FROM {self._table} WHERE value IS NOT NULL AND {naming_one_of('value')}",
+            sorted(ulns),
+            JSON_ESCAPE,
+        )
+        erased = set(ulns)
+        emptied = 0
+        for row in rows:
+            if (value := without_erased_free_text(row["value"], erased)) is not None:
+                await connection.execute(f"UPDATE {self._table} SET value = $2 WHERE id = $1", row["id"], value)
+                emptied += 1
+        return emptied
 
     @asynccontextmanager
     async def stream_locked(self, row: ParkedRow) -> AsyncIterator[None]:

@@ -48,8 +48,15 @@ def record_guard(
     forget_learners: Callable[[asyncpg.Connection, Collection[str]], Awaitable[None]],
     office: DeadLetterOffice,
 ) -> PoisonGuard:
-    """The follower's `PoisonGuard`, its parked messages retried by operators through `OperatorReplays`."""
-    guard = PoisonGuard(name, record_applier(record, forget_learners), office)
+    """The follower's `PoisonGuard`, its parked messages retried by operators through `OperatorReplays`. Erased
+    learners' parked PLR events lose the free text that may name them (a centre report's `subject` and
+    `provider_name`: `ParkedMessages.erase_free_text`) in the transaction that forgets the learners."""
+
+    async def forget(connection: asyncpg.Connection, ulns: Collection[str]) -> None:
+        await forget_learners(connection, ulns)
+        await office.store.erase_free_text(connection, ulns)
+
+    guard = PoisonGuard(name, record_applier(record, forget), office)
     office.register(name, OperatorReplays(guard))
     return guard
 

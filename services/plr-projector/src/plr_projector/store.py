@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import json
 import operator
 import re
 import uuid
@@ -23,21 +22,19 @@ from typing import Any
 
 import asyncpg
 
-from lrs_contracts.plr import (
-    AchievementRecorded,
-    AchievementReinstated,
-    AchievementSuperseded,
-    AchievementUpdated,
-    AchievementWithdrawn,
-    CentreAchievementReported,
-)
-from lrs_contracts.registry import event_type_of
 from lrs_domain.identifiers import mask_uln
 from lrs_platform import parking
 from lrs_platform.database import where_given
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import InvalidPageToken
-from lrs_platform.parking import DeadLetterAction
+from lrs_platform.parking import (
+    FREE_TEXT,
+    JSON_ESCAPE,
+    DeadLetterAction,
+    free_text_of,
+    naming_one_of,
+    without_erased_free_text,
+)
 from plr_projector.copy_format import CopyFormat
 from plr_projector.projection import (
     CHALLENGE_TOPIC,
@@ -560,6 +557,9 @@ class ReadModel:
                     for parked in changes.parked
                 ],
             )
+            # an erased learner's event parked now (read after the erasure, or with it) keeps no free text either
+            if free_text := [parked.message.position for parked in changes.parked if parked.event_type in FREE_TEXT]:
+                await erase_parked_free_text(connection, self.schema, positions=free_text)
             await connection.execute(_PUBLISH_STATISTICS_WHEN_IDLE)
         if next_offsets:
             await connection.execute(
@@ -830,9 +830,10 @@ class ReadModel:
         )
 
     async def erase_centre_text(self, connection: asyncpg.Connection, ulns: Sequence[str] | None = None) -> int:
-        """Empties the free text of the erased learners' centre reports (of `ulns`, or of every erased learner);
-        returns how many reports had some."""
+        """Empties the free text of the erased learners' centre reports (of `ulns`, or of every erased learner), and
+        of their parked events (`erase_parked_free_text`); returns how many reports had some."""
         done = await connection.execute(self._sql_erase_centre_text, None if ulns is None else list(ulns))
+        await erase_parked_free_text(connection, self.schema, ulns)
         return int(done.split()[-1])
 
     async def any_erased(self, connection: asyncpg.Connection, ulns: Sequence[str]) -> bool:
@@ -1077,6 +1078,70 @@ async def erase_retired_centre_text(connection: asyncpg.Connection, ulns: Sequen
             _log.warning("retired_model_not_emptied", schema=schema, error=type(error).__name__)
             continue
         emptied += int(done.split()[-1])
+        try:
+            async with connection.transaction():  # its parked events: never retried, kept as long as the model
+                await erase_parked_free_text(connection, schema, ulns)
+        except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+            continue  # dropped since, or a schema made by hand without one
+        except asyncpg.InsufficientPrivilegeError as error:
+            _log.warning("retired_model_not_emptied", schema=schema, error=type(error).__name__)
+    return emptied
+
+
+async def erase_parked_free_text(
+    connection: asyncpg.Connection,
+    schema: str,
+    ulns: Sequence[str] | None = None,
+    *,
+    positions: Sequence[Position] | None = None,
+) -> int:
+    """Empties the free text of erased learners' parked PLR events in `schema`'s `parked` (`without_erased_free_text`:
+    a centre report's `subject` and `provider_name`, an earlier achievement event's MIS identifier), in the caller's
+    transaction; returns how many it changed. The learners: `ulns` (every ULN of theirs, as the erasure names them),
+    else those of the model's `erased_learners`; the events: those at `positions`, else every one. A retry then
+    applies what the event applies for an erased learner (the read model keeps no such text), and `lrs dlq show`
+    shows none. Given `ulns`, only rows whose bytes may be about one of them are read (`naming_one_of`)."""
+    table = f"{quoted(schema)}.parked"
+    where = ["value IS NOT NULL", "(event_type IS NULL OR event_type = ANY($1::text[]))"]
+    values: list[Any] = [sorted(FREE_TEXT)]
+    if ulns is not None:
+        where.append(f"(park_key = ANY($2::text[]) OR {naming_one_of('value', '$2', '$3')})")
+        values += [list(ulns), JSON_ESCAPE]
+    if positions is not None:
+        n = len(values)
+        where.append(
+            f'(topic, partition, "offset") IN (SELECT * FROM unnest(${n + 1}::text[], ${n + 2}::integer[],'
+            f" ${n + 3}::bigint[]))"
+        )
+        values += [[topic for topic, _, _ in positions], [p for _, p, _ in positions], [o for _, _, o in positions]]
+    rows = await connection.fetch(
+        f'SELECT topic, partition, "offset", value FROM {table} WHERE {" AND ".join(where)}', *values
+    )
+    if ulns is not None:
+        erased = set(ulns)
+    else:
+        named = {about[0] for row in rows if (about := free_text_of(row["value"])) is not None}
+        erased = (
+            {
+                row["uln"]
+                for row in await connection.fetch(
+                    f"SELECT uln FROM {quoted(schema)}.erased_learners WHERE uln = ANY($1::text[])", sorted(named)
+                )
+            }
+            if named
+            else set()
+        )
+    emptied = 0
+    for row in rows:
+        if (value := without_erased_free_text(row["value"], erased)) is not None:
+            await connection.execute(
+                f'UPDATE {table} SET value = $4 WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+                row["topic"],
+                row["partition"],
+                row["offset"],
+                value,
+            )
+            emptied += 1
     return emptied
 
 
@@ -1205,7 +1270,7 @@ async def record_operator_action(
     may name them (`without_erased_free_text`), as their erasure left the stored replacements made before it."""
     replacement = action.replacement
     if action.action == "replace" and replacement is not None:
-        about = _free_text_of(replacement)
+        about = free_text_of(replacement)
         if about is not None and await connection.fetchval(
             f"SELECT EXISTS (SELECT 1 FROM {quoted(LIVE_SCHEMA)}.erased_learners WHERE uln = $1)", about[0]
         ):
@@ -1221,60 +1286,6 @@ async def record_operator_action(
         operator,
         reason,
     )
-
-
-# The free text a PLR event may carry that can name its learner, by event type, as paths in the event (`data`): a
-# provider's words in its centre report (the read model empties them at the learner's erasure: `erase_centre_text`)
-# and the AO's MIS identifier on the achievement events of releases before it was left off the log. The grade stays,
-# as it does in the read model.
-_FREE_TEXT: dict[str, tuple[tuple[str, ...], ...]] = {
-    event_type_of(CentreAchievementReported): (("provider_name",), ("subject",)),
-    **{
-        event_type_of(model): (("provenance", "mis_identifier"),)
-        for model in (
-            AchievementRecorded,
-            AchievementUpdated,
-            AchievementSuperseded,
-            AchievementWithdrawn,
-            AchievementReinstated,
-        )
-    },
-}
-
-
-def _free_text_of(replacement: bytes) -> tuple[str, dict[str, Any], tuple[tuple[str, ...], ...]] | None:
-    """The learner (ULN) an operator's replacement of a PLR event is about, the event as JSON and where its free text
-    is (`_FREE_TEXT`), or None: an event of another kind (the learner and challenge topics carry their learners'
-    words sealed), or bytes that are not one."""
-    try:
-        document = json.loads(replacement)
-        data = document["data"]
-        paths = _FREE_TEXT.get(data["event_type"])
-        uln = data["uln"] if "uln" in data else data["key"]["uln"]
-    except (ValueError, LookupError, TypeError):
-        return None
-    if paths is None or not isinstance(uln, str):
-        return None
-    return uln, document, paths
-
-
-def without_erased_free_text(replacement: bytes, erased: Collection[str]) -> bytes | None:
-    """`replacement`, an operator's corrected copy of a parked PLR event, with its free text that may name its
-    learner set to null (`_FREE_TEXT`) when the learner is one of `erased`; None when it has none to empty. Applied,
-    it projects what the event itself projects for an erased learner, so a rebuild builds the same model."""
-    about = _free_text_of(replacement)
-    if about is None or about[0] not in erased:
-        return None
-    _, document, paths = about
-    emptied = False
-    for *parents, name in paths:
-        holder: Any = document["data"]
-        for parent in parents:
-            holder = holder.get(parent) if isinstance(holder, dict) else None
-        if isinstance(holder, dict) and holder.get(name) is not None:
-            holder[name] = None
-            emptied = True
-    return json.dumps(document, ensure_ascii=False).encode() if emptied else None
 
 
 async def erase_replaced_free_text(connection: asyncpg.Connection, ulns: Sequence[str]) -> int:

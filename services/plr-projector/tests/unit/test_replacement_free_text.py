@@ -19,8 +19,8 @@ from lrs_contracts.plr import (
     Provenance,
 )
 from lrs_contracts.registry import encode, wrap
+from lrs_platform.parking import without_erased_free_text
 from plr_projector.projection import PLR_TOPIC, Message, decode_message
-from plr_projector.store import without_erased_free_text
 
 ERASED, KEPT = "1000000043", "1026893096"
 NAME = "Zephyrina Quixblatt"
