@@ -772,3 +772,15 @@ def test_the_network_policies_let_a_restored_cluster_work_as_the_live_one_does()
         if expression["key"] == "cnpg.io/cluster"
     ]
     assert reaching and all(name in expression["values"] for expression in reaching)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_portals_plr_reads_go_to_the_readers_not_the_projector_that_writes(overlay: str) -> None:
+    """Its learner pages' reads of a large PLR held up the projection of every AO's results (neighbour walk)."""
+    docs = render(overlay_path(overlay))
+    portal = env_of(containers(named(docs, "Deployment", "portal"))[0])
+    [writer] = projector_writers(docs)
+    service = named(docs, "Service", portal["LRS_PLR_READER_URL"].removeprefix("http://"))
+    assert service["spec"]["selector"] != writer["spec"]["selector"]["matchLabels"]
+    policies = {doc["metadata"]["name"]: doc for doc in of_kind(docs, "NetworkPolicy")}
+    assert _allows(policies["portal-to-services"], "egress", "plr-reader")

@@ -127,6 +127,7 @@ class Services:
         urls = {
             "ingest": settings.ingest_url,
             "plr-projector": settings.plr_projector_url,
+            **({"plr-reader": settings.plr_reader_url} if settings.plr_reader_url else {}),
             "challenges": settings.challenges_url,
             "notifier": settings.notifier_url,
             "reporting": settings.reporting_url,
@@ -160,6 +161,9 @@ class ServiceCalls:
         self._client = client
         self._urls = urls
         self._headers = {"Authorization": f"Bearer {service_key}"}
+        # learners' records are read from the PLR's readers where the environment has them, so a page's reads never
+        # compete with the projection of every AO's results (the projector's own process: its operator actions)
+        self._plr_reads = "plr-reader" if "plr-reader" in urls else "plr-projector"
 
     async def _request(
         self,
@@ -314,7 +318,7 @@ class ServiceCalls:
         every version too, the providers' records, the sharing choice and how many of the learner's events are held
         in dead letters (as `lrs plr show ULN --withdrawn --history` reads it)."""
         params = {"include_withdrawn": "true", "include_history": "true"}
-        document: dict[str, Any] = await self._json("GET", "plr-projector", f"/v1/learners/{uln}/plr", params=params)
+        document: dict[str, Any] = await self._json("GET", self._plr_reads, f"/v1/learners/{uln}/plr", params=params)
         return document
 
     async def ao_achievements(
@@ -327,7 +331,7 @@ class ServiceCalls:
             params["after_batch"] = str(after_batch)
             if wait_ms is not None:
                 params["wait_ms"] = str(wait_ms)
-        result: dict[str, Any] = await self._json("GET", "plr-projector", "/v1/ao/achievements", params=params)
+        result: dict[str, Any] = await self._json("GET", self._plr_reads, "/v1/ao/achievements", params=params)
         return result
 
     async def batch_on_the_plr(
@@ -351,7 +355,7 @@ class ServiceCalls:
         }
         try:
             response = await self._request(
-                "GET", "plr-projector", "/v1/ao/achievements", params=params, timeout=wait_ms / 1000 + 5
+                "GET", self._plr_reads, "/v1/ao/achievements", params=params, timeout=wait_ms / 1000 + 5
             )
             consistency = response.json().get("consistency") or {}
         except Unavailable as unavailable:

@@ -37,6 +37,10 @@ class PortalSettings(ServiceSettings):
     notifier_url: str = _service_url("NOTIFIER", 8005)
     reporting_url: str = _service_url("REPORTING", 8006)
     validation_url: str = _service_url("VALIDATION", 8002)
+    # where learners' records are read (the PLR's readers); unset: from plr_projector_url, as under `make up`
+    plr_reader_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("PORTAL_PLR_READER_URL", "LRS_PLR_READER_URL")
+    )
     service_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # The Sandpit (decision 0060): its services, and its database, where the portal issues each person's
