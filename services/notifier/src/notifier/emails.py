@@ -122,6 +122,8 @@ class RejectionCount:
 
     code: str
     records: int
+    # of `records`, those whose finding says the learner's record was erased (RV004 alone: `ERASED_TALLY`)
+    erased: int = 0
 
     @property
     def meaning(self) -> str:
@@ -129,8 +131,10 @@ class RejectionCount:
 
     @property
     def note(self) -> str | None:
-        """Said under the code's line: what its title leaves out and the AO must not do."""
-        return _REJECTION_NOTES.get(self.code)
+        """Said under the code's line: what its title leaves out and the AO must not do. RV004's, only when one of
+        its records says the learner's record was erased: nearly every RV004 is a detail typed wrong, and to say it
+        under each read as "do not correct RV004"."""
+        return _REJECTION_NOTES.get(self.code) if self.erased else None
 
 
 @dataclass(frozen=True)
@@ -151,12 +155,18 @@ _RECORD_TITLES: dict[str, str] = {
     code.value: title for code, title in (*RECORD_CODE_TITLES.items(), *WARNING_CODE_TITLES.items())
 }
 _WARNING_CODES = frozenset(code.value for code in WarningCode)
-# The email counts codes, not what each finding says: every record of an erased learner is RV004 too, and no
-# correction can change that (an AO holding one of their achievements is told so on the record, decision 0157).
+# The email counts codes, and one thing a finding says: every record of an erased learner is RV004 too, and no
+# correction can change that. Validation says so in the finding's message (`validation.personal.ERASED_LEARNER`), and
+# only to an AO holding one of their achievements (decision 0157), so the email says no more than the record's page.
 _REJECTION_NOTES: dict[str, str] = {
     RecordCode.LEARNER_NOT_VERIFIED.value: "A record whose RV004 says the learner's record was erased cannot be"
     " corrected: the LRS records nothing more for that ULN, so leave it out of your next batches.",
 }
+_ERASED_SAID = "the learner's record was erased"
+ERASED_TALLY = "RV004-erased"
+"""Counted beside the codes (`count_record_codes`): the rejected records whose RV004 says the learner's record was
+erased. Not a code: the ranking and the email's list leave it out, and it goes with RV004's line (`top_rejections`)."""
+_NOT_VERIFIED = RecordCode.LEARNER_NOT_VERIFIED.value
 
 
 def message_id_for(event_id: uuid.UUID, domain: str = "lrs.local") -> str:
@@ -173,11 +183,16 @@ def challenge_page_url(public_base_url: str, challenge_id: uuid.UUID) -> str:
 
 def count_record_codes(outcomes: Iterable[RecordOutcome]) -> dict[str, int]:
     """Rejected records per RV code, and records per WV code whatever their outcome; a code repeated on one
-    record (two RV021 fields) counts it once."""
+    record (two RV021 fields) counts it once. Also, under `ERASED_TALLY`, the rejected records whose RV004 says the
+    learner's record was erased."""
     counts: Counter[str] = Counter()
     for outcome in outcomes:
         if outcome.status is RecordStatus.REJECTED:
             counts.update({finding.code for finding in outcome.errors})
+            if any(
+                finding.code == _NOT_VERIFIED and finding.message.startswith(_ERASED_SAID) for finding in outcome.errors
+            ):
+                counts[ERASED_TALLY] += 1
         counts.update({finding.code for finding in outcome.warnings})
     return dict(counts)
 
@@ -190,16 +205,20 @@ def split_warnings(counts: dict[str, int]) -> tuple[dict[str, int], list[Rejecti
 
 
 def top_rejections(counts: dict[str, int], limit: int = TOP_REJECTION_CODES) -> list[RejectionCount]:
-    """The most frequent codes first; ties in code order, so the same counts always read the same."""
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [RejectionCount(code, records) for code, records in ranked[:limit]]
+    """The most frequent codes first; ties in code order, so the same counts always read the same. RV004's says how
+    many of its records say the learner's record was erased (`ERASED_TALLY`, which is not listed)."""
+    erased = counts.get(ERASED_TALLY, 0)
+    ranked = sorted(
+        ((code, n) for code, n in counts.items() if code != ERASED_TALLY), key=lambda item: (-item[1], item[0])
+    )
+    return [RejectionCount(code, records, erased if code == _NOT_VERIFIED else 0) for code, records in ranked[:limit]]
 
 
 def unlisted_rejections(counts: dict[str, int], listed: Sequence[RejectionCount]) -> UnlistedRejections:
     """The codes of `counts` not in `listed`, and their records (a record with two codes counts under both,
     as in the list)."""
     shown = {rejection.code for rejection in listed}
-    rest = [records for code, records in counts.items() if code not in shown]
+    rest = [records for code, records in counts.items() if code not in shown and code != ERASED_TALLY]
     return UnlistedRejections(len(rest), sum(rest))
 
 
@@ -289,6 +308,7 @@ def batch_run_email(
         # RS005's reason is a batch's share of rejected records: for one entry, only that it was rejected
         "reason": outcome.reason if isinstance(outcome, BatchFailed) and entry is not EntryResult.REJECTED else None,
         "rejections": list(rejections),
+        # some record's RV004 says the learner's record was erased: "correct them" is not for that one
         "not_all_correctable": any(rejection.note for rejection in rejections),
         "warned": list(warnings),
         "link": batch_page_url(public_base_url, outcome.batch_id),

@@ -420,8 +420,9 @@ class DeliveryLog:
 
 
 class RejectionTallies:
-    """Records per code of each batch (rejected per RV code, warned of per WV code), kept from its decided chunks
-    until its email is out."""
+    """Records per code of each batch (rejected per RV code, warned of per WV code, and under `emails.ERASED_TALLY`
+    the rejected records whose RV004 says the learner's record was erased), kept from its decided chunks until its
+    email is out."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
