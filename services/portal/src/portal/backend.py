@@ -554,9 +554,12 @@ class ServiceCalls:
 
     # --- challenge contact (notifier) ------------------------------------------------------------
 
-    async def challenge_contact(self, ao_id: str) -> dict[str, Any] | None:
+    async def challenge_contact(self, ao_id: str, *, timeout: float | None = None) -> dict[str, Any] | None:
+        """The AO's challenge contact; None: it has none. `timeout`: for a page that can do without it."""
         try:
-            result: dict[str, Any] = await self._json("GET", "notifier", f"/v1/ao/{ao_id}/challenge-contact")
+            result: dict[str, Any] = await self._json(
+                "GET", "notifier", f"/v1/ao/{ao_id}/challenge-contact", timeout=timeout
+            )
         except NotFound:
             return None
         return result

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from datetime import date, timedelta
+from functools import cache, lru_cache
 from typing import Any
 from xml.etree import ElementTree
 
 from lrs_contracts.batch import BatchFormat, BatchHeader, RecordAction, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, MAX_BATCH_RECORDS
+from lrs_contracts.reference import Framework, QualificationKind
 from lrs_domain.formats import (
     HEADER_FIELDS,
     RECORD_FIELDS,
@@ -28,14 +30,25 @@ from lrs_domain.formats import (
 )
 from lrs_domain.formats.limits import header_from
 from lrs_domain.formats.values import MAX_VALUE_CHARACTERS
+from lrs_domain.identifiers import display_qan, parse_qan
+from lrs_domain.reference import Catalogue, Qualification
 from lrs_domain.rules import MAX_CREDITS, MAX_NAME_LENGTH, check_action, check_mandatory_fields
+from lrs_platform.clock import today_in_england
 
-# What the AO replaces in a template's header; the rest of the template is the JSON batch model's own example.
+# What the AO replaces in a template's header (the AO id only in a template made for no AO); the rest of the
+# template is the JSON batch model's own example, but for the AO's own qualification, grade and recent dates.
 PLACEHOLDERS: Mapping[str, str] = {
     "awarding_organisation": "YOUR-AO-ID",
     "notification_email": "results@your-organisation.example",
     "batch_reference": "YOUR-BATCH-REFERENCE",
 }
+# The template's qualification number when the LRS knows none of the AO's qualifications (or nobody's AO is signed
+# in): the check names it as left in, as it names the header's placeholders.
+QUALIFICATION_PLACEHOLDER = "YOUR-QUALIFICATION-NUMBER"
+# How long before the day a template is made its example results were awarded, and issued to learners: recent, and
+# issued after they were awarded, as a real batch's are.
+TEMPLATE_AWARDED_DAYS_AGO = 14
+TEMPLATE_ISSUED_DAYS_AGO = 7
 TEMPLATE_MEDIA_TYPES = {
     BatchFormat.CSV: "text/csv; charset=utf-8",
     BatchFormat.XML: "application/xml",
@@ -165,18 +178,88 @@ def record_guide() -> tuple[FieldGuide, ...]:
     )
 
 
-def _template_batch() -> ParsedBatch:
-    header = BatchHeader.model_validate(_template_header())
-    return ParsedBatch(header, (SubmittedRecord(line=1, **_template_record()),), BatchFormat.JSON)
+# Each AO's template qualification, by catalogue (held, so that its id is not another's) and AO id.
+_TEMPLATE_QUALIFICATIONS: dict[tuple[int, str], tuple[Catalogue, Qualification | None]] = {}
+_TEMPLATE_QUALIFICATIONS_KEPT = 1024
 
 
-@cache
-def template(fmt: BatchFormat) -> bytes:
-    """A one-record batch file: header placeholders to replace, and every field of a record named."""
+def template_qualification(catalogue: Catalogue, ao_id: str | None) -> Qualification | None:
+    """The AO's own catalogue row a template's record is for: a whole qualification rather than a QCF unit, one of a
+    single pathway if it has one, whose number's check character is right, an RQF one if it has any, then the lowest
+    number; None when the catalogue holds none of the AO's (or there is no AO). Kept per catalogue and AO."""
+    if ao_id is None:
+        return None
+    kept = _TEMPLATE_QUALIFICATIONS.get((id(catalogue), ao_id))
+    if kept is not None and kept[0] is catalogue:
+        return kept[1]
+    own = [row for rows in catalogue.rows.values() for row in rows if row.awarding_organisation_id == ao_id]
+    pathways = {number: len(catalogue.rows_for(number)) for number in {row.qualification_number for row in own}}
+
+    def preference(row: Qualification) -> tuple[bool, bool, bool, bool, str, str]:
+        parsed = parse_qan(row.qualification_number)
+        return (
+            row.kind is QualificationKind.UNIT,
+            pathways[row.qualification_number] > 1,
+            parsed is None or not parsed.check_character_matches,  # WV001 in the AO's first check: not an example
+            row.framework is not Framework.RQF,
+            row.qualification_number,
+            row.pathway or "",
+        )
+
+    chosen = min(own, key=preference) if own else None
+    if len(_TEMPLATE_QUALIFICATIONS) >= _TEMPLATE_QUALIFICATIONS_KEPT:
+        _TEMPLATE_QUALIFICATIONS.clear()
+    _TEMPLATE_QUALIFICATIONS[(id(catalogue), ao_id)] = (catalogue, chosen)
+    return chosen
+
+
+def template_grade(qualification: Qualification) -> str:
+    """A grade of the qualification's grade set for the template: Pass where it has one, else its first (best)."""
+    return "Pass" if "Pass" in qualification.grade_set else qualification.grade_set[0]
+
+
+def _template_batch(ao_id: str | None, qualification: Qualification | None, today: date) -> ParsedBatch:
+    header = {
+        **_template_header(),
+        "results_issued_date": (today - timedelta(days=TEMPLATE_ISSUED_DAYS_AGO)).isoformat(),
+    }
+    if ao_id is not None:
+        header["awarding_organisation"] = ao_id
+    record: dict[str, str | None] = {
+        **_template_record(),
+        "award_date": (today - timedelta(days=TEMPLATE_AWARDED_DAYS_AGO)).isoformat(),
+    }
+    if qualification is None:
+        record.update(qualification_number=QUALIFICATION_PLACEHOLDER, pathway=None)
+    else:
+        record.update(
+            qualification_number=display_qan(qualification.qualification_number),
+            # the row's pathway: one only when the catalogue lists the qualification with one (RV005)
+            pathway=qualification.pathway,
+            grade=template_grade(qualification),
+        )
+    return ParsedBatch(BatchHeader.model_validate(header), (SubmittedRecord(line=1, **record),), BatchFormat.JSON)
+
+
+@lru_cache(maxsize=512)
+def _template(fmt: BatchFormat, ao_id: str | None, qualification: Qualification | None, today: date) -> bytes:
+    batch = _template_batch(ao_id, qualification, today)
     if fmt is BatchFormat.CSV:
-        return write_csv(_template_batch())
+        return write_csv(batch)
     write = write_xml if fmt is BatchFormat.XML else write_json
-    return write(_template_batch(), every_field=True)  # a template names every field, an empty one too
+    return write(batch, every_field=True)  # a template names every field, an empty one too
+
+
+def template(
+    fmt: BatchFormat, ao_id: str | None = None, catalogue: Catalogue | None = None, today: date | None = None
+) -> bytes:
+    """A one-record batch file for the AO `ao_id`: its id in the header, with placeholders for the email and the
+    batch reference; a record of one of the AO's own qualifications in `catalogue` with a grade of its grade set,
+    awarded and issued a few days before `today` (England's today by default). No AO, or none of its qualifications
+    in the catalogue: the placeholders YOUR-AO-ID and YOUR-QUALIFICATION-NUMBER instead. Every field of a record is
+    named. Kept per AO and day."""
+    qualification = template_qualification(catalogue, ao_id) if catalogue is not None else None
+    return _template(fmt, ao_id, qualification, today or today_in_england())
 
 
 def template_filename(fmt: BatchFormat) -> str:

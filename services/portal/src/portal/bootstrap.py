@@ -45,6 +45,7 @@ from portal.web import (
     maintenance_pages,
     operator_pages,
     ops_learner_pages,
+    qualification_pages,
     sandpit_pages,
     support_pages,
 )
@@ -111,6 +112,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     # httpx logs every URL it calls at INFO, and a PLR read carries the ULN in its query string.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     catalogue, register = reference_of(settings)
+    ao_names = {ao_id: organisation.name for ao_id, organisation in register.items()}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -154,9 +156,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
                 catalogue=catalogue,
                 cookies=CookiePolicy(secure=settings.cookie_secure),
                 sandpit=Services.sandpit(settings, client) if settings.has_sandpit else None,
-                password_emails=_password_emails(
-                    settings, accounts, {ao_id: organisation.name for ao_id, organisation in register.items()}
-                ),
+                password_emails=_password_emails(settings, accounts, ao_names),
+                ao_names=ao_names,
             )
             readiness(app, postgres=lambda: database_reachable(pool))
             tasks.start(_sweep(auth, accounts, uploads), "portal-session-sweep")
@@ -189,7 +190,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.middleware("http")(_security_headers)
     static = resources.files("portal").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    pages = (auth_pages, dashboard, batch_pages, ao_pages, sandpit_pages, help_pages)
+    pages = (auth_pages, dashboard, batch_pages, ao_pages, sandpit_pages, help_pages, qualification_pages)
     operators_pages = (operator_pages, account_pages, erasure_pages, maintenance_pages, support_pages)
     for module in (*pages, *operators_pages, ops_learner_pages):
         app.include_router(module.router)

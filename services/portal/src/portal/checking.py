@@ -4,12 +4,13 @@ anything is sent, and on a direct-entry record as the person types it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 
-from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, SubmittedRecord
-from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
+from lrs_contracts.batch import BatchFormat, BatchHeader, JobType, RecordAction, SubmittedRecord
+from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD, BatchCode
 from lrs_contracts.outcomes import RecordOutcome
 from lrs_contracts.text import refused_character
 from lrs_domain.decision import OfflineReport, check_batch_offline
@@ -24,8 +25,9 @@ from lrs_domain.formats import (
 from lrs_domain.formats import in_file_words as file_words
 from lrs_domain.formats.mislabel import mislabel_hint, plainly_other_format
 from lrs_domain.reference import Catalogue
+from lrs_domain.rules import check_action, exceeds_rejection_threshold, parse_iso_date
 from lrs_platform.problems import said_once
-from portal.batch_files import PLACEHOLDERS
+from portal.batch_files import PLACEHOLDERS, QUALIFICATION_PLACEHOLDER
 
 # What the portal says a checked upload is when it sends it on: its own words, never the browser's.
 MEDIA_TYPES = {BatchFormat.CSV: "text/csv", BatchFormat.XML: "application/xml", BatchFormat.JSON: "application/json"}
@@ -77,6 +79,83 @@ class Refusal:
         return said_once(title, self.detail)
 
 
+def more_rejections_to_fail(rejected: int, total: int) -> int:
+    """How many more of a batch's `total` records rejected would fail it with RS005, `rejected` being rejected
+    already: more than 30% rejected fails, exactly 30% passes. 0 when it fails already; exact, no floating point."""
+    if total <= 0:
+        return 0
+    most_that_passes = int(Fraction(str(REJECTION_THRESHOLD)) * total)  # the floor: exactly 30% passes
+    return max(most_that_passes + 1 - rejected, 0)
+
+
+# A batch is near RS005 when the check's rejections alone put it at least this share of the way, or this few
+# rejections short of it: a handful of records the LRS rejects (RV004, RV012 to RV017) would fail it.
+NEAR_THRESHOLD_SHARE = Fraction(1, 5)
+NEAR_THRESHOLD_RECORDS = 5
+
+
+def near_threshold(rejected: int, total: int) -> int | None:
+    """How many more rejections would fail a batch the check finds `rejected` of `total` records rejected in, but
+    which would not fail yet: said only when the batch is near RS005 (20% rejected or more, or 5 rejections or fewer
+    short of it) and some record is rejected; None otherwise."""
+    if rejected <= 0 or exceeds_rejection_threshold(rejected, total):
+        return None
+    more = more_rejections_to_fail(rejected, total)
+    return more if more <= NEAR_THRESHOLD_RECORDS or Fraction(rejected, total) >= NEAR_THRESHOLD_SHARE else None
+
+
+@dataclass(frozen=True)
+class IssuedBeforeAward:
+    """A header's ResultsIssuedDate earlier than the earliest award date of the batch's Create and Update records.
+    `certainly_late`: it is so long before today that the batch, submitted today or later, is more than 10 working
+    days after it (MI's measure), whatever bank holidays fall between."""
+
+    issued: date
+    earliest_award: date
+    certainly_late: bool
+
+
+# MI counts a batch in time when its results are on learners' records within 10 working days of the header's
+# ResultsIssuedDate (DOMAIN.md 5.14, reporting's working days). England has had at most 10 bank holidays in a year.
+TARGET_WORKING_DAYS = 10
+MOST_BANK_HOLIDAYS_A_YEAR = 10
+
+
+def _weekdays_to(day: date) -> int:
+    """Weekdays from 1 January of year 1 (a Monday) up to and including `day`."""
+    weeks, days = divmod(day.toordinal(), 7)
+    return weeks * 5 + min(days, 5)
+
+
+def certainly_late(issued: date, today: date) -> bool:
+    """Whether a batch whose results were issued on `issued` is more than 10 working days late if it reaches
+    learners' records today or later: its weekdays since, less the most bank holidays the years between can hold."""
+    weekdays = _weekdays_to(today) - _weekdays_to(issued)
+    return weekdays - MOST_BANK_HOLIDAYS_A_YEAR * (today.year - issued.year + 1) > TARGET_WORKING_DAYS
+
+
+def issued_before_award(
+    header: BatchHeader, records: Iterable[SubmittedRecord], outcomes: Iterable[RecordOutcome], today: date
+) -> IssuedBeforeAward | None:
+    """The header's ResultsIssuedDate when it is before the earliest award date of the Create and Update records the
+    check would not reject (those are what the batch would put on learners' records); None otherwise."""
+    issued = parse_iso_date(header.results_issued_date) if header.results_issued_date else None
+    if issued is None:
+        return None
+    rejected = {outcome.line for outcome in outcomes if outcome.errors}
+    awards = [
+        awarded
+        for record in records
+        if record.line not in rejected
+        and check_action(record.action)[0] in (RecordAction.CREATE, RecordAction.UPDATE)
+        and record.award_date
+        and (awarded := parse_iso_date(record.award_date)) is not None
+    ]
+    if not awards or issued >= min(awards):
+        return None
+    return IssuedBeforeAward(issued, min(awards), certainly_late(issued, today))
+
+
 @dataclass(frozen=True)
 class UploadCheck:
     """What the offline checks found in an uploaded file: a refusal of the whole file, or a report."""
@@ -90,6 +169,10 @@ class UploadCheck:
     # AO id refuses the batch as another AO's, its email would tell no one the batch is done, its batch reference
     # would name the batch in the list and the email (the API accepts these two, so the page warns)
     placeholders_left: Mapping[str, int | None] = field(default_factory=dict)
+    # the records (their line in a CSV file, their number in XML and JSON) whose qualification number is still the
+    # template's placeholder, as a template made for an AO the catalogue holds nothing of has it
+    qualification_placeholder_in: tuple[int, ...] = ()
+    issued_before_award: IssuedBeforeAward | None = None
 
     @property
     def problems(self) -> list[RecordOutcome]:
@@ -123,6 +206,18 @@ class UploadCheck:
     @property
     def would_fail(self) -> bool:
         return self.refusal is not None or (self.report is not None and self.report.failure is not None)
+
+    @property
+    def near_threshold(self) -> int | None:
+        """How many more rejections, among the checks only the LRS makes, would fail the batch (RS005), when the
+        check's own rejections put it near that; None otherwise."""
+        if self.report is None:
+            return None
+        return near_threshold(self.report.counts.rejected, self.report.counts.total)
+
+    @staticmethod
+    def qualification_placeholder() -> str:
+        return QUALIFICATION_PLACEHOLDER
 
 
 def too_large(size: int | None) -> Refusal:
@@ -163,8 +258,21 @@ def check_upload(
     report = check_batch_offline(parsed.header, parsed.records, catalogue, today)
     left = placeholders_left(parsed.header)
     return UploadCheck(
-        filename, fmt, parsed.header.awarding_organisation, None, report, placeholder_lines(content, fmt, left)
+        filename,
+        fmt,
+        parsed.header.awarding_organisation,
+        None,
+        report,
+        placeholder_lines(content, fmt, left),
+        qualification_placeholder_in(parsed.records),
+        issued_before_award(parsed.header, parsed.records, report.outcomes, today),
     )
+
+
+def qualification_placeholder_in(records: Iterable[SubmittedRecord]) -> tuple[int, ...]:
+    """The records (by line) whose qualification number is still the template's placeholder (any case)."""
+    placeholder = QUALIFICATION_PLACEHOLDER.casefold()
+    return tuple(record.line for record in records if (record.qualification_number or "").casefold() == placeholder)
 
 
 def placeholders_left(header: BatchHeader) -> frozenset[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from lrs_contracts.batch import BatchFormat, RecordAction, SubmittedRecord
 from lrs_domain.formats import HEADER_FIELDS, RECORD_FIELDS, SCHEMA_PATH, parse_batch
 from lrs_domain.reference_files import load_catalogue
 from lrs_domain.rules import check_mandatory_fields
+from lrs_platform.clock import today_in_england
 from portal.accounts import Role
 from portal.batch_files import (
     LIMITS,
@@ -30,6 +30,11 @@ from portal.checking import MEDIA_TYPES, check_upload
 
 DOC = Path(__file__).resolve().parents[4] / "docs" / "batch-files.md"
 DEMO_AO = {"awarding_organisation": AO_ID, "notification_email": "results@ao.example", "batch_reference": "JUNE-1"}
+
+
+def demo_template(fmt: BatchFormat) -> bytes:
+    """The template the demo AO downloads: its id in the header, a record of one of its qualifications."""
+    return template(fmt, AO_ID, load_catalogue(), today_in_england())
 
 
 def as_the_demo_aos(content: bytes) -> bytes:
@@ -70,7 +75,9 @@ def test_each_template_names_every_field_the_page_lists(fmt: BatchFormat) -> Non
 def test_each_template_passes_the_offline_check_once_its_placeholders_are_the_aos(fmt: BatchFormat) -> None:
     filename = f"batch-template.{fmt.value}"
 
-    checked = check_upload(filename, as_the_demo_aos(template(fmt)), MEDIA_TYPES[fmt], load_catalogue(), date.today())
+    checked = check_upload(
+        filename, as_the_demo_aos(demo_template(fmt)), MEDIA_TYPES[fmt], load_catalogue(), today_in_england()
+    )
 
     assert checked.refusal is None and checked.report is not None
     assert checked.report.failure is None and checked.ao_id == AO_ID
@@ -133,7 +140,7 @@ def test_an_ao_user_sees_every_field_of_every_format_and_the_templates() -> None
     for fmt in BatchFormat:
         assert f'href="/help/batch-files/template.{fmt.value}"' in page.text
         shown = re.search(rf'data-template="{fmt.value}"><code>(.*?)</code>', page.text, re.DOTALL)
-        assert shown is not None and html.unescape(shown.group(1)) == template(fmt).decode()
+        assert shown is not None and html.unescape(shown.group(1)) == demo_template(fmt).decode()
 
 
 @pytest.mark.parametrize("fmt", list(BatchFormat))
@@ -142,7 +149,7 @@ def test_a_template_downloads_as_a_file(fmt: BatchFormat) -> None:
 
     answer = client.get(f"/help/batch-files/template.{fmt.value}")
 
-    assert answer.status_code == 200 and answer.content == template(fmt)
+    assert answer.status_code == 200 and answer.content == demo_template(fmt)
     assert answer.headers["content-disposition"] == f'attachment; filename="batch-template.{fmt.value}"'
     assert answer.headers["content-type"].startswith(MEDIA_TYPES[fmt])
 
@@ -185,7 +192,7 @@ def test_in_the_sandpit_the_page_and_its_templates_stay_in_the_sandpit(monkeypat
 
     assert page.status_code == 200 and 'data-environment="sandpit"' in page.text
     assert 'href="/sandpit/help/batch-files/template.json"' in page.text
-    assert client.get("/sandpit/help/batch-files/template.json").content == template(BatchFormat.JSON)
+    assert client.get("/sandpit/help/batch-files/template.json").content == demo_template(BatchFormat.JSON)
 
 
 def test_the_upload_page_links_to_the_formats() -> None:

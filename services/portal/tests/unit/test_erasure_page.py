@@ -160,7 +160,8 @@ def test_every_step_says_what_backups_and_sent_emails_keep_as_the_operations_gui
         assert (
             "until the tables that held them are next rewritten (VACUUM FULL of validation.learners, live and in the"
             " Sandpit, validation.disclosures, challenges.challenges, plr.centre_achievements,"
-            " plr_ops.centre_report_keys, plr_ops.operator_actions and identity.credentials, live and in the Sandpit:"
+            " plr_ops.centre_report_keys, plr_ops.operator_actions, plr.parked, challenges_parked.parked_messages and"
+            " identity.credentials, live and in the Sandpit, and pg_statistic:"
             ' the operations guide, "What stays in PostgreSQL\'s files"), the'
             " database's files, its WAL and backups hold the emptied values in clear" in said.replace("&quot;", '"')
         )

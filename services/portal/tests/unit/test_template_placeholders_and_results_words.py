@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from services.portal.tests.unit.stubbed_portal import AO_ID, form, stubbed_portal
-from services.portal.tests.unit.test_batch_files_help import DEMO_AO, as_the_demo_aos
+from services.portal.tests.unit.test_batch_files_help import DEMO_AO, as_the_demo_aos, demo_template
 from services.portal.tests.unit.test_batch_pages import BATCH_ID, batch, batch_page, page
 
 from lrs_contracts.batch import BatchFormat
@@ -41,7 +41,7 @@ def test_the_help_page_tells_staff_what_a_spreadsheet_does_to_a_csv_file() -> No
 
 def test_the_check_of_a_csv_file_a_spreadsheet_padded_names_every_padded_line() -> None:
     """Excel pads the two header lines to the records' 14 fields: mending line 1 alone would be refused again."""
-    names, values, *rest = as_the_demo_aos(template(BatchFormat.CSV)).decode().splitlines()
+    names, values, *rest = as_the_demo_aos(demo_template(BatchFormat.CSV)).decode().splitlines()
     padded = "\r\n".join([names + "," * 8, values + "," * 8, *rest]) + "\r\n"
 
     shown = html.unescape(_checked(padded.encode()))
@@ -69,7 +69,7 @@ def test_the_template_instructions_name_the_results_issued_date_and_job_type() -
 def test_a_header_still_holding_the_placeholder_email_is_warned_of_and_may_still_be_submitted(
     fmt: BatchFormat, media_type: str
 ) -> None:
-    content = template(fmt)
+    content = demo_template(fmt)
     for attribute in ("awarding_organisation", "batch_reference"):
         content = content.replace(PLACEHOLDERS[attribute].encode(), DEMO_AO[attribute].encode())
 
@@ -108,7 +108,7 @@ def _but(content: bytes, *left: str) -> bytes:
 def test_a_header_still_holding_the_placeholder_batch_reference_is_warned_of_with_its_field_and_line(
     fmt: BatchFormat, media_type: str, named: str
 ) -> None:
-    shown = _checked(_but(template(fmt), "batch_reference"), f"batch.{fmt.value}", media_type)
+    shown = _checked(_but(demo_template(fmt), "batch_reference"), f"batch.{fmt.value}", media_type)
 
     line = TEMPLATE_LINES[fmt]["batch_reference"]
     assert REFERENCE_LEFT in shown and 'data-placeholder-left="batch_reference"' in shown
@@ -123,7 +123,7 @@ def test_a_header_still_holding_the_placeholder_batch_reference_is_warned_of_wit
     [(BatchFormat.CSV, "text/csv"), (BatchFormat.XML, "application/xml"), (BatchFormat.JSON, "application/json")],
 )
 def test_the_placeholder_email_is_named_with_its_line_too(fmt: BatchFormat, media_type: str) -> None:
-    shown = _checked(_but(template(fmt), "notification_email"), f"batch.{fmt.value}", media_type)
+    shown = _checked(_but(demo_template(fmt), "notification_email"), f"batch.{fmt.value}", media_type)
 
     named = "notificationEmail" if fmt is BatchFormat.JSON else "NotificationEmail"
     line = TEMPLATE_LINES[fmt]["notification_email"]
@@ -133,7 +133,7 @@ def test_the_placeholder_email_is_named_with_its_line_too(fmt: BatchFormat, medi
 
 def test_the_placeholder_reference_in_any_case_is_warned_of_on_the_line_the_file_has_it() -> None:
     """Blank lines before the header are skipped but keep their numbers: the header values are on line 4 here."""
-    content = b"\r\n\r\n" + _but(template(BatchFormat.CSV), "batch_reference").replace(
+    content = b"\r\n\r\n" + _but(demo_template(BatchFormat.CSV), "batch_reference").replace(
         b"YOUR-BATCH-REFERENCE", b"your-batch-reference"
     )
 
@@ -143,7 +143,7 @@ def test_the_placeholder_reference_in_any_case_is_warned_of_on_the_line_the_file
 
 
 def test_a_placeholder_the_file_writes_as_an_escape_is_warned_of_by_its_field_alone() -> None:
-    content = _but(template(BatchFormat.JSON), "batch_reference").replace(b"YOUR-BATCH", b"YOUR\\u002dBATCH")
+    content = _but(demo_template(BatchFormat.JSON), "batch_reference").replace(b"YOUR-BATCH", b"YOUR\\u002dBATCH")
 
     shown = _checked(content, "batch.json", "application/json")
 
@@ -151,7 +151,7 @@ def test_a_placeholder_the_file_writes_as_an_escape_is_warned_of_by_its_field_al
 
 
 def test_a_reference_that_holds_more_than_the_placeholder_is_not_warned_of() -> None:
-    content = _but(template(BatchFormat.CSV)).replace(b"JUNE-1", b"YOUR-BATCH-REFERENCE 2")
+    content = _but(demo_template(BatchFormat.CSV)).replace(b"JUNE-1", b"YOUR-BATCH-REFERENCE 2")
 
     shown = _checked(content)
 
@@ -159,7 +159,7 @@ def test_a_reference_that_holds_more_than_the_placeholder_is_not_warned_of() -> 
 
 
 def test_a_header_with_its_own_email_has_no_placeholder_warning() -> None:
-    shown = _checked(as_the_demo_aos(template(BatchFormat.CSV)))
+    shown = _checked(as_the_demo_aos(demo_template(BatchFormat.CSV)))
 
     assert "data-placeholder-left" not in shown and "placeholder" not in shown
 

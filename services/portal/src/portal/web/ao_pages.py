@@ -62,7 +62,7 @@ from portal.web.common import (
     see_other,
     see_other_telling,
 )
-from portal.web.dashboard import SIDE_FIGURE_SECONDS
+from portal.web.dashboard import SIDE_FIGURE_SECONDS, has_challenge_contact
 from portal.web.key_names import key_named
 
 router = APIRouter(include_in_schema=False)
@@ -734,7 +734,9 @@ async def challenge_inbox(
     except Refused:  # a position no page handed out (a hand-made link): start again at the newest
         return see_other("/challenges")
     resolved = await service.challenges(("resolved",), limit=20)
+    assert user.account.ao_id is not None
     context = {
+        "has_contact": await has_challenge_contact(service, user.account.ao_id),
         "open_challenges": _shown(request, open_ones["items"]),
         "older": open_ones["next"],
         "newest_first_page": after is None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -56,6 +57,7 @@ class Portal:
     cookies: CookiePolicy
     sandpit: Services | None = None  # the Sandpit's services, when the portal is given them (decision 0060)
     password_emails: PasswordEmails | None = None  # links by email, when the portal has a mail relay (0128)
+    ao_names: Mapping[str, str] = dataclass_field(default_factory=dict)  # the register's AO names, by AO id
 
 
 def portal_of(request: Request) -> Portal:
@@ -261,7 +263,9 @@ def navigation(user: SignedIn | None, sandpit: bool = False) -> list[tuple[str, 
             (f"{SANDPIT}/batches/new", "Upload"),
             (f"{SANDPIT}/direct-entry", "Direct entry"),
             (f"{SANDPIT}/learners", "Learners"),
+            (f"{SANDPIT}/qualifications", "Qualifications"),
             (f"{SANDPIT}/reset", "Reset my Sandpit"),
+            (f"{SANDPIT}/help/batch-files", "File formats"),
         ]
     if user.account.role is Role.OPERATOR:
         return [(page.path, page.title) for page in OPERATOR_PAGES if user.account.has_duty(*page.duties)]
@@ -273,7 +277,16 @@ def navigation(user: SignedIn | None, sandpit: bool = False) -> list[tuple[str, 
         ("/learners", "Learners"),
         ("/challenges", "Challenges"),
         ("/mi", "MI"),
+        ("/qualifications", "Qualifications"),
+        ("/help/batch-files", "File formats"),
     ]
+
+
+def ao_shown(request: Request, ao_id: str) -> str:
+    """The AO as its invitation email names it: "RN9081 NCTJ Training", or its id alone when the register does not
+    have it."""
+    name = portal_of(request).ao_names.get(ao_id)
+    return f"{ao_id} {name}" if name else ao_id
 
 
 def clock_of(request: Request, user: SignedIn) -> SessionClock:
@@ -303,6 +316,7 @@ def render(
         "csrf_field": FIELD,
         "csrf_token": user.csrf_token if user else "",
         "session_clock": clock_of(request, user) if user else None,
+        "ao_shown": ao_shown(request, user.account.ao_id) if user and user.account.ao_id else None,
         **(context or {}),
     }
     return HTMLResponse(TEMPLATES.get_template(template).render(page), status_code=status_code)

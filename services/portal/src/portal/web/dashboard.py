@@ -7,11 +7,22 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from portal.backend import KeyRejected, ServiceError
+from portal.backend import KeyRejected, ServiceCalls, ServiceError
 from portal.web.common import UK, User, calls, operator_home, render, see_other
 
 router = APIRouter(include_in_schema=False)
 SIDE_FIGURE_SECONDS = 5.0
+
+
+async def has_challenge_contact(service: ServiceCalls, ao_id: str) -> bool | None:
+    """Whether the AO has a challenge contact, as the notifier tells the /contact page; None when the notifier did
+    not answer in time: the page then says nothing either way about it (no notice that may be untrue)."""
+    try:
+        return await service.challenge_contact(ao_id, timeout=SIDE_FIGURE_SECONDS) is not None
+    except KeyRejected:
+        raise
+    except ServiceError:
+        return None
 
 
 @router.get("/")
@@ -34,8 +45,10 @@ async def dashboard(request: Request, user: User) -> Response:
         raise
     except ServiceError:
         timeliness = None
+    assert user.account.ao_id is not None
     context = {
         "batches": batches,
+        "has_contact": await has_challenge_contact(service, user.account.ao_id),
         "open_challenges": open_challenges,
         "timeliness": timeliness,
         "period": period,

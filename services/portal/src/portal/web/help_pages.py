@@ -14,6 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 
 from lrs_contracts.batch import BatchFormat
+from lrs_domain.identifiers import display_qan
+from lrs_platform.clock import today_in_england
 from lrs_platform.http import DATABASE_UNAVAILABLE
 from portal.accounts import Role
 from portal.auth import SignedIn
@@ -22,6 +24,7 @@ from portal.batch_files import (
     JSON_TOP_LEVEL_KEYS,
     LIMITS,
     PLACEHOLDERS,
+    QUALIFICATION_PLACEHOLDER,
     REFUSED_FILE_HEADING,
     REFUSED_FILE_MESSAGES,
     TEMPLATE_MEDIA_TYPES,
@@ -29,6 +32,7 @@ from portal.batch_files import (
     record_guide,
     template,
     template_filename,
+    template_qualification,
 )
 from portal.checking import format_named
 from portal.store import UPLOADS_WAITING_A_PERSON
@@ -74,7 +78,19 @@ def markdown_html(text: str) -> Markup:
     return Markup("\n".join(blocks))  # noqa: S704 - every piece of text escaped above
 
 
+def _templates_for(request: Request, user: User) -> tuple[dict[BatchFormat, bytes], dict[str, str] | None]:
+    """The templates for the signed-in person's AO (placeholders for someone of no AO, or an AO none of whose
+    qualifications the catalogue holds), and the qualification their record is for (None: the placeholder)."""
+    ao_id, catalogue, today = user.account.ao_id, portal_of(request).catalogue, today_in_england()
+    templates = {fmt: template(fmt, ao_id, catalogue, today) for fmt in BatchFormat}
+    qualification = template_qualification(catalogue, ao_id)
+    if qualification is None:
+        return templates, None
+    return templates, {"number": display_qan(qualification.qualification_number), "title": qualification.title}
+
+
 async def batch_files_page(request: Request, user: User) -> HTMLResponse:
+    templates, qualification = _templates_for(request, user)
     context = {
         "header_fields": header_guide(),
         "record_fields": record_guide(),
@@ -82,9 +98,11 @@ async def batch_files_page(request: Request, user: User) -> HTMLResponse:
         "refused_file_heading": REFUSED_FILE_HEADING,
         "refused_file_messages": markdown_html(REFUSED_FILE_MESSAGES),
         "json_keys": JSON_TOP_LEVEL_KEYS,
-        "templates": {fmt.value: template(fmt).decode() for fmt in BatchFormat},
+        "templates": {fmt.value: content.decode() for fmt, content in templates.items()},
+        "template_qualification": qualification,
         "formats": tuple(TEMPLATE_MEDIA_TYPES),
         "placeholders": PLACEHOLDERS,
+        "qualification_placeholder": QUALIFICATION_PLACEHOLDER,
     }
     return render(request, "batch_files.html", context, user=user)
 
@@ -94,7 +112,7 @@ async def batch_file_template(request: Request, extension: str, user: User) -> R
     if fmt is None:
         raise PageError("not_found", "There are templates in CSV, XML and JSON only.")
     return Response(
-        template(fmt),
+        template(fmt, user.account.ao_id, portal_of(request).catalogue, today_in_england()),
         media_type=TEMPLATE_MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{template_filename(fmt)}"'},
     )
