@@ -33,9 +33,12 @@ from tests.support.waiting import eventually
 from lrs_contracts.outcomes import BatchValidationStarted
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.topics import BATCH_OUTCOMES
+from lrs_domain.reference_files import load_register
 from portal.mi import month_label, months_ending, period_of
 
 pytestmark = pytest.mark.integration
+
+SAMPLE_AO_NAME = load_register()[SAMPLE_AO].name  # the dashboard's heading names the AO as the register does
 
 SCREENSHOTS = ROOT / "docs" / "images"
 
@@ -121,6 +124,9 @@ async def test_a_rejected_record_shows_its_code_and_what_to_do(
 
     await ao_page.goto(f"{portal_system.url}/batches/{uploaded.showcase.batch_id}?status=rejected")
     assert await wait_decided(ao_page) == "completed"
+    # what to do next, as the batch's email says it (onboarding walk, finding 14)
+    await expect(ao_page.locator("[data-explains=rejected]")).to_contain_text("and send them in a new batch")
+    await expect(ao_page.locator("[data-explains=rejected] [data-sent-again]")).to_contain_text("“no change”")
     screenshot = tmp_path / "portal-batch.png"
     await ao_page.screenshot(path=screenshot, full_page=True)
     keep_screenshot(screenshot)
@@ -273,6 +279,63 @@ async def test_a_changed_challenge_contact_gets_the_next_challenge_email(
 
     messages = await eventually(delivered, within=60, what=f"a challenge email to {address}")
     assert "challenge" in str(messages[0]["Subject"]).lower()
+
+
+async def test_a_new_aos_dashboard_says_what_to_do_first_and_that_nobody_is_emailed_until_it_has_a_contact(
+    browser: Browser, portal_system: PortalSystem
+) -> None:
+    """An AO that has just joined (the onboarding walk): no batch, no challenge contact. Its dashboard names it, lists
+    the first steps and says nobody is emailed about challenges, as its inbox does, until it saves a contact; the menu
+    leads to Batch file formats. An AO of the register no other test uses: nothing else sends it a batch."""
+    ao_id, name = "RN9021", load_register()["RN9021"].name
+    username = f"first.{uuid.uuid4().hex[:6]}"
+    async with await portal_system.client("portal", "operator:tests") as accounts:
+        body = {"username": username, "display_name": "Priya Shah", "role": "ao", "ao_id": ao_id}
+        made = await accounts.post("/v1/admin/users", json={**body, "email": f"{username}@ao.example"})
+        made.raise_for_status()
+    portal_system.passwords[username] = made.json()["password"]
+    context = await browser.new_context(bypass_csp=True)  # only so that axe-core can be injected
+    page = await context.new_page()
+    try:
+        await sign_in(page, portal_system, username)
+        violations = await serious_violations(page)  # the notice and the first steps, on the dashboard
+        await expect(page.get_by_role("heading", level=1)).to_have_text(f"{ao_id} {name} dashboard")
+        await expect(page.locator(".portal-account-bar__who")).to_have_text(
+            f"Signed in as Priya Shah for {ao_id} {name}"
+        )
+        notice = page.locator("[data-no-challenge-contact]")
+        await expect(notice).to_contain_text("Nobody is emailed when a learner challenges your results")
+        first_steps = page.locator("[data-getting-started]")
+        await expect(first_steps.get_by_role("heading")).to_have_text("Getting started")
+        await expect(first_steps.locator("[data-step=contact] a")).to_have_attribute("href", "/contact")
+        await expect(first_steps.locator("[data-step=formats] a")).to_have_attribute("href", "/help/batch-files")
+        await expect(first_steps.locator("[data-step=live] a")).to_have_attribute("href", "/batches/new")
+
+        await page.get_by_role("navigation", name="Menu").get_by_role("link", name="File formats").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Batch file formats")
+
+        await page.goto(f"{portal_system.url}/challenges")
+        await expect(notice).to_contain_text("Nobody is emailed when a learner challenges your results")
+        await expect(page.get_by_text("are emailed to your challenge contact")).to_have_count(0)
+        violations += await serious_violations(page)
+        assert violations == []
+        await notice.get_by_role("link", name="set your challenge contact").click()
+        await page.get_by_label("Given name").fill("Priya")
+        await page.get_by_label("Family name").fill("Shah")
+        await page.get_by_label("Telephone").fill("01632 960 002")
+        await page.get_by_label("Email address").fill(f"{username}@ao.example")
+        await page.get_by_role("button", name="Save the contact").click()
+        await expect(page.locator(".govuk-notification-banner--success")).to_contain_text("is saved")
+
+        await page.goto(f"{portal_system.url}/challenges")
+        await expect(page.get_by_text("Learners' challenges are emailed to your challenge contact.")).to_be_visible()
+        await expect(notice).to_have_count(0)
+        await page.goto(f"{portal_system.url}/")
+        await expect(first_steps.locator("[data-step=formats]")).to_be_visible()  # still no batch
+        await expect(first_steps.locator("[data-step=contact]")).to_have_count(0)
+        await expect(notice).to_have_count(0)
+    finally:
+        await context.close()
 
 
 async def _bar(page: Page, chart: str, series: str, category: str) -> float:
@@ -700,7 +763,7 @@ async def test_repeated_failures_lock_an_account_until_lrs_users_resets_its_pass
     new_password = re.search(r"^password: (\S+)$", reset, re.M).group(1)  # type: ignore[union-attr]
     portal_system.passwords[username] = new_password
     await sign_in(page, portal_system, username)
-    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} {SAMPLE_AO_NAME} dashboard")
 
     lrs(portal_system, operator_key, "users", "disable", username)
     await page.goto(f"{portal_system.url}/batches")
@@ -741,7 +804,7 @@ async def test_an_operator_sees_the_projector_and_creates_an_ao_account_that_can
     context = await browser.new_context()
     page = await context.new_page()
     await sign_in(page, portal_system, username)
-    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} {SAMPLE_AO_NAME} dashboard")
     await context.close()
 
 
@@ -804,6 +867,9 @@ async def test_a_batch_failed_by_rs005_is_explained_in_words(ao_page: Page, port
     await expect(explanation).to_contain_text("2 of the batch's 3 records were rejected (66.7%)")
     await expect(explanation).to_contain_text("nothing from this batch has been added to any learner's record")
     await expect(explanation).to_contain_text("not even the record that passed")
+    await expect(explanation.locator("[data-leave-out]")).to_contain_text(
+        "can be left out of the file and sent in a later batch"
+    )
 
 
 async def test_a_batch_the_lrs_gives_up_on_shows_abandoned_and_asks_for_the_same_file_again(
@@ -980,7 +1046,17 @@ async def test_an_operator_schedules_and_cancels_a_window_then_pauses_and_resume
         await expect(cancelled.locator("td").last).to_contain_text("by operator:operator.user")
 
         await operator_page.get_by_label("Reason for pausing").fill(pause_reason)
+        # the form sent once before the click, as a double-click's first send or a resubmission is: the click's send
+        # is ingest's 409, said as what is so, not "That could not be done" (report idempotency, finding 2)
+        await operator_page.evaluate(
+            "async () => { const form = document.querySelector('form[action=\"/ops/maintenance/pause\"]');"
+            " await fetch(form.action, {method: 'POST', body: new FormData(form)}); }"
+        )
         await operator_page.get_by_role("button", name="Pause deciding batches now").click()
+        await expect(main.locator("[data-done]")).to_contain_text(
+            "Already paused. operator:operator.user paused deciding batches at"
+        )
+        await expect(operator_page.locator("#maintenance-banner")).to_contain_text(pause_reason)  # read after
         holding = main.locator("[data-section=holding]")
         await expect(holding).to_have_attribute("data-holding", "pause")
         await expect(holding).to_contain_text(pause_reason)
@@ -1570,7 +1646,7 @@ async def test_a_person_replaces_the_password_they_were_given_and_signs_in_with_
 
     portal_system.passwords[username] = "three quiet harbour lamps"
     await sign_in(page, portal_system, username)
-    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} {SAMPLE_AO_NAME} dashboard")
     await expect(page.locator("[data-banner=password-given]")).to_have_count(0)
     await context.close()
 
@@ -1613,7 +1689,7 @@ async def test_a_person_who_forgot_their_password_chooses_a_new_one_with_a_link_
 
     portal_system.passwords[username] = "seven amber kites at dusk"
     await sign_in(page, portal_system, username)
-    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} {SAMPLE_AO_NAME} dashboard")
     await page.goto(link.group())
     await expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
     assert found == []
@@ -1654,7 +1730,7 @@ async def test_a_new_account_chooses_its_own_password_through_a_link_by_email(
     await expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Your new password is set")
     portal_system.passwords[username] = "nine quiet herons wading"
     await sign_in(page, portal_system, username)
-    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} dashboard")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAMPLE_AO} {SAMPLE_AO_NAME} dashboard")
     await expect(page.locator("[data-banner=password-given]")).to_have_count(0)  # nobody else saw it
 
     async def told() -> list[EmailMessage] | None:  # the password set is told to the account's address

@@ -34,11 +34,15 @@ def test_a_retry_that_left_messages_parked_says_so_and_what_to_do() -> None:
 
 
 def test_a_skip_that_left_messages_parked_says_so_too() -> None:
+    """And names no second skip: the projector's names the learner, and would drop the event first now, unseen
+    (report idempotency, finding 1: the advice invited a third skip)."""
     behind = [{"topic": "lrs.plr.v1", "applied": 1, "skipped": 1, "still_parked": 2, "error": "data.grade: bad"}]
 
     assert still_parked_after(behind, LIVE, target="1000000043", skipped=True) == (
-        "2 still parked: a message held behind the skipped one failed (first error above); deploy a fix and retry,"
-        " or skip the poison (`lrs dlq skip 1000000043`)"
+        "2 still parked: an event held behind the skipped one failed (first error above) and is now the learner's"
+        " first parked event; nothing more was skipped. See it (`lrs dlq show 1000000043`); deploy a fix and retry"
+        " (`lrs dlq retry 1000000043`). Skip it too only once you have seen it must go: a skip drops the event first"
+        " when it runs"
     )
 
 

@@ -70,16 +70,52 @@ class UnknownWindow(MaintenanceError):
     """No window has this id."""
 
 
+def _instant_said(moment: datetime) -> str:
+    """`2026-12-07T09:01:34Z`: an instant in a refusal's detail, in UTC to the second (the portal says it in UK
+    time)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 class WindowAlreadyClosed(MaintenanceError):
-    """The window was cancelled or is over: there is nothing to cancel."""
+    """The window was cancelled or is over: there is nothing to cancel. `record`: the window as it is, so that a
+    cancel sent again (a retry after a lost answer, a second click, a second operator) is told who cancelled it and
+    when, or when it ended."""
+
+    def __init__(self, record: WindowRecord) -> None:
+        window_id = record.window.window_id
+        if record.cancelled_at is not None:
+            said = (
+                f"maintenance window {window_id} was cancelled already, by {record.cancelled_by} at"
+                f" {_instant_said(record.cancelled_at)}"
+            )
+        else:
+            said = f"maintenance window {window_id} is over: it ended at {_instant_said(record.window.ends_at)}"
+        super().__init__(f"{said}; nothing was changed")
+        self.record = record
 
 
 class AlreadyPaused(MaintenanceError):
-    """An unplanned pause is already on."""
+    """An unplanned pause is already on. `pause`: that pause, so that a pause sent again is told who paused and
+    when, and for what reason (another reason than the one sent is still a conflict: AOs read the pause's own)."""
+
+    def __init__(self, pause: PauseRecord) -> None:
+        super().__init__(
+            f"the LRS is paused already, by {pause.paused_by} at {_instant_said(pause.paused_at)}, with the reason:"
+            f" {pause.reason}"
+        )
+        self.pause = pause
 
 
 class NotPaused(MaintenanceError):
-    """There is no unplanned pause to resume from."""
+    """There is no unplanned pause to resume from. `last`: the latest pause, resumed (None when there was none), so
+    that a resume sent again is told who resumed and when."""
+
+    def __init__(self, last: PauseRecord | None) -> None:
+        said = "the LRS is not paused"
+        if last is not None and last.resumed_at is not None:
+            said += f": the last pause was resumed by {last.resumed_by} at {_instant_said(last.resumed_at)}"
+        super().__init__(said)
+        self.last = last
 
 
 class WindowRecord(BaseModel):
@@ -209,7 +245,7 @@ class MaintenanceStore:
             if row is None:
                 raise UnknownWindow(f"there is no maintenance window {window_id}")
             if row["cancelled_at"] is not None or row["ends_at"] <= utc_now():
-                raise WindowAlreadyClosed(f"maintenance window {window_id} was cancelled or is over")
+                raise WindowAlreadyClosed(_window(row))
             row = await connection.fetchrow(
                 "UPDATE ingest.maintenance_windows SET cancelled_by = $2, cancelled_at = now() WHERE window_id = $1"
                 f" RETURNING {_WINDOW_COLUMNS}",
@@ -222,8 +258,12 @@ class MaintenanceStore:
     async def pause(self, reason: str, by: str) -> PauseRecord:
         async with self._pool.acquire() as connection, connection.transaction():
             await _next_version(connection)
-            if await connection.fetchval("SELECT count(*) FROM ingest.maintenance_pauses WHERE resumed_at IS NULL"):
-                raise AlreadyPaused("the LRS is already paused: resume it first")
+            on = await connection.fetchrow(
+                f"SELECT {_PAUSE_COLUMNS} FROM ingest.maintenance_pauses WHERE resumed_at IS NULL"
+                " ORDER BY paused_at DESC LIMIT 1"
+            )
+            if on is not None:
+                raise AlreadyPaused(_pause(on))
             row = await connection.fetchrow(
                 f"INSERT INTO ingest.maintenance_pauses (reason, paused_by) VALUES ($1, $2) RETURNING {_PAUSE_COLUMNS}",
                 reason,
@@ -241,7 +281,11 @@ class MaintenanceStore:
                 by,
             )
             if row is None:
-                raise NotPaused("the LRS is not paused")
+                last = await connection.fetchrow(
+                    f"SELECT {_PAUSE_COLUMNS} FROM ingest.maintenance_pauses"
+                    " ORDER BY paused_at DESC, pause_id DESC LIMIT 1"
+                )
+                raise NotPaused(_pause(last) if last is not None else None)
         self._remembered = None
         return _pause(row)
 

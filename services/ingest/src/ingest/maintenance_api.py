@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -183,6 +183,11 @@ async def schedule_window(
 @router.delete(
     "/admin/maintenance/windows/{window_id}",
     summary="Cancel a maintenance window; one under way ends now",
+    description=(
+        "A window cancelled already or over is answered 409 and nothing is changed: the problem's `detail` says who"
+        " cancelled it and when, or when it ended, and its `window` is the window as it is (as a cancel answers it,"
+        " `cancelled_by` and `cancelled_at` set, or null for a window that ran to its end)."
+    ),
     responses=problem_responses(403, 404, 409, 422),
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
@@ -200,7 +205,10 @@ async def cancel_window(
     description=(
         "The reason is 1 to 500 characters, not only spaces, with no control character other than tab and"
         " line breaks, no lone surrogate and no Unicode non-character; anything else is refused with 422"
-        " naming `body.reason`."
+        " naming `body.reason`. While a pause is on, another is answered 409 and nothing is changed: the"
+        " problem's `detail` says who paused and when, with the pause's reason, and its `pause` is that pause (as"
+        " a pause answers it). It is a 409 whatever the reason sent: a pause with the same reason is this one asked"
+        " for again; with another, AOs still read the first one's reason."
     ),
     status_code=201,
     responses=problem_responses(403, 409, 422),
@@ -215,6 +223,10 @@ async def pause(body: PauseRequest, principal: Operator, store: Maintenance, ann
 @router.post(
     "/admin/maintenance/resume",
     summary="End the unplanned pause: the held batches are decided, in each AO's order",
+    description=(
+        "With no pause on, answered 409 and nothing is changed: the problem's `detail` says who resumed the last"
+        " pause and when, and its `pause` is that pause (as a resume answers it; left out when there was none)."
+    ),
     responses=problem_responses(403, 409),
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
@@ -233,10 +245,24 @@ MAINTENANCE_ERRORS: dict[type[MaintenanceError], tuple[int, str]] = {
 }
 
 
+def _as_it_is(error: MaintenanceError) -> dict[str, Any]:
+    """What a 409 carries beside its detail: the pause or window as it is now, in the shape a change answers it
+    (`pause`, `window`), so that a change sent again (a retry after a lost answer, a second click, a second operator)
+    can tell whether what it asked for is so already, and who made it so and when."""
+    if isinstance(error, AlreadyPaused):
+        return {"pause": error.pause.model_dump(mode="json")}
+    if isinstance(error, NotPaused):
+        return {"pause": error.last.model_dump(mode="json") if error.last is not None else None}
+    if isinstance(error, WindowAlreadyClosed):
+        return {"window": error.record.model_dump(mode="json")}
+    return {}
+
+
 async def _maintenance_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, MaintenanceError)
     status, title = MAINTENANCE_ERRORS[type(error)]
-    return problem_response(Problem(status=status, title=title, detail=str(error), instance=request.url.path))
+    problem = Problem(status=status, title=title, detail=str(error), instance=request.url.path, **_as_it_is(error))
+    return problem_response(problem)
 
 
 def install(app: FastAPI) -> None:

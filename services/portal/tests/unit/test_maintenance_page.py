@@ -13,7 +13,7 @@ from markupsafe import escape
 from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, problem, stubbed_portal
 
 from portal.accounts import Role
-from portal.web.common import UK
+from portal.web.common import UK, uk_time
 from portal.web.maintenance_pages import DONE, uk_times_in, window_errors
 
 SCHEDULE = "ingest/v1/maintenance"
@@ -515,16 +515,27 @@ def test_cancelling_deletes_the_window_at_ingest(portal: StubbedPortal, schedule
     assert escape(DONE[done]) in client.get("/ops/maintenance").text
 
 
-def test_cancelling_a_window_ingest_says_is_over_shows_why(portal: StubbedPortal) -> None:
+def test_cancelling_a_window_cancelled_already_says_who_cancelled_it_and_when(portal: StubbedPortal) -> None:
+    """Report idempotency, finding 2: the cancel sent again was "That could not be done" under a banner still listing
+    the window; now the page is shown again, saying what is so, read after the refusal."""
     client, operator = portal.signed_in(Role.OPERATOR)
     quiet_ingest(portal)
-    detail = f"maintenance window {CANCELLED} was cancelled or is over"
+    detail = f"maintenance window {CANCELLED} was cancelled already, by operator:nia at 2027-05-01T09:00:00Z"
     portal.on("DELETE", f"{WINDOWS}/{CANCELLED}", lambda _: problem(409, detail))
 
     answer = client.post(f"/ops/maintenance/windows/{CANCELLED}/cancel", data=form(operator))
 
-    assert answer.status_code == 409
-    assert f'<p class="govuk-body" data-refusal>{detail}</p>' in answer.text
+    assert (answer.status_code, answer.headers["location"]) == (303, "/ops/maintenance")
+    page = client.get("/ops/maintenance").text
+    cancelled_at = uk_time(NOW - timedelta(days=4))
+    assert (
+        escape(
+            f"Already cancelled. operator:nia cancelled the maintenance window (broker upgrade) at {cancelled_at}"
+            " (UK time): nothing more was done."
+        )
+        in page
+    )
+    assert "That could not be done" not in page
 
 
 # --- pausing and resuming ------------------------------------------------------------------------
@@ -564,16 +575,25 @@ def test_a_pause_reason_typed_wrong_is_refused_and_ingest_is_not_asked(
     assert not portal.sent_to("POST", PAUSE)
 
 
-def test_pausing_when_already_paused_shows_ingests_refusal(portal: StubbedPortal) -> None:
+def test_pausing_when_already_paused_with_that_reason_says_who_paused_and_when(portal: StubbedPortal) -> None:
+    """Report idempotency, finding 2: a pause sent again was "That could not be done … resume it first"."""
     client, operator = portal.signed_in(Role.OPERATOR)
     ingest_with(portal, windows=[], paused=True, active={"reason": "x", "until": None, "paused": True, "message": "."})
-    portal.on("POST", PAUSE, lambda _: problem(409, "the LRS is already paused: resume it first"))
+    portal.on("POST", PAUSE, lambda _: problem(409, "the LRS is paused already, by operator:nia at …"))
 
     answer = client.post("/ops/maintenance/pause", data=form(operator, pause_reason="broker incident"))
 
-    assert answer.status_code == 409
-    assert "the LRS is already paused: resume it first" in answer.text
-    assert 'action="/ops/maintenance/resume"' in answer.text
+    assert (answer.status_code, answer.headers["location"]) == (303, "/ops/maintenance")
+    page = client.get("/ops/maintenance").text
+    assert (
+        escape(
+            f"Already paused. operator:nia paused deciding batches at {uk_time(str(PAUSE_ON['paused_at']))} (UK time), with"
+            " this reason: nothing more was done."
+        )
+        in page
+    )
+    assert "resume it first" not in page and "That could not be done" not in page
+    assert 'action="/ops/maintenance/resume"' in page
 
 
 def test_resuming_asks_ingest_to_resume(portal: StubbedPortal) -> None:
@@ -588,15 +608,24 @@ def test_resuming_asks_ingest_to_resume(portal: StubbedPortal) -> None:
     assert "Deciding batches has resumed" in client.get(answer.headers["location"]).text
 
 
-def test_resuming_when_not_paused_shows_ingests_refusal(portal: StubbedPortal) -> None:
+def test_resuming_when_not_paused_says_who_resumed_and_when(portal: StubbedPortal) -> None:
+    """Report idempotency, finding 2: a resume sent again was "That could not be done the LRS is not paused"."""
     client, operator = portal.signed_in(Role.OPERATOR)
     quiet_ingest(portal)
     portal.on("POST", RESUME, lambda _: problem(409, "the LRS is not paused"))
 
     answer = client.post("/ops/maintenance/resume", data=form(operator))
 
-    assert answer.status_code == 409
-    assert "the LRS is not paused" in error_summary(answer.text)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/ops/maintenance")
+    page = client.get("/ops/maintenance").text
+    assert (
+        escape(
+            f"Already resumed. operator:nia resumed deciding batches at {uk_time(str(PAUSE_OVER['resumed_at']))} (UK time):"
+            " nothing more was done."
+        )
+        in page
+    )
+    assert error_summary(page) == ""
 
 
 def test_the_banner_lists_the_next_three_windows_and_the_later_ones_behind_a_click(portal: StubbedPortal) -> None:

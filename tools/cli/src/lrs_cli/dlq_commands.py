@@ -308,7 +308,8 @@ def still_parked_after(
     names runs as printed, on the message that is its key's poison now, of the same service. The projector names
     a stream by its learner, which stays; elsewhere a message is named by its id, and when one held behind the
     message named failed (always after a skip) the poison is another: the service's answer names it
-    (`poison_id`), and a skip of the id given answered 404."""
+    (`poison_id`), and a skip of the id given answered 404. After a projector skip none is suggested: the skip names
+    the learner, and would drop the event first now, one nobody has seen (run twice, the next one too)."""
     parked = sum(int(result.get("still_parked") or 0) for result in results)
     if not parked:
         return None
@@ -319,6 +320,16 @@ def still_parked_after(
     if topic:
         where += f" --topic {shlex.quote(topic)}"
     skip = connection.command(f"dlq skip {shlex.quote(poison)}{where}")
+    if service == PROJECTOR and skipped:
+        # the learner's first parked event is now another than the one skipped: a skip names a learner, not an event,
+        # so a skip suggested here would drop it unseen (and, run twice, the next one too)
+        show = connection.command(f"dlq show {shlex.quote(target)}{where}")
+        retry = connection.command(f"dlq retry {shlex.quote(target)}{where}")
+        return (
+            f"{parked:,} still parked: an event held behind the skipped one failed (first error above) and is now the"
+            f" learner's first parked event; nothing more was skipped. See it (`{show}`); deploy a fix and retry"
+            f" (`{retry}`). Skip it too only once you have seen it must go: a skip drops the event first when it runs"
+        )
     if poison == target:
         failed = "a message held behind the skipped one failed" if skipped else "the retry failed again"
         return (
@@ -333,10 +344,23 @@ def still_parked_after(
 
 
 def dlq_skip(
-    connection: Connection, service: str, target: str, topic: str | None = None, reason: str | None = None
+    connection: Connection,
+    service: str,
+    target: str,
+    topic: str | None = None,
+    reason: str | None = None,
+    heads: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     _no_topic(service, topic)
+    if heads and service != PROJECTOR:
+        raise UsageError(
+            f"--head is for plr-projector, which names a learner's parked events by ULN: {service} names one parked"
+            " message by its id, which a skip sent again does not drop twice; leave --head out"
+        )
     if service == PROJECTOR:
+        named = [projector_commands.head_named(head) for head in heads]
+        if named:
+            return projector_commands.dlq_skip(connection, _projector_target(target, connection), topic, reason, named)
         return projector_commands.dlq_skip(connection, _projector_target(target, connection), topic, reason)
     parked_id = _parked_id(target, connection)
     with connection.client(_client_name(service), timeout=300) as client:
@@ -680,10 +704,22 @@ def skip_command(
     service: ActedOn = Service.PLR_PROJECTOR,
     topic: Topic = None,
     reason: Annotated[str | None, typer.Option(help="Why it is dropped; kept with the record of the skip.")] = None,
+    head: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--head",
+            help="plr-projector: TOPIC:PARTITION:OFFSET of the event to drop (once per topic the learner has events"
+            " parked on), as `lrs dlq list` shows it and a skip prints it: nothing is skipped unless it is the first"
+            " parked now, so a skip run again (after a lost answer) drops nothing more.",
+        ),
+    ] = None,
 ) -> None:
-    """Drop a key's poison message and apply the rest; exit status 1 when any stay parked (one behind it failed)."""
+    """Drop a key's poison message and apply the rest; exit status 1 when any stay parked (one behind it failed).
+    plr-projector: the learner's first parked events are read and said first (or named with --head), and sent with
+    the skip; when they are no longer first as it runs (skipped already: the same skip sent twice, another
+    operator), nothing is skipped (exit status 1)."""
     where = connection(ctx)
-    results = dlq_skip(where, service.value, target, topic, reason)
+    results = dlq_skip(where, service.value, target, topic, reason, head or ())
     print_text(replay_text(results))
     if failed := still_parked_after(results, where, target=target, service=service.value, topic=topic, skipped=True):
         warn(failed)

@@ -179,12 +179,64 @@ def history_text(history: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _changed(connection: Connection, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _change_or_so_already(
+    connection: Connection, method: str, path: str, body: dict[str, Any] | None = None
+) -> tuple[dict[str, Any] | None, dict[str, Any], httpx.Response]:
+    """(ingest's answer to the change, {}, its response); or (None, the 409's problem, its response) when ingest
+    refused the change as one made already: its problem carries the pause or window as it is (`pause`, `window`),
+    so that a change sent again (a script run again after a timeout, a second operator) is told what is so and who
+    made it so. Any other refusal is an error as ever (`expect_ok`); so is a 409 the caller finds no state in."""
     with connection.client("ingest") as client:
-        changed: dict[str, Any] = expect_ok(client.request(method, path, json=body))
+        response = client.request(method, path, json=body)
+    if response.status_code == 409:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = None
+        if isinstance(problem, dict):
+            return None, problem, response
+    changed: dict[str, Any] = expect_ok(response)
     if not changed["published"]:
         warn(NOT_PUBLISHED)
-    return changed
+    return changed, {}, response
+
+
+def already_paused_text(pause: dict[str, Any], reason: str, resume: str) -> tuple[str, bool]:
+    """What a pause sent while one is on says, and whether that is what was asked (exit status 0): a pause with the
+    same reason is that pause asked for again, whoever made it; with another reason it is still a conflict (AOs read
+    the first pause's reason, not the one sent): nothing was changed, exit status 1."""
+    by = f"by {pause['paused_by']} at {uk_and_utc(pause['paused_at'])}"
+    if pause["reason"] == reason:
+        return f"already paused ({by}): batches are accepted and queued until `{resume}`", True
+    return (
+        f"already paused ({by}) with another reason: {pause['reason']}. Nothing was changed: AOs read that reason;"
+        f" to give yours, `{resume}` and pause again",
+        False,
+    )
+
+
+def not_paused_text(last: dict[str, Any] | None) -> str:
+    """What a resume sent with no pause on says (what was asked is so: exit status 0)."""
+    if last is not None and last.get("resumed_at"):
+        return (
+            f"not paused (the last pause was resumed by {last['resumed_by']} at {uk_and_utc(last['resumed_at'])}):"
+            " nothing to resume"
+        )
+    return "not paused: nothing to resume"
+
+
+def already_cancelled_text(record: dict[str, Any]) -> str:
+    """What a cancel of a window cancelled already or over says (what was asked is so: exit status 0)."""
+    window = record["window"]
+    if record.get("cancelled_at"):
+        return (
+            f"already cancelled (by {record['cancelled_by']} at {uk_and_utc(record['cancelled_at'])}):"
+            f" {window['window_id']}  {window['reason']}"
+        )
+    return (
+        f"already over (it ended at {uk_and_utc(window['ends_at'])}): {window['window_id']}  {window['reason']};"
+        " nothing to cancel"
+    )
 
 
 def _schedule_now(connection: Connection) -> dict[str, Any] | None:
@@ -263,9 +315,15 @@ def cancel_command(
     ],
 ) -> None:
     """Operator: cancel a window; one under way ends now and the held batches go on (unless the pause or another
-    window under way still holds them: said)."""
+    window under way still holds them: said). A window cancelled already or over is said so (who cancelled it and
+    when, or when it ended), exit status 0."""
     where = connection(ctx)
-    changed = _changed(where, "DELETE", f"/v1/admin/maintenance/windows/{window_id}")
+    changed, refused, response = _change_or_so_already(where, "DELETE", f"/v1/admin/maintenance/windows/{window_id}")
+    if changed is None:
+        if not isinstance(refused.get("window"), dict):  # an ingest of an earlier release: its 409 names no window
+            expect_ok(response)
+        print_text(already_cancelled_text(refused["window"]))
+        return
     record = changed["window"]
     ended = record["window"]["window_id"]
     resume = where.command("maintenance resume")
@@ -321,17 +379,32 @@ def extend_command(
 
 @app.command("pause")
 def pause_command(ctx: typer.Context, reason: Reason) -> None:
-    """Operator: stop deciding batches now, until `resume` (batches are still accepted)."""
+    """Operator: stop deciding batches now, until `resume` (batches are still accepted). Paused already with the same
+    reason (a script run again), it says so, by whom and when, and exits 0; with another reason, exit status 1."""
     where = connection(ctx)
-    _changed(where, "POST", "/v1/admin/maintenance/pause", {"reason": reason})
-    print_text(f"paused: batches are accepted and queued until `{where.command('maintenance resume')}`")
+    resume = where.command("maintenance resume")
+    changed, refused, response = _change_or_so_already(where, "POST", "/v1/admin/maintenance/pause", {"reason": reason})
+    if changed is None:
+        if not isinstance(refused.get("pause"), dict):  # an ingest of an earlier release: its 409 names no pause
+            expect_ok(response)
+        said, as_asked = already_paused_text(refused["pause"], reason, resume)
+        if not as_asked:
+            raise CommandError(said)
+        print_text(said)
+        return
+    print_text(f"paused: batches are accepted and queued until `{resume}`")
 
 
 @app.command("resume")
 def resume_command(ctx: typer.Context) -> None:
     """Operator: end the unplanned pause; queued batches are decided in each AO's order (once a window under way
-    ends, if one does: said)."""
+    ends, if one does: said). With no pause on (a script run again), it says so, who resumed and when, and exits 0."""
     where = connection(ctx)
-    changed = _changed(where, "POST", "/v1/admin/maintenance/resume")
+    changed, refused, _ = _change_or_so_already(where, "POST", "/v1/admin/maintenance/resume")
     resume = where.command("maintenance resume")
+    if changed is None:  # ingest's only 409 to a resume: no pause is on (its `pause`, the last, if it names one)
+        holding = still_holding(_schedule_now(where), resume=resume)
+        said = not_paused_text(refused.get("pause"))
+        print_text(f"{said}; {holding}" if holding else said)
+        return
     print_text(resumed_text(still_holding(_schedule_now(where), resumed=changed.get("pause"), resume=resume)))

@@ -365,15 +365,128 @@ def dlq_retry(
     return results
 
 
+# The most parked events of one learner read to find the events a skip drops (the projector's listing limit): a head
+# beyond them is not sent, and the projector then refuses the skip (409, nothing skipped) rather than drop it unseen.
+HEADS_READ = 10_000
+# The title of the projector's 409 to a skip whose `heads` are no longer the learner's first parked events.
+HEADS_CHANGED = "Parked events changed"
+# The operators' latest retries and skips read to tell a skip made already from another event parked first meanwhile.
+ACTIONS_READ = 200
+
+
+def skipped_heads(parked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events a skip of a learner's parked events drops: on each topic, the first poison (`error`), else the first
+    parked, as the projector picks its stream's head (and as the portal's confirmation shows them)."""
+    streams: dict[str, list[dict[str, Any]]] = {}
+    for row in parked:
+        streams.setdefault(row["topic"], []).append(row)
+    return [next((row for row in rows if row.get("reason") == "error"), rows[0]) for rows in streams.values()]
+
+
+def place_of(row: dict[str, Any]) -> str:
+    return f"{row['topic']} partition {row['partition']} offset {row['offset']}"
+
+
+def skipping_text(uln: str, heads: list[dict[str, Any]], parked: int) -> str:
+    """What a skip is about to drop for good, said before it is sent: each topic's head, and how many wait behind."""
+    dropped = "; ".join(place_of(row) + (f" ({row['error']})" if row.get("error") else "") for row in heads)
+    held = parked - len(heads)
+    behind = f"; {held:,} held behind {'it' if len(heads) == 1 else 'them'} are then tried again" if held > 0 else ""
+    named = " ".join(f"--head {row['topic']}:{row['partition']}:{row['offset']}" for row in heads)
+    return (
+        f"skipping the first parked event{'s' * (len(heads) != 1)} of {uln}: {dropped}{behind} (to run this skip"
+        f" again without dropping more: {named})"
+    )
+
+
+def heads_changed_text(
+    uln: str, heads: list[dict[str, Any]], actions: list[dict[str, Any]] | None, connection: Connection
+) -> str:
+    """The projector refused the skip (409 "Parked events changed"): the events read as first were not first when it
+    came to skip. Nothing was skipped. Said plainly: which of them a skip made meanwhile dropped, by whom and when
+    (this same skip sent again after a lost answer, another operator), or else that another event is first now;
+    never a suggestion to skip again unseen."""
+    places = {(row["topic"], row["partition"], row["offset"]) for row in heads}
+    made = [
+        action
+        for action in actions or []
+        if action.get("action") == "skip" and (action["topic"], action["partition"], action["offset"]) in places
+    ]
+    listing = connection.command(f"dlq list --learner {uln} --service plr-projector")
+    if made:
+        done = made[0]
+        when = f" at {uk_time(done['acted_at'])}" if done.get("acted_at") else ""
+        return (
+            f"nothing was skipped: {place_of(done)} was skipped already, by {done['operator']}{when} (`"
+            f"{connection.command('dlq history')}` says what followed); what is parked of {uln} now: `{listing}`"
+        )
+    return (
+        f"nothing was skipped: the first parked events of {uln} changed since they were read (another was parked,"
+        f" retried or skipped meanwhile): read them again (`{listing}`) and skip only if the one first now must go"
+    )
+
+
+def head_named(text: str) -> dict[str, Any]:
+    """`--head TOPIC:PARTITION:OFFSET` as the skip's `heads` take it (a topic's name holds no colon)."""
+    topic, _, place = text.rpartition(":")
+    topic, _, partition = topic.rpartition(":")
+    if not topic or not partition.isdigit() or not place.isdigit():
+        raise UsageError(
+            f"--head {text!r} is not TOPIC:PARTITION:OFFSET, such as lrs.plr.events.v1:5:28 (`lrs dlq list` shows them)"
+        )
+    return {"topic": topic, "partition": int(partition), "offset": int(place)}
+
+
 def dlq_skip(
-    connection: Connection, uln: str, topic: str | None = None, reason: str | None = None
+    connection: Connection,
+    uln: str,
+    topic: str | None = None,
+    reason: str | None = None,
+    named: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
+    """Skips the learner's first parked events, sent as the skip's `heads`: those `named` (`--head`), else each
+    topic's head as read just before (said on stderr, with the `--head` that names it). Should they not be first when
+    the projector comes to skip (the same skip sent twice at once, by two operators; with `named`, a retry after a
+    lost answer too), it skips nothing and answers 409, said as such (exit status 1), rather than drop the event
+    that was held behind them."""
     params = {"topic": topic} if topic else {}
     with connection.client(SERVICE, timeout=300) as client:
-        results: list[dict[str, Any]] = expect_ok(
-            client.post(f"/v1/admin/dlq/{uln}/skip", params=params, json={"reason": reason} if reason else None)
-        )["results"]
+        if named:
+            heads = named
+        else:
+            listed = expect_ok(client.get("/v1/admin/dlq", params={"learner": uln, "limit": HEADS_READ, **params}))
+            parked: list[dict[str, Any]] = listed["parked"]
+            heads = skipped_heads(parked)
+            if heads:
+                warn(skipping_text(uln, heads, int(listed.get("total", len(parked)))))
+        body: dict[str, Any] = {"heads": [{key: row[key] for key in ("topic", "partition", "offset")} for row in heads]}
+        if reason:
+            body["reason"] = reason
+        answer = client.post(f"/v1/admin/dlq/{uln}/skip", params=params, json=body)
+        if answer.status_code == 409 and _title_of(answer) == HEADS_CHANGED:
+            raise CommandError(heads_changed_text(uln, heads, _actions(client), connection))
+        results: list[dict[str, Any]] = expect_ok(answer)["results"]
     return results
+
+
+def _title_of(answer: httpx.Response) -> str | None:
+    try:
+        problem = answer.json()
+    except ValueError:
+        return None
+    return problem.get("title") if isinstance(problem, dict) else None
+
+
+def _actions(client: httpx.Client) -> list[dict[str, Any]] | None:
+    """The latest retries and skips, or None when they cannot be read (the refusal is said all the same)."""
+    try:
+        answer = client.get("/v1/admin/dlq/actions", params={"limit": ACTIONS_READ})
+    except httpx.HTTPError:
+        return None
+    if answer.status_code != 200:
+        return None
+    actions: list[dict[str, Any]] = answer.json().get("actions") or []
+    return actions
 
 
 class RebuildStep(StrEnum):

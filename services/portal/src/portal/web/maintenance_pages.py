@@ -22,6 +22,7 @@ from portal.web.common import (
     calls,
     checked_form,
     field,
+    maintenance_schedule,
     notice_for,
     reason_error,
     render,
@@ -154,10 +155,15 @@ async def _maintenance_page(
     errors: dict[str, str] | None = None,
     refusal: str | None = None,
     done: str | None = None,
+    already: str | None = None,
     changed: dict[str, Any] | None = None,
     unpublished: bool = False,
     status: int = 200,
 ) -> HTMLResponse:
+    if request.method == "POST":
+        # the banner was read as the form arrived, before ingest was asked: a change made meanwhile (the same form
+        # sent twice, another operator) is read again, so that the banner says what the page below it says
+        request.state.maintenance = await maintenance_schedule(calls(request, user), user.account)
     state = await _maintenance_state(calls(request, user))
     context = {
         **state,
@@ -165,7 +171,7 @@ async def _maintenance_page(
         "values": values or {},
         "errors": errors or {},
         "refusal": refusal,
-        "done": _done_said(done, state, changed or {}),
+        "done": already or _done_said(done, state, changed or {}),
         "unpublished": unpublished,
     }
     return render(request, "ops_maintenance.html", context, user=user, status_code=status)
@@ -268,7 +274,75 @@ def _ingest_refusal(detail: str) -> tuple[dict[str, str], str | None]:
 async def maintenance(request: Request, user: MaintenanceOperator) -> HTMLResponse:
     notice = await notice_for(request, user)
     done, unpublished = notice.get("done"), bool(notice.get("unpublished"))
-    return await _maintenance_page(request, user, done=done, changed=notice, unpublished=unpublished)
+    already = notice.get("already")
+    return await _maintenance_page(request, user, done=done, already=already, changed=notice, unpublished=unpublished)
+
+
+async def _so_already(
+    request: Request, user: SignedIn, refused: Refused, said: str | None, *, reason: str = ""
+) -> Response:
+    """After ingest's 409 to a change made already (the same form sent twice, a browser's resubmission, another
+    operator): back to the page, which says once what is so and who made it so, when (`said`, from the schedule read
+    again after the refusal) as what was done, never "That could not be done". When the schedule is not what was
+    asked (`said` None: paused with another reason, say), the page shows the refusal, its banner read again."""
+    if said is not None:
+        return await see_other_telling(request, user, "/ops/maintenance", already=said)
+    return await _maintenance_page(
+        request,
+        user,
+        values={"pause_reason": reason} if reason else None,
+        refusal=uk_times_in(refused.detail),
+        status=409,
+    )
+
+
+def already_paused(pauses: list[dict[str, Any]], reason: str) -> tuple[str | None, str | None]:
+    """(what a pause sent again says, None) when the pause on is one with the same reason (whoever made it); else
+    (None, the refusal) when one with another reason is on (AOs read its reason, not the one sent: a conflict), or
+    (None, None) when the history names no pause on (read before the change, or none: ingest's refusal is shown)."""
+    on = next((record for record in pauses if record.get("resumed_at") is None), None)
+    if on is None:
+        return None, None
+    by = f"{on['paused_by']} paused deciding batches at {uk_time(on['paused_at'])} (UK time)"
+    if on["reason"] == reason:
+        return f"Already paused. {by}, with this reason: nothing more was done.", None
+    return None, (
+        f"Deciding batches is paused already: {by}, with another reason: {on['reason']}. Nothing was changed: AOs"
+        " read that reason. To give yours, resume deciding batches, then pause again."
+    )
+
+
+def already_resumed(paused: bool, pauses: list[dict[str, Any]]) -> str | None:
+    """What a resume sent again says, when no pause is on now (what was asked is so); None when one is."""
+    if paused:
+        return None
+    last = pauses[0] if pauses else None
+    if last is None or last.get("resumed_at") is None:
+        return "Not paused: there was nothing to resume."
+    return (
+        f"Already resumed. {last['resumed_by']} resumed deciding batches at {uk_time(last['resumed_at'])} (UK time):"
+        " nothing more was done."
+    )
+
+
+def already_cancelled(window_id: uuid.UUID, windows: list[dict[str, Any]]) -> str | None:
+    """What a cancel sent again says, when the window is cancelled already or over (what was asked is so); None when
+    the history read again does not name it so."""
+    record = next((record for record in windows if record["window"]["window_id"] == str(window_id)), None)
+    if record is None:
+        return None
+    window = record["window"]
+    if record.get("cancelled_at"):
+        return (
+            f"Already cancelled. {record['cancelled_by']} cancelled the maintenance window ({window['reason']}) at"
+            f" {uk_time(record['cancelled_at'])} (UK time): nothing more was done."
+        )
+    if _instant(window["ends_at"]) <= datetime.now(UTC):
+        return (
+            f"Already over. The maintenance window ({window['reason']}) ended at {uk_time(window['ends_at'])}"
+            " (UK time): there was nothing to cancel."
+        )
+    return None
 
 
 @router.post("/ops/maintenance/windows")
@@ -306,9 +380,13 @@ async def confirm_cancel(request: Request, window_id: uuid.UUID, user: Maintenan
 @router.post("/ops/maintenance/windows/{window_id}/cancel")
 async def cancel_window(request: Request, window_id: uuid.UUID, user: MaintenanceOperator) -> Response:
     await checked_form(request, user)
+    service = calls(request, user)
     try:
-        changed = await calls(request, user).cancel_maintenance_window(window_id)
-    except (Refused, Forbidden, NotFound) as refused:
+        changed = await service.cancel_maintenance_window(window_id)
+    except Refused as refused:  # cancelled already, or over: read again, as it is now
+        history = await service.maintenance_history(HISTORY_LIMIT)
+        return await _so_already(request, user, refused, already_cancelled(window_id, history["windows"]))
+    except (Forbidden, NotFound) as refused:
         return await _maintenance_page(request, user, refusal=refused.detail, status=409)
     record = changed["window"]
     if _instant(record["window"]["starts_at"]) <= _instant(record["cancelled_at"]):
@@ -323,9 +401,16 @@ async def pause(request: Request, user: MaintenanceOperator) -> Response:
     if reason_error := _reason_error(reason, pausing=True):
         values, errors = {"pause_reason": reason}, {"pause_reason": reason_error}
         return await _maintenance_page(request, user, values=values, errors=errors, status=400)
+    service = calls(request, user)
     try:
-        changed = await calls(request, user).pause_deciding_batches(reason)
-    except (Refused, Forbidden) as refused:
+        changed = await service.pause_deciding_batches(reason)
+    except Refused as refused:  # paused already: by whom, when and why, read again
+        said, conflict = already_paused((await service.maintenance_history(HISTORY_LIMIT))["pauses"], reason)
+        if conflict is not None:
+            values = {"pause_reason": reason}
+            return await _maintenance_page(request, user, values=values, refusal=conflict, status=409)
+        return await _so_already(request, user, refused, said, reason=reason)
+    except Forbidden as refused:
         return await _maintenance_page(request, user, refusal=refused.detail, status=409)
     return await _done(request, user, "paused", changed)
 
@@ -333,8 +418,13 @@ async def pause(request: Request, user: MaintenanceOperator) -> Response:
 @router.post("/ops/maintenance/resume")
 async def resume(request: Request, user: MaintenanceOperator) -> Response:
     await checked_form(request, user)
+    service = calls(request, user)
     try:
-        changed = await calls(request, user).resume_deciding_batches()
-    except (Refused, Forbidden) as refused:
+        changed = await service.resume_deciding_batches()
+    except Refused as refused:  # not paused: who resumed and when, read again
+        paused = (await service.maintenance())["pause"] is not None
+        history = await service.maintenance_history(HISTORY_LIMIT)
+        return await _so_already(request, user, refused, already_resumed(paused, history["pauses"]))
+    except Forbidden as refused:
         return await _maintenance_page(request, user, refusal=refused.detail, status=409)
     return await _done(request, user, "resumed", changed, resumed=changed["pause"]["paused_at"])
