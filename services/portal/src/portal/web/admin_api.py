@@ -23,6 +23,7 @@ from portal.accounts import (
     AccountListing,
     InvalidAccount,
     LastOperatorWithPower,
+    PasswordChangedMeanwhile,
     Role,
 )
 from portal.auth import Authentication, LinkNotSent, LinkShareUsed
@@ -289,6 +290,8 @@ async def enable_account(username: Username, principal: Operator, request: Reque
 @router.post(
     "/{username}/reset-password",
     summary="Give an account a new generated password, lift any lock-out and end its sessions",
+    description="Of two resets of one account at once, one sets the password and answers it; the other is 409 and"
+    " sets none, so the password answered is always one that works.",
     responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
@@ -299,7 +302,10 @@ async def reset_password(
     auth = portal.auth
     try:
         await _changeable_by(principal, auth, username)
-        password = await auth.reset_password(username, by=_by_key(principal))
+        # compare-and-set, as the portal's confirmation does: of two resets at once one sets the password, and the
+        # one answered with a password is the one that works
+        seen = await auth.account(username)
+        password = await auth.reset_password(username, by=_by_key(principal), password_set_at=seen.password_set_at)
         account = await auth.account(username)
         if portal.password_emails is not None:  # the account's address is told, after the answer
             after.add_task(portal.password_emails.tell_password_changed, account, PasswordChangedBy.OPERATOR)
@@ -310,6 +316,15 @@ async def reset_password(
         raise ProblemError(
             409, "Conflict", f"The account {username!r} is disabled: enable it first (`lrs users enable`)."
         ) from error
+    except PasswordChangedMeanwhile as meanwhile:
+        by = f" by {meanwhile.by}" if meanwhile.by else ""
+        at = f" at {meanwhile.at.isoformat()}" if meanwhile.at else ""
+        raise ProblemError(
+            409,
+            "Conflict",
+            f"The password of {username!r} was set meanwhile{by}{at}, while this reset was being made: this reset set"
+            " none, and the password set then is the one that works. Reset it again if a new one is still needed.",
+        ) from meanwhile
 
 
 class LinkSent(BaseModel):
