@@ -59,10 +59,12 @@ def _make_up_env(bin_dir: Path | None = None) -> str:
         " PORTAL_SANDPIT_DATABASE_URL=postgresql://postgres@127.0.0.1:1/lrs_sandpit",
         "export NOTIFIER_SMTP_HOST=127.0.0.1 NOTIFIER_SMTP_PORT=1",
         "export PORTAL_SMTP_HOST=127.0.0.1 PORTAL_SMTP_PORT=1",
-        "export PORTAL_SUPPORT_EMAIL=lrs-desk@lrs.example PORTAL_SUPPORT_PHONE='0808 157 0900'"
-        " PORTAL_SUPPORT_HOURS='Monday to Friday, 9am to 5pm'",
-        "export NOTIFIER_SERVICE_DESK_EMAIL=lrs-desk@lrs.example NOTIFIER_SERVICE_DESK_PHONE='0808 157 0900'"
-        " NOTIFIER_SERVICE_DESK_HOURS='Monday to Friday, 9am to 5pm'",
+        'export PORTAL_SUPPORT_EMAIL="${PORTAL_SUPPORT_EMAIL-lrs-desk@lrs.example}"'
+        ' PORTAL_SUPPORT_PHONE="${PORTAL_SUPPORT_PHONE-0808 157 0900}"'
+        ' PORTAL_SUPPORT_HOURS="${PORTAL_SUPPORT_HOURS-Monday to Friday, 9am to 5pm}"',
+        'export NOTIFIER_SERVICE_DESK_EMAIL="${NOTIFIER_SERVICE_DESK_EMAIL-lrs-desk@lrs.example}"'
+        ' NOTIFIER_SERVICE_DESK_PHONE="${NOTIFIER_SERVICE_DESK_PHONE-0808 157 0900}"'
+        ' NOTIFIER_SERVICE_DESK_HOURS="${NOTIFIER_SERVICE_DESK_HOURS-Monday to Friday, 9am to 5pm}"',
     ]
     for service, variable in PORT_VARIABLE.items():
         port = _free_port()

@@ -46,10 +46,13 @@ SMTP_PORT=$(free_port)
   echo "export PORTAL_SMTP_HOST=127.0.0.1 PORTAL_SMTP_PORT=$SMTP_PORT"
   # A made-up LRS service desk (an address at the reserved .example domain, a number Ofcom keeps for drama), so that
   # the portal's "Contact the LRS service desk" page and every email's footer say where to ask, as a real one's would.
-  desk_hours="'Monday to Friday, 9am to 5pm'"
-  echo "export PORTAL_SUPPORT_EMAIL=lrs-desk@lrs.example PORTAL_SUPPORT_PHONE='0808 157 0900' PORTAL_SUPPORT_HOURS=$desk_hours"
-  echo "export NOTIFIER_SERVICE_DESK_EMAIL=lrs-desk@lrs.example NOTIFIER_SERVICE_DESK_PHONE='0808 157 0900'" \
-    "NOTIFIER_SERVICE_DESK_HOURS=$desk_hours"
+  # Each only when not set already: `NOTIFIER_SERVICE_DESK_EMAIL=… make restart` still gives the services that one.
+  for setting in PORTAL_SUPPORT NOTIFIER_SERVICE_DESK; do
+    # shellcheck disable=SC2016 # written as it is: .run/env expands it when it is sourced
+    printf 'export %s_EMAIL="${%s_EMAIL-lrs-desk@lrs.example}" %s_PHONE="${%s_PHONE-0808 157 0900}"' \
+      "$setting" "$setting" "$setting" "$setting"
+    printf ' %s_HOURS="${%s_HOURS-Monday to Friday, 9am to 5pm}"\n' "$setting" "$setting"
+  done
 } > "$run/env"
 
 # -u: SMTPUTF8, as a production relay offers it: an AO's address such as zoë@ao.example is delivered
