@@ -96,6 +96,15 @@ def test_rs005_3000_of_10000_passes_and_3001_fails() -> None:
     assert failing.events == ()
 
 
+def test_rs005_counts_no_ops_in_the_batchs_total() -> None:
+    # A resend of 7 results already on the PLR with 3 rejections: 3 of 10 rejected, so the batch completes.
+    resent = [record(line=4 + day, award_date=f"2024-08-{day + 1:02d}") for day in range(7)]
+    rejected = [record(line=11 + i, uln=BAD_ULN, award_date=f"2024-08-{i + 1:02d}") for i in range(3)]
+    decision = decide(*resent, *rejected, existing=[state(award_date=date(2024, 8, day + 1)) for day in range(7)])
+    assert (decision.counts.no_ops, decision.counts.rejected, decision.counts.total) == (7, 3, 10)
+    assert decision.failure is None
+
+
 def test_no_ops_are_not_rejections() -> None:
     decision = decide(record(line=4), record(line=5, uln=ULN_2), existing=[state(), state(uln=ULN_2)])
     assert decision.failure is None

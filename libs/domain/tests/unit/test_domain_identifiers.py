@@ -24,6 +24,7 @@ INVALID_ULNS = {
     "1000000042": "check digit",
     "1000000063": "remainder 0",
     "0123456789": "leading zero",
+    "0000000018": "leading zero, check digit right",
     "1234567890": "check digit",
 }
 

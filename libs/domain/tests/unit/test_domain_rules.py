@@ -291,6 +291,11 @@ def test_rv011_qcf_result_in_a_provisional_batch() -> None:
     assert_rejected(["RV011"], job_type=JobType.PROVISIONAL, qualification_number=QCF_QUALIFICATION, grade="Pass")
 
 
+def test_a_failed_qcf_unit_in_a_provisional_batch_gets_rv010_then_rv011() -> None:
+    # The order of the codes is part of docs/rules.md.
+    assert_rejected(["RV010", "RV011"], job_type=JobType.PROVISIONAL, qualification_number=QCF_UNIT, grade="Fail")
+
+
 def test_rv011_withdraw_ignores_the_job_type_but_not_rv011() -> None:
     unit = state(qualification_number=QCF_UNIT, grade="Pass")
     withdraw = record(action="Withdraw", qualification_number=QCF_UNIT, grade=None)

@@ -96,6 +96,12 @@ def test_a_provisional_onto_a_withdrawn_final_is_rv017() -> None:
     assert codes(decision) == ["RV017"]
 
 
+def test_a_provisional_update_of_a_withdrawn_final_says_the_final_is_now_withdrawn() -> None:
+    decision = decide(record(action="Update", grade="6"), existing=[WITHDRAWN_FINAL], job_type=PROVISIONAL)
+    rv017 = next(error for error in decision.outcomes[0].errors if error.code == "RV017")
+    assert "had a Final result (now withdrawn)" in rv017.message
+
+
 def test_a_provisional_onto_a_withdrawn_provisional_recreates_it() -> None:
     decision = decide(record(grade="4"), existing=[WITHDRAWN_PROVISIONAL], job_type=PROVISIONAL)
     (event,) = decision.events

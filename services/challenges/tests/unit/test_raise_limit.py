@@ -46,6 +46,14 @@ def test_a_fourth_in_the_day_is_refused_until_the_oldest_of_the_three_is_a_day_o
     assert (refused.value.achievement_id, refused.value.until) == (ACHIEVEMENT, oldest + timedelta(hours=24))
 
 
+def test_a_raise_at_the_moment_the_refusal_named_is_taken() -> None:
+    recent = [NOW - timedelta(hours=5), NOW - timedelta(hours=1), NOW - timedelta(seconds=3)]
+    with pytest.raises(RaisedTooOften) as refused:
+        raise_allowed(ACHIEVEMENT, DAY, recent, NOW)
+
+    raise_allowed(ACHIEVEMENT, DAY, recent, refused.value.until)  # the oldest is exactly 24 h old: out of the window
+
+
 def test_raises_older_than_the_window_do_not_count() -> None:
     raise_allowed(ACHIEVEMENT, DAY, [NOW - timedelta(hours=24), NOW - timedelta(hours=30), NOW], NOW)
 

@@ -117,9 +117,13 @@ def test_a_learner_reads_only_their_own_or_merged_ulns() -> None:
 
 def test_an_ao_sees_only_its_own_uploads() -> None:
     audience = audience_for(Principal.parse("ao:RN5133"), group(1))
+    assert not audience.centre_data  # providers' (ILR) reports of the learner are never read for an AO
     rows = [achievement("RN5133"), achievement("RN9999", qan="6001167X")]
-    events = learning_events(audience, rows, [centre()], set(), {}, include_withdrawn=False, include_history=False)
+    # Centre rows of the AO's own qualification and of another: neither shows, not even as supporting records.
+    centre_rows = [centre(), centre("6001167X")]
+    events = learning_events(audience, rows, centre_rows, set(), {}, include_withdrawn=False, include_history=False)
     assert [event["awarding_organisation_id"] for event in events] == ["RN5133"]
+    assert all(event["source"] == "AO" and not event.get("supporting_records") for event in events)
 
 
 def test_withdrawn_achievements_are_hidden_unless_asked_for() -> None:

@@ -62,6 +62,12 @@ def test_fact_measures_working_days_from_results_issued_to_decision() -> None:
     assert fact_of(completed(datetime(2023, 5, 22, 9, tzinfo=UTC), "not a date")).working_days is None
 
 
+def test_working_days_count_to_the_uk_date_of_the_decision() -> None:
+    # 23:30 UTC on 1 June is 00:30 BST on 2 June: 11 working days after 15 May (late), not 10 (within target).
+    fact = fact_of(completed(datetime(2026, 6, 1, 23, 30, tzinfo=UTC), "2026-05-15"))
+    assert fact.working_days == 11
+
+
 def test_a_results_issued_date_before_any_plr_result_is_not_measured() -> None:
     """Decision 0176: ingest refuses one now; a batch accepted before with year 1 counted 527,601 working days, and
     recounting them cost seconds each time its month's aggregate was folded."""

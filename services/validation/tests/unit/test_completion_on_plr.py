@@ -61,7 +61,10 @@ def stored(uln: str, qan: str) -> AchievementState:
     return AchievementState(achievement_id(key), key, AchievementData(grade="5"), ResultStatus.FINAL, False)
 
 
-HEADER = BatchHeader(awarding_organisation=AO, job_type=JobType.FINAL, notification_email="r@example.org")
+ISSUED = "2024-08-22"
+HEADER = BatchHeader(
+    awarding_organisation=AO, job_type=JobType.FINAL, notification_email="r@example.org", results_issued_date=ISSUED
+)
 SUBMITTED = BatchSubmitted(
     batch_id=uuid.UUID(int=0),
     ao_id=AO,
@@ -149,3 +152,10 @@ def test_a_completion_that_put_nothing_on_the_plr_names_nothing() -> None:
     assert result.counts.no_ops == 1
     assert result.on_plr == ()
     assert [message for message in messages if message.topic == PLR_EVENTS.name] == []
+
+
+def test_the_completion_carries_the_headers_results_issued_date() -> None:
+    # Reporting measures a batch's timeliness from this date: a completion without it is measured as nothing.
+    result = result_of(decided([record(1, ULNS[0], GCSE)]))
+    assert isinstance(result, BatchCompleted)
+    assert result.results_issued_date == ISSUED
