@@ -31,7 +31,7 @@ from tests.support.waiting import eventually
 from ingest import api as ingest_api
 from ingest.bootstrap import create_app
 from ingest.config import IngestSettings
-from ingest.repository import BatchRepository
+from ingest.repository import BatchRepository, Waiting
 from lrs_contracts.batch import (
     BatchFormat,
     BatchHeader,
@@ -658,8 +658,8 @@ async def test_a_batch_kafka_never_took_stops_counting_once_its_publish_has_run_
         refused = await client.post("/v1/batches", content=batch_file(ao_id, records=4), headers=_json(headers))
         assert refused.status_code == 503, refused.text
     repository: BatchRepository = ingest.app.state.batches
-    assert await repository.records_waiting(ao_id, publishing_seconds=3600) == 4  # still being published
-    assert await repository.records_waiting(ao_id, publishing_seconds=0) == 0  # its publish ran out: it waits for none
+    assert await repository.records_waiting(ao_id, publishing_seconds=3600) == Waiting(4, 1)  # still being published
+    assert await repository.records_waiting(ao_id, publishing_seconds=0) == Waiting(0, 0)  # its publish ran out
 
 
 def _json(headers: dict[str, str]) -> dict[str, str]:

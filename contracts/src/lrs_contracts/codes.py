@@ -225,8 +225,9 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         ),
         fix=(
             "More than 30% of the records were rejected, so the whole batch failed and nothing of it reached "
-            "any learner's record, not even the records that were accepted. Fix the rejected records listed "
-            "below and send the whole batch again."
+            "any learner's record, not even the records that were accepted. Correct the rejected records listed "
+            "below and send the whole batch again. A record you cannot correct yet (an RV004 waiting for the "
+            "learner's registration to be corrected, say) can be left out and sent in a later batch."
         ),
     ),
     BatchCode.NO_RECORDS: CodeExplanation(
@@ -731,8 +732,9 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
     ),
     ProblemCode.TOO_MANY_RECORDS_WAITING: CodeExplanation(
         meaning="The awarding organisation has this many records or more waiting for their decision"
-        " (`records_waiting`, `limit`): its batches share a queue with other AOs' and are decided in turn, so the"
-        " LRS takes its next batch once some of them are decided. Nothing of the file was kept",
+        " (`records_waiting`, `limit`), or this many batches however few records each holds (`batches_waiting`,"
+        " `batch_limit`; the detail says which): its batches share a queue with other AOs' and are decided in turn,"
+        " so the LRS takes its next batch once some of them are decided. Nothing of the file was kept",
         example="a results-day script sending 40 batches of 10,000 records at once: the eleventh is answered 429",
         source="decision 0171 (an AO's share of the queue)",
         fix="Send the same file again after the `Retry-After` seconds (`lrs batch submit` does); to send many"

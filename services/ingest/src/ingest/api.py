@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any, Literal
@@ -15,13 +16,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime
 from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from ingest import maintenance_api
 from ingest.config import IngestSettings
 from ingest.maintenance import maintenance_notice, notice_for, status_shown
 from ingest.maintenance_api import Maintenance
 from ingest.metrics import SUBMISSIONS_DEFERRED
-from ingest.repository import BatchRepository, id_range
+from ingest.repository import BatchRepository, Waiting, id_range
 from ingest.service import (
     BatchRefusedError,
     BatchSubmissions,
@@ -111,8 +113,9 @@ _DESCRIPTIONS = {
     422: "Invalid path or query parameters",
     429: (
         "TOO_MANY_RECORDS_WAITING: the AO has too many records waiting for their decision (`records_waiting`,"
-        " `limit`; decision 0171); nothing of the file was kept. Send it again after `Retry-After` seconds. While a"
-        " maintenance window or pause holds the batches, none is decided before it ends: the problem carries the"
+        " `limit`; decision 0171), or too many batches, however few records each holds (`batches_waiting`,"
+        " `batch_limit`; the `detail` says which); nothing of the file was kept. Send it again after `Retry-After`"
+        " seconds. While a maintenance window or pause holds the batches, none is decided before it ends: the problem carries the"
         " `maintenance` notice a 202 carries, and `Retry-After` is the seconds until the window's end (300 during a"
         " pause, which has none). A resend"
         " of a stored batch adds nothing to the queue and is answered as that batch instead: under its"
@@ -203,6 +206,16 @@ async def _uploads(request: Request) -> UploadGate:
     return uploads
 
 
+async def _downloads(request: Request) -> UploadGate:
+    downloads: UploadGate = request.app.state.downloads
+    return downloads
+
+
+def _caller(principal: Principal) -> str:
+    """Whose place a gate counts: an AO's keys (and its portal users) are one caller; an operator is its own."""
+    return f"{principal.kind.value}:{principal.id}"
+
+
 async def _after(
     after: Annotated[
         str | None,
@@ -238,6 +251,7 @@ Batches = Annotated[BatchRepository, Depends(_repository)]
 Signal = Annotated[DecisionSignal, Depends(_signal)]
 Settings = Annotated[IngestSettings, Depends(_settings)]
 Uploads = Annotated[UploadGate, Depends(_uploads)]
+Downloads = Annotated[UploadGate, Depends(_downloads)]
 PageAfter = Annotated[PagePosition | None, Depends(_after)]
 
 router = APIRouter(prefix="/v1")
@@ -343,7 +357,7 @@ async def submit_batch(
         # The place is held until the submission ends, not only while the body is read: a body read whole
         # waits in memory for the parser (one at a time), and its encoded batch for the publisher, so the
         # limits bound the uploads held, read or waiting (decision 0185).
-        with uploads.admit(f"{principal.kind.value}:{principal.id}"):
+        with uploads.admit(_caller(principal)):
             content = await _received(request, principal, submissions, settings, key, waiting, held)
             # at the limit, only a resend of a stored batch's file goes on: it adds nothing to the queue
             if waiting is not None and not await submissions.stored(
@@ -378,11 +392,11 @@ async def _received(
     submissions: BatchSubmissions,
     settings: IngestSettings,
     idempotency_key: str | None,
-    waiting: int | None = None,
+    waiting: Waiting | None = None,
     held: Closure | None = None,
 ) -> bytes:
     """The whole body, read within the idle deadline and the size limit (RS002, filed as a refusal; while the AO's
-    `waiting` records are at the limit the 429 instead: a file over 6 MB is no stored batch's, and nothing is kept)."""
+    `waiting` records or batches are at the limit the 429 instead: a file over 6 MB is no stored batch's, and nothing is kept)."""
     try:
         return await read_limited(until_idle(request.stream(), settings.upload_idle_seconds))
     except UploadStalled as stalled:
@@ -397,26 +411,31 @@ async def _received(
 
 async def _records_waiting_at_the_limit(
     principal: Principal, batches: BatchRepository, settings: IngestSettings, idempotency_key: str | None
-) -> int | None:
-    """The AO's records waiting for their decision when they are `max_waiting_records_per_ao` or more, else None: an
-    AO's batches share their partition's queue with other AOs', so its next batch waits at its own door, not in front
-    of theirs (decision 0171). Asked before the file is read: a refused upload costs one index look-up. Operators
+) -> Waiting | None:
+    """The AO's records and batches waiting for their decision when the records are `max_waiting_records_per_ao` or
+    more, or the batches `max_waiting_batches_per_ao` or more (each costs a decision however few records it holds),
+    else None: an AO's batches share their partition's queue with other AOs', so its next batch waits at its own door,
+    not in front of theirs (decision 0171). Asked before the file is read: a refused upload costs one index look-up. Operators
     submitting for an AO are not held, nor is a retry under the Idempotency-Key of a batch already stored: it is
     answered as it was, or published now. A keyless resend of a stored batch's file adds nothing to the queue
     either, but only its content tells it: the caller reads the file to know (`_deferred` if it is new)."""
-    limit = settings.max_waiting_records_per_ao
-    if principal.kind is not PrincipalKind.AO or limit == 0:
+    record_limit, batch_limit = settings.max_waiting_records_per_ao, settings.max_waiting_batches_per_ao
+    if principal.kind is not PrincipalKind.AO or record_limit == batch_limit == 0:
         return None
     publishing = settings.publish_timeout_seconds + settings.row_lock_timeout_seconds
     waiting = await batches.records_waiting(principal.id, publishing_seconds=publishing)
     # the AO's series exists at 0 from its first submission since the start: `increase()` then sees its first
     # deferral (a series born at 1 increases by nothing); metrics.py
     SUBMISSIONS_DEFERRED.labels(principal.id)
-    if waiting < limit:
+    if not _at_the_limit(waiting.records, record_limit) and not _at_the_limit(waiting.batches, batch_limit):
         return None
     if idempotency_key is not None and await batches.find_by_dedup(principal.id, dedup_key(idempotency_key, "")):
         return None
     return waiting
+
+
+def _at_the_limit(waiting: int, limit: int) -> bool:
+    return limit != 0 and waiting >= limit
 
 
 PAUSED_RETRY_AFTER_SECONDS = 300
@@ -426,15 +445,32 @@ the resume (by when the batches held are being decided, and the AO's next 429, i
 
 
 def _deferred(
-    principal: Principal, waiting: int, settings: IngestSettings, held: Closure | None = None
+    principal: Principal, waiting: Waiting, settings: IngestSettings, held: Closure | None = None
 ) -> ProblemError:
-    """The 429 of an AO's submission while `waiting` of its records wait (decision 0171), counted and logged. While a
-    maintenance window or pause `held` the batches, none of them is decided before it ends: the answer says when
-    (with the notice a 202 carries), not "in 30 seconds"."""
-    limit = settings.max_waiting_records_per_ao
+    """The 429 of an AO's submission while `waiting` of its records, or of its batches, wait (decision 0171), counted
+    and logged; it says which limit was met (the records' when both were). While a maintenance window or pause `held`
+    the batches, none of them is decided before it ends: the answer says when (with the notice a 202 carries), not
+    "in 30 seconds"."""
+    limit, batch_limit = settings.max_waiting_records_per_ao, settings.max_waiting_batches_per_ao
     SUBMISSIONS_DEFERRED.labels(principal.id).inc()
-    _log.info("submission_deferred", ao_id=principal.id, records_waiting=waiting, limit=limit, held=held is not None)
-    waits = f"{waiting:,} records of your batches are waiting for their decision (at most {limit:,} may wait)"
+    _log.info(
+        "submission_deferred",
+        ao_id=principal.id,
+        records_waiting=waiting.records,
+        limit=limit,
+        batches_waiting=waiting.batches,
+        batch_limit=batch_limit,
+        held=held is not None,
+    )
+    if _at_the_limit(waiting.batches, batch_limit) and not _at_the_limit(waiting.records, limit):
+        waits = (
+            f"{waiting.batches:,} of your batches are waiting for their decision (at most {batch_limit:,} may wait,"
+            " however few records each holds)"
+        )
+    else:
+        waits = (
+            f"{waiting.records:,} records of your batches are waiting for their decision (at most {limit:,} may wait)"
+        )
     extra: dict[str, Any] = {}
     if held is None:
         retry_after = settings.busy_retry_after_seconds
@@ -454,8 +490,10 @@ def _deferred(
         "Too many records waiting",
         f"{detail} Nothing of it was kept.",
         ProblemCode.TOO_MANY_RECORDS_WAITING,
-        records_waiting=waiting,
+        records_waiting=waiting.records,
         limit=limit,
+        batches_waiting=waiting.batches,
+        batch_limit=batch_limit,
         retry_after=retry_after,
         **extra,
     )
@@ -743,7 +781,19 @@ async def list_records(
             " (`/records`) has the value as sent",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
-        **problems(401, 403, 404, 422, 503),
+        **problems(
+            401,
+            403,
+            404,
+            422,
+            429,
+            503,
+            descriptions={
+                429: "TOO_MANY_REQUESTS: as many of the caller's results downloads (3 by default,"
+                " `INGEST_MAX_DOWNLOADS_PER_CALLER`; an AO's keys and portal users are one caller) are being sent at"
+                " the moment (`limit`). Download it again after `Retry-After` seconds",
+            },
+        ),
     },
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
@@ -752,6 +802,7 @@ async def download_records(
     principal: BatchReader,
     batches: Batches,
     settings: Settings,
+    downloads: Downloads,
     status: Annotated[RecordStatus | None, Query(description="only records with this result")] = None,
 ) -> Response:
     row = await batches.get(batch_id, ao_id=scope_for(principal))
@@ -759,11 +810,55 @@ async def download_records(
         raise _not_found(batch_id)
     batch_status = BatchStatus(row["status"])
     filename = records_csv_filename(batch_id, settings.environment)
-    return StreamingResponse(
-        _records_csv(batches, batch_id, batch_status, status.value if status else None, format_of(row)),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    # The CSV is built a slice at a time on the event loop while it is sent: a caller's downloads at once are bounded,
+    # as its uploads are, and each keeps its place until its last byte is sent or its client has gone.
+    place = ExitStack()
+    try:
+        place.enter_context(downloads.admit(_caller(principal)))
+    except TooManyUploads as busy:
+        raise _too_many_downloads(busy, settings) from None
+    try:
+        return _SentInPlace(
+            place,
+            _records_csv(batches, batch_id, batch_status, status.value if status else None, format_of(row)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    except BaseException:
+        place.close()
+        raise
+
+
+class _SentInPlace(StreamingResponse):
+    """A streamed answer that holds its caller's place in a gate (`place`, entered) until it is sent, its client has
+    gone or its sending failed: the route returns before its body is built, so the place cannot be the route's."""
+
+    def __init__(self, place: ExitStack, content: AsyncIterator[str], **options: Any) -> None:
+        super().__init__(content, **options)
+        self._place = place
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._place.close()
+
+
+def _too_many_downloads(busy: TooManyUploads, settings: IngestSettings) -> ProblemError:
+    """One more results download than the caller may have sent at once: told before any of it is built."""
+    retry_after = settings.downloads_retry_after_seconds
+    _log.info("download_deferred", limit=busy.limit)
+    problem = ProblemError(
+        429,
+        "Too many downloads at once",
+        f"{busy.limit:,} downloads of batch results for you are being sent at the moment, as many as may be at once:"
+        f" download this one again in {retry_after} seconds.",
+        ProblemCode.TOO_MANY_REQUESTS,
+        limit=busy.limit,
+        retry_after=retry_after,
     )
+    problem.headers["Retry-After"] = str(retry_after)
+    return problem
 
 
 def records_csv_filename(batch_id: uuid.UUID, environment: Environment) -> str:

@@ -71,6 +71,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             app.state.batches = batches
             app.state.decision_signal = signal
             app.state.uploads = UploadGate(per_caller=settings.max_uploads_per_caller, overall=settings.max_uploads)
+            app.state.downloads = UploadGate(per_caller=settings.max_downloads_per_caller, overall=None)
             app.state.submissions = BatchSubmissions(
                 batches,
                 publisher,

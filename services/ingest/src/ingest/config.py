@@ -30,6 +30,11 @@ class IngestSettings(ServiceSettings):
     # An AO's batches wait in one queue with the other AOs' of their partition: while this many of its records
     # wait for their decision, its next batch is answered 429 with Retry-After (decision 0171). 0: no limit.
     max_waiting_records_per_ao: int = Field(default=100_000, ge=0)
+    # ... and while this many of its batches wait, whatever their size: a decision costs about 50 ms however few
+    # records the batch holds, so 250 one-record batches are about the partition time of 100,000 records (~12 s)
+    # that the record limit allows; the portal's direct entry (a one-record batch a Send, each then waited for)
+    # has a handful waiting at most. 0: no limit.
+    max_waiting_batches_per_ao: int = Field(default=250, ge=0)
     busy_retry_after_seconds: int = Field(default=30, ge=1, le=3_600)
     # An upload is held in memory while it is read (up to 6 MB): one that sends nothing for this long is answered
     # 408 and dropped, and at most this many are read at once per caller and per replica; one more is answered
@@ -38,6 +43,10 @@ class IngestSettings(ServiceSettings):
     max_uploads_per_caller: int = Field(default=4, ge=1)
     max_uploads: int = Field(default=16, ge=1)
     uploads_retry_after_seconds: int = Field(default=5, ge=1, le=3_600)
+    # A batch's results CSV is built on the event loop a slice at a time while it is sent: at most this many are
+    # sent at once per caller (the upload gate's mechanism); one more is answered 429 with Retry-After.
+    max_downloads_per_caller: int = Field(default=3, ge=1)
+    downloads_retry_after_seconds: int = Field(default=5, ge=1, le=3_600)
     reference_dir: str | None = Field(
         default=None,
         description="reference files (validation's): the register of AOs an operator may reset the Sandpit of;"

@@ -412,6 +412,15 @@ class WaitingBatch:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """What of an AO's waits for its decision (decision 0171): its records, and its batches, each of which costs a
+    decision whatever its size."""
+
+    records: int
+    batches: int
+
+
+@dataclass(frozen=True)
 class BatchHistory:
     """A page of a batch list: its rows (each with `batches_listed` beside the batch's columns), how many batches
     the list holds, and where the next page starts (None: this is the last)."""
@@ -667,18 +676,19 @@ class BatchRepository:
             [(group_id, topic, partition, offset) for (topic, partition), offset in positions.items()],
         )
 
-    async def records_waiting(self, ao_id: str, *, publishing_seconds: float) -> int:
-        """How many records of the AO's batches wait for their decision (decision 0171): published ones, and
-        received ones still being published (for `publishing_seconds`). A batch Kafka never took waits for no
-        decision: it waits for its retry, which the limit must not stop."""
-        waiting = await self._pool.fetchval(
-            "SELECT coalesce(sum(record_count), 0) FROM ingest.batches"
+    async def records_waiting(self, ao_id: str, *, publishing_seconds: float) -> Waiting:
+        """How many records of the AO's batches, and how many batches, wait for their decision (decision 0171):
+        published ones, and received ones still being published (for `publishing_seconds`). A batch Kafka never
+        took waits for no decision: it waits for its retry, which the limit must not stop."""
+        row = await self._pool.fetchrow(
+            "SELECT coalesce(sum(record_count), 0) AS records, count(*) AS batches FROM ingest.batches"
             " WHERE ao_id = $1 AND (status IN ('accepted', 'validating')"
             " OR (status = 'received' AND received_at > now() - make_interval(secs => $2)))",
             ao_id,
             publishing_seconds,
         )
-        return int(waiting)
+        assert row is not None  # an aggregate without GROUP BY answers one row
+        return Waiting(records=int(row["records"]), batches=int(row["batches"]))
 
     async def get(self, batch_id: uuid.UUID, *, ao_id: str | None) -> asyncpg.Record | None:
         """The batch, if it belongs to `ao_id` (None: any AO, for operators), and beside its columns its messages

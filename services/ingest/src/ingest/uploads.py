@@ -3,7 +3,9 @@ would hold what it sent until it closed the connection, and nothing bounded how 
 all callers, could have open: an idle deadline ends a stalled upload, and a gate admits a bounded number of
 uploads at a time, per caller and per replica. An upload keeps its place until its submission ends, not only
 while its body is read: a body read whole waits in memory for the parser (one at a time), so a place given back
-at the end of the read would bound only the uploads arriving, not those held."""
+at the end of the read would bound only the uploads arriving, not those held. The same gate, a second one, bounds
+the results CSVs ingest sends at once per caller (`download_records`): each is built on the event loop while it is
+sent, and fifty of one caller's held up every other request for seconds."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ class UploadStalled(Exception):
 
 
 class TooManyUploads(Exception):
-    """The caller (`per_caller`), or the replica as a whole, already has as many uploads held as it may."""
+    """The caller (`per_caller`), or the replica as a whole, already has as many uploads (or downloads, at the
+    download gate) held as it may."""
 
     def __init__(self, limit: int, *, per_caller: bool) -> None:
         whose = "of yours are" if per_caller else "are"
@@ -37,7 +40,8 @@ class UploadGate:
     the last place. A plain context manager: the block may await, and its place is given back however it ends
     (an answer, an error, the request cancelled)."""
 
-    def __init__(self, *, per_caller: int, overall: int) -> None:
+    def __init__(self, *, per_caller: int, overall: int | None) -> None:
+        """`overall`: None, no limit for all callers together."""
         self._per_caller = per_caller
         self._overall = overall
         self._held: Counter[str] = Counter()
@@ -53,7 +57,7 @@ class UploadGate:
         none (the caller's own limit is named first: it is the one its client can do something about)."""
         if self._held[caller] >= self._per_caller:
             raise TooManyUploads(self._per_caller, per_caller=True)
-        if self.held >= self._overall:
+        if self._overall is not None and self.held >= self._overall:
             raise TooManyUploads(self._overall, per_caller=False)
         self._held[caller] += 1
         try:

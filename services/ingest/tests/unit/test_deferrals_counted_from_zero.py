@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 
 from ingest.api import _deferred, _records_waiting_at_the_limit
 from ingest.config import IngestSettings
+from ingest.repository import Waiting
 from lrs_platform.identity import Principal, PrincipalKind
 
 METRIC = "lrs_ingest_submissions_deferred_total"
@@ -21,8 +22,8 @@ class Batches:
     def __init__(self, waiting: int) -> None:
         self.waiting = waiting
 
-    async def records_waiting(self, ao_id: str, *, publishing_seconds: float) -> int:
-        return self.waiting
+    async def records_waiting(self, ao_id: str, *, publishing_seconds: float) -> Waiting:
+        return Waiting(records=self.waiting, batches=1)
 
     async def find_by_dedup(self, ao_id: str, dedup_key: str) -> Any:
         return None
@@ -41,6 +42,6 @@ async def test_an_aos_series_is_at_zero_from_its_first_submission_then_counts_it
     assert _counted(ao.id) == 0.0  # let through, its series at 0
 
     waiting = await _records_waiting_at_the_limit(ao, Batches(waiting=10), settings, None)  # type: ignore[arg-type]
-    assert (waiting, _counted(ao.id)) == (10, 0.0)  # at the limit, but a keyless file may yet be a replay
-    assert _deferred(ao, 10, settings).problem.status == 429
+    assert (waiting, _counted(ao.id)) == (Waiting(10, 1), 0.0)  # at the limit, but a keyless file may yet be a replay
+    assert _deferred(ao, Waiting(10, 1), settings).problem.status == 429
     assert _counted(ao.id) == 1.0

@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 from ingest.api import PAUSED_RETRY_AFTER_SECONDS, _deferred
 from ingest.config import IngestSettings
+from ingest.repository import Waiting
 from lrs_contracts.environments import Environment
 from lrs_platform.identity import Principal, PrincipalKind
 from lrs_platform.maintenance import Closure
 
 SETTINGS = IngestSettings(max_waiting_records_per_ao=150)
+WAITING = Waiting(records=200, batches=2)
 
 
 def _ao() -> Principal:
@@ -23,7 +25,7 @@ def _ao() -> Principal:
 
 def test_during_a_window_the_429_says_it_holds_the_batches_until_its_end() -> None:
     end = (datetime.now(UTC) + timedelta(hours=20)).replace(microsecond=0)
-    deferred = _deferred(_ao(), 200, SETTINGS, Closure("sandpit database upgrade", end, paused=False))
+    deferred = _deferred(_ao(), WAITING, SETTINGS, Closure("sandpit database upgrade", end, paused=False))
 
     problem = deferred.problem.model_dump(mode="json")
     until = end.isoformat().replace("+00:00", "Z")
@@ -44,7 +46,7 @@ def test_during_a_window_the_429_says_it_holds_the_batches_until_its_end() -> No
 def test_during_a_pause_the_429_says_until_it_is_resumed_and_asks_again_in_5_minutes() -> None:
     for environment, who in ((Environment.LIVE, "the LRS"), (Environment.SANDPIT, "the Sandpit")):
         held = Closure("broker incident", None, paused=True, environment=environment)
-        deferred = _deferred(_ao(), 200, SETTINGS, held)
+        deferred = _deferred(_ao(), WAITING, SETTINGS, held)
 
         problem = deferred.problem.model_dump(mode="json")
         assert (
@@ -57,7 +59,7 @@ def test_during_a_pause_the_429_says_until_it_is_resumed_and_asks_again_in_5_min
 
 
 def test_without_a_hold_the_429_asks_again_in_30_seconds_as_before() -> None:
-    deferred = _deferred(_ao(), 200, SETTINGS)
+    deferred = _deferred(_ao(), WAITING, SETTINGS)
 
     problem = deferred.problem.model_dump(mode="json")
     assert "send this file again in 30 seconds, once some of them are decided" in problem["detail"]

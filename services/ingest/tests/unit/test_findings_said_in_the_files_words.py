@@ -168,6 +168,7 @@ async def test_a_records_findings_are_said_as_its_file_numbers_and_names_them(
     app.state.batches = OneBatchOfOneRecord(fmt)
     app.state.settings = LiveSettings()
     app.state.maintenance = NoMaintenance()  # `batch_status` is shown as the batch's view shows it
+    app.state.downloads = UploadGate(per_caller=3, overall=None)
     app.dependency_overrides[current_principal] = lambda: AO
     batch_id = uuid.uuid4()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as client:

@@ -26,6 +26,7 @@ from lrs_platform.http import build_app, noop_lifespan
 @dataclass(frozen=True)
 class Settings:
     max_waiting_records_per_ao: int = 0
+    max_waiting_batches_per_ao: int = 0
     upload_idle_seconds: float = 30
 
 

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from ingest import api
+from ingest.uploads import UploadGate
 from lrs_contracts.environments import Environment
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
@@ -41,6 +42,7 @@ async def test_the_results_csv_is_named_for_its_environment(environment: Environ
     api.install(app)
     app.state.batches = OneDecidedBatch()
     app.state.settings = Settings(environment)
+    app.state.downloads = UploadGate(per_caller=3, overall=None)
     app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
     batch_id = uuid.uuid4()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as client:

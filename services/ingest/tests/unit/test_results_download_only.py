@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from ingest import api
+from ingest.uploads import UploadGate
 from lrs_contracts.environments import Environment
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
@@ -60,6 +61,7 @@ async def _download(batch: OneBatch, params: dict[str, str]) -> httpx.Response:
     api.install(app)
     app.state.batches = batch
     app.state.settings = Settings(Environment.LIVE)
+    app.state.downloads = UploadGate(per_caller=3, overall=None)
     app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as client:
         return await client.get(f"/v1/batches/{uuid.uuid4()}/records.csv", params=params)

@@ -62,3 +62,14 @@ def test_without_maintenance_the_batches_share_the_queue_as_before() -> None:
 
     assert "share the queue with other awarding organisations" in said
     assert "submit it again in 30 seconds or later" in said and "held by maintenance" not in said
+
+
+def test_at_the_batches_limit_the_page_counts_batches_not_records() -> None:
+    """Ingest also bounds an AO's waiting batches, however few records each holds (decision 0171's later note)."""
+    said = _busy_page(
+        {**BUSY, "records_waiting": 12, "batches_waiting": 250, "batch_limit": 250, "retry_after": 30}, "30"
+    )
+
+    assert "250 of your organisation's batches are waiting for their decision" in said
+    assert "once fewer than 250 wait, however few records each holds" in said
+    assert "12 records" not in said

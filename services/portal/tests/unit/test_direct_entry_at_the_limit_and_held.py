@@ -111,3 +111,21 @@ def test_an_entry_nothing_holds_waits_for_its_decision_on_its_batch_page(portal:
     answer = client.post("/direct-entry", data=form(person, **ENTRY, entry_id=str(uuid.uuid4())))
 
     assert (answer.status_code, answer.headers["location"]) == (303, f"/batches/{made}?wait=10")
+
+
+def test_an_entry_at_the_batches_limit_says_batches_not_records(portal: StubbedPortal) -> None:
+    """Ingest also bounds an AO's waiting batches, however few records each holds (decision 0171's later note): the
+    records' words ("12 records … once fewer than 100,000 wait") explained nothing then."""
+    at_batches = {**BUSY, "records_waiting": 12, "limit": 100_000, "batches_waiting": 250, "batch_limit": 250}
+    portal.on(
+        "POST", "ingest/v1/batches", lambda _: httpx.Response(429, json=at_batches, headers={"Retry-After": "30"})
+    )
+    client, person = portal.signed_in()
+
+    answer = client.post("/direct-entry", data=form(person, **ENTRY, entry_id=str(uuid.uuid4())))
+
+    assert answer.status_code == 429
+    assert busy_banner(answer.text).startswith(
+        "Important Not sent yet: 250 of your organisation's batches are waiting for their decision, and the LRS takes"
+        " a new batch from you once fewer than 250 wait, however few records each holds."
+    )

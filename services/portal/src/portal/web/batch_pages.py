@@ -192,6 +192,8 @@ async def submit(request: Request, user: AoUser) -> Response:
                 "again": again,
                 "records_waiting": int(refused.problem.get("records_waiting") or 0),
                 "limit": int(refused.problem.get("limit") or 0),
+                "batches_waiting": int(refused.problem.get("batches_waiting") or 0),
+                "batch_limit": int(refused.problem.get("batch_limit") or 0),
                 "retry_after": int(refused.problem.get("retry_after") or 30),
                 "held": refused.problem.get("maintenance"),  # a window or pause holds the batches: until when
             }
