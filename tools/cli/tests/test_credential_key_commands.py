@@ -162,10 +162,59 @@ def test_a_rotation_says_which_key_signs_now_and_that_the_retired_one_still_veri
 
     assert main(["credential-keys", "rotate"]) == ExitCode.OK
 
-    assert [f"{request.method} {request.url.path}" for request in sent] == ["POST /v1/admin/credential-keys/rotate"]
+    assert [f"{request.method} {request.url.path}" for request in sent] == [
+        "GET /v1/admin/credential-keys",
+        "POST /v1/admin/credential-keys/rotate",
+    ]
+    assert json.loads(sent[1].content) == {"expected_active": ACTIVE["key_id"]}  # the key it read active
     out = capsys.readouterr().out
     assert "new credentials are signed with key 20261206-55556666" in out
     assert f"retired {ACTIVE['key_id']}: it signs nothing more and stays in the JWKS" in out
+
+
+def test_with_no_key_active_the_rotation_says_it_saw_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json={"keys": [RETIRED, WITHDRAWN]})
+        return httpx.Response(200, json={"key_id": "20261206-55556666", "kid": ACTIVE["kid"], "retired": []})
+
+    sent = projector(monkeypatch, answer)
+
+    assert main(["credential-keys", "rotate"]) == ExitCode.OK
+
+    assert json.loads(sent[-1].content) == {"expected_active": None}
+
+
+def test_a_rotation_that_another_overtook_says_who_rotated_when_and_the_key_now(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    meanwhile = {
+        "title": "Rotated meanwhile",
+        "status": 409,
+        "detail": f"Credential signing key {ACTIVE['key_id']} is not the active key any more: rotated meanwhile by"
+        " operator:bob at 2026-12-07T09:10:36.863871Z, the active key is 20261207-1dfa0a80. Nothing was"
+        " rotated (lrs credential-keys list lists the keys).",
+        "active_key_id": "20261207-1dfa0a80",
+        "rotated_by": "operator:bob",
+        "rotated_at": "2026-12-07T09:10:36.863871Z",
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json={"keys": KEYS})
+        return httpx.Response(409, json=meanwhile, headers={"content-type": "application/problem+json"})
+
+    sent = projector(monkeypatch, answer)
+
+    assert main(["credential-keys", "rotate"]) == ExitCode.FAILED  # a 409, as the exit table has it
+
+    assert json.loads(sent[-1].content) == {"expected_active": ACTIVE["key_id"]}
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    said = " ".join(captured.err.split())
+    assert f"another rotation happened meanwhile: key {ACTIVE['key_id']} was active when this one began" in said
+    assert "operator:bob made key 20261207-1dfa0a80 (7 Dec 2026, 09:10, UK time)" in said
+    assert "which signs new credentials now. Nothing was rotated." in said
 
 
 def test_a_withdrawal_off_a_terminal_without_yes_sends_nothing(

@@ -63,6 +63,16 @@ class NoSuchCredentialKey(WithdrawalRefused):
     pass
 
 
+class RotatedMeanwhile(Exception):
+    """A rotation that named the key it meant to replace found another active (or none): rotated meanwhile, by a
+    second operator or by the same rotation sent twice. Nothing is rotated; `active` is the key active now."""
+
+    def __init__(self, detail: str, active: PublicKey | None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.active = active
+
+
 class CredentialKeyAlreadyWithdrawn(WithdrawalRefused):
     pass
 
@@ -110,6 +120,13 @@ class PublicKey:
     withdrawn_at: datetime | None = None
     withdrawn_by: str | None = None
     withdrawal_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ActiveKeyExpected:
+    """The key a rotation means to replace: the one its operator saw active (None: they saw no key active)."""
+
+    key_id: str | None
 
 
 @dataclass(frozen=True)
@@ -180,7 +197,7 @@ class CredentialKeys:
                 await connection.execute("SELECT pg_advisory_xact_lock($1)", _CREATION_LOCK)
                 row = await connection.fetchrow(query)
                 if row is None:
-                    row = await self._create(connection, kek, "plr-projector (first use)")
+                    row = await self._create(connection, kek, "plr-projector (first use)", await _clock(connection))
         key_id: str = row["key_id"]
         cached = self._unsealed.get(key_id)
         if cached is None:
@@ -188,12 +205,16 @@ class CredentialKeys:
             self._unsealed = {key_id: cached}
         return cached
 
-    async def rotate(self, operator: str) -> Rotation:
-        """Retires the active key, destroying its private half, and makes a new one, atomically."""
+    async def rotate(self, operator: str, expected: ActiveKeyExpected | None = None) -> Rotation:
+        """Retires the active key, destroying its private half, and makes a new one, atomically. With `expected`,
+        only if the active key is still the one expected: otherwise `RotatedMeanwhile`, and nothing is rotated (two
+        operators rotating at once, or a rotation sent again after a lost answer, make one new key, not two)."""
         kek = self._require_kek()
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _CREATION_LOCK)
-            rotation = await self._rotate(connection, kek, operator)
+            if expected is not None:
+                await _refuse_unless_active(connection, expected)
+            rotation = await self._rotate(connection, kek, operator, await _clock(connection))
         _log.info(
             "credential_keys_rotated", key_id=rotation.created.key_id, retired=rotation.retired, operator=operator
         )
@@ -216,15 +237,17 @@ class CredentialKeys:
                     f" {found['withdrawn_by']}: it is out of the JWKS already."
                 )
             replaced_by = None
+            moment = await _clock(connection)
             if found["retired_at"] is None and self._kek is not None:
-                replaced_by = (await self._rotate(connection, self._kek, operator)).created
+                replaced_by = (await self._rotate(connection, self._kek, operator, moment)).created
             withdrawn = await connection.fetchrow(
-                f"UPDATE {_TABLE} SET retired_at = coalesce(retired_at, now()), sealed_private_key = NULL,"
-                " withdrawn_at = now(), withdrawn_by = $2, withdrawal_reason = $3"
+                f"UPDATE {_TABLE} SET retired_at = coalesce(retired_at, $4), sealed_private_key = NULL,"
+                " withdrawn_at = $4, withdrawn_by = $2, withdrawal_reason = $3"
                 f" WHERE key_id = $1 RETURNING {_PUBLIC_COLUMNS}",
                 key_id,
                 operator,
                 reason,
+                moment,
             )
             assert withdrawn is not None
         _log.warning(
@@ -236,28 +259,68 @@ class CredentialKeys:
         )
         return Withdrawal(_public(withdrawn), replaced_by)
 
-    async def _rotate(self, connection: asyncpg.Connection, kek: KeyEncryptionKey, operator: str) -> Rotation:
-        """Under the creation lock, in the caller's transaction: a retired key can verify and never sign again."""
+    async def _rotate(
+        self, connection: asyncpg.Connection, kek: KeyEncryptionKey, operator: str, moment: datetime
+    ) -> Rotation:
+        """Under the creation lock, in the caller's transaction: a retired key can verify and never sign again. The
+        key retired is retired at the moment the new one is made."""
         retired = await connection.fetch(
-            f"UPDATE {_TABLE} SET retired_at = now(), sealed_private_key = NULL WHERE retired_at IS NULL"
-            " RETURNING key_id"
+            f"UPDATE {_TABLE} SET retired_at = $1, sealed_private_key = NULL WHERE retired_at IS NULL RETURNING key_id",
+            moment,
         )
-        created = await self._create(connection, kek, operator)
+        created = await self._create(connection, kek, operator, moment)
         self._unsealed = {}
         return Rotation(_public(created), [row["key_id"] for row in retired])
 
-    async def _create(self, connection: asyncpg.Connection, kek: KeyEncryptionKey, creator: str) -> asyncpg.Record:
+    async def _create(
+        self, connection: asyncpg.Connection, kek: KeyEncryptionKey, creator: str, moment: datetime
+    ) -> asyncpg.Record:
         private_key = Ed25519PrivateKey.generate()
         key_id = new_key_id(datetime.now(UTC))
         public = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         row = await connection.fetchrow(
-            f"INSERT INTO {_TABLE} (key_id, public_key, sealed_private_key, created_by) VALUES ($1, $2, $3, $4)"
-            f" RETURNING sealed_private_key, {_PUBLIC_COLUMNS}",
+            f"INSERT INTO {_TABLE} (key_id, public_key, sealed_private_key, created_by, created_at)"
+            f" VALUES ($1, $2, $3, $4, $5) RETURNING sealed_private_key, {_PUBLIC_COLUMNS}",
             key_id,
             public,
             seal(kek, key_id, private_key),
             creator,
+            moment,
         )
         assert row is not None
         _log.info("credential_key_created", key_id=key_id, created_by=creator)
         return row
+
+
+def instant(moment: datetime) -> str:
+    """An instant as the key listing writes it (`2026-12-07T09:10:36.863871Z`)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+async def _clock(connection: asyncpg.Connection) -> datetime:
+    """The time now, read under the creation lock: `now()` is when the transaction began, which may be before a
+    rotation that held the lock meanwhile made the key this one retires (a key retired before it was made)."""
+    moment: datetime = await connection.fetchval("SELECT clock_timestamp()")
+    return moment
+
+
+async def _refuse_unless_active(connection: asyncpg.Connection, expected: ActiveKeyExpected) -> None:
+    """Under the creation lock: `RotatedMeanwhile` unless the active key is the one the rotation expects."""
+    row = await connection.fetchrow(f"SELECT {_PUBLIC_COLUMNS} FROM {_TABLE} WHERE retired_at IS NULL")
+    active = _public(row) if row is not None else None
+    if (active.key_id if active else None) == expected.key_id:
+        return
+    if expected.key_id is None:
+        seen = "No credential signing key was active when this rotation was asked for"
+    elif await connection.fetchval(f"SELECT true FROM {_TABLE} WHERE key_id = $1", expected.key_id):
+        seen = f"Credential signing key {expected.key_id} is not the active key any more"
+    else:
+        seen = f"There is no credential signing key {expected.key_id}"
+    if active is None:
+        now = "no key is active now, rotate again to make one"
+    else:
+        now = (
+            f"rotated meanwhile by {active.created_by} at {instant(active.created_at)}, the active key is"
+            f" {active.key_id}"
+        )
+    raise RotatedMeanwhile(f"{seen}: {now}. Nothing was rotated (lrs credential-keys list lists the keys).", active)

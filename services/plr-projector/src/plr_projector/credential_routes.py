@@ -22,11 +22,14 @@ from plr_projector import credentials
 from plr_projector.admin_models import CredentialKeyListing, CredentialKeyRotated, CredentialKeyWithdrawn
 from plr_projector.admin_routes import admin_router
 from plr_projector.credential_keys import (
+    ActiveKeyExpected,
     CredentialKeyAlreadyWithdrawn,
     CredentialKeyError,
     CredentialKeys,
     NoSuchCredentialKey,
     PublicKey,
+    RotatedMeanwhile,
+    instant,
 )
 from plr_projector.endpoints import Operator, ProjectorDep, Uln, _forbidden, _refuse_mistyped_uln, erased_in_registry
 from plr_projector.plr_routes import EVENTS_HELD
@@ -227,18 +230,52 @@ async def credential_keys(principal: Operator, signing: CredentialSigningDep) ->
     return {"keys": [_key_listed(signing.issuer, key) for key in await signing.keys.every_key()]}
 
 
+ROTATED_MEANWHILE = "Rotated meanwhile"
+
+
+class CredentialKeyRotation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    expected_active: OneLineText | None = Field(
+        default=None,
+        max_length=64,
+        description="the key id the operator saw active (`lrs credential-keys list`), null if they saw none: the"
+        " rotation is refused (409) if another key is active, as after a rotation meanwhile. Left out: not checked",
+    )
+
+
 @admin_router.post(
     "/credential-keys/rotate",
     summary="Sign new credentials with a new key; the retired key can no longer sign and stays published",
+    description="Send `expected_active`, the key you saw active, so that a rotation sent twice (two operators at"
+    " once, a retry after a lost answer) makes one new key: when the active key is not that one, nothing is"
+    " rotated and the answer is 409 `Rotated meanwhile`, naming who made the active key and when, with"
+    " `active_key_id`, `rotated_by` and `rotated_at` (all three left out when no key is active). Without a body, or without"
+    " `expected_active`, the active key is rotated, whichever it is.",
     response_model=CredentialKeyRotated,
-    responses=problem_responses(503),
+    responses=problem_responses(409, 422, 503),
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
-async def rotate_credential_keys(principal: Operator, signing: CredentialSigningDep) -> dict[str, Any]:
+async def rotate_credential_keys(
+    principal: Operator, signing: CredentialSigningDep, body: CredentialKeyRotation | None = None
+) -> dict[str, Any]:
+    expected = None
+    if body is not None and "expected_active" in body.model_fields_set:
+        expected = ActiveKeyExpected(body.expected_active)
     try:
-        rotation = await signing.keys.rotate(str(principal))
+        rotation = await signing.keys.rotate(str(principal), expected)
     except CredentialKeyError as error:
         raise _signing_unavailable(error) from error
+    except RotatedMeanwhile as meanwhile:
+        active = meanwhile.active
+        raise ProblemError(
+            409,
+            ROTATED_MEANWHILE,
+            meanwhile.detail,
+            active_key_id=active.key_id if active else None,
+            rotated_by=active.created_by if active else None,
+            rotated_at=instant(active.created_at) if active else None,
+        ) from meanwhile
     created = rotation.created
     return {"key_id": created.key_id, "kid": signing.issuer.key_uri(created.key_id), "retired": rotation.retired}
 

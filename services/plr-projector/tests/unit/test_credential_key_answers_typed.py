@@ -19,7 +19,7 @@ from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
 from plr_projector import credential_routes
 from plr_projector.api import admin_router
-from plr_projector.credential_keys import PublicKey, Rotation, Withdrawal
+from plr_projector.credential_keys import ActiveKeyExpected, PublicKey, Rotation, Withdrawal
 from plr_projector.credential_routes import CredentialSigning, credential_signing_of
 from plr_projector.credentials import CredentialIssuer
 
@@ -96,7 +96,7 @@ class _Keys:
     async def every_key(self) -> list[PublicKey]:
         return [ACTIVE, RETIRED, WITHDRAWN]
 
-    async def rotate(self, operator: str) -> Rotation:
+    async def rotate(self, operator: str, expected: ActiveKeyExpected | None = None) -> Rotation:
         return Rotation(ACTIVE, self.retired)
 
     async def withdraw(self, key_id: str, operator: str, reason: str) -> Withdrawal:

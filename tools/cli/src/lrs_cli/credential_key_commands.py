@@ -9,6 +9,7 @@ import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import httpx
 import typer
 from rich.text import Text
 
@@ -42,10 +43,45 @@ def keys(connection: Connection) -> list[dict[str, Any]]:
     return found
 
 
+ROTATED_MEANWHILE = "Rotated meanwhile"
+
+
 def rotate(connection: Connection) -> dict[str, Any]:
+    """Rotates the key read active just before, sent as `expected_active`: should another rotation have happened
+    between (a second operator, the same rotation run twice), the projector rotates nothing and answers 409, said
+    as such (exit status 1), rather than retire the key that other rotation has just made."""
+    active = next((key["key_id"] for key in keys(connection) if key["active"]), None)
     with connection.client("plr_projector") as client:
-        rotation: dict[str, Any] = expect_ok(client.post("/v1/admin/credential-keys/rotate"))
+        answer = client.post("/v1/admin/credential-keys/rotate", json={"expected_active": active})
+    if answer.status_code == 409 and (problem := _problem(answer)).get("title") == ROTATED_MEANWHILE:
+        raise CommandError(rotated_meanwhile_text(active, problem))
+    rotation: dict[str, Any] = expect_ok(answer)
     return rotation
+
+
+def _problem(answer: httpx.Response) -> dict[str, Any]:
+    try:
+        problem = answer.json()
+    except ValueError:
+        return {}
+    return problem if isinstance(problem, dict) else {}
+
+
+def rotated_meanwhile_text(expected: str | None, problem: dict[str, Any]) -> str:
+    """A rotation refused because another happened since the active key was read: who, when, and the key now."""
+    seen = f"key {expected} was active" if expected else "no key was active"
+    said = f"another rotation happened meanwhile: {seen} when this one began"
+    if problem.get("active_key_id"):
+        said += (
+            f", and since then {problem.get('rotated_by') or 'someone'} made key {problem['active_key_id']}"
+            f" ({_when(problem.get('rotated_at'))}, {UK_TIME}), which signs new credentials now"
+        )
+    else:
+        said += ", and no key is active now"
+    return (
+        f"{said}. Nothing was rotated. If a new key is still wanted, check `lrs credential-keys list` and run"
+        " `lrs credential-keys rotate` again"
+    )
 
 
 def withdraw(connection: Connection, key_id: str, reason: str) -> dict[str, Any]:
@@ -133,7 +169,8 @@ def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @app.command("rotate")
 def rotate_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Sign new credentials with a new key (yearly, say). The key retired can never sign again and stays in the
-    JWKS: every credential already issued still verifies."""
+    JWKS: every credential already issued still verifies. It replaces the key it reads as active first: should
+    another rotation happen meanwhile, nothing is rotated, and it says who made the active key and when (exit 1)."""
     rotation = rotate(connection(ctx))
     if as_json:
         print_json(rotation)
