@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -35,6 +36,7 @@ from tests.support.projector import (
 )
 
 import validation.migrations
+from lrs_contracts.learner import LearnerErased
 from lrs_domain.reference import Learner
 from lrs_platform.authentication import current_principal
 from lrs_platform.database import apply_migrations
@@ -152,6 +154,15 @@ async def test_a_report_sent_once_the_erasure_answered_is_refused_though_the_pro
         assert await connection.fetchval("SELECT count(*) FROM plr.erased_learners") == 0
     finally:
         await connection.close()
+
+    # once the projector has read the erasure it refuses at once, and still names the report the key sent before
+    erased = LearnerErased(uln=uln, erasure_id=uuid.uuid4(), erased_by=OPERATOR, erased_at=datetime.now(UTC))
+    await project(app, kafka_bootstrap, prefix, [record(erased, uln, topic=LEARNERS, sequence=2)])
+    again = await _report(app, report, sent_before)
+    assert (again.status_code, again.json()["code"]) == (410, "LEARNER_ERASED")
+    assert again.json()["report_id"] == before.json()["report_id"]
+    unknown = await _report(app, report, f"centre-{uuid.uuid4()}")
+    assert unknown.status_code == 410 and "report_id" not in unknown.json()
 
 
 def _prefixed(sql: str, prefix: str, database: str) -> str:

@@ -67,6 +67,18 @@ async def remember(
     return KeyedReport(row["report_id"], row["event_id"], row["request_sha256"], row["partition"], row["offset"])
 
 
+async def published_report(
+    connection: asyncpg.Connection, provider_ukprn: str, idempotency_key: str
+) -> uuid.UUID | None:
+    """The report the key was first used for, if it is on the log (read only: a refused request keeps no key)."""
+    found: uuid.UUID | None = await connection.fetchval(
+        f'SELECT report_id FROM {_TABLE} WHERE provider_ukprn = $1 AND idempotency_key = $2 AND "offset" IS NOT NULL',
+        provider_ukprn,
+        key_sha256(idempotency_key),
+    )
+    return found
+
+
 async def published_at(
     connection: asyncpg.Connection, provider_ukprn: str, idempotency_key: str, partition: int, offset: int
 ) -> None:

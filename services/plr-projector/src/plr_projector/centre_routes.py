@@ -211,8 +211,12 @@ async def report_centre_achievement(
     if principal.id not in group.linked_providers:  # before anything is said of the learner or the report
         _log.info("centre_report_refused", principal=principal.kind.value, code=PROVIDER_NOT_LINKED)
         raise _forbidden(NOT_LINKED_DETAIL, PROVIDER_NOT_LINKED)
-    if erased:  # the read model's word: refused at once
-        raise _learner_erased(principal.kind)
+    if erased:  # the read model's word: refused at once, naming the report the key sent before, if it did
+        sent_before = None
+        if key is not None:
+            async with projector.pool.acquire() as connection:
+                sent_before = await centre_reports.published_report(connection, principal.id, key)
+        raise _learner_erased(principal.kind, sent_before)
     qan = parse_qan(body.qualification_number)
     if qan is None:
         raise ProblemError(
