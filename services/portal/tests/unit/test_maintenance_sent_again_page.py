@@ -86,3 +86,17 @@ def test_the_banner_of_a_refused_page_is_read_after_ingest_was_asked(portal: Stu
     banner = answer.text.split("</header>", 1)[-1].split("data-refusal", 1)[0]
     assert "broker incident" in banner  # the pause made meanwhile, in the banner above the refusal
     assert portal.sent_to("GET", HISTORY)
+
+
+def test_a_refusal_that_is_no_conflict_is_never_said_as_done_already(portal: StubbedPortal) -> None:
+    """Only ingest's 409 means "sent again": another refusal of a pause (a 422) is shown as the refusal, not as
+    "Already paused", even while a pause with that very reason is on."""
+    client, operator = portal.signed_in(Role.OPERATOR)
+    ingest_with(portal, windows=[], paused=True, active=PAUSED)
+    portal.on("POST", PAUSE, lambda _: problem(422, "body.reason: the reason is not one line"))
+
+    answer = client.post("/ops/maintenance/pause", data=form(operator, pause_reason="broker incident"))
+
+    assert answer.status_code == 409
+    assert "the reason is not one line" in answer.text
+    assert "Already paused" not in answer.text

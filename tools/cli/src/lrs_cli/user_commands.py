@@ -163,7 +163,7 @@ def set_duties(connection: Connection, username: str, scopes: Sequence[str], eve
     body = {"scopes": _checked(scopes), "every_duty": every_duty}
     with _portal(connection) as client:
         account = expect_ok(client.put(f"{_account_path(username)}/scopes", json=body))
-    return f"{account_text(account)}; their sessions are ended"
+    return f"{account_text(account)}; their sessions are ended, unless these were their duties already"
 
 
 def set_email(connection: Connection, username: str, address: str | None, remove: bool) -> str:
@@ -290,7 +290,8 @@ def duties_command(
     ] = None,
     every_duty: Annotated[bool, typer.Option("--every-duty", help="Give the operator every duty.")] = False,
 ) -> None:
-    """Set an operator's duties (needs an operator key without scopes); ends their sessions."""
+    """Set an operator's duties (needs an operator key without scopes); ends their sessions unless the duties are
+    theirs already."""
     print_text(set_duties(connection(ctx), username, scope or (), every_duty))
 
 

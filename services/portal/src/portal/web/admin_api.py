@@ -378,7 +378,7 @@ async def email_password_link(username: Username, principal: Operator, request: 
 
 @router.put(
     "/{username}/scopes",
-    summary="Set an operator's duties (or every duty) and end their sessions",
+    summary="Set an operator's duties (or every duty) and end their sessions, unless the duties are theirs already",
     description="Duties set to what the account has already change nothing: no change is recorded and the operator's"
     " sessions go on (a repeat after a lost answer, or a script run again).",
     responses=problem_responses(401, 403, 404, 422),

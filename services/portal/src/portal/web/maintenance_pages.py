@@ -285,7 +285,7 @@ async def _so_already(
     operator): back to the page, which says once what is so and who made it so, when (`said`, from the schedule read
     again after the refusal) as what was done, never "That could not be done". When the schedule is not what was
     asked (`said` None: paused with another reason, say), the page shows the refusal, its banner read again."""
-    if said is not None:
+    if said is not None and refused.problem.get("status") == 409:  # not a refusal of what was sent (a 422, a 429)
         return await see_other_telling(request, user, "/ops/maintenance", already=said)
     return await _maintenance_page(
         request,
