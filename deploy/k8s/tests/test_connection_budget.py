@@ -20,13 +20,16 @@ from lrs_platform.service import service_resources
 # there): the pool every pod has, and the pools only a pod given their database URL opens.
 POOL_OF_IMAGE = {
     "ingest": 10,  # INGEST_POOL_MAX_SIZE
-    "validation": 8,
+    "validation": 8,  # 5 shared by its HTTP API, outbox relay and followers, 3 the decider's own (POOLS_OF_IMAGE)
     "plr-projector": 10,  # the writer, its readers and the Sandpit's
     "challenges": 5,
     "notifier": 5,
     "reporting": 5,
     "portal": 5,
 }
+# An image whose pods open more than one pool on their database: each pool's size, adding up to POOL_OF_IMAGE. The
+# validation decider's own pool keeps a burst of registry requests from taking every connection it needs.
+POOLS_OF_IMAGE = {"validation": [5, 3]}
 POOL_OF_URL = {"VALIDATION_LIVE_DATABASE_URL": 2, "PORTAL_SANDPIT_DATABASE_URL": 2}
 REBUILD_WORKER_POOL = 2  # `python -m plr_projector.rebuild`: each indexed Job pod, and each worker a pod forks
 SUPERUSER_RESERVED = 3  # PostgreSQL's superuser_reserved_connections: CloudNativePG's own sessions
@@ -191,7 +194,9 @@ def _pool_sizes_in(path: Path) -> list[int]:
 @pytest.mark.parametrize("image", sorted(BOOTSTRAPS))
 def test_the_pool_sizes_are_the_codes(image: str) -> None:
     url_pools = {"validation": ["VALIDATION_LIVE_DATABASE_URL"], "portal": ["PORTAL_SANDPIT_DATABASE_URL"]}
-    expected = [POOL_OF_IMAGE[image], *(POOL_OF_URL[url] for url in url_pools.get(image, []))]
+    pools = POOLS_OF_IMAGE.get(image, [POOL_OF_IMAGE[image]])
+    assert sum(pools) == POOL_OF_IMAGE[image]
+    expected = [*pools, *(POOL_OF_URL[url] for url in url_pools.get(image, []))]
     assert sorted(_pool_sizes_in(ROOT / BOOTSTRAPS[image])) == sorted(expected)
     rebuild = ROOT / "services/plr-projector/src/plr_projector/rebuild.py"
     assert _pool_sizes_in(rebuild) == [REBUILD_WORKER_POOL]

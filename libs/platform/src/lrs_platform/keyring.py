@@ -35,6 +35,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import copy
 import hashlib
 import hmac
 import itertools
@@ -317,6 +318,13 @@ class Keyring:
 
     def __repr__(self) -> str:
         return "Keyring(<redacted>)"
+
+    def on_pool(self, pool: asyncpg.Pool) -> Keyring:
+        """This keyring on another pool of the same database (a decider's own), its cache shared: a key erased or
+        forgotten through either is so in both at once."""
+        other = copy.copy(self)
+        other._pool = pool
+        return other
 
     def learner_ref(self, uln: str) -> bytes:
         """HMAC-SHA256 of the ULN under the reference key: how the store finds a learner's row."""

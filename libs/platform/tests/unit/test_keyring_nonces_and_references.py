@@ -76,3 +76,18 @@ def test_a_key_used_many_times_opens_what_it_sealed_and_refuses_a_wrong_length()
     assert [key.open_text(Purpose.CHALLENGE_REASON, each) for each in sealed] == [f"reason {n}" for n in range(3)]
     with pytest.raises(ValueError, match="32 bytes"):
         LearnerKey(ULN, secrets.token_bytes(16))
+
+
+def test_a_keyring_on_another_pool_shares_its_cache_and_keys() -> None:
+    """Validation's decider has a pool of its own: its keyring is the API's on that pool, so a key erased or
+    forgotten through one is so through the other at once."""
+    api_pool, decider_pool = object(), object()
+    api = Keyring(api_pool, KeyringKey.generate())
+    decider = api.on_pool(decider_pool)
+
+    api._cache["1000000043"] = (float("inf"), b"k" * 32)
+    decider.forget("1000000043")
+
+    assert "1000000043" not in api._cache
+    assert decider.learner_ref("1000000043") == api.learner_ref("1000000043")
+    assert (api._pool, decider._pool) == (api_pool, decider_pool)

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI
 
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
@@ -51,7 +52,8 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
                 " cannot open live's sealed registrations without live's learner keys"
             )
         async with (
-            service_resources(app, settings, schema=SERVICE, migrations="validation.migrations", pool_size=8) as pool,
+            service_resources(app, settings, schema=SERVICE, migrations="validation.migrations", pool_size=5) as pool,
+            _decider_pool(settings) as decider_pool,
             _live_keys(settings, keyring_key) as live_keys,
         ):
             await migrate(pool)  # the learner key store is this service's: before anything uses a key
@@ -97,18 +99,21 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             maintenance = MaintenanceGate(
                 settings.kafka_bootstrap_servers, settings.topics.of(MAINTENANCE), "validation.decider"
             )
+            # the decider's reads and writes on its own pool; its key cache is the API's, so a learner erased
+            # through this pod's API has no key cached for the decider either
+            decider_keys = keyring.on_pool(decider_pool)
             decider = Decider(
                 consumer,
                 producer,
                 group,
-                reference,
-                DecisionStore(pool),
+                ReferenceStore(decider_pool),
+                DecisionStore(decider_pool),
                 dead_letters,
-                registry=learner_registry,
-                keys=keyring,
+                registry=LearnerRegistry(decider_pool, decider_keys),
+                keys=decider_keys,
                 maintenance=maintenance,
                 topics=topics,
-                resets=SandpitResets(pool, producer, topics) if sandpit else None,
+                resets=SandpitResets(decider_pool, producer, topics) if sandpit else None,
             )
             serve_dead_letters(app, dead_letters, decider)
             decider.subscribe()
@@ -160,6 +165,20 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(parking_api.router)
     return app
+
+
+@asynccontextmanager
+async def _decider_pool(settings: ValidationSettings) -> AsyncIterator[asyncpg.Pool]:
+    """The decider's own 3 connections, beside the 5 of the pool the HTTP API, the outbox relay and the Sandpit's
+    followers share: a burst of registrations (`POST /v1/learners`, 30 at once) held every connection of a single
+    pool of 8, and each decision waited ~20 s for one (the noisy-neighbour walk, finding 5). The most it uses at
+    once: a chunk's learners and their keys read together while its batch's setup reads the registry's snapshot,
+    or a decision stored. The pod's total stays 8 (docs/deploy.md, "Connection budget")."""
+    pool = await create_pool(settings.database_url, max_size=3)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 @asynccontextmanager

@@ -151,6 +151,14 @@ class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
 
+class _Held(NamedTuple):
+    """A partition's messages polled and not offered yet, and its revocations when they were polled: none of
+    them is offered once the partition was revoked since (`Decider._held_records`)."""
+
+    revocations: int
+    records: collections.deque[ConsumerRecord[bytes, bytes]]
+
+
 class KeyFinder(Protocol):
     """Where the learners' keys are found (`lrs_platform.keyring.Keyring`); the decider never creates
     one, and destroys only a batch's own key."""
@@ -256,6 +264,11 @@ class Decider:
         # per partition, the offset of the message being handled, or of the first of a poll's not offered yet: with
         # the batches read in part (the assembler's), what `lrs_consumer_lag_messages` counts as in hand
         self._in_hand: dict[TopicPartition, int] = {}
+        # per partition, the messages of its last poll its turn left to the next (`_take_turn`)
+        self._held: dict[TopicPartition, _Held] = {}
+        self._turn = 0
+        self._turns: dict[TopicPartition, int] = {}  # per partition, the number of its last turn
+        self._finished = 0  # batches decided or given up, resets applied, messages parked: each ends a turn
         self._parked_it = False  # whether the message being handled was parked (lrs_consumer_messages_total)
         self._dead_letters = dead_letters
         dead_letters.register(CONSUMER)  # a parked batch cannot be decided again from its marker: skip only
@@ -295,18 +308,85 @@ class Decider:
         try:
             async with self._lag.counting(self._consumer, self._unfinished):
                 while True:
-                    polled = await self._consumer.getmany(timeout_ms=500, max_records=POLL_MESSAGES)
-                    self._in_hand.update(
-                        (partition, records[0].offset) for partition, records in polled.items() if records
-                    )
-                    for partition, records in polled.items():
-                        try:
-                            if await self._offer_all(partition, records):
-                                await self._finish_assembling(partition)
-                        finally:
-                            self._in_hand.pop(partition, None)
+                    partition = await self._next_turn()
+                    if partition is not None:
+                        await self._take_turn(partition)
         finally:
             self.close()
+
+    async def _next_turn(self) -> TopicPartition | None:
+        """The partition whose turn it is: of the assigned partitions with messages held or fetched, the one whose
+        last turn was longest ago. aiokafka hands out its buffered records from the first partition that has any,
+        and keeps to it until that partition's fetch is used up (`Fetcher.fetched_records`): a poll of every
+        partition returned one AO's hundreds of small batches, fetched in one go, while a batch on another
+        partition waited behind all of them (decision 0171). A poll naming one partition returns only its
+        records, at once when there are none (`timeout_ms=0`); only when no partition has any does the poll
+        of them all wait."""
+        consumer = self._consumer
+        for partition in [partition for partition in self._held if self._held_records(partition) is None]:
+            del self._held[partition]  # revoked since: whoever has the partition reads them again
+            self._in_hand.pop(partition, None)
+        for partition in sorted(consumer.assignment(), key=self._last_turn):
+            if self._held_records(partition):
+                return partition
+            polled = await consumer.getmany(partition, timeout_ms=0, max_records=self._poll_size())
+            if polled.get(partition):
+                self._hold(polled)
+                return partition
+        polled = await consumer.getmany(timeout_ms=500, max_records=self._poll_size())
+        self._hold(polled)
+        waiting = [partition for partition, records in polled.items() if records]
+        return min(waiting, key=self._last_turn) if waiting else None
+
+    def _last_turn(self, partition: TopicPartition) -> tuple[int, int]:
+        return self._turns.get(partition, -1), partition.partition
+
+    def _poll_size(self) -> int:
+        """At most about one large batch's messages in hand (POLL_MESSAGES) with what other partitions' turns left
+        held: always one, so that a partition's turn can start."""
+        return max(1, POLL_MESSAGES - sum(len(held.records) for held in self._held.values()))
+
+    def _hold(self, polled: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        for partition, records in polled.items():
+            if records:
+                self._held[partition] = _Held(self._revocations[partition.partition], collections.deque(records))
+                self._in_hand[partition] = records[0].offset
+
+    def _held_records(self, partition: TopicPartition) -> collections.deque[ConsumerRecord[bytes, bytes]] | None:
+        """The partition's messages polled and not offered yet; None once it was revoked since they were polled."""
+        held = self._held.get(partition)
+        if held is None or held.revocations != self._revocations[partition.partition]:
+            return None
+        return held.records
+
+    async def _take_turn(self, partition: TopicPartition) -> None:
+        """Offers the partition's messages held, in order, until one of its batches is decided (or given up, or a
+        reset applied, or a message parked) with none of its batches left arrived in part: the rest waits, held,
+        for the partition's next turn, after the other partitions' turns. A batch the messages held leave in part
+        is read whole first (`_finish_assembling`). The offsets each decision commits are its own (the assembler's),
+        never past a message held: a decider stopped now reads them again."""
+        self._turn += 1
+        self._turns[partition] = self._turn
+        held = self._held[partition]
+        finished = self._finished
+        try:
+            while held.records:
+                if self._held_records(partition) is not held.records:
+                    return  # revoked while the last was offered: the rest of them is not offered
+                if not await self._offer(partition, held.records.popleft()):
+                    held.records.clear()
+                    return
+                if self._finished != finished and not self._assembler.assembling(partition.partition):
+                    return
+            if self._held_records(partition) is held.records:
+                await self._finish_assembling(partition)
+        finally:
+            if held.records and self._held_records(partition) is held.records:
+                self._in_hand[partition] = held.records[0].offset
+            else:
+                if self._held.get(partition) is held:
+                    del self._held[partition]
+                self._in_hand.pop(partition, None)
 
     def _unfinished(self) -> dict[TopicPartition, int]:
         """Each assigned partition's first offset not handled, where it is not the consumer's position: the message
@@ -410,6 +490,7 @@ class Decider:
                 if judging is not None:
                     judging.cancel()  # all done by now, unless the decision failed first
                 self._count_decision(batch.submitted.ao_id)
+                self._finished += 1
             if isinstance(outcome, Poisoned):
                 why = f"batch {batch.submitted.batch_id} could not be decided: {outcome.error}"
                 await self._dead_letter(
@@ -473,6 +554,7 @@ class Decider:
             )
         finally:
             self._count_decision(reset.ao_id)  # the AO's states are gone: its part-judged batches read them again
+            self._finished += 1
         if isinstance(outcome, Poisoned):
             why = f"reset {reset.reset_id} could not be applied: {outcome.error}"
             await self._dead_letter(partition, record, why, outcome.attempts, commit_at=offsets[partition])
@@ -746,6 +828,7 @@ class Decider:
         message that cannot be read as a batch's names no batch: there is no one to tell. `commit_at`:
         the offset committable when the message was read, if attempts were made since."""
         _log.error("batch_message_dead_lettered", partition=partition.partition, offset=record.offset, error=error)
+        self._finished += 1
         MESSAGES.labels(CONSUMER, "parked").inc()
         if commit_at is None:  # refused at first sight: one failed attempt, as `Attempts` counts the ones it makes
             FAILURES.labels(CONSUMER, Failure.POISON.value).inc()
