@@ -251,7 +251,7 @@ def test_sign_in_sends_people_to_the_lrs_service_desk_for_an_account(portal: Stu
 def _make_up_desk() -> dict[str, str]:
     """The service desk settings scripts/dev/up.sh writes to .run/env, as a shell that sources it has them."""
     script = (ROOT / "scripts/dev/up.sh").read_text()
-    found = re.search(r"^ *desk_hours=.*?NOTIFIER_SERVICE_DESK_HOURS[^\n]*\n", script, re.M | re.S)
+    found = re.search(r"^ *for setting in PORTAL_SUPPORT NOTIFIER_SERVICE_DESK; do\n.*?^ *done\n", script, re.M | re.S)
     assert found is not None, "up.sh writes the service desk's settings"
     done = subprocess.run(
         ["env", "-i", f"PATH={os.environ['PATH']}", "bash", "-c", f'eval "$(\n{found.group(0)})" && env -0'],

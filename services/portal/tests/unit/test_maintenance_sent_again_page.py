@@ -100,3 +100,15 @@ def test_a_refusal_that_is_no_conflict_is_never_said_as_done_already(portal: Stu
     assert answer.status_code == 409
     assert "the reason is not one line" in answer.text
     assert "Already paused" not in answer.text
+
+
+def test_a_refused_pause_is_never_said_as_a_pause_with_another_reason(portal: StubbedPortal) -> None:
+    client, operator = portal.signed_in(Role.OPERATOR)
+    ingest_with(portal, windows=[], paused=True, active=PAUSED)
+    portal.on("POST", PAUSE, lambda _: problem(422, "body.reason: the reason is not one line"))
+
+    answer = client.post("/ops/maintenance/pause", data=form(operator, pause_reason="disk full"))
+
+    assert answer.status_code == 409
+    assert "the reason is not one line" in answer.text
+    assert "with another reason" not in answer.text

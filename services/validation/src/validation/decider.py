@@ -533,11 +533,14 @@ class Decider:
 
     async def _may_start(self, partition: TopicPartition) -> bool:
         """A batch starts only outside maintenance (the one being decided was finished first); False
-        when the partition was given to another decider meanwhile."""
+        when the partition was taken from this decider meanwhile, even if it was given back: its consumer reads
+        it again from the offsets committed, and a start offered now would wait for an end another decider may
+        have read already, pinning the partition's commits there."""
         if self._maintenance is None:
             return True
+        revocations = self._revocations[partition.partition]
         await self._maintenance.hold(self._consumer)
-        return partition in self._consumer.assignment()
+        return self._revocations[partition.partition] == revocations and partition in self._consumer.assignment()
 
     async def _reset(
         self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes], reset: SandpitReset, causation_id: str

@@ -405,6 +405,9 @@ async def pause(request: Request, user: MaintenanceOperator) -> Response:
     try:
         changed = await service.pause_deciding_batches(reason)
     except Refused as refused:  # paused already: by whom, when and why, read again
+        if refused.problem.get("status") != 409:  # what was sent is refused (a 422), not a pause sent again
+            values = {"pause_reason": reason}
+            return await _maintenance_page(request, user, values=values, refusal=refused.detail, status=409)
         said, conflict = already_paused((await service.maintenance_history(HISTORY_LIMIT))["pauses"], reason)
         if conflict is not None:
             values = {"pause_reason": reason}
