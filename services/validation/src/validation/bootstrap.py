@@ -106,7 +106,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
                 consumer,
                 producer,
                 group,
-                ReferenceStore(decider_pool),
+                reference.on_pool(decider_pool),
                 DecisionStore(decider_pool),
                 dead_letters,
                 registry=LearnerRegistry(decider_pool, decider_keys),

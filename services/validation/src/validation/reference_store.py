@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 
 import asyncpg
@@ -75,12 +75,24 @@ class ReferenceFiles:
         )
 
 
+@dataclass
+class _Read:
+    """The catalogue and AOs as last read, and the load they were read at (None: not read yet)."""
+
+    version: int | None = None
+    catalogue: Catalogue = field(default_factory=Catalogue)
+    awarding_organisations: dict[str, AwardingOrganisation] = field(default_factory=dict)
+
+
 class ReferenceStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, read: _Read | None = None) -> None:
         self._pool = pool
-        self._cached_version: int | None = None
-        self._catalogue = Catalogue()
-        self._awarding_organisations: dict[str, AwardingOrganisation] = {}
+        self._read = _Read() if read is None else read
+
+    def on_pool(self, pool: asyncpg.Pool) -> ReferenceStore:
+        """This store on another pool of the same database (the decider's own), the catalogue it read shared: one
+        decoded catalogue a process, not one a pool."""
+        return ReferenceStore(pool, self._read)
 
     async def is_empty(self) -> bool:
         return not await self._pool.fetchval(_ANY_QUALIFICATION)
@@ -155,15 +167,16 @@ class ReferenceStore:
     async def current(self) -> tuple[Catalogue, dict[str, AwardingOrganisation]]:
         """The catalogue and AOs, re-read only when a newer load exists."""
         version = await self.version()
-        if version != self._cached_version:
+        read = self._read
+        if version != read.version:
             rows = await self._pool.fetch("SELECT * FROM validation.qualifications")
-            self._catalogue = Catalogue.of(_qualification_of(row) for row in rows)
-            self._awarding_organisations = {
+            catalogue = Catalogue.of(_qualification_of(row) for row in rows)
+            organisations = {
                 row["ao_id"]: AwardingOrganisation(row["ao_id"], row["name"])
                 for row in await self._pool.fetch("SELECT ao_id, name FROM validation.awarding_organisations")
             }
-            self._cached_version = version
-        return self._catalogue, self._awarding_organisations
+            read.catalogue, read.awarding_organisations, read.version = catalogue, organisations, version
+        return read.catalogue, read.awarding_organisations
 
 
 @dataclass(frozen=True)
