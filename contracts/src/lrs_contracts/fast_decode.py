@@ -38,6 +38,7 @@ import typing
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar, Union
 
@@ -893,11 +894,30 @@ class DerivedIds:
 _REJECTED = RecordStatus.REJECTED.value
 
 
-def rejections_by_code(data: Any, *, warnings: bool = False) -> tuple[uuid.UUID, int, dict[str, int]] | None:
+@dataclass(frozen=True)
+class Flagged:
+    """Rejected records to count apart, under `tally`: those with a finding of `code` whose message starts with
+    `message_starts` (the notifier's RV004s that say the learner's record was erased)."""
+
+    code: str
+    message_starts: str
+    tally: str
+
+    def of(self, errors: Any) -> bool:
+        return any(
+            finding["code"] == self.code and str(finding.get("message", "")).startswith(self.message_starts)
+            for finding in errors
+        )
+
+
+def rejections_by_code(
+    data: Any, *, warnings: bool = False, flagged: Flagged | None = None
+) -> tuple[uuid.UUID, int, dict[str, int]] | None:
     """A decided chunk's batch id, chunk index and rejected records per code (a record with two codes counts
     under both, a code twice on one record once), and with `warnings` records per warning code too, whatever
-    their outcome, from the chunk's parsed JSON `data`, without building its models; None when it is not shaped
-    as validation writes it (the validating decoder then has the last word)."""
+    their outcome, and with `flagged` its rejected records so flagged under its tally, from the chunk's parsed JSON
+    `data`, without building its models; None when it is not shaped as validation writes it (the validating decoder
+    then has the last word)."""
     if not isinstance(data, dict):
         return None
     batch_id, chunk_index, outcomes = data.get("batch_id"), data.get("chunk_index"), data.get("outcomes")
@@ -908,6 +928,8 @@ def rejections_by_code(data: Any, *, warnings: bool = False) -> tuple[uuid.UUID,
         for outcome in outcomes:
             if outcome["status"] == _REJECTED and (errors := outcome["errors"]):
                 counts.update({finding["code"] for finding in errors})
+                if flagged is not None and flagged.of(errors):
+                    counts[flagged.tally] += 1
             if warnings and (warned := outcome.get("warnings")):
                 counts.update({finding["code"] for finding in warned})
         return uuid.UUID(batch_id), chunk_index, dict(counts)
@@ -915,7 +937,9 @@ def rejections_by_code(data: Any, *, warnings: bool = False) -> tuple[uuid.UUID,
         return None
 
 
-def scanned_rejections_by_code(value: bytes, *, warnings: bool = False) -> tuple[uuid.UUID, int, dict[str, int]] | None:
+def scanned_rejections_by_code(
+    value: bytes, *, warnings: bool = False, flagged: Flagged | None = None
+) -> tuple[uuid.UUID, int, dict[str, int]] | None:
     """What `rejections_by_code` answers of a decided chunk's message, read without parsing its accepted
     records: None when the message is not a decided chunk written as validation writes it.
 
@@ -939,6 +963,8 @@ def scanned_rejections_by_code(value: bytes, *, warnings: bool = False) -> tuple
         while at >= 0:
             errors, end = _JSON.raw_decode(text, at + len(_REJECTED_ERRORS))
             counts.update(_codes(errors))
+            if flagged is not None and flagged.of(errors):
+                counts[flagged.tally] += 1
             rejected += 1
             at = text.find(_REJECTED_ERRORS, end)
         if rejected != text.count(_REJECTED_STATUS):

@@ -26,6 +26,7 @@ from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, 
 from lrs_contracts.registry import EVENT_TYPES, decode
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
 from lrs_platform.consumer import Message
+from notifier.emails import ERASED_FLAGGED
 from notifier.handlers import Notifications
 from notifier.store import ChunkCodes
 
@@ -52,7 +53,7 @@ class NotificationHandler:
         for message in messages:
             if message.value is None:
                 raise ValueError("empty message")
-            scanned = scanned_rejections_by_code(message.value, warnings=True)
+            scanned = scanned_rejections_by_code(message.value, warnings=True, flagged=ERASED_FLAGGED)
             if scanned is not None:
                 chunks.append(scanned)
                 continue
@@ -64,7 +65,7 @@ class NotificationHandler:
                 document = None
             event_type = document.get("event_type") if isinstance(document, dict) else None
             if event_type == _DECIDED_CHUNK:
-                chunk = rejections_by_code(document.get("data"), warnings=True)
+                chunk = rejections_by_code(document.get("data"), warnings=True, flagged=ERASED_FLAGGED)
                 if chunk is not None:
                     chunks.append(chunk)
                     continue

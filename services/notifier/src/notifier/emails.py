@@ -36,6 +36,7 @@ from lrs_contracts.codes import (
     RecordCode,
     WarningCode,
 )
+from lrs_contracts.fast_decode import Flagged
 from lrs_contracts.outcomes import (
     BatchAbandoned,
     BatchCompleted,
@@ -167,6 +168,8 @@ ERASED_TALLY = "RV004-erased"
 """Counted beside the codes (`count_record_codes`): the rejected records whose RV004 says the learner's record was
 erased. Not a code: the ranking and the email's list leave it out, and it goes with RV004's line (`top_rejections`)."""
 _NOT_VERIFIED = RecordCode.LEARNER_NOT_VERIFIED.value
+ERASED_FLAGGED = Flagged(_NOT_VERIFIED, _ERASED_SAID, ERASED_TALLY)
+"""`ERASED_TALLY` as the consumer's fast reading of a decided chunk counts it (`lrs_contracts.fast_decode`)."""
 
 
 def message_id_for(event_id: uuid.UUID, domain: str = "lrs.local") -> str:
@@ -189,9 +192,7 @@ def count_record_codes(outcomes: Iterable[RecordOutcome]) -> dict[str, int]:
     for outcome in outcomes:
         if outcome.status is RecordStatus.REJECTED:
             counts.update({finding.code for finding in outcome.errors})
-            if any(
-                finding.code == _NOT_VERIFIED and finding.message.startswith(_ERASED_SAID) for finding in outcome.errors
-            ):
+            if ERASED_FLAGGED.of([finding.model_dump() for finding in outcome.errors]):
                 counts[ERASED_TALLY] += 1
         counts.update({finding.code for finding in outcome.warnings})
     return dict(counts)

@@ -32,7 +32,19 @@ def encoded(payload: Any) -> bytes:
 
 # what a message may say, the scanner's own search strings included: it must never take them for fields
 awkward_text = st.lists(
-    st.sampled_from(['"', "\\", "]", "}", ",", "a", '"status":"rejected","errors":[', '"warnings":[{"code":"WV9"}]']),
+    st.sampled_from(
+        [
+            '"',
+            "\\",
+            "]",
+            "}",
+            ",",
+            "a",
+            '"status":"rejected","errors":[',
+            '"warnings":[{"code":"WV9"}]',
+            "the learner's record was erased",  # an erased learner's RV004 is counted apart too
+        ]
+    ),
     max_size=4,
 ).map("".join)
 
@@ -150,3 +162,24 @@ async def test_the_batch_email_lists_the_warning_codes_of_its_chunks_accepted_re
     text = sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert [line.split()[:2] for line in text.splitlines() if line.startswith("  WV")] == [["WV001", "1"]]
     assert not [line for line in text.splitlines() if line.startswith("  RV")]
+
+
+async def test_an_erased_learners_rv004_is_counted_apart_from_a_decided_chunks_json() -> None:
+    """The consumer reads decided chunks without their models: it counted codes alone, so the batch email's note
+    for a record whose RV004 says the learner's record was erased never came (the end-to-end walk of session 59)."""
+    erased = Finding(code="RV004", message="the learner's record was erased: no achievement can be recorded")
+    typo = Finding(code="RV004", message="ULN, names and date of birth do not match a registered learner")
+    chunk = BatchRecordsDecided(
+        batch_id=uuid.uuid4(),
+        ao_id="RN5133",
+        chunk_index=0,
+        outcomes=(
+            RecordOutcome(line=1, status=RecordStatus.REJECTED, errors=(erased,)),
+            RecordOutcome(line=2, status=RecordStatus.REJECTED, errors=(typo,)),
+        ),
+    )
+    tallies = FakeTallies()
+    await NotificationHandler(notifications(FakeMailer(), FakeDeliveryLog(), tallies=tallies))(
+        [message(encoded(chunk))]
+    )
+    assert tallies.chunks == {chunk.batch_id: {0: {"RV004": 2, "RV004-erased": 1}}}
