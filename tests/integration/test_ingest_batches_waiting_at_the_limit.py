@@ -63,6 +63,7 @@ async def test_an_ao_with_as_many_batches_waiting_as_it_may_is_told_so_whatever_
     assert busy.headers["Retry-After"] == "30"
     problem = busy.json()
     assert (problem["code"], problem["records_waiting"], problem["limit"]) == ("TOO_MANY_RECORDS_WAITING", 12, RECORDS)
+    assert problem["title"] == "Too many batches waiting"
     assert (problem["batches_waiting"], problem["batch_limit"], problem["retry_after"]) == (BATCHES, BATCHES, 30)
     assert problem["detail"] == (
         "3 of your batches are waiting for their decision (at most 3 may wait, however few records each holds): send"
@@ -103,4 +104,5 @@ async def test_the_records_limit_met_is_said_in_records(ingest: Ingest) -> None:
     assert busy.status_code == 429, busy.text
     problem = busy.json()
     assert (problem["records_waiting"], problem["batches_waiting"]) == (RECORDS, 1)
+    assert problem["title"] == "Too many records waiting"
     assert problem["detail"].startswith("100 records of your batches are waiting for their decision (at most 100 may")

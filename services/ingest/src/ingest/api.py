@@ -463,11 +463,13 @@ def _deferred(
         held=held is not None,
     )
     if _at_the_limit(waiting.batches, batch_limit) and not _at_the_limit(waiting.records, limit):
+        title = "Too many batches waiting"
         waits = (
             f"{waiting.batches:,} of your batches are waiting for their decision (at most {batch_limit:,} may wait,"
             " however few records each holds)"
         )
     else:
+        title = "Too many records waiting"
         waits = (
             f"{waiting.records:,} records of your batches are waiting for their decision (at most {limit:,} may wait)"
         )
@@ -487,7 +489,7 @@ def _deferred(
         extra["maintenance"] = maintenance_notice(held).model_dump(mode="json")
     busy = ProblemError(
         429,
-        "Too many records waiting",
+        title,
         f"{detail} Nothing of it was kept.",
         ProblemCode.TOO_MANY_RECORDS_WAITING,
         records_waiting=waiting.records,
