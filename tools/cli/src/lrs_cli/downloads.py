@@ -12,6 +12,7 @@ import re
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -128,11 +129,27 @@ def without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
     yield from iterator
 
 
+DOWNLOAD_PATIENCE_SECONDS = 120.0
+"""How long a download refused 429 (the caller's other downloads are being sent: ingest's per-caller bound) is asked
+for again, after each answer's Retry-After, before the refusal is said (exit 1)."""
+
+
 def download(client: httpx.Client, path: str, target: Path, params: dict[str, str] | None = None) -> int:
     """Streams the answer to GET `path` into `target` (`-`: standard output); returns its size. A connection
     that breaks once the answer has begun is said as such (the service is running) and leaves `target` as it was.
     A file keeps the answer's byte-order mark (Excel reads the CSV as UTF-8 by it); standard output, read by
-    scripts (`cut`, a CSV reader that would make it part of the first heading), has none."""
+    scripts (`cut`, a CSV reader that would make it part of the first heading), has none. A 429 is asked again
+    after its Retry-After for up to DOWNLOAD_PATIENCE_SECONDS."""
+    deadline = time.monotonic() + DOWNLOAD_PATIENCE_SECONDS
+    while (written := _download_once(client, path, target, params, deadline)) is None:
+        pass
+    return written
+
+
+def _download_once(
+    client: httpx.Client, path: str, target: Path, params: dict[str, str] | None, deadline: float
+) -> int | None:
+    """`download`'s one request; None when it was refused 429 and may be asked again (its Retry-After waited)."""
     written = 0
     with (
         client.stream("GET", path, params=params) as response,
@@ -140,24 +157,39 @@ def download(client: httpx.Client, path: str, target: Path, params: dict[str, st
     ):
         if response.status_code >= 400:
             response.read()
-            expect_ok(response)
-        try:
-            with contextlib.nullcontext(sys.stdout.buffer) if target == STANDARD_OUTPUT else replacing(target) as out:
-                chunks = response.iter_bytes()
-                for chunk in without_bom(chunks) if target == STANDARD_OUTPUT else chunks:
-                    out.write(chunk)
-                    written += len(chunk)
-                    update(completed=written)
-                out.flush()
-        except (httpx.RemoteProtocolError, httpx.ReadError) as error:
-            if target == STANDARD_OUTPUT:
-                kept = "standard output has only part of it"
-            elif written_straight(target):
-                kept = f"{target} has only part of it"
-            else:
-                kept = f"{target} was not written"
-            raise BrokenOff(
-                f"{response.request.url.copy_with(query=None)} answered, then the connection broke after"
-                f" {written:,} bytes ({str(error) or type(error).__name__}); {kept}: try again"
-            ) from error
+            wait = _retry_after(response)
+            if response.status_code != 429 or wait >= deadline - time.monotonic():
+                expect_ok(response)
+        else:
+            wait = None
+            try:
+                with (
+                    contextlib.nullcontext(sys.stdout.buffer) if target == STANDARD_OUTPUT else replacing(target) as out
+                ):
+                    chunks = response.iter_bytes()
+                    for chunk in without_bom(chunks) if target == STANDARD_OUTPUT else chunks:
+                        out.write(chunk)
+                        written += len(chunk)
+                        update(completed=written)
+                    out.flush()
+            except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+                if target == STANDARD_OUTPUT:
+                    kept = "standard output has only part of it"
+                elif written_straight(target):
+                    kept = f"{target} has only part of it"
+                else:
+                    kept = f"{target} was not written"
+                raise BrokenOff(
+                    f"{response.request.url.copy_with(query=None)} answered, then the connection broke after"
+                    f" {written:,} bytes ({str(error) or type(error).__name__}); {kept}: try again"
+                ) from error
+    if wait is not None:
+        time.sleep(wait)
+        return None
     return written
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds to wait before asking again: the answer's Retry-After, else 2."""
+    said = response.headers.get("Retry-After", "")
+    return float(said) if said.isdigit() else 2.0
