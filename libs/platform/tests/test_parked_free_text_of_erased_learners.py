@@ -78,6 +78,10 @@ def test_an_earlier_achievement_events_mis_identifier_goes_as_in_the_operators_c
 
 def test_others_and_other_things_are_left_as_they_are() -> None:
     assert without_erased_free_text(_bytes(_report(KEPT)), {ERASED}) is None  # another learner's
+    key = AchievementKey(ao_id="RN5133", uln=ERASED, qualification_number="6001166X", award_date=date(2024, 5, 20))
+    provenance = Provenance(batch_id=uuid.UUID(int=7), line=4, mis_identifier=None)
+    withdrawn = AchievementWithdrawn(achievement_id=uuid.UUID(int=3), key=key, provenance=provenance)
+    assert without_erased_free_text(_bytes(withdrawn), {ERASED}) is None  # nothing to empty
     erasure = LearnerErased(
         uln=ERASED, erasure_id=uuid.UUID(int=4), erased_by="operator:dpo", erased_at=datetime(2026, 12, 7, tzinfo=UTC)
     )
