@@ -43,6 +43,15 @@ class Refused(ServiceError):
     """The request was understood and refused (a batch refused with an RS code, a conflict)."""
 
 
+class Busy(Refused):
+    """The service asks the caller to wait (429: too many downloads at once, too many batches waiting);
+    `retry_after`, its Retry-After in seconds when it gave one."""
+
+    def __init__(self, detail: str, problem: Mapping[str, Any] | None = None, retry_after: int | None = None) -> None:
+        super().__init__(detail, problem)
+        self.retry_after = retry_after
+
+
 class KeyRejected(ServiceError):
     """The session's service key is revoked or unknown: the person must sign in again."""
 
@@ -97,6 +106,9 @@ def _raise_for(response: httpx.Response) -> None:
         raise NotFound(detail, problem)
     if status >= 500:
         raise Unavailable(detail, problem)
+    if status == 429:
+        retry_after = response.headers.get("Retry-After", "")
+        raise Busy(detail, problem, int(retry_after) if retry_after.isdigit() else None)
     raise Refused(detail, problem)
 
 

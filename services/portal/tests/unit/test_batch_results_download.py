@@ -57,3 +57,22 @@ def test_the_sandpits_results_are_named_as_the_sandpits(portal: StubbedPortal) -
     assert answer.status_code == 200 and answer.content == CSV
     assert portal.sent_to("GET", f"sandpit-ingest/v1/batches/{BATCH_ID}/records.csv")
     assert answer.headers["content-disposition"] == f'attachment; filename="sandpit-batch-{BATCH_ID}-records.csv"'
+
+
+def test_a_download_ingest_defers_is_said_as_a_wait_not_as_a_refusal(portal: StubbedPortal) -> None:
+    """Ingest's 429 (three downloads of one caller at once, decision 0185): the portal's page says to wait, in
+    ingest's words, with its Retry-After, not "That could not be done" with a 409."""
+    detail = "3 downloads of batch results for you are being sent at the moment: download this one again in 5 seconds."
+    problem = {"title": "Too many downloads at once", "status": 429, "detail": detail, "code": "TOO_MANY_REQUESTS"}
+    portal.on(
+        "GET",
+        f"ingest/v1/batches/{BATCH_ID}/records.csv",
+        lambda request: httpx.Response(429, json=problem, headers={"Retry-After": "5"}),
+    )
+    client, _ = portal.signed_in()
+
+    answer = client.get(f"/batches/{BATCH_ID}/records.csv")
+
+    assert answer.status_code == 429 and answer.headers["retry-after"] == "5"
+    assert "Too many requests at once" in answer.text and "again in 5 seconds" in answer.text
+    assert "That could not be done" not in answer.text

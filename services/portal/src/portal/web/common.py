@@ -101,7 +101,7 @@ class SignInRequired(Exception):
 
 class PageError(Exception):
     """Shown to the person as a page; `kind` picks the wording (not_found, forbidden, csrf, bad_form,
-    unavailable, refused)."""
+    unavailable, refused, busy)."""
 
     def __init__(self, kind: str, detail: str | None = None) -> None:
         super().__init__(detail or kind)

@@ -19,7 +19,7 @@ from lrs_platform.http import (
 )
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import Problem, problem_response
-from portal.backend import Forbidden, KeyRejected, NotFound, ServiceError, Unavailable
+from portal.backend import Busy, Forbidden, KeyRejected, NotFound, ServiceError, Unavailable
 from portal.web.common import (
     PageError,
     SignInRequired,
@@ -62,6 +62,7 @@ _PAGES: dict[str, tuple[int, str, list[str]]] = {
     ),
     "unavailable": (503, "Sorry, there is a problem with the service", ["Try again in a few minutes."]),
     "refused": (409, "That could not be done", []),
+    "busy": (429, "Too many requests at once", ["Nothing was changed."]),
     "failed": (
         500,
         "Sorry, something went wrong",
@@ -110,6 +111,11 @@ async def _service_error(request: Request, error: Exception) -> Response:
     if isinstance(error, Unavailable):
         _log.warning("service_unavailable", route=route_template(request), detail=error.detail[:200])
         return await _page_error(request, PageError("unavailable"))
+    if isinstance(error, Busy):  # the service's own words (which limit, how long), and its Retry-After passed on
+        page = await _page_error(request, PageError("busy", error.detail))
+        if error.retry_after is not None:
+            page.headers["Retry-After"] = str(error.retry_after)
+        return page
     return await _page_error(request, PageError("refused", error.detail))
 
 
