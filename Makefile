@@ -62,6 +62,7 @@ test-integration: bootstrap
 
 lint:
 	@uv sync --frozen --quiet
+	uv lock --check --quiet  # a dependency added to a pyproject.toml without `uv lock` would be installed nowhere
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy -p lrs_contracts -p lrs_platform -p lrs_domain -p lrs_cli -p ingest -p validation \

@@ -20,7 +20,7 @@ python3 -m pip download --quiet --disable-pip-version-check --no-deps \
 mkdir -p "$work/kubernetes-validate"
 (cd "$work/kubernetes-validate" && python3 -m zipfile -e "$work"/wheel/kubernetes_validate-*.whl .)
 
-mvn -B -q -ntp -f "$here/strimzi-crds.pom.xml" -Dstrimzi.version="$(version strimzi)" \
+mvn -B -q -ntp -C -f "$here/strimzi-crds.pom.xml" -Dstrimzi.version="$(version strimzi)" \
   org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath -Dmdep.outputFile="$work/strimzi.classpath"
 mkdir -p "$work/strimzi"
 generate() {
