@@ -11,7 +11,7 @@ UNIT_TESTS := contracts/tests libs/domain/tests libs/platform/tests services/ing
 	services/reporting/tests/unit tools/cli/tests deploy/k8s/tests services/portal/tests/unit $(GUARD_TESTS)
 
 .PHONY: help bootstrap up down restart infra-restart infra-stop infra-start test test-unit test-integration lint format openapi bench bench-smoke images
-.PHONY: faults fuzz docs
+.PHONY: faults fuzz docs sbom
 
 help:
 	@echo "make up          start Kafka, PostgreSQL, the services, the portal and the Sandpit; submit the sample batches"
@@ -34,6 +34,8 @@ help:
 	@echo "make faults      the fault matrix and a 5,000-case fuzz of ingest (writes docs/reliability.md)"
 	@echo "make fuzz        the fuzz of ingest alone"
 	@echo "make images      one container image per service with podman (localhost/lrs/<service>:dev)"
+	@echo "make sbom        a CycloneDX document per service image (dist/sbom/<service>.cdx.json): its Python packages"
+	@echo "                 from uv.lock and the vendored front-end assets and data (scripts/images/vendored-components.json)"
 
 bootstrap:
 	@bash scripts/dev/bootstrap.sh
@@ -100,3 +102,7 @@ faults: bootstrap
 
 fuzz: bootstrap
 	@$(PY) -m pytest -q -s -ra tests/fuzz/full_fuzz.py
+
+# Per image: the Python environment uv.lock gives it and the vendored assets its packages ship (not its Debian packages).
+sbom:
+	@$(PY) scripts/images/sbom.py

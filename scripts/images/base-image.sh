@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Prints the base image to build on: the public Python image when a registry answers, otherwise a
-# local Debian bookworm made with debootstrap plus Debian's python3.11 (built once, then reused).
+# local Debian bookworm made with debootstrap plus Debian's python3.11, with bookworm-updates and
+# bookworm-security as apt sources and every package upgraded from them. That local base is built again
+# when it is older than BASE_MAX_AGE_DAYS (default 7), so the security updates published since reach the
+# images built on it; BASE_MAX_AGE_DAYS=0 builds it again now.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/common.sh"
@@ -22,13 +25,31 @@ if ! "${PODMAN[@]}" image exists "$DEBIAN_IMAGE"; then
   rm -f "$rootfs/../$(basename "$rootfs").log"
   tar -C "$rootfs" -c . | "${PODMAN[@]}" import --change 'ENV LANG=C.UTF-8' - "$DEBIAN_IMAGE" >/dev/null
 fi
-if ! "${PODMAN[@]}" image exists "$LOCAL_PYTHON_IMAGE"; then
-  echo "building $LOCAL_PYTHON_IMAGE: Debian's python3.11 on $DEBIAN_IMAGE" >&2
-  # python3.11-venv brings ensurepip, which the build stage uses to install uv from PyPI;
-  # ca-certificates lets pip and uv reach PyPI over TLS.
-  "${PODMAN[@]}" build "${PODMAN_LIMITS[@]}" --network=host --quiet -t "$LOCAL_PYTHON_IMAGE" -f - "$here" >/dev/null <<CONTAINERFILE
+max_age_days=${BASE_MAX_AGE_DAYS:-7}
+age_days=-1  # none yet
+if "${PODMAN[@]}" image exists "$LOCAL_PYTHON_IMAGE"; then
+  created=$("${PODMAN[@]}" image inspect --format '{{.Created.Unix}}' "$LOCAL_PYTHON_IMAGE")
+  age_days=$(( ($(date +%s) - created) / 86400 ))
+fi
+if (( age_days < 0 || age_days >= max_age_days )); then
+  # The security suite from the host's apt sources (this machine's apt uses it), else Debian's own.
+  mirror=${DEBIAN_MIRROR:-$(sed -n 's/^URIs: *\(.*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)}
+  mirror=${mirror:-http://deb.debian.org/debian}
+  security=${DEBIAN_SECURITY_MIRROR:-$(awk 'BEGIN { RS = "" } /bookworm-security/' /etc/apt/sources.list.d/*.sources \
+    2>/dev/null | sed -n 's/^URIs: *//p' | head -1)}
+  security=${security:-http://deb.debian.org/debian-security}
+  if (( age_days < 0 )); then why="none yet"; else why="$age_days days old"; fi
+  echo "building $LOCAL_PYTHON_IMAGE ($why): Debian's python3.11 on $DEBIAN_IMAGE, upgraded from $security" >&2
+  # python3.11-venv brings ensurepip, which the build stage uses to install uv from PyPI (the runtime
+  # stage of services/Dockerfile purges it again); ca-certificates lets pip and uv reach PyPI over TLS.
+  # --no-cache: a cached upgrade step would bring nothing new.
+  "${PODMAN[@]}" build "${PODMAN_LIMITS[@]}" --network=host --no-cache --quiet -t "$LOCAL_PYTHON_IMAGE" -f - "$here" \
+    >/dev/null <<CONTAINERFILE
 FROM $DEBIAN_IMAGE
-RUN apt-get update \
+RUN printf '%s\\n' 'deb $mirror bookworm main' 'deb $mirror bookworm-updates main' \
+      'deb $security bookworm-security main' >/etc/apt/sources.list \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3.11 python3.11-venv ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin

@@ -12,7 +12,7 @@ base=${PYTHON_IMAGE:-$(bash "$here/base-image.sh")}
 if [ "$#" -gt 0 ]; then services=("$@"); else mapfile -t services < <(image_services "$root"); fi
 # The host's trusted CAs, for a build that reaches PyPI through a TLS-inspecting proxy.
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-revision=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+revision=$(image_revision "$root")
 digest=$(source_digest "$root")
 for service in "${services[@]}"; do
   image="$IMAGE_PREFIX/$service:$IMAGE_TAG"

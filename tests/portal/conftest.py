@@ -26,7 +26,7 @@ from tests.support.system import SANDPIT_SERVICES, build_system, isolation_env, 
 from lrs_contracts.environments import Environment
 
 CHROMIUM = Path(os.environ.get("LRS_CHROMIUM", "/usr/bin/chromium"))
-AXE = ROOT / "services" / "portal" / "src" / "portal" / "static" / "vendor" / "axe-core" / "axe.min.js"
+AXE = ROOT / "tests" / "portal" / "vendor" / "axe-core" / "axe.min.js"  # test-only: not in the portal package
 SAMPLE_AO = "RN9093"
 
 
