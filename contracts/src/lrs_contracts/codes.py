@@ -49,6 +49,7 @@ class RecordCode(StrEnum):
 class WarningCode(StrEnum):
     QAN_CHECK_CHARACTER = "WV001"
     NOT_ORDERED_BY_ULN = "WV002"
+    NAME_NOT_AS_TYPED = "WV003"
 
 
 BATCH_CODE_TITLES: dict[BatchCode, str] = {
@@ -89,6 +90,9 @@ RECORD_CODE_TITLES: dict[RecordCode, str] = {
 WARNING_CODE_TITLES: dict[WarningCode, str] = {
     WarningCode.QAN_CHECK_CHARACTER: "Qualification number check character does not match (warning only)",
     WarningCode.NOT_ORDERED_BY_ULN: "Records are not ordered by ULN (warning only)",
+    WarningCode.NAME_NOT_AS_TYPED: (
+        "A name holds a typographic apostrophe or hyphen (warning only, from the offline check)"
+    ),
 }
 
 
@@ -269,7 +273,10 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "match; the finding never says which detail differs (decision 0157). A ULN merged into another "
             "matches its own registration or that of any ULN it was merged into (not the other way): the "
             "learner's current details do (decision 0031). An erased learner's ULNs are never verified again "
-            "(decision 0080); the finding says so only to an AO that holds an achievement of theirs (decision 0157)"
+            "(decision 0080); the finding says so only to an AO that holds an achievement of theirs (decision 0157). "
+            "When a name of the record holds a typographic apostrophe or hyphen (U+2018, U+2019, U+02BC, U+0060, "
+            "U+00B4; U+2010, U+2011, U+2013), the finding says so, from the record alone, whatever the registry "
+            "holds (decision 0167)"
         ),
         example="family name `McCartney` for a learner registered as `McCarthy` → `MCCARTHY`",
         source=(
@@ -283,7 +290,9 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "or their provider to confirm the details to the LRS service desk, which corrects the registration (it "
             "cannot show you the registered details: they are the learner's), then submit the record again. If the "
             "finding says the learner's record was erased, there is nothing to correct: the LRS records nothing more "
-            "for that ULN, so leave the record out of your next batches."
+            "for that ULN, so leave the record out of your next batches. If the finding says a name is written with a "
+            "typographic apostrophe or hyphen (as word processors write them), and the learner is registered with the "
+            "one on a keyboard, write that one."
         ),
     ),
     RecordCode.QAN_UNKNOWN: CodeExplanation(
@@ -451,8 +460,9 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "bidirectional control), with a character a reader sees and nothing a reader cannot see or tell from one "
             "ordinary space (no no-break or other unusual space, TAB, two spaces in a row, soft hyphen, zero-width "
             "space, joiner, direction mark, byte order mark or tag character; joiners, marks and variation selectors "
-            "stand in a name with a letter of another script than Latin); MIS identifier at most 128 characters (both "
-            "counted in NFC); "
+            "stand in a name with a letter of another script than Latin), and no `?` or U+FFFD, what a letter lost when "
+            "the file was saved in another encoding than UTF-8 is written as; MIS identifier at most 128 characters "
+            "(both counted as a reader counts: in NFC, combining marks not counted, decision 0167); "
             "gender 0, 1, 2 or 9; credits a whole number from 0 to 9,999; date of birth `yyyy-mm-dd`, from 1900-01-01 to "
             "the day the batch was received (decision 0176); action `Create`, "
             "`Update`, `Withdraw` or `Reinstate` (empty means Create)"
@@ -465,7 +475,9 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         fix=(
             "Correct the field the message names. ULN, names, qualification number and award date are needed for "
             "every record, and a grade for Create and Update; names are 1 to 35 characters on one line, with no character a reader cannot see "
-            "and single ordinary spaces between words, the MIS identifier at "
+            "and single ordinary spaces between words, and no `?` or U+FFFD where a letter was lost when the file was "
+            'saved (save it again from the original as UTF-8: in Excel, "CSV UTF-8 (Comma delimited)"), the MIS '
+            "identifier at "
             "most 128; gender is 0, 1, 2 or 9; credits a whole number from 0 to 9,999; a date of birth `yyyy-mm-dd`, "
             "from 1900-01-01 to the day the batch was received; "
             "the action `Create`, `Update`, `Withdraw` or `Reinstate`."
@@ -501,6 +513,22 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             'units or qualifications are grouped together."'
         ),
         fix="Nothing to do: ordering records by ULN is only recommended.",
+    ),
+    WarningCode.NAME_NOT_AS_TYPED: CodeExplanation(
+        meaning=(
+            "Given by the offline check only (`lrs batch check`, the portal's check of a file and of a direct entry), "
+            "which cannot see the learner registry: a given or family name holds a typographic apostrophe or hyphen "
+            '(U+2018, U+2019, U+02BC, U+0060, U+00B4; U+2010, U+2011, U+2013), as word processors, "smart quotes" '
+            "and some MIS exports write them. Names compare character for character (decision 0167), so the record "
+            "matches a learner registered with that character, and is RV004 for one registered with the apostrophe "
+            "or hyphen on a keyboard; RV004 then says so"
+        ),
+        example="family name `O’Connor` (U+2019) for a learner registered as `O'Connor`",  # noqa: RUF001 - the point
+        source="product decision, decision 0167",
+        fix=(
+            "Nothing to do if the learner is registered with that character. If they are registered with the "
+            "apostrophe or hyphen on a keyboard (' or -), write that one."
+        ),
     ),
 }
 

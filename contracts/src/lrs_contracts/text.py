@@ -22,7 +22,10 @@ that breaks it is a 422 naming the field and the character, before anything is s
 `has_visible_text` is the one rule for text that must say something to whoever reads it (a challenge's reason
 and note, an AO's challenge contact's names): a value of spaces and invisible characters alone shows as nothing.
 `unseen_in_name` names what in a name a reader cannot see, or tell from one ordinary space (a no-break space, a run
-of spaces, a zero-width space): a batch record's name holding one is RV021 naming it.
+of spaces, a zero-width space), and `lost_letter_in_name` a letter lost when the file was saved ('?' or U+FFFD): a
+batch record's name holding one is RV021 naming it, and the learner registry refuses it. `characters_read` counts a
+text as a reader does (a letter with its accents is one character), and every position a message names ("at character
+5") is counted so.
 """
 
 from __future__ import annotations
@@ -47,14 +50,32 @@ REFUSED_IN_ONE_LINE = re.compile(f"[{_REFUSED_ANYWHERE}{_LINE_BREAKS}{_BIDI_CONT
 _BIDI_CONTROLS = re.compile(f"[{_BIDI_CONTROL_RANGES}]")
 
 
+def characters_read(text: str) -> int:
+    """How many characters a reader counts in `text`: those of its composed form (NFC) that are not combining marks
+    (`unicodedata.combining`), so that a letter with its accents is one character whichever Unicode form wrote it
+    (decision 0167): "Siân" written composed or decomposed is 4, and so is a Yoruba "ẹ́" (a dotted e with an acute,
+    which has no composed form). An ASCII text is its own length."""
+    if text.isascii():
+        return len(text)
+    combining = unicodedata.combining
+    return sum(1 for character in unicodedata.normalize("NFC", text) if not combining(character))
+
+
+def character_position(text: str, index: int) -> int:
+    """The position (from 1) a message names of `text[index]`, as a reader counts (`characters_read`): the same
+    character is "at character 5" in a name written composed and in the same name written decomposed."""
+    return index + 1 if index < 1 or text.isascii() else characters_read(text[:index]) + 1
+
+
 def refused_character(value: str, *, one_line: bool, one_line_is: str = "the value") -> str | None:
     """What in `value` cannot be stored or sent ("the control character U+0000 at character 3"), or None.
-    A line break is said to break `one_line_is` ("a header value", say)."""
+    A line break is said to break `one_line_is` ("a header value", say). The position is counted as a reader counts
+    (`character_position`)."""
     found = (REFUSED_IN_ONE_LINE if one_line else REFUSED_IN_TEXT).search(value)
     if found is None:
         return None
     what, why = _described(found.group(), one_line_is)
-    return f"{what} at character {found.start() + 1}{why}"
+    return f"{what} at character {character_position(value, found.start())}{why}"
 
 
 def _described(character: str, one_line_is: str) -> tuple[str, str]:
@@ -151,9 +172,13 @@ _KEPT_BESIDE_ANOTHER_SCRIPT = frozenset(
     + "".join(chr(code) for code in range(0xFE00, 0xFE10))
     + "".join(chr(code) for code in range(0xE0100, 0xE01F0))
 )
-# A name that may hold what `unseen_in_name` names, beside one that is not printable (`str.isprintable`: a Zs space
-# but U+0020, a TAB, a format character): a run of spaces, or a printable character that shows as nothing.
-MAY_HOLD_UNSEEN = re.compile(" {2}|[" + "".join(sorted(_SHOWN_AS_NOTHING)) + "]")
+# What a letter the file's encoding did not have is written as when the file is saved: '?' by Windows' "ANSI" code
+# pages (Excel's "CSV (Comma delimited)", many MIS exports), U+FFFD by a decoder that met bytes it could not read.
+_LOST_LETTER = re.compile("[?\ufffd]")
+# A name that may hold what `unseen_in_name` or `lost_letter_in_name` names, beside one that is not printable
+# (`str.isprintable`: a Zs space but U+0020, a TAB, a format character): a run of spaces, a printable character that
+# shows as nothing, or a lost letter.
+MAY_HOLD_UNSEEN = re.compile(" {2}|[?\ufffd" + "".join(sorted(_SHOWN_AS_NOTHING)) + "]")
 
 
 def unseen_in_name(name: str) -> str | None:
@@ -171,7 +196,8 @@ def unseen_in_name(name: str) -> str | None:
         if character == " ":
             if previous == " ":
                 run = len(name[index - 1 :]) - len(name[index - 1 :].lstrip(" "))
-                return f"{run} spaces in a row at character {index}: separate the name's words with one space"
+                at = character_position(name, index - 1)
+                return f"{run} spaces in a row at character {at}: separate the name's words with one space"
             previous = character
             continue
         previous = character
@@ -180,7 +206,8 @@ def unseen_in_name(name: str) -> str | None:
         category = unicodedata.category(character)
         if character == "\t" or category == "Zs":
             described = _CHARACTER_NAMES.get(character, "an unusual space")
-            return f"U+{ord(character):04X} ({described}) at character {index + 1}: write an ordinary space"
+            at = character_position(name, index)
+            return f"U+{ord(character):04X} ({described}) at character {at}: write an ordinary space"
         if category != "Cf" and character not in _SHOWN_AS_NOTHING:
             continue
         if character in _KEPT_BESIDE_ANOTHER_SCRIPT:
@@ -194,8 +221,30 @@ def unseen_in_name(name: str) -> str | None:
             described = "a tag character"
         else:
             described = _CHARACTER_NAMES.get(character, "an invisible character")
-        return f"U+{ord(character):04X} ({described}) at character {index + 1}, which shows as nothing: delete it"
+        at = character_position(name, index)
+        return f"U+{ord(character):04X} ({described}) at character {at}, which shows as nothing: delete it"
     return None
+
+
+LOST_LETTER_ADVICE = 'save it again from the original as UTF-8 (in Excel, "CSV UTF-8 (Comma delimited)")'
+"""What to do about a letter lost when the file was saved (`lost_letter_in_name`)."""
+
+
+def lost_letter_in_name(name: str) -> str | None:
+    """Where a letter of a name was lost when the file was saved ("'?' at character 3, where a letter was lost when
+    the file was saved: save it again ... as UTF-8"), or None. A file saved in an encoding that has no such letter
+    (Windows-1252, Excel's "CSV (Comma delimited)", has no Welsh ŵ or ŷ, no Polish ł, no Vietnamese ễ, no Chinese)
+    holds '?' in its place, and one read with bytes that are not UTF-8 U+FFFD; a file with no other non-ASCII letter
+    is plain ASCII, so it passes the door as UTF-8. No name is written with either character: such a name would
+    only fail to match the learner (RV004, which cannot say why, decision 0157), or register a learner no batch
+    could match. The first one, by position (counted as a reader counts), is named; the name never is."""
+    found = _LOST_LETTER.search(name)
+    if found is None:
+        return None
+    character = found.group()
+    described = "'?'" if character == "?" else "U+FFFD (the replacement character)"
+    at = character_position(name, found.start())
+    return f"{described} at character {at}, where a letter was lost when the file was saved: {LOST_LETTER_ADVICE}"
 
 
 # What a control character a file may end or be padded with is, where a message names it.

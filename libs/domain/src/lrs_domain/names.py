@@ -4,7 +4,10 @@ Windows (one `â`) are the same name, of four characters."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+from lrs_contracts.text import characters_read
 
 
 def comparable_name(name: str) -> str:
@@ -15,6 +18,41 @@ def comparable_name(name: str) -> str:
 
 
 def name_length(name: str) -> int:
-    """A name's characters as a reader counts them: those of its composed form (NFC), so that a combining accent is
-    no character of its own."""
-    return len(unicodedata.normalize("NFC", name))
+    """A name's characters as a reader counts them (`lrs_contracts.text.characters_read`): those of its composed form
+    (NFC) that are not combining marks, so that an accent is no character of its own, even on a letter Unicode has no
+    composed form for (a Yoruba ẹ́ or ọ̀, a Lithuanian ė̃: a letter and two marks, decision 0167). An ASCII name is its
+    own length."""
+    return len(name) if name.isascii() else characters_read(name)
+
+
+# What word processors ("smart quotes"), macOS and some MIS exports write for the apostrophe and the hyphen on a
+# keyboard, with the keyboard's character each stands for: another character, so a name holding one is not the name
+# registered with the keyboard's (decision 0167), and RV004 cannot say which detail differs (decision 0157).
+_KEYBOARD_CHARACTER = {
+    "\u2018": "'",  # LEFT SINGLE QUOTATION MARK
+    "\u2019": "'",  # RIGHT SINGLE QUOTATION MARK, the "smart" apostrophe
+    "\u02bc": "'",  # MODIFIER LETTER APOSTROPHE
+    "`": "'",  # GRAVE ACCENT
+    "\u00b4": "'",  # ACUTE ACCENT
+    "\u2010": "-",  # HYPHEN
+    "\u2011": "-",  # NON-BREAKING HYPHEN
+    "\u2013": "-",  # EN DASH
+}
+_NOT_ON_A_KEYBOARD = re.compile("[" + "".join(_KEYBOARD_CHARACTER) + "]")
+
+
+def typographic_in_name(label: str, name: str | None) -> str | None:
+    """What `label` ("The family name") says of a name written with a typographic apostrophe or hyphen instead of the
+    keyboard's ("The family name is written with <U+2019> (U+2019), not the ' on a keyboard: if the learner is registered
+    with ', write that."), or None for a name with none. Said from the name alone, whatever the registry holds:
+    it reveals nothing of the learner registered (decision 0157)."""
+    if name is None or _NOT_ON_A_KEYBOARD.search(name) is None:
+        return None
+    written = list(dict.fromkeys(_NOT_ON_A_KEYBOARD.findall(name)))
+    keys = list(dict.fromkeys(_KEYBOARD_CHARACTER[character] for character in written))
+    shown = " and ".join(f"{character} (U+{ord(character):04X})" for character in written)
+    meant = " and ".join(keys)
+    return (
+        f"{label} is written with {shown}, not the {meant} on a keyboard: if the learner is registered with {meant},"
+        f" write {'that' if len(keys) == 1 else 'those'}."
+    )

@@ -42,6 +42,7 @@ from lrs_contracts.reference import Framework
 from lrs_contracts.text import (
     MAY_HOLD_UNSEEN,
     has_visible_text,
+    lost_letter_in_name,
     refused_character,
     unseen_in_name,
     written_date,
@@ -61,7 +62,7 @@ from lrs_domain.identifiers import (
     qan_check_character,
 )
 from lrs_domain.merges import LearnerMerges
-from lrs_domain.names import comparable_name, name_length
+from lrs_domain.names import comparable_name, name_length, typographic_in_name
 from lrs_domain.reference import Catalogue, Learner, Qualification
 from lrs_domain.trusted import trusted
 
@@ -235,7 +236,8 @@ def check_name_characters(record: SubmittedRecord) -> tuple[Finding, ...]:
     space (`unseen_in_name`: a no-break space, a TAB, a run of spaces, a soft hyphen, a zero-width space, a byte
     order mark). A record value may span lines and hold them, so such a name passes the door (RS001), but it looks
     like another name on every screen: named by its character and position (never quoted), not left to RV004 alone,
-    which cannot say what is wrong with it (decision 0157)."""
+    which cannot say what is wrong with it (decision 0157). And for a name holding '?' or U+FFFD
+    (`lost_letter_in_name`), where a letter was lost when the file was saved in an encoding without it."""
     findings = []
     for field in ("given_name", "family_name"):
         name = getattr(record, field)
@@ -244,6 +246,8 @@ def check_name_characters(record: SubmittedRecord) -> tuple[Finding, ...]:
         label = _LABELS[field]
         if refused := refused_character(name, one_line=True, one_line_is="a name"):
             findings.append(_error(RecordCode.FIELD_MISSING_OR_TOO_LONG, field, f"{label} holds {refused}."))
+        elif (lost := lost_letter_in_name(name)) is not None:
+            findings.append(_error(RecordCode.FIELD_MISSING_OR_TOO_LONG, field, f"{label} holds {lost}."))
         elif (unseen := unseen_in_name(name)) is not None:
             message = (
                 f"{label} holds {unseen}."
@@ -442,15 +446,39 @@ def verify_learner(
         return merged.recorded_uln, ()
     # One answer whichever detail differs, at the ULN: naming the field would let an AO confirm a learner's
     # family name, given name or date of birth one guess at a time from a ULN alone (decision 0157).
-    return merged.recorded_uln, (_error(RecordCode.LEARNER_NOT_VERIFIED, "uln", details_do_not_match(uln)),)
+    message = details_do_not_match(uln, given_name, family_name)
+    return merged.recorded_uln, (_error(RecordCode.LEARNER_NOT_VERIFIED, "uln", message),)
 
 
-def details_do_not_match(uln: str) -> str:
+def details_do_not_match(uln: str, given_name: str | None = None, family_name: str | None = None) -> str:
     """RV004's one message for a registered learner whose details a record does not match, whichever differs
-    (decision 0157); an erased learner's record gets it too, from an AO that holds no achievement of theirs."""
-    return (
+    (decision 0157); an erased learner's record gets it too, from an AO that holds no achievement of theirs.
+
+    A record's name written with a typographic apostrophe or hyphen (`typographic_in_name`: O<U+2019>Neill, as word
+    processors write it) is not the name registered with the keyboard's (decision 0167): the message says so, from
+    the record's names alone, whatever the registry holds, so that it says nothing more of the learner."""
+    said = (
         f"The learner's names and date of birth (when given) do not match the learner registered with ULN"
         f" {mask_uln(uln)}: check the learner's details with the centre."
+    )
+    for label, name in (("The given name", given_name), ("The family name", family_name)):
+        if name is not None and (typographic := typographic_in_name(label, name)) is not None:
+            said += f" {typographic}"
+    return said
+
+
+def names_not_as_typed(given_name: str | None, family_name: str | None) -> tuple[Finding, ...]:
+    """WV003, for the offline check only (it cannot see the registry, so cannot say RV004): a name written with a
+    typographic apostrophe or hyphen (`typographic_in_name`), which matches only a learner registered with that
+    character (decision 0167)."""
+    return tuple(
+        _warning(
+            WarningCode.NAME_NOT_AS_TYPED,
+            field,
+            f"{said.removesuffix('.')}, or the LRS rejects the record (RV004).",
+        )
+        for field, name in (("given_name", given_name), ("family_name", family_name))
+        if (said := typographic_in_name(_LABELS[field], name)) is not None
     )
 
 
@@ -831,7 +859,9 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     qan, qualification, qcf = judged_qualification.qan, judged_qualification.qualification, judged_qualification.qcf
     if judged_qualification.errors:
         errors += judged_qualification.errors
-    warnings = judged_qualification.warnings  # a tuple; the record's only warnings
+    warnings = judged_qualification.warnings  # a tuple
+    if context.learners is None and (given_name is not None or family_name is not None):  # the offline check
+        warnings += names_not_as_typed(given_name, family_name)
 
     award_date_text = values["award_date"]
     date_key = ("award_date", award_date_text)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -35,7 +35,7 @@ from lrs_contracts.learner import (
     LearnersMerged,
 )
 from lrs_contracts.registry import encode, wrap
-from lrs_contracts.text import has_visible_text, unseen_in_name
+from lrs_contracts.text import has_visible_text, lost_letter_in_name, unseen_in_name
 from lrs_domain.identifiers import mask_uln
 from lrs_domain.merges import LearnerMerges
 from lrs_domain.names import comparable_name
@@ -54,6 +54,7 @@ from validation.registry_access import (
     only_the_registrations_choice,
     provider_made_a_choice,
     registration_outcome,
+    same_details,
     sharing_after_import,
 )
 from validation.text_arrays import text_array
@@ -399,12 +400,15 @@ class LearnerRegistry:
             # FOR UPDATE: a change of sharing committing meanwhile is waited for, and read as it left the row; in ULN
             # order, as a merge locks its rows (belt and braces: under the lock, nothing else locks several)
             rows = await connection.fetch(
-                "SELECT uln, given_name, family_name, date_of_birth, ability_to_share, ability_to_share_in_file"
+                "SELECT uln, given_name, family_name, date_of_birth, gender, ability_to_share, ability_to_share_in_file,"
+                " erased_at IS NOT NULL AS erased"
                 " FROM validation.learners WHERE uln = ANY($1::text[]) ORDER BY uln FOR UPDATE",
                 list(latest),
             )
             # on a thread, as the sealing below: a few µs of CPU a learner, seconds for a large file
             held, registering, columns = await asyncio.to_thread(_registering, latest, rows)
+            # only the rows `_registering` found new or changed: IS DISTINCT FROM is for a learner registered since the
+            # rows were read, whose row was not read (a registration's insert takes no lock this import holds)
             changed = {
                 row["uln"]: row["inserted"]
                 for row in await connection.fetch(
@@ -975,6 +979,9 @@ class EndedByMerge(NamedTuple):
     sharing_choices_reset: int
 
 
+_REGISTRY_COLUMNS = 6  # `_registry_row`'s: the import's upsert unnests one array of each
+
+
 def _registry_row(learner: Learner) -> tuple[object, ...]:
     return (
         learner.uln,
@@ -1009,7 +1016,7 @@ def _name_fault(name: str) -> str | None:
     no-break space) at character 5: write an ordinary space", as a batch's RV021 says it); None when nothing is."""
     if not has_visible_text(name):
         return NAME_UNSEEN
-    unseen = unseen_in_name(name)
+    unseen = lost_letter_in_name(name) or unseen_in_name(name)  # a letter lost when the file was saved: '?', U+FFFD
     return None if unseen is None else f"holds {unseen}"
 
 
@@ -1048,7 +1055,11 @@ def _registering(
 ) -> tuple[dict[str, asyncpg.Record], dict[str, Learner], list[list[object]]]:
     """For an import of `latest`, given the `rows` of the learners held already: those rows by ULN, each
     learner as it is to be registered (a held learner's ability to share as `sharing_after_import` says),
-    and the columns of the registry's rows of those learners."""
+    and the columns of the registry's rows of those to be written: the learners not held, and the held ones the import
+    changes (`_import_changes`). A learner the file names as registered, their names in another case or Unicode form
+    (a file re-exported by a Mac, decision 0167), is no row of them: their stored row, its `updated_at` and the outbox
+    stay as they were, and the import counts them unchanged, as a registration of the same details is
+    (`registration_outcome`)."""
     held = {row["uln"]: row for row in rows}
     registering = {
         uln: learner
@@ -1061,10 +1072,39 @@ def _registering(
         )
         for uln, learner in latest.items()
     }
-    columns = [
-        list(column) for column in zip(*(_registry_row(learner) for learner in registering.values()), strict=True)
+    writing = [
+        learner for uln, learner in registering.items() if uln not in held or _import_changes(held[uln], learner)
     ]
-    return held, registering, columns
+    if not writing:  # unnest's arrays, empty: the upsert writes nothing
+        return held, registering, [[] for _ in range(_REGISTRY_COLUMNS)]
+    return held, registering, [list(column) for column in zip(*map(_registry_row, writing), strict=True)]
+
+
+def _import_changes(row: Mapping[str, Any], learner: Learner) -> bool:
+    """Whether importing `learner` (their ability to share as `sharing_after_import` leaves it) changes the
+    registry's row of them (`row`, held): their details differ as the registry compares them (`same_details`: names
+    in their canonical caseless form, date of birth, gender) or their ability to share does. An erased learner's row
+    is never changed (the file naming them is refused)."""
+    if row["erased"]:
+        return False
+    if row["ability_to_share"] != learner.ability_to_share:
+        return True
+    if (
+        row["given_name"] == learner.given_name
+        and row["family_name"] == learner.family_name
+        and row["date_of_birth"] == learner.date_of_birth
+        and row["gender"] == learner.gender
+    ):
+        return False  # as registered, byte for byte: most of a file imported again, for a fraction of a µs each
+    registered = Learner(
+        uln=learner.uln,
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        date_of_birth=row["date_of_birth"],
+        gender=row["gender"],
+        ability_to_share=row["ability_to_share"],
+    )
+    return not same_details(registered, learner)
 
 
 def identities_replaced(

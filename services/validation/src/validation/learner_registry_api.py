@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES, ProblemCode
 from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
 from lrs_contracts.learner import AbilityToShare
-from lrs_contracts.text import OneLineText, WrittenDate, has_visible_text, unseen_in_name
+from lrs_contracts.text import OneLineText, WrittenDate, has_visible_text, lost_letter_in_name, unseen_in_name
 from lrs_domain.formats.csv_batch import _decode as decoded_csv
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.merges import LearnerMerges, MergedLearner
@@ -120,9 +120,20 @@ def _a_name_as_it_reads(name: str) -> str:
     return name
 
 
+def _a_name_with_no_lost_letter(name: str) -> str:
+    """No '?' or U+FFFD (`lost_letter_in_name`), where a letter was lost when the file the name came from was saved
+    in an encoding without it (Windows-1252 has no Welsh ŵ), as a batch's name is RV021 for it and a learner file's is
+    refused (`parse_learners_csv`): no name is written with either, and a learner registered so could be matched by
+    no batch record written as the name reads. Named by character and position, never quoted."""
+    if (lost := lost_letter_in_name(name)) is not None:
+        raise PydanticCustomError("name_letter_lost", "holds {lost}", {"lost": lost})
+    return name
+
+
 LearnerName = Annotated[
     OneLineText,
     AfterValidator(_a_name_a_reader_sees),
+    AfterValidator(_a_name_with_no_lost_letter),
     AfterValidator(_a_name_as_it_reads),
     AfterValidator(_a_name_of_allowed_length),
 ]

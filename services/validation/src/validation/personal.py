@@ -148,6 +148,8 @@ def open_personal(
                 and (sealed := fields["personal"]) is not None
                 and (details := _opened(batch_key, sealed)) is not None
             ):
+                if uln is not None and uln not in told_erased:  # word for word a live learner's, from its names too
+                    why = details_do_not_match(uln, *_names_of(details))
                 unverifiable[index] = why
                 details_judged.add(index)
                 append(_trusted_record(fields | details))
@@ -164,6 +166,13 @@ def open_personal(
             record = _with(record, _WITHOUT_PERSONAL)
         append(record)
     return OpenedRecords(tuple(opened), unverifiable, frozenset(details_judged))
+
+
+def _names_of(details: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The given and family names of opened details (text or None, `_opened`): what RV004's message says of a name
+    written with a typographic apostrophe or hyphen (`details_do_not_match`) is said of an erased learner's record
+    as of a live one's (decision 0157)."""
+    return details.get("given_name"), details.get("family_name")
 
 
 def _with(record: SubmittedRecord, values: dict[str, Any]) -> SubmittedRecord:

@@ -162,15 +162,29 @@ def checked_uln(uln: str) -> str:
 def registration_outcome(registered: Learner | None, requested: Learner) -> RegistrationOutcome:
     """A ULN registered again with the same details changes nothing; with other details it is refused.
 
-    Details are what RV004 verifies against (names, compared trimmed and case-insensitively, and date
-    of birth) plus gender. Ability to share is not a detail: it changes only through the sharing route.
+    Details are what RV004 verifies against (names, compared trimmed, caseless and in any Unicode form, and date
+    of birth) plus gender (`same_details`, as a learner file's import compares them). Ability to share is not a
+    detail: it changes only through the sharing route.
     """
     if registered is None:
         return RegistrationOutcome.NEW
-    same = (
-        comparable_name(registered.given_name) == comparable_name(requested.given_name)
-        and comparable_name(registered.family_name) == comparable_name(requested.family_name)
-        and registered.date_of_birth == requested.date_of_birth
+    return RegistrationOutcome.UNCHANGED if same_details(registered, requested) else RegistrationOutcome.CONFLICT
+
+
+def _same_name(registered: str, requested: str) -> bool:
+    return registered == requested or comparable_name(registered) == comparable_name(requested)
+
+
+def same_details(registered: Learner, requested: Learner) -> bool:
+    """Whether `requested` gives the details `registered` holds, as the registry compares them, at either door (a
+    registration, `registration_outcome`; a learner file's import, which replaces only details that differ so): the
+    names in their canonical caseless form (`comparable_name`, decision 0167: the same name in another case or
+    Unicode form is the same name, and the spelling stored first stays), the date of birth and the gender as they
+    are. Ability to share is not a detail; the MasterULN neither (a merge is apart). The names compare byte for byte
+    first: a file whose names are as registered pays nothing more."""
+    return (
+        registered.date_of_birth == requested.date_of_birth
         and registered.gender == requested.gender
+        and _same_name(registered.given_name, requested.given_name)
+        and _same_name(registered.family_name, requested.family_name)
     )
-    return RegistrationOutcome.UNCHANGED if same else RegistrationOutcome.CONFLICT

@@ -128,11 +128,11 @@ class Connection:
     async def fetch(self, query: str, *arguments: Any) -> list[dict[str, Any]]:
         if "FOR UPDATE" in query:  # the learners held: as the file gives them (so unchanged), able to share
             return [
-                {"uln": uln, "ability_to_share": 1, "ability_to_share_in_file": 1}
+                {"uln": uln, **_HELD_DETAILS, "ability_to_share": 1, "ability_to_share_in_file": 1, "erased": False}
                 for uln in arguments[0]
                 if uln in self.held
             ]
-        if query.startswith("INSERT INTO validation.learners"):  # the rows inserted (the held are unchanged)
+        if query.startswith("INSERT INTO validation.learners"):  # the rows inserted (the held, unchanged, are not sent)
             self.stored = list(arguments)
             return [{"uln": uln, "inserted": True} for uln in arguments[0] if uln not in self.held]
         if "erased_at IS NOT NULL" in query:
@@ -163,6 +163,9 @@ def _learner(uln: str) -> Learner:
     return Learner(uln, "Lily", "McCarthy", date(2001, 2, 3), 2, 1)
 
 
+_HELD_DETAILS = {"given_name": "Lily", "family_name": "McCarthy", "date_of_birth": date(2001, 2, 3), "gender": 2}
+
+
 async def test_an_import_builds_and_seals_its_rows_off_the_event_loop_and_issues_keys_a_slice_at_a_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -179,9 +182,9 @@ async def test_an_import_builds_and_seals_its_rows_off_the_event_loop_and_issues
     imported = await registry.register_learners([_learner(uln) for uln in ulns], imported_by="operator:ops")
 
     assert imported == RegistryImport(new=count - HELD_ALREADY, updated=0, unchanged=HELD_ALREADY, merged=0)
-    assert rows_built == [False] * count  # every registry row built on a worker thread
+    assert rows_built == [False] * (count - HELD_ALREADY)  # every registry row written built on a worker thread
     assert sealed == [False] * (count - HELD_ALREADY)  # every new learner sealed on a worker thread
-    assert connection.stored[0] == ulns
+    assert connection.stored[0] == ulns[HELD_ALREADY:]  # the held, as the file gives them, are not written
     assert [uln for uln, _ in connection.queued] == ulns[HELD_ALREADY:]
     _, event = decode(connection.queued[0][1])
     assert isinstance(event, LearnerRegistered) and event.uln == ulns[HELD_ALREADY]

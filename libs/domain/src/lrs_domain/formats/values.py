@@ -16,6 +16,7 @@ from lrs_contracts.codes import BatchCode
 from lrs_contracts.text import (
     REFUSED_IN_ONE_LINE,
     REFUSED_IN_TEXT,
+    characters_read,
     described_character,
     refused_character,
     unseen_characters,
@@ -42,9 +43,13 @@ def trimmed_value(value: str) -> str | None:
 
 
 def value_fault(value: str, *, in_header: bool) -> str | None:
-    """Why `value` (trimmed) cannot be stored or sent, or None when it can."""
-    if len(value) > MAX_VALUE_CHARACTERS:
-        return f"is {len(value):,} characters long; a value may have at most {MAX_VALUE_CHARACTERS:,}"
+    """Why `value` (trimmed) cannot be stored or sent, or None when it can. Its characters are counted as a reader
+    counts them, as a name's are (`characters_read`: in its composed form, combining marks not counted; decision
+    0167), so that the Unicode form an accent is written in does not change the verdict: 600 letters with an accent
+    are 600 characters written composed or decomposed (1,200 code points). A value of at most 1,024 code points is
+    never too long (the fast readings of a file rely on it), nor is an ASCII one of at most 1,024 characters."""
+    if len(value) > MAX_VALUE_CHARACTERS and (length := characters_read(value)) > MAX_VALUE_CHARACTERS:
+        return f"is {length:,} characters long; a value may have at most {MAX_VALUE_CHARACTERS:,}"
     refused = refused_character(value, one_line=in_header, one_line_is="a header value")
     return None if refused is None else f"holds {refused}"
 

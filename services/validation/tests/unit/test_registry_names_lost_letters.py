@@ -1,0 +1,156 @@
+"""The learner registry refuses a name holding '?' or U+FFFD, where a letter was lost when the file was saved in an
+encoding without it (`lrs_contracts.text.lost_letter_in_name`: Excel's "CSV (Comma delimited)" has no Welsh ŵ),
+as a batch's name is RV021 for it: a learner registered as "Ll?r" could be matched by no batch record written as the
+name reads. Refused in a registration (`POST /v1/learners`: 422 naming the field, the character and its position)
+and in a learner file (its line and column), never quoting the name. A name is counted as a reader counts it
+(decision 0167, later note): a Yoruba letter with two marks is one character, so a 35-letter Yoruba name registers.
+And an erased learner's record whose details are judged reads, word for word, as a live learner's whose details
+differ, what RV004 says of a typographic apostrophe included (decision 0157)."""
+
+from __future__ import annotations
+
+import asyncio
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import pytest
+from services.validation.tests.unit.test_erased_learner_probe import PROBED, _live_and_erased, _said
+
+from lrs_contracts.batch import SubmittedRecord
+from lrs_domain.reference import Learner
+from lrs_domain.reference_data import ReferenceDataError
+from lrs_domain.rules import check_name_characters, details_do_not_match
+from lrs_platform.authentication import current_principal
+from lrs_platform.http import build_app, noop_lifespan
+from lrs_platform.identity import Principal
+from validation.api import router
+from validation.learner_registry import RegistryImport, parse_learners_csv
+
+ULN, OTHER = "1000000043", "1026893096"
+HEADER = "ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n"
+SAVE_AGAIN = 'save it again from the original as UTF-8 (in Excel, "CSV UTF-8 (Comma delimited)")'
+
+LOST = [
+    ("Ll?r", f"holds '?' at character 3, where a letter was lost when the file was saved: {SAVE_AGAIN}"),
+    ("?", f"holds '?' at character 1, where a letter was lost when the file was saved: {SAVE_AGAIN}"),
+    (
+        "Gw\ufffdr",
+        f"holds U+FFFD (the replacement character) at character 3, where a letter was lost when the file was saved:"
+        f" {SAVE_AGAIN}",
+    ),
+    # counted as a reader counts: the circumflex written apart is no character of its own
+    ("Sia\u0302n ?yn", f"holds '?' at character 6, where a letter was lost when the file was saved: {SAVE_AGAIN}"),
+]
+# 35 letters, eight of them with two marks that have no composed form: 43 code points composed
+YORUBA_35 = unicodedata.normalize("NFC", "Ọ̀lá Ẹ́mẹ́ Adéyọ̀sẹ́ Ọ̀ṣun Olúwaṣẹ́gun Ayọ̀")
+
+
+class Registry:
+    """Takes whatever reaches it, recording it."""
+
+    def __init__(self) -> None:
+        self.registered: list[Learner] = []
+
+    async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
+        self.registered.append(learner)
+        return True
+
+    async def register_learners(self, learners: Sequence[Learner], *, imported_by: str) -> RegistryImport:
+        self.registered.extend(learners)
+        return RegistryImport(new=len(learners), updated=0, unchanged=0, merged=0)
+
+
+def _client(principal: str, registry: Registry) -> httpx.AsyncClient:
+    app = build_app("validation", title="Validation", description="", lifespan=noop_lifespan)
+    app.include_router(router)
+    app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
+    app.state.learner_registry = registry
+    app.state.outbox_wake = asyncio.Event()
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation")
+
+
+async def _register(principal: str, registry: Registry, **names: str) -> httpx.Response:
+    body: dict[str, Any] = {"uln": ULN, "given_name": "Lily", "family_name": "McCarthy", "date_of_birth": "2005-01-02"}
+    async with _client(principal, registry) as client:
+        return await client.post("/v1/learners", json={**body, **names})
+
+
+@pytest.mark.parametrize(("name", "said"), LOST)
+def test_the_registry_says_of_a_lost_letter_what_a_batchs_rv021_says(name: str, said: str) -> None:
+    [finding] = check_name_characters(SubmittedRecord(line=4, given_name=name, family_name="McCarthy"))
+
+    assert (finding.code, finding.message) == ("RV021", f"Given name {said}.")
+
+
+@pytest.mark.parametrize("principal", ["provider:10004567", "operator:ops"])
+@pytest.mark.parametrize("field", ["given_name", "family_name"])
+@pytest.mark.parametrize(("name", "said"), LOST)
+async def test_a_registration_of_a_name_that_lost_a_letter_is_a_422_naming_the_field_and_character(
+    principal: str, field: str, name: str, said: str
+) -> None:
+    registry = Registry()
+    answer = await _register(principal, registry, **{field: name})
+
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["detail"] == f"body.{field}: {said}"
+    assert registry.registered == []
+
+
+@pytest.mark.parametrize("column", ["GivenName", "FamilyName"])
+@pytest.mark.parametrize(("name", "said"), LOST)
+def test_a_learner_file_naming_a_learner_so_is_refused_by_line_column_and_character(
+    column: str, name: str, said: str
+) -> None:
+    names = f"{name},McCarthy" if column == "GivenName" else f"Lily,{name}"
+    text = f"{HEADER}{OTHER},Amelia,Brown,2004-03-02,2,1,\n{ULN},{names},2005-01-02,2,1,\n"
+
+    with pytest.raises(ReferenceDataError) as refused:
+        parse_learners_csv(text)
+
+    assert str(refused.value) == f"line 3: {column} {said}"
+    assert ULN not in str(refused.value)
+
+
+async def test_an_import_of_a_file_saved_as_ansi_is_a_422_and_nothing_is_registered() -> None:
+    """What Excel's "CSV (Comma delimited)" writes for Llŷr Ynys-Gwŷr: plain ASCII, so valid UTF-8."""
+    content = f"{HEADER}{ULN},Ll\u0177r,Ynys-Gw\u0177r,2005-01-02,2,1,\n".encode("cp1252", errors="replace")
+    assert content.isascii()
+    registry = Registry()
+    async with _client("operator:ops", registry) as client:
+        answer = await client.post("/v1/learners/import", content=content, headers={"content-type": "text/csv"})
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == (
+        f"line 2: GivenName holds '?' at character 3, where a letter was lost when the file was saved: {SAVE_AGAIN}"
+    )
+    assert registry.registered == []
+
+
+async def test_a_35_letter_yoruba_name_is_registered_by_a_registration_and_a_learner_file() -> None:
+    assert len(YORUBA_35) == 43  # code points, composed: what was counted before
+    registry = Registry()
+    answer = await _register("operator:ops", registry, given_name=YORUBA_35)
+    [learner] = parse_learners_csv(f"{HEADER}{ULN},{YORUBA_35},Jones,2005-01-02,2,1,\n")
+    too_long = await _register("operator:ops", Registry(), given_name=YORUBA_35 + "ẹ́")
+
+    assert answer.status_code == 201, answer.text
+    assert [each.given_name for each in registry.registered] == [YORUBA_35] == [learner.given_name]
+    assert too_long.status_code == 422
+    assert too_long.json()["detail"] == "body.given_name: the name is 36 characters long: at most 35 are allowed"
+
+
+def test_an_erased_learners_record_is_told_of_its_curly_apostrophe_as_a_live_learners_is() -> None:
+    """Decision 0157: an AO not told of the erasure reads the record as one whose details do not match, word for
+    word; RV004 of a live learner says what it says of O<U+2019>Neill, so this one must too."""
+    live, erased = _live_and_erased({"family_name": "O\u2019Neill"})
+
+    said = details_do_not_match(PROBED, "Ada", "O\u2019Neill")
+    assert said.endswith(
+        "The family name is written with \u2019 (U+2019), not the ' on a keyboard: if the learner is registered"
+        " with ', write that."
+    )
+    assert _said(live)[1] == [("RV004", "uln", said)]
+    assert _said(erased) == _said(live)
