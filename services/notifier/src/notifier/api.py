@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
@@ -18,10 +19,11 @@ from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_contracts.text import OneLineText, has_visible_text
 from lrs_domain.formats import is_plausible_email
 from lrs_platform.authentication import CurrentPrincipal, operator_caller, require_kind
+from lrs_platform.consumer import Attempts
 from lrs_platform.environment import environment_of
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
-from notifier.deliveries_said import DeskStatus, desk_status, error_said, status_said
+from notifier.deliveries_said import DeskStatus, desk_status, error_said, notifier_waiting, status_said
 from notifier.emails import ChallengeContact
 from notifier.store import ContactStore, DeferredEmails, DeliveryLog, KeptDelivery, StoredContact
 
@@ -362,6 +364,37 @@ def _delivery(kept: KeptDelivery) -> Delivery:
 
 ONE_OF_THEM = "Name one batch (`?batch=ID`) or one challenge (`?challenge=ID`), not both."
 
+WAITING_HEADER = "X-LRS-Notifier-Waiting"
+"""On an empty answer while the notifier's consumer is retrying an earlier email (the relay away or refusing us): the
+email asked after waits behind it, as every later one does. The answer stays the list it always was."""
+WAITING_SAID = (
+    "Only on an empty answer, and only while the notifier's consumer is retrying an earlier event (most often an"
+    " email, the mail relay away or refusing the LRS): every later email and notice waits behind it, so the batch"
+    " asked after may well be decided, its email only queued. A JSON object: `since` (when the retry began, UTC),"
+    " `seconds` (how long it has lasted), `error` (what it waits on: the relay's codes or the failure's class, never"
+    " an address or a person's data) and `said` (a sentence the desk can read out). The same as the notifier's"
+    " `/readyz` entry `emails`"
+)
+WAITING_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"headers": {WAITING_HEADER: {"description": WAITING_SAID, "schema": {"type": "string"}}}},
+}
+
+
+def _waiting_header(request: Request, response: Response) -> None:
+    """`WAITING_HEADER` when the consumer is retrying: said where the answer is empty (nothing of the batch's or
+    challenge's handled yet)."""
+    attempts: Attempts | None = getattr(request.app.state, "consumer_attempts", None)
+    waiting = None if attempts is None else notifier_waiting(attempts)
+    if waiting is not None:
+        response.headers[WAITING_HEADER] = json.dumps(
+            {
+                "since": waiting.since.isoformat().replace("+00:00", "Z"),
+                "seconds": waiting.seconds,
+                "error": waiting.error,
+                "said": waiting.said,
+            }
+        )
+
 
 @deliveries_router.get(
     "",
@@ -375,15 +408,17 @@ ONE_OF_THEM = "Name one batch (`?batch=ID`) or one challenge (`?challenge=ID`), 
         " notice of its withdrawal by the learner, or of its resolution by the LRS service desk, once that was sent."
         " An empty list (200) is no delivery yet: a"
         " batch not decided yet (still in the queue, being checked, or held by maintenance), or one whose outcome"
-        " waits in the dead letters, as well as an id the notifier never saw: ask ingest (`lrs batch status`)."
-        " Operators only."
+        " waits in the dead letters, as well as an id the notifier never saw: ask ingest (`lrs batch status`); or,"
+        f" with the `{WAITING_HEADER}` header, one queued behind an earlier email the notifier is retrying (the mail"
+        " relay away or refusing the LRS): it goes once that one does. Operators only."
     ),
-    responses=problem_responses(401, 403, 422),
+    responses={**problem_responses(401, 403, 422), **WAITING_RESPONSES},
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def deliveries_of(
     principal: Operator,
     request: Request,
+    response: Response,
     batch: Annotated[uuid.UUID | None, Query(description="the batch's id: its email")] = None,
     challenge: Annotated[uuid.UUID | None, Query(description="the challenge's id: its notices")] = None,
 ) -> list[Delivery]:
@@ -394,4 +429,6 @@ async def deliveries_of(
         kept = await deliveries.of(str(batch), "lrs.batch.")
     else:
         kept = await deliveries.of(str(challenge), "lrs.challenge.")
+    if not kept:
+        _waiting_header(request, response)
     return [_delivery(each) for each in kept]

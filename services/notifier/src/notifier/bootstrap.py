@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from lrs_domain.reference import AwardingOrganisation
 from lrs_domain.reference_files import load_register
 from lrs_platform import parking_api
 from lrs_platform.consumer import ConsumerLoop, PoisonGuard, RetryPolicy
-from lrs_platform.http import build_app
+from lrs_platform.http import build_app, readiness
 from lrs_platform.kafka import make_consumer, make_producer, stop_within
 from lrs_platform.keyring import Keyring
 from lrs_platform.logging import configure_logging
@@ -23,6 +24,7 @@ from lrs_platform.service import BackgroundTasks, collect_less, service_resource
 from notifier.api import deliveries_router, held_router, router
 from notifier.config import NotifierSettings
 from notifier.consumer import CONSUMER, TOPICS, NotificationHandler
+from notifier.deliveries_said import waiting_readiness
 from notifier.handlers import CHALLENGE_NOTICE_KINDS, EMAILED_KINDS, Notifications
 from notifier.metrics import count_from_zero
 from notifier.sandpit import SandpitMailer
@@ -103,6 +105,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 max_records=200,
             )
             serve_dead_letters(app, dead_letters, guard)
+            # what the consumer is retrying, said to the desk asking after an email not handled yet (it waits behind
+            # it): `GET /v1/deliveries`'s X-LRS-Notifier-Waiting, and `/readyz`'s `emails`, which the portal reads
+            app.state.consumer_attempts = guard.attempts
+            readiness(app, emails=functools.partial(waiting_readiness, guard.attempts))
             collect_less()
             tasks = BackgroundTasks()
             tasks.start(loop.run(), "notifier")

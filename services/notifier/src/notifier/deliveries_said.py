@@ -6,8 +6,12 @@ a 550 5.1.1 from a full mailbox, without reading RFC 3463."""
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from lrs_platform.consumer import Attempts
 from notifier.handlers import UNCONFIRMED
 from notifier.store import DeliveryStatus, KeptDelivery
 
@@ -144,3 +148,65 @@ def _refusal_said(code: int, enhanced: tuple[int, int] | None) -> str:
     if code in (550, 551, 553):
         return "the AO's mail server refused the address"
     return "the recipient's mail server refused it"
+
+
+# How the consumer's retry reads (`Attempts.last_error`): "RetryLater: the mail relay: SMTPConnectError; retry in 16.0s"
+_RETRY_LATER = "RetryLater: "
+_RELAY = "the mail relay: "
+_RETRY_IN = re.compile(r"; retry in [0-9.]+s$")
+_KAFKA_CLIENT = "Kafka client: "
+
+
+@dataclass(frozen=True)
+class NotifierWaiting:
+    """The notifier's consumer retrying an event (an earlier email): every later email and notice waits behind it,
+    on both its topics. `error` names what it waits on without a person's data: the relay's codes or the failure's
+    class (`RetryLater`'s cause, composed so), else the failure's class alone, never its message."""
+
+    since: datetime
+    seconds: int
+    error: str
+    said: str
+
+
+def _waited_on(last_error: str) -> tuple[str, bool]:
+    """What the retry waits on, and whether it is the mail relay."""
+    if last_error.startswith(_RETRY_LATER):
+        cause = _RETRY_IN.sub("", last_error.removeprefix(_RETRY_LATER))
+        if cause.startswith(_RELAY):
+            return cause.removeprefix(_RELAY), True
+        return cause, False
+    if last_error.startswith(_KAFKA_CLIENT):
+        return _KAFKA_CLIENT + last_error.removeprefix(_KAFKA_CLIENT).split(":", 1)[0], False
+    return last_error.split(":", 1)[0], False  # another failure: its class alone (its message may quote data)
+
+
+def notifier_waiting(attempts: Attempts, now: datetime | None = None) -> NotifierWaiting | None:
+    """Whether the consumer is retrying (what its `/readyz` entry says, "retrying for 28s: …"), said for the desk
+    asking after an email the notifier has not handled: it waits behind the one retried. None when it is not."""
+    retrying_since = attempts.retrying_since
+    if retrying_since is None:
+        return None
+    seconds = max(0, round(time.monotonic() - retrying_since))
+    since = (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+    error, relay = _waited_on(attempts.last_error or "an unknown failure")
+    if relay:
+        said = (
+            f"The notifier is waiting for the mail relay ({error}, for {seconds} s): emails queue behind it and go"
+            " once it answers"
+        )
+    else:
+        said = (
+            f"The notifier is retrying an earlier event ({error}, for {seconds} s): emails queue behind it and go"
+            " once it succeeds"
+        )
+    return NotifierWaiting(since.replace(microsecond=0), seconds, error, said)
+
+
+async def waiting_readiness(attempts: Attempts) -> str | None:
+    """The notifier's `/readyz` entry `emails`: "ok", or "ok: the notifier is waiting for the mail relay (…)" while
+    its consumer retries. The portal's operator pages read it (the /ops Services table, a batch's "No email yet")."""
+    waiting = notifier_waiting(attempts)
+    if waiting is None:
+        return None
+    return f"ok: {waiting.said[:1].lower()}{waiting.said[1:]}"

@@ -248,6 +248,7 @@ class Notifications:
             event_id=str(envelope.event_id),
             event_type=envelope.event_type,
             correlation_id=envelope.correlation_id,
+            **whose_ids(envelope),
             retry_in_s=round(self._claim_retry_seconds),
         )
 
@@ -258,7 +259,9 @@ class Notifications:
         status = await self._deliveries.status(envelope.event_id)
         if status is not None and status.is_final:
             EVENTS_SKIPPED.labels("already_handled").inc()
-            _log.info("email_already_handled", event_id=str(envelope.event_id), status=status.value)
+            _log.info(
+                "email_already_handled", event_id=str(envelope.event_id), status=status.value, **whose_ids(envelope)
+            )
             await self._forget_tallies(payload)
             return
         if not deferred_try and status is DeliveryStatus.PENDING and await self._deferred.waiting(envelope.event_id):
@@ -432,7 +435,12 @@ class Notifications:
             whose=whose,
         )
         EVENTS_SKIPPED.labels("raise_notice_withdrawn").inc()
-        _log.info("challenge_notice_dropped_withdrawn", ao_id=resolved.ao_id, event_id=str(notice.event_id))
+        _log.info(
+            "challenge_notice_dropped_withdrawn",
+            ao_id=resolved.ao_id,
+            event_id=str(notice.event_id),
+            challenge_id=str(resolved.challenge_id),
+        )
         await self._not_notified(envelope, resolved, f"its raise notice was never sent ({waited}); dropped")
         await self._notices.forget(resolved.challenge_id)
 
@@ -509,6 +517,7 @@ class Notifications:
             "challenge_notice_held",
             ao_id=ao_id,
             event_id=str(envelope.event_id),
+            **whose_ids(envelope),
             reason="contact_refused" if refused_by else "no_contact",
         )
 
@@ -543,6 +552,14 @@ class Notifications:
             whose=DeliveryFor(envelope.correlation_id, ao_id),
         )
         EVENTS_SKIPPED.labels(why).inc()
+        _log.info(
+            "email_not_sent",
+            event_id=str(envelope.event_id),
+            event_type=envelope.event_type,
+            correlation_id=envelope.correlation_id,
+            **whose_ids(envelope),
+            reason=why,
+        )
 
     async def _reason_of(self, raised: ChallengeRaised | ChallengeRaisedV1) -> str | None:
         """The learner's words, opened with their key; None once the learner is erased (no key, or ERASED)."""
@@ -604,6 +621,7 @@ class Notifications:
                 event_id=str(envelope.event_id),
                 event_type=kind,
                 correlation_id=envelope.correlation_id,  # the batch's id, or the challenge's: what on-call looks up
+                **whose_ids(envelope),  # and named as such: a structured query by `batch_id` finds this line too
                 attempt=attempt,
                 permanent=given_up and refused_by is None,
                 error=str(error),
@@ -636,7 +654,13 @@ class Notifications:
                 delay = self._recipient_retry.delay(refusals)
                 await self._deferred.defer(envelope.event_id, encode(envelope), delay)
                 EMAILS_FAILED.labels(kind, "transient").inc()
-                _log.info("email_deferred", event_id=str(envelope.event_id), refusals=refusals, seconds=round(delay))
+                _log.info(
+                    "email_deferred",
+                    event_id=str(envelope.event_id),
+                    refusals=refusals,
+                    seconds=round(delay),
+                    **whose_ids(envelope),
+                )
                 return False
             EMAILS_FAILED.labels(kind, "transient").inc()
             raise RetryLater(self._retry.delay(attempt), f"the mail relay: {error}") from error
@@ -654,6 +678,7 @@ class Notifications:
             event_id=str(envelope.event_id),
             event_type=kind,
             correlation_id=envelope.correlation_id,
+            **whose_ids(envelope),
             attempt=attempt,
         )
         return True
@@ -680,6 +705,7 @@ class Notifications:
             event_id=str(envelope.event_id),
             event_type=kind,
             correlation_id=envelope.correlation_id,
+            **whose_ids(envelope),
             attempt=attempt,
             tried_again=again,
             error=str(error),
@@ -731,7 +757,9 @@ class Notifications:
     async def _failed_try(self, event_id: uuid.UUID, raw: bytes, error: Exception) -> None:
         """A deferred try that failed for another reason than the relay: tried again like a refusal, and
         given up as failed with the refusals' last try, so no deferred email stays for ever."""
-        _log.warning("deferred_email_try_failed", event_id=str(event_id), error=type(error).__name__)
+        _log.warning(
+            "deferred_email_try_failed", event_id=str(event_id), error=type(error).__name__, **_whose_ids_of(raw)
+        )
         tries = await self._deferred.tries(event_id) + 1
         kind = _event_type_of(raw)
         if tries < RECIPIENT_ATTEMPTS:
@@ -864,6 +892,24 @@ def _ao_of(payload: Contract) -> str:
         payload, BatchCompleted | BatchFailed | BatchAbandoned | ChallengeRaised | ChallengeRaisedV1 | ChallengeResolved
     )
     return payload.ao_id
+
+
+def whose_ids(envelope: Envelope) -> dict[str, str]:
+    """The id a delivery's log lines name its batch (`batch_id`) or challenge (`challenge_id`) by, beside the
+    `correlation_id` that is that id: a structured query by `batch_id` (as the projector's and ingest's lines are
+    found) missed the notifier's `email_sent`, the line that answers "was the email sent" (the incident walk)."""
+    if envelope.event_type.startswith("lrs.batch."):
+        return {"batch_id": envelope.correlation_id}
+    if envelope.event_type.startswith("lrs.challenge."):
+        return {"challenge_id": envelope.correlation_id}
+    return {}
+
+
+def _whose_ids_of(raw: bytes) -> dict[str, str]:
+    try:
+        return whose_ids(decode(raw)[0])
+    except ValueError:
+        return {}
 
 
 def _event_type_of(raw: bytes) -> str:

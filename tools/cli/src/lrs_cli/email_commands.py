@@ -6,12 +6,14 @@ batch email never arrived"."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
+import httpx
 import typer
 
 from lrs_cli.client import Connection, UsageError, expect_ok
-from lrs_cli.output import JsonOption, batch_id_value, connection, print_listing, print_text, uuid_value
+from lrs_cli.output import JsonOption, batch_id_value, connection, print_listing, print_text, uuid_value, warn
 from lrs_cli.times import UK_TIME, uk_time
 
 app = typer.Typer(
@@ -74,15 +76,53 @@ NO_EMAIL_YET = (
 NO_NOTICE_YET = (
     "no notice yet: the notifier has not read the challenge (or the id is not a challenge's): see `lrs challenges list`"
 )
+# Nothing of the batch's (or challenge's) handled yet while the notifier's consumer retries an earlier email (the relay
+# away or refusing the LRS): every later email waits behind it, so a batch decided meanwhile is only queued. The
+# notifier says so (`X-LRS-Notifier-Waiting`'s `said`); "may not be decided yet" sent the desk to `lrs batch status`,
+# which said `completed` (the incident walk, finding 1).
+NO_EMAIL_WAITING = "no email yet: {said} (whether the batch is decided: `lrs batch status {id}`)"
+NO_NOTICE_WAITING = "no notice yet: {said} (the challenge: `lrs challenges list`)"
+WAITING_HEADER = "X-LRS-Notifier-Waiting"
 STATUS_SAID = {"given_up": "given up", "not_sent": "not sent"}
+
+
+def _waiting(response: httpx.Response) -> dict[str, Any] | None:
+    """The notifier's `X-LRS-Notifier-Waiting` (since, seconds, error, said), or None: not waiting, or a notifier
+    from before it said so."""
+    try:
+        waiting = json.loads(response.headers.get(WAITING_HEADER, "null"))
+    except ValueError:
+        return None
+    return waiting if isinstance(waiting, dict) and isinstance(waiting.get("said"), str) else None
+
+
+def emails_answer(
+    connection: Connection, *, batch_id: str | None = None, challenge_id: str | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """A batch's email, or a challenge's notices, as the notifier keeps them (operators with the support duty), and
+    whether the notifier is retrying an earlier email they wait behind (said only when there are none)."""
+    params = {"batch": batch_id} if batch_id is not None else {"challenge": challenge_id}
+    with connection.client("notifier") as client:
+        response = client.get("/v1/deliveries", params=params)
+        emails: list[dict[str, Any]] = expect_ok(response)
+    return emails, _waiting(response)
 
 
 def emails_of(connection: Connection, *, batch_id: str | None = None, challenge_id: str | None = None) -> list[Any]:
     """A batch's email, or a challenge's notices, as the notifier keeps them (operators with the support duty)."""
-    params = {"batch": batch_id} if batch_id is not None else {"challenge": challenge_id}
-    with connection.client("notifier") as client:
-        emails: list[dict[str, Any]] = expect_ok(client.get("/v1/deliveries", params=params))
-    return emails
+    return emails_answer(connection, batch_id=batch_id, challenge_id=challenge_id)[0]
+
+
+def none_said(batch_id: str | None, waiting: dict[str, Any] | None) -> str:
+    """What `lrs emails show` says of no email (notice) yet: queued behind the one the notifier retries, when it
+    does; else what else it may be."""
+    if waiting is None:
+        return NO_EMAIL_YET.format(id=batch_id) if batch_id is not None else NO_NOTICE_YET
+    said = str(waiting["said"])
+    said = said[:1].lower() + said[1:]
+    return (
+        NO_EMAIL_WAITING.format(said=said, id=batch_id) if batch_id is not None else NO_NOTICE_WAITING.format(said=said)
+    )
 
 
 def when_said(email: dict[str, Any]) -> str:
@@ -135,13 +175,16 @@ def show_command(
     """Whether, when and where a batch's email went (operators with the support duty): sent (and when), waiting for
     a mailbox that refused it for now, or given up; the domain it went to, never the address (a mistyped domain
     shows), its Message-ID and the last error in words. With --challenge ID, a challenge's notices to the AO's
-    challenge contact (held while the AO has none). Nothing yet is no email yet: the batch may not be decided."""
+    challenge contact (held while the AO has none). Nothing yet is no email yet: the batch may not be decided, or it
+    waits behind an earlier email the notifier is retrying (the mail relay away or refusing the LRS), said so."""
     if (batch_id is None) == (challenge_id is None):
         raise UsageError("name one batch (BATCH_ID) or one challenge (--challenge ID)")
-    emails = emails_of(connection(ctx), batch_id=batch_id, challenge_id=challenge_id)
+    emails, waiting = emails_answer(connection(ctx), batch_id=batch_id, challenge_id=challenge_id)
     columns = ("email", "status", f"when ({UK_TIME})", "to domain", "tries", "Message-ID", "last error")
-    none = NO_EMAIL_YET.format(id=batch_id) if batch_id is not None else NO_NOTICE_YET
+    none = none_said(batch_id, waiting)
     print_listing(emails, as_json=as_json, columns=columns, row=email_row, none=none)
+    if as_json and not emails and waiting is not None:
+        warn(none)  # on stderr: stdout stays the notifier's list
     if not as_json:
         for email in emails:
             print_text(f"{kind_said(email['kind'])}: {email['status_said']}")
