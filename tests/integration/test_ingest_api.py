@@ -342,11 +342,20 @@ async def test_an_ao_sees_and_submits_only_its_own_batches(ingest: Ingest) -> No
     assert [item["batch_id"] for item in by_operator.json()["items"]] == [accepted.json()["batch_id"]]
     for_ao_b = await submit(ingest, operator, batch_file(ao_b))
     assert for_ao_b.status_code == 202
-    view = (await ingest.client.get(for_ao_b.headers["Location"], headers=headers_b)).json()
+    view = (await ingest.client.get(for_ao_b.headers["Location"], headers=operator)).json()
     assert view["submitted_by"].startswith("operator:")
-    # which key sent it, by its id (never the secret): the operator's here
+    # which key sent it, by its id (never the secret): the operator's here, told to an operator
     sent_with = operator["Authorization"].removeprefix("Bearer lrs_").split("_")[0]
     assert view["submitted_with_key"] == sent_with and len(sent_with) == 16
+    # to the AO, an operator's batch was sent by "an LRS operator", with no key: neither is its business (0169)
+    to_ao_b = (await ingest.client.get(for_ao_b.headers["Location"], headers=headers_b)).json()
+    (listed_to_ao_b,) = (await ingest.client.get("/v1/batches", headers=headers_b)).json()["items"]
+    for told in (to_ao_b, listed_to_ao_b):
+        assert (told["submitted_by"], told["submitted_with_key"]) == ("an LRS operator", None)
+    # the AO's own batch is told to it as kept: its principal and its own key
+    own_key = headers_a["Authorization"].removeprefix("Bearer lrs_").split("_")[0]
+    own = (await ingest.client.get(batch_url, headers=headers_a)).json()
+    assert (own["submitted_by"], own["submitted_with_key"]) == (f"ao:{ao_a}", own_key)
 
 
 async def test_two_aos_may_send_the_same_idempotency_key_and_each_gets_its_own_batch(ingest: Ingest) -> None:

@@ -650,7 +650,9 @@ async def list_batches(
     now = datetime.now(UTC)
     items = [
         not_published_note(
-            notice_for(closure, batch_view(row, settings.environment)), settings.publish_timeout_seconds, now
+            notice_for(closure, batch_view(row, settings.environment, principal)),
+            settings.publish_timeout_seconds,
+            now,
         )
         for row in listed.rows
     ]
@@ -710,7 +712,7 @@ async def view_batch(
         row = await batches.get(batch_id, ao_id=scope)
         if row is None:
             raise _not_found(batch_id)
-    view = notice_for(await maintenance.closure(), batch_view(row, settings.environment))
+    view = notice_for(await maintenance.closure(), batch_view(row, settings.environment, principal))
     return not_published_note(view, settings.publish_timeout_seconds, datetime.now(UTC))
 
 

@@ -18,6 +18,7 @@ from lrs_contracts.codes import BatchCode
 from lrs_contracts.environments import Environment
 from lrs_contracts.outcomes import RecordStatus
 from lrs_domain.formats.limits import finding_in_file_words, in_file_words
+from lrs_platform.identity import Principal, PrincipalKind
 
 Row = Mapping[str, Any]
 
@@ -88,11 +89,17 @@ class BatchView(_View):
     format: BatchFormat | None = None
     job_type: JobType | None = None
     batch_reference: str | None = None
-    submitted_by: str | None = None
+    submitted_by: str | None = Field(
+        default=None,
+        description="who sent it: to an operator the key's principal (`ao:RN5133`, `operator:jo`); to the AO its own"
+        " principal (`ao:RN5133`) for a batch it sent, `an LRS operator` for one an operator sent on its behalf (an"
+        " operator's name is no business of the AO's, decision 0169); null for a batch sent before this was kept",
+    )
     submitted_with_key: str | None = Field(
         default=None,
         description="the id of the API key that sent it (never its secret; a portal upload: the uploader's session"
-        " key); null for a batch sent before this was kept",
+        " key): to an operator; to the AO only for a batch it sent itself (its own key), null for one an operator"
+        " sent; null for a batch sent before this was kept",
     )
     idempotency_key: str | None = None
     content_sha256: str | None = None
@@ -238,8 +245,32 @@ def held_in_dead_letters(row: Row) -> HeldInDeadLetters | None:
     return HeldInDeadLetters(count=count, since=row["held_in_dead_letters_since"])
 
 
-def batch_view(row: Row, environment: Environment = Environment.LIVE) -> BatchView:
+OPERATOR_SAID = "an LRS operator"
+"""An operator who sent an AO's batch, as the AO is told (the challenges service says it so: decision 0169)."""
+
+
+def submitter_said_to(
+    viewer: Principal | None, submitted_by: str | None, key_id: str | None
+) -> tuple[str | None, str | None]:
+    """Who sent a batch, and with which key, as the viewer may be told (decision 0169): an operator (or None, the
+    stored row as kept) is told both; the AO both for a batch it sent itself, and for one an operator sent on its
+    behalf only "an LRS operator" and no key: neither the operator's name nor their key is its business."""
+    if viewer is None or viewer.is_operator:
+        return submitted_by, key_id
+    if submitted_by is None:
+        return None, None
+    if viewer.kind is PrincipalKind.AO and submitted_by == str(viewer):
+        return submitted_by, key_id
+    if submitted_by.partition(":")[0] == PrincipalKind.OPERATOR.value:
+        return OPERATOR_SAID, None
+    return None, None  # no other AO's batch is read by an AO: never named, whatever is stored
+
+
+def batch_view(row: Row, environment: Environment = Environment.LIVE, viewer: Principal | None = None) -> BatchView:
+    """`viewer`: who asks, to whom `submitted_by` and `submitted_with_key` are said (`submitter_said_to`); None: as
+    kept, an operator's reading."""
     batch_id: uuid.UUID = row["batch_id"]
+    submitted_by, submitted_with_key = submitter_said_to(viewer, row["submitted_by"], row.get("submitted_with_key"))
     fmt = format_of(row)
     refusal = None
     if row["refusal_code"] is not None:
@@ -260,8 +291,8 @@ def batch_view(row: Row, environment: Environment = Environment.LIVE) -> BatchVi
         format=fmt,
         job_type=_enum_or_none(JobType, row["job_type"]),
         batch_reference=row["batch_reference"],
-        submitted_by=row["submitted_by"],
-        submitted_with_key=row.get("submitted_with_key"),
+        submitted_by=submitted_by,
+        submitted_with_key=submitted_with_key,
         idempotency_key=row["idempotency_key"],
         content_sha256=row["content_sha256"],
         size_bytes=row["size_bytes"],
