@@ -104,3 +104,19 @@ async def test_a_look_up_under_way_while_the_key_is_revoked_here_keeps_nothing()
     pool.store = store
     assert await store.authenticate(TOKEN) is not None  # read before the revocation
     assert await store.authenticate(TOKEN) is None  # not served from a cache filled after it
+
+
+async def test_keys_no_longer_used_leave_the_cache() -> None:
+    """A soak walk's finding: each portal sign-in makes a key, used for one session, and the cache kept every key a
+    process had read until that key was used again. Entries older than the cache time now go as others are added."""
+    pool, clock = FakePool(), Clock()
+    store = CredentialStore(pool, clock=clock)
+    secret_hash = pool.rows[KEY_ID]["secret_hash"]
+    for session in range(1_000):
+        key_id = f"{session:016x}"
+        pool.rows[key_id] = {"principal": "ao:RN5133", "scopes": [], "secret_hash": secret_hash}
+        assert await store.authenticate(f"lrs_{key_id}_{SECRET}") is not None
+        clock.now += 0.1  # ten sign-ins a second, each key used once
+
+    assert len(store._cache) <= 2 * CACHE_SECONDS / 0.1 + 1
+    assert await store.authenticate(f"lrs_{999:016x}_{SECRET}") is not None  # the latest still cached
