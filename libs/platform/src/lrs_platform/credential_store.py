@@ -228,6 +228,23 @@ async def revoke_principal_in(
     return len(revoked)
 
 
+async def revoke_own_keys_in(connection: asyncpg.Connection, principal: Principal, *, by: str) -> list[StoredKey]:
+    """Revokes every key of `principal` not yet revoked but the portal's session keys (`SESSION_KEY_LABEL`), in
+    `connection`'s transaction, keeping who did (`by`): the keys it revoked, oldest first. For an operator's portal
+    account disabled: the keys made under its name (`operator:<username>`) go with it. The caller makes the processes
+    that cached them drop them (`CredentialStore.revoke` of the same ids, after the commit)."""
+    rows = await connection.fetch(
+        "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL"
+        " AND NOT starts_with(coalesce(label, ''), $2) RETURNING key_id, principal, scopes, label, created_at,"
+        " revoked_at",
+        str(principal),
+        SESSION_KEY_LABEL,
+    )
+    revoked = sorted((_stored_key(row) for row in rows), key=lambda key: (key.created_at, key.key_id))
+    await _record_changes(connection, [key.key_id for key in revoked], "revoked", by)
+    return revoked
+
+
 class CredentialStore:
     """API keys in PostgreSQL (schema `identity`), with a short cache so a request costs no query."""
 
@@ -242,6 +259,7 @@ class CredentialStore:
         self.environment = environment
         self._clock = clock
         self._cache: dict[str, tuple[float, Principal, str]] = {}
+        self._swept_at = clock()
         # bumped by every revocation here: a look-up that read a key before it was revoked does not cache it
         self._revocations = 0
 
@@ -429,6 +447,13 @@ class CredentialStore:
         self._forget_cached()
         return issued
 
+    def _sweep(self, now: float) -> None:
+        """Drops the entries read longer ago than `CACHE_SECONDS`, at most once in that time: the cache holds the keys
+        used lately, not every key the process has seen (each portal sign-in makes a key, used for one session)."""
+        if now - self._swept_at > CACHE_SECONDS:
+            self._cache = {key_id: entry for key_id, entry in self._cache.items() if now - entry[0] <= CACHE_SECONDS}
+            self._swept_at = now
+
     async def authenticate(self, token: str) -> Principal | None:
         parts = _split_token(token, self.environment)
         if parts is None:
@@ -449,6 +474,7 @@ class CredentialStore:
             principal = replace(Principal.stored(row["principal"], frozenset(row["scopes"])), key_id=key_id)
             cached = (now, principal, row["secret_hash"])
             if revocations == self._revocations:
+                self._sweep(now)
                 self._cache[key_id] = cached
         _, principal, stored_hash = cached
         if not hmac.compare_digest(stored_hash, _hash(secret)):
