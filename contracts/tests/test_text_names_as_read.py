@@ -53,6 +53,21 @@ def test_a_yoruba_letter_with_two_marks_has_no_composed_form_but_counts_once() -
     assert characters_read(composed) == 1
 
 
+def test_marks_past_the_two_a_letter_carries_count_so_no_run_of_marks_passes_a_limit() -> None:
+    """A review's finding: with every mark free, "A" and 2,000 marks was one character, and a name of marks alone none."""
+    assert characters_read("A\u0301\u0323") == 1  # two marks: carried
+    assert characters_read("A" + "\u0301" * 34) == 32  # Á (composed) and 33 marks: 1 + the 31 past the two
+    assert characters_read("K" + "\u0300" * 2_000) == 1_999
+    assert characters_read("\u0301" * 5) == 5  # no letter to carry them
+    assert characters_read(" \u0301\u0301") == 1  # a space carries marks as a letter does
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+def test_a_text_never_counts_fewer_than_a_third_of_its_code_points(text: str) -> None:
+    composed = unicodedata.normalize("NFC", text)
+    assert characters_read(text) * (1 + 2) >= len(composed)
+
+
 @given(st.text(max_size=40))
 def test_the_count_does_not_depend_on_the_unicode_form(text: str) -> None:
     composed, decomposed = _forms(text)

@@ -462,7 +462,7 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "space, joiner, direction mark, byte order mark or tag character; joiners, marks and variation selectors "
             "stand in a name with a letter of another script than Latin), and no `?` or U+FFFD, what a letter lost when "
             "the file was saved in another encoding than UTF-8 is written as; MIS identifier at most 128 characters "
-            "(both counted as a reader counts: in NFC, combining marks not counted, decision 0167); "
+            "(both counted as a reader counts: in NFC, up to two combining marks counted with their letter, decision 0167); "
             "gender 0, 1, 2 or 9; credits a whole number from 0 to 9,999; date of birth `yyyy-mm-dd`, from 1900-01-01 to "
             "the day the batch was received (decision 0176); action `Create`, "
             "`Update`, `Withdraw` or `Reinstate` (empty means Create)"

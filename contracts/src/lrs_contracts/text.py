@@ -50,15 +50,32 @@ REFUSED_IN_ONE_LINE = re.compile(f"[{_REFUSED_ANYWHERE}{_LINE_BREAKS}{_BIDI_CONT
 _BIDI_CONTROLS = re.compile(f"[{_BIDI_CONTROL_RANGES}]")
 
 
+# The combining marks a letter carries as part of itself, as a reader counts it: a Yoruba "ẹ́" (a dot and an acute,
+# with no composed form) or a pointed Hebrew letter. A mark past them, or one with no letter before it, counts as a
+# character, so that no run of marks, however long, passes a limit of characters (a review of session 60).
+MARKS_A_LETTER_CARRIES = 2
+
+
 def characters_read(text: str) -> int:
-    """How many characters a reader counts in `text`: those of its composed form (NFC) that are not combining marks
-    (`unicodedata.combining`), so that a letter with its accents is one character whichever Unicode form wrote it
-    (decision 0167): "Siân" written composed or decomposed is 4, and so is a Yoruba "ẹ́" (a dotted e with an acute,
-    which has no composed form). An ASCII text is its own length."""
+    """How many characters a reader counts in `text`: those of its composed form (NFC), each letter with up to
+    `MARKS_A_LETTER_CARRIES` combining marks (`unicodedata.combining`) after it counted once, so that a letter with its
+    accents is one character whichever Unicode form wrote it (decision 0167): "Siân" written composed or decomposed
+    is 4, and so is a Yoruba "ẹ́" (a dotted e with an acute, which has no composed form). An ASCII text is its own
+    length."""
     if text.isascii():
         return len(text)
     combining = unicodedata.combining
-    return sum(1 for character in unicodedata.normalize("NFC", text) if not combining(character))
+    count = 0
+    carried = MARKS_A_LETTER_CARRIES  # a mark before any letter carries nothing: it counts
+    for character in unicodedata.normalize("NFC", text):
+        if not combining(character):
+            count += 1
+            carried = 0
+        elif carried < MARKS_A_LETTER_CARRIES:
+            carried += 1
+        else:
+            count += 1
+    return count
 
 
 def character_position(text: str, index: int) -> int:

@@ -19,9 +19,9 @@ def comparable_name(name: str) -> str:
 
 def name_length(name: str) -> int:
     """A name's characters as a reader counts them (`lrs_contracts.text.characters_read`): those of its composed form
-    (NFC) that are not combining marks, so that an accent is no character of its own, even on a letter Unicode has no
-    composed form for (a Yoruba ẹ́ or ọ̀, a Lithuanian ė̃: a letter and two marks, decision 0167). An ASCII name is its
-    own length."""
+    (NFC), a letter's first two combining marks counted with it, so that an accent is no character of its own, even
+    on a letter Unicode has no composed form for (a Yoruba ẹ́ or ọ̀, a Lithuanian ė̃: a letter and two marks, decision
+    0167). An ASCII name is its own length."""
     return len(name) if name.isascii() else characters_read(name)
 
 

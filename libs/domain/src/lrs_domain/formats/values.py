@@ -44,8 +44,8 @@ def trimmed_value(value: str) -> str | None:
 
 def value_fault(value: str, *, in_header: bool) -> str | None:
     """Why `value` (trimmed) cannot be stored or sent, or None when it can. Its characters are counted as a reader
-    counts them, as a name's are (`characters_read`: in its composed form, combining marks not counted; decision
-    0167), so that the Unicode form an accent is written in does not change the verdict: 600 letters with an accent
+    counts them, as a name's are (`characters_read`: in its composed form, a letter's first two combining marks
+    counted with it; decision 0167), so that the Unicode form an accent is written in does not change the verdict: 600 letters with an accent
     are 600 characters written composed or decomposed (1,200 code points). A value of at most 1,024 code points is
     never too long (the fast readings of a file rely on it), nor is an ASCII one of at most 1,024 characters."""
     if len(value) > MAX_VALUE_CHARACTERS and (length := characters_read(value)) > MAX_VALUE_CHARACTERS:
