@@ -41,7 +41,8 @@ PROVIDER = "provider:10004567"
 REASON = f"I am {GIVEN_NAME} {FAMILY_NAME}, born {DATE_OF_BIRTH}: this grade is not the one on my certificate"
 NOTE = f"Checked with {GIVEN_NAME} {FAMILY_NAME} ({DATE_OF_BIRTH}): the grade stands"
 PERSONAL_IN_CHALLENGE = ("reason", "note", "personal_data_erased")
-SAYS_ERASED = ("learner_erased",)  # the AO view's: false before, true after
+# the AO view's `learner_erased` and the operator's PLR `erased` (incident walk, finding 3): false before, true after
+SAYS_ERASED = ("learner_erased", "erased")
 
 
 @dataclass
@@ -284,6 +285,8 @@ async def test_no_api_answer_holds_their_personal_data_and_every_fact_and_count_
     assert after[f"challenge {AQA}"]["state"] == "raised"
     assert after[f"challenge {PEARSON}"]["resolution"] == "rejected"
     assert len(after["plr"]["learning_events"]) == 2
+    assert (erased.before["plr as operator"]["erased"], after["plr as operator"]["erased"]) == (False, True)
+    assert "erased" not in after["plr"]  # the learner's own answer is as it was
     assert _without_personal(after) == _without_personal(erased.before)
     # each AO that recorded something for them is told, so that its portal offers no change it cannot make (RV004)
     told = {ao: (erased.before[f"ao achievements {ao}"], after[f"ao achievements {ao}"]) for ao in erased.batches}

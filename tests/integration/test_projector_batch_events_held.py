@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -26,7 +28,10 @@ from tests.support.projector import (
     registered,
     uln_for,
 )
+from tests.support.waiting import eventually
 
+from lrs_contracts.plr import AchievementRecorded
+from lrs_contracts.registry import encode, wrap
 from plr_projector.store import LIVE_SCHEMA, MIGRATIONS, ReadModel
 
 pytestmark = pytest.mark.integration
@@ -130,3 +135,96 @@ async def _plan(connection: asyncpg.Connection, model: ReadModel, batch: uuid.UU
     await model.batch_events_held(Planner(), batch, ["u1"])
     assert planned
     return [line for line in planned if "Seq Scan on parked" in line]
+
+
+class _LogLines:
+    """Stands in for the consumer's logger (`capture_logs` cannot see a logger the projector's set-up cached on
+    first use): the lines it was given."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+
+    def __getattr__(self, level: str) -> Any:
+        def log(event: str, **fields: Any) -> None:
+            self.lines.append({"event": event, "log_level": level, **fields})
+
+        return log
+
+    def of(self, event: str, batch: uuid.UUID | None = None) -> list[dict[str, Any]]:
+        return [
+            line
+            for line in self.lines
+            if line["event"] == event and (batch is None or str(batch) in line.get("batches", [line.get("batch_id")]))
+        ]
+
+
+async def test_a_batch_followed_through_the_logs_and_the_dead_letters_shows_its_held_event(
+    projector: tuple[App, str], kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Incident walk, finding 2: the held event of a batch is logged `message_held` with its batch (not counted as
+    projected), the dead letters list its batch, and the skip of another batch's poison that releases it counts
+    neither the poison into the batch's `batch_events_projected` nor the batch's event as anything but applied."""
+    from plr_projector import consumer
+
+    lines = _LogLines()
+    monkeypatch.setattr(consumer, "_log", lines)
+    app, prefix = projector
+    suffix = uuid.uuid4().int % 1_000_000
+    held, applied = uln_for(suffix), uln_for(suffix + 1)
+    sample, morning = Events(), Events()
+    records = [
+        *(record(registered(uln), uln, topic=LEARNERS, partition=0) for uln in (held, applied)),
+        # the drill's poison: SAMPLE's event without its grade, on the held learner's stream
+        Record(PLR, held, _malformed(_decided(sample.recorded(held, grade="8"), 1)), 0),
+        Record(PLR, held, _decided(morning.recorded(held, grade="6"), 2), 0),
+        Record(PLR, applied, _decided(morning.recorded(applied, grade="7"), 3), 0),
+    ]
+    await project(app, kafka_bootstrap, prefix, records)
+
+    # a step's line is logged once its transaction is committed, a moment after the offsets `project` waits for
+    projected = await eventually(_counted(lines, morning.batch_id, 2), within=10, what="the batch's step logged")
+    assert sum(line["events"] for line in projected) == 1
+    assert sum(line["held"] for line in projected) == 1
+    (held_line,) = lines.of("message_held")
+    assert held_line["batch_id"] == str(morning.batch_id)
+    assert held_line["learner"] == f"******{held[-4:]}" and held not in json.dumps(held_line)
+    assert held_line["event_id"] and held_line["topic"] == PLR
+
+    listed = await app.get(OPERATOR, "/v1/admin/dlq", learner=held)
+    assert listed.status_code == 200, listed.text
+    assert [(row["reason"], row["batch_id"]) for row in listed.json()["parked"]] == [
+        ("error", str(sample.batch_id)),
+        ("blocked", str(morning.batch_id)),
+    ]
+
+    lines.lines.clear()
+    skipped = await app.post(OPERATOR, f"/v1/admin/dlq/{held}/skip", {"reason": "the drill's poison"})
+    assert skipped.status_code == 200, skipped.text
+    (released,) = await eventually(_counted(lines, morning.batch_id, 1), within=10, what="the skip's step logged")
+    assert (released["events"], released["held"], released["parked"], released["skipped"]) == (1, 0, 0, 0)
+    assert not lines.of("batch_events_projected", sample.batch_id)  # the skipped poison's batch applied nothing
+
+
+def _counted(lines: _LogLines, batch: uuid.UUID, events: int) -> Callable[[], Awaitable[list[dict[str, Any]] | None]]:
+    """The batch's `batch_events_projected` lines once they account for `events` of its events, else None."""
+
+    async def probe() -> list[dict[str, Any]] | None:
+        said = lines.of("batch_events_projected", batch)
+        counted = sum(line["events"] + line["held"] + line["parked"] + line["skipped"] for line in said)
+        return said if counted >= events else None
+
+    return probe
+
+
+def _decided(payload: AchievementRecorded, sequence: int) -> bytes:
+    """The event as validation writes a batch's decision (its source marks the batch's events, whose steps the
+    projector logs as `batch_events_projected`)."""
+    return encode(
+        wrap(
+            payload,
+            source="validation",
+            correlation_id=str(payload.provenance.batch_id),
+            event_id=uuid.uuid5(uuid.NAMESPACE_OID, f"{payload.model_dump_json()}|{sequence}"),
+            occurred_at=datetime(2024, 6, 1, 9, 0, tzinfo=UTC) + timedelta(seconds=sequence),
+        )
+    )

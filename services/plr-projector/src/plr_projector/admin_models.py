@@ -153,6 +153,11 @@ class ParkedEventView(BaseModel):
     error: str | None
     event_id: str | None
     event_type: str | None
+    batch_id: str | None = Field(
+        default=None,
+        description="the batch whose event it is (a PLR batch's event; none for any other, or one parked before"
+        " the projector kept it)",
+    )
     attempts: int
     parked_at: datetime | None = Field(description="when it was first parked")
     last_tried_at: datetime | None = Field(description="when a retry last left it parked")

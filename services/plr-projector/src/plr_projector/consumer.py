@@ -20,6 +20,7 @@ import contextlib
 import functools
 import time
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -415,7 +416,20 @@ class Runner:
             )
         for parked in changes.parked:
             note_head(self.parked_streams, parked.message)
-            if parked.reason == "error":
+            if parked.reason == "blocked":
+                # held behind its stream's poison, not applied: said once, naming its batch, so a batch followed
+                # through the logs shows which of its events wait on the operator's fix (incident walk, finding 2)
+                _log.warning(
+                    "message_held",
+                    consumer=f"plr-projector.{self.model.schema}",
+                    batch_id=str(parked.batch_id) if parked.batch_id else None,
+                    topic=parked.message.topic,
+                    partition=parked.message.partition,
+                    offset=parked.message.offset,
+                    event_id=str(parked.event_id) if parked.event_id else None,
+                    **_stream_named(parked.message),
+                )
+            elif parked.reason == "error":
                 # parked at first sight (trying again changes nothing): a poison all the same, counted as one
                 FAILURES.labels(self.attempts.consumer, Failure.POISON.value).inc()
                 _log.error(
@@ -481,9 +495,7 @@ class Runner:
             )
             if isinstance(outcome, Poisoned):
                 outcome = await self.attempts.until_done(functools.partial(self._park, message, outcome, offset))
-            total.outcomes.update(outcome.outcomes)
-            for topic, timestamp in outcome.newest_timestamp_ms.items():
-                total.newest_timestamp_ms[topic] = max(total.newest_timestamp_ms.get(topic, 0), timestamp)
+            total.add_summary(outcome)  # its outcomes (of each batch too), marks and newest broker times
         # partitions that moved without a message of ours (transaction markers, a rewind)
         await self.attempts.until_done(functools.partial(self._apply, [], next_offsets, None))
         return total
@@ -510,6 +522,8 @@ class Runner:
         )
         changes = BatchChanges(parked=[parked])
         changes.outcomes[(message.topic, "parked")] += 1
+        if parked.batch_id is not None:
+            changes.batch_outcomes[(parked.batch_id, "parked")] += 1
         async with self.pool.acquire() as connection, connection.transaction():
             await self.model.write(connection, changes, offset, publish_dead_letters=self._producer is not None)
         note_head(self.parked_streams, message)
@@ -541,17 +555,32 @@ class Runner:
         for topic, timestamp in changes.newest_timestamp_ms.items():
             self.stats.newest_timestamp_ms[topic] = max(self.stats.newest_timestamp_ms.get(topic, 0), timestamp)
         metrics.BATCH_SECONDS.labels(self.name).observe(seconds)
-        if changes.marks:  # a decision's events: the batch can be followed from validation's `batch_decided`
-            batches = sorted({str(batch_id) for batch_id, _ in changes.marks})
+        # the batches the step applied events of (an event applied below its batch's mark raises none: one held
+        # behind a poison, released by an operator's skip after the rest of its batch was applied)
+        named = {batch_id for batch_id, _ in changes.marks}
+        named.update(batch_id for batch_id, outcome in changes.batch_outcomes if outcome == "applied")
+        if named:  # a decision's events: the batch can be followed from validation's `batch_decided`
+            batches = sorted(str(batch_id) for batch_id in named)
             # a step of one batch also names it as `batch_id`, the field the other services' lines name a batch by: a
             # log query on that field missed the projector's line (sre walk, finding 4); several stay in `batches`
             one = {"batch_id": batches[0]} if len(batches) == 1 else {}
+            # the counts are of these batches' own events (each event's batch, `batch_of`): `events` those now on
+            # learners' records (applied, or copies of ones that were), the others apart: `held` behind another
+            # event's poison, `parked` poisons, `skipped` by an operator. Another batch's poison an operator skipped
+            # in the same step is not counted here (incident walk, finding 2)
+            counts: Counter[str] = Counter()
+            for (batch_id, outcome), count in changes.batch_outcomes.items():
+                if batch_id in named:
+                    counts[outcome] += count
             _log.info(
                 "batch_events_projected",
                 consumer=consumer,
                 **one,
                 batches=batches,
-                events=sum(changes.outcomes.values()),
+                events=counts["applied"] + counts["duplicate"],
+                held=counts["held"],
+                parked=counts["parked"],
+                skipped=counts["skipped"],
                 ms=round(seconds * 1000, 1),
             )
 

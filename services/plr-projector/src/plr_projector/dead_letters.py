@@ -55,6 +55,8 @@ def parked_view(row: ParkedRow) -> dict[str, Any]:
         "error": row.error,
         "event_id": str(row.event_id) if row.event_id else None,
         "event_type": row.event_type,
+        # the batch whose event it is (migration 0008), so the desk sees which AO's batches wait on the fix
+        "batch_id": str(row.batch_id) if row.batch_id else None,
         "attempts": row.attempts,
         # when it was first parked, kept when a retry leaves it parked; and when a retry last left it parked
         "parked_at": row.parked_at.isoformat() if row.parked_at else None,

@@ -141,6 +141,13 @@ class PersonalLearningRecord(_Described):
         " the projector reads; while any is, what is shown may not be current (null to AOs, and to providers, who"
         " are refused the PLR meanwhile: 409 `EVENTS_HELD_IN_DEAD_LETTERS`)"
     )
+    erased: bool | None = Field(
+        None,
+        description="to operators only (absent for others): whether the learner was erased (under any of their"
+        " ULNs, as far as the projector has read): no achievement can be recorded for them any more (RV004) and"
+        " providers are refused their PLR (410 `LEARNER_ERASED`), whatever `ability_to_share` says. When they were"
+        " erased is the erasure audit's (validation: `lrs learners erasures --uln`)",
+    )
     consistency: Consistency | None = Field(None, description="present when the read asked to see its writes")
 
 

@@ -181,6 +181,12 @@ async def _plr_document(
         # anyway), so that it is not offered changes it cannot make; never to one probing ULNs it has no record of
         recorded = only_ao is not None and any(row.ao_id == only_ao for row in achievements)
         erased = recorded and await projector.model.any_erased(connection, group.ulns)
+        # an operator's own read says whether the learner was erased: providers are refused (410) and every AO's
+        # record for them RV004, which its sharing line would otherwise hide (incident walk, finding 3)
+        operator_read = principal.kind is PrincipalKind.OPERATOR and only_ao is None
+        erased_for_operator = operator_read and (
+            group.erased or await projector.model.any_erased(connection, group.ulns)
+        )
         history = (
             await projector.model.history(connection, group.ulns, audience.ao_id)
             if include_history and audience.may_include_history
@@ -222,6 +228,7 @@ async def _plr_document(
         if principal.kind in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR)
         else None,
         **({"learner_erased": erased} if only_ao is not None else {}),  # the AO view's (`AoAchievements`)
+        **({"erased": erased_for_operator} if operator_read else {}),  # an operator's read (`PersonalLearningRecord`)
     }
 
 

@@ -588,6 +588,9 @@ class BatchChanges:
     marks: dict[BatchPartition, Mark] = field(default_factory=dict)  # the marks this batch raised
     parked: list[Parked] = field(default_factory=list)
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, outcome) -> n
+    # (batch, outcome) -> n of the events of decided batches, each by the batch it names (`batch_of`): what the
+    # step's `batch_events_projected` line says of each batch, never another batch's event (incident walk, finding 2)
+    batch_outcomes: Counter[tuple[uuid.UUID, str]] = field(default_factory=Counter)
     newest_timestamp_ms: dict[str, int] = field(default_factory=dict)
     erased: set[AchievementKeyTuple] = field(default_factory=set)  # deleted before the rows above are written
     # Achievements that had no row before this batch (none in its snapshot, which holds every row
@@ -617,6 +620,7 @@ class BatchChanges:
         for batch, mark in other.marks.items():
             self.marks[batch] = max(mark, self.marks.get(batch, mark))
         self.outcomes.update(other.outcomes)
+        self.batch_outcomes.update(other.batch_outcomes)
         for topic, timestamp in other.newest_timestamp_ms.items():
             self.newest_timestamp_ms[topic] = max(self.newest_timestamp_ms.get(topic, 0), timestamp)
 
@@ -726,6 +730,12 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
     blocked = dict(snapshot.parked_streams)
     erased_ulns = set(snapshot.erased_ulns)
 
+    def of_batch(item: Decoded, outcome: str, batch_id: uuid.UUID | None = None) -> None:
+        """Counts the event's outcome to the batch it names itself, if any (`batch_outcomes`)."""
+        batch_id = batch_id or batch_of(item.message, item.payload)
+        if batch_id is not None:
+            changes.batch_outcomes[(batch_id, outcome)] += 1
+
     def park(item: Decoded, reason: str, error: str | None) -> None:
         event_id: uuid.UUID | None
         event_type: str | None
@@ -734,6 +744,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
         else:  # an envelope that fails its contract may still name itself: the dead letter says so
             peeked_id, event_type = peek_event(item.message.value)
             event_id = uuid.UUID(peeked_id) if peeked_id is not None else None
+        batch_id = batch_of(item.message, item.payload)
         changes.parked.append(
             Parked(
                 message=item.message,
@@ -743,11 +754,12 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
                 event_type=event_type,
                 value=item.message.value,
                 attempts=1 if reason == "error" else 0,
-                batch_id=batch_of(item.message, item.payload),
+                batch_id=batch_id,
             )
         )
         note_head(blocked, item.message)
         changes.outcomes[(item.message.topic, "parked")] += 1
+        of_batch(item, "held" if reason == "blocked" else "parked", batch_id)
 
     for item in decoded:
         message = item.message
@@ -755,6 +767,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
         changes.newest_timestamp_ms[topic] = max(changes.newest_timestamp_ms.get(topic, 0), message.timestamp_ms)
         if item.skipped:
             changes.outcomes[(topic, "skipped")] += 1
+            of_batch(item, "skipped")
             continue
         if blocked and held_behind(message, blocked):
             park(item, "blocked", None)
@@ -766,6 +779,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
         line = marked_line(message, envelope, payload)
         if envelope.event_id in seen or (line is not None and is_copy(marks.get(line[0]), line[1], message.offset)):
             changes.outcomes[(topic, "duplicate")] += 1
+            of_batch(item, "duplicate")
             continue
         unstorable = why_unstorable(payload)
         if unstorable is not None:  # its write would fail the batch's: parked here, before any
@@ -821,6 +835,7 @@ def project_batch(snapshot: Snapshot, decoded: Sequence[Decoded]) -> BatchChange
             if mark > marks.get(batch, (0, -1)):
                 marks[batch] = changes.marks[batch] = mark
         changes.outcomes[(topic, "applied")] += 1
+        of_batch(item, "applied")
     return changes
 
 
@@ -986,6 +1001,7 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
     history = changes.history
     applied = 0
     duplicates = 0
+    by_batch = changes.batch_outcomes
     newest = 0
     occurred: dict[datetime, datetime] = {}  # a decision's events share their time
     for message, event_id, key, values, layout, batch, line, marked in events:
@@ -994,11 +1010,13 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
         if not marked:
             if event_id in seen:
                 duplicates += 1
+                by_batch[batch[0], "duplicate"] += 1
                 continue
         else:
             mark = marks.get(batch)
             if (mark is not None and line <= mark[0] and message.offset > mark[1]) or event_id in seen:  # is_copy
                 duplicates += 1
+                by_batch[batch[0], "duplicate"] += 1
                 continue
         uln, ao_id, qualification_number, award_date = key
         kind = layout.kind
@@ -1103,6 +1121,7 @@ def project_plain(snapshot: Snapshot, events: Sequence[PlainEvent]) -> BatchChan
                 )
             )
         applied += 1
+        by_batch[batch[0], "applied"] += 1
         if not marked:
             seen.add(event_id)
             applied_ids.append(event_id)

@@ -284,6 +284,7 @@ class ParkedRow:
     attempts: int
     parked_at: Any  # when the event was first parked: a retry that parks it again keeps it (`keep_parked_times`)
     last_tried_at: Any = None  # when an operator last retried its stream and it stayed parked (migration 0010)
+    batch_id: uuid.UUID | None = None  # the batch of a PLR batch's event (migration 0008): `Parked.batch_id`
 
     @property
     def position(self) -> Position:
@@ -1221,6 +1222,7 @@ def _parked_from(row: Mapping[str, Any]) -> ParkedRow:
         attempts=row["attempts"],
         parked_at=row["parked_at"],
         last_tried_at=row.get("last_tried_at"),
+        batch_id=row.get("batch_id"),
     )
 
 

@@ -31,6 +31,7 @@ def _decided(*batches: uuid.UUID) -> BatchChanges:
     changes = BatchChanges()
     for number, batch in enumerate(batches):
         changes.marks[(batch, 0)] = (4_000 + number, 812)
+        changes.batch_outcomes[(batch, "applied")] = 12 // len(batches)
     changes.outcomes[(PLR_EVENTS.name, "applied")] = 12
     return changes
 

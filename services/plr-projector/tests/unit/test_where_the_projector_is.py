@@ -74,6 +74,7 @@ def test_a_step_that_wrote_a_batchs_events_names_the_batch_and_a_step_of_other_e
     decided.marks[(batch, 0)] = (4_000, 812)
     decided.marks[(batch, 3)] = (3_200, 640)
     decided.outcomes[(PLR_EVENTS.name, "applied")] = 7_200
+    decided.batch_outcomes[(batch, "applied")] = 7_200
     other = BatchChanges()
     other.outcomes[(PLR_EVENTS.name, "applied")] = 1
 

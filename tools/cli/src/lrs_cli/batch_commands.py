@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.cells import cell_len
 from rich.text import Text
 
 from lrs_cli import check_command
@@ -435,13 +436,25 @@ def record_line(record: dict[str, Any], fmt: BatchFormat | None = None) -> Text:
     word, number = record_place(record["line"], fmt).split(" ")
     line = Text(f"  {word} {number:>5}  ")
     line.append(f"{status:<8}", style="dim" if not_added else STATUS_STYLES.get(status, "dim"))
-    line.append(f" {shown_on_one_line(record.get('mis_identifier') or ''):<20} ")  # one line, as the docstring says
+    # one line, as the docstring says, padded to 20 terminal cells (an identifier in CJK takes two a character, a
+    # combining accent none), so that the codes after it line up
+    line.append(f" {_padded(shown_on_one_line(record.get('mis_identifier') or ''), MIS_IDENTIFIER_CELLS)} ")
     findings = [*record.get("errors", []), *record.get("warnings", [])]
     said = [_finding_text(finding, fmt) for finding in findings]
     line.append("; ".join([*(each.removesuffix(".") for each in said[:-1]), *said[-1:]]))  # never ".;"
     if not_added:
         line.append(" (not added: the batch failed)", style="yellow")
     return line
+
+
+MIS_IDENTIFIER_CELLS = 20
+"""The terminal cells `record_line` gives the MIS identifier: a longer one pushes the rest of its line on."""
+
+
+def _padded(value: str, cells: int) -> str:
+    """`value`, spaces after it to fill `cells` terminal cells as a terminal shows them (`cell_len`, as rich's tables
+    measure): a wide (CJK) character takes two cells, a combining accent none. Never cut."""
+    return value + " " * max(0, cells - cell_len(value))
 
 
 def _finding_text(finding: dict[str, Any], fmt: BatchFormat | None) -> str:
@@ -587,6 +600,51 @@ def the_batch_starting(client: httpx.Client, given: str, *, as_json: bool = Fals
     raise UsageError(f"several batches ({body['total']:,}) start with {given}{shown}: give more of the id")
 
 
+# A well-formed ULN of no learner: the projector answers `after_batch` of an AO's batch by the batch's events on any
+# learner's record (decision 0012), so the read is of this one, as the portal's batch page reads it (`BATCH_PROBE_ULN`)
+BATCH_PROBE_ULN = "9999999998"
+PLR_HELD_WAIT_MS = 2_000  # as the portal's batch page waits for the projector
+
+
+def held_on_the_plr(connection: Connection, batch: dict[str, Any]) -> int:
+    """How many of a completed batch's accepted records the PLR projector holds in its dead letters (a poison on a
+    learner's stream, or held behind one), as the portal's batch page asks it (`batch_on_the_plr`); 0 when none is,
+    when the projector has not taken the batch yet, or when it could not be asked or refused this key."""
+    if batch.get("status") != "completed" or not (batch.get("counts") or {}).get("accepted"):
+        return 0
+    params = {
+        "uln": BATCH_PROBE_ULN,
+        "include_withdrawn": "false",
+        "include_history": "false",
+        "after_batch": str(batch["batch_id"]),
+        "wait_ms": str(PLR_HELD_WAIT_MS),
+    }
+    if batch.get("ao_id"):  # an operator's key names the AO; an AO's own key may name itself
+        params["ao_id"] = str(batch["ao_id"])
+    try:
+        with connection.client("plr_projector", timeout=PLR_HELD_WAIT_MS / 1000 + 2) as client:
+            response = client.get("/v1/ao/achievements", params=params)
+        held = (response.json().get("consistency") or {}).get("batch_events_held") if response.is_success else 0
+    except (httpx.HTTPError, CommandError, UsageError, ValueError, AttributeError):
+        return 0  # the batch's own status stands without it
+    return held if isinstance(held, int) and held > 0 else 0
+
+
+def held_on_the_plr_text(batch: dict[str, Any], held: int) -> str:
+    """The portal's batch page's words for a batch some of whose accepted records the projector holds back."""
+    accepted = (batch.get("counts") or {}).get("accepted") or 0
+    if held < accepted:
+        verb = "is" if held == 1 else "are"
+        return (
+            f"{held:,} of the batch's accepted records {verb} held back by a fault an operator is fixing (in the PLR"
+            " projector's dead letters); the others are on learners' records."
+        )
+    return (
+        "The batch's accepted records are held back by a fault an operator is fixing (in the PLR projector's dead"
+        " letters): they are not on learners' records yet."
+    )
+
+
 @app.command("status")
 def status_command(
     ctx: typer.Context,
@@ -642,6 +700,8 @@ def status_command(
         else:
             console = stdout()
             console.print(summary(batch))
+            if held := held_on_the_plr(connection(ctx), batch):  # said as the portal's batch page says it
+                console.print(Text(f"  {held_on_the_plr_text(batch, held)}", style="yellow"))
             if show_records:
                 for record in records(client, batch_id, chosen):
                     console.print(record_line(record, format_of(batch)))

@@ -18,10 +18,11 @@ from lrs_cli.challenge_commands import RESULT_STATUSES
 from lrs_cli.client import CommandError, Connection, ExitCode, expect_ok, problem_text
 from lrs_cli.credential_commands import issued_after, max_age, verify_file
 from lrs_cli.downloads import writable_beside, write_private
+from lrs_cli.erasure_commands import erasure_reach
 from lrs_cli.identifiers import UlnArgument, checked_uln
 from lrs_cli.maintenance_commands import when_processed
 from lrs_cli.output import JsonOption, batch_id_value, connection, print_json, print_text, stdout, table, warn
-from lrs_cli.times import uk_time
+from lrs_cli.times import uk_date, uk_time
 from lrs_domain.identifiers import is_well_formed_uln
 
 app = typer.Typer(help="Personal Learning Records and their credentials.", no_args_is_help=True)
@@ -186,9 +187,28 @@ def _provider_records_table(events: list[dict[str, Any]]) -> Table:
     return listing
 
 
-def plr_table(document: dict[str, Any]) -> list[Any]:
+def erased_text(uln: str, erased_at: str | None) -> str:
+    """What an operator's read of an erased learner's PLR says in place of their sharing choice (which no provider
+    reads any more: refused 410), with the day of the erasure when the erasure audit gave it."""
+    when = f" on {uk_date(erased_at)}" if erased_at else f" (when: lrs learners erasures --uln {uln})"
+    return f"Erased{when}: no achievement can be recorded for this ULN, and providers are refused"
+
+
+def erased_at(connection: Connection, uln: str) -> str | None:
+    """When the learner was erased, as validation's erasure audit says (an operator's key with the erasure duty);
+    None when it cannot say (another key, or validation out of reach): the PLR is read without it."""
+    try:
+        erasure = erasure_reach(connection, uln).get("erasure") or {}
+    except (CommandError, httpx.HTTPError, AttributeError):
+        return None
+    when = erasure.get("erased_at")
+    return when if isinstance(when, str) else None
+
+
+def plr_table(document: dict[str, Any], erased_on: str | None = None) -> list[Any]:
     """A learner's PLR for people: what awarding organisations awarded, then apart, and titled so, what
-    providers reported in the ILR, so that a provider's record never reads as an awarding organisation's result."""
+    providers reported in the ILR, so that a provider's record never reads as an awarding organisation's result.
+    `erased_on`: when an erased learner (an operator's read says `erased`) was erased, if known."""
     merged = [uln for uln in document.get("ulns", []) if uln != document["uln"]]
     heading = f"PLR of {document['uln']}" + (f" (with {', '.join(merged)})" if merged else "")
     events = document["learning_events"]
@@ -197,7 +217,9 @@ def plr_table(document: dict[str, Any]) -> list[Any]:
     rows: list[Any] = [Text(heading, style="bold")]
     if (master := document.get("master_uln")) and master != document["uln"]:
         rows.append(Text(f"{document['uln']} was merged into {master}: the learner's record is now under ULN {master}"))
-    if (sharing := SHARING_SAID.get(document.get("ability_to_share"))) is not None:  # an AO's view has none
+    if document.get("erased"):  # an operator's read: no provider reads it, whatever the sharing choice said
+        rows.append(Text(erased_text(document["uln"], erased_on), style="yellow"))
+    elif (sharing := SHARING_SAID.get(document.get("ability_to_share"))) is not None:  # an AO's view has none
         rows.append(Text(f"sharing with learning providers: {sharing}"))
     if awarded:
         rows.append(_results_table(awarded, several_ulns=bool(merged)))
@@ -278,7 +300,7 @@ def show_command(
         print_json(document)
     else:
         console = stdout()
-        for part in plr_table(document):
+        for part in plr_table(document, erased_at(where, uln) if document.get("erased") else None):
             console.print(part)
     if held:  # a script publishing the PLR after the batch must not take this one for it (exit 0 did)
         raise typer.Exit(ExitCode.NOT_FINAL)

@@ -338,11 +338,16 @@ def parked_events_table(parked: list[dict[str, Any]]) -> str:
         return "no parked events"
     # A keyless event is named `keyless:<topic>:<partition>:<offset>`, longer than a ULN: the column fits it.
     width = max(12, *(len(item["learner"]) for item in parked))
-    lines = [f"{'learner':<{width}} {'topic':<26} {'partition':>9} {'offset':>10} {'reason':<8} {'tries':>5}  error"]
+    # the batch whose event it is (a PLR batch's, the id in full for `lrs batch status`; `-` for any other event):
+    # which AO's batches wait on the fix (incident walk, finding 2)
+    lines = [
+        f"{'learner':<{width}} {'topic':<26} {'partition':>9} {'offset':>10} {'reason':<8} {'tries':>5}"
+        f"  {'batch':<36}  error"
+    ]
     for item in parked:
         lines.append(
             f"{item['learner']:<{width}} {item['topic']:<26} {item['partition']:>9} {item['offset']:>10}"
-            f" {item['reason']:<8} {item['attempts']:>5}  {item['error'] or ''}"
+            f" {item['reason']:<8} {item['attempts']:>5}  {item.get('batch_id') or '-':<36}  {item['error'] or ''}"
         )
     return "\n".join(lines)
 

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from lrs_domain.identifiers import display_qan
 from lrs_domain.rules import why_no_learner_has
+from lrs_platform.clock import long_day
 from portal.auth import SignedIn
 from portal.backend import KeyRejected, Refused, ServiceCalls, ServiceError
 from portal.web.common import (
@@ -42,6 +43,7 @@ router = APIRouter(include_in_schema=False)
 LEARNERS = "/ops/learners"
 CHALLENGES = "/ops/challenges"
 DEAD_LETTERS = "/ops/dead-letters"
+ERASURES = "/ops/erasures"
 # What an operator's look-up is kept as, among the session's (the AO pages' are "" and "/sandpit"): an AO's learner
 # page never shows it, nor this page one of theirs.
 LOOK_UP_BASE = "/ops"
@@ -88,8 +90,10 @@ def _learner_page(
     plr: dict[str, Any] | None = None,
     open_challenges: dict[str, dict[str, Any]] | None = None,
     look_up_ended: bool = False,
+    erased_on: str | None = None,
 ) -> HTMLResponse:
-    """`open_challenges` is None when the challenges service did not answer."""
+    """`open_challenges` is None when the challenges service did not answer. `erased_on`: the day an erased learner
+    was erased (`5 December 2026`), when validation's erasure audit said it."""
     events = (plr or {}).get("learning_events") or []
     ulns = {(plr or {}).get("uln"), *((plr or {}).get("ulns") or ()), *(event.get("uln") for event in events)}
     context = {
@@ -102,6 +106,7 @@ def _learner_page(
         "open": open_challenges or {},
         "challenges_unavailable": plr is not None and open_challenges is None,
         "look_up_ended": look_up_ended,
+        "erased_on": erased_on,
         "result_status": RESULT_STATUS_WORDS,
         "reachable": _reachable(user),
         "drawn_from_post": request.method == "POST",
@@ -149,7 +154,23 @@ async def learner_found(request: Request, look_up_id: str, user: SupportOperator
         raise
     except ServiceError:
         open_challenges = None
-    return _learner_page(request, user, uln=uln, plr=plr, open_challenges=open_challenges)
+    # the day, of validation's audit, for an operator with the erasure duty (any other's key is refused it)
+    erased_on = await _erased_on(service, uln) if plr.get("erased") and ERASURES in _reachable(user) else None
+    return _learner_page(request, user, uln=uln, plr=plr, open_challenges=open_challenges, erased_on=erased_on)
+
+
+async def _erased_on(service: ServiceCalls, uln: str) -> str | None:
+    """The day the learner was erased, as validation's erasure audit says it to an operator with the erasure duty;
+    None when it does not (another operator's key, validation away): the page says the learner was erased without
+    the day (the projector, which says it, does not keep when)."""
+    try:
+        erasure = (await service.erasure_reach(uln)).get("erasure") or {}
+    except KeyRejected:
+        raise
+    except ServiceError:
+        return None
+    erased_at = erasure.get("erased_at")
+    return long_day(erased_at) if isinstance(erased_at, str) else None
 
 
 # --- challenges ----------------------------------------------------------------------------------------------
