@@ -244,11 +244,14 @@ async def test_a_challenge_raised_through_the_api_is_acknowledged_and_resolved_i
     await row.get_by_role("link").click()
     await ao_page.get_by_role("button", name="Acknowledge").click()
     await expect(ao_page.locator("[data-state]")).to_have_text("acknowledged")
+    # the AO's own person who acted, by their username (walk "leaver", finding 5)
+    await expect(ao_page.locator("[data-answered=acknowledged]")).to_contain_text(", by ao.user, in the portal")
     await ao_page.get_by_label("Rejected: not a data error (an appeal, say)").check()
     await ao_page.get_by_label("Reason (needed when nothing was changed)").fill("The date matches the certificate.")
     await ao_page.get_by_role("button", name="Resolve the challenge").click()
     await expect(ao_page.locator("[data-state]")).to_have_text("resolved")
     await expect(ao_page.locator("[data-resolution=rejected]")).to_have_text("Rejected: not a data error")
+    await expect(ao_page.locator("[data-answered=resolved]")).to_contain_text("(resolved by ao.user, in the portal)")
 
     async with await portal_system.client("challenges", f"ao:{SAMPLE_AO}") as challenges:
         stored = (await challenges.get(f"/v1/challenges/{challenge_id}")).json()
@@ -257,6 +260,35 @@ async def test_a_challenge_raised_through_the_api_is_acknowledged_and_resolved_i
         "rejected",
         "The date matches the certificate.",
     )
+
+
+async def test_a_challenge_answered_with_the_aos_api_key_and_by_an_operator_names_the_key_and_no_operator(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    """The AO's challenge page names its own API key by its label ("tests", as the test keys are labelled); an LRS
+    operator's resolution stays "an LRS operator" (decision 0169)."""
+    line = 14  # Grace Davies's: challenged by no other test
+    uln = (SAMPLES / "sample-100.csv").read_text().splitlines()[line - 1].split(",")[2]
+    achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, line)
+    async with await portal_system.client("challenges", f"learner:{uln}") as challenges:
+        raised = await challenges.post(
+            "/v1/challenges", json={"achievement_id": achievement_id, "ao_id": SAMPLE_AO, "reason": "Wrong grade."}
+        )
+    assert raised.status_code == 201, raised.text
+    challenge_id = raised.json()["challenge_id"]
+    async with await portal_system.client("challenges", f"ao:{SAMPLE_AO}") as challenges:
+        acknowledged = await challenges.post(f"/v1/challenges/{challenge_id}/acknowledge")
+    assert acknowledged.status_code == 200, acknowledged.text
+    async with await portal_system.client("challenges", "operator:tests") as challenges:
+        resolved = await challenges.post(
+            f"/v1/challenges/{challenge_id}/resolve", json={"resolution": "upheld", "note": "Checked: a Pass."}
+        )
+    assert resolved.status_code == 200, resolved.text
+
+    await ao_page.goto(f"{portal_system.url}/challenges/{challenge_id}")
+    await expect(ao_page.locator("[data-answered=acknowledged]")).to_contain_text(", with your API key “tests”")
+    await expect(ao_page.locator("[data-answered=resolved]")).to_contain_text("(resolved by an LRS operator)")
+    assert "operator:tests" not in await ao_page.content()
 
 
 async def test_a_changed_challenge_contact_gets_the_next_challenge_email(
@@ -1896,6 +1928,8 @@ async def test_an_operator_finds_an_aos_batch_by_its_id_and_reads_it_as_the_ao_d
     url, batch_id = portal_system.url, uploaded.showcase.batch_id
     await ao_page.goto(f"{url}/batches/{batch_id}")
     ao_status = await wait_decided(ao_page)
+    # who of the AO sent it, by their username (walk "leaver", finding 5); the desk's row is the operators' only
+    await expect(ao_page.locator("[data-sent-by=ao] dd")).to_have_text("ao.user, in the portal")
     ao_counts = await counts(ao_page)
     ao_records = await ao_page.locator("table[data-table=records] caption").inner_text()
 
@@ -1986,6 +2020,36 @@ async def test_an_operator_disables_an_account_after_confirming_and_is_told_it_w
     await expect(operator_page.get_by_role("button", name=f"Enable again {username}")).to_be_visible()
     changes = operator_page.locator("table[data-table=account-changes]")
     await expect(changes.locator("tr", has_text=username).first).to_contain_text("disabled: Lee has left the AO")
+
+
+async def test_disabling_an_operator_revokes_the_key_made_under_their_name_and_says_so(
+    operator_page: Page, portal_system: PortalSystem
+) -> None:
+    url = portal_system.url
+    username = f"ops.leaving.{uuid.uuid4().hex[:6]}"
+    async with await portal_system.client("portal", "operator:tests") as accounts:
+        made = await accounts.post(
+            "/v1/admin/users",
+            json={"username": username, "display_name": "Ops Leaving", "role": "operator", "scopes": ["support"]},
+        )
+    assert made.status_code == 201, made.text
+    their_key = await portal_system.key_for(f"operator:{username}")  # as `lrs credentials create` makes one
+    async with await portal_system.client("portal", f"operator:{username}") as theirs:
+        assert (await theirs.get("/v1/admin/users", params={"starting": username})).status_code == 200
+
+    await operator_page.goto(f"{url}/ops/accounts/{username}/disable")
+    await expect(operator_page.locator("[data-own-keys]")).to_contain_text(
+        f"1 API key of operator:{username} (tests (key {their_key.split('_')[1]})) will be revoked too"
+    )
+    await expect(operator_page.locator("#reason-hint")).to_contain_text("about the account, not the person")
+    assert await serious_violations(operator_page) == []
+    await operator_page.get_by_label("Why you are disabling the account").fill("has left the LRS")
+    await operator_page.get_by_role("button", name=f"Yes, disable {username}").click()
+    await expect(operator_page.locator("[data-account-done]")).to_contain_text(
+        f"1 API key of operator:{username} was revoked with it"
+    )
+    async with await portal_system.client("portal", f"operator:{username}") as theirs:
+        assert (await theirs.get("/v1/admin/users", params={"starting": username})).status_code == 401
 
 
 async def _follow(link: Locator) -> None:

@@ -370,21 +370,78 @@ _COMMON_WORDS = frozenset(
     {
         "password", "passw0rd", "p@ssword", "qwerty", "qwertyuiop", "letmein", "welcome", "iloveyou", "admin",
         "administrator", "abc", "abcdef", "monkey", "dragon", "football", "baseball", "sunshine", "princess",
-        "trustno1", "login", "master", "changeme", "secret", "default",
+        "trustno1", "login", "master", "changeme", "secret", "default", "p@ssw0rd", "pa$$word", "pa$$w0rd",
+        # the season or month it is, with the year around it ("Summer2026!!"), and this service's own names
+        "spring", "summer", "autumn", "fall", "winter", "january", "february", "march", "april", "may", "june", "july",
+        "august", "september", "october", "november", "december", "lrs", "portal", "lrsportal", "learningrecords",
+        "learningrecordsservice", "organisationportal",
     }
 )  # fmt: skip
 _AROUND_WORDS = string.digits + string.punctuation + " "
 
 
 def _guessable(password: str) -> bool:
-    """Only digits and marks, or around them a common word or a character or two repeated."""
+    """Only digits and marks, or around them a common word, a character or two repeated, or a run of the alphabet
+    ("abcdefghijkl")."""
     core = password.lower().strip(_AROUND_WORDS)
-    return core in _COMMON_WORDS or len(set(core)) <= 2
+    in_a_row = len(core) >= 3 and (core in string.ascii_lowercase or core[::-1] in string.ascii_lowercase)
+    return core in _COMMON_WORDS or len(set(core)) <= 2 or in_a_row
 
 
-def check_new_password(password: str, *, is_current: bool = False) -> None:
+def _letters(text: str) -> str:
+    return "".join(character for character in text.casefold() if character.isalpha())
+
+
+def _words(text: str, shortest: int) -> list[str]:
+    """The runs of letters in `text` (casefolded) of `shortest` letters or more: "victim.lock" → victim, lock."""
+    return [word for word in re.split(r"[^\w]|[\d_]", text.casefold()) if len(word) >= shortest]
+
+
+@dataclass(frozen=True)
+class PasswordOwner:
+    """Whose new password it is, for the words it must not hold (`check_new_password`): their username and name,
+    and for an AO user their AO's recognition number and, when the register has it, name."""
+
+    username: str
+    name: str
+    ao_id: str | None = None
+    ao_name: str | None = None
+
+    @classmethod
+    def of(cls, account: Account, ao_name: str | None = None) -> PasswordOwner:
+        return cls(account.username, account.display_name, account.ao_id, ao_name if account.ao_id else None)
+
+    def is_in(self, password: str) -> bool:
+        """The password's letters (all of them, marks and digits left out, any case) hold a part of the username or
+        of the name of three letters or more ("victim.lock2026", "Siân-Jones!"); or it holds the AO's number
+        ("rn9037"); or its letters are the AO's name, or a word of it or a few in a row ("Pearson2026!",
+        "CityAndGuilds1")."""
+        letters = _letters(password)
+        if any(part in letters for part in (*_words(self.username, 3), *_words(self.name, 3))):
+            return True
+        if self.ao_id and self.ao_id.casefold() in password.casefold():
+            return True
+        if self.ao_name and letters:
+            words = _words(self.ao_name, 1)
+            runs = {
+                "".join(named[start:end])
+                for named in (words, [word for word in words if word not in _JOINING_WORDS])  # "City & Guilds"
+                for start in range(len(named))
+                for end in range(start + 1, len(named) + 1)
+            }
+            whole = "".join(words)
+            return letters in {run for run in runs if len(run) >= 3} or (len(whole) >= 3 and whole in letters)
+        return False
+
+
+# Left out of an AO's name as people shorten it: "City and Guilds" is "City & Guilds".
+_JOINING_WORDS = frozenset({"and", "of", "the", "for", "in"})
+
+
+def check_new_password(password: str, *, is_current: bool = False, owner: PasswordOwner | None = None) -> None:
     """The rules a new password follows: long enough, not among the first an attacker tries, no control
-    character (tab, line break, ...), and not the one the person has now (`is_current`)."""
+    character (tab, line break, ...), not the one the person has now (`is_current`) and, when it is chosen by
+    `owner` (not generated), holding none of their own words: their username, their name, their AO's."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidAccount(f"A password has at least {MIN_PASSWORD_LENGTH} characters", "password")
     if refused := refused_character(password, one_line=True, one_line_is="a password"):
@@ -399,6 +456,11 @@ def check_new_password(password: str, *, is_current: bool = False) -> None:
             " words make a good one",
             "password",
         )
+    if owner is not None and owner.is_in(password):
+        whose = (
+            "your username or name, or your organisation's name or number" if owner.ao_id else "your username or name"
+        )
+        raise InvalidAccount(f"A password must not contain {whose}: a few unrelated words make a good one", "password")
 
 
 class PasswordChange(StrEnum):

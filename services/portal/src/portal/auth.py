@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections import Counter
-from collections.abc import Collection, Container, Iterator
+from collections.abc import Collection, Container, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from time import monotonic
@@ -32,6 +32,7 @@ from portal.accounts import (
     NotInRegister,
     PasswordByLink,
     PasswordChange,
+    PasswordOwner,
     Role,
     SignInOutcome,
     account_errors,
@@ -106,6 +107,23 @@ class SignedIn:
     service_key: str
     expires_at: datetime
     sandpit_key: str | None = None  # issued the first time the person opens the Sandpit
+
+
+@dataclass(frozen=True)
+class Disabled:
+    """What disabling an account did: `done`, False when it was disabled already (nothing changed); `keys_revoked`, an
+    operator's own API keys (`operator:<username>`, not its sessions') revoked in the same step."""
+
+    done: bool
+    keys_revoked: tuple[StoredKey, ...] = ()
+
+
+def reaches_beyond(key: StoredKey, duties: Collection[str]) -> bool:
+    """Whether an operator key does more than `duties` (none: every duty) allow: a key without scopes does
+    everything."""
+    if not duties:
+        return False
+    return not key.principal.scopes or not key.principal.scopes <= set(duties)
 
 
 class SessionEnded(Exception):
@@ -305,8 +323,10 @@ class Authentication:
             return None
         return SignedIn(token, account, csrf_token, issued.token, expires_at)
 
-    async def session_for(self, token: str | None) -> SignedIn | None:
-        """The live session the cookie names, its expiry pushed forward; None when absent or over."""
+    async def session_for(self, token: str | None, *, extend: bool = True) -> SignedIn | None:
+        """The live session the cookie names, its expiry pushed forward; None when absent or over. `extend=False`:
+        read as it is, for a request that is not the person's doing (a sign-in page that says the session ended, a
+        batch page's polling), so that it never keeps an idle session."""
         if not token:
             return None
         stored = await self._sessions.get(token_hash(token))
@@ -316,8 +336,10 @@ class Authentication:
         if stored.expires_at <= now or stored.account.disabled_at is not None:
             await self._end(stored.token_hash)
             return None
-        expires_at = self._session_policy.expiry(stored.created_at, now)
-        await self._sessions.extend(stored.token_hash, expires_at)
+        expires_at = stored.expires_at
+        if extend:
+            expires_at = self._session_policy.expiry(stored.created_at, now)
+            await self._sessions.extend(stored.token_hash, expires_at)
         sealed_sandpit = stored.sealed_sandpit_key
         return SignedIn(
             token,
@@ -583,7 +605,7 @@ class Authentication:
             return PasswordChange.LOCKED
         if checked.account is None:
             return PasswordChange.WRONG_PASSWORD  # a wrong password, or an account disabled meanwhile
-        check_new_password(new, is_current=new == current)
+        check_new_password(new, is_current=new == current, owner=self._password_owner(checked.account))
         new_hash = await self._hashed(new)
         ended = await self._accounts.change_own_password(checked.account, checked.password_hash, new_hash)
         if ended is None:
@@ -652,7 +674,11 @@ class Authentication:
             return PasswordByLink(None)
         link_hash = token_hash(token)
         holder = await self._link_holder(link_hash)
-        check_new_password(new, is_current=await self._is_the_given_password(holder, new))
+        check_new_password(
+            new,
+            is_current=await self._is_the_given_password(holder, new),
+            owner=self._password_owner(holder[0]) if holder else None,
+        )
         new_hash = await self._hashed(new)
         reset = await self._accounts.reset_by_link(link_hash, new_hash)
         if reset is None:
@@ -694,6 +720,12 @@ class Authentication:
             if now - use.at > LINK_USE_REMEMBERED_SECONDS:
                 del self._links_used[link_hash]
 
+    def _password_owner(self, account: Account) -> PasswordOwner:
+        """Whose new password is checked (`check_new_password`): the AO's name from the register, when it has it."""
+        register = self._register
+        organisation = register.get(account.ao_id) if account.ao_id and isinstance(register, Mapping) else None
+        return PasswordOwner.of(account, getattr(organisation, "name", None))
+
     async def _link_holder(self, link_hash: str) -> tuple[Account, str] | None:
         """The account a working link is for, with its password hash."""
         holder = await self._accounts.reset_link_holder(link_hash)
@@ -715,12 +747,37 @@ class Authentication:
         return enabled
 
     async def disable(self, username: str, *, by: str, reason: str = "") -> bool:
-        """Disables the account and ends its sessions, `reason` kept in the audit: False when it was disabled
-        already; LastOperatorWithPower when it would leave no enabled operator with every duty, or with the accounts
-        duty."""
-        disabled = await self._accounts.disable(username, by=by, reason=reason)
+        """`disable_account`'s `done`."""
+        return (await self.disable_account(username, by=by, reason=reason)).done
+
+    async def disable_account(self, username: str, *, by: str, reason: str = "") -> Disabled:
+        """Disables the account and ends its sessions, `reason` kept in the audit; an operator's own API keys (made
+        under their name, `operator:<username>`) are revoked in the same transaction, kept as revoked by `by`: the
+        person has left, or may not be who signs in. Not done when it was disabled already; LastOperatorWithPower
+        when it would leave no enabled operator with every duty, or with the accounts duty."""
+        revoked: list[StoredKey] = []
+
+        async def revoke_own_keys(connection: asyncpg.Connection, account: Account) -> None:
+            if account.is_operator:
+                kept_as = f"{by}, disabling the portal account {account.username}"
+                revoked.extend(await self._keys.revoke_own_keys(account.principal, by=kept_as, connection=connection))
+
+        done = await self._accounts.disable(username, by=by, reason=reason, in_the_same_step=revoke_own_keys)
+        if revoked:
+            await self._keys.forget_revoked([key.key_id for key in revoked])
+            _log.info("operator_keys_revoked_with_account", key_ids=[key.key_id for key in revoked])
         await self._revoke(await self._sessions.end_all_of(username))
-        return disabled
+        return Disabled(done, tuple(revoked))
+
+    async def own_keys(self, account: Account) -> list[StoredKey]:
+        """An operator's own live API keys (`operator:<username>`, not the portal's session keys), oldest first: what
+        disabling the account revokes too; none for an AO user (its AO's keys are the AO's)."""
+        return await self._keys.own_keys(account.principal) if account.is_operator else []
+
+    async def keys_beyond_duties(self, account: Account) -> list[StoredKey]:
+        """The operator's own live API keys that do more than the account's duties (`reaches_beyond`): a change of
+        duties leaves them as they are."""
+        return [key for key in await self.own_keys(account) if reaches_beyond(key, account.scopes)]
 
     async def account(self, username: str) -> Account:
         found = await self._accounts.get(username)

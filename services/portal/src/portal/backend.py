@@ -117,6 +117,9 @@ def _raise_for(response: httpx.Response) -> None:
 # before the page such a line would be looked for on.
 LAST_RECORD_LINE = MAX_BATCH_BYTES + 1
 
+# How long a batch's submit waits for ingest when the page does not say (PORTAL_SUBMIT_TIMEOUT_SECONDS' default).
+SUBMIT_TIMEOUT_SECONDS: float = PortalSettings.model_fields["submit_timeout_seconds"].default
+
 # A well-formed ULN with a right check digit, not the temporary one: the projector reads it for `batch_on_the_plr`,
 # whose answer turns on the batch alone (whatever it holds of this ULN is dropped unread).
 BATCH_PROBE_ULN = "9999999998"
@@ -158,13 +161,25 @@ class Services:
     def as_principal(self, service_key: str) -> ServiceCalls:
         return ServiceCalls(self._client, self._urls, service_key)
 
-    async def ready(self) -> dict[str, bool]:
-        answers: dict[str, bool] = {}
+    async def ready(self, *only: str) -> dict[str, dict[str, Any]]:
+        """Each service's `/readyz` (of `only` these, if named): `ready`, and its `checks` as it said them ("ok", or
+        "ok: retrying for 24s: …": a service can be ready while no email goes), none when it did not answer (`error`:
+        how). The status alone said "ready" all through a relay outage (the incident walk, finding 1)."""
+        answers: dict[str, dict[str, Any]] = {}
         for name, url in self._urls.items():
+            if only and name not in only:
+                continue
             try:
-                answers[name] = (await self._client.get(f"{url}/readyz", timeout=3.0)).status_code == 200
-            except httpx.HTTPError:
-                answers[name] = False
+                response = await self._client.get(f"{url}/readyz", timeout=3.0)
+            except httpx.HTTPError as error:
+                answers[name] = {"ready": False, "checks": {}, "error": type(error).__name__}
+                continue
+            try:
+                checks = response.json().get("checks")
+            except (ValueError, AttributeError):
+                checks = None
+            said = {str(check): str(text) for check, text in checks.items()} if isinstance(checks, dict) else {}
+            answers[name] = {"ready": response.status_code == 200, "checks": said, "error": None}
         return answers
 
 
@@ -219,13 +234,28 @@ class ServiceCalls:
 
     # --- batches (ingest) ------------------------------------------------------------------------
 
-    async def submit_batch(self, content: bytes, content_type: str, idempotency_key: str | None) -> dict[str, Any]:
+    async def submit_batch(
+        self, content: bytes, content_type: str, idempotency_key: str | None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Ingest's answer, with `replayed`: True when it answered with an earlier batch (the same key, or
-        without one the same file) rather than making a new one."""
+        without one the same file) rather than making a new one. `timeout`: seconds to wait for it
+        (PORTAL_SUBMIT_TIMEOUT_SECONDS; its default when not given), longer than ingest waits for Kafka
+        (INGEST_PUBLISH_TIMEOUT_SECONDS), so that a Kafka away is said by ingest's 503, which names the batch: with
+        the client's 30 s the portal gave up first, and its log blamed ingest (the incident walk, finding 5)."""
         headers = {"Content-Type": content_type}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        response = await self._request("POST", "ingest", "/v1/batches", content=content, headers=headers)
+        waited = SUBMIT_TIMEOUT_SECONDS if timeout is None else timeout
+        try:
+            response = await self._request(
+                "POST", "ingest", "/v1/batches", content=content, headers=headers, timeout=waited
+            )
+        except Unavailable as error:
+            if isinstance(error.__cause__, httpx.TimeoutException):
+                raise Unavailable(
+                    f"The ingest service did not answer within {waited:g} s ({type(error.__cause__).__name__})."
+                ) from error.__cause__
+            raise
         result: dict[str, Any] = response.json()
         return {**result, "replayed": response.headers.get("Idempotent-Replay") == "true"}
 

@@ -336,7 +336,11 @@ any value, name or line of the file, then "…".
   is told so at line 2; one that ends after its header values has no records (RS006), as in XML and JSON.
 - **Not UTF-8.** CSV, XML and JSON all name the first byte that is not UTF-8 and where it is
   (`byte 0xE2 is not UTF-8`): a file saved as Windows-1252 or ISO-8859-1 writes "Siân" with such a byte. Save the
-  file as UTF-8. A file saved as UTF-16 or UTF-32 is named as such, with or without a byte order mark, and told to save it as UTF-8,
+  file as UTF-8. A file saved in an encoding that lacks a letter (Excel's "CSV (Comma delimited)", an MIS export to
+  "ANSI": no Welsh ŵ or ŷ) has no byte that is not UTF-8 when it holds no other accented letter: the lost letter is
+  written `?` and the file passes the door. Such a name is RV021 at that name (`…holds '?' at character 3, where a
+  letter was lost when the file was saved: save it again from the original as UTF-8 (in Excel, "CSV UTF-8 (Comma
+  delimited)")`), and `lrs batch check` says so offline. A file saved as UTF-16 or UTF-32 is named as such, with or without a byte order mark, and told to save it as UTF-8,
   whatever its Content-Type (application/octet-stream, text/plain or none included). A file that starts with two UTF-8
   byte order marks (a program that adds one to a file that has one), in any format, is told so: save it as UTF-8
   once. An empty body (0 bytes) is refused (RS001) as empty: send the batch file itself as the request body. In XML, the declaration may name UTF-8 as `encoding="UTF-8"` in any case, or name no encoding;

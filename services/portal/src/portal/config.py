@@ -42,6 +42,12 @@ class PortalSettings(ServiceSettings):
         default=None, validation_alias=AliasChoices("PORTAL_PLR_READER_URL", "LRS_PLR_READER_URL")
     )
     service_timeout_seconds: float = Field(default=30.0, gt=0)
+    submit_timeout_seconds: float = Field(
+        default=45.0,
+        gt=0,
+        description="how long a batch's submit waits for ingest: above ingest's INGEST_PUBLISH_TIMEOUT_SECONDS (30),"
+        " so that a Kafka away is said by ingest's own 503, which names the batch, and not by the portal giving up",
+    )
 
     # The Sandpit (decision 0060): its services, and its database, where the portal issues each person's
     # sandpit key as it issues their live one in DATABASE_URL. Without all three, the portal has no Sandpit.

@@ -227,21 +227,36 @@ def operator_link_email(account: Account, link: str, expires_at: datetime, polic
     return message
 
 
+def old_address_told(change: AddressChange) -> bool:
+    """Whether the address an account had is told of the change (`address_changed_email`): not when there was none
+    (or it is not one mailbox), nor for a disabled account, whose links stopped working when it was disabled: its
+    address was removed or changed so that nothing more goes to the person."""
+    return change.changed and change.account.disabled_at is None and one_address(change.previous or "") is not None
+
+
 def address_changed_email(change: AddressChange, changed_at: datetime, policy: ResetLinkPolicy) -> EmailMessage | None:
-    """The notice to the address an account had, that links to choose a new password no longer go there;
-    None when there is no such address (or it is not one mailbox). The new address is not in it."""
+    """The notice to the address an account had, that links to choose a new password no longer go there (for an
+    address removed: to no address); None when it is not told (`old_address_told`). The new address is not in it."""
     recipient = one_address(change.previous or "")
-    if recipient is None or not change.changed:
+    if recipient is None or not old_address_told(change):
         return None
     account = change.account
     who = "an LRS operator" if change.by_operator else "someone signed in as you, with your password"
-    message = _email(recipient, "The email address of your Organisation Portal account has changed", policy)
+    removed = not account.email
+    subject = "has been removed" if removed else "has changed"
+    message = _email(recipient, f"The email address of your Organisation Portal account {subject}", policy)
+    what = "was removed at" if removed else "was changed at"
+    where = (
+        "No links to choose a password are sent to any address now; any sent here before no longer work.\n\n"
+        if removed
+        else "Links to choose a new password now go to the new address, not to this one; any sent here before\n"
+        "no longer work.\n\n"
+    )
     body = (
         f"Hello {account.display_name},\n\n"
-        f"The email address of your LRS Organisation Portal account, {account.username}, was changed at"
+        f"The email address of your LRS Organisation Portal account, {account.username}, {what}"
         f" {time_on_day(changed_at)} (UK time) by {who}.\n"
-        "Links to choose a new password now go to the new address, not to this one; any sent here before\n"
-        "no longer work.\n\n"
+        f"{where}"
         "If you did not expect this, tell the LRS service desk at once.\n"
     )
     message.set_content(_with_desk(body, policy))

@@ -10,6 +10,7 @@ sealed the same way with a stream of its own, so the two sealed keys never share
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,12 +84,19 @@ class SessionClock:
     final: bool
 
 
+# How long after the session's end its page goes to the sign-in page: the page counts `ends_in` from when its script
+# runs, after the portal drew it, so a page told the time left to the second (rounded down, as it once was) asked for
+# the sign-in page a moment before the session ended, found it live and was sent back, signed in again.
+ENDED_MARGIN = timedelta(seconds=2)
+
+
 def session_clock(expires_at: datetime, now: datetime, idle: timedelta) -> SessionClock:
     """The clock of a session whose expiry was just pushed forward (`SessionPolicy.expiry`): an expiry nearer than
-    `idle` from now is the absolute limit's."""
+    `idle` from now is the absolute limit's. `ends_in` is rounded up, with `ENDED_MARGIN`: the page's "signed out"
+    comes once the session has surely ended."""
     left = max(expires_at - now, timedelta(0))
     return SessionClock(
-        ends_in=int(left.total_seconds()),
+        ends_in=math.ceil(left.total_seconds()) + int(ENDED_MARGIN.total_seconds()),
         idle=int(idle.total_seconds()),
         warn_before=int(min(WARNING_LEAD, idle / 2).total_seconds()),
         final=left < idle - timedelta(seconds=1),

@@ -22,7 +22,13 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from lrs_contracts.environments import Environment
-from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore, IssuedKey, StoredKey
+from lrs_platform.credential_store import (
+    SESSION_KEY_LABEL,
+    CredentialStore,
+    IssuedKey,
+    StoredKey,
+    revoke_own_keys_in,
+)
 from lrs_platform.database import advisory_lock_key
 from lrs_platform.identity import Principal, PrincipalKind
 from portal.accounts import (
@@ -481,10 +487,18 @@ class AccountStore:
             await self.record_change(connection, by, username, AccountChange.DUTIES_CHANGED, duties_text(scopes))
         return True
 
-    async def disable(self, username: str, *, by: str, reason: str = "") -> bool:
+    async def disable(
+        self,
+        username: str,
+        *,
+        by: str,
+        reason: str = "",
+        in_the_same_step: Callable[[asyncpg.Connection, Account], Awaitable[None]] | None = None,
+    ) -> bool:
         """Disables the account (recorded once, with the operator's `reason`): False when it was disabled already,
         and nothing changes; LastOperatorWithPower when it would leave no enabled operator with every duty, or with
-        the accounts duty."""
+        the accounts duty. `in_the_same_step`: what else the disabling does (an operator's own API keys revoked),
+        in its transaction, given the account as it was."""
         async with self._pool.acquire() as connection, connection.transaction():
             locked = await self._locked_with_the_operators(connection, username)
             if locked is None:
@@ -501,6 +515,8 @@ class AccountStore:
                 username,
             )
             await self.record_change(connection, by, username, AccountChange.DISABLED, reason)
+            if in_the_same_step is not None:
+                await in_the_same_step(connection, account)
             return True
 
     async def enable(self, username: str, *, by: str) -> bool:
@@ -751,6 +767,24 @@ class ServiceKeys:
 
     async def revoke(self, key_ids: list[str]) -> None:
         await self._credentials.revoke(*key_ids)
+
+    async def forget_revoked(self, key_ids: list[str]) -> None:
+        """Keys revoked in a transaction now committed (`revoke_own_keys`): this process stops accepting them at once
+        (the others within the key store's cache time)."""
+        await self._credentials.revoke(*key_ids)  # revoked already: only dropped from the cache
+
+    async def own_keys(self, principal: Principal) -> list[StoredKey]:
+        """The live API keys of an operator's own principal (`operator:<username>`), not the portal's session keys:
+        what disabling the operator's account revokes too, oldest first."""
+        keys, _ = await self.listing(PrincipalKind.OPERATOR, principal=Principal(principal.kind, principal.id))
+        return sorted(keys, key=lambda key: (key.created_at, key.key_id))
+
+    async def revoke_own_keys(
+        self, principal: Principal, *, by: str, connection: asyncpg.Connection
+    ) -> list[StoredKey]:
+        """Revokes `own_keys` in `connection`'s transaction, kept with who did (`by`): the keys revoked. Call
+        `forget_revoked` with them once it commits."""
+        return await revoke_own_keys_in(connection, Principal(principal.kind, principal.id), by=by)
 
     async def revoke_ao_key(self, key_id: str, *, connection: asyncpg.Connection | None = None) -> Principal | None:
         """Revokes an AO's key as `listing` shows them (never an operator's, nor a session's): the AO, or

@@ -341,7 +341,14 @@ class MemoryAccounts:
         await self._kept(by, username, AccountChange.ENABLED)
         return True
 
-    async def disable(self, username: str, *, by: str, reason: str = "") -> bool:
+    async def disable(
+        self,
+        username: str,
+        *,
+        by: str,
+        reason: str = "",
+        in_the_same_step: Callable[[None, Account], Awaitable[None]] | None = None,
+    ) -> bool:
         stored(username, reason)
         if username not in self.rows:
             raise AccountNotFound(username)
@@ -354,6 +361,8 @@ class MemoryAccounts:
             if link["username"] == username:
                 link["used"] = True
         await self._kept(by, username, AccountChange.DISABLED, reason)
+        if in_the_same_step is not None:
+            await in_the_same_step(None, account)
         return True
 
 
@@ -436,6 +445,7 @@ class MemoryKeys:
         self.labels: dict[str, str] = {}
         self.created: dict[str, datetime] = {}
         self.revoked: dict[str, tuple[Principal, datetime]] = {}
+        self.revoked_by: dict[str, str] = {}  # who revoked the keys an account's disabling revoked
 
     async def issue(self, principal: Principal, label: str, *, connection: None = None) -> IssuedKey:
         stored(label)
@@ -453,6 +463,23 @@ class MemoryKeys:
         for key_id in key_ids:
             if (principal := self.live.pop(key_id, None)) is not None:
                 self.revoked[key_id] = (principal, utc_now())
+
+    async def forget_revoked(self, key_ids: list[str]) -> None:
+        assert not set(key_ids) & set(self.live), "forgotten only once revoked"
+
+    async def own_keys(self, principal: Principal) -> list[StoredKey]:
+        return [
+            StoredKey(key_id, live, self.labels[key_id], self.created[key_id], None)
+            for key_id, live in sorted(self.live.items(), key=lambda item: (self.created[item[0]], item[0]))
+            if (live.kind, live.id) == (principal.kind, principal.id)
+            and not self.labels[key_id].startswith("portal session:")
+        ]
+
+    async def revoke_own_keys(self, principal: Principal, *, by: str, connection: None) -> list[StoredKey]:
+        own = await self.own_keys(principal)
+        await self.revoke([key.key_id for key in own])
+        self.revoked_by.update({key.key_id: by for key in own})
+        return own
 
     async def revoke_ao_key(self, key_id: str, *, connection: None = None) -> Principal | None:
         principal = self.live.get(key_id)

@@ -125,10 +125,34 @@ def create(
     return f"created {account_text(issued['account'])}\npassword: {issued['password']}"
 
 
+def _key_text(key: dict[str, Any]) -> str:
+    """An API key as the portal names it: its label and id, never a secret."""
+    return f"{key['label']} (key {key['key_id']})" if key.get("label") else f"key {key['key_id']}"
+
+
+def _keys_of(account: dict[str, Any], keys: Sequence[dict[str, Any]]) -> str:
+    return f"{len(keys)} API key{'' if len(keys) == 1 else 's'} of operator:{account['username']}"
+
+
 def disable(connection: Connection, username: str) -> str:
     with _portal(connection) as client:
         account = expect_ok(client.post(f"{_account_path(username)}/disable"))
-    return f"disabled {account_text(account)}; its sessions are ended"
+    lines = [f"disabled {account_text(account)}; its sessions are ended"]
+    if revoked := account.get("keys_revoked"):
+        one = len(revoked) == 1
+        lines.append(
+            f"{_keys_of(account, revoked)} {'was' if one else 'were'} revoked with it:"
+            f" {', '.join(map(_key_text, revoked))}"
+        )
+    elif account["role"] == "operator" and "keys_revoked" in account:  # a portal from before says nothing of keys
+        lines.append(f"no API key of operator:{account['username']} was live")
+    if contact := account.get("challenge_contact"):
+        by = f" (set by {contact['set_by']})" if contact.get("set_by") else ""
+        lines.append(
+            f"{contact['email']} is {contact['ao_id']}'s challenge contact{by}: ask the AO to set another on its"
+            " Challenge contact page"
+        )
+    return "\n".join(lines)
 
 
 def enable(connection: Connection, username: str) -> str:
@@ -163,7 +187,18 @@ def set_duties(connection: Connection, username: str, scopes: Sequence[str], eve
     body = {"scopes": _checked(scopes), "every_duty": every_duty}
     with _portal(connection) as client:
         account = expect_ok(client.put(f"{_account_path(username)}/scopes", json=body))
-    return f"{account_text(account)}; their sessions are ended, unless these were their duties already"
+    said = f"{account_text(account)}; their sessions are ended, unless these were their duties already"
+    if beyond := account.get("keys_beyond_duties"):
+        one = len(beyond) == 1
+        named = "; ".join(
+            f"{_key_text(key)}: {', '.join(key['scopes']) if key['scopes'] else 'every duty'}" for key in beyond
+        )
+        said += (
+            f"\n{_keys_of(account, beyond)} still {'does' if one else 'do'} more than these duties: {named};"
+            f" {'it stays' if one else 'they stay'} until revoked: lrs credentials revoke --principal"
+            f" operator:{account['username']}"
+        )
+    return said
 
 
 def set_email(connection: Connection, username: str, address: str | None, remove: bool) -> str:

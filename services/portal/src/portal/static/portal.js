@@ -193,7 +193,8 @@ if (timeout && typeof timeout.showModal === "function") {
       schedule();
     }
   });
-  // What the page itself asks of the portal (following a batch, checking a typed record) keeps the session too.
+  // What the person does on the page (a typed record checked as they go) keeps the session too; a batch page
+  // following its status does not.
   sessionTouched = () => {
     endsAt = Math.min(Date.now() + idle, finalEndsAt);
     share();
@@ -210,7 +211,8 @@ if (batchStatus && batchStatus.dataset.decided === "false") {
     try {
       const response = await fetch(batchStatus.dataset.statusUrl, { headers: { Accept: "application/json" } });
       if (response.ok) {
-        if (!response.redirected) sessionTouched();
+        // Following is the page's doing, not the person's: it keeps no session (the portal does not count it
+        // either), so a page left open on a batch that waits still signs out when idle.
         const answer = await response.json();
         const tag = batchStatus.querySelector("[data-status]");
         if (tag && tag.dataset.status !== answer.status) {

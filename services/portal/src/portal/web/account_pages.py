@@ -33,11 +33,11 @@ from portal.accounts import (
     NotInRegister,
     PasswordChangedMeanwhile,
     Role,
-    one_address,
 )
 from portal.auth import LinkNotSent, LinkShareUsed, NoSandpit, SandpitUnreachable, SignedIn
+from portal.backend import ServiceError
 from portal.password_emails import PasswordEmails
-from portal.reset_links import PasswordChangedBy
+from portal.reset_links import PasswordChangedBy, old_address_told
 from portal.store import AccountDisabled, AccountExists, AccountNotFound, SentForm
 from portal.web.common import (
     AccountsOperator,
@@ -54,6 +54,7 @@ from portal.web.common import (
     told_old_address,
     uk_time,
 )
+from portal.web.key_names import key_named
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,6 +74,68 @@ DUTIES = {
     OperatorScope.MAINTENANCE: "maintenance windows and pauses; the Sandpit's purge",
     OperatorScope.ACCOUNTS: "AO staff's accounts and AO API keys; disabling any account",
 }
+
+
+CONTACT_SECONDS = 5.0  # the notifier's answer a confirmation waits for at most: it is said only when it comes
+
+
+class ContactOf(NamedTuple):
+    """An AO user's account that is its AO's challenge contact: the contact's address, and who set it."""
+
+    ao_id: str
+    email: str
+    set_by: str | None
+
+
+async def challenge_contact_of(request: Request, account: Account, service_key: str) -> ContactOf | None:
+    """Whether `account` is its AO's challenge contact, read from the notifier with `service_key` (the operator's):
+    the contact's address is the account's, or the contact was last set in the portal signed in as it. None too when
+    the notifier does not answer (or not in time): a disabling is never held up for it."""
+    if account.ao_id is None:
+        return None
+    service = portal_of(request).services.as_principal(service_key)
+    try:
+        contact = await service.challenge_contact(account.ao_id, timeout=CONTACT_SECONDS)
+    except ServiceError:
+        return None
+    if contact is None or not contact.get("email"):
+        return None
+    by = str(contact.get("updated_by") or "")
+    key = await key_named(request, contact.get("updated_with_key"), by) if by == f"ao:{account.ao_id}" else None
+    known = key is not None and key.get("known") and key.get("principal") == by
+    person = key.get("person") if key is not None and known else None
+    address = str(contact["email"])
+    if person != account.username and (not account.email or address.casefold() != account.email.casefold()):
+        return None
+    if person:
+        set_by: str | None = person
+    elif key is not None and known and key.get("label"):
+        set_by = f"the AO's API key {key['label']}"
+    elif by.startswith(f"{PrincipalKind.OPERATOR.value}:"):
+        set_by = "an LRS operator"
+    else:
+        set_by = None
+    return ContactOf(account.ao_id, address, set_by)
+
+
+def contact_said(contact: ContactOf) -> str:
+    """What a disabling's confirmation says of an account that is its AO's challenge contact."""
+    by = f" (set by {contact.set_by})" if contact.set_by else ""
+    return (
+        f"{contact.email} is {contact.ao_id}'s challenge contact{by}: ask the AO to set another on its Challenge"
+        " contact page"
+    )
+
+
+def key_said(key: StoredKey) -> str:
+    """An API key as the accounts pages name it: its label and id (never its secret)."""
+    return f"{key.label} (key {key.key_id})" if key.label else f"key {key.key_id}"
+
+
+def keys_said(keys: Collection[StoredKey]) -> str:
+    """How many API keys, and whose: "1 API key of operator:ops2", "2 API keys of operator:ops2"."""
+    whose = str(next(iter(keys)).principal) if keys else ""
+    return f"{len(keys)} API key{'' if len(keys) == 1 else 's'} of {whose}"
 
 
 def _ticked_duties(form: Any) -> list[str]:
@@ -470,6 +533,7 @@ def _duties_page(
     request: Request,
     user: SignedIn,
     account: Account,
+    own_keys: list[StoredKey],
     *,
     choice: str | None = None,
     ticked: Collection[str] | None = None,
@@ -478,6 +542,7 @@ def _duties_page(
 ) -> HTMLResponse:
     context = {
         "account": account,
+        "own_keys": own_keys,
         "duties": DUTIES,
         "choice": choice or ("only" if account.scopes else "every"),
         "ticked": account.scopes if ticked is None else ticked,
@@ -488,7 +553,8 @@ def _duties_page(
 
 @router.get("/ops/accounts/{username}/duties")
 async def duties_form(request: Request, username: str, user: AccountsOperator) -> HTMLResponse:
-    return _duties_page(request, user, await _operator_account(request, username, user))
+    account = await _operator_account(request, username, user)
+    return _duties_page(request, user, account, await portal_of(request).auth.own_keys(account))
 
 
 @router.post("/ops/accounts/{username}/duties")
@@ -496,16 +562,18 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
     form = await checked_form(request, user)
     account = await _operator_account(request, username, user)
     choice, ticked = field(form, "duties"), _ticked_duties(form)
+    auth = portal_of(request).auth
     try:
-        saved, changed = await portal_of(request).auth.change_duties(
-            account.username, _chosen_duties(choice, ticked), by=user.account.who
+        saved, changed = await auth.change_duties(account.username, _chosen_duties(choice, ticked), by=user.account.who)
+    except (InvalidAccount, LastOperatorWithPower) as error:
+        if isinstance(error, InvalidAccount):
+            errors, status = {error.field: str(error)}, 400
+        else:
+            errors, status = {"duties": str(error)}, 409
+        own_keys = await auth.own_keys(account)
+        return _duties_page(
+            request, user, account, own_keys, choice=choice, ticked=ticked, errors=errors, status=status
         )
-    except InvalidAccount as error:
-        errors = {error.field: str(error)}
-        return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=400)
-    except LastOperatorWithPower as error:
-        errors = {"duties": str(error)}
-        return _duties_page(request, user, account, choice=choice, ticked=ticked, errors=errors, status=409)
     except AccountNotFound:
         raise PageError("not_found") from None
     told = {
@@ -517,7 +585,25 @@ async def set_duties(request: Request, username: str, user: AccountsOperator) ->
             "what": f"Duties of {saved.username} unchanged: {_duties_said(saved.scopes)}",
             "body": "They had these duties already: their sessions go on.",
         }
+    if beyond := await auth.keys_beyond_duties(saved):
+        told["body"] += f" {_keys_beyond_said(beyond)}"
     return await see_other_telling(request, user, "/ops/accounts", done=told)
+
+
+def _keys_beyond_said(keys: list[StoredKey]) -> str:
+    """What a change of duties leaves: the operator's own API keys that still do more than their duties."""
+    named = "; ".join(f"{key_said(key)}: {_duties_said(key.principal.scopes)}" for key in keys)
+    one = len(keys) == 1
+    return (
+        f"{keys_said(keys)} still {'does' if one else 'do'} more than these duties: {named}."
+        f" {'It stays' if one else 'They stay'} as {'it is' if one else 'they are'} until revoked:"
+        f" {revoke_command(keys[0].principal)}."
+    )
+
+
+def revoke_command(principal: Principal) -> str:
+    """The command that ends an operator's own API keys (every key of the principal)."""
+    return f"lrs credentials revoke --principal {Principal(principal.kind, principal.id)}"
 
 
 def _duties_said(scopes: Collection[str]) -> str:
@@ -589,7 +675,7 @@ def _email_change_said(change: AddressChange, emails: PasswordEmails | None) -> 
         what = f"Email address of {account.username} removed"
         said.append("No link to choose a password can be emailed to them until they have an address again.")
     if previous:
-        told = emails is not None and one_address(previous) is not None
+        told = emails is not None and old_address_told(change)
         tail = f", and {previous} is told of the change" if told else ""
         said.append(f"Any link sent to {previous} no longer works{tail}.")
     else:
@@ -658,8 +744,10 @@ def _action_page(
     reason: str = "",
     errors: dict[str, str] | None = None,
     status: int = 200,
+    disabling: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     context = {
+        **(disabling or {}),
         "account": account,
         "action": action,
         # Reset password acts once per form (decision 0190): a second send would set a second password
@@ -685,7 +773,25 @@ async def _confirm_account_action(request: Request, username: str, action: str, 
         refused = why, 409
     if refused is not None:
         return await _accounts_page(request, user, errors={"accounts": refused[0]}, status=refused[1])
-    return _action_page(request, user, account, action)
+    disabling = await _what_disabling_does(request, user, account) if action == "disable" else None
+    return _action_page(request, user, account, action, disabling=disabling)
+
+
+async def _what_disabling_does(request: Request, user: SignedIn, account: Account) -> dict[str, Any]:
+    """What the confirmation of a disabling says beside the account: an operator's own API keys, revoked with it
+    (`own_keys_said`), and whether the account is its AO's challenge contact (`contact_said`), each None when not."""
+    own_keys = await portal_of(request).auth.own_keys(account)
+    contact = await challenge_contact_of(request, account, user.service_key)
+    return {
+        "own_keys_said": _own_keys_said(own_keys) if own_keys else None,
+        "contact_said": contact_said(contact) if contact else None,
+    }
+
+
+def _own_keys_said(keys: list[StoredKey]) -> str:
+    """The confirmation's words on an operator's own API keys, which go with the account."""
+    named = ", ".join(key_said(key) for key in keys)
+    return f"{keys_said(keys)} ({named}) will be revoked too: keys made under their name go with their account."
 
 
 @router.get("/ops/accounts/{username}/disable")
@@ -727,12 +833,28 @@ async def account_action(request: Request, username: str, action: str, user: Acc
         if action == "disable":
             reason = field(form, "reason")
             if why := disable_reason_error(reason):
-                return _action_page(request, user, account, action, reason=reason, errors={"reason": why}, status=400)
-            done = await auth.disable(username, by=user.account.who, reason=reason)
+                disabling = await _what_disabling_does(request, user, account)
+                return _action_page(
+                    request,
+                    user,
+                    account,
+                    action,
+                    reason=reason,
+                    errors={"reason": why},
+                    status=400,
+                    disabling=disabling,
+                )
+            disabled = await auth.disable_account(username, by=user.account.who, reason=reason)
             told = {
-                "what": f"Account {username} disabled" if done else f"Account {username} was disabled already",
+                "what": f"Account {username} disabled" if disabled.done else f"Account {username} was disabled already",
                 "body": "They cannot sign in, and any session of theirs has ended. Enable it again to undo this.",
             }
+            if keys := list(disabled.keys_revoked):
+                one = len(keys) == 1
+                told["body"] += (
+                    f" {keys_said(keys)} {'was' if one else 'were'} revoked with it: {', '.join(map(key_said, keys))}."
+                    " Enabling the account does not bring keys back: make new ones if they are needed."
+                )
             return await see_other_telling(request, user, "/ops/accounts", done=told)
         done = await auth.enable(username, by=user.account.who)  # the one action left
     except AccountNotFound:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import OneLineText
 from lrs_platform.authentication import operator_caller
+from lrs_platform.credential_store import StoredKey
 from lrs_platform.identity import OperatorScope, Principal, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 from portal.accounts import (
@@ -29,6 +30,7 @@ from portal.accounts import (
 from portal.auth import Authentication, LinkNotSent, LinkShareUsed
 from portal.reset_links import PasswordChangedBy
 from portal.store import AccountDisabled, AccountExists, AccountNotFound
+from portal.web.account_pages import challenge_contact_of
 from portal.web.common import portal_of
 
 Operator = Annotated[Principal, Depends(operator_caller("Only operators manage portal accounts."))]
@@ -112,6 +114,47 @@ class AccountPublic(BaseModel):
         )
 
 
+class OwnKey(BaseModel):
+    key_id: str = Field(description="the key's id (the part of `lrs_<key id>_<secret>` that is no secret)")
+    label: str | None
+    scopes: list[str] = Field(description="the key's duties; empty: every duty")
+
+    @staticmethod
+    def of(key: StoredKey) -> OwnKey:
+        return OwnKey(key_id=key.key_id, label=key.label, scopes=sorted(key.principal.scopes))
+
+
+class ChallengeContactOf(BaseModel):
+    ao_id: str
+    email: str = Field(description="the contact's address, where the AO's challenge emails go")
+    set_by: str | None = Field(
+        description="who last set it: the portal user (their username), the AO's API key (its label), or an LRS"
+        " operator; null when the notifier does not say"
+    )
+
+
+class DisabledAccount(AccountPublic):
+    keys_revoked: list[OwnKey] = Field(
+        default_factory=list,
+        description="an operator's own API keys (`operator:<username>`, not portal sessions'), revoked with the"
+        " account; none for an AO user (its AO's keys are the AO's)",
+    )
+    challenge_contact: ChallengeContactOf | None = Field(
+        default=None,
+        description="when the account is its AO's challenge contact (the contact's address is the account's, or it"
+        " was set in the portal signed in as it), which its challenge emails still reach: ask the AO to set another."
+        " Null otherwise, and when the notifier did not answer (or the key may not read contacts: `support`)",
+    )
+
+
+class DutiesSet(AccountPublic):
+    keys_beyond_duties: list[OwnKey] = Field(
+        default_factory=list,
+        description="the operator's own API keys (`operator:<username>`) that do more than these duties: a change of"
+        " duties leaves them as they are (`lrs credentials revoke --principal operator:<username>` ends them)",
+    )
+
+
 class AccountList(BaseModel):
     items: list[AccountPublic] = Field(description="by username")
     next: str | None = Field(default=None, description="`after` for the next page; null on the last")
@@ -149,6 +192,11 @@ class CreatedAccount(BaseModel):
     first_link_sent_to: str | None = Field(
         default=None, description="where the link to choose a password went (`first_link`); null otherwise"
     )
+
+
+def _key_sent(request: Request) -> str:
+    """The operator key the request was sent with (authenticated already): the portal reads the notifier with it."""
+    return request.headers.get("authorization", "").partition(" ")[2].strip()
 
 
 def _by_key(principal: Principal) -> str:
@@ -252,16 +300,25 @@ async def list_accounts(
 @router.post(
     "/{username}/disable",
     summary="Disable an account and end its sessions",
-    description="An account that is disabled already answers 409 and stays as it is.",
+    description="An operator's own API keys (`operator:<username>`) are revoked with it, in the same step. The answer"
+    " says which, and whether the account is its AO's challenge contact. An account that is disabled already answers"
+    " 409 and stays as it is.",
     responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def disable_account(username: Username, principal: Operator, request: Request) -> AccountPublic:
+async def disable_account(username: Username, principal: Operator, request: Request) -> DisabledAccount:
     auth = portal_of(request).auth
     try:
-        if not await auth.disable(username, by=_by_key(principal)):
+        disabled = await auth.disable_account(username, by=_by_key(principal))
+        if not disabled.done:
             raise ProblemError(409, "Conflict", f"The account {username!r} is disabled already.")
-        return AccountPublic.of(await auth.account(username))
+        account = await auth.account(username)
+        contact = await challenge_contact_of(request, account, _key_sent(request))
+        return DisabledAccount(
+            **AccountPublic.of(account).model_dump(),
+            keys_revoked=[OwnKey.of(key) for key in disabled.keys_revoked],
+            challenge_contact=ChallengeContactOf(**contact._asdict()) if contact else None,
+        )
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
     except LastOperatorWithPower as error:
@@ -380,18 +437,23 @@ async def email_password_link(username: Username, principal: Operator, request: 
     "/{username}/scopes",
     summary="Set an operator's duties (or every duty) and end their sessions, unless the duties are theirs already",
     description="Duties set to what the account has already change nothing: no change is recorded and the operator's"
-    " sessions go on (a repeat after a lost answer, or a script run again).",
+    " sessions go on (a repeat after a lost answer, or a script run again). The operator's own API keys are not"
+    " changed: the answer names those that do more than the duties (`keys_beyond_duties`).",
     responses=problem_responses(401, 403, 404, 422),
     openapi_extra=operator_scope(OperatorScope.ACCOUNTS),
 )
-async def set_duties(username: Username, body: AccountDuties, principal: Operator, request: Request) -> AccountPublic:
+async def set_duties(username: Username, body: AccountDuties, principal: Operator, request: Request) -> DutiesSet:
     _may_hand_out_operator_power(principal)
     auth = portal_of(request).auth
     try:
         if not (await auth.account(username)).is_operator:
             raise ProblemError(422, "Invalid account", "Only operators have duties: this is an AO user's account.")
         duties = _duties(Role.OPERATOR, body.scopes, body.every_duty)
-        return AccountPublic.of(await auth.set_duties(username, duties, by=_by_key(principal)))
+        account = await auth.set_duties(username, duties, by=_by_key(principal))
+        beyond = await auth.keys_beyond_duties(account)
+        return DutiesSet(
+            **AccountPublic.of(account).model_dump(), keys_beyond_duties=[OwnKey.of(key) for key in beyond]
+        )
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
     except LastOperatorWithPower as error:

@@ -26,6 +26,7 @@ from lrs_domain.names import name_length
 from lrs_domain.reference import Catalogue
 from lrs_domain.rules import why_no_learner_has
 from lrs_platform.clock import today_in_england
+from lrs_platform.logging import get_logger
 from portal.backend import KeyRejected, NotFound, Refused, ServiceCalls, ServiceError, Unavailable
 from portal.checking import batch_file, check_record
 from portal.direct_entry import (
@@ -133,6 +134,8 @@ _NAME_CODE_POINTS = 4 * NAME_LIMIT
 
 
 # --- direct entry ------------------------------------------------------------------------------
+
+_log = get_logger("portal.web")
 
 
 def _entry_page(
@@ -392,7 +395,17 @@ async def _send_entry(
     if not again and (earlier := await _same_entry_sent_lately(request, user, entry, entry_id)):
         return _entry_page(request, user, values, {}, warnings, 409, sent_already=earlier)
     try:
-        accepted = await calls(request, user).submit_batch(sent, "application/json", f"portal-entry-{entry_id}")
+        accepted = await calls(request, user).submit_batch(
+            sent,
+            "application/json",
+            f"portal-entry-{entry_id}",
+            timeout=portal_of(request).settings.submit_timeout_seconds,
+        )
+    except Unavailable as unavailable:
+        # ingest's 503 (Kafka did not take it, the batch kept but not queued) or no answer: nothing is on a learner's
+        # record; the form again as it was, since sending it again under the form's key queues that same batch
+        _log.warning("entry_not_queued", detail=unavailable.detail[:200])
+        return _entry_page(request, user, values, {"action": ENTRY_NOT_QUEUED}, warnings, 503)
     except Refused as refused:
         if refused.problem.get("code") == ProblemCode.TOO_MANY_RECORDS_WAITING:
             # decision 0171: nothing kept; the form again as it was, saying so above it (as an upload's busy page)
@@ -405,6 +418,11 @@ async def _send_entry(
     held = bool(accepted.get("maintenance"))
     return await _to_the_entrys_batch(request, user, entry, accepted["batch_id"], entry_reference(entry_id), held)
 
+
+ENTRY_NOT_QUEUED = (
+    "The LRS could not take this entry just now, so nothing is on the learner's record. Send it again in a few"
+    " minutes: it is then taken as the same entry."
+)
 
 # What a direct entry did to the achievement it names, as its batch's page says it was sent.
 ENTRY_SENT_WORDS = {
@@ -777,6 +795,7 @@ async def _challenge_page(
     recorded first (`resolution`, `note`), which the page says was not recorded or sent, keeping the note typed."""
     service = calls(request, user)
     challenge = read if read is not None else await service.challenge(challenge_id)
+    ao_id: str = user.account.ao_id
     batches: list[dict[str, Any]] = []
     if challenge["state"] != "resolved":
         # The batches the challenges service takes as its correction (decision 0142), named as the AO's latest
@@ -789,12 +808,33 @@ async def _challenge_page(
     context = {
         "challenge": challenge,
         "achievement": _achievement_shown(challenge, portal_of(request).catalogue),
+        "answered_with": await _answered_with(request, challenge, ao_id),
         "batches": batches,
         "errors": errors,
         "values": values,
         "not_recorded": not_recorded,
     }
     return render(request, "challenge.html", context, user=user, status_code=status)
+
+
+# how the challenges service tells the AO that it acted itself (decision 0169): "an LRS operator" and "the learner"
+# otherwise, whose keys it is never told
+BY_THE_AO = "the awarding organisation"
+
+
+async def _answered_with(request: Request, challenge: Mapping[str, Any], ao_id: str) -> dict[str, Any]:
+    """The AO's own keys the challenge was acknowledged and resolved with (`acknowledged_with_key`,
+    `resolved_with_key`, which the challenges service tells the AO only for its own actions), by act, each as
+    `own_key` names it. An act whose key is not recorded (one before keys were kept, or restored from the log) or not
+    found among the AO's is left out: the page says "the awarding organisation", as the service does."""
+    used = {
+        act: challenge.get(f"{act}_with_key")
+        for act in ("acknowledged", "resolved")
+        if challenge.get(f"{act}_by") == BY_THE_AO and challenge.get(f"{act}_with_key")
+    }
+    keys = list(dict.fromkeys(used.values()))  # one key that did both, read once
+    named = dict(zip(keys, await asyncio.gather(*(own_key(request, key_id, ao_id) for key_id in keys)), strict=True))
+    return {act: key for act, key_id in used.items() if (key := named[key_id]) is not None and key.get("known")}
 
 
 @router.get("/challenges/{challenge_id}")
@@ -930,6 +970,19 @@ def _correcting_batch(values: dict[str, str]) -> tuple[uuid.UUID | None, dict[st
 CONTACT_FIELDS = ("given_name", "family_name", "telephone", "email")
 
 
+async def own_key(request: Request, key_id: str | None, ao_id: str) -> dict[str, Any] | None:
+    """A key of the AO's own that one of its pages names, as `key_named` names keys to operators: a portal user's
+    session key by the person signed in, an API key by its label. None when no id is given; `known` False when the
+    identity store holds no key of the AO's by that id. Never another principal's key: the store finds a revoked key
+    by its id among every AO's, so one of another AO's (or an operator's) is said as not found, whatever id a service
+    gives: an AO reads its own keys' labels and its own people's usernames, never another's."""
+    principal = f"ao:{ao_id}"
+    key = await key_named(request, key_id, principal)
+    if key is not None and key.get("known") and key.get("principal") != principal:
+        key = {"key_id": key["key_id"], "known": False}
+    return key
+
+
 async def contact_changed(request: Request, stored: dict[str, Any] | None, ao_id: str) -> dict[str, Any] | None:
     """Who last changed the AO's challenge contact, as the notifier tells the AO (`updated_by`, `updated_with_key`):
     the AO itself, with the key its own identity store names (a portal user's session key: the person), or "an LRS
@@ -939,9 +992,7 @@ async def contact_changed(request: Request, stored: dict[str, Any] | None, ao_id
         return None
     if by != f"ao:{ao_id}":
         return {"at": stored.get("updated_at"), "by_the_ao": False, "by": by, "key": None}
-    key = await key_named(request, stored.get("updated_with_key"), by)
-    if key is not None and key.get("known") and key.get("principal") != by:  # never another principal's key
-        key = {"key_id": key["key_id"], "known": False}
+    key = await own_key(request, stored.get("updated_with_key"), ao_id)
     return {"at": stored.get("updated_at"), "by_the_ao": True, "by": ao_id, "key": key}
 
 

@@ -118,11 +118,12 @@ async def sign_in_form(
 ) -> Response:
     """`ended`: the person's session ended (at a page, or at a form), said above the form. A browser whose session
     is live has nothing to sign in to: it goes on to `next` (a tab left at this page while another tab signed in,
-    or a link followed from another site)."""
+    or a link followed from another site). Asking for this page is not using the portal: it reads the session
+    without keeping it, so that a page's "signed out" never keeps an idle session."""
     refuse_query_not_typed(request)
     next_path = safe_next(next)
     portal = portal_of(request)
-    if live := await portal.auth.session_for(request.cookies.get(portal.cookies.session_cookie)):
+    if live := await portal.auth.session_for(request.cookies.get(portal.cookies.session_cookie), extend=False):
         return see_other(next_path if next_path != "/" else _home(live.account))
     return _sign_in_page(request, next_path, ended=ended)
 

@@ -17,11 +17,14 @@ from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD, ProblemCod
 from lrs_contracts.environments import Environment
 from lrs_domain.rules import rejected_share_shown
 from lrs_platform.clock import today_in_england
-from portal.backend import LAST_RECORD_LINE, Refused, ServiceCalls
+from lrs_platform.logging import get_logger
+from portal.backend import LAST_RECORD_LINE, Refused, ServiceCalls, ServiceError, Unavailable
 from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, UploadCheck, check_upload, filename_fault
 from portal.direct_entry import is_direct_entry
+from portal.web.ao_pages import own_key
 from portal.web.common import (
     AoUser,
+    AoUserFollowing,
     BodyTooLarge,
     FieldTooLarge,
     PageError,
@@ -37,6 +40,8 @@ from portal.web.common import (
     see_other,
     see_other_telling,
 )
+
+_log = get_logger("portal.web")
 
 router = APIRouter(include_in_schema=False)
 
@@ -182,7 +187,19 @@ async def submit(request: Request, user: AoUser) -> Response:
     # batch. "Send it again as a new batch" (`again`) asks for one on purpose, keyed by the upload.
     again = field(form, "again") == "yes"
     try:
-        accepted = await service.submit_batch(upload.content, content_type, f"portal-{upload_id}" if again else None)
+        accepted = await service.submit_batch(
+            upload.content,
+            content_type,
+            f"portal-{upload_id}" if again else None,
+            timeout=portal.settings.submit_timeout_seconds,
+        )
+    except Unavailable as unavailable:
+        # ingest's 503 naming the batch (Kafka did not take it): stored, not queued. Its page says so, and to send the
+        # same file again, which queues it as this batch; the upload is kept, so Back and Submit do that too
+        if (not_queued := _batch_named(unavailable)) is None:
+            raise
+        _log.warning("batch_not_queued", batch_id=str(not_queued), detail=unavailable.detail[:200])
+        return see_other(f"{base(request)}/batches/{not_queued}")
     except Refused as refused:
         if refused.problem.get("code") == ProblemCode.TOO_MANY_RECORDS_WAITING:  # decision 0171: the same form again
             context = {
@@ -198,9 +215,7 @@ async def submit(request: Request, user: AoUser) -> Response:
                 "held": refused.problem.get("maintenance"),  # a window or pause holds the batches: until when
             }
             return render(request, "batch_busy.html", context, user=user, status_code=429)
-        batch_url = str(refused.problem.get("instance") or "")
-        if batch_url.startswith("/v1/batches/"):
-            made = uuid.UUID(batch_url.rsplit("/", 1)[1])
+        if (made := _batch_named(refused)) is not None:
             await portal.uploads.submitted(upload_id, made)
             return see_other(f"{base(request)}/batches/{made}")
         raise PageError("refused", refused.detail) from refused
@@ -213,6 +228,18 @@ async def submit(request: Request, user: AoUser) -> Response:
     await portal.uploads.submitted(upload_id, uuid.UUID(accepted["batch_id"]))
     # a batch maintenance holds is not decided in the next seconds: its page at once, saying so
     return see_other(batch_page if accepted.get("maintenance") else f"{batch_page}?wait=10")
+
+
+def _batch_named(error: ServiceError) -> uuid.UUID | None:
+    """The batch ingest's problem names (`instance` /v1/batches/{id}): a refused file's, or one stored that Kafka did
+    not take; None for a problem of the request itself (`instance` /v1/batches)."""
+    instance = str(error.problem.get("instance") or "")
+    if not instance.startswith("/v1/batches/"):
+        return None
+    try:
+        return uuid.UUID(instance.removeprefix("/v1/batches/"))
+    except ValueError:
+        return None
 
 
 def _record_filter(status: str | None) -> str | None:
@@ -389,6 +416,21 @@ async def batch_context(
     }
 
 
+async def sent_by(request: Request, batch: dict[str, Any], ao_id: str) -> dict[str, Any] | None:
+    """Who sent the batch, as its AO's own batch page says it (decision 0169): one of the AO's own keys, as `own_key`
+    names it (a colleague signed in to the portal by their username, an API key by its label), or "an LRS operator",
+    whose name and key are no business of the AO's. None for a batch older than `submitted_by`, and in the Sandpit,
+    whose keys are in the Sandpit's identity store, which the pages do not read (decision 0060)."""
+    by = batch.get("submitted_by")
+    if not by or in_sandpit(request):
+        return None
+    if by == "an LRS operator" or str(by).startswith("operator:"):  # as ingest says it to the AO, or to an operator
+        return {"by_the_ao": False, "by": None, "key": None}
+    if by != f"ao:{ao_id}":  # no other AO's batch is read by the AO: never named, whatever a service answers
+        return None
+    return {"by_the_ao": True, "by": ao_id, "key": await own_key(request, batch.get("submitted_with_key"), ao_id)}
+
+
 @router.get("/batches/{batch_id}")
 async def batch_page(request: Request, batch_id: uuid.UUID, user: AoUser, asked: BatchPageAsked) -> Response:
     line, _ = line_asked(asked.line)
@@ -399,6 +441,8 @@ async def batch_page(request: Request, batch_id: uuid.UUID, user: AoUser, asked:
     notice = await notice_for(request, user)
     context["sent_before"] = notice.get("sent_before")
     context["entry_sent"] = notice.get("entry_sent")  # a direct entry's, just sent as this batch
+    assert user.account.ao_id is not None
+    context["sent_by"] = await sent_by(request, context["batch"], user.account.ao_id)
     return render(request, "batch.html", context, user=user, status_code=400 if context["line_error"] else 200)
 
 
@@ -430,7 +474,8 @@ async def records_download(service: ServiceCalls, batch_id: uuid.UUID, *, sandpi
 
 
 @router.get("/batches/{batch_id}/status.json")
-async def batch_status(request: Request, batch_id: uuid.UUID, user: AoUser) -> JSONResponse:
+async def batch_status(request: Request, batch_id: uuid.UUID, user: AoUserFollowing) -> JSONResponse:
+    """What the batch page's script follows: asked by the page, not the person, so it keeps no session."""
     return await batch_status_answer(calls(request, user), batch_id)
 
 

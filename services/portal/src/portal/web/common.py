@@ -323,9 +323,20 @@ def render(
 
 
 async def signed_in(request: Request) -> SignedIn:
+    return await _signed_in(request, extend=True)
+
+
+async def signed_in_unkept(request: Request) -> SignedIn:
+    """`signed_in` for what a page's script asks by itself (a batch page following its status): the session read,
+    not kept, so that a page left open does not keep its session alive (the page's own clock does not count it
+    either: portal.js)."""
+    return await _signed_in(request, extend=False)
+
+
+async def _signed_in(request: Request, *, extend: bool) -> SignedIn:
     portal = portal_of(request)
     cookie = request.cookies.get(portal.cookies.session_cookie)
-    user = await portal.auth.session_for(cookie)
+    user = await portal.auth.session_for(cookie, extend=extend)
     if user is None:
         # A form sent without a session was not acted on, whether its cookie is still held (the session ended
         # while idle) or was cleared (the person signed out in another window): said either way; but signing out
@@ -375,12 +386,20 @@ async def operator_user(user: Annotated[SignedIn, Depends(signed_in)]) -> Signed
     return user
 
 
-def _operator_of(page: str) -> Any:
+async def ao_user_unkept(user: Annotated[SignedIn, Depends(signed_in_unkept)]) -> SignedIn:
+    return await ao_user(user)
+
+
+async def operator_user_unkept(user: Annotated[SignedIn, Depends(signed_in_unkept)]) -> SignedIn:
+    return await operator_user(user)
+
+
+def _operator_of(page: str, *, kept: bool = True) -> Any:
     """A page's dependency: the signed-in operator, if their duties reach the operator page `page` (its
-    forms included)."""
+    forms included); `kept=False`: their session read, not kept (`signed_in_unkept`)."""
     duties = _OPERATOR_PAGE[page].duties
 
-    async def operator_with_duty(user: Annotated[SignedIn, Depends(operator_user)]) -> SignedIn:
+    def with_duty(user: SignedIn) -> SignedIn:
         if not user.account.has_duty(*duties):
             needed = " or ".join(f"“{duty.value}”" for duty in duties)
             raise PageError(
@@ -390,7 +409,14 @@ def _operator_of(page: str) -> Any:
             )
         return user
 
-    return Depends(operator_with_duty)
+    # (each names its dependency at module level: FastAPI reads these annotations from the module's names)
+    async def operator_with_duty(user: Annotated[SignedIn, Depends(operator_user)]) -> SignedIn:
+        return with_duty(user)
+
+    async def operator_with_duty_unkept(user: Annotated[SignedIn, Depends(operator_user_unkept)]) -> SignedIn:
+        return with_duty(user)
+
+    return Depends(operator_with_duty if kept else operator_with_duty_unkept)
 
 
 User = Annotated[SignedIn, Depends(signed_in)]
@@ -403,6 +429,9 @@ AccountsOperator = Annotated[SignedIn, _operator_of("/ops/accounts")]
 ErasureOperator = Annotated[SignedIn, _operator_of("/ops/erasures")]
 KeysOperator = Annotated[SignedIn, _operator_of("/ops/keyring")]
 SupportOperator = Annotated[SignedIn, _operator_of("/ops/batches")]
+# A batch page's polling of its status (`status.json`): the person, their session not kept by it.
+AoUserFollowing = Annotated[SignedIn, Depends(ao_user_unkept)]
+SupportOperatorFollowing = Annotated[SignedIn, _operator_of("/ops/batches", kept=False)]
 
 
 NOT_UTF8 = "The form holds characters that are not UTF-8 text; nothing in it was used."
@@ -610,6 +639,13 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
+    # No page uses the camera, microphone, location, payments or USB devices: nothing on them, or in a frame, may ask.
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    # A page opened from another site's window (or opening one) shares no window with it (`window.opener`).
+    "Cross-Origin-Opener-Policy": "same-origin",
+    # HTTPS only, for a year, on the portal's host and below it: the portal says so itself, whatever the ingress
+    # controller's own settings (deploy/k8s/base/ingress.yaml). A browser ignores it over plain http (`make up`).
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lrs_platform.http import (
+    CURRENT_REQUEST_ID,
     DATABASE_UNAVAILABLE,
     RETRY_AFTER,
     allowed_methods,
@@ -75,6 +76,14 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/v1/")
 
 
+def _reference(status: int) -> dict[str, str]:
+    """A failure's page (5xx) shows the request's id (its `X-Request-Id`, on every log line of it, the services'
+    called for it included) as a reference to quote to the LRS service desk, who find the request by it: without
+    it a ticket carried only "it says there is a problem" (the incident walk, finding 5)."""
+    request_id = CURRENT_REQUEST_ID.get()
+    return {"reference": request_id} if status >= 500 and request_id else {}
+
+
 async def _page_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, PageError)
     status, heading, paragraphs = _PAGES[error.kind]
@@ -82,7 +91,8 @@ async def _page_error(request: Request, error: Exception) -> Response:
     user = await portal_of(request).auth.session_for(request.cookies.get(portal_of(request).cookies.session_cookie))
     if error.kind == "csrf":
         _log.warning("csrf_refused", route=route_template(request))
-    return render(request, "error.html", {"heading": heading, "paragraphs": shown}, user=user, status_code=status)
+    context = {"heading": heading, "paragraphs": shown, **_reference(status)}
+    return render(request, "error.html", context, user=user, status_code=status)
 
 
 async def _sign_in_required(request: Request, error: Exception) -> Response:
@@ -150,7 +160,8 @@ async def _unexpected_failure(request: Request) -> Response:
     if _is_api(request):
         return problem_response(Problem(status=500, title="Internal error", instance=request.url.path))
     status, heading, paragraphs = _PAGES["failed"]
-    return render(request, "error.html", {"heading": heading, "paragraphs": paragraphs}, status_code=status)
+    context = {"heading": heading, "paragraphs": paragraphs, **_reference(status)}
+    return render(request, "error.html", context, status_code=status)
 
 
 async def _database_unavailable(request: Request, error: Exception) -> Response:
@@ -161,7 +172,8 @@ async def _database_unavailable(request: Request, error: Exception) -> Response:
         problem = Problem(status=503, title="The database is unavailable", instance=request.url.path)
         return problem_response(problem, RETRY_AFTER)
     status, heading, paragraphs = _PAGES["unavailable"]
-    page = render(request, "error.html", {"heading": heading, "paragraphs": paragraphs}, status_code=status)
+    context = {"heading": heading, "paragraphs": paragraphs, **_reference(status)}
+    page = render(request, "error.html", context, status_code=status)
     page.headers.update(RETRY_AFTER)
     return page
 

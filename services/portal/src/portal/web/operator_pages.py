@@ -60,6 +60,16 @@ REBUILD_ACTIONS = ("start", "compare", "switch", "abandon")
 CONFIRMED_REBUILD_ACTIONS = ("switch", "abandon")  # cannot be undone: asked first
 
 
+def readiness_said(answer: dict[str, Any]) -> list[str]:
+    """What a service's `/readyz` says beyond plain "ok", a check a line ("consumer notifier: retrying for 24s: …"):
+    a service stays ready while its consumer retries (the relay away: no email goes, for minutes), and the Services
+    table said only "ready" (the incident walk, finding 1)."""
+    if answer.get("error"):
+        return [f"no answer ({answer['error']})"]
+    checks: dict[str, str] = answer.get("checks") or {}
+    return [f"{check}: {text.removeprefix('ok: ')}" for check, text in sorted(checks.items()) if text != "ok"]
+
+
 @router.get("/ops")
 async def projector(request: Request, user: OperatorUser) -> Response:
     """The operators' start page: the projector's state, or the first page an operator's duties reach."""
@@ -80,7 +90,10 @@ async def projector(request: Request, user: OperatorUser) -> Response:
     parked = await parked_by_service(service, timeout=SIDE_FIGURE_SECONDS) if on_duty else None
     context = {
         "status": status,
-        "ready": await portal_of(request).services.ready(),
+        "ready": {
+            name: (answer["ready"], readiness_said(answer))
+            for name, answer in (await portal_of(request).services.ready()).items()
+        },
         "parked": parked,
         "parked_total": sum(each.total for each in parked or () if each.rows is not None),
         "reachable": {path for path, _ in navigation(user)},  # links only to the pages the menu offers

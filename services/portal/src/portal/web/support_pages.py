@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from lrs_contracts.identifiers import AO_ID_PATTERN
 from lrs_platform.identity import OperatorScope
 from portal.auth import SignedIn
-from portal.backend import KeyRejected, NotFound, ServiceCalls, ServiceError
+from portal.backend import KeyRejected, NotFound, ServiceCalls, ServiceError, Services
 from portal.mi import CHARTS
 from portal.web.ao_pages import CHART_REPORTS, MiMonths, chart_download, gather_mi
 from portal.web.batch_pages import (
@@ -28,7 +28,16 @@ from portal.web.batch_pages import (
     record_context,
     records_download,
 )
-from portal.web.common import UK, PageError, SupportOperator, calls, portal_of, render, see_other
+from portal.web.common import (
+    UK,
+    PageError,
+    SupportOperator,
+    SupportOperatorFollowing,
+    calls,
+    portal_of,
+    render,
+    see_other,
+)
 from portal.web.key_names import key_named
 
 router = APIRouter(include_in_schema=False)
@@ -226,16 +235,30 @@ async def key_that_sent(request: Request, batch: dict[str, Any]) -> dict[str, An
     return await key_named(request, batch.get("submitted_with_key"), batch.get("submitted_by"))
 
 
-async def batch_email(service: ServiceCalls, batch_id: uuid.UUID) -> dict[str, Any]:
+async def notifier_waiting(services: Services) -> str | None:
+    """What the notifier's `/readyz` says of its emails (`emails`) while its consumer retries an earlier one: "the
+    notifier is waiting for the mail relay (SMTPConnectError, for 28 s): emails queue behind it and go once it
+    answers"; None while it does not (plain "ok"), or when it did not say."""
+    answer = (await services.ready("notifier")).get("notifier") or {}
+    said = str((answer.get("checks") or {}).get("emails", "ok"))
+    return said.removeprefix("ok: ") if said.startswith("ok: ") else None
+
+
+async def batch_email(
+    service: ServiceCalls, batch_id: uuid.UUID, *, waiting_from: Services | None = None
+) -> dict[str, Any]:
     """The batch's email as the notifier keeps it (`GET /v1/deliveries?batch=`): `deliveries`, the first handled
-    first (none: no email yet), or `unavailable` when the notifier could not be asked: the page is drawn either way."""
+    first (none: no email yet), or `unavailable` when the notifier could not be asked: the page is drawn either way.
+    `waiting_from` (a decided batch's page): with no email yet, `notifier_waiting`, the email it waits behind (the
+    relay away: "not handled yet" left the desk without the why, the incident walk's finding 1)."""
     try:
         found = await service.deliveries(batch=batch_id, timeout=EMAIL_WAIT_SECONDS)
     except KeyRejected:
         raise  # the person's key was revoked: signed out, not shown the page
     except ServiceError:
         return {"deliveries": [], "unavailable": True}
-    return {"deliveries": list(found), "unavailable": False}
+    waiting = await notifier_waiting(waiting_from) if waiting_from is not None and not found else None
+    return {"deliveries": list(found), "unavailable": False, "notifier_waiting": waiting}
 
 
 @router.get("/ops/batches/{batch_id}")
@@ -255,7 +278,9 @@ async def batch_page(request: Request, batch_id: uuid.UUID, user: SupportOperato
     desk = {
         "sent_before": None,
         "sent_with": await key_that_sent(request, context["batch"]),
-        "batch_email": await batch_email(service, batch_id),
+        "batch_email": await batch_email(
+            service, batch_id, waiting_from=portal_of(request).services if context["decided"] else None
+        ),
         "reads_dead_letters": user.account.has_duty(OperatorScope.DEAD_LETTERS),
     }
     status = 400 if context["line_error"] else 200
@@ -263,7 +288,8 @@ async def batch_page(request: Request, batch_id: uuid.UUID, user: SupportOperato
 
 
 @router.get("/ops/batches/{batch_id}/status.json")
-async def batch_status(request: Request, batch_id: uuid.UUID, user: SupportOperator) -> JSONResponse:
+async def batch_status(request: Request, batch_id: uuid.UUID, user: SupportOperatorFollowing) -> JSONResponse:
+    """What the batch page's script follows: it keeps no session (the AO's batch page's, `batch_pages`)."""
     return await batch_status_answer(calls(request, user), batch_id)
 
 
