@@ -104,5 +104,5 @@ fuzz: bootstrap
 	@$(PY) -m pytest -q -s -ra tests/fuzz/full_fuzz.py
 
 # Per image: the Python environment uv.lock gives it and the vendored assets its packages ship (not its Debian packages).
-sbom:
+sbom: bootstrap
 	@$(PY) scripts/images/sbom.py

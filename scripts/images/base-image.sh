@@ -9,8 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/common.sh"
 DEBIAN_IMAGE=localhost/lrs-base/debian:bookworm-minbase
 
-if "${PODMAN[@]}" image exists "$PUBLIC_PYTHON_IMAGE" \
-  || timeout 60 "${PODMAN[@]}" pull --quiet "$PUBLIC_PYTHON_IMAGE" >/dev/null 2>&1; then
+# Pulled each time a registry answers, so a public base takes its publisher's security updates as the local one does.
+if timeout 60 "${PODMAN[@]}" pull --quiet "$PUBLIC_PYTHON_IMAGE" >/dev/null 2>&1 \
+  || "${PODMAN[@]}" image exists "$PUBLIC_PYTHON_IMAGE"; then
   echo "$PUBLIC_PYTHON_IMAGE"
   exit 0
 fi
@@ -43,8 +44,9 @@ if (( age_days < 0 || age_days >= max_age_days )); then
   # python3.11-venv brings ensurepip, which the build stage uses to install uv from PyPI (the runtime
   # stage of services/Dockerfile purges it again); ca-certificates lets pip and uv reach PyPI over TLS.
   # --no-cache: a cached upgrade step would bring nothing new.
-  "${PODMAN[@]}" build "${PODMAN_LIMITS[@]}" --network=host --no-cache --quiet -t "$LOCAL_PYTHON_IMAGE" -f - "$here" \
-    >/dev/null <<CONTAINERFILE
+  # A base that could not be built again (a mirror away) leaves the older one in use, said so; with none, it fails.
+  if ! "${PODMAN[@]}" build "${PODMAN_LIMITS[@]}" --network=host --no-cache --quiet -t "$LOCAL_PYTHON_IMAGE" -f - \
+    "$here" >/dev/null <<CONTAINERFILE
 FROM $DEBIAN_IMAGE
 RUN printf '%s\\n' 'deb $mirror bookworm main' 'deb $mirror bookworm-updates main' \
       'deb $security bookworm-security main' >/etc/apt/sources.list \
@@ -55,5 +57,9 @@ RUN printf '%s\\n' 'deb $mirror bookworm main' 'deb $mirror bookworm-updates mai
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 CMD ["python3.11"]
 CONTAINERFILE
+  then
+    if (( age_days < 0 )); then exit 1; fi
+    echo "warning: $LOCAL_PYTHON_IMAGE could not be built again: the $age_days-day-old one is used" >&2
+  fi
 fi
 echo "$LOCAL_PYTHON_IMAGE"

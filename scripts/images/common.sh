@@ -21,7 +21,7 @@ image_services() {
 }
 
 # Everything an image is built from (what services/Dockerfile copies, less what .dockerignore leaves out).
-IMAGE_SOURCES=(pyproject.toml uv.lock contracts libs tools services reference ':!:**/tests/**' ':!:**/__pycache__/**')
+IMAGE_SOURCES=(pyproject.toml uv.lock contracts libs tools services ':!:**/tests/**' ':!:**/__pycache__/**')
 
 # A digest of IMAGE_SOURCES: images labelled with it are known to hold exactly this tree's code.
 source_digest() {
