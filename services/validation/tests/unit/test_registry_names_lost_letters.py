@@ -9,24 +9,16 @@ differ, what RV004 says of a typographic apostrophe included (decision 0157)."""
 
 from __future__ import annotations
 
-import asyncio
 import unicodedata
-from collections.abc import Sequence
-from typing import Any
 
-import httpx
 import pytest
 from services.validation.tests.unit.test_erased_learner_probe import PROBED, _live_and_erased, _said
+from services.validation.tests.unit.test_registry_names_as_they_read import Registry, _client, _register
 
 from lrs_contracts.batch import SubmittedRecord
-from lrs_domain.reference import Learner
 from lrs_domain.reference_data import ReferenceDataError
 from lrs_domain.rules import check_name_characters, details_do_not_match
-from lrs_platform.authentication import current_principal
-from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal
-from validation.api import router
-from validation.learner_registry import RegistryImport, parse_learners_csv
+from validation.learner_registry import parse_learners_csv
 
 ULN, OTHER = "1000000043", "1026893096"
 HEADER = "ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n"
@@ -45,36 +37,6 @@ LOST = [
 ]
 # 35 letters, eight of them with two marks that have no composed form: 43 code points composed
 YORUBA_35 = unicodedata.normalize("NFC", "Ọ̀lá Ẹ́mẹ́ Adéyọ̀sẹ́ Ọ̀ṣun Olúwaṣẹ́gun Ayọ̀")
-
-
-class Registry:
-    """Takes whatever reaches it, recording it."""
-
-    def __init__(self) -> None:
-        self.registered: list[Learner] = []
-
-    async def register_learner(self, learner: Learner, registered_by_provider: str | None) -> bool:
-        self.registered.append(learner)
-        return True
-
-    async def register_learners(self, learners: Sequence[Learner], *, imported_by: str) -> RegistryImport:
-        self.registered.extend(learners)
-        return RegistryImport(new=len(learners), updated=0, unchanged=0, merged=0)
-
-
-def _client(principal: str, registry: Registry) -> httpx.AsyncClient:
-    app = build_app("validation", title="Validation", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
-    app.state.learner_registry = registry
-    app.state.outbox_wake = asyncio.Event()
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://validation")
-
-
-async def _register(principal: str, registry: Registry, **names: str) -> httpx.Response:
-    body: dict[str, Any] = {"uln": ULN, "given_name": "Lily", "family_name": "McCarthy", "date_of_birth": "2005-01-02"}
-    async with _client(principal, registry) as client:
-        return await client.post("/v1/learners", json={**body, **names})
 
 
 @pytest.mark.parametrize(("name", "said"), LOST)
