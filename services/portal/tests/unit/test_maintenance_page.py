@@ -54,10 +54,10 @@ def window_record(
 
 NOW = datetime.now(UTC)
 WINDOW_UNDER_WAY = window(UNDER_WAY, NOW - timedelta(hours=1), NOW + timedelta(hours=1), "database upgrade")
-WINDOW_TO_COME = window(
+WINDOW_TO_COME = window(  # far ahead, so that the real clock never reaches it
     TO_COME,
-    datetime(2027, 6, 1, 21, 0, tzinfo=UTC),
-    datetime(2027, 6, 2, 1, 0, tzinfo=UTC),
+    datetime(2099, 6, 1, 21, 0, tzinfo=UTC),
+    datetime(2099, 6, 2, 1, 0, tzinfo=UTC),
     "reference data reload",
 )
 WINDOW_CANCELLED = window(
@@ -153,8 +153,8 @@ def test_the_page_shows_what_holds_now_the_windows_to_come_and_the_history(porta
     assert 'Scheduled by</dt><dd class="govuk-summary-list__value">operator:olu' in holding
     windows = page.text.split('data-table="windows"', 1)[1].split("</table>", 1)[0]
     to_come = windows.split(f'data-window="{TO_COME}"', 1)[1].split("</tr>", 1)[0]
-    assert "1 Jun 2027, 22:00" in to_come  # 21:00 UTC is 22:00 in British Summer Time
-    assert "2 Jun 2027, 02:00" in to_come
+    assert "1 Jun 2099, 22:00" in to_come  # 21:00 UTC is 22:00 in British Summer Time
+    assert "2 Jun 2099, 02:00" in to_come
     assert "reference data reload" in to_come and "operator:olu" in to_come
     assert f'href="/ops/maintenance/windows/{TO_COME}/cancel"' in to_come and ">Cancel<" in to_come
     under_way = windows.split(f'data-window="{UNDER_WAY}"', 1)[1].split("</tr>", 1)[0]
@@ -482,7 +482,7 @@ def test_cancel_asks_first_and_says_a_window_under_way_ends_now(portal: StubbedP
     assert '<h1 class="govuk-heading-l">End the maintenance window now?</h1>' in under_way.text
     assert "it ends now" in under_way.text and "Yes, end it now" in under_way.text
     assert '<h1 class="govuk-heading-l">Cancel the maintenance window?</h1>' in to_come.text
-    assert "reference data reload" in to_come.text and "1 Jun 2027, 22:00 (UK time)" in to_come.text
+    assert "reference data reload" in to_come.text and "1 Jun 2099, 22:00 (UK time)" in to_come.text
     assert f'action="/ops/maintenance/windows/{TO_COME}/cancel"' in to_come.text
     assert not [request for request in portal.sent if request.method == "DELETE"]
 
