@@ -389,12 +389,28 @@ def _guessable(password: str) -> bool:
 
 
 def _letters(text: str) -> str:
-    return "".join(character for character in text.casefold() if character.isalpha())
+    return "".join(character for character in _folded(text) if character.isalpha())
 
 
 def _words(text: str, shortest: int) -> list[str]:
     """The runs of letters in `text` (casefolded) of `shortest` letters or more: "victim.lock" → victim, lock."""
-    return [word for word in re.split(r"[^\w]|[\d_]", text.casefold()) if len(word) >= shortest]
+    return [word for word in re.split(r"[^\w]|[\d_]", _folded(text)) if len(word) >= shortest]
+
+
+def _folded(text: str) -> str:
+    """`text` in any case, its letters composed ("Siân" typed as "a" and a combining accent is "siân")."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+# A part of someone's words this short is matched as a whole word of the password only: "amy" is not in "spam
+# yogurt", "ian" not in "giant", "ops" not in "stops", "ocr" not in "democracy". A longer part is matched inside a word.
+_SHORTEST_INSIDE_A_WORD = 4
+
+
+def _holds(words: list[str], part: str) -> bool:
+    """A word of the password (`words`, its runs of letters) is `part`, or holds it when it is long enough to be
+    matched inside a word. Never across two words: "spam yogurt" does not hold "amy"."""
+    return any(word == part or (len(part) >= _SHORTEST_INSIDE_A_WORD and part in word) for word in words)
 
 
 @dataclass(frozen=True)
@@ -412,26 +428,54 @@ class PasswordOwner:
         return cls(account.username, account.display_name, account.ao_id, ao_name if account.ao_id else None)
 
     def is_in(self, password: str) -> bool:
-        """The password's letters (all of them, marks and digits left out, any case) hold a part of the username or
-        of the name of three letters or more ("victim.lock2026", "Siân-Jones!"); or it holds the AO's number
-        ("rn9037"); or its letters are the AO's name, or a word of it or a few in a row ("Pearson2026!",
-        "CityAndGuilds1")."""
-        letters = _letters(password)
-        if any(part in letters for part in (*_words(self.username, 3), *_words(self.name, 3))):
+        """Matched word by word (the password's runs of letters, any case, marks and digits left out):
+
+        - a word is, or holds, the username's or the name's letters ("amylee123", "myaodemo"), or a part of either
+          of four letters or more ("padlock", "Siân-Jones!"), or is a part of three letters ("Amy's", but not "spam
+          yogurt", "giant" for Ian or "stops" for ops2);
+        - the password holds the AO's number ("rn9037");
+        - its letters are the AO's name, or a word of it or a few in a row ("Pearson2026!", "CityAndGuilds1"), or it
+          holds the whole name as words of its own ("Pearson Education Ltd rocks"; "OCR" only as a word: "photo
+          crane" and "democracy" are taken). A word of a longer name among others is taken ("Pearson horse").
+        """
+        words = _words(password, 1)
+        if any(_holds(words, part) for part in self._own_parts()):
             return True
         if self.ao_id and self.ao_id.casefold() in password.casefold():
             return True
-        if self.ao_name and letters:
-            words = _words(self.ao_name, 1)
-            runs = {
-                "".join(named[start:end])
-                for named in (words, [word for word in words if word not in _JOINING_WORDS])  # "City & Guilds"
-                for start in range(len(named))
-                for end in range(start + 1, len(named) + 1)
-            }
-            whole = "".join(words)
-            return letters in {run for run in runs if len(run) >= 3} or (len(whole) >= 3 and whole in letters)
-        return False
+        return bool(self.ao_name) and self._holds_ao_name(_letters(password), words)
+
+    def _own_parts(self) -> set[str]:
+        """The username's and the name's parts of three letters or more ("ao", "b": too short to be anyone's own),
+        and with them all the letters of each run together ("amylee", "kimb")."""
+        parts: set[str] = set()
+        for text in (self.username, self.name):
+            if long_enough := _words(text, 3):
+                parts.update((*long_enough, _letters(text)))
+        return parts
+
+    def _holds_ao_name(self, letters: str, words: list[str]) -> bool:
+        named = _words(self.ao_name or "", 1)
+        forms = (named, [word for word in named if word not in _JOINING_WORDS])  # "City & Guilds"
+        runs = {
+            "".join(form[start:end])
+            for form in forms
+            for start in range(len(form))
+            for end in range(start + 1, len(form) + 1)
+        }
+        if letters in {run for run in runs if len(run) >= 3}:  # the name, or words of it, as the whole password
+            return True
+        wholes = {"".join(form) for form in forms if form}
+        if any(_holds(words, whole) for whole in wholes):  # "ocr" as a word, "pearsoneducationltd" inside one
+            return True
+        # a name of several words, written as words of the password among others: "City and Guilds of London Institute 1"
+        return len(named) > 1 and any(_in_words_in_a_row(words, whole) for whole in wholes)
+
+
+def _in_words_in_a_row(words: list[str], whole: str) -> bool:
+    """Words of the password, one after the other, are `whole` run together ("pearson", "education", "ltd")."""
+    spelt = r"(?<!\S)" + " ?".join(map(re.escape, whole)) + r"(?!\S)"  # from the start of a word to the end of one
+    return re.search(spelt, " ".join(words)) is not None
 
 
 # Left out of an AO's name as people shorten it: "City and Guilds" is "City & Guilds".

@@ -1,13 +1,16 @@
 """A password chosen by its person holds none of their own words (NCSC, NIST SP 800-63B: refuse the words specific
-to the service and the user): not their username or name (any part of three letters or more, in any case, with
-marks and digits between), nor their AO's recognition number or name; and the obvious guesses are refused with the
-common words (the season and year, "P@ssw0rd", the service's own names, a run of the alphabet). Said in plain words,
-through a forgotten-password (or first-password) link and on the change-password page alike."""
+to the service and the user): no word of it (a run of letters, in any case) is or holds their username or a part
+of their name of four letters or more, or is a part of three letters; it does not hold their AO's recognition number;
+it is not their AO's name or words of it alone, and does not hold that name whole (a name of three letters only as a
+word). A passphrase whose words only share letters with them ("spam yogurt" for Amy) is taken. The obvious guesses
+are refused with the common words (the season and year, "P@ssw0rd", the service's own names, a run of the alphabet).
+Said in plain words, through a forgotten-password (or first-password) link and on the change-password page alike."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +25,11 @@ AO_DEMO = PasswordOwner("ao.demo", "Demo User", "RN9093", None)
 SIAN = PasswordOwner("sian.jones", "Siân Jones-Pryce", None, None)
 PEARSON = PasswordOwner("kim.b", "Kim B", "RN9099", "Pearson Education Ltd")
 GUILDS = PasswordOwner("kim.b", "Kim B", "RN9037", "City and Guilds of London Institute")
+AMY = PasswordOwner("amy.lee", "Amy Lee", "RN9093", "Pearson Education Ltd")
+IAN = PasswordOwner("ian.roe", "Ian Roe", None, None)
+OPS = PasswordOwner("ops2", "Operations Desk", None, None)
+OCR = PasswordOwner("kim.b", "Kim B", "RN9088", "OCR")
+ABE = PasswordOwner("kim.b", "Kim B", "RN9002", "ABE")
 LINK = re.compile(re.escape(RESET_LINKS.public_url) + r"/account/reset/([A-Za-z0-9_-]+)")
 
 
@@ -40,6 +48,20 @@ LINK = re.compile(re.escape(RESET_LINKS.public_url) + r"/account/reset/([A-Za-z0
         (GUILDS, "CityAndGuilds1!"),
         (GUILDS, "city & guilds 2026"),
         (GUILDS, "London 2026 !!!"),
+        (GUILDS, "City and Guilds of London Institute 1"),  # the whole name, among other words
+        (PEARSON, "Pearson Education Ltd rocks"),
+        (PEARSON, "mypearsoneducationltd!"),
+        (AMY, "amylee123456"),  # the username's letters, inside a word
+        (AMY, "Amy's horse battery"),  # a part of three letters, as a word
+        (AMY, "battery LEE 2026 horse"),
+        (AO_DEMO, "myaodemo-2026"),
+        (IAN, "ianroe-horse-2026"),
+        (IAN, "Ian pedestrian heroes"),
+        (OPS, "ops banana cloud lantern"),
+        (OPS, "cloud operations lantern"),
+        (OCR, "OCR2026!!!!!"),  # the AO's name as the whole password
+        (OCR, "photo ocr marble lamp"),  # a name of three letters, as a word
+        (ABE, "label ABE purple owl"),
     ],
 )
 def test_a_password_holding_the_persons_own_words_is_refused(owner: PasswordOwner, password: str) -> None:
@@ -59,6 +81,16 @@ def test_a_password_holding_the_persons_own_words_is_refused(owner: PasswordOwne
         (SIAN, "jon's horse battery"),
         (GUILDS, "electricity horse battery"),  # "city", but not as the AO's name
         (PEARSON, "educational horse battery"),
+        (PEARSON, "Pearson horse battery"),  # a word of the AO's name, but not alone nor the whole name
+        (AMY, "spam yogurt kettle river"),  # "amy", but inside a word: a part of three letters is matched as a word
+        (AMY, "sleeve tractor harbour"),  # "lee"
+        (AMY, "am yellow kettle river"),  # "amy" only across words
+        (IAN, "giant pedestrian heroes"),  # "ian" and "roe", inside words
+        (OPS, "stops banana cloud lantern"),  # "ops"
+        (OCR, "photo crane marble lamp"),  # "ocr" only across words
+        (OCR, "democracy is lovely"),
+        (ABE, "label maker purple owl"),
+        (ABE, "alphabet soup river"),
     ],
 )
 def test_a_password_that_only_shares_letters_with_them_is_taken(owner: PasswordOwner, password: str) -> None:
@@ -96,7 +128,7 @@ def _choose_by_link(portal: StubbedPortal, client: TestClient, username: str, ne
     assert found, "no link was emailed"
     link = found.group(1)
     page = client.get(f"/account/reset/{link}")
-    assert "without your username or name in it" in page.text
+    assert "without your username or name in it, or your organisation's name or number." in unescape(page.text)
     values = {FIELD: _form_token(page), "new_password": new, "new_password_again": new}
     answer: Response = client.post(f"/account/reset/{link}", data=values)
     return answer
@@ -118,7 +150,8 @@ def test_the_change_password_page_will_not_take_one_holding_the_name(portal: Stu
     assert session is not None
     client = portal.client()
     client.cookies.set(portal.cookies.session_cookie, session.token)
-    assert "without your username or name in it" in client.get("/account/password").text
+    hint = unescape(client.get("/account/password").text)
+    assert "without your username or name in it, or your organisation's name or number." in hint
     values = {
         "current_password": password,
         "new_password": "Jones family 2026",
@@ -130,6 +163,16 @@ def test_the_change_password_page_will_not_take_one_holding_the_name(portal: Stu
     assert refused.status_code == 400
     assert "A password must not contain your username or name, or your organisation" in refused.text
     assert asyncio.run(portal.auth.sign_in(account.username, "Jones family 2026")).session is None
+
+
+def test_an_operators_hint_names_no_organisation(portal: StubbedPortal) -> None:
+    """An operator belongs to no AO: their password's hint speaks of their username and name only."""
+    client, _ = portal.signed_in(Role.OPERATOR)
+
+    hint = unescape(client.get("/account/password").text)
+
+    assert "without your username or name in it. A few unrelated words make a good one." in hint
+    assert "organisation's name" not in hint
 
 
 def test_the_aos_name_comes_from_the_register(portal: StubbedPortal) -> None:
