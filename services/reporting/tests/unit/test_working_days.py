@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reporting.working_days import _bank_holidays, within_target, working_days_between
@@ -66,6 +66,7 @@ def _walked(issued: date, on_plr: date) -> int:
     return sum(1 for offset in range(1, (on_plr - issued).days + 1) if is_working_day(issued + timedelta(days=offset)))
 
 
+@settings(deadline=None)  # the first example loads the holidays package: seconds, when this test runs first
 @given(st.dates(date(2015, 1, 1), date(2030, 12, 31)), st.integers(min_value=-10, max_value=1_500))
 def test_counting_working_days_answers_what_walking_them_does(issued: date, days: int) -> None:
     on_plr = issued + timedelta(days=days)
