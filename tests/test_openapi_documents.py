@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from scripts.dev.export_openapi import OUT, documents, render
+from scripts.dev.export_openapi import OUT, documents, refusals, render
 
 from lrs_platform.identity import OPENAPI_SCOPES, OperatorScope
 
@@ -22,6 +22,54 @@ def test_committed_documents_are_current(current: dict[str, dict[str, Any]]) -> 
     for name, document in current.items():
         committed = (OUT / f"{name}.json").read_text(encoding="utf-8")
         assert committed == render(document), f"docs/openapi/{name}.json is stale: run make openapi"
+
+
+def test_no_model_of_a_committed_document_changed_incompatibly(current: dict[str, dict[str, Any]]) -> None:
+    """Integrators generate clients from the committed documents: a model's field removed or retyped is refused
+    by `make openapi` unless the service's API version's major number is raised."""
+    for name, document in current.items():
+        committed = json.loads((OUT / f"{name}.json").read_text(encoding="utf-8"))
+        assert refusals(name, committed, document)[1] == [], (
+            "keep the models' shape, or raise the service's API version (build_app's version=, its major number)"
+        )
+
+
+def _history_entry_credits(document: dict[str, Any]) -> dict[str, Any]:
+    credits: dict[str, Any] = document["components"]["schemas"]["HistoryEntryView"]["properties"]["credits"]
+    return credits
+
+
+def test_a_retyped_response_field_is_refused_and_a_new_optional_field_is_a_note() -> None:
+    committed = json.loads((OUT / "plr-projector.json").read_text(encoding="utf-8"))
+    retyped = json.loads(json.dumps(committed))
+    _history_entry_credits(retyped)["anyOf"][0] = {"type": "number"}
+    notes, refused = refusals("plr-projector", committed, retyped)
+    assert notes == []
+    # said of the model, and of each model that holds it (each answer whose clients it breaks)
+    assert "incompatible: plr-projector: HistoryEntryView: credits: type changed from integer|null to number|null" in (
+        refused
+    )
+    assert all(line.endswith("credits: type changed from integer|null to number|null") for line in refused)
+    widened = json.loads(json.dumps(committed))
+    widened["components"]["schemas"]["HistoryEntryView"]["properties"]["certificate"] = {"type": "string"}
+    notes, refused = refusals("plr-projector", committed, widened)
+    assert refused == []
+    assert (
+        "note: plr-projector: HistoryEntryView: certificate: new optional field"
+        " (allowed: a client ignores fields and values it does not know)"
+    ) in notes
+
+
+def test_a_breaking_change_is_accepted_under_a_raised_major_version_only() -> None:
+    committed = json.loads((OUT / "plr-projector.json").read_text(encoding="utf-8"))
+    retyped = json.loads(json.dumps(committed))
+    _history_entry_credits(retyped)["anyOf"][0] = {"type": "number"}
+    retyped["info"]["version"] = "1.1.0"
+    assert refusals("plr-projector", committed, retyped)[1] != []
+    retyped["info"]["version"] = "2.0.0"
+    notes, refused = refusals("plr-projector", committed, retyped)
+    assert refused == []
+    assert any(note.startswith("accepted: plr-projector: HistoryEntryView: credits: type changed") for note in notes)
 
 
 def test_every_business_operation_documents_unauthenticated_and_problem_answers(

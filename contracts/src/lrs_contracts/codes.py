@@ -168,7 +168,8 @@ CODES_BY_STATUS: dict[int, ProblemCode] = {
 
 @dataclass(frozen=True)
 class CodeExplanation:
-    """What a code means, an example, where the rule comes from, and how to put it right (Markdown)."""
+    """What a code means, an example, where the rule comes from, and how to put it right (Markdown). The `fix` of a
+    batch, record or warning code is plain text: the portal, emails and the CLI show it as it is."""
 
     meaning: str
     example: str
@@ -229,8 +230,8 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         ),
         fix=(
             "More than 30% of the records were rejected, so the whole batch failed and nothing of it reached "
-            "any learner's record, not even the records that were accepted. Correct the rejected records listed "
-            "below and send the whole batch again. A record you cannot correct yet (an RV004 waiting for the "
+            "any learner's record, not even the records that passed their checks. Correct the rejected records "
+            "listed on the batch's page and send the whole batch again. A record you cannot correct yet (an RV004 waiting for the "
             "learner's registration to be corrected, say) can be left out and sent in a later batch."
         ),
     ),
@@ -331,7 +332,7 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             'FAQ: "LRS only accepts data with an achievement date later than 1 September 2006" (DOMAIN.md '
             "§5.5 fixes the boundary: dates *before* it are refused)"
         ),
-        fix="The LRS holds results awarded on or after 1 September 2006 only.",
+        fix=("The LRS holds results awarded on or after 1 September 2006 only. Leave this record out of your batches."),
     ),
     RecordCode.AWARD_DATE_INVALID: CodeExplanation(
         meaning=(
@@ -403,11 +404,12 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
     ),
     RecordCode.WRONG_STATE: CodeExplanation(
         meaning="Withdraw of a withdrawn achievement, or Reinstate of a live one",
-        example="second Withdraw → nothing to do",
+        example="a second Withdraw of the same achievement → leave it out of the file",
         source="product decision, DOMAIN.md §6",
         fix=(
-            "The achievement is already withdrawn (for a Withdraw) or is live (for a Reinstate): there is "
-            "nothing to do."
+            "The achievement is already withdrawn (for a Withdraw) or already live (for a Reinstate), so this "
+            "record changed nothing. Take it out of the file before you send the file again: rejected records "
+            "count towards the 30% limit (RS005)."
         ),
     ),
     RecordCode.UPDATE_OF_WITHDRAWN: CodeExplanation(
@@ -475,12 +477,11 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         fix=(
             "Correct the field the message names. ULN, names, qualification number and award date are needed for "
             "every record, and a grade for Create and Update; names are 1 to 35 characters on one line, with no character a reader cannot see "
-            "and single ordinary spaces between words, and no `?` or U+FFFD where a letter was lost when the file was "
-            'saved (save it again from the original as UTF-8: in Excel, "CSV UTF-8 (Comma delimited)"), the MIS '
-            "identifier at "
-            "most 128; gender is 0, 1, 2 or 9; credits a whole number from 0 to 9,999; a date of birth `yyyy-mm-dd`, "
-            "from 1900-01-01 to the day the batch was received; "
-            "the action `Create`, `Update`, `Withdraw` or `Reinstate`."
+            "and single ordinary spaces between words, and no ? or \N{REPLACEMENT CHARACTER} (a letter lost when the "
+            'file was saved: save it again from the original as UTF-8, in Excel "CSV UTF-8 (Comma delimited)"), the '
+            "MIS identifier at most 128; gender is 0, 1, 2 or 9; credits a whole number from 0 to 9,999; a date of "
+            "birth written yyyy-mm-dd, from 1900-01-01 to the day the batch was received; "
+            "the action Create, Update, Withdraw or Reinstate."
         ),
     ),
     RecordCode.NOT_AWARDED_BY_AO: CodeExplanation(
@@ -650,7 +651,10 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " learner's ULNs raised it; `challenge_id` names it",
         example="raising a second challenge on the same achievement before the first is resolved",
         source="our decision: one open challenge an achievement, so the AO answers one",
-        fix="Follow the open challenge (`GET /v1/challenges/{challenge_id}`); raise another once it is resolved.",
+        fix=(
+            "Wait for the awarding organisation's answer to the open challenge (`lrs challenges list --open`,"
+            " `GET /v1/challenges/{challenge_id}`), or withdraw it (`lrs challenges withdraw`) and raise a new one."
+        ),
     ),
     ProblemCode.CHALLENGE_NOT_IN_THAT_STATE: CodeExplanation(
         meaning="The challenge is not in a state the action applies to; `state` says which it is in",
@@ -747,8 +751,8 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         " API key belongs to: an AO submits only its own batches. Nothing of the file was kept",
         example="a file whose header says RN5133 sent with RN9093's key",
         source="DESIGN.md (identity): an AO reaches only its own data",
-        fix="Put your own AO identifier in the header (`lrs batch check` shows what the file says), or send the"
-        " file with the key of the AO it names. The identifier is read in capitals: `rn9093` is RN9093's own.",
+        fix="Put your own recognition number (like RN9093) in the header (`lrs batch check` shows what the file says), or send the"
+        " file with the key of the AO it names. The number is read in capitals: `rn9093` is RN9093's own.",
     ),
     ProblemCode.ACHIEVEMENT_OF_ANOTHER_AO: CodeExplanation(
         meaning="The challenge names (`ao_id`) another awarding organisation than the one that recorded the"
@@ -894,13 +898,63 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
 }
 
 
+PROBLEM_CODE_TITLES: dict[ProblemCode, str] = {
+    ProblemCode.PROJECTION_PENDING: "Not yet in the read model",
+    ProblemCode.LEARNER_DOES_NOT_SHARE: "The learner does not share their record",
+    ProblemCode.PROVIDER_NOT_LINKED: "The provider is not linked to this learner",
+    ProblemCode.OPERATOR_SCOPE_MISSING: "The operator key lacks the scope",
+    ProblemCode.PLR_HAS_NO_ACHIEVEMENTS: "Nothing to certify",
+    ProblemCode.EVENTS_HELD_IN_DEAD_LETTERS: "Some of the learner's events are parked",
+    ProblemCode.CREDENTIAL_SIGNING_UNAVAILABLE: "Credential signing unavailable",
+    ProblemCode.SANDPIT_READ_ONLY: "Read-only in the Sandpit",
+    ProblemCode.LIVE_ONLY: "Live only",
+    ProblemCode.WRONG_ENVIRONMENT: "A key of the other environment",
+    ProblemCode.LEARNER_ERASED: "Learner erased",
+    ProblemCode.KEYRING_UNAVAILABLE: "The learner key store is unavailable",
+    ProblemCode.REQUEST_TOO_LARGE: "The request is too large",
+    ProblemCode.UNSUPPORTED_MEDIA_TYPE: "The body was not sent as the route takes it",
+    ProblemCode.ACHIEVEMENT_NOT_ON_RECORD: "Achievement not found",
+    ProblemCode.ACHIEVEMENT_WITHDRAWN: "The achievement was withdrawn",
+    ProblemCode.CHALLENGE_ALREADY_OPEN: "Challenge already open",
+    ProblemCode.CHALLENGE_NOT_IN_THAT_STATE: "The challenge is not in that state",
+    ProblemCode.CHALLENGE_RAISED_TOO_OFTEN: "Challenged too often",
+    ProblemCode.CORRECTING_BATCH_REQUIRED: "Correcting batch",
+    ProblemCode.CORRECTING_BATCH_DOES_NOT_FIT: "Batch did not correct this achievement",
+    ProblemCode.RESOLUTION_NOTE_REQUIRED: "A note is needed",
+    ProblemCode.LEARNER_NOT_FOUND: "Learner not found",
+    ProblemCode.LEARNER_NOT_REGISTERED: "Learner not registered",
+    ProblemCode.LEARNER_ALREADY_REGISTERED: "Learner already registered",
+    ProblemCode.LEARNER_MERGED_ALREADY: "Learner merged already",
+    ProblemCode.LEARNER_IMPORT_UNDER_WAY: "A learner import is under way",
+    ProblemCode.VALUE_NOT_STORABLE: "A value that cannot be stored",
+    ProblemCode.BATCH_OF_ANOTHER_AO: "The batch is another awarding organisation's",
+    ProblemCode.ACHIEVEMENT_OF_ANOTHER_AO: "Wrong awarding organisation",
+    ProblemCode.TOO_MANY_RECORDS_WAITING: "Too many records waiting",
+    ProblemCode.IDEMPOTENCY_KEY_REUSED: "Idempotency-Key already used for a different file",
+    ProblemCode.PARKED_VALUE_NOT_KEPT: "This message kept no bytes",
+    ProblemCode.MALFORMED_REQUEST: "The request could not be read",
+    ProblemCode.INVALID_REQUEST: "Invalid request",
+    ProblemCode.UNAUTHENTICATED: "No valid API key",
+    ProblemCode.FORBIDDEN: "Not open to this key",
+    ProblemCode.NOT_FOUND: "Not found",
+    ProblemCode.METHOD_NOT_ALLOWED: "Method not allowed",
+    ProblemCode.CONFLICT: "Conflict",
+    ProblemCode.REQUEST_TIMEOUT: "The request stopped arriving",
+    ProblemCode.TOO_MANY_REQUESTS: "Too many requests",
+    ProblemCode.INTERNAL_ERROR: "Internal error",
+    ProblemCode.SERVICE_UNAVAILABLE: "Service unavailable",
+}
+"""The short title of each API problem code: the heading of its /problems page (a route's own answer may word its
+`title` for the case at hand)."""
+
+
 def explanation_of(code: str) -> CodeExplanation | None:
     return CODE_EXPLANATIONS.get(code) or PROBLEM_CODE_EXPLANATIONS.get(code)
 
 
 def title_of(code: str) -> str | None:
-    """The one-line title of a batch, record or warning code (None for other codes)."""
-    for titles in (BATCH_CODE_TITLES, RECORD_CODE_TITLES, WARNING_CODE_TITLES):
+    """The one-line title of a batch, record, warning or API problem code (None for other codes)."""
+    for titles in (BATCH_CODE_TITLES, RECORD_CODE_TITLES, WARNING_CODE_TITLES, PROBLEM_CODE_TITLES):
         for known, title in titles.items():
             if known == code:
                 return title

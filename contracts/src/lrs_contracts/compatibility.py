@@ -36,6 +36,18 @@ Every change a note reports still needs the upgrade order: every model forbids f
 typo is refused, not dropped) and every enum refuses values it does not know, so a consumer of the OLD release
 refuses an event carrying a new field or value, and parks an event type it has never heard of. A release that adds
 any of these upgrades the topic's consumers before its producers (docs/deploy.md, "Upgrade").
+
+The same check, with the same rules, covers what every event travels in and on:
+
+- the envelope (`contracts/schemas/envelope.json`): a change to it is a change to every event on every topic,
+  the forever-retained ones included; its `schema_version` is 1, and a reader parks any other;
+- the topics (`contracts/schemas/topics.json`): an existing topic's key, partition count and compaction never
+  change, since a key's messages are in order only within one partition, and another key or partition count moves
+  keys to other partitions, out of order with what is still queued in the old ones (an AO's batches, a learner's
+  history). A new topic and a new event type on a topic are notes; a retention changed is a note; a topic removed,
+  or an event type it no longer carries, is refused;
+- the event types: a committed snapshot without a registered model is an event type removed, refused, since its
+  events stay on the forever-retained logs and must stay readable.
 """
 
 from __future__ import annotations
@@ -48,9 +60,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lrs_contracts.envelope import Envelope
 from lrs_contracts.registry import EVENT_TYPES, schema_of
+from lrs_contracts.topics import ALL_TOPICS
 
 SNAPSHOT_DIR = Path(__file__).resolve().parents[2] / "schemas"
+ENVELOPE_SNAPSHOT = SNAPSHOT_DIR / "envelope.json"
+TOPICS_SNAPSHOT = SNAPSHOT_DIR / "topics.json"
 
 Schema = dict[str, Any]
 
@@ -349,18 +365,92 @@ class _Walker:
             self.value(old, new, f"{path}{{}}")
 
 
+def envelope_schema() -> Schema:
+    """The envelope's JSON Schema, as `contracts/schemas/envelope.json` holds it."""
+    schema: Schema = Envelope.model_json_schema(mode="validation")
+    return schema
+
+
+def topics_baseline() -> dict[str, dict[str, Any]]:
+    """Each topic's name, key, partition count, compaction, retention and the event types it carries, as
+    `contracts/schemas/topics.json` holds them."""
+    return {
+        topic.name: {
+            "key": topic.key,
+            "partitions": topic.partitions,
+            "compacted": topic.compacted,
+            "retention": topic.retention,
+            "carries": sorted(topic.carries),
+        }
+        for topic in ALL_TOPICS
+    }
+
+
+def topic_changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> Changes:
+    """What the topics changed against the committed baseline, each line prefixed with the topic's name."""
+    found = Changes()
+    for name in sorted(set(new) - set(old)):
+        found.notes.append(f"{name}: new topic")
+    for name in sorted(set(old) - set(new)):
+        found.incompatible.append(f"{name}: topic removed (its events stay on the log, and its consumers read it)")
+    for name in sorted(set(old) & set(new)):
+        before, after = old[name], new[name]
+        if before["key"] != after["key"]:
+            found.incompatible.append(
+                f"{name}: key changed from {_show(before['key'])} to {_show(after['key'])}: a key's messages are in"
+                " order only within one partition, and keyed otherwise they are spread otherwise"
+            )
+        if before["partitions"] != after["partitions"]:
+            found.incompatible.append(
+                f"{name}: partitions changed from {before['partitions']} to {after['partitions']}: keys would move"
+                " to other partitions, out of order with their messages still queued in the old ones"
+                ' (docs/deploy.md, "Scale")'
+            )
+        if before["compacted"] != after["compacted"]:
+            found.incompatible.append(
+                f"{name}: compaction changed from {_show(before['compacted'])} to {_show(after['compacted'])}"
+            )
+        if before["retention"] != after["retention"]:
+            found.notes.append(
+                f"{name}: retention changed from {_show(before['retention'])} to {_show(after['retention'])}"
+            )
+        carried_before, carried_after = set(before["carries"]), set(after["carries"])
+        for event_type in sorted(carried_after - carried_before):
+            found.notes.append(f"{name}: now carries {event_type}")
+        for event_type in sorted(carried_before - carried_after):
+            found.incompatible.append(f"{name}: no longer carries {event_type} (its events stay on the topic)")
+    return found
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True) + "\n"
+
+
 def write_snapshots() -> list[Path]:
     SNAPSHOT_DIR.mkdir(exist_ok=True)
     written = []
     for event_type, model in sorted(EVENT_TYPES.items()):
         path = snapshot_path(event_type)
-        path.write_text(json.dumps(schema_of(model), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        path.write_text(_dump(schema_of(model)), encoding="utf-8")
         written.append(path)
-    return written
+    ENVELOPE_SNAPSHOT.write_text(_dump(envelope_schema()), encoding="utf-8")
+    TOPICS_SNAPSHOT.write_text(_dump(topics_baseline()), encoding="utf-8")
+    return [*written, ENVELOPE_SNAPSHOT, TOPICS_SNAPSHOT]
+
+
+def orphaned_snapshots() -> list[str]:
+    """The event types of committed snapshots that no registered model reads any more."""
+    baselines = {ENVELOPE_SNAPSHOT.name, TOPICS_SNAPSHOT.name}
+    return sorted(
+        path.name.removesuffix(".json")
+        for path in SNAPSHOT_DIR.glob("*.json")
+        if path.name not in baselines and path.name.removesuffix(".json") not in EVENT_TYPES
+    )
 
 
 def check_snapshots() -> Changes:
-    """Today's models against the committed snapshots, each line prefixed with its event type."""
+    """Today's models and topics against the committed snapshots, each line prefixed with its event type, with
+    `envelope`, or with its topic."""
     found = Changes()
     for event_type, model in sorted(EVENT_TYPES.items()):
         path = snapshot_path(event_type)
@@ -370,11 +460,29 @@ def check_snapshots() -> Changes:
         compared = changes(json.loads(path.read_text(encoding="utf-8")), schema_of(model))
         found.incompatible.extend(f"{event_type}: {line}" for line in compared.incompatible)
         found.notes.extend(f"{event_type}: {line}" for line in compared.notes)
+    for event_type in orphaned_snapshots():
+        found.incompatible.append(
+            f"{event_type}: event type removed, yet its events stay on the log and must stay readable"
+            " (keep its model registered)"
+        )
+    if ENVELOPE_SNAPSHOT.exists():
+        compared = changes(json.loads(ENVELOPE_SNAPSHOT.read_text(encoding="utf-8")), envelope_schema())
+        found.incompatible.extend(f"envelope: {line}" for line in compared.incompatible)
+        found.notes.extend(f"envelope (every topic): {line}" for line in compared.notes)
+    else:
+        found.notes.append("envelope: no snapshot yet")
+    if TOPICS_SNAPSHOT.exists():
+        compared = topic_changes(json.loads(TOPICS_SNAPSHOT.read_text(encoding="utf-8")), topics_baseline())
+        found.incompatible.extend(f"topic {line}" for line in compared.incompatible)
+        found.notes.extend(f"topic {line}" for line in compared.notes)
+    else:
+        found.notes.append("topics: no snapshot yet")
     return found
 
 
 def main(argv: Sequence[str]) -> int:
-    """Write every event's snapshot if no model changed incompatibly; notes and refusals go to stderr.
+    """Write every event's snapshot, the envelope's and the topics' if nothing changed incompatibly; notes and
+    refusals go to stderr.
 
     `--check` compares only and writes nothing.
     """
@@ -385,7 +493,8 @@ def main(argv: Sequence[str]) -> int:
         print(f"incompatible: {line}", file=sys.stderr)
     if found.incompatible:
         print(
-            "snapshots not written: publish a v2 event type instead (contracts/schemas/ is the published contract)",
+            "snapshots not written: publish a v2 event type (or topic) instead (contracts/schemas/ is the published"
+            " contract)",
             file=sys.stderr,
         )
         return 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -71,10 +71,13 @@ class Envelope(BaseModel):
         ),
     )
     causation_id: str | None = Field(default=None, description="the event or request that caused this one")
-    schema_version: int = Field(
+    schema_version: Literal[1] = Field(
         default=1,
-        ge=1,
-        description="the envelope's own version (1): the payload's version is the `.vN` ending `event_type`",
+        description=(
+            "the envelope's own version: 1, the only one there is. The payload's version is the `.vN` ending"
+            " `event_type`. Another value would be an envelope of another shape or meaning, which a reader does not"
+            " guess at: every LRS consumer parks it, as it parks an event type it does not know"
+        ),
     )
     data: dict[str, Any]
 

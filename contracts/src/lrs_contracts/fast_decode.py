@@ -47,7 +47,7 @@ import orjson
 from pydantic import BaseModel
 
 from lrs_contracts.envelope import LRS_NAMESPACE, Contract, Envelope
-from lrs_contracts.outcomes import BatchRecordsDecided, RecordStatus
+from lrs_contracts.outcomes import BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
 from lrs_contracts.registry import EVENT_TYPES
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -918,23 +918,38 @@ def rejections_by_code(
     their outcome, and with `flagged` its rejected records so flagged under its tally, from the chunk's parsed JSON
     `data`, without building its models; None when it is not shaped as validation writes it (the validating decoder
     then has the last word)."""
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not data.keys() <= _CHUNK_FIELDS:
         return None
     batch_id, chunk_index, outcomes = data.get("batch_id"), data.get("chunk_index"), data.get("outcomes")
     if not (isinstance(batch_id, str) and type(chunk_index) is int and chunk_index >= 0 and type(outcomes) is list):
         return None
     counts: Counter[str] = Counter()
     try:
+        # a field or a status this release does not know (a newer validation's) is the validating decoder's to refuse,
+        # as every other reader of the chunk does: not left out of the tally
+        if not _OUTCOME_FIELDS.issuperset(set().union(*outcomes)):
+            return None
         for outcome in outcomes:
-            if outcome["status"] == _REJECTED and (errors := outcome["errors"]):
-                counts.update({finding["code"] for finding in errors})
-                if flagged is not None and flagged.of(errors):
-                    counts[flagged.tally] += 1
+            status = outcome["status"]
+            if status == _REJECTED:
+                if errors := outcome["errors"]:
+                    counts.update(_known_codes(errors))
+                    if flagged is not None and flagged.of(errors):
+                        counts[flagged.tally] += 1
+            elif status not in _STATUSES:
+                return None
             if warnings and (warned := outcome.get("warnings")):
-                counts.update({finding["code"] for finding in warned})
+                counts.update(_known_codes(warned))
         return uuid.UUID(batch_id), chunk_index, dict(counts)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
+
+
+def _known_codes(findings: Any) -> set[str]:
+    """The codes of findings of the fields a finding has, or a KeyError."""
+    if not all(finding.keys() <= _FINDING_FIELDS for finding in findings):
+        raise KeyError("a finding's field this release does not know")
+    return {finding["code"] for finding in findings}
 
 
 def scanned_rejections_by_code(
@@ -950,7 +965,9 @@ def scanned_rejections_by_code(
     the chunk's head are matched whole from the message's start as validation writes them (a UTC time ending
     `Z`, UUIDs in lower case), and the message must end where the chunk does: anything else (a rejected
     outcome's fields in another order, an envelope written otherwise, bytes after the object) is left to the
-    full reading. The accepted outcomes between are not read: a chunk is trusted as validation wrote it there.
+    full reading. The accepted outcomes between are not parsed, but counted: each status must be one this release
+    knows, and the message must have as many fields as the envelope, the chunk, its outcomes and their findings have
+    (a field this release does not know, a newer validation's, is left to the full reading, which refuses it).
     """
     head = _CHUNK_HEAD(value)
     if head is None or not value.endswith(b"]}}"):
@@ -967,13 +984,23 @@ def scanned_rejections_by_code(
                 counts[flagged.tally] += 1
             rejected += 1
             at = text.find(_REJECTED_ERRORS, end)
-        if rejected != text.count(_REJECTED_STATUS):
+        rejected_statuses = value.count(_REJECTED_STATUS_BYTES)
+        if rejected != rejected_statuses:
             return None
         at = text.find(_WARNINGS) if warnings else -1
         while at >= 0:
             warned, end = _JSON.raw_decode(text, at + len(_WARNINGS) - 2)
             counts.update(_codes(warned))
             at = text.find(_WARNINGS, end)
+        # Every field counted, each outcome's status among them as one this release knows. A field's name ends `":`;
+        # so does a quote in a text, escaped (`\":`), and a text's start before a colon (`:":`), never a text's end
+        # (`",` `"}`). An outcome of another status, or a field this release does not know, leaves more fields than
+        # the known outcomes and findings have: the full reading then refuses it.
+        fields = value.count(b'":') - value.count(b':":') - (value.count(b'\\":') if b"\\" in value else 0)
+        known = rejected_statuses + sum(value.count(status) for status in _OTHER_STATUSES)
+        findings = value.count(b'"code":"')
+        if fields != _HEAD_FIELDS + _OUTCOME_FIELD_COUNT * known + _FINDING_FIELD_COUNT * findings:
+            return None
         datetime.fromisoformat(head[1].decode())  # a moment of the calendar, or a ValueError
         return uuid.UUID(head[2].decode()), int(head[3]), dict(counts)
     except (KeyError, TypeError, ValueError):
@@ -992,7 +1019,7 @@ _CHUNK_HEAD = re.compile(
     (
         rb'\{"event_id":"U","event_type":"C","occurred_at":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}'
         rb'(?:\.[0-9]{6})?Z)","source":"N","correlation_id":"N","causation_id":(?:"S"|null),'
-        rb'"schema_version":[1-9][0-9]{0,8},"data":\{"event_type":"C","batch_id":"(U)",'
+        rb'"schema_version":1,"data":\{"event_type":"C","batch_id":"(U)",'
         rb'"ao_id":"S","chunk_index":(0|[1-9][0-9]{0,8}),"outcomes":\['
     )
     .replace(b"C", re.escape(BatchRecordsDecided.model_fields["event_type"].default.encode()))
@@ -1001,6 +1028,17 @@ _CHUNK_HEAD = re.compile(
     .replace(b"U", rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ).match
 _REJECTED_STATUS = f'"status":"{_REJECTED}"'
+_REJECTED_STATUS_BYTES = _REJECTED_STATUS.encode()
+_STATUSES = frozenset(status.value for status in RecordStatus)
+_OTHER_STATUSES = tuple(f'"status":"{status}"'.encode() for status in sorted(_STATUSES - {_REJECTED}))
+_CHUNK_FIELDS = frozenset(BatchRecordsDecided.model_fields)
+_OUTCOME_FIELDS = frozenset(RecordOutcome.model_fields)
+_FINDING_FIELDS = frozenset(Finding.model_fields)
+# the fields of a decided chunk's message: the envelope's but its data, the chunk's, and each outcome's and finding's
+# (pydantic writes every field, defaults included)
+_HEAD_FIELDS = len(Envelope.model_fields) + len(_CHUNK_FIELDS)
+_OUTCOME_FIELD_COUNT = len(_OUTCOME_FIELDS)
+_FINDING_FIELD_COUNT = len(_FINDING_FIELDS)
 _REJECTED_ERRORS = _REJECTED_STATUS + ',"errors":'
 _WARNINGS = '"warnings":[{'
 _JSON = json.JSONDecoder()

@@ -156,7 +156,7 @@ _DATES = ParsedTexts(_date)
 _ACHIEVEMENT_EVENT = re.compile(
     (
         rb'\{"event_id":"U","event_type":"(E)","occurred_at":"(T)","source":"N","correlation_id":"N",'
-        rb'"causation_id":(?:"S"|null),"schema_version":[1-9][0-9]{0,8},"data":\{"event_type":"\1",'
+        rb'"causation_id":(?:"S"|null),"schema_version":1,"data":\{"event_type":"\1",'
         rb'"achievement_id":"(U)","key":\{"ao_id":"(S)","uln":"(L)","qualification_number":"(S)",'
         rb'"award_date":"([0-9]{4}-[0-9]{2}-[0-9]{2})"\},'
         rb'(?:"data":\{"pathway":C,"grade":"(S)","ukprn":C,"language_for_assessment":C,'

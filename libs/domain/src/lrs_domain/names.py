@@ -21,8 +21,8 @@ def name_length(name: str) -> int:
     """A name's characters as a reader counts them (`lrs_contracts.text.characters_read`): those of its composed form
     (NFC), a letter's first two combining marks counted with it, so that an accent is no character of its own, even
     on a letter Unicode has no composed form for (a Yoruba ẹ́ or ọ̀, a Lithuanian ė̃: a letter and two marks, decision
-    0167). An ASCII name is its own length."""
-    return len(name) if name.isascii() else characters_read(name)
+    0167). An ASCII name is its own length (`characters_read` tests for it first)."""
+    return characters_read(name)
 
 
 # What word processors ("smart quotes"), macOS and some MIS exports write for the apostrophe and the hyphen on a

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -275,8 +276,9 @@ def check_names(record: SubmittedRecord) -> tuple[Finding, ...]:
 
 
 def check_mis_identifier(value: str | None) -> tuple[Finding, ...]:
-    """At most 128 characters, counted as a name's are (`name_length`: in the composed form, NFC), so that the
-    Unicode form the sender's system wrote an accent in does not change the verdict."""
+    """At most 128 characters, counted as a name's are (`name_length`: in the composed form, NFC, a letter's first
+    two combining marks counted with it), so that the Unicode form the sender's system wrote an accent in does not
+    change the verdict."""
     if value is None or (length := name_length(value)) <= MAX_MIS_IDENTIFIER_LENGTH:
         return ()
     return (
@@ -781,10 +783,16 @@ _tuple_new = tuple.__new__
 
 
 def _too_long(text: str | None, limit: int = MAX_NAME_LENGTH) -> bool:
-    """Whether `text` has more than `limit` characters counted composed (`name_length`). An ASCII text is its own
-    composed form; any other is counted composed, which may be shorter (a combining accent) or, for a few
-    characters, longer (U+0344 composes to two)."""
-    return text is not None and (len(text) > limit if text.isascii() else name_length(text) > limit)
+    """Whether `text` has more than `limit` characters as a reader counts them (`name_length`). An ASCII text is its
+    own length; any other is counted in its composed form (NFC), which may be shorter (a combining accent) or, for a
+    few characters, longer (U+0F43 and the other Tibetan letters NFC writes as two). The composed form's length,
+    taken in C, is asked first: `name_length` never passes it, so a text no longer than the limit composed is never
+    too long, and only a longer one is counted in Python (review 1, finding 2)."""
+    return text is not None and (
+        len(text) > limit
+        if text.isascii()
+        else len(unicodedata.normalize("NFC", text)) > limit and name_length(text) > limit
+    )
 
 
 def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:

@@ -50,7 +50,7 @@ class KafkaSecurity(BaseSettings):
     (each service's KafkaUser certificate, mounted by the manifests). Read once from the environment,
     unprefixed, like `KAFKA_BOOTSTRAP_SERVERS`."""
 
-    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore", frozen=True, hide_input_in_errors=True)
 
     security_protocol: str = "PLAINTEXT"
     ssl_cafile: str | None = None
@@ -242,7 +242,7 @@ class KafkaGroupSession(BaseSettings):
     an event loop held) is dropped and its partitions handed over needlessly. Read once from the environment,
     unprefixed like `KafkaSecurity`: `KAFKA_SESSION_TIMEOUT_MS`, `KAFKA_HEARTBEAT_INTERVAL_MS`."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True, hide_input_in_errors=True)
 
     session_timeout_ms: int = Field(
         default=SESSION_TIMEOUT_MS,

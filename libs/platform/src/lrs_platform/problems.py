@@ -305,7 +305,8 @@ def problem_page(code: str) -> str | None:
     explanation = explanation_of(code)
     if explanation is None:
         return None
-    heading = f"{code}: {title_of(code) or explanation.meaning}"
+    # the short title (the meaning, a paragraph of Markdown, is the first section below it)
+    heading = f"{code}: {title_of(code) or code}"
     sections = (
         ("What it means", explanation.meaning),
         ("Example", explanation.example),
@@ -315,15 +316,16 @@ def problem_page(code: str) -> str | None:
     details = "".join(f"<dt>{name}</dt><dd>{_inline_markdown(text)}</dd>" for name, text in sections)
     body = (
         f"<h1>{html.escape(heading)}</h1><dl>{details}</dl>"
-        f'<p><a href="{PROBLEM_PAGES}">Every code</a> · the rules in full: docs/rules.md</p>'
+        f'<p><a href="{PROBLEM_PAGES}">Every code</a> · every rule in full is in the file docs/rules.md of the'
+        " LRS source code</p>"
     )
     return _page(heading, body)
 
 
 def problem_index_page() -> str:
     rows = "".join(
-        f'<li><a href="{PROBLEM_PAGES}/{code}">{code}</a>: {_inline_markdown(title_of(code) or explanation.meaning)}</li>'
+        f'<li><a href="{PROBLEM_PAGES}/{code}">{code}</a>: {html.escape(title_of(code) or code)}</li>'
         for catalogue in (CODE_EXPLANATIONS, PROBLEM_CODE_EXPLANATIONS)
-        for code, explanation in catalogue.items()
+        for code in catalogue
     )
     return _page("Problem codes", f"<h1>Problem codes</h1><ul>{rows}</ul>")

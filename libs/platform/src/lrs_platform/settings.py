@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from collections.abc import Mapping
 from functools import cached_property
+from ipaddress import ip_address
+from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lrs_contracts.environments import Environment, TopicNames
@@ -14,6 +20,11 @@ from lrs_platform.kafka import KafkaGroupSession
 from lrs_platform.keyring import KeyringKey, keyring_key_from
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+"""A TCP port a service listens on or connects to: refused as the service starts when out of range, not by the bind."""
+
+Settings = TypeVar("Settings", bound=BaseSettings)
 
 
 class ServiceSettings(BaseSettings):
@@ -24,7 +35,9 @@ class ServiceSettings(BaseSettings):
     (e.g. `INGEST_PORT`).
     """
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # hide_input_in_errors: a refusal's traceback never prints a setting's raw value (a key, an address's password),
+    # also where a check of the settings together would print them all; subclasses inherit it.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:5432/lrs", validation_alias="DATABASE_URL")
@@ -46,12 +59,13 @@ class ServiceSettings(BaseSettings):
     )
     keyring_wrap_with: int = Field(
         default=0,
+        ge=0,
         validation_alias="LRS_KEYRING_WRAP_WITH",
         description="the id of the wrapping key new learner keys are wrapped with (0: the one derived from"
         " LRS_KEYRING_KEY)",
     )
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Port = 8000
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON unless stdout is a terminal
 
@@ -135,3 +149,133 @@ def absolute_http_url_setting(value: str, setting: str) -> str:
     if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
         raise ValueError(f"{setting} must be an absolute http(s) URL")
     return value.rstrip("/")
+
+
+def loopback_host(url: str) -> bool:
+    """Whether `url`'s host is this machine's own (`localhost`, 127.0.0.0/8, ::1): plain http stays on it."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def service_url_setting(value: str) -> str:
+    """Another service's base URL (`http://ingest:8001`): absolute http(s) with a host, no spaces, without its
+    trailing slash. One missing its scheme is refused as the service starts (the line naming the variable), rather
+    than failing every request made with it."""
+    url = value.rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number, or out of range
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(char.isspace() for char in value)
+    ):
+        raise ValueError("not an absolute http(s) URL with a host, like http://ingest:8001")
+    return url
+
+
+ServiceUrl = Annotated[str, AfterValidator(service_url_setting)]
+"""Another service's base URL, checked as the service starts (service_url_setting)."""
+
+
+# The start-up refusals: one line per bad setting, naming its variable (never a secret's value, never an address's
+# password), as the services print them as they start (load_settings) and `make restart` before it stops anything
+# (scripts/dev/check_settings.py).
+
+
+def lookup(environ: Mapping[str, str], variable: str) -> str | None:
+    """A variable's value as pydantic-settings reads it: the name in any case."""
+    for key, value in environ.items():
+        if key.upper() == variable.upper():
+            return value
+    return None
+
+
+def _variable(settings: type[BaseSettings], where: str, environ: Mapping[str, str]) -> tuple[str, bool]:
+    """The environment variable an error's location names, and whether its value is secret (not to be printed).
+    `where` is a field's name or, for a field read under other names, the first of them."""
+    prefix = settings.model_config.get("env_prefix") or ""
+    for field_name, field in settings.model_fields.items():
+        alias = field.validation_alias
+        names = (
+            [choice for choice in alias.choices if isinstance(choice, str)]
+            if isinstance(alias, AliasChoices)
+            else [alias]
+            if isinstance(alias, str)
+            else [f"{prefix}{field_name}".upper()]
+        )
+        if where == field_name or where in names:
+            secret = "SecretStr" in str(field.annotation)
+            return next((variable for variable in names if lookup(environ, variable) is not None), names[0]), secret
+    return where, False  # a setting a nested settings class reads (KafkaGroupSession's, say), under its own name
+
+
+def _secret(variable: str) -> bool:
+    return any(word in variable.upper() for word in ("PASSWORD", "SECRET", "KEY"))
+
+
+_PASSWORD_IN_ADDRESS = re.compile(r"(?<=://)([^/@:\s]*):[^/@\s]*@")
+
+
+def _said(value: str) -> str:
+    """A setting's value as a line may print it: an address's password (`postgresql://lrs:PASSWORD@host/db`, a
+    database URL) hidden, so that the line can go into a ticket or a pod's log."""
+    return _PASSWORD_IN_ADDRESS.sub(r"\1:***@", value)
+
+
+def setting_named(
+    settings: type[BaseSettings],
+    where: str,
+    given: Mapping[str, str],
+    sources: Mapping[str, str] | None = None,
+    value: object = None,
+) -> str:
+    """The setting a line names: its variable, with its value unless secret, and where the Sandpit's comes from
+    (`sources`: make restart's overrides)."""
+    variable, secret = _variable(settings, where, given)
+    said = lookup(given, variable)
+    if said is None:
+        said = value if isinstance(value, str) else None
+    setting = variable if secret or _secret(variable) or said is None else f"{variable}={_said(said)!r}"
+    return f"{setting} ({sources[variable]})" if sources and variable in sources else setting
+
+
+def refusal_lines(
+    settings: type[BaseSettings],
+    error: ValidationError,
+    given: Mapping[str, str],
+    sources: Mapping[str, str] | None = None,
+) -> list[str]:
+    """`error`'s refusals, one line each: `VARIABLE='value': why` (the variable alone when its value is secret), or
+    the words alone for a check of the settings together, whose words name the variables."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        words = problem["msg"].removeprefix("Value error, ")
+        if not problem["loc"]:
+            lines.append(words)
+            continue
+        lines.append(
+            f"{setting_named(settings, str(problem['loc'][0]), given, sources, problem.get('input'))}: {words}"
+        )
+    return lines
+
+
+def load_settings(settings: type[Settings]) -> Settings:
+    """`settings` read from the environment, as each service's main (and a rebuild worker) does first thing. A
+    setting it refuses stops the process with one line on stderr per refusal, naming the variable and why (never a
+    secret's value or an address's password), exit status 1, rather than pydantic's traceback, which names the field
+    and prints the raw values."""
+    try:
+        return settings()
+    except ValidationError as error:
+        lines = refusal_lines(settings, error, os.environ)
+        print("\n".join(lines), file=sys.stderr, flush=True)
+        raise SystemExit(1) from None

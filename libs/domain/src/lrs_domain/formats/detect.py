@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from lrs_contracts.batch import BatchFormat
+from lrs_contracts.codes import BatchCode
+from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.formats.limits import HEADER_HEADINGS
 
 _FORMAT_BY_CONTENT_TYPE: dict[str, BatchFormat] = {
@@ -82,3 +84,43 @@ def _from_content(first_bytes: bytes) -> BatchFormat | None:
     if start.startswith((_CSV_FIRST_HEADING, b'"' + _CSV_FIRST_HEADING)):
         return BatchFormat.CSV
     return None
+
+
+# A spreadsheet's own file, sent by mistake for the CSV saved from it: named by its extension, or by its first bytes,
+# a ZIP archive (.xlsx, .ods, .numbers) or an OLE compound file (Excel 97-2003's .xls). No batch file starts so: both
+# start with control characters, which a batch file's first line never holds.
+SPREADSHEET_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers")
+_ZIP_START = b"PK\x03\x04"
+_OLE_START = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+SAVE_WORKBOOK_AS_CSV = (
+    "open it in the spreadsheet and save it as CSV (in Excel, File > Save As > 'CSV UTF-8 (Comma delimited)'), then"
+    " submit the .csv file"
+)
+
+
+class NotABatchFile(BatchRefused):
+    """RS001 for a file that is no batch file in any format (a spreadsheet workbook): its message says what the file
+    is, not that it is "malformed"."""
+
+
+def spreadsheet_workbook(filename: str | None, first_bytes: bytes) -> str | None:
+    """The kind of spreadsheet workbook a file is, as its message names it (`.xlsx`), or None when it is none: one
+    whose first bytes are a workbook's, or one named as a workbook whose first bytes say no batch format."""
+    extension = filename[filename.rindex(".") :].lower() if filename and "." in filename else ""
+    named = extension if extension in SPREADSHEET_EXTENSIONS else None
+    if first_bytes.startswith(_ZIP_START):
+        return named or ".xlsx, .ods or .numbers"
+    if first_bytes.startswith(_OLE_START):
+        return named or ".xls"
+    return named if named and _from_content(first_bytes) is None else None
+
+
+def refuse_workbook(filename: str | None, first_bytes: bytes) -> None:
+    """RS001 (NotABatchFile) for a spreadsheet workbook sent for a batch file, saying what it is and how to save the
+    batch from it, in the same words in the API, the portal's check and `lrs`: before its format is guessed from its
+    name or type (a workbook named .csv, or sent as application/vnd.ms-excel, is no CSV either)."""
+    if kind := spreadsheet_workbook(filename, first_bytes):
+        raise NotABatchFile(
+            BatchCode.MALFORMED,
+            f"the file is a spreadsheet workbook ({kind}), not a batch file: {SAVE_WORKBOOK_AS_CSV}",
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, NoReturn
@@ -29,11 +29,13 @@ from lrs_domain.formats.limits import (
     FieldName,
     ParsedBatch,
     batch_of,
+    file_field_name,
     header_from,
     refuse_too_many_records,
     refuse_two_job_types,
 )
 from lrs_domain.formats.values import refuse_unstorable, trimmed_value, unseen_line_fault
+from lrs_domain.identifiers import mask_uln
 
 Text = StrictStr | None
 NumberOrText = StrictStr | StrictInt | StrictFloat | None
@@ -158,6 +160,44 @@ class JsonBatch(_JsonModel):
         description="at least one record (none, or no `records`, refuses the file with RS006) and at most 10,000"
         " (more refuses it with RS003)",
         json_schema_extra={"minItems": 1, "maxItems": MAX_BATCH_RECORDS},
+    )
+
+
+# The MISIdentifier of the portal's batch file templates' example record (otherwise the OpenAPI example's): it says
+# what the row is to an officer who types their own records under it, and lets the check find it left in. The
+# example's own, PE-2024-0001, is a record of the project's sample files (samples/), which are no mistake to send.
+TEMPLATE_EXAMPLE_MIS_IDENTIFIER = "EXAMPLE-DELETE-ME"
+
+
+def template_example_in(records: Iterable[SubmittedRecord]) -> tuple[tuple[int, str], ...]:
+    """The records still the templates' example record, by their MISIdentifier (in any case, spaces around it
+    aside), each as its line and its ULN: left in a file under the AO's own records, it would be recorded on that
+    learner, or rejected (RV004) and counted towards RS005."""
+    example = TEMPLATE_EXAMPLE_MIS_IDENTIFIER.casefold()
+    return tuple(
+        (record.line, record.uln or "")
+        for record in records
+        if (record.mis_identifier or "").strip().casefold() == example
+    )
+
+
+def template_example_warning(found: Sequence[tuple[int, str]], fmt: BatchFormat | None) -> str:
+    """The warning for the templates' example record left in a file (`found`: `template_example_in`'s), in the same
+    words in the portal's check and `lrs batch check`: each place as a CSV file's line or another format's record
+    number, with its masked ULN, as the results name records."""
+    by = "Record" if fmt in (BatchFormat.XML, BatchFormat.JSON) else "Line"
+    shown = [f"{line:,} (ULN {mask_uln(uln)})" for line, uln in found[:10]]
+    if len(found) > len(shown):
+        places = f"{', '.join(shown)} and {len(found) - len(shown):,} more"
+    else:
+        places = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    several = len(found) > 1
+    field = file_field_name(fmt, "mis_identifier") or "MISIdentifier"
+    return (
+        f"{by}{'s' if several else ''} {places} {'are' if several else 'is'} the template's example record"
+        f" ({field} {TEMPLATE_EXAMPLE_MIS_IDENTIFIER}), not one of your learners: delete {'them' if several else 'it'},"
+        f" then check the file again. Sent, {'they' if several else 'it'} would be recorded on that learner's record,"
+        " or rejected (RV004) and counted towards failing the whole batch (more than 30% rejected, RS005)"
     )
 
 
