@@ -394,10 +394,28 @@ async def _one_shown(request: Request, viewer: Principal, challenge: Challenge) 
 _WHAT_NEXT = {
     ChallengeState.ACKNOWLEDGED: "It is acknowledged already, so nothing more is needed to acknowledge it: resolve it"
     " once you have an answer for the learner (POST /v1/challenges/{challenge_id}/resolve).",
-    ChallengeState.RESOLVED: "It is resolved already, and a resolution is final: GET /v1/challenges/{challenge_id}"
-    " says how it was resolved.",
 }
-"""What the caller of a change a challenge's state refused can do, by the state it is in (`state`)."""
+"""What the caller of a change a challenge's state refused can do, by the state it is in (`state`); a closed
+(resolved) challenge is said by `_closed`."""
+
+_CLOSED_VERB = {"acknowledged": "acknowledged", "resolved": "resolved again", "withdrawn": "withdrawn"}
+
+
+def _closed(action: str, challenge: Challenge | None, viewer: Principal | None) -> str:
+    """Why a closed challenge (state `resolved`) cannot be acknowledged, resolved or withdrawn, in words for its
+    reader: how it ended (withdrawn by the learner, or resolved by the awarding organisation as what) and when, when
+    the challenge could be read; and that nothing more is needed. A learner's withdrawal is not called a resolution:
+    the awarding organisation told "resolved" would look for an answer someone gave."""
+    verb = _CLOSED_VERB.get(action, action)
+    if challenge is None or challenge.resolution is None:
+        return f"This challenge is closed, so it cannot be {verb}. Nothing more is needed."
+    when = f" on {day_and_time(challenge.resolved_at)} (UK time)" if challenge.resolved_at else ""
+    if challenge.resolution is ChallengeResolution.WITHDRAWN:
+        who = "you" if viewer is not None and viewer.kind is PrincipalKind.LEARNER else "the learner"
+        how = f"{who} withdrew it{when}"
+    else:
+        how = f'the awarding organisation resolved it as "{resolution_label(challenge.resolution)}"{when}'
+    return f"This challenge is closed: {how}, so it cannot be {verb}. Nothing more is needed."
 
 
 def _refuse_mistyped_ulns(ulns: list[str] | None) -> None:
@@ -409,24 +427,44 @@ def _refuse_mistyped_ulns(ulns: list[str] | None) -> None:
             raise ProblemError(422, "Invalid ULN", refusal.reason, code=refusal.code)
 
 
-def _translate(error: Exception) -> ProblemError:
+async def _refusal(request: Request, viewer: Principal, challenge_id: uuid.UUID, error: Exception) -> ProblemError:
+    """`_translate`, with a closed challenge read to say how it ended (`_closed`); unread if it cannot be read."""
+    if not (isinstance(error, InvalidTransition) and error.state is ChallengeState.RESOLVED):
+        return _translate(error)
+    try:
+        challenge: Challenge | None = await _service(request).get(viewer, challenge_id)
+    except Exception:  # the database away a moment after the refusal: the refusal stands, said without the how
+        challenge = None
+    return _translate(error, challenge, viewer)
+
+
+def _translate(error: Exception, closed: Challenge | None = None, viewer: Principal | None = None) -> ProblemError:
+    """The problem a domain error answers; `closed`: the challenge a change was refused for because it is resolved
+    (read again, to say how it ended), and `viewer`, who asked."""
     if isinstance(error, ChallengeNotFound):
         return ProblemError(404, "Not found", "No such challenge.")
     if isinstance(error, NotAllowed):
         return ProblemError(403, "Forbidden", str(error))
     if isinstance(error, InvalidTransition):
+        said = (
+            _closed(error.action, closed, viewer)
+            if error.state is ChallengeState.RESOLVED
+            else f"{error} {_WHAT_NEXT.get(error.state, '')}".strip()
+        )
         return ProblemError(
             409,
-            "Conflict",
-            f"{error} {_WHAT_NEXT.get(error.state, '')}".strip(),
+            "Challenge closed" if error.state is ChallengeState.RESOLVED else "Conflict",
+            said,
             ProblemCode.CHALLENGE_NOT_IN_THAT_STATE,
             state=error.state.value,
         )
     if isinstance(error, OpenChallengeExists):
+        which = f" (challenge {error.challenge_id})" if error.challenge_id else ""
         return ProblemError(
             409,
-            "Conflict",
-            f"An open challenge already exists: {error.challenge_id}",
+            "Challenge already open",
+            f"There is an open challenge on this achievement already{which}. Wait for the awarding organisation's"
+            " answer, or withdraw that challenge first.",
             ProblemCode.CHALLENGE_ALREADY_OPEN,
             challenge_id=str(error.challenge_id) if error.challenge_id else None,
         )
@@ -806,7 +844,7 @@ async def acknowledge_challenge(
     try:
         acknowledged = await _service(request).acknowledge(principal, challenge_id)
     except _DOMAIN_ERRORS as error:
-        raise _translate(error) from error
+        raise await _refusal(request, principal, challenge_id, error) from error
     _said_done("challenge_acknowledged", acknowledged.challenge, principal)
     return ChallengePublic.of(
         acknowledged.challenge, principal, achievement_withdrawn=acknowledged.achievement_withdrawn
@@ -839,7 +877,7 @@ async def resolve_challenge(
             principal, challenge_id, body.resolution, body.note, body.correcting_batch_id
         )
     except _DOMAIN_ERRORS as error:
-        raise _translate(error) from error
+        raise await _refusal(request, principal, challenge_id, error) from error
     _said_done("challenge_resolved", resolved.challenge, principal)
     return ChallengePublic.of(resolved.challenge, principal, achievement_withdrawn=resolved.achievement_withdrawn)
 
@@ -856,7 +894,8 @@ async def resolve_challenge(
         " person); another learner's challenge is 404, as reading it is. An operator with `support` may withdraw it"
         " for the learner. The awarding organisation does not withdraw challenges, it resolves them (403).\n\n"
         "A resolved challenge, one withdrawn already included, is 409 `CHALLENGE_NOT_IN_THAT_STATE` with `state`"
-        " `resolved`: a second withdrawal changes nothing, and GET /v1/challenges/{challenge_id} says how it ended."
+        " `resolved`: a second withdrawal changes nothing, and `detail` says how it ended (withdrawn or resolved,"
+        " and when)."
     ),
     responses=problem_responses(401, 403, 404, 409),
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -867,6 +906,6 @@ async def withdraw_challenge(
     try:
         withdrawn = await _service(request).withdraw(principal, challenge_id)
     except _DOMAIN_ERRORS as error:
-        raise _translate(error) from error
+        raise await _refusal(request, principal, challenge_id, error) from error
     _said_done("challenge_resolved", withdrawn.challenge, principal)
     return ChallengePublic.of(withdrawn.challenge, principal, achievement_withdrawn=withdrawn.achievement_withdrawn)

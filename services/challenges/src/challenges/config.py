@@ -6,16 +6,17 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from challenges.domain import RaiseLimit
-from lrs_platform.settings import ServiceSettings
+from lrs_platform.settings import Port, ServiceSettings
 
 
 class ChallengesSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CHALLENGES_", extra="ignore", frozen=True)
 
-    port: int = 8004
+    port: Port = 8004
     consumer_group: str = "challenges-plr-record"
     # How long a challenge that finds no achievement waits for the service to catch up with the PLR log.
-    catch_up_wait_ms: int = 3_000
+    # 0: no wait, "not found" at once.
+    catch_up_wait_ms: int = Field(default=3_000, ge=0)
     raises_per_achievement: int = Field(
         default=3,
         ge=1,

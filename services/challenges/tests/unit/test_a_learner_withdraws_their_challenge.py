@@ -267,7 +267,9 @@ async def test_withdrawing_twice_says_it_is_resolved_already_and_changes_nothing
         ProblemCode.CHALLENGE_NOT_IN_THAT_STATE,
         "resolved",
     )
-    assert problem.detail is not None and problem.detail.startswith("A resolved challenge cannot be withdrawn.")
+    assert problem.detail is not None
+    assert problem.detail.startswith("This challenge is closed: you withdrew it on ")
+    assert problem.detail.endswith("(UK time), so it cannot be withdrawn. Nothing more is needed.")
     assert len(store.outbox) == 1
 
 

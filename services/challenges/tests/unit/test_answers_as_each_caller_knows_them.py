@@ -218,8 +218,9 @@ def test_changing_a_resolved_challenge_says_the_resolution_is_final(action: str)
     problem = _translate(InvalidTransition(ChallengeState.RESOLVED, action)).problem
 
     assert problem.detail is not None
-    assert problem.detail.startswith(f"A resolved challenge cannot be {action}.")
-    assert "It is resolved already, and a resolution is final" in problem.detail
+    assert problem.detail.startswith("This challenge is closed, so it cannot be ")
+    assert problem.detail.endswith("Nothing more is needed.")
+    assert "{challenge_id}" not in problem.detail
 
 
 def test_the_service_names_the_aos_as_the_reference_files_do() -> None:

@@ -110,4 +110,4 @@ def test_a_refused_change_of_state_is_said_as_a_sentence() -> None:
     problem = _translate(InvalidTransition(ChallengeState.RESOLVED, "resolved")).problem
 
     assert problem.detail is not None
-    assert problem.detail.startswith("A resolved challenge cannot be resolved. It is resolved already")
+    assert problem.detail == "This challenge is closed, so it cannot be resolved again. Nothing more is needed."

@@ -3,13 +3,13 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from lrs_platform.settings import ServiceSettings
+from lrs_platform.settings import Port, ServiceSettings
 
 
 class IngestSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore", frozen=True)
 
-    port: int = 8001
+    port: Port = 8001
     # Names the transactional producer `ingest-<id>`: kept across restarts of one instance (on Kubernetes the
     # pod's name), so a restarted process fences its killed predecessor and aborts the transaction it left
     # open at once, instead of `read_committed` readers waiting for the broker's timeout. Random when unset;

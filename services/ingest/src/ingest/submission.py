@@ -30,6 +30,7 @@ from lrs_contracts.envelope import deterministic_id
 from lrs_contracts.registry import encode, wrap
 from lrs_contracts.text import refused_character
 from lrs_domain.formats import BatchRefused, detect_format, media_type_of, names_no_batch_format
+from lrs_domain.formats.detect import refuse_workbook
 from lrs_domain.formats.errors import refuse_other_encodings
 from lrs_platform.idempotency import UnusableIdempotencyKey, idempotency_key_of
 from lrs_platform.identity import Principal, PrincipalKind
@@ -449,11 +450,13 @@ def resolve_format(
     name is read only when the Content-Type does not settle the format (`filename_from`). A Content-Type of
     something else than a batch file (`image/png`, a multipart form) is RS001: the file is not what it says. An empty
     body is RS001 before anything else, said to be empty (each format's parser has a puzzle of its own for it; a
-    stream read before it was sent, or a wrong path, sends one). A file in no format that is UTF-16 or UTF-32, or
-    starts with two UTF-8 byte order marks, is told so, as each format's parser tells it: no Content-Type would
-    help it."""
+    stream read before it was sent, or a wrong path, sends one). A spreadsheet workbook (.xlsx, .xls), whatever its
+    type or name, is told so, and how to save it as CSV, as the portal and `lrs` tell it (`refuse_workbook`). A file
+    in no format that is UTF-16 or UTF-32, or starts with two UTF-8 byte order marks, is told so, as each format's
+    parser tells it: no Content-Type would help it."""
     if not content:
         raise BatchRefused(BatchCode.MALFORMED, EMPTY_BODY)
+    refuse_workbook(filename_from(content_disposition), content[:512])  # whatever it is labelled: no batch file
     if requested is None and names_no_batch_format(content_type):
         media_type = media_type_of(content_type or "")
         form = " (a multipart form: send the file itself as the body)" if media_type.startswith("multipart/") else ""

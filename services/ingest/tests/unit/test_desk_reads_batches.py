@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -84,18 +85,25 @@ class Ingest:
         self.app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
 
 
-@pytest.fixture
-async def ingest() -> AsyncIterator[Ingest]:
+@asynccontextmanager
+async def served(batches: Batches, environment: Environment = Environment.LIVE) -> AsyncIterator[Ingest]:
+    """Ingest's routes over `batches`, with no database, broker or maintenance window, called by the service desk
+    until a test says who calls (`Ingest.call_as`)."""
     app: FastAPI = build_app("ingest", title="Ingest", description="", lifespan=noop_lifespan)
     api.install(app)
-    batches = Batches(_row())
     app.state.batches = batches
-    app.state.settings = Settings()
+    app.state.settings = Settings(environment=environment)
     app.state.maintenance = NoMaintenance(None)
     app.state.decision_signal = None
     app.dependency_overrides[current_principal] = lambda: Principal.parse("operator:desk")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as client:
         yield Ingest(client, app, batches)
+
+
+@pytest.fixture
+async def ingest() -> AsyncIterator[Ingest]:
+    async with served(Batches(_row())) as ingest:
+        yield ingest
 
 
 # ---------------------------------------------------------------- held_in_dead_letters

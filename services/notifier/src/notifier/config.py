@@ -4,20 +4,20 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from lrs_domain.formats import is_plausible_email
-from lrs_platform.settings import ServiceSettings, absolute_http_url_setting, one_line_setting
+from lrs_platform.settings import Port, ServiceSettings, absolute_http_url_setting, one_line_setting
 from notifier.emails import ServiceDesk
 
 
 class NotifierSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore", frozen=True)
 
-    port: int = 8005
+    port: Port = 8005
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
+    smtp_port: Port = 1025
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
-    smtp_timeout_seconds: float = 15.0
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0)
     smtp_message_timeout_seconds: float = Field(
         default=120.0,
         gt=0,
@@ -31,12 +31,12 @@ class NotifierSettings(ServiceSettings):
         " domain than the sender's scores as spam with some filters)",
     )
     consumer_group: str = "notifier"
-    retry_base_seconds: float = 0.5
-    retry_max_seconds: float = 30.0
+    retry_base_seconds: float = Field(default=0.5, gt=0)
+    retry_max_seconds: float = Field(default=30.0, gt=0)
     # a recipient refused for now (a full mailbox): its email is tried again this long after, doubling
-    recipient_retry_base_seconds: float = 60.0
-    recipient_retry_max_seconds: float = 3600.0
-    deferred_poll_seconds: float = 5.0
+    recipient_retry_base_seconds: float = Field(default=60.0, gt=0)
+    recipient_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    deferred_poll_seconds: float = Field(default=5.0, gt=0)
     reference_dir: str | None = Field(
         default=None,
         description="reference files (validation's): the register of AOs an operator may set a challenge contact"

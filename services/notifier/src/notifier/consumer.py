@@ -9,7 +9,9 @@ Most of the outcomes topic is per-record outcomes (1,000 a message), of which th
 the rejection and warning codes: a decided chunk is scanned for its rejected and warned-of records
 (`scanned_rejections_by_code`),
 or read as plain JSON when it is shaped otherwise, without building its models (validation validated
-it when writing it). Events of the contracts that lead to no email are not decoded at all; only
+it when writing it). A chunk with a field or a status this release does not know (a newer validation's) is read by
+neither: the validating decoder refuses it and the guard parks it at its first attempt, as ingest's batch view and
+reporting do, rather than its records being left out of the email's tally. Events of the contracts that lead to no email are not decoded at all; only
 the events that make an email go through the validating decoder, and those of a type the contracts do
 not know, which it refuses: parked at their first attempt, as `unknown event type '…'`.
 """

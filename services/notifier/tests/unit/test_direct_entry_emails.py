@@ -118,7 +118,7 @@ def test_a_direct_entry_that_changed_nothing_says_it_was_already_recorded() -> N
         email.subject == "LRS direct entry changed nothing, already recorded: RN9093 PORTAL-C23B9543 (batch 9959b9e1)"
     )
     assert "already held it as you entered it" in email.text.splitlines()[0]
-    assert "Result:                no change (already recorded)\n" in email.text
+    assert "Result:                unchanged (already recorded)\n" in email.text
 
 
 def test_a_sandpit_direct_entry_says_its_record_is_the_sandpits() -> None:

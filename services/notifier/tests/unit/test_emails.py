@@ -166,9 +166,9 @@ def test_a_failed_batch_says_once_and_plainly_that_nothing_was_recorded_and_what
         kept = "The batch and every record's result are kept (in the CSV of the results, the last column, PLRChanged,"
         assert kept in part and "send the whole batch again" in part
     assert "Would have been accepted: 6\n" in email.text
-    assert "No change:                0\n" in email.text and "Rejected:                 4\n" in email.text
+    assert "Unchanged:                0\n" in email.text and "Rejected:                 4\n" in email.text
     assert '<th align="left" scope="row">Would have been accepted</th><td>6</td>' in html
-    assert '<th align="left" scope="row">No change</th><td>0</td>' in html
+    assert '<th align="left" scope="row">Unchanged</th><td>0</td>' in html
 
 
 def test_a_completed_batchs_counts_stay_bare_and_one_record_reads_in_the_singular() -> None:

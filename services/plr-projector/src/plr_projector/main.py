@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from lrs_platform.http import run_http
+from lrs_platform.settings import load_settings
 from plr_projector.bootstrap import create_app
 from plr_projector.config import ProjectorSettings
 
 
 def main() -> None:
-    settings = ProjectorSettings()
+    settings = load_settings(ProjectorSettings)  # a setting refused: one line naming it, exit status 1
     run_http(create_app(settings), settings.host, settings.port)
 
 

@@ -82,6 +82,7 @@ from lrs_domain.achievements import (
 from lrs_platform.database import advisory_lock_key, create_pool
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import configure_logging, get_logger
+from lrs_platform.settings import load_settings
 from plr_projector.config import ProjectorSettings
 from plr_projector.consumer import Topics
 from plr_projector.projection import (
@@ -1156,7 +1157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--rebuild-id", type=int, help="default: the rebuild that is loading")
     arguments = parser.parse_args(argv)
-    settings = ProjectorSettings()
+    settings = load_settings(ProjectorSettings)  # a setting refused: one line naming it, exit status 1
     configure_logging("plr-projector-rebuild", settings.log_level, settings.log_json, settings.environment)
     try:
         asyncio.run(run_worker(settings, arguments.worker, arguments.rebuild_id))

@@ -13,7 +13,7 @@ from typing import Any
 
 from structlog.testing import capture_logs
 
-from plr_projector.consumer import Runner, Topics
+from plr_projector.consumer import Runner
 from plr_projector.projection import (
     PLR_TOPIC,
     BatchChanges,
@@ -25,31 +25,18 @@ from plr_projector.projection import (
     project_batch,
     project_plain,
 )
-from plr_projector.store import ReadModel
 
 from .log_messages import ULN, event_value, log_message, project, recorded
+from .runners import live_runner
 
 MORNING = uuid.UUID(int=7)
 SAMPLE = uuid.UUID(int=8)
 OTHER_ULN = "1000000051"
 
 
-def _live_runner() -> Runner:
-    return Runner(
-        "live",
-        ReadModel("plr"),
-        None,
-        "kafka:9092",
-        Topics(),
-        max_batch_records=10,
-        poll_timeout_ms=10,
-        dead_letter_producer=None,
-    )
-
-
 def _projected_lines(changes: BatchChanges) -> list[MutableMapping[str, Any]]:
     with capture_logs() as logs:
-        _live_runner().account(changes, 0.01)
+        live_runner().account(changes, 0.01)
     return [log for log in logs if log["event"] == "batch_events_projected"]
 
 
@@ -104,7 +91,7 @@ def test_the_plain_path_counts_each_batch_s_events_as_the_full_path_does() -> No
 
 
 def test_each_held_event_is_logged_once_with_its_batch_and_the_learner_masked() -> None:
-    runner = _live_runner()
+    runner: Runner = live_runner()  # typed: mypy reads this directory's helpers as Any
     held = log_message(PLR_TOPIC, ULN, event_value(recorded(batch=7, line=5), 24), 24, partition=1)
     changes = BatchChanges(
         parked=[

@@ -9,22 +9,9 @@ import uuid
 from structlog.testing import capture_logs
 
 from lrs_contracts.topics import PLR_EVENTS
-from plr_projector.consumer import Runner, Topics
 from plr_projector.projection import BatchChanges
-from plr_projector.store import ReadModel
 
-
-def _live_runner() -> Runner:
-    return Runner(
-        "live",
-        ReadModel("plr"),
-        None,
-        "kafka:9092",
-        Topics(),
-        max_batch_records=10,
-        poll_timeout_ms=10,
-        dead_letter_producer=None,
-    )
+from .runners import live_runner
 
 
 def _decided(*batches: uuid.UUID) -> BatchChanges:
@@ -40,7 +27,7 @@ def test_a_step_of_one_batch_names_it_as_batch_id_and_in_batches() -> None:
     batch = uuid.uuid4()
 
     with capture_logs() as logs:
-        _live_runner().account(_decided(batch), 0.05)
+        live_runner().account(_decided(batch), 0.05)
 
     (said,) = [log for log in logs if log["event"] == "batch_events_projected"]
     assert said["batch_id"] == str(batch)
@@ -52,7 +39,7 @@ def test_a_step_of_several_batches_names_them_in_batches_only() -> None:
     first, second = sorted((uuid.uuid4(), uuid.uuid4()), key=str)
 
     with capture_logs() as logs:
-        _live_runner().account(_decided(second, first), 0.05)
+        live_runner().account(_decided(second, first), 0.05)
 
     (said,) = [log for log in logs if log["event"] == "batch_events_projected"]
     assert "batch_id" not in said

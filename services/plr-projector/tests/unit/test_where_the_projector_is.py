@@ -11,9 +11,9 @@ from aiokafka import TopicPartition
 from structlog.testing import capture_logs
 
 from lrs_contracts.topics import PLR_EVENTS
-from plr_projector.consumer import Runner, Topics
 from plr_projector.projection import BatchChanges
-from plr_projector.store import ReadModel
+
+from .runners import live_runner
 
 
 class _Ends:
@@ -24,23 +24,9 @@ class _Ends:
         return self.end
 
 
-def _live_runner() -> Runner:
-    """A live runner with no database or broker: what `lag` reads is set by each test."""
-    return Runner(
-        "live",
-        ReadModel("plr"),
-        None,
-        "kafka:9092",
-        Topics(),
-        max_batch_records=10,
-        poll_timeout_ms=10,
-        dead_letter_producer=None,
-    )
-
-
 def test_the_lag_in_seconds_counts_from_when_the_projector_was_last_caught_up_not_the_quiet_spell_before() -> None:
     """A quiet night, then the first batch of the morning: its records are seconds old, not hours."""
-    runner = _live_runner()
+    runner = live_runner()
     runner._partitions = [TopicPartition(PLR_EVENTS.name, 0)]
     runner.positions = {(PLR_EVENTS.name, 0): 100}
     runner.stats.newest_timestamp_ms[PLR_EVENTS.name] = int(time.time() * 1000) - 6 * 3600 * 1000  # last night
@@ -54,7 +40,7 @@ def test_the_lag_in_seconds_counts_from_when_the_projector_was_last_caught_up_no
 
 
 def test_a_stored_offset_past_the_partitions_end_is_said_once() -> None:
-    runner = _live_runner()
+    runner = live_runner()
     runner._partitions = [TopicPartition(PLR_EVENTS.name, 0), TopicPartition(PLR_EVENTS.name, 1)]
     runner.positions = {(PLR_EVENTS.name, 0): 1000, (PLR_EVENTS.name, 1): 17}
     runner._consumer = _Ends(17)
@@ -68,7 +54,7 @@ def test_a_stored_offset_past_the_partitions_end_is_said_once() -> None:
 
 
 def test_a_step_that_wrote_a_batchs_events_names_the_batch_and_a_step_of_other_events_says_nothing() -> None:
-    runner = _live_runner()
+    runner = live_runner()
     batch = uuid.uuid4()
     decided = BatchChanges()
     decided.marks[(batch, 0)] = (4_000, 812)

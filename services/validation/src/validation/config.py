@@ -5,13 +5,13 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from lrs_platform.settings import ServiceSettings
+from lrs_platform.settings import Port, ServiceSettings
 
 
 class ValidationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="VALIDATION_", extra="ignore", frozen=True)
 
-    port: int = 8002
+    port: Port = 8002
     consumer_group: str = "validation"
     reference_dir: Path | None = None  # None: the files shipped in lrs_domain.reference_files
     load_reference_on_start: bool = True

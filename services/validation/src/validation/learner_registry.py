@@ -407,8 +407,11 @@ class LearnerRegistry:
             )
             # on a thread, as the sealing below: a few µs of CPU a learner, seconds for a large file
             held, registering, columns = await asyncio.to_thread(_registering, latest, rows)
-            # only the rows `_registering` found new or changed: IS DISTINCT FROM is for a learner registered since the
-            # rows were read, whose row was not read (a registration's insert takes no lock this import holds)
+            # only the rows `_registering` found new or changed (`same_details`: case and Unicode form aside). A learner
+            # registered since the rows were read (a registration's insert takes no lock this import holds) was not
+            # read: IS DISTINCT FROM compares their row byte for byte, so the file's spelling of the same name in
+            # another case or Unicode form overwrites it, counted "updated" and announced again, where a registration
+            # would call it unchanged (review 1, finding 7: a narrow race, left so)
             changed = {
                 row["uln"]: row["inserted"]
                 for row in await connection.fetch(

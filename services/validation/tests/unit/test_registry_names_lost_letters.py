@@ -2,7 +2,8 @@
 encoding without it (`lrs_contracts.text.lost_letter_in_name`: Excel's "CSV (Comma delimited)" has no Welsh ŵ),
 as a batch's name is RV021 for it: a learner registered as "Ll?r" could be matched by no batch record written as the
 name reads. Refused in a registration (`POST /v1/learners`: 422 naming the field, the character and its position)
-and in a learner file (its line and column), never quoting the name. A name is counted as a reader counts it
+and in a learner file (its line and column), never quoting the name: test_registry_names_as_they_read.py's tests of
+a registration and a learner file, over its `LOST` names. A name is counted as a reader counts it
 (decision 0167, later note): a Yoruba letter with two marks is one character, so a 35-letter Yoruba name registers.
 And an erased learner's record whose details are judged reads, word for word, as a live learner's whose details
 differ, what RV004 says of a typographic apostrophe included (decision 0157)."""
@@ -11,69 +12,21 @@ from __future__ import annotations
 
 import unicodedata
 
-import pytest
 from services.validation.tests.unit.test_erased_learner_probe import PROBED, _live_and_erased, _said
-from services.validation.tests.unit.test_registry_names_as_they_read import Registry, _client, _register
+from services.validation.tests.unit.test_registry_names_as_they_read import (
+    HEADER,
+    SAVE_AGAIN,
+    ULN,
+    Registry,
+    _client,
+    _register,
+)
 
-from lrs_contracts.batch import SubmittedRecord
-from lrs_domain.reference_data import ReferenceDataError
-from lrs_domain.rules import check_name_characters, details_do_not_match
+from lrs_domain.rules import details_do_not_match
 from validation.learner_registry import parse_learners_csv
 
-ULN, OTHER = "1000000043", "1026893096"
-HEADER = "ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n"
-SAVE_AGAIN = 'save it again from the original as UTF-8 (in Excel, "CSV UTF-8 (Comma delimited)")'
-
-LOST = [
-    ("Ll?r", f"holds '?' at character 3, where a letter was lost when the file was saved: {SAVE_AGAIN}"),
-    ("?", f"holds '?' at character 1, where a letter was lost when the file was saved: {SAVE_AGAIN}"),
-    (
-        "Gw\ufffdr",
-        f"holds U+FFFD (the replacement character) at character 3, where a letter was lost when the file was saved:"
-        f" {SAVE_AGAIN}",
-    ),
-    # counted as a reader counts: the circumflex written apart is no character of its own
-    ("Sia\u0302n ?yn", f"holds '?' at character 6, where a letter was lost when the file was saved: {SAVE_AGAIN}"),
-]
 # 35 letters, eight of them with two marks that have no composed form: 43 code points composed
 YORUBA_35 = unicodedata.normalize("NFC", "Ọ̀lá Ẹ́mẹ́ Adéyọ̀sẹ́ Ọ̀ṣun Olúwaṣẹ́gun Ayọ̀")
-
-
-@pytest.mark.parametrize(("name", "said"), LOST)
-def test_the_registry_says_of_a_lost_letter_what_a_batchs_rv021_says(name: str, said: str) -> None:
-    [finding] = check_name_characters(SubmittedRecord(line=4, given_name=name, family_name="McCarthy"))
-
-    assert (finding.code, finding.message) == ("RV021", f"Given name {said}.")
-
-
-@pytest.mark.parametrize("principal", ["provider:10004567", "operator:ops"])
-@pytest.mark.parametrize("field", ["given_name", "family_name"])
-@pytest.mark.parametrize(("name", "said"), LOST)
-async def test_a_registration_of_a_name_that_lost_a_letter_is_a_422_naming_the_field_and_character(
-    principal: str, field: str, name: str, said: str
-) -> None:
-    registry = Registry()
-    answer = await _register(principal, registry, **{field: name})
-
-    assert answer.status_code == 422, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
-    assert answer.json()["detail"] == f"body.{field}: {said}"
-    assert registry.registered == []
-
-
-@pytest.mark.parametrize("column", ["GivenName", "FamilyName"])
-@pytest.mark.parametrize(("name", "said"), LOST)
-def test_a_learner_file_naming_a_learner_so_is_refused_by_line_column_and_character(
-    column: str, name: str, said: str
-) -> None:
-    names = f"{name},McCarthy" if column == "GivenName" else f"Lily,{name}"
-    text = f"{HEADER}{OTHER},Amelia,Brown,2004-03-02,2,1,\n{ULN},{names},2005-01-02,2,1,\n"
-
-    with pytest.raises(ReferenceDataError) as refused:
-        parse_learners_csv(text)
-
-    assert str(refused.value) == f"line 3: {column} {said}"
-    assert ULN not in str(refused.value)
 
 
 async def test_an_import_of_a_file_saved_as_ansi_is_a_422_and_nothing_is_registered() -> None:
