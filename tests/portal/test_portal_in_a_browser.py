@@ -126,7 +126,7 @@ async def test_a_rejected_record_shows_its_code_and_what_to_do(
     assert await wait_decided(ao_page) == "completed"
     # what to do next, as the batch's email says it (onboarding walk, finding 14)
     await expect(ao_page.locator("[data-explains=rejected]")).to_contain_text("and send them in a new batch")
-    await expect(ao_page.locator("[data-explains=rejected] [data-sent-again]")).to_contain_text("“no change”")
+    await expect(ao_page.locator("[data-explains=rejected] [data-sent-again]")).to_contain_text("“unchanged”")
     screenshot = tmp_path / "portal-batch.png"
     await ao_page.screenshot(path=screenshot, full_page=True)
     keep_screenshot(screenshot)
@@ -398,9 +398,9 @@ async def _mi_months_drawn(page: Page) -> list[str]:
 async def _dashboard_month_drawn(page: Page) -> str:
     """The month the dashboard's timeliness card counts (yyyy-mm), as its heading names it."""
     heading = await page.get_by_role("heading", name="On learners' records within 10 working days").inner_text()
-    found = re.search(r"\(([0-9]{4}-[0-9]{2})\)", heading)
+    found = re.search(r"\(([A-Z][a-z]+) ([0-9]{4})\)", heading)  # "(December 2026)"
     assert found, heading
-    return found.group(1)
+    return period_of(f"{found.group(1)[:3]} {found.group(2)}")
 
 
 def _monthly(items: list[dict[str, Any]], name: str) -> int:
@@ -1674,7 +1674,7 @@ async def test_a_person_replaces_the_password_they_were_given_and_signs_in_with_
     await page.get_by_label("New password", exact=True).fill("three quiet harbour lamps")
     await page.get_by_label("New password again").fill("three quiet harbour lamps")
     await page.get_by_role("button", name="Change my password").click()
-    await expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Your password is changed")
+    await expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Your password has been changed")
 
     portal_system.passwords[username] = "three quiet harbour lamps"
     await sign_in(page, portal_system, username)
@@ -1800,17 +1800,31 @@ async def test_no_page_scrolls_sideways_on_a_phone(
     """WCAG 1.4.10 (reflow): at 320 CSS pixels wide, and 640, only a table's own region scrolls sideways, never the
     page; with a failed and a refused batch listed, whose counts hold words hidden for screen readers (positioned
     absolutely: once they stretched the page past the table's region); a batch's page with its Code filter, whose
-    options name codes in words (once 570 px wide); the check of a file whose name has nothing to break on; and a
-    challenge, whose achievement id was once kept on one line."""
+    options name codes in words (once 570 px wide); the check of a file whose name has nothing to break on; a
+    challenge, whose achievement id was once kept on one line; and what the AO or an operator typed, with nothing to
+    break on, said back: a maintenance window's reason with a link (on every page), a batch's reference and a refused
+    qualification number (a record's page), the same number refused by direct entry (reflow walk, findings 2 and 3)."""
     url = portal_system.url
-    header_only = "\r\n".join((SAMPLES / "sample-100.csv").read_text().splitlines()[:3]) + "\r\n"
+    lines = (SAMPLES / "sample-100.csv").read_text().splitlines()
+    header_only = "\r\n".join(lines[:3]) + "\r\n"
+    long_value = "100/5006/1_NOT_A_REAL_QUALIFICATION_NUMBER_AT_ALL_0123456789"
+    long_reference = "RN9093_Final_Results_Summer2024_Batch01_v3_resubmitted"
+    assert ",500/0002/0," in lines[3] and ",SAMPLE-100," in lines[1]
+    long_values = [lines[0], lines[1].replace(",SAMPLE-100,", f",{long_reference},"), lines[2]]
+    long_values.append(lines[3].replace(",500/0002/0,", f",{long_value},"))
     async with await portal_system.client("ingest", f"ao:{SAMPLE_AO}") as ingest:
         failing = await ingest.post("/v1/batches", content=failing_by_rs005(), headers={"Content-Type": "text/csv"})
         refused = await ingest.post("/v1/batches", content=header_only, headers={"Content-Type": "text/csv"})
+        typed = await ingest.post(
+            "/v1/batches", content="\r\n".join(long_values) + "\r\n", headers={"Content-Type": "text/csv"}
+        )
     assert failing.status_code == 202, failing.text
     assert refused.status_code < 500, refused.text  # refused at the door (RS006), kept as a refused batch
+    assert typed.status_code == 202, typed.text
     await ao_page.goto(f"{url}/batches/{failing.json()['batch_id']}?wait=20")
     assert await wait_decided(ao_page) == "failed"
+    await ao_page.goto(f"{url}/batches/{typed.json()['batch_id']}?wait=20")
+    assert await wait_decided(ao_page) == "failed"  # its one record rejected (RS005)
     line = 10  # Willow Cooper's 100/5006/1: challenged by no other test
     uln = (SAMPLES / "sample-100.csv").read_text().splitlines()[line - 1].split(",")[2]
     achievement_id = await _achievement_of_line(portal_system, uploaded.sample_100.batch_id, line)
@@ -1828,14 +1842,44 @@ async def test_no_page_scrolls_sideways_on_a_phone(
         (ao_page, "/batches/check"),
         (operator_page, "/ops/accounts"),
         (operator_page, f"/ops/batches/{showcase}"),
+        (ao_page, f"/batches/{typed.json()['batch_id']}/records/4"),
+        (operator_page, f"/ops/batches/{typed.json()['batch_id']}/records/4"),
+        (ao_page, "/direct-entry"),
     )
     long_name = "RN9093_Final_Results_Summer2024_Batch01_v3.csv"
+    link = "https://status.lrs.example/incidents/2026-12-08-database-upgrade-and-reindex-window"
+    starts = datetime.now(UTC) + timedelta(days=3)
+    async with await portal_system.client("ingest", "operator:tests") as operator:
+        scheduled = await operator.post(
+            "/v1/admin/maintenance/windows",
+            json={
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=3)).isoformat(),
+                "reason": f"Database upgrade and reindex: see {link}",
+            },
+        )
+        assert scheduled.status_code == 201, scheduled.text
+        try:
+            wide = await _pages_wider_than_the_screen(pages, url, long_name, long_value, long_reference, link)
+        finally:
+            window_id = scheduled.json()["window"]["window"]["window_id"]
+            assert (await operator.delete(f"/v1/admin/maintenance/windows/{window_id}")).is_success
+    assert wide == []
 
+
+async def _pages_wider_than_the_screen(
+    pages: tuple[tuple[Page, str], ...], url: str, long_name: str, long_value: str, long_reference: str, link: str
+) -> list[str]:
     wide: list[str] = []
     for width in (320, 640):
         for page, path in pages:
             await page.set_viewport_size({"width": width, "height": 640})
-            if path == "/batches/check":
+            if path == "/direct-entry":
+                await page.goto(f"{url}{path}")
+                await page.get_by_label("Qualification number (QAN)").fill(long_value)
+                await page.get_by_role("button", name="Send this achievement").click()
+                await expect(page.locator(".govuk-error-summary")).to_contain_text(long_value[:38])
+            elif path == "/batches/check":
                 await page.goto(f"{url}/batches/new")
                 file = FilePayload(name=long_name, mimeType="text/csv", buffer=read_file(SAMPLES / "sample-100.csv"))
                 await page.get_by_label("Batch file").set_input_files(file)
@@ -1846,14 +1890,92 @@ async def test_no_page_scrolls_sideways_on_a_phone(
             if path == "/batches":
                 hidden = page.locator(".portal-table-scroll .govuk-visually-hidden")
                 assert await hidden.count() > 0  # the words that once stretched the page are there
-            if path.endswith(showcase):
+            if re.fullmatch(r"/(ops/)?batches/[0-9a-f-]{36}", path):
                 assert await page.locator("select#code option").count() > 1  # the filter that once was 570 px
+            if path.endswith("/records/4"):
+                await expect(page.locator(".govuk-caption-l")).to_contain_text(long_reference)
+                await expect(page.locator(".portal-finding").first).to_contain_text(long_value[:38])  # then "…"
+            await expect(page.locator("#maintenance-banner")).to_contain_text(link)
             scroll, client = await page.evaluate(
                 "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
             )
             if scroll > client:
                 wide.append(f"{path} at {width} px: {scroll} px wide")
-    assert wide == []
+    return wide
+
+
+async def test_a_batch_and_a_learner_print_what_they_say_not_the_menus_and_forms(
+    ao_page: Page, portal_system: PortalSystem, uploaded: Uploaded
+) -> None:
+    """On A4 (718 CSS px inside Chrome's margins) a batch's records table keeps its Codes column on the paper (it
+    cannot scroll there), its Line links print no address, and the page says only one page of records is printed; the
+    menus, account bar, forms and buttons are left off; a learner's every History prints (reflow walk, 1 and 4)."""
+    url = portal_system.url
+    await ao_page.set_viewport_size({"width": 718, "height": 1000})
+    await ao_page.emulate_media(media="print")
+    await ao_page.goto(f"{url}/batches/{uploaded.showcase.batch_id}")
+    for left_off in (".govuk-service-navigation", ".portal-account-bar", ".govuk-footer", ".govuk-pagination"):
+        await expect(ao_page.locator(left_off)).to_be_hidden()
+    await expect(ao_page.locator("form[data-form=go-to-record]")).to_be_hidden()
+    await expect(ao_page.get_by_role("button", name="Sign out")).to_be_hidden()
+    await expect(ao_page.locator("[data-printed-page]")).to_have_text(re.compile(r"^Only page 1 of \d+ of the records"))
+    codes_right, width, after = await ao_page.evaluate(
+        """() => {
+            const codes = [...document.querySelectorAll("table[data-table=records] th")].pop();
+            const line = document.querySelector("table[data-table=records] td a");
+            return [codes.getBoundingClientRect().right, document.documentElement.clientWidth,
+                    getComputedStyle(line, "::after").content];
+        }"""
+    )
+    assert codes_right <= width and after in ("none", "normal")
+
+    await ao_page.emulate_media(media="screen")  # its look-up form is left off paper
+    await find_learner(ao_page, url, LILY.uln, showing="[data-achievement]")
+    await ao_page.wait_for_load_state("load")  # the page's script has run
+    await ao_page.emulate_media(media="print")
+    histories = ao_page.locator("details.portal-history")
+    assert await histories.count() > 0
+    await expect(ao_page.locator("button[data-action=Update]").first).to_be_hidden()
+    await ao_page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    await expect(ao_page.locator("details.portal-history:not([open])")).to_have_count(0)
+    await expect(ao_page.locator("details.portal-history .govuk-table").first).to_be_visible()
+    await ao_page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+    await expect(ao_page.locator("details.portal-history[open]")).to_have_count(0)
+
+
+async def test_the_phone_menu_takes_its_closed_room_before_the_script_has_loaded(
+    ao_page: Page, portal_system: PortalSystem
+) -> None:
+    """On a slow line the menu was drawn open (nine links) until govuk-frontend's script arrived, then closed to
+    "Menu": the page jumped up 115 px under the reader (reflow walk, 9). Drawn before the script, it now takes the
+    same room as after."""
+    await ao_page.set_viewport_size({"width": 320, "height": 640})
+    navigation = ao_page.locator(".govuk-service-navigation")
+    await ao_page.goto(f"{portal_system.url}/batches")
+    await expect(navigation).to_have_attribute("data-govuk-service-navigation-init", "")
+    drawn = await navigation.bounding_box()
+    assert drawn is not None
+    after = drawn["height"]
+    await ao_page.route("**/govuk-frontend.min.js", lambda route: route.abort())  # the script not arrived (yet)
+    await ao_page.goto(f"{portal_system.url}/batches")
+    await expect(ao_page.locator("body.govuk-frontend-supported")).to_have_count(1)
+    assert await navigation.get_attribute("data-govuk-service-navigation-init") is None
+    drawn = await navigation.bounding_box()
+    assert drawn is not None and drawn["height"] == after and after < 120
+    await ao_page.unroute("**/govuk-frontend.min.js")
+
+
+async def test_the_charts_words_take_the_high_contrast_themes_text_colour(
+    ao_page: Page, portal_system: PortalSystem
+) -> None:
+    """Windows High Contrast with a dark theme: the MI charts' words were black on the black page (reflow walk, 7)."""
+    await ao_page.emulate_media(forced_colors="active", color_scheme="dark")
+    await ao_page.goto(f"{portal_system.url}/mi")
+    words = ao_page.locator(".portal-chart text")
+    assert await words.count() > 0
+    fills = await words.evaluate_all("(texts) => [...new Set(texts.map((text) => getComputedStyle(text).fill))]")
+    background = await ao_page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(0, 0, 0)" and "rgb(11, 12, 12)" not in fills and background not in fills
 
 
 async def _session_row(page: Page, system: PortalSystem, change: str | None = None) -> datetime:
@@ -1983,7 +2105,7 @@ async def test_an_operator_finds_an_aos_batch_by_its_id_and_reads_it_as_the_ao_d
     await expect(operator_page.get_by_role("heading", level=1)).to_have_text(f"Management information for {SAMPLE_AO}")
     await expect(operator_page.locator("[data-chart=batches]")).to_be_visible()
     assert await serious_violations(operator_page) == []
-    await operator_page.get_by_label("AO id").fill("")
+    await operator_page.get_by_label("AO recognition number").fill("")
     await operator_page.get_by_role("button", name="Show", exact=True).click()
     await expect(operator_page.get_by_role("heading", level=1)).to_have_text("Management information for every AO")
     await expect(operator_page.locator("[data-chart=challenge-days]")).to_have_count(0)

@@ -746,10 +746,6 @@ class Authentication:
             _log.info("account_enabled")
         return enabled
 
-    async def disable(self, username: str, *, by: str, reason: str = "") -> bool:
-        """`disable_account`'s `done`."""
-        return (await self.disable_account(username, by=by, reason=reason)).done
-
     async def disable_account(self, username: str, *, by: str, reason: str = "") -> Disabled:
         """Disables the account and ends its sessions, `reason` kept in the audit; an operator's own API keys (made
         under their name, `operator:<username>`) are revoked in the same transaction, kept as revoked by `by`: the

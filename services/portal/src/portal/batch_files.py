@@ -28,6 +28,7 @@ from lrs_domain.formats import (
     write_json,
     write_xml,
 )
+from lrs_domain.formats.json_batch import TEMPLATE_EXAMPLE_MIS_IDENTIFIER
 from lrs_domain.formats.limits import header_from
 from lrs_domain.formats.values import MAX_VALUE_CHARACTERS
 from lrs_domain.identifiers import display_qan, parse_qan
@@ -227,6 +228,8 @@ def _template_batch(ao_id: str | None, qualification: Qualification | None, toda
         header["awarding_organisation"] = ao_id
     record: dict[str, str | None] = {
         **_template_record(),
+        # an identifier that says what the row is, which the check warns of when it is left in (`checking`)
+        "mis_identifier": TEMPLATE_EXAMPLE_MIS_IDENTIFIER,
         "award_date": (today - timedelta(days=TEMPLATE_AWARDED_DAYS_AGO)).isoformat(),
     }
     if qualification is None:
@@ -341,11 +344,16 @@ any value, name or line of the file, then "…".
   written `?` and the file passes the door. Such a name is RV021 at that name (`…holds '?' at character 3, where a
   letter was lost when the file was saved: save it again from the original as UTF-8 (in Excel, "CSV UTF-8 (Comma
   delimited)")`), and `lrs batch check` says so offline. A file saved as UTF-16 or UTF-32 is named as such, with or without a byte order mark, and told to save it as UTF-8,
-  whatever its Content-Type (application/octet-stream, text/plain or none included). A file that starts with two UTF-8
+  whatever its Content-Type (application/octet-stream, text/plain or none included) or name (Notepad's "Unicode"
+  saved as `results.txt`), in the portal's check and `lrs batch check` too. A file that starts with two UTF-8
   byte order marks (a program that adds one to a file that has one), in any format, is told so: save it as UTF-8
   once. An empty body (0 bytes) is refused (RS001) as empty: send the batch file itself as the request body. In XML, the declaration may name UTF-8 as `encoding="UTF-8"` in any case, or name no encoding;
   `encoding="utf8"` is refused: XML knows UTF-8 by the name `UTF-8` only, and the parser (expat) reads a file
   declared `utf8` as a one-byte encoding, refusing its first character beyond ASCII. Write `encoding="UTF-8"`.
+- **A spreadsheet workbook** (`.xlsx`, `.xls`, `.ods`, `.numbers`) sent instead of the CSV saved from it is refused
+  (RS001) as such, whatever its name or Content-Type, by the API, the portal's check and `lrs`: `the file is a
+  spreadsheet workbook (.xlsx), not a batch file: open it in the spreadsheet and save it as CSV (in Excel, File > Save
+  As > 'CSV UTF-8 (Comma delimited)'), then submit the .csv file`.
 - **XML elements have no namespace.** A root `<AchievementBatch xmlns="urn:...">`, or a prefix bound to a
   namespace, is refused with the namespace it found: remove the `xmlns` declaration (and the prefix). Element names
   are case-sensitive: `<Uln>` is refused with "write `<ULN>`". Attributes on the root `<AchievementBatch>` are

@@ -23,6 +23,9 @@ from lrs_domain.formats import (
     write_json,
 )
 from lrs_domain.formats import in_file_words as file_words
+from lrs_domain.formats.detect import NotABatchFile, refuse_workbook
+from lrs_domain.formats.errors import refuse_other_encodings
+from lrs_domain.formats.json_batch import template_example_in, template_example_warning
 from lrs_domain.formats.mislabel import mislabel_hint, plainly_other_format
 from lrs_domain.reference import Catalogue
 from lrs_domain.rules import check_action, exceeds_rejection_threshold, parse_iso_date
@@ -67,15 +70,20 @@ RENAME_THEN = " and upload it again (the portal reads a file as the format its n
 
 @dataclass(frozen=True)
 class Refusal:
-    """`hint`: what to do besides, when the file plainly is another format than the one it was read as."""
+    """`hint`: what to do besides, when the file plainly is another format than the one it was read as; `said_alone`:
+    the detail says what the file is (a spreadsheet workbook) and what to do, so it is said without the code's title
+    ("malformed") or its advice (to check the file against its format)."""
 
     code: str
     detail: str
     line: int | None
     column: int | None
     hint: str | None = None
+    said_alone: bool = False
 
     def said(self, title: str) -> str:
+        if self.said_alone:
+            return self.detail[:1].upper() + self.detail[1:]
         return said_once(title, self.detail)
 
 
@@ -173,6 +181,13 @@ class UploadCheck:
     # template's placeholder, as a template made for an AO the catalogue holds nothing of has it
     qualification_placeholder_in: tuple[int, ...] = ()
     issued_before_award: IssuedBeforeAward | None = None
+    # the records (as `qualification_placeholder_in` numbers them, each with its ULN) still the template's example
+    template_example_in: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def template_example_warning(self) -> str | None:
+        """The warning for the template's example record left in the file, as `lrs batch check` words it."""
+        return template_example_warning(self.template_example_in, self.format) if self.template_example_in else None
 
     @property
     def problems(self) -> list[RecordOutcome]:
@@ -241,9 +256,20 @@ def check_upload(
     fmt = detect_format(content_type, filename, content[:512])
     if len(content) > MAX_BATCH_BYTES:
         return UploadCheck(filename, fmt, None, too_large(size), None)
+    try:
+        # a spreadsheet workbook, whatever its name or the type the browser gives it (Windows calls an .xls, as
+        # a .csv, application/vnd.ms-excel), is told so, as ingest and `lrs` tell it; then a file in no format
+        # that is UTF-16 or UTF-32 (Notepad's "Unicode", named .txt) is told its encoding, as ingest tells it
+        refuse_workbook(filename, content[:512])
+        if fmt is None:
+            refuse_other_encodings(content)
+    except BatchRefused as refused:
+        said_alone = isinstance(refused, NotABatchFile)
+        refusal = Refusal(refused.code.value, refused.detail, refused.line, refused.column, said_alone=said_alone)
+        return UploadCheck(filename, fmt, None, refusal, None)
     if fmt is None:
-        # neither its name nor its first bytes say CSV, XML or JSON: a picture or a spreadsheet, say, which renaming
-        # would not make a batch
+        # neither its name nor its first bytes say CSV, XML or JSON: a picture, say, which renaming would not make a
+        # batch
         refusal = Refusal(BatchCode.MALFORMED, "It is not a batch file (CSV, XML or JSON text)", None, None)
         return UploadCheck(filename, None, None, refusal, None)
     try:
@@ -266,6 +292,7 @@ def check_upload(
         placeholder_lines(content, fmt, left),
         qualification_placeholder_in(parsed.records),
         issued_before_award(parsed.header, parsed.records, report.outcomes, today),
+        template_example_in(parsed.records),
     )
 
 

@@ -6,7 +6,9 @@ from pydantic import AfterValidator, AliasChoices, Field, field_validator, model
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.settings import (
+    Port,
     ServiceSettings,
+    ServiceUrl,
     absolute_http_url_setting,
     check_sandpit_database,
     one_line_setting,
@@ -30,23 +32,26 @@ class PortalSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", frozen=True)
 
-    port: int = 8007
-    ingest_url: str = _service_url("INGEST", 8001)
-    plr_projector_url: str = _service_url("PLR_PROJECTOR", 8003)
-    challenges_url: str = _service_url("CHALLENGES", 8004)
-    notifier_url: str = _service_url("NOTIFIER", 8005)
-    reporting_url: str = _service_url("REPORTING", 8006)
-    validation_url: str = _service_url("VALIDATION", 8002)
+    port: Port = 8007
+    # each refused as the portal starts unless an absolute http(s) URL (ServiceUrl), naming its variable
+    ingest_url: ServiceUrl = _service_url("INGEST", 8001)
+    plr_projector_url: ServiceUrl = _service_url("PLR_PROJECTOR", 8003)
+    challenges_url: ServiceUrl = _service_url("CHALLENGES", 8004)
+    notifier_url: ServiceUrl = _service_url("NOTIFIER", 8005)
+    reporting_url: ServiceUrl = _service_url("REPORTING", 8006)
+    validation_url: ServiceUrl = _service_url("VALIDATION", 8002)
     # where learners' records are read (the PLR's readers); unset: from plr_projector_url, as under `make up`
-    plr_reader_url: str | None = Field(
+    plr_reader_url: ServiceUrl | None = Field(
         default=None, validation_alias=AliasChoices("PORTAL_PLR_READER_URL", "LRS_PLR_READER_URL")
     )
     service_timeout_seconds: float = Field(default=30.0, gt=0)
     submit_timeout_seconds: float = Field(
-        default=45.0,
+        default=55.0,
         gt=0,
-        description="how long a batch's submit waits for ingest: above ingest's INGEST_PUBLISH_TIMEOUT_SECONDS (30),"
-        " so that a Kafka away is said by ingest's own 503, which names the batch, and not by the portal giving up",
+        description="how long a batch's submit waits for ingest: above ingest's own bound for a publish in progress"
+        " (INGEST_PUBLISH_TIMEOUT_SECONDS 30 plus INGEST_ROW_LOCK_TIMEOUT_SECONDS 10) plus the file's reading and"
+        " storing before it, so that a Kafka away is said by ingest's own 503, which names the batch, and not by the"
+        " portal giving up; below ingress-nginx's proxy read timeout (60 s)",
     )
 
     # The Sandpit (decision 0060): its services, and its database, where the portal issues each person's
@@ -54,8 +59,8 @@ class PortalSettings(ServiceSettings):
     # checked to be plainly the Sandpit's: a live database here would let a person's Sandpit key, issued in
     # it, work on live
     sandpit_database_url: Annotated[str, AfterValidator(check_sandpit_database)] | None = None
-    sandpit_ingest_url: str | None = _sandpit_url("INGEST")
-    sandpit_plr_projector_url: str | None = _sandpit_url("PLR_PROJECTOR")
+    sandpit_ingest_url: ServiceUrl | None = _sandpit_url("INGEST")
+    sandpit_plr_projector_url: ServiceUrl | None = _sandpit_url("PLR_PROJECTOR")
 
     cookie_secure: bool = Field(default=True, description="false only for local http; https sets Secure cookies")
     session_idle_minutes: int = Field(default=30, ge=1)
@@ -76,7 +81,7 @@ class PortalSettings(ServiceSettings):
         description="the portal's address as people reach it (https://...); links in emails point there",
     )
     smtp_host: str | None = Field(default=None, description="the mail relay; without it no reset links are sent")
-    smtp_port: int = 25
+    smtp_port: Port = 25
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None

@@ -260,7 +260,7 @@ def _lag_note(data: MiData) -> str:
         return ""
     minutes = -(-seconds // 60)
     return (
-        " A result counts as on the record when it reached the PLR's log, plus up to"
+        " A result counts as on the record from when the LRS recorded it, plus up to"
         f" {minutes} minute{'' if minutes == 1 else 's'} for the record to show it."
     )
 

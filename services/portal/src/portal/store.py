@@ -771,7 +771,9 @@ class ServiceKeys:
     async def forget_revoked(self, key_ids: list[str]) -> None:
         """Keys revoked in a transaction now committed (`revoke_own_keys`): this process stops accepting them at once
         (the others within the key store's cache time)."""
-        await self._credentials.revoke(*key_ids)  # revoked already: only dropped from the cache
+        # Revoked already, so the UPDATE `revoke` runs changes no row (a harmless statement); what it does here is drop
+        # them from this process's cache.
+        await self._credentials.revoke(*key_ids)
 
     async def own_keys(self, principal: Principal) -> list[StoredKey]:
         """The live API keys of an operator's own principal (`operator:<username>`), not the portal's session keys:

@@ -182,7 +182,7 @@ def test_a_refused_reset_gives_its_id_back(portal: StubbedPortal) -> None:
     client, session = portal.signed_in(Role.OPERATOR)
     form_id = form_id_of(client.get("/ops/accounts/kai/reset-password").text, "/ops/accounts/kai/reset-password")
     sent = form(session, confirmed="yes", form_id=form_id)
-    asyncio.run(portal.auth.disable("kai", by="operator:tests"))
+    asyncio.run(portal.auth.disable_account("kai", by="operator:tests"))
 
     refused = client.post("/ops/accounts/kai/reset-password", data=sent)
     asyncio.run(portal.auth.enable("kai", by="operator:tests"))

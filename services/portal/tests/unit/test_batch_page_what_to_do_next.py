@@ -78,7 +78,7 @@ def test_a_completed_batch_with_rejected_records_says_what_to_do_next(counts: di
     assert "can be sent in a later batch, once it is corrected." in html
     assert (
         "If you send the whole corrected file again instead, its accepted records that created or updated an"
-        " achievement come back as “no change”: nothing is recorded twice. But a withdrawal or reinstatement sent"
+        " achievement come back as “unchanged”: nothing is recorded twice. But a withdrawal or reinstatement sent"
         " again is rejected (RV015), and rejections count towards the 30% limit that fails a whole batch (RS005),"
         " so take those out of the file first." in html
     )

@@ -206,7 +206,7 @@ def test_the_batch_list_has_a_no_change_column() -> None:
     counts = {"total": 5, "accepted": 3, "rejected": 0, "warnings": 0, "no_ops": 2}
     listing = page("_batch_table.html", batches=[batch(status="completed", counts=counts)], caption="Batches")
 
-    assert ">No change</th>" in listing
+    assert ">Unchanged</th>" in listing
     assert 'data-count="no_ops">2</td>' in listing and 'data-count="accepted">3</td>' in listing
 
 
@@ -272,7 +272,7 @@ def test_the_batch_list_explains_its_brackets_and_dashes_to_everyone() -> None:
     both = page("_batch_table.html", batches=[failed, refused], caption="Batches")
     plain = page("_batch_table.html", batches=[completed], caption="Batches")
 
-    assert "an accepted one was not added to its learner's record, and one with no change was on it already" in both
+    assert "an accepted one was not added to its learner's record, and an unchanged one was on it already" in both
     assert "none of them was added" not in both and "A dash means none" in both
     assert "data-count-notes" not in plain
 

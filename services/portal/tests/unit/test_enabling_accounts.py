@@ -45,7 +45,7 @@ def test_a_disabled_account_is_enabled_again_with_its_password_and_the_change_ke
 def test_only_an_unscoped_key_enables_an_operator_account(portal: StubbedPortal) -> None:
     portal.account("oncall", Role.OPERATOR)
     portal.account("root", Role.OPERATOR)  # disabling the only accounts operator is refused
-    asyncio.run(portal.auth.disable("oncall", by="operator:tests"))
+    asyncio.run(portal.auth.disable_account("oncall", by="operator:tests"))
     portal.app.state.credentials = OperatorKeys(frozenset({"accounts"}))
 
     refused = portal.client().post("/v1/admin/users/oncall/enable", headers=BEARER)

@@ -322,7 +322,7 @@ def test_the_api_sends_no_link_to_a_disabled_account_nor_for_an_operator_with_a_
 ) -> None:
     portal.account("kai", email=EMAIL)
     portal.account("ops.two", Role.OPERATOR, email="ops.two@lrs.example")
-    asyncio.run(portal.auth.disable("kai", by="operator:tests"))
+    asyncio.run(portal.auth.disable_account("kai", by="operator:tests"))
     portal.app.state.credentials = OperatorKeys(frozenset({"accounts"}))
     client = portal.client()
 

@@ -165,7 +165,8 @@ def test_the_contact_page_gives_the_desks_address_phone_and_hours(portal: Stubbe
 
     said = words(shown.text)
     assert '<a class="govuk-link" href="mailto:lrs-desk@lrs.example">lrs-desk@lrs.example</a>' in shown.text
-    assert "Telephone: 0300 123 4567" in said
+    assert '<p class="govuk-body" data-support="phone">0300 123 4567</p>' in shown.text
+    assert "Telephone: " not in said  # under its heading "Telephone", the number is not labelled again
     assert "The service desk answers Monday to Friday, 9am to 5pm." in said
     assert "has not been given the LRS service desk's details" not in said
     assert 'href="mailto:lrs-desk@lrs.example"' in statement.text  # how to report a problem with accessibility

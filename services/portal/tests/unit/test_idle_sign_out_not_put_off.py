@@ -95,7 +95,7 @@ def test_a_batch_page_following_its_status_does_not_keep_the_session(
     followed = client.get(path)
 
     assert followed.status_code == 200, followed.text
-    assert followed.json() == {"status": "received", "decided": False}
+    assert followed.json() == {"status": "received", "decided": False, "not_published": False}
     assert row["expires_at"] == ends
     client.get("/account/password")
     assert row["expires_at"] > ends + timedelta(minutes=28)

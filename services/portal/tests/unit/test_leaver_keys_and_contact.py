@@ -297,12 +297,12 @@ def test_an_address_removed_is_told_no_links_go_anywhere_not_that_they_go_to_a_n
 
 def test_a_disabled_accounts_old_address_is_told_nothing(portal: StubbedPortal) -> None:
     portal.account("sam.hire", Role.AO, email="sam.hire@pearson.example")
-    asyncio.run(portal.auth.disable("sam.hire", by="operator:desk", reason="has left"))
+    asyncio.run(portal.auth.disable_account("sam.hire", by="operator:desk", reason="has left"))
     client, session = portal.signed_in(Role.OPERATOR)
 
     api = portal.client().put("/v1/admin/users/sam.hire/email", json={"email": None}, headers=BEARER)
     portal.account("lee.left", Role.AO, email="lee@pearson.example")
-    asyncio.run(portal.auth.disable("lee.left", by="operator:desk", reason="has left"))
+    asyncio.run(portal.auth.disable_account("lee.left", by="operator:desk", reason="has left"))
     page = client.post("/ops/accounts/lee.left/email", data=form(session, email=""))
 
     assert api.status_code == 200, api.text

@@ -132,7 +132,7 @@ def test_a_locked_account_changes_nothing_even_given_the_right_password(portal: 
 def test_a_disabled_account_answers_every_password_alike_and_changes_nothing(portal: StubbedPortal) -> None:
     """A request under way when the account was disabled cannot tell a right guess from a wrong one."""
     _, password = portal.account("ray.disabled", Role.AO)
-    asyncio.run(portal.auth.disable("ray.disabled", by="operator:tests"))
+    asyncio.run(portal.auth.disable_account("ray.disabled", by="operator:tests"))
     stored_hash = portal.accounts.rows["ray.disabled"][1]
 
     right = asyncio.run(portal.auth.change_own_password("ray.disabled", password, NEW))

@@ -139,7 +139,7 @@ def test_the_answer_is_the_same_when_no_link_is_sent(portal: StubbedPortal, case
     portal.account("with.email", email=EMAIL)
     portal.account("no.email")
     portal.account("gone", email="gone@ao.example")
-    asyncio.run(portal.auth.disable("gone", by="operator:tests"))
+    asyncio.run(portal.auth.disable_account("gone", by="operator:tests"))
     username = {"unknown": "nobody.here", "no email": "no.email", "disabled": "gone", "malformed": "Not A Name!"}[case]
     client = portal.client()
 

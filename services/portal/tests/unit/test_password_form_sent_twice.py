@@ -99,7 +99,7 @@ def test_an_account_disabled_after_the_first_change_is_not_said_changed(portal: 
         found = await original(username, count)
         portal.accounts.count_attempt = original  # type: ignore[method-assign]
         assert await portal.auth.change_own_password("sam.disabled", password, NEW) is PasswordChange.CHANGED
-        await portal.auth.disable("sam.disabled", by="operator:tests")
+        await portal.auth.disable_account("sam.disabled", by="operator:tests")
         return found
 
     portal.accounts.count_attempt = changed_then_disabled  # type: ignore[method-assign]

@@ -60,7 +60,7 @@ async def test_a_disabled_account_answers_wrong_credentials_even_when_locked(por
     _, password = await portal.auth.create_account("lee", "Lee", Role.AO, "RN9093", None, by="operator:tests")
     for _ in range(5):
         await portal.auth.sign_in("lee", "wrong")
-    await portal.auth.disable("lee", by="operator:tests")
+    await portal.auth.disable_account("lee", by="operator:tests")
 
     assert (await portal.auth.sign_in("lee", password)).outcome is SignInOutcome.WRONG_CREDENTIALS
 

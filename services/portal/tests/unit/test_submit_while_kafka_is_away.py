@@ -48,7 +48,7 @@ def test_a_batch_kafka_did_not_take_is_its_own_page_and_the_upload_is_kept(porta
     with structlog.testing.capture_logs() as logs:
         answer = client.post("/batches/submit", data=form(person, **kept))
 
-    assert answer.status_code == 303 and answer.headers["location"] == f"/batches/{NOT_QUEUED}"
+    assert answer.status_code == 303 and answer.headers["location"] == f"/batches/{NOT_QUEUED}?not_queued=1"
     assert uuid.UUID(kept["upload_id"]) in portal.uploads.kept  # Back and Submit send the same file again
     (said,) = [line for line in logs if line["event"] == "batch_not_queued"]
     assert said["batch_id"] == NOT_QUEUED and said["detail"].startswith("Kafka did not take the batch")
@@ -99,7 +99,7 @@ def test_ingest_silent_past_the_submit_timeout_is_logged_with_how_long_the_porta
 
     assert page.status_code == 503
     (said,) = [line for line in logs if line["event"] == "service_unavailable"]
-    assert said["detail"] == "The ingest service did not answer within 45 s (ReadTimeout)."
+    assert said["detail"] == "The ingest service did not answer within 55 s (ReadTimeout)."
 
 
 def test_an_unexpected_failure_names_its_reference_and_a_missing_page_does_not(portal: StubbedPortal) -> None:

@@ -44,7 +44,7 @@ def test_a_batch_page_says_which_of_its_records_it_shows() -> None:
     assert title(batch_page(COMPLETED)) == f"Completed: Batch REF-7{SUFFIX}"
     assert shown() == f"Completed: Batch REF-7{SUFFIX}"
     assert shown(status_filter="rejected") == f"Completed: Batch REF-7 \u2013 rejected records{SUFFIX}"
-    assert shown(status_filter="no_op") == f"Completed: Batch REF-7 \u2013 no change records{SUFFIX}"
+    assert shown(status_filter="no_op") == f"Completed: Batch REF-7 \u2013 unchanged records{SUFFIX}"
     assert shown(code_filter="RV002") == f"Completed: Batch REF-7 \u2013 records with RV002{SUFFIX}"
     assert shown(page=2, last_page=3) == f"Completed: Batch REF-7 \u2013 records page 2 of 3{SUFFIX}"
     assert (

@@ -227,6 +227,14 @@ if (batchStatus && batchStatus.dataset.decided === "false") {
           window.location.replace(decided.href);
           return;
         }
+        if (answer.not_published) {
+          // Nothing will process the batch (Kafka did not take it when it was sent): drawn again, the page says to
+          // send the same file again, and follows it no longer.
+          const drawn = new URL(window.location.href);
+          drawn.searchParams.delete("wait");
+          window.location.replace(drawn.href);
+          return;
+        }
       }
     } catch (error) {
       // The next attempt may do better; the "Check again" link still works.
@@ -311,3 +319,18 @@ if (entry) {
     timer = window.setTimeout(check, 250);
   });
 }
+
+// Printing: a closed <details> prints only its summary (a learner's History, say), so every closed one is opened for
+// paper and closed again after.
+const openedForPrint = [];
+window.addEventListener("beforeprint", () => {
+  document.querySelectorAll("details:not([open])").forEach((details) => {
+    details.open = true;
+    openedForPrint.push(details);
+  });
+});
+window.addEventListener("afterprint", () => {
+  openedForPrint.splice(0).forEach((details) => {
+    details.open = false;
+  });
+});

@@ -54,7 +54,7 @@ from portal.web.common import (
     told_old_address,
     uk_time,
 )
-from portal.web.key_names import key_named
+from portal.web.key_names import own_key
 
 router = APIRouter(include_in_schema=False)
 
@@ -101,8 +101,9 @@ async def challenge_contact_of(request: Request, account: Account, service_key: 
     if contact is None or not contact.get("email"):
         return None
     by = str(contact.get("updated_by") or "")
-    key = await key_named(request, contact.get("updated_with_key"), by) if by == f"ao:{account.ao_id}" else None
-    known = key is not None and key.get("known") and key.get("principal") == by
+    by_the_ao = by == f"ao:{account.ao_id}"
+    key = await own_key(request, contact.get("updated_with_key"), account.ao_id) if by_the_ao else None
+    known = key is not None and bool(key.get("known"))
     person = key.get("person") if key is not None and known else None
     address = str(contact["email"])
     if person != account.username and (not account.email or address.casefold() != account.email.casefold()):

@@ -64,7 +64,7 @@ from portal.web.common import (
     see_other_telling,
 )
 from portal.web.dashboard import SIDE_FIGURE_SECONDS, has_challenge_contact
-from portal.web.key_names import key_named
+from portal.web.key_names import own_key
 
 router = APIRouter(include_in_schema=False)
 
@@ -968,19 +968,6 @@ def _correcting_batch(values: dict[str, str]) -> tuple[uuid.UUID | None, dict[st
 # --- challenge contact -------------------------------------------------------------------------
 
 CONTACT_FIELDS = ("given_name", "family_name", "telephone", "email")
-
-
-async def own_key(request: Request, key_id: str | None, ao_id: str) -> dict[str, Any] | None:
-    """A key of the AO's own that one of its pages names, as `key_named` names keys to operators: a portal user's
-    session key by the person signed in, an API key by its label. None when no id is given; `known` False when the
-    identity store holds no key of the AO's by that id. Never another principal's key: the store finds a revoked key
-    by its id among every AO's, so one of another AO's (or an operator's) is said as not found, whatever id a service
-    gives: an AO reads its own keys' labels and its own people's usernames, never another's."""
-    principal = f"ao:{ao_id}"
-    key = await key_named(request, key_id, principal)
-    if key is not None and key.get("known") and key.get("principal") != principal:
-        key = {"key_id": key["key_id"], "known": False}
-    return key
 
 
 async def contact_changed(request: Request, stored: dict[str, Any] | None, ao_id: str) -> dict[str, Any] | None:

@@ -18,10 +18,9 @@ from lrs_contracts.environments import Environment
 from lrs_domain.rules import rejected_share_shown
 from lrs_platform.clock import today_in_england
 from lrs_platform.logging import get_logger
-from portal.backend import LAST_RECORD_LINE, Refused, ServiceCalls, ServiceError, Unavailable
+from portal.backend import LAST_RECORD_LINE, Busy, Refused, ServiceCalls, ServiceError, Unavailable
 from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, UploadCheck, check_upload, filename_fault
 from portal.direct_entry import is_direct_entry
-from portal.web.ao_pages import own_key
 from portal.web.common import (
     AoUser,
     AoUserFollowing,
@@ -40,6 +39,7 @@ from portal.web.common import (
     see_other,
     see_other_telling,
 )
+from portal.web.key_names import own_key
 
 _log = get_logger("portal.web")
 
@@ -194,12 +194,13 @@ async def submit(request: Request, user: AoUser) -> Response:
             timeout=portal.settings.submit_timeout_seconds,
         )
     except Unavailable as unavailable:
-        # ingest's 503 naming the batch (Kafka did not take it): stored, not queued. Its page says so, and to send the
-        # same file again, which queues it as this batch; the upload is kept, so Back and Submit do that too
+        # ingest's 503 naming the batch (Kafka did not take it): stored, not queued. Its page says so at once
+        # (`not_queued`: ingest's own view says it only some seconds later), and to send the same file again, which
+        # queues it as this batch; the upload is kept, so Back and Submit do that too
         if (not_queued := _batch_named(unavailable)) is None:
             raise
         _log.warning("batch_not_queued", batch_id=str(not_queued), detail=unavailable.detail[:200])
-        return see_other(f"{base(request)}/batches/{not_queued}")
+        return see_other(f"{base(request)}/batches/{not_queued}?not_queued=1")
     except Refused as refused:
         if refused.problem.get("code") == ProblemCode.TOO_MANY_RECORDS_WAITING:  # decision 0171: the same form again
             context = {
@@ -215,6 +216,8 @@ async def submit(request: Request, user: AoUser) -> Response:
                 "held": refused.problem.get("maintenance"),  # a window or pause holds the batches: until when
             }
             return render(request, "batch_busy.html", context, user=user, status_code=429)
+        if isinstance(refused, Busy):  # any other 429 (too many uploads at once): the busy page, with Retry-After
+            raise
         if (made := _batch_named(refused)) is not None:
             await portal.uploads.submitted(upload_id, made)
             return see_other(f"{base(request)}/batches/{made}")
@@ -432,12 +435,23 @@ async def sent_by(request: Request, batch: dict[str, Any], ao_id: str) -> dict[s
 
 
 @router.get("/batches/{batch_id}")
-async def batch_page(request: Request, batch_id: uuid.UUID, user: AoUser, asked: BatchPageAsked) -> Response:
+async def batch_page(
+    request: Request,
+    batch_id: uuid.UUID,
+    user: AoUser,
+    asked: BatchPageAsked,
+    not_queued: Annotated[str | None, Query(max_length=1)] = None,
+) -> Response:
+    """A batch's page. `not_queued` "1": where Submit sends the AO when ingest answered 503 naming the batch (Kafka
+    did not take it). Ingest's view says `not_published` only once the request that stored the batch must have been
+    answered (its publish timeout and a margin): until then the page says so itself, while the batch is `received`
+    (stored, not queued), and does not follow a batch nothing is processing."""
     line, _ = line_asked(asked.line)
     if line is not None:  # "Go to a record"
         return see_other(f"{base(request)}/batches/{batch_id}/records/{line}")
     page_size = portal_of(request).settings.records_page_size
     context = await batch_context(calls(request, user), batch_id, asked, page_size=page_size)
+    context["not_queued"] = not_queued == "1" and context["batch"]["status"] == "received"
     notice = await notice_for(request, user)
     context["sent_before"] = notice.get("sent_before")
     context["entry_sent"] = notice.get("entry_sent")  # a direct entry's, just sent as this batch
@@ -447,17 +461,31 @@ async def batch_page(request: Request, batch_id: uuid.UUID, user: AoUser, asked:
 
 
 async def batch_status_answer(service: ServiceCalls, batch_id: uuid.UUID) -> JSONResponse:
-    """What the batch page's script follows: the status, and whether it is decided (held up to 20 s until it is)."""
+    """What the batch page's script follows: the status, whether it is decided (held up to 20 s until it is), and
+    whether ingest says nothing will process it (`not_published`: stored, but Kafka did not take it), which the page,
+    drawn again, says what to do about."""
     batch = await service.batch(batch_id, wait_until_decided=20)
-    return JSONResponse({"status": batch["status"], "decided": batch["status"] in DECIDED})
+    return JSONResponse(
+        {
+            "status": batch["status"],
+            "decided": batch["status"] in DECIDED,
+            "not_published": bool(batch.get("not_published")),
+        }
+    )
 
 
 async def record_context(service: ServiceCalls, batch_id: uuid.UUID, line: int, shown: str = "") -> dict[str, Any]:
     """A record's page; `shown`: the batch page's records as the person left them (`records_shown`), to go back to."""
     batch = await service.batch(batch_id)
-    record = await service.batch_record(batch_id, line, first_line=4 if batch.get("format") == "csv" else 1)
+    first = 4 if batch.get("format") == "csv" else 1
+    record = await service.batch_record(batch_id, line, first_line=first)
     if record is None:
-        raise PageError("not_found", f"Batch {batch_id} has no record on line {line}.")
+        # said alone: "nothing here, or it is not yours to see" would contradict the batch it names
+        at, start = (
+            (f"on line {line}", "Its records start on line 4") if first == 4 else (f"{line}", "Its first record is 1")
+        )
+        after = "." if line < first else ", and each is listed on the batch's page."
+        raise PageError("no_record", f"Batch {batch_id} has no record {at}. {start}{after}")
     return {"batch": batch, "record": record, "direct_entry": is_direct_entry(batch), "records_shown": shown}
 
 

@@ -100,7 +100,7 @@ class SignInRequired(Exception):
 
 
 class PageError(Exception):
-    """Shown to the person as a page; `kind` picks the wording (not_found, forbidden, csrf, bad_form,
+    """Shown to the person as a page; `kind` picks the wording (not_found, no_record, forbidden, csrf, bad_form,
     unavailable, refused, busy)."""
 
     def __init__(self, kind: str, detail: str | None = None) -> None:
@@ -150,7 +150,7 @@ _STATUS_TAGS = {
     "resolved": "govuk-tag--green",
 }
 
-_STATUS_WORDS = {"no_op": "no change"}
+_STATUS_WORDS = {"no_op": "unchanged"}  # already recorded: the word the CLI and the emails say too
 
 
 _RECORD_TAGS = {"accepted": "govuk-tag--green", "rejected": "govuk-tag--red", "no_op": "govuk-tag--grey"}

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from lrs_contracts.text import MONTH_NAMES
 from portal.backend import KeyRejected, ServiceCalls, ServiceError
 from portal.web.common import UK, User, calls, operator_home, render, see_other
 
@@ -61,4 +62,5 @@ async def _figures(service: ServiceCalls) -> dict[str, Any]:
         raise
     except ServiceError:
         timeliness = None
-    return {"batches": batches, "open_challenges": open_challenges, "timeliness": timeliness, "period": period}
+    month = f"{MONTH_NAMES[int(period[5:]) - 1]} {period[:4]}"  # as the card's title says it: "December 2026"
+    return {"batches": batches, "open_challenges": open_challenges, "timeliness": timeliness, "period": month}

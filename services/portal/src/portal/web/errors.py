@@ -35,6 +35,7 @@ _log = get_logger("portal.web")
 
 _PAGES: dict[str, tuple[int, str, list[str]]] = {
     "not_found": (404, "Page not found", ["There is nothing here, or it is not yours to see."]),
+    "no_record": (404, "Record not found", []),  # a batch's record: the detail says which and where they are
     "forbidden": (403, "You cannot see this page", []),
     "csrf": (
         403,
@@ -88,7 +89,10 @@ async def _page_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, PageError)
     status, heading, paragraphs = _PAGES[error.kind]
     shown = ([error.detail] if error.detail else []) + paragraphs
-    user = await portal_of(request).auth.session_for(request.cookies.get(portal_of(request).cookies.session_cookie))
+    # read, not kept: a route the person asked for kept the session already, and one a page's script asked for
+    # (a batch page's status.json, while ingest is away) must never keep it (decision 0040, later note)
+    cookie = request.cookies.get(portal_of(request).cookies.session_cookie)
+    user = await portal_of(request).auth.session_for(cookie, extend=False)
     if error.kind == "csrf":
         _log.warning("csrf_refused", route=route_template(request))
     context = {"heading": heading, "paragraphs": shown, **_reference(status)}

@@ -1,6 +1,7 @@
 """A key a page names, as the identity store the portal issues keys in knows it (never its secret: the store keeps
 none to show): the batch page's key that sent a batch, the challenges page's keys that acknowledged and resolved a
-challenge, the Challenge contact page's key that last changed the contact."""
+challenge, the Challenge contact page's key that last changed the contact. `own_key` keeps an AO's pages (and what is
+said of its challenge contact) to the AO's own keys."""
 
 from __future__ import annotations
 
@@ -54,3 +55,16 @@ async def key_named(request: Request, key_id: str | None, used_by: str | None) -
     live = await store.listing(principal.kind, principal=principal, limit=LIVE_KEYS_READ)
     found = next((key for key in live if key.key_id == key_id), None)
     return _whose(found) if found is not None else unknown
+
+
+async def own_key(request: Request, key_id: str | None, ao_id: str) -> dict[str, Any] | None:
+    """A key of the AO's own that one of its pages names, as `key_named` names keys to operators: a portal user's
+    session key by the person signed in, an API key by its label. None when no id is given; `known` False when the
+    identity store holds no key of the AO's by that id. Never another principal's key: the store finds a revoked key
+    by its id among every AO's, so one of another AO's (or an operator's) is said as not found, whatever id a service
+    gives: an AO reads its own keys' labels and its own people's usernames, never another's."""
+    principal = f"ao:{ao_id}"
+    key = await key_named(request, key_id, principal)
+    if key is not None and key.get("known") and key.get("principal") != principal:
+        key = {"key_id": key["key_id"], "known": False}
+    return key

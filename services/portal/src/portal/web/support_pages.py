@@ -56,7 +56,7 @@ def ao_asked(typed: str | None) -> tuple[str | None, str | None]:
     if not ao_id:
         return None, None
     if not AO_ID.fullmatch(ao_id):
-        return None, "Enter an AO's id as the register writes it, like RN9093, or leave it empty for every AO"
+        return None, "Enter an AO recognition number, like RN9093, or leave it empty for every AO"
     return ao_id, None
 
 
