@@ -114,7 +114,10 @@ def test_the_start_of_an_id_that_names_none_is_not_found(
 
     assert main(["batch", "status", "5a398464"]) == ExitCode.FAILED
 
-    assert "HTTP 404: Not found: there is no batch whose id starts 5a398464 for this caller." in capsys.readouterr().err
+    assert (
+        "HTTP 404: Not found: there is no batch whose id starts 5a398464 that your API key can see."
+        in capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize("given", ["5a39846", "5a398464x", "batch 5a398464"])

@@ -65,7 +65,7 @@ def test_the_codes_line_up_after_a_wide_or_decomposed_mis_identifier(
         assert mis in line
     # the cell each line's code starts at, as a terminal shows it: after the line's place, its result, and the MIS
     # identifier's 20 cells with a space either side
-    assert [cell_len(line[: line.index("RV004")]) for line in lines] == [len("  line     4  rejected ") + 20 + 1] * 5
+    assert [cell_len(line[: line.index("RV004")]) for line in lines] == [len("  line     4  rejected  ") + 20 + 1] * 5
     assert lines[-1].endswith(f" {'A' * 20} RV004 ULN: The learner's names do not match.")
 
 

@@ -106,16 +106,24 @@ def test_a_repeated_acknowledgement_with_json_prints_the_challenge_as_it_is(
     assert json.loads(capsys.readouterr().out) == ACKNOWLEDGED
 
 
-def test_acknowledging_a_resolved_challenge_is_still_refused(
+def test_acknowledging_a_resolved_challenge_is_still_refused_and_says_how_it_was_resolved(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    services = _Challenges(_refused("resolved"))
+    resolved = {**ACKNOWLEDGED, "state": "resolved", "resolution": "upheld", "resolved_at": "2026-12-07T16:08:00Z"}
+    services = _Challenges(_refused("resolved"), resolved)
 
     code, _, err = _run(monkeypatch, capsys, services, "ack", CHALLENGE_ID)
 
     assert code == ExitCode.FAILED
-    assert "CHALLENGE_NOT_IN_THAT_STATE - Conflict: a resolved challenge cannot be acknowledged." in err
-    assert services.asked == [("POST", f"/v1/challenges/{CHALLENGE_ID}/acknowledge")]
+    assert err == (
+        f'lrs: challenge {CHALLENGE_ID} is closed: the awarding organisation resolved it as "Data confirmed correct" on'
+        " 7 Dec 2026, 16:08 (UK time), so it cannot be acknowledged. Nothing more is needed (`lrs challenges list"
+        " --state resolved` shows it)"
+    )
+    assert services.asked == [
+        ("POST", f"/v1/challenges/{CHALLENGE_ID}/acknowledge"),
+        ("GET", f"/v1/challenges/{CHALLENGE_ID}"),
+    ]
 
 
 def test_a_first_acknowledgement_says_the_challenge_as_before(

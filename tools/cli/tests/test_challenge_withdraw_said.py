@@ -48,7 +48,10 @@ def test_a_withdrawal_says_the_challenge_is_withdrawn_by_the_learner(
 
     code, out, _ = _run(monkeypatch, capsys, services, "withdraw", CHALLENGE_ID)
 
-    assert (code, out) == (ExitCode.OK, f"challenge {CHALLENGE_ID}: resolved (Withdrawn by the learner)")
+    assert (code, out) == (
+        ExitCode.OK,
+        f"challenge {CHALLENGE_ID} withdrawn: it is closed, and the achievement may be challenged again",
+    )
     assert services.asked == [("POST", f"/v1/challenges/{CHALLENGE_ID}/withdraw")]
 
 
@@ -59,7 +62,7 @@ def test_withdrawing_again_is_done_and_says_so(
 
     code, out, _ = _run(monkeypatch, capsys, services, "withdraw", CHALLENGE_ID)
 
-    assert (code, out) == (ExitCode.OK, f"challenge {CHALLENGE_ID}: resolved (Withdrawn by the learner) already")
+    assert (code, out) == (ExitCode.OK, f"challenge {CHALLENGE_ID} was withdrawn already: nothing changed")
     assert services.asked == [
         ("POST", f"/v1/challenges/{CHALLENGE_ID}/withdraw"),
         ("GET", f"/v1/challenges/{CHALLENGE_ID}"),
@@ -74,7 +77,11 @@ def test_withdrawing_one_the_ao_resolved_first_is_refused(
     code, _, err = _run(monkeypatch, capsys, services, "withdraw", CHALLENGE_ID)
 
     assert code == ExitCode.FAILED
-    assert "CHALLENGE_NOT_IN_THAT_STATE" in err and "cannot be withdrawn" in err
+    assert err.startswith(
+        f'lrs: challenge {CHALLENGE_ID} is closed: the awarding organisation resolved it as "Data confirmed correct",'
+        " so it cannot be withdrawn. Nothing more is needed"
+    )
+    assert "resolved (Withdrawn" not in err and "{challenge_id}" not in err
 
 
 def test_a_withdrawal_with_json_prints_the_challenge(

@@ -185,7 +185,7 @@ def test_a_record_line_carries_each_code_with_its_message() -> None:
     }
 
     assert record_line(record).plain == (
-        "  line     7  rejected SHOW-002:RV002       RV002 ULN: The ULN's check digit is wrong;"
+        "  line     7  rejected  SHOW-002:RV002       RV002 ULN: The ULN's check digit is wrong;"
         " WV001: The award date is in the future."
     )
 
@@ -193,7 +193,7 @@ def test_a_record_line_carries_each_code_with_its_message() -> None:
 def test_a_record_line_and_a_checked_records_line_show_an_mis_identifier_on_one_line() -> None:
     """An MIS identifier may span lines or hold a bidirectional control: one record, one line, nothing reordered."""
     record = {"line": 3, "status": "accepted", "mis_identifier": "CAND\n1\u202e", "errors": [], "warnings": []}
-    assert record_line(record).plain.splitlines() == ["  line     3  accepted CAND[U+000A]1[U+202E] "]
+    assert record_line(record).plain.splitlines() == ["  line     3  accepted  CAND[U+000A]1[U+202E] "]
     outcome = RecordOutcome(line=3, mis_identifier="CAND\r\n1", status=RecordStatus.REJECTED)
     assert _outcome_lines(outcome, BatchFormat.CSV).plain == "line 3 [CAND[U+000D][U+000A]1]: rejected\n"
 
@@ -351,7 +351,8 @@ def test_a_code_the_status_already_says_is_not_repeated_and_a_specific_one_is_sh
     specific = {"code": "PROVIDER_NOT_LINKED", "title": "Forbidden", "detail": "Not linked."}
 
     assert (
-        problem_text(httpx.Response(404, json=generic)) == "HTTP 404: Not found: there is no batch b1 for this caller."
+        problem_text(httpx.Response(404, json=generic))
+        == "HTTP 404: Not found: there is no batch b1 that your API key can see."
     )
     assert problem_text(httpx.Response(403, json=specific)) == "HTTP 403: PROVIDER_NOT_LINKED - Forbidden: not linked."
 

@@ -119,7 +119,7 @@ def test_a_plr_after_a_batch_ingest_has_none_of_is_refused_at_once(
     monkeypatch.setenv("LRS_API_KEY", "lrs_live_k1_secret")
 
     assert main(["plr", "show", "1000000043", "--after-batch", unknown]) == ExitCode.FAILED
-    assert f"--after-batch: Not found: there is no batch {unknown} for this caller" in capsys.readouterr().err
+    assert f"--after-batch: Not found: there is no batch {unknown} that your API key can see" in capsys.readouterr().err
 
 
 def test_text_from_the_service_is_printed_as_written_never_as_emoji_or_markup(

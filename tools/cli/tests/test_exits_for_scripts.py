@@ -331,7 +331,7 @@ def test_a_usage_error_off_a_terminal_is_clicks_plain_line_with_the_whole_path(
 
     err = capsys.readouterr().err
     assert "╭" not in err and "│" not in err
-    assert f"Error: Invalid value for 'file': file '{missing / 'results.csv'}' does not exist.\n" in err
+    assert f"Error: Invalid value for 'FILE': file '{missing / 'results.csv'}' does not exist.\n" in err
     assert err.startswith("Usage: lrs batch submit")
 
 

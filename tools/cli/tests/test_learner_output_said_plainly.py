@@ -131,9 +131,9 @@ def test_the_sharing_history_says_each_choice_in_words_and_when_on_the_uk_clock(
     }  # fmt: skip
 
     assert sharing_text(view).splitlines()[1:] == [
-        "  1 Jul 2027, 00:30 (UK time)  unable to share  by you",
-        "  5 Dec 2026, 22:43 (UK time)  shares  by learning provider 10000001, linked to you",
-        "  1 Dec 2026, 09:00 (UK time)  privacy notice not seen  by an LRS operator",
+        '  1 Jul 2027, 00:30 (UK time)  set to "not sharing" by you',
+        '  5 Dec 2026, 22:43 (UK time)  set to "sharing" by learning provider 10000001, linked to you',
+        '  1 Dec 2026, 09:00 (UK time)  set to "privacy notice not seen" by an LRS operator',
     ]
 
 

@@ -36,9 +36,8 @@ def test_an_opt_out_is_said_to_stop_providers_once_the_plr_service_has_applied_i
     said = change_sharing(_Validation(204), ULN, Sharing.UNABLE)  # type: ignore[arg-type]
 
     assert said == (
-        f"learner {ULN}'s ability to share is now 2 (unable to share): providers stop reading their PLR once the PLR"
-        " service has applied the change, normally within seconds; the learner still sees all of it, and each AO what"
-        " it recorded"
+        f"learner {ULN} has stopped sharing their PLR: within a few seconds, no learning provider can see it. The"
+        " learner still sees all of it, and each awarding organisation sees the results it recorded"
     )
 
 
@@ -46,8 +45,8 @@ def test_an_opt_out_shown_says_the_learner_not_the_providers_still_sees_the_plr(
     said = sharing_text({"uln": ULN, "ability_to_share": 2, "changes": []})
 
     assert said.splitlines()[0] == (
-        f"learner {ULN}'s ability to share is 2 (unable to share): no provider reads their PLR; the learner still"
-        " sees all of it, and each AO what it recorded"
+        f"learner {ULN} does not share their PLR: no learning provider can see it. The learner still sees all of it,"
+        " and each awarding organisation sees the results it recorded"
     )
 
 
@@ -55,8 +54,9 @@ def test_an_opt_out_shown_says_the_learner_not_the_providers_still_sees_the_plr(
 def test_sharing_again_is_said_to_take_effect_once_applied_too(choice: Sharing) -> None:
     said = change_sharing(_Validation(204), ULN, choice)  # type: ignore[arg-type]
 
-    assert said.endswith("linked providers can read their PLR once the PLR service has applied the change, normally"
-                         " within seconds")  # fmt: skip
+    assert said.endswith("learning providers linked to them can see their PLR within a few seconds") or said.endswith(
+        "learning providers linked to them can see it within a few seconds"
+    )
 
 
 def test_providers_shows_each_linked_provider_since_when(

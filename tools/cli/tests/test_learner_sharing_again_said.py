@@ -33,7 +33,11 @@ def _sharing(answer: httpx.Response, choice: str, monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize(
     ("choice", "code", "said"),
-    [("unable", 2, "2 (unable to share)"), ("shares", 1, "1 (shares)"), ("not-seen", 0, "0 (privacy notice not seen)")],
+    [
+        ("unable", 2, "already does not share their PLR"),
+        ("shares", 1, "already shares their PLR"),
+        ("not-seen", 0, "is already marked as not having seen the privacy notice"),
+    ],
 )
 def test_the_choice_sent_again_is_said_already_so_nothing_changed(
     choice: str, code: int, said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -43,7 +47,7 @@ def test_the_choice_sent_again_is_said_already_so_nothing_changed(
     assert _sharing(repeat, choice, monkeypatch) == 0
 
     out, err = capsys.readouterr()
-    assert " ".join(out.split()) == f"learner {ULN}'s ability to share is already {said}: nothing changed"
+    assert " ".join(out.split()) == f"learner {ULN} {said}: nothing changed"
     assert err == ""
 
 
@@ -53,5 +57,5 @@ def test_a_change_is_still_said_to_take_effect_once_applied(
     assert _sharing(httpx.Response(204), "unable", monkeypatch) == 0
 
     out = " ".join(capsys.readouterr().out.split())
-    assert out.startswith(f"learner {ULN}'s ability to share is now 2 (unable to share): providers stop reading")
-    assert "once the PLR service has applied the change" in out
+    assert out.startswith(f"learner {ULN} has stopped sharing their PLR: within a few seconds, no learning provider")
+    assert "ability to share" not in out and "(unable" not in out

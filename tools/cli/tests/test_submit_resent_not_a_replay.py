@@ -73,7 +73,7 @@ def test_the_resend_of_a_file_kafka_refused_is_said_published_not_submitted_befo
 
     out, err = capsys.readouterr()
     assert (code, out.strip(), ingest.sent) == (0, BATCH_ID, 3)
-    assert "submitted before" not in err
+    assert "was sent before" not in err
     assert _last_line(err) == f"lrs: RN9008-6.xml was published as batch {BATCH_ID} once Kafka was back"
 
 
@@ -85,7 +85,7 @@ def test_a_resend_in_json_is_an_accepted_batch_not_a_replay(
     out, err = capsys.readouterr()
     assert code == 0
     assert json.loads(out) == {**ACCEPTED, "replay": False}
-    assert "published as batch" in err and "submitted before" not in err
+    assert "published as batch" in err and "was sent before" not in err
 
 
 def test_a_replay_after_a_503_that_kept_nothing_is_of_an_earlier_batch(
@@ -98,7 +98,7 @@ def test_a_replay_after_a_503_that_kept_nothing_is_of_an_earlier_batch(
     out, err = capsys.readouterr()
     assert code == 0
     assert json.loads(out)["replay"] is True
-    assert "RN9008-6.xml was submitted before (same file or idempotency key)" in " ".join(err.split())
+    assert "RN9008-6.xml was sent before, as batch" in " ".join(err.split())
     assert "published as batch" not in err
 
 
@@ -110,5 +110,5 @@ def test_a_replay_on_the_first_try_is_still_said_as_an_earlier_batch(
     out, err = capsys.readouterr()
     assert code == 0
     assert json.loads(out)["replay"] is True
-    assert "RN9008-6.xml was submitted before (same file or idempotency key)" in " ".join(err.split())
+    assert "RN9008-6.xml was sent before, as batch" in " ".join(err.split())
     assert "published as batch" not in err

@@ -444,19 +444,17 @@ class Sharing(StrEnum):
     UNABLE = "unable"
 
 
-# who still reads the PLR of a learner who opted out, said so that no "they" can be read as the providers
-_STILL_SEEN = "the learner still sees all of it, and each AO what it recorded"
+# Said of the learner by their ULN, for whichever key asks (the learner's own, a linked provider's, an operator's):
+# the CLI does not know whose key it holds. The AbilityToShare numbers stay in --json.
+_STILL_SEEN = "The learner still sees all of it, and each awarding organisation sees the results it recorded"
 _SHARING_CODES = {Sharing.NOT_SEEN: 0, Sharing.SHARES: 1, Sharing.UNABLE: 2}
-_SHARING_SAID = {
-    Sharing.NOT_SEEN: "0 (privacy notice not seen): linked providers read their PLR",
-    Sharing.SHARES: "1 (shares): linked providers read their PLR",
-    Sharing.UNABLE: f"2 (unable to share): no provider reads their PLR; {_STILL_SEEN}",
+_SHARING_NOW = {
+    0: "has not seen the privacy notice yet: learning providers linked to them can see their PLR",
+    1: "shares their PLR: learning providers linked to them can see it",
+    2: f"does not share their PLR: no learning provider can see it. {_STILL_SEEN}",
 }
-
-
-_SHARING_NOW = {0: _SHARING_SAID[Sharing.NOT_SEEN], 1: _SHARING_SAID[Sharing.SHARES], 2: _SHARING_SAID[Sharing.UNABLE]}
-CHOICE_WORDS = {0: "privacy notice not seen", 1: "shares", 2: "unable to share"}
-"""Each AbilityToShare as the validation service and DOMAIN.md say it: what a change in the history chose."""
+CHOICE_WORDS = {0: "privacy notice not seen", 1: "sharing", 2: "not sharing"}
+"""Each AbilityToShare as a change in the history chose it."""
 
 
 def sharing_of(connection: Connection, uln: str) -> dict[str, Any]:
@@ -466,23 +464,29 @@ def sharing_of(connection: Connection, uln: str) -> dict[str, Any]:
 
 
 def sharing_text(view: dict[str, Any]) -> str:
-    lines = [f"learner {view['uln']}'s ability to share is {_SHARING_NOW[view['ability_to_share']]}"]
+    lines = [f"learner {view['uln']} {_SHARING_NOW[view['ability_to_share']]}"]
     if not view["changes"]:
-        lines.append("changed by nobody since it was registered")
+        lines.append("never changed since the learner was registered")
     for change in view["changes"]:
         choice = CHOICE_WORDS.get(change["ability_to_share"], str(change["ability_to_share"]))
-        lines.append(f"  {uk_time(change['changed_at'])}  {choice}  by {change['changed_by']}")
+        lines.append(f'  {uk_time(change["changed_at"])}  set to "{choice}" by {change["changed_by"]}')
     if view.get("more"):  # a validation service from before 2026-12 does not say
         lines.append(f"  and older changes: only the latest {len(view['changes'])} are shown")
     return "\n".join(lines)
 
 
-# A change reaches the PLR service through the learner log: what it does there starts moments later.
-_APPLIED = "once the PLR service has applied the change, normally within seconds"
+# A change reaches the PLR through the learner log: what it does there starts moments later.
+_APPLIED = "within a few seconds"
 _SHARING_CHANGED = {
-    Sharing.NOT_SEEN: f"0 (privacy notice not seen): linked providers can read their PLR {_APPLIED}",
-    Sharing.SHARES: f"1 (shares): linked providers can read their PLR {_APPLIED}",
-    Sharing.UNABLE: f"2 (unable to share): providers stop reading their PLR {_APPLIED}; {_STILL_SEEN}",
+    Sharing.NOT_SEEN: "is now marked as not having seen the privacy notice: learning providers linked to them can"
+    f" see their PLR {_APPLIED}",
+    Sharing.SHARES: f"now shares their PLR: learning providers linked to them can see it {_APPLIED}",
+    Sharing.UNABLE: f"has stopped sharing their PLR: {_APPLIED}, no learning provider can see it. {_STILL_SEEN}",
+}
+_SHARING_ALREADY = {
+    0: "is already marked as not having seen the privacy notice",
+    1: "already shares their PLR",
+    2: "already does not share their PLR",
 }
 
 
@@ -492,8 +496,8 @@ def change_sharing(connection: Connection, uln: str, choice: Sharing) -> str:
         # 204 when recorded now; 200 with `changed: false` for the choice its sender had made already
         answer = expect_ok(client.post(f"/v1/learners/{uln}/sharing", json={"ability_to_share": code}))
     if isinstance(answer, dict) and answer.get("changed") is False:
-        return f"learner {uln}'s ability to share is already {code} ({CHOICE_WORDS[code]}): nothing changed"
-    return f"learner {uln}'s ability to share is now {_SHARING_CHANGED[choice]}"
+        return f"learner {uln} {_SHARING_ALREADY[code]}: nothing changed"
+    return f"learner {uln} {_SHARING_CHANGED[choice]}"
 
 
 def linked_providers(connection: Connection, uln: str) -> dict[str, Any]:
@@ -652,7 +656,8 @@ def credentials_command(
     action: Annotated[
         CredentialAction,
         typer.Argument(
-            help="create a key, rotate (new key, old ones revoked but people's portal sessions), revoke (every key)",
+            help="create a key; rotate (a new key, and the old ones revoked: people signed in to the portal stay"
+            " signed in); revoke (every key)",
             parser=one_of(CredentialAction, "the action"),
         ),
     ],
@@ -787,8 +792,8 @@ def sharing_command(
     as_json: JsonOption = False,
 ) -> None:
     """Whether a learner lets learning providers read their PLR, and who changed it when; with a choice, record
-    it: with the learner's key, a linked provider's acting for them, or an operator's. An opt-out (unable)
-    survives a merge of their ULNs (0164). The choice the learner has, sent again by whoever made it, records
+    it: with the learner's key, a linked provider's acting for them, or an operator's. A learner who does not
+    share (unable) under one of their ULNs still does not once that ULN is merged into another. The choice the learner has, sent again by whoever made it, records
     nothing and says "already …: nothing changed" (exit status 0)."""
     if choice is not None:
         print_text(change_sharing(connection(ctx), uln, choice))
@@ -837,7 +842,7 @@ def link_provider_command(
     uln: UlnArgument,
     ukprn: Annotated[str, typer.Option(help="The provider's UKPRN (8 digits).", callback=_eight_digits)],
 ) -> None:
-    """Link a provider to a learner: it may then read their PLR, report for them and change their sharing (0121)."""
+    """Link a provider to a learner: it may then read their PLR, report for them and change their sharing."""
     print_text(link_provider(connection(ctx), uln, ukprn))
 
 
@@ -848,5 +853,5 @@ def unlink_provider_command(
     ukprn: Annotated[str, typer.Option(help="The provider's UKPRN (8 digits).", callback=_eight_digits)],
 ) -> None:
     """End a provider's link to a learner, under every ULN of theirs, whoever made it: it no longer reads their PLR,
-    reports for them or changes their sharing (0121). Not linked: exit status 1, nothing changed."""
+    reports for them or changes their sharing. Not linked: exit status 1, nothing changed."""
     print_text(unlink_provider(connection(ctx), uln, ukprn))

@@ -435,7 +435,11 @@ def record_line(record: dict[str, Any], fmt: BatchFormat | None = None) -> Text:
     not_added = status == "accepted" and record.get("plr_changed") is False
     word, number = record_place(record["line"], fmt).split(" ")
     line = Text(f"  {word} {number:>5}  ")
-    line.append(f"{status:<8}", style="dim" if not_added else STATUS_STYLES.get(status, "dim"))
+    # in the words the counts above use ("unchanged", not `no_op`), padded to the longest of them
+    line.append(
+        f"{RESULT_WORDS.get(status, status):<{RESULT_WORD_WIDTH}}",
+        style="dim" if not_added else STATUS_STYLES.get(status, "dim"),
+    )
     # one line, as the docstring says, padded to 20 terminal cells (an identifier in CJK takes two a character, a
     # combining accent none), so that the codes after it line up
     line.append(f" {_padded(shown_on_one_line(record.get('mis_identifier') or ''), MIS_IDENTIFIER_CELLS)} ")
@@ -487,6 +491,20 @@ def write_csv(client: httpx.Client, batch_id: str, target: Path, only: str | Non
     return download(client, f"/v1/batches/{batch_id}/records.csv", target, {"status": only} if only else None)
 
 
+def resent_said(name: str, batch_id: str, key_given: bool) -> str:
+    """A file (or an idempotency key) sent before answers its earlier batch: said so, and how to have it judged
+    again as a new batch, as the portal's "Send it again as a new batch" does."""
+    if key_given:
+        return (
+            f"this --idempotency-key was used before, for batch {batch_id}: nothing new was submitted. To send"
+            f" {name} as a new batch, give a new --idempotency-key value (a new UUID, say)"
+        )
+    return (
+        f"{name} was sent before, as batch {batch_id}: nothing new was submitted. To send the same file again as a"
+        " new batch, add --idempotency-key with a value not used before (a new UUID, say)"
+    )
+
+
 @app.command("submit")
 def submit_command(
     ctx: typer.Context,
@@ -518,10 +536,7 @@ def submit_command(
         raise
     if accepted["replay"]:
         name = check_command.file_name(str(file))
-        warn(
-            f"{name} was submitted before (same file or idempotency key): {accepted['batch_id']} is that earlier"
-            " batch, not a new one"
-        )
+        warn(resent_said(name, accepted["batch_id"], idempotency_key is not None))
     batch = None
     if not as_json:  # the id first: a wait cut short (the service away, Ctrl-C) must not lose the batch
         stdout().print(accepted["batch_id"], markup=False)
@@ -591,7 +606,9 @@ def the_batch_starting(client: httpx.Client, given: str, *, as_json: bool = Fals
         found: str = matches[0]["batch_id"]
         return found
     if not matches:
-        raise AnswerError(f"HTTP 404: Not found: there is no batch whose id starts {given} for this caller.", 404)
+        raise AnswerError(
+            f"HTTP 404: Not found: there is no batch whose id starts {given} that your API key can see.", 404
+        )
     if as_json:
         print_json(matches)
     else:
@@ -719,6 +736,7 @@ class RecordResult(StrEnum):
 
 
 RESULT_WORDS = {"rejected": "rejected", "accepted": "accepted", "no_op": "unchanged"}
+RESULT_WORD_WIDTH = max(len(word) for word in RESULT_WORDS.values())
 
 
 class ListedStatus(StrEnum):

@@ -238,11 +238,62 @@ def raise_command(
     """Raise a challenge on an achievement of your own PLR (a learner's key); it is emailed to the AO's challenge
     contact (held until the AO has one)."""
     with connection(ctx).client("challenges") as client:
-        challenge = expect_ok(client.post("/v1/challenges", json={"achievement_id": achievement_id, "reason": reason}))
+        response = client.post("/v1/challenges", json={"achievement_id": achievement_id, "reason": reason})
+    if open_one := _open_already(response):
+        raise AnswerError(open_already_said(open_one, connection(ctx)), 409, ProblemCode.CHALLENGE_ALREADY_OPEN)
+    challenge = expect_ok(response)
     if as_json:
         print_json(challenge)
     else:
         print_text(f"{described(challenge)} with {ao_named(connection(ctx), challenge)}")
+
+
+def _open_already(response: httpx.Response) -> str | bool:
+    """The open challenge a raise was refused for (409 `CHALLENGE_ALREADY_OPEN`): its id, True when the answer names
+    none; False for any other answer."""
+    problem = _problem(response) if response.status_code == 409 else {}
+    if problem.get("code") != ProblemCode.CHALLENGE_ALREADY_OPEN:
+        return False
+    challenge_id = problem.get("challenge_id")
+    return challenge_id if isinstance(challenge_id, str) and challenge_id else True
+
+
+def open_already_said(open_one: str | bool, connection: Connection) -> str:
+    """A second challenge on an achievement is refused: what it means, and what the learner can do (wait for the
+    answer, or withdraw the open one and raise a new one), with the commands that do it."""
+    which = f": challenge {open_one}" if isinstance(open_one, str) else ""
+    withdraw = connection.command(f"challenges withdraw {open_one if isinstance(open_one, str) else 'CHALLENGE_ID'}")
+    return (
+        f"you already have an open challenge on this achievement{which}. Wait for the awarding organisation's answer"
+        f" (`{connection.command('challenges list --open')}` shows it), or withdraw that challenge first"
+        f" (`{withdraw}`) and raise a new one"
+    )
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        problem: Any = response.json()
+    except ValueError:
+        return {}
+    return problem if isinstance(problem, dict) else {}
+
+
+def closed_said(challenge: dict[str, Any], refused: str, connection: Connection) -> str:
+    """Why a closed challenge was not acknowledged or withdrawn (`refused`: "acknowledged", "withdrawn"), read as it is
+    now: withdrawn by the learner (never called "resolved": the AO would look for an answer someone gave) or resolved
+    by the AO as what, and when; nothing more is needed, and where to see it."""
+    when = f" on {uk_time(challenge['resolved_at'])}" if challenge.get("resolved_at") else ""
+    resolution = str(challenge.get("resolution") or "")
+    if resolution == ChallengeResolution.WITHDRAWN:
+        how = f"the learner withdrew it{when}"
+    elif resolution:
+        how = f'the awarding organisation resolved it as "{resolution_label(resolution)}"{when}'
+    else:
+        how = f"it ended{when}"
+    return (
+        f"challenge {challenge['challenge_id']} is closed: {how}, so it cannot be {refused}. Nothing more is needed"
+        f" (`{connection.command('challenges list --state resolved')}` shows it)"
+    )
 
 
 def acknowledged_already(response: httpx.Response) -> bool:
@@ -257,15 +308,8 @@ def _refused_as(response: httpx.Response, state: State) -> bool:
     `state` member)."""
     if response.status_code != 409:
         return False
-    try:
-        problem: Any = response.json()
-    except ValueError:
-        return False
-    return (
-        isinstance(problem, dict)
-        and problem.get("code") == ProblemCode.CHALLENGE_NOT_IN_THAT_STATE
-        and problem.get("state") == state
-    )
+    problem = _problem(response)
+    return problem.get("code") == ProblemCode.CHALLENGE_NOT_IN_THAT_STATE and problem.get("state") == state
 
 
 @app.command("withdraw")
@@ -280,12 +324,23 @@ def withdraw_command(ctx: typer.Context, challenge_id: ChallengeId, as_json: Jso
             # as it is now: withdrawn already (a repeat changed nothing), or the AO resolved it first (the refusal)
             challenge = expect_ok(client.get(f"/v1/challenges/{challenge_id}"))
             already = challenge.get("resolution") == ChallengeResolution.WITHDRAWN
-        if not already:
+            if not already:
+                raise AnswerError(
+                    closed_said(challenge, "withdrawn", connection(ctx)),
+                    response.status_code,
+                    ProblemCode.CHALLENGE_NOT_IN_THAT_STATE,
+                )
+        else:
             challenge = expect_ok(response)
     if as_json:
         print_json(challenge)
+    elif already:
+        when = f" on {uk_time(challenge['resolved_at'])}" if challenge.get("resolved_at") else ""
+        print_text(f"challenge {challenge['challenge_id']} was withdrawn already{when}: nothing changed")
     else:
-        print_text(f"{described(challenge)}{' already' if already else ''}")
+        print_text(
+            f"challenge {challenge['challenge_id']} withdrawn: it is closed, and the achievement may be challenged again"
+        )
 
 
 @app.command("ack")
@@ -293,6 +348,12 @@ def acknowledge_command(ctx: typer.Context, challenge_id: ChallengeId, as_json: 
     """Acknowledge a challenge (the AO that owns the achievement). One acknowledged already is done: said so, exit 0."""
     with connection(ctx).client("challenges") as client:
         response = client.post(f"/v1/challenges/{challenge_id}/acknowledge")
+        if _refused_as(response, State.RESOLVED):  # closed: said how it ended, as it is now
+            raise AnswerError(
+                closed_said(expect_ok(client.get(f"/v1/challenges/{challenge_id}")), "acknowledged", connection(ctx)),
+                response.status_code,
+                ProblemCode.CHALLENGE_NOT_IN_THAT_STATE,
+            )
         already = acknowledged_already(response)
         # as it is now, for --json and to say who acknowledged it: a repeat changed nothing
         challenge = expect_ok(client.get(f"/v1/challenges/{challenge_id}") if already else response)

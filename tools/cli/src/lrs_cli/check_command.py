@@ -36,7 +36,9 @@ from lrs_contracts.outcomes import RecordOutcome, RecordStatus
 from lrs_contracts.text import shown_on_one_line
 from lrs_domain.decision import OfflineReport, check_batch_offline, rejected_of
 from lrs_domain.formats import detect_format, file_field_name, parse_batch, refuse_if_too_large
-from lrs_domain.formats.errors import BatchRefused
+from lrs_domain.formats.detect import refuse_workbook
+from lrs_domain.formats.errors import BatchRefused, refuse_other_encodings
+from lrs_domain.formats.json_batch import template_example_in, template_example_warning
 from lrs_domain.formats.limits import finding_in_file_words
 from lrs_domain.formats.mislabel import mislabel_hint as domain_mislabel_hint
 from lrs_domain.formats.mislabel import plainly_other_format
@@ -145,7 +147,7 @@ def refuse_if_over(read: BoundedRead) -> None:
 _REMEDY_SAID = frozenset({BatchCode.TOO_LARGE, BatchCode.TOO_MANY_RECORDS})
 
 
-def whole_file_refused(refused: BatchRefused, fmt: BatchFormat) -> str:
+def whole_file_refused(refused: BatchRefused, fmt: BatchFormat | None) -> str:
     """A refusal of the whole file of `fmt` as `lrs batch check` says it: its code, where, and why; for a file too
     large or of too many records, what to do, as its problem page says it."""
     where = f" at {place_in_file(refused.line, refused.column, fmt)}" if refused.line else ""
@@ -179,8 +181,17 @@ class FormatUnknown(UsageError):
 
 def format_of(name: str, content: bytes) -> BatchFormat:
     """The batch file's format, from its extension, else its first bytes (standard input's from them alone);
-    FormatUnknown when neither tells."""
-    fmt = detect_format(None, None if name == STANDARD_INPUT_NAME else name, content[:512])
+    FormatUnknown when neither tells. A spreadsheet workbook (whatever its name), and a file of no format that is
+    UTF-16 or UTF-32 (Notepad's "Unicode" .txt), are refused here (FileRefused, RS001) in ingest's words, which say
+    what the file is and how to save it: a name ending .csv would not make either a batch."""
+    filename = None if name == STANDARD_INPUT_NAME else name
+    fmt = detect_format(None, filename, content[:512])
+    try:
+        refuse_workbook(filename, content[:512])
+        if fmt is None:
+            refuse_other_encodings(content)
+    except BatchRefused as refused:
+        raise FileRefused(whole_file_refused(refused, fmt), refused) from refused
     if fmt is None:
         raise FormatUnknown(name)
     return fmt
@@ -212,6 +223,8 @@ class Checked:
     fmt: BatchFormat
     report: OfflineReport
     unregistered_ao: str | None = None
+    # the records (line and ULN) still the template's example record: warned of, as the portal's check does
+    template_example_in: tuple[tuple[int, str], ...] = ()
 
 
 def unregistered_ao_text(ao_id: str, fmt: BatchFormat) -> str:
@@ -243,13 +256,16 @@ def offline_report(file: str | Path, reference_dir: Path | None) -> Checked:
     catalogue = load_catalogue(reference_dir)
     ao_id = parsed.header.awarding_organisation
     report = check_batch_offline(parsed.header, parsed.records, catalogue, today)
-    return Checked(fmt, report, None if ao_id in catalogue.awarding_organisation_ids() else ao_id)
+    unregistered_ao = None if ao_id in catalogue.awarding_organisation_ids() else ao_id
+    return Checked(fmt, report, unregistered_ao, template_example_in(parsed.records))
 
 
 def check(file: str, reference_dir: str | None) -> str:
     """The report as plain text (what `lrs batch check` prints when not on a terminal)."""
     checked = offline_report(file, Path(reference_dir) if reference_dir else None)
-    return render(file_name(file), checked.report, checked.fmt, checked.unregistered_ao).plain
+    return render(
+        file_name(file), checked.report, checked.fmt, checked.unregistered_ao, checked.template_example_in
+    ).plain
 
 
 def projected_reason(report: OfflineReport) -> str | None:
@@ -266,9 +282,16 @@ def projected_reason(report: OfflineReport) -> str | None:
     )
 
 
-def render(name: str, report: OfflineReport, fmt: BatchFormat, unregistered_ao: str | None = None) -> Text:
+def render(
+    name: str,
+    report: OfflineReport,
+    fmt: BatchFormat,
+    unregistered_ao: str | None = None,
+    template_example: tuple[tuple[int, str], ...] = (),
+) -> Text:
     """The report for a person: fields named as the file of `fmt` names them; `unregistered_ao`: the header's AO,
-    which the register does not hold (warned of, and no pass is said without that warning)."""
+    which the register does not hold (warned of, and no pass is said without that warning); `template_example`: the
+    records (line and ULN) that are still the template's example record (warned of; the file can still be sent)."""
     counts = report.counts
     text = Text(f"{name}: {counted(counts.total, 'record')}\n")
     for outcome in report.outcomes:
@@ -282,6 +305,8 @@ def render(name: str, report: OfflineReport, fmt: BatchFormat, unregistered_ao: 
     )
     if unregistered_ao is not None:
         text.append(f"{unregistered_ao_text(unregistered_ao, fmt)}\n", style="bold yellow")
+    if template_example:
+        text.append(f"WARNING: {template_example_warning(template_example, fmt)}\n", style="bold yellow")
     if report.failure is not None:
         text.append(
             f"PROJECTED OUTCOME: the whole batch fails with {report.failure.code.value}: {projected_reason(report)}\n",
@@ -354,7 +379,9 @@ def check_command(
         print_json(report_json(json_name, report, checked.unregistered_ao))
         if checked.unregistered_ao is not None:  # said to the person running the script; `not_checked` has RV022
             warn(unregistered_ao_text(checked.unregistered_ao, checked.fmt).removeprefix("WARNING: "))
+        if checked.template_example_in:
+            warn(template_example_warning(checked.template_example_in, checked.fmt))
     else:
-        stdout().print(render(name, report, checked.fmt, checked.unregistered_ao))
+        stdout().print(render(name, report, checked.fmt, checked.unregistered_ao, checked.template_example_in))
     # a warning, as a record's warnings are: the exit status is still the projection's
     raise typer.Exit(ExitCode.FAILED if report.failure is not None else ExitCode.OK)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import shlex
 import ssl
 import stat
@@ -355,6 +356,7 @@ def problem_text(response: httpx.Response, batch_format: BatchFormat | None = No
             code = None  # the status says it already ("HTTP 404: NOT_FOUND - ..." says it twice)
         title, detail = body.get("title"), body.get("detail")
         said = said_once(str(title), str(detail) if detail else None) if title else detail
+        said = for_the_reader(str(said)) if said else said
         where = ""
         if body.get("line"):
             where = f" ({place_in_file(body['line'], body.get('column'), batch_format)})"
@@ -365,6 +367,29 @@ def problem_text(response: httpx.Response, batch_format: BatchFormat | None = No
             _request_to_quote(response)
         )
     return f"HTTP {response.status_code}: {body}{_request_to_quote(response)}"
+
+
+_PARAMETER = re.compile(r"\b(?P<where>query|body|path)\.(?P<name>[a-z][a-z0-9_]*)\b(?!\.)")
+_OPTION_OF = {"ao_id": "ao"}
+"""A request parameter whose `lrs` option is named otherwise (`ao_id`: `--ao`)."""
+_BARE_PARAMETERS = re.compile(r"(?<![\w.?&=/`-])(?P<name>after_batch)\b(?!=)")
+"""Parameters a service's words name bare, not as `query.…` (the PLR's "read … without after_batch")."""
+
+
+def _option(found: re.Match[str]) -> str:
+    name = found["name"]
+    if found.groupdict().get("where") == "path":  # a part of the address: an argument of the command, as its help
+        return name.upper()
+    return "--" + _OPTION_OF.get(name, name).replace("_", "-")
+
+
+def for_the_reader(said: str) -> str:
+    """A service's problem in the words of the command that asked: a request parameter (`query.period`, `body.note`,
+    `after_batch`) as the option that sends it (`--period`, `--note`, `--after-batch`), a path's (`path.uln`) as the
+    argument (`ULN`); "for this caller" as whose key it is."""
+    said = _PARAMETER.sub(_option, said)
+    said = _BARE_PARAMETERS.sub(_option, said)
+    return said.replace(" for this caller", " that your API key can see")
 
 
 NO_ROUTE = "No route answers this address"

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Protocol
 
 import httpx
 import typer
-from typer.core import TyperOption
+from typer.core import TyperArgument, TyperOption
 
 from lrs_cli import (
     admin_commands,
@@ -68,6 +68,23 @@ def _display_type_unless_a_flag(option: TyperOption, ctx: Any) -> str | None:
 
 
 TyperOption.display_type_rich = _display_type_unless_a_flag  # type: ignore[method-assign,assignment]
+
+
+def _argument_name(argument: TyperArgument) -> str:
+    """An argument as the help's own words name it, `BATCH_ID`, `FILE`: its metavar, else its name in capitals.
+    Typer shows the parameter's name (`batch_id`) instead, in the usage line, the help's list and the errors."""
+    return argument.metavar if argument.metavar is not None else (argument.name or "").upper()
+
+
+def _usage_name(argument: TyperArgument) -> str:
+    """`lrs plr show [OPTIONS] ULN`: Typer 0.29 wraps a required argument in braces (`{uln}`), which reads as a
+    placeholder left unfilled; an optional one keeps its brackets (`[CHOICE]`), as Click writes them."""
+    name = _argument_name(argument) if argument.required else f"[{_argument_name(argument)}]"
+    return name if argument.nargs == 1 else f"{name}..."
+
+
+TyperArgument.display_name_raw = property(_argument_name)  # type: ignore[assignment,method-assign]
+TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="lrs",
