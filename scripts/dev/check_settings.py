@@ -20,13 +20,14 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from pydantic import AliasChoices, ValidationError
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings
+
+from lrs_platform.settings import refusal_lines, setting_named
 
 # The settings class each service's main loads as it starts (services/*/src/*/config.py).
 SETTINGS = {
@@ -157,58 +158,6 @@ def _environment(environ: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(before)
 
 
-def _lookup(environ: Mapping[str, str], variable: str) -> str | None:
-    """As pydantic-settings reads it: the name in any case."""
-    for key, value in environ.items():
-        if key.upper() == variable.upper():
-            return value
-    return None
-
-
-def _variable(settings: type[BaseSettings], where: str, environ: Mapping[str, str]) -> tuple[str, bool]:
-    """The environment variable an error's location names, and whether its value is secret (not to be printed).
-    `where` is a field's name or, for a field read under other names, the first of them."""
-    prefix = settings.model_config.get("env_prefix") or ""
-    for field_name, field in settings.model_fields.items():
-        alias = field.validation_alias
-        names = (
-            [choice for choice in alias.choices if isinstance(choice, str)]
-            if isinstance(alias, AliasChoices)
-            else [alias]
-            if isinstance(alias, str)
-            else [f"{prefix}{field_name}".upper()]
-        )
-        if where == field_name or where in names:
-            secret = "SecretStr" in str(field.annotation)
-            return next((variable for variable in names if _lookup(environ, variable) is not None), names[0]), secret
-    return where, False  # a setting a nested settings class reads (KafkaGroupSession's, say), under its own name
-
-
-def _secret(variable: str) -> bool:
-    return any(word in variable.upper() for word in ("PASSWORD", "SECRET", "KEY"))
-
-
-_PASSWORD_IN_ADDRESS = re.compile(r"(?<=://)([^/@:\s]*):[^/@\s]*@")
-
-
-def _said(value: str) -> str:
-    """A setting's value as the line may print it: an address's password (`postgresql://lrs:PASSWORD@host/db`, a
-    database URL) hidden, so that the line can go into a ticket or a terminal log."""
-    return _PASSWORD_IN_ADDRESS.sub(r"\1:***@", value)
-
-
-def _setting(
-    settings: type[BaseSettings], where: str, given: Mapping[str, str], sources: Mapping[str, str], value: object = None
-) -> str:
-    """The setting a line names: its variable, with its value unless secret, and where the Sandpit's comes from."""
-    variable, secret = _variable(settings, where, given)
-    said = _lookup(given, variable)
-    if said is None:
-        said = value if isinstance(value, str) else None
-    setting = variable if secret or _secret(variable) or said is None else f"{variable}={_said(said)!r}"
-    return f"{setting} ({sources[variable]})" if variable in sources else setting
-
-
 def _start_refusals(name: str, loaded: BaseSettings, given: Mapping[str, str], sources: Mapping[str, str]) -> list[str]:
     """What the service refuses of its loaded settings later in its start (START_CHECKS), in its words."""
     lines = []
@@ -217,7 +166,7 @@ def _start_refusals(name: str, loaded: BaseSettings, given: Mapping[str, str], s
             check(loaded)
         except Exception as error:  # what the service would stop with; the checks never quote a key
             words = str(error) or type(error).__name__
-            lines.append(words if where is None else f"{_setting(type(loaded), where, given, sources)}: {words}")
+            lines.append(words if where is None else f"{setting_named(type(loaded), where, given, sources)}: {words}")
     return lines
 
 
@@ -234,16 +183,8 @@ def refusals(name: str, environ: Mapping[str, str]) -> list[tuple[str, str]]:
         return [(name, str(error))]
     except SystemExit as error:  # the line the service stops with (a log level), naming its variable and value
         return [("", str(error.code))]
-    except ValidationError as error:
-        lines = []
-        for problem in error.errors(include_url=False):
-            words = problem["msg"].removeprefix("Value error, ")
-            if not problem["loc"]:  # the settings taken together (a Sandpit's database): the words say which
-                lines.append((name, words))
-                continue
-            setting = _setting(settings, str(problem["loc"][0]), given, sources, problem["input"])
-            lines.append((name, f"{setting}: {words}"))
-        return lines
+    except ValidationError as error:  # in the lines the service itself stops with (lrs_platform.settings)
+        return [(name, line) for line in refusal_lines(settings, error, given, sources)]
 
 
 def main(names: list[str]) -> int:

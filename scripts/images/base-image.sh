@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prints the base image to build on: the public Python image when a registry answers, otherwise a
+# Prints the base image to build on: the public Python image when a registry answers or one was pulled before
+# (with a warning giving its age when it could not be pulled again), otherwise a
 # local Debian bookworm made with debootstrap plus Debian's python3.11, with bookworm-updates and
 # bookworm-security as apt sources and every package upgraded from them. That local base is built again
 # when it is older than BASE_MAX_AGE_DAYS (default 7), so the security updates published since reach the
@@ -10,8 +11,18 @@ source "$here/common.sh"
 DEBIAN_IMAGE=localhost/lrs-base/debian:bookworm-minbase
 
 # Pulled each time a registry answers, so a public base takes its publisher's security updates as the local one does.
-if timeout 60 "${PODMAN[@]}" pull --quiet "$PUBLIC_PYTHON_IMAGE" >/dev/null 2>&1 \
-  || "${PODMAN[@]}" image exists "$PUBLIC_PYTHON_IMAGE"; then
+# With one already here the pull only brings what changed, so it is given less time (BASE_PULL_TIMEOUT_SECONDS sets
+# both); a pull that fails then leaves the one here in use, said so with its age.
+if "${PODMAN[@]}" image exists "$PUBLIC_PYTHON_IMAGE"; then
+  if ! timeout "${BASE_PULL_TIMEOUT_SECONDS:-20}" "${PODMAN[@]}" pull --quiet "$PUBLIC_PYTHON_IMAGE" >/dev/null 2>&1; then
+    created=$("${PODMAN[@]}" image inspect --format '{{.Created.Unix}}' "$PUBLIC_PYTHON_IMAGE")
+    echo "warning: $PUBLIC_PYTHON_IMAGE could not be pulled again:" \
+      "the $(( ($(date +%s) - created) / 86400 ))-day-old one is used" >&2
+  fi
+  echo "$PUBLIC_PYTHON_IMAGE"
+  exit 0
+fi
+if timeout "${BASE_PULL_TIMEOUT_SECONDS:-60}" "${PODMAN[@]}" pull --quiet "$PUBLIC_PYTHON_IMAGE" >/dev/null 2>&1; then
   echo "$PUBLIC_PYTHON_IMAGE"
   exit 0
 fi

@@ -67,11 +67,13 @@ def test_the_revision_label_marks_a_tree_with_uncommitted_changes_to_what_the_im
 # --- the local Debian base ---------------------------------------------------------------------------------------
 
 FAKE_PODMAN = """#!/usr/bin/env bash
-# Stands in for podman: no registry, the debootstrap image present, the Python base created at $FAKE_CREATED.
+# Stands in for podman: no registry, the debootstrap image present, the Python base created at $FAKE_CREATED, the
+# public one pulled before only when $FAKE_PUBLIC_CREATED says when it was made.
 echo "$*" >>"$FAKE_LOG"
 args=" $* "
 case "$args" in
-  *" image exists "*docker.io*) exit 1 ;;
+  *" image exists "*docker.io*) [ -n "$FAKE_PUBLIC_CREATED" ] ;;
+  *" image inspect "*docker.io*) echo "$FAKE_PUBLIC_CREATED" ;;
   *" pull "*) exit 1 ;;
   *" image exists "*lrs-base/python*) [ -n "$FAKE_CREATED" ] ;;
   *" image exists "*) exit 0 ;;
@@ -81,7 +83,14 @@ esac
 """
 
 
-def _base_image(tmp_path: Path, created: int | None) -> tuple[str, str, str]:
+def _base_image(tmp_path: Path, created: int | None, public_created: int | None = None) -> tuple[str, str, str]:
+    ran, log, containerfile = _run_base_image(tmp_path, created, public_created)
+    return ran.stdout.strip(), log, containerfile
+
+
+def _run_base_image(
+    tmp_path: Path, created: int | None, public_created: int | None = None
+) -> tuple[subprocess.CompletedProcess[str], str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "podman").write_text(FAKE_PODMAN)
@@ -94,12 +103,13 @@ def _base_image(tmp_path: Path, created: int | None) -> tuple[str, str, str]:
         "FAKE_LOG": str(log),
         "FAKE_CONTAINERFILE": str(containerfile),
         "FAKE_CREATED": "" if created is None else str(created),
+        "FAKE_PUBLIC_CREATED": "" if public_created is None else str(public_created),
         "DEBIAN_MIRROR": "http://mirror.test/debian",
         "DEBIAN_SECURITY_MIRROR": "http://mirror.test/debian-security",
     }
     ran = _bash(f'bash "{IMAGES}/base-image.sh"', tmp_path, env)
     assert ran.returncode == 0, ran.stderr
-    return ran.stdout.strip(), log.read_text(), containerfile.read_text()
+    return ran, log.read_text(), containerfile.read_text()
 
 
 def test_the_local_base_takes_the_security_and_updates_suites_and_upgrades(tmp_path: Path) -> None:
@@ -120,6 +130,17 @@ def test_the_local_base_is_built_again_once_a_week_old_and_reused_before(tmp_pat
 
     _, old, containerfile = _base_image(tmp_path, created=int(time.time()) - 8 * DAY)
     assert " build " in old and "bookworm-security" in containerfile
+
+
+def test_a_public_base_that_could_not_be_pulled_again_is_used_with_a_warning_giving_its_age(tmp_path: Path) -> None:
+    ran, log, _ = _run_base_image(tmp_path, created=None, public_created=int(time.time()) - 10 * DAY)
+
+    assert ran.stdout.strip() == "docker.io/library/python:3.11-slim-bookworm"
+    assert " pull " in log and " build " not in log
+    assert (
+        "warning: docker.io/library/python:3.11-slim-bookworm could not be pulled again: the 10-day-old one is used"
+        in ran.stderr
+    )
 
 
 # --- uv, by hash -------------------------------------------------------------------------------------------------

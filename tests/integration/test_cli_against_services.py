@@ -98,7 +98,10 @@ async def test_a_learner_raises_a_challenge_with_the_cli_and_its_ao_sees_it(
     named = f": raised with {event['awarding_organisation_name']} ({ao.split(':')[1]})"
     assert raised.stdout.startswith("challenge ") and named in raised.stdout
     challenge_id = raised.stdout.split()[1].rstrip(":")
-    assert again.returncode == FAILED and "CHALLENGE_ALREADY_OPEN" in again.stderr
+    assert again.returncode == FAILED, again.stderr
+    assert f"you already have an open challenge on this achievement: challenge {challenge_id}." in " ".join(
+        again.stderr.split()
+    )
     assert challenge_id in [item["challenge_id"] for item in json.loads(listed.stdout)]
 
 
@@ -175,8 +178,8 @@ async def test_an_ao_submits_follows_and_lists_with_the_cli(system: SystemUnderT
     again = await _lrs(system, ao, "batch", "submit", str(file))
     assert again.returncode == OK
     assert again.stdout.strip() == batch_id
-    assert f"three.csv was submitted before (same file or idempotency key): {batch_id} is that earlier batch" in (
-        again.stderr
+    assert f"three.csv was sent before, as batch {batch_id}: nothing new was submitted" in " ".join(
+        again.stderr.split()
     )
 
     plr = await _lrs(system, "operator:tests", "plr", "show", learners[0]["uln"], "--after-batch", batch_id, "--json")
@@ -298,15 +301,14 @@ async def test_an_operator_links_a_provider_who_may_then_change_sharing(
     opted_out = await _lrs(system, provider, "learners", "sharing", learner["uln"], "unable")
     assert (opted_out.returncode, opted_out.stdout.strip()) == (
         OK,
-        f"learner {learner['uln']}'s ability to share is now 2 (unable to share): providers stop reading their PLR"
-        " once the PLR service has applied the change, normally within seconds; the learner still sees all of it, and"
-        " each AO what it recorded",
+        f"learner {learner['uln']} has stopped sharing their PLR: within a few seconds, no learning provider can see"
+        " it. The learner still sees all of it, and each awarding organisation sees the results it recorded",
     ), opted_out.stderr
     # the same choice again from the same provider records nothing, and says so (not "is now … once applied")
     opted_out_again = await _lrs(system, provider, "learners", "sharing", learner["uln"], "unable")
     assert (opted_out_again.returncode, opted_out_again.stdout.strip()) == (
         OK,
-        f"learner {learner['uln']}'s ability to share is already 2 (unable to share): nothing changed",
+        f"learner {learner['uln']} already does not share their PLR: nothing changed",
     ), opted_out_again.stderr
     again = await _lrs(system, "operator:tests", "learners", "link", learner["uln"], "--ukprn", ukprn)
     assert again.returncode == OK, again.stderr

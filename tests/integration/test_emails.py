@@ -189,7 +189,7 @@ async def test_a_completed_batch_without_rejections_lists_no_codes(
     text, html = parts(email)
     assert (
         text.splitlines()[0]
-        == f"Your batch {batch_id} is complete: 1 of 2 records accepted, 1 already recorded (no change)."
+        == f"Your batch {batch_id} is complete: 1 of 2 records accepted, 1 unchanged (already recorded)."
     )
     assert "rejection codes" not in text and "rejection codes" not in html
     assert f"{PUBLIC_BASE_URL}/batches/{batch_id}" in text

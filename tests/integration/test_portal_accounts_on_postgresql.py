@@ -24,7 +24,7 @@ from portal.accounts import (
     PasswordChange,
     Role,
 )
-from portal.auth import Authentication
+from portal.auth import Authentication, Disabled
 from portal.sessions import token_hash
 from portal.store import AccountDisabled, AccountExists, AccountNotFound, AccountStore
 
@@ -86,8 +86,8 @@ async def test_each_change_is_kept_in_its_own_transaction_with_who_made_it(
         await auth.create_account("oncall", "Again", Role.AO, "RN5133", None, by="operator:root")
     await auth.set_duties("oncall", [], by="operator:root")
     await auth.reset_password("oncall", by="operator:desk")
-    assert await auth.disable("oncall", by="operator:desk")
-    assert not await auth.disable("oncall", by="operator:desk")  # already disabled: nothing changes
+    assert (await auth.disable_account("oncall", by="operator:desk")).done
+    assert not (await auth.disable_account("oncall", by="operator:desk")).done  # already disabled: nothing changes
     with pytest.raises(AccountNotFound):
         await auth.set_duties("nobody", ["keys"], by="operator:root")
     issued = await auth.issue_ao_key("RN5133", "results system", by="operator:desk")
@@ -114,7 +114,7 @@ async def test_a_change_whose_record_fails_is_not_made(stores: tuple[Authenticat
     await pool.execute("ALTER TABLE portal.account_changes ADD CHECK (changed_by <> 'operator:fail')")
 
     with pytest.raises(asyncpg.CheckViolationError):
-        await auth.disable("nia", by="operator:fail")
+        await auth.disable_account("nia", by="operator:fail")
     with pytest.raises(asyncpg.CheckViolationError):
         await auth.issue_ao_key("RN5133", "results system", by="operator:fail")
 
@@ -196,7 +196,7 @@ async def test_a_disabled_account_is_enabled_again_once_and_its_password_is_not_
 ) -> None:
     auth, _, pool = stores
     _, password = await auth.create_account("nia", "Nia", Role.AO, "RN9037", None, by="operator:root")
-    await auth.disable("nia", by="operator:root")
+    await auth.disable_account("nia", by="operator:root")
 
     with pytest.raises(AccountDisabled):
         await auth.reset_password("nia", by="operator:root")
@@ -226,7 +226,7 @@ async def test_a_link_sent_before_an_account_was_disabled_never_works_again(
     )
     assert await auth.reset_link_holder(token) is not None
 
-    await auth.disable("nia", by="operator:root")
+    await auth.disable_account("nia", by="operator:root")
     await auth.enable("nia", by="operator:root")
 
     assert await auth.reset_link_holder(token) is None
@@ -241,7 +241,7 @@ async def test_two_changes_at_once_leave_an_enabled_operator_with_every_duty(
     await auth.create_account("desk", "Desk", Role.OPERATOR, None, None, ["accounts"], by="operator:tests")
 
     outcomes = await asyncio.gather(
-        auth.disable("root", by="operator:root2"),
+        auth.disable_account("root", by="operator:root2"),
         auth.set_duties("root2", ["accounts"], by="operator:root"),
         return_exceptions=True,
     )
@@ -250,7 +250,7 @@ async def test_two_changes_at_once_leave_an_enabled_operator_with_every_duty(
     roots = [await auth.account(username) for username in ("root", "root2")]
     (stays,) = [root.username for root in roots if root.disabled_at is None and not root.scopes]
     with pytest.raises(LastEveryDutyOperator, match=f"{stays} is the last enabled operator with every duty"):
-        await auth.disable(stays, by="operator:desk")
+        await auth.disable_account(stays, by="operator:desk")
     with pytest.raises(LastEveryDutyOperator):
         await auth.set_duties(stays, ["accounts", "support"], by="operator:tests")
     assert await pool.fetchval("SELECT count(*) FROM portal.account_changes WHERE change <> 'created'") == 1
@@ -265,10 +265,12 @@ async def test_two_changes_at_once_leave_an_enabled_operator_with_the_accounts_d
         await auth.create_account(username, username, Role.OPERATOR, None, None, ["accounts"], by="operator:tests")
 
     outcomes = await asyncio.gather(
-        auth.disable("desk", by="operator:desk2"), auth.disable("desk2", by="operator:desk"), return_exceptions=True
+        auth.disable_account("desk", by="operator:desk2"),
+        auth.disable_account("desk2", by="operator:desk"),
+        return_exceptions=True,
     )
 
-    assert outcomes.count(True) == 1, outcomes
+    assert sum(isinstance(outcome, Disabled) and outcome.done for outcome in outcomes) == 1, outcomes
     assert sum(isinstance(outcome, LastAccountsOperator) for outcome in outcomes) == 1, outcomes
 
 

@@ -189,7 +189,7 @@ async def test_no_link_for_a_disabled_account_or_one_without_an_address(portal: 
     forgotten = _forgotten(portal, inbox)
     await forgotten.send_link("kai", client=CLIENT)
     token = _token_in(inbox)
-    await portal.auth.disable("kai", by="operator:tests")
+    await portal.auth.disable_account("kai", by="operator:tests")
 
     assert not await forgotten.send_link("kai", client=CLIENT) and not await forgotten.send_link("noa", client=CLIENT)
     assert not await forgotten.send_link("nobody", client=CLIENT)
