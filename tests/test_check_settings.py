@@ -326,36 +326,6 @@ def test_restart_leaves_the_running_notifier_running_when_the_new_start_would_re
     assert _alive(running) and _ready(url)
 
 
-def test_a_setting_given_before_the_command_holds_for_that_start(layout: Path) -> None:
-    """`NOTIFIER_SMTP_PORT=0 make restart SERVICE=notifier`: .run/env exports NOTIFIER_SMTP_PORT, and sourced after it
-    threw the value given away without a word (config walk, finding 8). Now the value given is the one the service is
-    checked and started with: here refused, before anything is stopped."""
-    done = _restart(layout, "notifier", NOTIFIER_SMTP_PORT="0", LRS_KEYRING_KEY="C" * 43 + "=")
-
-    assert done.returncode == 1, done
-    assert done.stdout.splitlines() == [
-        "for this start, as given before the command rather than as .run/env sets them: LRS_KEYRING_KEY"
-        " NOTIFIER_SMTP_PORT"
-    ]
-    assert done.stderr.splitlines() == [
-        "notifier would not start: NOTIFIER_SMTP_PORT='0': Input should be greater than or equal to 1"
-    ]
-
-
-def test_a_shell_that_sourced_an_earlier_run_env_does_not_override_it(layout: Path) -> None:
-    """A shell's values from an earlier .run/env (a `make up` since, a key rotated in .run/env since) are not taken
-    for given: .run/env's are, and the line says which and how to give one."""
-    done = _restart(layout, "notifier", NOTIFIER_SMTP_PORT="0", LRS_RUN_ENV_SUM="1 2")
-
-    assert done.returncode == 0, done
-    assert done.stderr.splitlines() == [
-        "as .run/env sets them, not as this shell does, which sourced an earlier .run/env (source it again to give a"
-        " setting before the command): NOTIFIER_SMTP_PORT"
-    ]
-    started = int((layout / ".run" / "pids" / "notifier.pid").read_text())
-    assert b"\0NOTIFIER_SMTP_PORT=1\0" in Path(f"/proc/{started}/environ").read_bytes()
-
-
 def test_a_database_address_refused_is_named_without_its_password(make_up_env: dict[str, str]) -> None:
     """A line `make restart` prints goes to terminals and logs: an address's password never does."""
     done = _check({**make_up_env, "PORTAL_SANDPIT_DATABASE_URL": "postgresql://lrs:s3cretpw@127.0.0.1/lrs"}, "portal")

@@ -22,21 +22,6 @@ if [ ! -f "$run/env" ]; then
   echo "nothing is up: 'make up' first" >&2
   exit 1
 fi
-# A setting given before the command (`PROJECTOR_LOG_LEVEL=warning make restart SERVICE=plr-projector`) holds for this
-# start over .run/env's: each variable .run/env exports that is set here already is kept aside, and given back once
-# .run/env is sourced. Not from a shell that sourced an earlier .run/env (whose LRS_RUN_ENV_SUM, the file's checksum
-# as it was sourced, is not this one's: a `make up` since, or .run/env edited since, a key rotated there, say): its
-# values are that file's, not given for this start, and .run/env's are taken, as the line printed says.
-run_env_sum=$(cksum < "$run/env")
-declare -A given=()
-while read -r name; do
-  case $name in PATH | LRS_RUN_ENV_SUM | PWD | OLDPWD | SHLVL | _) continue ;; esac
-  if [ -n "${!name+set}" ]; then given[$name]=${!name}; fi
-done < <(env -i bash -c 'source "$1" > /dev/null 2>&1; compgen -e' restart "$run/env")
-stale=""  # a shell with this clone's .venv/bin on PATH sourced a .run/env: one without the checksum, an earlier one
-if [ "${LRS_RUN_ENV_SUM-}" != "$run_env_sum" ] && { [ -n "${LRS_RUN_ENV_SUM-}" ] || [[ ":$PATH" == *":$root/.venv/bin:"* ]]; }; then
-  stale=1
-fi
 # An installation `make up` made with an earlier release keeps its data and its .run/env across an upgrade
 # (git pull, make bootstrap, make restart): each setting a later release added, as `make up` writes it now.
 added_since() { grep -q -- "$1" "$run/env" || echo "$2" >> "$run/env"; }
@@ -44,22 +29,8 @@ added_since "PORTAL_SMTP_HOST=" "export PORTAL_SMTP_HOST=127.0.0.1 PORTAL_SMTP_P
 added_since "PORTAL_PUBLIC_URL=" "export PORTAL_PUBLIC_URL=\$LRS_PORTAL_URL  # where its reset links point"
 added_since "INGEST_INSTANCE_ID=" "export INGEST_INSTANCE_ID=local VALIDATION_INSTANCE_ID=local"
 added_since "$root/.venv/bin:" "export PATH=\"$root/.venv/bin:\$PATH\""
-added_since "LRS_RUN_ENV_SUM=" "export LRS_RUN_ENV_SUM=\"\$(cksum < '$run/env')\"  # see restart.sh"
 # shellcheck disable=SC1091
 source "$run/env"
-overridden=()
-while read -r name; do
-  [ -n "$name" ] && [ "${given[$name]}" != "${!name-}" ] || continue
-  [ -n "$stale" ] || export "$name=${given[$name]}"
-  overridden+=("$name")
-done < <(printf '%s\n' "${!given[@]}" | sort)
-# each named, never with its value (a key's, an address's password)
-if [ ${#overridden[@]} -gt 0 ] && [ -n "$stale" ]; then
-  echo "as .run/env sets them, not as this shell does, which sourced an earlier .run/env (source it again to give a" \
-    "setting before the command): ${overridden[*]}" >&2
-elif [ ${#overridden[@]} -gt 0 ]; then
-  echo "for this start, as given before the command rather than as .run/env sets them: ${overridden[*]}"
-fi
 # A setting a service would refuse as it starts (its settings class, loaded from the environment start_service gives
 # it: the Sandpit's with their overrides) is refused here in the service's words, for every service about to be
 # started again, before anything is stopped: what runs is left running (a release that refuses a setting an earlier

@@ -83,10 +83,6 @@ done
   # Ingest's and validation's transactional producers keep their ids across restarts (the Sandpit's are
   # prefixed): a service started again aborts at once the Kafka transaction its predecessor left open.
   echo "export INGEST_INSTANCE_ID=local VALIDATION_INSTANCE_ID=local"
-  # Last: the file's checksum as it is sourced. A shell that sourced it carries it, so `make restart` tells a setting
-  # given before the command (which wins for that start) from what an earlier .run/env set (restart.sh).
-  # shellcheck disable=SC2016 # written as it is: .run/env computes it when it is sourced
-  printf 'export LRS_RUN_ENV_SUM="$(cksum < %q)"\n' "$run/env"
 } >> "$run/env"
 # shellcheck disable=SC1091
 source "$run/env"
