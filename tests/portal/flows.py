@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.processes import ROOT
-from playwright.async_api import Page, expect
+from playwright.async_api import FilePayload, Page, expect
 
 SAMPLES = ROOT / "samples"
 
@@ -33,6 +33,15 @@ async def upload(page: Page, portal_url: str, sample: Path) -> Upload:
     batch_id = re.search(r"/batches/([0-9a-f-]{36})", page.url).group(1)  # type: ignore[union-attr]
     await wait_decided(page)
     return Upload(batch_id, checked_total, checked_rejected)
+
+
+async def checked(page: Page, base: str, payload: FilePayload) -> str:
+    """The words of the check page for the file `payload`, checked from the upload page (not submitted)."""
+    await page.goto(f"{base}/batches/new")
+    await page.get_by_label("Batch file").set_input_files(payload)
+    await page.get_by_role("button", name="Check the file").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(payload["name"])
+    return " ".join((await page.locator("main").inner_text()).split())
 
 
 async def wait_decided(page: Page) -> str:

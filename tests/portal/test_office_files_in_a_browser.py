@@ -8,19 +8,11 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import FilePayload, Page, expect
 from tests.portal.conftest import PortalSystem
-from tests.portal.flows import SAMPLES
+from tests.portal.flows import SAMPLES, checked
 
 from lrs_domain.formats.json_batch import TEMPLATE_EXAMPLE_MIS_IDENTIFIER
 
 pytestmark = pytest.mark.integration
-
-
-async def check(page: Page, base: str, payload: FilePayload) -> str:
-    await page.goto(f"{base}/batches/new")
-    await page.get_by_label("Batch file").set_input_files(payload)
-    await page.get_by_role("button", name="Check the file").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text(payload["name"])
-    return " ".join((await page.locator("main").inner_text()).split())
 
 
 async def test_a_workbook_a_utf16_txt_and_the_templates_example_are_each_told_what_they_are(
@@ -30,7 +22,7 @@ async def test_a_workbook_a_utf16_txt_and_the_templates_example_are_each_told_wh
     workbook = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-    shown = await check(ao_page, url, {"name": "results.xlsx", "mimeType": xlsx, "buffer": workbook})
+    shown = await checked(ao_page, url, {"name": "results.xlsx", "mimeType": xlsx, "buffer": workbook})
 
     assert (
         "The whole file would be refused: RS001 The file is a spreadsheet workbook (.xlsx), not a batch file: open it"
@@ -42,7 +34,7 @@ async def test_a_workbook_a_utf16_txt_and_the_templates_example_are_each_told_wh
     sample = (SAMPLES / "sample-100.csv").read_text(encoding="utf-8")
     notepad: FilePayload = {"name": "results.txt", "mimeType": "text/plain", "buffer": sample.encode("utf-16")}
 
-    shown = await check(ao_page, url, notepad)
+    shown = await checked(ao_page, url, notepad)
 
     assert "the file is UTF-16, not UTF-8: save it as UTF-8 (line 1, column 1)." in shown
     assert "not a batch file" not in shown
@@ -51,7 +43,7 @@ async def test_a_workbook_a_utf16_txt_and_the_templates_example_are_each_told_wh
     example = lines[3].replace("PE-2024-0001", TEMPLATE_EXAMPLE_MIS_IDENTIFIER)
     content = "\r\n".join([*lines[:3], example, *lines[4:6]]) + "\r\n"
 
-    shown = await check(ao_page, url, {"name": "left-in.csv", "mimeType": "text/csv", "buffer": content.encode()})
+    shown = await checked(ao_page, url, {"name": "left-in.csv", "mimeType": "text/csv", "buffer": content.encode()})
 
     assert "The check found nothing that would fail the whole batch." in shown
     assert (

@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -985,6 +987,23 @@ async def test_the_upload_page_says_a_file_is_being_uploaded_and_checked(
     await expect(status).to_have_text("Uploading and checking rules-showcase.csv\u2026")
 
 
+@asynccontextmanager
+async def maintenance_window(
+    operator: httpx.AsyncClient, starts: datetime, lasting: timedelta, reason: str
+) -> AsyncIterator[None]:
+    """A maintenance window scheduled by an operator for the block, and removed after it."""
+    scheduled = await operator.post(
+        "/v1/admin/maintenance/windows",
+        json={"starts_at": starts.isoformat(), "ends_at": (starts + lasting).isoformat(), "reason": reason},
+    )
+    assert scheduled.status_code == 201, scheduled.text
+    window_id = scheduled.json()["window"]["window"]["window_id"]
+    try:
+        yield
+    finally:
+        assert (await operator.delete(f"/v1/admin/maintenance/windows/{window_id}")).is_success
+
+
 async def test_maintenance_is_announced_on_every_page_and_a_batch_sent_during_a_pause_shows_queued(
     ao_page: Page, portal_system: PortalSystem
 ) -> None:
@@ -992,42 +1011,32 @@ async def test_maintenance_is_announced_on_every_page_and_a_batch_sent_during_a_
     lines = (SAMPLES / "sample-100.csv").read_text().splitlines()
     during_pause = "\r\n".join([*lines[:3], *lines[10:13]]) + "\r\n"  # records no other test sends alone
     starts = datetime.now(UTC) + timedelta(days=1)
-    async with await portal_system.client("ingest", "operator:tests") as ingest:
-        response = await ingest.post(
-            "/v1/admin/maintenance/windows",
-            json={
-                "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(hours=2)).isoformat(),
-                "reason": "reference data reload",
-            },
-        )
-        assert response.status_code == 201, response.text
-        window_id = response.json()["window"]["window"]["window_id"]
-        try:
-            for path in ("/", "/batches", "/batches/new", "/challenges"):
-                await ao_page.goto(f"{portal_system.url}{path}")
-                await expect(banner.locator("[data-maintenance=windows]")).to_contain_text("reference data reload")
-                await expect(banner.locator("[data-maintenance=active]")).to_have_count(0)
+    async with (
+        await portal_system.client("ingest", "operator:tests") as ingest,
+        maintenance_window(ingest, starts, timedelta(hours=2), "reference data reload"),
+    ):
+        for path in ("/", "/batches", "/batches/new", "/challenges"):
+            await ao_page.goto(f"{portal_system.url}{path}")
+            await expect(banner.locator("[data-maintenance=windows]")).to_contain_text("reference data reload")
+            await expect(banner.locator("[data-maintenance=active]")).to_have_count(0)
 
-            assert (await ingest.post("/v1/admin/maintenance/pause", json={"reason": "broker incident"})).is_success
-            try:
-                await eventually(lambda: decider_paused(portal_system), what="the decider told of the pause")
-                async with await portal_system.client("ingest", f"ao:{SAMPLE_AO}") as ao:
-                    sent = await ao.post("/v1/batches", content=during_pause, headers={"Content-Type": "text/csv"})
-                assert sent.status_code == 202, sent.text
-                await ao_page.goto(f"{portal_system.url}/batches/{sent.json()['batch_id']}")
-                await expect(banner.locator("[data-maintenance=active]")).to_contain_text(
-                    "Processing is paused: broker incident"
-                )
-                await expect(ao_page.locator("#batch-status [data-status]")).to_have_text("queued")
-                await expect(ao_page.locator("[data-maintenance=batch]")).to_contain_text(
-                    "this batch will be processed when the LRS resumes"
-                )
-            finally:
-                assert (await ingest.post("/v1/admin/maintenance/resume")).is_success
-            await wait_decided(ao_page)
+        assert (await ingest.post("/v1/admin/maintenance/pause", json={"reason": "broker incident"})).is_success
+        try:
+            await eventually(lambda: decider_paused(portal_system), what="the decider told of the pause")
+            async with await portal_system.client("ingest", f"ao:{SAMPLE_AO}") as ao:
+                sent = await ao.post("/v1/batches", content=during_pause, headers={"Content-Type": "text/csv"})
+            assert sent.status_code == 202, sent.text
+            await ao_page.goto(f"{portal_system.url}/batches/{sent.json()['batch_id']}")
+            await expect(banner.locator("[data-maintenance=active]")).to_contain_text(
+                "Processing is paused: broker incident"
+            )
+            await expect(ao_page.locator("#batch-status [data-status]")).to_have_text("queued")
+            await expect(ao_page.locator("[data-maintenance=batch]")).to_contain_text(
+                "this batch will be processed when the LRS resumes"
+            )
         finally:
-            assert (await ingest.delete(f"/v1/admin/maintenance/windows/{window_id}")).is_success
+            assert (await ingest.post("/v1/admin/maintenance/resume")).is_success
+        await wait_decided(ao_page)
     await ao_page.goto(f"{portal_system.url}/")
     await expect(banner).to_have_count(0)
 
@@ -1849,21 +1858,11 @@ async def test_no_page_scrolls_sideways_on_a_phone(
     long_name = "RN9093_Final_Results_Summer2024_Batch01_v3.csv"
     link = "https://status.lrs.example/incidents/2026-12-08-database-upgrade-and-reindex-window"
     starts = datetime.now(UTC) + timedelta(days=3)
-    async with await portal_system.client("ingest", "operator:tests") as operator:
-        scheduled = await operator.post(
-            "/v1/admin/maintenance/windows",
-            json={
-                "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(hours=3)).isoformat(),
-                "reason": f"Database upgrade and reindex: see {link}",
-            },
-        )
-        assert scheduled.status_code == 201, scheduled.text
-        try:
-            wide = await _pages_wider_than_the_screen(pages, url, long_name, long_value, long_reference, link)
-        finally:
-            window_id = scheduled.json()["window"]["window"]["window_id"]
-            assert (await operator.delete(f"/v1/admin/maintenance/windows/{window_id}")).is_success
+    async with (
+        await portal_system.client("ingest", "operator:tests") as operator,
+        maintenance_window(operator, starts, timedelta(hours=3), f"Database upgrade and reindex: see {link}"),
+    ):
+        wide = await _pages_wider_than_the_screen(pages, url, long_name, long_value, long_reference, link)
     assert wide == []
 
 

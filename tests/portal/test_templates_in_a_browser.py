@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from playwright.async_api import Browser, FilePayload, Page, expect
 from tests.portal.conftest import SAMPLE_AO, PortalSystem, sign_in
-from tests.portal.flows import counts, wait_decided
+from tests.portal.flows import checked, counts, wait_decided
 from tests.portal.test_portal_in_a_browser import serious_violations
 from tests.portal.test_portal_sandpit import registry_copied
 
@@ -31,14 +31,6 @@ async def templates_page(browser: Browser, sandpit_portal_system: PortalSystem) 
         await context.close()
 
 
-async def check(page: Page, base: str, payload: FilePayload) -> str:
-    await page.goto(f"{base}/batches/new")
-    await page.get_by_label("Batch file").set_input_files(payload)
-    await page.get_by_role("button", name="Check the file").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text(payload["name"])
-    return " ".join((await page.locator("main").inner_text()).split())
-
-
 async def test_the_aos_template_passes_the_sandpit_and_the_check_warns_of_a_late_date_and_the_threshold(
     templates_page: Page, sandpit_portal_system: PortalSystem
 ) -> None:
@@ -55,7 +47,7 @@ async def test_the_aos_template_passes_the_sandpit_and_the_check_warns_of_a_late
         b"YOUR-BATCH-REFERENCE", b"TEMPLATE-IN-THE-SANDPIT"
     )
 
-    shown = await check(
+    shown = await checked(
         page, f"{url}/sandpit", {"name": "batch-template.csv", "mimeType": "text/csv", "buffer": filled_in}
     )
 
@@ -77,7 +69,7 @@ async def test_the_aos_template_passes_the_sandpit_and_the_check_warns_of_a_late
         lines.append(",".join(fields))
     payload: FilePayload = {"name": "late.csv", "mimeType": "text/csv", "buffer": "\r\n".join(lines).encode()}
 
-    shown = await check(page, f"{url}/sandpit", payload)
+    shown = await checked(page, f"{url}/sandpit", payload)
 
     assert "The check found nothing that would fail the whole batch." in shown
     assert (

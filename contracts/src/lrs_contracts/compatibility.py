@@ -104,6 +104,12 @@ class Changes:
     incompatible: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def add(self, compared: Changes, incompatible_as: str, notes_as: str | None = None) -> None:
+        """Add what `compared` found, each line after its subject: `incompatible_as`, and `notes_as` for its notes
+        (the same when not given)."""
+        self.incompatible.extend(f"{incompatible_as}{line}" for line in compared.incompatible)
+        self.notes.extend(f"{notes_as or incompatible_as}{line}" for line in compared.notes)
+
 
 def changes(old: Schema, new: Schema) -> Changes:
     """Every difference between the old and the new schema of an event that a consumer could notice."""
@@ -457,24 +463,19 @@ def check_snapshots() -> Changes:
         if not path.exists():
             found.notes.append(f"{event_type}: new event type")
             continue
-        compared = changes(json.loads(path.read_text(encoding="utf-8")), schema_of(model))
-        found.incompatible.extend(f"{event_type}: {line}" for line in compared.incompatible)
-        found.notes.extend(f"{event_type}: {line}" for line in compared.notes)
+        found.add(changes(json.loads(path.read_text(encoding="utf-8")), schema_of(model)), f"{event_type}: ")
     for event_type in orphaned_snapshots():
         found.incompatible.append(
             f"{event_type}: event type removed, yet its events stay on the log and must stay readable"
             " (keep its model registered)"
         )
     if ENVELOPE_SNAPSHOT.exists():
-        compared = changes(json.loads(ENVELOPE_SNAPSHOT.read_text(encoding="utf-8")), envelope_schema())
-        found.incompatible.extend(f"envelope: {line}" for line in compared.incompatible)
-        found.notes.extend(f"envelope (every topic): {line}" for line in compared.notes)
+        envelope = changes(json.loads(ENVELOPE_SNAPSHOT.read_text(encoding="utf-8")), envelope_schema())
+        found.add(envelope, "envelope: ", "envelope (every topic): ")
     else:
         found.notes.append("envelope: no snapshot yet")
     if TOPICS_SNAPSHOT.exists():
-        compared = topic_changes(json.loads(TOPICS_SNAPSHOT.read_text(encoding="utf-8")), topics_baseline())
-        found.incompatible.extend(f"topic {line}" for line in compared.incompatible)
-        found.notes.extend(f"topic {line}" for line in compared.notes)
+        found.add(topic_changes(json.loads(TOPICS_SNAPSHOT.read_text(encoding="utf-8")), topics_baseline()), "topic ")
     else:
         found.notes.append("topics: no snapshot yet")
     return found

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from lrs_cli import batch_commands
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_domain.formats.json_batch import TEMPLATE_EXAMPLE_MIS_IDENTIFIER
+
+from .offline import refuse_the_network
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "samples" / "sample-100.csv"
@@ -27,19 +28,9 @@ SAVE_AS_CSV = (
 )
 
 
-class NoServer:
-    """A connection that fails the test if anything is sent."""
-
-    sandpit = False
-
-    def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
-        raise AssertionError(f"a file refused here must not reach {service}")
-
-
 @pytest.fixture
 def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
-    monkeypatch.setattr(batch_commands, "connection", lambda ctx: NoServer())
+    refuse_the_network(monkeypatch, batch_commands)
 
 
 @pytest.fixture

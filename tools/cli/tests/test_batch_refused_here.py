@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from lrs_cli import batch_commands
@@ -17,22 +16,14 @@ from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_contracts.codes import BATCH_CODE_TITLES, MAX_BATCH_BYTES, BatchCode
 
+from .offline import refuse_the_network
+
 UNTELLABLE = "cannot tell the format of results.txt: use .csv, .xml or .json"
-
-
-class NoServer:
-    """A connection that fails the test if anything is sent."""
-
-    sandpit = False
-
-    def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
-        raise AssertionError(f"a file refused here must not reach {service}")
 
 
 @pytest.fixture
 def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
-    monkeypatch.setattr(batch_commands, "connection", lambda ctx: NoServer())
+    refuse_the_network(monkeypatch, batch_commands)
 
 
 @pytest.fixture

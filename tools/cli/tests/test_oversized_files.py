@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from lrs_cli import admin_commands, batch_commands, credential_commands
@@ -25,6 +24,8 @@ from lrs_cli.client import CommandError, ExitCode, read_replacement
 from lrs_cli.main import main
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES, MAX_BATCH_BYTES
 from lrs_platform.http import DEAD_LETTER_BODY_BYTES
+
+from .offline import refuse_the_network
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "samples" / "sample-100.csv"
@@ -80,15 +81,6 @@ def fed_fifo(tmp_path: Path, name: str, offered: int) -> Feeder:
     fifo = tmp_path / name
     os.mkfifo(fifo)
     return Feeder(fifo, offered)
-
-
-class NoServer:
-    """A connection that fails the test if anything is sent."""
-
-    sandpit = False
-
-    def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
-        raise AssertionError(f"an oversized file must not reach {service}")
 
 
 def test_batch_check_refuses_a_file_one_byte_over_the_limit_with_rs002(
@@ -169,8 +161,7 @@ def test_batch_submit_refuses_an_oversized_file_before_sending_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     big = sparse_file(tmp_path / "big.csv", 3 * MAX_BATCH_BYTES)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
-    monkeypatch.setattr(batch_commands, "connection", lambda ctx: NoServer())
+    refuse_the_network(monkeypatch, batch_commands)
 
     assert main(["batch", "submit", str(big)]) == ExitCode.FAILED
     out, err = capsys.readouterr()
@@ -183,8 +174,7 @@ def test_batch_submit_refuses_an_oversized_file_before_sending_it(
 def test_batch_submit_of_a_pipe_reads_no_more_than_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
-    monkeypatch.setattr(batch_commands, "connection", lambda ctx: NoServer())
+    refuse_the_network(monkeypatch, batch_commands)
 
     with fed_fifo(tmp_path, "stream.csv", 8 * MAX_BATCH_BYTES).running() as feeder:
         code = main(["batch", "submit", str(feeder.fifo)])
@@ -198,8 +188,7 @@ def test_learners_import_refuses_a_file_over_what_the_import_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     big = sparse_file(tmp_path / "learners.csv", LEARNER_IMPORT_BYTES + 1)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
-    monkeypatch.setattr(admin_commands, "connection", lambda ctx: NoServer())
+    refuse_the_network(monkeypatch, admin_commands)
 
     assert main(["learners", "import", str(big)]) == ExitCode.FAILED
     assert (
@@ -213,8 +202,7 @@ def test_learners_import_of_a_pipe_reads_no_more_than_its_limit(
 ) -> None:
     limit = 100_000
     monkeypatch.setattr(admin_commands, "LEARNER_IMPORT_BYTES", limit, raising=False)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
-    monkeypatch.setattr(admin_commands, "connection", lambda ctx: NoServer())
+    refuse_the_network(monkeypatch, admin_commands)
 
     with fed_fifo(tmp_path, "learners.csv", 200 * limit).running() as feeder:
         code = main(["learners", "import", str(feeder.fifo)])

@@ -253,6 +253,19 @@ async def test_the_learner_withdraws_under_any_of_their_ulns_and_the_resolution_
     assert envelope.data["resolution"] == "withdrawn"
 
 
+def refused_as_closed(refused: pytest.ExceptionInfo[ProblemError]) -> str:
+    """The words of a refused change to a closed challenge, once its problem is shown to be one: 409, the code
+    CHALLENGE_NOT_IN_THAT_STATE and the challenge's state, "resolved"."""
+    problem = refused.value.problem
+    assert (problem.status, problem.code, problem.model_dump()["state"]) == (
+        409,
+        ProblemCode.CHALLENGE_NOT_IN_THAT_STATE,
+        "resolved",
+    )
+    assert problem.detail is not None
+    return problem.detail
+
+
 async def test_withdrawing_twice_says_it_is_resolved_already_and_changes_nothing() -> None:
     challenge = raised(MERGED)
     store = _Store([challenge])
@@ -261,15 +274,9 @@ async def test_withdrawing_twice_says_it_is_resolved_already_and_changes_nothing
     with pytest.raises(ProblemError) as again:
         await withdraw_challenge(challenge.challenge_id, AS_MERGED, _request(store))
 
-    problem = again.value.problem
-    assert (problem.status, problem.code, problem.model_dump()["state"]) == (
-        409,
-        ProblemCode.CHALLENGE_NOT_IN_THAT_STATE,
-        "resolved",
-    )
-    assert problem.detail is not None
-    assert problem.detail.startswith("This challenge is closed: you withdrew it on ")
-    assert problem.detail.endswith("(UK time), so it cannot be withdrawn. Nothing more is needed.")
+    detail = refused_as_closed(again)
+    assert detail.startswith("This challenge is closed: you withdrew it on ")
+    assert detail.endswith("(UK time), so it cannot be withdrawn. Nothing more is needed.")
     assert len(store.outbox) == 1
 
 

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from services.challenges.tests.unit.test_a_learner_withdraws_their_challenge import refused_as_closed
 
 from challenges.api import _translate, acknowledge_challenge, withdraw_challenge
 from challenges.domain import Challenge, ChallengeState, InvalidTransition
@@ -75,13 +76,7 @@ async def test_the_ao_acknowledging_a_withdrawn_challenge_is_told_the_learner_wi
     with pytest.raises(ProblemError) as refused:
         await acknowledge_challenge(challenge.challenge_id, AS_AO, _request(challenge))
 
-    problem = refused.value.problem
-    assert (problem.status, problem.code, problem.model_dump()["state"]) == (
-        409,
-        ProblemCode.CHALLENGE_NOT_IN_THAT_STATE,
-        "resolved",
-    )
-    assert problem.detail == (
+    assert refused_as_closed(refused) == (
         "This challenge is closed: the learner withdrew it on 7 Dec 2026, 16:08 (UK time), so it cannot be"
         " acknowledged. Nothing more is needed."
     )

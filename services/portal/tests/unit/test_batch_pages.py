@@ -55,24 +55,26 @@ def rejected_share(shown: dict[str, Any]) -> str:
     return rejected_share_shown(shown["counts"]["rejected"] or 0, shown["counts"]["total"] or 0)
 
 
-def batch_page(shown: dict[str, Any]) -> str:
-    return page(
-        "batch.html",
-        batch=shown,
-        rejected_share=rejected_share(shown),
-        direct_entry=is_direct_entry(shown),
-        decided=shown["status"] in DECIDED,
-        records=[],
-        total=0,
-        codes=[],
-        status_filter=None,
-        code_filter=None,
-        page=1,
-        last_page=1,
-        threshold=0.3,
-        statuses=RECORD_STATUSES,
-        sent_before=None,
-    )
+def batch_page(shown: dict[str, Any], **context: Any) -> str:
+    """The batch page of `shown` with none of its records listed, as `batch_context` gives it, changed by `context`."""
+    values: dict[str, Any] = {
+        "batch": shown,
+        "rejected_share": rejected_share(shown),
+        "direct_entry": is_direct_entry(shown),
+        "decided": shown["status"] in DECIDED,
+        "records": [],
+        "total": 0,
+        "codes": [],
+        "status_filter": None,
+        "code_filter": None,
+        "page": 1,
+        "last_page": 1,
+        "threshold": 0.3,
+        "statuses": RECORD_STATUSES,
+        "sent_before": None,
+        **context,
+    }
+    return page("batch.html", **values)
 
 
 def test_an_abandoned_batch_is_decided_says_why_and_asks_for_the_file_again() -> None:

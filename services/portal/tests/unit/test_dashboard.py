@@ -5,17 +5,24 @@ from __future__ import annotations
 import re
 
 import httpx
-from services.portal.tests.unit.stubbed_portal import stubbed_portal
+from fastapi.testclient import TestClient
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
 
 from portal.accounts import Role
 
 
-def test_the_home_page_shows_the_batches_when_the_challenges_service_does_not_answer() -> None:
+def ao_home_without_batches_or_challenges() -> tuple[StubbedPortal, TestClient]:
+    """A portal whose AO, signed in, has no batches yet, and whose challenges service does not answer."""
     portal = stubbed_portal()
     client, _ = portal.signed_in(Role.AO)
     listed = {"items": [], "total": 0, "page": 1, "page_size": 8}
     portal.on("GET", "ingest/v1/batches", lambda _: httpx.Response(200, json=listed))
     portal.on("GET", "challenges/v1/challenges/open-counts", lambda _: httpx.Response(503, json={"title": "Away"}))
+    return portal, client
+
+
+def test_the_home_page_shows_the_batches_when_the_challenges_service_does_not_answer() -> None:
+    portal, client = ao_home_without_batches_or_challenges()
 
     home = client.get("/")
 
@@ -26,11 +33,7 @@ def test_the_home_page_shows_the_batches_when_the_challenges_service_does_not_an
 
 
 def _home_with_timeliness(measured: int, within: int, median: int, worst: int) -> str:
-    portal = stubbed_portal()
-    client, _ = portal.signed_in(Role.AO)
-    listed = {"items": [], "total": 0, "page": 1, "page_size": 8}
-    portal.on("GET", "ingest/v1/batches", lambda _: httpx.Response(200, json=listed))
-    portal.on("GET", "challenges/v1/challenges/open-counts", lambda _: httpx.Response(503, json={"title": "Away"}))
+    portal, client = ao_home_without_batches_or_challenges()
     month = {
         "period": "2026-12",
         "projection_lag_bound_seconds": 60,

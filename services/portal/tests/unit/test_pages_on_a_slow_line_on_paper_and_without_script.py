@@ -13,12 +13,10 @@ from typing import Any
 
 import pytest
 from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
-from services.portal.tests.unit.test_batch_pages import batch, page
+from services.portal.tests.unit.test_batch_pages import batch, batch_page
 
 from lrs_domain.direct_entry import direct_entry_reference
 from portal.bootstrap import VERSIONED_STATIC
-from portal.direct_entry import is_direct_entry
-from portal.web.batch_pages import RECORD_STATUSES
 from portal.web.common import SECURITY_HEADERS
 
 ONE_YEAR = "public, max-age=31536000, immutable"
@@ -92,27 +90,6 @@ def test_the_menu_is_drawn_closed_from_the_first_paint_by_a_script_file_of_the_p
     assert "'unsafe-inline'" not in shown.headers["content-security-policy"]
 
 
-def _batch_page(shown: dict[str, Any], **context: Any) -> str:
-    values: dict[str, Any] = {
-        "batch": shown,
-        "rejected_share": "0%",
-        "direct_entry": is_direct_entry(shown),
-        "decided": shown["status"] in ("completed", "failed", "abandoned"),
-        "records": [],
-        "total": 0,
-        "codes": [],
-        "status_filter": None,
-        "code_filter": None,
-        "page": 1,
-        "last_page": 1,
-        "threshold": 0.3,
-        "statuses": RECORD_STATUSES,
-        "sent_before": None,
-        **context,
-    }
-    return page("batch.html", **values)
-
-
 WAITING = {"status": "received", "decided_at": None, "failure_reason": None}
 HELD = {"count": 1, "since": "2026-11-30T10:02:00Z"}
 
@@ -129,7 +106,7 @@ HELD = {"count": 1, "since": "2026-11-30T10:02:00Z"}
 def test_a_waiting_batch_says_it_updates_itself_only_where_script_runs_and_always_offers_check_again(
     changes: dict[str, Any],
 ) -> None:
-    html = _batch_page(batch(**changes))
+    html = batch_page(batch(**changes))
 
     status = html.split('id="batch-status"', 1)[1].split("</div>", 1)[0]
     assert re.search(r'<span class="portal-js-only">[^<]*updates itself when it is done\.?</span>', status)
@@ -150,7 +127,7 @@ def test_a_direct_entrys_page_offers_no_go_to_a_record_and_no_positions_in_a_fil
         status="completed", counts={"total": 2, "accepted": 2, "rejected": 0, "warnings": 0, "no_ops": 0}
     )
 
-    typed, sent = _batch_page(entry), _batch_page(from_a_file)
+    typed, sent = batch_page(entry), batch_page(from_a_file)
 
     assert 'data-form="go-to-record"' not in typed and "in the file" not in typed
     assert "What the CSV" in typed  # its columns are still explained
@@ -160,7 +137,7 @@ def test_a_direct_entrys_page_offers_no_go_to_a_record_and_no_positions_in_a_fil
 def test_a_printed_batch_page_says_only_one_page_of_its_records_is_on_paper() -> None:
     done = batch(status="completed", counts={"total": 77, "accepted": 77, "rejected": 0, "warnings": 0, "no_ops": 0})
 
-    assert "data-printed-page" not in _batch_page(done)
-    paged = _batch_page(done, page=1, last_page=2, total=77)
+    assert "data-printed-page" not in batch_page(done)
+    paged = batch_page(done, page=1, last_page=2, total=77)
     [said] = re.findall(r'<p class="govuk-body portal-print-only" data-printed-page>([^<]*)</p>', paged)
     assert said.startswith("Only page 1 of 2 of the records is printed.")

@@ -10,8 +10,8 @@ from datetime import datetime
 import httpx
 from services.portal.tests.unit.stubbed_portal import stubbed_portal
 from services.portal.tests.unit.test_charts_and_mi import data
+from services.portal.tests.unit.test_dashboard import ao_home_without_batches_or_challenges
 
-from portal.accounts import Role
 from portal.mi import CHARTS, MiData
 from portal.web.common import UK
 
@@ -21,11 +21,7 @@ def _words(html: str) -> str:
 
 
 def test_the_dashboard_card_names_its_month_in_words() -> None:
-    portal = stubbed_portal()
-    client, _ = portal.signed_in(Role.AO)
-    listed = {"items": [], "total": 0, "page": 1, "page_size": 8}
-    portal.on("GET", "ingest/v1/batches", lambda _: httpx.Response(200, json=listed))
-    portal.on("GET", "challenges/v1/challenges/open-counts", lambda _: httpx.Response(503, json={"title": "Away"}))
+    portal, client = ao_home_without_batches_or_challenges()
     portal.on("GET", "reporting/v1/reports/plr-timeliness", lambda _: httpx.Response(200, json={"items": []}))
     before = datetime.now(UK)
     said = _words(client.get("/").text)

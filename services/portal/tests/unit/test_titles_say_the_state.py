@@ -5,7 +5,7 @@ just acknowledged or resolved, the maintenance page after an action."""
 from __future__ import annotations
 
 from services.portal.tests.unit.stubbed_portal import form, shown_after, stubbed_portal
-from services.portal.tests.unit.test_batch_pages import batch, batch_page, page, rejected_share
+from services.portal.tests.unit.test_batch_pages import batch, batch_page, page
 from services.portal.tests.unit.test_challenge_pages import CHALLENGE_ID, challenge, with_a_challenge
 from services.portal.tests.unit.test_learner_looked_up_by_get import _answering
 from services.portal.tests.unit.test_learner_update_link import ULN
@@ -20,7 +20,6 @@ from services.portal.tests.unit.test_maintenance_page import (
 from services.portal.tests.unit.test_titles_follow_headings import SUFFIX, title
 
 from portal.accounts import Role
-from portal.web.batch_pages import RECORD_STATUSES
 
 COMPLETED = batch(
     status="completed",
@@ -39,7 +38,7 @@ def test_a_list_of_batches_says_which_page_it_is() -> None:
 
 def test_a_batch_page_says_which_of_its_records_it_shows() -> None:
     def shown(**asked: object) -> str:
-        return title(_batch_page(**asked))
+        return title(batch_page(COMPLETED, **asked))
 
     assert title(batch_page(COMPLETED)) == f"Completed: Batch REF-7{SUFFIX}"
     assert shown() == f"Completed: Batch REF-7{SUFFIX}"
@@ -51,28 +50,6 @@ def test_a_batch_page_says_which_of_its_records_it_shows() -> None:
         shown(status_filter="rejected", page=2, last_page=2)
         == f"Completed: Batch REF-7 \u2013 rejected records, page 2 of 2{SUFFIX}"
     )
-
-
-def _batch_page(**asked: object) -> str:
-    """The batch page as `batch_context` gives it, its records filtered and paged as `asked`."""
-    context: dict[str, object] = {
-        "batch": COMPLETED,
-        "rejected_share": rejected_share(COMPLETED),
-        "direct_entry": False,
-        "decided": True,
-        "records": [],
-        "total": 0,
-        "codes": [],
-        "status_filter": None,
-        "code_filter": None,
-        "page": 1,
-        "last_page": 1,
-        "threshold": 0.3,
-        "statuses": RECORD_STATUSES,
-        "sent_before": None,
-        **asked,
-    }
-    return page("batch.html", **context)
 
 
 def test_a_learners_results_are_titled_apart_from_the_look_up_form_with_the_uln_masked() -> None:
