@@ -16,6 +16,7 @@ import typer
 from tools.cli.tests.test_challenge_ack_and_batches_said import CHALLENGE_ID, _Challenges, _run
 from tools.cli.tests.test_submit_resent_not_a_replay import BATCH_ID, _KeptThenReplayed, _last_line, _submit
 
+from lrs_cli import user_commands
 from lrs_cli.batch_commands import record_line
 from lrs_cli.client import ExitCode, problem_text
 from lrs_cli.main import app, main
@@ -158,3 +159,27 @@ def test_learner_and_provider_help_cites_no_bare_decision_number(
     assert main([*path, "--help"]) == ExitCode.OK
 
     assert not re.search(r"\(0\d{3}\)", capsys.readouterr().out)
+
+
+def test_a_parameter_a_command_names_otherwise_is_said_as_that_command_names_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lrs users email USERNAME ADDRESS` sends ADDRESS as `email`: the portal's refusal names ADDRESS, not an
+    option `--email` the command does not have; `correcting_batch_id` is sent by `--correcting-batch`."""
+    refusal = {"title": "Invalid request", "detail": "body.email: String should have at most 254 characters"}
+    portal = httpx.Client(
+        base_url="http://portal", transport=httpx.MockTransport(lambda _: httpx.Response(422, json=refusal))
+    )
+    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    monkeypatch.setattr(user_commands, "_portal", lambda connection: portal)
+
+    assert main(["users", "email", "nia", "nia@" + "a" * 260 + ".example"]) == ExitCode.FAILED
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert "ADDRESS: String should have at most 254 characters" in err and "--email" not in err
+    answer = httpx.Response(
+        422,
+        json={"title": "Invalid request", "detail": "body.correcting_batch_id: not a batch of yours."},
+        request=httpx.Request("POST", "http://lrs/v1/batches"),
+    )
+    assert problem_text(answer) == "HTTP 422: Invalid request: --correcting-batch: not a batch of yours."

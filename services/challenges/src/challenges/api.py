@@ -405,17 +405,32 @@ def _closed(action: str, challenge: Challenge | None, viewer: Principal | None) 
     """Why a closed challenge (state `resolved`) cannot be acknowledged, resolved or withdrawn, in words for its
     reader: how it ended (withdrawn by the learner, or resolved by the awarding organisation as what) and when, when
     the challenge could be read; and that nothing more is needed. A learner's withdrawal is not called a resolution:
-    the awarding organisation told "resolved" would look for an answer someone gave."""
+    the awarding organisation told "resolved" would look for an answer someone gave. Who acted is said as the
+    challenge's `resolved_by` is said to the reader (an operator may act for the learner or the AO)."""
     verb = _CLOSED_VERB.get(action, action)
     if challenge is None or challenge.resolution is None:
         return f"This challenge is closed, so it cannot be {verb}. Nothing more is needed."
     when = f" on {day_and_time(challenge.resolved_at)} (UK time)" if challenge.resolved_at else ""
+    who = _closed_by(viewer, challenge.resolved_by) if viewer is not None else None
     if challenge.resolution is ChallengeResolution.WITHDRAWN:
-        who = "you" if viewer is not None and viewer.kind is PrincipalKind.LEARNER else "the learner"
+        if who is None:  # read without its actor: a withdrawal is the learner's own
+            who = "you" if viewer is not None and viewer.kind is PrincipalKind.LEARNER else "the learner"
         how = f"{who} withdrew it{when}"
     else:
-        how = f'the awarding organisation resolved it as "{resolution_label(challenge.resolution)}"{when}'
+        how = f'{who or "the awarding organisation"} resolved it as "{resolution_label(challenge.resolution)}"{when}'
     return f"This challenge is closed: {how}, so it cannot be {verb}. Nothing more is needed."
+
+
+def _closed_by(viewer: Principal, actor: str | None) -> str | None:
+    """Who closed a challenge, in a refusal's sentence: as `_actor_said_to` says it, but to an operator a learner or
+    an AO in words too (an operator who acted is named by their principal)."""
+    if viewer.is_operator and actor is not None:
+        kind = actor.partition(":")[0]
+        if kind == PrincipalKind.LEARNER.value:
+            return "the learner"
+        if kind == PrincipalKind.AO.value:
+            return "the awarding organisation"
+    return _actor_said_to(viewer, actor)
 
 
 def _refuse_mistyped_ulns(ulns: list[str] | None) -> None:
@@ -433,8 +448,9 @@ async def _refusal(request: Request, viewer: Principal, challenge_id: uuid.UUID,
         return _translate(error)
     try:
         challenge: Challenge | None = await _service(request).get(viewer, challenge_id)
-    except Exception:  # the database away a moment after the refusal: the refusal stands, said without the how
-        challenge = None
+    except Exception as error_reading:  # the database away a moment after the refusal: the refusal stands, said
+        _log.warning("closed_challenge_unread", challenge_id=str(challenge_id), error=type(error_reading).__name__)
+        challenge = None  # without the how
     return _translate(error, challenge, viewer)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from services.challenges.tests.unit.test_a_learner_withdraws_their_challenge import refused_as_closed
 
-from challenges.api import _translate, acknowledge_challenge, withdraw_challenge
+from challenges.api import _closed, _translate, acknowledge_challenge, withdraw_challenge
 from challenges.domain import Challenge, ChallengeState, InvalidTransition
 from challenges.service import ChallengeService
 from challenges.store import OpenChallengeExists
@@ -118,3 +118,35 @@ def test_a_second_challenge_says_what_to_do() -> None:
         " organisation's answer, or withdraw that challenge first."
     )
     assert problem.model_dump()["challenge_id"] == str(open_one)
+
+
+async def test_a_challenge_an_operator_closed_is_said_to_be_closed_by_an_lrs_operator() -> None:
+    """An operator may withdraw a challenge for the learner, or resolve it for the AO (decision 0194): the refusal
+    says so as the challenge's own `resolved_by` does, never "you withdrew it" to a learner who did not."""
+    withdrawn = closed(ChallengeResolution.WITHDRAWN, "operator:jo")
+    upheld = closed(ChallengeResolution.UPHELD, "operator:jo")
+
+    with pytest.raises(ProblemError) as to_the_learner:
+        await withdraw_challenge(withdrawn.challenge_id, AS_LEARNER, _request(withdrawn))
+    with pytest.raises(ProblemError) as to_the_ao:
+        await acknowledge_challenge(upheld.challenge_id, AS_AO, _request(upheld))
+
+    assert refused_as_closed(to_the_learner) == (
+        "This challenge is closed: an LRS operator withdrew it on 7 Dec 2026, 16:08 (UK time), so it cannot be"
+        " withdrawn. Nothing more is needed."
+    )
+    assert refused_as_closed(to_the_ao) == (
+        'This challenge is closed: an LRS operator resolved it as "Data confirmed correct" on 7 Dec 2026, 16:08'
+        " (UK time), so it cannot be acknowledged. Nothing more is needed."
+    )
+
+
+async def test_an_operator_is_told_who_closed_a_challenge_in_words() -> None:
+    """Not "learner:<ULN> withdrew it": the learner in words, and another operator by their principal."""
+    by_the_learner = closed(ChallengeResolution.WITHDRAWN, f"learner:{ULN}")
+    by_an_operator = closed(ChallengeResolution.WITHDRAWN, "operator:jo")
+    support = Principal.parse("operator:sam")
+
+    assert "the learner withdrew it" in _closed("withdrawn", by_the_learner, support)
+    assert ULN not in _closed("withdrawn", by_the_learner, support)
+    assert "operator:jo withdrew it" in _closed("withdrawn", by_an_operator, support)

@@ -8,6 +8,7 @@ refuses an answer from the other one, so a rehearsal never lands on a live PLR b
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -15,7 +16,7 @@ import re
 import shlex
 import ssl
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -334,9 +335,11 @@ def record_place(line: int, batch_format: BatchFormat | None) -> str:
     return f"record {line}" if batch_format in (BatchFormat.XML, BatchFormat.JSON) else f"line {line}"
 
 
-def problem_text(response: httpx.Response, batch_format: BatchFormat | None = None) -> str:
+def problem_text(
+    response: httpx.Response, batch_format: BatchFormat | None = None, named: Mapping[str, str] | None = None
+) -> str:
     """The problem an answer holds, in one line; `batch_format`: of the batch file the request sent, to say where
-    in it a refusal points."""
+    in it a refusal points; `named`: the command's own names of request parameters, as `for_the_reader` takes."""
     try:
         body: Any = response.json()
     except ValueError:  # a proxy's error page, another program on the port: its whole page says nothing useful
@@ -356,7 +359,7 @@ def problem_text(response: httpx.Response, batch_format: BatchFormat | None = No
             code = None  # the status says it already ("HTTP 404: NOT_FOUND - ..." says it twice)
         title, detail = body.get("title"), body.get("detail")
         said = said_once(str(title), str(detail) if detail else None) if title else detail
-        said = for_the_reader(str(said)) if said else said
+        said = for_the_reader(str(said), named) if said else said
         where = ""
         if body.get("line"):
             where = f" ({place_in_file(body['line'], body.get('column'), batch_format)})"
@@ -370,25 +373,29 @@ def problem_text(response: httpx.Response, batch_format: BatchFormat | None = No
 
 
 _PARAMETER = re.compile(r"\b(?P<where>query|body|path)\.(?P<name>[a-z][a-z0-9_]*)\b(?!\.)")
-_OPTION_OF = {"ao_id": "ao"}
+_OPTION_OF = {"ao_id": "ao", "correcting_batch_id": "correcting-batch"}
 """A request parameter whose `lrs` option is named otherwise (`ao_id`: `--ao`)."""
 _BARE_PARAMETERS = re.compile(r"(?<![\w.?&=/`-])(?P<name>after_batch)\b(?!=)")
 """Parameters a service's words name bare, not as `query.…` (the PLR's "read … without after_batch")."""
 
 
-def _option(found: re.Match[str]) -> str:
+def _option(found: re.Match[str], named: Mapping[str, str]) -> str:
     name = found["name"]
+    if name in named:
+        return named[name]
     if found.groupdict().get("where") == "path":  # a part of the address: an argument of the command, as its help
         return name.upper()
     return "--" + _OPTION_OF.get(name, name).replace("_", "-")
 
 
-def for_the_reader(said: str) -> str:
+def for_the_reader(said: str, named: Mapping[str, str] | None = None) -> str:
     """A service's problem in the words of the command that asked: a request parameter (`query.period`, `body.note`,
     `after_batch`) as the option that sends it (`--period`, `--note`, `--after-batch`), a path's (`path.uln`) as the
-    argument (`ULN`); "for this caller" as whose key it is."""
-    said = _PARAMETER.sub(_option, said)
-    said = _BARE_PARAMETERS.sub(_option, said)
+    argument (`ULN`); "for this caller" as whose key it is. `named`: a command's own name of a parameter, where it is
+    not the option of that name (`users email` sends its argument ADDRESS as `email`)."""
+    option = functools.partial(_option, named=named or {})
+    said = _PARAMETER.sub(option, said)
+    said = _BARE_PARAMETERS.sub(option, said)
     return said.replace(" for this caller", " that your API key can see")
 
 
@@ -445,11 +452,13 @@ def read_replacement(file: str) -> Any:
         raise CommandError(f"cannot read the replacement envelope: {error}") from error
 
 
-def expect_ok(response: httpx.Response) -> Any:
+def expect_ok(response: httpx.Response, named: Mapping[str, str] | None = None) -> Any:
+    """The answer's JSON (None for no content), or the error its problem says; `named`: the command's own names of
+    request parameters, as `for_the_reader` takes."""
     if response.status_code >= 400:
         if response.status_code == 503 and _problem_code(response) == PENDING:
-            raise NotFinalError(problem_text(response), response.status_code)
-        said = problem_text(response)
+            raise NotFinalError(problem_text(response, named=named), response.status_code)
+        said = problem_text(response, named=named)
         request = _answered_request(response)
         if response.status_code in (502, 504) and request is not None and _uploads_a_batch(request):
             # the gateway gave up on ingest after the file went up: ingest may have kept it all the same

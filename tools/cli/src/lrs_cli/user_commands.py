@@ -205,7 +205,9 @@ def set_email(connection: Connection, username: str, address: str | None, remove
     if (address is None) != remove:
         raise UsageError("give the account's new email address, or --remove: one of them")
     with _portal(connection) as client:
-        account = expect_ok(client.put(f"{_account_path(username)}/email", json={"email": address}))
+        account = expect_ok(
+            client.put(f"{_account_path(username)}/email", json={"email": address}), named={"email": "ADDRESS"}
+        )
     where = f"email {account['email']}" if account["email"] else "no email address"
     return f"{account_text(account)}: {where}; links to choose a password sent to another address no longer work"
 

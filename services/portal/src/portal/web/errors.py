@@ -89,8 +89,9 @@ async def _page_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, PageError)
     status, heading, paragraphs = _PAGES[error.kind]
     shown = ([error.detail] if error.detail else []) + paragraphs
-    # read, not kept: a route the person asked for kept the session already, and one a page's script asked for
-    # (a batch page's status.json, while ingest is away) must never keep it (decision 0040, later note)
+    # read, not kept: a route the person asked for kept the session already (an address no route answers keeps
+    # none), and one a page's script asked for (a batch page's status.json, while ingest is away) must never keep it
+    # (decision 0040, later note)
     cookie = request.cookies.get(portal_of(request).cookies.session_cookie)
     user = await portal_of(request).auth.session_for(cookie, extend=False)
     if error.kind == "csrf":
