@@ -216,7 +216,16 @@ def timeliness_command(
 
 
 def _share(within: int, measured: int) -> str:
-    return f"{within / measured:.0%}" if measured else ""
+    """A share as a whole percentage, never rounded to all or none when it is not: 199 of 200 is "99%", 1 of 200
+    "1%"."""
+    if not measured:
+        return ""
+    percent = round(100 * within / measured)
+    if within < measured:
+        percent = min(percent, 99)
+    if within > 0:
+        percent = max(percent, 1)
+    return f"{percent}%"
 
 
 @app.command("plr-timeliness")

@@ -357,14 +357,14 @@ def _values(
 ) -> dict[str, str | None]:
     """The model's values as trimmed text, an empty value being no value (DOMAIN.md §7); refuses a value
     that cannot be stored or sent, naming it `header.<key>` or `record <position> <key>`. `written` is the
-    record as read, before validation (which makes every whole number a plain `int`): a whole number whose text
-    Python writes otherwise (`-0`) keeps the text it was written with."""
+    record as read, before validation (which makes every number a plain `int` or `float`): a number whose text
+    Python writes otherwise (`-0`, `1e3`) keeps the text it was written with."""
     prefix = "header." if line is None else f"record {line} "
     values = [_text(getattr(model, field.attribute)) for field in fields]
     if written is not None:  # a record's (a header has no numbers)
         for index, key in _NUMBER_FIELDS:
             number = written.get(key)
-            if isinstance(number, _WrittenNumber):
+            if isinstance(number, (_WrittenNumber, _WrittenFraction)):
                 values[index] = number.text
     refuse_unstorable(values, lambda index: (prefix + fields[index].json_key, line, None), in_header=in_header)
     return {field.attribute: value for field, value in zip(fields, values, strict=True)}
@@ -588,7 +588,7 @@ def _text_of_json(value: Any) -> str | None:
     """A JSON value said as text (a job type given twice, one maybe not as a string), or None for null or \"\"."""
     if value is None or isinstance(value, str):
         return (value or "").strip() or None
-    if isinstance(value, _WrittenNumber):
+    if isinstance(value, (_WrittenNumber, _WrittenFraction)):
         return value.text
     return json.dumps(value, default=_refuse_repeated_job_type)
 
@@ -627,12 +627,32 @@ def _whole_number(digits: str) -> int:
     return written
 
 
+class _WrittenFraction(float):
+    """A JSON number with a fraction or an exponent whose text Python writes otherwise than the file did (`1e3`,
+    `17.50`, `1e309`, which as a float would be the text "1000.0", "17.5" and "inf"): a value is quoted back as the
+    AO wrote it."""
+
+    text: str
+
+
+def _fraction(text: str) -> float:
+    number = float(text)
+    if str(number) == text:
+        return number
+    written = _WrittenFraction(number)
+    written.text = text
+    return written
+
+
 def _refuse_constant(name: str) -> NoReturn:
     raise _Unreadable(f"{name} is not a JSON number")
 
 
 _DECODER = json.JSONDecoder(
-    parse_constant=_refuse_constant, parse_int=_whole_number, object_pairs_hook=_refuse_repeated_keys
+    parse_constant=_refuse_constant,
+    parse_int=_whole_number,
+    parse_float=_fraction,
+    object_pairs_hook=_refuse_repeated_keys,
 )
 # the value starting at an offset of a text, and the offset after it: the parser `_DECODER.decode` reads the document
 # with (in C), which `_Walk` asks for one value at a time (typeshed has no type for the attribute JSONDecoder sets)
