@@ -271,6 +271,7 @@ def test_a_failed_batch_says_nothing_was_recorded_and_brackets_what_would_have_b
     assert count_cell(counts, "accepted", failed=True) == "(1)"
     assert count_cell(counts, "rejected", failed=True) == "2"
     assert count_cell(counts, "accepted") == "1"
+    assert count_cell({**counts, "no_ops": 4}, "no_ops", failed=True) == "(4)"  # not added either, as MI counts it
 
 
 def test_plr_show_with_history_lists_each_version_under_its_achievement() -> None:

@@ -829,12 +829,13 @@ def only_queued(listed: Listed) -> Listed:
 
 
 def count_cell(counts: dict[str, Any], name: str, *, failed: bool = False) -> str:
-    """Blank while the batch is undecided; 0 once it is. A failed batch's accepted records were not recorded:
-    in brackets, so that the column adds up to what was recorded (as the MI reports count)."""
+    """Blank while the batch is undecided; 0 once it is. A failed batch's accepted and unchanged records were not
+    recorded as such: in brackets, so that each column adds up to what was recorded (as the MI reports count, and
+    the portal's tables show them)."""
     value = counts.get(name)
     if value is None:
         return ""
-    return f"({value})" if failed and name == "accepted" and value else str(value)
+    return f"({value})" if failed and name in ("accepted", "no_ops") and value else str(value)
 
 
 @app.command("list")
@@ -920,10 +921,16 @@ def _print_batches(batches: list[dict[str, Any]]) -> None:
             str(batch.get("record_count") or counts.get("total") or ""),
             count_cell(counts, "accepted", failed=batch["status"] == "failed"),
             count_cell(counts, "rejected"),
-            count_cell(counts, "no_ops"),
+            count_cell(counts, "no_ops", failed=batch["status"] == "failed"),
             batch.get("failure_code") or (batch.get("refusal") or {}).get("code") or "",
             batch.get("batch_reference") or "",
         )
     stdout().print(listing if batches else "no batches")
-    if any(batch["status"] == "failed" and (batch.get("counts") or {}).get("accepted") for batch in batches):
-        stdout().print("(n) accepted: would have been, but the batch failed (RS005), so nothing of it was recorded")
+    if any(
+        batch["status"] == "failed" and any((batch.get("counts") or {}).get(name) for name in ("accepted", "no_ops"))
+        for batch in batches
+    ):
+        stdout().print(
+            "(n): passed its checks in a batch that failed (RS005), so nothing of it was recorded (the MI reports"
+            " count them as not added)"
+        )
