@@ -27,12 +27,18 @@ KEY = "DBLUf7VXYuUjyQtc7qyIoG2T5r31Mv2onqKO7OVRcKA="
 # Where 0 has a meaning its comment documents: anything below is still refused.
 ZERO_MEANS = {
     "keyring_wrap_with",  # the wrapping key derived from LRS_KEYRING_KEY
-    "read_wait_max_ms",  # a read asking to wait for its writes is answered at once
+    "read_wait_max_ms",  # no wait: a read asking for its writes is checked once
     "rebuild_workers",  # a rebuild replays through the live code path (operations.md)
     "catch_up_wait_ms",  # a raise finds the achievement or not at once
     "max_waiting_records_per_ao",  # no limit (decision 0171)
     "max_waiting_batches_per_ao",  # no limit
     "max_wait_seconds",  # ingest's submit answers at once
+}
+# A loop that asks the database (or the broker) on each tick: a floor above 0, so a typo (0.0001) cannot spin it.
+FLOORS = {
+    ("notifier", "deferred_poll_seconds"): 0.1,
+    ("plr-projector", "metrics_interval_seconds"): 0.1,
+    ("reporting", "broker_commit_interval_seconds"): 0.01,
 }
 
 
@@ -117,6 +123,28 @@ def test_zero_or_below_is_refused_in_one_line_naming_the_variable(
     lines = capsys.readouterr().err.splitlines()
     named = variable if "KEY" in variable else f"{variable}='{value}'"  # a key's setting: named, its value not said
     assert len(lines) == 1 and lines[0].startswith(f"{named}: Input should be greater than"), lines
+
+
+@pytest.mark.parametrize(("service", "field"), FLOORS, ids=[f"{service}.{field}" for service, field in FLOORS])
+def test_a_polling_interval_below_its_floor_is_refused_and_the_floor_taken(
+    service: str,
+    field: str,
+    clean_environment: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = CLASSES[service]
+    variable, floor = _variable(settings, field), FLOORS[service, field]
+    monkeypatch.setenv(variable, "0.0001")
+
+    with pytest.raises(SystemExit):
+        load_settings(settings)
+
+    assert capsys.readouterr().err.splitlines() == [
+        f"{variable}='0.0001': Input should be greater than or equal to {floor}"
+    ]
+    monkeypatch.setenv(variable, str(floor))
+    assert getattr(load_settings(settings), field) == floor
 
 
 @pytest.mark.parametrize("service", CLASSES)

@@ -65,9 +65,13 @@ def characters_read(text: str, stop_after: int | None = None) -> int:
 
     With `stop_after`, counting stops once the count passes it: a text of more characters than `stop_after` counts
     `stop_after + 1`, so that judging a limit reads little further than the limit (a 6 MB value at the door, review 1,
-    finding 3). The text is then composed a part at a time (`_PART`), each part ending before an ASCII character: one
-    never composes with, nor is reordered past, what comes before it, and a mark after it is carried by it, so the
-    parts' counts add up to the whole's."""
+    finding 3). A text of more than 12 code points for each of `stop_after`'s characters
+    (`_CODE_POINTS_A_CHARACTER_STANDS_FOR`) is answered at once, composing nothing, whatever its script (a review of
+    session 61's work, finding 2). A shorter one is composed a part at a time (`_PART`), each part ending before an
+    ASCII character: one never composes with, nor is reordered past, what comes before it, and a mark after it is
+    carried by it, so the parts' counts add up to the whole's."""
+    if stop_after is not None and len(text) > _CODE_POINTS_A_CHARACTER_STANDS_FOR * stop_after:
+        return stop_after + 1
     if text.isascii():
         return len(text) if stop_after is None or len(text) <= stop_after else stop_after + 1
     if stop_after is None:
@@ -92,6 +96,15 @@ def characters_read(text: str, stop_after: int | None = None) -> int:
             return count
         start = end
 
+
+# The longest canonical decomposition of a code point (NFD): 4, U+1FAF (Ω with three marks); a Hangul syllable is 3.
+LONGEST_DECOMPOSITION = 4
+# At most how many code points of a text one character `characters_read` counts stands for, so that a text of more
+# than this many times `stop_after` code points counts more than `stop_after` characters. A text's NFD form is no
+# shorter than the text and is the NFD forms of its NFC form's code points, so NFC keeps at least one code point of
+# every `LONGEST_DECOMPOSITION`; and of every 1 + `MARKS_A_LETTER_CARRIES` code points of the NFC form (a letter and
+# the marks it carries), at least one is counted.
+_CODE_POINTS_A_CHARACTER_STANDS_FOR = LONGEST_DECOMPOSITION * (1 + MARKS_A_LETTER_CARRIES)
 
 # How many code points of a text `characters_read` composes at a time when it may stop: a part runs on to the next
 # ASCII character

@@ -25,6 +25,20 @@ def name_length(name: str) -> int:
     return characters_read(name)
 
 
+def name_too_long(name: str | None, limit: int) -> bool:
+    """Whether `name` has more than `limit` characters as `name_length` counts them: the one gate every check of a
+    name's length (or an MIS identifier's) asks first, a batch record's, the learner registry's and a learner file's,
+    before counting to say how long it is. An ASCII name is its own length; any other is counted in its composed form
+    (NFC), which may be shorter (a combining accent) or, for a few characters, longer (U+0F43 and the other Tibetan
+    letters NFC writes as two). The composed form's length, taken in C, is asked first: `name_length` never passes
+    it, so a name no longer than the limit composed is never too long, and only a longer one is counted in Python."""
+    return name is not None and (
+        len(name) > limit
+        if name.isascii()
+        else len(unicodedata.normalize("NFC", name)) > limit and name_length(name) > limit
+    )
+
+
 # What word processors ("smart quotes"), macOS and some MIS exports write for the apostrophe and the hyphen on a
 # keyboard, with the keyboard's character each stands for: another character, so a name holding one is not the name
 # registered with the keyboard's (decision 0167), and RV004 cannot say which detail differs (decision 0157).

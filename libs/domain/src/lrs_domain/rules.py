@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -63,7 +62,7 @@ from lrs_domain.identifiers import (
     qan_check_character,
 )
 from lrs_domain.merges import LearnerMerges
-from lrs_domain.names import comparable_name, name_length, typographic_in_name
+from lrs_domain.names import comparable_name, name_length, name_too_long, typographic_in_name
 from lrs_domain.reference import Catalogue, Learner, Qualification
 from lrs_domain.trusted import trusted
 
@@ -782,19 +781,6 @@ class JudgedRecord(NamedTuple):
 _tuple_new = tuple.__new__
 
 
-def _too_long(text: str | None, limit: int = MAX_NAME_LENGTH) -> bool:
-    """Whether `text` has more than `limit` characters as a reader counts them (`name_length`). An ASCII text is its
-    own length; any other is counted in its composed form (NFC), which may be shorter (a combining accent) or, for a
-    few characters, longer (U+0F43 and the other Tibetan letters NFC writes as two). The composed form's length,
-    taken in C, is asked first: `name_length` never passes it, so a text no longer than the limit composed is never
-    too long, and only a longer one is counted in Python (review 1, finding 2)."""
-    return text is not None and (
-        len(text) > limit
-        if text.isascii()
-        else len(unicodedata.normalize("NFC", text)) > limit and name_length(text) > limit
-    )
-
-
 def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     """Every rule that can be judged from the record, the catalogue and (when given) the learners.
 
@@ -815,8 +801,8 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
         errors += check_mandatory_fields(record, action)
     given_name, family_name = values["given_name"], values["family_name"]
     if (
-        _too_long(given_name)
-        or _too_long(family_name)
+        name_too_long(given_name, MAX_NAME_LENGTH)
+        or name_too_long(family_name, MAX_NAME_LENGTH)
         # a line break, a bidirectional control, an unusual space or a format character (`check_name_characters`) is
         # not printable, as nearly every name is; one that is not, or holds a run of spaces or a printable character
         # that shows as nothing (a Hangul filler), is looked at character by character
@@ -825,7 +811,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     ):
         errors += check_names(record)
     mis_identifier = values["mis_identifier"]
-    if _too_long(mis_identifier, MAX_MIS_IDENTIFIER_LENGTH):
+    if name_too_long(mis_identifier, MAX_MIS_IDENTIFIER_LENGTH):
         errors += check_mis_identifier(mis_identifier)
     gender = values["gender"]
     if gender is not None and gender not in GENDERS:

@@ -1,6 +1,6 @@
 """The length rules count no further than they need to, and answer as a full count did (review 1, findings 2 and 3).
 
-- The name and MIS identifier gate (`rules._too_long`) asks the composed form's length, taken in C, before counting
+- The name and MIS identifier gate (`names.name_too_long`) asks the composed form's length, taken in C, before counting
   in Python: a name no longer than the limit composed is never too long, as a reader counts never passes it.
 - The door (`value_fault`) counts a non-ASCII value only up to `COUNTED_UP_TO`: the verdict is a full count's, the
   length said is exact up to there, and a longer value is said to be "more than 10,000 characters long"."""
@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from lrs_contracts.text import characters_read
 from lrs_domain.formats.values import COUNTED_UP_TO, MAX_VALUE_CHARACTERS, value_fault
-from lrs_domain.names import name_length
-from lrs_domain.rules import MAX_MIS_IDENTIFIER_LENGTH, MAX_NAME_LENGTH, _too_long
+from lrs_domain.names import name_length, name_too_long
+from lrs_domain.rules import MAX_MIS_IDENTIFIER_LENGTH, MAX_NAME_LENGTH
 
 _PIECES = st.sampled_from(
     ["a", "Z", " ", "-", "é", "e\u0301", "\u0301", "\u0323", "ẹ́", "\u0f43", "𠮷", "\u1100\u1161", "王", "\u0344"]
@@ -23,7 +23,7 @@ _PIECES = st.sampled_from(
 
 @given(name=st.lists(_PIECES, max_size=50).map("".join))
 def test_the_gate_answers_as_counting_every_name(name: str) -> None:
-    assert _too_long(name) is (name_length(name) > MAX_NAME_LENGTH)
+    assert name_too_long(name, MAX_NAME_LENGTH) is (name_length(name) > MAX_NAME_LENGTH)
 
 
 @pytest.mark.parametrize(
@@ -42,12 +42,12 @@ def test_the_gate_answers_as_counting_every_name(name: str) -> None:
     ],
 )
 def test_names_at_and_past_the_limit(name: str | None, too_long: bool) -> None:
-    assert _too_long(name) is too_long
+    assert name_too_long(name, MAX_NAME_LENGTH) is too_long
 
 
 def test_the_mis_identifier_gate_counts_as_a_name() -> None:
-    assert not _too_long("ẹ́" * MAX_MIS_IDENTIFIER_LENGTH, MAX_MIS_IDENTIFIER_LENGTH)
-    assert _too_long("\u0f43" * 65, MAX_MIS_IDENTIFIER_LENGTH)
+    assert not name_too_long("ẹ́" * MAX_MIS_IDENTIFIER_LENGTH, MAX_MIS_IDENTIFIER_LENGTH)
+    assert name_too_long("\u0f43" * 65, MAX_MIS_IDENTIFIER_LENGTH)
 
 
 def _full_count_fault(value: str) -> bool:

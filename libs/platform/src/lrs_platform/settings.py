@@ -144,10 +144,11 @@ def one_line_setting(value: str | None) -> str | None:
     return text or None
 
 
-def absolute_http_url_setting(value: str, setting: str) -> str:
-    """A base URL links are built on: absolute http(s), no spaces, without its trailing slash."""
+def absolute_http_url_setting(value: str, setting: str | None = None) -> str:
+    """A base URL links are built on: absolute http(s), no spaces, without its trailing slash. Refused in words that
+    name `setting` when given; a field's validator gives none, as its refusal line names the variable already."""
     if not value.startswith(("https://", "http://")) or any(char.isspace() for char in value):
-        raise ValueError(f"{setting} must be an absolute http(s) URL")
+        raise ValueError(f"{setting} must be an absolute http(s) URL" if setting else "not an absolute http(s) URL")
     return value.rstrip("/")
 
 

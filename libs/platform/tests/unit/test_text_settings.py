@@ -20,3 +20,9 @@ def test_an_absolute_url_setting_loses_its_trailing_slash_and_names_itself_when_
     for wrong in ("lrs.example.org", "ftp://lrs.example.org", "https://lrs.example.org/a b"):
         with pytest.raises(ValueError, match="X_URL must be an absolute http"):
             absolute_http_url_setting(wrong, "X_URL")
+
+
+def test_an_absolute_url_setting_given_no_name_leaves_naming_it_to_the_refusal_line() -> None:
+    """A field's validator: `refusal_lines` names the variable, so the words do not again."""
+    with pytest.raises(ValueError, match=r"^not an absolute http\(s\) URL$"):
+        absolute_http_url_setting("lrs.example.org")

@@ -36,7 +36,8 @@ class NotifierSettings(ServiceSettings):
     # a recipient refused for now (a full mailbox): its email is tried again this long after, doubling
     recipient_retry_base_seconds: float = Field(default=60.0, gt=0)
     recipient_retry_max_seconds: float = Field(default=3600.0, gt=0)
-    deferred_poll_seconds: float = Field(default=5.0, gt=0)
+    # each tick asks the database for the emails deferred: at least a tenth of a second, so a typo cannot spin it
+    deferred_poll_seconds: float = Field(default=5.0, ge=0.1)
     reference_dir: str | None = Field(
         default=None,
         description="reference files (validation's): the register of AOs an operator may set a challenge contact"
@@ -72,7 +73,7 @@ class NotifierSettings(ServiceSettings):
     @field_validator("public_base_url")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        return absolute_http_url_setting(value, "NOTIFIER_PUBLIC_BASE_URL")
+        return absolute_http_url_setting(value)  # the refusal line names the variable
 
     @field_validator("service_desk_email")
     @classmethod

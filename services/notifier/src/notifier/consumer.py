@@ -9,9 +9,9 @@ Most of the outcomes topic is per-record outcomes (1,000 a message), of which th
 the rejection and warning codes: a decided chunk is scanned for its rejected and warned-of records
 (`scanned_rejections_by_code`),
 or read as plain JSON when it is shaped otherwise, without building its models (validation validated
-it when writing it). A chunk with a field or a status this release does not know (a newer validation's) is read by
-neither: the validating decoder refuses it and the guard parks it at its first attempt, as ingest's batch view and
-reporting do, rather than its records being left out of the email's tally. Events of the contracts that lead to no email are not decoded at all; only
+it when writing it). A chunk with a field or a status this release does not know (a newer validation's), or in an
+envelope whose `schema_version` is not 1, is read by neither: the validating decoder refuses it and the guard parks
+it at its first attempt, as ingest's batch view and reporting do, rather than its records being left out of the email's tally. Events of the contracts that lead to no email are not decoded at all; only
 the events that make an email go through the validating decoder, and those of a type the contracts do
 not know, which it refuses: parked at their first attempt, as `unknown event type '…'`.
 """
@@ -23,7 +23,8 @@ from collections.abc import Sequence
 import orjson
 
 from lrs_contracts.challenge import ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
-from lrs_contracts.fast_decode import rejections_by_code, scanned_rejections_by_code
+from lrs_contracts.envelope import Envelope
+from lrs_contracts.fast_decode import NotFast, plain_builder_for, rejections_by_code, scanned_rejections_by_code
 from lrs_contracts.outcomes import BatchAbandoned, BatchCompleted, BatchFailed, BatchRecordsDecided
 from lrs_contracts.registry import EVENT_TYPES, decode
 from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS
@@ -36,6 +37,7 @@ TOPICS = (BATCH_OUTCOMES.name, CHALLENGE_EVENTS.name)
 CONSUMER = "notifier"
 
 _DECIDED_CHUNK = BatchRecordsDecided.model_fields["event_type"].default
+_ENVELOPE_OF = plain_builder_for(Envelope)
 _EMAILED = frozenset(
     model.model_fields["event_type"].default
     # a resolution: a learner's withdrawal (decision 0194), or an LRS operator's for the AO, is emailed; the AO's own
@@ -67,7 +69,12 @@ class NotificationHandler:
                 document = None
             event_type = document.get("event_type") if isinstance(document, dict) else None
             if event_type == _DECIDED_CHUNK:
-                chunk = rejections_by_code(document.get("data"), warnings=True, flagged=ERASED_FLAGGED)
+                # its envelope checked too (`schema_version` 1, no field unknown): the payload alone does not tell
+                chunk = (
+                    rejections_by_code(document.get("data"), warnings=True, flagged=ERASED_FLAGGED)
+                    if _envelope_read(document)
+                    else None
+                )
                 if chunk is not None:
                     chunks.append(chunk)
                     continue
@@ -82,3 +89,14 @@ class NotificationHandler:
             await self._notifications.handle(envelope, payload)
         if chunks:
             await self._notifications.tally_chunks(chunks)
+
+
+def _envelope_read(document: dict[str, object]) -> bool:
+    """Whether a decided chunk's envelope is one this release reads (`schema_version` 1, no field it does not know),
+    checked as ingest's batch view checks it. Otherwise the validating decoder refuses the chunk and the guard parks
+    it, as every reader does, rather than its records being tallied as version 1's."""
+    try:
+        _ENVELOPE_OF({**document, "data": {}})
+    except (NotFast, ValueError, TypeError, KeyError, AttributeError):
+        return False
+    return True

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from pydantic import ValidationError
 
+from lrs_platform.settings import load_settings
 from notifier.config import NotifierSettings
 
 
@@ -28,3 +31,20 @@ def test_message_ids_are_of_the_senders_domain_unless_one_is_set(monkeypatch: py
     assert NotifierSettings().message_ids_domain == "lrs.example"
     monkeypatch.setenv("NOTIFIER_MESSAGE_ID_DOMAIN", "mail.lrs.example")
     assert NotifierSettings().message_ids_domain == "mail.lrs.example"
+
+
+@pytest.mark.parametrize("variable", ["NOTIFIER_PUBLIC_BASE_URL", "LRS_PORTAL_URL"])
+def test_a_public_base_url_refused_is_one_line_naming_its_variable_once(
+    variable: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A review of session 61's work, finding 6: the line named the variable twice."""
+    for name in list(os.environ):
+        if name.upper().startswith(("NOTIFIER_", "LRS_", "KAFKA_", "DATABASE_URL")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv(variable, "portal.lrs.example")
+
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(NotifierSettings)
+
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.splitlines() == [f"{variable}='portal.lrs.example': not an absolute http(s) URL"]

@@ -1,7 +1,9 @@
 """A decided chunk carrying an outcome field, a finding field, a chunk field or a status this release does not know
 (a newer validation's) is parked at its first attempt, as ingest's batch view and reporting park it (docs/deploy.md,
 "Upgrade"): the notifier's fast readers no longer tally it without the new records, to email the AO a completion
-whose rejection counts leave them out. A chunk as validation writes it is still read fast."""
+whose rejection counts leave them out. So is a chunk in an envelope whose `schema_version` is not 1, or with an
+envelope field this release does not know, read as plain JSON (the byte scanner refuses it first). A chunk as
+validation writes it is still read fast."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 from libs.platform.tests.unit.unknown_event_types import parked_by
-from services.notifier.tests.unit.test_handlers import FakeDeliveryLog, FakeMailer, notifications
+from services.notifier.tests.unit.test_handlers import FakeDeliveryLog, FakeMailer, FakeTallies, notifications
 
 from lrs_contracts.fast_decode import rejections_by_code, scanned_rejections_by_code
 from lrs_contracts.outcomes import BatchRecordsDecided, Finding, RecordOutcome, RecordStatus
@@ -43,6 +45,13 @@ def rewritten(change: Callable[[dict[str, Any]], None]) -> bytes:
     document = json.loads(chunk())
     change(document["data"])
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def enveloped(change: Callable[[dict[str, Any]], None]) -> bytes:
+    """The chunk, its envelope changed, spaced as the byte scanner does not read it: the JSON path reads it."""
+    document = json.loads(chunk())
+    change(document)
+    return json.dumps(document, ensure_ascii=False).encode()
 
 
 NEWER = {
@@ -83,3 +92,34 @@ async def test_the_notifier_parks_a_chunk_of_a_newer_release_at_its_first_attemp
     [letter] = letters
     assert letter.error is not None
     assert letter.error.startswith("invalid: ")
+
+
+ANOTHER_ENVELOPE = {
+    "schema_version 2": lambda document: document.update(schema_version=2),
+    "schema_version 0": lambda document: document.update(schema_version=0),
+    "schema_version as text": lambda document: document.update(schema_version="1"),
+    "a new envelope field": lambda document: document.update(tenant="x"),
+}
+
+
+async def test_a_chunk_the_scanner_does_not_read_is_tallied_from_its_json() -> None:
+    value = enveloped(lambda document: None)
+    assert scanned_rejections_by_code(value, warnings=True) is None
+    tallies = FakeTallies()
+    handler = NotificationHandler(notifications(FakeMailer(), FakeDeliveryLog(), tallies=tallies))
+    await handler([Message(BATCH_OUTCOMES.name, 0, 7, str(BATCH).encode(), value)])
+    assert tallies.chunks == {BATCH: {0: {"RV009": 1, "WV002": 1}}}
+
+
+@pytest.mark.parametrize("another", sorted(ANOTHER_ENVELOPE))
+async def test_the_notifier_parks_a_chunk_in_another_envelope_read_as_json(another: str) -> None:
+    value = enveloped(ANOTHER_ENVELOPE[another])
+    assert scanned_rejections_by_code(value, warnings=True) is None
+    tallies = FakeTallies()
+    handler = NotificationHandler(notifications(FakeMailer(), FakeDeliveryLog(), tallies=tallies))
+    rows, letters = await parked_by(CONSUMER, handler, [Message(BATCH_OUTCOMES.name, 0, 7, str(BATCH).encode(), value)])
+    assert [(row.offset, row.attempts) for row in rows] == [(7, 1)]
+    [letter] = letters
+    assert letter.error is not None
+    assert letter.error.startswith("invalid: ")
+    assert tallies.chunks == {}

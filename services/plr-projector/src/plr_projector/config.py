@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from lrs_platform.settings import Port, ServiceSettings, absolute_http_url_setting, loopback_host
+from lrs_platform.settings import Port, ServiceSettings, loopback_host, service_url_setting
 
 
 class ProjectorSettings(ServiceSettings):
@@ -18,9 +17,11 @@ class ProjectorSettings(ServiceSettings):
     topic_prefix: str = ""
     max_batch_records: int = Field(default=5_000, ge=1)
     poll_timeout_ms: int = Field(default=200, ge=1)
-    # 0: a read asking to wait for its writes is answered at once, from what is projected
+    # 0: no wait: a read asking for its writes is checked once, and answered "not yet projected" (PROJECTION_PENDING)
+    # unless they are
     read_wait_max_ms: int = Field(default=30_000, ge=0)
-    metrics_interval_seconds: float = Field(default=2.0, gt=0)
+    # each tick asks the database for the projection's figures: at least a tenth of a second, so a typo cannot spin it
+    metrics_interval_seconds: float = Field(default=2.0, ge=0.1)
     run_consumer: bool = True
     # Whether operators' retries, skips, replays and rebuilds are taken here; unset, where the live projection runs.
     # True on a projector with its live projection idle and no writer beside it on its model (the benchmark's
@@ -54,14 +55,13 @@ class ProjectorSettings(ServiceSettings):
     @classmethod
     def _issuer_url(cls, value: str) -> str:
         """Signed into every credential as its issuer and its keys' names, and set once, before the first: a value
-        with no scheme or with a space is refused as the projector starts, not found later in credentials that the
-        LRS's own check calls forged. Plain http only on this machine (`make up`'s)."""
-        url = absolute_http_url_setting(value, "PROJECTOR_CREDENTIAL_ISSUER_URL")
-        if not urlsplit(url).hostname:
-            raise ValueError("PROJECTOR_CREDENTIAL_ISSUER_URL must be an absolute http(s) URL with a host")
+        with no scheme or host, a space, or a port out of range is refused as the projector starts (`service_url_setting`,
+        the check of every service URL), not found later in credentials that the LRS's own check calls forged. Plain
+        http only on this machine (`make up`'s). The refusal line names the variable: the words do not again."""
+        try:
+            url = service_url_setting(value)
+        except ValueError:
+            raise ValueError("not an absolute http(s) URL with a host, like https://api.lrs.example") from None
         if not url.startswith("https://") and not loopback_host(url):
-            raise ValueError(
-                "PROJECTOR_CREDENTIAL_ISSUER_URL must be https:// (plain http only on this machine: localhost,"
-                " 127.0.0.1)"
-            )
+            raise ValueError("must be https:// (plain http only on this machine: localhost, 127.0.0.1)")
         return url

@@ -1,7 +1,8 @@
 """`PROJECTOR_CREDENTIAL_ISSUER_URL` is signed into every credential (its issuer, its key ids) and set once, before the
 first: a typo (no scheme, a trailing space) is refused as the projector starts, naming the variable, rather than found
 in credentials the LRS's own check then calls forged (config walk, finding 2). Plain http only on this machine, as
-`make up` sets it (`http://127.0.0.1:<port>`)."""
+`make up` sets it (`http://127.0.0.1:<port>`). Checked as every service URL is (`service_url_setting`): a port out of
+range is refused too, and the line names the variable once (a review of session 61's work, finding 6)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,17 @@ def _nothing_of_a_sourced_run_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["api.lrs.example", "api.lrs.example ", "https://api.lrs.example ", "", "https://", "ftp://api.lrs.example"],
+    [
+        "api.lrs.example",
+        "api.lrs.example ",
+        "https://api.lrs.example ",
+        "",
+        "https://",
+        "ftp://api.lrs.example",
+        "https://api.lrs.example:99999",
+        "https://api.lrs.example:0x1bb",
+        "https://:8443",
+    ],
 )
 def test_a_value_that_is_no_url_is_refused_naming_the_variable(
     value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -37,8 +48,9 @@ def test_a_value_that_is_no_url_is_refused_naming_the_variable(
 
     assert stopped.value.code == 1
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"PROJECTOR_CREDENTIAL_ISSUER_URL={value!r}: "), lines
-    assert "must be an absolute http(s) URL" in lines[0]
+    assert lines == [
+        f"PROJECTOR_CREDENTIAL_ISSUER_URL={value!r}: not an absolute http(s) URL with a host, like https://api.lrs.example"
+    ]
     assert KEY[-12:] not in lines[0]
 
 
@@ -52,8 +64,8 @@ def test_plain_http_is_refused_off_this_machine(
         load_settings(ProjectorSettings)
 
     assert capsys.readouterr().err.splitlines() == [
-        f"PROJECTOR_CREDENTIAL_ISSUER_URL={value!r}: PROJECTOR_CREDENTIAL_ISSUER_URL must be https:// (plain http only"
-        " on this machine: localhost, 127.0.0.1)"
+        f"PROJECTOR_CREDENTIAL_ISSUER_URL={value!r}: must be https:// (plain http only on this machine: localhost,"
+        " 127.0.0.1)"
     ]
 
 
@@ -62,6 +74,7 @@ def test_plain_http_is_refused_off_this_machine(
     [
         ("https://api.lrs.example", "https://api.lrs.example"),
         ("https://api.lrs.example/", "https://api.lrs.example"),
+        ("https://api.lrs.example:8443/lrs", "https://api.lrs.example:8443/lrs"),
         ("http://127.0.0.1:43465", "http://127.0.0.1:43465"),  # make up's: $LRS_PLR_PROJECTOR_URL
         ("http://localhost:8003", "http://localhost:8003"),
     ],

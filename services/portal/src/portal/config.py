@@ -117,7 +117,7 @@ class PortalSettings(ServiceSettings):
     @field_validator("public_url")
     @classmethod
     def _absolute(cls, value: str | None) -> str | None:
-        return None if value is None else absolute_http_url_setting(value, "PORTAL_PUBLIC_URL")
+        return None if value is None else absolute_http_url_setting(value)
 
     @field_validator("support_email")
     @classmethod

@@ -16,7 +16,9 @@ class ReportingSettings(ServiceSettings):
     app_id: str = "lrs-reporting"
     """The faust app id, which is also the Kafka consumer group."""
     topic_partitions: int = Field(default=6, ge=1)
-    broker_commit_interval_seconds: float = Field(default=1.0, gt=0)
+    # how often the consumer's offsets are committed to the broker: at least a hundredth of a second, so a typo cannot
+    # make it commit in a loop
+    broker_commit_interval_seconds: float = Field(default=1.0, ge=0.01)
     retry_max_seconds: float = Field(default=10.0, gt=0)
     projection_lag_bound_seconds: int = Field(default=300, ge=1)
     """How long after its last event is on the PLR log a batch counts as on the PLR: the projector lag

@@ -23,7 +23,7 @@ from lrs_contracts.text import OneLineText, WrittenDate, has_visible_text, lost_
 from lrs_domain.formats.csv_batch import _decode as decoded_csv
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.merges import LearnerMerges, MergedLearner
-from lrs_domain.names import name_length
+from lrs_domain.names import name_length, name_too_long
 from lrs_domain.reference import Learner
 from lrs_domain.rules import EARLIEST_BIRTH_DATE, MAX_NAME_LENGTH
 from lrs_platform.authentication import CurrentPrincipal
@@ -97,8 +97,8 @@ def _a_birth_date(value: date | None) -> date | None:
 def _a_name_of_allowed_length(name: str) -> str:
     """At most 35 characters counted as a batch's RV021 counts them (decision 0167), so that a name written
     decomposed is registered when the same name written composed would be."""
-    if (length := name_length(name)) > MAX_NAME_LENGTH:
-        raise ValueError(f"the name is {length} characters long: at most {MAX_NAME_LENGTH} are allowed")
+    if name_too_long(name, MAX_NAME_LENGTH):
+        raise ValueError(f"the name is {name_length(name)} characters long: at most {MAX_NAME_LENGTH} are allowed")
     return name
 
 
