@@ -1967,7 +1967,9 @@ async def test_the_phone_menu_takes_its_closed_room_before_the_script_has_loaded
 async def test_the_charts_words_take_the_high_contrast_themes_text_colour(
     ao_page: Page, portal_system: PortalSystem
 ) -> None:
-    """Windows High Contrast with a dark theme: the MI charts' words were black on the black page (reflow walk, 7)."""
+    """Windows High Contrast with a dark theme: the MI charts' words were black on the black page (reflow walk, 7),
+    and their bars and the key's swatches keep their own colours, some too dark on it: edged in the text's colour
+    (review 2 of session 61, finding 6)."""
     await ao_page.emulate_media(forced_colors="active", color_scheme="dark")
     await ao_page.goto(f"{portal_system.url}/mi")
     words = ao_page.locator(".portal-chart text")
@@ -1975,6 +1977,10 @@ async def test_the_charts_words_take_the_high_contrast_themes_text_colour(
     fills = await words.evaluate_all("(texts) => [...new Set(texts.map((text) => getComputedStyle(text).fill))]")
     background = await ao_page.evaluate("() => getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(0, 0, 0)" and "rgb(11, 12, 12)" not in fills and background not in fills
+    bars = ao_page.locator(".portal-chart rect")
+    assert await bars.count() > 0
+    edges = await bars.evaluate_all("(rects) => [...new Set(rects.map((rect) => getComputedStyle(rect).stroke))]")
+    assert edges == fills  # the theme's text colour, as the words
 
 
 async def _session_row(page: Page, system: PortalSystem, change: str | None = None) -> datetime:

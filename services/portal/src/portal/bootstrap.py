@@ -15,8 +15,9 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs_contracts.environments import Environment
 from lrs_domain.reference import AwardingOrganisation, Catalogue
@@ -192,10 +193,13 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     errors.install(app)
     app.middleware("http")(_security_headers)
     app.add_middleware(_StaticCompressed)
-    static = str(resources.files("portal").joinpath("static"))
+    static = Path(str(resources.files("portal").joinpath("static")))
     # the pages load the files under their version (`static_root`), which may be kept for a year (portal.js's import
     # is relative, so it follows); an older version's address, asked by a page of a portal just replaced, is still
-    # answered (as /static/ is, for anything that names it) but is asked again each time
+    # answered (as /static/ is, for anything that names it) but is asked again each time. Its digest is taken here, as
+    # the portal starts, not as this module is imported: a portal started again on new files names them anew.
+    app.state.static_root = f"/static/v/{_static_version(static)}"
+    TEMPLATES.globals["static_root"] = app.state.static_root
     app.mount("/static/v/{version}", StaticFiles(directory=static), name="static-versioned")
     app.mount("/static", StaticFiles(directory=static), name="static")
     pages = (auth_pages, dashboard, batch_pages, ao_pages, sandpit_pages, help_pages, qualification_pages)
@@ -210,20 +214,19 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
 RESET_LINK_ADDRESSES = "/account/reset/"
 
 
-def _static_version() -> str:
-    """A digest of every file under static/: a new portal.css, portal.js or govuk-frontend gets new addresses."""
+def _static_version(static: Path) -> str:
+    """A digest of every file under `static` (its path and bytes): a new portal.css, portal.js or govuk-frontend gets
+    new addresses."""
     digest = hashlib.sha256()
-    static = Path(str(resources.files("portal").joinpath("static")))
     for file in sorted(path for path in static.rglob("*") if path.is_file()):
         digest.update(file.relative_to(static).as_posix().encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
 
 
-# The static files under this address never change (its version is their digest): a browser keeps them for a year
-# and asks for none of them again on the next page. Elsewhere under /static/ it asks whether they changed (304).
-VERSIONED_STATIC = f"/static/v/{_static_version()}"
-TEMPLATES.globals["static_root"] = VERSIONED_STATIC
+# The static files under their version's address (`app.state.static_root`, its digest) never change: a browser keeps
+# them for a year and asks for none of them again on the next page. Elsewhere under /static/ it asks whether they
+# changed (304).
 STATIC_KEPT = "public, max-age=31536000, immutable"
 STATIC_CHECKED = "no-cache"
 
@@ -231,17 +234,37 @@ STATIC_CHECKED = "no-cache"
 class _StaticCompressed:
     """Gzips the static files (govuk-frontend's CSS and script: 201 KB a cold visit, 33 KB gzipped). Not the pages:
     they carry the session's CSRF token next to what the address asked for (a filter, a search), and compressed
-    together their length could give the token away to someone who watches the line (BREACH)."""
+    together their length could give the token away to someone who watches the line (BREACH).
+
+    A static file needs no session, so its request goes on without the browser's cookies: an error's page under
+    /static/ (a 404) is nobody's, with no session read and no CSRF token in it. A gzipped file's ETag is weak
+    (W/"…"), as its bytes are not the file's: Starlette's StaticFiles compares an If-None-Match weakly, so the browser
+    is still answered 304, which says the same ETag the browser holds, and Vary: Accept-Encoding as the 200 did."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.gzip = GZipMiddleware(app, minimum_size=1000)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/static/"):
-            await self.gzip(scope, receive, send)
-        else:
+        if scope["type"] != "http" or not scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
+            return
+        scope = {**scope, "headers": [(name, value) for name, value in scope["headers"] if name != b"cookie"]}
+        held = [tag.strip() for tag in Headers(scope=scope).get("if-none-match", "").split(",")]
+
+        async def send_marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(raw=message["headers"])
+                etag = headers.get("etag")
+                if message["status"] == 304:
+                    headers.add_vary_header("Accept-Encoding")
+                    if etag and not etag.startswith("W/") and f"W/{etag}" in held:  # the gzipped copy's
+                        headers["ETag"] = f"W/{etag}"
+                elif etag and not etag.startswith("W/") and headers.get("content-encoding") == "gzip":
+                    headers["ETag"] = f"W/{etag}"
+            await send(message)
+
+        await self.gzip(scope, receive, send_marked)
 
 
 async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -253,6 +276,8 @@ async def _security_headers(request: Request, call_next: Callable[[Request], Awa
     path = request.url.path
     if not path.startswith("/static/"):
         return with_security_headers(response, cacheable=False)
-    if response.status_code < 400:
-        response.headers["Cache-Control"] = STATIC_KEPT if path.startswith(VERSIONED_STATIC + "/") else STATIC_CHECKED
+    if response.status_code >= 400:  # no file: kept by no cache (a 404 may be kept by a proxy that is not told)
+        return with_security_headers(response, cacheable=False)
+    versioned = path.startswith(f"{request.app.state.static_root}/")
+    response.headers["Cache-Control"] = STATIC_KEPT if versioned else STATIC_CHECKED
     return with_security_headers(response, cacheable=True)

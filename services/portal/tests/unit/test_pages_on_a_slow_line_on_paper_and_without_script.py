@@ -16,7 +16,6 @@ from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_por
 from services.portal.tests.unit.test_batch_pages import batch, batch_page
 
 from lrs_domain.direct_entry import direct_entry_reference
-from portal.bootstrap import VERSIONED_STATIC
 from portal.web.common import SECURITY_HEADERS
 
 ONE_YEAR = "public, max-age=31536000, immutable"
@@ -25,6 +24,12 @@ ONE_YEAR = "public, max-age=31536000, immutable"
 @pytest.fixture
 def portal() -> StubbedPortal:
     return stubbed_portal()
+
+
+def _versioned(portal: StubbedPortal) -> str:
+    """Where the pages load the static files: their version's address, as the portal named it as it started."""
+    root: str = portal.app.state.static_root
+    return root
 
 
 def _static_addresses(html: str) -> list[str]:
@@ -43,7 +48,7 @@ def _static_addresses(html: str) -> list[str]:
 def test_a_static_file_comes_gzipped_kept_a_year_under_its_version_with_the_security_headers(
     portal: StubbedPortal, file: str
 ) -> None:
-    answer = portal.client().get(f"{VERSIONED_STATIC}/{file}", headers={"Accept-Encoding": "gzip"})
+    answer = portal.client().get(f"{_versioned(portal)}/{file}", headers={"Accept-Encoding": "gzip"})
 
     assert answer.status_code == 200
     assert answer.headers["content-encoding"] == "gzip"
@@ -60,7 +65,7 @@ def test_every_page_names_its_static_files_under_their_version_and_the_plain_add
     shown = client.get("/sign-in", headers={"Accept-Encoding": "gzip"})
 
     addresses = _static_addresses(shown.text)
-    assert len(addresses) == 4 and all(address.startswith(VERSIONED_STATIC + "/") for address in addresses)
+    assert len(addresses) == 4 and all(address.startswith(_versioned(portal) + "/") for address in addresses)
     for address in addresses:
         assert client.get(address).status_code == 200
     assert client.get("/static/portal.css").headers["cache-control"] == "no-cache"  # asked again, answered 304
@@ -84,8 +89,8 @@ def test_the_menu_is_drawn_closed_from_the_first_paint_by_a_script_file_of_the_p
 
     body = shown.text.split('<body class="govuk-template__body">', 1)[1]
     first = body.lstrip().split("\n", 1)[0]
-    assert re.fullmatch(rf'<script src="{re.escape(VERSIONED_STATIC)}/supported.js"></script>', first)
-    script = portal.client().get(f"{VERSIONED_STATIC}/supported.js")
+    assert re.fullmatch(rf'<script src="{re.escape(_versioned(portal))}/supported.js"></script>', first)
+    script = portal.client().get(f"{_versioned(portal)}/supported.js")
     assert script.status_code == 200 and 'classList.add("govuk-frontend-supported")' in script.text
     assert "'unsafe-inline'" not in shown.headers["content-security-policy"]
 

@@ -1,6 +1,8 @@
 // A sprinkle of script; every page works without it.
 import { initAll } from "./vendor/govuk-frontend/govuk-frontend.min.js";
 
+// supported.js has added this class before the page was drawn; added again here in case that script did not run (a
+// page cached from before it was added, or it failed to load), since govuk-frontend's components need it to start.
 document.body.classList.add("govuk-frontend-supported");
 initAll();
 

@@ -223,14 +223,28 @@ async def submit(request: Request, user: AoUser) -> Response:
             return see_other(f"{base(request)}/batches/{made}")
         raise PageError("refused", refused.detail) from refused
     batch_page = f"{base(request)}/batches/{accepted['batch_id']}"
+    queued_now = None
     if accepted["replayed"] and not again:
         earlier = await service.batch(uuid.UUID(accepted["batch_id"]))
         if datetime.fromisoformat(earlier["received_at"]) < upload.kept_at:  # not this upload's own batch
-            sent = {"upload_id": str(upload_id), "upload_key": field(form, "upload_key"), "filename": upload.filename}
-            return await see_other_telling(request, user, batch_page, sent_before=sent)
+            # ingest sets `accepted_at` once, as Kafka takes the batch: after this upload was kept, this submit queued
+            # it (a replay of a batch stored when the file was sent before, which Kafka did not take: its page said to
+            # upload the same file again), so it is the batch the AO was told to make, followed as one just made
+            queued = earlier.get("accepted_at")
+            if queued is None or datetime.fromisoformat(queued) < upload.kept_at:
+                sent = {
+                    "upload_id": str(upload_id),
+                    "upload_key": field(form, "upload_key"),
+                    "filename": upload.filename,
+                }
+                return await see_other_telling(request, user, batch_page, sent_before=sent)
+            queued_now = {"filename": upload.filename}
     await portal.uploads.submitted(upload_id, uuid.UUID(accepted["batch_id"]))
     # a batch maintenance holds is not decided in the next seconds: its page at once, saying so
-    return see_other(batch_page if accepted.get("maintenance") else f"{batch_page}?wait=10")
+    shown = batch_page if accepted.get("maintenance") else f"{batch_page}?wait=10"
+    if queued_now is not None:
+        return await see_other_telling(request, user, shown, queued_now=queued_now)
+    return see_other(shown)
 
 
 def _batch_named(error: ServiceError) -> uuid.UUID | None:
@@ -440,10 +454,10 @@ async def batch_page(
     batch_id: uuid.UUID,
     user: AoUser,
     asked: BatchPageAsked,
-    not_queued: Annotated[str | None, Query(max_length=1)] = None,
+    not_queued: str | None = None,
 ) -> Response:
-    """A batch's page. `not_queued` "1": where Submit sends the AO when ingest answered 503 naming the batch (Kafka
-    did not take it). Ingest's view says `not_published` only once the request that stored the batch must have been
+    """A batch's page. `not_queued` "1" (anything else is as if not asked): where Submit sends the AO when ingest
+    answered 503 naming the batch (Kafka did not take it). Ingest's view says `not_published` only once the request that stored the batch must have been
     answered (its publish timeout and a margin): until then the page says so itself, while the batch is `received`
     (stored, not queued), and does not follow a batch nothing is processing."""
     line, _ = line_asked(asked.line)
@@ -454,6 +468,7 @@ async def batch_page(
     context["not_queued"] = not_queued == "1" and context["batch"]["status"] == "received"
     notice = await notice_for(request, user)
     context["sent_before"] = notice.get("sent_before")
+    context["queued_now"] = notice.get("queued_now")  # a file sent before but not queued then, queued by this submit
     context["entry_sent"] = notice.get("entry_sent")  # a direct entry's, just sent as this batch
     assert user.account.ao_id is not None
     context["sent_by"] = await sent_by(request, context["batch"], user.account.ao_id)
