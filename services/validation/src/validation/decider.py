@@ -49,7 +49,7 @@ from lrs_contracts.batch import BatchRecordsSubmitted, BatchSubmitted, Submitted
 from lrs_contracts.dead_letters import DeadLetter, Headers, error_text
 from lrs_contracts.envelope import Envelope, deterministic_id, utc_now
 from lrs_contracts.environments import LIVE_TOPICS, TopicNames
-from lrs_contracts.outcomes import BatchAbandoned, BatchValidationStarted, RecordStatus
+from lrs_contracts.outcomes import BatchAbandoned, BatchCounts, BatchValidationStarted, RecordStatus
 from lrs_contracts.registry import encode, event_type_of, wrap
 from lrs_contracts.sandpit import SandpitReset
 from lrs_contracts.topics import BATCH_OUTCOMES, BATCH_SUBMITTED
@@ -101,13 +101,19 @@ from validation.sandpit import SandpitResets
 BATCHES_DECIDED = Counter("lrs_validation_batches_total", "Batches decided", ["result"])
 BATCH_RESULTS = ("completed", "failed")
 """Every `result` of BATCHES_DECIDED: a batch decided is completed or failed whole (RS005)."""
-RECORDS_DECIDED = Counter("lrs_validation_records_total", "Records decided", ["status"])
+RECORDS_DECIDED = Counter(
+    "lrs_validation_records_total", "Records decided, by their batch's result", ["status", "result"]
+)
+"""A failed batch's records are counted under `result="failed"`, its passing ones `accepted` or `no_op` as judged
+though none was added: the MI's accepted and unchanged records are those of `result="completed"`."""
+# Both counted once per decision, by the decider that stored it: a batch whose decision was stored before (read
+# again after a restart, a rebalance or a group's reset, or decided by another decider) is not counted again.
 # Every series exported from the start at 0, so that `increase()` sees the first failed batch after a start (a
 # series born at 1 increases by nothing).
 for _result in BATCH_RESULTS:
     BATCHES_DECIDED.labels(_result)
-for _status in RecordStatus:
-    RECORDS_DECIDED.labels(_status.value)
+    for _status in RecordStatus:
+        RECORDS_DECIDED.labels(_status.value, _result)
 DECISION_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 """A 10,000-record batch is decided in about a second; the buckets reach five minutes, well past the "decisions slow"
 alert's 10 s (docs/operations.md, Alerts). With prometheus_client's default buckets, whose top is 10 s, the alert's
@@ -285,7 +291,9 @@ class Decider:
         self._batch_keyed: set[uuid.UUID] = set()  # batches whose own key was found, to destroy when decided
         # per AO, its batches decided (or reset) here: a chunk's state read before the last one is stale
         self._ao_decisions: dict[str, int] = {}
-        self.batches_decided = 0
+        self.batches_decided = 0  # batches whose decision is out: decided here, or stored before and read again
+        # batches whose decision this process stored and has not yet logged (its publishing may be retried)
+        self._decided_here: set[uuid.UUID] = set()
         # The pure work (judging, finishing) on one thread of its own: its buffers come and go in one
         # malloc arena, reused batch after batch, where each thread of asyncio's pool kept an arena
         # holding the free memory of its own largest batch (decision 0091). The GIL runs one at a time anyway.
@@ -490,6 +498,7 @@ class Decider:
                 if judging is not None:
                     judging.cancel()  # all done by now, unless the decision failed first
                 self._count_decision(batch.submitted.ao_id)
+                self._decided_here.discard(batch.submitted.batch_id)
                 self._finished += 1
             if isinstance(outcome, Poisoned):
                 why = f"batch {batch.submitted.batch_id} could not be decided: {outcome.error}"
@@ -610,13 +619,29 @@ class Decider:
                 decision = await self._decide_and_publish_new(batch, causation_id, offsets, judging)
             else:  # decided before: whatever this run found, its key may still stand (a tombstone if it had none)
                 await self._destroy_batch_key(submitted.batch_id)
-            if not decision.published:
+            published_again = not decision.published
+            if published_again:
                 await self._publish(decision.messages, offsets)
                 await self._decisions.mark_published(submitted.batch_id)
         elapsed = time.perf_counter() - started
-        DECISION_SECONDS.observe(elapsed)
-        BATCHES_DECIDED.labels("failed" if decision.failed else "completed").inc()
         self.batches_decided += 1
+        if submitted.batch_id not in self._decided_here:
+            # Decided before (a redelivery after a restart, a rebalance or a group's reset) or by another decider:
+            # counted and logged as decided by the decider that stored it. Its messages went out again if no
+            # decider had marked them published.
+            _log.info(
+                "batch_decided_already",
+                batch_id=str(submitted.batch_id),
+                ao_id=submitted.ao_id,
+                records=len(batch.records),
+                failed=decision.failed,
+                messages=len(decision.messages),
+                published_again=published_again,
+                ms=round(elapsed * 1000, 1),
+            )
+            return
+        self._decided_here.discard(submitted.batch_id)
+        DECISION_SECONDS.observe(elapsed)
         _log.info(
             "batch_decided",
             batch_id=str(submitted.batch_id),
@@ -642,6 +667,7 @@ class Decider:
         submitted = batch.submitted
         decision, messages = await self._decide(batch, causation_id, judging)
         failed, new_states, created = decision.failure is not None, decision.new_states, decision.new_achievement_ids
+        counts = decision.counts
         del decision  # its outcomes and events are in the messages now: free them before sending
         storing = asyncio.create_task(
             self._decisions.record(submitted.batch_id, submitted.ao_id, failed, messages, new_states, created)
@@ -662,8 +688,10 @@ class Decider:
             return elsewhere.decision
         finally:
             await asyncio.wait([storing])  # never leave the store running behind a failed send
-            if not storing.cancelled():
-                storing.exception()  # retrieved: a failed send is what the caller hears about
+            if not storing.cancelled() and storing.exception() is None and storing.result().ours:
+                # Decided here: counted once, as it is stored, even if its sending failed (a retry publishes it).
+                self._decided_here.add(submitted.batch_id)
+                _count_decided(failed, counts)
         await self._decisions.mark_published(submitted.batch_id)
         return StoredDecision(stored.batch_id, stored.failed, stored.messages, True)
 
@@ -684,9 +712,6 @@ class Decider:
         # The messages hold what the parts' verdicts and JSON said: freed before storing and sending (a
         # retry of this decision finds no parts and judges the batch whole).
         parts.clear()
-        RECORDS_DECIDED.labels("accepted").inc(decision.counts.accepted)
-        RECORDS_DECIDED.labels("rejected").inc(decision.counts.rejected)
-        RECORDS_DECIDED.labels("no_op").inc(decision.counts.no_ops)
         return decision, messages
 
     async def _judged_as_they_came(
@@ -893,6 +918,15 @@ async def _delivered(deliveries: Sequence[Any]) -> None:
     failures = [error for future in futures if (error := future.exception()) is not None]  # each one retrieved
     if failures:
         raise failures[0]
+
+
+def _count_decided(failed: bool, counts: BatchCounts) -> None:
+    """A decision stored by this decider, in the metrics: the batch, and its records under the batch's result."""
+    result = "failed" if failed else "completed"
+    BATCHES_DECIDED.labels("failed" if failed else "completed").inc()
+    RECORDS_DECIDED.labels("accepted", result).inc(counts.accepted)
+    RECORDS_DECIDED.labels("rejected", result).inc(counts.rejected)
+    RECORDS_DECIDED.labels("no_op", result).inc(counts.no_ops)
 
 
 def _ready(producer: AIOKafkaProducer) -> bool:

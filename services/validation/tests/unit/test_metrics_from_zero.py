@@ -26,7 +26,8 @@ def test_the_decision_counters_exist_at_zero_before_any_batch() -> None:
     for result in ("completed", "failed"):
         assert f'lrs_validation_batches_total{{result="{result}"}} 0.0' in exported
     for status in ("accepted", "rejected", "no_op"):
-        assert f'lrs_validation_records_total{{status="{status}"}} 0.0' in exported
+        for result in ("completed", "failed"):
+            assert f'lrs_validation_records_total{{result="{result}",status="{status}"}} 0.0' in exported
 
 
 def test_the_values_exported_from_zero_are_every_value_the_decider_counts() -> None:
@@ -34,5 +35,5 @@ def test_the_values_exported_from_zero_are_every_value_the_decider_counts() -> N
     results = re.search(r"BATCHES_DECIDED\.labels\((.*)\)\.inc\(\)", source)
     assert results is not None
     assert set(re.findall(r'"(\w+)"', results.group(1))) == set(decider.BATCH_RESULTS)
-    statuses = set(re.findall(r'RECORDS_DECIDED\.labels\("(\w+)"\)\.inc', source))
+    statuses = set(re.findall(r'RECORDS_DECIDED\.labels\("(\w+)", result\)\.inc', source))
     assert statuses == {status.value for status in RecordStatus}
