@@ -352,10 +352,31 @@ def unseen_characters(text: str) -> list[int] | None:
     return found or None
 
 
-StorableText = Annotated[str, AfterValidator(_checked(one_line=False))]
+WHITE_SPACE = "".join(
+    character
+    for character in map(chr, range(0x3001))
+    if character.isspace() and not REFUSED_IN_TEXT.fullmatch(character)
+)
+"""What a value is trimmed of: the white space `str.strip()` takes (space, TAB, CR, LF, NBSP, EM SPACE, ...; none past
+U+3000), but for the C0 controls it counts as white space (U+000B, U+000C, U+001C to U+001F). Trimmed silently, such a
+control at either end would pass where a value is stripped and be refused where it is kept (XML, a batch's CSV); kept,
+it is refused as inside a value, whatever the way in."""
+
+
+def _edges_checked(value: object) -> object:
+    """A text's control characters at its ends refused before a model strips it (`str_strip_whitespace` takes U+000B,
+    U+000C and U+001C to U+001F as white space): "Lily\x0b" is refused as "Li\x0bly" is, not stored as "Lily"."""
+    if isinstance(value, str):
+        trimmed = value.strip(WHITE_SPACE)
+        if trimmed != value.strip() and (refused := refused_character(trimmed, one_line=False)) is not None:
+            raise ValueError(f"holds {refused}, which cannot be stored or sent")
+    return value
+
+
+StorableText = Annotated[str, BeforeValidator(_edges_checked), AfterValidator(_checked(one_line=False))]
 """Text that may run over lines (a reason, a note): no other control character, lone surrogate or non-character."""
 
-OneLineText = Annotated[str, AfterValidator(_checked(one_line=True))]
+OneLineText = Annotated[str, BeforeValidator(_edges_checked), AfterValidator(_checked(one_line=True))]
 """A name, an address, a filter: `StorableText` without line breaks."""
 
 

@@ -16,6 +16,7 @@ from lrs_contracts.codes import BatchCode
 from lrs_contracts.text import (
     REFUSED_IN_ONE_LINE,
     REFUSED_IN_TEXT,
+    WHITE_SPACE,
     characters_read,
     described_character,
     refused_character,
@@ -27,21 +28,11 @@ MAX_VALUE_CHARACTERS = 1_024
 # How far a value's characters are counted to say how long a value over the limit is (`value_fault`)
 COUNTED_UP_TO = 10_000
 
-# What a value is trimmed of: the white space `str.strip()` takes (space, TAB, CR, LF, NBSP, EM SPACE, ...; none
-# past U+3000), but for the C0 controls it counts as white space (U+000B, U+000C, U+001C to U+001F). Trimmed
-# silently, such a control at either end would pass in CSV and JSON while XML refuses the file for it; kept, it is
-# refused as inside a value (RS001), whatever the format.
-_WHITE_SPACE = "".join(
-    character
-    for character in map(chr, range(0x3001))
-    if character.isspace() and not REFUSED_IN_TEXT.fullmatch(character)
-)
-
 
 def trimmed_value(value: str) -> str | None:
     """The value trimmed of white space, and None when nothing is left (DOMAIN.md §7). A control character other
     than TAB, CR and LF is not white space here: it stays, for `refuse_unstorable` to refuse."""
-    return value.strip(_WHITE_SPACE) or None
+    return value.strip(WHITE_SPACE) or None
 
 
 def value_fault(value: str, *, in_header: bool) -> str | None:
