@@ -304,6 +304,8 @@ any value, name or line of the file, then "…".
 - **Line numbers in CSV** count the file's physical lines, from 1. A quoted value that holds line breaks counts
   every line it spans: when the record on line 5 has a two-line `MISIdentifier`, the next record is line 7. Blank
   lines, and lines of nothing but commas and spaces (a spreadsheet's empty row), are skipped but keep their numbers.
+  An empty record in XML (`<Record/>`) or JSON (`{}`) is not skipped: a program wrote it as a record, so it is one,
+  rejected for each field it lacks (RV021) and counted towards the 30% of RS005; remove it from the file.
   A quoted value that is never closed is refused at the line where its row starts. A quote inside a quoted value
   that is not doubled (`"Ev"ie`) is refused at its line, naming the field: write it twice (`"Ev""ie"`) or remove it.
   A spreadsheet shows the same
