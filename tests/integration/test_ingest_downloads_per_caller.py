@@ -21,7 +21,7 @@ from tests.integration.test_ingest_api import (  # noqa: F401 - ingest_database_
     ingest_database_url,
     running,
 )
-from tests.integration.test_ingest_uploads import _submitted
+from tests.integration.test_ingest_uploads import _fail, _submitted
 from tests.support.waiting import eventually
 
 from ingest.repository import BatchRepository
@@ -74,6 +74,7 @@ def _downloads(ingest: Ingest) -> UploadGate:
 async def held(ingest: Ingest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Held, str, dict[str, str]]]:
     ao_id, headers = await ingest.new_ao()
     batch_id, _ = await _submitted(ingest, headers, batch_file(ao_id, records=3))
+    await _fail(ingest, headers, batch_id, ao_id)  # decided: a batch not decided yet has no results to download
     repository: BatchRepository = ingest.app.state.batches
     holding = Held(repository, batch_id, PER_CALLER)
     monkeypatch.setattr(repository, "records", holding.records)
@@ -112,12 +113,13 @@ async def test_one_download_more_than_a_caller_may_have_sent_at_once_is_answered
         # another caller is not held by this one's downloads
         other_ao, other_headers = await ingest.new_ao()
         other_batch, _ = await _submitted(ingest, other_headers, batch_file(other_ao, records=1))
+        await _fail(ingest, other_headers, other_batch, other_ao)
         assert (await _csv(ingest, other_batch, other_headers)).status_code == 200
     finally:
         holding.released.set()
     for answer in await asyncio.gather(*sending):
         assert answer.status_code == 200, answer.text
-        assert answer.text.startswith("\ufeffLine,MISIdentifier,")  # the whole CSV (no records until decided)
+        assert answer.text.startswith("\ufeffLine,MISIdentifier,")  # the whole CSV
     assert _downloads(ingest).held == 0  # each gave its place back once sent
     assert (await _csv(ingest, holding.batch_id, headers)).status_code == 200
 

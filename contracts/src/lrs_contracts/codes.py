@@ -128,10 +128,14 @@ class ProblemCode(StrEnum):
     LEARNER_IMPORT_UNDER_WAY = "LEARNER_IMPORT_UNDER_WAY"
     VALUE_NOT_STORABLE = "VALUE_NOT_STORABLE"
     BATCH_OF_ANOTHER_AO = "BATCH_OF_ANOTHER_AO"
+    BATCH_NOT_DECIDED = "BATCH_NOT_DECIDED"
     ACHIEVEMENT_OF_ANOTHER_AO = "ACHIEVEMENT_OF_ANOTHER_AO"
     TOO_MANY_RECORDS_WAITING = "TOO_MANY_RECORDS_WAITING"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     PARKED_VALUE_NOT_KEPT = "PARKED_VALUE_NOT_KEPT"
+    SANDPIT_LOG_EXPIRED = "SANDPIT_LOG_EXPIRED"
+    REFERENCE_FILE_REFUSED = "REFERENCE_FILE_REFUSED"
+    REFERENCE_LOAD_UNCONFIRMED = "REFERENCE_LOAD_UNCONFIRMED"
     # what an answer's HTTP status alone says, for the answers no more specific code fits (decision 0136)
     MALFORMED_REQUEST = "MALFORMED_REQUEST"
     INVALID_REQUEST = "INVALID_REQUEST"
@@ -754,6 +758,14 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         fix="Put your own recognition number (like RN9093) in the header (`lrs batch check` shows what the file says), or send the"
         " file with the key of the AO it names. The number is read in capitals: `rn9093` is RN9093's own.",
     ),
+    ProblemCode.BATCH_NOT_DECIDED: CodeExplanation(
+        meaning="The batch is not decided yet (`batch_status`: received, accepted, queued or validating), so it has no"
+        " results to download: its results CSV is there once the batch is completed, failed, abandoned or refused",
+        example="`GET /v1/batches/{batch_id}/records.csv` of a batch a maintenance window holds (`queued`)",
+        source="our decision: a results file is of a decided batch, as the portal offers it",
+        fix="Wait for the decision (`GET /v1/batches/{batch_id}?wait_until_decided=30`, `lrs batch status <batch_id>"
+        " --wait 600`), then download the results again.",
+    ),
     ProblemCode.ACHIEVEMENT_OF_ANOTHER_AO: CodeExplanation(
         meaning="The challenge names (`ao_id`) another awarding organisation than the one that recorded the"
         " achievement on the PLR. No challenge was raised",
@@ -790,8 +802,42 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         example="`lrs dlq show` (`GET /v1/admin/dlq/{id}/value`) of a message a producer sent as a tombstone, to"
         " delete its key",
         source="docs/operations.md (dead letters): a parked message's value is read to mend a corrected copy",
-        fix="There is nothing to mend: skip it (`lrs dlq skip`), or, where `detail` offers it, retry it once its"
+        fix="There is nothing to mend: skip it (`lrs dlq skip ID --reason WHY`), or, where `detail` offers it, retry it once its"
         " consumer takes such a message.",
+    ),
+    ProblemCode.REFERENCE_FILE_REFUSED: CodeExplanation(
+        meaning="A reference file in validation's `VALIDATION_REFERENCE_DIR` cannot be loaded: it is missing, is not"
+        " UTF-8, or has a row that cannot be read (`detail` names the file, the line and why). Nothing was changed:"
+        " batches are judged by the catalogue loaded before",
+        example='`lrs reference load` after the register was saved from Excel as plain "CSV", or saved under its'
+        " new date's name",
+        source="reference/README.md (the reference files)",
+        fix="Correct the file named and load again. The files are read under fixed names: a newer register snapshot"
+        " is saved as `ofqual-approved-qualifications-2025-02-18.csv`, as CSV UTF-8.",
+    ),
+    ProblemCode.REFERENCE_LOAD_UNCONFIRMED: CodeExplanation(
+        meaning="The reference files can be read, but loading them would remove more than 5% of the catalogue's"
+        " qualifications (or leave it empty), or move qualifications to another awarding organisation id, or drop"
+        " an id the catalogue's qualifications use. `detail` gives the counts and names some of them. Nothing was"
+        " changed",
+        example="a register download cut short, leaving 20 of 8,112 qualifications; an AO renumbered in"
+        " `awarding-organisations.csv`",
+        source="docs/operations.md (Reference data and the learner registry)",
+        fix="Check the files. If the change is meant, load again saying so: `lrs reference load --allow-removals`"
+        " (`allow_removals=true`) or `--allow-ao-changes` (`allow_ao_changes=true`). An AO's id is part of every"
+        " achievement's key: moving its qualifications strands the achievements recorded under the old id.",
+    ),
+    ProblemCode.SANDPIT_LOG_EXPIRED: CodeExplanation(
+        meaning="A replay or rebuild of the Sandpit's PLR projection was refused: the Sandpit's PLR log keeps 30 days,"
+        " and some of its partitions no longer start at offset 0, so re-projecting would drop the achievements"
+        " recorded before its first event (`detail` gives where it now starts). Nothing was started. Live's PLR log"
+        " is kept for ever and is never refused so",
+        example="`lrs --sandpit projector replay --from 2026-12-07T19:00Z`, or `lrs --sandpit projector rebuild"
+        " start`, once the Sandpit has run more than 30 days",
+        source="decision 0060 (the Sandpit); docs/operations.md (The Sandpit)",
+        fix="Do not re-project the Sandpit: reset the Sandpits of the AOs whose achievements are wrong"
+        " (`lrs sandpit reset --ao RN9093` with an operator's Sandpit key; an AO's own key, or \"Reset my Sandpit\" in"
+        " the portal, resets its own), and they submit their rehearsal again.",
     ),
     ProblemCode.MALFORMED_REQUEST: CodeExplanation(
         meaning="The request could not be read at all: its body is not UTF-8 (a body in UTF-16 or UTF-32 is named so,"
@@ -928,10 +974,14 @@ PROBLEM_CODE_TITLES: dict[ProblemCode, str] = {
     ProblemCode.LEARNER_IMPORT_UNDER_WAY: "A learner import is under way",
     ProblemCode.VALUE_NOT_STORABLE: "A value that cannot be stored",
     ProblemCode.BATCH_OF_ANOTHER_AO: "The batch is another awarding organisation's",
+    ProblemCode.BATCH_NOT_DECIDED: "The batch is not decided yet",
     ProblemCode.ACHIEVEMENT_OF_ANOTHER_AO: "Wrong awarding organisation",
     ProblemCode.TOO_MANY_RECORDS_WAITING: "Too many records waiting",
     ProblemCode.IDEMPOTENCY_KEY_REUSED: "Idempotency-Key already used for a different file",
     ProblemCode.PARKED_VALUE_NOT_KEPT: "This message kept no bytes",
+    ProblemCode.SANDPIT_LOG_EXPIRED: "The Sandpit's PLR log no longer holds every event",
+    ProblemCode.REFERENCE_FILE_REFUSED: "A reference file cannot be loaded",
+    ProblemCode.REFERENCE_LOAD_UNCONFIRMED: "The reference load needs confirming",
     ProblemCode.MALFORMED_REQUEST: "The request could not be read",
     ProblemCode.INVALID_REQUEST: "Invalid request",
     ProblemCode.UNAUTHENTICATED: "No valid API key",

@@ -26,7 +26,7 @@ def test_an_unknown_service_is_a_usage_error_naming_every_service() -> None:
     )
 
 
-@pytest.mark.parametrize("command", [["list"], ["retry", "12"], ["skip", "12"]])
+@pytest.mark.parametrize("command", [["list"], ["retry", "12"], ["skip", "12", "--reason", "test"]])
 def test_every_dlq_command_says_so_plainly_with_exit_status_2(
     command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -82,7 +82,7 @@ def test_a_retry_that_applied_the_poison_names_the_next_message_that_failed_as_t
 
     assert [request.url.path for request in asked] == ["/v1/admin/dlq/1/retry"]
     err = capsys.readouterr().err
-    assert _hint(err) == ["lrs", "dlq", "skip", "2", "--service", service]
+    assert _hint(err) == ["lrs", "dlq", "skip", "2", "--service", service, "--reason", "WHY"]
     assert "parked message 2, its key's poison now" in err
     assert "skip 1" not in err
 
@@ -96,7 +96,7 @@ def test_a_skip_that_a_message_behind_failed_names_that_message_as_the_one_to_sk
     assert main(["dlq", "skip", "3", "--service", service, "--reason", "a duplicate"]) == ExitCode.FAILED
 
     err = capsys.readouterr().err
-    assert _hint(err) == ["lrs", "dlq", "skip", "5", "--service", service]
+    assert _hint(err) == ["lrs", "dlq", "skip", "5", "--service", service, "--reason", "WHY"]
     assert "held behind the skipped one failed" in err
 
 
@@ -108,7 +108,7 @@ def test_a_retry_whose_poison_failed_again_names_it_still(
     assert main(["dlq", "retry", "1", "--service", "ingest"]) == ExitCode.FAILED
 
     err = capsys.readouterr().err
-    assert _hint(err) == ["lrs", "dlq", "skip", "1", "--service", "ingest"]
+    assert _hint(err) == ["lrs", "dlq", "skip", "1", "--service", "ingest", "--reason", "WHY"]
     assert "the retry failed again" in err
 
 

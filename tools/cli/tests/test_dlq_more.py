@@ -28,7 +28,7 @@ def test_a_retry_that_left_messages_parked_says_so_and_what_to_do() -> None:
 
     assert still_parked_after(failed, LIVE, target="1000000043") == (
         "2 still parked: the retry failed again (first error above); deploy a fix and retry, or skip the poison"
-        " (`lrs dlq skip 1000000043`)"
+        " (`lrs dlq skip 1000000043 --reason WHY`)"
     )
     assert still_parked_after(applied, LIVE, target="1000000043") is None
 
@@ -57,12 +57,12 @@ def test_the_commands_a_sandpit_dlq_names_go_to_the_sandpit(
     sandpit = Connection("lrs_sbx_k1_secret", Environment.SANDPIT)
     failed = [{"topic": "lrs.plr.v1", "applied": 0, "still_parked": 2, "error": "data.grade: Field required"}]
     assert str(still_parked_after(failed, sandpit, target="1000000043")).endswith(
-        "(`lrs --sandpit dlq skip 1000000043`)"
+        "(`lrs --sandpit dlq skip 1000000043 --reason WHY`)"
     )
 
     monkeypatch.setenv("LRS_SANDPIT_API_KEY", "lrs_sbx_k1_secret")
     monkeypatch.setenv("LRS_SANDPIT_INGEST_URL", "http://127.0.0.1:9")  # nothing listens: it must not be reached
-    assert main(["--sandpit", "dlq", "skip", "not-an-id", "--service", "ingest"]) == ExitCode.USAGE
+    assert main(["--sandpit", "dlq", "skip", "not-an-id", "--service", "ingest", "--reason", "test"]) == ExitCode.USAGE
     assert "(from `lrs --sandpit dlq list`)" in capsys.readouterr().err
 
 

@@ -46,7 +46,7 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 def test_another_service_s_id_without_service_is_a_usage_error_and_the_projector_is_not_asked(
     command: str, target: str, asked: list[tuple[str, str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["dlq", command, target]) == ExitCode.USAGE
+    assert main(["dlq", command, target, *(["--reason", "test"] if command == "skip" else [])]) == ExitCode.USAGE
 
     said = " ".join(capsys.readouterr().err.split())
     assert asked == []
@@ -76,7 +76,7 @@ def test_the_hint_names_the_environment_asked(asked: list[tuple[str, str]], caps
 def test_what_the_projector_names_its_parked_events_by_is_asked_of_it(
     command: str, target: str, asked: list[tuple[str, str]]
 ) -> None:
-    assert main(["dlq", command, target]) == ExitCode.OK
+    assert main(["dlq", command, target, *(["--reason", "test"] if command == "skip" else [])]) == ExitCode.OK
 
     assert asked == [(command, target)]
 

@@ -138,7 +138,7 @@ def test_a_skip_whose_events_changed_otherwise_says_another_is_first_now(
     projector.listed_before_skip = [dict(HELD, reason="error", attempts=1)]  # read before offset 28 was parked
     serve(monkeypatch, projector)
 
-    assert main(["dlq", "skip", ULN]) == ExitCode.FAILED
+    assert main(["dlq", "skip", ULN, "--reason", "test"]) == ExitCode.FAILED
 
     err = " ".join(capsys.readouterr().err.split())
     assert f"nothing was skipped: the first parked events of {ULN} changed since they were read" in err
@@ -159,7 +159,7 @@ def test_a_skip_that_leaves_one_parked_suggests_seeing_it_not_skipping_it(
     projector.answer = still_parked  # type: ignore[method-assign]
     serve(monkeypatch, projector)
 
-    assert main(["dlq", "skip", ULN]) == ExitCode.FAILED
+    assert main(["dlq", "skip", ULN, "--reason", "test"]) == ExitCode.FAILED
 
     err = " ".join(capsys.readouterr().err.split())
     assert f"See it (`lrs dlq show {ULN}`); deploy a fix and retry (`lrs dlq retry {ULN}`)" in err
@@ -200,7 +200,7 @@ def test_the_skip_says_the_head_that_names_what_it_drops(
 ) -> None:
     serve(monkeypatch, Projector(POISON, HELD))
 
-    assert main(["dlq", "skip", ULN]) == ExitCode.OK
+    assert main(["dlq", "skip", ULN, "--reason", "test"]) == ExitCode.OK
 
     assert f"(to run this skip again without dropping more: --head {TOPIC}:5:28)" in " ".join(
         capsys.readouterr().err.split()
@@ -210,9 +210,12 @@ def test_the_skip_says_the_head_that_names_what_it_drops(
 @pytest.mark.parametrize(
     ("command", "says"),
     [
-        (["dlq", "skip", ULN, "--head", "5:28"], "is not TOPIC:PARTITION:OFFSET"),
-        (["dlq", "skip", ULN, "--head", f"{TOPIC}:five:28"], "is not TOPIC:PARTITION:OFFSET"),
-        (["dlq", "skip", "3", "--service", "ingest", "--head", f"{TOPIC}:5:28"], "--head is for plr-projector"),
+        (["dlq", "skip", ULN, "--head", "5:28", "--reason", "test"], "is not TOPIC:PARTITION:OFFSET"),
+        (["dlq", "skip", ULN, "--head", f"{TOPIC}:five:28", "--reason", "test"], "is not TOPIC:PARTITION:OFFSET"),
+        (
+            ["dlq", "skip", "3", "--service", "ingest", "--head", f"{TOPIC}:5:28", "--reason", "test"],
+            "--head is for plr-projector",
+        ),
     ],
 )
 def test_a_head_not_named_as_the_projector_names_it_is_a_usage_error(

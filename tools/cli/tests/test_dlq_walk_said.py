@@ -77,7 +77,7 @@ def test_the_skip_a_failed_retry_of_another_service_suggests_names_the_message_a
 
     assert main(["dlq", "retry", "1", "--service", "ingest"]) == ExitCode.FAILED
 
-    assert _hint(capsys.readouterr().err) == ["lrs", "dlq", "skip", "1", "--service", "ingest"]
+    assert _hint(capsys.readouterr().err) == ["lrs", "dlq", "skip", "1", "--service", "ingest", "--reason", "WHY"]
 
 
 def test_the_skip_a_failed_projector_retry_suggests_keeps_its_learner_and_topic(
@@ -87,14 +87,23 @@ def test_the_skip_a_failed_projector_retry_suggests_keeps_its_learner_and_topic(
 
     assert main(["dlq", "retry", "1000000043", "--topic", "lrs.plr.events.v1"]) == ExitCode.FAILED
 
-    assert _hint(capsys.readouterr().err) == ["lrs", "dlq", "skip", "1000000043", "--topic", "lrs.plr.events.v1"]
+    assert _hint(capsys.readouterr().err) == [
+        "lrs",
+        "dlq",
+        "skip",
+        "1000000043",
+        "--topic",
+        "lrs.plr.events.v1",
+        "--reason",
+        "WHY",
+    ]
 
 
 @pytest.mark.parametrize(
     "command",
     [
         ["dlq", "retry", "1", "--service", "ingest", "--topic", "nosuch.topic"],
-        ["dlq", "skip", "1", "--service", "notifier", "--topic", "nosuch.topic"],
+        ["dlq", "skip", "1", "--service", "notifier", "--topic", "nosuch.topic", "--reason", "test"],
         ["dlq", "show", "1", "--service", "reporting", "--topic", "nosuch.topic"],
     ],
 )

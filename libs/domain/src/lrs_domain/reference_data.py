@@ -6,7 +6,7 @@ Public API (each takes the whole text or an iterable of its lines, header row fi
 - `load_ofqual_catalogue(text, ao_ids) -> tuple[Qualification, ...]` — the Ofqual register snapshot
   (`QualificationNumber, QualificationName, AwardingOrganisation, Level, QualificationType`); rows are
   RQF qualifications with the default grade set of their type; `ao_ids` maps AO name → AO id;
-- `load_extra_qualifications(text) -> tuple[Qualification, ...]` — the project's extra rows
+- `load_extra_qualifications(text, ao_ids=None) -> tuple[Qualification, ...]` — the project's extra rows
   (`QualificationNumber,Pathway,QualificationName,AwardingOrganisationId,AwardingOrganisation,Level,
   QualificationType,Framework,Kind,GradeSet`, GradeSet `|`-separated, empty = default of the type);
 - `load_learners(text, today) -> tuple[Learner, ...]` — `ULN,GivenName,FamilyName,DateOfBirth,Gender,
@@ -23,16 +23,16 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import date
 from typing import TypeVar
 
 from lrs_contracts.reference import Framework, QualificationKind
 from lrs_contracts.text import refused_character
-from lrs_domain.formats.values import refused_in_line, unseen_line_fault
+from lrs_domain.formats.values import refused_in_line, trimmed_value, unseen_line_fault
 from lrs_domain.grades import default_grade_set
-from lrs_domain.identifiers import is_valid_uln, mask_uln, parse_qan
-from lrs_domain.names import name_length
+from lrs_domain.identifiers import display_qan, is_valid_uln, mask_uln, parse_qan
+from lrs_domain.names import name_length, name_too_long
 from lrs_domain.reference import AwardingOrganisation, Learner, Qualification
 from lrs_domain.rules import EARLIEST_BIRTH_DATE as EARLIEST_BIRTH_DATE  # a batch record's range too (decision 0176)
 from lrs_domain.rules import MAX_NAME_LENGTH, parse_iso_date, why_not_a_date
@@ -61,7 +61,25 @@ class ReferenceDataError(ValueError):
 
 
 def load_awarding_organisations(text: str | Iterable[str]) -> tuple[AwardingOrganisation, ...]:
-    return _load(text, _AO_COLUMNS, _awarding_organisation)
+    """The file's AOs; an id on two rows, or a name on two rows (the register names an AO by name: which id is its
+    own could not be told), is refused naming both lines."""
+    lines: list[int] = []
+    organisations = _load(text, _AO_COLUMNS, _awarding_organisation, lines)
+    ids: dict[str, int] = {}
+    names: dict[str, tuple[int, str]] = {}
+    for organisation, line in zip(organisations, lines, strict=True):
+        if (first := ids.setdefault(organisation.ao_id, line)) != line:
+            raise ReferenceDataError(
+                f"line {line}: AwardingOrganisationId {organisation.ao_id} is on line {first} too: give each awarding"
+                " organisation one row"
+            )
+        first, first_id = names.setdefault(organisation.name, (line, organisation.ao_id))
+        if first != line:
+            raise ReferenceDataError(
+                f"line {line}: awarding organisation {organisation.name!r} is on line {first} too, as {first_id}:"
+                " an awarding organisation has one id and one row"
+            )
+    return organisations
 
 
 def load_ofqual_catalogue(text: str | Iterable[str], ao_ids: Mapping[str, str]) -> tuple[Qualification, ...]:
@@ -84,11 +102,41 @@ def load_ofqual_catalogue(text: str | Iterable[str], ao_ids: Mapping[str, str]) 
             grade_set=default_grade_set(qualification_type, QualificationKind.QUALIFICATION),
         )
 
-    return _load(text, _OFQUAL_COLUMNS, qualification)
+    lines: list[int] = []
+    return _once_each(_load(text, _OFQUAL_COLUMNS, qualification, lines), lines)
 
 
-def load_extra_qualifications(text: str | Iterable[str]) -> tuple[Qualification, ...]:
-    return _load(text, _EXTRA_COLUMNS, _extra_qualification)
+def load_extra_qualifications(
+    text: str | Iterable[str], ao_ids: Collection[str] | None = None
+) -> tuple[Qualification, ...]:
+    """The extra rows; `ao_ids`, when given: the AO ids of the awarding organisations list, and a row naming any
+    other is refused."""
+
+    def qualification(row: dict[str, str]) -> Qualification:
+        extra = _extra_qualification(row)
+        if ao_ids is not None and extra.awarding_organisation_id not in ao_ids:
+            raise ValueError(
+                f"AwardingOrganisationId {extra.awarding_organisation_id} is not in the awarding organisations list"
+            )
+        return extra
+
+    lines: list[int] = []
+    return _once_each(_load(text, _EXTRA_COLUMNS, qualification, lines), lines)
+
+
+def _once_each(qualifications: tuple[Qualification, ...], lines: list[int]) -> tuple[Qualification, ...]:
+    """`qualifications`, one file's, each (qualification number, pathway) on one row: one on two rows is refused
+    naming both lines (the last row would otherwise silently win, and be counted twice)."""
+    seen: dict[tuple[str, str | None], int] = {}
+    for qualification, line in zip(qualifications, lines, strict=True):
+        key = (qualification.qualification_number, qualification.pathway)
+        if (first := seen.setdefault(key, line)) != line:
+            pathway = f" (pathway {qualification.pathway})" if qualification.pathway else ""
+            raise ReferenceDataError(
+                f"line {line}: qualification {display_qan(qualification.qualification_number)}{pathway} is on line"
+                f" {first} too: give each qualification one row"
+            )
+    return qualifications
 
 
 def load_learners(text: str | Iterable[str], today: date) -> tuple[Learner, ...]:
@@ -153,17 +201,26 @@ def _learner(row: dict[str, str], today: date) -> Learner:
 
 
 def _learner_name(row: dict[str, str], column: str) -> str:
-    """The name, trimmed: 1 to 35 characters (DOMAIN §7) of one line of storable text (`lrs_contracts.text`)."""
-    name = _required(row, column)
-    if (length := name_length(name)) > MAX_NAME_LENGTH:
-        raise ValueError(f"{column} is {length} characters long; a name has at most {MAX_NAME_LENGTH}")
+    """The name, trimmed of white space (a control character at an end is kept, to be refused, as a batch's name's
+    is: `trimmed_value`): 1 to 35 characters (DOMAIN §7) of one line of storable text (`lrs_contracts.text`)."""
+    name = trimmed_value(row.get(column) or "")
+    if name is None:
+        raise ValueError(f"{column} is empty")
+    if name_too_long(name, MAX_NAME_LENGTH):
+        raise ValueError(f"{column} is {name_length(name)} characters long; a name has at most {MAX_NAME_LENGTH}")
     refused = refused_character(name, one_line=True, one_line_is="a name")
     if refused is not None:
         raise ValueError(f"{column} holds {refused}, which cannot be stored or sent")
     return name
 
 
-def _load(text: str | Iterable[str], columns: tuple[str, ...], build: Callable[[dict[str, str]], T]) -> tuple[T, ...]:
+def _load(
+    text: str | Iterable[str],
+    columns: tuple[str, ...],
+    build: Callable[[dict[str, str]], T],
+    lines: list[int] | None = None,
+) -> tuple[T, ...]:
+    """The rows built; `lines`, when given, gets the line each row built ends on."""
     reader = csv.DictReader(_lines(text))
     missing = [column for column in columns if column not in (reader.fieldnames or ())]
     if missing:
@@ -183,6 +240,8 @@ def _load(text: str | Iterable[str], columns: tuple[str, ...], build: Callable[[
             continue
         try:
             loaded.append(build(row))
+            if lines is not None:
+                lines.append(reader.line_num)
         except ValueError as error:  # includes UnknownQualificationType
             raise ReferenceDataError(f"line {reader.line_num}: {error}") from error
     return tuple(loaded)

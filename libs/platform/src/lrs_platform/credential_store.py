@@ -59,6 +59,18 @@ class NoKeyToRotateError(ValueError):
     of none, and an operator key without scopes does everything (decision 0122)."""
 
 
+class NoSuchKeyError(LookupError):
+    """`CredentialStore.revoke_key` of a key id no key of the store has: nothing was revoked."""
+
+
+class KeyRevokedAlreadyError(ValueError):
+    """`CredentialStore.revoke_key` of a key revoked before: nothing changed. `key` says when, and by whom."""
+
+    def __init__(self, key: StoredKey) -> None:
+        super().__init__(f"key {key.key_id} of {key.principal} is revoked already")
+        self.key = key
+
+
 @dataclass(frozen=True)
 class IssuedKey:
     key_id: str
@@ -183,14 +195,22 @@ def reserved_label_refusal(label: str | None) -> str | None:
     return None
 
 
+MAX_LABEL_CHARACTERS = 100
+"""The longest label a key may carry, whoever makes it (`label_refusal`): the portal's key form took no more, and cut a
+longer one without saying so, where `lrs credentials` kept it whole."""
+
+
 def label_refusal(label: str | None) -> str | None:
     """Why a key may not carry `label` (None: it may): the rule every caller shares (`lrs credentials`, the portal,
     `CredentialStore.issue` and `rotate`). A label is one line of text (`refused_character`): a line break, a
     control character (a terminal's ESC) or a bidirectional control in it would forge or hide rows of `lrs
-    credentials list`, what an access review reads; and it may not pass for a session key's
+    credentials list`, what an access review reads; it is at most `MAX_LABEL_CHARACTERS` long, refused rather than
+    cut (its end may be what tells two keys apart); and it may not pass for a session key's
     (`reserved_label_refusal`)."""
     if label is not None and (refused := refused_character(label, one_line=True, one_line_is="a key's label")):
         return f"The label holds {refused}: type it again without it."
+    if label is not None and len(label) > MAX_LABEL_CHARACTERS:
+        return f"The label is {len(label):,} characters long: shorten it to {MAX_LABEL_CHARACTERS} or fewer."
     return reserved_label_refusal(label)
 
 
@@ -336,6 +356,30 @@ class CredentialStore:
             await _record_changes(connection, revoked, "revoked", by)
         self._forget_cached(key_ids)
         return len(revoked)
+
+    async def revoke_key(self, key_id: str, *, by: str) -> StoredKey:
+        """Revokes the one key `key_id`, whoever's it is (an AO's, a provider's, a learner's, an operator's, a
+        person's portal session), and keeps who did (`by`) with it, as `revoke` and `rotate` do; the principal's
+        other keys stay. The key as it stands now. `NoSuchKeyError` for an id no key has, `KeyRevokedAlreadyError`
+        (when, by whom) for a key revoked before: nothing changed either way."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            revoked = await connection.fetchval(
+                "UPDATE identity.credentials SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL"
+                " RETURNING key_id",
+                key_id,
+            )
+            if revoked is not None:
+                await _record_changes(connection, [key_id], "revoked", by)
+            row = await connection.fetchrow(
+                f"SELECT {_STORED_KEY_COLUMNS} FROM identity.credentials WHERE key_id = $1", key_id
+            )
+        if revoked is not None:
+            self._forget_cached([key_id])
+        if row is None:
+            raise NoSuchKeyError(key_id)
+        if revoked is None:
+            raise KeyRevokedAlreadyError(_stored_key(row))
+        return _stored_key(row)
 
     async def revoke_listed(
         self,

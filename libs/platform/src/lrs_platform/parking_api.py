@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.text import OneLineText, StorableText
@@ -56,10 +57,40 @@ class RetryRequest(BaseModel):
     )
 
 
+# What a skip without a reason (none, empty, or spaces and line breaks alone) is refused with: the portal's Skip form's
+# words, so the API, `lrs dlq skip` and the portal ask for it alike.
+SKIP_REASON_MISSING = "Say why the message is dropped: it is kept with the record of the skip"
+
+
+def _skip_reason_said(reason: str) -> str:
+    if not reason.strip():
+        raise ValueError(SKIP_REASON_MISSING)
+    return reason
+
+
 class SkipRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: StorableText | None = Field(default=None, max_length=500)
+    # nullable in the schema, as it was when a skip took no reason (the documents' models keep their shape within a
+    # version), but refused when left out, null or blank, before anything is skipped
+    reason: Annotated[StorableText, AfterValidator(_skip_reason_said)] | None = Field(
+        default=None,
+        max_length=500,
+        description="why the message is dropped; kept with the record of the skip (`GET /v1/admin/dlq/actions`)."
+        " Required: a skip without one (no body, no `reason`, null, or spaces and line breaks alone) is refused,"
+        " 422, and nothing is skipped",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reason_asked_for(cls, data: Any) -> Any:
+        # a reason left out (or null) is refused in the same words as a blank one, not pydantic's "Field required"
+        if isinstance(data, dict) and data.get("reason") is None:
+            return {**data, "reason": ""}
+        return data
+
+
+_Skip = TypeVar("_Skip", bound=SkipRequest)
 
 
 class ParkedView(BaseModel):
@@ -289,7 +320,9 @@ async def dlq_retry(
     summary="Drop the poison at the head of a parked message's key and apply the rest",
     responses=problem_responses(404, 409, 503),
     response_model=Replayed,
-    openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
+    # the body is required (`{"reason": "…"}`); it is taken as optional only to refuse its absence in the words a
+    # blank reason is refused with
+    openapi_extra={**operator_scope(OperatorScope.DEAD_LETTERS), "requestBody": {"required": True}},
 )
 async def dlq_skip(
     parked_id: Annotated[int, Path(ge=1, le=LARGEST_BIGINT)],
@@ -297,7 +330,16 @@ async def dlq_skip(
     request: Request,
     body: Annotated[SkipRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    return await _replayed(_office(request).skip(parked_id, str(principal), body.reason if body else None))
+    body = skip_asked(body)
+    return await _replayed(_office(request).skip(parked_id, str(principal), body.reason))
+
+
+def skip_asked(body: _Skip | None) -> _Skip:
+    """A skip's request, refused (422, in the words of a blank reason) when it was sent with no body at all."""
+    if body is None:
+        missing = {"type": "value_error", "loc": ("body", "reason"), "msg": SKIP_REASON_MISSING}
+        raise RequestValidationError([missing | {"ctx": {"error": SKIP_REASON_MISSING}}])
+    return body
 
 
 class Reporting(Protocol):

@@ -50,3 +50,18 @@ def test_a_label_of_one_line_passes_and_a_session_keys_is_still_refused() -> Non
     assert label_refusal("Siân's nightly sync") is None
     refusal = label_refusal("portal session: nightly")
     assert refusal is not None and "marks the portal's session keys" in refusal
+
+
+async def test_the_store_refuses_a_label_over_the_limit_saying_so_rather_than_cutting_it() -> None:
+    """One limit for a label on every surface (report parity, finding 2): the portal cut one to 100 characters
+    unsaid, `lrs credentials` kept it whole."""
+    label_refusal = credential_store.label_refusal
+    limit = credential_store.MAX_LABEL_CHARACTERS
+    assert limit == 100
+    assert label_refusal("x" * limit) is None
+    assert label_refusal("x" * (limit + 49)) == "The label is 149 characters long: shorten it to 100 or fewer."
+    store = CredentialStore(_NoDatabase())
+    with pytest.raises(ValueError, match="The label is 101 characters long"):
+        await store.issue(Principal.parse("ao:RN9093"), "y" * (limit + 1))
+    with pytest.raises(ValueError, match="The label is 101 characters long"):
+        await store.rotate(Principal.parse("ao:RN9093"), "y" * (limit + 1))

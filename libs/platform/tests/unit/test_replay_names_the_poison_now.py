@@ -124,6 +124,6 @@ async def test_a_skip_of_a_message_no_consumer_re_applies_answers_no_poison(
     )
     [row] = parked.rows.values()
 
-    result = await answered(client, f"/v1/admin/dlq/{row.id}/skip")
+    result = await answered(client, f"/v1/admin/dlq/{row.id}/skip", {"reason": "the AO resubmits the batch"})
 
     assert (result["skipped"], result["still_parked"], result["poison_id"]) == (1, 0, None)

@@ -76,20 +76,29 @@ def _within_length(what: str, text: str) -> str:
     return text
 
 
+def _lines_ended_with_lf(text: str) -> str:
+    """`text` with each line ended by LF alone: a browser sends a textarea's line breaks as CR LF, a file written on
+    Windows holds CR LF, and an old Mac's a lone CR. Every surface (the portal, the API, `lrs`) then stores, counts
+    and compares the same text, whichever its line ends were."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _reason_said(reason: str) -> str:
     """A reason of the allowed length with something in it a reader sees: spaces, zero-width spaces and other
-    invisible characters alone reach the AO's email as a blank, and hold the achievement's one open challenge."""
+    invisible characters alone reach the AO's email as a blank, and hold the achievement's one open challenge. Its
+    lines end with LF (`_lines_ended_with_lf`)."""
     if not has_visible_text(reason):
         raise ValueError("Say what is wrong with the data: the reason is empty")
-    return _within_length("reason", reason)
+    return _within_length("reason", _lines_ended_with_lf(reason))
 
 
 def _note_said(note: str | None) -> str | None:
     """A note of the allowed length, or None for one with nothing in it a reader sees (as if none was given): an
-    upheld or rejected resolution is then refused for want of one (`NoteRequired`)."""
+    upheld or rejected resolution is then refused for want of one (`NoteRequired`). Its lines end with LF
+    (`_lines_ended_with_lf`), as the portal sends it: the learner reads the same note whoever's surface resolved."""
     if note is None or not has_visible_text(note):
         return None
-    return _within_length("note", note)
+    return _within_length("note", _lines_ended_with_lf(note))
 
 
 # The words of a length refusal are the validators' own (lrs_platform.problems names the field before them), not

@@ -777,9 +777,10 @@ async def list_records(
     response_class=Response,
     responses={
         200: {
-            "description": "Line, MISIdentifier, Action, ULN (last 4 digits), Status, Codes, Messages, PLRChanged"
-            " (Y: the record changed the learner's PLR; N: it did not, as no record of a failed batch did; empty"
-            " while the batch is not decided); UTF-8 with a byte-order mark, which spreadsheets read as UTF-8. An"
+            "description": "The results of a decided batch (completed, failed, abandoned or refused: a batch not"
+            " decided yet is 409 BATCH_NOT_DECIDED): Line, MISIdentifier, Action, ULN (last 4 digits), Status, Codes,"
+            " Messages, PLRChanged (Y: the record changed the learner's PLR; N: it did not, as no record of a failed"
+            " batch did); UTF-8 with a byte-order mark, which spreadsheets read as UTF-8. An"
             " MISIdentifier starting with =, +, -, @, a tab or a carriage return is prefixed with ' so that a"
             " spreadsheet does not run it as a formula (`-2+3` comes back as `'-2+3`); the JSON view"
             " (`/records`) has the value as sent",
@@ -789,10 +790,14 @@ async def list_records(
             401,
             403,
             404,
+            409,
             422,
             429,
             503,
             descriptions={
+                409: "BATCH_NOT_DECIDED: the batch is not decided yet (`batch_status`: received, accepted, queued or"
+                " validating), so it has no results to download yet: ask again once its view says it is decided"
+                " (`GET /v1/batches/{batch_id}?wait_until_decided=30`)",
                 429: "TOO_MANY_REQUESTS: as many of the caller's results downloads (3 by default,"
                 " `INGEST_MAX_DOWNLOADS_PER_CALLER`; an AO's keys and portal users are one caller) are being sent at"
                 " the moment (`limit`). Download it again after `Retry-After` seconds",
@@ -807,12 +812,24 @@ async def download_records(
     batches: Batches,
     settings: Settings,
     downloads: Downloads,
+    maintenance: Maintenance,
     status: Annotated[RecordStatus | None, Query(description="only records with this result")] = None,
+    code: Annotated[
+        str | None,
+        Query(
+            pattern=FINDING_CODE,
+            description="only records with a finding (an error or a warning) of this code, e.g. RV004; with `status`,"
+            " the records of both",
+        ),
+    ] = None,
 ) -> Response:
     row = await batches.get(batch_id, ao_id=scope_for(principal))
     if row is None:
         raise _not_found(batch_id)
     batch_status = BatchStatus(row["status"])
+    if batch_status not in DECIDED_STATUSES:
+        # its records are not all there yet: a file of some, or none, would read as the batch's results
+        raise _not_decided(batch_id, status_shown(await maintenance.closure(), batch_status))
     filename = records_csv_filename(batch_id, settings.environment)
     # The CSV is built a slice at a time on the event loop while it is sent: a caller's downloads at once are bounded,
     # as its uploads are, and each keeps its place until its last byte is sent or its client has gone.
@@ -824,13 +841,25 @@ async def download_records(
     try:
         return _SentInPlace(
             place,
-            _records_csv(batches, batch_id, batch_status, status.value if status else None, format_of(row)),
+            _records_csv(batches, batch_id, batch_status, status.value if status else None, format_of(row), code),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
     except BaseException:
         place.close()
         raise
+
+
+def _not_decided(batch_id: uuid.UUID, shown: BatchStatus) -> ProblemError:
+    """The results download of a batch not decided yet: said with its status, as its view says it."""
+    return ProblemError(
+        409,
+        "The batch is not decided yet",
+        f"Batch {batch_id} is {shown.value}, not decided yet: it has no results to download until it is decided. Its"
+        f" view (GET /v1/batches/{batch_id}) says when it is.",
+        ProblemCode.BATCH_NOT_DECIDED,
+        batch_status=shown.value,
+    )
 
 
 class _SentInPlace(StreamingResponse):
@@ -882,18 +911,15 @@ async def _records_csv(
     status: BatchStatus,
     only: str | None = None,
     fmt: BatchFormat | None = None,
+    code: str | None = None,
 ) -> AsyncIterator[str]:
-    """The results CSV (`only`: of the records with that result; `fmt`: the batch's format, in whose words its
-    findings are said) a slice at a time once the batch is decided (its records no longer change); in one read while
-    it is not, so that no record is missed or written twice as outcomes arrive."""
+    """The results CSV of a decided batch (its records no longer change), a slice at a time (`only`: of the records
+    with that result; `code`: with a finding of that code; `fmt`: the batch's format, in whose words its findings are
+    said)."""
     yield records_csv_head()
-    if status not in DECIDED_STATUSES:
-        records, _ = await batches.records(batch_id, status=only, limit=None)
-        yield records_csv_rows(record_view(record, status, fmt) for record in records)
-        return
     offset = 0
     while True:
-        records, total = await batches.records(batch_id, status=only, limit=CSV_SLICE, offset=offset)
+        records, total = await batches.records(batch_id, status=only, limit=CSV_SLICE, offset=offset, code=code)
         if records:
             yield records_csv_rows(record_view(record, status, fmt) for record in records)
         offset += len(records)

@@ -122,7 +122,7 @@ class OneBatchOfOneRecord:
         return {"status": "completed", "format": self.fmt}
 
     async def records(
-        self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0
+        self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0, code: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
         errors = [
             {"code": "RV020", "field": None, "message": DUPLICATE},

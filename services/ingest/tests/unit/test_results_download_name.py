@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from services.ingest.tests.unit.test_ingest_key_reused import NoMaintenance
 
 from ingest import api
 from ingest.uploads import UploadGate
@@ -29,7 +30,7 @@ class OneDecidedBatch:
         return {"status": "completed"}
 
     async def records(
-        self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0
+        self, batch_id: uuid.UUID, *, status: str | None, limit: int | None, offset: int = 0, code: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
         return [], 0
 
@@ -43,6 +44,7 @@ async def test_the_results_csv_is_named_for_its_environment(environment: Environ
     app.state.batches = OneDecidedBatch()
     app.state.settings = Settings(environment)
     app.state.downloads = UploadGate(per_caller=3, overall=None)
+    app.state.maintenance = NoMaintenance()
     app.dependency_overrides[current_principal] = lambda: Principal.parse("ao:RN5133")
     batch_id = uuid.uuid4()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as client:

@@ -17,7 +17,8 @@ from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import OperatorScope, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import InvalidPageToken
-from lrs_platform.parking_api import NO_VALUE, VALUE_RESPONSES, DeadLetterActions, value_response
+from lrs_platform.parking_api import NO_VALUE, VALUE_RESPONSES, DeadLetterActions, skip_asked, value_response
+from lrs_platform.parking_api import SkipRequest as ReasonedSkip
 from lrs_platform.problems import ProblemError, handle_problem, problem_responses
 from plr_projector.admin_models import (
     DrainResults,
@@ -56,7 +57,10 @@ async def operation_problem(request: Request, error: Exception) -> JSONResponse:
     """An operation's refusal as the problem its routes answer (`_REFUSALS`): registered once on the app, for every
     route that runs one."""
     assert isinstance(error, OperationError)
-    return await handle_problem(request, ProblemError(_REFUSAL_STATUS[error.refusal], error.title, error.detail))
+    code = getattr(error, "code", None)  # a refusal of its own (`replays.SandpitLogExpired`); else the status's
+    return await handle_problem(
+        request, ProblemError(_REFUSAL_STATUS[error.refusal], error.title, error.detail, code=code)
+    )
 
 
 admin_router = APIRouter(prefix="/v1/admin", tags=["operations"], responses=problem_responses(401, 403))
@@ -79,10 +83,11 @@ class ParkedPlace(BaseModel):
     offset: int = Field(ge=0)
 
 
-class SkipRequest(BaseModel):
+class SkipRequest(ReasonedSkip):
+    """A skip of a learner's first parked events: a reason required, as every consumer's skip asks for one."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reason: StorableText | None = Field(default=None, max_length=500)
     heads: list[ParkedPlace] | None = Field(
         default=None,
         max_length=16,
@@ -349,14 +354,14 @@ async def dlq_skip(
     body: Annotated[SkipRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     _require_live_projection(projector)
-    reason = body.reason if body else None
+    body = skip_asked(body)
     heads = (
         {(_logical(projector, head.topic) or head.topic, head.partition, head.offset) for head in body.heads}
-        if body is not None and body.heads is not None
+        if body.heads is not None
         else None
     )
     results = await projector.dead_letters.skip(
-        uln, _logical(projector, topic), str(principal), reason, expected_heads=heads
+        uln, _logical(projector, topic), str(principal), body.reason, expected_heads=heads
     )
     return {"results": results}
 

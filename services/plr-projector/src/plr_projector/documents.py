@@ -146,7 +146,16 @@ class PersonalLearningRecord(_Described):
         description="to operators only (absent for others): whether the learner was erased (under any of their"
         " ULNs, as far as the projector has read): no achievement can be recorded for them any more (RV004) and"
         " providers are refused their PLR (410 `LEARNER_ERASED`), whatever `ability_to_share` says. When they were"
-        " erased is the erasure audit's (validation: `lrs learners erasures --uln`)",
+        " erased is the erasure audit's (validation: `lrs learners erasures --uln`). An AO's read says"
+        " `learner_erased` instead",
+    )
+    learner_erased: bool | None = Field(
+        None,
+        description="to an awarding organisation only (absent for others), as in its view of the learner"
+        " (`GET /v1/ao/achievements`): true when the learner was erased (under any of their ULNs) and this AO has"
+        " achievements of theirs: every record for them is refused RV004, so these can no longer be updated,"
+        " withdrawn or reinstated; false otherwise (so no AO learns of the erasure of a learner it recorded nothing"
+        " for)",
     )
     consistency: Consistency | None = Field(None, description="present when the read asked to see its writes")
 

@@ -178,8 +178,10 @@ async def _plr_document(
             )
         challenged = await projector.model.challenged(connection, [row.achievement_id for row in achievements])
         # said to an AO that recorded something for the learner (whose every record for them is refused RV004
-        # anyway), so that it is not offered changes it cannot make; never to one probing ULNs it has no record of
-        recorded = only_ao is not None and any(row.ao_id == only_ao for row in achievements)
+        # anyway), so that it is not offered changes it cannot make; never to one probing ULNs it has no record of.
+        # In its view of the learner (`only_ao`) and in its PLR read alike (what an MIS and `lrs plr show` read)
+        viewing_ao = only_ao if only_ao is not None else audience.ao_id if principal.kind is PrincipalKind.AO else None
+        recorded = viewing_ao is not None and any(row.ao_id == viewing_ao for row in achievements)
         erased = recorded and await projector.model.any_erased(connection, group.ulns)
         # an operator's own read says whether the learner was erased: providers are refused (410) and every AO's
         # record for them RV004, which its sharing line would otherwise hide (incident walk, finding 3)
@@ -227,7 +229,8 @@ async def _plr_document(
         "events_held_in_dead_letters": held
         if principal.kind in (PrincipalKind.LEARNER, PrincipalKind.OPERATOR)
         else None,
-        **({"learner_erased": erased} if only_ao is not None else {}),  # the AO view's (`AoAchievements`)
+        # the AO view's (`AoAchievements`), and an AO's own PLR read (`PersonalLearningRecord`)
+        **({"learner_erased": erased} if viewing_ao is not None else {}),
         **({"erased": erased_for_operator} if operator_read else {}),  # an operator's read (`PersonalLearningRecord`)
     }
 
@@ -244,7 +247,8 @@ async def _plr_document(
         " asked with `include_withdrawn` or `include_history` true it is refused (403, title 'Not shown to"
         " providers', code `FORBIDDEN`), nothing read (decision 0012), rather than answered without them; the"
         " learner, or the awarding organisation that recorded an achievement, can tell it what the achievement was"
-        " before."
+        " before. An AO's read says `learner_erased` (true only when it has achievements of an erased learner, as"
+        " `GET /v1/ao/achievements` does), an operator's `erased`."
         " A ULN no learner can have is 422 before any of that: a wrong check digit `RV002`, the temporary ULN"
         " `RV003`."
     ),

@@ -36,6 +36,7 @@ from plr_projector.rebuild import (
     ranges_to_json,
     worker_environment,
 )
+from plr_projector.replays import refuse_an_expired_sandpit_log
 from plr_projector.store import (
     BULK_COLUMNS,
     LIVE_SCHEMA,
@@ -303,6 +304,11 @@ class Rebuilds:
         schema = f"plr_rebuild_{rebuild_id}"
         targets = await self.probe.end_offsets(self.live.partitions)
         firsts = await self.probe.beginning_offsets(self.live.partitions)
+        refuse_an_expired_sandpit_log(
+            self.live.topics.environment,
+            {partition: offset for (topic, partition), offset in firsts.items() if topic == PLR_TOPIC},
+            "rebuild",
+        )
         ranges = {key: (min(firsts.get(key, 0), target), target) for key, target in targets.items()}
         plr_partitions = sum(1 for topic, _ in ranges if topic == PLR_TOPIC)
         count = min(planned, plr_partitions)
@@ -714,6 +720,15 @@ class Rebuilds:
             " if this is refused again, abandon the rebuild and start a new one.",
         )
 
+    @property
+    def _current_model(self) -> str:
+        """The model a rebuild replaces, as operators are told of it: in the Sandpit, not "live" (report-sandpit
+        finding 6: an operator reading "live" under the SANDPIT banner may think live's PLR is involved)."""
+        topics = getattr(self.live, "topics", None)  # a runner's; a test's stand-in may have none: live's words
+        return (
+            "the Sandpit's current model" if topics is not None and topics.environment.is_sandpit else "the live model"
+        )
+
     def _no_rebuild(self, then: str) -> OperationError:
         """The refusal when there is no rebuild, saying what became of the last one (switched to or abandoned by
         another operator meanwhile, perhaps at the same moment)."""
@@ -721,7 +736,7 @@ class Rebuilds:
         if self._ended is not None:
             rebuild_id, by = self._ended.rebuild_id, f" by {self._ended.finished_by}" if self._ended.finished_by else ""
             detail += (
-                f" Rebuild {rebuild_id} was switched to{by}: its model is the live one."
+                f" Rebuild {rebuild_id} was switched to{by}: its model is {self._current_model}."
                 if self._ended.state == "switched"
                 else f" Rebuild {rebuild_id} was abandoned{by} and its schema dropped."
             )
@@ -753,7 +768,7 @@ class Rebuilds:
 
     async def compare(self) -> dict[str, Any]:
         async with self._deciding:
-            job = self._caught_up("compared with the live model")
+            job = self._caught_up(f"compared with {self._current_model}")
             async with (
                 self._aligned(job) as targets,
                 self.pool.acquire() as connection,

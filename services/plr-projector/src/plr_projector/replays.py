@@ -6,13 +6,15 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from aiokafka import TopicPartition
 
+from lrs_contracts.codes import ProblemCode
+from lrs_contracts.environments import SANDPIT_RETENTION, Environment
 from lrs_platform.kafka import make_consumer
 from lrs_platform.logging import get_logger
 from plr_projector.consumer import Runner
@@ -51,6 +53,32 @@ def parse_replay_from(text: str) -> int | datetime:
             " offset.",
         )
     return moment
+
+
+class SandpitLogExpired(OperationError):
+    """A re-projection of the Sandpit refused because its PLR log has dropped events its model still holds."""
+
+    code = ProblemCode.SANDPIT_LOG_EXPIRED
+
+
+def refuse_an_expired_sandpit_log(environment: Environment, firsts: Mapping[int, int], what: str) -> None:
+    """Refuses a replay or rebuild (`what`) of the Sandpit while its PLR log no longer starts at offset 0 on some
+    partition (`firsts`: each partition's first offset). The Sandpit's PLR log keeps 30 days and its model keeps
+    achievements for ever (until a reset or the purge erases them): a re-projection reads the log from its first
+    kept offset, so it would drop every achievement whose event has expired, silently (report-sandpit finding 1).
+    Live's PLR log is kept for ever: live is never refused here."""
+    if not environment.is_sandpit:
+        return
+    moved = [(partition, offset) for partition, offset in sorted(firsts.items()) if offset > 0]
+    if not moved:
+        return
+    starts = ", ".join(f"offset {offset:,} on partition {partition}" for partition, offset in moved)
+    raise SandpitLogExpired(
+        Refusal.NOT_NOW,
+        "Sandpit re-projection refused",
+        f"The Sandpit's PLR log keeps {SANDPIT_RETENTION} (it now starts at {starts}): re-projecting would drop the"
+        f" achievements recorded before it; reset the AOs' Sandpits instead. No {what} was started.",
+    )
 
 
 _KAFKA_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -105,6 +133,7 @@ class Replays:
             if self._task is not None and not self._task.done():
                 raise OperationError(Refusal.NOT_NOW, "Replay running", "A replay is already running.")
             start = parse_replay_from(from_text)
+            await self._refuse_an_expired_sandpit_log()
             replay_id = int(
                 await self.pool.fetchval(
                     f"INSERT INTO {OPS_SCHEMA}.replays (requested, requested_by, state) VALUES ($1, $2, 'running')"
@@ -115,6 +144,16 @@ class Replays:
             )
             self._task = asyncio.create_task(self._run(replay_id, start), name=f"replay-{replay_id}")
         return await self.status(replay_id)
+
+    async def _refuse_an_expired_sandpit_log(self) -> None:
+        environment = self.live.topics.environment
+        if not environment.is_sandpit:  # live's log is kept for ever: not asked
+            return
+        partitions = [tp for tp in self.live.partitions if self.live.topics.logical(tp.topic) == PLR_TOPIC]
+        firsts = await self.probe.beginning_offsets(partitions)
+        refuse_an_expired_sandpit_log(
+            environment, {partition: offset for (_, partition), offset in firsts.items()}, "replay"
+        )
 
     async def status(self, replay_id: int | None = None) -> dict[str, Any]:
         row = await self.pool.fetchrow(

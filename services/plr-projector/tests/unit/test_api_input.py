@@ -121,7 +121,7 @@ async def test_the_sandpits_dead_letters_are_named_by_their_topic_as_kafka_names
         answers = [
             await client.get("/v1/admin/dlq", params={"topic": named}),
             await client.post("/v1/admin/dlq/1000000043/retry", params={"topic": named}),
-            await client.post("/v1/admin/dlq/1000000043/skip", params={"topic": named}),
+            await client.post("/v1/admin/dlq/1000000043/skip", params={"topic": named}, json={"reason": "fixed"}),
         ]
     assert [answer.status_code for answer in answers] == [200, 200, 200], answers[-1].text
     assert projector.topics_named == ["lrs.plr.events.v1"] * 3
@@ -135,10 +135,24 @@ async def test_a_skip_passes_on_the_heads_confirmed_by_their_topic_as_parked_eve
         answers = [
             await client.post("/v1/admin/dlq/1000000043/skip", json={"reason": "fixed", "heads": confirmed}),
             await client.post("/v1/admin/dlq/1000000043/skip", json={"reason": "fixed"}),
-            await client.post("/v1/admin/dlq/1000000043/skip", json={"heads": [{"topic": "", "partition": -1}]}),
+            await client.post(
+                "/v1/admin/dlq/1000000043/skip", json={"reason": "fixed", "heads": [{"topic": "", "partition": -1}]}
+            ),
         ]
     assert [answer.status_code for answer in answers] == [200, 200, 422], answers[-1].text
     assert projector.expected_heads == [{("lrs.plr.events.v1", 3, 16)}, None]
+
+
+@pytest.mark.parametrize("body", [None, {}, {"reason": None}, {"reason": " \n "}, {"heads": []}])
+async def test_a_skip_without_a_reason_is_refused_and_skips_nothing(body: dict[str, Any] | None) -> None:
+    """As every consumer's skip (lrs_platform.parking_api): the reason is kept with the record of the skip."""
+    projector = DeadLettersSeen(Environment.SANDPIT)
+    async with _client("operator:ops", projector) as client:
+        answer = await client.post("/v1/admin/dlq/1000000043/skip", json=body)
+
+    assert answer.status_code == 422, answer.text
+    assert "Say why the message is dropped" in answer.text
+    assert projector.keys == []
 
 
 @pytest.mark.parametrize("topic", PROJECTED_TOPICS)
@@ -150,7 +164,7 @@ async def test_an_operator_can_name_a_parked_message_without_a_key(topic: str) -
         answers = [
             await client.get("/v1/admin/dlq", params={"learner": key}),
             await client.post(f"/v1/admin/dlq/{key}/retry"),
-            await client.post(f"/v1/admin/dlq/{key}/skip"),
+            await client.post(f"/v1/admin/dlq/{key}/skip", json={"reason": "drill"}),
         ]
     assert [answer.status_code for answer in answers] == [200, 200, 200], answers[-1].text
     assert projector.keys == [key, key, key]

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from lrs_contracts.codes import MAX_BATCH_BYTES, ProblemCode
+from lrs_contracts.environments import Environment
 from lrs_platform.http import CURRENT_REQUEST_ID
 from portal.config import PortalSettings
 
@@ -57,7 +58,14 @@ class KeyRejected(ServiceError):
 
 
 class Unavailable(ServiceError):
-    """The service did not answer, or failed."""
+    """The service did not answer, or failed; `environment`, whose service it is: a Sandpit service away is the
+    Sandpit's outage, not live's, and is logged and shown so (report-sandpit finding 4)."""
+
+    def __init__(
+        self, detail: str, problem: Mapping[str, Any] | None = None, environment: Environment = Environment.LIVE
+    ) -> None:
+        super().__init__(detail, problem)
+        self.environment = environment
 
 
 @dataclass(frozen=True)
@@ -133,9 +141,12 @@ NO_VALUE_KEPT = "No value kept"
 class Services:
     """One pooled HTTP client for the services of one environment; `as_principal` binds it to one person's key."""
 
-    def __init__(self, urls: Mapping[str, str], client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, urls: Mapping[str, str], client: httpx.AsyncClient, environment: Environment = Environment.LIVE
+    ) -> None:
         self._client = client
         self._urls = {name: url.rstrip("/") for name, url in urls.items()}
+        self.environment = environment
 
     @staticmethod
     def live(settings: PortalSettings, client: httpx.AsyncClient) -> Services:
@@ -155,11 +166,13 @@ class Services:
         """The Sandpit's batches and PLR views (decision 0060); it has no challenges and no MI."""
         assert settings.sandpit_ingest_url and settings.sandpit_plr_projector_url
         return Services(
-            {"ingest": settings.sandpit_ingest_url, "plr-projector": settings.sandpit_plr_projector_url}, client
+            {"ingest": settings.sandpit_ingest_url, "plr-projector": settings.sandpit_plr_projector_url},
+            client,
+            Environment.SANDPIT,
         )
 
     def as_principal(self, service_key: str) -> ServiceCalls:
-        return ServiceCalls(self._client, self._urls, service_key)
+        return ServiceCalls(self._client, self._urls, service_key, self.environment)
 
     async def ready(self, *only: str) -> dict[str, dict[str, Any]]:
         """Each service's `/readyz` (of `only` these, if named): `ready`, and its `checks` as it said them ("ok", or
@@ -184,13 +197,28 @@ class Services:
 
 
 class ServiceCalls:
-    def __init__(self, client: httpx.AsyncClient, urls: Mapping[str, str], service_key: str) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        urls: Mapping[str, str],
+        service_key: str,
+        environment: Environment = Environment.LIVE,
+    ) -> None:
         self._client = client
         self._urls = urls
+        self._environment = environment
         self._headers = {"Authorization": f"Bearer {service_key}"}
         # learners' records are read from the PLR's readers where the environment has them, so a page's reads never
         # compete with the projection of every AO's results (the projector's own process: its operator actions)
         self._plr_reads = "plr-reader" if "plr-reader" in urls else "plr-projector"
+
+    def _service_named(self, service: str) -> str:
+        """`The ingest service`, or in the Sandpit `The Sandpit's ingest service`: whose service it is, as a log line
+        or a problem says it (live's words are as they were)."""
+        return f"The Sandpit's {service} service" if self._environment.is_sandpit else f"The {service} service"
+
+    def _unavailable(self, detail: str, problem: Mapping[str, Any] | None = None) -> Unavailable:
+        return Unavailable(detail, problem, self._environment)
 
     async def _request(
         self,
@@ -207,7 +235,7 @@ class ServiceCalls:
         """`timeout`: seconds for a call a page can do without (the client's own otherwise)."""
         clean_params = {key: value for key, value in (params or {}).items() if value is not None}
         if service not in self._urls:
-            raise Unavailable(f"The {service} service is not part of this environment.")
+            raise self._unavailable(f"{self._service_named(service)} is not part of this environment.")
         try:
             response = await self._client.request(
                 method,
@@ -219,8 +247,14 @@ class ServiceCalls:
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
         except httpx.HTTPError as error:
-            raise Unavailable(f"The {service} service did not answer ({type(error).__name__}).") from error
-        _raise_for(response)
+            raise self._unavailable(
+                f"{self._service_named(service)} did not answer ({type(error).__name__})."
+            ) from error
+        try:
+            _raise_for(response)
+        except Unavailable as failed:  # the service's own words, said to be of this environment's service
+            failed.environment = self._environment
+            raise
         return response
 
     async def _json(self, method: str, service: str, path: str, **options: Any) -> Any:
@@ -252,8 +286,9 @@ class ServiceCalls:
             )
         except Unavailable as error:
             if isinstance(error.__cause__, httpx.TimeoutException):
-                raise Unavailable(
-                    f"The ingest service did not answer within {waited:g} s ({type(error.__cause__).__name__})."
+                raise self._unavailable(
+                    f"{self._service_named('ingest')} did not answer within {waited:g} s"
+                    f" ({type(error.__cause__).__name__})."
                 ) from error.__cause__
             raise
         result: dict[str, Any] = response.json()

@@ -330,14 +330,23 @@ def placeholder_lines(content: bytes, fmt: BatchFormat, attributes: frozenset[st
 
 
 def one_record_batch(
-    ao_id: str, job_type: JobType, notification_email: str, reference: str, record: SubmittedRecord
+    ao_id: str,
+    job_type: JobType,
+    notification_email: str,
+    reference: str,
+    record: SubmittedRecord,
+    results_issued_date: str | None = None,
 ) -> ParsedBatch:
+    """`results_issued_date`: yyyy-mm-dd, as a file's header ResultsIssuedDate (the caller has judged it by the
+    header's own check, `direct_entry.read_entry`); timeliness MI measures the batch from it, and leaves out a
+    batch without one."""
     header = BatchHeader(
         file_version="1.0",
         awarding_organisation=ao_id,
         job_type=job_type,
         notification_email=notification_email,
         batch_reference=reference,
+        results_issued_date=results_issued_date,
     )
     return ParsedBatch(header=header, records=(record,), format=BatchFormat.JSON)
 

@@ -1,12 +1,14 @@
 """Direct entry: one achievement typed into a form becomes a one-record batch, judged by the same rules.
 
-Pure: form values in, a record, a batch and per-field messages out.
+Pure: form values in, a record, a batch and per-field messages out (but for the day in England a results-issued date
+is judged on, read from the clock unless given).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from lrs_contracts.batch import JobType, RecordAction, SubmittedRecord
@@ -14,14 +16,17 @@ from lrs_contracts.outcomes import RecordOutcome
 from lrs_contracts.text import day_first_date as day_written_first
 from lrs_contracts.text import shown_on_one_line
 from lrs_domain.direct_entry import direct_entry_reference, is_direct_entry_reference
-from lrs_domain.formats import RECORD_FIELDS, ParsedBatch, is_plausible_email
+from lrs_domain.formats import RECORD_FIELDS, BatchRefused, ParsedBatch, is_plausible_email
+from lrs_domain.formats.errors import quoted
+from lrs_domain.formats.limits import header_from
 from lrs_domain.formats.values import value_fault
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.rules import parse_iso_date, why_not_a_date
+from lrs_platform.clock import today_in_england
 from portal.checking import one_record_batch
 
 RECORD_ATTRIBUTES: tuple[str, ...] = tuple(field.attribute for field in RECORD_FIELDS)
-HEADER_INPUTS = ("job_type", "notification_email")
+HEADER_INPUTS = ("job_type", "notification_email", "results_issued_date")
 # The order the form shows its fields in, so the error summary follows the page.
 FORM_ORDER: tuple[str, ...] = (
     "action",
@@ -34,6 +39,7 @@ FORM_ORDER: tuple[str, ...] = (
     "qualification_number",
     "pathway",
     "award_date",
+    "results_issued_date",
     "grade",
     "centre_ukprn",
     "language_for_assessment",
@@ -90,7 +96,34 @@ class Entry:
         return JobType(self.values.get("job_type") or JobType.FINAL.value)
 
 
-def read_entry(form: Mapping[str, str]) -> Entry:
+# The results-issued date as the form names it, in place of the header's ResultsIssuedDate in the file's words.
+RESULTS_ISSUED = "Date the results were issued"
+
+
+def results_issued_fault(value: str, today: date) -> str | None:
+    """What is wrong with a results-issued date, by the very check a file's header ResultsIssuedDate has
+    (`limits.header_from`, judged on the day in England it is sent: yyyy-mm-dd, a day the calendar has, and within
+    the years it allows), in its words and with its code (RS001), the date named as the form names it (its value is
+    in the field beside the message); None for a good one. The rest of the header is the form's own to judge
+    (`read_entry`), not this check's."""
+    try:
+        header_from(
+            {
+                "awarding_organisation": "RN0000",
+                "notification_email": "x@x.invalid",
+                "results_issued_date": value,
+            },
+            received_on=today,
+        )
+    except BatchRefused as refused:
+        said = refused.detail.removeprefix(f"ResultsIssuedDate {quoted(value)} ")
+        named = f"{RESULTS_ISSUED} {said}" if said != refused.detail else refused.detail
+        return f"{refused.code.value}: {named}."
+    return None
+
+
+def read_entry(form: Mapping[str, str], today: date | None = None) -> Entry:
+    """`today`: the day in England the entry is judged on (the clock's, unless given)."""
     values = {name: (form.get(name) or "").strip() for name in (*RECORD_ATTRIBUTES, *HEADER_INPUTS)}
     errors: dict[str, str] = {}
     if values["action"] not in ACTIONS:
@@ -107,6 +140,13 @@ def read_entry(form: Mapping[str, str]) -> Entry:
         if fault := value_fault(value, in_header=name in HEADER_INPUTS):
             errors[name] = f"The value {fault}"
             refused.add(name)
+    issued = values["results_issued_date"]
+    if (
+        issued
+        and "results_issued_date" not in errors
+        and (fault := results_issued_fault(issued, today or today_in_england()))
+    ):
+        errors["results_issued_date"] = fault
     return Entry(values, errors, frozenset(refused))
 
 
@@ -117,7 +157,9 @@ def entry_record(entry: Entry) -> SubmittedRecord:
 def entry_batch(entry: Entry, ao_id: str, reference: str) -> ParsedBatch:
     job_type = entry.job_type if "job_type" not in entry.header_errors else JobType.FINAL
     email = entry.values["notification_email"] if "notification_email" not in entry.header_errors else "x@x.invalid"
-    return one_record_batch(ao_id, job_type, email, reference, entry_record(entry))
+    # in the header as a file's ResultsIssuedDate, so that timeliness MI measures the entry as it would the file
+    issued = entry.values["results_issued_date"] if "results_issued_date" not in entry.header_errors else ""
+    return one_record_batch(ao_id, job_type, email, reference, entry_record(entry), issued or None)
 
 
 def field_errors(entry: Entry, outcome: RecordOutcome) -> dict[str, str]:

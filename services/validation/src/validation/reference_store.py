@@ -9,16 +9,20 @@ start, then keeps the catalogue equal to live's newest load, read from live's ca
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+import hashlib
+import json
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 
 import asyncpg
 
 from lrs_contracts.reference import Framework, QualificationKind
+from lrs_domain.identifiers import display_qan
 from lrs_domain.reference import AwardingOrganisation, Catalogue, Qualification
 from lrs_domain.reference_data import (
+    ReferenceDataError,
     load_awarding_organisations,
     load_extra_qualifications,
     load_ofqual_catalogue,
@@ -27,7 +31,9 @@ from lrs_domain.reference_files import (
     AWARDING_ORGANISATIONS,
     EXTRA_QUALIFICATIONS,
     OFQUAL_SNAPSHOT,
-    read_reference_file,
+    REFERENCE_FILE_NAMES,
+    decoded_reference_file,
+    shipped_reference,
 )
 from lrs_platform.database import advisory_lock_key, advisory_locked
 
@@ -43,6 +49,126 @@ _ADD_PUBLISHED_KEYS = (
 )
 LIVE_LOAD = "live reference load "
 """How the Sandpit records a catalogue copied from live's load: `live reference load <live's version>`."""
+REMOVABLE_SHARE = 0.05
+"""The share of the catalogue's qualifications a load may remove unless the operator allows more (`LoadRules`)."""
+_NAMED_AT_MOST = 5
+"""How many qualifications or AO ids a refusal names; the rest are counted."""
+_QUALIFICATION_COLUMNS = (
+    "qualification_number",
+    "pathway",
+    "title",
+    "ao_id",
+    "ao_name",
+    "level",
+    "qualification_type",
+    "framework",
+    "kind",
+    "grade_set",
+    "source",
+)
+
+
+class ReferenceFileRefused(Exception):
+    """A reference file that cannot be loaded: missing, not UTF-8, or a row the parser refuses. Nothing is loaded."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason
+
+
+class ReferenceLoadUnconfirmed(Exception):
+    """A load the operator did not allow (`LoadRules`): it would remove too much, or change AO ids. Nothing is
+    loaded; the message says why, with the counts."""
+
+
+@dataclass(frozen=True)
+class LoadRules:
+    """What an operator's load may do to the catalogue it replaces: more than `REMOVABLE_SHARE` of it removed (or
+    all of it), and qualifications moved to another AO id or an AO id they use dropped from the list."""
+
+    allow_removals: bool = False
+    allow_ao_changes: bool = False
+
+
+@dataclass(frozen=True)
+class CatalogueChange:
+    """What a load changes in the catalogue: qualifications (QAN and pathway) before and after, added, removed and
+    changed (another title, AO, level, type or grade set); `moved`: (qualification, AO id before, after) of those
+    whose AO id changes; `dropped_ao_ids`: AO ids the catalogue's qualifications use that the new AO list lacks."""
+
+    before: int
+    after: int
+    added: int
+    removed: int
+    changed: int
+    moved: tuple[tuple[str, str, str], ...] = ()
+    dropped_ao_ids: tuple[str, ...] = ()
+
+    @staticmethod
+    def between(
+        current: Sequence[Sequence[object]], loaded: Sequence[Sequence[object]], ao_ids: Collection[str]
+    ) -> CatalogueChange:
+        """From the catalogue's rows now and the load's (as `validation.qualifications` holds them, the QAN and
+        pathway first, the AO id fourth), and the load's AO ids."""
+        before = {(row[0], row[1]): tuple(row) for row in current}
+        after = {(row[0], row[1]): tuple(row) for row in loaded}
+        kept = before.keys() & after.keys()
+        moved = sorted(
+            (_named(key), str(before[key][3]), str(after[key][3])) for key in kept if before[key][3] != after[key][3]
+        )
+        return CatalogueChange(
+            before=len(before),
+            after=len(after),
+            added=len(after.keys() - before.keys()),
+            removed=len(before.keys() - after.keys()),
+            changed=sum(before[key] != after[key] for key in kept),
+            moved=tuple(moved),
+            dropped_ao_ids=tuple(sorted({str(row[3]) for row in before.values()} - set(ao_ids))),
+        )
+
+    def refusals(self, rules: LoadRules) -> list[str]:
+        """Why `rules` do not allow this change (none: it may be loaded)."""
+        refusals = []
+        too_many = self.removed > self.before * REMOVABLE_SHARE or (self.before > 0 and self.after == 0)
+        if too_many and not rules.allow_removals:
+            refusals.append(
+                f"{self.before:,} → {self.after:,}: {self.removed:,} qualifications would be removed (more than"
+                f" {REMOVABLE_SHARE:.0%} of the catalogue; if that is meant, query.allow_removals allows it)"
+            )
+        ao_changes = bool(self.moved or self.dropped_ao_ids) and not rules.allow_ao_changes
+        if self.moved and ao_changes:
+            named = [f"{qualification} ({before} → {after})" for qualification, before, after in self.moved]
+            refusals.append(
+                f"{len(self.moved):,} {_plural(len(self.moved), 'qualification')} would move to another awarding"
+                f" organisation id: {_some(named)}"
+            )
+        if self.dropped_ao_ids and ao_changes:
+            refusals.append(
+                f"the awarding organisations list no longer has {_some(list(self.dropped_ao_ids))}, which"
+                " qualifications in the catalogue are awarded under"
+            )
+        if ao_changes:
+            refusals.append(
+                "an AO's id is part of every achievement's key: achievements recorded under the old id cannot be"
+                " corrected or withdrawn under the new one (if the change is meant, query.allow_ao_changes allows"
+                " it)"
+            )
+        return refusals
+
+
+def _named(key: tuple[object, object]) -> str:
+    number = display_qan(str(key[0]))
+    return f"{number} pathway {key[1]}" if key[1] else number
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else f"{word}s"
+
+
+def _some(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_NAMED_AT_MOST])
+    return shown if len(names) <= _NAMED_AT_MOST else f"{shown} and {len(names) - _NAMED_AT_MOST:,} more"
 
 
 @dataclass(frozen=True)
@@ -64,15 +190,37 @@ class ReferenceFiles:
     awarding_organisations: str
     ofqual_catalogue: str
     extra_qualifications: str
+    sha256: Mapping[str, str] = field(default_factory=dict)
+    """The SHA-256 of each file read, by its name (kept with the load, `validation.reference_loads`)."""
 
     @staticmethod
     def read(directory: Traversable | None = None) -> ReferenceFiles:
-        """The files in `directory`, by default the ones shipped with lrs_domain."""
+        """The files in `directory`, by default the ones shipped with lrs_domain. `ReferenceFileRefused` for a file
+        that is missing, cannot be read or is not UTF-8, naming it."""
+        digests: dict[str, str] = {}
         return ReferenceFiles(
-            read_reference_file(AWARDING_ORGANISATIONS, directory),
-            read_reference_file(OFQUAL_SNAPSHOT, directory),
-            read_reference_file(EXTRA_QUALIFICATIONS, directory),
+            _read_file(AWARDING_ORGANISATIONS, directory, digests),
+            _read_file(OFQUAL_SNAPSHOT, directory, digests),
+            _read_file(EXTRA_QUALIFICATIONS, directory, digests),
+            digests,
         )
+
+
+def _read_file(name: str, directory: Traversable | None, digests: dict[str, str]) -> str:
+    try:
+        content = (directory or shipped_reference()).joinpath(name).read_bytes()
+        digests[name] = hashlib.sha256(content).hexdigest()
+        return decoded_reference_file(content)
+    except ReferenceDataError as error:
+        raise ReferenceFileRefused(name, str(error)) from error
+    except FileNotFoundError as error:  # an OSError, which would otherwise be said as the database away
+        raise ReferenceFileRefused(
+            name,
+            f"there is no such file in {directory}: the reference files are read under the names"
+            f" {', '.join(REFERENCE_FILE_NAMES)} (a newer register snapshot is saved as {OFQUAL_SNAPSHOT})",
+        ) from error
+    except OSError as error:
+        raise ReferenceFileRefused(name, f"the file cannot be read ({error.strerror or error})") from error
 
 
 @dataclass
@@ -85,9 +233,22 @@ class _Read:
 
 
 class ReferenceStore:
-    def __init__(self, pool: asyncpg.Pool, read: _Read | None = None) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, read: _Read | None = None, rules: LoadRules | None = None, by: str | None = None
+    ) -> None:
         self._pool = pool
         self._read = _Read() if read is None else read
+        self._rules = rules
+        self._by = by
+        self.change: CatalogueChange | None = None
+        """What this store's last `load` changed (None before one)."""
+
+    def ruled(self, rules: LoadRules, by: str) -> ReferenceStore:
+        """This store (its pool and the catalogue it read shared) for one operator's load, `by` them: `load`
+        compares the files with the catalogue they replace, refuses what `rules` do not allow
+        (`ReferenceLoadUnconfirmed`), keeps what it changed in `change`, and records the operator with the load. A
+        store not ruled so loads whatever the files hold."""
+        return ReferenceStore(self._pool, self._read, rules, by)
 
     def on_pool(self, pool: asyncpg.Pool) -> ReferenceStore:
         """This store on another pool of the same database (the decider's own), the catalogue it read shared: one
@@ -98,11 +259,26 @@ class ReferenceStore:
         return not await self._pool.fetchval(_ANY_QUALIFICATION)
 
     async def load(self, files: ReferenceFiles) -> tuple[int, int]:
-        """Replaces the catalogue and AO list with the files' content. Returns (AOs, qualifications)."""
+        """Replaces the catalogue and AO list with the files' content. Returns (AOs, qualifications stored).
+        `ReferenceFileRefused` for a file the parser refuses, naming it; `ReferenceLoadUnconfirmed` for a change
+        a ruled store's rules do not allow (`ruled`). Either way nothing is changed."""
         rows = _ReferenceRows.of(files)
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOADING_LOCK)
-            return await _replace_reference(connection, rows)
+            if self._rules is not None:
+                current = await connection.fetch(
+                    f"SELECT {', '.join(_QUALIFICATION_COLUMNS)} FROM validation.qualifications"
+                )
+                change = CatalogueChange.between(
+                    [(*row.values(),) for row in current],
+                    rows.qualifications,
+                    {ao_id for ao_id, _ in rows.organisations},
+                )
+                refusals = change.refusals(self._rules)
+                if refusals:
+                    raise ReferenceLoadUnconfirmed(f"{'; '.join(refusals)}.")
+                self.change = change
+            return await _replace_reference(connection, rows, self._by, files.sha256)
 
     async def load_first(self, files: ReferenceFiles) -> bool:
         """Loads `files` unless reference data is there already; True when this call loaded it. Instances
@@ -112,7 +288,7 @@ class ReferenceStore:
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOADING_LOCK)
             if await connection.fetchval(_ANY_QUALIFICATION):
                 return False
-            await _replace_reference(connection, rows)
+            await _replace_reference(connection, rows, None, files.sha256)
             return True
 
     async def replace_catalogue(self, qualifications: Sequence[Qualification], what: str) -> bool:
@@ -185,53 +361,57 @@ class _ReferenceRows:
 
     organisations: list[tuple[str, str]]
     qualifications: list[tuple[object, ...]]
-    qualifications_read: int
 
     @classmethod
     def of(cls, files: ReferenceFiles) -> _ReferenceRows:
-        organisations = load_awarding_organisations(files.awarding_organisations)
+        """`ReferenceFileRefused` for a file the parser refuses (a row it cannot read, an AO id or name on two
+        rows, a qualification on two rows of one file, an extra row's AO id not in the AO list), naming it."""
+        with _refusing(AWARDING_ORGANISATIONS):
+            organisations = load_awarding_organisations(files.awarding_organisations)
         ao_ids = {organisation.name: organisation.ao_id for organisation in organisations}
-        qualifications = [
-            *load_ofqual_catalogue(files.ofqual_catalogue, ao_ids),
-            *load_extra_qualifications(files.extra_qualifications),
-        ]
+        with _refusing(OFQUAL_SNAPSHOT):
+            register = load_ofqual_catalogue(files.ofqual_catalogue, ao_ids)
+        with _refusing(EXTRA_QUALIFICATIONS):
+            extra = load_extra_qualifications(files.extra_qualifications, set(ao_ids.values()))
+        # an extra row of a register row's QAN (and no pathway) takes its place: the one way to correct its grade set
         return cls(
             [(organisation.ao_id, organisation.name) for organisation in organisations],
-            [_qualification_row(qualification) for qualification in _unique(qualifications)],
-            len(qualifications),
+            [_qualification_row(qualification) for qualification in _unique([*register, *extra])],
         )
 
 
-async def _replace_reference(connection: asyncpg.Connection, rows: _ReferenceRows) -> tuple[int, int]:
+@contextmanager
+def _refusing(file: str) -> Iterator[None]:
+    try:
+        yield
+    except ReferenceDataError as error:
+        raise ReferenceFileRefused(file, str(error)) from error
+
+
+async def _replace_reference(
+    connection: asyncpg.Connection, rows: _ReferenceRows, by: str | None, sha256: Mapping[str, str]
+) -> tuple[int, int]:
     await connection.execute("DELETE FROM validation.qualifications")
     await connection.execute("DELETE FROM validation.awarding_organisations")
     await connection.copy_records_to_table(
         "awarding_organisations", schema_name="validation", records=rows.organisations
     )
     await _copy_qualifications(connection, rows.qualifications)
+    # the rows stored, not those read: an extra row correcting a register row replaces it
     await connection.execute(
-        "INSERT INTO validation.reference_loads (what, rows) VALUES ('catalogue', $1)", rows.qualifications_read
+        "INSERT INTO validation.reference_loads (what, rows, operator, sha256) VALUES ('catalogue', $1, $2, $3)",
+        len(rows.qualifications),
+        by,
+        json.dumps(dict(sha256)) if sha256 else None,
     )
-    return len(rows.organisations), rows.qualifications_read
+    return len(rows.organisations), len(rows.qualifications)
 
 
 async def _copy_qualifications(connection: asyncpg.Connection, rows: list[tuple[object, ...]]) -> None:
     await connection.copy_records_to_table(
         "qualifications",
         schema_name="validation",
-        columns=[
-            "qualification_number",
-            "pathway",
-            "title",
-            "ao_id",
-            "ao_name",
-            "level",
-            "qualification_type",
-            "framework",
-            "kind",
-            "grade_set",
-            "source",
-        ],
+        columns=list(_QUALIFICATION_COLUMNS),
         records=rows,
     )
 

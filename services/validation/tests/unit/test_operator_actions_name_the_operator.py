@@ -41,6 +41,11 @@ class Keyring:
 class ReferenceStore:
     """The reference store as the load route reaches it: an empty catalogue, at version 7."""
 
+    change = None
+
+    def ruled(self, rules: object, by: str) -> ReferenceStore:
+        return self
+
     async def load(self, files: ReferenceFiles) -> tuple[int, int]:
         return 12, 3456
 
@@ -101,7 +106,14 @@ async def test_a_reference_load_names_the_operator_and_what_it_loaded() -> None:
             answer = await client.post("/v1/admin/reference/load")
 
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"awarding_organisations": 12, "qualifications": 3456}
+    assert answer.json() == {
+        "awarding_organisations": 12,
+        "qualifications": 3456,
+        "added": 0,
+        "removed": 0,
+        "changed": 0,
+        "catalogue_version": 7,
+    }
     (line,) = _lines(logs, "reference_loaded")
     assert line["operator"] == OPERATOR
     assert (line["awarding_organisations"], line["qualifications"], line["catalogue_version"]) == (12, 3456, 7)

@@ -31,7 +31,16 @@ from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
 from lrs_contracts.text import shown_on_one_line
 from lrs_domain.reference_files import load_register
-from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore, IssuedKey, StoredKey, label_refusal
+from lrs_platform.credential_store import (
+    MAX_LABEL_CHARACTERS,
+    SESSION_KEY_LABEL,
+    CredentialStore,
+    IssuedKey,
+    KeyRevokedAlreadyError,
+    NoSuchKeyError,
+    StoredKey,
+    label_refusal,
+)
 from lrs_platform.database import create_pool
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, UnprintablePrincipal, parse_scopes
 from lrs_platform.settings import check_live_database, check_sandpit_database
@@ -243,7 +252,11 @@ def made_here(now: datetime | None = None) -> str:
     """The label of a key made without `--label`: who made it, where and when (the key store keeps no author of
     its own; a portal key says who issued it)."""
     made = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
-    return f"made with lrs credentials by {getpass.getuser()} on {socket.gethostname()}, {made}"
+    who = f"{getpass.getuser()} on {socket.gethostname()}"
+    # within the key store's limit on a label (a cloud machine's name is long); `made_by` keeps the whole of it
+    if (over := len(f"made with lrs credentials by {who}, {made}") - MAX_LABEL_CHARACTERS) > 0:
+        who = f"{who[: len(who) - over - 1]}…"
+    return f"made with lrs credentials by {who}, {made}"
 
 
 def made_by(action: str) -> str:
@@ -379,6 +392,48 @@ def _revoked(principal: Principal, environment: Environment) -> str:
     return f"revoked {sum(revoked.values())} key(s) of {' and '.join(str(each) for each in revoked)}"
 
 
+KEY_ID = re.compile(r"[0-9a-f]{16}")  # as the key store makes them, and `lrs credentials list` shows them
+
+
+def revoked_key(key_id: str, environment: Environment) -> str:
+    """`lrs credentials revoke --key-id ID`: the one key, whoever's it is (an AO's leaked key, an operator's that does
+    more than its duties), kept with who revoked it (`made_by`), as revoke and rotate are; the principal's other keys
+    and people's portal sessions stay. An id no key has, or a key revoked before, is an error (exit 1) saying so:
+    nothing changed."""
+    wanted = key_id.strip().lower()
+    lrs = "lrs --sandpit" if environment is Environment.SANDPIT else "lrs"
+    store_name = "Sandpit's" if environment is Environment.SANDPIT else "live"
+    if not KEY_ID.fullmatch(wanted):
+        raise UsageError(
+            f"--key-id {key_id!r} is not a key id: 16 characters, 0-9 and a-f, as `{lrs} credentials list` shows it"
+        )
+
+    async def revoke() -> StoredKey:
+        async with _key_store(environment) as (_, store):
+            return await store.revoke_key(wanted, by=made_by("revoke"))
+
+    try:
+        key = asyncio.run(revoke())
+    except NoSuchKeyError:
+        raise CommandError(
+            f"no key {wanted} in the {store_name} key store: nothing was revoked (`{lrs} credentials list"
+            " --revoked` lists every key; check the id, and the environment)"
+        ) from None
+    except KeyRevokedAlreadyError as error:
+        done = error.key
+        when = f" {uk_time(done.revoked_at)}" if done.revoked_at else ""
+        by = f" by {shown_on_one_line(done.revoked_by)}" if done.revoked_by else ""
+        raise CommandError(
+            f"key {done.key_id} of {shown_on_one_line(str(done.principal))} was revoked already,{when}{by}: nothing"
+            " changed"
+        ) from None
+    label = f" ({shown_on_one_line(key.label)})" if key.label else ""
+    return (
+        f"revoked key {key.key_id} of {shown_on_one_line(str(key.principal))}{label}; the other keys of"
+        f" {shown_on_one_line(str(key.principal))} stay"
+    )
+
+
 def registered_ao(principal: Principal, reference_dir: Path | None) -> Principal:
     """The AO principal with its id as the register writes it (`ao:rn9037` is `ao:RN9037`), if the AO is in the
     register of the reference files (decision 0131): a key for any other would have every batch refused."""
@@ -400,10 +455,20 @@ def _scoped(issued: IssuedKey) -> str:
     return f" (scopes: {', '.join(sorted(scopes))})" if scopes else ""
 
 
-def load_reference(connection: Connection) -> str:
+def load_reference(connection: Connection, *, allow_removals: bool = False, allow_ao_changes: bool = False) -> str:
+    """The load's counts, as stored: what the catalogue holds now, and what it added, removed and changed. A load
+    refused (a file the service cannot read, or a change not allowed) is the service's problem, naming why."""
+    allowing = {"allow_removals": allow_removals, "allow_ao_changes": allow_ao_changes}
+    asked = {name: "true" for name, allowed in allowing.items() if allowed}
     with connection.client("validation", timeout=300) as client, progress("loading the reference files"):
-        loaded = expect_ok(client.post("/v1/admin/reference/load"))
-    return f"loaded {loaded['qualifications']} qualifications of {loaded['awarding_organisations']} organisations"
+        loaded = expect_ok(client.post("/v1/admin/reference/load", params=asked))
+    version = loaded.get("catalogue_version")
+    return (
+        f"loaded {counted(loaded['qualifications'], 'qualification')} of"
+        f" {counted(loaded['awarding_organisations'], 'awarding organisation')}"
+        f"{f' (catalogue version {version})' if version else ''}: {loaded.get('added', 0):,} added,"
+        f" {loaded.get('removed', 0):,} removed, {loaded.get('changed', 0):,} changed"
+    )
 
 
 def import_learners(connection: Connection, file: str) -> str:
@@ -657,7 +722,7 @@ def credentials_command(
         CredentialAction,
         typer.Argument(
             help="create a key; rotate (a new key, and the old ones revoked: people signed in to the portal stay"
-            " signed in); revoke (every key)",
+            " signed in); revoke (every key of --principal, or the one key --key-id names)",
             parser=one_of(CredentialAction, "the action"),
         ),
     ],
@@ -707,6 +772,13 @@ def credentials_command(
             " (without it that is refused: the key would read the PLR of whoever is registered under it later).",
         ),
     ] = False,
+    key_id: Annotated[
+        str | None,
+        typer.Option(
+            "--key-id",
+            help="revoke: only this key (its id, as list shows it), whoever's it is; the principal's other keys stay.",
+        ),
+    ] = None,
     revoked: Annotated[bool, typer.Option("--revoked", help="list: revoked keys too.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="list: print JSON (for scripts) instead of the table.")
@@ -730,7 +802,19 @@ def credentials_command(
         return
     if as_json:
         raise UsageError("--json is for list: create and rotate print the key, revoke how many keys it ended")
+    if key_id is not None:
+        if action is not CredentialAction.REVOKE:
+            raise UsageError("--key-id is for revoke: it names the one key to revoke")
+        if principal is not None:
+            raise UsageError("give --principal (every key of it) or --key-id (that key alone), not both")
+        print_text(revoked_key(key_id, environment))
+        return
     if principal is None:
+        if action is CredentialAction.REVOKE:
+            raise UsageError(
+                "--principal (every key of it, like ao:RN9093) or --key-id (one key, as list shows it) is needed to"
+                " revoke"
+            )
         raise UsageError(f"--principal is needed to {action.value} a key: whose it is, like ao:RN9093")
     written = str(output) if output else None
     print_text(
@@ -749,9 +833,28 @@ learners_app = typer.Typer(
 
 
 @reference_app.command("load")
-def load_reference_command(ctx: typer.Context) -> None:
-    """Reload the qualification catalogue and awarding organisations into validation."""
-    print_text(load_reference(connection(ctx)))
+def load_reference_command(
+    ctx: typer.Context,
+    allow_removals: Annotated[
+        bool,
+        typer.Option(
+            "--allow-removals",
+            help="Load even if more than 5% of the catalogue's qualifications would be removed (or all of them):"
+            " a real cull, not a register cut short.",
+        ),
+    ] = False,
+    allow_ao_changes: Annotated[
+        bool,
+        typer.Option(
+            "--allow-ao-changes",
+            help="Load even if qualifications would move to another awarding organisation id, or an id they use"
+            " would leave the list. Achievements recorded under the old id stay under it.",
+        ),
+    ] = False,
+) -> None:
+    """Reload the qualification catalogue and awarding organisations into validation, from the files in its
+    VALIDATION_REFERENCE_DIR. Says how many qualifications were added, removed and changed."""
+    print_text(load_reference(connection(ctx), allow_removals=allow_removals, allow_ao_changes=allow_ao_changes))
 
 
 @learners_app.command("import")

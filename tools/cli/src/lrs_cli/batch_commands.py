@@ -694,7 +694,8 @@ def status_command(
             writable=True,
             allow_dash=True,
             help="Write every record's result (with --only, those of that result) to this CSV file (-: to standard"
-            " output, and nothing else there: not with --json).",
+            " output, and nothing else there: not with --json), once the batch is decided: for a batch not decided"
+            " yet, nothing is written.",
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -709,8 +710,13 @@ def status_command(
     with connection(ctx).client("ingest") as client:
         batch_id = the_batch_starting(client, batch_id, as_json=as_json)
         batch = follow(client, batch_id, wait)
+        # a batch not decided yet has no results: its file is not written (an earlier one of that name is kept)
+        undecided = csv_file is not None and batch["status"] not in FINAL_STATES
         if csv_file == STANDARD_OUTPUT:
-            write_csv(client, batch_id, csv_file, chosen)
+            if undecided:
+                warn(f"batch {batch_id} is {batch['status']}, not decided yet: no results to write")
+            else:
+                write_csv(client, batch_id, csv_file, chosen)
             raise typer.Exit(exit_code_of(batch))
         if as_json:  # the records only when they are printed: a poll of a 10,000-record batch reads no page of them
             print_json({"batch": batch, "records": list(records(client, batch_id, chosen))} if show_records else batch)
@@ -722,7 +728,9 @@ def status_command(
             if show_records:
                 for record in records(client, batch_id, chosen):
                     console.print(record_line(record, format_of(batch)))
-        if csv_file is not None:
+        if csv_file is not None and undecided:
+            warn(f"not decided yet: no results to write to {csv_file}")
+        elif csv_file is not None:
             size = write_csv(client, batch_id, csv_file, chosen)
             which = f"the {RESULT_WORDS[chosen]} records' results" if chosen else "every record's result"
             warn(f"wrote {which} to {csv_file} ({size:,} bytes)")

@@ -442,8 +442,11 @@ def resolve_command(
 
 
 def _note_as_kept(note: str | None) -> str | None:
-    """A note as the service keeps it: its surrounding spaces trimmed, and one of nothing a reader sees as none."""
-    return note.strip() if note is not None and has_visible_text(note) else None
+    """A note as the service keeps it: its lines ended with LF (a note read from a Windows file has CR LF, as a
+    browser sends the portal's), its surrounding spaces trimmed, and one of nothing a reader sees as none."""
+    if note is None or not has_visible_text(note):
+        return None
+    return note.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _same_batch(given: str, kept: Any) -> bool:
@@ -461,7 +464,9 @@ def resolved_as_asked(
         return False
     if note is None or challenge.get("personal_data_erased"):
         return True
-    return challenge.get("note") == _note_as_kept(note)
+    # line ends aside, as the portal compares them: a note kept before the service ended its lines with LF may hold
+    # CR LF, and one given here may too
+    return _note_as_kept(challenge.get("note")) == _note_as_kept(note)
 
 
 NOTE_QUOTED = 100

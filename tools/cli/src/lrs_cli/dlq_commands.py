@@ -319,7 +319,7 @@ def still_parked_after(
     where = f" --service {service}" if service != PROJECTOR else ""
     if topic:
         where += f" --topic {shlex.quote(topic)}"
-    skip = connection.command(f"dlq skip {shlex.quote(poison)}{where}")
+    skip = connection.command(f"dlq skip {shlex.quote(poison)}{where} --reason WHY")
     if service == PROJECTOR and skipped:
         # the learner's first parked event is now another than the one skipped: a skip names a learner, not an event,
         # so a skip suggested here would drop it unseen (and, run twice, the next one too)
@@ -701,9 +701,14 @@ def retry_command(
 def skip_command(
     ctx: typer.Context,
     target: Target,
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="Why it is dropped (required, not blank); kept with the record of the skip (`lrs dlq history`)."
+        ),
+    ],
     service: ActedOn = Service.PLR_PROJECTOR,
     topic: Topic = None,
-    reason: Annotated[str | None, typer.Option(help="Why it is dropped; kept with the record of the skip.")] = None,
     head: Annotated[
         list[str] | None,
         typer.Option(
@@ -718,6 +723,9 @@ def skip_command(
     plr-projector: the learner's first parked events are read and said first (or named with --head), and sent with
     the skip; when they are no longer first as it runs (skipped already: the same skip sent twice, another
     operator), nothing is skipped (exit status 1)."""
+    if not reason.strip():
+        # the services refuse a blank reason too (422), as the portal's Skip form does
+        raise UsageError("--reason is blank: say why the message is dropped; it is kept with the record of the skip")
     where = connection(ctx)
     results = dlq_skip(where, service.value, target, topic, reason, head or ())
     print_text(replay_text(results))

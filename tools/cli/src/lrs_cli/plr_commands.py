@@ -194,6 +194,14 @@ def erased_text(uln: str, erased_at: str | None) -> str:
     return f"Erased{when}: no achievement can be recorded for this ULN, and providers are refused"
 
 
+# what an AO's read of an erased learner it has achievements of says (`learner_erased`), as the portal's learner
+# page does: no day, which is the erasure audit's, an operator's to read
+AO_ERASED_TEXT = (
+    "Erased: no achievement can be recorded for this ULN, so these results can no longer be changed or withdrawn"
+    " (RV004)"
+)
+
+
 def erased_at(connection: Connection, uln: str) -> str | None:
     """When the learner was erased, as validation's erasure audit says (an operator's key with the erasure duty);
     None when it cannot say (another key, or validation out of reach): the PLR is read without it."""
@@ -208,7 +216,8 @@ def erased_at(connection: Connection, uln: str) -> str | None:
 def plr_table(document: dict[str, Any], erased_on: str | None = None) -> list[Any]:
     """A learner's PLR for people: what awarding organisations awarded, then apart, and titled so, what
     providers reported in the ILR, so that a provider's record never reads as an awarding organisation's result.
-    `erased_on`: when an erased learner (an operator's read says `erased`) was erased, if known."""
+    `erased_on`: when an erased learner (an operator's read says `erased`) was erased, if known; an AO's read says
+    `learner_erased` (of a learner it has achievements of), and the erasure line then has no day."""
     merged = [uln for uln in document.get("ulns", []) if uln != document["uln"]]
     heading = f"PLR of {document['uln']}" + (f" (with {', '.join(merged)})" if merged else "")
     events = document["learning_events"]
@@ -219,6 +228,8 @@ def plr_table(document: dict[str, Any], erased_on: str | None = None) -> list[An
         rows.append(Text(f"{document['uln']} was merged into {master}: the learner's record is now under ULN {master}"))
     if document.get("erased"):  # an operator's read: no provider reads it, whatever the sharing choice said
         rows.append(Text(erased_text(document["uln"], erased_on), style="yellow"))
+    elif document.get("learner_erased"):  # an AO's read of a learner it has achievements of
+        rows.append(Text(AO_ERASED_TEXT, style="yellow"))
     elif (sharing := SHARING_SAID.get(document.get("ability_to_share"))) is not None:  # an AO's view has none
         rows.append(Text(f"sharing with learning providers: {sharing}"))
     if awarded:

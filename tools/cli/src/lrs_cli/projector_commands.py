@@ -85,12 +85,19 @@ def rebuild_line(status: dict[str, Any]) -> str:
     )
 
 
-def comparison_text(result: dict[str, Any]) -> str:
+def current_model(sandpit: bool) -> str:
+    """The model a rebuild replaces, as the commands name it: in the Sandpit its own current model, never "live"
+    (report-sandpit finding 6: "live 57 … rebuilt 0" under the SANDPIT banner reads as live's PLR)."""
+    return "the Sandpit's current model" if sandpit else "the live model"
+
+
+def comparison_text(result: dict[str, Any], *, sandpit: bool = False) -> str:
     lines = ["IDENTICAL" if result["identical"] else "DIFFERENT"]
-    live, rebuilt = result["counts"]["live"], result["counts"]["rebuilt"]
+    live, rebuilt = result["counts"]["live"], result["counts"]["rebuilt"]  # the answer's keys, in both environments
+    current = "current" if sandpit else "live"
     for table in sorted(live):
         mark = "" if live[table] == rebuilt.get(table) else "   <-- differs"
-        lines.append(f"  {table:<22} live {live[table]:>12,}  rebuilt {rebuilt.get(table, 0):>12,}{mark}")
+        lines.append(f"  {table:<22} {current} {live[table]:>12,}  rebuilt {rebuilt.get(table, 0):>12,}{mark}")
     lines.append(f"  learners compared {result['learners_compared']:,}, differing {result['learners_differing']:,}")
     if result.get("differing_ulns_masked"):
         lines.append("  e.g. " + ", ".join(result["differing_ulns_masked"]))
@@ -103,20 +110,21 @@ def last_comparison_text(status: dict[str, Any], connection: Connection) -> str:
     """What the projector's status says of the rebuild's last comparison with the live model: whether one was
     run, when, and what it found (`rebuild compare` runs one)."""
     compare = connection.command("projector rebuild compare")
+    model = current_model(connection.sandpit)
     comparison = status.get("comparison")
     rebuild_id = status.get("rebuild_id")
     if not comparison:
-        return f"rebuild {rebuild_id} has not been compared with the live model (`{compare}` compares them)"
+        return f"rebuild {rebuild_id} has not been compared with {model} (`{compare}` compares them)"
     at = f" on {uk_time(comparison['compared_at'])}" if comparison.get("compared_at") else ""
     if comparison.get("identical"):
-        return f"the last comparison of rebuild {rebuild_id} with the live model{at} found them IDENTICAL"
+        return f"the last comparison of rebuild {rebuild_id} with {model}{at} found them IDENTICAL"
     differing = comparison.get("learners_differing") or 0
     checksums = comparison.get("global_checksums_differing") or []
     found = f"{differing:,} of {comparison.get('learners_compared') or 0:,} learners differ"
     if checksums:
         found += f", and the checksums of {', '.join(checksums)}"
     return (
-        f"the last comparison of rebuild {rebuild_id} with the live model{at} found them DIFFERENT: {found}"
+        f"the last comparison of rebuild {rebuild_id} with {model}{at} found them DIFFERENT: {found}"
         f" (`{compare}` shows how)"
     )
 
@@ -126,7 +134,7 @@ def switch_confirmed(connection: Connection, *, yes: bool) -> None:
     with `yes` (scripts) asks nothing, and without it refuses when not on a terminal, as `lrs learners erase` does.
     A rebuild that has not caught up is not asked about: the projector refuses its switch and says why."""
     if not yes:
-        confirmed("a switch replaces the live model", lambda: _switch_question(connection))
+        confirmed(f"a switch replaces {current_model(connection.sandpit)}", lambda: _switch_question(connection))
     elif found := _caught_up_comparison(connection):
         warn(found[0])
 
@@ -143,7 +151,8 @@ def _switch_question(connection: Connection) -> str | None:
     if (found := _caught_up_comparison(connection)) is None:
         return None
     said, rebuild_id = found
-    return f"{said[0].upper()}{said[1:]}. Switch to rebuild {rebuild_id}, making it the live model?"
+    making = "the Sandpit's model" if connection.sandpit else "the live model"
+    return f"{said[0].upper()}{said[1:]}. Switch to rebuild {rebuild_id}, making it {making}?"
 
 
 def rebuild(
@@ -154,7 +163,8 @@ def rebuild(
     follow: bool = False,
     interval: float = 2.0,
 ) -> str:
-    return rebuild_text(action, rebuild_answer(connection, action, workers=workers, follow=follow, interval=interval))
+    answer = rebuild_answer(connection, action, workers=workers, follow=follow, interval=interval)
+    return rebuild_text(action, answer, sandpit=connection.sandpit)
 
 
 def rebuild_answer(
@@ -203,12 +213,13 @@ def rebuild_failed(action: str, answer: dict[str, Any]) -> bool:
     return action in ("start", "status") and answer.get("state") == "failed"
 
 
-def rebuild_text(action: str, answer: dict[str, Any]) -> str:
+def rebuild_text(action: str, answer: dict[str, Any], *, sandpit: bool = False) -> str:
     if action == "compare":
-        return comparison_text(answer)
+        return comparison_text(answer, sandpit=sandpit)
     if action == "switch":
+        schema = "the Sandpit's current schema" if sandpit else "the live schema"
         return (
-            f"switched: rebuild {answer['rebuild_id']} is now the live schema"
+            f"switched: rebuild {answer['rebuild_id']} is now {schema}"
             f" '{answer['live_schema']}'; the old model is kept as '{answer['retired_schema']}'"
         )
     if action == "abandon":
@@ -511,7 +522,7 @@ def rebuild_command(
     step: Annotated[
         RebuildStep,
         typer.Argument(
-            help="start, status, compare (counts and checksums), switch (make it live) or abandon",
+            help="start, status, compare (counts and checksums), switch (put it in use) or abandon",
             parser=one_of(RebuildStep, "the step"),
         ),
     ],
@@ -534,14 +545,14 @@ def rebuild_command(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Replay the log into a fresh schema, compare it with the live one, switch. With --json every step prints the
-    projector's answer as JSON. A failed rebuild exits 1. A switch replaces the live model: it says what the last
+    """Replay the log into a fresh schema, compare it with the current one, switch. With --json every step prints the
+    projector's answer as JSON. A failed rebuild exits 1. A switch replaces the current model: it says what the last
     comparison found and asks first (on a terminal; elsewhere it needs --yes)."""
     if step is RebuildStep.SWITCH:
         switch_confirmed(connection(ctx), yes=yes)
     answer = rebuild_answer(connection(ctx), step.value, workers=workers, follow=follow, interval=interval)
     if not as_json:
-        print_text(rebuild_text(step.value, answer))
+        print_text(rebuild_text(step.value, answer, sandpit=connection(ctx).sandpit))
         return
     print_json(answer)
     if rebuild_failed(step.value, answer):

@@ -11,12 +11,21 @@ from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
+from lrs_domain.formats.csv_batch import _decode as decoded_csv
+from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.reference import AwardingOrganisation, Catalogue
-from lrs_domain.reference_data import load_awarding_organisations, load_extra_qualifications, load_ofqual_catalogue
+from lrs_domain.reference_data import (
+    ReferenceDataError,
+    load_awarding_organisations,
+    load_extra_qualifications,
+    load_ofqual_catalogue,
+)
 
 OFQUAL_SNAPSHOT = "ofqual-approved-qualifications-2025-02-18.csv"
 AWARDING_ORGANISATIONS = "awarding-organisations.csv"
 EXTRA_QUALIFICATIONS = "extra-qualifications.csv"
+REFERENCE_FILE_NAMES = (AWARDING_ORGANISATIONS, OFQUAL_SNAPSHOT, EXTRA_QUALIFICATIONS)
+"""The names the files are read under: a newer register snapshot is saved under `OFQUAL_SNAPSHOT`'s name."""
 
 
 def shipped_reference() -> Traversable:
@@ -25,7 +34,18 @@ def shipped_reference() -> Traversable:
 
 
 def read_reference_file(name: str, directory: Traversable | None = None) -> str:
-    return (directory or shipped_reference()).joinpath(name).read_text(encoding="utf-8-sig")
+    """The file's text, read as a CSV batch's is (a UTF-8 byte order mark left out). A file that is not UTF-8 (one
+    saved from Excel as plain "CSV") is a `ReferenceDataError` naming the line, the field and the byte, as a batch's
+    or a learner file's refusal does; a missing file is `FileNotFoundError`."""
+    return decoded_reference_file((directory or shipped_reference()).joinpath(name).read_bytes())
+
+
+def decoded_reference_file(content: bytes) -> str:
+    """A reference file's bytes as text, as `read_reference_file` reads them."""
+    try:
+        return decoded_csv(content)
+    except BatchRefused as refusal:
+        raise ReferenceDataError(f"line {refusal.line}, column {refusal.column}: {refusal.detail}") from None
 
 
 def load_catalogue(directory: Traversable | None = None) -> Catalogue:
@@ -45,7 +65,9 @@ def _read_catalogue(directory: Traversable | None) -> Catalogue:
     return Catalogue.of(
         [
             *load_ofqual_catalogue(read_reference_file(OFQUAL_SNAPSHOT, directory), ao_ids),
-            *load_extra_qualifications(read_reference_file(EXTRA_QUALIFICATIONS, directory)),
+            *load_extra_qualifications(
+                read_reference_file(EXTRA_QUALIFICATIONS, directory), {ao.ao_id for ao in organisations}
+            ),
         ]
     )
 

@@ -1038,7 +1038,8 @@ async def issue_key(request: Request, user: AccountsOperator) -> Response:
         return await _accounts_page(request, user, errors=errors, values=values, status=400)
     if refused := label_refusal(field(form, "label")):  # the key store's own rule, as `lrs credentials` meets it
         return await _accounts_page(request, user, errors={"label": refused}, values=values, status=400)
-    label = field(form, "label")[:100] or f"issued in the portal by {user.account.username}"
+    # a label the store takes whole (`label_refusal` refused a longer one above, saying so), never cut here
+    label = field(form, "label") or f"issued in the portal by {user.account.username}"
     kind = _key_kind(environment, auth.has_sandpit)
     still = {
         "what": f"This form was sent already: the {kind} for ao:{ao_id} is still being issued",

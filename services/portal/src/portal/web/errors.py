@@ -63,6 +63,12 @@ _PAGES: dict[str, tuple[int, str, list[str]]] = {
         ],
     ),
     "unavailable": (503, "Sorry, there is a problem with the service", ["Try again in a few minutes."]),
+    # a Sandpit service away: the Sandpit's outage, said so, and that live is not touched (report-sandpit finding 4)
+    "sandpit_unavailable": (
+        503,
+        "Sorry, there is a problem with the Sandpit",
+        ["The Sandpit is not available just now; the live service is not affected.", "Try again in a few minutes."],
+    ),
     "refused": (409, "That could not be done", []),
     "busy": (429, "Too many requests at once", ["Nothing was changed."]),
     "failed": (
@@ -124,8 +130,15 @@ async def _service_error(request: Request, error: Exception) -> Response:
     if isinstance(error, Forbidden):
         return await _page_error(request, PageError("forbidden", error.detail))
     if isinstance(error, Unavailable):
-        _log.warning("service_unavailable", route=route_template(request), detail=error.detail[:200])
-        return await _page_error(request, PageError("unavailable"))
+        _log.warning(
+            "service_unavailable",
+            route=route_template(request),
+            detail=error.detail[:200],
+            target_environment=error.environment.value,  # the portal's own `environment` is live's, always
+        )
+        return await _page_error(
+            request, PageError("sandpit_unavailable" if error.environment.is_sandpit else "unavailable")
+        )
     if isinstance(error, Busy):  # the service's own words (which limit, how long), and its Retry-After passed on
         page = await _page_error(request, PageError("busy", error.detail))
         if error.retry_after is not None:

@@ -47,6 +47,17 @@ BATCHES_PAGE = 25
 # A median of several AOs' medians is no median: the chart of days to resolve a challenge is one AO's only.
 ONE_AO_ONLY = frozenset({"challenge-days"})
 NO_SUCH_BATCH = "There is no batch {0}: check the id the AO gave you"
+# Added where the portal has a Sandpit: its batches are not listed here (report-sandpit finding 8: an AO phoning about a
+# "[SANDPIT] …" email was told its right id was wrong). The portal holds no operator's Sandpit key to look for itself.
+IN_THE_SANDPIT = (
+    ". A Sandpit batch (its email's subject starts [SANDPIT]) is not listed here: look it up with"
+    " lrs --sandpit batch status {0} and a Sandpit operator key"
+)
+
+
+def no_such_batch(request: Request, said: str, typed: str) -> str:
+    """`said` (no batch has the id, or starts so), and where the portal has a Sandpit, where a Sandpit batch is found."""
+    return said + (IN_THE_SANDPIT.format(typed) if portal_of(request).sandpit is not None else "")
 
 
 def ao_asked(typed: str | None) -> tuple[str | None, str | None]:
@@ -214,7 +225,8 @@ async def batches(
             if found["total"] == 1:
                 return see_other(f"/ops/batches/{found['items'][0]['batch_id']}")
             if found["total"] == 0:
-                errors = {"batch": f"No batch's id starts {batch_id}: check the id the AO gave you"}
+                said = f"No batch's id starts {batch_id}: check the id the AO gave you"
+                errors = {"batch": no_such_batch(request, said, batch_id)}
                 return await _batches_page(request, user, batch_typed=batch, errors=errors, status=404)
             return await _batches_page(request, user, batch_typed=batch, id_prefix=batch_id)
         errors = {"batch": batch_error or ""}
@@ -273,7 +285,7 @@ async def batch_page(request: Request, batch_id: uuid.UUID, user: SupportOperato
     try:
         context = await batch_context(service, batch_id, asked, page_size=page_size, operator=True)
     except NotFound:
-        errors = {"batch": NO_SUCH_BATCH.format(batch_id)}
+        errors = {"batch": no_such_batch(request, NO_SUCH_BATCH.format(batch_id), str(batch_id))}
         return await _batches_page(request, user, batch_typed=str(batch_id), errors=errors, status=404)
     desk = {
         "sent_before": None,
