@@ -89,7 +89,7 @@ from pydantic import ValidationError
 
 from lrs_contracts.dead_letters import DeadLetter, dead_letter_topic, error_text, unknown_event_type
 from lrs_contracts.registry import UnknownEventType
-from lrs_platform.kafka import stop_within
+from lrs_platform.kafka import name_consumer, stop_within
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
 from lrs_platform.maintenance import MaintenanceGate
@@ -877,6 +877,7 @@ class ConsumerLoop:
             consumer = self._consumer_factory()
             if isinstance(consumer, AIOKafkaConsumer):
                 deliver_messages(consumer)
+                name_consumer(consumer, self.guard.name)  # its expired messages said as its other series are
             if self._listener is not None:
                 consumer.subscribe(self._topics, listener=self._listener(consumer))
             elif self._place is None:

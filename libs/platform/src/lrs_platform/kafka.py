@@ -11,17 +11,20 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition, codec
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.consumer import consumer as aiokafka_consumer
+from aiokafka.consumer import fetcher
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 from aiokafka.record import _crecords, default_records
 from cryptography import x509
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -291,7 +294,95 @@ def make_producer(bootstrap_servers: str, *, transactional_id: str | None = None
     return AIOKafkaProducer(**options)
 
 
-def make_consumer(bootstrap_servers: str, *topics: str, group_id: str | None, **overrides: Any) -> AIOKafkaConsumer:
+EXPIRED_MESSAGES = Counter(
+    "lrs_consumer_expired_messages_total",
+    "Offsets of a topic a consumer had not read when the topic's retention deleted them: skipped, the consumer going"
+    " on from the partition's new start (its messages were never handled). Alert on any increase",
+    ["consumer", "topic"],
+)
+
+# The name each consumer's expired messages are counted and logged under (`make_consumer`'s `name`, else its group),
+# by the subscription aiokafka hands its fetcher: a consumer let go takes its entry with it.
+_CONSUMER_NAMES: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def name_consumer(consumer: AIOKafkaConsumer, name: str) -> None:
+    """Names the consumer in `messages_expired_unread` and `lrs_consumer_expired_messages_total` (a loop names its
+    consumer after itself: `lrs_platform.consumer.ConsumerLoop`); before it is started."""
+    _CONSUMER_NAMES[consumer._subscription] = name
+
+
+class _Fetcher(fetcher.Fetcher):  # type: ignore[misc]  # aiokafka's fetcher is untyped
+    """aiokafka's fetcher, which says so when a partition's position was below its log start: the topic's retention
+    deleted messages the consumer had not read yet (it was stopped, crash-looping or held for longer than the topic
+    keeps them; its committed offset, or the position it stored, is gone). aiokafka answers the fetch's
+    OffsetOutOfRange by moving to the partition's start (`auto_offset_reset="earliest"`) with a line at INFO, below
+    the level its loggers are kept at: the messages were skipped without a word (the exhaust walk, finding 1). The
+    consumer still goes on from the start, as before; each such jump is now logged as an error
+    (`messages_expired_unread`) and counted (`EXPIRED_MESSAGES`).
+
+    A fetch answered OffsetOutOfRange leaves its partition awaiting a reset (`_proc_fetch_request`); the reset then
+    asks the broker for the start (`_update_fetch_positions`). The offset fetched is kept between the two, with the
+    partition's state (a partition assigned again has a new one), and compared with where the reset put it. A
+    position past the partition's end (a topic made again) is reset to its start too, and is read again: nothing
+    skipped, nothing said. `test_expired_messages.py` pins the aiokafka code this follows."""
+
+    def __init__(self, client: Any, subscriptions: Any, **options: Any) -> None:
+        super().__init__(client, subscriptions, **options)
+        self._fetched_out_of_range: dict[TopicPartition, tuple[Any, int]] = {}
+
+    async def _proc_fetch_request(self, assignment: Any, node_id: int, request: Any) -> bool:
+        needs_wakeup: bool = await super()._proc_fetch_request(assignment, node_id, request)
+        if self._default_reset_strategy == fetcher.OffsetResetStrategy.NONE:
+            return needs_wakeup  # the consumer is given the error itself
+        for topic, partitions in request.topics:
+            for partition, offset, *_ in partitions:
+                tp = TopicPartition(topic, partition)
+                state = assignment.state_value(tp)
+                # awaiting the consumer's own reset: answered OffsetOutOfRange (or a `seek_to_beginning` meanwhile,
+                # which moves it to the start, never past the offset it fetched from: nothing said)
+                if state is not None and state.awaiting_reset and state.reset_strategy == self._default_reset_strategy:
+                    self._fetched_out_of_range[tp] = (state, offset)
+        return needs_wakeup
+
+    async def _update_fetch_positions(self, assignment: Any, node_id: int, tps: Any) -> bool:
+        needs_wakeup: bool = await super()._update_fetch_positions(assignment, node_id, tps)
+        for tp in tps:
+            fetched = self._fetched_out_of_range.get(tp)
+            if fetched is None:
+                continue
+            state, offset = fetched
+            if state is not assignment.state_value(tp):
+                del self._fetched_out_of_range[tp]  # assigned again since: that fetch is no longer this partition's
+            elif not state.awaiting_reset:  # reset now (a reset that failed is tried again, and looked at then)
+                del self._fetched_out_of_range[tp]
+                if state.has_valid_position and state.position > offset:
+                    self._expired(tp, offset, state.position)
+        return needs_wakeup
+
+    def _expired(self, tp: TopicPartition, position: int, start: int) -> None:
+        consumer = _CONSUMER_NAMES.get(self._subscriptions) or self._client._client_id
+        EXPIRED_MESSAGES.labels(consumer, tp.topic).inc(start - position)
+        _log.error(
+            "messages_expired_unread",
+            consumer=consumer,
+            topic=tp.topic,
+            partition=tp.partition,
+            position=position,
+            log_start=start,
+            offsets_skipped=start - position,
+        )
+
+
+aiokafka_consumer.Fetcher = _Fetcher  # the class every aiokafka consumer of the process builds its fetcher with
+
+
+def make_consumer(
+    bootstrap_servers: str, *topics: str, group_id: str | None, name: str | None = None, **overrides: Any
+) -> AIOKafkaConsumer:
+    """A consumer as every service reads: read committed, offsets committed by the caller, and, where a partition's
+    position is gone (the topic's retention deleted what it had not read), on from the partition's start, said as an
+    error and counted under `name` (else its group: `_Fetcher`)."""
     options: dict[str, Any] = {
         "bootstrap_servers": bootstrap_servers,
         "group_id": group_id,
@@ -305,7 +396,10 @@ def make_consumer(bootstrap_servers: str, *topics: str, group_id: str | None, **
         **connection_options(),
     }
     options.update(overrides)
-    return AIOKafkaConsumer(*topics, **options)
+    consumer = AIOKafkaConsumer(*topics, **options)
+    if name is not None or group_id is not None:
+        name_consumer(consumer, name or str(group_id))
+    return consumer
 
 
 def _retention_ms(retention: str) -> str:

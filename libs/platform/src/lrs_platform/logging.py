@@ -121,8 +121,14 @@ def _route_standard_logging(service: str, environment: Environment | None, rende
         if type(handler) is logging.StreamHandler:
             handler.setFormatter(formatter)
             # asyncpg's pool says "Failed to restore the pool connection floor", traceback and all, every few
-            # seconds a pool while PostgreSQL is away
-            handler.addFilter(RepeatsHeldBack(("aiokafka", "kafka", "asyncpg")))
+            # seconds a pool while PostgreSQL is away; asyncio's accept loop "socket.accept() out of system resource"
+            # with its traceback up to the listen backlog (2,048) times a second while the process has no file
+            # descriptor left (EMFILE): ~1 MB of log a second, rotating away the lines that explain it
+            handler.addFilter(RepeatsHeldBack(HELD_BACK_LIBRARIES))
+
+
+# The libraries whose repeated lines `RepeatsHeldBack` lets through once a minute (by logger name, and its children).
+HELD_BACK_LIBRARIES = ("aiokafka", "kafka", "asyncpg", "asyncio")
 
 
 class RepeatsHeldBack(logging.Filter):

@@ -371,6 +371,7 @@ async def submit_batch(
                 content_type=request.headers.get("content-type"),
                 content_disposition=request.headers.get("content-disposition"),
                 idempotency_key=key,
+                held=maintenance.closure,  # an undecided batch sent again is published again, unless held
             )
             del content  # the submission lets go of the upload once it is encoded; nothing here may hold it longer
             result = await submitting

@@ -142,7 +142,10 @@ class BatchSubmissions:
         content_type: str | None,
         content_disposition: str | None,
         idempotency_key: str | None,
+        held: Callable[[], Awaitable[object | None]] | None = None,
     ) -> SubmitResult:
+        """`held` says whether a maintenance window or pause holds the batches now (its closure, else None): an
+        undecided batch sent again is then answered as it stands, not published again (`_accept`)."""
         started = time.perf_counter()
         received_at = self._clock()
         sha256 = content_sha256(content)
@@ -167,7 +170,7 @@ class BatchSubmissions:
         # some of its records are sealed under this batch id's own key and it may go out under another.
         reread = functools.partial(self._reread, content, fmt, principal, sha256, size) if batch_keyed else None
         del content
-        result = await self._accept(prepared, idempotency_key, reread)
+        result = await self._accept(prepared, idempotency_key, reread, held)
         _log.info(
             "batch_submitted",
             batch_id=str(result.batch_id),
@@ -305,8 +308,18 @@ class BatchSubmissions:
         prepared: PreparedBatch,
         idempotency_key: str | None,
         reread: Callable[[BatchIdentity], Awaitable[PreparedBatch]] | None,
+        held: Callable[[], Awaitable[object | None]] | None = None,
     ) -> SubmitResult:
-        """`reread` seals the batch again as another batch id (None when no record is under its own key)."""
+        """`reread` seals the batch again as another batch id (None when no record is under its own key).
+
+        The same file (or key) sent again is answered with its stored batch (a replay), and nothing is published,
+        except: a batch Kafka never took (`received`) is published now, and so is one still `accepted`, not decided
+        yet, while no maintenance window or pause holds the batches (`held`). That one's messages may be gone from
+        the submitted topic, which keeps them 7 days: a decider stopped, or crash-looping, for longer never read them
+        (the exhaust walk, finding 1), and sending the file again is the AO's way to have it decided. Published
+        again under the same id, it is decided once: validation stores a batch's decision by its id, and a copy it
+        reads of a batch decided already is passed over (`batch_decided_already`). A batch held by maintenance is
+        waiting, not lost, and one being validated or decided is answered as it stands."""
         ao_id = prepared.identity.ao_id
         dedup = dedup_key(idempotency_key, prepared.sha256)
         stored = await self.stored(ao_id, idempotency_key=idempotency_key, sha256=prepared.sha256)
@@ -327,20 +340,33 @@ class BatchSubmissions:
             again = BatchIdentity(stored.batch_id, ao_id, stored.submitted_by or "", stored.received_at)
             prepared = prepared.for_identity(again) if reread is None else await reread(again)
             return await _shielded(self._publish(prepared, replay=True))
+        if stored.status is BatchStatus.ACCEPTED and (held is None or await held() is None):
+            again = BatchIdentity(stored.batch_id, ao_id, stored.submitted_by or "", stored.received_at)
+            prepared = prepared.for_identity(again) if reread is None else await reread(again)
+            try:
+                return await _shielded(self._publish(prepared, replay=True, undecided_again=True))
+            except PublishFailed:
+                # Kafka away: the batch is accepted still, answered as it stands (not "nothing was accepted")
+                pass
         metrics.IDEMPOTENT_REPLAYS.inc()
         return SubmitResult(stored.batch_id, stored.status, replay=True)
 
-    async def _publish(self, prepared: PreparedBatch, *, replay: bool) -> SubmitResult:
-        """Answered within the publish timeout, waiting behind other submissions of this process included."""
+    async def _publish(self, prepared: PreparedBatch, *, replay: bool, undecided_again: bool = False) -> SubmitResult:
+        """Answered within the publish timeout, waiting behind other submissions of this process included.
+        `undecided_again`: an `accepted` batch not decided yet is published again (`_accept`), as it still is when
+        its row is claimed."""
         batch_id = prepared.identity.batch_id
         published = False
         deadline = asyncio.get_running_loop().time() + self._publish_timeout
         async with self._turn(batch_id, deadline):
             try:
                 async with self._repository.claim(batch_id, lock_timeout_seconds=self._row_lock_timeout) as claim:
-                    if claim.batch.status is not BatchStatus.RECEIVED:
-                        # A racing retry published it first; the request that stored the row is still
-                        # the original, the others are replays.
+                    publishable = claim.batch.status is BatchStatus.RECEIVED or (
+                        undecided_again and claim.batch.status is BatchStatus.ACCEPTED
+                    )
+                    if not publishable:
+                        # A racing retry published it first (or validation took it up meanwhile); the request that
+                        # stored the row is still the original, the others are replays.
                         if replay:
                             metrics.IDEMPOTENT_REPLAYS.inc()
                         return SubmitResult(batch_id, claim.batch.status, replay=replay)
@@ -357,6 +383,16 @@ class BatchSubmissions:
                         raise
                     published = True
                     metrics.PUBLISH_SECONDS.labels("published").observe(time.perf_counter() - started)
+                    if claim.batch.status is not BatchStatus.RECEIVED:  # an accepted batch, published again
+                        metrics.IDEMPOTENT_REPLAYS.inc()
+                        _log.warning(
+                            "batch_published_again",
+                            batch_id=str(batch_id),
+                            ao_id=prepared.identity.ao_id,
+                            received_at=claim.batch.received_at.isoformat(),
+                            records=prepared.record_count,
+                        )
+                        return SubmitResult(batch_id, BatchStatus.ACCEPTED, replay=True)
                     await claim.mark_accepted()
             except ClaimTimeout:
                 raise SubmissionInProgress(

@@ -204,16 +204,22 @@ async def test_the_same_file_or_key_again_answers_the_original_batch() -> None:
     repository, publisher = FakeRepository(), FakePublisher()
     service = make(repository, publisher)
     first = await submit(service, batch_file())
+    decided(repository, first.batch_id)  # an undecided one is published again (test_undecided_batch_sent_again.py)
     again = await submit(service, batch_file())
     assert (again.batch_id, again.replay) == (first.batch_id, True)
     keyed = await submit(service, batch_file(), key="k-1")
     assert keyed.batch_id != first.batch_id
+    decided(repository, keyed.batch_id)
     keyed_again = await submit(service, batch_file(), key="k-1")
     assert (keyed_again.batch_id, keyed_again.replay) == (keyed.batch_id, True)
     assert len(publisher.transactions) == 2
     with pytest.raises(IdempotencyKeyReused) as reused:
         await submit(service, batch_file(reference="OTHER"), key="k-1")
     assert reused.value.batch_id == keyed.batch_id
+
+
+def decided(repository: FakeRepository, batch_id: uuid.UUID) -> None:
+    repository.batches[batch_id] = replace(repository.batches[batch_id], status=BatchStatus.COMPLETED)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from lrs_platform.service import BackgroundTasks, collect_less, service_resource
 from validation.api import router
 from validation.catalogue_publisher import publish_newest_load
 from validation.config import ValidationSettings
+from validation.decider import CONSUMER as DECIDER_CONSUMER
 from validation.decider import Decider
 from validation.decision_store import DecisionStore
 from validation.disclosures import Disclosures
@@ -81,6 +82,7 @@ def create_app(settings: ValidationSettings | None = None) -> FastAPI:
             consumer = make_consumer(
                 settings.kafka_bootstrap_servers,
                 group_id=group,
+                name=DECIDER_CONSUMER,  # its lrs_consumer_* series' name, as the decider's own
                 max_poll_interval_ms=600_000,
                 fetch_max_bytes=MAX_MESSAGE_BYTES,
                 max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
