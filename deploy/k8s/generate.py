@@ -12,8 +12,10 @@ observer (KEDA) and per reader (analysts' consumers, which may only read the top
 The Sandpit (decision 0060) is the same services again with `LRS_ENVIRONMENT=sandpit`: their topics,
 consumer groups and transactional ids carry the prefix `sandpit.` (`lrs_contracts.environments`), they
 read the live learner registry and catalogue topics and never write them, each has its own KafkaUser
-(`lrs-sandpit-<service>`), and all log in to their own database `lrs_sandpit` as `lrs_sandpit`. Their
-Deployments are the live ones with those changes, so the two never drift apart.
+(`lrs-sandpit-<service>`), and each logs in to their own database `lrs_sandpit` as a role of its own, as live
+does: the live `lrs-db-<service>` Secret becomes `lrs-db-sandpit-<service>` (base/postgres/roles.yaml). The
+projector's key-encryption key is the Sandpit's own too (`SANDPIT_SECRETS`). Their Deployments are the live ones
+with those changes, so the two never drift apart.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ SANDPIT = TopicNames(Environment.SANDPIT)
 SANDPIT_LABEL = {"lrs.io/environment": "sandpit"}
 CLUSTER = "lrs"
 DAY_MS = 24 * 3600 * 1000
+# Live Secrets whose Sandpit copy reads one of its own (create-secrets.sh makes both). The database's are
+# `lrs-db-<service>` → `lrs-db-sandpit-<service>` (sandpit_secret); `lrs-keyring` stays shared (decision 0080).
+SANDPIT_SECRETS = {"lrs-credential-signing": "lrs-sandpit-credential-signing"}
 MAX_MESSAGE_BYTES = 8 * 1_048_576
 
 
@@ -223,18 +228,27 @@ def sandpit_kafka() -> list[dict[str, Any]]:
     return sandpit_topics() + users
 
 
+def sandpit_secret(name: str) -> str:
+    """The Secret a Sandpit copy reads where the live workload reads `name`: a service's database role
+    (`lrs-db-ingest` → `lrs-db-sandpit-ingest`), the Sandpit's own of `SANDPIT_SECRETS`, or the same one."""
+    if name.startswith("lrs-db-"):
+        return f"lrs-db-sandpit-{name.removeprefix('lrs-db-')}"
+    return SANDPIT_SECRETS.get(name, name)
+
+
 def _sandpit_env(
     env: list[dict[str, Any]], overrides: dict[str, str | None], secrets: dict[str, dict[str, str]]
 ) -> list[dict[str, Any]]:
-    """The live container's environment in the sandpit: its database, `secrets` (variables read from a
-    Secret's key, before `overrides` so that those may refer to them) and `overrides` (None removes one)."""
+    """The live container's environment in the sandpit: its database and Secrets (`sandpit_secret`), `secrets`
+    (variables read from a Secret's key, before `overrides` so that those may refer to them) and `overrides`
+    (None removes one)."""
     kept = []
     for item in env:
         if item["name"] in overrides:
             continue
-        if item["name"] in ("DB_USER", "DB_PASSWORD"):
-            secret = {**item["valueFrom"]["secretKeyRef"], "name": "lrs-db-sandpit"}
-            item = {**item, "valueFrom": {"secretKeyRef": secret}}
+        if "secretKeyRef" in item.get("valueFrom", {}):
+            ref = item["valueFrom"]["secretKeyRef"]
+            item = {**item, "valueFrom": {"secretKeyRef": {**ref, "name": sandpit_secret(ref["name"])}}}
         if item["name"] == "DATABASE_URL":
             item = {**item, "value": item["value"].replace("/lrs?", "/lrs_sandpit?")}
         kept.append(item)

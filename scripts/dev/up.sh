@@ -76,6 +76,8 @@ done
   echo "export PORTAL_PUBLIC_URL=\$LRS_PORTAL_URL  # where its reset links point"
   # The key that seals the PLR credential signing keys at rest: made once per `make up`, like the database.
   echo "export PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY=$(openssl rand -base64 32)"
+  # The Sandpit's projector seals its own signing keys under a key of its own, never live's.
+  echo "export LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY=$(openssl rand -base64 32)"
   echo "export PROJECTOR_CREDENTIAL_ISSUER_URL=\$LRS_PLR_PROJECTOR_URL"
   # The key the learners' data keys are wrapped and found with (decision 0080): made once per `make up`,
   # the same for live and the Sandpit, whose validation opens live registrations sealed under live keys.

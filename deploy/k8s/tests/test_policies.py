@@ -459,8 +459,8 @@ def test_each_service_logs_in_to_postgresql_as_its_own_role(overlay: str) -> Non
             continue
         image = _image_name(container)
         assert {"configMapRef": {"name": "lrs-database"}} in container["envFrom"], name
-        if in_sandpit(deployment):
-            assert env["DB_USER"]["secretKeyRef"]["name"] == "lrs-db-sandpit", name
+        if in_sandpit(deployment):  # a role of its own in the Sandpit's database (test_sandpit_roles.py)
+            assert env["DB_USER"]["secretKeyRef"]["name"] == f"lrs-db-sandpit-{image}", name
             assert env["DATABASE_URL"].startswith("postgresql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):5432/lrs_sandpit?")
             continue
         role = f"lrs_{image.replace('-', '_')}"
@@ -468,12 +468,15 @@ def test_each_service_logs_in_to_postgresql_as_its_own_role(overlay: str) -> Non
         assert env["DATABASE_URL"].startswith("postgresql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):5432/lrs?"), name
         assert roles[role]["passwordSecret"]["name"] == f"lrs-db-{image}"
         assert f"AUTHORIZATION {role};" in sql
-    assert set(roles) == {f"lrs_{service.replace('-', '_')}" for service in _services()} | {
-        "lrs_sandpit",
+    sandpit_roles = {f"lrs_sandpit_{name}" for name in ("ingest", "validation", "plr_projector", "notifier", "portal")}
+    assert set(roles) == {f"lrs_{service.replace('-', '_')}" for service in _services()} | sandpit_roles | {
+        "lrs_sandpit",  # owns the Sandpit's database: the operators' role there, as lrs is live's
         "lrs_sandpit_keys",  # the Sandpit's validation reading live's key store (test_keyring.py)
     }
     assert roles["lrs_sandpit"]["passwordSecret"]["name"] == "lrs-db-sandpit"
     assert "inRoles" not in roles["lrs_sandpit"], "the sandpit's role is no member of the live services' role"
+    for role in sandpit_roles:
+        assert roles[role]["inRoles"] == ["lrs_sandpit_services"], "no member of the live services' role"
 
 
 # --- the single writer and bounded scaling ------------------------------------------------------

@@ -1,0 +1,269 @@
+"""The Sandpit's database as the manifests make it (deploy/k8s/base/postgres/roles.yaml, report "sandpit" finding 3):
+a role per service, each owning its own schemas, made by roles.sql's Sandpit statements and sandpit.sql (run through
+dblink, as on the cluster). Each service's migrations run at its start as its own role; afterwards only the
+Sandpit's validation reads its clear copy of the live registry, the projector may ask `validation.learner_erased`
+and nothing else of validation's, ingest and the notifier find and add learner keys, and the portal reaches
+`identity` alone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+import asyncpg
+import pytest
+import yaml
+from tests.support.databases import create_database, unique_name
+
+from lrs_contracts.environments import Environment
+from lrs_platform.credential_store import CredentialStore
+from lrs_platform.database import apply_migrations, create_pool
+from lrs_platform.keyring import migrate as migrate_key_store
+from lrs_platform.parking import ParkedMessages
+
+pytestmark = pytest.mark.integration
+
+ROLES = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "base" / "postgres" / "roles.yaml"
+SERVICES = ("ingest", "validation", "plr_projector", "notifier", "portal")
+# what each service migrates at its start (its bootstrap), in the Sandpit's database
+MIGRATIONS = {
+    "validation": [("validation", "validation.migrations")],
+    "ingest": [("ingest", "ingest.migrations")],
+    "plr_projector": [("plr", "plr_projector.migrations"), ("plr_ops", "plr_projector.ops_migrations")],
+    "notifier": [("notifier", "notifier.migrations")],
+    "portal": [],
+}
+
+
+class Sandpit(NamedTuple):
+    url: str  # as the superuser
+    roles: dict[str, str]  # the manifests' role name → this test's
+
+
+def _statements(sql: str) -> list[str]:
+    code = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    return [statement.strip() for statement in code.split(";") if statement.strip()]
+
+
+def _as_here(sql: str, database: str, roles: dict[str, str]) -> str:
+    sql = re.sub(r"\bDATABASE lrs_sandpit\b", f'DATABASE "{database}"', sql)
+    return re.sub(r"\blrs_sandpit(?:_[a-z_]+)?\b", lambda match: roles.get(match.group(0), match.group(0)), sql)
+
+
+# docs/deploy.md's release note "adding the Sandpit's roles to a running cluster": after roles.sql's Sandpit
+# statements, in lrs_sandpit as the superuser. Each schema the one role lrs_sandpit made, and everything in it, to its
+# service's role; then the grants sandpit.sql makes on a new cluster, and the same on what exists already.
+UPGRADE = """
+DO $$
+DECLARE
+  schema_name text;
+  owner_role text;
+  item record;
+BEGIN
+  FOR schema_name IN SELECT nspname FROM pg_namespace WHERE nspowner = 'lrs_sandpit'::regrole LOOP
+    owner_role := CASE
+      WHEN schema_name = 'identity' THEN 'lrs_sandpit_services'
+      WHEN schema_name = 'learner_keys' OR schema_name LIKE 'validation%' THEN 'lrs_sandpit_validation'
+      WHEN schema_name LIKE 'ingest%' THEN 'lrs_sandpit_ingest'
+      WHEN schema_name LIKE 'plr%' THEN 'lrs_sandpit_plr_projector'
+      WHEN schema_name LIKE 'notifier%' THEN 'lrs_sandpit_notifier'
+    END;
+    IF owner_role IS NULL THEN
+      RAISE EXCEPTION 'schema %: no Sandpit service owns it', schema_name;
+    END IF;
+    EXECUTE format('ALTER SCHEMA %I OWNER TO %I', schema_name, owner_role);
+    FOR item IN
+      SELECT c.relname, c.relkind FROM pg_class c
+      WHERE c.relnamespace = schema_name::regnamespace AND c.relowner = 'lrs_sandpit'::regrole
+        AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                        AND d.deptype IN ('a', 'i'))  -- a column's sequence moves with its table
+    LOOP
+      EXECUTE format('ALTER %s %I.%I OWNER TO %I',
+        CASE item.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+        schema_name, item.relname, owner_role);
+    END LOOP;
+    FOR item IN SELECT p.oid::regprocedure AS routine FROM pg_proc p
+                WHERE p.pronamespace = schema_name::regnamespace AND p.proowner = 'lrs_sandpit'::regrole LOOP
+      EXECUTE format('ALTER ROUTINE %s OWNER TO %I', item.routine, owner_role);
+    END LOOP;
+  END LOOP;
+END
+$$;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA identity TO lrs_sandpit_services;
+GRANT USAGE ON SCHEMA learner_keys TO lrs_sandpit_keyring_users;
+GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA learner_keys TO lrs_sandpit_keyring_users;
+ALTER DEFAULT PRIVILEGES FOR ROLE lrs_sandpit_validation IN SCHEMA learner_keys
+  GRANT SELECT, INSERT ON TABLES TO lrs_sandpit_keyring_users;
+GRANT USAGE ON SCHEMA validation TO lrs_sandpit_plr_projector;
+GRANT EXECUTE ON FUNCTION validation.learner_erased(text) TO lrs_sandpit_plr_projector;
+ALTER DEFAULT PRIVILEGES FOR ROLE lrs_sandpit_validation IN SCHEMA validation
+  GRANT EXECUTE ON FUNCTIONS TO lrs_sandpit_plr_projector;
+ALTER DEFAULT PRIVILEGES FOR ROLE lrs_sandpit_ingest, lrs_sandpit_validation, lrs_sandpit_plr_projector,
+  lrs_sandpit_notifier, lrs_sandpit_portal
+  IN SCHEMA identity GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO lrs_sandpit_services;
+"""
+
+
+@pytest.fixture
+async def database(fresh_database_url: str) -> Sandpit:
+    """cluster.yaml's postInitSQL: the database, owned by lrs_sandpit, which PUBLIC may not connect to (before this
+    change its services all logged in as lrs_sandpit, so it may log in here)."""
+    database = fresh_database_url.rsplit("/", 1)[1]
+    prefix = unique_name("sp")
+    names = ["lrs_sandpit", *(f"lrs_sandpit_{name}" for name in [*SERVICES, "services", "keyring_users"])]
+    roles = {name: name.replace("lrs_sandpit", prefix, 1) for name in names}
+    admin = await asyncpg.connect(fresh_database_url)
+    try:
+        await admin.execute(f"CREATE ROLE {roles['lrs_sandpit']} LOGIN")
+        await admin.execute(f'ALTER DATABASE "{database}" OWNER TO {roles["lrs_sandpit"]}')
+        await admin.execute(f'REVOKE ALL ON DATABASE "{database}" FROM PUBLIC')
+    finally:
+        await admin.close()
+    return Sandpit(fresh_database_url, roles)
+
+
+async def _make_roles(sandpit: Sandpit) -> None:
+    """roles.sql's Sandpit statements (run in `lrs` on the cluster), then the logins CloudNativePG gives."""
+    database = sandpit.url.rsplit("/", 1)[1]
+    in_lrs = _statements(yaml.safe_load(ROLES.read_text(encoding="utf-8"))["data"]["roles.sql"])
+    start = next(i for i, statement in enumerate(in_lrs) if statement.startswith("CREATE ROLE lrs_sandpit_services"))
+    admin = await asyncpg.connect(sandpit.url)
+    try:
+        for statement in in_lrs[start:]:
+            await admin.execute(_as_here(statement, database, sandpit.roles))
+        for name in SERVICES:
+            await admin.execute(f"ALTER ROLE {sandpit.roles[f'lrs_sandpit_{name}']} LOGIN")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def sandpit(database_url: str, database: Sandpit) -> Sandpit:
+    """A new cluster's Sandpit database, as the manifests make it."""
+    await _make_roles(database)
+    # sandpit.sql as the cluster runs it, in another database (`lrs` there), through dblink; the server here is
+    # reached over TCP (CloudNativePG's instance finds its own socket by PGHOST and PGPORT)
+    server = re.fullmatch(r"postgresql://(\w+)@([\d.]+):(\d+)/.*", database_url)
+    assert server, database_url
+    user, host, port = server.groups()
+    name = database.url.rsplit("/", 1)[1]
+    other = await create_database(database_url, unique_name("t"))
+    conninfo = f"'dbname={name} host={host} port={port} user={user}'"
+    sandpit_sql = yaml.safe_load(ROLES.read_text(encoding="utf-8"))["data"]["sandpit.sql"]
+    sandpit_sql = _as_here(sandpit_sql.replace("'dbname=lrs_sandpit'", conninfo), name, database.roles)
+    assert f"dbname={name} " in sandpit_sql
+    admin = await asyncpg.connect(other)
+    try:
+        await admin.execute(sandpit_sql)
+    finally:
+        await admin.close()
+    return database
+
+
+def _as(sandpit: Sandpit, name: str) -> str:
+    role = sandpit.roles["lrs_sandpit" if name == "owner" else f"lrs_sandpit_{name}"]
+    return sandpit.url.replace("://postgres@", f"://{role}@")
+
+
+async def _start(sandpit: Sandpit, name: str, *, as_role: str | None = None) -> None:
+    """What the service migrates at its start, as its own role (or `as_role`: "owner", as before)."""
+    pool = await create_pool(_as(sandpit, as_role or name), max_size=2)
+    try:
+        if name == "validation":
+            await migrate_key_store(pool)
+        async with pool.acquire() as connection:
+            for schema, package in MIGRATIONS[name]:
+                await apply_migrations(connection, schema, package)
+        await CredentialStore(pool, environment=Environment.SANDPIT).migrate()
+        if name in ("ingest", "validation", "notifier"):  # the projector parks in its own `plr`
+            await ParkedMessages(pool, f"{MIGRATIONS[name][0][0]}_parked").migrate()
+    finally:
+        await pool.close()
+
+
+async def test_each_sandpit_service_migrates_as_its_own_role_and_reads_only_what_it_may(sandpit: Sandpit) -> None:
+    # the portal first: whichever migrates `identity` first makes its tables, and every one must read them
+    for name in ("portal", "ingest", "validation", "plr_projector", "notifier"):
+        await _start(sandpit, name)
+
+    await _each_reads_only_what_it_may(sandpit)
+
+
+async def test_a_running_clusters_sandpit_moves_to_a_role_per_service(database: Sandpit) -> None:
+    """Before: every Sandpit service logged in as lrs_sandpit, which owns every schema. The release note's
+    statements give each schema and its contents to its service's role; the services then start as their own."""
+    for name in ("ingest", "validation", "plr_projector", "notifier", "portal"):
+        await _start(database, name, as_role="owner")
+    await _make_roles(database)
+    admin = await asyncpg.connect(database.url)
+    try:
+        await admin.execute(_as_here(UPGRADE, database.url.rsplit("/", 1)[1], database.roles))
+        left = await admin.fetchval(
+            "SELECT count(*) FROM pg_class WHERE relowner = $1::regrole AND relnamespace <> 'pg_toast'::regnamespace",
+            database.roles["lrs_sandpit"],
+        )
+    finally:
+        await admin.close()
+    assert left == 0, "every table, view and sequence has its service's owner"
+    for name in ("portal", "ingest", "validation", "plr_projector", "notifier"):
+        await _start(database, name)
+
+    await _each_reads_only_what_it_may(database)
+
+
+async def _each_reads_only_what_it_may(sandpit: Sandpit) -> None:
+    admin = await asyncpg.connect(sandpit.url)
+    try:
+        owners = dict(
+            await admin.fetch(
+                "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname !~ '^(pg_|information_schema)'"
+                " AND nspname <> 'public'"
+            )
+        )
+    finally:
+        await admin.close()
+    role = sandpit.roles
+    assert owners == {
+        "identity": role["lrs_sandpit_services"],
+        "ingest": role["lrs_sandpit_ingest"],
+        "ingest_parked": role["lrs_sandpit_ingest"],
+        "validation": role["lrs_sandpit_validation"],
+        "validation_parked": role["lrs_sandpit_validation"],
+        "learner_keys": role["lrs_sandpit_validation"],
+        "plr": role["lrs_sandpit_plr_projector"],
+        "plr_ops": role["lrs_sandpit_plr_projector"],
+        "notifier": role["lrs_sandpit_notifier"],
+        "notifier_parked": role["lrs_sandpit_notifier"],
+    }
+
+    for name in SERVICES:
+        connection = await asyncpg.connect(_as(sandpit, name))
+        try:
+            assert await connection.fetchval("SELECT count(*) FROM identity.credentials") >= 0, name
+            if name == "validation":
+                assert await connection.fetchval("SELECT count(*) FROM validation.learners") == 0
+                continue
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):  # the live registry's clear copy
+                await connection.fetchval("SELECT count(*) FROM validation.learners")
+            if name == "plr_projector":
+                assert await connection.fetchval("SELECT validation.learner_erased('not-a-uln')") is False
+            else:
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await connection.fetchval("SELECT validation.learner_erased('not-a-uln')")
+            if name in ("ingest", "notifier"):
+                assert await connection.fetchval("SELECT count(*) FROM learner_keys.keys") == 0
+            else:
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await connection.fetchval("SELECT count(*) FROM learner_keys.keys")
+            for other in ("ingest", "plr", "notifier"):
+                if MIGRATIONS[name] and MIGRATIONS[name][0][0] == other:
+                    continue
+                table = await connection.fetchval(
+                    "SELECT quote_ident(table_name) FROM information_schema.tables WHERE table_schema = $1 LIMIT 1",
+                    other,
+                )
+                assert table is None, (name, other)  # it sees nothing of another service's schema
+        finally:
+            await connection.close()
