@@ -27,12 +27,16 @@ start_service() {
     nohup ".venv/bin/lrs-$service" >> "$run/logs/$service.log" 2>&1 < /dev/null &
   else
     # The Sandpit: the same programs with the sandpit's environment, database, ports and links.
-    local url
+    local url own_key=()
     url=$(service_url "$name")
+    # The Sandpit's projector seals its signing keys under a key of its own (up.sh makes it); a .run/env from before
+    # there was one keeps the key they are sealed under.
+    [ -z "${LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY:-}" ] \
+      || own_key=(PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY="$LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY")
     env LRS_ENVIRONMENT=sandpit DATABASE_URL="$LRS_SANDPIT_DATABASE_URL" "${prefix[$service]}_PORT=${url##*:}" \
       VALIDATION_LIVE_DATABASE_URL="$DATABASE_URL" \
       NOTIFIER_PUBLIC_BASE_URL="$LRS_PORTAL_URL/sandpit" PROJECTOR_CREDENTIAL_ISSUER_URL="$LRS_SANDPIT_PLR_PROJECTOR_URL" \
-      nohup ".venv/bin/lrs-$service" >> "$run/logs/$name.log" 2>&1 < /dev/null &
+      "${own_key[@]}" nohup ".venv/bin/lrs-$service" >> "$run/logs/$name.log" 2>&1 < /dev/null &
   fi
   echo $! > "$run/pids/$name.pid"
 }
@@ -65,9 +69,9 @@ stop_named() {
   for name in "$@"; do
     pid=${pids[$name]:-}
     if [ -n "$pid" ]; then
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
       if kill -0 "$pid" 2>/dev/null; then
-        echo "$name (pid $pid) did not stop within 10 s of SIGTERM: killed" >&2
+        echo "$name (pid $pid) did not stop within 20 s of SIGTERM: killed" >&2
         kill -KILL "$pid" 2>/dev/null || true
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       fi

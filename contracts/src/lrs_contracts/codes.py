@@ -892,9 +892,9 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         fix="Read the current state (the `detail` says where), then decide whether to send something else.",
     ),
     ProblemCode.REQUEST_TIMEOUT: CodeExplanation(
-        meaning="The request's body stopped arriving: nothing came for the seconds the route waits (ingest:"
-        " `INGEST_UPLOAD_IDLE_SECONDS`, 30), so the service stopped waiting, kept nothing of it and closed the"
-        " connection",
+        meaning="The request's body stopped arriving: nothing came for the seconds the route waits (30 on every"
+        " service; ingest's batch upload: `INGEST_UPLOAD_IDLE_SECONDS`, 30), so the service stopped waiting, kept"
+        " nothing of it and closed the connection",
         example="a batch upload whose client stalled halfway",
         source="RFC 9110 (408 Request Timeout); decision 0185",
         fix="Send the whole request again.",

@@ -171,6 +171,7 @@ def build_app(
     app.add_middleware(_JsonBodiesOnly)
     app.add_middleware(_UncompressedBodiesOnly)
     app.add_middleware(_BodyLimit, limits=limits)
+    app.add_middleware(_BodyIdleDeadline, limits=limits)
     app.add_middleware(_HeadAnsweredAsGet)
     app.add_middleware(_RequestLog)
     app.add_middleware(_ClosedAfterUnreadBody)
@@ -857,6 +858,89 @@ class _BodyLimit:
             return message
 
         await self.app(scope, bounded, send)
+
+
+REQUEST_BODY_IDLE_SECONDS = 30.0
+"""How long a request body may send nothing (from its head's end or its last chunk) before the service stops waiting
+for it: the head's deadline (`REQUEST_HEAD_SECONDS`), and half the ingress's (nginx's default `client_body_timeout
+60s`). Unbounded, a body that stalled held its connection for ever, before any authentication (a form's, or JSON that
+FastAPI reads before a route's dependencies): without an ingress, enough of them left the process no file descriptors."""
+OWN_BODY_IDLE_SECONDS = 600.0
+"""The deadline of a route that bounds its body itself (a body limit of None): ingest's batches keep their own
+(`INGEST_UPLOAD_IDLE_SECONDS`, at most 600 s), so this one is only a backstop that never comes first."""
+
+
+class _BodyStalled(StarletteHTTPException):
+    def __init__(self, idle_seconds: float) -> None:
+        super().__init__(408, "Request Timeout")
+        self.idle_seconds = idle_seconds
+
+
+class _BodyIdleDeadline:
+    """Answers 408 (REQUEST_TIMEOUT, in problem+json) and closes the connection when a request body sends nothing for
+    `idle_seconds` while it is read, as ingest's `until_idle` does for an upload: a body that keeps moving may take as
+    long as it likes. Only reads of the body are timed, each in one `asyncio.timeout` (no task a chunk), and only
+    until the body has ended or the answer has begun: a response being streamed, and the wait for a disconnect after
+    the body, are never cut. Whatever the app made of the stall (the portal's form reader turns any failure into a
+    page) is not sent: the 408 is."""
+
+    idle_seconds = REQUEST_BODY_IDLE_SECONDS
+
+    def __init__(self, app: ASGIApp, limits: BodyLimits) -> None:
+        self.app = app
+        self._limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _declares_body(scope):
+            await self.app(scope, receive, send)
+            return
+        idle_seconds = self.idle_seconds if self._limits.limit_for(scope["path"]) is not None else OWN_BODY_IDLE_SECONDS
+        timing, stalled, started = True, False, False
+
+        async def within_deadline() -> Message:
+            nonlocal timing, stalled
+            if stalled:
+                raise _BodyStalled(idle_seconds)
+            if not timing:
+                return await receive()
+            try:
+                async with asyncio.timeout(idle_seconds):
+                    message = await receive()
+            except TimeoutError:
+                stalled = True
+                raise _BodyStalled(idle_seconds) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                timing = False
+            return message
+
+        async def answering(message: Message) -> None:
+            nonlocal timing, started
+            if stalled:
+                return  # the app's answer to the stall: the 408 below is sent instead
+            if message["type"] == "http.response.start":
+                timing, started = False, True
+            await send(message)
+
+        try:
+            await self.app(scope, within_deadline, answering)
+        except Exception:
+            if not stalled or started:
+                raise
+        if stalled and not started:
+            _log.info("request_body_stalled", idle_seconds=idle_seconds)
+            await _stalled(idle_seconds, scope["path"])(scope, receive, send)
+
+
+def _stalled(idle_seconds: float, path: str) -> JSONResponse:
+    problem = Problem(
+        status=408,
+        title="The request body stopped arriving",
+        detail=f"Nothing of the request body arrived for {idle_seconds:g} seconds, so the service stopped waiting for"
+        " it and used nothing of it. Send it again.",
+        code=ProblemCode.REQUEST_TIMEOUT,
+        instance=path,
+    )
+    return problem_response(problem, {"Connection": "close"})
 
 
 class _ClosedAfterUnreadBody:
