@@ -114,13 +114,20 @@ async def ingest_database_url(database_url: str) -> AsyncIterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-async def ingest(kafka_bootstrap: str, ingest_database_url: str) -> AsyncIterator[Ingest]:
+@asynccontextmanager
+async def ingest_caught_up(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Ingest]:
+    """Ingest running on the test's Kafka and database, its outcome consumer at the end of the outcomes topic."""
     await ensure_topics(kafka_bootstrap)
-    async with running(_settings(kafka_bootstrap, ingest_database_url)) as (app, client):
+    async with running(_settings(kafka_bootstrap, database_url)) as (app, client):
         consumer = app.state.outcome_consumer
         await eventually(lambda: _true_or_none(consumer.caught_up), within=120, what="the outcome consumer caught up")
         yield Ingest(app, client, kafka_bootstrap)
+
+
+@pytest.fixture(scope="module")
+async def ingest(kafka_bootstrap: str, ingest_database_url: str) -> AsyncIterator[Ingest]:
+    async with ingest_caught_up(kafka_bootstrap, ingest_database_url) as ingest:
+        yield ingest
 
 
 async def _true_or_none(value: bool) -> bool | None:

@@ -19,13 +19,12 @@ from tests.integration.test_ingest_api import (  # noqa: F401 - ingest_database_
     _settings,
     _true_or_none,
     batch_file,
+    ingest_caught_up,
     ingest_database_url,
     running,
 )
-from tests.support.waiting import eventually
 
 from lrs_contracts.codes import MAX_BATCH_BYTES
-from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -34,11 +33,8 @@ NOT_A_BATCH = b"whatever"
 
 @pytest.fixture(scope="module")
 async def ingest(kafka_bootstrap: str, ingest_database_url: str) -> AsyncIterator[Ingest]:  # noqa: F811
-    await ensure_topics(kafka_bootstrap)
-    async with running(_settings(kafka_bootstrap, ingest_database_url)) as (app, client):
-        consumer = app.state.outcome_consumer
-        await eventually(lambda: _true_or_none(consumer.caught_up), within=120, what="the outcome consumer caught up")
-        yield Ingest(app, client, kafka_bootstrap)
+    async with ingest_caught_up(kafka_bootstrap, ingest_database_url) as ingest:
+        yield ingest
 
 
 async def _send(ingest: Ingest, headers: dict[str, str], content: bytes, key: str, content_type: str) -> httpx.Response:

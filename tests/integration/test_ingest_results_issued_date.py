@@ -15,6 +15,7 @@ from tests.integration.test_ingest_api import (  # noqa: F401 - ingest_database_
     _records,
     _settings,
     _true_or_none,
+    ingest_caught_up,
     ingest_database_url,
     publish_outcomes,
     running,
@@ -26,18 +27,14 @@ from lrs_contracts.batch import BatchFormat, BatchHeader, JobType
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts, BatchRecordsDecided, RecordOutcome, RecordStatus
 from lrs_contracts.registry import encode, wrap
 from lrs_domain.formats import ParsedBatch, write_batch
-from lrs_platform.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 async def ingest(kafka_bootstrap: str, ingest_database_url: str) -> AsyncIterator[Ingest]:  # noqa: F811
-    await ensure_topics(kafka_bootstrap)
-    async with running(_settings(kafka_bootstrap, ingest_database_url)) as (app, client):
-        consumer = app.state.outcome_consumer
-        await eventually(lambda: _true_or_none(consumer.caught_up), within=120, what="the outcome consumer caught up")
-        yield Ingest(app, client, kafka_bootstrap)
+    async with ingest_caught_up(kafka_bootstrap, ingest_database_url) as ingest:
+        yield ingest
 
 
 def _file(ao_id: str, fmt: BatchFormat, results_issued_date: str | None) -> bytes:

@@ -542,6 +542,17 @@ FINDING_CODE: str = Finding.model_json_schema()["properties"]["code"]["pattern"]
 """A record finding's code (RVnnn, WVnnn): what a batch's records may be filtered by."""
 
 
+FindingCodeAsked = Annotated[
+    str | None,
+    Query(
+        pattern=FINDING_CODE,
+        description="only records with a finding (an error or a warning) of this code, e.g. RV004; with `status`,"
+        " the records of both",
+    ),
+]
+"""A records query's `code`: the JSON view's and the results CSV's alike."""
+
+
 def _only_received(
     received_from: datetime | None, received_to: datetime | None, ids: tuple[uuid.UUID, uuid.UUID] | None
 ) -> dict[str, Any]:
@@ -738,14 +749,7 @@ async def list_records(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1_000)] = 100,
     status: Annotated[RecordStatus | None, Query(description="only records with this result")] = None,
-    code: Annotated[
-        str | None,
-        Query(
-            pattern=FINDING_CODE,
-            description="only records with a finding (an error or a warning) of this code, e.g. RV004; with `status`,"
-            " the records of both",
-        ),
-    ] = None,
+    code: FindingCodeAsked = None,
 ) -> RecordPage:
     row = await batches.get(batch_id, ao_id=scope_for(principal))
     if row is None:
@@ -815,14 +819,7 @@ async def download_records(
     downloads: Downloads,
     maintenance: Maintenance,
     status: Annotated[RecordStatus | None, Query(description="only records with this result")] = None,
-    code: Annotated[
-        str | None,
-        Query(
-            pattern=FINDING_CODE,
-            description="only records with a finding (an error or a warning) of this code, e.g. RV004; with `status`,"
-            " the records of both",
-        ),
-    ] = None,
+    code: FindingCodeAsked = None,
 ) -> Response:
     row = await batches.get(batch_id, ao_id=scope_for(principal))
     if row is None:
