@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lrs_platform.parking_api import DeadLetterActionView as ServicesDeadLetterActionView
+
 
 class TopicLag(BaseModel):
     events: int = Field(description="records behind the log's last stable offset")
@@ -215,3 +217,20 @@ class CredentialKeyWithdrawn(BaseModel):
         description="the new key that signs from now on; none: the key withdrawn was not active, or nothing signs"
         " (no key-encryption key is set)"
     )
+
+
+# Named as the services' models (`lrs_platform.parking_api`), which this answer used before it named the batch: the
+# same schemas in the OpenAPI document with one field more, optional there so that the document stays compatible (the
+# answer always has it).
+class DeadLetterActionView(ServicesDeadLetterActionView):
+    """A retry or skip of a parked PLR event (`ProjectorDeadLetterAction.view`)."""
+
+    batch_id: str | None = Field(
+        default=None,
+        description="the batch whose event it was (its provenance); a skipped one was accepted in that batch but never"
+        " reached the learner's record. null for an event of no batch, and for an action recorded before it was kept",
+    )
+
+
+class DeadLetterActions(BaseModel):
+    actions: list[DeadLetterActionView] = Field(description="newest first")

@@ -17,10 +17,11 @@ from lrs_platform.database import LARGEST_BIGINT
 from lrs_platform.identity import OperatorScope, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.paging import InvalidPageToken
-from lrs_platform.parking_api import NO_VALUE, VALUE_RESPONSES, DeadLetterActions, skip_asked, value_response
+from lrs_platform.parking_api import NO_VALUE, VALUE_RESPONSES, skip_asked, value_response
 from lrs_platform.parking_api import SkipRequest as ReasonedSkip
 from lrs_platform.problems import ProblemError, handle_problem, problem_responses
 from plr_projector.admin_models import (
+    DeadLetterActions,
     DrainResults,
     ParkedEvents,
     ProjectorStatus,
@@ -244,7 +245,7 @@ async def dlq_list(
     summary="The retries and skips operators made of parked events, newest first",
     description="Who, when, which event (its topic, partition, offset and id), the reason given, whether a"
     " corrected copy was given, and what followed; kept after the parked events are gone, and every decision,"
-    " where a rebuild honours only the latest at a position.",
+    " where a rebuild honours only the latest at a position; and the batch whose event it was.",
     response_model=DeadLetterActions,
     openapi_extra=operator_scope(OperatorScope.DEAD_LETTERS),
 )

@@ -13,7 +13,6 @@ from lrs_contracts.dead_letters import error_text
 from lrs_domain.identifiers import mask_uln
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.logging import get_logger
-from lrs_platform.parking import DeadLetterAction
 from plr_projector.consumer import Runner
 from plr_projector.operations import OperationError, Refusal
 from plr_projector.projection import (
@@ -32,6 +31,7 @@ from plr_projector.projection import (
 from plr_projector.store import (
     DEAD_LETTER_CONSUMER,
     ParkedRow,
+    ProjectorDeadLetterAction,
     dead_letter_actions,
     record_dead_letter_action,
     record_operator_action,
@@ -100,7 +100,7 @@ class DeadLetters:
             raise OperationError(Refusal.NOTHING_TO_DO, "Nothing parked", "No parked events for this learner.")
         return head
 
-    async def actions(self, limit: int) -> list[DeadLetterAction]:
+    async def actions(self, limit: int) -> list[ProjectorDeadLetterAction]:
         """The newest `limit` retries and skips operators made, newest first."""
         async with self.live.pool.acquire() as connection:
             return await dead_letter_actions(connection, limit)
@@ -263,7 +263,7 @@ async def drain_stream(
             if record:
                 await record_dead_letter_action(
                     connection,
-                    DeadLetterAction(
+                    ProjectorDeadLetterAction(
                         action="skip" if skip else "retry",
                         operator=operator,
                         reason=reason,
@@ -278,6 +278,8 @@ async def drain_stream(
                         skipped=result["skipped"],
                         still_parked=result["still_parked"],
                         duplicates=result["duplicates"],
+                        # the batch whose event it is: a skipped one was accepted there but is on no learner's record
+                        batch_id=str(head.batch_id) if head.batch_id else None,
                     ),
                 )
     runner.actions.update(actions)

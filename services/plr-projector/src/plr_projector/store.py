@@ -1320,10 +1320,36 @@ async def erase_replaced_free_text(connection: asyncpg.Connection, ulns: Sequenc
     return emptied
 
 
+@dataclasses.dataclass(frozen=True)
+class ProjectorDeadLetterAction(DeadLetterAction):
+    """A retry or skip of a parked PLR event, with the batch whose event it was (ops migration 0013): a skipped
+    event of a decided batch was accepted but never reached the learner's record, and the batch still counts it."""
+
+    batch_id: str | None = None
+
+
 async def record_dead_letter_action(connection: asyncpg.Connection, action: DeadLetterAction) -> None:
     await parking.record_dead_letter_action(connection, OPS_SCHEMA, action)
+    if isinstance(action, ProjectorDeadLetterAction) and action.batch_id is not None:
+        # the row just inserted, in this session (the shared insert writes the fields every service's table has)
+        await connection.execute(
+            f"UPDATE {OPS_SCHEMA}.dead_letter_actions SET batch_id = $1::uuid"
+            f" WHERE id = currval(pg_get_serial_sequence('{OPS_SCHEMA}.dead_letter_actions', 'id'))",
+            action.batch_id,
+        )
 
 
-async def dead_letter_actions(connection: asyncpg.Connection, limit: int) -> list[DeadLetterAction]:
-    """The newest `limit` retries and skips of parked events, newest first."""
-    return await parking.dead_letter_actions(connection, OPS_SCHEMA, limit)
+async def dead_letter_actions(connection: asyncpg.Connection, limit: int) -> list[ProjectorDeadLetterAction]:
+    """The newest `limit` retries and skips of parked events, newest first, each with its event's batch (None for
+    an event of no batch, and for an action recorded before the column), as `parking.dead_letter_actions` reads
+    the other services' table."""
+    rows = await connection.fetch(
+        f"SELECT * FROM {OPS_SCHEMA}.dead_letter_actions ORDER BY acted_at DESC, id DESC LIMIT $1", limit
+    )
+    return [
+        ProjectorDeadLetterAction(
+            **{each.name: row.get(each.name) for each in dataclasses.fields(DeadLetterAction)},
+            batch_id=str(batch) if (batch := row.get("batch_id")) is not None else None,
+        )
+        for row in rows
+    ]

@@ -17,14 +17,13 @@ import pytest
 from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
 from lrs_platform.identity import Principal
-from lrs_platform.parking import DeadLetterAction
 from plr_projector.api import admin_router, operation_problem
 from plr_projector.dead_letters import _still_failing, parked_view
 from plr_projector.endpoints import projector_of
 from plr_projector.operations import OperationError, Refusal
 from plr_projector.rebuild_jobs import EndedRebuild, RebuildJob, Rebuilds, RebuildSettings
 from plr_projector.replays import Replays
-from plr_projector.store import ParkedRow
+from plr_projector.store import ParkedRow, ProjectorDeadLetterAction
 
 MOMENT = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
 TARGETS = {("lrs.plr.events.v1", 0): 600, ("lrs.plr.events.v1", 1): 400}
@@ -144,7 +143,7 @@ PARKED = ParkedRow(
     parked_at=MOMENT,
     last_tried_at=None,
 )
-ACTION = DeadLetterAction(
+ACTION = ProjectorDeadLetterAction(
     action="retry",
     operator="operator:ops",
     reason=None,
@@ -160,6 +159,7 @@ ACTION = DeadLetterAction(
     still_parked=0,
     duplicates=0,
     acted_at=MOMENT,
+    batch_id=str(uuid.UUID(int=8)),
 )
 DRAINED = [
     {
@@ -179,8 +179,13 @@ class _DeadLetters:
     async def listing(self, key: str | None, topic: str | None, limit: int) -> tuple[list[dict[str, Any]], int]:
         return [parked_view(PARKED)], 12
 
-    async def actions(self, limit: int) -> list[DeadLetterAction]:
-        return [ACTION, DeadLetterAction(**{**ACTION.__dict__, "duplicates": None, "reason": "bad data"})]
+    async def actions(self, limit: int) -> list[ProjectorDeadLetterAction]:
+        return [
+            ACTION,
+            ProjectorDeadLetterAction(
+                **{**ACTION.__dict__, "duplicates": None, "reason": "bad data", "batch_id": None}
+            ),
+        ]
 
     async def retry(self, *args: object) -> list[dict[str, Any]]:
         return DRAINED

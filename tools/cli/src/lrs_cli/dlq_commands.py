@@ -89,20 +89,30 @@ def actions_table(actions: list[dict[str, Any]]) -> str:
     the other listings say it (`--json` keeps the API's instants)."""
     if not actions:
         return "no retries or skips yet"
+    # the projector names the batch whose event it was (the id in full for `lrs batch status`; `-` for any other
+    # event): a skipped one was accepted in its batch but never reached the learner's record (reconcile walk, finding 1)
+    batches = any("batch_id" in item for item in actions)
     lines = [
         f"{f'when ({UK_TIME})':<20} {'operator':<24} {'action':<6} {'consumer':<22} {'topic':<26} {'partition:offset':>16}"
-        "  outcome; reason"
+        + (f"  {'batch':<36}" if batches else "")
+        + "  outcome; reason"
     ]
     for item in actions:
         action = f"{item['action']}{'*' if item['replaced'] else ''}"
         reason = f"; {item['reason']}" if item["reason"] else ""
         place = f"{item['partition']}:{item['offset']}"
+        batch = f"  {item.get('batch_id') or '-':<36}" if batches else ""
         lines.append(
             f"{uk_time(item['acted_at'], labelled=False):<20} {item['operator']:<24} {action:<6}"
-            f" {item['consumer']:<22} {item['topic']:<26} {place:>16}  {action_outcome(item)}{reason}"
+            f" {item['consumer']:<22} {item['topic']:<26} {place:>16}{batch}  {action_outcome(item)}{reason}"
         )
     if any(item["replaced"] for item in actions):
         lines.append("* a corrected copy was tried in the message's place (the outcome says whether it applied)")
+    if any(item["action"] == "skip" and item.get("batch_id") for item in actions):
+        lines.append(
+            "A skipped event of a batch was accepted there but is not on the learner's record: the batch still counts"
+            " it accepted. Tell the batch's AO."
+        )
     return "\n".join(lines)
 
 
