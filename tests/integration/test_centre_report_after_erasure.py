@@ -20,6 +20,7 @@ import httpx
 import pytest
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from tests.integration.test_credentials_as_the_database_owner import live_roles_sql
 from tests.support.learners import new_learner
 from tests.support.projector import (
     LEARNERS,
@@ -189,7 +190,9 @@ async def test_the_projectors_role_may_ask_whether_a_learner_was_erased_and_read
         await admin.execute(f'CREATE ROLE {owner} LOGIN; ALTER DATABASE "{database}" OWNER TO {owner}')
         await admin.execute(f'REVOKE CONNECT ON DATABASE "{database}" FROM PUBLIC')
         await admin.execute(
-            _prefixed(yaml.safe_load(ROLES.read_text(encoding="utf-8"))["data"]["roles.sql"], prefix, database)
+            _prefixed(
+                live_roles_sql(yaml.safe_load(ROLES.read_text(encoding="utf-8"))["data"]["roles.sql"]), prefix, database
+            )
         )
         await admin.execute(f"ALTER ROLE {validation_role} LOGIN; ALTER ROLE {projector_role} LOGIN")
     finally:

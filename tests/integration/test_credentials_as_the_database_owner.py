@@ -40,9 +40,15 @@ class Cluster(NamedTuple):
     superuser_url: str
 
 
+def live_roles_sql(sql: str) -> str:
+    """roles.sql's statements for live's database, without the Sandpit's (which need the database lrs_sandpit and its
+    owner, which these tests' databases have not)."""
+    return sql.split("-- The Sandpit (decision 0060)")[0]
+
+
 def _roles_sql(database: str, prefix: str) -> str:
     """roles.sql for this database, its roles named with `prefix` (roles are the whole server's, and tests share it)."""
-    sql = yaml.safe_load(ROLES.read_text(encoding="utf-8"))["data"]["roles.sql"]
+    sql = live_roles_sql(yaml.safe_load(ROLES.read_text(encoding="utf-8"))["data"]["roles.sql"])
     sql = re.sub(r"\bDATABASE lrs\b", f'DATABASE "{database}"', sql)
     return re.sub(r"\blrs(_[a-z_]+)?\b", lambda role: f"{prefix}{role.group(0)}", sql)
 
