@@ -57,6 +57,7 @@ from lrs_domain.rules import (
     judge_record,
     not_ordered_by_uln,
     order_findings,
+    register_findings_excused,
     status_for,
 )
 from lrs_domain.trusted import trusted, trusted_builder, trusted_from
@@ -332,6 +333,8 @@ def _judge_records(
                 change = _RECORD  # `judge_against_state`'s verdict on a new achievement, nearly every record's
             else:
                 state_errors, change, target = judge_against_state(action, job_type, address, judged.data, states)
+        if judged.errors and (existing is None or target is not None):  # seldom: a rejected record
+            judged = register_findings_excused(judged)
         event = None
         if event_of is not None and not (judged.errors or state_errors or change is _NO_OP):
             event = event_of(judged, change, target)

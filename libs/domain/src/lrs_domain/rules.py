@@ -568,6 +568,29 @@ def check_awarding_organisation(qualification: Qualification, ao_id: str) -> tup
     )
 
 
+# What the register now says of a qualification: gone from it, or awarded by another AO.
+_REGISTER_FINDINGS = frozenset(
+    {
+        (RecordCode.QAN_UNKNOWN.value, "qualification_number"),
+        (RecordCode.NOT_AWARDED_BY_AO.value, "qualification_number"),
+    }
+)
+_NAMING_ACTIONS = frozenset({RecordAction.WITHDRAW, RecordAction.REINSTATE})
+
+
+def register_findings_excused(judged: JudgedRecord) -> JudgedRecord:
+    """A Withdraw or Reinstate of an achievement the AO holds, whatever the register now says of its qualification.
+
+    The achievement was accepted under the register of its day and its key names it; a qualification since removed
+    from the register (RV005) or moved to another AO (RV022) does not stop its AO correcting it (decision 0198). A
+    pathway the QAN does not have is still RV005 (decision 0173: every value given is checked). Call it only when the
+    AO holds the achievement, or when its achievements are not known (the offline check, which judges no state)."""
+    if judged.action not in _NAMING_ACTIONS:
+        return judged
+    errors = tuple(finding for finding in judged.errors if (finding.code, finding.field) not in _REGISTER_FINDINGS)
+    return judged if len(errors) == len(judged.errors) else judged._replace(errors=errors)
+
+
 def is_qcf(qan: ParsedQan | None, qualification: Qualification | None) -> bool:
     """QCF by the catalogue; a unit reference is QCF even when the catalogue does not know it."""
     if qualification is not None:
