@@ -473,6 +473,16 @@ class Decider:
                 _log.info("decided_batch_part_ignored", batch_id=str(batch_id), offset=record.offset)
                 return True
             self._stop_judging(batch_id)
+            if error.submitted is None:
+                # Its start is gone (retention deleted the log segment holding it, a transaction having spanned a
+                # segment roll; or an operator's seek passed it): parked, but not given up on. The AO's copy sent
+                # again while the batch is `accepted` may follow in the log, and is decided once; abandoned now,
+                # the batch would be both abandoned and decided (decision 0103: an abandoned batch never is).
+                _log.warning(
+                    "batch_start_expired", batch_id=str(batch_id), partition=partition.partition, offset=record.offset
+                )
+                await self._dead_letter(partition, record, error_text(error), abandon=False)
+                return True
             await self._dead_letter(partition, record, error_text(error), submitted=error.submitted)
             return True
         if isinstance(payload, BatchSubmitted):
@@ -850,11 +860,14 @@ class Decider:
         submitted: BatchSubmitted | None = None,
         *,
         commit_at: int | None = None,
+        abandon: bool = True,
     ) -> None:
         """Parks the message for operators, then sends it to the DLQ with the offsets past it and, when
         the message is of a batch, the batch's `lrs.batch.abandoned.v1`, all in one transaction. A
         message that cannot be read as a batch's names no batch: there is no one to tell. `commit_at`:
-        the offset committable when the message was read, if attempts were made since."""
+        the offset committable when the message was read, if attempts were made since. `abandon`: False
+        for the end of a batch whose start was not read (the batch may still be decided from a copy sent
+        again), which is parked and gives up on nothing: no abandonment, and the batch's key is kept."""
         _log.error("batch_message_dead_lettered", partition=partition.partition, offset=record.offset, error=error)
         self._finished += 1
         MESSAGES.labels(CONSUMER, "parked").inc()
@@ -882,7 +895,7 @@ class Decider:
             letter,
         )
         await self._attempts.until_done(lambda: self._dead_letters.park([parking], publish=False))
-        abandoned = _abandonment(record, submitted)
+        abandoned = _abandonment(record, submitted) if abandon else None
         if commit_at is None:
             commit_at = self._assembler.committable(partition.partition, record.offset + 1)
         async with self._producer.transaction():
@@ -923,7 +936,7 @@ async def _delivered(deliveries: Sequence[Any]) -> None:
 def _count_decided(failed: bool, counts: BatchCounts) -> None:
     """A decision stored by this decider, in the metrics: the batch, and its records under the batch's result."""
     result = "failed" if failed else "completed"
-    BATCHES_DECIDED.labels("failed" if failed else "completed").inc()
+    BATCHES_DECIDED.labels(result).inc()
     RECORDS_DECIDED.labels("accepted", result).inc(counts.accepted)
     RECORDS_DECIDED.labels("rejected", result).inc(counts.rejected)
     RECORDS_DECIDED.labels("no_op", result).inc(counts.no_ops)

@@ -32,7 +32,7 @@ def test_the_decision_counters_exist_at_zero_before_any_batch() -> None:
 
 def test_the_values_exported_from_zero_are_every_value_the_decider_counts() -> None:
     source = inspect.getsource(decider)
-    results = re.search(r"BATCHES_DECIDED\.labels\((.*)\)\.inc\(\)", source)
+    results = re.search(r"result = (.*)\n\s*BATCHES_DECIDED\.labels\(result\)\.inc\(\)", source)
     assert results is not None
     assert set(re.findall(r'"(\w+)"', results.group(1))) == set(decider.BATCH_RESULTS)
     statuses = set(re.findall(r'RECORDS_DECIDED\.labels\("(\w+)", result\)\.inc', source))
