@@ -75,6 +75,7 @@ def _make_up_env(bin_dir: Path | None = None) -> str:
         "export PORTAL_COOKIE_SECURE=false",
         "export PORTAL_PUBLIC_URL=$LRS_PORTAL_URL",
         "export PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY=" + "A" * 43 + "=",
+        "export LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY=" + "C" * 43 + "=",
         "export PROJECTOR_CREDENTIAL_ISSUER_URL=$LRS_PLR_PROJECTOR_URL",
         "export LRS_KEYRING_KEY=" + "B" * 43 + "=",
         "export INGEST_INSTANCE_ID=local VALIDATION_INSTANCE_ID=local",
@@ -347,8 +348,15 @@ SHORT_KEY = "c2hvcnRrZXk="  # base64 of 8 bytes: a key pasted short
         (
             "PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY",
             SHORT_KEY,
-            "plr-projector, sandpit-plr-projector would not start: PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY: the"
+            "plr-projector would not start: PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY: the"
             " credential key-encryption key must be 32 bytes in base64, not 8 bytes",
+        ),
+        (  # the Sandpit's projector is started with its own key (services.sh)
+            "LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY",
+            SHORT_KEY,
+            "sandpit-plr-projector would not start: PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY (the Sandpit's,"
+            " LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY): the credential key-encryption key must be 32 bytes"
+            " in base64, not 8 bytes",
         ),
         (
             "LRS_KEYRING_KEY",

@@ -133,6 +133,12 @@ def environment_of(name: str, environ: Mapping[str, str]) -> tuple[dict[str, str
             "the Sandpit's, LRS_SANDPIT_PLR_PROJECTOR_URL",
         ),
     }
+    own_key = environ.get("LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY")
+    if service == "plr-projector" and own_key:
+        overrides["PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY"] = (
+            own_key,
+            "the Sandpit's, LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY",
+        )
     return (
         {**environ, **{variable: value for variable, (value, _) in overrides.items()}},
         {variable: source for variable, (_, source) in overrides.items()},

@@ -31,7 +31,7 @@ start_service() {
     url=$(service_url "$name")
     # The Sandpit's projector seals its signing keys under a key of its own (up.sh makes it); a .run/env from before
     # there was one keeps the key they are sealed under.
-    [ -z "${LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY:-}" ] \
+    [ "$service" != plr-projector ] || [ -z "${LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY:-}" ] \
       || own_key=(PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY="$LRS_SANDPIT_PROJECTOR_CREDENTIAL_KEY_ENCRYPTION_KEY")
     env LRS_ENVIRONMENT=sandpit DATABASE_URL="$LRS_SANDPIT_DATABASE_URL" "${prefix[$service]}_PORT=${url##*:}" \
       VALIDATION_LIVE_DATABASE_URL="$DATABASE_URL" \
@@ -56,7 +56,7 @@ running_pid() {
   echo "$pid"
 }
 
-# Stops the named services (of service_names): SIGTERM to each, then up to 10 s for each to exit before SIGKILL.
+# Stops the named services (of service_names): SIGTERM to each, then up to 20 s for each to exit before SIGKILL.
 stop_named() {
   local name pid
   local -A pids=()
