@@ -9,30 +9,18 @@ from __future__ import annotations
 import asyncio
 import getpass
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
+from tests.integration.credential_stores import credential_store  # noqa: F401 - the tests' `store` fixture
 
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_platform.credential_store import CredentialStore, KeyRevokedAlreadyError, NoSuchKeyError
-from lrs_platform.database import create_pool
 from lrs_platform.identity import Principal
 
 pytestmark = pytest.mark.integration
 
 REVOKER = f"{getpass.getuser()}@{socket.gethostname()}, lrs credentials revoke"
-
-
-@pytest.fixture
-async def store(fresh_database_url: str) -> AsyncIterator[CredentialStore]:
-    pool = await create_pool(fresh_database_url, max_size=2)
-    try:
-        credentials = CredentialStore(pool)
-        await credentials.migrate()
-        yield credentials
-    finally:
-        await pool.close()
 
 
 async def _lrs(*argv: str) -> int:

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from tests.integration.credential_stores import credential_store  # noqa: F401 - the tests' `store` fixture
 
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_platform.credential_store import SESSION_KEY_LABEL, CredentialStore, NoKeyToRotateError
 from lrs_platform.database import create_pool
 from lrs_platform.identity import Principal, PrincipalKind
-
-
-@pytest.fixture
-async def store(fresh_database_url: str) -> AsyncIterator[CredentialStore]:
-    pool = await create_pool(fresh_database_url, max_size=2)
-    try:
-        credentials = CredentialStore(pool)
-        await credentials.migrate()
-        yield credentials
-    finally:
-        await pool.close()
 
 
 async def test_revoking_keys_by_id_stops_only_those_keys(store: CredentialStore) -> None:

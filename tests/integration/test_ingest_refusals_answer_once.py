@@ -9,19 +9,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest
+from tests.integration.ingest_service import ingest_service  # noqa: F401 - the module's `ingest` fixture
 from tests.integration.test_ingest_api import (  # noqa: F401 - ingest_database_url is a fixture
     Ingest,
-    _settings,
-    _true_or_none,
     batch_file,
-    ingest_caught_up,
     ingest_database_url,
-    running,
 )
 
 from lrs_contracts.codes import MAX_BATCH_BYTES
@@ -29,12 +25,6 @@ from lrs_contracts.codes import MAX_BATCH_BYTES
 pytestmark = pytest.mark.integration
 
 NOT_A_BATCH = b"whatever"
-
-
-@pytest.fixture(scope="module")
-async def ingest(kafka_bootstrap: str, ingest_database_url: str) -> AsyncIterator[Ingest]:  # noqa: F811
-    async with ingest_caught_up(kafka_bootstrap, ingest_database_url) as ingest:
-        yield ingest
 
 
 async def _send(ingest: Ingest, headers: dict[str, str], content: bytes, key: str, content_type: str) -> httpx.Response:

@@ -4,27 +4,16 @@ records with a finding of that code, as the JSON view's `?code=` does (finding 6
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
+from tests.integration.ingest_service import ingest_service  # noqa: F401 - the module's `ingest` fixture
 from tests.integration.test_ingest_api import (  # noqa: F401 - ingest_database_url is a fixture
     Ingest,
-    _settings,
-    _true_or_none,
     batch_file,
-    ingest_caught_up,
     ingest_database_url,
-    running,
 )
 from tests.integration.test_ingest_uploads import _fail, _submitted
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def ingest(kafka_bootstrap: str, ingest_database_url: str) -> AsyncIterator[Ingest]:  # noqa: F811
-    async with ingest_caught_up(kafka_bootstrap, ingest_database_url) as ingest:
-        yield ingest
 
 
 def _lines(text: str) -> list[int]:

@@ -5,20 +5,16 @@ days can find the batch and the date it counted from. A batch ingest never store
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from tests.integration.ingest_service import ingest_service  # noqa: F401 - the module's `ingest` fixture
 from tests.integration.test_ingest_api import (  # noqa: F401 - ingest_database_url is a fixture
     Ingest,
     _records,
-    _settings,
-    _true_or_none,
-    ingest_caught_up,
     ingest_database_url,
     publish_outcomes,
-    running,
     submit,
 )
 from tests.support.waiting import eventually
@@ -29,12 +25,6 @@ from lrs_contracts.registry import encode, wrap
 from lrs_domain.formats import ParsedBatch, write_batch
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def ingest(kafka_bootstrap: str, ingest_database_url: str) -> AsyncIterator[Ingest]:  # noqa: F811
-    async with ingest_caught_up(kafka_bootstrap, ingest_database_url) as ingest:
-        yield ingest
 
 
 def _file(ao_id: str, fmt: BatchFormat, results_issued_date: str | None) -> bytes:

@@ -7,31 +7,21 @@ names a request of its own."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from tests.integration.ingest_service import ingest_service  # noqa: F401 - the module's `ingest` fixture
 from tests.integration.test_ingest_api import (  # noqa: F401 - ingest_database_url is a fixture
     Ingest,
     _outcome_values,
-    _settings,
-    _true_or_none,
     batch_file,
-    ingest_caught_up,
     ingest_database_url,
     publish_outcomes,
-    running,
 )
 from tests.integration.test_ingest_uploads import _fail, _submitted
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def ingest(kafka_bootstrap: str, ingest_database_url: str) -> AsyncIterator[Ingest]:  # noqa: F811
-    async with ingest_caught_up(kafka_bootstrap, ingest_database_url) as ingest:
-        yield ingest
 
 
 async def _complete(ingest: Ingest, headers: dict[str, str], batch_id: uuid.UUID, ao_id: str) -> None:

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import TopicPartition
+from tests.integration.ingest_service import ingest_service  # noqa: F401 - the module's `ingest` fixture
 from tests.integration.test_ingest_api import (  # noqa: F401 - ingest_database_url is a fixture
     Ingest,
-    _settings,
-    _true_or_none,
     batch_file,
-    ingest_caught_up,
     ingest_database_url,
-    running,
 )
 from tests.integration.test_ingest_uploads import _submitted
 
@@ -29,12 +25,6 @@ from lrs_contracts.topics import BATCH_SUBMITTED
 from lrs_platform.kafka import make_consumer, topic_partitions
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def ingest(kafka_bootstrap: str, ingest_database_url: str) -> AsyncIterator[Ingest]:  # noqa: F811
-    async with ingest_caught_up(kafka_bootstrap, ingest_database_url) as ingest:
-        yield ingest
 
 
 async def _ends(bootstrap: str) -> dict[TopicPartition, int]:

@@ -8,9 +8,9 @@ import asyncio
 import getpass
 import json
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
+from tests.integration.credential_stores import credential_store  # noqa: F401 - the tests' `store` fixture
 from tests.integration.test_credentials_as_the_database_owner import Cluster, cluster  # noqa: F401
 
 from lrs_cli.client import ExitCode
@@ -22,17 +22,6 @@ from lrs_platform.identity import Principal
 pytestmark = pytest.mark.integration
 
 HERE = f"{getpass.getuser()}@{socket.gethostname()}"
-
-
-@pytest.fixture
-async def store(fresh_database_url: str) -> AsyncIterator[CredentialStore]:
-    pool = await create_pool(fresh_database_url, max_size=2)
-    try:
-        credentials = CredentialStore(pool)
-        await credentials.migrate()
-        yield credentials
-    finally:
-        await pool.close()
 
 
 async def test_the_store_keeps_who_made_rotated_and_revoked_each_key(store: CredentialStore) -> None:

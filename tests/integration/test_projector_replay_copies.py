@@ -5,25 +5,24 @@ again under the same Idempotency-Key, a retried Sandpit reset that publishes its
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 import pytest
 from tests.support.projector import (
-    App,
     Events,
     Record,
+    centre_report,
     create_topics,
     dump_model,
     envelope_bytes,
     new_prefix,
     project,
+    replay_finished,
     running_projector,
     uln_for,
 )
 from tests.support.waiting import eventually
 
-from lrs_contracts.plr import CentreAchievementReported
 from lrs_contracts.sandpit import SandpitAchievementsErased
 from plr_projector.projection import PLR_TOPIC
 
@@ -44,15 +43,10 @@ async def _replayed_as_live(
         live = await dump_model(database_url)
         started = await app.post(OPERATOR, "/v1/admin/replay", **{"from": "0"})
         assert started.status_code == 202, started.text
-        finished = await eventually(lambda: _finished(app), within=60, what="replay finished")
+        finished = await eventually(lambda: replay_finished(app, OPERATOR), within=60, what="replay finished")
         assert finished["state"] == "finished", finished
         assert finished["result"]["events"] == len(log)
         return live, await dump_model(database_url)
-
-
-async def _finished(app: App) -> dict[str, Any] | None:
-    status: dict[str, Any] = (await app.get(OPERATOR, "/v1/admin/replay")).json()
-    return status if status["state"] != "running" else None
 
 
 async def test_a_centre_report_published_again_a_chunk_later_is_dropped_by_the_replay(
@@ -60,18 +54,7 @@ async def test_a_centre_report_published_again_a_chunk_later_is_dropped_by_the_r
 ) -> None:
     uln = uln_for(uuid.uuid4().int % 1_000_000)
 
-    def report(grade: str, sequence: int) -> bytes:
-        reported = CentreAchievementReported(
-            report_id=uuid.uuid4(),
-            uln=uln,
-            provider_ukprn="10000001",
-            qualification_number="6001166X",
-            grade=grade,
-            award_date=date(2024, 5, 20),
-        )
-        return envelope_bytes(reported, sequence=sequence)
-
-    first, second = report("Pass", 1), report("Merit", 2)
+    first, second = centre_report(uln, "Pass", 1), centre_report(uln, "Merit", 2)
 
     live, replayed = await _replayed_as_live(fresh_database_url, kafka_bootstrap, [first, second, first], uln)
 

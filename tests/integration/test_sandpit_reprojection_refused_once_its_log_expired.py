@@ -7,20 +7,18 @@ starts nothing; while the log is whole a Sandpit replay runs as before."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import RecordsToDelete
 from tests.support.databases import create_database, unique_name
 from tests.support.projector import (
-    App,
     Record,
+    centre_report,
     dump_model,
-    envelope_bytes,
     new_prefix,
     project,
+    replay_finished,
     running_projector,
     uln_for,
 )
@@ -28,32 +26,12 @@ from tests.support.system import issue_key
 from tests.support.waiting import eventually
 
 from lrs_contracts.environments import Environment, TopicNames
-from lrs_contracts.plr import CentreAchievementReported
 from lrs_platform.kafka import make_admin
 from plr_projector.projection import PLR_TOPIC
 
 pytestmark = pytest.mark.integration
 
 OPERATOR = "operator:sandpit-replay-tests"
-
-
-def _reported(uln: str, grade: str, sequence: int) -> bytes:
-    return envelope_bytes(
-        CentreAchievementReported(
-            report_id=uuid.uuid4(),
-            uln=uln,
-            provider_ukprn="10000001",
-            qualification_number="6001166X",
-            grade=grade,
-            award_date=date(2024, 5, 20),
-        ),
-        sequence=sequence,
-    )
-
-
-async def _finished(app: App) -> dict[str, Any] | None:
-    status: dict[str, Any] = (await app.get(OPERATOR, "/v1/admin/replay")).json()
-    return status if status["state"] != "running" else None
 
 
 async def test_a_sandpit_replay_and_rebuild_are_refused_once_its_plr_log_no_longer_starts_at_0(
@@ -64,7 +42,8 @@ async def test_a_sandpit_replay_and_rebuild_are_refused_once_its_plr_log_no_long
     plr_topic = TopicNames(Environment.SANDPIT, prefix).physical(PLR_TOPIC)
     uln = uln_for(uuid.uuid4().int % 1_000_000)
     log = [
-        Record(PLR_TOPIC, uln, _reported(uln, grade, sequence), 0) for sequence, grade in enumerate(("Pass", "Merit"))
+        Record(PLR_TOPIC, uln, centre_report(uln, grade, sequence), 0)
+        for sequence, grade in enumerate(("Pass", "Merit"))
     ]
 
     async with running_projector(sandpit_database, kafka_bootstrap, prefix, LRS_ENVIRONMENT="sandpit") as app:
@@ -73,7 +52,7 @@ async def test_a_sandpit_replay_and_rebuild_are_refused_once_its_plr_log_no_long
         # the log whole: a Sandpit replay runs as before
         started = await app.post(OPERATOR, "/v1/admin/replay", **{"from": "0"})
         assert started.status_code == 202, started.text
-        finished = await eventually(lambda: _finished(app), within=60, what="replay finished")
+        finished = await eventually(lambda: replay_finished(app, OPERATOR), within=60, what="replay finished")
         assert finished["state"] == "finished", finished
         before = await dump_model(sandpit_database)
 

@@ -35,6 +35,7 @@ from lrs_contracts.plr import (
     AchievementSuperseded,
     AchievementUpdated,
     AchievementWithdrawn,
+    CentreAchievementReported,
     Provenance,
     QualificationSummary,
     ResultStatus,
@@ -179,6 +180,21 @@ def envelope_bytes(payload: Contract, *, sequence: int = 0, event_id: uuid.UUID 
     )
 
 
+def centre_report(uln: str, grade: str, sequence: int) -> bytes:
+    """A centre's report of `uln`'s `grade` in 6001166X (a report of its own each call), as `envelope_bytes`."""
+    return envelope_bytes(
+        CentreAchievementReported(
+            report_id=uuid.uuid4(),
+            uln=uln,
+            provider_ukprn="10000001",
+            qualification_number="6001166X",
+            grade=grade,
+            award_date=date(2024, 5, 20),
+        ),
+        sequence=sequence,
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Record:
     topic: str  # logical
@@ -275,6 +291,12 @@ async def running_projector(database_url: str, bootstrap: str, prefix: str, **ov
     app = create_app(projector_settings(database_url, bootstrap, prefix, **overrides))
     async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
         yield App(app, database_url)
+
+
+async def replay_finished(app: App, operator: str) -> dict[str, Any] | None:
+    """The replay's status as `operator` asks it once it is no longer running: None while it runs (for `eventually`)."""
+    status: dict[str, Any] = (await app.get(operator, "/v1/admin/replay")).json()
+    return status if status["state"] != "running" else None
 
 
 async def stored_offsets(database_url: str, schema: str = "plr") -> dict[tuple[str, int], int]:

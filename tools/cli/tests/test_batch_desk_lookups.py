@@ -16,6 +16,8 @@ from lrs_cli.batch_commands import summary
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 BATCH_ID = "5a398464-1f2e-4c3d-9b8a-7f6e5d4c3b2a"
 OTHER_ID = "5a398464-9999-4c3d-9b8a-7f6e5d4c3b2a"
 HELD = {
@@ -40,13 +42,7 @@ def _ingest(monkeypatch: pytest.MonkeyPatch, answer: Callable[[httpx.Request], h
         asked.append(request.url)
         return answer(request)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(recorded)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, recorded)
     return asked
 
 

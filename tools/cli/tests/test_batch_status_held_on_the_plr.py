@@ -13,6 +13,8 @@ import pytest
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 BATCH_ID = "5d2b87d7-3e05-46ba-bd54-9abd9ba8ce15"
 COMPLETED = {
     "batch_id": BATCH_ID,
@@ -37,13 +39,7 @@ def _serve(monkeypatch: pytest.MonkeyPatch, batch: dict[str, Any], projector: ht
         assert request.url.path == f"/v1/batches/{BATCH_ID}"
         return httpx.Response(200, json=batch)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answer)
     return asked
 
 

@@ -13,6 +13,8 @@ from lrs_cli.batch_commands import summary
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 BATCH_ID = "6f1c3a52-9b7e-4a0e-8f57-0c3c1b9a2d41"
 COMPLETED = {
     "batch_id": BATCH_ID,
@@ -33,13 +35,7 @@ def _ingest(monkeypatch: pytest.MonkeyPatch, batch: dict[str, Any]) -> None:
         assert request.url.path == f"/v1/batches/{BATCH_ID}"
         return httpx.Response(200, json=batch)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answer)
 
 
 def test_batch_status_says_when_the_results_were_issued(

@@ -13,6 +13,8 @@ from lrs_cli.challenge_commands import dropped_note, note_text
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 CHALLENGE_ID = "6f0c1b7f-0b6c-4a53-9d59-4e4a531f2d11"
 ERASED_AND_RESOLVED = {
     "challenge_id": CHALLENGE_ID,
@@ -55,13 +57,7 @@ def test_resolving_an_erased_learners_challenge_with_a_note_warns_that_it_was_no
         sent.append(json.loads(request.content))
         return httpx.Response(200, json=ERASED_AND_RESOLVED)  # as the service answers: the note dropped
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(challenges)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, challenges)
 
     code = main(["challenges", "resolve", CHALLENGE_ID, "--resolution", "upheld", "--note", "Checked with the centre"])
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
+
+from .answering import answered_by
 
 
 @pytest.mark.parametrize(
@@ -29,13 +29,7 @@ def test_each_state_is_asked_for_once(
         sent.append(request)
         return httpx.Response(200, json={"items": [], "next": None})
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(service)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, service)
 
     code = main(["challenges", "list", *options])
 

@@ -19,6 +19,7 @@ from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 
+from .answering import answered_by
 from .documented_answers import as_documented
 
 ACTIVE: dict[str, Any] = {
@@ -100,13 +101,7 @@ def projector(
             return httpx.Response(200, json={"withdrawn": withdrawn, "replaced_by": "20261206-77778888"})
         return httpx.Response(404, json={"title": "Not Found", "detail": f"no route {path}"})
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answered)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answered)
     return sent
 
 

@@ -22,6 +22,7 @@ from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
 
+from .answering import answered_by, clients_answered_by
 from .documented_answers import as_documented
 
 SERVICES = ("ingest", "challenges", "notifier", "reporting")
@@ -54,13 +55,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, service: str, answer: dict[str, Any])
         as_documented(service, request, response)
         return response
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answered)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answered)
     return asked
 
 
@@ -132,12 +127,7 @@ def nothing_answers(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
         asked.append(request)
         return httpx.Response(500)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answered)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
+    clients_answered_by(monkeypatch, answered)
     return asked
 
 
@@ -191,12 +181,7 @@ def test_a_service_whose_url_is_not_set_is_said_in_its_section_and_the_others_ar
             return httpx.Response(200, json={"status": "alive"}, headers=headers)
         return httpx.Response(200, json={"parked": [], "total": 0}, headers=headers)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answered)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
+    clients_answered_by(monkeypatch, answered)
 
     assert main(["--sandpit", "dlq", "list"]) == ExitCode.USAGE
 

@@ -4,7 +4,6 @@ dead letters the desk sees which AO's batches wait on the fix (incident walk, fi
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +11,8 @@ import pytest
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_cli.projector_commands import parked_events_table
+
+from .answering import answered_by
 
 HELD_BATCH = "a4f9a2e1-6b1e-4f0e-9a51-3d2c1b0a9f88"
 POISON = {
@@ -54,13 +55,7 @@ def _projector(monkeypatch: pytest.MonkeyPatch) -> None:
         assert request.url.path == "/v1/admin/dlq"
         return httpx.Response(200, json={"parked": [POISON, HELD], "total": 2})
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answer)
 
 
 def test_the_listing_of_the_projector_prints_the_batch(

@@ -17,6 +17,8 @@ from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_cli.times import uk_time
 
+from .answering import answered_by
+
 ULN = "1885756908"
 TOPIC = "lrs.plr.events.v1"
 POISON = {"topic": TOPIC, "partition": 5, "offset": 28, "learner": ULN, "reason": "error", "error": "invalid: JSON"}
@@ -69,13 +71,7 @@ class Projector:
 
 
 def serve(monkeypatch: pytest.MonkeyPatch, projector: Projector) -> None:
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(projector.answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, projector.answer)
 
 
 def test_a_skip_sends_the_poison_it_drops_and_says_which_it_is(

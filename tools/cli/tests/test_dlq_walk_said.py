@@ -18,6 +18,8 @@ from lrs_cli import dlq_commands
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 PARKED = {
     "id": 1,
     "consumer": "ingest.batch-view",
@@ -55,13 +57,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, answer: Any) -> list[httpx.Request]:
         response: httpx.Response = answer(request)
         return response
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(recorded)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, recorded)
     return asked
 
 

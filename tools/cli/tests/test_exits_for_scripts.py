@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +17,7 @@ from lrs_cli.client import Connection, ExitCode
 from lrs_cli.main import main
 from lrs_contracts.environments import Environment
 
+from .answering import answered_by
 from .tls_server import refusing_tls_server, self_signed_certificate
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,13 +37,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, answer: Answer) -> list[httpx.Request
         asked.append(request)
         return answer(request)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(recorded)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, recorded)
     for service in ("INGEST", "PLR_PROJECTOR", "CHALLENGES", "REPORTING"):
         monkeypatch.setenv(f"LRS_{service}_URL", f"https://{service.lower()}.lrs.example")
     return asked

@@ -5,13 +5,13 @@ unset DATABASE_URL for `lrs credentials` is a usage error, as an unset LRS_API_K
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
+
+from .answering import answered_by
 
 WRONG_CHECK_DIGIT = "1000000042"
 TEMPORARY = "9999999999"
@@ -26,13 +26,7 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
         requests.append(request)
         return httpx.Response(200, json={"items": [], "total": 0, "next": None})
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answer)
     return requests
 
 

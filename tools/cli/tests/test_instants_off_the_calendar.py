@@ -5,7 +5,6 @@ nothing is sent."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +13,8 @@ from tools.cli.tests.test_verify_walk import Issuer, claims_of, credential, writ
 from lrs_cli.client import ExitCode, UsageError, parse_moment
 from lrs_cli.credential_commands import _issued_at, _issued_on, issued_after, shown
 from lrs_cli.main import main
+
+from .answering import answered_by
 
 OFF_THE_CALENDAR = ["0001-01-01T00:10+01:00", "9999-12-31T23:30-01:00"]
 
@@ -44,13 +45,7 @@ def _nothing_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         asked.append(f"{request.method} {request.url.path}")
         return httpx.Response(422, json={"title": "Unprocessable", "detail": "out of range"})
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answer)
     return asked
 
 

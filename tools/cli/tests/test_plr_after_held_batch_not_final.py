@@ -16,6 +16,8 @@ import pytest
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 ULN = "1000000043"
 BATCH_ID = "2d2fbbfa-5a2d-4c8e-9f3a-7d1e2b4c6a80"
 PLR: dict[str, Any] = {
@@ -64,13 +66,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, batch: dict[str, Any], plr: dict[str,
         assert request.url.path == f"/v1/learners/{ULN}/plr"
         return httpx.Response(200, json=plr)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answer)
     return sent
 
 

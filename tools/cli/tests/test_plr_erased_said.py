@@ -13,6 +13,8 @@ import pytest
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 ULN = "1000000043"
 PLR: dict[str, Any] = {
     "uln": ULN,
@@ -48,13 +50,7 @@ def _serve(monkeypatch: pytest.MonkeyPatch, plr: dict[str, Any], erasure: httpx.
         assert request.url.path == f"/v1/learners/{ULN}/plr"
         return httpx.Response(200, json=plr)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answer)
     return asked
 
 

@@ -13,6 +13,8 @@ import pytest
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 ULN = "1000000043"
 AO_PLR: dict[str, Any] = {
     "environment": "live",
@@ -39,13 +41,7 @@ def _serve(monkeypatch: pytest.MonkeyPatch, plr: dict[str, Any]) -> list[str]:
             return httpx.Response(200, json=plr)
         return httpx.Response(403, json={"title": "Forbidden", "detail": "an AO's key"})
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answer)
     return asked
 
 

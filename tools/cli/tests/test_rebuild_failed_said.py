@@ -13,6 +13,8 @@ from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_cli.projector_commands import rebuild_line
 
+from .answering import answered_by
+
 WHY = "RebuildFailed: worker 1 failed and was not retried within 300 s (the Job gave up on it): OSError: disk full"
 LOADING = {
     "state": "running",
@@ -41,14 +43,8 @@ def serve(monkeypatch: pytest.MonkeyPatch, answers: Iterator[dict[str, Any]], as
         asked.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
         return httpx.Response(200 if request.method == "GET" else 202, json=next(answers))
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(projector)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
+    answered_by(monkeypatch, projector)
     monkeypatch.setattr("lrs_cli.projector_commands.time.sleep", lambda _: None)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
 
 
 def test_a_failed_rebuilds_line_says_failed_and_why_and_no_eta() -> None:

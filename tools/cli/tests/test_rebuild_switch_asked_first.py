@@ -17,6 +17,8 @@ from lrs_cli.client import Connection, ExitCode
 from lrs_cli.dlq_commands import ParkedValue, shown_text
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 SWITCHED = {"rebuild_id": 8, "live_schema": "plr", "retired_schema": "plr_retired_1"}
 CAUGHT_UP = {
     "state": "caught_up",
@@ -65,13 +67,7 @@ def projector(monkeypatch: pytest.MonkeyPatch, status: dict[str, Any], *, termin
             return httpx.Response(409, json={"title": "Rebuild not ready", "detail": "it is still reading the log"})
         return httpx.Response(200, json=SWITCHED)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answer)
     if terminal:
         monkeypatch.setattr(sys, "stdin", _Terminal())
     return asked

@@ -3,13 +3,13 @@ replayed and where the partitions end, not "re-projected 0 learners (0 events)".
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
+
+from .answering import answered_by
 
 PAST_END = {
     "replay_id": 5,
@@ -25,13 +25,7 @@ def test_a_replay_past_the_end_says_nothing_was_replayed_and_where_the_log_ends(
     def projector(request: httpx.Request) -> httpx.Response:
         return httpx.Response(202, json=PAST_END)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(projector)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, projector)
 
     assert main(["projector", "replay", "--from", "120000"]) == ExitCode.OK
     assert capsys.readouterr().out.strip() == (

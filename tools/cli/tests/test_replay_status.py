@@ -11,6 +11,8 @@ import pytest
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 RUNNING = {"replay_id": 3, "from": "120000", "state": "running", "result": None}
 FINISHED = {**RUNNING, "state": "finished", "result": {"learners": 1204, "events": 5310, "seconds": 2.4}}
 FAILED = {**RUNNING, "state": "failed", "result": {"error": "OperationalError: the database went away"}}
@@ -21,14 +23,8 @@ def serve(monkeypatch: pytest.MonkeyPatch, answers: Iterator[dict[str, Any]], as
         asked.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
         return httpx.Response(200 if request.method == "GET" else 202, json=next(answers))
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(projector)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
+    answered_by(monkeypatch, projector)
     monkeypatch.setattr("lrs_cli.projector_commands.time.sleep", lambda _: None)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
 
 
 def test_a_replay_started_without_waiting_names_the_command_that_follows_it(

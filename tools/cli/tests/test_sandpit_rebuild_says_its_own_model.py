@@ -5,14 +5,14 @@ involved); and a Sandpit replay or rebuild the projector refuses because the San
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_contracts.environments import ENVIRONMENT_HEADER, Environment
+
+from .answering import clients_answered_by
 
 COMPARED = {
     "identical": False,
@@ -73,12 +73,7 @@ def sandpit_projector(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         response.headers[ENVIRONMENT_HEADER] = Environment.SANDPIT.value
         return response
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
+    clients_answered_by(monkeypatch, answer)
     monkeypatch.setenv("LRS_SANDPIT_API_KEY", "lrs_sbx_operator_key")
     monkeypatch.setenv("LRS_SANDPIT_PLR_PROJECTOR_URL", "https://sandpit-projector.test")
     return asked

@@ -17,6 +17,7 @@ from lrs_cli.client import CONTENT_REFUSED, ExitCode, exit_code_of_answer
 from lrs_cli.main import main
 from lrs_platform.http import no_route_detail
 
+from .answering import clients_answered_by
 from .tls_server import refusing_tls_server, self_signed_certificate
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -34,12 +35,7 @@ def api_url_alone(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def _answering(monkeypatch: pytest.MonkeyPatch, answer: Any) -> None:
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
+    clients_answered_by(monkeypatch, answer)
 
 
 def test_plain_http_in_lrs_api_url_is_said_of_lrs_api_url(

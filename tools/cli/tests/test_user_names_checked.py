@@ -4,8 +4,6 @@ a name never makes the command act on another account or route."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
@@ -13,6 +11,8 @@ from lrs_cli import user_commands
 from lrs_cli.client import Connection, ExitCode
 from lrs_cli.main import main
 from portal.accounts import USERNAME_PATTERN
+
+from .answering import answered_by
 
 ACCOUNT = {
     "username": "ao.demo",
@@ -58,13 +58,7 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
             },
         )
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+    answered_by(monkeypatch, answer)
     monkeypatch.setenv("LRS_PORTAL_URL", "http://127.0.0.1:8007")
     return requests
 

@@ -17,6 +17,8 @@ import pytest
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
+from .answering import answered_by
+
 Answer = Callable[[httpx.Request], httpx.Response]
 BATCH_ID = "4f96a1b2-0c3d-4e5f-8a9b-0c1d2e3f4957"
 
@@ -29,14 +31,8 @@ def serve(monkeypatch: pytest.MonkeyPatch, answer: Answer) -> list[str]:
         asked.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
         return answer(request)
 
-    real_client = httpx.Client
-
-    def fake_client(*args: Any, **kwargs: Any) -> httpx.Client:
-        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(recorded)})
-
-    monkeypatch.setattr(httpx, "Client", fake_client)
+    answered_by(monkeypatch, recorded)
     monkeypatch.setattr("lrs_cli.projector_commands.time.sleep", lambda _: None)
-    monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
     return asked
 
 

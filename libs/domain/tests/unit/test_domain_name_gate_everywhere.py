@@ -11,8 +11,9 @@ import pytest
 
 import lrs_domain.names
 import lrs_domain.reference_data
-from lrs_domain.names import name_length
 from lrs_domain.reference_data import ReferenceDataError, load_learners
+
+from .name_counting import names_counted
 
 HEADER = "ULN,GivenName,FamilyName,DateOfBirth,Gender,AbilityToShare,MasterULN\n"
 TODAY = date(2026, 12, 4)
@@ -24,15 +25,7 @@ AT_THE_LIMIT = ["é" * 35, "e\u0301" * 35, "Siân" + "ŵ" * 31, "\u0f43" * 17 + 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names counted in Python, by the gate or by the message saying how long a name is."""
-    seen: list[str] = []
-
-    def counting(name: str) -> int:
-        seen.append(name)
-        return name_length(name)
-
-    monkeypatch.setattr(lrs_domain.names, "name_length", counting)
-    monkeypatch.setattr(lrs_domain.reference_data, "name_length", counting)
-    return seen
+    return names_counted(monkeypatch, lrs_domain.reference_data)
 
 
 @pytest.mark.parametrize("name", AT_THE_LIMIT)

@@ -6,25 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import socket
-from collections.abc import Iterator
 
 import pytest
-import structlog
 
 from lrs_platform.logging import configure_logging, get_logger
-
-
-@pytest.fixture
-def configured_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
 
 
 async def _accept_loop_out_of_descriptors(times: int) -> None:

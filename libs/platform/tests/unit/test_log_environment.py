@@ -5,24 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
-import structlog
 
 from lrs_contracts.environments import Environment
 from lrs_platform.logging import configure_logging, get_logger
-
-
-@pytest.fixture
-def configured_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
 
 
 @pytest.mark.parametrize("environment", list(Environment))

@@ -8,10 +8,8 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
-import structlog
 from pydantic_settings import SettingsConfigDict
 
 from lrs_platform.logging import configure_logging
@@ -20,17 +18,6 @@ from lrs_platform.settings import LOG_LEVELS, ServiceSettings
 
 class ExampleSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="EXAMPLE_", extra="ignore", frozen=True)
-
-
-@pytest.fixture
-def configured_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
 
 
 def test_an_unknown_level_is_refused_in_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog
 
 from lrs_domain import identifiers
 from lrs_platform.logging import configure_logging, mask_personal_data, mask_uln
@@ -48,16 +46,6 @@ def test_ids_that_merely_contain_digits_are_left_alone() -> None:
 def test_the_logs_mask_a_uln_as_the_domain_does() -> None:
     assert mask_uln is identifiers.mask_uln  # one rule for every service, not a copy
     assert mask_uln("1000000043") == "******0043" and mask_uln("12345") == "*****"
-
-
-@pytest.fixture
-def configured_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
 
 
 def test_a_library_s_line_is_one_json_line_like_the_service_s_own_and_masked(

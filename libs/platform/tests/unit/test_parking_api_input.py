@@ -7,11 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from lrs_platform.authentication import current_principal
 from lrs_platform.database import LARGEST_BIGINT
-from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal
-from lrs_platform.parking_api import router
+
+from .parking_clients import parking_client
 
 
 class RecordingOffice:
@@ -36,11 +34,7 @@ def office() -> RecordingOffice:
 
 @pytest.fixture
 def client(office: RecordingOffice) -> httpx.AsyncClient:
-    app = build_app("parking", title="Parking", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.state.dead_letter_office = office
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("operator:ops")
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://parking")
+    return parking_client(office)
 
 
 @pytest.mark.parametrize("name", ["consumer", "topic", "key"])

@@ -8,11 +8,9 @@ from typing import Any
 
 import httpx
 
-from lrs_platform.authentication import current_principal
-from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal
 from lrs_platform.parking import DeadLetterAction, ParkedRow
-from lrs_platform.parking_api import router
+
+from .parking_clients import parking_app
 
 PARKED_AT = datetime(2026, 12, 4, 18, 20, 5, 123456, tzinfo=UTC)
 ACTED_AT = datetime(2026, 12, 4, 18, 25, tzinfo=UTC)
@@ -59,11 +57,7 @@ class Office:
 
 
 def _app() -> Any:
-    app = build_app("parking", title="Parking", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.state.dead_letter_office = Office()
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("operator:ops")
-    return app
+    return parking_app(Office())
 
 
 async def test_parked_at_and_acted_at_are_sent_in_utc_with_z() -> None:

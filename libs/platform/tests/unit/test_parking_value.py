@@ -12,9 +12,7 @@ import structlog
 
 from lrs_contracts.codes import ProblemCode
 from lrs_contracts.dead_letters import Headers
-from lrs_platform.authentication import current_principal
-from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import OPENAPI_SCOPES, OperatorScope, Principal
+from lrs_platform.identity import OPENAPI_SCOPES, OperatorScope
 from lrs_platform.parking import (
     BYTES_MEDIA_TYPE,
     DeadLetterOffice,
@@ -25,6 +23,8 @@ from lrs_platform.parking import (
     value_media_type,
 )
 from lrs_platform.parking_api import NO_VALUE, router
+
+from .parking_clients import parking_client
 
 ENVELOPE = b'{"event_id":"4f1c","data":{"uln":"1000000043","given_name":"Ada"}}'
 
@@ -62,11 +62,7 @@ class OneMessage:
 
 
 def client(value: bytes | None, principal: str = "operator:ops", office: Any = None) -> httpx.AsyncClient:
-    app = build_app("parking", title="Parking", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.state.dead_letter_office = office or OneMessage(value)
-    app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://parking")
+    return parking_client(office or OneMessage(value), principal)
 
 
 async def test_a_json_value_is_answered_as_kept_as_json_and_not_logged() -> None:

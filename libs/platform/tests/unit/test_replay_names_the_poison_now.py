@@ -14,12 +14,11 @@ import httpx
 import pytest
 from libs.platform.tests.unit.test_consumer_guard import NO_WAIT, Effects, MemoryParked, message
 
-from lrs_platform.authentication import current_principal
 from lrs_platform.consumer import PoisonGuard
-from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal
 from lrs_platform.parking import DeadLetterOffice, ParkedRow, Parking
-from lrs_platform.parking_api import Replayed, router
+from lrs_platform.parking_api import Replayed
+
+from .parking_clients import parking_client
 
 CONSUMER = "ingest.batch-view"
 
@@ -44,11 +43,7 @@ async def guard(office: DeadLetterOffice) -> PoisonGuard:
 
 @pytest.fixture
 async def client(office: DeadLetterOffice) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app("parking", title="Parking", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.state.dead_letter_office = office
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("operator:ops")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://parking") as made:
+    async with parking_client(office) as made:
         yield made
 
 

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from lrs_platform.authentication import current_principal
 from lrs_platform.http import build_app, noop_lifespan
-from lrs_platform.identity import Principal
 from lrs_platform.parking import ReplayResult
 from lrs_platform.parking_api import SKIP_REASON_MISSING, router
+
+from .parking_clients import parking_client
 
 PORTAL_WORDS = "Say why the message is dropped: it is kept with the record of the skip"
 
@@ -37,11 +37,7 @@ def office() -> SkippingOffice:
 
 @pytest.fixture
 def client(office: SkippingOffice) -> httpx.AsyncClient:
-    app = build_app("parking", title="Parking", description="", lifespan=noop_lifespan)
-    app.include_router(router)
-    app.state.dead_letter_office = office
-    app.dependency_overrides[current_principal] = lambda: Principal.parse("operator:ops")
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://parking")
+    return parking_client(office)
 
 
 def test_the_refusal_is_in_the_portals_words() -> None:

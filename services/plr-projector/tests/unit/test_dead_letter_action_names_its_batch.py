@@ -5,10 +5,11 @@ its own column (ops migration 0013, beside the fields every service's table has)
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from plr_projector import store
 from plr_projector.admin_models import DeadLetterActions
+
+from .dead_letter_tables import SERVICES_COLUMNS, DeadLetterTable
 
 BATCH = "7f3f49f8-0000-4000-8000-000000000001"
 ACTION = store.ProjectorDeadLetterAction(
@@ -28,53 +29,16 @@ ACTION = store.ProjectorDeadLetterAction(
     duplicates=0,
     batch_id=BATCH,
 )
-COLUMNS = [
-    "id",
-    "action",
-    "operator",
-    "reason",
-    "replaced",
-    "consumer",
-    "topic",
-    "partition",
-    "offset",
-    "event_id",
-    "event_type",
-    "applied",
-    "skipped",
-    "still_parked",
-    "acted_at",
-    "duplicates",
-    "batch_id",
-]
+COLUMNS = [*SERVICES_COLUMNS, "duplicates", "batch_id"]
 
 
-class _Table:
-    """`plr_ops.dead_letter_actions` as asyncpg answers the store's statements: an UPDATE of the row just inserted
-    (`currval` of its id) sets its batch."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    async def fetch(self, query: str, *args: Any) -> list[dict[str, Any]]:
-        if "information_schema" in query:
-            return [{"column_name": name} for name in COLUMNS]
-        return list(reversed(self.rows))[: args[0]]
-
-    async def execute(self, query: str, *args: Any) -> None:
-        if query.startswith("UPDATE"):
-            assert "SET batch_id = $1::uuid" in query and "currval" in query
-            self.rows[-1]["batch_id"] = args[0]
-            return
-        named = query.split("(", 1)[1].split(")", 1)[0]
-        written = [name.strip().strip('"') for name in named.split(",")]
-        row = dict.fromkeys(COLUMNS) | dict(zip(written, args, strict=True))
-        row["acted_at"] = datetime(2026, 12, 7, tzinfo=UTC)
-        self.rows.append(row)
+def _table() -> DeadLetterTable:
+    """`plr_ops.dead_letter_actions` as ops migration 0013 leaves it."""
+    return DeadLetterTable(COLUMNS, datetime(2026, 12, 7, tzinfo=UTC))
 
 
 async def test_a_skip_is_kept_and_read_back_with_its_batch() -> None:
-    table = _Table()
+    table = _table()
     await store.record_dead_letter_action(table, ACTION)
     [read] = await store.dead_letter_actions(table, 10)
     assert read.batch_id == BATCH
@@ -82,7 +46,7 @@ async def test_a_skip_is_kept_and_read_back_with_its_batch() -> None:
 
 
 async def test_an_action_of_no_batch_or_recorded_before_the_column_names_none() -> None:
-    table = _Table()
+    table = _table()
     of_no_batch = store.ProjectorDeadLetterAction(**{**ACTION.__dict__, "batch_id": None})
     await store.record_dead_letter_action(table, of_no_batch)
     [read] = await store.dead_letter_actions(table, 10)

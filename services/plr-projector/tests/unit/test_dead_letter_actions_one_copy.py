@@ -4,10 +4,11 @@ action's fields go to the columns its table has (the services' has no `duplicate
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from lrs_platform.parking import DeadLetterAction, ParkedMessages, dead_letter_actions, record_dead_letter_action
 from plr_projector import store
+
+from .dead_letter_tables import SERVICES_COLUMNS, DeadLetterTable
 
 ACTION = DeadLetterAction(
     action="retry",
@@ -25,50 +26,14 @@ ACTION = DeadLetterAction(
     still_parked=0,
     duplicates=2,
 )
-SERVICES_COLUMNS = [
-    "id",
-    "action",
-    "operator",
-    "reason",
-    "replaced",
-    "consumer",
-    "topic",
-    "partition",
-    "offset",
-    "event_id",
-    "event_type",
-    "applied",
-    "skipped",
-    "still_parked",
-    "acted_at",
-]
 
 
-class _Table:
-    """`<schema>.dead_letter_actions` with `columns`, as asyncpg answers the functions' statements."""
-
-    def __init__(self, columns: list[str]) -> None:
-        self.columns = columns
-        self.rows: list[dict[str, Any]] = []
-        self.schemas: list[str] = []
-
-    async def fetch(self, query: str, *args: Any) -> list[dict[str, Any]]:
-        if "information_schema" in query:
-            self.schemas.append(args[0])
-            return [{"column_name": name} for name in self.columns]
-        return list(reversed(self.rows))[: args[0]]
-
-    async def execute(self, query: str, *args: Any) -> None:
-        named = query.split("(", 1)[1].split(")", 1)[0]
-        written = [name.strip().strip('"') for name in named.split(",")]
-        assert f'"{self.schemas[-1]}".dead_letter_actions' in query
-        row = dict.fromkeys(self.columns) | dict(zip(written, args, strict=True))
-        row["acted_at"] = datetime(2026, 12, 6, tzinfo=UTC)
-        self.rows.append(row)
+def _table(columns: list[str]) -> DeadLetterTable:
+    return DeadLetterTable(columns, datetime(2026, 12, 6, tzinfo=UTC))
 
 
 async def test_a_services_table_takes_every_field_it_has_a_column_for() -> None:
-    table = _Table(SERVICES_COLUMNS)
+    table = _table(SERVICES_COLUMNS)
     await record_dead_letter_action(table, "notifier_parked", ACTION)
     [row] = table.rows
     assert "duplicates" not in row  # the services do not count them: no column, nothing sent for it
@@ -77,7 +42,7 @@ async def test_a_services_table_takes_every_field_it_has_a_column_for() -> None:
 
 
 async def test_the_projectors_table_keeps_its_duplicates_through_the_same_functions() -> None:
-    table = _Table([*SERVICES_COLUMNS, "duplicates"])
+    table = _table([*SERVICES_COLUMNS, "duplicates"])
     await store.record_dead_letter_action(table, ACTION)
     assert table.schemas == [store.OPS_SCHEMA]
     [read] = await store.dead_letter_actions(table, 10)
@@ -85,7 +50,7 @@ async def test_the_projectors_table_keeps_its_duplicates_through_the_same_functi
 
 
 async def test_parked_messages_record_and_list_through_them() -> None:
-    table = _Table(SERVICES_COLUMNS)
+    table = _table(SERVICES_COLUMNS)
     parked = ParkedMessages(table, "notifier_parked")
     await parked.record_action(ACTION)
     await parked.record_action(ACTION.__class__(**{**ACTION.__dict__, "action": "skip"}))

@@ -812,13 +812,18 @@ def with_a_sandpit(portal: StubbedPortal, monkeypatch: pytest.MonkeyPatch) -> St
     sandpit_urls = {name: f"http://sandpit-{name}" for name in ("ingest", "plr-projector", "validation")}
     client = httpx.AsyncClient(transport=httpx.MockTransport(portal.answer))
     portal.app.state.portal = dataclasses.replace(portal.app.state.portal, sandpit=Services(sandpit_urls, client))
+    keeping_sandpit_keys(portal, monkeypatch)
+    return portal
+
+
+def keeping_sandpit_keys(portal: StubbedPortal, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sandpit keys issued at sign-in kept in `portal.keys`, and their sealed copies taken without a database."""
 
     async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
         return True
 
     monkeypatch.setattr(portal.auth, "_sandpit_keys", portal.keys)
     monkeypatch.setattr(portal.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
-    return portal
 
 
 def confirmed_on(page: str) -> str:

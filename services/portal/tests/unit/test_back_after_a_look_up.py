@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import form, keeping_sandpit_keys, stubbed_portal
 from services.portal.tests.unit.test_learner_update_link import ACHIEVEMENT, ULN, answering, buttons
 
 import portal
@@ -63,12 +63,7 @@ def test_the_sandpits_form_is_asked_again_at_the_sandpits_address(monkeypatch: p
     sandpit_urls = {name: f"http://sandpit-{name}" for name in ("ingest", "plr-projector", "validation")}
     sandpit = Services(sandpit_urls, httpx.AsyncClient(transport=httpx.MockTransport(stub.answer)))
     stub.app.state.portal = dataclasses.replace(stub.app.state.portal, sandpit=sandpit)
-
-    async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
-        return True
-
-    monkeypatch.setattr(stub.auth, "_sandpit_keys", stub.keys)
-    monkeypatch.setattr(stub.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
+    keeping_sandpit_keys(stub, monkeypatch)
     answering(stub, ACHIEVEMENT, host="sandpit-")
     client, person = stub.signed_in(Role.AO)
 

@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, keeping_sandpit_keys, stubbed_portal
 
 from portal.backend import Services
 
@@ -29,12 +29,7 @@ def portal(monkeypatch: pytest.MonkeyPatch) -> StubbedPortal:
     sandpit_urls = {name: f"http://sandpit-{name}" for name in ("ingest", "plr-projector", "validation")}
     client = httpx.AsyncClient(transport=httpx.MockTransport(portal.answer))
     portal.app.state.portal = dataclasses.replace(portal.app.state.portal, sandpit=Services(sandpit_urls, client))
-
-    async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
-        return True
-
-    monkeypatch.setattr(portal.auth, "_sandpit_keys", portal.keys)
-    monkeypatch.setattr(portal.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
+    keeping_sandpit_keys(portal, monkeypatch)
     portal.on("GET", f"ingest/v1/batches/{BATCH_ID}/records.csv", ingests_results)
     portal.on("GET", f"sandpit-ingest/v1/batches/{BATCH_ID}/records.csv", ingests_results)
     return portal

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, form, keeping_sandpit_keys, stubbed_portal
 
 from portal.accounts import Role
 from portal.backend import Services
@@ -232,12 +232,7 @@ def test_the_sandpits_learner_page_posts_to_the_sandpits_form(monkeypatch: pytes
     sandpit_urls = {name: f"http://sandpit-{name}" for name in ("ingest", "plr-projector", "validation")}
     sandpit = Services(sandpit_urls, httpx.AsyncClient(transport=httpx.MockTransport(portal.answer)))
     portal.app.state.portal = dataclasses.replace(portal.app.state.portal, sandpit=sandpit)
-
-    async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
-        return True
-
-    monkeypatch.setattr(portal.auth, "_sandpit_keys", portal.keys)
-    monkeypatch.setattr(portal.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
+    keeping_sandpit_keys(portal, monkeypatch)
     answering(portal, ACHIEVEMENT, host="sandpit-")
     client, person = portal.signed_in(Role.AO)
 

@@ -10,7 +10,7 @@ import dataclasses
 import httpx
 import pytest
 import structlog
-from services.portal.tests.unit.stubbed_portal import StubbedPortal, stubbed_portal
+from services.portal.tests.unit.stubbed_portal import StubbedPortal, keeping_sandpit_keys, stubbed_portal
 
 from portal.backend import Services
 from portal.config import PortalSettings
@@ -31,12 +31,7 @@ def portal(monkeypatch: pytest.MonkeyPatch) -> StubbedPortal:
     )
     sandpit = Services.sandpit(settings, httpx.AsyncClient(transport=httpx.MockTransport(_away)))
     portal.app.state.portal = dataclasses.replace(portal.app.state.portal, sandpit=sandpit)
-
-    async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
-        return True
-
-    monkeypatch.setattr(portal.auth, "_sandpit_keys", portal.keys)
-    monkeypatch.setattr(portal.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
+    keeping_sandpit_keys(portal, monkeypatch)
     return portal
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from services.portal.tests.unit.stubbed_portal import stubbed_portal
+from services.portal.tests.unit.stubbed_portal import keeping_sandpit_keys, stubbed_portal
 
 from portal.backend import Services
 
@@ -32,12 +32,7 @@ def _reset_page(monkeypatch: pytest.MonkeyPatch, answers: list[dict[str, Any]]) 
         {"ingest": "http://sandpit-ingest"}, httpx.AsyncClient(transport=httpx.MockTransport(portal.answer))
     )
     portal.app.state.portal = dataclasses.replace(portal.app.state.portal, sandpit=sandpit)
-
-    async def keep_sandpit_key(token_hash: str, key_id: str, sealed: bytes) -> bool:
-        return True
-
-    monkeypatch.setattr(portal.auth, "_sandpit_keys", portal.keys)
-    monkeypatch.setattr(portal.sessions, "keep_sandpit_key", keep_sandpit_key, raising=False)
+    keeping_sandpit_keys(portal, monkeypatch)
     reads = iter(answers)
     last: list[dict[str, Any]] = [answers[0]]
 

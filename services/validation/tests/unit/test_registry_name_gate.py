@@ -5,25 +5,16 @@ is said as before, with its full count."""
 from __future__ import annotations
 
 import pytest
+from libs.domain.tests.unit.name_counting import names_counted
 from services.validation.tests.unit.test_registry_names_as_they_read import Registry, _register
 
-import lrs_domain.names
 import validation.learner_registry_api
-from lrs_domain.names import name_length
 
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names counted in Python, by the gate or by the message saying how long a name is."""
-    seen: list[str] = []
-
-    def counting(name: str) -> int:
-        seen.append(name)
-        return name_length(name)
-
-    monkeypatch.setattr(lrs_domain.names, "name_length", counting)
-    monkeypatch.setattr(validation.learner_registry_api, "name_length", counting)
-    return seen
+    return names_counted(monkeypatch, validation.learner_registry_api)
 
 
 @pytest.mark.parametrize("name", ["é" * 35, "e\u0301" * 35, "Siân" + "ŵ" * 31, "\u0f43" * 17 + "a"])
