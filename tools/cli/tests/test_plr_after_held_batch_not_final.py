@@ -154,6 +154,17 @@ def test_each_version_in_the_history_names_the_batch_that_made_it(
     assert "v1 recorded 7 Dec 2026, 02:42 (UK time) by batch 2d2fbbfa" in capsys.readouterr().out
 
 
+def test_each_version_in_the_history_names_its_line_in_the_batch(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    version = {"version": 1, "change": "recorded", "occurred_at": "2026-12-07T02:42:00Z", "grade": "5", "status": "F"}
+    achievement = {**PLR["learning_events"][0], "history": [{**version, "batch_id": BATCH_ID, "line": 17}]}
+    serve(monkeypatch, COMPLETED, {**PLR, "learning_events": [achievement]})
+
+    assert main(["plr", "show", ULN, "--history"]) == ExitCode.OK
+    assert "by batch 2d2fbbfa, line 17" in capsys.readouterr().out
+
+
 def test_an_aos_read_after_its_batch_whose_events_wait_in_dead_letters_is_not_final(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -28,6 +28,9 @@ class HistoryEntryView(_Described):
     change: str = Field(description="what made this version: recorded, updated, superseded, withdrawn, reinstated")
     occurred_at: datetime
     batch_id: uuid.UUID
+    line: int | None = Field(
+        default=None, description="the record's line in its batch's file (a CSV row from 4, else its position from 1)"
+    )
     event_id: uuid.UUID
     status: str = Field(description="Provisional or Final")
     withdrawn: bool

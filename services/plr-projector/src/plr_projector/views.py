@@ -106,6 +106,7 @@ def history_view(entries: Iterable[HistoryEntry]) -> list[dict[str, Any]]:
             "change": entry.change,
             "occurred_at": _iso(entry.occurred_at),
             "batch_id": str(entry.batch_id),
+            "line": entry.line,
             "event_id": str(entry.event_id),
             "status": entry.status,
             "withdrawn": entry.withdrawn,

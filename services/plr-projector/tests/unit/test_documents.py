@@ -83,3 +83,20 @@ def test_the_whole_record_is_described() -> None:
     assert PersonalLearningRecord.model_validate(document).learning_events[0].source in {"AO", "ILR"}
     with pytest.raises(ValueError, match="ability_to_share"):
         PersonalLearningRecord.model_validate(document | {"ability_to_share": 3})
+
+
+def test_each_version_names_the_line_of_its_batch_that_made_it() -> None:
+    row = achievement()
+    events = learning_events(
+        audience_for(Principal.parse("operator:support"), group(1)),
+        [row],
+        [],
+        set(),
+        {row.key: _history(row)},
+        include_withdrawn=True,
+        include_history=True,
+    )
+    assert [version["line"] for version in events[0]["history"]] == [1, 1]
+    described = EVENTS.validate_python(events)[0]
+    assert isinstance(described, AoLearningEvent) and described.history is not None
+    assert described.history[0].line == 1

@@ -41,6 +41,7 @@ def version(number: int, change: str, grade: str, status: str, batch_id: str, at
         "change": change,
         "occurred_at": at,
         "batch_id": batch_id,
+        "line": number + 3,
         "event_id": str(uuid.uuid4()),
         "status": status,
         "withdrawn": False,
@@ -153,6 +154,7 @@ def test_the_record_shows_each_achievement_its_versions_and_the_batch_of_each(po
     first, second = achievement.split('data-version="1"', 1)[1].split('data-version="2"', 1)
     assert "recorded" in first and "7 Dec 2026, 02:42" in first and ">C<" in first and "Provisional" in first
     assert f'href="/ops/batches/{FIRST_BATCH}"' in first and FIRST_BATCH[:8] in first
+    assert "</a>, line 4</td>" in first and "</a>, line 5</td>" in second  # the line of its batch's file
     assert "superseded" in second and "1 Jul 2026, 10:05" in second and "Final" in second  # UK time, BST
     assert f'href="/ops/batches/{SECOND_BATCH}"' in second
     # its open challenge, and where the AO's challenges are listed

@@ -153,6 +153,8 @@ def _results_table(events: list[dict[str, Any]], several_ulns: bool = False) -> 
         for version in event.get("history") or ():  # with --history: each version under its achievement
             occurred = uk_time(version["occurred_at"])
             by_batch = f" by batch {batch_id[:8]}" if (batch_id := version.get("batch_id")) else ""
+            if by_batch and (line := version.get("line")) is not None:
+                by_batch += f", line {line}"
             listing.add_row(
                 "",
                 Text(f"  v{version['version']} {version['change']} {occurred}{by_batch}"),
