@@ -164,6 +164,14 @@ def issued_before_award(
     return IssuedBeforeAward(issued, min(awards), certainly_late(issued, today))
 
 
+def issued_long_ago(header: BatchHeader, today: date) -> date | None:
+    """The header's ResultsIssuedDate when a batch sent today is certainly late by it (more than 10 working days): a
+    file of past years' results (an AO loading its history) that keeps the day they were first issued counts late in
+    MI, where one without the date is not measured (decision 0035). None otherwise."""
+    issued = parse_iso_date(header.results_issued_date) if header.results_issued_date else None
+    return issued if issued is not None and certainly_late(issued, today) else None
+
+
 @dataclass(frozen=True)
 class UploadCheck:
     """What the offline checks found in an uploaded file: a refusal of the whole file, or a report."""
@@ -183,6 +191,8 @@ class UploadCheck:
     issued_before_award: IssuedBeforeAward | None = None
     # the records (as `qualification_placeholder_in` numbers them, each with its ULN) still the template's example
     template_example_in: tuple[tuple[int, str], ...] = ()
+    # the header's ResultsIssuedDate when it makes the batch late already (said unless `issued_before_award` says it)
+    issued_long_ago: date | None = None
 
     @property
     def template_example_warning(self) -> str | None:
@@ -293,6 +303,7 @@ def check_upload(
         qualification_placeholder_in(parsed.records),
         issued_before_award(parsed.header, parsed.records, report.outcomes, today),
         template_example_in(parsed.records),
+        issued_long_ago(parsed.header, today),
     )
 
 

@@ -30,6 +30,7 @@ from portal.checking import (
     certainly_late,
     check_upload,
     issued_before_award,
+    issued_long_ago,
     more_rejections_to_fail,
     near_threshold,
 )
@@ -254,6 +255,21 @@ def test_a_results_issued_date_after_the_awards_is_not_warned_of() -> None:
     content = _csv((today - timedelta(days=2)).isoformat(), [((today - timedelta(days=9)).isoformat(), None)])
 
     assert "data-issued-before-award" not in _checked(content)
+    assert "data-issued-long-ago" not in _checked(content)
+
+
+def test_the_check_page_warns_that_a_file_of_past_years_keeping_its_issue_date_counts_late() -> None:
+    content = _csv("2012-08-23", [("2012-08-16", None), ("2012-08-17", None)])
+
+    shown = _checked(content)
+
+    assert "data-issued-long-ago" in shown and "data-issued-before-award" not in shown
+    assert (
+        "The ResultsIssuedDate in the file's header, 23 August 2012, is more than 10 working days ago, so MI will"
+        " count this batch as late" in shown
+    )
+    assert "If the file holds results of past years, leave the ResultsIssuedDate empty" in shown
+    assert "Submit this batch" in shown  # a warning, not a rejection
 
 
 # How near RS005 a batch is
@@ -332,3 +348,10 @@ def test_the_check_page_counts_several_more_rejections_and_is_quiet_far_from_the
 
     assert "But 1 of 7 records would already be rejected: 2 more rejections among" in _checked(_csv(issued, seven))
     assert "data-near-threshold" not in _checked(_csv(issued, clean))
+
+
+def test_results_issued_more_than_ten_working_days_ago_is_found_for_a_file_of_past_years() -> None:
+    assert issued_long_ago(_header("2012-08-23"), TODAY) == date(2012, 8, 23)
+    assert issued_long_ago(_header("2026-11-06"), TODAY) == date(2026, 11, 6)
+    assert issued_long_ago(_header("2026-11-09"), TODAY) is None  # within 10 working days, whatever the holidays
+    assert issued_long_ago(_header(None), TODAY) is None
