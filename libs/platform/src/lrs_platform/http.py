@@ -866,8 +866,9 @@ for it: the head's deadline (`REQUEST_HEAD_SECONDS`), and half the ingress's (ng
 60s`). Unbounded, a body that stalled held its connection for ever, before any authentication (a form's, or JSON that
 FastAPI reads before a route's dependencies): without an ingress, enough of them left the process no file descriptors."""
 OWN_BODY_IDLE_SECONDS = 600.0
-"""The deadline of a route that bounds its body itself (a body limit of None): ingest's batches keep their own
-(`INGEST_UPLOAD_IDLE_SECONDS`, at most 600 s), so this one is only a backstop that never comes first."""
+"""The deadline of a route that bounds its body itself (a body limit of None). Ingest's batch upload keeps its own
+(`INGEST_UPLOAD_IDLE_SECONDS`, below this one), so there it is only a backstop; the portal's file check, which bounds
+its size but not its pace, has this one alone."""
 
 
 class _BodyStalled(StarletteHTTPException):

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from lrs_contracts.codes import ProblemCode
-from lrs_contracts.text import OneLineText, StorableText
+from lrs_contracts.text import OneLineText, StorableText, has_visible_text
 from lrs_platform.authentication import operator_caller
 from lrs_platform.consumer import Failure, classify_failure
 from lrs_platform.database import LARGEST_BIGINT
@@ -57,13 +57,13 @@ class RetryRequest(BaseModel):
     )
 
 
-# What a skip without a reason (none, empty, or spaces and line breaks alone) is refused with: the portal's Skip form's
-# words, so the API, `lrs dlq skip` and the portal ask for it alike.
+# What a skip without a reason (none, empty, or nothing visible: spaces, line breaks, a zero-width space) is refused
+# with: the portal's Skip form's words, so the API, `lrs dlq skip` and the portal ask for it alike.
 SKIP_REASON_MISSING = "Say why the message is dropped: it is kept with the record of the skip"
 
 
 def _skip_reason_said(reason: str) -> str:
-    if not reason.strip():
+    if not has_visible_text(reason):
         raise ValueError(SKIP_REASON_MISSING)
     return reason
 

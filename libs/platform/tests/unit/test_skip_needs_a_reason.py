@@ -46,8 +46,8 @@ def test_the_refusal_is_in_the_portals_words() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [None, {}, {"reason": None}, {"reason": ""}, {"reason": "   "}, {"reason": " \r\n\t "}],
-    ids=["no body", "no reason", "null", "empty", "spaces", "line breaks"],
+    [None, {}, {"reason": None}, {"reason": ""}, {"reason": "   "}, {"reason": " \r\n\t "}, {"reason": "\u200b"}],
+    ids=["no body", "no reason", "null", "empty", "spaces", "line breaks", "a zero-width space"],
 )
 async def test_a_skip_without_a_reason_is_a_422_and_skips_nothing(
     client: httpx.AsyncClient, office: SkippingOffice, body: dict[str, Any] | None

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from lrs_platform.http import OWN_BODY_IDLE_SECONDS
 from lrs_platform.settings import Port, ServiceSettings
 
 
@@ -39,7 +40,8 @@ class IngestSettings(ServiceSettings):
     # An upload is held in memory while it is read (up to 6 MB): one that sends nothing for this long is answered
     # 408 and dropped, and at most this many are read at once per caller and per replica; one more is answered
     # 429 with Retry-After before its body is read (decision 0185).
-    upload_idle_seconds: float = Field(default=30.0, gt=0, le=600)
+    # below the services' backstop for a route bounding its own body (`OWN_BODY_IDLE_SECONDS`), so this one answers
+    upload_idle_seconds: float = Field(default=30.0, gt=0, lt=OWN_BODY_IDLE_SECONDS)
     max_uploads_per_caller: int = Field(default=4, ge=1)
     max_uploads: int = Field(default=16, ge=1)
     uploads_retry_after_seconds: int = Field(default=5, ge=1, le=3_600)
