@@ -50,7 +50,7 @@ async def test_the_copies_of_learners_erased_before_lose_their_free_text_and_no_
     try:
         await apply_migrations(connection, LIVE_SCHEMA, MIGRATIONS)
         await apply_migrations(connection, OPS_SCHEMA, OPS_MIGRATIONS)
-        await connection.execute(f"DELETE FROM {OPS_SCHEMA}.schema_migrations WHERE version >= 12")
+        await connection.execute(f"DELETE FROM {OPS_SCHEMA}.schema_migrations WHERE version = 12")
         await connection.execute(f"INSERT INTO {LIVE_SCHEMA}.erased_learners (uln) VALUES ($1)", ERASED)
         copies = {
             0: _centre_report(ERASED),
