@@ -62,12 +62,16 @@ class ReferenceDataError(ValueError):
 
 def load_awarding_organisations(text: str | Iterable[str]) -> tuple[AwardingOrganisation, ...]:
     """The file's AOs; an id on two rows, or a name on two rows (the register names an AO by name: which id is its
-    own could not be told), is refused naming both lines."""
+    own could not be told), is refused naming both lines. The same row twice is harmless: kept once."""
     lines: list[int] = []
     organisations = _load(text, _AO_COLUMNS, _awarding_organisation, lines)
     ids: dict[str, int] = {}
     names: dict[str, tuple[int, str]] = {}
+    kept: list[AwardingOrganisation] = []
     for organisation, line in zip(organisations, lines, strict=True):
+        if organisation in kept:
+            continue
+        kept.append(organisation)
         if (first := ids.setdefault(organisation.ao_id, line)) != line:
             raise ReferenceDataError(
                 f"line {line}: AwardingOrganisationId {organisation.ao_id} is on line {first} too: give each awarding"
@@ -79,7 +83,7 @@ def load_awarding_organisations(text: str | Iterable[str]) -> tuple[AwardingOrga
                 f"line {line}: awarding organisation {organisation.name!r} is on line {first} too, as {first_id}:"
                 " an awarding organisation has one id and one row"
             )
-    return organisations
+    return tuple(kept)
 
 
 def load_ofqual_catalogue(text: str | Iterable[str], ao_ids: Mapping[str, str]) -> tuple[Qualification, ...]:
@@ -125,18 +129,22 @@ def load_extra_qualifications(
 
 
 def _once_each(qualifications: tuple[Qualification, ...], lines: list[int]) -> tuple[Qualification, ...]:
-    """`qualifications`, one file's, each (qualification number, pathway) on one row: one on two rows is refused
-    naming both lines (the last row would otherwise silently win, and be counted twice)."""
-    seen: dict[tuple[str, str | None], int] = {}
+    """`qualifications`, one file's, each (qualification number, pathway) once: one on two rows that differ is refused
+    naming both lines (the last row would otherwise silently win); the same row twice is harmless, and kept once."""
+    seen: dict[tuple[str, str | None], tuple[int, Qualification]] = {}
+    kept: list[Qualification] = []
     for qualification, line in zip(qualifications, lines, strict=True):
         key = (qualification.qualification_number, qualification.pathway)
-        if (first := seen.setdefault(key, line)) != line:
+        first, earlier = seen.setdefault(key, (line, qualification))
+        if first == line:
+            kept.append(qualification)
+        elif earlier != qualification:
             pathway = f" (pathway {qualification.pathway})" if qualification.pathway else ""
             raise ReferenceDataError(
                 f"line {line}: qualification {display_qan(qualification.qualification_number)}{pathway} is on line"
-                f" {first} too: give each qualification one row"
+                f" {first} too, with other values: give each qualification one row"
             )
-    return qualifications
+    return tuple(kept)
 
 
 def load_learners(text: str | Iterable[str], today: date) -> tuple[Learner, ...]:

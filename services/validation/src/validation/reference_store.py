@@ -148,12 +148,15 @@ class CatalogueChange:
                 f"the awarding organisations list no longer has {_some(list(self.dropped_ao_ids))}, which"
                 " qualifications in the catalogue are awarded under"
             )
-        if ao_changes:
+        if self.moved and ao_changes:
             refusals.append(
-                "an AO's id is part of every achievement's key: achievements recorded under the old id cannot be"
-                " corrected or withdrawn under the new one (if the change is meant, query.allow_ao_changes allows"
-                " it)"
+                "an AO's id is part of every achievement's key: achievements recorded under the old id could no"
+                " longer be updated under it (only withdrawn or reinstated), nor corrected under the new one"
             )
+        elif ao_changes:
+            refusals.append("that awarding organisation could no longer send results of those qualifications")
+        if ao_changes:
+            refusals.append("if the change is meant, query.allow_ao_changes allows it")
         return refusals
 
 

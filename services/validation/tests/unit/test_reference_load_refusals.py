@@ -115,6 +115,19 @@ def test_a_qualification_and_pathway_on_two_extra_rows_is_refused_but_another_pa
     assert refusal.reason.startswith("line 3: qualification 100/5006/1 (pathway Science) is on line 2 too")
 
 
+def test_the_same_row_twice_in_any_file_is_harmless_and_kept_once() -> None:
+    once = _ReferenceRows.of(ReferenceFiles(AOS, REGISTER, EXTRA))
+    twice = _ReferenceRows.of(
+        ReferenceFiles(
+            AOS + AOS.splitlines()[1] + "\n",
+            REGISTER + REGISTER.splitlines()[1] + "\n",
+            EXTRA + EXTRA.splitlines()[1] + "\n",
+        )
+    )
+
+    assert twice.qualifications == once.qualifications and twice.organisations == once.organisations
+
+
 def test_an_extra_row_of_an_ao_not_in_the_list_is_refused() -> None:
     extra = EXTRA + "100/5007/3,,Key Skills,RN7777,Nobody Ltd,Level 2,Other General Qualification,NQF,qualification,\n"
 
@@ -166,12 +179,15 @@ def test_qualifications_moving_to_another_ao_id_are_refused_naming_a_few_unless_
     after = [*_rows(7, ao_id="RN5133"), *_rows(10, start=7)]
 
     change = CatalogueChange.between(before, after, {"RN5133", "RN9008"})
-    moved, dropped, why = change.refusals(LoadRules())
+    moved, dropped, why, allowed = change.refusals(LoadRules())
 
     assert moved.startswith("7 qualifications would move to another awarding organisation id: Q0 (RN9093 → RN5133),")
     assert moved.endswith("Q4 (RN9093 → RN5133) and 2 more")
     assert dropped.startswith("the awarding organisations list no longer has RN9093")
-    assert "query.allow_ao_changes" in why
+    assert why.endswith(
+        "could no longer be updated under it (only withdrawn or reinstated), nor corrected under the new one"
+    )
+    assert allowed == "if the change is meant, query.allow_ao_changes allows it"
     assert change.refusals(LoadRules(allow_ao_changes=True)) == []
 
 
@@ -181,4 +197,8 @@ def test_an_ao_renumbered_in_the_list_alone_is_refused() -> None:
     refusals = change.refusals(LoadRules())
 
     assert refusals[0].startswith("the awarding organisations list no longer has RN9093")
+    assert refusals[1:] == [  # no qualification moved: there is no new id to speak of
+        "that awarding organisation could no longer send results of those qualifications",
+        "if the change is meant, query.allow_ao_changes allows it",
+    ]
     assert change.refusals(LoadRules(allow_ao_changes=True)) == []
