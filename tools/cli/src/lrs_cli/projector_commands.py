@@ -151,7 +151,7 @@ def _switch_question(connection: Connection) -> str | None:
     if (found := _caught_up_comparison(connection)) is None:
         return None
     said, rebuild_id = found
-    making = "the Sandpit's model" if connection.sandpit else "the live model"
+    making = current_model(connection.sandpit)
     return f"{said[0].upper()}{said[1:]}. Switch to rebuild {rebuild_id}, making it {making}?"
 
 
