@@ -2,12 +2,14 @@
 a role per service, each owning its own schemas, made by roles.sql's Sandpit statements and sandpit.sql (run through
 dblink, as on the cluster). Each service's migrations run at its start as its own role; afterwards only the
 Sandpit's validation reads its clear copy of the live registry, the projector may ask `validation.learner_erased`
-and nothing else of validation's, ingest and the notifier find and add learner keys, and the portal reaches
-`identity` alone."""
+(granted by name by validation's migration 0134) and nothing else of validation's, neither `learner_registered` nor
+a function made later (report "review2" finding 1), ingest and the notifier find and add learner keys, and the
+portal reaches `identity` alone."""
 
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,7 +20,7 @@ from tests.support.databases import create_database, unique_name
 
 from lrs_contracts.environments import Environment
 from lrs_platform.credential_store import CredentialStore
-from lrs_platform.database import apply_migrations, create_pool
+from lrs_platform.database import apply_migrations, create_pool, migrations_in
 from lrs_platform.keyring import migrate as migrate_key_store
 from lrs_platform.parking import ParkedMessages
 
@@ -51,59 +53,20 @@ def _as_here(sql: str, database: str, roles: dict[str, str]) -> str:
     return re.sub(r"\blrs_sandpit(?:_[a-z_]+)?\b", lambda match: roles.get(match.group(0), match.group(0)), sql)
 
 
-# docs/deploy.md's release note "adding the Sandpit's roles to a running cluster": after roles.sql's Sandpit
-# statements, in lrs_sandpit as the superuser. Each schema the one role lrs_sandpit made, and everything in it, to its
-# service's role; then the grants sandpit.sql makes on a new cluster, and the same on what exists already.
-UPGRADE = """
-DO $$
-DECLARE
-  schema_name text;
-  owner_role text;
-  item record;
-BEGIN
-  FOR schema_name IN SELECT nspname FROM pg_namespace WHERE nspowner = 'lrs_sandpit'::regrole LOOP
-    owner_role := CASE
-      WHEN schema_name = 'identity' THEN 'lrs_sandpit_services'
-      WHEN schema_name = 'learner_keys' OR schema_name LIKE 'validation%' THEN 'lrs_sandpit_validation'
-      WHEN schema_name LIKE 'ingest%' THEN 'lrs_sandpit_ingest'
-      WHEN schema_name LIKE 'plr%' THEN 'lrs_sandpit_plr_projector'
-      WHEN schema_name LIKE 'notifier%' THEN 'lrs_sandpit_notifier'
-    END;
-    IF owner_role IS NULL THEN
-      RAISE EXCEPTION 'schema %: no Sandpit service owns it', schema_name;
-    END IF;
-    EXECUTE format('ALTER SCHEMA %I OWNER TO %I', schema_name, owner_role);
-    FOR item IN
-      SELECT c.relname, c.relkind FROM pg_class c
-      WHERE c.relnamespace = schema_name::regnamespace AND c.relowner = 'lrs_sandpit'::regrole
-        AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                        AND d.deptype IN ('a', 'i'))  -- a column's sequence moves with its table
-    LOOP
-      EXECUTE format('ALTER %s %I.%I OWNER TO %I',
-        CASE item.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
-        schema_name, item.relname, owner_role);
-    END LOOP;
-    FOR item IN SELECT p.oid::regprocedure AS routine FROM pg_proc p
-                WHERE p.pronamespace = schema_name::regnamespace AND p.proowner = 'lrs_sandpit'::regrole LOOP
-      EXECUTE format('ALTER ROUTINE %s OWNER TO %I', item.routine, owner_role);
-    END LOOP;
-  END LOOP;
-END
-$$;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA identity TO lrs_sandpit_services;
-GRANT USAGE ON SCHEMA learner_keys TO lrs_sandpit_keyring_users;
-GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA learner_keys TO lrs_sandpit_keyring_users;
-ALTER DEFAULT PRIVILEGES FOR ROLE lrs_sandpit_validation IN SCHEMA learner_keys
-  GRANT SELECT, INSERT ON TABLES TO lrs_sandpit_keyring_users;
-GRANT USAGE ON SCHEMA validation TO lrs_sandpit_plr_projector;
-GRANT EXECUTE ON FUNCTION validation.learner_erased(text) TO lrs_sandpit_plr_projector;
-ALTER DEFAULT PRIVILEGES FOR ROLE lrs_sandpit_validation IN SCHEMA validation
-  GRANT EXECUTE ON FUNCTIONS TO lrs_sandpit_plr_projector;
-ALTER DEFAULT PRIVILEGES FOR ROLE lrs_sandpit_ingest, lrs_sandpit_validation, lrs_sandpit_plr_projector,
-  lrs_sandpit_notifier, lrs_sandpit_portal
-  IN SCHEMA identity GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO lrs_sandpit_services;
-"""
+DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
+# validation's migration that grants the Sandpit's projector learner_erased alone (report "review2" finding 1)
+PROJECTOR_GRANT = "0134_learner_erased_alone_asked_by_the_sandpit_projector.sql"
+
+
+def _upgrade_sql() -> str:
+    """docs/deploy.md's release note "adding the Sandpit's roles to a running cluster", step 4: after roles.sql's
+    Sandpit statements, in lrs_sandpit as the superuser. Each schema the one role lrs_sandpit made, and everything in
+    it, to its service's role; then the grants sandpit.sql makes on a new cluster, and the same on what exists
+    already. Read from the page, so that what operators are told to run is what is tested."""
+    note = DEPLOY.read_text(encoding="utf-8").split("**Adding the Sandpit's roles to a running cluster**", 1)[1]
+    block = re.search(r"\n( *)```sql\n(.*?)\n\1```\n", note, re.DOTALL)
+    assert block, "deploy.md: no ```sql block after the running cluster's steps"
+    return textwrap.dedent(block.group(2))
 
 
 @pytest.fixture
@@ -176,11 +139,22 @@ async def _start(sandpit: Sandpit, name: str, *, as_role: str | None = None) -> 
         async with pool.acquire() as connection:
             for schema, package in MIGRATIONS[name]:
                 await apply_migrations(connection, schema, package)
+            if name == "validation":
+                await _grant_to_the_projector(sandpit, connection)
         await CredentialStore(pool, environment=Environment.SANDPIT).migrate()
         if name in ("ingest", "validation", "notifier"):  # the projector parks in its own `plr`
             await ParkedMessages(pool, f"{MIGRATIONS[name][0][0]}_parked").migrate()
     finally:
         await pool.close()
+
+
+async def _grant_to_the_projector(sandpit: Sandpit, connection: asyncpg.Connection) -> None:
+    """Validation's migration 0134 again, with the roles' names as this test's (it ran under the manifests' names,
+    which this server has not: roles are the whole server's, and tests share it), as the migration runner runs it."""
+    migration = next(m for m in migrations_in("validation.migrations") if m.name == PROJECTOR_GRANT)
+    async with connection.transaction():
+        await connection.execute("SET LOCAL search_path TO validation, public")
+        await connection.execute(_as_here(migration.sql, sandpit.url.rsplit("/", 1)[1], sandpit.roles))
 
 
 async def test_each_sandpit_service_migrates_as_its_own_role_and_reads_only_what_it_may(sandpit: Sandpit) -> None:
@@ -199,7 +173,7 @@ async def test_a_running_clusters_sandpit_moves_to_a_role_per_service(database: 
     await _make_roles(database)
     admin = await asyncpg.connect(database.url)
     try:
-        await admin.execute(_as_here(UPGRADE, database.url.rsplit("/", 1)[1], database.roles))
+        await admin.execute(_as_here(_upgrade_sql(), database.url.rsplit("/", 1)[1], database.roles))
         left = await admin.fetchval(
             "SELECT count(*) FROM pg_class WHERE relowner = $1::regrole AND relnamespace <> 'pg_toast'::regnamespace",
             database.roles["lrs_sandpit"],
@@ -213,7 +187,36 @@ async def test_a_running_clusters_sandpit_moves_to_a_role_per_service(database: 
     await _each_reads_only_what_it_may(database)
 
 
+async def test_a_sandpit_made_with_the_projector_granted_every_function_keeps_it_learner_erased_alone(
+    sandpit: Sandpit,
+) -> None:
+    """Session 62's first sandpit.sql (and deploy.md's step 4) gave the projector, by default privilege, every
+    function validation makes, learner_registered among them (report "review2" finding 1). A Sandpit made so: its
+    validation's migration 0134 takes that back and grants learner_erased alone."""
+    admin = await asyncpg.connect(sandpit.url)
+    try:
+        await admin.execute(
+            f"ALTER DEFAULT PRIVILEGES FOR ROLE {sandpit.roles['lrs_sandpit_validation']} IN SCHEMA validation"
+            f" GRANT EXECUTE ON FUNCTIONS TO {sandpit.roles['lrs_sandpit_plr_projector']}"
+        )
+    finally:
+        await admin.close()
+    for name in ("portal", "ingest", "validation", "plr_projector", "notifier"):
+        await _start(sandpit, name)
+
+    await _each_reads_only_what_it_may(sandpit)
+
+
 async def _each_reads_only_what_it_may(sandpit: Sandpit) -> None:
+    # a SECURITY DEFINER function validation makes later, as learner_registered is: the projector may not call it
+    validation = await asyncpg.connect(_as(sandpit, "validation"))
+    try:
+        await validation.execute(
+            "CREATE FUNCTION validation.made_later() RETURNS boolean LANGUAGE sql SECURITY DEFINER AS 'SELECT true';"
+            " REVOKE EXECUTE ON FUNCTION validation.made_later() FROM PUBLIC"
+        )
+    finally:
+        await validation.close()
     admin = await asyncpg.connect(sandpit.url)
     try:
         owners = dict(
@@ -249,6 +252,10 @@ async def _each_reads_only_what_it_may(sandpit: Sandpit) -> None:
                 await connection.fetchval("SELECT count(*) FROM validation.learners")
             if name == "plr_projector":
                 assert await connection.fetchval("SELECT validation.learner_erased('not-a-uln')") is False
+                # and no other function of validation's: learner_registered would say whether a ULN is in the copy
+                for refused in ("learner_registered('not-a-uln')", "made_later()"):
+                    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                        await connection.fetchval(f"SELECT validation.{refused}")
             else:
                 with pytest.raises(asyncpg.InsufficientPrivilegeError):
                     await connection.fetchval("SELECT validation.learner_erased('not-a-uln')")

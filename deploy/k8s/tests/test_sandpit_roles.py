@@ -86,17 +86,18 @@ def test_each_sandpit_service_logs_in_as_its_own_role_which_owns_only_its_schema
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_only_the_sandpit_validation_reaches_the_registry_copy(overlay: str) -> None:
-    """Nothing is granted on the Sandpit's `validation` (where the live registry's copy is) but the one function
-    the projector asks (validation.learner_erased, decision 0184): no table, to no one."""
+    """Nothing is granted on the Sandpit's `validation` (where the live registry's copy is) but the schema's use to
+    the projector, which validation's migration 0134 then grants the one function it asks (validation.learner_erased,
+    decision 0184) by name: no table, and no function by default privilege (learner_registered answers whether a ULN
+    is in the registry copy), to no one (report "review2" finding 1)."""
     in_sandpit = _in_lrs_sandpit(render(f"overlays/{overlay}"))
     on_validation = [statement for statement in in_sandpit if "SCHEMA validation" in statement]
     assert on_validation == [
         "CREATE SCHEMA validation AUTHORIZATION lrs_sandpit_validation",
         "GRANT USAGE ON SCHEMA validation TO lrs_sandpit_plr_projector",
-        "ALTER DEFAULT PRIVILEGES FOR ROLE lrs_sandpit_validation IN SCHEMA validation"
-        " GRANT EXECUTE ON FUNCTIONS TO lrs_sandpit_plr_projector",
     ]
     assert not any(" ON ALL TABLES " in statement for statement in in_sandpit)
+    assert not any(" ON FUNCTIONS " in statement or " ON ROUTINES " in statement for statement in in_sandpit)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
