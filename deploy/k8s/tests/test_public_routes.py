@@ -2,7 +2,8 @@
 OpenAPI document names it, is routed by the Ingress to a service that serves it, through exactly one
 path; no operator route, and nothing of /metrics or /readyz, is routed at all. Paths are matched as
 ingress-nginx matches them with `use-regex`: a regular expression anchored at the path's start,
-ignoring case."""
+ignoring case. A problem's `type` page (/problems/<code>, relative to the host that answered) is routed on both API
+hosts to ingest, which serves every code's page, as every service does."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from deploy.k8s.tests.kube import OVERLAYS, ROOT, Doc, env_of, of_kind, render
+
+from lrs_contracts.codes import CODE_EXPLANATIONS, PROBLEM_CODE_EXPLANATIONS
+from lrs_platform.problems import PROBLEM_PAGES, problem_type
 
 OPENAPI = ROOT / "docs" / "openapi"
 LIVE_APIS = ("ingest", "plr-projector", "validation", "challenges", "notifier", "reporting")
@@ -172,3 +176,18 @@ def test_the_apis_ingress_keeps_no_access_log_of_their_urls_which_hold_full_ulns
 
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/enable-access-log"] == "false"
     assert any("{uln}" in route for route in _routes("plr-projector") if _is_public("plr-projector", route))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_problem_type_a_service_answers_is_a_page_routed_on_both_api_hosts(overlay: str) -> None:
+    """RFC 9457: a client resolves a problem's relative `type` against the request's URI, so the API's own host must
+    answer it (an ingress 404 otherwise, for every code)."""
+    ingress = _api_ingress(overlay)
+    for host in _hosts(ingress):
+        paths = _paths(ingress, host)
+        ingest = "sandpit-ingest" if host.startswith("sandpit.") else "ingest"
+        [(pages, service)] = _matching(paths, PROBLEM_PAGES)
+        assert service == ingest, host
+        for code in sorted({*CODE_EXPLANATIONS, *PROBLEM_CODE_EXPLANATIONS}):
+            assert _matching(paths, problem_type(code)) == [(pages, ingest)], f"{host} {code}"
+        assert _matching(paths, f"{PROBLEM_PAGES}/RS001/../../v1/admin/dlq") == []
