@@ -64,8 +64,9 @@ _RULE_NOTES = {
     "batch_reference": "Your own name for the batch, one line: the subject of the email that says the batch"
     " is done, and shown in the list of batches. Not checked for repeats: two files with one reference are two"
     " batches (only the same file sent again is answered with its first batch instead of making a new one), and"
-    " each sends its own email; records already recorded come back unchanged. Kept for good, in clear: never a"
-    " learner's name or date of birth.",
+    " each sends its own email; records already recorded come back unchanged, but a Withdraw or Reinstate already"
+    " applied is rejected (RV015), so to retry send the same file again, not a copy with a new reference. Kept for"
+    " good, in clear: never a learner's name or date of birth.",
     "given_name": f"At most {MAX_NAME_LENGTH} characters (RV021).",
     "family_name": f"At most {MAX_NAME_LENGTH} characters (RV021).",
     "pathway": "Needed only when the qualification has several pathways in the qualification catalogue (RV005).",
