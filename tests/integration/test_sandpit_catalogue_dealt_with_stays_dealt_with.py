@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -85,6 +86,7 @@ def _row(number: str, version: int, rows_in_load: int, *, readable: bool) -> byt
         source="validation",
         correlation_id=f"reference-load-{version}" if readable else "hand-edit",
         event_id=deterministic_id("reference", version, f"{number}|"),
+        occurred_at=datetime(2026, 12, 1, version, tzinfo=UTC),  # a corrected copy keeps the row's time
     )
     return encode(envelope)
 

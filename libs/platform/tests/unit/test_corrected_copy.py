@@ -18,6 +18,7 @@ from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, LEARNER_EVENT
 from lrs_platform.parking import corrected_copy_refusal, message_key_of
 
 EVENT = uuid.UUID(int=1)
+AT = datetime(2026, 12, 4, 9, tzinfo=UTC)  # a copy keeps the parked message's time: both are wrapped at it
 # the logs whose consumers re-apply a parked message with a corrected copy (validation's decider only skips)
 RETRYABLE_EXAMPLES = [
     example for example in EXAMPLES if example.topic in (BATCH_OUTCOMES, PLR_EVENTS, LEARNER_EVENTS, CHALLENGE_EVENTS)
@@ -38,7 +39,7 @@ def _completed(event_id: uuid.UUID = EVENT, batch_id: uuid.UUID = BATCH) -> byte
         submitted_at=datetime(2026, 12, 4, tzinfo=UTC),
         decided_at=datetime(2026, 12, 4, tzinfo=UTC),
     )
-    return encode(wrap(completed, source="validation", correlation_id=str(batch_id), event_id=event_id))
+    return encode(wrap(completed, source="validation", correlation_id=str(batch_id), event_id=event_id, occurred_at=AT))
 
 
 def test_the_parked_event_mended_is_a_corrected_copy() -> None:
@@ -64,7 +65,7 @@ def _withdrawn(uln: str) -> bytes:
     withdrawn = AchievementWithdrawn(
         achievement_id=uuid.UUID(int=3), key=key, provenance=Provenance(batch_id=uuid.UUID(int=7), line=1)
     )
-    return encode(wrap(withdrawn, source="validation", correlation_id="c", event_id=EVENT))
+    return encode(wrap(withdrawn, source="validation", correlation_id="c", event_id=EVENT, occurred_at=AT))
 
 
 def test_a_copy_about_another_learner_is_refused_when_the_parked_message_says_whom_it_is_about() -> None:

@@ -64,6 +64,7 @@ from lrs_domain.achievements import (
 )
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.merges import LearnerMerges, MergedLearner
+from lrs_platform.parking import fields_changed
 from plr_projector.storable import ESCAPE, INT4_MAX, INT4_MIN, may_spell_unstorable, why_unstorable
 
 PLR_TOPIC = topics.PLR_EVENTS.name
@@ -518,23 +519,32 @@ def decode_message(message: Message, actions: Mapping[Position, OperatorAction] 
 
 def replacement_refusal(head: Message, replacement: bytes, key: str) -> str | None:
     """Why `replacement` cannot be applied in place of `head`, the parked first event of the stream `key`, or
-    None. A corrected copy is the same event mended: an event this topic carries, under the parked event's id,
-    about the same learners (or, when the parked bytes say nothing, about the stream's learner). Anything else
-    would put an achievement on another learner's record, for good: replays and rebuilds apply it again."""
+    None. A corrected copy is the same event mended, nothing else: an event this topic carries, under the parked
+    event's id, type, time and correlation id, with its achievement's id, key and provenance (`fields_changed`:
+    each where the parked bytes read as JSON and it is not what they got wrong, as a poison's do), about the same
+    learners (or, when the parked bytes say nothing, about the stream's learner). Anything else would put an
+    achievement on another learner's record, or under another AO, batch or time, for good: replays and rebuilds
+    apply it again, and the PLR's history names the batch it came from."""
     new = decode_message(head._replace(value=replacement))
     if new.envelope is None or new.payload is None:
         return f"the replacement is not an event {head.topic} carries ({new.error})"
     old = decode_message(head)
-    if old.envelope is not None and new.envelope.event_id != old.envelope.event_id:
-        return (
-            f"the replacement's event_id is {new.envelope.event_id}, the parked event's {old.envelope.event_id}:"
-            " a corrected copy keeps the id of the event it mends"
-        )
     named = learners_named(new.payload)
     if old.payload is not None and named != learners_named(old.payload):
         return "the replacement names other learners than the parked event: a corrected copy is about the same ones"
     if old.payload is None and key.isascii() and key.isdigit() and key not in named:
         return "the replacement is not about the learner whose events are parked"
+    parked_id, _ = peek_event(head.value)
+    if parked_id is not None and new.envelope.event_id != uuid.UUID(parked_id):
+        return (
+            f"the replacement's event_id is {new.envelope.event_id}, the parked event's {parked_id}:"
+            " a corrected copy keeps the id of the event it mends"
+        )
+    if changed := fields_changed(head.value, replacement):
+        return (
+            f"the replacement changes the parked event's {' and '.join(changed)}: a corrected copy is the parked"
+            " event mended, nothing else, and keeps its type, time, correlation id, key and provenance"
+        )
     return None
 
 

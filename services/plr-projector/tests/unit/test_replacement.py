@@ -5,7 +5,7 @@ that learner for good (replays and rebuilds apply it again) and no AO could with
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 from lrs_contracts.dead_letters import learners_named
 from lrs_contracts.plr import AchievementKey, AchievementRecorded, AchievementWithdrawn, Provenance
@@ -14,16 +14,17 @@ from plr_projector.projection import PLR_TOPIC, Message, replacement_refusal
 
 ULN, OTHER_ULN = "1000000043", "1026893096"
 EVENT = uuid.UUID(int=1)
+AT = datetime(2026, 12, 4, 9, tzinfo=UTC)  # a copy keeps the parked event's time and achievement id
 
 
 def _withdrawn(uln: str = ULN) -> AchievementWithdrawn:
     key = AchievementKey(ao_id="RN5133", uln=uln, qualification_number="6001166X", award_date=date(2024, 5, 20))
     provenance = Provenance(batch_id=uuid.UUID(int=7), line=1)
-    return AchievementWithdrawn(achievement_id=uuid.uuid4(), key=key, provenance=provenance)
+    return AchievementWithdrawn(achievement_id=uuid.UUID(int=3), key=key, provenance=provenance)
 
 
 def _bytes(payload: AchievementWithdrawn | AchievementRecorded, event_id: uuid.UUID = EVENT) -> bytes:
-    return encode(wrap(payload, source="tests", correlation_id="c", event_id=event_id))
+    return encode(wrap(payload, source="tests", correlation_id="c", event_id=event_id, occurred_at=AT))
 
 
 def _parked(value: bytes, key: str | None = ULN) -> Message:
