@@ -157,7 +157,7 @@ class RecordFactory:
             gender=str(learner.gender),
             qualification_number=_written_qan(qualification),
             pathway=qualification.pathway,
-            award_date=_award_date(qualification.framework, rng).isoformat(),
+            award_date=_award_date(qualification.framework, rng, learner.date_of_birth).isoformat(),
             grade=rng.choice(passing_grades(qualification)),
             centre_ukprn=rng.choice(CENTRE_UKPRNS),
             language_for_assessment=rng.choices(("English", "Welsh", None), weights=(85, 10, 5))[0],
@@ -192,13 +192,18 @@ def _written_qan(qualification: Qualification) -> str:
     return display_qan(qualification.qualification_number)
 
 
-def _award_date(framework: Framework, rng: random.Random) -> date:
+def _award_date(framework: Framework, rng: random.Random, born: date | None = None) -> date:
+    """A day in the framework's years, not before the learner was born (WV006, decision 0199): the same draw, moved
+    as far after the birthday as it was after the first day."""
     first, last = {
         Framework.NQF: (date(2007, 1, 1), date(2010, 8, 31)),
         Framework.QCF: (date(2011, 1, 1), date(2015, 8, 31)),
         Framework.RQF: (date(2017, 1, 1), date(2024, 8, 22)),
     }[framework]
-    return first + timedelta(days=rng.randrange((last - first).days + 1))
+    day = first + timedelta(days=rng.randrange((last - first).days + 1))
+    if born is not None and day < born:
+        day = min(last, born + (day - first))
+    return day
 
 
 def changed(record: SubmittedRecord, **changes: str | int | None) -> SubmittedRecord:

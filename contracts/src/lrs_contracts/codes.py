@@ -50,6 +50,9 @@ class WarningCode(StrEnum):
     QAN_CHECK_CHARACTER = "WV001"
     NOT_ORDERED_BY_ULN = "WV002"
     NAME_NOT_AS_TYPED = "WV003"
+    RECREATES_WITHDRAWN = "WV004"
+    PROVISIONAL_NOT_SUPERSEDED = "WV005"
+    AWARDED_BEFORE_BIRTH = "WV006"
 
 
 BATCH_CODE_TITLES: dict[BatchCode, str] = {
@@ -93,6 +96,11 @@ WARNING_CODE_TITLES: dict[WarningCode, str] = {
     WarningCode.NAME_NOT_AS_TYPED: (
         "A name holds a typographic apostrophe or hyphen (warning only, from the offline check)"
     ),
+    WarningCode.RECREATES_WITHDRAWN: "The record re-creates an achievement that was withdrawn (warning only)",
+    WarningCode.PROVISIONAL_NOT_SUPERSEDED: (
+        "A Final result does not supersede a Provisional one with another award date (warning only)"
+    ),
+    WarningCode.AWARDED_BEFORE_BIRTH: "The award date is before the learner's date of birth (warning only)",
 }
 
 
@@ -314,7 +322,8 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         ),
         fix=(
             "The qualification number is not in the catalogue, or the pathway is not one of its pathways. A "
-            "qualification with several pathways needs the pathway."
+            "qualification with several pathways needs the pathway. If the number is right and the qualification has "
+            "left the register, ask the LRS service desk to add it."
         ),
     ),
     RecordCode.QAN_MALFORMED: CodeExplanation(
@@ -533,6 +542,47 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         fix=(
             "Nothing to do if the learner is registered with that character. If they are registered with the "
             "apostrophe or hyphen on a keyboard (' or -), write that one."
+        ),
+    ),
+    WarningCode.RECREATES_WITHDRAWN: CodeExplanation(
+        meaning=(
+            "A Create is accepted onto an achievement the AO withdrew, so it is recorded again (see "
+            "[State rules](#state-rules)). Only a byte-identical file is recognised as sent before: a re-exported or "
+            "edited copy of an earlier file, or a failed file corrected and sent after later files withdrew its "
+            "results, would otherwise bring a withdrawn result back without a word (decision 0199)"
+        ),
+        example="a Create of an achievement a later batch withdrew, sent again in a re-exported copy of its first file",
+        source="product decision, decision 0199",
+        fix=(
+            "Nothing to do if the result should stand again. If the withdrawal stands, leave the record out of your "
+            "files, and withdraw the achievement again: this record has recorded it."
+        ),
+    ),
+    WarningCode.PROVISIONAL_NOT_SUPERSEDED: CodeExplanation(
+        meaning=(
+            "A Create in a Final batch is accepted as a new achievement while the AO holds a live Provisional result "
+            "of the same learner and qualification at another award date. A Final result replaces a Provisional "
+            "one only at the same key, award date included, so the learner keeps both (decision 0199). An Update in "
+            "that case changes no award date: it is RV013"
+        ),
+        example="Provisional `603/3071/5` awarded `2020-08-13`, then a Final of it awarded `2020-09-30`",
+        source="product decision, DOMAIN.md §6 (Provisional and Final share the key), decision 0199",
+        fix=(
+            "Give a Final result the award date of the Provisional result it replaces. If the learner really has "
+            "two results, nothing to do; if the Provisional one should go, withdraw it."
+        ),
+    ),
+    WarningCode.AWARDED_BEFORE_BIRTH: CodeExplanation(
+        meaning=(
+            "The award date is before the date of birth the learner is registered with (given only when the "
+            "learner is verified and registered with a date of birth; the offline check cannot see the registry). "
+            "A mis-keyed award date, or a registration with the wrong date of birth (decision 0199)"
+        ),
+        example="award date `2007-01-22` for a learner registered as born on 13 May 2007",
+        source="product decision, decision 0199",
+        fix=(
+            "Check the award date with the centre. If the date is right, the learner's registered date of birth may "
+            "be wrong: ask the learner or their provider to have it corrected through the LRS service desk."
         ),
     ),
 }

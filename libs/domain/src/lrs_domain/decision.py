@@ -55,6 +55,7 @@ from lrs_domain.rules import (
     first_line_out_of_uln_order,
     judge_against_state,
     judge_record,
+    new_achievement_warnings,
     not_ordered_by_uln,
     order_findings,
     register_findings_excused,
@@ -333,6 +334,10 @@ def _judge_records(
                 change = _RECORD  # `judge_against_state`'s verdict on a new achievement, nearly every record's
             else:
                 state_errors, change, target = judge_against_state(action, job_type, address, judged.data, states)
+                if change is _RECORD and not judged.errors:  # recorded beside the AO's other states: WV004, WV005
+                    found = new_achievement_warnings(job_type, address, target, states)
+                    if found:
+                        judged = judged._replace(warnings=judged.warnings + found)
         if judged.errors and (existing is None or target is not None):  # seldom: a rejected record
             judged = register_findings_excused(judged)
         event = None

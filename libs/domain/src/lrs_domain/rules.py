@@ -4,7 +4,8 @@ Public API:
 - `CODE_ORDER` and `order_findings(findings)` — the one order in which a record's codes are reported;
 - `RuleContext`, `judge_record(record, context) -> JudgedRecord` — every rule that needs no
   achievement state, shared by the batch decider and the offline checker;
-- `judge_against_state(...) -> StateVerdict` — the state rules (RV012-RV017) for one record;
+- `judge_against_state(...) -> StateVerdict` — the state rules (RV012-RV017) for one record, and
+  `new_achievement_warnings(...)` — the warnings on a Create it accepts beside the AO's other states (WV004, WV005);
 - `duplicate_in_batch(...)`, `not_ordered_by_uln()` — the two batch-position findings (RV020, WV002);
 - `exceeds_rejection_threshold(rejected, total)` — the RS005 arithmetic, and `rejected_share_shown(rejected,
   total)` — the rejected share as people read it, on the same side of 30% as the decision;
@@ -515,7 +516,9 @@ def check_qualification_number(
 def find_catalogue_row(
     qan: ParsedQan, pathway: str | None, catalogue: Catalogue
 ) -> tuple[Qualification | None, tuple[Finding, ...]]:
-    """RV005. The catalogue key is (QAN, pathway); an empty pathway matches a QAN with exactly one row."""
+    """RV005. The catalogue key is (QAN, pathway); an empty pathway matches a QAN with exactly one row. A well-formed
+    number the catalogue does not hold may be right: an older qualification no longer on the register (decision
+    0199), which the LRS service desk can add."""
     rows = catalogue.rows_for(qan.normalised)
     if len(rows) == 1 and pathway is None:
         return rows[0], ()
@@ -525,7 +528,9 @@ def find_catalogue_row(
             _error(
                 RecordCode.QAN_UNKNOWN,
                 "qualification_number",
-                f"Qualification number {shown} is not in the qualification catalogue: check the qualification number.",
+                f"Qualification number {shown} is not in the qualification catalogue: check the qualification number;"
+                " if the number is right and the qualification has left the register, ask the LRS service desk to add"
+                " it.",
             ),
         )
     wanted = pathway
@@ -850,6 +855,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     uln = values["uln"]
     uln_errors = check_uln(uln)
     recorded_uln: str | None = None
+    born: date | None = None  # the verified learner's registered date of birth (WV006)
     if uln_errors:
         errors += uln_errors
     elif uln is not None:
@@ -864,6 +870,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
                 and (date_of_birth is None or learner.date_of_birth is None or date_of_birth == learner.date_of_birth)
             ):
                 recorded_uln = merges.recorded_uln(uln)
+                born = learner.date_of_birth
             else:
                 recorded_uln, found = verify_learner(uln, given_name, family_name, date_of_birth, learners, merges)
                 errors += found
@@ -887,7 +894,9 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
         judged_date = memo[date_key] = check_award_date(award_date_text, context.today)
     award_date, found = judged_date
     if found:
-        errors += found
+        errors += found  # an award date too early or in the future (RV007, RV008) is not also WV006
+    elif born is not None and award_date is not None and award_date < born:  # seldom
+        warnings += (awarded_before_birth(),)
     grade = values["grade"]
     if graded or grade is not None:  # a Withdraw's or Reinstate's grade is not needed, but checked when given
         grade_key = ("grade", grade, qualification_key)
@@ -980,6 +989,17 @@ def not_ordered_by_uln() -> Finding:
     )
 
 
+def awarded_before_birth() -> Finding:
+    """WV006: a verified learner's award date before the date of birth they are registered with (decision 0199). The
+    registered date is never said (decision 0157): the record's own details matched it, or it gave none."""
+    return _warning(
+        WarningCode.AWARDED_BEFORE_BIRTH,
+        "award_date",
+        "The award date is before the learner's registered date of birth: check the award date with the centre "
+        "(warning only).",
+    )
+
+
 def first_line_out_of_uln_order(records: Sequence[SubmittedRecord]) -> int | None:
     """The line of the first record whose ULN sorts before the previous ULN; records without one, or with one
     that is not well formed (rejected RV001), are skipped: ten digits compared as text compare as numbers."""
@@ -1058,6 +1078,56 @@ def judge_against_state(
     if not target.withdrawn:
         return StateVerdict((_wrong_state("is not withdrawn, so it cannot be reinstated"),), None, target)
     return StateVerdict((), Change.REINSTATE, target)
+
+
+def new_achievement_warnings(
+    job_type: JobType,
+    address: AchievementAddress,
+    target: AchievementState | None,
+    states: Sequence[AchievementState],
+) -> tuple[Finding, ...]:
+    """The warnings on a record the state rules accept as `Change.RECORD` (a Create of a new or withdrawn achievement)
+    while the AO holds `states` of its learner and qualification (decision 0199): WV004 when it re-creates the
+    achievement the AO withdrew, WV005 when it is Final and a live Provisional result stands at another award date,
+    which it does not supersede. Only called when `states` is not empty: nearly every record has none."""
+    warnings: tuple[Finding, ...] = ()
+    if target is not None and target.withdrawn:
+        warnings += (
+            _warning(
+                WarningCode.RECREATES_WITHDRAWN,
+                None,
+                "This record re-creates an achievement that was withdrawn: leave it out if the withdrawal stands"
+                " (warning only).",
+            ),
+        )
+    if job_type is JobType.FINAL:
+        provisional_dates = sorted(
+            {
+                state.key.award_date
+                for state in states
+                if not state.withdrawn
+                and state.status is ResultStatus.PROVISIONAL
+                and state.key.award_date != address.award_date
+            }
+        )
+        if provisional_dates:
+            warnings += (_provisional_not_superseded(provisional_dates),)
+    return warnings
+
+
+def _provisional_not_superseded(award_dates: Sequence[date]) -> Finding:
+    said = [day.isoformat() for day in award_dates]
+    if len(said) == 1:
+        results, which, withdraw = f"result awarded on {said[0]}", "that date", "the Provisional"
+    else:
+        results = f"results awarded on {', '.join(said[:-1])} and {said[-1]}"
+        which, withdraw = "the date of the one it replaces", "the others"
+    return _warning(
+        WarningCode.PROVISIONAL_NOT_SUPERSEDED,
+        "award_date",
+        f"This Final result does not supersede the Provisional {results}: a Final replaces a Provisional only with"
+        f" the same award date; give {which}, or withdraw {withdraw} (warning only).",
+    )
 
 
 # What nearly every Create is: a new achievement (one verdict for all, as a verdict is immutable)

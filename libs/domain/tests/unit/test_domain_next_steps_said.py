@@ -26,8 +26,9 @@ def test_an_unregistered_uln_says_to_check_it_with_the_centre_or_learner() -> No
 def test_a_qualification_number_not_in_the_catalogue_says_to_check_it() -> None:
     said = _error("RV005", record(qualification_number="603/1114/8")).message
 
-    assert (
-        said == "Qualification number 603/1114/8 is not in the qualification catalogue: check the qualification number."
+    assert said == (
+        "Qualification number 603/1114/8 is not in the qualification catalogue: check the qualification number; if the"
+        " number is right and the qualification has left the register, ask the LRS service desk to add it."
     )
 
 

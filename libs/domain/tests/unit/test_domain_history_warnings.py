@@ -1,0 +1,183 @@
+"""Three warnings for loaded history (decision 0199), never rejections:
+
+- WV004: a Create recorded again onto an achievement the AO withdrew (a re-exported copy of an early file, sent after
+  a later one withdrew its results);
+- WV005: a Create in a Final batch recorded as a new achievement while a live Provisional result of the same learner
+  and qualification stands at another award date, which it does not supersede;
+- WV006: an award date before the verified learner's registered date of birth (never saying that date).
+
+The offline check, which sees neither achievements nor the registry, gives none of them. And RV005 for a well-formed
+number the catalogue does not hold says what to do when the number is right."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from libs.domain.tests.unit.domain_builders import (
+    CATALOGUE,
+    TODAY,
+    ULN,
+    ULN_2,
+    ULN_3,
+    codes,
+    decide,
+    header,
+    record,
+    state,
+    warning_codes,
+)
+
+from lrs_contracts.batch import JobType
+from lrs_contracts.codes import CODE_EXPLANATIONS, WARNING_CODE_TITLES, WarningCode
+from lrs_contracts.outcomes import RecordStatus
+from lrs_contracts.plr import ResultStatus
+from lrs_domain.decision import BatchDecision, check_batch_offline
+from lrs_domain.rules import order_findings
+
+RECREATES = (
+    "This record re-creates an achievement that was withdrawn: leave it out if the withdrawal stands (warning only)."
+)
+RESULTS_DAY = date(2024, 6, 1)
+
+
+def _warnings(decision: BatchDecision, index: int = 0) -> list[tuple[str, str | None, str]]:
+    return [(finding.code, finding.field, finding.message) for finding in decision.outcomes[index].warnings]
+
+
+def test_the_three_warnings_are_codes_with_their_words_and_come_after_the_others() -> None:
+    assert [code.value for code in WarningCode][3:] == ["WV004", "WV005", "WV006"]
+    for code in list(WarningCode)[3:]:
+        assert code in WARNING_CODE_TITLES and code in CODE_EXPLANATIONS
+    decision = decide(
+        record(), existing=[state(withdrawn=True), state(status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY)]
+    )
+    assert [finding.code for finding in order_findings(reversed(decision.outcomes[0].warnings))] == ["WV004", "WV005"]
+
+
+def test_a_create_of_an_achievement_the_ao_withdrew_is_recorded_again_with_wv004() -> None:
+    decision = decide(record(), existing=[state(withdrawn=True)])
+
+    assert decision.outcomes[0].status is RecordStatus.ACCEPTED
+    assert _warnings(decision) == [("WV004", None, RECREATES)]
+    assert decision.counts.warnings == 1
+    assert decision.failure is None and len(decision.events) == 1
+
+
+def test_a_provisional_recorded_again_onto_a_withdrawn_provisional_is_warned_too() -> None:
+    withdrawn = state(status=ResultStatus.PROVISIONAL, withdrawn=True)
+    decision = decide(record(), existing=[withdrawn], job_type=JobType.PROVISIONAL)
+
+    assert decision.outcomes[0].status is RecordStatus.ACCEPTED
+    assert warning_codes(decision) == ["WV004"]
+
+
+def test_no_wv004_without_a_withdrawn_achievement_or_on_a_record_rejected_for_itself() -> None:
+    assert warning_codes(decide(record())) == []  # nothing held: the fast path
+    assert warning_codes(decide(record(), existing=[state()])) == []  # a live one: a no-op
+    # a record rejected for its own values re-creates nothing
+    rejected = decide(record(grade="Z"), existing=[state(withdrawn=True)])
+    assert codes(rejected) == ["RV009"] and warning_codes(rejected) == []
+    # a Reinstate brings it back as asked: no warning
+    assert warning_codes(decide(record(action="Reinstate"), existing=[state(withdrawn=True)])) == []
+
+
+def test_a_final_at_another_award_date_than_the_live_provisional_is_recorded_with_wv005() -> None:
+    provisional = state(status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY)
+    decision = decide(record(), existing=[provisional], job_type=JobType.FINAL)
+
+    assert decision.outcomes[0].status is RecordStatus.ACCEPTED
+    assert _warnings(decision) == [
+        (
+            "WV005",
+            "award_date",
+            "This Final result does not supersede the Provisional result awarded on 2024-06-01: a Final replaces a"
+            " Provisional only with the same award date; give that date, or withdraw the Provisional (warning only).",
+        )
+    ]
+    # no job type is Final
+    assert warning_codes(decide(record(), existing=[provisional])) == ["WV005"]
+
+
+def test_wv005_names_every_live_provisional_at_another_date() -> None:
+    provisionals = [
+        state(status=ResultStatus.PROVISIONAL, award_date=date(2024, 7, 1)),
+        state(status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY),
+        state(status=ResultStatus.PROVISIONAL, award_date=date(2023, 8, 24), withdrawn=True),
+    ]
+    [(_, _, message)] = _warnings(decide(record(), existing=provisionals))
+
+    assert message.startswith(
+        "This Final result does not supersede the Provisional results awarded on 2024-06-01 and 2024-07-01: "
+    )
+    assert message.endswith("give the date of the one it replaces, or withdraw the others (warning only).")
+
+
+def test_no_wv005_when_the_final_supersedes_or_nothing_provisional_stands_beside_it() -> None:
+    same_day = state(status=ResultStatus.PROVISIONAL)
+    superseded = decide(record(), existing=[same_day])
+    assert superseded.outcomes[0].status is RecordStatus.ACCEPTED and warning_codes(superseded) == []
+    assert warning_codes(decide(record(), existing=[state(award_date=RESULTS_DAY)])) == []  # a Final beside it
+    withdrawn = state(status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY, withdrawn=True)
+    assert warning_codes(decide(record(), existing=[withdrawn])) == []
+    provisional = state(status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY)
+    assert warning_codes(decide(record(), existing=[provisional], job_type=JobType.PROVISIONAL)) == []
+    # an Update cannot move the award date: RV013, as before, not a warning
+    update = decide(record(action="Update"), existing=[provisional])
+    assert codes(update) == ["RV013"] and warning_codes(update) == []
+
+
+def test_a_final_re_creating_a_withdrawn_one_beside_a_live_provisional_gets_both() -> None:
+    existing = [state(withdrawn=True), state(status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY)]
+    decision = decide(record(), existing=existing)
+
+    assert decision.outcomes[0].status is RecordStatus.ACCEPTED
+    assert warning_codes(decision) == ["WV004", "WV005"]
+    assert decision.counts.warnings == 2
+
+
+def test_an_award_date_before_the_registered_date_of_birth_is_accepted_with_wv006() -> None:
+    # ULN_2 is registered as born on 2007-05-13
+    decision = decide(record(uln=ULN_2, award_date="2007-01-22"))
+
+    assert decision.outcomes[0].status is RecordStatus.ACCEPTED
+    assert _warnings(decision) == [
+        (
+            "WV006",
+            "award_date",
+            "The award date is before the learner's registered date of birth: check the award date with the centre"
+            " (warning only).",
+        )
+    ]
+    assert "2007-05-13" not in decision.outcomes[0].warnings[0].message
+    # the date of birth given too, matching
+    assert warning_codes(decide(record(uln=ULN_2, award_date="2007-01-22", date_of_birth="2007-05-13"))) == ["WV006"]
+
+
+def test_no_wv006_on_or_after_the_birthday_unverified_or_without_a_registered_date_of_birth() -> None:
+    assert warning_codes(decide(record(uln=ULN_2, award_date="2007-05-13"))) == []
+    assert warning_codes(decide(record(uln=ULN, award_date="2007-01-22"))) == []  # born in 1999
+    assert warning_codes(decide(record(uln=ULN_3, award_date="2006-09-01"))) == []  # registered without one
+    too_early = decide(record(uln=ULN_2, award_date="2006-08-31"))  # the date's own finding says enough
+    assert codes(too_early) == ["RV007"] and warning_codes(too_early) == []
+    # details that do not match verify nothing: RV004 alone, saying nothing of the date of birth
+    unverified = decide(record(uln=ULN_2, family_name="Lewes", award_date="2007-01-22"))
+    assert codes(unverified) == ["RV004"] and warning_codes(unverified) == []
+
+
+def test_the_offline_check_gives_none_of_the_three() -> None:
+    records = [record(line=4), record(line=5, uln=ULN_2, award_date="2007-01-22")]
+    report = check_batch_offline(header(), records, CATALOGUE, TODAY)
+
+    assert [outcome.warnings for outcome in report.outcomes] == [(), ()]
+
+
+def test_rv005_for_a_number_not_catalogued_says_to_ask_for_it_if_it_is_right() -> None:
+    decision = decide(record(qualification_number="603/1114/8"))
+    [finding] = decision.outcomes[0].errors
+
+    assert finding.code == "RV005"
+    assert finding.message.endswith(
+        ": check the qualification number; if the number is right and the qualification has left the register, ask"
+        " the LRS service desk to add it."
+    )
+    assert "ask the LRS service desk to add it" in CODE_EXPLANATIONS["RV005"].fix
