@@ -94,7 +94,8 @@ async def test_a_cancel_of_a_window_that_ran_to_its_end_says_when_it_ended(store
     now = utc_now()
     record, _ = await store.add_window(now, now + timedelta(hours=1), "short", ANN)
     window_id = record.window.window_id
-    async with store._pool.acquire() as connection:  # the clock is driven: the window ran to its end
+    async with store._pool.acquire() as connection, connection.transaction():  # the clock is driven: the window ran
+        await connection.execute("SET LOCAL lrs.audit_maintenance = 'on'")  # to its end (decision 0200)
         await connection.execute(
             "UPDATE ingest.maintenance_windows SET starts_at = starts_at - interval '3 hours',"
             " ends_at = ends_at - interval '3 hours' WHERE window_id = $1",

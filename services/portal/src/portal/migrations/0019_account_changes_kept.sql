@@ -1,0 +1,25 @@
+-- Decision 0200: who changed which account or AO key (`account_changes`, decision 0126) is only ever added to,
+-- whatever the grants: an UPDATE or DELETE of a row, or a TRUNCATE, is refused with an error naming the table. The
+-- schema's owner, who could drop the triggers anyway, may set `lrs.audit_maintenance` to 'on' in its transaction to
+-- repair by hand (docs/operations.md).
+CREATE FUNCTION refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('lrs.audit_maintenance', true) = 'on'
+       AND pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        END IF;
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'restrict_violation',
+        MESSAGE = format('%s.%s is an audit record: %s refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        DETAIL = 'Its rows are only ever added.',
+        HINT = 'Decision 0200.';
+END
+$$;
+
+CREATE TRIGGER account_changes_kept BEFORE UPDATE OR DELETE ON account_changes
+    FOR EACH ROW EXECUTE FUNCTION refuse_audit_change();
+CREATE TRIGGER account_changes_not_truncated BEFORE TRUNCATE ON account_changes
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_audit_change();

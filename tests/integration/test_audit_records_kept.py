@@ -1,0 +1,262 @@
+"""The audit records are kept as they were written, whatever the grants (decision 0200; regulator walk, findings 2
+and 3): each owning service's migration attaches a trigger to its audit tables that refuses an UPDATE or DELETE of a
+row, and a TRUNCATE, but for the changes the services themselves make (a key revoked, an erased learner's free text
+emptied, a maintenance window cancelled, a pause resumed, a decision on a parked event replaced by a later one). The
+schema's owner may repair by hand with `lrs.audit_maintenance` set to 'on'; a service role that does not own the
+table may not, as the Kubernetes roles (deploy/k8s/base/postgres/roles.yaml) let every one write in `identity`."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from tests.integration.test_credentials_as_the_database_owner import Cluster, cluster  # noqa: F401
+
+from ingest.maintenance import MaintenanceStore
+from lrs_contracts.envelope import utc_now
+from lrs_platform import parking
+from lrs_platform.credential_store import CredentialStore, revoke_principal_in
+from lrs_platform.database import apply_migrations, create_pool
+from lrs_platform.identity import Principal
+from lrs_platform.keyring import migrate as migrate_keyring
+from plr_projector.projection import OperatorAction
+from plr_projector.store import (
+    LIVE_SCHEMA,
+    OPS_SCHEMA,
+    ProjectorDeadLetterAction,
+    erase_replaced_free_text,
+    record_dead_letter_action,
+    record_operator_action,
+)
+
+pytestmark = pytest.mark.integration
+
+PARKED = "ingest_parked"
+ULN = "1000000043"
+
+
+@pytest.fixture
+async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """Every schema with audit tables, made by its service's migrations as the service makes it at its start."""
+    pool = await create_pool(fresh_database_url, max_size=2)
+    try:
+        await migrate_keyring(pool)
+        await CredentialStore(pool).migrate()
+        async with pool.acquire() as connection:
+            for schema, package in (
+                ("validation", "validation.migrations"),
+                ("portal", "portal.migrations"),
+                ("ingest", "ingest.migrations"),
+                (LIVE_SCHEMA, "plr_projector.migrations"),
+                (OPS_SCHEMA, "plr_projector.ops_migrations"),
+                (PARKED, "lrs_platform.parking_migrations"),
+            ):
+                await apply_migrations(connection, schema, package)
+        yield pool
+    finally:
+        await pool.close()
+
+
+def _action(**fields: object) -> ProjectorDeadLetterAction:
+    values: dict[str, object] = {
+        "action": "skip",
+        "operator": "operator:oncall",
+        "reason": "poison",
+        "replaced": False,
+        "consumer": "plr-projector",
+        "topic": "lrs.plr.events.v1",
+        "partition": 0,
+        "offset": 7,
+        "event_id": None,
+        "event_type": None,
+        "applied": 0,
+        "skipped": 1,
+        "still_parked": 0,
+    }
+    return ProjectorDeadLetterAction(**{**values, **fields})  # type: ignore[arg-type]
+
+
+async def _one_row_each(pool: asyncpg.Pool) -> None:
+    """A row in each audit table, written as its service writes it."""
+    store = CredentialStore(pool)
+    async with pool.acquire() as connection, connection.transaction():
+        await store.issue(Principal.parse("ao:RN5133"), "results system", connection=connection, by="operator:maker")
+    await pool.execute(
+        "INSERT INTO validation.erasures (erasure_id, uln, erased_by, reason, erased_at)"
+        " VALUES ($1, $2, 'operator:dpo', 'asked', now())",
+        uuid.uuid4(),
+        ULN,
+    )
+    await pool.execute("INSERT INTO validation.reference_loads (what, rows) VALUES ('catalogue', 3)")
+    await pool.execute(
+        "INSERT INTO portal.account_changes (changed_by, subject, change, detail)"
+        " VALUES ('operator:admin', 'sam', 'created', '')"
+    )
+    maintenance = MaintenanceStore(pool)
+    now = utc_now()
+    await maintenance.add_window(now + timedelta(hours=2), now + timedelta(hours=3), "upgrade", "operator:oncall")
+    await maintenance.pause("incident", "operator:oncall")
+    async with pool.acquire() as connection, connection.transaction():
+        await record_operator_action(connection, ("lrs.plr.events.v1", 0, 7), OperatorAction("skip"), "op", "why")
+        await record_dead_letter_action(connection, _action(batch_id=str(uuid.uuid4())))
+    await parking.record_dead_letter_action(pool, PARKED, _action(consumer="ingest"))
+
+
+AUDIT_TABLES = {
+    "identity.key_changes": "changed_by = 'someone-else'",
+    "identity.credentials": "principal = 'ao:RN9999'",
+    "validation.erasures": "erased_by = 'operator:nobody', reason = 'x'",
+    "validation.reference_loads": "rows = 0",
+    "portal.account_changes": "changed_by = 'operator:nobody'",
+    "ingest.maintenance_windows": "scheduled_by = 'x'",
+    "ingest.maintenance_pauses": "paused_by = 'x'",
+    f"{OPS_SCHEMA}.operator_actions": "operator = 'x'",
+    f"{OPS_SCHEMA}.dead_letter_actions": "operator = 'x'",
+    f"{PARKED}.dead_letter_actions": "operator = 'x'",
+}
+
+
+@pytest.mark.parametrize("table", sorted(AUDIT_TABLES))
+async def test_an_audit_row_is_neither_rewritten_nor_deleted(pool: asyncpg.Pool, table: str) -> None:
+    await _one_row_each(pool)
+    said = f"{table} is an audit record"
+    with pytest.raises(asyncpg.RestrictViolationError, match=re.escape(f"{said}: UPDATE refused")):
+        await pool.execute(f"UPDATE {table} SET {AUDIT_TABLES[table]}")
+    with pytest.raises(asyncpg.RestrictViolationError, match=re.escape(f"{said}: DELETE refused")):
+        await pool.execute(f"DELETE FROM {table}")
+    with pytest.raises(asyncpg.RestrictViolationError, match=re.escape(f"{said}: TRUNCATE refused")):
+        await pool.execute(f"TRUNCATE {table} CASCADE")
+    assert await pool.fetchval(f"SELECT count(*) FROM {table}") == 1
+
+
+async def test_a_key_is_only_revoked_and_its_label_only_emptied(pool: asyncpg.Pool) -> None:
+    store = CredentialStore(pool)
+    ao, learner = Principal.parse("ao:RN5133"), Principal.parse(f"learner:{ULN}")
+    first = await store.issue(ao, "results system", by="operator:maker")
+    await store.rotate(ao, by="operator:rotator")  # revokes the first
+    mine = await store.issue(learner, "Sam's phone")
+    backdated = await store.issue(ao)
+    with pytest.raises(asyncpg.RestrictViolationError, match=re.escape("identity.credentials is an audit record")):
+        await pool.execute(
+            "UPDATE identity.credentials SET revoked_at = now() - interval '30 days' WHERE key_id = $1",
+            backdated.key_id,
+        )
+    async with pool.acquire() as connection, connection.transaction():  # as a learner's erasure does
+        assert await revoke_principal_in(connection, learner, by="erasure", erased=True) == 1
+    assert await pool.fetchval("SELECT label FROM identity.credentials WHERE key_id = $1", mine.key_id) is None
+
+    for change in (
+        "revoked_at = NULL",
+        "revoked_at = revoked_at - interval '30 days'",
+        "revoked_at = now()",
+        "principal = 'ao:RN9999'",
+        "scopes = array_append(scopes, 'admin')",
+        "secret_hash = 'x'",
+        "created_at = now()",
+        "label = 'another'",
+    ):
+        with pytest.raises(asyncpg.RestrictViolationError, match=re.escape("identity.credentials is an audit record")):
+            await pool.execute(f"UPDATE identity.credentials SET {change} WHERE key_id = $1", first.key_id)
+    assert await pool.fetchval(
+        "SELECT revoked_at IS NOT NULL FROM identity.credentials WHERE key_id = $1", first.key_id
+    )
+
+
+async def test_the_owner_repairs_by_hand_only_when_it_says_so(pool: asyncpg.Pool) -> None:
+    await _one_row_each(pool)
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("SET LOCAL lrs.audit_maintenance = 'on'")
+        assert await connection.execute("DELETE FROM validation.erasures") == "DELETE 1"
+        await connection.execute(f"TRUNCATE {PARKED}.dead_letter_actions")
+    with pytest.raises(asyncpg.RestrictViolationError):  # the setting lasted only for that transaction
+        await pool.execute("DELETE FROM portal.account_changes")
+
+
+async def test_a_later_decision_replaces_the_earlier_and_an_erasure_empties_its_copy(pool: asyncpg.Pool) -> None:
+    position = ("lrs.plr.events.v1", 0, 9)
+    event = {"data": {"event_type": "lrs.centre.achievement.reported.v1", "uln": ULN, "subject": "Sam", "grade": "P"}}
+    async with pool.acquire() as connection, connection.transaction():
+        await record_operator_action(connection, position, OperatorAction("skip"), "operator:first", "first")
+    async with pool.acquire() as connection, connection.transaction():
+        replacement = OperatorAction("replace", json.dumps(event).encode())
+        await record_operator_action(connection, position, replacement, "operator:second", "second")
+    async with pool.acquire() as connection, connection.transaction():
+        assert await erase_replaced_free_text(connection, [ULN]) == 1
+    row = await pool.fetchrow(f"SELECT operator, replacement FROM {OPS_SCHEMA}.operator_actions")
+    assert row["operator"] == "operator:second"
+    assert json.loads(row["replacement"])["data"] == {**event["data"], "subject": None}
+
+    other = json.dumps({"data": {**event["data"], "subject": None, "grade": "D"}}).encode()
+    with pytest.raises(
+        asyncpg.RestrictViolationError, match=re.escape("operator_actions is an audit record: UPDATE refused")
+    ):
+        await pool.execute(f"UPDATE {OPS_SCHEMA}.operator_actions SET replacement = $1", other)
+
+
+async def test_a_window_is_cancelled_and_a_pause_resumed_once(pool: asyncpg.Pool) -> None:
+    maintenance = MaintenanceStore(pool)
+    now = utc_now()
+    window, _ = await maintenance.add_window(now + timedelta(hours=2), now + timedelta(hours=3), "upgrade", "op:a")
+    await maintenance.cancel_window(window.window.window_id, "operator:b")
+    await maintenance.pause("incident", "operator:a")
+    await maintenance.resume("operator:b")
+
+    for table, change in (
+        ("ingest.maintenance_windows", "cancelled_by = 'operator:c'"),
+        ("ingest.maintenance_windows", "cancelled_at = NULL, cancelled_by = NULL"),
+        ("ingest.maintenance_windows", "starts_at = starts_at - interval '1 hour'"),
+        ("ingest.maintenance_pauses", "resumed_by = 'operator:c'"),
+    ):
+        with pytest.raises(asyncpg.RestrictViolationError, match=re.escape(f"{table} is an audit record")):
+            await pool.execute(f"UPDATE {table} SET {change}")
+
+
+async def test_a_service_role_that_does_not_own_the_key_store_cannot_unrevoke_a_key(
+    cluster: Cluster,  # noqa: F811 - the fixture imported
+) -> None:
+    """As on Kubernetes: ingest made the key store's tables; validation's role may write in `identity` but owns
+    neither table, and the setting for repairs by hand does not free it."""
+    owner = await create_pool(cluster.superuser_url, max_size=1)
+    try:
+        store = CredentialStore(owner)
+        ao = Principal.parse("ao:RN5133")
+        async with owner.acquire() as connection, connection.transaction():
+            key = await store.issue(ao, connection=connection, by="operator:maker")
+        assert await store.revoke(key.key_id, by="operator:revoker") == 1
+    finally:
+        await owner.close()
+    connection = await asyncpg.connect(cluster.validation_url)
+    try:
+        for statement in (
+            "UPDATE identity.credentials SET revoked_at = NULL",
+            "DELETE FROM identity.key_changes WHERE change = 'revoked'",
+        ):
+            async with connection.transaction():
+                await connection.execute("SET LOCAL lrs.audit_maintenance = 'on'")
+                with pytest.raises((asyncpg.RestrictViolationError, asyncpg.InsufficientPrivilegeError)):
+                    await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def test_the_key_stores_migration_says_who_must_run_it(cluster: Cluster) -> None:  # noqa: F811
+    """Triggers are made by the tables' owner: a service whose role does not own them stops at the migration, saying
+    which role must run it, rather than leave the key store unguarded."""
+    admin = await asyncpg.connect(cluster.superuser_url)
+    try:  # the key store as the release before this one left it
+        await admin.execute(
+            "DROP FUNCTION identity.refuse_audit_change() CASCADE; DELETE FROM identity.schema_migrations WHERE version = 3"
+        )
+    finally:
+        await admin.close()
+    pool = await create_pool(cluster.validation_url, max_size=1)
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match=re.escape("must be run by the owner of identity")):
+            await CredentialStore(pool).migrate()
+    finally:
+        await pool.close()
