@@ -561,6 +561,11 @@ def _only_received(
     return {name: value for name, value in bounds.items() if value is not None}
 
 
+def _only_of_reference(reference: str | None) -> dict[str, Any]:
+    """The list's BatchReference filter, if one was given, as `BatchRepository.history` takes it."""
+    return {"reference": reference} if reference is not None else {}
+
+
 def _not_found(batch_id: uuid.UUID) -> ProblemError:
     return ProblemError(404, "Not found", f"There is no batch {batch_id} for this caller.")
 
@@ -588,7 +593,8 @@ async def _no_queued_filter(request: Request) -> None:
         " received between two requests moves every batch down, so the next numbered page repeats one and a deleted"
         " one (a Sandpit reset) makes it miss one. `total` is counted in the same read as the page. `received_from`"
         ' and `received_to` keep the batches received in that time ("we uploaded at about 10"), `id_prefix` those'
-        " whose id starts so (the 8 characters of a batch email's subject); each narrows the list and its `total`,"
+        " whose id starts so (the 8 characters of a batch email's subject), `reference` those whose file's header"
+        " gave that BatchReference (exactly); each narrows the list and its `total`,"
         " an AO's to its own batches as ever. `held_in_dead_letters` is null here: the batch's own view says it."
     ),
     response_model=BatchPage,
@@ -638,6 +644,15 @@ async def list_batches(
             " and hyphens, in either case), such as the 8 a batch email's subject gives (`(batch 5a398464)`)",
         ),
     ] = None,
+    reference: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=1_000,
+            description="only batches whose file's header gave this BatchReference (an exact match: case counts);"
+            " an AO's own batches only, as ever",
+        ),
+    ] = None,
 ) -> BatchPage:
     scope = scope_for(principal, ao_id)
     ids = id_range(id_prefix) if id_prefix is not None else None
@@ -657,6 +672,7 @@ async def list_batches(
         offset=0 if after is not None else offset_of(page or 1, page_size),
         after=after,
         **_only_received(received_from, received_to, ids),
+        **_only_of_reference(reference),
     )
     closure = await maintenance.closure()
     now = datetime.now(UTC)

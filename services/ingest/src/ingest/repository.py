@@ -714,6 +714,7 @@ class BatchRepository:
         offset: int = 0,
         after: PagePosition | None = None,
         status: str | None = None,
+        reference: str | None = None,
         received_from: datetime | None = None,
         received_to: datetime | None = None,
         ids: tuple[uuid.UUID, uuid.UUID] | None = None,
@@ -729,8 +730,12 @@ class BatchRepository:
 
         `received_from` (at or after) and `received_to` (before) bound when they were received, over the same
         indexes; `ids` (the smallest and largest id, `id_range`: the ids a prefix of their text names) is a range of
-        the primary key. The list, its count included, is of those only."""
-        filters = {"ao_id": ao_id, "status": status}
+        the primary key. The list, its count included, is of those only.
+
+        `reference`: only the batches whose header gave that BatchReference, exactly. An AO's are filtered as its
+        index walks them, as a state is (no index of references: an AO's batches are thousands); every AO's batches
+        of one reference (an operator's rare look) are counted over the whole table."""
+        filters = {"ao_id": ao_id, "status": status, "batch_reference": reference}
         position: list[object] = []
         beyond: list[str] = []
         if after is not None:

@@ -108,6 +108,25 @@ class RecordedSharingChange:
         return PagePosition(self.changed_at, uuid.UUID(int=self.change_id))
 
 
+@dataclass(frozen=True)
+class RecordedLinkChange:
+    """A change of a provider's link to one of a learner's ULNs (migration 0136): made ('linked') or ended
+    ('unlinked'), by whom, when and, where the registry knows it, why."""
+
+    uln: str
+    ukprn: str
+    change: str  # 'linked' or 'unlinked'
+    changed_by: str  # a principal (`provider:…` for a registration's link, `operator:…`), or an operator's merge
+    changed_at: datetime
+    reason: str | None
+    change_id: int  # the order the changes were recorded in: a later change has a greater id
+
+    @property
+    def position(self) -> PagePosition:
+        """Where a page of changes that ends at this one stops (`link_changes`' `after`), as a sharing change's."""
+        return PagePosition(self.changed_at, uuid.UUID(int=self.change_id))
+
+
 class SharingChosen(NamedTuple):
     """What a change of sharing did: the ULN the choice is kept under (the end of the merge chain), and whether it
     was recorded (and published) or was the choice its sender had made already, recording nothing."""
@@ -288,7 +307,13 @@ class LearnerRegistry:
                 return False  # links no one: details can be guessed, 200 against 409 telling when (0121)
             await _queue(connection, learner.uln, _registered_event(learner, key))
             if registered_by_provider is not None:
-                await _link(connection, learner.uln, registered_by_provider, f"provider:{registered_by_provider}")
+                await _link(
+                    connection,
+                    learner.uln,
+                    registered_by_provider,
+                    f"provider:{registered_by_provider}",
+                    reason=_REGISTERED,
+                )
         return True
 
     async def linked_providers(self, ulns: Collection[str]) -> frozenset[str]:
@@ -352,7 +377,9 @@ class LearnerRegistry:
         along chains, as `_merged_with` follows them; an erased learner's too, whose links outlive the erasure), as
         `_end_providers_links` says: announced on the learner log, and the `learner:<ULN>` keys of each ULN whose link
         the provider's own registration made revoked, as `_end_registrations_links` revokes them. Returns what it ended
-        (nothing: the provider was not linked). `UnknownLearnerError` for a ULN the registry never held.
+        (nothing: the provider was not linked). `UnknownLearnerError` for a ULN the registry never held. Each link ended
+        is kept as `unlinked` in `validation.link_changes`, in the same transaction, by the operator `unlinked_by` names
+        (`unlink_revoker`'s words, as the keys' revoker; `_unlinked_by`).
 
         Under `_MERGES_LOCK` held shared, as a change of sharing holds it: the learner's ULNs are read as no merge
         leaves them, and a learner file's import is waited for at most the registry's `lock_wait_ms`, then
@@ -366,7 +393,9 @@ class LearnerRegistry:
             # them committing meanwhile is waited for and ended, and the learner log has each ULN's `linked` and
             # `unlinked` in the order the registry applied them (`_learner_rows_locked`)
             await _learner_rows_locked(connection, ulns)
-            return await _end_providers_links(connection, ulns, provider_ukprn, by=unlinked_by)
+            return await _end_providers_links(
+                connection, ulns, provider_ukprn, by=unlinked_by, changed_by=_unlinked_by(unlinked_by, provider_ukprn)
+            )
 
     async def register_learners(self, learners: Sequence[Learner], *, imported_by: str) -> RegistryImport:
         """Registers new learners and replaces the details of registered ones that differ (the operators'
@@ -450,7 +479,11 @@ class LearnerRegistry:
             # decider's judging would (decision 0085)
             await connection.executemany(_QUEUE, await asyncio.to_thread(_registrations, registering, changed, keys))
             replaced = await asyncio.to_thread(identities_replaced, latest, held, changed)
-            ended = await _end_registrations_links(connection, replaced, by=imported_by) if replaced else []
+            ended = (
+                await _end_registrations_links(connection, replaced, by=imported_by, reason=_ENDED_BY_FILE)
+                if replaced
+                else []
+            )
             # the learners' other ULNs (merged with them, either way) a squatter may have registered under the same
             # made-up details, merged together since: their links would otherwise still reach these learners
             along = (
@@ -585,6 +618,34 @@ class LearnerRegistry:
             before,
         )
         return [_sharing_change(row) for row in rows]
+
+    async def link_changes(
+        self, ulns: Collection[str], limit: int = 100, *, after: PagePosition | None = None
+    ) -> list[RecordedLinkChange]:
+        """The changes of providers' links to any of `ulns` (one learner's), newest first (as they were recorded, by
+        change id), at most `limit`; with `after` (a change's `position`), only those recorded before that change. Kept
+        through an erasure, as the links are (migration 0136)."""
+        before = min(after.id.int, _LAST_CHANGE_ID) if after is not None else None
+        rows = await self._pool.fetch(
+            "SELECT change_id, uln, ukprn, change, changed_by, changed_at, reason FROM validation.link_changes"
+            " WHERE uln = ANY($1::text[]) AND ($3::bigint IS NULL OR change_id < $3)"
+            " ORDER BY change_id DESC LIMIT $2",
+            list(ulns),
+            limit,
+            before,
+        )
+        return [
+            RecordedLinkChange(
+                row["uln"],
+                row["ukprn"],
+                row["change"],
+                row["changed_by"],
+                row["changed_at"],
+                row["reason"],
+                row["change_id"],
+            )
+            for row in rows
+        ]
 
     async def merge(self, master_uln: str, merged_uln: str, merged_by: str | None = None) -> bool:
         """Merges `merged_uln` into `master_uln`, and says whether that changed anything: False when it was
@@ -1149,7 +1210,7 @@ def names_another_learner(
 
 
 async def _end_registrations_links(
-    connection: asyncpg.Connection, ulns: Sequence[str], *, by: str
+    connection: asyncpg.Connection, ulns: Sequence[str], *, by: str, reason: str
 ) -> list[asyncpg.Record]:
     """Ends the links that providers' registrations of `ulns` made (an operator's link stays) and announces each
     on the learner log; returns the links ended (`uln`, `provider_ukprn`, `linked_at`). The registered details were
@@ -1162,7 +1223,8 @@ async def _end_registrations_links(
     otherwise read the register's learner's PLR (and, merged, their master's). The Sandpit's copy of the registry
     revokes the Sandpit's as it copies the `LearnerProviderUnlinked` (`validation.sandpit`). An operator makes the
     learner a key again once they know whose the ULN is. `by`: the import or merge that ends them (`imported_by`,
-    `merged_by`), kept as the keys' revoker (`lrs credentials list`)."""
+    `merged_by`), kept as the keys' revoker (`lrs credentials list`) and, with `reason`, as who ended each link
+    (`validation.link_changes`)."""
     ended: list[asyncpg.Record] = await connection.fetch(
         "DELETE FROM validation.learner_links WHERE uln = ANY($1::text[]) AND linked_by = 'provider:' || provider_ukprn"
         " RETURNING uln, provider_ukprn, linked_at",
@@ -1170,6 +1232,7 @@ async def _end_registrations_links(
     )
     if ended:
         await _revoke_learners_keys(connection, sorted({row["uln"] for row in ended}), by=by)
+    await _note_link_changes(connection, ended, "unlinked", changed_by=by, reason=reason)
     await _announce_links_ended(connection, ended)
     return ended
 
@@ -1201,15 +1264,21 @@ def unlink_revoker(operator: str, provider_ukprn: str) -> str:
     return f"{operator} (unlink of provider {provider_ukprn})"
 
 
+def _unlinked_by(revoker: str, provider_ukprn: str) -> str:
+    """The operator an unlink's `by` names (`unlink_revoker`'s words undone), as the link's change keeps them; `by`
+    itself when it is not in those words."""
+    return revoker.removesuffix(f" (unlink of provider {provider_ukprn})") or revoker
+
+
 async def _end_providers_links(
-    connection: asyncpg.Connection, ulns: Sequence[str], provider_ukprn: str, *, by: str
+    connection: asyncpg.Connection, ulns: Sequence[str], provider_ukprn: str, *, by: str, changed_by: str
 ) -> ProvidersLinksEnded:
     """An operator's unlink: ends every link of the provider to `ulns` (one learner's), whoever made it, and announces
     each as `_end_registrations_links` does. Where the provider's own registration of a ULN made its link (`linked_by`
     is `provider:<UKPRN>`), that ULN's `learner:<ULN>` keys are revoked as `_end_registrations_links` revokes them
     (`by` the operator's unlink, `unlink_revoker`): a key made while the ULN held the details that provider registered
     was made for whoever those details were. A ULN whose link an operator made keeps its keys, as it does through an
-    import or a merge."""
+    import or a merge. Each link ended is kept as `unlinked` by `changed_by` (`validation.link_changes`)."""
     ended: list[asyncpg.Record] = await connection.fetch(
         "DELETE FROM validation.learner_links WHERE uln = ANY($1::text[]) AND provider_ukprn = $2"
         " RETURNING uln, provider_ukprn, linked_by",
@@ -1218,6 +1287,7 @@ async def _end_providers_links(
     )
     registrations = sorted({row["uln"] for row in ended if row["linked_by"] == f"provider:{row['provider_ukprn']}"})
     revoked = await _revoke_learners_keys(connection, registrations, by=by) if registrations else 0
+    await _note_link_changes(connection, ended, "unlinked", changed_by=changed_by, reason=None)
     await _announce_links_ended(connection, ended)
     return ProvidersLinksEnded(tuple(sorted(row["uln"] for row in ended)), revoked)
 
@@ -1340,7 +1410,7 @@ async def _links_of_the_learners_ended(
     if not squatted:
         return LinksEndedAlongMerges([], {}, {})
     return LinksEndedAlongMerges(
-        await _end_registrations_links(connection, sorted(squatted), by=by),
+        await _end_registrations_links(connection, sorted(squatted), by=by, reason=_ENDED_ALONG_MERGES),
         squatted,
         {uln: rows[uln]["ability_to_share"] for uln in squatted},
     )
@@ -1379,7 +1449,7 @@ async def _registration_ended(
         if row["ability_to_share_in_file"] is None  # NULL: no file has named them (migration 0124)
         and names_another_learner(row, named["given_name"], named["family_name"], named["date_of_birth"])
     ]
-    ended = await _end_registrations_links(connection, squatted, by=by) if squatted else []
+    ended = await _end_registrations_links(connection, squatted, by=by, reason=_ENDED_BY_MERGE) if squatted else []
     applies = [row for row in ended if row["uln"] == applying]
     for provider_ukprn, changed_since in (await _choices_only_theirs(connection, applies, merging=merging)).values():
         if provider_made_a_choice(rows[applying]["ability_to_share"], changed_since):
@@ -1566,11 +1636,18 @@ async def _end_of_chain(connection: asyncpg.Connection, uln: str) -> str:
 
 
 async def _link(
-    connection: asyncpg.Connection, uln: str, provider_ukprn: str, linked_by: str, *, announce_again: bool = False
+    connection: asyncpg.Connection,
+    uln: str,
+    provider_ukprn: str,
+    linked_by: str,
+    *,
+    announce_again: bool = False,
+    reason: str | None = None,
 ) -> None:
     """Links the provider to the learner and announces it on the learner log, the first time (or again,
     `announce_again`): the projector lets only linked providers read a PLR or report centre achievements
-    (decision 0121)."""
+    (decision 0121). A link made is kept as `linked` by `linked_by` (with `reason`) in `validation.link_changes`; a
+    link there already writes nothing there."""
     linked = await connection.fetchval(
         "INSERT INTO validation.learner_links (uln, provider_ukprn, linked_by) VALUES ($1, $2, $3)"
         " ON CONFLICT (uln, provider_ukprn) DO NOTHING RETURNING true",
@@ -1578,8 +1655,44 @@ async def _link(
         provider_ukprn,
         linked_by,
     )
+    if linked:
+        await _note_link_changes(
+            connection, [{"uln": uln, "provider_ukprn": provider_ukprn}], "linked", changed_by=linked_by, reason=reason
+        )
     if linked or announce_again:
         await _queue(connection, uln, LearnerProviderLinked(uln=uln, provider_ukprn=provider_ukprn))
+
+
+# Why a link changed, where the registry itself made the change (an operator's link or unlink gives no reason)
+_REGISTERED = "the provider registered the learner"
+_ENDED_BY_FILE = (
+    "a learner file replaced the details the provider registered the ULN under: the link rested on them (decision 0121)"
+)
+_ENDED_ALONG_MERGES = (
+    "a learner file named another ULN of the learner under other details than the provider registered this one under"
+    " (decision 0121)"
+)
+_ENDED_BY_MERGE = (
+    "a merge with a learner named under other details than the provider registered the ULN under (decision 0121)"
+)
+
+
+async def _note_link_changes(
+    connection: asyncpg.Connection,
+    links: Iterable[Mapping[str, Any]],
+    change: str,
+    *,
+    changed_by: str,
+    reason: str | None,
+) -> None:
+    """Keeps each of `links` (rows with `uln` and `provider_ukprn`) as made or ended (`change`, 'linked' or
+    'unlinked') by `changed_by`, in ULN and UKPRN order, in the caller's transaction (migration 0136)."""
+    noted = sorted({(link["uln"], link["provider_ukprn"]) for link in links})
+    if noted:
+        await connection.executemany(
+            "INSERT INTO validation.link_changes (uln, ukprn, change, changed_by, reason) VALUES ($1, $2, $3, $4, $5)",
+            [(uln, ukprn, change, changed_by, reason) for uln, ukprn in noted],
+        )
 
 
 LearnerEvent = (

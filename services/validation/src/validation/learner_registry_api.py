@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES, ProblemCode
-from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
+from lrs_contracts.identifiers import ULN_PATTERN, UkprnText
 from lrs_contracts.learner import AbilityToShare
 from lrs_contracts.text import OneLineText, WrittenDate, has_visible_text, lost_letter_in_name, unseen_in_name
 from lrs_domain.formats.csv_batch import _decode as decoded_csv
@@ -53,6 +53,7 @@ from validation.learner_registry import (
     LearnerRegistry,
     MergeCycleError,
     ProviderNoLongerLinkedError,
+    RecordedLinkChange,
     UnknownLearnerError,
     UnregisteredInMergeError,
     line_of_merge,
@@ -177,6 +178,25 @@ class SharingChangeView(BaseModel):
     changed_at: datetime
 
 
+class LinkChangeView(BaseModel):
+    uln: str = Field(description="the ULN of the learner's the link was to (the one asked for, or one merged with it)")
+    ukprn: str
+    change: Literal["linked", "unlinked"] = Field(
+        description="`linked`: the provider was linked, and read the learner's PLR while they shared; `unlinked`: the"
+        " link ended"
+    )
+    changed_by: str = Field(
+        description="the principal: `provider:<UKPRN>` for the link its registration of the learner made, an"
+        " operator's (`operator:<name>`), or, for a link a merge ended, the merge (who merged which ULNs)"
+    )
+    changed_at: datetime
+    reason: str | None = Field(
+        default=None,
+        description="why, where the registry made the change itself (a registration, a learner file or a merge"
+        " ending a registration's link); null for an operator's link or unlink",
+    )
+
+
 LATEST_SHARING_CHANGES: Final = 50
 """How many of a learner's latest changes of sharing their sharing answers with (decision 0166)."""
 
@@ -193,6 +213,16 @@ class SharingView(BaseModel):
         default=False,
         description=f"whether older changes are kept than the latest {LATEST_SHARING_CHANGES} shown: operators read"
         " them all with `/v1/admin/learners/{uln}/sharing-changes` (since 2026-12)",
+    )
+    link_changes: list[LinkChangeView] | None = Field(
+        default=None,
+        description=f"to operators only (null to anyone else): the latest {LATEST_SHARING_CHANGES} changes of providers'"
+        " links to the learner under any of their ULNs, newest first, with who made each (since 2026-12)",
+    )
+    more_link_changes: bool = Field(
+        default=False,
+        description=f"to operators: whether older link changes are kept than the latest {LATEST_SHARING_CHANGES}"
+        " shown; `/v1/admin/learners/{uln}/link-changes` pages through them all",
     )
 
 
@@ -221,6 +251,19 @@ class LinkedProviders(BaseModel):
         description="the providers linked to the learner, oldest link first: those that read their PLR while they"
         " share, report centre achievements for them and may change their ability to share. A provider is shown only"
         " its own link."
+    )
+
+
+class LinkChanges(BaseModel):
+    uln: str
+    ulns: list[str] = Field(description="the ULN and the learner's other ULNs (merged with it), erased or not")
+    erased: bool = Field(description="whether the learner was erased: their links and these changes are kept")
+    changes: list[LinkChangeView] = Field(
+        description="the changes of providers' links under any of the ULNs, newest first, `limit` at a time"
+    )
+    next: str | None = Field(
+        default=None,
+        description="where the next page of older changes starts: pass it as `after`; null on the last page",
     )
 
 
@@ -253,7 +296,7 @@ class SharingChosenAlready(BaseModel):
 class ProviderLink(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ukprn: str = Field(pattern=UKPRN_PATTERN, description="the provider linked to the learner")
+    ukprn: UkprnText = Field(description="the provider linked to the learner")
 
 
 class LearnersRegistered(BaseModel):
@@ -653,7 +696,10 @@ async def change_sharing(request: Request, principal: CurrentPrincipal, uln: Uln
         "whether older ones are kept). Who may change it may read it; any "
         "other provider gets 403, for a registered ULN and an unknown one alike. An erased learner is 410 "
         "`LEARNER_ERASED`, as for a change: the changes made before the erasure are kept (decision 0166), and "
-        "operators read them with `/v1/admin/learners/{uln}/sharing-changes`."
+        "operators read them with `/v1/admin/learners/{uln}/sharing-changes`. To operators only, the answer also "
+        f"gives the latest {LATEST_SHARING_CHANGES} changes of providers' links to the learner (`link_changes`: who "
+        "linked or unlinked which provider, when and why); all of them, an erased learner's too, at "
+        "`/v1/admin/learners/{uln}/link-changes`."
     ),
     responses=problem_responses(401, 403, 404, 410, 422),
     openapi_extra=operator_scope(OperatorScope.REGISTRY),
@@ -669,6 +715,10 @@ async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) 
     changes = await store.sharing_changes(learner.ulns, limit=LATEST_SHARING_CHANGES + 1)
     # the learner is told which provider made a change, and whether it is still linked to them
     linked = await store.linked_providers(learner.ulns) if principal.kind is PrincipalKind.LEARNER else None
+    # who linked providers to the learner, and who ended the links: operators' to read, as their admin route
+    link_changes = (
+        await store.link_changes(learner.ulns, limit=LATEST_SHARING_CHANGES + 1) if principal.is_operator else None
+    )
     return SharingView(
         uln=uln,
         ability_to_share=AbilityToShare(recorded.ability_to_share),
@@ -681,6 +731,23 @@ async def read_sharing(request: Request, principal: CurrentPrincipal, uln: Uln) 
             for change in changes[:LATEST_SHARING_CHANGES]
         ],
         more=len(changes) > LATEST_SHARING_CHANGES,
+        link_changes=(
+            [_link_change_view(change) for change in link_changes[:LATEST_SHARING_CHANGES]]
+            if link_changes is not None
+            else None
+        ),
+        more_link_changes=link_changes is not None and len(link_changes) > LATEST_SHARING_CHANGES,
+    )
+
+
+def _link_change_view(change: RecordedLinkChange) -> LinkChangeView:
+    return LinkChangeView(
+        uln=change.uln,
+        ukprn=change.ukprn,
+        change="linked" if change.change == "linked" else "unlinked",
+        changed_by=change.changed_by,
+        changed_at=change.changed_at,
+        reason=change.reason,
     )
 
 
@@ -725,6 +792,50 @@ async def surviving_sharing_changes(
             )
             for change in page
         ],
+        next=following.token() if following else None,
+    )
+
+
+@router.get(
+    "/admin/learners/{uln}/link-changes",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Who linked providers to a learner and who ended the links, when and why, erased or not (operators)",
+    description=(
+        "Every link of a provider to the ULN or a ULN merged with it that was made (`linked`: the provider's "
+        "registration of the learner, an operator's link) or ended (`unlinked`: an operator's unlink, a learner file "
+        "or a merge ending a registration's link, decision 0121), with the principal who made each change. Linking a "
+        "provider linked already, or unlinking one not linked, is no change. Kept since validation's migration 0136: "
+        "the links held then are each listed once as `linked`, at the time they were made, by who made (or last "
+        "vouched for) them, with a reason saying so. An erasure keeps them (ULNs, UKPRNs and principals, nothing "
+        "personal), so this answers for an erased learner too. A ULN the registry never held is 404. Operators only: "
+        "a learner, a provider and an awarding organisation get 403. Newest first (in the order they were recorded), "
+        "`limit` at a time: a full page carries `next`, to pass back as `after` for the older changes that follow."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
+)
+async def link_changes(
+    request: Request,
+    principal: Operator,
+    uln: Uln,
+    after: PageAfter = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> LinkChanges:
+    _refuse_mistyped(uln)
+    store = learner_registry_of(request)
+    ulns = [uln, *await store.same_learner(uln)]
+    erased = bool(await store.erasures(uln))
+    if not erased and not await store.learners_for([uln]):
+        raise _not_registered()
+    # a merge only adds ULNs to the learner, and change ids only grow: a page's `next` marks a place in the same order
+    found = await store.link_changes(ulns, limit=limit + 1, after=after)
+    page, following = split_page(found, limit, lambda last: last.position)
+    return LinkChanges(
+        uln=uln,
+        ulns=ulns,
+        erased=erased,
+        changes=[_link_change_view(change) for change in page],
         next=following.token() if following else None,
     )
 
@@ -794,7 +905,7 @@ async def link_provider(request: Request, principal: Operator, uln: Uln) -> None
     _log.info("provider_linked", uln=mask_uln(uln), ukprn=link.ukprn, by=str(principal))
 
 
-Ukprn = Annotated[str, Path(pattern=UKPRN_PATTERN, description="The provider's UKPRN (8 digits)")]
+Ukprn = Annotated[UkprnText, Path(description="The provider's UKPRN (8 digits)")]
 
 
 class ProviderUnlinked(BaseModel):

@@ -31,6 +31,7 @@ from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
 from lrs_contracts.text import shown_on_one_line
 from lrs_domain.reference_files import load_register
+from lrs_platform.credential_store import _KEY_ID as KEY_ID  # the store's own: as `issue` makes them
 from lrs_platform.credential_store import (
     MAX_LABEL_CHARACTERS,
     SESSION_KEY_LABEL,
@@ -39,7 +40,9 @@ from lrs_platform.credential_store import (
     KeyRevokedAlreadyError,
     NoSuchKeyError,
     StoredKey,
+    key_id_of,
     label_refusal,
+    token_environment,
 )
 from lrs_platform.database import create_pool
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, UnprintablePrincipal, parse_scopes
@@ -392,7 +395,25 @@ def _revoked(principal: Principal, environment: Environment) -> str:
     return f"revoked {sum(revoked.values())} key(s) of {' and '.join(str(each) for each in revoked)}"
 
 
-KEY_ID = re.compile(r"[0-9a-f]{16}")  # as the key store makes them, and `lrs credentials list` shows them
+KEY_ID_QUOTED_CHARACTERS = 16
+"""The longest --key-id value said back in its refusal: a key id's length. A longer one may be a key itself, or a
+key cut short, whose secret must not reach the terminal or a CI log."""
+
+
+def _key_id_refusal(key_id: str, lrs: str) -> str:
+    """Why `key_id` is no key id, never quoting a whole API key (pasted when revoking a leaked key) or anything
+    longer than a key id, or shaped as a key's start: its secret would be printed to the terminal or a CI log. A
+    whole key's id is said (no secret), with the `lrs` of the environment it was issued in."""
+    shape = f"16 characters, 0-9 and a-f, as `{lrs} credentials list` shows it"
+    if (whole := key_id_of(key_id.strip())) is not None:
+        issued_in = "lrs --sandpit" if token_environment(key_id.strip()) is Environment.SANDPIT else "lrs"
+        return (
+            f"--key-id was given a whole API key, not its id: nothing was revoked. Give its id, {whole}, as"
+            f" `{issued_in} credentials list` shows it (the key itself is not printed here: its secret is in it)"
+        )
+    if len(key_id) > KEY_ID_QUOTED_CHARACTERS or key_id.strip().startswith("lrs_"):
+        return f"--key-id is not a key id (its value is not printed: it may hold a key's secret): {shape}"
+    return f"--key-id {key_id!r} is not a key id: {shape}"
 
 
 def revoked_key(key_id: str, environment: Environment) -> str:
@@ -404,9 +425,7 @@ def revoked_key(key_id: str, environment: Environment) -> str:
     lrs = "lrs --sandpit" if environment is Environment.SANDPIT else "lrs"
     store_name = "Sandpit's" if environment is Environment.SANDPIT else "live"
     if not KEY_ID.fullmatch(wanted):
-        raise UsageError(
-            f"--key-id {key_id!r} is not a key id: 16 characters, 0-9 and a-f, as `{lrs} credentials list` shows it"
-        )
+        raise UsageError(_key_id_refusal(key_id, lrs))
 
     async def revoke() -> StoredKey:
         async with _key_store(environment) as (_, store):
@@ -463,12 +482,15 @@ def load_reference(connection: Connection, *, allow_removals: bool = False, allo
     with connection.client("validation", timeout=300) as client, progress("loading the reference files"):
         loaded = expect_ok(client.post("/v1/admin/reference/load", params=asked))
     version = loaded.get("catalogue_version")
-    return (
+    made = (
         f"loaded {counted(loaded['qualifications'], 'qualification')} of"
         f" {counted(loaded['awarding_organisations'], 'awarding organisation')}"
-        f"{f' (catalogue version {version})' if version else ''}: {loaded.get('added', 0):,} added,"
-        f" {loaded.get('removed', 0):,} removed, {loaded.get('changed', 0):,} changed"
+        f"{f' (catalogue version {version})' if version else ''}"
     )
+    if not all(name in loaded for name in ("added", "removed", "changed")):
+        # a validation older than this lrs sends no counts: "0 added" would read as "nothing changed"
+        return f"{made}; validation did not say how many it added, removed or changed (an older release)"
+    return f"{made}: {loaded['added']:,} added, {loaded['removed']:,} removed, {loaded['changed']:,} changed"
 
 
 def import_learners(connection: Connection, file: str) -> str:
@@ -531,13 +553,41 @@ def sharing_of(connection: Connection, uln: str) -> dict[str, Any]:
 def sharing_text(view: dict[str, Any]) -> str:
     lines = [f"learner {view['uln']} {_SHARING_NOW[view['ability_to_share']]}"]
     if not view["changes"]:
-        lines.append("never changed since the learner was registered")
+        lines.append("their sharing never changed since the learner was registered")
     for change in view["changes"]:
         choice = CHOICE_WORDS.get(change["ability_to_share"], str(change["ability_to_share"]))
         lines.append(f'  {uk_time(change["changed_at"])}  set to "{choice}" by {change["changed_by"]}')
     if view.get("more"):  # a validation service from before 2026-12 does not say
         lines.append(f"  and older changes: only the latest {len(view['changes'])} are shown")
+    link_changes = view.get("link_changes")  # an operator's only, from a validation service of 2026-12 on
+    if link_changes is not None:
+        lines.append(_link_changes_heading(link_changes))
+    for change in link_changes or []:
+        lines.append(f"  {_link_change_text(change, view['uln'])}")
+    if view.get("more_link_changes"):
+        lines.append(
+            f"  and older link changes: only the latest {len(link_changes or [])} are shown"
+            f" (GET /v1/admin/learners/{view['uln']}/link-changes lists them all)"
+        )
     return "\n".join(lines)
+
+
+def _link_changes_heading(link_changes: list[dict[str, Any]]) -> str:
+    if not link_changes:
+        return "no provider's link to the learner was made or ended since link changes began to be kept"
+    return "providers linked to the learner and unlinked, newest first:"
+
+
+def _link_change_text(change: dict[str, Any], uln: str) -> str:
+    """`linked to provider UKPRN by WHO on WHEN` or `unlinked from provider …`, with the ULN where it is another of
+    the learner's (merged with the one asked about) and why, where the registry says."""
+    said = "linked to" if change["change"] == "linked" else "unlinked from"
+    text = f"{said} provider {change['ukprn']} by {change['changed_by']} on {uk_time(change['changed_at'])}"
+    if change.get("uln") and change["uln"] != uln:
+        text += f", under ULN {change['uln']}"
+    if change.get("reason"):
+        text += f": {change['reason']}"
+    return text
 
 
 # A change reaches the PLR through the learner log: what it does there starts moments later.
@@ -894,7 +944,8 @@ def sharing_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Whether a learner lets learning providers read their PLR, and who changed it when; with a choice, record
+    """Whether a learner lets learning providers read their PLR, and who changed it when (to an operator, also who
+    linked providers to the learner or unlinked them, when and why); with a choice, record
     it: with the learner's key, a linked provider's acting for them, or an operator's. A learner who does not
     share (unable) under one of their ULNs still does not once that ULN is merged into another. The choice the learner has, sent again by whoever made it, records
     nothing and says "already …: nothing changed" (exit status 0)."""

@@ -7,7 +7,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -47,6 +47,7 @@ from lrs_cli.output import (
     counted,
     print_json,
     progress,
+    stderr,
     stdout,
     table,
     tell_more,
@@ -156,10 +157,18 @@ ASKED_AGAIN_WHILE_WAITING = (502, 503, 504)
 changes nothing, so asking again is safe, and the batch is not the worse for it."""
 
 
-class StillUnavailable(CommandError):
-    """Ingest answered 503 for as long as `submit` went on sending the file: kept nothing of it (exit status 4)."""
+class TurnedAway(AnswerError):
+    """Ingest answered 429 (too many of the AO's records waiting) or 503 (what it needs away) for as long as `submit`
+    would go on sending the file: nothing of it was kept, so no batch id. `problem`: ingest's last answer's, which
+    `--json` prints as a refusal's (exit status 1 for a 429, 4 for a 503)."""
 
-    exit_code = ExitCode.UNREACHABLE
+    def __init__(self, message: str, response: httpx.Response) -> None:
+        super().__init__(message, response.status_code, _problem_of(response).get("code"))
+        self.problem = _problem_of(response) or {"status": response.status_code, "title": response.reason_phrase}
+
+
+class StillUnavailable(TurnedAway):
+    """Ingest answered 503 for as long as `submit` went on sending the file: kept nothing of it (exit status 4)."""
 
 
 def submit(connection: Connection, file: str, idempotency_key: str | None) -> dict[str, Any]:
@@ -198,8 +207,11 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
         if response.status_code == 503:
             raise StillUnavailable(
                 f"{problem_text(response, fmt)} It was still so after {BUSY_PATIENCE_SECONDS // 60} minutes: nothing"
-                f" of {name} was kept; send it again later."
+                f" of {name} was kept; send it again later.",
+                response,
             )
+        if response.status_code == 429:  # still too many waiting after the patience: said as any error answer
+            raise TurnedAway(problem_text(response), response)
         if response.status_code in (413, 422):
             said = problem_text(response, fmt)
             if hint := mislabelled_hint(name, response):
@@ -239,7 +251,7 @@ def _what_was_away(response: httpx.Response) -> str | None:
     return next((named for word, named in _AWAY_NAMED if word in said), None)
 
 
-class HeldTooLong(AnswerError):
+class HeldTooLong(TurnedAway):
     """Ingest's queue limit answered while maintenance holds the AO's waiting batches past `submit`'s patience: no
     retry would be let in before the hold ends (exit status 1, as a 429 that outlasts the patience)."""
 
@@ -255,7 +267,7 @@ def _refuse_to_wait_out_the_hold(response: httpx.Response, fmt: BatchFormat, nam
     raise HeldTooLong(
         f"{problem_text(response, fmt)} lrs does not wait that long: nothing of {name} was kept; send it again {after}"
         " (`lrs maintenance show` says what holds the batches).",
-        response.status_code,
+        response,
     )
 
 
@@ -505,41 +517,158 @@ def resent_said(name: str, batch_id: str, key_given: bool) -> str:
     )
 
 
+SubmittedFiles = Annotated[
+    list[Path],
+    typer.Argument(
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        allow_dash=True,
+        path_type=str,  # each as typed, as `BatchFile`: as a Path, `./-` would be `-`, standard input
+        metavar="FILE",
+        help="The batch file: .csv, .xml or .json; - reads it from standard input (its format told from its first"
+        " bytes). Several: sent one after another, in the order given.",
+    ),
+]
+GIVES_UP = frozenset({ExitCode.UNREACHABLE, ExitCode.KEY_REFUSED})
+"""What ends `submit FILE...` even with --keep-going: the LRS away for the whole of submit's patience, or the key
+refused; every file after would be answered the same."""
+
+
 @app.command("submit")
 def submit_command(
     ctx: typer.Context,
-    file: check_command.BatchFile,
+    files: SubmittedFiles,
     idempotency_key: Annotated[
         str | None,
-        typer.Option(help="Unique per AO: sending it again answers the first batch instead of making a second."),
+        typer.Option(
+            help="Unique per AO: sending it again answers the first batch instead of making a second. One FILE only."
+        ),
     ] = None,
     wait: WaitOption = 0.0,
+    keep_going: Annotated[
+        bool,
+        typer.Option(
+            "--keep-going",
+            help="With several files: send the next file after one refused, failed or not decided within --wait"
+            " (not after the key is refused or the LRS stays away).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Submit a batch file; prints its batch id (then, with --wait, its outcome). A file the service refuses whole
     is a batch too: its id is printed, and why on stderr (exit status 1). A file over 6 MB is refused here, before
     anything is sent: no batch, no id, RS002 on stderr (exit status 1); so is a file whose format cannot be told
     (exit status 2). With --json, every refusal prints {"batch_id", "status": "refused", "refusal"}: batch_id null
-    for one refused here. FILE - is standard input."""
+    for one refused here, or turned away (429, 503) for longer than lrs waits. FILE - is standard input.
+
+    Several files are sent one after another, in the order given, each as one (with --wait, each waited for before
+    the next is sent); each prints `FILE: BATCH_ID` (with --json, one JSON object a line, with "file" as given).
+    The first file refused, failed or not decided within --wait stops the run, unless --keep-going; the exit status
+    is then that file's."""
+    given = [str(file) for file in files]  # str: as typed (SubmittedFiles)
+    if len(given) == 1:
+        _submit_one(ctx, given[0], idempotency_key, wait, as_json)
+        return
+    if idempotency_key is not None:
+        raise UsageError(f"--idempotency-key names one batch: give it with one FILE, not {len(given)}")
+    if given.count(check_command.STANDARD_INPUT) > 1:
+        raise UsageError("- (standard input) can be given once")
+    raise typer.Exit(_submit_each(ctx, given, wait, keep_going=keep_going, as_json=as_json))
+
+
+def _submit_each(ctx: typer.Context, files: list[str], wait: float, *, keep_going: bool, as_json: bool) -> int:
+    """`submit FILE...`: each file in turn, as `submit FILE` sends it; the exit status of the first that did not end
+    0 (0 when every one did). Each file's lines name it; an error is said on stderr after its name (with --json, a
+    file that printed nothing prints {"file", "batch_id": null, "error"})."""
+    first_failure = ExitCode.OK
+    failed: list[str] = []
+    sent = 0
+    for number, file in enumerate(files):
+        printed: list[bool] = []
+
+        def each(value: dict[str, Any], file: str = file, printed: list[bool] = printed) -> None:
+            printed.append(True)
+            print_json({"file": file, **value}, one_line=True)
+
+        try:
+            try:
+                _submit_one(ctx, file, None, wait, as_json, emit=each, label=file)
+                code = ExitCode.OK
+            except typer.Exit as end:
+                code = ExitCode(end.exit_code)
+            except CommandError as error:
+                stderr().print(f"lrs: {file}: {error}", style="red", markup=False)
+                if as_json and not printed:
+                    each({"batch_id": None, "error": str(error)})
+                code = error.exit_code
+        except KeyboardInterrupt:
+            _not_sent(files[number + 1 :], "interrupted")
+            raise
+        except (httpx.HTTPError, OSError):  # said as for one file (main), with what was not sent
+            _not_sent(files[number + 1 :], f"stopped at {file}")
+            raise
+        sent = number + 1
+        if code == ExitCode.OK:
+            continue
+        failed.append(file)
+        first_failure = first_failure or code
+        rest = files[number + 1 :]
+        if rest and (code in GIVES_UP or not keep_going):
+            why = (
+                "" if code in GIVES_UP else " (with --keep-going, lrs sends the next file after one that did not end 0)"
+            )
+            _not_sent(rest, f"stopped at {file}", why)
+            break
+    if failed:
+        warn(f"{sent:,} of {counted(len(files), 'file')} sent; refused, failed or not decided: {', '.join(failed)}")
+    return first_failure
+
+
+def _not_sent(rest: list[str], why: str, then: str = "") -> None:
+    if rest:
+        warn(f"{why}; not sent: {', '.join(rest)}{then}")
+
+
+def _submit_one(
+    ctx: typer.Context,
+    file: str,
+    idempotency_key: str | None,
+    wait: float,
+    as_json: bool,
+    *,
+    emit: Callable[[dict[str, Any]], None] = print_json,
+    label: str | None = None,
+) -> None:
+    """`submit FILE`: its exit status by typer.Exit or an error. `emit`: how --json's object is printed; `label`:
+    the file's name before its batch id (`submit FILE...`), None for the id alone."""
+
+    def print_id(batch_id: str) -> None:
+        stdout().print(f"{label}: {batch_id}" if label else batch_id, markup=False)
+
     try:
-        accepted = submit(connection(ctx), str(file), idempotency_key)  # str: as typed (BatchFile)
+        accepted = submit(connection(ctx), file, idempotency_key)
     except BatchRefused as refused:
         if as_json:
-            print_json({"batch_id": refused.batch_id, "status": "refused", "refusal": refused.problem})
+            emit({"batch_id": refused.batch_id, "status": "refused", "refusal": refused.problem})
         elif refused.batch_id:
-            stdout().print(refused.batch_id, markup=False)
+            print_id(refused.batch_id)
         raise
     except (check_command.FileRefused, check_command.FormatUnknown) as refused_here:
         if as_json:  # as ingest's refusal is printed, so that a script reads one shape: no batch was made
             problem = check_command.refusal_problem(refused_here.refused)
-            print_json({"batch_id": None, "status": "refused", "refusal": problem})
+            emit({"batch_id": None, "status": "refused", "refusal": problem})
+        raise
+    except TurnedAway as turned_away:
+        if as_json:  # nothing of it was kept: refused for now, as the problem says (send it again later)
+            emit({"batch_id": None, "status": "refused", "refusal": turned_away.problem})
         raise
     if accepted["replay"]:
-        name = check_command.file_name(str(file))
+        name = check_command.file_name(file)
         warn(resent_said(name, accepted["batch_id"], idempotency_key is not None))
     batch = None
     if not as_json:  # the id first: a wait cut short (the service away, Ctrl-C) must not lose the batch
-        stdout().print(accepted["batch_id"], markup=False)
+        print_id(accepted["batch_id"])
         sys.stdout.flush()  # a script reading the pipe has the id while the wait goes on
     if wait > 0:
         follow_it = connection(ctx).command(f"batch status {accepted['batch_id']}")
@@ -552,18 +681,18 @@ def submit_command(
                 raise
             # the batch exists: a script must still learn its id, and that its outcome is not known yet
             said = unreachable_text(error) if isinstance(error, httpx.TransportError) else str(error)
-            print_json({**accepted, "batch": None, "wait_error": said})
+            emit({**accepted, "batch": None, "wait_error": said})
             warn(f"{said}\nbatch {accepted['batch_id']} was accepted; follow it with: {follow_it}")
             raise typer.Exit(ExitCode.NOT_FINAL) from error
         except (Exception, KeyboardInterrupt) as error:
             if as_json and isinstance(error, KeyboardInterrupt):  # Ctrl-C, or SIGTERM (main's Terminated is one)
                 # as any other wait cut short: the batch exists, and a script reads its id from stdout, not stderr
-                print_json({**accepted, "batch": None, "wait_error": "interrupted"})
+                emit({**accepted, "batch": None, "wait_error": "interrupted"})
             warn(f"batch {accepted['batch_id']} was accepted; follow it with: {follow_it}")
             raise
     if as_json:
         # with --wait, `status` is the batch's as it now stands: the 202's "accepted" beside a failed batch misled
-        print_json({**accepted, "status": batch["status"], "batch": batch} if batch else accepted)
+        emit({**accepted, "status": batch["status"], "batch": batch} if batch else accepted)
     elif batch:
         stdout().print(summary(batch))
     elif notice := accepted.get("maintenance"):
@@ -780,13 +909,17 @@ def history(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    reference: str | None = None,
 ) -> Listed:
     """The newest `limit` batches (None: every one), in `status` if given, received at or after `since` and before
-    `until` if given, after the position `after` if given: each page after the last one read (its `next`), not by
-    page number, so that batches received meanwhile neither repeat one nor push one out of the list."""
+    `until` if given, of the BatchReference `reference` if given, after the position `after` if given: each page
+    after the last one read (its `next`), not by page number, so that batches received meanwhile neither repeat one
+    nor push one out of the list."""
     params: dict[str, Any] = {"ao_id": ao_id} if ao_id else {}
     if status:
         params["status"] = status
+    if reference is not None:
+        params["reference"] = reference
     if since is not None:
         params["received_from"] = instant_text(since)
     if until is not None:
@@ -846,6 +979,13 @@ def count_cell(counts: dict[str, Any], name: str, *, failed: bool = False) -> st
     return f"({value})" if failed and name in ("accepted", "no_ops") and value else str(value)
 
 
+def _reference_given(value: str | None) -> str | None:
+    """--reference: a BatchReference, as ingest's list takes one (1 to 1,000 characters); else a usage error."""
+    if value is not None and not 0 < len(value) <= 1_000:
+        raise typer.BadParameter("a BatchReference is 1 to 1,000 characters, as the file's header gave it")
+    return value
+
+
 @app.command("list")
 def list_command(
     ctx: typer.Context,
@@ -878,6 +1018,13 @@ def list_command(
             " the UK) or an ISO-8601 time with its zone (2026-12-07T11:00+00:00).",
         ),
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="Only batches whose file's header gave this BatchReference, exactly (case counts).",
+            callback=_reference_given,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The batches you submitted (operators: every AO's), newest first; when each was received in UK time (--json: the
@@ -891,8 +1038,9 @@ def list_command(
     # ingest stores a held batch as accepted (it refuses status=queued): ask for those, keep the ones it holds
     asked = ListedStatus.ACCEPTED if status is ListedStatus.QUEUED else status
     with connection(ctx).client("ingest") as client:
-        bounds = {name: value for name, value in (("since", received_from), ("until", received_to)) if value}
-        listed = history(client, ao, None if every else limit, asked.value if asked else None, after, **bounds)
+        given = (("since", received_from), ("until", received_to), ("reference", reference))
+        only: dict[str, Any] = {name: value for name, value in given if value is not None}  # the filters given
+        listed = history(client, ao, None if every else limit, asked.value if asked else None, after, **only)
     if status is ListedStatus.QUEUED:
         listed = only_queued(listed)
     batches = listed.batches

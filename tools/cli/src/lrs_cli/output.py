@@ -75,10 +75,11 @@ def _marked(value: Any, environment: Environment) -> Any:
     return value
 
 
-def print_json(value: Any) -> None:
+def print_json(value: Any, *, one_line: bool = False) -> None:
+    """`value` as JSON, indented; `one_line`: on one line (JSON Lines, one object for each of several things)."""
     environment = _environment.get()
     marked = value if environment is Environment.LIVE else _marked(value, environment)
-    sys.stdout.write(orjson.dumps(marked, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(orjson.dumps(marked, option=None if one_line else orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def print_text(text: str, style: str | None = None) -> None:
