@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -23,3 +23,23 @@ def answered_by(monkeypatch: pytest.MonkeyPatch, answer: Callable[[httpx.Request
     """Give the CLI a live API key, and have `answer` answer every request its clients send."""
     clients_answered_by(monkeypatch, answer)
     monkeypatch.setenv("LRS_API_KEY", "lrs_test_key")
+
+
+def paths_answered(
+    monkeypatch: pytest.MonkeyPatch,
+    answers: Mapping[str, httpx.Response],
+    otherwise: httpx.Response | None = None,
+) -> list[str]:
+    """Give the CLI a live API key and answer each request by its path from `answers`, a path not there with
+    `otherwise` (failing the test when there is none); returns the paths asked, in order."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        if request.url.path in answers:
+            return answers[request.url.path]
+        assert otherwise is not None, f"not a path this test answers: {request.url.path}"
+        return otherwise
+
+    answered_by(monkeypatch, answer)
+    return asked

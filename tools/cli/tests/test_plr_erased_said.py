@@ -13,7 +13,7 @@ import pytest
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
-from .answering import answered_by
+from .answering import paths_answered
 
 ULN = "1000000043"
 PLR: dict[str, Any] = {
@@ -41,17 +41,10 @@ ERASURE = {
 
 
 def _serve(monkeypatch: pytest.MonkeyPatch, plr: dict[str, Any], erasure: httpx.Response) -> list[str]:
-    asked: list[str] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.path)
-        if request.url.path == f"/v1/admin/learners/{ULN}/erasure":
-            return erasure
-        assert request.url.path == f"/v1/learners/{ULN}/plr"
-        return httpx.Response(200, json=plr)
-
-    answered_by(monkeypatch, answer)
-    return asked
+    return paths_answered(
+        monkeypatch,
+        {f"/v1/admin/learners/{ULN}/erasure": erasure, f"/v1/learners/{ULN}/plr": httpx.Response(200, json=plr)},
+    )
 
 
 def test_an_erased_learner_is_said_erased_on_the_day_not_sharing(

@@ -13,7 +13,7 @@ import pytest
 from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 
-from .answering import answered_by
+from .answering import paths_answered
 
 ULN = "1000000043"
 AO_PLR: dict[str, Any] = {
@@ -33,16 +33,11 @@ AO_ERASED = (
 
 
 def _serve(monkeypatch: pytest.MonkeyPatch, plr: dict[str, Any]) -> list[str]:
-    asked: list[str] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.path)
-        if request.url.path == f"/v1/learners/{ULN}/plr":
-            return httpx.Response(200, json=plr)
-        return httpx.Response(403, json={"title": "Forbidden", "detail": "an AO's key"})
-
-    answered_by(monkeypatch, answer)
-    return asked
+    return paths_answered(
+        monkeypatch,
+        {f"/v1/learners/{ULN}/plr": httpx.Response(200, json=plr)},
+        otherwise=httpx.Response(403, json={"title": "Forbidden", "detail": "an AO's key"}),
+    )
 
 
 def test_an_aos_read_of_an_erased_learner_says_so(

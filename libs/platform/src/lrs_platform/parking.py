@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -623,10 +623,10 @@ async def record_dead_letter_action(
 ) -> None:
     """Adds `action` to `<schema>.dead_letter_actions`, in the caller's transaction when `executor` is its
     connection. The services' table (`parking_migrations`) and the PLR projector's (its `ops_migrations`) began as
-    one; each field of `DeadLetterAction` goes to its column where the table has one (the services' has no
-    `duplicates`: they do not count them), `acted_at` to the table's clock."""
+    one; each field of `action` (of its own type: the projector's adds its `batch_id`) goes to its column where the
+    table has one (the services' has no `duplicates`: they do not count them), `acted_at` to the table's clock."""
     columns = {row["column_name"] for row in await executor.fetch(_ACTION_COLUMNS, schema)}
-    written = [each.name for each in fields(DeadLetterAction) if each.name != "acted_at" and each.name in columns]
+    written = [each.name for each in fields(action) if each.name != "acted_at" and each.name in columns]
     names = ", ".join(f'"{name}"' for name in written)
     values = ", ".join(f"${n}" for n in range(1, len(written) + 1))
     await executor.execute(
@@ -635,15 +635,30 @@ async def record_dead_letter_action(
     )
 
 
+_Action = TypeVar("_Action", bound=DeadLetterAction)
+
+
+@overload
 async def dead_letter_actions(
     executor: asyncpg.Pool | asyncpg.Connection, schema: str, limit: int
-) -> list[DeadLetterAction]:
-    """The newest `limit` retries and skips of `<schema>.dead_letter_actions`, newest first; a field the table has
-    no column for (the services' `duplicates`), or had none for when the action was recorded, reads None."""
+) -> list[DeadLetterAction]: ...
+@overload
+async def dead_letter_actions(
+    executor: asyncpg.Pool | asyncpg.Connection, schema: str, limit: int, action_type: type[_Action]
+) -> list[_Action]: ...
+async def dead_letter_actions(
+    executor: asyncpg.Pool | asyncpg.Connection,
+    schema: str,
+    limit: int,
+    action_type: type[DeadLetterAction] = DeadLetterAction,
+) -> Sequence[DeadLetterAction]:
+    """The newest `limit` retries and skips of `<schema>.dead_letter_actions`, newest first, each an `action_type`
+    (the projector's names its batch); a field the table has no column for (the services' `duplicates`), or had
+    none for when the action was recorded, reads None."""
     rows = await executor.fetch(
         f'SELECT * FROM "{schema}".dead_letter_actions ORDER BY acted_at DESC, id DESC LIMIT $1', limit
     )
-    return [DeadLetterAction(**{each.name: row.get(each.name) for each in fields(DeadLetterAction)}) for row in rows]
+    return [action_type(**{each.name: row.get(each.name) for each in fields(action_type)}) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -320,7 +320,9 @@ class HiddenReportsPosition:
 
     @classmethod
     def of_token(cls, token: str) -> HiddenReportsPosition:
-        refused = InvalidPageToken("not a page position this list handed out: pass back its `next` as it is")
+        refused = InvalidPageToken(
+            "query.after: not a page position this list handed out: pass back its `next` as it is"
+        )
         try:
             ukprn, place = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split("|")
         except (binascii.Error, UnicodeDecodeError, ValueError) as error:
@@ -1327,29 +1329,16 @@ class ProjectorDeadLetterAction(DeadLetterAction):
 
     batch_id: str | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.batch_id, uuid.UUID):  # as its column reads back
+            object.__setattr__(self, "batch_id", str(self.batch_id))
+
 
 async def record_dead_letter_action(connection: asyncpg.Connection, action: DeadLetterAction) -> None:
     await parking.record_dead_letter_action(connection, OPS_SCHEMA, action)
-    if isinstance(action, ProjectorDeadLetterAction) and action.batch_id is not None:
-        # the row just inserted, in this session (the shared insert writes the fields every service's table has)
-        await connection.execute(
-            f"UPDATE {OPS_SCHEMA}.dead_letter_actions SET batch_id = $1::uuid"
-            f" WHERE id = currval(pg_get_serial_sequence('{OPS_SCHEMA}.dead_letter_actions', 'id'))",
-            action.batch_id,
-        )
 
 
 async def dead_letter_actions(connection: asyncpg.Connection, limit: int) -> list[ProjectorDeadLetterAction]:
     """The newest `limit` retries and skips of parked events, newest first, each with its event's batch (None for
-    an event of no batch, and for an action recorded before the column), as `parking.dead_letter_actions` reads
-    the other services' table."""
-    rows = await connection.fetch(
-        f"SELECT * FROM {OPS_SCHEMA}.dead_letter_actions ORDER BY acted_at DESC, id DESC LIMIT $1", limit
-    )
-    return [
-        ProjectorDeadLetterAction(
-            **{each.name: row.get(each.name) for each in dataclasses.fields(DeadLetterAction)},
-            batch_id=str(batch) if (batch := row.get("batch_id")) is not None else None,
-        )
-        for row in rows
-    ]
+    an event of no batch, and for an action recorded before the column)."""
+    return await parking.dead_letter_actions(connection, OPS_SCHEMA, limit, ProjectorDeadLetterAction)

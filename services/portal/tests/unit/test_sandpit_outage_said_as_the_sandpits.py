@@ -35,31 +35,30 @@ def portal(monkeypatch: pytest.MonkeyPatch) -> StubbedPortal:
     return portal
 
 
-def test_the_sandpits_ingest_away_is_logged_and_shown_as_the_sandpits(portal: StubbedPortal) -> None:
+@pytest.mark.parametrize(
+    ("environment", "path", "service", "problem_with"),
+    [
+        ("sandpit", "/sandpit/batches", "The Sandpit's ingest service", "the Sandpit"),
+        ("live", "/batches", "The ingest service", "the service"),  # as before
+    ],
+)
+def test_an_ingest_away_is_logged_and_shown_as_its_environments(
+    portal: StubbedPortal, environment: str, path: str, service: str, problem_with: str
+) -> None:
+    if environment == "live":
+        portal.on("GET", "ingest/v1/batches", _away)
     client, _ = portal.signed_in()
 
     with structlog.testing.capture_logs() as logs:
-        page = client.get("/sandpit/batches")
+        page = client.get(path)
 
     assert page.status_code == 503
     (said,) = [line for line in logs if line["event"] == "service_unavailable"]
-    assert said["detail"] == "The Sandpit's ingest service did not answer (ConnectError)."
-    assert said["target_environment"] == "sandpit"
-    assert "Sorry, there is a problem with the Sandpit" in page.text
-    assert "The Sandpit is not available just now; the live service is not affected." in page.text
-    assert f"give them this reference: <code>{page.headers['x-request-id']}</code>" in page.text
-
-
-def test_lives_ingest_away_is_said_as_before(portal: StubbedPortal) -> None:
-    portal.on("GET", "ingest/v1/batches", _away)
-    client, _ = portal.signed_in()
-
-    with structlog.testing.capture_logs() as logs:
-        page = client.get("/batches")
-
-    assert page.status_code == 503
-    (said,) = [line for line in logs if line["event"] == "service_unavailable"]
-    assert said["detail"] == "The ingest service did not answer (ConnectError)."
-    assert said["target_environment"] == "live"
-    assert "Sorry, there is a problem with the service" in page.text
-    assert "Sandpit" not in page.text.split("<main", 1)[-1]
+    assert said["detail"] == f"{service} did not answer (ConnectError)."
+    assert said["target_environment"] == environment
+    assert f"Sorry, there is a problem with {problem_with}" in page.text
+    if environment == "sandpit":
+        assert "The Sandpit is not available just now; the live service is not affected." in page.text
+        assert f"give them this reference: <code>{page.headers['x-request-id']}</code>" in page.text
+    else:
+        assert "Sandpit" not in page.text.split("<main", 1)[-1]

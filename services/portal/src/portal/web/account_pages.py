@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 from lrs_contracts.environments import Environment
 from lrs_contracts.text import refused_character
 from lrs_platform.clock import time_on_day
-from lrs_platform.credential_store import StoredKey, label_refusal
+from lrs_platform.credential_store import MAX_LABEL_CHARACTERS, StoredKey, label_refusal
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind
 from portal.accounts import (
     AO_ID_PATTERN,
@@ -235,6 +235,7 @@ async def _accounts_page(
         # each form's one-time id (a form shown again after an error keeps the one it was sent with)
         "account_form_id": (values or {}).get("account_form_id") or str(uuid.uuid4()),
         "key_form_id": (values or {}).get("key_form_id") or str(uuid.uuid4()),
+        "label_limit": MAX_LABEL_CHARACTERS,  # the key form's label: its hint and its input's maxlength
         "link_form_ids": {account.username: str(uuid.uuid4()) for account in accounts},  # each row's Email a link
         "duties": DUTIES,
         "changes": await portal.auth.changes(limit=RECENT_CHANGES),
