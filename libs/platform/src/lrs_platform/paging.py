@@ -38,7 +38,9 @@ class PagePosition:
 
     @classmethod
     def of_token(cls, token: str) -> PagePosition:
-        refused = InvalidPageToken("not a page position this list handed out: pass back its `next` as it is")
+        refused = InvalidPageToken(
+            "query.after: not a page position this list handed out: pass back its `next` as it is"
+        )
         try:
             at, row_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split("|")
             position = cls(datetime.fromisoformat(at), uuid.UUID(row_id))

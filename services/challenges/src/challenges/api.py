@@ -44,7 +44,7 @@ from lrs_contracts.challenge import (
     resolution_label,
 )
 from lrs_contracts.codes import ProblemCode
-from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
+from lrs_contracts.identifiers import ULN_PATTERN, AoIdText
 from lrs_contracts.plr import ResultStatus
 from lrs_contracts.text import StorableText, has_visible_text
 from lrs_domain.identifiers import display_qan
@@ -60,7 +60,7 @@ _log = get_logger("challenges.api")
 
 router = APIRouter(prefix="/v1/challenges", tags=["challenges"])
 
-AoFilter = Annotated[str | None, Query(pattern=AO_ID_PATTERN, description="operators: this AO's only")]
+AoFilter = Annotated[AoIdText | None, Query(description="operators: this AO's only")]
 UlnFilter = Annotated[
     list[Annotated[str, StringConstraints(pattern=ULN_PATTERN)]] | None,
     Query(max_length=50, description="the learner's ULNs (a merged learner has several)"),
@@ -120,9 +120,8 @@ class ChallengeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     achievement_id: uuid.UUID = Field(description="the achievement on the learner's PLR")
-    ao_id: str | None = Field(
+    ao_id: AoIdText | None = Field(
         default=None,
-        pattern=AO_ID_PATTERN,
         description="optional: the awarding organisation that recorded it, e.g. RN9093. The AO is taken from the "
         "PLR log; a different AO here is refused with 422 `ACHIEVEMENT_OF_ANOTHER_AO`.",
     )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ingest.maintenance_api import Maintenance
 from ingest.sandpit import ResetNotQueued, ResetView, SandpitResets
 from lrs_contracts.codes import ProblemCode
-from lrs_contracts.identifiers import AO_ID_PATTERN
+from lrs_contracts.identifiers import AoIdText
 from lrs_platform.authentication import CurrentPrincipal, operator_caller
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
@@ -23,9 +23,8 @@ from lrs_platform.problems import ProblemError, problem_responses
 class ResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ao_id: str | None = Field(
+    ao_id: AoIdText | None = Field(
         default=None,
-        pattern=AO_ID_PATTERN,
         description="operators name the AO (e.g. RN9093); an AO resets only its own",
     )
 

@@ -102,7 +102,10 @@ async def test_numbered_pages_go_on_as_before(ingest: tuple[httpx.AsyncClient, B
     ("params", "says"),
     [
         ({"page": 2, "after": LAST_SHOWN.token()}, "Give `after` (the `next` of the page before) or `page`, not both."),
-        ({"after": "not-a-position"}, "not a page position this list handed out: pass back its `next` as it is"),
+        (
+            {"after": "not-a-position"},
+            "query.after: not a page position this list handed out: pass back its `next` as it is",
+        ),
     ],
 )
 async def test_a_position_with_a_page_number_or_one_no_page_gave_is_422(

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from lrs_contracts.codes import ProblemCode
-from lrs_contracts.identifiers import AO_ID_PATTERN
+from lrs_contracts.identifiers import AoIdText
 from lrs_contracts.text import OneLineText, has_visible_text
 from lrs_domain.formats import is_plausible_email
 from lrs_platform.authentication import CurrentPrincipal, operator_caller, require_kind
@@ -107,8 +107,8 @@ router = APIRouter(
 )
 
 AoId = Annotated[
-    str,
-    Path(pattern=AO_ID_PATTERN, description="the AO's id in the LRS register (its recognition number), e.g. RN9093"),
+    AoIdText,
+    Path(description="the AO's id in the LRS register (its recognition number), e.g. RN9093"),
 ]
 
 

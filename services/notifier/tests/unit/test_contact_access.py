@@ -148,7 +148,7 @@ async def test_a_malformed_ao_id_in_the_path_is_refused_once() -> None:
     """The route and its caller check both declared the path's `ao_id`, so its one fault was listed twice."""
     contacts = Contacts()
     async with _client("operator:ops", contacts) as client:
-        answer = await client.put("/v1/ao/rn9093/challenge-contact", json=CONTACT)
+        answer = await client.put("/v1/ao/RN-9093/challenge-contact", json=CONTACT)
     assert answer.status_code == 422
     assert answer.json()["detail"].count("path.ao_id") == 1
     assert contacts.writes == []

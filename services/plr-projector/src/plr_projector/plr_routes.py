@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query
 
 from lrs_contracts.codes import ProblemCode
-from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN
+from lrs_contracts.identifiers import ULN_PATTERN, AoIdText
 from lrs_platform.authentication import CurrentPrincipal, caller_of_kind
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
@@ -336,7 +336,7 @@ async def ao_achievements(
     principal: AoViewer,
     projector: ProjectorDep,
     uln: Annotated[str, Query(pattern=ULN_PATTERN)],
-    ao_id: Annotated[str | None, Query(pattern=AO_ID_PATTERN, description="operators only: the AO to look at")] = None,
+    ao_id: Annotated[AoIdText | None, Query(description="operators only: the AO to look at")] = None,
     include_withdrawn: bool = True,
     include_history: bool = False,
     min_offsets: str | None = None,

@@ -212,6 +212,7 @@ class SandpitProjectorStatus:
         from plr_projector.consumer import Topics
 
         self.topics = Topics(environment=Environment.SANDPIT)
+        self.takes_operator_actions = True  # the projector that writes: a reader refuses its status (409)
         self.pool = self
         self.model = self
         self.live = self

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field, computed_field
 from pydantic_core import PydanticCustomError
 
-from lrs_contracts.identifiers import AO_ID_PATTERN
+from lrs_contracts.identifiers import AoIdText
 from lrs_contracts.reporting import (
     AoMonthlyChallenges,
     AoMonthlyPlrTimeliness,
@@ -67,8 +67,8 @@ Period = Annotated[
     CalendarMonth,
 ]
 AoFilter = Annotated[
-    str | None,
-    Query(pattern=AO_ID_PATTERN, description="operators: one AO only; an AO reads only its own (another is a 403)"),
+    AoIdText | None,
+    Query(description="operators: one AO only; an AO reads only its own (another is a 403)"),
 ]
 Format = Annotated[Literal["json", "csv"], Query(description="csv downloads the same rows as a file")]
 FirstPeriod = Annotated[

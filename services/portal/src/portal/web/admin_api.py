@@ -11,6 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.codes import ProblemCode
+from lrs_contracts.identifiers import AO_ID_SAID, AoIdText
 from lrs_contracts.text import OneLineText
 from lrs_platform.authentication import operator_caller
 from lrs_platform.credential_store import StoredKey
@@ -88,6 +89,21 @@ def _duties(role: Role, scopes: list[OperatorScope], every_duty: bool) -> list[s
     if role is Role.AO and every_duty:
         raise ProblemError(422, "Invalid account", "Only operators have duties: an AO user acts for its AO.")
     return [scope.value for scope in scopes]
+
+
+def _account_refused(errors: dict[str, str], ao_user_of: str | None = None) -> ProblemError:
+    """422 naming each body field at fault and what is wrong with it (`body.email: …`), as every service names a
+    field FastAPI refuses, so `lrs users` can say its option. The rules' own words are the portal form's
+    (`portal.accounts`), but for an AO user's AO id (`ao_user_of`) sent in the wrong form: the form's "needs" is
+    said of none sent."""
+    sent = (ao_user_of or "").strip()
+    order = list(AccountCreate.model_fields)  # as the body documents its fields: the register's after the form's
+    said = []
+    for field, message in sorted(errors.items(), key=lambda fault: order.index(fault[0]) if fault[0] in order else 99):
+        if field == "ao_id" and sent and not AO_ID_PATTERN.fullmatch(sent.upper()):
+            message = AO_ID_SAID  # as every other API says it
+        said.append(f"body.{field}: {message.rstrip('.')}")
+    return ProblemError(422, "Invalid account", "; ".join(said), ProblemCode.INVALID_REQUEST)
 
 
 class AccountPublic(BaseModel):
@@ -248,6 +264,8 @@ async def create_account(body: AccountCreate, principal: Operator, request: Requ
             " leave out `first_link` (`lrs users create`: `--email-link`) to be given a password.",
         )
     details = (body.username, body.display_name, body.role, body.ao_id, body.email)
+    if errors := portal.auth.new_account_errors(*details, duties):
+        raise _account_refused(errors, body.ao_id if body.role is Role.AO else None)
     password: str | None = None
     try:
         if links is not None:
@@ -255,7 +273,7 @@ async def create_account(body: AccountCreate, principal: Operator, request: Requ
         else:
             account, password = await portal.auth.create_account(*details, duties, by=_by_key(principal))
     except InvalidAccount as error:
-        raise ProblemError(422, "Invalid account", str(error)) from error
+        raise _account_refused({error.field: str(error)}, body.ao_id if body.role is Role.AO else None) from error
     except AccountExists as error:
         raise ProblemError(409, "Conflict", f"The username {body.username!r} is taken.") from error
     except LinkNotSent as error:
@@ -282,7 +300,7 @@ async def create_account(body: AccountCreate, principal: Operator, request: Requ
 async def list_accounts(
     principal: Operator,
     request: Request,
-    ao_id: Annotated[str | None, Query(pattern=AO_ID_PATTERN.pattern, description="only this AO's staff")] = None,
+    ao_id: Annotated[AoIdText | None, Query(description="only this AO's staff")] = None,
     role: Annotated[Role | None, Query(description="only AO users, or only operators")] = None,
     starting: Annotated[
         str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9._@-]+$", description="username prefix")
@@ -480,7 +498,7 @@ async def set_email(
             after.add_task(portal.password_emails.tell_old_address, change)
         return AccountPublic.of(change.account)
     except InvalidAccount as error:
-        raise ProblemError(422, "Invalid account", str(error)) from error
+        raise _account_refused({error.field: str(error)}) from error
     except AccountNotFound as error:
         raise ProblemError(404, "Not found", f"No account {username!r}.") from error
 
