@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,9 +81,39 @@ class BatchOnThePlr:
 
 @dataclass(frozen=True)
 class Download:
-    content: bytes
+    """A file a service is sending, open: `chunks`, its body as it arrives, read only as fast as the browser takes it
+    (the portal holds a chunk at a time, not the file); `close` lets the service's connection go (and the portal's
+    place for it, `DOWNLOADS`), however the sending ended: whoever takes a Download closes it."""
+
+    chunks: AsyncIterator[bytes]
     media_type: str
     filename: str | None
+    close: Callable[[], Awaitable[None]]
+
+
+class _Places:
+    """At most `most` of something at once in this process (no waiting: `take` says there is no place)."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.held = 0
+
+    def take(self) -> bool:
+        if self.held >= self.most:
+            return False
+        self.held += 1
+        return True
+
+    def give_back(self) -> None:
+        self.held -= 1
+
+
+# The results downloads the portal sends at once, every person's, live's and the Sandpit's. A download holds one of the
+# connections of the services' client (one pool of httpx's 100 for every page's calls) for as long as the browser takes
+# to read it, minutes over a poor link: past this many, the pages' own calls would wait for a connection, so one more
+# is answered as ingest answers one more than its per-AO 3: wait, and download it again.
+DOWNLOADS = _Places(40)
+DOWNLOADS_RETRY_AFTER_SECONDS = 5
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:
@@ -260,11 +290,65 @@ class ServiceCalls:
     async def _json(self, method: str, service: str, path: str, **options: Any) -> Any:
         return (await self._request(method, service, path, **options)).json()
 
-    async def _download(self, service: str, path: str, params: Mapping[str, Any] | None = None) -> Download:
-        response = await self._request("GET", service, path, params=params)
+    async def _download(self, service: str, path: str) -> Download:
+        """The service's file, open once it answered 200 and before any of its body is read: it is then read as it is
+        sent on (`Download`). Any other answer is said as `_request` says it (a 404, 409 BATCH_NOT_DECIDED, a 429
+        with its Retry-After), its few bytes read and its connection let go, before the page answers anything."""
+        if service not in self._urls:
+            raise self._unavailable(f"{self._service_named(service)} is not part of this environment.")
+        if not DOWNLOADS.take():
+            raise Busy(
+                f"{DOWNLOADS.most:,} downloads of batch results are being sent at the moment, as many as the portal"
+                f" sends at once: download this one again in {DOWNLOADS_RETRY_AFTER_SECONDS} seconds.",
+                retry_after=DOWNLOADS_RETRY_AFTER_SECONDS,
+            )
+        try:
+            request = self._client.build_request(
+                "GET", f"{self._urls[service]}{path}", headers={**self._headers, **_request_id()}
+            )
+            try:
+                response = await self._client.send(request, stream=True)
+            except httpx.HTTPError as error:
+                raise self._unavailable(
+                    f"{self._service_named(service)} did not answer ({type(error).__name__})."
+                ) from error
+            try:
+                if response.status_code != 200:
+                    await self._answered_otherwise(service, response)
+            except BaseException:
+                await response.aclose()
+                raise
+        except BaseException:
+            DOWNLOADS.give_back()
+            raise
         disposition = response.headers.get("content-disposition", "")
         filename = disposition.split("filename=", 1)[1].strip('"') if "filename=" in disposition else None
-        return Download(response.content, response.headers.get("content-type", "text/csv"), filename)
+
+        places = [DOWNLOADS]  # its place, given back once however often it is closed
+
+        async def close() -> None:
+            try:
+                await response.aclose()
+            finally:
+                while places:
+                    places.pop().give_back()
+
+        return Download(response.aiter_bytes(), response.headers.get("content-type", "text/csv"), filename, close)
+
+    async def _answered_otherwise(self, service: str, response: httpx.Response) -> None:
+        """A download's answer other than 200, raised as the error it is."""
+        try:
+            await response.aread()
+        except httpx.HTTPError as error:
+            raise self._unavailable(
+                f"{self._service_named(service)} did not answer ({type(error).__name__})."
+            ) from error
+        try:
+            _raise_for(response)
+        except Unavailable as failed:
+            failed.environment = self._environment
+            raise
+        raise self._unavailable(f"{self._service_named(service)} answered {response.status_code}, not its file.")
 
     # --- batches (ingest) ------------------------------------------------------------------------
 
@@ -345,6 +429,7 @@ class ServiceCalls:
         return next((r for r in await self.all_batch_records(batch_id) if r["line"] == line), None)
 
     async def batch_records_csv(self, batch_id: uuid.UUID) -> Download:
+        """The batch's results CSV, open (`Download`): its taker closes it."""
         return await self._download("ingest", f"/v1/batches/{batch_id}/records.csv")
 
     # --- the Sandpit (its ingest) ----------------------------------------------------------------

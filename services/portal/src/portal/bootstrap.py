@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
@@ -53,7 +53,7 @@ from portal.web import (
     sandpit_pages,
     support_pages,
 )
-from portal.web.common import TEMPLATES, Portal, with_security_headers
+from portal.web.common import SECURITY_HEADERS, TEMPLATES, Portal
 from portal.web.operator_pages import MAX_REPLACEMENT_CHARACTERS
 
 SERVICE = "portal"
@@ -191,7 +191,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         },
     )
     errors.install(app)
-    app.middleware("http")(_security_headers)
+    app.add_middleware(_SecurityHeaders)
     app.add_middleware(_StaticCompressed)
     static = Path(str(resources.files("portal").joinpath("static")))
     # the pages load the files under their version (`static_root`), which may be kept for a year (portal.js's import
@@ -267,17 +267,38 @@ class _StaticCompressed:
         await self.gzip(scope, receive, send_marked)
 
 
-async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    if request.url.path.startswith(RESET_LINK_ADDRESSES):
-        # every answer there, its error pages too: a Referer would carry the token to the pages and files they load,
-        # through the portal's Ingress, which logs it (decision 0128's later notes)
-        response.headers["Referrer-Policy"] = "no-referrer"
-    path = request.url.path
-    if not path.startswith("/static/"):
-        return with_security_headers(response, cacheable=False)
-    if response.status_code >= 400:  # no file: kept by no cache (a 404 may be kept by a proxy that is not told)
-        return with_security_headers(response, cacheable=False)
-    versioned = path.startswith(f"{request.app.state.static_root}/")
-    response.headers["Cache-Control"] = STATIC_KEPT if versioned else STATIC_CHECKED
-    return with_security_headers(response, cacheable=True)
+class _SecurityHeaders:
+    """Every answer's security headers (`SECURITY_HEADERS`; one that names its own policy keeps it, as the API
+    documentation at /docs and /redoc does: ReDoc cannot work without inline styles), and the static files'
+    Cache-Control. Plain ASGI, not `app.middleware("http")`: Starlette's BaseHTTPMiddleware ends a streamed body as if
+    whole when the app fails partway through it, so a results download ingest broke off would be saved by the browser
+    as a short file."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def send_marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if path.startswith(RESET_LINK_ADDRESSES):
+                    # every answer there, its error pages too: a Referer would carry the token to the pages and files
+                    # they load, through the portal's Ingress, which logs it (decision 0128's later notes)
+                    headers["Referrer-Policy"] = "no-referrer"
+                # a static file is kept by caches; an error there (no file) is kept by none, as every other answer
+                cacheable = path.startswith("/static/") and message["status"] < 400
+                if cacheable:
+                    versioned = path.startswith(f"{scope['app'].state.static_root}/")
+                    headers["Cache-Control"] = STATIC_KEPT if versioned else STATIC_CHECKED
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not cacheable:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_marked)

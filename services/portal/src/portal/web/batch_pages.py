@@ -9,16 +9,19 @@ from datetime import datetime
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlencode
 
+import anyio
+import httpx
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
+from starlette.types import Receive, Scope, Send
 
 from lrs_contracts.codes import MAX_BATCH_BYTES, REJECTION_THRESHOLD, ProblemCode
 from lrs_contracts.environments import Environment
 from lrs_domain.rules import rejected_share_shown
 from lrs_platform.clock import today_in_england
 from lrs_platform.logging import get_logger
-from portal.backend import LAST_RECORD_LINE, Busy, Refused, ServiceCalls, ServiceError, Unavailable
+from portal.backend import LAST_RECORD_LINE, Busy, Download, Refused, ServiceCalls, ServiceError, Unavailable
 from portal.checking import FILENAME_TOO_LONG, MEDIA_TYPES, UploadCheck, check_upload, filename_fault
 from portal.direct_entry import is_direct_entry
 from portal.web.common import (
@@ -504,16 +507,41 @@ async def record_context(service: ServiceCalls, batch_id: uuid.UUID, line: int, 
     return {"batch": batch, "record": record, "direct_entry": is_direct_entry(batch), "records_shown": shown}
 
 
+class _SentOn(StreamingResponse):
+    """A service's file sent on as it arrives (`Download`), its connection held open while it is sent and let go
+    once it is sent, the browser has gone or the sending failed: the route returns before any of the body is read, so
+    the download cannot be closed by the route."""
+
+    def __init__(self, download: Download, **options: Any) -> None:
+        super().__init__(download.chunks, media_type=download.media_type, **options)
+        self._download = download
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except httpx.HTTPError as error:
+            # the service broke off partway: raised on, for uvicorn to close the browser's connection without the
+            # body's last chunk (a failed download, not a short file). Starlette's BaseHTTPMiddleware, which
+            # bootstrap's `_security_headers` is, still ends the body as if whole: it must become plain ASGI for this
+            _log.warning("download_broken", error=type(error).__name__)
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._download.close()
+
+
 async def records_download(service: ServiceCalls, batch_id: uuid.UUID, *, sandpit: bool = False) -> Response:
+    """The batch's results CSV, sent on from ingest a chunk at a time: ingest's answers other than the file (404,
+    409 BATCH_NOT_DECIDED, its 429 with Retry-After) are pages, said before any of it is sent."""
     download = await service.batch_records_csv(batch_id)
-    filename = download.filename or f"batch-{batch_id}-records.csv"
-    if sandpit and not filename.startswith("sandpit-"):
-        filename = f"sandpit-{filename}"  # saved beside live's results, the file says it is the Sandpit's
-    return Response(
-        download.content,
-        media_type=download.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    try:
+        filename = download.filename or f"batch-{batch_id}-records.csv"
+        if sandpit and not filename.startswith("sandpit-"):
+            filename = f"sandpit-{filename}"  # saved beside live's results, the file says it is the Sandpit's
+        return _SentOn(download, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    except BaseException:
+        await download.close()
+        raise
 
 
 @router.get("/batches/{batch_id}/status.json")

@@ -649,16 +649,6 @@ SECURITY_HEADERS = {
 }
 
 
-def with_security_headers(response: Response, *, cacheable: bool) -> Response:
-    """Every page's headers: a response that names its own policy keeps it, as the API documentation at /docs
-    and /redoc does (`lrs_platform.http.DOCUMENTATION_POLICY`: ReDoc cannot work without inline styles)."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if not cacheable:
-        response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def set_cookie(
     portal: Portal,
     response: Response,
