@@ -83,7 +83,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.consumer import fetcher
-from aiokafka.errors import CorruptRecordException, KafkaError
+from aiokafka.errors import CommitFailedError, CorruptRecordException, IllegalStateError, KafkaError
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
@@ -841,7 +841,10 @@ class ConsumerLoop:
 
     A consumer of a group subscribes to `topics` (with `listener`, to seek what the group assigns it); one of no
     group is given `place` instead, which assigns the partitions itself each time the client is (re)built, from
-    the positions its `progress` stores."""
+    the positions its `progress` stores.
+
+    Progress is recorded for the partitions the client still holds (`_pass`): one the group gave to another replica
+    while the poll was applied (a replica joining or leaving) is that replica's now."""
 
     def __init__(
         self,
@@ -914,10 +917,41 @@ class ConsumerLoop:
                     continue
                 in_hand.update(first_offsets(polled))
                 await self.guard.apply(messages_of(polled))
-                await self._progress.passed(consumer, next_offsets(polled))
+                await self._pass(consumer, next_offsets(polled))
                 in_hand.clear()
                 if self._after_progress is not None:
                     self._after_progress()
+
+    async def _pass(self, consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
+        """Records the progress of the partitions still assigned. A partition revoked while the poll was applied
+        (the group rebalanced: a replica joined or left) is not committed: the group's offset stays where it was,
+        and the replica now holding the partition reads those messages again (at-least-once; handlers are
+        idempotent). Kafka refused such a commit (`IllegalStateError`: not assigned; `CommitFailedError`: the group
+        rebalanced meanwhile), and the loop took the refusal for a failing client: it rebuilt the client, which
+        left and rejoined its group, a second rebalance for every member, under a warning that read like a
+        Kafka fault (the scale-out walk, finding 1). Said at info (`commit_skipped_partition_revoked`)."""
+        assigned = consumer.assignment()
+        kept = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if len(kept) < len(offsets):
+            _revoked(self.guard.name, [tp for tp in offsets if tp not in kept])
+        if not kept:
+            return
+        try:
+            await self._progress.passed(consumer, kept)
+        except (CommitFailedError, IllegalStateError) as error:
+            still = consumer.assignment()
+            if isinstance(error, IllegalStateError) and all(tp in still for tp in kept):
+                raise  # not a revocation: the client's own state is wrong, rebuilt
+            _revoked(self.guard.name, list(kept), error)
+
+
+def _revoked(consumer: str, partitions: Sequence[TopicPartition], error: Exception | None = None) -> None:
+    """A poll's progress not recorded for partitions the group took from this client while it applied them."""
+    said = sorted(f"{tp.topic}:{tp.partition}" for tp in partitions)
+    if error is None:
+        _log.info("commit_skipped_partition_revoked", consumer=consumer, partitions=said)
+    else:
+        _log.info("commit_skipped_partition_revoked", consumer=consumer, partitions=said, error=error_text(error))
 
 
 def first_offsets(polled: Mapping[TopicPartition, Sequence[Any]]) -> dict[TopicPartition, int]:

@@ -68,7 +68,7 @@ from ingest.views import (
 from lrs_contracts.batch import BatchFormat
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode, ProblemCode
 from lrs_contracts.environments import Environment
-from lrs_contracts.identifiers import AO_ID_PATTERN
+from lrs_contracts.identifiers import AoIdText
 from lrs_contracts.outcomes import Finding, RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
 from lrs_domain.formats.limits import in_file_words
@@ -614,8 +614,8 @@ async def list_batches(
     ] = None,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ao_id: Annotated[
-        str | None,
-        Query(pattern=AO_ID_PATTERN, description="operators: only this AO's batches (e.g. RN9093); AOs: their own id"),
+        AoIdText | None,
+        Query(description="operators: only this AO's batches (e.g. RN9093); AOs: their own id"),
     ] = None,
     status: Annotated[
         StoredStatus | None,

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from lrs_contracts.codes import ProblemCode
-from lrs_contracts.identifiers import UKPRN_PATTERN, ULN_PATTERN
+from lrs_contracts.identifiers import ULN_PATTERN, UkprnText
 from lrs_contracts.text import OneLineText, StorableText
 from lrs_domain.identifiers import mask_uln
 from lrs_platform.database import LARGEST_BIGINT
@@ -44,8 +44,9 @@ def _require_live_projection(projector: Projector) -> None:
         raise ProblemError(
             409,
             "Not the projector that writes",
-            "This projector only reads (PROJECTOR_RUN_CONSUMER=false): retry, skip, replay and rebuild on the one that"
-            " runs the live projection (on Kubernetes the plr-projector Service, not plr-reader).",
+            "This projector only reads (PROJECTOR_RUN_CONSUMER=false): ask for the projection's status, and retry,"
+            " skip, replay and rebuild, on the one that runs the live projection (on Kubernetes the plr-projector"
+            " Service, not plr-reader).",
         )
 
 
@@ -101,12 +102,18 @@ class SkipRequest(ReasonedSkip):
 @admin_router.get(
     "/projector",
     summary="Offsets, lag and counters of the live projection",
-    description="Offsets and lag are keyed by the topics' names on the cluster: in the Sandpit, `sandpit.`…",
+    description="A plr-reader refuses it (409): its live projection does not run, so its offsets, lag and counts"
+    " would be those of its own start, never moving. Offsets and lag are keyed by the topics' names on the cluster:"
+    " in the Sandpit, `sandpit.`…",
     response_model=ProjectorStatus,
     response_model_exclude_unset=True,  # a key the answer leaves out stays out: the idle `last`, a replay's result
+    responses=problem_responses(409),
     openapi_extra=operator_scope(OperatorScope.REBUILD, OperatorScope.DEAD_LETTERS),
 )
 async def projector_status(principal: Operator, projector: ProjectorDep) -> dict[str, Any]:
+    # a reader's live positions are what it read at its start, its lag what its idle client last fetched, its counts
+    # 0: answered, they read as a projector stuck (the scale-out walk, finding 2)
+    _require_live_projection(projector)
     async with projector.pool.acquire() as connection:
         depth = await projector.model.parked_depth(connection)
     live, topics = projector.live, projector.topics
@@ -177,7 +184,7 @@ async def hidden_centre_reports(
     principal: Operator,
     projector: ProjectorDep,
     uln: Annotated[str | None, Query(pattern=ULN_PATTERN, description="any ULN of the learner")] = None,
-    ukprn: Annotated[str | None, Query(pattern=UKPRN_PATTERN, description="the provider")] = None,
+    ukprn: Annotated[UkprnText | None, Query(description="the provider")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: Annotated[HiddenReportsPosition | None, Depends(_hidden_after)] = None,
 ) -> HiddenCentreReportsPage:

@@ -17,6 +17,7 @@ import typer
 
 from lrs_cli.choices import one_of
 from lrs_cli.client import (
+    AnswerError,
     CommandError,
     Connection,
     ExitCode,
@@ -306,7 +307,18 @@ def projector_status(connection: Connection) -> str:
 
 def projector_state(connection: Connection) -> dict[str, Any]:
     with connection.client(SERVICE) as client:
-        state: dict[str, Any] = expect_ok(client.get("/v1/admin/projector"))
+        try:
+            state: dict[str, Any] = expect_ok(client.get("/v1/admin/projector"))
+        except AnswerError as error:
+            if error.status_code != 409:
+                raise
+            # a plr-reader's: its live projection does not run, so it has no status of its own to give
+            variable = connection.url_variable(SERVICE)
+            raise AnswerError(
+                f"{error} Check {variable}: it names a plr-reader.",
+                error.status_code,
+                error.code,
+            ) from error
     return state
 
 
