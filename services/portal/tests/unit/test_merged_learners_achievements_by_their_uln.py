@@ -63,6 +63,17 @@ def _posted(part: str) -> dict[str, dict[str, str]]:
     return {button.fields["action"]: button.fields for button in parser.found}
 
 
+def _filled_in(client: TestClient, part: str) -> dict[str, dict[str, str | None]]:
+    """What each of an achievement's buttons fills in the direct-entry form with (the ULN and names), by its action."""
+    entries = {
+        action: client.post("/direct-entry/prefilled", data=fields).text for action, fields in _posted(part).items()
+    }
+    return {
+        action: {name: _filled(entry, name) for name in ("uln", "given_name", "family_name")}
+        for action, entry in entries.items()
+    }
+
+
 def _recorded_under(part: str) -> str | None:
     found = re.search(
         r'<dt class="govuk-summary-list__key">Recorded under ULN</dt><dd class="govuk-summary-list__value">([^<]*)</dd>',
@@ -74,10 +85,10 @@ def _recorded_under(part: str) -> str | None:
 def test_each_achievements_buttons_name_the_uln_it_is_recorded_under_not_the_one_typed() -> None:
     """The walk-through's case: looked up under the master, Withdraw on the stray Provisional recorded under the merged
     ULN posted the master's ULN, and so withdrew the learner's Final."""
-    _, page = _looked_up(MASTER, FINAL, STRAY)
+    client, page = _looked_up(MASTER, FINAL, STRAY)
     achievements = _achievements(page)
 
-    final, stray = _posted(achievements[FINAL_ID]), _posted(achievements[STRAY_ID])
+    final, stray = _filled_in(client, achievements[FINAL_ID]), _filled_in(client, achievements[STRAY_ID])
     assert {action: fields["uln"] for action, fields in stray.items()} == {"Update": MERGED, "Withdraw": MERGED}
     assert {action: fields["uln"] for action, fields in final.items()} == {"Update": MASTER, "Withdraw": MASTER}
     assert stray["Withdraw"]["given_name"] == "Dupe" and stray["Withdraw"]["family_name"] == "Two"
@@ -86,11 +97,11 @@ def test_each_achievements_buttons_name_the_uln_it_is_recorded_under_not_the_one
 def test_looked_up_under_the_merged_uln_the_final_under_the_master_is_acted_on_under_the_master() -> None:
     """The second case: from the old ULN, Withdraw on the live Final was refused RV015 (it named the old ULN, whose own
     achievement was already withdrawn)."""
-    _, page = _looked_up(MERGED, FINAL, {**STRAY, "withdrawn": True})
+    client, page = _looked_up(MERGED, FINAL, {**STRAY, "withdrawn": True})
     achievements = _achievements(page)
 
-    assert _posted(achievements[FINAL_ID])["Withdraw"]["uln"] == MASTER
-    assert _posted(achievements[STRAY_ID])["Reinstate"]["uln"] == MERGED
+    assert _filled_in(client, achievements[FINAL_ID])["Withdraw"]["uln"] == MASTER
+    assert _filled_in(client, achievements[STRAY_ID])["Reinstate"]["uln"] == MERGED
     assert f"ULN {MERGED} (merged into {MASTER})" in page
 
 

@@ -242,15 +242,43 @@ async def direct_entry_form(
 
 
 @router.post("/direct-entry/prefilled")
-async def direct_entry_prefilled(request: Request, user: AoUser) -> HTMLResponse:
-    """The form, filled in with what the learner page's Update, Withdraw or Reinstate button posts
-    (`direct_entry.prefilled_values`): the learner and the achievement's key, and for an Update every field the
-    record holds. A POST, so that the learner's ULN and names stay out of addresses, browser history and logs."""
+async def direct_entry_prefilled(request: Request, user: AoUser) -> Response:
+    """The form, filled in for the learner page's Update, Withdraw or Reinstate button (`direct_entry.prefilled_values`):
+    the learner and the achievement's key, and for an Update every field the record holds. The button posts only its
+    look-up's id and the achievement's, and the rest is read (`_prefilled_from_the_record`); a post of the values
+    themselves (a page drawn before 2026-12-07) fills them in as `GET /direct-entry?...` does. A POST, so that the
+    learner's ULN and names stay out of addresses, browser history and logs."""
     form = await checked_form(request, user)
     given: dict[str, str | None] = {name: field(form, name) for name in PREFILL_LIMITS}
     if any(_length(name, value or "") > PREFILL_LIMITS[name] for name, value in given.items()):
         raise PageError("bad_form")
+    if "look_up" in form or "achievement" in form:
+        return await _prefilled_from_the_record(
+            request, user, field(form, "look_up"), field(form, "achievement"), given
+        )
     return _prefilled_page(request, user, given, drawn_from_post=True)
+
+
+async def _prefilled_from_the_record(
+    request: Request, user: Any, look_up_id: str, achievement_id: str, given: Mapping[str, str | None]
+) -> Response:
+    """What a learner page's button fills in: it posts only the page's look-up (a random id, the ULN and names kept
+    in this session) and the achievement's id, so the learner is read here, as the page read it (the AO's own
+    achievements of the ULN looked up), and nothing else posted is taken. A look-up this session does not hold is
+    the learner page's "look-up has ended"; an achievement no longer on the record read, the learner's page again."""
+    look_up = (await portal_of(request).auth.look_ups(user)).get(look_up_id) if look_up_id else None
+    if look_up is None or look_up.get("base") != base(request) or "entry" in look_up:
+        return _learner_page(request, user, "", {}, {}, None, {}, look_up_ended=True)
+    plr = await calls(request, user).ao_achievements(look_up["uln"])
+    event = next((event for event in plr["learning_events"] if str(event.get("id")) == achievement_id), None)
+    action = next((action for action in RecordAction if action.value == given.get("action")), None)
+    if event is None or action is None or plr.get("learner_erased"):
+        return see_other(f"{base(request)}/learners/found/{look_up_id}")
+    # the ULN the achievement is recorded under, not the one typed: a merged learner's two achievements of one key
+    # (both recorded before the merge) are told apart by it alone, and a record addresses the one under the ULN it
+    # names (decision 0031)
+    values = prefilled_values(action, _recorded_under(plr, event), look_up["names"], event)
+    return _prefilled_page(request, user, dict(values), drawn_from_post=True)
 
 
 def _length(name: str, value: str) -> int:
@@ -563,23 +591,22 @@ def _learner_page(
     batch_shown: str | None = None,
     *,
     look_up_ended: bool = False,
+    look_up_id: str | None = None,
 ) -> HTMLResponse:
     """`after_batch`: the batch the person came from, kept in the form; `batch_shown`, whether the record read shows
     it: "yes", "none" (the projector has the batch, and none of it is on this record), "pending" (not yet).
     `open_` is None when the challenges service did not answer; `look_up_ended`, a look-up's address the session
-    holds no look-up for (ended with a session, forgotten, or never made)."""
-    prefilled = {}  # what each achievement's buttons post to the direct-entry form, action by action
+    holds no look-up for (ended with a session, forgotten, or never made); `look_up_id`, the look-up whose record
+    is shown, which its buttons name."""
+    # each achievement's buttons to the direct-entry form: they post the look-up's id and the achievement's, and the
+    # form is filled in from the record read again (`_prefilled_from_the_record`), so a learner of hundreds of
+    # achievements is not a page repeating the learner and every field in two forms of each
+    actions = {}
     if plr is not None and not plr.get("learner_erased"):  # an erased learner's records are all refused RV004
         for event in plr["learning_events"]:
-            actions = (
+            actions[event["id"]] = (
                 (RecordAction.REINSTATE,) if event.get("withdrawn") else (RecordAction.UPDATE, RecordAction.WITHDRAW)
             )
-            # the ULN the achievement is recorded under, not the one typed: a merged learner's two achievements of
-            # one key (both recorded before the merge) are told apart by it alone, and a record addresses the one
-            # under the ULN it names (decision 0031)
-            prefilled[event["id"]] = {
-                action.value: prefilled_values(action, _recorded_under(plr, event), names, event) for action in actions
-            }
     context = {
         "uln": uln,
         "names": names,
@@ -588,7 +615,8 @@ def _learner_page(
         "open": open_ or {},
         "challenges_unavailable": open_ is None,
         "look_up_ended": look_up_ended,
-        "prefilled": prefilled,
+        "actions": actions,
+        "look_up_id": look_up_id,
         # a learner of more than one ULN (merges): each achievement then says which it is recorded under
         "several_ulns": plr is not None and len(_ulns_shown(plr)) > 1,
         "after_batch": after_batch,
@@ -697,7 +725,9 @@ async def learner_found(request: Request, look_up_id: str, user: AoUser) -> HTML
             raise
         except ServiceError:
             open_challenges = None
-    return _learner_page(request, user, uln, names, {}, plr, open_challenges, after_batch, batch_shown)
+    return _learner_page(
+        request, user, uln, names, {}, plr, open_challenges, after_batch, batch_shown, look_up_id=look_up_id
+    )
 
 
 # --- challenges --------------------------------------------------------------------------------
