@@ -205,8 +205,9 @@ def warnings_of(outcome: RecordOutcome) -> list[str]:
 def prefilled_values(
     action: RecordAction, uln: str, names: Mapping[str, str], event: Mapping[str, Any]
 ) -> dict[str, str]:
-    """What the learner page's `action` button on one of a learner's achievements (a PLR learning event) posts to
-    the direct-entry form: in a POST's body, never in an address, for it names the learner.
+    """What the learner page's `action` button on one of a learner's achievements (a PLR learning event) fills in on
+    the direct-entry form, read again from the session's look-up and the AO's own record (the button posts only their
+    ids): never in an address, for it names the learner.
 
     Every action gets the learner (the ULN, and the names the AO typed: the PLR holds none, and a record
     without them is RV021) and the achievement's key (QAN, award date, and its pathway, without which a QAN
