@@ -24,6 +24,15 @@ from lrs_cli.main import app, main
 OPEN_ONE = "be07d370-fa7c-4902-a1ac-ee569526e937"
 
 
+class _DecidedBefore(_KeptThenReplayed):
+    """The file's earlier batch, decided (`completed`): sending it as a new batch is what is said. (One not decided
+    yet is on its way, and is said so: test_submit_on_a_poor_network.)"""
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        answer = super()._answer(request)
+        return httpx.Response(202, json={**answer.json(), "status": "completed"}, headers=answer.headers)
+
+
 def test_a_record_already_recorded_is_said_unchanged_on_its_line() -> None:
     record = {"line": 6, "status": "no_op", "mis_identifier": "SHOW-003:no-op", "errors": [], "warnings": []}
 
@@ -93,7 +102,7 @@ def test_a_file_sent_before_says_how_to_send_it_as_a_new_batch(
     batch_file = tmp_path / "rules-showcase.csv"
     batch_file.write_bytes(b"ULN\r\n")
 
-    assert _submit(_KeptThenReplayed(busy=0), str(batch_file), monkeypatch=monkeypatch) == ExitCode.OK
+    assert _submit(_DecidedBefore(busy=0), str(batch_file), monkeypatch=monkeypatch) == ExitCode.OK
 
     assert _last_line(capsys.readouterr().err) == (
         f"lrs: rules-showcase.csv was sent before, as batch {BATCH_ID}: nothing new was submitted. To send the same"
@@ -107,7 +116,7 @@ def test_a_key_used_before_says_to_give_a_new_one(
     batch_file = tmp_path / "rules-showcase.csv"
     batch_file.write_bytes(b"ULN\r\n")
 
-    code = _submit(_KeptThenReplayed(busy=0), str(batch_file), "--idempotency-key", "run-1", monkeypatch=monkeypatch)
+    code = _submit(_DecidedBefore(busy=0), str(batch_file), "--idempotency-key", "run-1", monkeypatch=monkeypatch)
 
     assert code == ExitCode.OK
     assert _last_line(capsys.readouterr().err) == (

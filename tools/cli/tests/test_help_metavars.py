@@ -59,6 +59,7 @@ def test_options_that_take_a_value_keep_its_type_and_flags_show_none(
         "--after": "<str>",
         "--since": "<str>",
         "--until": "<str>",
+        "--reference": "<str>",
         "--json": None,
         "--help": None,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import math
 import re
 import sys
@@ -23,6 +24,7 @@ from lrs_cli import check_command
 from lrs_cli.choices import one_of
 from lrs_cli.client import (
     CONTENT_REFUSED,
+    STALLED,
     AnswerError,
     CommandError,
     Connection,
@@ -151,6 +153,12 @@ def refused_batch(response: httpx.Response, said: str) -> BatchRefused | None:
 
 BUSY_PATIENCE_SECONDS = 900  # how long `submit` goes on sending a file ingest answers 429 (decision 0171) or 503
 WAIT_AGAIN = (429, 503)  # too many records waiting; Kafka, PostgreSQL or the key store away: nothing was kept
+STALLS_SENT_AGAIN = 1
+"""How many times `submit` sends a file again after a 408 (it stopped arriving: nothing of it was kept). Once: on a
+link that stalls every upload, each try costs the idle deadline (30 s), so a second 408 ends the command (exit 4)."""
+BACKOFF_LONGEST_SECONDS = 60.0
+"""The longest wait between two sendings of a file when the answer gives no Retry-After (a gateway's 503 page):
+2 s, doubling each time, up to this, so that a gateway away for the whole patience costs some 20 uploads, not 450."""
 ASKED_AGAIN_WHILE_WAITING = (502, 503, 504)
 """What a batch's status is asked again for while `--wait` lasts: ingest away a moment (its PostgreSQL or Kafka,
 503), or the gateway in front of it answering for it while it restarts (ingress-nginx's own 502, 503 or 504): a read
@@ -169,6 +177,11 @@ class TurnedAway(AnswerError):
 
 class StillUnavailable(TurnedAway):
     """Ingest answered 503 for as long as `submit` went on sending the file: kept nothing of it (exit status 4)."""
+
+
+class StalledAgain(TurnedAway):
+    """The file stopped arriving again when `submit` sent it once more (408): nothing of it was kept (exit status 4,
+    as the network's fault for now, not a refusal of the file)."""
 
 
 def submit(connection: Connection, file: str, idempotency_key: str | None) -> dict[str, Any]:
@@ -194,13 +207,17 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
         patience = time.monotonic() + BUSY_PATIENCE_SECONDS
         kept: set[str] = set()  # the batches a 503 said it kept unpublished (Kafka away): this command's own
         away = None
-        while response.status_code in WAIT_AGAIN and time.monotonic() < patience:
+        waits = stalls = 0
+        while _send_again(response, stalls) and time.monotonic() < patience:
             # too many of the AO's records wait for their decision (decision 0171), or what ingest needs is away a
-            # moment (it kept nothing, and says so): the file is sent again later, as the answer asks
+            # moment (it kept nothing, and says so), or the file stopped arriving (408): the file is sent again later,
+            # as the answer asks (without a Retry-After, after a wait that doubles each time)
             _refuse_to_wait_out_the_hold(response, fmt, name, patience - time.monotonic())
-            seconds = min(_retry_after(response), 300.0)
-            warn(f"{problem_text(response, fmt)} lrs sends {name} again in {seconds:.0f} s (Ctrl-C stops it).")
+            seconds = min(_retry_after(response, waits), 300.0)
+            warn(f"{_waiting_said(response, fmt)} lrs sends {name} again in {seconds:.0f} s (Ctrl-C stops it).")
             time.sleep(seconds)
+            waits += 1
+            stalls += response.status_code == STALLED
             away = _what_was_away(response) or away
             kept |= _batch_kept_by(response)
             response = _sent(client, content, headers, name)
@@ -208,6 +225,12 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
             raise StillUnavailable(
                 f"{problem_text(response, fmt)} It was still so after {BUSY_PATIENCE_SECONDS // 60} minutes: nothing"
                 f" of {name} was kept; send it again later.",
+                response,
+            )
+        if response.status_code == STALLED:  # sent again once, and it stopped arriving again
+            raise StalledAgain(
+                f"{problem_text(response, fmt)} It stopped arriving again when lrs sent it once more: nothing of"
+                f" {name} was kept; send it again when the connection is steadier.",
                 response,
             )
         if response.status_code == 429:  # still too many waiting after the patience: said as any error answer
@@ -233,6 +256,18 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
 _AWAY_NAMED = (("Kafka", "Kafka"), ("PostgreSQL", "PostgreSQL"), ("learner key store", "the learner key store"))
 """What a 503 of ingest's may say was away (the broker, the batch store's database, the learner key store), and how
 it is named in `published as batch … once <it> was back`."""
+
+
+def _send_again(response: httpx.Response, stalls: int) -> bool:
+    """Whether the answer asks for the file again later: a 429 or 503 (nothing was kept), or a 408 while it has been
+    sent again after fewer than `STALLS_SENT_AGAIN` of them."""
+    return response.status_code in WAIT_AGAIN or (response.status_code == STALLED and stalls < STALLS_SENT_AGAIN)
+
+
+def _waiting_said(response: httpx.Response, fmt: BatchFormat) -> str:
+    """The answer lrs waits out before sending the file again, without a gateway page's "try again later": lrs does."""
+    said = problem_text(response, fmt)
+    return said.removesuffix("; try again later.") + "." if said.endswith("; try again later.") else said
 
 
 def _batch_kept_by(response: httpx.Response) -> set[str]:
@@ -374,10 +409,22 @@ def _shorter(seconds: float | None, bound: float) -> float:
     return bound if seconds is None else min(seconds, bound)
 
 
-def _retry_after(response: httpx.Response | None) -> float:
-    """Seconds to wait before asking again: the answer's Retry-After, else 2."""
-    said = response.headers.get("Retry-After", "") if response is not None else ""
-    return float(said) if said.isdigit() else 2.0
+def _retry_after(response: httpx.Response | None, waits: int = 0) -> float:
+    """Seconds to wait before asking again: the answer's Retry-After, in seconds or as an HTTP date (RFC 9110
+    §10.2.3: a gateway's, `Mon, 07 Dec 2026 22:45:00 GMT`; one past, or in a second, is 1 s); else 2 s, doubled for
+    each of the `waits` before it, up to `BACKOFF_LONGEST_SECONDS`."""
+    said = response.headers.get("Retry-After", "").strip() if response is not None else ""
+    if said.isdigit():
+        return float(said)
+    try:
+        moment = email.utils.parsedate_to_datetime(said) if said else None
+    except (TypeError, ValueError, IndexError):
+        moment = None
+    if moment is not None:
+        if moment.tzinfo is None:  # an HTTP date is in GMT; one written without a zone (`-0000`) is read so too
+            moment = moment.replace(tzinfo=UTC)
+        return max((moment - datetime.now(UTC)).total_seconds(), 1.0)
+    return min(2.0 * 2.0 ** min(waits, 16), BACKOFF_LONGEST_SECONDS)
 
 
 def summary(batch: dict[str, Any]) -> Text:
@@ -503,9 +550,25 @@ def write_csv(client: httpx.Client, batch_id: str, target: Path, only: str | Non
     return download(client, f"/v1/batches/{batch_id}/records.csv", target, {"status": only} if only else None)
 
 
-def resent_said(name: str, batch_id: str, key_given: bool) -> str:
+def resent_said(
+    name: str, batch_id: str, key_given: bool, status: str | None = None, follow_it: str | None = None
+) -> str:
     """A file (or an idempotency key) sent before answers its earlier batch: said so, and how to have it judged
-    again as a new batch, as the portal's "Send it again as a new batch" does."""
+    again as a new batch, as the portal's "Send it again as a new batch" does. Not while that batch is undecided
+    (`status` not final): a batch kept `received` (Kafka away) or `accepted` is published again by this very sending
+    (ingest's `_accept`), as the portal's "queued now" says, so it is on its way, and a new batch would be a second
+    one of the same file; `follow_it`: the command that follows it (None when lrs follows it itself, --wait)."""
+    if status is not None and status not in FINAL_STATES:
+        sent = (
+            f"this --idempotency-key was used before, for batch {batch_id}"
+            if key_given
+            else f"{name} was sent before, as batch {batch_id}"
+        )
+        follow = f" Follow it with: {follow_it}" if follow_it else ""
+        return (
+            f"{sent}, which is not decided yet ({status}): it is on its way, and nothing new was submitted. Do not"
+            f" send {name} as a new batch: it would be a second batch of the same records.{follow}"
+        )
     if key_given:
         return (
             f"this --idempotency-key was used before, for batch {batch_id}: nothing new was submitted. To send"
@@ -515,6 +578,12 @@ def resent_said(name: str, batch_id: str, key_given: bool) -> str:
         f"{name} was sent before, as batch {batch_id}: nothing new was submitted. To send the same file again as a"
         " new batch, add --idempotency-key with a value not used before (a new UUID, say)"
     )
+
+
+def _follow_command(ctx: typer.Context, arguments: str) -> str:
+    """`lrs ARGUMENTS` to the environment and with the key file this command was given (`Connection.command`)."""
+    given = ctx.find_root().obj
+    return given.command(arguments) if isinstance(given, Connection) else f"lrs {arguments}"
 
 
 SubmittedFiles = Annotated[
@@ -560,7 +629,8 @@ def submit_command(
     is a batch too: its id is printed, and why on stderr (exit status 1). A file over 6 MB is refused here, before
     anything is sent: no batch, no id, RS002 on stderr (exit status 1); so is a file whose format cannot be told
     (exit status 2). With --json, every refusal prints {"batch_id", "status": "refused", "refusal"}: batch_id null
-    for one refused here, or turned away (429, 503) for longer than lrs waits. FILE - is standard input.
+    for one refused here, or turned away (429, 503) for longer than lrs waits, or stalled twice (408: exit status 4).
+    FILE - is standard input.
 
     Several files are sent one after another, in the order given, each as one (with --wait, each waited for before
     the next is sent); each prints `FILE: BATCH_ID` (with --json, one JSON object a line, with "file" as given).
@@ -665,7 +735,9 @@ def _submit_one(
         raise
     if accepted["replay"]:
         name = check_command.file_name(file)
-        warn(resent_said(name, accepted["batch_id"], idempotency_key is not None))
+        follow_it = None if wait > 0 else _follow_command(ctx, f"batch status {accepted['batch_id']} --wait 60")
+        status = accepted.get("status")
+        warn(resent_said(name, accepted["batch_id"], idempotency_key is not None, status, follow_it))
     batch = None
     if not as_json:  # the id first: a wait cut short (the service away, Ctrl-C) must not lose the batch
         print_id(accepted["batch_id"])

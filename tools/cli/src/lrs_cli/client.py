@@ -61,7 +61,8 @@ class ExitCode(IntEnum):
     NOT_FINAL = 3  # the batch was still being decided when --wait ran out; a reset or replay still under way; a PLR
     # read after a batch a maintenance window holds (printed without it)
     UNREACHABLE = 4  # no answer from a service (or from the database `lrs credentials` uses), or an answer that it is
-    # unavailable for now (502, 503, 504: the service or a gateway in front of it): try again later
+    # unavailable for now (502, 503, 504: the service or a gateway in front of it), or that the request stopped
+    # arriving (408: nothing of it was kept): try again later
     KEY_REFUSED = 5  # the API key was refused (401: unknown, revoked or malformed; 403: not allowed that; a 403 that
     # refuses the request's content, `CONTENT_REFUSED`, is 1)
     INTERRUPTED = 130  # Ctrl-C (SIGINT)
@@ -87,9 +88,14 @@ def exit_code_of_answer(status_code: int, code: str | None = None) -> ExitCode:
         return ExitCode.FAILED
     if status_code in (401, 403):
         return ExitCode.KEY_REFUSED
-    if status_code in UNAVAILABLE:
+    if status_code in UNAVAILABLE or status_code == STALLED:
         return ExitCode.UNREACHABLE
     return ExitCode.FAILED
+
+
+STALLED = 408
+"""The request stopped arriving (ingest's upload idle deadline, or a gateway's body timeout): nothing of it was kept, and
+sending it again is safe, so it is the network's fault for now (exit status 4), not a refusal of what was sent (1)."""
 
 
 KEY_FILE_BYTES = 4_096
@@ -349,6 +355,12 @@ def problem_text(
                 f"a gateway in front of the LRS answered {response.status_code} ({said} from"
                 f" {response.request.url.copy_with(query=None)}): the service may be restarting; try again later."
             )
+        if response.status_code == STALLED:  # a gateway's body timeout: the request was not passed on whole
+            return (
+                f"a gateway in front of the LRS answered 408 ({said} from"
+                f" {response.request.url.copy_with(query=None)}): the request stopped arriving, so nothing of it was"
+                " kept; send it again."
+            )
         return (
             f"HTTP {response.status_code} from {response.request.url.copy_with(query=None)} ({said}), not the LRS's"
             " problem document: check the LRS_<SERVICE>_URL variables"
@@ -524,6 +536,8 @@ def unreachable_text(error: httpx.TransportError) -> str:
     where = f"{request.url.scheme}://{request.url.netloc.decode()}" if request is not None else "the service"
     if isinstance(error, (httpx.ReadTimeout, httpx.WriteTimeout)):
         return _unanswered_text(error, request, where)
+    if isinstance(error, BROKEN) and (request is None or unset_url_variable(request.url) is None):
+        return _broken_text(error, request, where)
     if (untrusted := untrusted_certificate(error)) is not None:
         host = request.url.netloc.decode() if request is not None else "the service"
         reason = untrusted.verify_message or untrusted.reason or str(untrusted)
@@ -615,6 +629,22 @@ def _unanswered_text(error: httpx.TimeoutException, request: httpx.Request | Non
     said = f"{silent}: it may be busy or waiting on its database"
     if request is None or request.method in ("GET", "HEAD", "OPTIONS"):
         return f"{said}; try again later"
+    if _uploads_a_batch(request):
+        return f"{said}. {batch_kept_unknown('Idempotency-Key' in request.headers)}"
+    return f"{said}. Whether it did what was asked is unknown: look before asking again"
+
+
+BROKEN = (httpx.ReadError, httpx.WriteError, httpx.CloseError, httpx.RemoteProtocolError)
+"""A connection that was made, then broke before the answer came (reset, closed by a proxy or a NAT timing out, an
+answer cut short); a connection never made is an `httpx.ConnectError` or `httpx.ConnectTimeout`."""
+
+
+def _broken_text(error: httpx.TransportError, request: httpx.Request | None, where: str) -> str:
+    """The service was reached, so its URL is right: asking whether it is sends the user the wrong way; and after a
+    write the request may have arrived whole and been done, so the user must learn whether to send it again."""
+    said = f"the connection to {where} broke before it answered ({str(error) or type(error).__name__})"
+    if request is None or request.method in ("GET", "HEAD", "OPTIONS"):
+        return f"{said}: try again"
     if _uploads_a_batch(request):
         return f"{said}. {batch_kept_unknown('Idempotency-Key' in request.headers)}"
     return f"{said}. Whether it did what was asked is unknown: look before asking again"
