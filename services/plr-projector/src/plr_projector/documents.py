@@ -38,6 +38,11 @@ class HistoryEntryView(_Described):
     achievement_provider_ukprn: str | None
     language_for_assessment: str | None
     credits: int | None
+    corrected_by_operator: bool = Field(
+        default=False,
+        description="true if the version was made from an operator's corrected copy of a parked event"
+        " (`lrs dlq retry --replacement`), not the event as the AO's batch sent it",
+    )
 
 
 class CentreLearningEvent(_Described):

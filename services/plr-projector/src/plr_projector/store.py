@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from lrs_contracts.dead_letters import peek_event
 from lrs_domain.identifiers import mask_uln
 from lrs_platform import parking
 from lrs_platform.database import where_given
@@ -57,7 +58,7 @@ from plr_projector.projection import (
     Stream,
     plr_learner,
 )
-from plr_projector.views import LearnerGroup
+from plr_projector.views import History, LearnerGroup
 
 LIVE_SCHEMA = "plr"
 # What a rebuild switch renames the live model to (`plr_retired_<rebuild id>`), kept until an operator drops it
@@ -935,9 +936,9 @@ class ReadModel:
             )
         return list(found.values()), None
 
-    async def history(
-        self, connection: asyncpg.Connection, ulns: Sequence[str], ao_id: str | None = None
-    ) -> dict[AchievementKeyTuple, list[HistoryEntry]]:
+    async def history(self, connection: asyncpg.Connection, ulns: Sequence[str], ao_id: str | None = None) -> History:
+        """The versions of the learner's achievements by key, marking those made from an operator's corrected copy
+        of a parked event (`corrected_by_operator`)."""
         rows = await connection.fetch(
             f"SELECT * FROM {self._q}.achievement_history WHERE uln = ANY($1::text[])"
             " AND ($2::text IS NULL OR ao_id = $2) ORDER BY uln, ao_id, qualification_number, award_date, version",
@@ -948,7 +949,8 @@ class ReadModel:
         for row in rows:
             entry = _history_from(row)
             grouped.setdefault((entry.uln, entry.ao_id, entry.qualification_number, entry.award_date), []).append(entry)
-        return grouped
+        event_ids = {entry.event_id for entries in grouped.values() for entry in entries}
+        return History(grouped, await corrected_by_operator(connection, ulns, event_ids) if event_ids else ())
 
     async def challenged(self, connection: asyncpg.Connection, achievement_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         rows = await connection.fetch(
@@ -1260,6 +1262,33 @@ async def operator_actions(connection: asyncpg.Connection) -> dict[Position, Ope
         (row["topic"], row["partition"], row["offset"]): OperatorAction(row["action"], row["replacement"])
         for row in rows
     }
+
+
+_DIGIT_ESCAPE = b"\\u003"  # how JSON escapes a digit: a ULN spelt with one is not found as its bytes
+
+
+async def corrected_by_operator(
+    connection: asyncpg.Connection, ulns: Sequence[str], event_ids: Collection[uuid.UUID]
+) -> frozenset[uuid.UUID]:
+    """Which of `event_ids`, events about the learner's `ulns`, the projector applied as an operator's corrected copy
+    of the parked event (`lrs dlq retry --replacement`): the copy, kept for good in `operator_actions`, carries the
+    parked event's id. The copies are stored as bytes, with no column to index, so one statement reads only those
+    whose bytes name one of the ULNs or spell a digit as a JSON escape (`naming_one_of`; other escapes, of a name's
+    accents, say, do not count), and their event ids are read here. The copies are an operator's mends of poisons,
+    few, however many versions the learner has."""
+    rows = await connection.fetch(
+        f"SELECT replacement FROM {OPS_SCHEMA}.operator_actions"
+        f" WHERE action = 'replace' AND replacement IS NOT NULL AND {naming_one_of('replacement', '$1', '$2')}",
+        list(ulns),
+        _DIGIT_ESCAPE,
+    )
+    wanted = set(event_ids)
+    found: set[uuid.UUID] = set()
+    for row in rows:
+        event_id, _ = peek_event(row["replacement"])
+        if event_id is not None and (corrected := uuid.UUID(event_id)) in wanted:
+            found.add(corrected)
+    return frozenset(found)
 
 
 async def record_operator_action(

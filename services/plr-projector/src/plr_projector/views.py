@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,7 +99,23 @@ def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def history_view(entries: Iterable[HistoryEntry]) -> list[dict[str, Any]]:
+class History(dict[tuple[str, str, str, Any], list[HistoryEntry]]):
+    """An achievement's versions by its key (`ReadModel.history`), and the event ids of the versions made from an
+    operator's corrected copy of a parked event (`lrs dlq retry --replacement`): each is shown as such, for the
+    copy, not the AO, wrote what the version says."""
+
+    def __init__(
+        self,
+        versions: Mapping[tuple[str, str, str, Any], list[HistoryEntry]] | None = None,
+        corrected_by_operator: Collection[uuid.UUID] = (),
+    ) -> None:
+        super().__init__(versions or {})
+        self.corrected_by_operator = frozenset(corrected_by_operator)
+
+
+def history_view(
+    entries: Iterable[HistoryEntry], corrected_by_operator: Collection[uuid.UUID] = frozenset()
+) -> list[dict[str, Any]]:
     return [
         {
             "version": entry.version,
@@ -114,6 +130,7 @@ def history_view(entries: Iterable[HistoryEntry]) -> list[dict[str, Any]]:
             "achievement_provider_ukprn": entry.ukprn,
             "language_for_assessment": entry.language_for_assessment,
             "credits": entry.credits,
+            "corrected_by_operator": entry.event_id in corrected_by_operator,
         }
         for entry in sorted(entries, key=lambda entry: entry.version)
     ]
@@ -195,6 +212,7 @@ def learning_events(
     """
     include_withdrawn = include_withdrawn and audience.may_include_withdrawn
     include_history = include_history and audience.may_include_history
+    corrected = history.corrected_by_operator if isinstance(history, History) else frozenset()
     live_ao_qans = {row.qualification_number for row in achievements if not row.withdrawn}
     supporting: dict[str, list[dict[str, Any]]] = {}
     events: list[dict[str, Any]] = []
@@ -216,7 +234,7 @@ def learning_events(
                 supporting.get(row.qualification_number, []), key=lambda item: item["id"]
             )
         if include_history:
-            view["history"] = history_view(history.get(row.key, []))
+            view["history"] = history_view(history.get(row.key, []), corrected)
         events.append(view)
     events.sort(key=lambda item: (item["achievement_award_date"] or "", item["subject_code"], item["id"]), reverse=True)
     return events

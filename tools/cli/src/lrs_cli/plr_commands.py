@@ -155,6 +155,8 @@ def _results_table(events: list[dict[str, Any]], several_ulns: bool = False) -> 
             by_batch = f" by batch {batch_id[:8]}" if (batch_id := version.get("batch_id")) else ""
             if by_batch and (line := version.get("line")) is not None:
                 by_batch += f", line {line}"
+            if version.get("corrected_by_operator"):  # the operator's copy of a parked event wrote it, not the batch
+                by_batch += ", corrected by an operator"
             listing.add_row(
                 "",
                 Text(f"  v{version['version']} {version['change']} {occurred}{by_batch}"),
