@@ -106,8 +106,8 @@ async def test_one_download_more_than_a_caller_may_have_sent_at_once_is_answered
         problem = busy.json()
         assert (problem["code"], problem["limit"], problem["retry_after"]) == ("TOO_MANY_REQUESTS", PER_CALLER, 5)
         assert problem["detail"] == (
-            "2 downloads of batch results for you are being sent at the moment, as many as may be at once: download"
-            " this one again in 5 seconds."
+            "You already have 2 downloads of batch results under way, as many as may be at once: download this one"
+            " again in 5 seconds."
         )
 
         # another caller is not held by this one's downloads

@@ -727,6 +727,16 @@ CorrectingBatchesCaller = Annotated[Principal, Depends(_correcting_batches_calle
             },
         },
         **problem_responses(401, 403, 404, 409, 410, 422, 429, 503),
+        404: problem_responses(404)[404]
+        | {
+            "description": "ACHIEVEMENT_NOT_ON_RECORD: no achievement an awarding organisation recorded with this id"
+            " is on the learner's record (unknown and another learner's are not told apart)"
+        },
+        422: problem_responses(422)[422]
+        | {
+            "description": "ACHIEVEMENT_OF_ANOTHER_AO: `ao_id` names another AO than the one that recorded the"
+            " achievement. Or the body is not a challenge (INVALID_REQUEST, MALFORMED_REQUEST)"
+        },
     },
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
@@ -859,7 +869,14 @@ async def correcting_batches(
 @router.post(
     "/{challenge_id}/acknowledge",
     summary="Acknowledge a challenge (the owning AO)",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409)
+    | {
+        409: problem_responses(409)[409]
+        | {
+            "description": "CHALLENGE_NOT_IN_THAT_STATE: the challenge is not open (acknowledged already, resolved or"
+            " withdrawn: `state` says which); nothing was changed"
+        }
+    },
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def acknowledge_challenge(

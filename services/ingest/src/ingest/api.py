@@ -3,6 +3,7 @@ they translate HTTP to the use cases in `service` and the answers in `views`."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime
 from starlette.requests import ClientDisconnect
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from ingest import maintenance_api
 from ingest.config import IngestSettings
@@ -94,6 +95,8 @@ XSD_NAME = "achievement-batch.xsd"
 _log = get_logger("ingest.api")
 
 _PROBLEM_REF = {"$ref": PROBLEM_SCHEMA_REF}
+TWO_IDEMPOTENCY_KEYS = "Idempotency-Key was sent more than once: send one."
+
 _DESCRIPTIONS = {
     400: "The request is unusable (e.g. a malformed Idempotency-Key)",
     401: "No API key, or an unknown or revoked one",
@@ -309,6 +312,10 @@ StoredStatus = Literal["received", "accepted", "validating", "completed", "faile
                 429,
                 503,
                 descriptions={
+                    400: "MALFORMED_REQUEST: the Idempotency-Key is not 1 to 255 visible ASCII characters, or was sent"
+                    " more than once; nothing of the file was read or kept",
+                    403: "BATCH_OF_ANOTHER_AO: the batch's header names another AO than the calling one; nothing of it"
+                    " was kept. Or FORBIDDEN: the key is not an AO's (a learner's or a provider's)",
                     408: "Nothing of the file arrived for `INGEST_UPLOAD_IDLE_SECONDS` (30 s by default): ingest stopped"
                     " waiting, kept nothing of it and closes the connection (decision 0185). Send it again",
                     429: _DESCRIPTIONS[429]
@@ -341,6 +348,8 @@ async def submit_batch(
     ] = None,
 ) -> JSONResponse:
     _refuse_who_may_not_submit(principal)  # as `Submitter` did, for a call that is not a request
+    if len(request.headers.getlist("Idempotency-Key")) > 1:  # one Item: which of two was meant is not ours to pick
+        raise InvalidIdempotencyKey(TWO_IDEMPOTENCY_KEYS)
     key = normalise_idempotency_key(idempotency_key)
     too_large = declared_too_large(request.headers.get("content-length"))
     waiting = await _records_waiting_at_the_limit(principal, batches, settings, key)
@@ -846,7 +855,8 @@ async def download_records(
         raise _not_decided(batch_id, status_shown(await maintenance.closure(), batch_status))
     filename = records_csv_filename(batch_id, settings.environment)
     # The CSV is built a slice at a time on the event loop while it is sent: a caller's downloads at once are bounded,
-    # as its uploads are, and each keeps its place until its last byte is sent or its client has gone.
+    # as its uploads are, and each keeps its place until its last byte is sent, its client has gone or its client has
+    # taken nothing of it for the idle deadline of uploads (`INGEST_UPLOAD_IDLE_SECONDS`).
     place = ExitStack()
     try:
         place.enter_context(downloads.admit(_caller(principal)))
@@ -856,6 +866,8 @@ async def download_records(
         return _SentInPlace(
             place,
             _records_csv(batches, batch_id, batch_status, status.value if status else None, format_of(row), code),
+            idle_seconds=settings.upload_idle_seconds,
+            said={"batch_id": str(batch_id), "caller_kind": principal.kind.value},
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
@@ -878,17 +890,79 @@ def _not_decided(batch_id: uuid.UUID, shown: BatchStatus) -> ProblemError:
 
 class _SentInPlace(StreamingResponse):
     """A streamed answer that holds its caller's place in a gate (`place`, entered) until it is sent, its client has
-    gone or its sending failed: the route returns before its body is built, so the place cannot be the route's."""
+    gone or its sending failed: the route returns before its body is built, so the place cannot be the route's.
 
-    def __init__(self, place: ExitStack, content: AsyncIterator[str], **options: Any) -> None:
+    Each piece (`SENT_PIECE` bytes at most) must be taken within `idle_seconds`, as each piece of an upload must arrive
+    within them: a client that stopped reading but kept its connection open (a hung script, a laptop asleep) held its
+    place for as long as the connection stayed open, and a caller's downloads were all refused 429 meanwhile. Pieces
+    far smaller than a slice of the CSV make the deadline one for a reader that stopped, not for a slow one: a reader
+    taking a few KB a second keeps its download. A download that stalls is logged `download_stalled` (with `said`: no
+    personal data) and ended unfinished, its place given back: the server closes the connection, and its client,
+    seeing the answer end before its last chunk, does not take the part sent for the whole file."""
+
+    def __init__(
+        self,
+        place: ExitStack,
+        content: AsyncIterator[str],
+        *,
+        idle_seconds: float,
+        said: dict[str, str],
+        **options: Any,
+    ) -> None:
         super().__init__(content, **options)
         self._place = place
+        self._idle_seconds = idle_seconds
+        self._said = said
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stalled = False
+
+        async def within_deadline(message: Message) -> None:
+            nonlocal stalled
+            for piece in _pieces(message):
+                try:
+                    async with asyncio.timeout(self._idle_seconds):  # no task a piece, as `wait_for` would make
+                        await send(piece)
+                except TimeoutError:
+                    stalled = True
+                    raise _DownloadStalled from None
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, within_deadline)
+        except Exception:
+            if not stalled:
+                raise
         finally:
             self._place.close()
+        if stalled:
+            # returned unfinished, so the server closes the connection: no last chunk says the file is whole
+            _log.info("download_stalled", idle_seconds=self._idle_seconds, **self._said)
+
+
+class _DownloadStalled(Exception):
+    """A piece of a download was not taken within its idle deadline."""
+
+
+SENT_PIECE = 64 * 1024
+"""The most of a download sent in one piece, each within the idle deadline: the server waits before a piece until
+what it holds of the ones before has mostly gone (uvicorn: below 16 KiB of 64), so a reader is cut only if it took
+less than about two pieces in the deadline, not a whole slice of the CSV (~0.5 MB of 1,000 records)."""
+
+
+def _pieces(message: Message) -> list[Message]:
+    """`message`, its body cut into pieces of `SENT_PIECE` bytes at most; only the last says whether more follows."""
+    body = message.get("body", b"")
+    if message["type"] != "http.response.body" or len(body) <= SENT_PIECE:
+        return [message]
+    cuts = range(0, len(body), SENT_PIECE)
+    return [
+        {
+            **message,
+            "body": body[at : at + SENT_PIECE],
+            "more_body": True if at + SENT_PIECE < len(body) else message.get("more_body", False),
+        }
+        for at in cuts
+    ]
 
 
 def _too_many_downloads(busy: TooManyUploads, settings: IngestSettings) -> ProblemError:
@@ -898,8 +972,8 @@ def _too_many_downloads(busy: TooManyUploads, settings: IngestSettings) -> Probl
     problem = ProblemError(
         429,
         "Too many downloads at once",
-        f"{busy.limit:,} downloads of batch results for you are being sent at the moment, as many as may be at once:"
-        f" download this one again in {retry_after} seconds.",
+        f"You already have {busy.limit:,} downloads of batch results under way, as many as may be at once: download"
+        f" this one again in {retry_after} seconds.",
         ProblemCode.TOO_MANY_REQUESTS,
         limit=busy.limit,
         retry_after=retry_after,

@@ -150,6 +150,7 @@ class OneBatchOfOneRecord:
 @dataclass(frozen=True)
 class LiveSettings:
     environment: Environment = Environment.LIVE
+    upload_idle_seconds: float = 30.0  # a results download's send deadline
 
 
 @pytest.mark.parametrize(

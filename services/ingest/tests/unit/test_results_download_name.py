@@ -23,6 +23,7 @@ from lrs_platform.identity import Principal
 @dataclass(frozen=True)
 class Settings:
     environment: Environment
+    upload_idle_seconds: float = 30.0  # a results download's send deadline
 
 
 class OneDecidedBatch:

@@ -28,6 +28,7 @@ from lrs_platform.maintenance import Closure
 @dataclass(frozen=True)
 class Settings:
     environment: Environment
+    upload_idle_seconds: float = 30.0  # a results download's send deadline
 
 
 class Paused(MaintenanceStore):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -171,7 +171,7 @@ async def _check_centre_grade(grade: str | None, qan: ParsedQan) -> None:
         " them is put on the log (a report sent before the erasure under the same `Idempotency-Key` is named in"
         " `report_id`: it was taken). The same `Idempotency-Key` with the same report answers the first report again"
         " (202, same `report_id`); with another report it is refused (409 `IDEMPOTENCY_KEY_REUSED`, naming the first in `report_id`); a key that is not 1 to 255 visible"
-        " ASCII characters is 400."
+        " ASCII characters, or a key sent twice, is 400."
         " A report is judged by a batch's record rules where they apply to it, each refusal 422 with the rule's code"
         " and words: a badly formed qualification number `RV006`; an award date in the future `RV008`,"
         " before 1 September 2006 `RV007`; a failed QCF result `RV010` (grade `Fail`, `U` or `X` of a QCF unit"
@@ -188,6 +188,7 @@ async def _check_centre_grade(grade: str | None, qan: ParsedQan) -> None:
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def report_centre_achievement(
+    request: Request,
     body: CentreAchievementCreate,
     principal: ProviderCaller,
     projector: ProjectorDep,
@@ -200,6 +201,8 @@ async def report_centre_achievement(
         ),
     ] = None,
 ) -> JSONResponse:
+    if len(request.headers.getlist("Idempotency-Key")) > 1:  # one Item: which of two was meant is not ours to pick
+        raise ProblemError(400, "Invalid Idempotency-Key", "Idempotency-Key was sent more than once: send one.")
     try:
         key = idempotency_key_of(idempotency_key)
     except UnusableIdempotencyKey as error:

@@ -72,6 +72,12 @@ def credential_signing_of(request: Request) -> CredentialSigning:
 CredentialSigningDep = Annotated[CredentialSigning, Depends(credential_signing_of)]
 
 
+_SIGNING_UNAVAILABLE = (
+    "CREDENTIAL_SIGNING_UNAVAILABLE: credentials cannot be signed now (signing is not configured on the projector,"
+    " or its key cannot be used; `detail` says which); nothing was signed or changed. Or the database is unavailable"
+)
+
+
 def _signing_unavailable(error: CredentialKeyError) -> ProblemError:
     return ProblemError(
         503, "Credential signing unavailable", error.detail, code=ProblemCode.CREDENTIAL_SIGNING_UNAVAILABLE
@@ -94,7 +100,12 @@ class PlrCredential(BaseModel):
     " (then a Final one has the status `Failed`, never `Completed`); a grade X, no result, never is (decision 0050)."
     " No credential is signed for a learner erased under any of their ULNs, whoever asks (410 `LEARNER_ERASED`):"
     " a credential is made to be handed on, and their record is not to be handed on any more.",
-    responses=problem_responses(401, 403, 404, 409, 410, 422, 503),
+    responses=problem_responses(401, 403, 404, 409, 410, 422, 503)
+    | {
+        404: problem_responses(404)[404]
+        | {"description": "PLR_HAS_NO_ACHIEVEMENTS: the learner has no achievement to put in a credential"},
+        503: problem_responses(503)[503] | {"description": _SIGNING_UNAVAILABLE},
+    },
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def export_plr_credential(
@@ -253,7 +264,8 @@ class CredentialKeyRotation(BaseModel):
     " `active_key_id`, `rotated_by` and `rotated_at` (all three left out when no key is active). Without a body, or without"
     " `expected_active`, the active key is rotated, whichever it is.",
     response_model=CredentialKeyRotated,
-    responses=problem_responses(409, 422, 503),
+    responses=problem_responses(409, 422, 503)
+    | {503: problem_responses(503)[503] | {"description": _SIGNING_UNAVAILABLE}},
     openapi_extra=operator_scope(OperatorScope.KEYS),
 )
 async def rotate_credential_keys(

@@ -253,7 +253,15 @@ async def _plr_document(
         " `RV003`."
     ),
     response_model=None,  # the document `views` builds, described (not rebuilt) by `PersonalLearningRecord`
-    responses={200: {"model": PersonalLearningRecord}, **problem_responses(401, 403, 404, 409, 410, 422, 503)},
+    responses={
+        200: {"model": PersonalLearningRecord},
+        **problem_responses(401, 403, 404, 409, 410, 422, 503),
+        404: problem_responses(404)[404]
+        | {
+            "description": "LEARNER_NOT_FOUND: a learner's or a provider's read of a ULN with no record at all (not"
+            " registered, no achievements, no centre reports)"
+        },
+    },
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def read_plr(

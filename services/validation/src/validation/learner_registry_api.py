@@ -424,6 +424,11 @@ def _refuse_mistyped(*ulns: str) -> None:
     responses={
         200: {"model": LearnersRegistered, "description": "already registered with these details: nothing changed"},
         **problem_responses(401, 403, 409, 410, 422, 503),
+        409: problem_responses(409)[409]
+        | {
+            "description": "LEARNER_ALREADY_REGISTERED: the ULN is registered with other details, or the calling"
+            " provider's own registration of it does not link it to the learner; nothing was changed"
+        },
     },
     openapi_extra=json_body(LearnerRegistration) | operator_scope(OperatorScope.REGISTRY),
 )
