@@ -893,7 +893,8 @@ PROBLEM_CODE_EXPLANATIONS: dict[str, CodeExplanation] = {
         meaning="The request could not be read at all: its body is not UTF-8 (a body in UTF-16 or UTF-32 is named so,"
         " and so is the first byte that is not UTF-8; a UTF-8 byte order mark before the JSON is left out, as a batch"
         " file's is), or not JSON (or JSON naming a key twice in one object, which readers take each their own way), or a header or parameter it needs is"
-        " malformed. Nothing was changed",
+        " malformed (an `Idempotency-Key` that is not 1 to 255 visible ASCII characters, or one sent twice). Nothing was"
+        " changed",
         example='a JSON body holding the byte 0xFF; a body cut short by the client; {"resolution": "upheld",'
         ' "resolution": "rejected"}',
         source="RFC 9110 (400 Bad Request)",
