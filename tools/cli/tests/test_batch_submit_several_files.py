@@ -155,3 +155,25 @@ def test_one_file_prints_its_id_alone_as_before(
     code = _submit(_Ingest(), *_files(tmp_path, "Lily"), monkeypatch=monkeypatch)
 
     assert (code, capsys.readouterr().out) == (ExitCode.OK, f"{_id(1)}\n")
+
+
+class _BreakingIngest(_Ingest):
+    """Breaks the connection on any file whose content says BREAK, after it went up."""
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        if b"BREAK" in request.read():
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        return super()._answer(request)
+
+
+def test_with_json_a_file_whose_connection_broke_still_prints_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest = _BreakingIngest()
+    files = _files(tmp_path, "one", "BREAK", "three")
+
+    assert _submit(ingest, "--json", *files, monkeypatch=monkeypatch) == ExitCode.UNREACHABLE
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["file"], line["batch_id"]) for line in lines] == [(files[0], _id(1)), (files[1], None)]
+    assert "error" in lines[1]

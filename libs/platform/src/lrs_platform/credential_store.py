@@ -112,7 +112,7 @@ def token_environment(token: str) -> Environment | None:
     return None
 
 
-_KEY_ID = re.compile(r"[0-9a-f]{16}")  # `issue` makes them so
+KEY_ID = re.compile(r"[0-9a-f]{16}")  # `issue` makes them so
 
 
 def key_id_of(token: str) -> str | None:
@@ -122,7 +122,7 @@ def key_id_of(token: str) -> str | None:
     if environment is None:
         return None
     key_id = token.removeprefix(_TOKEN_PREFIXES[environment]).partition("_")[0]
-    return key_id if _KEY_ID.fullmatch(key_id) else None
+    return key_id if KEY_ID.fullmatch(key_id) else None
 
 
 def _split_token(token: str, environment: Environment) -> tuple[str, str] | None:

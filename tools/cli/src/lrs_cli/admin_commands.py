@@ -31,8 +31,8 @@ from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
 from lrs_contracts.text import shown_on_one_line
 from lrs_domain.reference_files import load_register
-from lrs_platform.credential_store import _KEY_ID as KEY_ID  # the store's own: as `issue` makes them
 from lrs_platform.credential_store import (
+    KEY_ID,  # the store's own: as `issue` makes them
     MAX_LABEL_CHARACTERS,
     SESSION_KEY_LABEL,
     CredentialStore,

@@ -233,8 +233,12 @@ def submit(connection: Connection, file: str, idempotency_key: str | None) -> di
                 f" {name} was kept; send it again when the connection is steadier.",
                 response,
             )
-        if response.status_code == 429:  # still too many waiting after the patience: said as any error answer
-            raise TurnedAway(problem_text(response), response)
+        if response.status_code == 429:  # still too many waiting after the patience
+            raise TurnedAway(
+                f"{problem_text(response)} It was still so after {BUSY_PATIENCE_SECONDS // 60} minutes: nothing of"
+                f" {name} was kept; send it again later.",
+                response,
+            )
         if response.status_code in (413, 422):
             said = problem_text(response, fmt)
             if hint := mislabelled_hint(name, response):
@@ -675,7 +679,9 @@ def _submit_each(ctx: typer.Context, files: list[str], wait: float, *, keep_goin
         except KeyboardInterrupt:
             _not_sent(files[number + 1 :], "interrupted")
             raise
-        except (httpx.HTTPError, OSError):  # said as for one file (main), with what was not sent
+        except (httpx.HTTPError, OSError) as error:  # said as for one file (main), with what was not sent
+            if as_json and not printed:
+                each({"batch_id": None, "error": str(error) or type(error).__name__})
             _not_sent(files[number + 1 :], f"stopped at {file}")
             raise
         sent = number + 1

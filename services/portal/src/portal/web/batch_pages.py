@@ -521,8 +521,8 @@ class _SentOn(StreamingResponse):
             await super().__call__(scope, receive, send)
         except httpx.HTTPError as error:
             # the service broke off partway: raised on, for uvicorn to close the browser's connection without the
-            # body's last chunk (a failed download, not a short file). Starlette's BaseHTTPMiddleware, which
-            # bootstrap's `_security_headers` is, still ends the body as if whole: it must become plain ASGI for this
+            # body's last chunk (a failed download, not a short file); every middleware on the way is plain ASGI
+            # (bootstrap's `_SecurityHeaders`), which lets it through unended
             _log.warning("download_broken", error=type(error).__name__)
             raise
         finally:
