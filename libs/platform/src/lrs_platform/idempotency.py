@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 _USABLE_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+# The header is one Item: a request sending it twice (a proxy or client library appending headers) is refused with this
+SENT_TWICE = "Idempotency-Key was sent more than once: send one."
 
 
 class UnusableIdempotencyKey(ValueError):

@@ -81,6 +81,7 @@ from lrs_platform.http import (
     finish_document,
     keyring_problem,
 )
+from lrs_platform.idempotency import SENT_TWICE
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
@@ -95,7 +96,6 @@ XSD_NAME = "achievement-batch.xsd"
 _log = get_logger("ingest.api")
 
 _PROBLEM_REF = {"$ref": PROBLEM_SCHEMA_REF}
-TWO_IDEMPOTENCY_KEYS = "Idempotency-Key was sent more than once: send one."
 
 _DESCRIPTIONS = {
     400: "The request is unusable (e.g. a malformed Idempotency-Key)",
@@ -349,7 +349,7 @@ async def submit_batch(
 ) -> JSONResponse:
     _refuse_who_may_not_submit(principal)  # as `Submitter` did, for a call that is not a request
     if len(request.headers.getlist("Idempotency-Key")) > 1:  # one Item: which of two was meant is not ours to pick
-        raise InvalidIdempotencyKey(TWO_IDEMPOTENCY_KEYS)
+        raise InvalidIdempotencyKey(SENT_TWICE)
     key = normalise_idempotency_key(idempotency_key)
     too_large = declared_too_large(request.headers.get("content-length"))
     waiting = await _records_waiting_at_the_limit(principal, batches, settings, key)

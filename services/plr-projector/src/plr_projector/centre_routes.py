@@ -24,7 +24,7 @@ from lrs_domain.reference_files import load_catalogue
 from lrs_domain.rules import check_award_date, check_grade, is_qcf
 from lrs_platform.authentication import CurrentPrincipal
 from lrs_platform.clock import today_in_england
-from lrs_platform.idempotency import UnusableIdempotencyKey, idempotency_key_of
+from lrs_platform.idempotency import SENT_TWICE, UnusableIdempotencyKey, idempotency_key_of
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import ProblemError, problem_responses
@@ -202,7 +202,7 @@ async def report_centre_achievement(
     ] = None,
 ) -> JSONResponse:
     if len(request.headers.getlist("Idempotency-Key")) > 1:  # one Item: which of two was meant is not ours to pick
-        raise ProblemError(400, "Invalid Idempotency-Key", "Idempotency-Key was sent more than once: send one.")
+        raise ProblemError(400, "Invalid Idempotency-Key", SENT_TWICE)
     try:
         key = idempotency_key_of(idempotency_key)
     except UnusableIdempotencyKey as error:
