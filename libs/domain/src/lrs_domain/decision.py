@@ -11,7 +11,8 @@ Public API:
 - `rejected_of(rejected, total)` — RS005's count in words (`1 of 1 record was rejected`).
 
 Every record is judged against the achievements as they were before the batch (DOMAIN.md §7), so
-the records of one batch never see each other except through RV020. A record changes at most one
+the records of one batch never see each other except through RV020, and WV005, which names only the Provisional
+results no other accepted record of the batch withdraws or supersedes (decision 0199). A record changes at most one
 achievement and at most one record per achievement can be accepted, so each accepted record yields
 at most one event and `new_states` holds one state per changed achievement.
 """
@@ -21,13 +22,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from lrs_contracts.batch import BatchHeader, JobType, RecordAction, SubmittedRecord
-from lrs_contracts.codes import BatchCode
+from lrs_contracts.codes import BatchCode, WarningCode
 from lrs_contracts.envelope import LRS_NAMESPACE
 from lrs_contracts.outcomes import BatchCounts, Finding, RecordOutcome, RecordStatus
 from lrs_contracts.plr import (
@@ -58,6 +59,8 @@ from lrs_domain.rules import (
     new_achievement_warnings,
     not_ordered_by_uln,
     order_findings,
+    provisional_not_superseded,
+    provisionals_beside,
     register_findings_excused,
     status_for,
 )
@@ -71,6 +74,9 @@ _tuple_new = tuple.__new__
 _ACCEPTED, _REJECTED, _NO_OP_STATUS = RecordStatus.ACCEPTED, RecordStatus.REJECTED, RecordStatus.NO_OP
 _NO_OP, _RECORD = Change.NO_OP, Change.RECORD
 _CREATE = RecordAction.CREATE
+_PROVISIONAL_NOT_SUPERSEDED = WarningCode.PROVISIONAL_NOT_SUPERSEDED.value
+# what an accepted record does to a live Provisional that leaves it no longer beside a Final (WV005)
+_ENDS_PROVISIONAL = frozenset({Change.WITHDRAW, Change.SUPERSEDE})
 # `trusted` is given every field of a model, its event type too
 _RECORDED = event_type_of(AchievementRecorded)
 _UPDATED = event_type_of(AchievementUpdated)
@@ -174,9 +180,11 @@ def decide_batch(
 
 @dataclass(frozen=True, slots=True)
 class JudgedChunk:
-    """Some records of a batch, each judged on its own (`BatchJudging.judge`)."""
+    """Some records of a batch, each judged on its own (`BatchJudging.judge`). `provisionals`: for each record (by
+    line) given WV005, the live Provisional results it leaves beside it, which the batch's other records may end."""
 
     records: tuple[_Judged, ...]
+    provisionals: Mapping[int, tuple[AchievementState, ...]] = field(default_factory=dict)
 
     def events(self) -> Iterator[AchievementEvent]:
         """The events of its records that the rest of the batch may still reject (RV020, RS005)."""
@@ -228,11 +236,16 @@ class BatchJudging:
             merges=reference.merges,
             memo=self._memo,
         )
-        return JudgedChunk(_judge_records(records, context, existing, self._events.of))
+        provisionals: dict[int, tuple[AchievementState, ...]] = {}
+        return JudgedChunk(_judge_records(records, context, existing, self._events.of, provisionals), provisionals)
 
     def finish(self, batch: SubmittedBatch, chunks: Iterable[JudgedChunk]) -> BatchDecision:
         """The decision on `batch` (this one, of its AO and job type), whose records are those of `chunks`."""
-        verdicts = _verdicts([judged for chunk in chunks for judged in chunk.records])
+        chunks = tuple(chunks)
+        verdicts = _verdicts(
+            [judged for chunk in chunks for judged in chunk.records],
+            {line: found for chunk in chunks for line, found in chunk.provisionals.items()},
+        )
         counts = _count(verdicts)
         failure = _failure(counts)
         # No-ops name the achievement they left alone; accepted records name the one they changed.
@@ -316,9 +329,11 @@ def _judge_records(
     context: RuleContext,
     existing: ExistingAchievements | None,
     event_of: Callable[[JudgedRecord, Change | None, AchievementState | None], AchievementEvent] | None = None,
+    provisionals: dict[int, tuple[AchievementState, ...]] | None = None,
 ) -> tuple[_Judged, ...]:
     """`existing` None means achievement state is unknown (offline): the state rules are skipped.
-    `event_of` gives the event of a record that passed every rule here (none offline)."""
+    `event_of` gives the event of a record that passed every rule here (none offline); `provisionals` is given, by
+    line, the live Provisional results each record given WV005 leaves beside it (`JudgedChunk`)."""
     judged_records: list[_Judged] = []
     append = judged_records.append
     job_type, merges = context.job_type, context.merges
@@ -338,6 +353,8 @@ def _judge_records(
                     found = new_achievement_warnings(job_type, address, target, states)
                     if found:
                         judged = judged._replace(warnings=judged.warnings + found)
+                        if provisionals is not None and found[-1].code == _PROVISIONAL_NOT_SUPERSEDED:
+                            provisionals[judged.record.line] = provisionals_beside(address, states)
         if judged.errors and (existing is None or target is not None):  # seldom: a rejected record
             judged = register_findings_excused(judged)
         event = None
@@ -350,8 +367,11 @@ def _judge_records(
 _LINE_OF = attrgetter("judged.record.line")  # no Python call a record
 
 
-def _verdicts(judged_records: Iterable[_Judged]) -> tuple[_Verdict, ...]:
-    """Each record's verdict, in line order, with the findings about its place in the batch."""
+def _verdicts(
+    judged_records: Iterable[_Judged], provisionals: Mapping[int, tuple[AchievementState, ...]] | None = None
+) -> tuple[_Verdict, ...]:
+    """Each record's verdict, in line order, with the findings about its place in the batch. `provisionals`: the
+    live Provisional results each record given WV005 leaves beside it, by line (`JudgedChunk`)."""
     ordered = sorted(judged_records, key=_LINE_OF)
     out_of_order_line = first_line_out_of_uln_order([each.judged.record for each in ordered])
     first_line_of: dict[AchievementAddress, int] = {}
@@ -383,7 +403,35 @@ def _verdicts(judged_records: Iterable[_Judged]) -> tuple[_Verdict, ...]:
         if len(warnings) > 1:  # `order_findings` keeps fewer than two as they are
             warnings = order_findings(warnings)
         append(_tuple_new(_Verdict, (judged, status, errors, warnings, change, target, event)))
+    if provisionals:  # seldom: a record given WV005
+        _provisionals_left(verdicts, provisionals)
     return tuple(verdicts)
+
+
+def _provisionals_left(verdicts: list[_Verdict], provisionals: Mapping[int, tuple[AchievementState, ...]]) -> None:
+    """WV005 names only the Provisional results no other accepted record of the batch withdraws or supersedes (a Final
+    at the Provisional's own date), and is dropped when it names none: the batch already does what it advises."""
+    ended = {
+        verdict.target.achievement_id
+        for verdict in verdicts
+        if verdict.status is _ACCEPTED and verdict.change in _ENDS_PROVISIONAL and verdict.target is not None
+    }
+    if not ended:
+        return
+    for index, verdict in enumerate(verdicts):
+        beside = provisionals.get(verdict.judged.record.line)
+        if not beside:
+            continue
+        left = [state.key.award_date for state in beside if state.achievement_id not in ended]
+        if len(left) == len(beside):
+            continue
+        reworded = (provisional_not_superseded(left),) if left else ()
+        warnings = tuple(
+            kept
+            for finding in verdict.warnings
+            for kept in (reworded if finding.code == _PROVISIONAL_NOT_SUPERSEDED else (finding,))
+        )
+        verdicts[index] = verdict._replace(warnings=warnings)
 
 
 def _states_at(

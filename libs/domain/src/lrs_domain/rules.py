@@ -5,7 +5,8 @@ Public API:
 - `RuleContext`, `judge_record(record, context) -> JudgedRecord` — every rule that needs no
   achievement state, shared by the batch decider and the offline checker;
 - `judge_against_state(...) -> StateVerdict` — the state rules (RV012-RV017) for one record, and
-  `new_achievement_warnings(...)` — the warnings on a Create it accepts beside the AO's other states (WV004, WV005);
+  `new_achievement_warnings(...)` — the warnings on a Create it accepts beside the AO's other states (WV004, WV005),
+  with WV005's parts (`provisionals_beside`, `provisional_not_superseded`) for the decider to judge over the batch;
 - `duplicate_in_batch(...)`, `not_ordered_by_uln()` — the two batch-position findings (RV020, WV002);
 - `exceeds_rejection_threshold(rejected, total)` — the RS005 arithmetic, and `rejected_share_shown(rejected,
   total)` — the rejected share as people read it, on the same side of 30% as the decision;
@@ -427,29 +428,45 @@ def verify_learner(
     The learner matches if the details match the ULN's own registration or that of any registered
     ULN it was merged into.
     """
+    recorded_uln, found, _ = _verified(uln, given_name, family_name, date_of_birth, learners, merges)
+    return recorded_uln, found
+
+
+def _verified(
+    uln: str,
+    given_name: str | None,
+    family_name: str | None,
+    date_of_birth: date | None,
+    learners: Mapping[str, Learner],
+    merges: LearnerMerges,
+) -> tuple[str, tuple[Finding, ...], date | None]:
+    """`verify_learner`, with the date of birth of the registration the details matched (None when none matched,
+    or it has none): what `judge_record` compares the award date with (WV006, decision 0199)."""
     learner = learners.get(uln)
     if learner is None:
-        return uln, (
-            _error(
-                RecordCode.LEARNER_NOT_VERIFIED,
-                "uln",
-                f"ULN {mask_uln(uln)} is not registered with the Learning Records Service: check the ULN with the"
-                " centre or learner.",
+        return (
+            uln,
+            (
+                _error(
+                    RecordCode.LEARNER_NOT_VERIFIED,
+                    "uln",
+                    f"ULN {mask_uln(uln)} is not registered with the Learning Records Service: check the ULN with the"
+                    " centre or learner.",
+                ),
             ),
+            None,
         )
     if _details_match(learner, given_name, family_name, date_of_birth):
-        return merges.recorded_uln(uln), ()
+        return merges.recorded_uln(uln), (), learner.date_of_birth
     merged = merges.resolve(uln)
-    if any(
-        _details_match(master, given_name, family_name, date_of_birth)
-        for master_uln in merged.chain[1:]
-        if (master := learners.get(master_uln)) is not None
-    ):
-        return merged.recorded_uln, ()
+    for master_uln in merged.chain[1:]:
+        master = learners.get(master_uln)
+        if master is not None and _details_match(master, given_name, family_name, date_of_birth):
+            return merged.recorded_uln, (), master.date_of_birth
     # One answer whichever detail differs, at the ULN: naming the field would let an AO confirm a learner's
     # family name, given name or date of birth one guess at a time from a ULN alone (decision 0157).
     message = details_do_not_match(uln, given_name, family_name)
-    return merged.recorded_uln, (_error(RecordCode.LEARNER_NOT_VERIFIED, "uln", message),)
+    return merged.recorded_uln, (_error(RecordCode.LEARNER_NOT_VERIFIED, "uln", message),), None
 
 
 def details_do_not_match(uln: str, given_name: str | None = None, family_name: str | None = None) -> str:
@@ -872,7 +889,8 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
                 recorded_uln = merges.recorded_uln(uln)
                 born = learner.date_of_birth
             else:
-                recorded_uln, found = verify_learner(uln, given_name, family_name, date_of_birth, learners, merges)
+                # seldom: a merged ULN, or names the fast path's `casefold` does not match (`_details_match`)
+                recorded_uln, found, born = _verified(uln, given_name, family_name, date_of_birth, learners, merges)
                 errors += found
 
     qualification_number, pathway = values["qualification_number"], values["pathway"]
@@ -1101,22 +1119,29 @@ def new_achievement_warnings(
             ),
         )
     if job_type is JobType.FINAL:
-        provisional_dates = sorted(
-            {
-                state.key.award_date
-                for state in states
-                if not state.withdrawn
-                and state.status is ResultStatus.PROVISIONAL
-                and state.key.award_date != address.award_date
-            }
-        )
-        if provisional_dates:
-            warnings += (_provisional_not_superseded(provisional_dates),)
+        provisionals = provisionals_beside(address, states)
+        if provisionals:
+            warnings += (provisional_not_superseded(state.key.award_date for state in provisionals),)
     return warnings
 
 
-def _provisional_not_superseded(award_dates: Sequence[date]) -> Finding:
-    said = [day.isoformat() for day in award_dates]
+def provisionals_beside(
+    address: AchievementAddress, states: Sequence[AchievementState]
+) -> tuple[AchievementState, ...]:
+    """The live Provisional results among `states` at another award date than `address`'s: those a Final Create at
+    `address` leaves beside it (WV005)."""
+    return tuple(
+        state
+        for state in states
+        if not state.withdrawn
+        and state.status is ResultStatus.PROVISIONAL
+        and state.key.award_date != address.award_date
+    )
+
+
+def provisional_not_superseded(award_dates: Iterable[date]) -> Finding:
+    """WV005 naming the Provisional results at `award_dates` (at least one), each date once, earliest first."""
+    said = [day.isoformat() for day in sorted(set(award_dates))]
     if len(said) == 1:
         results, which, withdraw = f"result awarded on {said[0]}", "that date", "the Provisional"
     else:

@@ -11,14 +11,22 @@ number the catalogue does not hold says what to do when the number is right."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from libs.domain.tests.unit.domain_builders import (
+    AO,
+    BATCH_ID,
     CATALOGUE,
+    LEARNERS,
+    MASTER_ULN,
+    MERGED_ULN,
+    REFERENCE,
     TODAY,
     ULN,
     ULN_2,
     ULN_3,
+    batch,
     codes,
     decide,
     header,
@@ -31,7 +39,7 @@ from lrs_contracts.batch import JobType
 from lrs_contracts.codes import CODE_EXPLANATIONS, WARNING_CODE_TITLES, WarningCode
 from lrs_contracts.outcomes import RecordStatus
 from lrs_contracts.plr import ResultStatus
-from lrs_domain.decision import BatchDecision, check_batch_offline
+from lrs_domain.decision import BatchDecision, BatchJudging, check_batch_offline, decide_batch
 from lrs_domain.rules import order_findings
 
 RECREATES = (
@@ -181,3 +189,95 @@ def test_rv005_for_a_number_not_catalogued_says_to_ask_for_it_if_it_is_right() -
         " the LRS service desk to add it."
     )
     assert "ask the LRS service desk to add it" in CODE_EXPLANATIONS["RV005"].fix
+
+
+def test_no_wv005_when_another_record_of_the_batch_withdraws_the_provisional() -> None:
+    provisional = state(status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY)
+    withdraw = record(line=4, action="Withdraw", award_date="2024-06-01")
+    decision = decide(withdraw, record(line=5), existing=[provisional], job_type=JobType.FINAL)
+
+    assert [outcome.status for outcome in decision.outcomes] == [RecordStatus.ACCEPTED] * 2
+    assert [warning_codes(decision, index) for index in (0, 1)] == [[], []]
+    assert decision.counts.warnings == 0
+
+
+def test_no_wv005_when_another_record_of_the_batch_supersedes_the_provisional_at_its_own_date() -> None:
+    provisional = state(status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY)
+    superseding = record(line=4, award_date="2024-06-01")
+    decision = decide(superseding, record(line=5), existing=[provisional], job_type=JobType.FINAL)
+
+    assert [outcome.status for outcome in decision.outcomes] == [RecordStatus.ACCEPTED] * 2
+    assert [warning_codes(decision, index) for index in (0, 1)] == [[], []]
+
+
+def test_wv005_still_names_the_provisionals_the_batch_leaves_and_ignores_what_it_rejects() -> None:
+    provisionals = [
+        state(status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY),
+        state(status=ResultStatus.PROVISIONAL, award_date=date(2024, 7, 1)),
+    ]
+    withdraw = record(line=4, action="Withdraw", award_date="2024-06-01")
+    decision = decide(withdraw, record(line=5), existing=provisionals, job_type=JobType.FINAL)
+
+    [(code, field, message)] = _warnings(decision, 1)
+    assert (code, field) == ("WV005", "award_date")
+    assert message.startswith("This Final result does not supersede the Provisional result awarded on 2024-07-01: ")
+    assert message.endswith("give that date, or withdraw the Provisional (warning only).")
+    # a Withdraw rejected (a grade no qualification has) withdraws nothing: the warning stands whole
+    rejected = decide(
+        record(line=4, action="Withdraw", award_date="2024-06-01", grade="Z"),
+        record(line=5),
+        existing=provisionals,
+        job_type=JobType.FINAL,
+    )
+    assert codes(rejected) == ["RV009"] and warning_codes(rejected, 1) == ["WV005"]
+    assert "2024-06-01 and 2024-07-01" in rejected.outcomes[1].warnings[0].message
+    # a withdrawal of another learner's Provisional at that date is no withdrawal of this one's
+    other = state(uln=ULN_2, status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY)
+    elsewhere = decide(
+        record(line=4),
+        record(line=5, uln=ULN_2, action="Withdraw", award_date="2024-06-01"),
+        existing=[*provisionals, other],
+        job_type=JobType.FINAL,
+    )
+    assert elsewhere.outcomes[1].status is RecordStatus.ACCEPTED and warning_codes(elsewhere) == ["WV005"]
+    assert "2024-06-01 and 2024-07-01" in elsewhere.outcomes[0].warnings[0].message
+
+
+def test_wv005_is_judged_over_the_whole_batch_however_it_is_chunked() -> None:
+    provisional = state(status=ResultStatus.PROVISIONAL, award_date=RESULTS_DAY)
+    existing = {(ULN, provisional.key.qualification_number): [provisional]}
+    records = [record(line=4, action="Withdraw", award_date="2024-06-01"), record(line=5)]
+    judging = BatchJudging(BATCH_ID, AO, JobType.FINAL, TODAY)
+    chunks = [judging.judge([each], REFERENCE, existing) for each in reversed(records)]
+    decision = judging.finish(batch(records, JobType.FINAL), chunks)
+
+    assert decision.counts.warnings == 0 and len(decision.events) == 2
+
+
+def test_an_award_before_birth_is_warned_when_the_learner_is_verified_through_a_merge() -> None:
+    # MERGED_ULN was merged into MASTER_ULN, registered as born on 2007-05-13; the record's names match only the
+    # master's registration, so the learner is verified through the merge
+    learners = {
+        **LEARNERS,
+        MASTER_ULN: dataclasses.replace(LEARNERS[MASTER_ULN], date_of_birth=date(2007, 5, 13)),
+        MERGED_ULN: dataclasses.replace(LEARNERS[MERGED_ULN], family_name="Kingsley", date_of_birth=None),
+    }
+    reference = dataclasses.replace(REFERENCE, learners=learners)
+    records = [record(line=4, uln=MERGED_ULN, award_date="2007-01-22"), record(line=5, uln=MERGED_ULN)]
+    decision = decide_batch(batch(records), reference, {}, TODAY)
+
+    assert [outcome.status for outcome in decision.outcomes] == [RecordStatus.ACCEPTED] * 2
+    assert decision.new_states[0].key.uln == MASTER_ULN
+    assert [warning_codes(decision, index) for index in (0, 1)] == [["WV006"], []]
+    assert "2007-05-13" not in decision.outcomes[0].warnings[0].message
+
+
+def test_an_award_before_birth_is_warned_when_the_names_match_only_in_another_unicode_form() -> None:
+    # ULN_2, born 2007-05-13, registered as Siân (a composed â); the record writes SIÂN with a combining accent
+    learners = {**LEARNERS, ULN_2: dataclasses.replace(LEARNERS[ULN_2], given_name="Siân")}
+    reference = dataclasses.replace(REFERENCE, learners=learners)
+    decision = decide_batch(
+        batch([record(uln=ULN_2, given_name="SIA\u0302N", award_date="2007-01-22")]), reference, {}, TODAY
+    )
+    assert decision.outcomes[0].status is RecordStatus.ACCEPTED
+    assert warning_codes(decision) == ["WV006"]
