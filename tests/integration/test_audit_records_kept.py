@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -37,6 +38,7 @@ from plr_projector.store import (
 pytestmark = pytest.mark.integration
 
 PARKED = "ingest_parked"
+DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 ULN = "1000000043"
 
 
@@ -220,7 +222,9 @@ async def test_a_service_role_that_does_not_own_the_key_store_cannot_unrevoke_a_
     cluster: Cluster,  # noqa: F811 - the fixture imported
 ) -> None:
     """As on Kubernetes: ingest made the key store's tables; validation's role may write in `identity` but owns
-    neither table, and the setting for repairs by hand does not free it."""
+    neither table, and the setting for repairs by hand does not free it. Nor does it own the schema, whose owner may
+    drop anything in it: it may drop neither the triggers' function (which takes the triggers with it) nor a table
+    to make it again unguarded (report "review3" finding 1)."""
     owner = await create_pool(cluster.superuser_url, max_size=1)
     try:
         store = CredentialStore(owner)
@@ -240,6 +244,63 @@ async def test_a_service_role_that_does_not_own_the_key_store_cannot_unrevoke_a_
                 await connection.execute("SET LOCAL lrs.audit_maintenance = 'on'")
                 with pytest.raises((asyncpg.RestrictViolationError, asyncpg.InsufficientPrivilegeError)):
                     await connection.execute(statement)
+        for statement in (
+            "DROP FUNCTION identity.refuse_audit_change() CASCADE",
+            "DROP TABLE identity.key_changes",
+            "DROP TABLE identity.credentials",
+        ):
+            async with connection.transaction():
+                with pytest.raises(asyncpg.InsufficientPrivilegeError, match="must be owner of"):
+                    await connection.execute(statement)
+        with pytest.raises(asyncpg.RestrictViolationError):  # the guard is still there
+            await connection.execute("UPDATE identity.credentials SET revoked_at = NULL")
+        assert await connection.fetchval(
+            "SELECT revoked_at IS NOT NULL FROM identity.credentials WHERE key_id = $1", key.key_id
+        )
+    finally:
+        await connection.close()
+
+
+async def test_the_release_notes_superuser_step_takes_identity_from_the_services_and_leaves_them_their_use(
+    cluster: Cluster,  # noqa: F811 - the fixture imported
+) -> None:
+    """A cluster made before session 63, where `identity` was the services' group role's: docs/deploy.md's superuser
+    command for `lrs` (as the page has it) gives the schema to an owner no service inherits, and the services keep
+    writing, reading and making tables in it, but no longer drop what they do not own."""
+    note = DEPLOY.read_text(encoding="utf-8").split("**The release of session 63's fixes**", 1)[1]
+    command = re.search(r'`kubectl cnpg psql lrs-db -- -d lrs -c "(CREATE ROLE [^"]*)"`', note)
+    assert command, "deploy.md: no superuser command for identity in session 63's release note"
+    prefix = re.fullmatch(r"postgresql://(\w+)lrs_validation@.*", cluster.validation_url)
+    assert prefix, cluster.validation_url
+    as_here = re.sub(r"\blrs(_[a-z_]+)?\b", lambda role: f"{prefix.group(1)}{role.group(0)}", command.group(1))
+    services, owner = f"{prefix.group(1)}lrs_services", f"{prefix.group(1)}lrs_identity_owner"
+    admin = await asyncpg.connect(cluster.superuser_url)
+    try:  # as roles.sql made it before: the schema the services' group role's, no owner of its own
+        await admin.execute(
+            f"REVOKE ALL ON SCHEMA identity FROM {services}; ALTER SCHEMA identity OWNER TO {services};"
+            f" DROP OWNED BY {owner}; DROP ROLE {owner}"  # its grant on key_changes (identity 0002's)
+        )
+        await admin.execute(as_here)
+        assert (
+            await admin.fetchval("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'identity'")
+            == owner
+        )
+    finally:
+        await admin.close()
+    ingest = await create_pool(cluster.validation_url.replace("lrs_validation@", "lrs_ingest@"), max_size=1)
+    try:  # the tables' owner issues and revokes as before
+        store = CredentialStore(ingest)
+        key = await store.issue(Principal.parse("ao:RN5133"), by="operator:maker")
+        assert await store.revoke(key.key_id, by="operator:revoker") == 1
+    finally:
+        await ingest.close()
+    connection = await asyncpg.connect(cluster.validation_url)
+    try:
+        assert await connection.fetchval("SELECT count(*) FROM identity.key_changes") == 2
+        await connection.execute("CREATE TABLE identity.made_later (id int); DROP TABLE identity.made_later")
+        for statement in ("DROP FUNCTION identity.refuse_audit_change() CASCADE", "DROP TABLE identity.credentials"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="must be owner of"):
+                await connection.execute(statement)
     finally:
         await connection.close()
 

@@ -99,9 +99,11 @@ async def test_a_key_store_the_database_owner_migrated_first_is_read_by_the_serv
     """An upgrade where `lrs credentials` runs before any service has migrated the key store: the owner `lrs` makes
     `key_changes`, which no default privilege grants the services; the migration grants it the schema's owner."""
     superuser = await create_pool(cluster.superuser_url, max_size=1)
-    try:  # the key store as the release before left it
+    try:  # the key store as the release before left it, `identity` then the services' group role's (before session 63)
+        services = cluster.validation_url.split("://", 1)[1].split("@", 1)[0].replace("lrs_validation", "lrs_services")
         await superuser.execute(
-            "DROP TABLE identity.key_changes; DELETE FROM identity.schema_migrations WHERE version = 2"
+            "DROP TABLE identity.key_changes; DELETE FROM identity.schema_migrations WHERE version = 2;"
+            f" REVOKE ALL ON SCHEMA identity FROM {services}; ALTER SCHEMA identity OWNER TO {services}"
         )
     finally:
         await superuser.close()

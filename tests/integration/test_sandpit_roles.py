@@ -69,13 +69,22 @@ def _upgrade_sql() -> str:
     return textwrap.dedent(block.group(2))
 
 
+def _identity_owner_sql() -> str:
+    """docs/deploy.md's session 63 release note, its superuser command in lrs_sandpit: `identity` to an owner no
+    service inherits (report "review3" finding 1). Read from the page, as `_upgrade_sql` is."""
+    note = DEPLOY.read_text(encoding="utf-8").split("**The release of session 63's fixes**", 1)[1]
+    command = re.search(r'`kubectl cnpg psql lrs-db -- -d lrs_sandpit -c "(CREATE ROLE [^"]*)"`', note)
+    assert command, "deploy.md: no superuser command for the Sandpit's identity in session 63's release note"
+    return command.group(1)
+
+
 @pytest.fixture
 async def database(fresh_database_url: str) -> Sandpit:
     """cluster.yaml's postInitSQL: the database, owned by lrs_sandpit, which PUBLIC may not connect to (before this
     change its services all logged in as lrs_sandpit, so it may log in here)."""
     database = fresh_database_url.rsplit("/", 1)[1]
     prefix = unique_name("sp")
-    names = ["lrs_sandpit", *(f"lrs_sandpit_{name}" for name in [*SERVICES, "services", "keyring_users"])]
+    names = ["lrs_sandpit", *(f"lrs_sandpit_{n}" for n in [*SERVICES, "services", "keyring_users", "identity_owner"])]
     roles = {name: name.replace("lrs_sandpit", prefix, 1) for name in names}
     admin = await asyncpg.connect(fresh_database_url)
     try:
@@ -87,14 +96,20 @@ async def database(fresh_database_url: str) -> Sandpit:
     return Sandpit(fresh_database_url, roles)
 
 
-async def _make_roles(sandpit: Sandpit) -> None:
-    """roles.sql's Sandpit statements (run in `lrs` on the cluster), then the logins CloudNativePG gives."""
+async def _make_roles(sandpit: Sandpit, *, as_session_62s_step_3: bool = False) -> None:
+    """roles.sql's Sandpit statements (run in `lrs` on the cluster), then the logins CloudNativePG gives. On a running
+    cluster (deploy.md's session 62 note, step 3), those from the group role's to the keyring's grant."""
     database = sandpit.url.rsplit("/", 1)[1]
     in_lrs = _statements(yaml.safe_load(ROLES.read_text(encoding="utf-8"))["data"]["roles.sql"])
     start = next(i for i, statement in enumerate(in_lrs) if statement.startswith("CREATE ROLE lrs_sandpit_services"))
+    end = len(in_lrs)
+    if as_session_62s_step_3:
+        end = 1 + next(
+            i for i, statement in enumerate(in_lrs) if statement.startswith("GRANT lrs_sandpit_keyring_users")
+        )
     admin = await asyncpg.connect(sandpit.url)
     try:
-        for statement in in_lrs[start:]:
+        for statement in in_lrs[start:end]:
             await admin.execute(_as_here(statement, database, sandpit.roles))
         for name in SERVICES:
             await admin.execute(f"ALTER ROLE {sandpit.roles[f'lrs_sandpit_{name}']} LOGIN")
@@ -170,10 +185,11 @@ async def test_a_running_clusters_sandpit_moves_to_a_role_per_service(database: 
     statements give each schema and its contents to its service's role; the services then start as their own."""
     for name in ("ingest", "validation", "plr_projector", "notifier", "portal"):
         await _start(database, name, as_role="owner")
-    await _make_roles(database)
+    await _make_roles(database, as_session_62s_step_3=True)
     admin = await asyncpg.connect(database.url)
     try:
         await admin.execute(_as_here(_upgrade_sql(), database.url.rsplit("/", 1)[1], database.roles))
+        await admin.execute(_as_here(_identity_owner_sql(), database.url.rsplit("/", 1)[1], database.roles))
         left = await admin.fetchval(
             "SELECT count(*) FROM pg_class WHERE relowner = $1::regrole AND relnamespace <> 'pg_toast'::regnamespace",
             database.roles["lrs_sandpit"],
@@ -229,7 +245,7 @@ async def _each_reads_only_what_it_may(sandpit: Sandpit) -> None:
         await admin.close()
     role = sandpit.roles
     assert owners == {
-        "identity": role["lrs_sandpit_services"],
+        "identity": role["lrs_sandpit_identity_owner"],
         "ingest": role["lrs_sandpit_ingest"],
         "ingest_parked": role["lrs_sandpit_ingest"],
         "validation": role["lrs_sandpit_validation"],
@@ -245,6 +261,17 @@ async def _each_reads_only_what_it_may(sandpit: Sandpit) -> None:
         connection = await asyncpg.connect(_as(sandpit, name))
         try:
             assert await connection.fetchval("SELECT count(*) FROM identity.credentials") >= 0, name
+            # nor, but as the key store's tables' owner, may it drop their guard or them (report "review3" finding 1)
+            if not await connection.fetchval(
+                "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class"
+                " WHERE oid = 'identity.credentials'::regclass"
+            ):
+                for statement in (
+                    "DROP FUNCTION identity.refuse_audit_change() CASCADE",
+                    "DROP TABLE identity.key_changes",
+                ):
+                    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="must be owner of"):
+                        await connection.execute(statement)
             if name == "validation":
                 assert await connection.fetchval("SELECT count(*) FROM validation.learners") == 0
                 continue

@@ -19,7 +19,7 @@ OWNED = {
     "lrs_sandpit_validation": {"validation", "learner_keys"},
     "lrs_sandpit_plr_projector": {"plr", "plr_ops"},
     "lrs_sandpit_notifier": {"notifier"},
-    "lrs_sandpit_services": {"identity"},
+    "lrs_sandpit_identity_owner": {"identity"},
 }
 
 
@@ -111,7 +111,7 @@ def test_the_portal_reaches_the_sandpit_identity_as_a_role_of_its_own(overlay: s
     # what the portal's role reaches: the services' group role's, which is `identity` (and making a schema)
     group = [statement for statement in _in_lrs_sandpit(docs) if "lrs_sandpit_services" in statement]
     assert group == [
-        "CREATE SCHEMA identity AUTHORIZATION lrs_sandpit_services",
+        "GRANT USAGE, CREATE ON SCHEMA identity TO lrs_sandpit_services",
         "ALTER DEFAULT PRIVILEGES FOR ROLE lrs_sandpit_ingest, lrs_sandpit_validation, lrs_sandpit_plr_projector,"
         " lrs_sandpit_notifier, lrs_sandpit_portal IN SCHEMA identity"
         " GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO lrs_sandpit_services",
@@ -119,6 +119,30 @@ def test_the_portal_reaches_the_sandpit_identity_as_a_role_of_its_own(overlay: s
     assert not any("lrs_sandpit_portal" in statement for statement in _in_lrs_sandpit(docs) if statement not in group)
     keyring = [statement for statement in _roles_sql(docs) if "TO lrs_sandpit" in statement and "keyring" in statement]
     assert keyring == ["GRANT lrs_sandpit_keyring_users TO lrs_sandpit_ingest, lrs_sandpit_notifier"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_identity_is_owned_by_a_role_no_service_logs_in_as_or_inherits(overlay: str) -> None:
+    """A schema's owner may drop anything in it: were `identity` the services' group role's, any service could drop
+    the key store's audit triggers (with their function) or its tables and un-revoke a key (decision 0200; report
+    "review3" finding 1). Live's and the Sandpit's each have a NOLOGIN owner; the services make and use their tables
+    by a grant on the schema."""
+    docs = render(f"overlays/{overlay}")
+    in_lrs, in_sandpit = _roles_sql(docs), _in_lrs_sandpit(docs)
+    managed = {role["name"] for role in named(docs, "Cluster", "lrs-db")["spec"]["managed"]["roles"]}
+    for statements, owner, group in (
+        (in_lrs, "lrs_identity_owner", "lrs_services"),
+        (in_sandpit, "lrs_sandpit_identity_owner", "lrs_sandpit_services"),
+    ):
+        assert f"CREATE SCHEMA identity AUTHORIZATION {owner}" in statements
+        assert f"GRANT USAGE, CREATE ON SCHEMA identity TO {group}" in statements
+        assert f"CREATE ROLE {owner} NOLOGIN" in in_lrs
+        assert owner not in managed  # CloudNativePG would give it LOGIN and a password
+        assert not any(  # no role is made in it or granted it
+            re.search(rf"\bIN ROLE {owner}\b|\bGRANT {owner}\b", statement) for statement in in_lrs + in_sandpit
+        )
+    assert sum("AUTHORIZATION lrs_services" in statement for statement in in_lrs) == 0
+    assert sum("AUTHORIZATION lrs_sandpit_services" in statement for statement in in_sandpit) == 0
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
