@@ -73,5 +73,5 @@ def test_a_short_wrong_value_is_still_quoted(
 
 def test_the_key_id_pattern_is_the_key_stores() -> None:
     """Imported, not copied: `re` caches compiled patterns, so a copy would be the same object; its text is looked for."""
-    assert vars(admin_commands)["KEY_ID"] is credential_store._KEY_ID
-    assert credential_store._KEY_ID.pattern not in inspect.getsource(admin_commands)
+    assert vars(admin_commands)["KEY_ID"] is credential_store.KEY_ID
+    assert credential_store.KEY_ID.pattern not in inspect.getsource(admin_commands)

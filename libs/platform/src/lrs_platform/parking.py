@@ -607,6 +607,9 @@ class DeadLetterAction:
     # copy of an event applied meanwhile is one); None where they are not counted (the other services, and the
     # projector's actions before it kept them)
     duplicates: int | None = None
+    # the id of the API key the operator acted with (`Principal.key_id`): a principal is whatever a key's maker chose,
+    # the key says whose act it was (a portal user's session key, or another key); None for actions before it was kept
+    acted_with_key: str | None = None
     acted_at: datetime | None = None
 
     def view(self) -> dict[str, Any]:
@@ -1030,19 +1033,23 @@ class DeadLetterOffice:
             raise NotParked(f"no parked message {parked_id}")
         return await self.store.stream_of(row)
 
-    async def retry(self, parked_id: int, operator: str, replacement: bytes | None = None) -> ReplayResult:
+    async def retry(
+        self, parked_id: int, operator: str, replacement: bytes | None = None, *, with_key: str | None = None
+    ) -> ReplayResult:
         """Applies the message's stream again from its head, in order, until one fails; with `replacement`,
         the message named as that value (a corrected copy of the poison: the log keeps the original).
 
         A retry or skip is one transaction of the parked table with its `dead_letter_actions` row: one cut short by a
         transient failure (raised, a 503) leaves every parked message as it was and records nothing. The copy of a
         message that failed again goes to its `<topic>.dlq` after the commit (waiting Kafka out if need be)."""
-        return await self._replay(parked_id, operator, skip_head=False, replacement=replacement)
+        return await self._replay(parked_id, operator, skip_head=False, replacement=replacement, with_key=with_key)
 
-    async def skip(self, parked_id: int, operator: str, reason: str | None) -> ReplayResult:
+    async def skip(
+        self, parked_id: int, operator: str, reason: str | None, *, with_key: str | None = None
+    ) -> ReplayResult:
         """Drops the message named (its stream's poison, at its head) and applies the others of its stream, in
         order."""
-        return await self._replay(parked_id, operator, skip_head=True, reason=reason)
+        return await self._replay(parked_id, operator, skip_head=True, reason=reason, with_key=with_key)
 
     async def _replay(
         self,
@@ -1052,6 +1059,7 @@ class DeadLetterOffice:
         skip_head: bool,
         reason: str | None = None,
         replacement: bytes | None = None,
+        with_key: str | None = None,
     ) -> ReplayResult:
         row = await self.store.get(parked_id)
         if row is None or row.consumer not in self._consumers:
@@ -1077,7 +1085,7 @@ class DeadLetterOffice:
                             if await self.store.get(parked_id) is None:  # retried or skipped meanwhile, here or not
                                 raise NotParked(f"no parked message {parked_id}: it was retried or skipped meanwhile")
                             result = await self._replay_locked(
-                                row, replayer, operator, skip_head, reason, replacement, lock_name
+                                row, replayer, operator, skip_head, reason, replacement, lock_name, with_key
                             )
                         finally:
                             self._streams_retried_here.discard(lock_name)
@@ -1113,6 +1121,7 @@ class DeadLetterOffice:
         reason: str | None,
         replacement: bytes | None,
         lock_name: str,
+        with_key: str | None = None,
     ) -> ReplayResult:
         if replayer is not None:
             result = await replayer.replay(row, skip_head=skip_head, replacement=replacement)
@@ -1150,6 +1159,7 @@ class DeadLetterOffice:
                 applied=result.applied,
                 skipped=result.skipped,
                 still_parked=result.still_parked,
+                acted_with_key=with_key,
             )
         )
         _log.info(  # the reason is in `dead_letter_actions`, not here: an operator may have typed anything in it

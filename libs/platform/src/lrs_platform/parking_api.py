@@ -136,6 +136,11 @@ class DeadLetterActionView(BaseModel):
     duplicates: int | None = Field(
         description="the events a retry found applied already (the PLR projector counts them; none elsewhere)"
     )
+    acted_with_key: str | None = Field(
+        default=None,
+        description="the id of the API key the operator acted with (a portal user's session key too): the principal"
+        " is whatever the key's maker chose, the key says which key it was; null for actions before it was kept",
+    )
     acted_at: datetime | None = Field(description="when")
 
 
@@ -264,7 +269,14 @@ def value_response(value: bytes) -> Response:
     " `dead-letters`': a value may hold a learner's achievements or an AO's staff address, which only support reads"
     " (decision 0122).",
     response_class=Response,
-    responses={**VALUE_RESPONSES, **problem_responses(404)},
+    responses={
+        **VALUE_RESPONSES,
+        404: problem_responses(404)[404]
+        | {
+            "description": "No message is parked under this id, or PARKED_VALUE_NOT_KEPT: the message had no value (a"
+            " tombstone), so there are no bytes to mend"
+        },
+    },
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
 )
 async def dlq_value(
@@ -312,7 +324,7 @@ async def dlq_retry(
             raise ProblemError(
                 422, "Not a corrected copy of the parked message", f"body.replacement: {error}"
             ) from None
-    return await _replayed(_office(request).retry(parked_id, str(principal), replacement))
+    return await _replayed(_office(request).retry(parked_id, str(principal), replacement, with_key=principal.key_id))
 
 
 @router.post(
@@ -331,7 +343,7 @@ async def dlq_skip(
     body: Annotated[SkipRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     body = skip_asked(body)
-    return await _replayed(_office(request).skip(parked_id, str(principal), body.reason))
+    return await _replayed(_office(request).skip(parked_id, str(principal), body.reason, with_key=principal.key_id))
 
 
 def skip_asked(body: _Skip | None) -> _Skip:

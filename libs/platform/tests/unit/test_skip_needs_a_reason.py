@@ -23,7 +23,9 @@ class SkippingOffice:
     def __init__(self) -> None:
         self.skipped: list[tuple[int, str, str | None]] = []
 
-    async def skip(self, parked_id: int, operator: str, reason: str | None) -> ReplayResult:
+    async def skip(
+        self, parked_id: int, operator: str, reason: str | None, *, with_key: str | None = None
+    ) -> ReplayResult:
         self.skipped.append((parked_id, operator, reason))
         return ReplayResult(
             "ingest.batch-view", "lrs.batch.outcomes.v1", "K", applied=0, skipped=1, still_parked=0, error=None

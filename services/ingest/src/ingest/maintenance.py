@@ -18,7 +18,7 @@ from typing import TypeVar
 import asyncpg
 from aiokafka import TopicPartition
 from prometheus_client import Gauge
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.publisher import PublishUnavailable, TransactionalPublisher
 from ingest.submission import BatchStatus
@@ -125,8 +125,12 @@ class WindowRecord(BaseModel):
 
     window: MaintenanceWindow
     scheduled_by: str
+    scheduled_with_key: str | None = Field(
+        default=None, description="the id of the API key it was scheduled with (null before keys were kept)"
+    )
     scheduled_at: datetime
     cancelled_by: str | None
+    cancelled_with_key: str | None = Field(default=None, description="the id of the API key it was cancelled with")
     cancelled_at: datetime | None
 
 
@@ -137,13 +141,20 @@ class PauseRecord(BaseModel):
     pause_id: int
     reason: str
     paused_by: str
+    paused_with_key: str | None = Field(
+        default=None, description="the id of the API key it was paused with (null before keys were kept)"
+    )
     paused_at: datetime
     resumed_by: str | None
+    resumed_with_key: str | None = Field(default=None, description="the id of the API key it was resumed with")
     resumed_at: datetime | None
 
 
-_WINDOW_COLUMNS = "window_id, starts_at, ends_at, reason, scheduled_by, scheduled_at, cancelled_by, cancelled_at"
-_PAUSE_COLUMNS = "pause_id, reason, paused_by, paused_at, resumed_by, resumed_at"
+_WINDOW_COLUMNS = (
+    "window_id, starts_at, ends_at, reason, scheduled_by, scheduled_with_key, scheduled_at, cancelled_by,"
+    " cancelled_with_key, cancelled_at"
+)
+_PAUSE_COLUMNS = "pause_id, reason, paused_by, paused_with_key, paused_at, resumed_by, resumed_with_key, resumed_at"
 
 
 def _window(row: asyncpg.Record) -> WindowRecord:
@@ -152,8 +163,10 @@ def _window(row: asyncpg.Record) -> WindowRecord:
             window_id=row["window_id"], starts_at=row["starts_at"], ends_at=row["ends_at"], reason=row["reason"]
         ),
         scheduled_by=row["scheduled_by"],
+        scheduled_with_key=row["scheduled_with_key"],
         scheduled_at=row["scheduled_at"],
         cancelled_by=row["cancelled_by"],
+        cancelled_with_key=row["cancelled_with_key"],
         cancelled_at=row["cancelled_at"],
     )
 
@@ -196,7 +209,7 @@ class MaintenanceStore:
         return closure_at(await self.current(), utc_now(), self._environment)
 
     async def add_window(
-        self, starts_at: datetime, ends_at: datetime, reason: str, by: str
+        self, starts_at: datetime, ends_at: datetime, reason: str, by: str, with_key: str | None = None
     ) -> tuple[WindowRecord, bool]:
         """The window, and whether it is new: one with the same start, end and reason, neither cancelled nor
         over, is the one asked for again (a form sent twice, a retried request), not a second window. It is answered
@@ -224,18 +237,20 @@ class MaintenanceStore:
             check_hold(starts_at, ends_at, [(row["starts_at"], row["ends_at"]) for row in scheduled])
             await _next_version(connection)
             row = await connection.fetchrow(
-                "INSERT INTO ingest.maintenance_windows (window_id, starts_at, ends_at, reason, scheduled_by)"
-                f" VALUES ($1, $2, $3, $4, $5) RETURNING {_WINDOW_COLUMNS}",
+                "INSERT INTO ingest.maintenance_windows"
+                " (window_id, starts_at, ends_at, reason, scheduled_by, scheduled_with_key)"
+                f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_WINDOW_COLUMNS}",
                 uuid.uuid4(),
                 starts_at,
                 ends_at,
                 reason,
                 by,
+                with_key,
             )
         self._remembered = None  # after the commit: a read in between must not be remembered
         return _window(row), True
 
-    async def cancel_window(self, window_id: uuid.UUID, by: str) -> WindowRecord:
+    async def cancel_window(self, window_id: uuid.UUID, by: str, with_key: str | None = None) -> WindowRecord:
         """A window not begun is dropped; one under way ends now."""
         async with self._pool.acquire() as connection, connection.transaction():
             await _next_version(connection)
@@ -247,15 +262,16 @@ class MaintenanceStore:
             if row["cancelled_at"] is not None or row["ends_at"] <= utc_now():
                 raise WindowAlreadyClosed(_window(row))
             row = await connection.fetchrow(
-                "UPDATE ingest.maintenance_windows SET cancelled_by = $2, cancelled_at = now() WHERE window_id = $1"
-                f" RETURNING {_WINDOW_COLUMNS}",
+                "UPDATE ingest.maintenance_windows SET cancelled_by = $2, cancelled_with_key = $3, cancelled_at = now()"
+                f" WHERE window_id = $1 RETURNING {_WINDOW_COLUMNS}",
                 window_id,
                 by,
+                with_key,
             )
         self._remembered = None  # after the commit: a read in between must not be remembered
         return _window(row)
 
-    async def pause(self, reason: str, by: str) -> PauseRecord:
+    async def pause(self, reason: str, by: str, with_key: str | None = None) -> PauseRecord:
         async with self._pool.acquire() as connection, connection.transaction():
             await _next_version(connection)
             on = await connection.fetchrow(
@@ -265,20 +281,23 @@ class MaintenanceStore:
             if on is not None:
                 raise AlreadyPaused(_pause(on))
             row = await connection.fetchrow(
-                f"INSERT INTO ingest.maintenance_pauses (reason, paused_by) VALUES ($1, $2) RETURNING {_PAUSE_COLUMNS}",
+                "INSERT INTO ingest.maintenance_pauses (reason, paused_by, paused_with_key) VALUES ($1, $2, $3)"
+                f" RETURNING {_PAUSE_COLUMNS}",
                 reason,
                 by,
+                with_key,
             )
         self._remembered = None
         return _pause(row)
 
-    async def resume(self, by: str) -> PauseRecord:
+    async def resume(self, by: str, with_key: str | None = None) -> PauseRecord:
         async with self._pool.acquire() as connection, connection.transaction():
             await _next_version(connection)
             row = await connection.fetchrow(
-                "UPDATE ingest.maintenance_pauses SET resumed_by = $1, resumed_at = now() WHERE resumed_at IS NULL"
-                f" RETURNING {_PAUSE_COLUMNS}",
+                "UPDATE ingest.maintenance_pauses SET resumed_by = $1, resumed_with_key = $2, resumed_at = now()"
+                f" WHERE resumed_at IS NULL RETURNING {_PAUSE_COLUMNS}",
                 by,
+                with_key,
             )
             if row is None:
                 last = await connection.fetchrow(

@@ -172,7 +172,7 @@ async def maintenance_history(
 async def schedule_window(
     body: WindowRequest, principal: Operator, store: Maintenance, announcer: Announcer, response: Response
 ) -> WindowChanged:
-    record, new = await store.add_window(body.starts_at, body.ends_at, body.reason, str(principal))
+    record, new = await store.add_window(body.starts_at, body.ends_at, body.reason, str(principal), principal.key_id)
     if new:
         _log.info("maintenance_window_scheduled", window_id=str(record.window.window_id), by=str(principal))
     else:
@@ -194,7 +194,7 @@ async def schedule_window(
 async def cancel_window(
     window_id: uuid.UUID, principal: Operator, store: Maintenance, announcer: Announcer
 ) -> WindowChanged:
-    record = await store.cancel_window(window_id, str(principal))
+    record = await store.cancel_window(window_id, str(principal), principal.key_id)
     _log.info("maintenance_window_cancelled", window_id=str(window_id), by=str(principal))
     return WindowChanged(window=record, published=await announcer.announce())
 
@@ -215,7 +215,7 @@ async def cancel_window(
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def pause(body: PauseRequest, principal: Operator, store: Maintenance, announcer: Announcer) -> PauseChanged:
-    record = await store.pause(body.reason, str(principal))
+    record = await store.pause(body.reason, str(principal), principal.key_id)
     _log.info("maintenance_paused", by=str(principal))
     return PauseChanged(pause=record, published=await announcer.announce())
 
@@ -231,7 +231,7 @@ async def pause(body: PauseRequest, principal: Operator, store: Maintenance, ann
     openapi_extra=operator_scope(OperatorScope.MAINTENANCE),
 )
 async def resume(principal: Operator, store: Maintenance, announcer: Announcer) -> PauseChanged:
-    record = await store.resume(str(principal))
+    record = await store.resume(str(principal), principal.key_id)
     _log.info("maintenance_resumed", by=str(principal))
     return PauseChanged(pause=record, published=await announcer.announce())
 

@@ -343,7 +343,9 @@ async def dlq_retry(
     if body is not None and body.replacement is not None:
         replacement = json.dumps(body.replacement).encode()
     reason = body.reason if body else None
-    results = await projector.dead_letters.retry(uln, _logical(projector, topic), str(principal), replacement, reason)
+    results = await projector.dead_letters.retry(
+        uln, _logical(projector, topic), str(principal), replacement, reason, with_key=principal.key_id
+    )
     return {"results": results}
 
 
@@ -369,7 +371,7 @@ async def dlq_skip(
         else None
     )
     results = await projector.dead_letters.skip(
-        uln, _logical(projector, topic), str(principal), body.reason, expected_heads=heads
+        uln, _logical(projector, topic), str(principal), body.reason, expected_heads=heads, with_key=principal.key_id
     )
     return {"results": results}
 

@@ -106,9 +106,16 @@ class DeadLetters:
             return await dead_letter_actions(connection, limit)
 
     async def retry(
-        self, key: str, topic: str | None, operator: str, replacement: bytes | None = None, reason: str | None = None
+        self,
+        key: str,
+        topic: str | None,
+        operator: str,
+        replacement: bytes | None = None,
+        reason: str | None = None,
+        *,
+        with_key: str | None = None,
     ) -> list[dict[str, Any]]:
-        return await self._drain(key, topic, operator, replacement=replacement, reason=reason)
+        return await self._drain(key, topic, operator, replacement=replacement, reason=reason, with_key=with_key)
 
     async def skip(
         self,
@@ -118,10 +125,13 @@ class DeadLetters:
         reason: str | None,
         *,
         expected_heads: Collection[tuple[str, int, int]] | None = None,
+        with_key: str | None = None,
     ) -> list[dict[str, Any]]:
         """`expected_heads`: the (topic, partition, offset) of each stream's first parked event as the operator
         confirmed them; refused, nothing skipped, unless they are the ones the skip would drop now."""
-        return await self._drain(key, topic, operator, skip=True, reason=reason, expected_heads=expected_heads)
+        return await self._drain(
+            key, topic, operator, skip=True, reason=reason, expected_heads=expected_heads, with_key=with_key
+        )
 
     async def _drain(
         self,
@@ -133,6 +143,7 @@ class DeadLetters:
         skip: bool = False,
         reason: str | None = None,
         expected_heads: Collection[tuple[str, int, int]] | None = None,
+        with_key: str | None = None,
     ) -> list[dict[str, Any]]:
         live = self.live
         async with live.lock:
@@ -146,6 +157,7 @@ class DeadLetters:
                 reason=reason,
                 record=True,
                 expected_heads=expected_heads,
+                with_key=with_key,
             )
         for runner in self.others():
             if not runner.partitions:
@@ -179,6 +191,7 @@ async def drain_stream(
     reason: str | None = None,
     record: bool = False,
     expected_heads: Collection[tuple[str, int, int]] | None = None,
+    with_key: str | None = None,
 ) -> list[dict[str, Any]]:
     """Re-runs a stream's parked events in log order, in one transaction; call with `runner.lock`. The events
     are read and projected `PARKED_PAGE` at a time, each page against what the pages before it wrote, as the
@@ -278,6 +291,7 @@ async def drain_stream(
                         skipped=result["skipped"],
                         still_parked=result["still_parked"],
                         duplicates=result["duplicates"],
+                        acted_with_key=with_key,  # the API key the operator acted with
                         # the batch whose event it is: a skipped one was accepted there but is on no learner's record
                         batch_id=str(head.batch_id) if head.batch_id else None,
                     ),

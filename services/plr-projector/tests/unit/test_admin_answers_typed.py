@@ -187,7 +187,7 @@ class _DeadLetters:
             ),
         ]
 
-    async def retry(self, *args: object) -> list[dict[str, Any]]:
+    async def retry(self, *args: object, **kwargs: object) -> list[dict[str, Any]]:
         return DRAINED
 
     async def skip(self, *args: object, **kwargs: object) -> list[dict[str, Any]]:

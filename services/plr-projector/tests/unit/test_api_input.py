@@ -91,7 +91,14 @@ class DeadLettersSeen:
         return [], 0
 
     async def retry(
-        self, key: str, topic: str | None, operator: str, replacement: bytes | None, reason: str | None
+        self,
+        key: str,
+        topic: str | None,
+        operator: str,
+        replacement: bytes | None,
+        reason: str | None,
+        *,
+        with_key: str | None = None,
     ) -> list[Any]:
         self.keys.append(key)
         self.topics_named.append(topic)
@@ -105,6 +112,7 @@ class DeadLettersSeen:
         reason: str | None,
         *,
         expected_heads: Collection[tuple[str, int, int]] | None = None,
+        with_key: str | None = None,
     ) -> list[Any]:
         self.keys.append(key)
         self.topics_named.append(topic)

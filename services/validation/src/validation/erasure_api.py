@@ -48,6 +48,11 @@ class ErasureDone(BaseModel):
     erasure_id: uuid.UUID
     uln: str
     erased_by: str
+    erased_with_key: str | None = Field(
+        default=None,
+        description="the id of the API key it was erased with (a portal user's session key too): null for erasures"
+        " before it was kept",
+    )
     erased_at: datetime
 
 
@@ -151,7 +156,9 @@ async def erase_learner(
     # before the erasure commits: no failure after it leaves an erased learner's key working
     await _revoke_learners_keys(request, [uln, *preview.merged_with], principal)
     try:
-        erasure, erased_now = await learner_registry_of(request).erase(uln, str(principal), erasure_request.reason)
+        erasure, erased_now = await learner_registry_of(request).erase(
+            uln, str(principal), erasure_request.reason, principal.key_id
+        )
     except LearnerNotHeldError as error:
         raise _not_held(uln) from error
     except LearnerImportUnderWayError as error:
@@ -170,6 +177,7 @@ async def erase_learner(
         erasure_id=erasure.erasure_id,
         uln=erasure.uln,
         erased_by=erasure.erased_by,
+        erased_with_key=erasure.erased_with_key,
         erased_at=erasure.erased_at,
         erased_with=erased_with,
     )
@@ -253,6 +261,7 @@ def _audited(erasure: Erasure) -> AuditedErasure:
         erasure_id=erasure.erasure_id,
         uln=erasure.uln,
         erased_by=erasure.erased_by,
+        erased_with_key=erasure.erased_with_key,
         erased_at=erasure.erased_at,
         reason=erasure.reason,
     )

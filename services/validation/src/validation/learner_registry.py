@@ -203,6 +203,7 @@ class Erasure:
     erased_by: str
     reason: str
     erased_at: datetime
+    erased_with_key: str | None = None  # the API key's id (`Principal.key_id`); None for erasures before it was kept
 
 
 @dataclass(frozen=True)
@@ -792,7 +793,7 @@ class LearnerRegistry:
         await _keep_an_opt_out(connection, master_uln, merged_uln)
         return EndedByMerge(links_ended, reset)
 
-    async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
+    async def erase(self, uln: str, erased_by: str, reason: str, with_key: str | None = None) -> tuple[Erasure, bool]:
         """Erases the learner and returns the erasure with True; a learner erased before returns their
         first erasure with False, and nothing changes or is published again. The learner need not be
         registered, but the LRS must hold something personal about them: a registry row, or a key
@@ -810,7 +811,7 @@ class LearnerRegistry:
         # A key (or tombstone) is never deleted, so one found here is still there below.
         keyed = bool(await self._keyring.find([uln]))
         erased_at = utc_now()
-        erasure = Erasure(uuid.uuid4(), uln, erased_by, reason, erased_at)
+        erasure = Erasure(uuid.uuid4(), uln, erased_by, reason, erased_at, with_key)
         erased: list[Erasure] = []
         try:
             async with self._pool.acquire() as connection, connection.transaction():
@@ -826,7 +827,7 @@ class LearnerRegistry:
                     return first, False
                 erased.append(erasure)
                 for other in await self._merged_with(connection, uln):
-                    with_it = Erasure(uuid.uuid4(), other, erased_by, reason, erased_at)
+                    with_it = Erasure(uuid.uuid4(), other, erased_by, reason, erased_at, with_key)
                     if await self._erase_one(connection, with_it):
                         erased.append(with_it)
         except BaseException:
@@ -841,13 +842,14 @@ class LearnerRegistry:
         """One ULN's erasure in the caller's transaction: False (and nothing done) if it was erased before."""
         uln = erasure.uln
         audited = await connection.fetchval(
-            "INSERT INTO validation.erasures (erasure_id, uln, erased_by, reason, erased_at)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (uln) DO NOTHING RETURNING true",
+            "INSERT INTO validation.erasures (erasure_id, uln, erased_by, reason, erased_at, erased_with_key)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (uln) DO NOTHING RETURNING true",
             erasure.erasure_id,
             uln,
             erasure.erased_by,
             erasure.reason,
             erasure.erased_at,
+            erasure.erased_with_key,
         )
         if not audited:
             return False
@@ -931,7 +933,7 @@ class LearnerRegistry:
                 ulns,
             )
             erasures = await connection.fetch(
-                "SELECT erasure_id, uln, erased_by, reason, erased_at FROM validation.erasures"
+                "SELECT erasure_id, uln, erased_by, reason, erased_at, erased_with_key FROM validation.erasures"
                 " WHERE uln = ANY($1::text[]) ORDER BY erased_at, uln",
                 ulns,
             )
@@ -961,7 +963,7 @@ class LearnerRegistry:
         also, positions = beyond(after, at="erased_at", row_id="erasure_id", newest_first=True) if after else ([], [])
         where, values = where_given({"uln": uln}, also=also, first=len(positions) + 1)
         rows = await (connection or self._pool).fetch(
-            f"SELECT erasure_id, uln, erased_by, reason, erased_at FROM validation.erasures{where}"
+            f"SELECT erasure_id, uln, erased_by, reason, erased_at, erased_with_key FROM validation.erasures{where}"
             f" ORDER BY erased_at DESC, erasure_id LIMIT ${len(positions) + len(values) + 1}",
             *positions,
             *values,

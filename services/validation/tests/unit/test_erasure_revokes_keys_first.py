@@ -58,7 +58,7 @@ class Registry:
             raise LearnerNotHeldError(uln[-4:])
         return ErasurePreview(uln, self.merged_with, None)
 
-    async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
+    async def erase(self, uln: str, erased_by: str, reason: str, with_key: str | None = None) -> tuple[Erasure, bool]:
         if uln == NOT_HELD:
             raise LearnerNotHeldError(uln[-4:])
         self.working_at_commit = set(self.keys.working)
@@ -145,9 +145,11 @@ async def test_a_key_made_between_the_first_revocation_and_the_commit_is_revoked
     registry = Registry(keys)
     erase = registry.erase
 
-    async def a_key_made_meanwhile(uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
+    async def a_key_made_meanwhile(
+        uln: str, erased_by: str, reason: str, with_key: str | None = None
+    ) -> tuple[Erasure, bool]:
         keys.working.add(_key_of(ULN))  # `lrs credentials create`: validation did not say erased yet
-        return await erase(uln, erased_by, reason)
+        return await erase(uln, erased_by, reason, with_key)
 
     registry.erase = a_key_made_meanwhile  # type: ignore[method-assign]
     answer = await _erase(registry)

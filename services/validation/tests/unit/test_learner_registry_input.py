@@ -50,7 +50,7 @@ class Registry:
         self.imported_by = imported_by
         return RegistryImport(new=len(learners), updated=0, unchanged=0, merged=0)
 
-    async def erase(self, uln: str, erased_by: str, reason: str) -> tuple[Erasure, bool]:
+    async def erase(self, uln: str, erased_by: str, reason: str, with_key: str | None = None) -> tuple[Erasure, bool]:
         held = uln == HELD_MISTYPED or (uln == TEMPORARY_ULN and self.held_temporary)
         if uln == NOT_HELD or (not held and not has_valid_uln_check_digit(uln)):
             raise LearnerNotHeldError(uln[-4:])
@@ -348,6 +348,7 @@ async def test_the_preview_of_an_erased_learner_says_when_and_by_whom_and_what_w
         "erasure_id": str(registry.erased_before.erasure_id),
         "uln": ULN,
         "erased_by": OPERATOR,
+        "erased_with_key": None,
         "erased_at": "2027-05-03T08:15:00Z",
         "reason": "created in error",
     }

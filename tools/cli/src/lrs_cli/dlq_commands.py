@@ -83,6 +83,13 @@ def action_outcome(item: dict[str, Any]) -> str:
     return ", ".join(counted)
 
 
+def _key(action: dict[str, Any]) -> str:
+    """`27ef900d…`: the API key the operator acted with (their principal is whatever the key's maker chose); `-` for
+    an action from before keys were kept."""
+    key_id = action.get("acted_with_key")
+    return f"{key_id[:8]}…" if key_id else "-"
+
+
 def actions_table(actions: list[dict[str, Any]]) -> str:
     """The retries and skips operators made, newest first: what `lrs dlq history` prints. A message is named by its
     topic and `partition:offset` (an offset alone names one message per partition); when, in UK time to the minute, as
@@ -93,7 +100,7 @@ def actions_table(actions: list[dict[str, Any]]) -> str:
     # event): a skipped one was accepted in its batch but never reached the learner's record (reconcile walk, finding 1)
     batches = any("batch_id" in item for item in actions)
     lines = [
-        f"{f'when ({UK_TIME})':<20} {'operator':<24} {'action':<6} {'consumer':<22} {'topic':<26} {'partition:offset':>16}"
+        f"{f'when ({UK_TIME})':<20} {'operator':<24} {'key':<9} {'action':<6} {'consumer':<22} {'topic':<26} {'partition:offset':>16}"
         + (f"  {'batch':<36}" if batches else "")
         + "  outcome; reason"
     ]
@@ -103,7 +110,7 @@ def actions_table(actions: list[dict[str, Any]]) -> str:
         place = f"{item['partition']}:{item['offset']}"
         batch = f"  {item.get('batch_id') or '-':<36}" if batches else ""
         lines.append(
-            f"{uk_time(item['acted_at'], labelled=False):<20} {item['operator']:<24} {action:<6}"
+            f"{uk_time(item['acted_at'], labelled=False):<20} {item['operator']:<24} {_key(item):<9} {action:<6}"
             f" {item['consumer']:<22} {item['topic']:<26} {place:>16}{batch}  {action_outcome(item)}{reason}"
         )
     if any(item["replaced"] for item in actions):

@@ -205,7 +205,7 @@ def erasures_command(
         page = every_page(lambda at: erasures(to_validation, uln, AUDIT_PAGE, at), "erasures", after)
     else:
         page = erasures(to_validation, uln, limit, after)
-    columns = (f"erased at ({UK_TIME})", "ULN", "erased by", "reason", "erasure")
+    columns = (f"erased at ({UK_TIME})", "ULN", "erased by", "with key", "reason", "erasure")
     print_listing(page["erasures"], as_json=as_json, columns=columns, row=_erasure_row, none="no erasures")
     tell_more(page["next"])
 
@@ -215,6 +215,7 @@ def _erasure_row(erasure: dict[str, Any]) -> tuple[str | Text, ...]:
         uk_time(erasure["erased_at"], labelled=False),
         erasure["uln"],
         erasure["erased_by"],
+        f"{erasure['erased_with_key'][:8]}…" if erasure.get("erased_with_key") else "-",
         Text(erasure["reason"]),
         erasure["erasure_id"],
     )

@@ -153,28 +153,38 @@ def schedule_text(schedule: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def with_key(key_id: str | None) -> str:
+    """` (key 27ef900d…)`: the API key an operator acted with, beside their principal (which any key's maker may
+    choose: the key tells a person's action from another key's); nothing for an action from before keys were kept."""
+    return f" (key {key_id[:8]}…)" if key_id else ""
+
+
 def history_text(history: dict[str, Any]) -> str:
-    """`GET /v1/admin/maintenance` as text: each window and pause with who set it and when."""
+    """`GET /v1/admin/maintenance` as text: each window and pause with who set it (and with which key) and when."""
     lines = ["windows (latest start first):" if history["windows"] else "windows: none"]
     for record in history["windows"]:
         cancelled = (
-            f"; cancelled by {record['cancelled_by']} at {uk_and_utc(record['cancelled_at'])}"
+            f"; cancelled by {record['cancelled_by']}{with_key(record.get('cancelled_with_key'))}"
+            f" at {uk_and_utc(record['cancelled_at'])}"
             if record["cancelled_at"]
             else ""
         )
         lines.append(
-            f"  {window_line(record['window'])}  (scheduled by {record['scheduled_by']} at"
+            f"  {window_line(record['window'])}  (scheduled by {record['scheduled_by']}"
+            f"{with_key(record.get('scheduled_with_key'))} at"
             f" {uk_and_utc(record['scheduled_at'])}{cancelled})"
         )
     lines.append("pauses (newest first):" if history["pauses"] else "pauses: none")
     for pause in history["pauses"]:
         resumed = (
-            f"; resumed by {pause['resumed_by']} at {uk_and_utc(pause['resumed_at'])}"
+            f"; resumed by {pause['resumed_by']}{with_key(pause.get('resumed_with_key'))}"
+            f" at {uk_and_utc(pause['resumed_at'])}"
             if pause["resumed_at"]
             else "; ON"
         )
         lines.append(
-            f"  {uk_and_utc(pause['paused_at'])}  {pause['reason']}  (paused by {pause['paused_by']}{resumed})"
+            f"  {uk_and_utc(pause['paused_at'])}  {pause['reason']}  (paused by {pause['paused_by']}"
+            f"{with_key(pause.get('paused_with_key'))}{resumed})"
         )
     return "\n".join(lines)
 
