@@ -87,7 +87,7 @@ async def test_the_preview_names_the_merged_ulns_the_erasure_then_erases_and_the
     assert after.status_code == 200, after.text
     assert (after.json()["erased"], after.json()["erased_with"]) == (True, sorted([b, c]))
     assert after.json()["erasure"] == {
-        key: erased.json()[key] for key in ("erasure_id", "uln", "erased_by", "erased_at")
+        key: erased.json()[key] for key in ("erasure_id", "uln", "erased_by", "erased_at", "erased_with_key")
     } | {"reason": "duplicate test learner"}
     assert (await validation.get(f"/v1/admin/learners/{b}/erasure")).json()["erased"] is True
 
