@@ -24,16 +24,19 @@ Build them with `DeadLetter.headers()`, read them back with `DeadLetter.from_hea
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from lrs_contracts.envelope import EVENT_TYPE_PATTERN, Contract
+from lrs_contracts.envelope import EVENT_TYPE_PATTERN, Contract, Envelope
 from lrs_contracts.identifiers import is_uuid
+from lrs_contracts.registry import EVENT_TYPES
 
 ERROR = "lrs-error"
 ORIGINAL_TOPIC = "lrs-original-topic"
@@ -234,3 +237,85 @@ class DeadLetter:
             )
         except KeyError as missing:
             raise ValueError(f"not a dead letter: header {missing} missing") from None
+
+
+KEPT_BY_A_CORRECTED_COPY = (
+    ("event_type",),
+    ("occurred_at",),
+    ("correlation_id",),
+    ("data", "achievement_id"),
+    ("data", "key", "ao_id"),
+    ("data", "key", "uln"),
+    ("data", "key", "qualification_number"),
+    ("data", "key", "award_date"),
+    ("data", "provenance", "batch_id"),
+    ("data", "provenance", "line"),
+)
+"""What a corrected copy keeps of the parked message: its type, time and correlation id, and an achievement's id,
+key and provenance (whose batch and line the PLR's history names), where the parked bytes give them readably."""
+
+
+def fields_changed(
+    head: bytes | None,
+    replacement: bytes,
+    kept: Iterable[tuple[str, ...]] = KEPT_BY_A_CORRECTED_COPY,
+    also_broken: Iterable[tuple[str, ...]] = (),
+) -> list[str]:
+    """The fields of `kept` (dotted: `data.provenance.batch_id`) the replacement changes: those the parked bytes
+    hold and read (no issue of their contract is about them, and a type the contracts know: what the poison got
+    wrong is what a copy mends) that the copy spells otherwise or leaves out. Read leniently, as JSON: a poison
+    ("invalid: data.grade: Field required") still says when and from which batch it came. Nothing when the parked
+    bytes are no JSON object. `also_broken`: fields the reader refused for its own reasons (the projector's columns
+    cannot hold them), which the copy mends as well."""
+    parked, copy = _json_object(head), _json_object(replacement)
+    if parked is None:
+        return []
+    broken = [*_broken_fields(parked), *also_broken]
+    changed = []
+    for path in kept:
+        if any(path[: len(where)] == where or where[: len(path)] == path for where in broken):
+            continue
+        held = _field(parked, path)
+        if held is not _ABSENT and _field(copy or {}, path) != held:
+            changed.append(".".join(path))
+    return changed
+
+
+_ABSENT = object()
+
+
+def _json_object(value: bytes | None) -> dict[str, Any] | None:
+    try:
+        document = json.loads(value or b"")
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _field(document: dict[str, Any], path: tuple[str, ...]) -> object:
+    found: object = document
+    for name in path:
+        if not isinstance(found, dict) or name not in found:
+            return _ABSENT
+        found = found[name]
+    return found
+
+
+def _broken_fields(document: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Where the parked message fails its contract (its envelope, and its payload when its type is known): an
+    `event_type` the contracts do not know is itself what a copy mends."""
+    broken: list[tuple[str, ...]] = []
+    try:
+        Envelope.model_validate(document)
+    except ValidationError as error:
+        broken += [tuple(str(part) for part in issue["loc"]) for issue in error.errors()]
+    event_type = document.get("event_type")
+    model = EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
+    if model is None:
+        broken.append(("event_type",))
+    elif isinstance(data := document.get("data"), dict):
+        try:
+            model.model_validate(data)
+        except ValidationError as error:
+            broken += [("data", *(str(part) for part in issue["loc"])) for issue in error.errors()]
+    return broken

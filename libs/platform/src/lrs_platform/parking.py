@@ -26,11 +26,19 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from prometheus_client import Gauge
-from pydantic import ValidationError
 
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
-from lrs_contracts.dead_letters import DeadLetter, Headers, dead_letter_topic, error_text, learners_named, peek_event
-from lrs_contracts.envelope import Contract, Envelope
+from lrs_contracts.dead_letters import (
+    KEPT_BY_A_CORRECTED_COPY,
+    DeadLetter,
+    Headers,
+    dead_letter_topic,
+    error_text,
+    fields_changed,
+    learners_named,
+    peek_event,
+)
+from lrs_contracts.envelope import Contract
 from lrs_contracts.identifiers import ULN_PATTERN
 from lrs_contracts.learner import (
     LearnerErased,
@@ -763,85 +771,9 @@ def _what_changed(head: bytes | None, replacement: bytes) -> str | None:
     return None
 
 
-KEPT_BY_A_CORRECTED_COPY = (
-    ("event_type",),
-    ("occurred_at",),
-    ("correlation_id",),
-    ("data", "achievement_id"),
-    ("data", "key", "ao_id"),
-    ("data", "key", "uln"),
-    ("data", "key", "qualification_number"),
-    ("data", "key", "award_date"),
-    ("data", "provenance", "batch_id"),
-    ("data", "provenance", "line"),
-)
-"""What a corrected copy keeps of the parked message: its type, time and correlation id, and an achievement's id,
-key and provenance (whose batch and line the PLR's history names), where the parked bytes give them readably."""
 _KEPT_BY_ANY_SERVICES_COPY = tuple(path for path in KEPT_BY_A_CORRECTED_COPY if path != ("correlation_id",))
 """All but the correlation id: validation's Sandpit catalogue parks a row whose correlation id names no reference
 load, and its copy mends just that (the projector, which reads none, holds a copy to it too)."""
-
-
-def fields_changed(
-    head: bytes | None, replacement: bytes, kept: Iterable[tuple[str, ...]] = KEPT_BY_A_CORRECTED_COPY
-) -> list[str]:
-    """The fields of `kept` (dotted: `data.provenance.batch_id`) the replacement changes: those the parked bytes
-    hold and read (no issue of their contract is about them, and a type the contracts know: what the poison got
-    wrong is what a copy mends) that the copy spells otherwise or leaves out. Read leniently, as JSON: a poison
-    ("invalid: data.grade: Field required") still says when and from which batch it came. Nothing when the parked
-    bytes are no JSON object."""
-    parked, copy = _json_object(head), _json_object(replacement)
-    if parked is None:
-        return []
-    broken = _broken_fields(parked)
-    changed = []
-    for path in kept:
-        if any(path[: len(where)] == where or where[: len(path)] == path for where in broken):
-            continue
-        held = _field(parked, path)
-        if held is not _ABSENT and _field(copy or {}, path) != held:
-            changed.append(".".join(path))
-    return changed
-
-
-_ABSENT = object()
-
-
-def _json_object(value: bytes | None) -> dict[str, Any] | None:
-    try:
-        document = json.loads(value or b"")
-    except (ValueError, RecursionError):
-        return None
-    return document if isinstance(document, dict) else None
-
-
-def _field(document: dict[str, Any], path: tuple[str, ...]) -> object:
-    found: object = document
-    for name in path:
-        if not isinstance(found, dict) or name not in found:
-            return _ABSENT
-        found = found[name]
-    return found
-
-
-def _broken_fields(document: dict[str, Any]) -> list[tuple[str, ...]]:
-    """Where the parked message fails its contract (its envelope, and its payload when its type is known): an
-    `event_type` the contracts do not know is itself what a copy mends."""
-    broken: list[tuple[str, ...]] = []
-    try:
-        Envelope.model_validate(document)
-    except ValidationError as error:
-        broken += [tuple(str(part) for part in issue["loc"]) for issue in error.errors()]
-    event_type = document.get("event_type")
-    model = EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
-    if model is None:
-        broken.append(("event_type",))
-    elif isinstance(data := document.get("data"), dict):
-        try:
-            model.model_validate(data)
-        except ValidationError as error:
-            broken += [("data", *(str(part) for part in issue["loc"])) for issue in error.errors()]
-    return broken
 
 
 _ANOTHER_LEARNER = "the replacement is not about the learner whose messages are parked (the message key's ULN)"

@@ -12,10 +12,11 @@ from typing import Any
 import orjson
 
 from lrs_contracts.batch import JobType
+from lrs_contracts.dead_letters import fields_changed
 from lrs_contracts.outcomes import BatchCompleted, BatchCounts
 from lrs_contracts.plr import AchievementKey, AchievementWithdrawn, Provenance
 from lrs_contracts.registry import encode, wrap
-from lrs_platform.parking import corrected_copy_refusal, fields_changed
+from lrs_platform.parking import corrected_copy_refusal
 
 EVENT = uuid.UUID(int=1)
 BATCH = uuid.UUID(int=9)

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from lrs_contracts import topics
 from lrs_contracts.challenge import ChallengeAcknowledged, ChallengeRaised, ChallengeRaisedV1, ChallengeResolved
-from lrs_contracts.dead_letters import error_text, learners_named, peek_event, unknown_event_type
+from lrs_contracts.dead_letters import error_text, fields_changed, learners_named, peek_event, unknown_event_type
 from lrs_contracts.envelope import Contract, Envelope
 from lrs_contracts.fast_decode import NotFast, decode_flat, flat_fields, plain_fields
 from lrs_contracts.identifiers import is_uuid
@@ -64,8 +64,7 @@ from lrs_domain.achievements import (
 )
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.merges import LearnerMerges, MergedLearner
-from lrs_platform.parking import fields_changed
-from plr_projector.storable import ESCAPE, INT4_MAX, INT4_MIN, may_spell_unstorable, why_unstorable
+from plr_projector.storable import ESCAPE, INT4_MAX, INT4_MIN, may_spell_unstorable, unstorable_field, why_unstorable
 
 PLR_TOPIC = topics.PLR_EVENTS.name
 LEARNER_TOPIC = topics.LEARNER_EVENTS.name
@@ -540,7 +539,9 @@ def replacement_refusal(head: Message, replacement: bytes, key: str) -> str | No
             f"the replacement's event_id is {new.envelope.event_id}, the parked event's {parked_id}:"
             " a corrected copy keeps the id of the event it mends"
         )
-    if changed := fields_changed(head.value, replacement):
+    unstorable = unstorable_field(old.payload) if old.payload is not None else None
+    mended = [("data", *unstorable.split("."))] if unstorable is not None else []
+    if changed := fields_changed(head.value, replacement, also_broken=mended):
         return (
             f"the replacement changes the parked event's {' and '.join(changed)}: a corrected copy is the parked"
             " event mended, nothing else, and keeps its type, time, correlation id, key and provenance"

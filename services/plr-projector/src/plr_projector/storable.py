@@ -96,6 +96,18 @@ def refused_in_text(value: str) -> str | None:
 def why_unstorable(payload: Contract) -> str | None:
     """Why the read model cannot hold what `payload` would write to it, naming the field (never its
     value), or None when it can."""
+    found = _first_unstorable(payload)
+    return None if found is None else found[1]
+
+
+def unstorable_field(payload: Contract) -> str | None:
+    """The field (`provenance.line`, `key.ao_id`) `why_unstorable` names, or None: what an operator's corrected
+    copy of the parked event may mend, though its contract accepted it."""
+    found = _first_unstorable(payload)
+    return None if found is None else found[0]
+
+
+def _first_unstorable(payload: Contract) -> tuple[str, str] | None:
     getters = _GETTERS.get(type(payload))
     if getters is None:
         return None
@@ -104,9 +116,9 @@ def why_unstorable(payload: Contract) -> str | None:
         number = get(payload)
         if number is not None and not INT4_MIN <= number <= INT4_MAX:
             # (no bounds quoted: ten digits read as a ULN to the logs' masking)
-            return f"unstorable: {name} does not fit its column, a 32-bit integer"
+            return name, f"unstorable: {name} does not fit its column, a 32-bit integer"
     for name, get in texts:
         text = get(payload)
         if text is not None and (refused := refused_in_text(text)) is not None:
-            return f"unstorable: {name} holds {refused}"
+            return name, f"unstorable: {name} holds {refused}"
     return None

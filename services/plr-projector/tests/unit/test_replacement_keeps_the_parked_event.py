@@ -151,3 +151,16 @@ def test_parked_bytes_that_are_no_json_hold_the_copy_to_the_streams_learner_alon
     other_learner = KEY.model_copy(update={"uln": "1026893096"})
     said = replacement_refusal(unreadable, _bytes(_updated(key=other_learner)), ULN)
     assert said == "the replacement is not about the learner whose events are parked"
+
+
+def test_a_field_the_columns_could_not_hold_is_mended_though_a_copy_keeps_it() -> None:
+    """An event its contract accepts but the read model's columns cannot hold is parked naming the field
+    ("unstorable: provenance.line does not fit its column"): a copy mends that field, even one a copy otherwise
+    keeps, and nothing else."""
+    too_long = _parked(_bytes(_updated(line=2**31)))
+    assert replacement_refusal(too_long, _bytes(_updated(line=3)), ULN) is None
+    with_nul = _parked(_bytes(_updated(key=KEY.model_copy(update={"qualification_number": "6005\x001234"}))))
+    assert replacement_refusal(with_nul, _bytes(_updated()), ULN) is None
+    assert replacement_refusal(too_long, _bytes(_updated(line=3, batch=uuid.UUID(int=8))), ULN) == _changes(
+        "data.provenance.batch_id"
+    )
