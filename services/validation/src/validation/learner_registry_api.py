@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from collections.abc import Awaitable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Generic, Literal, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -31,7 +33,7 @@ from lrs_platform.clock import today_in_england
 from lrs_platform.environment import refuse_in_sandpit
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.logging import get_logger, mask_uln
-from lrs_platform.paging import split_page
+from lrs_platform.paging import PagePosition, split_page
 from lrs_platform.paging_api import PageAfter
 from lrs_platform.problems import ProblemError, problem_responses
 from validation.api_common import (
@@ -756,6 +758,48 @@ def _link_change_view(change: RecordedLinkChange) -> LinkChangeView:
     )
 
 
+class _Paged(Protocol):
+    @property
+    def position(self) -> PagePosition: ...
+
+
+_Change = TypeVar("_Change", bound=_Paged)
+_Change_co = TypeVar("_Change_co", bound=_Paged, covariant=True)
+
+
+class _ChangeLog(Protocol[_Change_co]):
+    """One of the registry's logs of a learner's changes kept through an erasure (`LearnerRegistry.sharing_changes`,
+    `.link_changes`): newest first, at most `limit`, those recorded before `after`."""
+
+    def __call__(
+        self, ulns: Collection[str], limit: int = ..., *, after: PagePosition | None = None
+    ) -> Awaitable[Sequence[_Change_co]]: ...
+
+
+@dataclass(frozen=True)
+class _KeptChanges(Generic[_Change]):
+    ulns: list[str]
+    erased: bool
+    page: list[_Change]
+    next: str | None
+
+
+async def _kept_changes(
+    store: LearnerRegistry, uln: str, log: _ChangeLog[_Change], *, limit: int, after: PagePosition | None
+) -> _KeptChanges[_Change]:
+    """A page of `log`'s changes under the ULN and every ULN merged with it, for the admin routes that answer for an
+    erased learner too: 404 only for a ULN the registry never held."""
+    _refuse_mistyped(uln)
+    ulns = [uln, *await store.same_learner(uln)]
+    erased = bool(await store.erasures(uln))
+    if not erased and not await store.learners_for([uln]):
+        raise _not_registered()
+    # a merge only adds ULNs to the learner, and change ids only grow: a page's `next` marks a place in the same order
+    found = await log(ulns, limit=limit + 1, after=after)
+    page, following = split_page(found, limit, lambda last: last.position)
+    return _KeptChanges(ulns, erased, page, following.token() if following else None)
+
+
 @router.get(
     "/admin/learners/{uln}/sharing-changes",
     dependencies=[Depends(refuse_in_sandpit)],
@@ -778,26 +822,19 @@ async def surviving_sharing_changes(
     after: PageAfter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> SurvivingSharingChanges:
-    _refuse_mistyped(uln)
     store = learner_registry_of(request)
-    ulns = [uln, *await store.same_learner(uln)]
-    erased = bool(await store.erasures(uln))
-    if not erased and not await store.learners_for([uln]):
-        raise _not_registered()
-    # a merge only adds ULNs to the learner, and change ids only grow: a page's `next` marks a place in the same order
-    found = await store.sharing_changes(ulns, limit=limit + 1, after=after)
-    page, following = split_page(found, limit, lambda last: last.position)
+    kept = await _kept_changes(store, uln, store.sharing_changes, limit=limit, after=after)
     return SurvivingSharingChanges(
         uln=uln,
-        ulns=ulns,
-        erased=erased,
+        ulns=kept.ulns,
+        erased=kept.erased,
         changes=[
             SharingChangeView(
                 ability_to_share=change.ability_to_share, changed_by=change.changed_by, changed_at=change.changed_at
             )
-            for change in page
+            for change in kept.page
         ],
-        next=following.token() if following else None,
+        next=kept.next,
     )
 
 
@@ -827,21 +864,14 @@ async def link_changes(
     after: PageAfter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> LinkChanges:
-    _refuse_mistyped(uln)
     store = learner_registry_of(request)
-    ulns = [uln, *await store.same_learner(uln)]
-    erased = bool(await store.erasures(uln))
-    if not erased and not await store.learners_for([uln]):
-        raise _not_registered()
-    # a merge only adds ULNs to the learner, and change ids only grow: a page's `next` marks a place in the same order
-    found = await store.link_changes(ulns, limit=limit + 1, after=after)
-    page, following = split_page(found, limit, lambda last: last.position)
+    kept = await _kept_changes(store, uln, store.link_changes, limit=limit, after=after)
     return LinkChanges(
         uln=uln,
-        ulns=ulns,
-        erased=erased,
-        changes=[_link_change_view(change) for change in page],
-        next=following.token() if following else None,
+        ulns=kept.ulns,
+        erased=kept.erased,
+        changes=[_link_change_view(change) for change in kept.page],
+        next=kept.next,
     )
 
 

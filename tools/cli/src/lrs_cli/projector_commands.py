@@ -305,12 +305,18 @@ def projector_status(connection: Connection) -> str:
     return projector_status_text(projector_state(connection))
 
 
+# The title of a plr-reader's 409 to what only the projector that writes answers (its status, retries, skips, replays,
+# rebuilds): the refusal's one mark of its own, its code being the CONFLICT any 409 without a code of its own carries.
+READER_REFUSED = "Not the projector that writes"
+
+
 def projector_state(connection: Connection) -> dict[str, Any]:
     with connection.client(SERVICE) as client:
+        answer = client.get("/v1/admin/projector")
         try:
-            state: dict[str, Any] = expect_ok(client.get("/v1/admin/projector"))
+            state: dict[str, Any] = expect_ok(answer)
         except AnswerError as error:
-            if error.status_code != 409:
+            if error.status_code != 409 or _title_of(answer) != READER_REFUSED:
                 raise
             # a plr-reader's: its live projection does not run, so it has no status of its own to give
             variable = connection.url_variable(SERVICE)

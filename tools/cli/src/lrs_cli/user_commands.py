@@ -35,6 +35,12 @@ DEFAULT_PORTAL_URL = DEFAULT_URLS["portal"]
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 
+_CREATE_NAMED = {"username": "USERNAME", "display_name": "--name", "scopes": "--scope", "first_link": "--email-link"}
+"""The admin API's fields that `users create` sends from an option or argument named otherwise, as a refusal says
+them (`body.display_name`: `--name`); `ao_id` is `--ao` in every command."""
+_DUTIES_NAMED = {"scopes": "--scope"}
+
+
 def _portal(connection: Connection) -> httpx.Client:
     if not connection.api_key:
         raise CommandError("no API key: set LRS_API_KEY or pass --key-file (an operator's key)")
@@ -116,7 +122,7 @@ def create(
         "first_link": email_link,
     }
     with _portal(connection) as client:
-        issued = expect_ok(client.post("/v1/admin/users", json=body))
+        issued = expect_ok(client.post("/v1/admin/users", json=body), named=_CREATE_NAMED)
     if issued.get("first_link_sent_to"):
         return (
             f"created {account_text(issued['account'])}\n"
@@ -186,7 +192,7 @@ def set_duties(connection: Connection, username: str, scopes: Sequence[str], eve
     _one_of(scopes, every_duty)
     body = {"scopes": _checked(scopes), "every_duty": every_duty}
     with _portal(connection) as client:
-        account = expect_ok(client.put(f"{_account_path(username)}/scopes", json=body))
+        account = expect_ok(client.put(f"{_account_path(username)}/scopes", json=body), named=_DUTIES_NAMED)
     said = f"{account_text(account)}; their sessions are ended, unless these were their duties already"
     if beyond := account.get("keys_beyond_duties"):
         one = len(beyond) == 1
