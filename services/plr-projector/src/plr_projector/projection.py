@@ -9,6 +9,7 @@ everything after it) while other streams go on.
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -64,7 +65,15 @@ from lrs_domain.achievements import (
 )
 from lrs_domain.identifiers import normalise_qan
 from lrs_domain.merges import LearnerMerges, MergedLearner
-from plr_projector.storable import ESCAPE, INT4_MAX, INT4_MIN, may_spell_unstorable, unstorable_field, why_unstorable
+from plr_projector.storable import (
+    ESCAPE,
+    INT4_MAX,
+    INT4_MIN,
+    may_spell_unstorable,
+    refused_anywhere,
+    unstorable_field,
+    why_unstorable,
+)
 
 PLR_TOPIC = topics.PLR_EVENTS.name
 LEARNER_TOPIC = topics.LEARNER_EVENTS.name
@@ -533,6 +542,11 @@ def replacement_refusal(head: Message, replacement: bytes, key: str) -> str | No
         return "the replacement names other learners than the parked event: a corrected copy is about the same ones"
     if old.payload is None and key.isascii() and key.isdigit() and key not in named:
         return "the replacement is not about the learner whose events are parked"
+    if (refused := refused_anywhere(json.loads(replacement))) is not None:
+        return (
+            f"the replacement's {refused}: the copy is kept for good, and must read back as the"
+            " JSON PostgreSQL stores (mend that field too)"
+        )
     parked_id, _ = peek_event(head.value)
     if parked_id is not None and new.envelope.event_id != uuid.UUID(parked_id):
         return (

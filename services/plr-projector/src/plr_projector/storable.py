@@ -107,6 +107,28 @@ def unstorable_field(payload: Contract) -> str | None:
     return None if found is None else found[0]
 
 
+def refused_anywhere(document: object) -> str | None:
+    """Where in any text of `document` (a message read as JSON: names, values, the envelope's and the payload's,
+    written to the read model or not, such as a record's `mis_identifier`) is what no text column holds, naming the
+    field ("data.provenance.mis_identifier holds NUL (U+0000) at character 4, ...") or None. An operator's corrected
+    copy is kept for good and read back as PostgreSQL's `jsonb`, which refuses a `\\u0000` escape and a lone
+    surrogate as a text column does, so a copy must hold neither anywhere."""
+    return _refused_in(document, ())
+
+
+def _refused_in(value: object, path: tuple[str, ...]) -> str | None:
+    if isinstance(value, str):
+        refused = refused_in_text(value)
+        return None if refused is None else f"{'.'.join(path)} holds {refused}"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for name, item in items:
+        if (found := _refused_in(str(name), (*path, "(a name)"))) is not None:
+            return found
+        if (found := _refused_in(item, (*path, str(name)))) is not None:
+            return found
+    return None
+
+
 def _first_unstorable(payload: Contract) -> tuple[str, str] | None:
     getters = _GETTERS.get(type(payload))
     if getters is None:

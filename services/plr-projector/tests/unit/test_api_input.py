@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -30,11 +31,11 @@ class Untouched:
         raise AssertionError(f"the request reached the projector ({name})")
 
 
-def _client(principal: str, projector: Any = None) -> httpx.AsyncClient:
+def _client(principal: str, projector: Any = None, key_id: str | None = None) -> httpx.AsyncClient:
     app = build_app("plr-projector", title="PLR", description="", lifespan=noop_lifespan)
     for router in (plr_router, centre_router, admin_router, credential_router):
         app.include_router(router)
-    app.dependency_overrides[current_principal] = lambda: Principal.parse(principal)
+    app.dependency_overrides[current_principal] = lambda: replace(Principal.parse(principal), key_id=key_id)
     app.dependency_overrides[projector_of] = (lambda: projector) if projector is not None else Untouched
     app.dependency_overrides[credential_signing_of] = Untouched
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://plr")
@@ -84,6 +85,7 @@ class DeadLettersSeen:
         self.keys: list[str | None] = []
         self.topics_named: list[str | None] = []
         self.expected_heads: list[Collection[tuple[str, int, int]] | None] = []
+        self.with_keys: list[str | None] = []
 
     async def listing(self, key: str | None, topic: str | None, limit: int) -> tuple[list[Any], int]:
         self.keys.append(key)
@@ -102,6 +104,7 @@ class DeadLettersSeen:
     ) -> list[Any]:
         self.keys.append(key)
         self.topics_named.append(topic)
+        self.with_keys.append(with_key)
         return []
 
     async def skip(
@@ -117,6 +120,7 @@ class DeadLettersSeen:
         self.keys.append(key)
         self.topics_named.append(topic)
         self.expected_heads.append(expected_heads)
+        self.with_keys.append(with_key)
         return []
 
 
@@ -295,3 +299,15 @@ def test_an_ao_waits_only_for_its_own_batches_a_reader_only_for_a_batch_on_the_p
     that put nothing on the PLR (decision 0003). A learner or a provider counts only the batch's events on the PLR
     it reads, so a batch about anyone else answers as an unknown id does; an operator any batch."""
     assert batch_scope(Principal.parse(principal), ULNS) == scope
+
+
+async def test_a_retry_and_a_skip_pass_on_the_key_the_operator_acted_with() -> None:
+    """Kept beside the operator in the record of the action (`acted_with_key`), as every service's dead letters."""
+    projector = DeadLettersSeen()
+    async with _client("operator:ops", projector, key_id="27ef900d5a1c3b44") as client:
+        answers = [
+            await client.post("/v1/admin/dlq/1000000043/retry"),
+            await client.post("/v1/admin/dlq/1000000043/skip", json={"reason": "fixed"}),
+        ]
+    assert [answer.status_code for answer in answers] == [200, 200], answers[-1].text
+    assert projector.with_keys == ["27ef900d5a1c3b44", "27ef900d5a1c3b44"]

@@ -164,3 +164,16 @@ def test_a_field_the_columns_could_not_hold_is_mended_though_a_copy_keeps_it() -
     assert replacement_refusal(too_long, _bytes(_updated(line=3, batch=uuid.UUID(int=8))), ULN) == _changes(
         "data.provenance.batch_id"
     )
+
+
+def test_a_copy_holding_nul_anywhere_is_refused_as_postgresql_could_not_read_it_back() -> None:
+    """The copy is kept for good and read back as `jsonb` (its free text emptied at the learner's erasure): a NUL
+    even where the projector writes nothing, a record's MIS identifier, would leave that erasure refused."""
+    with_nul = _updated()
+    with_nul = with_nul.model_copy(
+        update={"provenance": with_nul.provenance.model_copy(update={"mis_identifier": "MIS\x00 7"})}
+    )
+    refusal = replacement_refusal(POISON, _bytes(with_nul), ULN)
+    assert refusal is not None
+    assert refusal.startswith("the replacement's data.provenance.mis_identifier holds NUL (U+0000) at character 4")
+    assert "MIS" not in refusal
