@@ -25,7 +25,10 @@ class HistoryEntryView(_Described):
     operators only)."""
 
     version: int = Field(description="1 for the first record; each applied change adds one")
-    change: str = Field(description="what made this version: recorded, updated, superseded, withdrawn, reinstated")
+    change: str = Field(
+        description="what made this version: recorded, updated, superseded, withdrawn, reinstated, or recreated (a Create"
+        " recorded again onto a withdrawn achievement)"
+    )
     occurred_at: datetime
     batch_id: uuid.UUID
     line: int | None = Field(
