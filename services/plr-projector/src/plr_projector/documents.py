@@ -41,6 +41,9 @@ class HistoryEntryView(_Described):
     achievement_provider_ukprn: str | None
     language_for_assessment: str | None
     credits: int | None
+    pathway: str | None = Field(
+        default=None, description="the qualification's pathway this version recorded (a Create may change it)"
+    )
     corrected_by_operator: bool = Field(
         default=False,
         description="true if the version was made from an operator's corrected copy of a parked event"

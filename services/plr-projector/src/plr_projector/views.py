@@ -130,6 +130,7 @@ def history_view(
             "achievement_provider_ukprn": entry.ukprn,
             "language_for_assessment": entry.language_for_assessment,
             "credits": entry.credits,
+            "pathway": entry.pathway,
             "corrected_by_operator": entry.event_id in corrected_by_operator,
         }
         for entry in sorted(entries, key=lambda entry: entry.version)

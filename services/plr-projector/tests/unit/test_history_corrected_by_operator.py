@@ -48,3 +48,23 @@ def test_a_history_read_with_no_copies_marks_none() -> None:
             include_history=True,
         )
         assert [version["corrected_by_operator"] for version in events[0]["history"]] == [False, False]
+
+
+def test_each_version_names_the_pathway_it_recorded() -> None:
+    """A Final Create superseding a Provisional, or a re-creation, may change the pathway: the earlier one stays
+    readable in the history (model-based walk of session 64)."""
+    row = achievement()
+    first, second = _history(row)
+    history = History({row.key: [first._replace(pathway="Engineering"), second._replace(pathway="Science")]})
+    events = learning_events(
+        audience_for(Principal.parse("operator:support"), group(1)),
+        [row],
+        [],
+        set(),
+        history,
+        include_withdrawn=True,
+        include_history=True,
+    )
+    (described,) = EVENTS.validate_python(events)
+    assert described.history is not None
+    assert [version.pathway for version in described.history] == ["Engineering", "Science"]
