@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -161,6 +161,7 @@ async def test_a_key_is_only_revoked_and_its_label_only_emptied(pool: asyncpg.Po
         "secret_hash = 'x'",
         "created_at = now()",
         "label = 'another'",
+        "label = NULL",  # only a learner's, at their erasure (report "review5" finding 5)
     ):
         with pytest.raises(asyncpg.RestrictViolationError, match=re.escape("identity.credentials is an audit record")):
             await pool.execute(f"UPDATE identity.credentials SET {change} WHERE key_id = $1", first.key_id)
@@ -200,12 +201,32 @@ async def test_a_later_decision_replaces_the_earlier_and_an_erasure_empties_its_
         await pool.execute(f"UPDATE {OPS_SCHEMA}.operator_actions SET replacement = $1", other)
 
 
+async def test_an_action_on_a_parked_plr_event_is_never_tied_to_a_batch_afterwards(pool: asyncpg.Pool) -> None:
+    """Its batch is written with it (report "review5" finding 6): an old skip is not later laid at any batch's door."""
+    async with pool.acquire() as connection, connection.transaction():
+        await record_dead_letter_action(connection, _action())
+    with pytest.raises(
+        asyncpg.RestrictViolationError, match=re.escape("dead_letter_actions is an audit record: UPDATE refused")
+    ):
+        await pool.execute(f"UPDATE {OPS_SCHEMA}.dead_letter_actions SET batch_id = gen_random_uuid()")
+    assert await pool.fetchval(f"SELECT batch_id FROM {OPS_SCHEMA}.dead_letter_actions") is None
+
+
 async def test_a_window_is_cancelled_and_a_pause_resumed_once(pool: asyncpg.Pool) -> None:
     maintenance = MaintenanceStore(pool)
     now = utc_now()
     window, _ = await maintenance.add_window(now + timedelta(hours=2), now + timedelta(hours=3), "upgrade", "op:a")
-    await maintenance.cancel_window(window.window.window_id, "operator:b")
     await maintenance.pause("incident", "operator:a")
+    for table, change in (  # an end at another time than its own, or by no one (report "review5" finding 6)
+        ("ingest.maintenance_windows", "cancelled_by = 'operator:c', cancelled_at = now() - interval '1 day'"),
+        ("ingest.maintenance_windows", "cancelled_by = 'operator:c', cancelled_at = now() + interval '1 hour'"),
+        ("ingest.maintenance_windows", "cancelled_at = now()"),
+        ("ingest.maintenance_pauses", "resumed_by = 'operator:c', resumed_at = now() - interval '1 day'"),
+        ("ingest.maintenance_pauses", "resumed_at = now()"),
+    ):
+        with pytest.raises(asyncpg.RestrictViolationError, match=re.escape(f"{table} is an audit record")):
+            await pool.execute(f"UPDATE {table} SET {change}")
+    await maintenance.cancel_window(window.window.window_id, "operator:b")
     await maintenance.resume("operator:b")
 
     for table, change in (
@@ -242,7 +263,7 @@ async def test_a_service_role_that_does_not_own_the_key_store_cannot_unrevoke_a_
         ):
             async with connection.transaction():
                 await connection.execute("SET LOCAL lrs.audit_maintenance = 'on'")
-                with pytest.raises((asyncpg.RestrictViolationError, asyncpg.InsufficientPrivilegeError)):
+                with pytest.raises(asyncpg.RestrictViolationError):  # it has the grant: the trigger refuses
                     await connection.execute(statement)
         for statement in (
             "DROP FUNCTION identity.refuse_audit_change() CASCADE",
@@ -259,6 +280,99 @@ async def test_a_service_role_that_does_not_own_the_key_store_cannot_unrevoke_a_
         )
     finally:
         await connection.close()
+
+
+SHADOWS = ("a temporary pg_class", "a pg_has_role searched first")
+
+
+async def _shadow_the_catalog(connection: asyncpg.Connection, shadow: str, tables: Sequence[str]) -> None:
+    """What a role that owns none of `tables` may try, to pass for their owner in the triggers' check (report
+    "review5" finding 1): a temporary `pg_class` saying it owns them (PUBLIC may make temporary tables), or a schema of
+    its own (CREATE on the database) whose `pg_has_role` says yes, put before pg_catalog in its search_path."""
+    if shadow == SHADOWS[0]:
+        await connection.execute("CREATE TEMP TABLE pg_class (oid oid, relowner oid)")
+        await connection.executemany(
+            "INSERT INTO pg_temp.pg_class VALUES ($1::text::regclass, current_user::text::regrole)",
+            [(table,) for table in tables],
+        )
+    else:
+        schema = f"shadow_{uuid.uuid4().hex[:8]}"
+        await connection.execute(
+            f"CREATE SCHEMA {schema}; CREATE FUNCTION {schema}.pg_has_role(name, oid, text) RETURNS boolean"
+            " LANGUAGE sql AS 'SELECT true'"
+        )
+        await connection.execute(f"SET search_path = {schema}, pg_catalog")
+
+
+async def _refused_with_the_catalog_shadowed(connection: asyncpg.Connection, statements: Sequence[str]) -> None:
+    for statement in statements:
+        async with connection.transaction():
+            await connection.execute("SET LOCAL lrs.audit_maintenance = 'on'")
+            with pytest.raises(asyncpg.RestrictViolationError, match="is an audit record"):
+                await connection.execute(statement)
+
+
+@pytest.mark.parametrize("shadow", SHADOWS)
+async def test_a_service_role_cannot_pass_for_the_key_stores_owner_by_shadowing_the_catalog(
+    cluster: Cluster,  # noqa: F811 - the fixture imported
+    shadow: str,
+) -> None:
+    """As on Kubernetes: validation's role may write in `identity`, owns neither table, and tries to pass for their
+    owner so that the setting for repairs by hand frees it. The triggers' function reads the catalog, whatever the
+    caller's search_path (identity migration 0004)."""
+    owner = await create_pool(cluster.superuser_url, max_size=1)
+    try:
+        store = CredentialStore(owner)
+        key = await store.issue(Principal.parse("ao:RN5133"), label="results system", by="operator:maker")
+        assert await store.revoke(key.key_id, by="operator:revoker") == 1
+    finally:
+        await owner.close()
+    connection = await asyncpg.connect(cluster.validation_url)
+    try:
+        await _shadow_the_catalog(connection, shadow, ("identity.credentials", "identity.key_changes"))
+        await _refused_with_the_catalog_shadowed(
+            connection,
+            (
+                "UPDATE identity.credentials SET revoked_at = NULL",
+                "UPDATE identity.credentials SET label = NULL",
+                "DELETE FROM identity.credentials",
+                "DELETE FROM identity.key_changes WHERE change = 'revoked'",
+            ),
+        )
+        assert await connection.fetchval(
+            "SELECT revoked_at IS NOT NULL AND label IS NOT NULL FROM identity.credentials WHERE key_id = $1",
+            key.key_id,
+        )
+        assert await connection.fetchval("SELECT count(*) FROM identity.key_changes") == 2
+    finally:
+        await connection.close()
+
+
+@pytest.mark.parametrize("shadow", SHADOWS)
+async def test_no_role_granted_an_audit_table_passes_for_its_owner_by_shadowing_the_catalog(
+    pool: asyncpg.Pool, fresh_database_url: str, shadow: str
+) -> None:
+    """Every schema's triggers' function, as a role that was granted UPDATE and DELETE on each audit table (as
+    Kubernetes grants `identity`'s to every service) but owns none."""
+    await _one_row_each(pool)
+    role = f"t{uuid.uuid4().hex[:8]}_granted"
+    database = fresh_database_url.rsplit("/", 1)[1]
+    await pool.execute(f'CREATE ROLE {role} LOGIN; GRANT CREATE ON DATABASE "{database}" TO {role}')
+    for table in AUDIT_TABLES:
+        await pool.execute(
+            f"GRANT USAGE ON SCHEMA {table.split('.')[0]} TO {role}; GRANT SELECT, UPDATE, DELETE ON {table} TO {role}"
+        )
+    connection = await asyncpg.connect(fresh_database_url.replace("://postgres@", f"://{role}@"))
+    try:
+        await _shadow_the_catalog(connection, shadow, sorted(AUDIT_TABLES))
+        for table, change in sorted(AUDIT_TABLES.items()):
+            await _refused_with_the_catalog_shadowed(
+                connection, (f"UPDATE {table} SET {change}", f"DELETE FROM {table}")
+            )
+            assert await connection.fetchval(f"SELECT count(*) FROM {table}") == 1
+    finally:
+        await connection.close()
+        await pool.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
 async def test_the_release_notes_superuser_step_takes_identity_from_the_services_and_leaves_them_their_use(
@@ -321,3 +435,42 @@ async def test_the_key_stores_migration_says_who_must_run_it(cluster: Cluster) -
             await CredentialStore(pool).migrate()
     finally:
         await pool.close()
+
+
+async def test_the_key_stores_search_path_migration_says_who_must_run_it(cluster: Cluster) -> None:  # noqa: F811
+    """Identity migration 0004 replaces the triggers' function, which only its owner may: another service's role
+    stops at it, saying which role must run it; the owner's then runs it, and the function reads pg_catalog first."""
+    admin = await asyncpg.connect(cluster.superuser_url)
+    try:  # the key store as the release before this one left it
+        await admin.execute(
+            "ALTER FUNCTION identity.refuse_audit_change() RESET search_path;"
+            " DELETE FROM identity.schema_migrations WHERE version = 4"
+        )
+    finally:
+        await admin.close()
+    ingest_url = cluster.validation_url.replace("lrs_validation@", "lrs_ingest@")
+    ingest = ingest_url.split("://", 1)[1].split("@", 1)[0]
+    pool = await create_pool(cluster.validation_url, max_size=1)
+    try:
+        with pytest.raises(
+            asyncpg.InsufficientPrivilegeError,
+            match=re.escape(
+                f"identity migration 0004 must be run by the owner of identity.refuse_audit_change() (role {ingest})"
+            ),
+        ):
+            await CredentialStore(pool).migrate()
+    finally:
+        await pool.close()
+    for url in (ingest_url, cluster.validation_url):
+        pool = await create_pool(url, max_size=1)
+        try:
+            await CredentialStore(pool).migrate()
+        finally:
+            await pool.close()
+    admin = await asyncpg.connect(cluster.superuser_url)
+    try:
+        assert await admin.fetchval(
+            "SELECT proconfig FROM pg_proc WHERE oid = 'identity.refuse_audit_change()'::regprocedure"
+        ) == ["search_path=pg_catalog, pg_temp"]
+    finally:
+        await admin.close()

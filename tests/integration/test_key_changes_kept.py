@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import re
 import socket
 
+import asyncpg
 import pytest
 from tests.integration.credential_stores import credential_store  # noqa: F401 - the tests' `store` fixture
 from tests.integration.test_credentials_as_the_database_owner import Cluster, cluster  # noqa: F401
@@ -115,5 +117,60 @@ async def test_a_key_store_the_database_owner_migrated_first_is_read_by_the_serv
         (key,) = await CredentialStore(service).listing(include_revoked=True)
         assert key.created_by == f"{HERE}, lrs credentials create"
         assert await CredentialStore(service).revoke(key.key_id, by="operator:dpo") == 1
+    finally:
+        await service.close()
+
+
+async def test_a_key_store_whose_tables_two_roles_made_says_the_superusers_step_that_lets_it_migrate(
+    cluster: Cluster,  # noqa: F811
+) -> None:
+    """The same upgrade, met by the release of identity 0003 (report "review5" finding 2): `key_changes` the database
+    owner's, `credentials` ingest's. No role owns both, so none can make 0003's triggers: each is refused with both
+    owners and the superuser's step, after which the owner of `credentials` migrates and then every other role."""
+    services = cluster.validation_url.split("://", 1)[1].split("@", 1)[0].replace("lrs_validation", "lrs_services")
+    ingest_url = cluster.validation_url.replace("lrs_validation@", "lrs_ingest@")
+    superuser = await asyncpg.connect(cluster.superuser_url)
+    try:  # the key store as the release before 0002 left it, `identity` then the services' group role's
+        await superuser.execute(
+            "DROP FUNCTION identity.refuse_audit_change() CASCADE; DROP TABLE identity.key_changes;"
+            " DELETE FROM identity.schema_migrations WHERE version >= 2;"
+            f" REVOKE ALL ON SCHEMA identity FROM {services}; ALTER SCHEMA identity OWNER TO {services}"
+        )
+    finally:
+        await superuser.close()
+    refusals = []
+    for url in (cluster.owner_url, ingest_url, cluster.validation_url):
+        pool = await create_pool(url, max_size=1)
+        try:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError) as refused:
+                await CredentialStore(pool).migrate()
+            refusals.append(str(refused.value))
+        finally:
+            await pool.close()
+    owner, ingest = (url.split("://", 1)[1].split("@", 1)[0] for url in (cluster.owner_url, ingest_url))
+    for said in refusals:
+        assert f"identity.credentials (role {ingest}) and identity.key_changes (role {owner})" in said, said
+    step = re.search(r'as the superuser, run "([^"]+)"', refusals[0])
+    assert step and step.group(1) == f"ALTER TABLE identity.key_changes OWNER TO {ingest}", refusals[0]
+
+    superuser = await asyncpg.connect(cluster.superuser_url)
+    try:
+        await superuser.execute(step.group(1))
+    finally:
+        await superuser.close()
+    for url in (ingest_url, cluster.validation_url, cluster.owner_url):  # the tables' owner first
+        pool = await create_pool(url, max_size=1)
+        try:
+            await CredentialStore(pool).migrate()
+        finally:
+            await pool.close()
+    service = await create_pool(cluster.validation_url, max_size=1)
+    try:  # the key store works for every role, and is guarded
+        store = CredentialStore(service)
+        key = await store.issue(Principal.parse("ao:RN5133"), by="operator:maker")
+        assert await store.revoke(key.key_id, by="operator:revoker") == 1
+        with pytest.raises(asyncpg.RestrictViolationError, match=re.escape("identity.credentials is an audit record")):
+            await service.execute("UPDATE identity.credentials SET revoked_at = NULL")
+        assert await service.fetchval("SELECT count(*) FROM identity.schema_migrations WHERE version >= 3") == 2
     finally:
         await service.close()

@@ -157,6 +157,38 @@ _RECORD_CHANGES = (
 )
 
 
+# Identity migration 0003 makes its triggers as the owner of both tables. Where the database owner made `key_changes`
+# (`lrs credentials` before any service had migrated 0002) and a service `credentials`, no role but the superuser owns
+# both: every service and `lrs credentials` are refused by 0003 naming one table's owner, which cannot run it either.
+# Said instead with both owners and the superuser's step that gives them one (report "review5" finding 2).
+_ONE_OWNER_OF_THE_KEY_STORE = """
+DO $$
+DECLARE
+    credentials_owner text := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c
+                               WHERE c.oid = pg_catalog.to_regclass('identity.credentials'));
+    key_changes_owner text := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c
+                               WHERE c.oid = pg_catalog.to_regclass('identity.key_changes'));
+BEGIN
+    -- nested: the tables are named only where they are (NULL, a table not made yet, does not cut `AND` short)
+    IF credentials_owner <> key_changes_owner THEN
+        IF NOT (pg_catalog.has_table_privilege('identity.credentials', 'TRIGGER')
+                AND pg_catalog.has_table_privilege('identity.key_changes', 'TRIGGER'))
+           AND NOT EXISTS (SELECT FROM identity.schema_migrations WHERE version = 3) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'insufficient_privilege',
+                MESSAGE = pg_catalog.format(
+                    'identity migration 0003 must be run by the owner of both identity.credentials (role %s) and'
+                    ' identity.key_changes (role %s), and no role owns both: as the superuser, run'
+                    ' "ALTER TABLE identity.key_changes OWNER TO %s", then start the service whose role that is',
+                    credentials_owner, key_changes_owner, pg_catalog.quote_ident(credentials_owner)),
+                HINT = 'docs/deploy.md, the release of session 63''s fixes; decision 0200.';
+        END IF;
+    END IF;
+END
+$$
+"""
+
+
 async def _record_changes(connection: asyncpg.Connection, key_ids: Collection[str], change: str, by: str) -> None:
     """Keeps who made (`created`) or revoked (`revoked`) the keys, in `connection`'s transaction: the change's own."""
     if key_ids:
@@ -285,7 +317,11 @@ class CredentialStore:
 
     async def migrate(self) -> None:
         async with self._pool.acquire() as connection:
-            await apply_migrations(connection, IDENTITY_SCHEMA, "lrs_platform.identity_migrations")
+            try:
+                await apply_migrations(connection, IDENTITY_SCHEMA, "lrs_platform.identity_migrations")
+            except asyncpg.InsufficientPrivilegeError:
+                await connection.execute(_ONE_OWNER_OF_THE_KEY_STORE)  # why no role could, where that is why
+                raise
 
     async def issue(
         self,
