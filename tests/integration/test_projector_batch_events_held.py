@@ -187,7 +187,7 @@ async def test_a_batch_followed_through_the_logs_and_the_dead_letters_shows_its_
     assert sum(line["held"] for line in projected) == 1
     (held_line,) = lines.of("message_held")
     assert held_line["batch_id"] == str(morning.batch_id)
-    assert held_line["learner"] == f"******{held[-4:]}" and held not in json.dumps(held_line)
+    assert held_line["uln"] == f"******{held[-4:]}" and held not in json.dumps(held_line)
     assert held_line["event_id"] and held_line["topic"] == PLR
 
     listed = await app.get(OPERATOR, "/v1/admin/dlq", learner=held)

@@ -143,12 +143,12 @@ def test_no_email_yet_is_said_to_maybe_be_a_batch_not_decided_and_exits_0(
     [
         ["emails", "show"],
         ["emails", "show", BATCH_ID, "--challenge", CHALLENGE_ID],
-        ["emails", "show", "5a398464"],
+        ["emails", "show", "5a39846"],
         ["emails", "show", "--challenge", "1e8db2a9"],
     ],
-    ids=["neither", "both", "short batch id", "short challenge id"],
+    ids=["neither", "both", "batch id too short", "short challenge id"],
 )
-def test_one_batch_or_one_challenge_by_its_full_id_else_a_usage_error_before_asking(
+def test_one_batch_by_its_id_or_its_start_or_one_challenge_by_its_full_id_else_a_usage_error_before_asking(
     notifier: _Notifier, arguments: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(arguments) == 2

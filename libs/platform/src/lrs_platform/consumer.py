@@ -74,6 +74,7 @@ import contextlib
 import contextvars
 import functools
 import gc
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -81,14 +82,18 @@ from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import asyncpg
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.consumer import fetcher
 from aiokafka.errors import CommitFailedError, CorruptRecordException, IllegalStateError, KafkaError
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
-from lrs_contracts.dead_letters import DeadLetter, dead_letter_topic, error_text, unknown_event_type
+from lrs_contracts.dead_letters import DeadLetter, dead_letter_topic, error_text, peek_event, unknown_event_type
+from lrs_contracts.identifiers import AO_ID_PATTERN, ULN_PATTERN, is_uuid
 from lrs_contracts.registry import UnknownEventType
+from lrs_contracts.topics import BATCH_OUTCOMES
+from lrs_domain.identifiers import mask_uln
 from lrs_platform.kafka import name_consumer, stop_within
 from lrs_platform.keyring import KeyringUnavailable
 from lrs_platform.logging import get_logger
@@ -570,6 +575,54 @@ def _waits_behind(stream: Stream | None, partition: int, offset: int, held: Mapp
     return partition != head_partition or offset >= head_offset
 
 
+def _batch_named(message: Message) -> dict[str, str]:
+    """`batch_id` for a log line about a parked or held message, when it names a batch: the batch its event is of
+    (`data.batch_id` of an outcome, `data.provenance.batch_id` of a PLR event), else, for bytes that are no event at
+    all, the key of a message on the batch outcomes log (keyed by the batch id); nothing for anything else."""
+    document = _json_object(message.value)
+    if document is not None:
+        data = document.get("data")
+        if isinstance(data, dict):
+            provenance = data.get("provenance")
+            for named in (data.get("batch_id"), provenance.get("batch_id") if isinstance(provenance, dict) else None):
+                if isinstance(named, str) and is_uuid(named):
+                    return {"batch_id": named}
+            return {}
+    if message.key is not None and message.topic.endswith(BATCH_OUTCOMES.name):
+        key = message.key.decode("ascii", errors="replace")
+        if is_uuid(key):
+            return {"batch_id": key}
+    return {}
+
+
+def _json_object(value: bytes | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def key_named(key: bytes | None) -> dict[str, str]:
+    """A message key as a log line may hold it: a ULN masked, as `uln` (the field every service names a masked ULN
+    by); an id (a batch's, an achievement's, an AO's) as it is, as `key`; any other key by its length only (a foreign
+    producer's key may hold anything)."""
+    if key is None:
+        return {}
+    text = key.decode("ascii", errors="replace")
+    if re.fullmatch(ULN_PATTERN, text):
+        return {"uln": mask_uln(text)}
+    if is_uuid(text) or re.fullmatch(AO_ID_PATTERN, text):
+        return {"key": text}
+    return {"key": mask_uln(text)}
+
+
+def _known(**values: str | None) -> dict[str, str]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
 class PoisonGuard:
     """Applies messages with `Attempts`; parks those that keep failing and holds their keys behind them.
 
@@ -744,7 +797,9 @@ class PoisonGuard:
         held: dict[Stream, tuple[int, int]] = await self.attempts.until_done(
             lambda: self._office.park_behind_held(self.name, parkings, _parking_behind)
         )
-        MESSAGES.labels(self.name, "held").inc(sum(_parking_behind(parking, held) for parking in parkings))
+        kept = [message for message, parking in zip(waiting, parkings, strict=True) if _parking_behind(parking, held)]
+        MESSAGES.labels(self.name, "held").inc(len(kept))
+        self._say_held(kept)
         return held
 
     async def _park_blocked(self, messages: Sequence[Message]) -> None:
@@ -753,6 +808,24 @@ class PoisonGuard:
         parkings = [self._parking(message, "blocked", None) for message in messages]
         await self.attempts.until_done(lambda: self._office.park(parkings, publish=False))
         MESSAGES.labels(self.name, "held").inc(len(messages))
+        self._say_held(messages)
+
+    def _say_held(self, messages: Sequence[Message]) -> None:
+        """One `message_held` a message parked behind its key's poison, naming its batch, as the projector's do: the
+        messages of a batch held behind junk under its key wrote no line, and a grep of the batch id stopped at the
+        projector (tracer walk, findings 1 and 2)."""
+        for message in messages:
+            event_id, event_type = peek_event(message.value)
+            _log.warning(
+                "message_held",
+                consumer=self.name,
+                **_batch_named(message),
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                **_known(event_id=event_id, event_type=event_type),
+                **key_named(message.key),
+            )
 
     async def _park_poison(self, message: Message, poisoned: Poisoned) -> None:
         dead_letter = DeadLetter.of(
@@ -771,9 +844,12 @@ class PoisonGuard:
         _log.error(
             "message_parked",
             consumer=self.name,
+            **_batch_named(message),
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
+            **_known(event_id=dead_letter.event_id, event_type=dead_letter.event_type),
+            **key_named(message.key),
             attempts=poisoned.attempts,
             error=poisoned.error,
         )

@@ -44,6 +44,7 @@ from lrs_domain.rules import NoLearnersUln, why_no_learner_has
 from lrs_platform.keyring import KeyringUnavailable, WrappingKeyNotGiven
 from lrs_platform.logging import get_logger
 from lrs_platform.problems import (
+    PROBLEM_MEDIA_TYPE,
     PROBLEM_PAGE_POLICY,
     PROBLEM_PAGES,
     Problem,
@@ -405,6 +406,7 @@ class _RequestLog:
         responded = False
         disconnected = False  # the client hung up: what is answered after it reaches no one
         went_away = False  # ... before its answer began: a 499, whatever the app made of it
+        refusal: bytearray | None = None  # a 4xx problem document as it is sent: its `code` goes on the line
 
         async def listened() -> Message:
             nonlocal disconnected
@@ -413,7 +415,7 @@ class _RequestLog:
             return message
 
         async def respond(message: Message) -> None:
-            nonlocal status, responded, answered, went_away
+            nonlocal status, responded, answered, went_away, refusal
             if message["type"] == "http.response.start" and disconnected and not responded:
                 # a body the client cut short, which a route reading it as a model answers 400 ("error parsing the
                 # body"): no defect of the request, and no one to tell
@@ -431,6 +433,10 @@ class _RequestLog:
                     headers["cache-control"] = NOT_STORED
                 if "x-content-type-options" not in headers:
                     headers["x-content-type-options"] = "nosniff"  # JSON and CSV are never read as a page
+                if 400 <= status < 500 and headers.get("content-type", "").startswith(PROBLEM_MEDIA_TYPE):
+                    refusal = bytearray()
+            elif refusal is not None and message["type"] == "http.response.body":
+                refusal += message.get("body", b"")[: MAX_REFUSAL_READ_BYTES - len(refusal)]
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 answered = time.perf_counter()
@@ -473,11 +479,30 @@ class _RequestLog:
                     method=scope["method"],
                     route=path,
                     status=status,
+                    **_problem_code(refusal),
                     ms=round(elapsed * 1000, 1),
                     **scope["state"].get("caller_seen", {}),
                 )
             structlog.contextvars.unbind_contextvars("request_id")
             CURRENT_REQUEST_ID.reset(bound)
+
+
+MAX_REFUSAL_READ_BYTES = 16_384  # of a refusal's problem document, for its `code`: the rest is its detail
+_PROBLEM_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _problem_code(document: bytes | bytearray | None) -> dict[str, str]:
+    """`code` for a refused request's `http_request` line: the problem's code (`EVENTS_HELD_IN_DEAD_LETTERS`,
+    `RS001`), never its detail, which may quote the request; a 409 said only "status 409", and the desk, given the
+    request id, could not tell which of the service's refusals it was (tracer walk, finding 6)."""
+    if not document:
+        return {}
+    try:
+        problem = json.loads(document)
+    except ValueError:  # cut short at `MAX_REFUSAL_READ_BYTES`, or not JSON after all
+        return {}
+    code = problem.get("code") if isinstance(problem, dict) else None
+    return {"code": code} if isinstance(code, str) and _PROBLEM_CODE.fullmatch(code) else {}
 
 
 CURRENT_REQUEST_ID: ContextVar[str | None] = ContextVar("lrs_request_id", default=None)

@@ -125,6 +125,7 @@ def _route_standard_logging(service: str, environment: Environment | None, rende
             # with its traceback up to the listen backlog (2,048) times a second while the process has no file
             # descriptor left (EMFILE): ~1 MB of log a second, rotating away the lines that explain it
             handler.addFilter(RepeatsHeldBack(HELD_BACK_LIBRARIES))
+            handler.addFilter(ErrorsSaidAsWarnings(KAFKA_CLIENT_LIBRARIES))
 
 
 # The libraries whose repeated lines `RepeatsHeldBack` lets through once a minute (by logger name, and its children).
@@ -153,6 +154,30 @@ class RepeatsHeldBack(logging.Filter):
         if held:
             record.msg = f"{record.msg} [and {held} more like it in the last {now - let_through:.0f} s]"  # type: ignore[operator]
         self._seen[key] = (now, 0)
+        return True
+
+
+# The Kafka client's loggers (and their children), whose errors are said as warnings (`ErrorsSaidAsWarnings`).
+KAFKA_CLIENT_LIBRARIES = ("aiokafka", "kafka")
+
+
+class ErrorsSaidAsWarnings(logging.Filter):
+    """A client library's error line is said as a warning: aiokafka logs its connection and coordinator chatter at
+    error ("Topic ... not found in cluster metadata", "Group Coordinator Request failed", "Unable connect to node")
+    at every start and through any broker hiccup, so an alert on any error line fired at each start for no fault
+    (tracer walk, finding 5). What the service makes of it is its own line (`consumer_restarting`,
+    `batch_publish_failed`, a 503), at the level the fault deserves."""
+
+    def __init__(self, libraries: tuple[str, ...]) -> None:
+        super().__init__()
+        self._libraries = frozenset(libraries)
+        self._children = tuple(f"{library}." for library in libraries)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and (
+            record.name in self._libraries or record.name.startswith(self._children)
+        ):
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
         return True
 
 

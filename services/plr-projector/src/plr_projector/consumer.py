@@ -30,7 +30,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from lrs_contracts.dead_letters import DeadLetter, error_text
+from lrs_contracts.dead_letters import DeadLetter, error_text, peek_event
 from lrs_contracts.environments import Environment, TopicNames
 from lrs_contracts.identifiers import is_uuid
 from lrs_contracts.topics import CHALLENGE_EVENTS
@@ -56,6 +56,7 @@ from plr_projector.projection import (
     decode_plain_achievements,
     needs_of,
     note_head,
+    peek_batch_id,
     plain_needs,
     project_batch,
     project_plain,
@@ -69,11 +70,19 @@ _log = get_logger("plr_projector.consumer")
 
 def _stream_named(message: Message) -> dict[str, str]:
     """How a log line names a parked message's stream, as `lrs dlq list` does: a challenge event's by its
-    achievement id (no personal data), a learner's by their masked ULN."""
+    achievement id (no personal data), a learner's by their masked ULN, as `uln`, the field every other service's
+    lines name a masked ULN by (a query on `uln` missed the projector's held events: tracer walk, finding 11)."""
     topic, key = message.stream
     if topic.endswith(CHALLENGE_EVENTS.name):
         return {"achievement": key}
-    return {"learner": mask_uln(key)}
+    return {"uln": mask_uln(key)}
+
+
+def _parked_named(parked: Parked) -> dict[str, str]:
+    """The batch, event id and event type of a parked event, those known, for its log line: a grep of the batch id
+    (as `lrs dlq list` prints it) or of the event id found no `message_parked` (tracer walk, finding 1)."""
+    named = {"batch_id": parked.batch_id, "event_id": parked.event_id, "event_type": parked.event_type}
+    return {name: str(value) for name, value in named.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -438,11 +447,45 @@ class Runner:
                     topic=parked.message.topic,
                     partition=parked.message.partition,
                     offset=parked.message.offset,
+                    **_parked_named(parked),
                     **_stream_named(parked.message),
                     error=parked.error,
                 )
                 self._dead_letters_pending = self._producer is not None
+        self._say_duplicates(messages, changes)
         return changes
+
+    def _say_duplicates(self, messages: Sequence[Message], changes: BatchChanges) -> None:
+        """One `duplicate_ignored` (info) an event of a batch this step applied nothing of, only copies of its events
+        already on learners' records (at or below its mark): a copy with a new event id (or other values) was dropped
+        with a counter only, while challenges, reading the same message, parked it (tracer walk, finding 8). A step
+        that applies some of a batch's events counts its copies in `batch_events_projected` instead."""
+        copied = {batch_id for batch_id, outcome in changes.batch_outcomes if outcome == "duplicate"}
+        if not copied:
+            return
+        copied -= {batch_id for batch_id, outcome in changes.batch_outcomes if outcome != "duplicate"}
+        copied -= {batch_id for batch_id, _ in changes.marks}
+        parked = {item.message.position for item in changes.parked}
+        for message in messages:
+            if not copied:
+                return
+            if message.topic != PLR_TOPIC or message.position in parked or message.position in self.actions:
+                continue
+            batch_id = peek_batch_id(message.value)
+            if batch_id not in copied:
+                continue
+            event_id, event_type = peek_event(message.value)
+            _log.info(
+                "duplicate_ignored",
+                consumer=self.attempts.consumer,
+                batch_id=str(batch_id),
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                **({"event_id": event_id} if event_id is not None else {}),
+                **({"event_type": event_type} if event_type is not None else {}),
+                **_stream_named(message),
+            )
 
     async def _apply_once(
         self,
@@ -534,6 +577,7 @@ class Runner:
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
+            **_parked_named(parked),
             **_stream_named(message),
             error=letter.error,
         )
@@ -556,9 +600,11 @@ class Runner:
             self.stats.newest_timestamp_ms[topic] = max(self.stats.newest_timestamp_ms.get(topic, 0), timestamp)
         metrics.BATCH_SECONDS.labels(self.name).observe(seconds)
         # the batches the step applied events of (an event applied below its batch's mark raises none: one held
-        # behind a poison, released by an operator's skip after the rest of its batch was applied)
+        # behind a poison, released by an operator's skip after the rest of its batch was applied), and those it
+        # parked poisons of: a batch whose only events were parked got no line, its `parked` never said (tracer
+        # walk, finding 1)
         named = {batch_id for batch_id, _ in changes.marks}
-        named.update(batch_id for batch_id, outcome in changes.batch_outcomes if outcome == "applied")
+        named.update(batch_id for batch_id, outcome in changes.batch_outcomes if outcome in ("applied", "parked"))
         if named:  # a decision's events: the batch can be followed from validation's `batch_decided`
             batches = sorted(str(batch_id) for batch_id in named)
             # a step of one batch also names it as `batch_id`, the field the other services' lines name a batch by: a

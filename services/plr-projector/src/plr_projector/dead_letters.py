@@ -170,7 +170,7 @@ class DeadLetters:
                     )
         _log.info(
             "dead_letters_drained",
-            learner=mask_uln(key),
+            uln=mask_uln(key),
             operator=operator,
             skip=skip,
             replaced=replacement is not None,

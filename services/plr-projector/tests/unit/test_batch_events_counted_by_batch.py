@@ -119,7 +119,7 @@ def test_each_held_event_is_logged_once_with_its_batch_and_the_learner_masked() 
     assert line["batch_id"] == str(MORNING)
     assert (line["topic"], line["partition"], line["offset"]) == (PLR_TOPIC, 1, 24)
     assert line["event_id"] == str(uuid.UUID(int=25))
-    assert line["learner"] == "******0043"
+    assert line["uln"] == "******0043"
     assert ULN not in str(line)
     assert not [log for log in logs if log["event"] == "message_parked"]  # a held event is no poison
 

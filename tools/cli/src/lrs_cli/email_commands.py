@@ -12,9 +12,11 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from lrs_cli.batch_commands import batch_id_or_prefix, the_batch_starting
 from lrs_cli.client import Connection, UsageError, expect_ok
-from lrs_cli.output import JsonOption, batch_id_value, connection, print_listing, print_text, uuid_value, warn
+from lrs_cli.output import JsonOption, connection, print_listing, print_text, uuid_value, warn
 from lrs_cli.times import UK_TIME, uk_time
+from lrs_contracts.identifiers import is_uuid
 
 app = typer.Typer(
     help="The notifier's emails: one batch's (or challenge's), and the ones given up.", no_args_is_help=True
@@ -155,12 +157,20 @@ def email_row(email: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
+def _batch_id_or_prefix(value: str | None) -> str | None:
+    return None if value is None else batch_id_or_prefix(value)
+
+
 @app.command("show")
 def show_command(
     ctx: typer.Context,
     batch_id: Annotated[
         str | None,
-        typer.Argument(help="The batch's id, as `lrs batch submit` printed it.", callback=batch_id_value),
+        typer.Argument(
+            help="The batch's id, as `lrs batch submit` printed it, or its first 8 characters or more (as the batch's"
+            " email subject gives them) when they name one batch.",
+            callback=_batch_id_or_prefix,
+        ),
     ] = None,
     challenge_id: Annotated[
         str | None,
@@ -179,6 +189,11 @@ def show_command(
     waits behind an earlier email the notifier is retrying (the mail relay away or refusing the LRS), said so."""
     if (batch_id is None) == (challenge_id is None):
         raise UsageError("name one batch (BATCH_ID) or one challenge (--challenge ID)")
+    if batch_id is not None and not is_uuid(batch_id):
+        # the start of an id, as `lrs batch status` takes it: `lrs emails show aa079236` was refused a usage error
+        # (tracer walk, finding 4)
+        with connection(ctx).client("ingest") as client:
+            batch_id = the_batch_starting(client, batch_id, as_json=as_json)
     emails, waiting = emails_answer(connection(ctx), batch_id=batch_id, challenge_id=challenge_id)
     columns = ("email", "status", f"when ({UK_TIME})", "to domain", "tries", "Message-ID", "last error")
     none = none_said(batch_id, waiting)
