@@ -24,11 +24,12 @@ from lrs_contracts.reporting import (
     CodeRejections,
     QualificationTypeTimeliness,
 )
+from lrs_contracts.topics import BATCH_OUTCOMES, CHALLENGE_EVENTS, PLR_EVENTS
 from lrs_platform.authentication import caller_of_kind, require_kind
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
 from lrs_platform.problems import ProblemError, problem_responses
 from reporting.aggregates import period_of
-from reporting.store import ReportingStore
+from reporting.store import Held, ReportingStore
 from reporting.working_days import TARGET_WORKING_DAYS
 
 # months of years 1900 to 2999: every report's, with room either side (year 0 or the month after 9999-12
@@ -89,21 +90,51 @@ MAX_MONTHS = 36
 
 FIGURES_HEADER = "X-LRS-Figures"
 """Every report's answer, CSV or JSON: `partial` while reporting's store reads the history again after a rebuild
-(decision 0161), `complete` otherwise."""
+(decision 0161) or holds messages of the report's topics in its dead letters, `complete` otherwise."""
 PARTIAL, COMPLETE = "partial", "complete"
+HELD_HEADER = "X-LRS-Held-In-Dead-Letters"
+"""How many messages of the report's topics reporting holds in its dead letters; only when some are."""
 PARTIAL_SAID = (
     "While reporting's store is being rebuilt (decision 0161; docs/operations.md, \"Rebuilding reporting's store\")"
     " it reads the history again, and until it has read all of it the figures are partial: they count only what it"
-    " has read so far. A JSON answer then has `complete` false; every answer, a CSV's included, has the"
-    f" header `{FIGURES_HEADER}: {PARTIAL}` (`{COMPLETE}` otherwise), and a CSV's columns are the same either way."
+    " has read so far. They may also be short while reporting holds messages of the topics the report is read from in"
+    " its dead letters (a message it could not apply, and the later messages of its key held behind it, such as a"
+    " batch's outcome): until an operator retries or skips them, what they say is counted nowhere, whichever AO or"
+    " month it is of. A JSON answer then has `complete` false, and for held messages `held_in_dead_letters` (how"
+    f" many, since when); every answer, a CSV's included, has the header `{FIGURES_HEADER}: {PARTIAL}`"
+    f" (`{COMPLETE}` otherwise), with held messages `{HELD_HEADER}` (how many) too, and a CSV's columns are the same"
+    " either way."
 )
 Complete = Annotated[
     bool,
     Field(
         description="false while reporting's store reads the history again after a rebuild (decision 0161): the"
         " figures count only what it has read so far, and they will grow to the months' real figures without any"
-        f" new batch or challenge; true otherwise. Every answer also says it in its `{FIGURES_HEADER}` header"
+        " new batch or challenge; false too while reporting holds messages the report is read from in its dead"
+        " letters (`held_in_dead_letters`): the figures may be short of what they say until an operator retries or"
+        f" skips them; true otherwise. Every answer also says it in its `{FIGURES_HEADER}` header"
         f" (`{PARTIAL}` or `{COMPLETE}`)"
+    ),
+]
+
+
+class HeldInDeadLetters(BaseModel):
+    """Messages of the topics a report is read from that reporting could not apply, kept in its dead letters for an
+    operator: the poison, and the later messages of its key held behind it."""
+
+    count: int = Field(
+        description="how many messages are held: each one that could not be applied and those that wait behind it"
+    )
+    since: datetime = Field(description="when the first of them was parked")
+
+
+HeldField = Annotated[
+    HeldInDeadLetters | None,
+    Field(
+        description="messages of the topics this report is read from (a batch's outcomes; for challenges, the"
+        " challenge events) that reporting holds in its dead letters (how many, since when): until an operator"
+        " retries or skips them (`lrs dlq list --service reporting`) what they say is not counted, whichever AO or"
+        f" month it is of, and `complete` is false. Null when none is held. Also in the `{HELD_HEADER}` header"
     ),
 ]
 
@@ -126,6 +157,7 @@ class SubmissionsItem(AoMonthlySubmissions):
 class SubmissionsReport(BaseModel):
     period: str
     complete: Complete
+    held_in_dead_letters: HeldField = None
     items: list[SubmissionsItem]
 
 
@@ -135,12 +167,14 @@ class SubmissionsRangeReport(BaseModel):
     first_period: str
     last_period: str
     complete: Complete
+    held_in_dead_letters: HeldField = None
     items: list[SubmissionsItem]
 
 
 class TimelinessReport(BaseModel):
     period: str
     complete: Complete
+    held_in_dead_letters: HeldField = None
     target_working_days: int = 10
     items: list[AoMonthlyTimeliness]
 
@@ -151,6 +185,7 @@ class TimelinessRangeReport(BaseModel):
     first_period: str
     last_period: str
     complete: Complete
+    held_in_dead_letters: HeldField = None
     target_working_days: int = 10
     items: list[AoMonthlyTimeliness]
 
@@ -159,6 +194,7 @@ class PlrTimelinessReport(BaseModel):
     first_period: str
     last_period: str
     complete: Complete
+    held_in_dead_letters: HeldField = None
     target_working_days: int = TARGET_WORKING_DAYS
     items: list[AoMonthlyPlrTimeliness]
 
@@ -167,6 +203,7 @@ class RejectionsReport(BaseModel):
     first_period: str
     last_period: str
     complete: Complete
+    held_in_dead_letters: HeldField = None
     items: list[AoMonthlyRejections]
 
 
@@ -174,6 +211,7 @@ class ChallengesReport(BaseModel):
     first_period: str
     last_period: str
     complete: Complete
+    held_in_dead_letters: HeldField = None
     items: list[AoMonthlyChallenges]
 
 
@@ -287,9 +325,9 @@ def _columns(model: type[BaseModel], *, leaving_out: set[str], then: tuple[str, 
     return named + [name for name in then if name not in named]
 
 
-def _csv(rows: list[dict[str, object]], filename: str, columns: list[str], *, complete: bool) -> Response:
+def _csv(rows: list[dict[str, object]], filename: str, columns: list[str], *, figures: Figures) -> Response:
     """The rows under their header: the header too when there is no row, so that a reader finds its columns. Whether
-    the figures are complete is said in a header of the answer, not in the file: a CSV keeps its columns."""
+    the figures are complete is said in headers of the answer, not in the file: a CSV keeps its columns."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -297,7 +335,7 @@ def _csv(rows: list[dict[str, object]], filename: str, columns: list[str], *, co
     return Response(
         buffer.getvalue(),
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', FIGURES_HEADER: _figures(complete)},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **figures.headers()},
     )
 
 
@@ -306,17 +344,43 @@ def _store(request: Request) -> ReportingStore:
     return store
 
 
-def _figures(complete: bool) -> str:
-    return COMPLETE if complete else PARTIAL
+OUTCOMES_READ = (BATCH_OUTCOMES.name,)
+"""What the submissions, timeliness and rejections are read from; the PLR timeliness from the PLR log too (read with
+`REPORTING_READ_PLR_LOG`), the challenges from the challenge events alone."""
+PLR_TIMELINESS_READ = (BATCH_OUTCOMES.name, PLR_EVENTS.name)
+CHALLENGES_READ = (CHALLENGE_EVENTS.name,)
 
 
-async def _complete(request: Request, response: Response) -> bool:
-    """Whether the figures about to be read are complete: not while the store reads the history again after a
-    rebuild (decision 0161). Asked before the figures are read: a catch-up that ends in between has them said partial,
-    never figures read during it said complete. Said in the JSON answer's header too (a CSV's is its own Response)."""
-    complete = not await _store(request).catching_up()
-    response.headers[FIGURES_HEADER] = _figures(complete)
-    return complete
+@dataclass(frozen=True)
+class Figures:
+    """What a report says of its figures: whether they are complete, and the messages of its topics held in
+    reporting's dead letters (None: none)."""
+
+    complete: bool
+    held: HeldInDeadLetters | None
+
+    def headers(self) -> dict[str, str]:
+        said = {FIGURES_HEADER: COMPLETE if self.complete else PARTIAL}
+        if self.held is not None:
+            said[HELD_HEADER] = str(self.held.count)
+        return said
+
+
+async def _figures(request: Request, response: Response, topics: tuple[str, ...]) -> Figures:
+    """Whether the figures about to be read from `topics` are complete: not while the store reads the history again
+    after a rebuild (decision 0161), nor while messages of `topics` are held in reporting's dead letters. Asked before
+    the figures are read: a catch-up that ends in between has them said partial, never figures read during it said
+    complete. Said in the JSON answer's headers too (a CSV's are its own Response's)."""
+    store = _store(request)
+    catching_up = bool(await store.catching_up())
+    held = _held(await store.held_in_dead_letters(topics))
+    figures = Figures(complete=not catching_up and held is None, held=held)
+    response.headers.update(figures.headers())
+    return figures
+
+
+def _held(held: Held | None) -> HeldInDeadLetters | None:
+    return None if held is None else HeldInDeadLetters(count=held.messages, since=held.since)
 
 
 CSV_RESPONSES = {
@@ -326,9 +390,17 @@ CSV_RESPONSES = {
         "headers": {
             FIGURES_HEADER: {
                 "description": f"`{PARTIAL}` while reporting's store reads the history again after a rebuild (decision"
-                f" 0161): the figures count only what it has read so far; `{COMPLETE}` otherwise",
+                " 0161): the figures count only what it has read so far; also while reporting holds messages of the"
+                f" report's topics in its dead letters (`{HELD_HEADER}`): the figures may be short of them;"
+                f" `{COMPLETE}` otherwise",
                 "schema": {"type": "string", "enum": [COMPLETE, PARTIAL]},
-            }
+            },
+            HELD_HEADER: {
+                "description": "only while reporting holds messages of the report's topics in its dead letters (a"
+                " message it could not apply and those of its key held behind it): how many. What they say is not"
+                " counted until an operator retries or skips them",
+                "schema": {"type": "integer", "minimum": 1},
+            },
         },
     },
 }
@@ -365,7 +437,7 @@ async def submissions(
     last: LastPeriod = None,
 ) -> SubmissionsReport | SubmissionsRangeReport | Response:
     months = _month_or_range(request, principal, period, first, last, ao_id)
-    complete = await _complete(request, response)
+    figures = await _figures(request, response, OUTCOMES_READ)
     rows = [SubmissionsItem(**pair[0].model_dump()) for pair in await _aggregates(request, months)]
     if format == "csv":
         flat = []
@@ -379,10 +451,18 @@ async def submissions(
             leaving_out={"event_type", "rejections_by_code"},
             then=("rejections_by_code", "records_not_added"),
         )
-        return _csv(flat, f"lrs-submissions-{_named(months)}.csv", columns, complete=complete)
+        return _csv(flat, f"lrs-submissions-{_named(months)}.csv", columns, figures=figures)
     if months.period is None:
-        return SubmissionsRangeReport(first_period=months.first, last_period=months.last, complete=complete, items=rows)
-    return SubmissionsReport(period=months.period, complete=complete, items=rows)
+        return SubmissionsRangeReport(
+            first_period=months.first,
+            last_period=months.last,
+            complete=figures.complete,
+            held_in_dead_letters=figures.held,
+            items=rows,
+        )
+    return SubmissionsReport(
+        period=months.period, complete=figures.complete, held_in_dead_letters=figures.held, items=rows
+    )
 
 
 @router.get(
@@ -407,15 +487,23 @@ async def timeliness(
     last: LastPeriod = None,
 ) -> TimelinessReport | TimelinessRangeReport | Response:
     months = _month_or_range(request, principal, period, first, last, ao_id)
-    complete = await _complete(request, response)
+    figures = await _figures(request, response, OUTCOMES_READ)
     rows = [pair[1] for pair in await _aggregates(request, months)]
     if format == "csv":
         flat = [row.model_dump(exclude={"event_type"}) for row in rows]
         columns = _columns(AoMonthlyTimeliness, leaving_out={"event_type"})
-        return _csv(flat, f"lrs-timeliness-{_named(months)}.csv", columns, complete=complete)
+        return _csv(flat, f"lrs-timeliness-{_named(months)}.csv", columns, figures=figures)
     if months.period is None:
-        return TimelinessRangeReport(first_period=months.first, last_period=months.last, complete=complete, items=rows)
-    return TimelinessReport(period=months.period, complete=complete, items=rows)
+        return TimelinessRangeReport(
+            first_period=months.first,
+            last_period=months.last,
+            complete=figures.complete,
+            held_in_dead_letters=figures.held,
+            items=rows,
+        )
+    return TimelinessReport(
+        period=months.period, complete=figures.complete, held_in_dead_letters=figures.held, items=rows
+    )
 
 
 async def _aggregates(request: Request, months: MonthOrRange) -> list[tuple[AoMonthlySubmissions, AoMonthlyTimeliness]]:
@@ -450,7 +538,7 @@ async def plr_timeliness(
     request: Request, response: Response, months: RangeQuery, format: Format = "json"
 ) -> PlrTimelinessReport | Response:
     lag_bound = request.app.state.projection_lag_bound
-    complete = await _complete(request, response)
+    figures = await _figures(request, response, PLR_TIMELINESS_READ)
     rows = await _store(request).plr_timeliness(months.first, months.last, months.ao_id, lag_bound)
     if format == "csv":
         flat: list[dict[str, object]] = []
@@ -463,8 +551,14 @@ async def plr_timeliness(
             leaving_out={"event_type", "by_qualification_type"},
             then=tuple(QualificationTypeTimeliness.model_fields),
         )
-        return _csv(flat, f"lrs-plr-timeliness-{months.first}-{months.last}.csv", columns, complete=complete)
-    return PlrTimelinessReport(first_period=months.first, last_period=months.last, complete=complete, items=rows)
+        return _csv(flat, f"lrs-plr-timeliness-{months.first}-{months.last}.csv", columns, figures=figures)
+    return PlrTimelinessReport(
+        first_period=months.first,
+        last_period=months.last,
+        complete=figures.complete,
+        held_in_dead_letters=figures.held,
+        items=rows,
+    )
 
 
 @router.get(
@@ -482,13 +576,19 @@ async def plr_timeliness(
 async def rejections(
     request: Request, response: Response, months: RangeQuery, format: Format = "json"
 ) -> RejectionsReport | Response:
-    complete = await _complete(request, response)
+    figures = await _figures(request, response, OUTCOMES_READ)
     rows = await _store(request).rejections(months.first, months.last, months.ao_id)
     if format == "csv":
         flat = [{"ao_id": row.ao_id, "period": row.period, **code.model_dump()} for row in rows for code in row.by_code]
         columns = ["ao_id", "period", *CodeRejections.model_fields]
-        return _csv(flat, f"lrs-rejections-{months.first}-{months.last}.csv", columns, complete=complete)
-    return RejectionsReport(first_period=months.first, last_period=months.last, complete=complete, items=rows)
+        return _csv(flat, f"lrs-rejections-{months.first}-{months.last}.csv", columns, figures=figures)
+    return RejectionsReport(
+        first_period=months.first,
+        last_period=months.last,
+        complete=figures.complete,
+        held_in_dead_letters=figures.held,
+        items=rows,
+    )
 
 
 @router.get(
@@ -505,7 +605,7 @@ async def rejections(
 async def challenges(
     request: Request, response: Response, months: RangeQuery, format: Format = "json"
 ) -> ChallengesReport | Response:
-    complete = await _complete(request, response)
+    figures = await _figures(request, response, CHALLENGES_READ)
     rows = await _store(request).challenges(months.first, months.last, months.ao_id)
     if format == "csv":
         flat = []
@@ -514,5 +614,11 @@ async def challenges(
             fields["resolutions"] = _joined(row.resolutions)
             flat.append(fields)
         columns = _columns(AoMonthlyChallenges, leaving_out={"event_type", "resolutions"}, then=("resolutions",))
-        return _csv(flat, f"lrs-challenges-{months.first}-{months.last}.csv", columns, complete=complete)
-    return ChallengesReport(first_period=months.first, last_period=months.last, complete=complete, items=rows)
+        return _csv(flat, f"lrs-challenges-{months.first}-{months.last}.csv", columns, figures=figures)
+    return ChallengesReport(
+        first_period=months.first,
+        last_period=months.last,
+        complete=figures.complete,
+        held_in_dead_letters=figures.held,
+        items=rows,
+    )

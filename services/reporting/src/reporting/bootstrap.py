@@ -55,10 +55,10 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_resources(app, settings, schema=SERVICE, migrations="reporting.migrations") as pool:
-            app.state.reporting = ReportingStore(pool)
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
             parked = ParkedMessages(pool, f"{SERVICE}_parked")
             await parked.migrate()
+            app.state.reporting = ReportingStore(pool, dead_letters=parked)
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
             app.state.projection_lag_bound = timedelta(seconds=settings.projection_lag_bound_seconds)
             projector = ReportingProjector(app.state.reporting, app.state.projection_lag_bound)
             read = (BATCH_OUTCOMES.name, CHALLENGE_EVENTS.name)

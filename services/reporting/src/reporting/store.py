@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from lrs_contracts.reporting import (
     AoMonthlyTimeliness,
 )
 from lrs_platform.database import advisory_locked
+from lrs_platform.parking import ParkedMessages
 from reporting.aggregates import (
     UNKNOWN_TYPE,
     BatchFact,
@@ -215,6 +216,15 @@ class ChallengeChange:
     resolved_by_desk: bool | None = None
 
 
+@dataclass(frozen=True)
+class Held:
+    """Messages reporting's consumers parked (each poison, and the messages of its key held behind it), which no figure
+    counts until an operator retries or skips them: how many, and when the first of them was parked."""
+
+    messages: int
+    since: datetime
+
+
 def _month_tally(row: asyncpg.Record) -> tuple[MonthTally, list[CodeTally]]:
     month = MonthTally(*(row[field] for field in MonthTally.__dataclass_fields__))
     codes = [
@@ -232,8 +242,11 @@ def _month_tally(row: asyncpg.Record) -> tuple[MonthTally, list[CodeTally]]:
 
 
 class ReportingStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, dead_letters: ParkedMessages | None = None) -> None:
+        """`dead_letters`: where reporting's consumers park what they cannot apply, on the same database (None: a
+        store read for its figures alone, which says nothing of parked messages)."""
         self._pool = pool
+        self._parked = f'"{dead_letters.schema}".parked_messages' if dead_letters is not None else None
         self._stored_types: set[str] = set()
         """Qualifications whose type this process has stored: the first stored stays, so they are not sent again."""
 
@@ -362,6 +375,19 @@ class ReportingStore:
         rejection codes, added up by (AO, period): a month with no batch is not there."""
         rows = await self._pool.fetch(_BATCH_MONTHS, first, last, ao_id)
         return {(row["ao_id"], row["period"]): _month_tally(row) for row in rows}
+
+    async def held_in_dead_letters(self, topics: Collection[str]) -> Held | None:
+        """The messages of `topics` that reporting's consumers parked and hold (`Held`), whatever their AO or month:
+        a poison may not say either. None when none is. One count of the parked rows, which are few (a poison and its
+        key's later messages), not of the figures."""
+        if self._parked is None:
+            return None
+        row = await self._pool.fetchrow(
+            f"SELECT count(*) AS messages, min(parked_at) AS since FROM {self._parked} WHERE topic = ANY($1::text[])",
+            list(topics),
+        )
+        assert row is not None  # an aggregate without GROUP BY answers one row
+        return Held(row["messages"], row["since"]) if row["messages"] else None
 
     async def has_begun(self) -> bool:
         """Whether this store began reading the topics from their beginnings (`begin_reading`): not a new

@@ -63,6 +63,9 @@ class MonthsStore:
     async def catching_up(self) -> dict[tuple[str, int], int]:
         return {}
 
+    async def held_in_dead_letters(self, topics: object) -> None:
+        return None
+
     async def aggregates(
         self, period: str, ao_id: str | None = None, *, last: str | None = None
     ) -> list[tuple[AoMonthlySubmissions, AoMonthlyTimeliness]]:

@@ -32,6 +32,9 @@ class FakeStore:
     async def catching_up(self) -> dict[tuple[str, int], int]:
         return {}
 
+    async def held_in_dead_letters(self, topics: object) -> None:
+        return None
+
     async def aggregates(self, period: str, ao_id: str | None = None) -> list[Any]:
         self.read_for.append(ao_id)
         return []

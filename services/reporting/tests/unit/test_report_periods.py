@@ -87,6 +87,9 @@ class _NoRows:
     async def catching_up(self) -> dict[tuple[str, int], int]:
         return {}
 
+    async def held_in_dead_letters(self, topics: object) -> None:
+        return None
+
     async def aggregates(self, *_: object) -> list[object]:
         return []
 

@@ -8,12 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 
 from lrs_cli.client import Connection, expect_ok
 from lrs_cli.downloads import STANDARD_OUTPUT, download, one_writer_of_standard_output, writable_beside
 from lrs_cli.identifiers import ao_id_value
-from lrs_cli.output import JsonOption, connection, print_json, stdout, table, warn
+from lrs_cli.output import JsonOption, connection, counted, print_json, stdout, table, warn
+from lrs_cli.times import uk_time
 from lrs_contracts.challenge import ChallengeResolution, resolution_label
 from lrs_platform.clock import ENGLAND
 
@@ -46,17 +48,38 @@ def this_month() -> str:
 
 
 FIGURES_HEADER = "X-LRS-Figures"  # `partial` on a report (JSON or CSV) whose figures are partial, as `complete` false
+HELD_HEADER = "X-LRS-Held-In-Dead-Letters"  # how many messages reporting holds in its dead letters, as JSON's `count`
 PARTIAL = (
     "these figures are incomplete: management information is being rebuilt (the reporting service is reading its"
     " history again) and they count only what it has read so far; ask again later for the whole figures"
 )
 
 
-def _warn_if_partial(partial: bool) -> None:
-    """On standard error, whatever the output (table, --json, --csv): the figures are not the months' yet. Said by the
-    service (`complete`, `X-LRS-Figures`): from a service older than that, nothing is said."""
-    if partial:
+def held_said(count: int, since: str | None) -> str:
+    """The figures may be short of the messages the reporting service holds in its dead letters (`held_in_dead_letters`
+    of a JSON report; a CSV's `X-LRS-Held-In-Dead-Letters` says how many, not since when)."""
+    parked = f", the first parked {uk_time(since)}" if since else ""
+    return (
+        f"these figures may be short: the reporting service holds {counted(count, 'message')} of what they are read"
+        f" from in its dead letters{parked} (one it could not apply, such as a batch's outcome, and those of its key"
+        " held behind it), whichever AO or month they are of; they are counted once an operator retries or skips them"
+        " (lrs dlq list --service reporting)"
+    )
+
+
+def _warn_if_partial(partial: bool, held: str | None = None) -> None:
+    """On standard error, whatever the output (table, --json, --csv): the figures are not the months' yet, or may be
+    short of messages held in dead letters (`held`, what to say of them). Said by the service (`complete`,
+    `X-LRS-Figures`): from a service older than that, nothing is said. Partial without messages held is a rebuild."""
+    if held is not None:
+        warn(held)
+    elif partial:
         warn(PARTIAL)
+
+
+def _held_in_json(found: dict[str, Any]) -> str | None:
+    held = found.get("held_in_dead_letters")
+    return held_said(int(held["count"]), held.get("since")) if held else None
 
 
 First = Annotated[
@@ -95,14 +118,16 @@ def _range(first: str | None, last: str | None) -> dict[str, str]:
 def _write_csv(connection: Connection, name: str, months: dict[str, str], ao: str | None, target: Path) -> None:
     """The report's CSV into `target` (`-`: standard output), replacing it only once all of it has arrived."""
     writable_beside(target, "--csv")
-    figures: list[str] = []
+    said: list[httpx.Headers] = []
     with connection.client("reporting") as client:
-        # the CSV is streamed to its file as it comes: its answer's header is read as it arrives
-        client.event_hooks["response"].append(lambda response: figures.append(response.headers.get(FIGURES_HEADER, "")))
+        # the CSV is streamed to its file as it comes: its answer's headers are read as they arrive
+        client.event_hooks["response"].append(lambda response: said.append(response.headers))
         download(client, f"/v1/reports/{name}", target, _params(months, ao, "csv"))
     if target != STANDARD_OUTPUT:
         warn(f"wrote the {name} report to {target}")
-    _warn_if_partial("partial" in figures)
+    held = next((headers[HELD_HEADER] for headers in said if headers.get(HELD_HEADER, "").isdigit()), None)
+    partial = any(headers.get(FIGURES_HEADER) == "partial" for headers in said)
+    _warn_if_partial(partial, held_said(int(held), None) if held is not None else None)
 
 
 def _to_show(
@@ -116,7 +141,7 @@ def _to_show(
     found: dict[str, Any] = report(connection(ctx), name, months, ao)
     if as_json:
         print_json(found)
-        _warn_if_partial(found.get("complete") is False)
+        _warn_if_partial(found.get("complete") is False, _held_in_json(found))
         return None
     return found
 
@@ -136,7 +161,7 @@ def _print_month_table(
     for row in rows:
         listing.add_row(*row)
     stdout().print(listing if found["items"] else f"{none} in {months}")
-    _warn_if_partial(found.get("complete") is False)
+    _warn_if_partial(found.get("complete") is False, _held_in_json(found))
 
 
 def not_added(row: dict[str, Any]) -> str:
