@@ -66,7 +66,10 @@ class MiData:
     challenges: Sequence[Mapping[str, Any]] = ()
     partial: bool = False
     """The reporting service said its figures are partial (`complete` false): its store is being rebuilt and has not
-    read all the history again yet (decision 0161)."""
+    read all the history again yet (decision 0161), or it holds messages in its dead letters (`held_in_dead_letters`)."""
+    held_in_dead_letters: int = 0
+    """How many messages of the reports' topics reporting holds in its dead letters (the most any report said): the
+    figures may be short of them until an operator retries or skips them."""
 
     def submitted(self, period: str, name: str) -> int:
         return sum(int(row[name]) for row in self.submissions.get(period, ()))

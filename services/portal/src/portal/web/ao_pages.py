@@ -1113,8 +1113,8 @@ async def gather_mi(
     all the months, the reports at once (scale review, finding 1: a call per month and report, one after another,
     made 51 calls for 24 months); submissions and timeliness come back per AO and month, and are shown month by
     month as each month's own answer was. Partial when a report says its figures are (`complete` false: reporting's
-    store is being rebuilt, decision 0161): a state of the whole store, which the reports are all read from at once;
-    nothing said (a service from before `complete`) is not partial."""
+    store is being rebuilt, decision 0161, or holds messages in its dead letters): a state of the whole store, which
+    the reports are all read from at once; nothing said (a service from before `complete`) is not partial."""
     periods = months_ending(datetime.now(UK).date(), months)
     first, last = periods[0], periods[-1]
     asked = list(dict.fromkeys(reports))
@@ -1141,6 +1141,9 @@ async def gather_mi(
         rejections=items("rejections"),
         challenges=items("challenges"),
         partial=any(answer.get("complete") is False for answer in answers.values()),
+        held_in_dead_letters=max(
+            (int((answer.get("held_in_dead_letters") or {}).get("count", 0)) for answer in answers.values()), default=0
+        ),
     )
 
 
