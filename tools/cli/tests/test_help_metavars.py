@@ -60,6 +60,7 @@ def test_options_that_take_a_value_keep_its_type_and_flags_show_none(
         "--since": "<str>",
         "--until": "<str>",
         "--reference": "<str>",
+        "--key-id": "<str>",
         "--json": None,
         "--help": None,
     }

@@ -8,6 +8,7 @@ import math
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any, Literal
@@ -73,7 +74,8 @@ from lrs_contracts.identifiers import AoIdText
 from lrs_contracts.outcomes import Finding, RecordStatus
 from lrs_domain.formats import BatchRefused, JsonBatch, read_limited
 from lrs_domain.formats.limits import in_file_words
-from lrs_platform.authentication import CurrentPrincipal, caller_of_kind
+from lrs_platform.authentication import CurrentPrincipal, caller_of_kind, current_principal
+from lrs_platform.credential_store import KEY_ID
 from lrs_platform.http import (
     DATABASE_UNAVAILABLE,
     RETRY_AFTER,
@@ -312,6 +314,8 @@ StoredStatus = Literal["received", "accepted", "validating", "completed", "faile
                 429,
                 503,
                 descriptions={
+                    401: _DESCRIPTIONS[401] + ". The key is checked again once the file has arrived: one revoked while"
+                    " it was being sent is refused so, and nothing of the file was kept",
                     400: "MALFORMED_REQUEST: the Idempotency-Key is not 1 to 255 visible ASCII characters, or was sent"
                     " more than once; nothing of the file was read or kept",
                     403: "BATCH_OF_ANOTHER_AO: the batch's header names another AO than the calling one; nothing of it"
@@ -406,17 +410,31 @@ async def _received(
     held: Closure | None = None,
 ) -> bytes:
     """The whole body, read within the idle deadline and the size limit (RS002, filed as a refusal; while the AO's
-    `waiting` records or batches are at the limit the 429 instead: a file over 6 MB is no stored batch's, and nothing is kept)."""
+    `waiting` records or batches are at the limit the 429 instead: a file over 6 MB is no stored batch's, and nothing is kept).
+    Either way the caller's key is checked again first (`_key_still_accepted`)."""
     try:
-        return await read_limited(until_idle(request.stream(), settings.upload_idle_seconds))
+        content = await read_limited(until_idle(request.stream(), settings.upload_idle_seconds))
     except UploadStalled as stalled:
         raise _upload_stalled(stalled) from None
     except BatchRefused as refusal:
+        await _key_still_accepted(request, principal)
         if waiting is not None:
             raise _deferred(principal, waiting, settings, held) from None
         await submissions.refuse_unread(principal, refusal, idempotency_key)
     except ClientDisconnect:
         raise ProblemError(400, "Bad request", "The client went away before the whole file arrived.") from None
+    await _key_still_accepted(request, principal)
+    return content
+
+
+async def _key_still_accepted(request: Request, principal: Principal) -> None:
+    """The caller's key checked again once its file is read, before anything of it is kept: a key revoked while a slow
+    upload was under way (checked when the request began, minutes before) is refused 401 as any revoked key is, and
+    nothing of the file is filed. Through `current_principal`, as every request is checked: a revocation by `lrs` (in
+    another process) is seen within the key store's cache time (`CACHE_SECONDS`). A principal that authenticated with
+    no key (none does in service) has none to check."""
+    if principal.key_id is not None:
+        await current_principal(request)
 
 
 async def _records_waiting_at_the_limit(
@@ -575,6 +593,16 @@ def _only_of_reference(reference: str | None) -> dict[str, Any]:
     return {"reference": reference} if reference is not None else {}
 
 
+def _only_sent_with(key_id: str | None, principal: Principal) -> dict[str, Any]:
+    """The list's API-key filter, if one was given, as `BatchRepository.history` takes it: to an AO, only the batches
+    it sent itself with that key (an operator's key that sent one on its behalf is not its business: decision 0169)."""
+    if key_id is None:
+        return {}
+    if principal.is_operator:
+        return {"submitted_with_key": key_id}
+    return {"submitted_with_key": key_id, "submitted_by": str(principal)}
+
+
 def _not_found(batch_id: uuid.UUID) -> ProblemError:
     return ProblemError(404, "Not found", f"There is no batch {batch_id} for this caller.")
 
@@ -603,7 +631,8 @@ async def _no_queued_filter(request: Request) -> None:
         " one (a Sandpit reset) makes it miss one. `total` is counted in the same read as the page. `received_from`"
         ' and `received_to` keep the batches received in that time ("we uploaded at about 10"), `id_prefix` those'
         " whose id starts so (the 8 characters of a batch email's subject), `reference` those whose file's header"
-        " gave that BatchReference (exactly); each narrows the list and its `total`,"
+        " gave that BatchReference (exactly), `submitted_with_key` those that API key sent (after a key leaked:"
+        " what it sent; to an AO, of the batches it sent itself); each narrows the list and its `total`,"
         " an AO's to its own batches as ever. `held_in_dead_letters` is null here: the batch's own view says it."
     ),
     response_model=BatchPage,
@@ -662,6 +691,15 @@ async def list_batches(
             " an AO's own batches only, as ever",
         ),
     ] = None,
+    submitted_with_key: Annotated[
+        str | None,
+        Query(
+            pattern=f"^{KEY_ID.pattern}$",
+            description="only batches sent with this API key: its id (16 characters, 0-9 and a-f, as `lrs"
+            " credentials list` shows it; never the key itself). To an AO, only those it sent itself: not one an"
+            " operator sent on its behalf",
+        ),
+    ] = None,
 ) -> BatchPage:
     scope = scope_for(principal, ao_id)
     ids = id_range(id_prefix) if id_prefix is not None else None
@@ -682,6 +720,7 @@ async def list_batches(
         after=after,
         **_only_received(received_from, received_to, ids),
         **_only_of_reference(reference),
+        **_only_sent_with(submitted_with_key, principal),
     )
     closure = await maintenance.closure()
     now = datetime.now(UTC)
@@ -788,6 +827,7 @@ async def list_records(
     )
     batch_status = BatchStatus(row["status"])
     fmt = format_of(row)
+    ResultsDownload(batch_id, principal, "json", rows_sent=len(read.rows)).logged(whole=True)
     return RecordPage(
         environment=settings.environment,
         batch_id=batch_id,
@@ -862,18 +902,47 @@ async def download_records(
         place.enter_context(downloads.admit(_caller(principal)))
     except TooManyUploads as busy:
         raise _too_many_downloads(busy, settings) from None
+    download = ResultsDownload(batch_id, principal, "csv")
     try:
         return _SentInPlace(
             place,
-            _records_csv(batches, batch_id, batch_status, status.value if status else None, format_of(row), code),
+            _records_csv(
+                batches, batch_id, batch_status, status.value if status else None, format_of(row), code, download
+            ),
             idle_seconds=settings.upload_idle_seconds,
             said={"batch_id": str(batch_id), "caller_kind": principal.kind.value},
+            download=download,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
     except BaseException:
         place.close()
         raise
+
+
+@dataclass
+class ResultsDownload:
+    """A batch's results read (its records' page, or its records.csv), as its `results_downloaded` log line says it:
+    which batch, with which API key, in which format, how many records' rows were sent; never personal data. After a
+    key leaked, these lines say what it took."""
+
+    batch_id: uuid.UUID
+    principal: Principal
+    format: Literal["json", "csv"]
+    rows_sent: int = 0
+    last_row_sent: bool = False  # the CSV's last row was handed to the connection
+
+    def logged(self, *, whole: bool) -> None:
+        """`whole`: every row asked for was sent (a CSV download cut short, its reader stalled or gone, was not)."""
+        _log.info(
+            "results_downloaded",
+            batch_id=str(self.batch_id),
+            key_id=self.principal.key_id,
+            caller_kind=self.principal.kind.value,
+            format=self.format,
+            rows_sent=self.rows_sent,
+            whole=whole,
+        )
 
 
 def _not_decided(batch_id: uuid.UUID, shown: BatchStatus) -> ProblemError:
@@ -898,7 +967,8 @@ class _SentInPlace(StreamingResponse):
     far smaller than a slice of the CSV make the deadline one for a reader that stopped, not for a slow one: a reader
     taking a few KB a second keeps its download. A download that stalls is logged `download_stalled` (with `said`: no
     personal data) and ended unfinished, its place given back: the server closes the connection, and its client,
-    seeing the answer end before its last chunk, does not take the part sent for the whole file."""
+    seeing the answer end before its last chunk, does not take the part sent for the whole file. However it ends, the
+    `download` is logged (`results_downloaded`) with the rows sent."""
 
     def __init__(
         self,
@@ -907,12 +977,14 @@ class _SentInPlace(StreamingResponse):
         *,
         idle_seconds: float,
         said: dict[str, str],
+        download: ResultsDownload,
         **options: Any,
     ) -> None:
         super().__init__(content, **options)
         self._place = place
         self._idle_seconds = idle_seconds
         self._said = said
+        self._download = download
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         stalled = False
@@ -927,13 +999,16 @@ class _SentInPlace(StreamingResponse):
                     stalled = True
                     raise _DownloadStalled from None
 
+        sent = False
         try:
             await super().__call__(scope, receive, within_deadline)
+            sent = not stalled
         except Exception:
             if not stalled:
                 raise
         finally:
             self._place.close()
+            self._download.logged(whole=sent and self._download.last_row_sent)
         if stalled:
             # returned unfinished, so the server closes the connection: no last chunk says the file is whole
             _log.info("download_stalled", idle_seconds=self._idle_seconds, **self._said)
@@ -1000,18 +1075,23 @@ async def _records_csv(
     only: str | None = None,
     fmt: BatchFormat | None = None,
     code: str | None = None,
+    download: ResultsDownload | None = None,
 ) -> AsyncIterator[str]:
     """The results CSV of a decided batch (its records no longer change), a slice at a time (`only`: of the records
     with that result; `code`: with a finding of that code; `fmt`: the batch's format, in whose words its findings are
-    said)."""
+    said); `download` counts the rows as they are sent."""
     yield records_csv_head()
     offset = 0
     while True:
         records, total = await batches.records(batch_id, status=only, limit=CSV_SLICE, offset=offset, code=code)
         if records:
             yield records_csv_rows(record_view(record, status, fmt) for record in records)
+            if download is not None:
+                download.rows_sent += len(records)
         offset += len(records)
         if not records or offset >= total:
+            if download is not None:
+                download.last_row_sent = True
             return
 
 

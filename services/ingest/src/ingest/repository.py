@@ -715,6 +715,8 @@ class BatchRepository:
         after: PagePosition | None = None,
         status: str | None = None,
         reference: str | None = None,
+        submitted_with_key: str | None = None,
+        submitted_by: str | None = None,
         received_from: datetime | None = None,
         received_to: datetime | None = None,
         ids: tuple[uuid.UUID, uuid.UUID] | None = None,
@@ -734,8 +736,17 @@ class BatchRepository:
 
         `reference`: only the batches whose header gave that BatchReference, exactly. An AO's are filtered as its
         index walks them, as a state is (no index of references: an AO's batches are thousands); every AO's batches
-        of one reference (an operator's rare look) are counted over the whole table."""
-        filters = {"ao_id": ao_id, "status": status, "batch_reference": reference}
+        of one reference (an operator's rare look) are counted over the whole table.
+
+        `submitted_with_key`: only the batches that API key sent (after a key leaked: what it sent), read from
+        `batches_by_key` (migration 0125) for every AO's; `submitted_by`: only those that principal sent."""
+        filters = {
+            "ao_id": ao_id,
+            "status": status,
+            "batch_reference": reference,
+            "submitted_with_key": submitted_with_key,
+            "submitted_by": submitted_by,
+        }
         position: list[object] = []
         beyond: list[str] = []
         if after is not None:

@@ -64,6 +64,7 @@ from lrs_domain.formats import BatchRefused as WholeFileRefused
 from lrs_domain.formats import file_field_name
 from lrs_domain.formats.limits import finding_in_file_words
 from lrs_platform.clock import ENGLAND, day_said
+from lrs_platform.credential_store import KEY_ID, key_id_of
 
 FINAL_STATES = {"completed", "failed", "abandoned", "refused"}
 CONTENT_TYPES = {"csv": "text/csv", "xml": "application/xml", "json": "application/json"}
@@ -988,9 +989,11 @@ def history(
     since: datetime | None = None,
     until: datetime | None = None,
     reference: str | None = None,
+    key_id: str | None = None,
 ) -> Listed:
     """The newest `limit` batches (None: every one), in `status` if given, received at or after `since` and before
-    `until` if given, of the BatchReference `reference` if given, after the position `after` if given: each page
+    `until` if given, of the BatchReference `reference` if given, sent with the API key `key_id` if given, after the
+    position `after` if given: each page
     after the last one read (its `next`), not by page number, so that batches received meanwhile neither repeat one
     nor push one out of the list."""
     params: dict[str, Any] = {"ao_id": ao_id} if ao_id else {}
@@ -998,6 +1001,8 @@ def history(
         params["status"] = status
     if reference is not None:
         params["reference"] = reference
+    if key_id is not None:
+        params["submitted_with_key"] = key_id
     if since is not None:
         params["received_from"] = instant_text(since)
     if until is not None:
@@ -1064,6 +1069,24 @@ def _reference_given(value: str | None) -> str | None:
     return value
 
 
+KEY_ID_CHARACTERS = 16
+
+
+def _key_id_given(value: str | None) -> str | None:
+    """--key-id: a key's id, as `lrs credentials list` shows it; else a usage error that never prints what was given
+    when it may hold a key's secret (a whole key pasted, after it leaked), only a whole key's id."""
+    if value is None or KEY_ID.fullmatch(value.strip()):
+        return None if value is None else value.strip()
+    shape = "16 characters, 0-9 and a-f, as `lrs credentials list` shows it"
+    if (whole := key_id_of(value.strip())) is not None:
+        raise typer.BadParameter(
+            f"that is a whole API key, not its id (not printed: its secret is in it); give {whole}"
+        )
+    if len(value) > KEY_ID_CHARACTERS or value.strip().startswith("lrs_"):
+        raise typer.BadParameter(f"not a key id (not printed: it may hold a key's secret): {shape}")
+    raise typer.BadParameter(f"{value!r} is not a key id: {shape}")
+
+
 @app.command("list")
 def list_command(
     ctx: typer.Context,
@@ -1103,6 +1126,14 @@ def list_command(
             callback=_reference_given,
         ),
     ] = None,
+    key_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Only batches sent with this API key: its id, as `lrs credentials list` shows it (after a key"
+            " leaked: what it sent). AOs: of the batches they sent themselves.",
+            callback=_key_id_given,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The batches you submitted (operators: every AO's), newest first; when each was received in UK time (--json: the
@@ -1116,7 +1147,7 @@ def list_command(
     # ingest stores a held batch as accepted (it refuses status=queued): ask for those, keep the ones it holds
     asked = ListedStatus.ACCEPTED if status is ListedStatus.QUEUED else status
     with connection(ctx).client("ingest") as client:
-        given = (("since", received_from), ("until", received_to), ("reference", reference))
+        given = (("since", received_from), ("until", received_to), ("reference", reference), ("key_id", key_id))
         only: dict[str, Any] = {name: value for name, value in given if value is not None}  # the filters given
         listed = history(client, ao, None if every else limit, asked.value if asked else None, after, **only)
     if status is ListedStatus.QUEUED:
