@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field, computed_field
@@ -359,6 +359,10 @@ class Figures:
     complete: bool
     held: HeldInDeadLetters | None
 
+    def said(self) -> dict[str, Any]:
+        """The answer's fields about its figures."""
+        return {"complete": self.complete, "held_in_dead_letters": self.held}
+
     def headers(self) -> dict[str, str]:
         said = {FIGURES_HEADER: COMPLETE if self.complete else PARTIAL}
         if self.held is not None:
@@ -453,16 +457,8 @@ async def submissions(
         )
         return _csv(flat, f"lrs-submissions-{_named(months)}.csv", columns, figures=figures)
     if months.period is None:
-        return SubmissionsRangeReport(
-            first_period=months.first,
-            last_period=months.last,
-            complete=figures.complete,
-            held_in_dead_letters=figures.held,
-            items=rows,
-        )
-    return SubmissionsReport(
-        period=months.period, complete=figures.complete, held_in_dead_letters=figures.held, items=rows
-    )
+        return SubmissionsRangeReport(first_period=months.first, last_period=months.last, **figures.said(), items=rows)
+    return SubmissionsReport(period=months.period, **figures.said(), items=rows)
 
 
 @router.get(
@@ -494,16 +490,8 @@ async def timeliness(
         columns = _columns(AoMonthlyTimeliness, leaving_out={"event_type"})
         return _csv(flat, f"lrs-timeliness-{_named(months)}.csv", columns, figures=figures)
     if months.period is None:
-        return TimelinessRangeReport(
-            first_period=months.first,
-            last_period=months.last,
-            complete=figures.complete,
-            held_in_dead_letters=figures.held,
-            items=rows,
-        )
-    return TimelinessReport(
-        period=months.period, complete=figures.complete, held_in_dead_letters=figures.held, items=rows
-    )
+        return TimelinessRangeReport(first_period=months.first, last_period=months.last, **figures.said(), items=rows)
+    return TimelinessReport(period=months.period, **figures.said(), items=rows)
 
 
 async def _aggregates(request: Request, months: MonthOrRange) -> list[tuple[AoMonthlySubmissions, AoMonthlyTimeliness]]:
@@ -552,13 +540,7 @@ async def plr_timeliness(
             then=tuple(QualificationTypeTimeliness.model_fields),
         )
         return _csv(flat, f"lrs-plr-timeliness-{months.first}-{months.last}.csv", columns, figures=figures)
-    return PlrTimelinessReport(
-        first_period=months.first,
-        last_period=months.last,
-        complete=figures.complete,
-        held_in_dead_letters=figures.held,
-        items=rows,
-    )
+    return PlrTimelinessReport(first_period=months.first, last_period=months.last, **figures.said(), items=rows)
 
 
 @router.get(
@@ -582,13 +564,7 @@ async def rejections(
         flat = [{"ao_id": row.ao_id, "period": row.period, **code.model_dump()} for row in rows for code in row.by_code]
         columns = ["ao_id", "period", *CodeRejections.model_fields]
         return _csv(flat, f"lrs-rejections-{months.first}-{months.last}.csv", columns, figures=figures)
-    return RejectionsReport(
-        first_period=months.first,
-        last_period=months.last,
-        complete=figures.complete,
-        held_in_dead_letters=figures.held,
-        items=rows,
-    )
+    return RejectionsReport(first_period=months.first, last_period=months.last, **figures.said(), items=rows)
 
 
 @router.get(
@@ -615,10 +591,4 @@ async def challenges(
             flat.append(fields)
         columns = _columns(AoMonthlyChallenges, leaving_out={"event_type", "resolutions"}, then=("resolutions",))
         return _csv(flat, f"lrs-challenges-{months.first}-{months.last}.csv", columns, figures=figures)
-    return ChallengesReport(
-        first_period=months.first,
-        last_period=months.last,
-        complete=figures.complete,
-        held_in_dead_letters=figures.held,
-        items=rows,
-    )
+    return ChallengesReport(first_period=months.first, last_period=months.last, **figures.said(), items=rows)
