@@ -66,6 +66,7 @@ class _Notifier:
 
     def __init__(self, answer: list[dict[str, Any]]) -> None:
         self.answer = answer
+        self.headers: dict[str, str] = {}
         self.asked: list[httpx.Request] = []
 
     def client(self, service: str, timeout: float = 60.0) -> httpx.Client:
@@ -75,7 +76,7 @@ class _Notifier:
     def _answer(self, request: httpx.Request) -> httpx.Response:
         self.asked.append(request)
         assert (request.method, request.url.path) == ("GET", "/v1/deliveries")
-        answer = httpx.Response(200, json=self.answer)
+        answer = httpx.Response(200, json=self.answer, headers=self.headers)
         as_documented("notifier", request, answer)
         return answer
 
@@ -136,6 +137,23 @@ def test_no_email_yet_is_said_to_maybe_be_a_batch_not_decided_and_exits_0(
     assert main(["emails", "show", BATCH_ID]) == 0
     shown = capsys.readouterr().out
     assert "no email yet: the batch may not be decided yet" in shown and f"lrs batch status {BATCH_ID}" in shown
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_no_email_yet_of_a_batch_whose_outcome_the_notifier_parked_says_so_and_how_it_goes(
+    notifier: _Notifier, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    """Junk under the batch's key holds its outcome in the notifier's dead letters (an on-call walk, finding 7): the
+    desk is told that, not a list of what it may be."""
+    notifier.answer = []
+    notifier.headers = {"X-LRS-Held-In-Dead-Letters": json.dumps({"since": "2026-12-08T02:13:00Z", "messages": 2})}
+    assert main(["emails", "show", BATCH_ID, *(["--json"] if as_json else [])]) == 0
+    shown = capsys.readouterr()
+    said = shown.err if as_json else shown.out
+    assert "its outcome is parked in the notifier's dead letters since 8 Dec 2026, 02:13" in " ".join(said.split())
+    assert f"lrs dlq list --service notifier --key {BATCH_ID}" in " ".join(said.split())
+    if as_json:
+        assert json.loads(shown.out) == []
 
 
 @pytest.mark.parametrize(

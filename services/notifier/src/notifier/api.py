@@ -22,8 +22,16 @@ from lrs_platform.authentication import CurrentPrincipal, operator_caller, requi
 from lrs_platform.consumer import Attempts
 from lrs_platform.environment import environment_of
 from lrs_platform.identity import OperatorScope, Principal, PrincipalKind, operator_scope
+from lrs_platform.parking import DeadLetterOffice
 from lrs_platform.problems import ProblemError, problem_responses
-from notifier.deliveries_said import DeskStatus, desk_status, error_said, notifier_waiting, status_said
+from notifier.deliveries_said import (
+    DeskStatus,
+    desk_status,
+    error_said,
+    held_in_dead_letters,
+    notifier_waiting,
+    status_said,
+)
 from notifier.emails import ChallengeContact
 from notifier.store import ContactStore, DeferredEmails, DeliveryLog, KeptDelivery, StoredContact
 
@@ -375,9 +383,27 @@ WAITING_SAID = (
     " an address or a person's data) and `said` (a sentence the desk can read out). The same as the notifier's"
     " `/readyz` entry `emails`"
 )
+HELD_HEADER = "X-LRS-Held-In-Dead-Letters"
+"""On a batch's answer while the notifier holds messages of the batch in its own dead letters (its outcome, parked):
+its email waits for an operator. The answer stays the list it always was."""
+HELD_SAID = (
+    "Only for a batch (`?batch=ID`), and only while the notifier holds messages of the batch in its own dead letters:"
+    " one it could not handle (most often the batch's outcome) and those of the batch behind it, so its email waits"
+    " until an operator retries or skips them (`lrs dlq list --service notifier --key ID`). A JSON object: `since`"
+    " (when the first of them was parked, UTC) and `messages` (how many are held). No message's content is said"
+)
 WAITING_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"headers": {WAITING_HEADER: {"description": WAITING_SAID, "schema": {"type": "string"}}}},
+    200: {
+        "headers": {
+            WAITING_HEADER: {"description": WAITING_SAID, "schema": {"type": "string"}},
+            HELD_HEADER: {"description": HELD_SAID, "schema": {"type": "string"}},
+        }
+    },
 }
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _waiting_header(request: Request, response: Response) -> None:
@@ -388,12 +414,23 @@ def _waiting_header(request: Request, response: Response) -> None:
     if waiting is not None:
         response.headers[WAITING_HEADER] = json.dumps(
             {
-                "since": waiting.since.isoformat().replace("+00:00", "Z"),
+                "since": _utc_text(waiting.since),
                 "seconds": waiting.seconds,
                 "error": waiting.error,
                 "said": waiting.said,
             }
         )
+
+
+async def _held_header(request: Request, response: Response, batch_id: uuid.UUID) -> None:
+    """`HELD_HEADER` when the notifier holds messages of the batch in its dead letters, whatever the answer holds."""
+    office: DeadLetterOffice | None = getattr(request.app.state, "dead_letter_office", None)
+    outcomes_topic: str | None = getattr(request.app.state, "batch_outcomes_topic", None)
+    if office is None or outcomes_topic is None:
+        return
+    held = await held_in_dead_letters(office, outcomes_topic, batch_id)
+    if held is not None:
+        response.headers[HELD_HEADER] = json.dumps({"since": _utc_text(held.since), "messages": held.messages})
 
 
 @deliveries_router.get(
@@ -407,10 +444,12 @@ def _waiting_header(request: Request, response: Response) -> None:
         " email, when its outcome is decided (completed, failed or abandoned); a challenge its raise notice, and a"
         " notice of its withdrawal by the learner, or of its resolution by the LRS service desk, once that was sent."
         " An empty list (200) is no delivery yet: a"
-        " batch not decided yet (still in the queue, being checked, or held by maintenance), or one whose outcome"
-        " waits in the dead letters, as well as an id the notifier never saw: ask ingest (`lrs batch status`); or,"
-        f" with the `{WAITING_HEADER}` header, one queued behind an earlier email the notifier is retrying (the mail"
-        " relay away or refusing the LRS): it goes once that one does. Operators only."
+        " batch not decided yet (still in the queue, being checked, or held by maintenance), as well as an id the"
+        f" notifier never saw: ask ingest (`lrs batch status`); with the `{HELD_HEADER}` header, one whose outcome"
+        " the notifier parked in its own dead letters (since when, how many messages): its email waits until an"
+        f" operator retries or skips them; or, with the `{WAITING_HEADER}` header, one queued behind an earlier email"
+        " the notifier is retrying (the mail relay away or refusing the LRS): it goes once that one does. Operators"
+        " only."
     ),
     responses={**problem_responses(401, 403, 422), **WAITING_RESPONSES},
     openapi_extra=operator_scope(OperatorScope.SUPPORT),
@@ -427,6 +466,7 @@ async def deliveries_of(
     deliveries: DeliveryLog = request.app.state.deliveries
     if batch is not None:
         kept = await deliveries.of(str(batch), "lrs.batch.")
+        await _held_header(request, response, batch)
     else:
         kept = await deliveries.of(str(challenge), "lrs.challenge.")
     if not kept:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from lrs_contracts.topics import BATCH_OUTCOMES
 from lrs_domain.reference import AwardingOrganisation
 from lrs_domain.reference_files import load_register
 from lrs_platform import parking_api
@@ -105,6 +106,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 max_records=200,
             )
             serve_dead_letters(app, dead_letters, guard)
+            # a batch's messages parked here are said on `GET /v1/deliveries?batch=ID` (X-LRS-Held-In-Dead-Letters)
+            app.state.batch_outcomes_topic = settings.topics.of(BATCH_OUTCOMES)
             # what the consumer is retrying, said to the desk asking after an email not handled yet (it waits behind
             # it): `GET /v1/deliveries`'s X-LRS-Notifier-Waiting, and `/readyz`'s `emails`, which the portal reads
             app.state.consumer_attempts = guard.attempts

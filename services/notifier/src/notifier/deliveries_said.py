@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from lrs_platform.consumer import Attempts
+from lrs_platform.parking import DeadLetterOffice
+from notifier.consumer import CONSUMER
 from notifier.handlers import UNCONFIRMED
 from notifier.store import DeliveryStatus, KeptDelivery
 
@@ -210,3 +213,25 @@ async def waiting_readiness(attempts: Attempts) -> str | None:
     if waiting is None:
         return None
     return f"ok: {waiting.said[:1].lower()}{waiting.said[1:]}"
+
+
+@dataclass(frozen=True)
+class HeldInDeadLetters:
+    """A batch's messages the notifier parked: the one it could not handle (its outcome, or a decided chunk before it)
+    and those of the batch held behind it, in order. Its email waits until an operator retries or skips them."""
+
+    since: datetime  # when the first of them was parked
+    messages: int
+
+
+async def held_in_dead_letters(
+    office: DeadLetterOffice, outcomes_topic: str, batch_id: uuid.UUID
+) -> HeldInDeadLetters | None:
+    """The batch's messages in the notifier's dead letters: the outcomes topic is keyed by the batch id's text, and so
+    are its parked messages (`lrs dlq list --service notifier --key ID`). None when none is held. Without it, `lrs
+    emails show` of a batch whose outcome the notifier parked listed guesses ("may not be decided yet"; the tracer
+    walk, finding 7)."""
+    first, messages = await office.listing(CONSUMER, topic=outcomes_topic, key=str(batch_id), limit=1)
+    if not first:
+        return None
+    return HeldInDeadLetters(since=first[0].parked_at, messages=messages)

@@ -106,6 +106,16 @@ DEFERRED_LEASE_SECONDS = 300.0
 CLAIM_RETRY_SECONDS = EMAIL_CLAIM_IDLE_SECONDS
 
 
+# the `reason` of an `email_given_up` line
+GIVEN_UP_REFUSED_FOR_GOOD = "refused_for_good"  # the relay refused the recipient or the message for good (a 5xx)
+GIVEN_UP_REFUSED_ON_EVERY_TRY = "refused_on_every_try"  # refused for now on each of its tries (about 19 hours)
+GIVEN_UP_REFUSED_NOT_TRIED_AGAIN = (
+    "refused_not_tried_again"  # refused for now in the Sandpit, which tries nothing again
+)
+GIVEN_UP_TRY_FAILED_ON_EVERY_TRY = "try_failed_on_every_try"  # its deferred tries failed otherwise than by the relay
+GIVEN_UP_NO_MESSAGE = "no_message"  # no message could be made of a contact-change notice (`to_mime`)
+
+
 class RetryLater(Transient):
     """The email could not be sent for now; the event must be handled again after `delay` seconds. `cause` says why
     where the consumer's retry is reported (/readyz, the log): the relay's code or the failure's class, never an
@@ -616,16 +626,27 @@ class Notifications:
             refused_by = (
                 contact if error.about_recipient and (error.permanent or refusals >= RECIPIENT_ATTEMPTS) else None
             )
-            _log.warning(
-                "email_failed",
-                event_id=str(envelope.event_id),
-                event_type=kind,
-                correlation_id=envelope.correlation_id,  # the batch's id, or the challenge's: what on-call looks up
-                **whose_ids(envelope),  # and named as such: a structured query by `batch_id` finds this line too
-                attempt=attempt,
-                permanent=given_up and refused_by is None,
-                error=str(error),
-            )
+            if given_up and refused_by is None:
+                said_given_up(
+                    kind,
+                    self._why_given_up(error),
+                    str(error),
+                    whose,
+                    event_id=str(envelope.event_id),
+                    correlation_id=envelope.correlation_id,
+                    **whose_ids(envelope),
+                    attempt=attempt,
+                )
+            else:
+                _log.warning(
+                    "email_failed",
+                    event_id=str(envelope.event_id),
+                    event_type=kind,
+                    correlation_id=envelope.correlation_id,  # the batch's id, or the challenge's: what on-call looks up
+                    **whose_ids(envelope),  # and named as such: a structured query by `batch_id` finds this line too
+                    attempt=attempt,
+                    error=str(error),
+                )
             # each counted once what came of it is recorded: a held notice is no email given up
             if refused_by is not None:
                 await self._hold(envelope, refused_by.ao_id, refused_by=refused_by)
@@ -682,6 +703,13 @@ class Notifications:
             attempt=attempt,
         )
         return True
+
+    def _why_given_up(self, error: MailError) -> str:
+        """The `reason` of an `email_given_up` line for a relay's refusal."""
+        if error.permanent:
+            return GIVEN_UP_REFUSED_FOR_GOOD
+        # refused for now: on each of its tries, or (the Sandpit's notifier, which tries nothing again) on its one try
+        return GIVEN_UP_REFUSED_ON_EVERY_TRY if self._defer_refused else GIVEN_UP_REFUSED_NOT_TRIED_AGAIN
 
     async def _unconfirmed(
         self,
@@ -766,15 +794,27 @@ class Notifications:
             await self._deferred.defer(event_id, raw, self._recipient_retry.delay(tries))
             EMAILS_FAILED.labels(kind, "transient").inc()
             return
+        given_up_error = f"deferred try failed: {type(error).__name__}"
         await self._deliveries.finish(
             event_id,
             DeliveryStatus.FAILED,
             event_type=kind,
             message_id=message_id_for(event_id, self._domain),
-            error=f"deferred try failed: {type(error).__name__}",
+            error=given_up_error,
         )
         EMAILS_FAILED.labels(kind, "permanent").inc()
         await self._deferred.remove(event_id)
+        whose = await self._deliveries.whose_of(event_id)  # as its earlier tries recorded it
+        said_given_up(
+            kind,
+            GIVEN_UP_TRY_FAILED_ON_EVERY_TRY,
+            given_up_error,
+            whose,
+            event_id=str(event_id),
+            correlation_id=whose.correlation_id,
+            **_whose_ids_of(raw),
+            tries=tries,
+        )
 
     async def send_contact_change_notices(self) -> int:
         """Tells each address a challenge contact left that it moved; returns how many were tried. A refusal of
@@ -861,7 +901,22 @@ class Notifications:
         )
         EMAILS_FAILED.labels(CONTACT_CHANGED, "permanent" if give_up else "transient").inc()
         # the error's kind only: a relay's reply may quote the recipient, a person's address
-        _log.warning("contact_change_notice_failed", ao_id=notice.ao_id, given_up=give_up, error=type(error).__name__)
+        if give_up:
+            if not isinstance(error, MailError):
+                reason = GIVEN_UP_NO_MESSAGE
+            else:
+                reason = GIVEN_UP_REFUSED_FOR_GOOD if error.permanent else GIVEN_UP_REFUSED_ON_EVERY_TRY
+            whose = DeliveryFor(str(notice.notice_id), notice.ao_id, domain_of(notice.old_email))
+            said_given_up(
+                CONTACT_CHANGED,
+                reason,
+                type(error).__name__,
+                whose,
+                notice_id=str(notice.notice_id),
+                tries=notice.tries + 1,
+            )
+            return
+        _log.warning("contact_change_notice_failed", ao_id=notice.ao_id, error=type(error).__name__)
 
     async def run_deferred(self, poll_seconds: float) -> None:
         """The deferred emails' own loop, beside the consumer's; a failure of a pass is logged and the pass
@@ -877,6 +932,22 @@ class Notifications:
                 tried = 0
             if not tried:
                 await asyncio.sleep(poll_seconds)
+
+
+def said_given_up(kind: str, reason: str, error: str, whose: DeliveryFor, **ids: object) -> None:
+    """An email lost for good, which someone must tell its AO about: a line of its own, `email_given_up` at error,
+    naming the AO, the batch or challenge (`ids`: the event's, or the contact-change notice's) and the domain of the
+    address (never the address, nor any learner's data). `error`: the relay's reply codes or the failure's class, never
+    the relay's text, which may quote the address. Tries that will be tried again stay `email_failed` warnings."""
+    _log.error(
+        "email_given_up",
+        event_type=kind,
+        ao_id=whose.ao_id,
+        recipient_domain=whose.recipient_domain,
+        reason=reason,
+        error=error,
+        **ids,
+    )
 
 
 def by_the_service_desk(envelope: Envelope) -> bool:

@@ -342,6 +342,17 @@ class DeliveryLog:
         value = await self._pool.fetchval("SELECT status FROM notifier.deliveries WHERE event_id = $1", event_id)
         return DeliveryStatus(value) if value is not None else None
 
+    async def whose_of(self, event_id: uuid.UUID) -> DeliveryFor:
+        """Whose the email is, as its delivery recorded it; unknown when nothing was recorded."""
+        row = await self._pool.fetchrow(
+            "SELECT correlation_id, ao_id, recipient_domain FROM notifier.deliveries WHERE event_id = $1", event_id
+        )
+        return (
+            UNKNOWN_DELIVERY
+            if row is None
+            else DeliveryFor(row["correlation_id"], row["ao_id"], row["recipient_domain"])
+        )
+
     async def begin_attempt(
         self, event_id: uuid.UUID, event_type: str, message_id: str, *, whose: DeliveryFor = UNKNOWN_DELIVERY
     ) -> int:

@@ -75,6 +75,9 @@ class FakeDeliveryLog:
         self.rows[event_id] = (status, attempts, error or previous_error)
         self._keep(event_id, whose)
 
+    async def whose_of(self, event_id: uuid.UUID) -> DeliveryFor:
+        return self.whose.get(event_id, UNKNOWN_DELIVERY)
+
     def _keep(self, event_id: uuid.UUID, whose: DeliveryFor) -> None:
         """As the store: what a write does not know is kept as it was."""
         before = self.whose.get(event_id, UNKNOWN_DELIVERY)

@@ -85,6 +85,12 @@ NO_NOTICE_YET = (
 NO_EMAIL_WAITING = "no email yet: {said} (whether the batch is decided: `lrs batch status {id}`)"
 NO_NOTICE_WAITING = "no notice yet: {said} (the challenge: `lrs challenges list`)"
 WAITING_HEADER = "X-LRS-Notifier-Waiting"
+# the batch's outcome parked in the notifier's own dead letters: its email waits for an operator (tracer, finding 7)
+HELD_HEADER = "X-LRS-Held-In-Dead-Letters"
+NO_EMAIL_HELD = (
+    "no email yet: its outcome is parked in the notifier's dead letters since {since}: the email goes once an operator"
+    " retries or skips it (lrs dlq list --service notifier --key {id})"
+)
 STATUS_SAID = {"given_up": "given up", "not_sent": "not sent"}
 
 
@@ -98,16 +104,27 @@ def _waiting(response: httpx.Response) -> dict[str, Any] | None:
     return waiting if isinstance(waiting, dict) and isinstance(waiting.get("said"), str) else None
 
 
+def _held(response: httpx.Response) -> dict[str, Any] | None:
+    """The notifier's `X-LRS-Held-In-Dead-Letters` (since, messages), or None: nothing of the batch parked there, or
+    a notifier from before it said so."""
+    try:
+        held = json.loads(response.headers.get(HELD_HEADER, "null"))
+    except ValueError:
+        return None
+    return held if isinstance(held, dict) and isinstance(held.get("since"), str) else None
+
+
 def emails_answer(
     connection: Connection, *, batch_id: str | None = None, challenge_id: str | None = None
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """A batch's email, or a challenge's notices, as the notifier keeps them (operators with the support duty), and
-    whether the notifier is retrying an earlier email they wait behind (said only when there are none)."""
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, dict[str, Any] | None]:
+    """A batch's email, or a challenge's notices, as the notifier keeps them (operators with the support duty),
+    whether the notifier is retrying an earlier email they wait behind (said only when there are none), and whether
+    it holds the batch's messages in its dead letters."""
     params = {"batch": batch_id} if batch_id is not None else {"challenge": challenge_id}
     with connection.client("notifier") as client:
         response = client.get("/v1/deliveries", params=params)
         emails: list[dict[str, Any]] = expect_ok(response)
-    return emails, _waiting(response)
+    return emails, _waiting(response), _held(response)
 
 
 def emails_of(connection: Connection, *, batch_id: str | None = None, challenge_id: str | None = None) -> list[Any]:
@@ -115,9 +132,11 @@ def emails_of(connection: Connection, *, batch_id: str | None = None, challenge_
     return emails_answer(connection, batch_id=batch_id, challenge_id=challenge_id)[0]
 
 
-def none_said(batch_id: str | None, waiting: dict[str, Any] | None) -> str:
-    """What `lrs emails show` says of no email (notice) yet: queued behind the one the notifier retries, when it
-    does; else what else it may be."""
+def none_said(batch_id: str | None, waiting: dict[str, Any] | None, held: dict[str, Any] | None = None) -> str:
+    """What `lrs emails show` says of no email (notice) yet: its outcome parked in the notifier's dead letters, when
+    it is; queued behind the one the notifier retries, when it does; else what else it may be."""
+    if held is not None and batch_id is not None:
+        return NO_EMAIL_HELD.format(since=uk_time(held["since"]), id=batch_id)
     if waiting is None:
         return NO_EMAIL_YET.format(id=batch_id) if batch_id is not None else NO_NOTICE_YET
     said = str(waiting["said"])
@@ -194,11 +213,11 @@ def show_command(
         # (tracer walk, finding 4)
         with connection(ctx).client("ingest") as client:
             batch_id = the_batch_starting(client, batch_id, as_json=as_json)
-    emails, waiting = emails_answer(connection(ctx), batch_id=batch_id, challenge_id=challenge_id)
+    emails, waiting, held = emails_answer(connection(ctx), batch_id=batch_id, challenge_id=challenge_id)
     columns = ("email", "status", f"when ({UK_TIME})", "to domain", "tries", "Message-ID", "last error")
-    none = none_said(batch_id, waiting)
+    none = none_said(batch_id, waiting, held)
     print_listing(emails, as_json=as_json, columns=columns, row=email_row, none=none)
-    if as_json and not emails and waiting is not None:
+    if as_json and not emails and (waiting is not None or held is not None):
         warn(none)  # on stderr: stdout stays the notifier's list
     if not as_json:
         for email in emails:
