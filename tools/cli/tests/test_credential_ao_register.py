@@ -3,6 +3,7 @@ names it (decision 0131), refused before any database; revoking takes any princi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,10 @@ from lrs_cli.client import ExitCode
 from lrs_cli.main import main
 from lrs_contracts.environments import Environment
 from lrs_domain.reference_files import AWARDING_ORGANISATIONS
-from lrs_platform.credential_store import IssuedKey
+from lrs_platform.credential_store import IssuedKey, StoredKey
 from lrs_platform.identity import Principal
+
+MADE = datetime(2026, 12, 8, 2, 6, tzinfo=UTC)
 
 
 class FakeStore:
@@ -26,10 +29,11 @@ class FakeStore:
 
     async def __call__(
         self, action: str, principal: Principal, label: str | None, environment: Environment, **_: Any
-    ) -> IssuedKey | int:
+    ) -> IssuedKey | list[StoredKey]:
         self.calls.append((action, str(principal)))
         if action == "revoke":
-            return 1 if self.holding_keys is None or str(principal) in self.holding_keys else 0
+            held = self.holding_keys is None or str(principal) in self.holding_keys
+            return [StoredKey(f"{len(self.calls):016x}", principal, "results system", MADE, MADE)] if held else []
         return IssuedKey("k1", "lrs_k1_secret", principal)
 
 
@@ -102,7 +106,9 @@ def test_any_principal_with_keys_can_be_revoked_as_it_is_written(
     assert store.calls[0] == ("revoke", principal)
     if not principal.startswith("ao:"):  # only an AO's id has other spellings to revoke
         assert store.calls == [("revoke", principal)]
-    assert capsys.readouterr().out == f"revoked 1 key(s) of {principal}\n"
+    said = capsys.readouterr().out
+    assert said.startswith(f"revoked 1 key(s) of {principal}, none of them a portal session key:\n")
+    assert "  0000000000000001  results system\n" in said
 
 
 def test_an_ao_typed_as_the_register_writes_it_has_its_keys_made_in_lower_case_revoked_too(
@@ -115,7 +121,7 @@ def test_an_ao_typed_as_the_register_writes_it_has_its_keys_made_in_lower_case_r
     assert main(["credentials", "revoke", "--principal", "ao:RN9037"]) == ExitCode.OK
 
     assert store.calls == [("revoke", "ao:RN9037"), ("revoke", "ao:rn9037")]
-    assert capsys.readouterr().out == "revoked 1 key(s) of ao:rn9037\n"
+    assert capsys.readouterr().out.startswith("revoked 1 key(s) of ao:rn9037, none of them a portal session key:\n")
 
 
 def test_an_ao_typed_in_lower_case_has_its_keys_revoked_as_create_named_them_too(
@@ -125,14 +131,16 @@ def test_an_ao_typed_in_lower_case_has_its_keys_revoked_as_create_named_them_too
     assert main(["credentials", "revoke", "--principal", "ao:rn9037"]) == ExitCode.OK
 
     assert store.calls == [("revoke", "ao:rn9037"), ("revoke", "ao:RN9037")]
-    assert capsys.readouterr().out == "revoked 2 key(s) of ao:rn9037 and ao:RN9037\n"
+    assert capsys.readouterr().out.startswith("revoked 2 key(s) of ao:rn9037 and ao:RN9037, none of them")
 
 
 def test_revoking_a_principal_without_keys_is_an_error_not_a_quiet_success(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async def no_keys(action: str, principal: Principal, label: str | None, environment: Environment) -> int:
-        return 0
+    async def no_keys(
+        action: str, principal: Principal, label: str | None, environment: Environment
+    ) -> list[StoredKey]:
+        return []
 
     monkeypatch.setattr(admin_commands, "_with_store", no_keys)
 

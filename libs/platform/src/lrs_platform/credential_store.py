@@ -7,7 +7,8 @@ random bytes, so a slow password hash would add nothing. Operators create, rotat
 `lrs credentials ...`.
 
 Who made and who revoked a key is kept beside it (`identity.key_changes`) where the caller says who: `lrs
-credentials` names the operator's login and host, as no service stands between it and these tables.
+credentials` names the operator's login and host, as no service stands between it and these tables; the portal names
+the operator who issued or revoked an AO's key there.
 
 Each process caches a key it has seen for one second, so a request costs no query while a revocation
 (made by another process: the `lrs` command) takes effect everywhere within that second; in the
@@ -22,7 +23,7 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -91,6 +92,14 @@ class StoredKey:
     revoked_by: str | None = None  # who revoked it, likewise
 
 
+@dataclass(frozen=True)
+class RotatedKey(IssuedKey):
+    """The key a rotation made, and the keys it revoked (`replaced`, oldest first): what an operator is told it ended,
+    as other systems using them stop at once."""
+
+    replaced: tuple[StoredKey, ...] = ()
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -151,6 +160,11 @@ _KEY_CHANGES = (
     " AND changes.change = 'revoked') AS revoked_by"
 )
 _STORED_KEY_COLUMNS = f"key_id, principal, scopes, label, created_at, revoked_at, {_KEY_CHANGES}"
+# Who made the key, for a statement that revokes it (its revoker is the statement's own `by`).
+_CREATED_BY = (
+    "(SELECT changed_by FROM identity.key_changes AS changes WHERE changes.key_id = credentials.key_id"
+    " AND changes.change = 'created') AS created_by"
+)
 _RECORD_CHANGES = (
     "INSERT INTO identity.key_changes (key_id, change, changed_by) SELECT unnest($1::text[]), $2, $3"
     " ON CONFLICT DO NOTHING"
@@ -205,6 +219,10 @@ def _stored_key(row: asyncpg.Record) -> StoredKey:
         row.get("created_by"),
         row.get("revoked_by"),
     )
+
+
+def _oldest_first(keys: Iterable[StoredKey]) -> list[StoredKey]:
+    return sorted(keys, key=lambda key: (key.created_at, key.key_id))
 
 
 def _keys_where_arguments(
@@ -375,6 +393,20 @@ class CredentialStore:
         self._forget_cached()
         return revoked
 
+    async def revoke_every_key_of(self, principal: Principal, *, by: str) -> list[StoredKey]:
+        """Revokes every key of `principal` not yet revoked, people's portal sessions too, as `revoke_principal` does,
+        keeping who did (`by`): the keys it revoked, oldest first, which `lrs credentials revoke --principal` names."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                f"{_REVOKE_PRINCIPAL} RETURNING key_id, principal, scopes, label, created_at, revoked_at,"
+                f" {_CREATED_BY}",
+                str(principal),
+            )
+            revoked = _oldest_first(replace(_stored_key(row), revoked_by=by) for row in rows)
+            await _record_changes(connection, [key.key_id for key in revoked], "revoked", by)
+        self._forget_cached()
+        return revoked
+
     async def revoke(self, *key_ids: str, by: str | None = None) -> int:
         """Revokes the keys named; unknown and already revoked ones are skipped. Returns how many it revoked. `by`:
         who revoked them, kept with them."""
@@ -424,16 +456,24 @@ class CredentialStore:
         *,
         label_not_starting: str | None = None,
         connection: asyncpg.Connection | None = None,
+        by: str | None = None,
     ) -> Principal | None:
         """Revokes the key if `listing(kind, label_not_starting=...)` lists it: a page that shows some keys
         revokes only those, whatever key id it is sent. The key's principal, or None when none was revoked;
-        in `connection`'s transaction when given."""
+        in `connection`'s transaction when given. `by`: who revoked it, kept with it as `revoke` keeps it."""
+        if by is not None and connection is None:
+            async with self._pool.acquire() as own, own.transaction():
+                return await self.revoke_listed(
+                    key_id, kind, label_not_starting=label_not_starting, connection=own, by=by
+                )
         row = await (connection or self._pool).fetchrow(
             f"UPDATE identity.credentials SET revoked_at = now(){_KEYS_WHERE} AND key_id = $5"
             " RETURNING principal, scopes",
             *_keys_where_arguments(kind, False, label_not_starting, None),
             key_id,
         )
+        if row is not None and by is not None and connection is not None:
+            await _record_changes(connection, [key_id], "revoked", by)
         self._forget_cached([key_id])
         return None if row is None else Principal.stored(row["principal"], frozenset(row["scopes"]))
 
@@ -493,15 +533,15 @@ class CredentialStore:
         )
         return total
 
-    async def rotate(self, principal: Principal, label: str | None = None, *, by: str | None = None) -> IssuedKey:
+    async def rotate(self, principal: Principal, label: str | None = None, *, by: str | None = None) -> RotatedKey:
         """Issues a new key and revokes every older key of the principal but those of people's portal
         sessions (`SESSION_KEY_LABEL`: signed in with their own passwords, they stay signed in; revoking the
         principal ends those too), in one transaction. Rotations of one principal take turns: one started
         meanwhile revokes this one's new key, so one key is left. Without scopes of its own, the new key
         has those of the newest key it replaces: rotating a limited key never makes an unlimited one, and an
         operator with no key to replace (all revoked) is refused (`NoKeyToRotateError`), nothing revoked. `by`: who
-        rotated, kept as the maker of the new key and the revoker of the old ones. ValueError, nothing revoked, for a
-        label `issue` refuses."""
+        rotated, kept as the maker of the new key and the revoker of the old ones. The new key with the keys it
+        revoked (`RotatedKey.replaced`, oldest first). ValueError, nothing revoked, for a label `issue` refuses."""
         _check_issuable(principal)
         if refusal := label_refusal(label):
             raise ValueError(refusal)
@@ -509,7 +549,8 @@ class CredentialStore:
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _rotation_lock_key(principal))
             replaced = await connection.fetch(
                 "UPDATE identity.credentials SET revoked_at = now() WHERE principal = $1 AND revoked_at IS NULL"
-                " AND (label IS NULL OR NOT starts_with(label, $2)) RETURNING key_id, created_at, scopes",
+                " AND (label IS NULL OR NOT starts_with(label, $2))"
+                f" RETURNING key_id, principal, scopes, label, created_at, revoked_at, {_CREATED_BY}",
                 str(principal),
                 SESSION_KEY_LABEL,
             )
@@ -525,7 +566,8 @@ class CredentialStore:
             if by is not None:
                 await _record_changes(connection, [row["key_id"] for row in replaced], "revoked", by)
         self._forget_cached()
-        return issued
+        ended = _oldest_first(replace(_stored_key(row), revoked_by=by) for row in replaced)
+        return RotatedKey(issued.key_id, issued.token, issued.principal, tuple(ended))
 
     def _sweep(self, now: float) -> None:
         """Drops the entries read longer ago than `CACHE_SECONDS`, at most once in that time: the cache holds the keys

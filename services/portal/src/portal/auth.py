@@ -118,6 +118,12 @@ class Disabled:
     keys_revoked: tuple[StoredKey, ...] = ()
 
 
+def in_the_portal(by: str) -> str:
+    """Who issued or revoked an AO's key in the portal, as the key store keeps it beside those `lrs credentials` made
+    (`operator:alex, the portal`; `alex@laptop, lrs credentials revoke`): `lrs credentials list` then names both."""
+    return f"{by}, the portal"
+
+
 def reaches_beyond(key: StoredKey, duties: Collection[str]) -> bool:
     """Whether an operator key does more than `duties` (none: every duty) allow: a key without scopes does
     everything."""
@@ -825,7 +831,7 @@ class Authentication:
         self, ao_id: str, label: str, *, by: str, environment: Environment = Environment.LIVE
     ) -> IssuedKey:
         """A new API key for the AO (NotInRegister unless it is in the register), kept in the audit of account
-        changes. A live key is issued in the same transaction as its audit; a Sandpit key (`lrs_sbx_…`) in
+        changes and, as made by `by` in the portal (`in_the_portal`), in the key store's own. A live key is issued in the same transaction as its audit; a Sandpit key (`lrs_sbx_…`) in
         the Sandpit's own database (decision 0060), so it is revoked again when its audit cannot be kept
         (SandpitUnreachable when that database does not answer: no key)."""
         self._require_registered(ao_id)
@@ -833,13 +839,13 @@ class Authentication:
         keys = self._keys_of(environment)
         if environment is Environment.LIVE:
             async with self._accounts.transaction() as connection:
-                issued = await keys.issue(principal, label, connection=connection)
+                issued = await keys.issue(principal, label, by=in_the_portal(by), connection=connection)
                 await self._accounts.record_change(
                     connection, by, str(issued.principal), AccountChange.AO_KEY_ISSUED, f"key {issued.key_id}"
                 )
         else:
             try:
-                issued = await keys.issue(principal, label)
+                issued = await keys.issue(principal, label, by=in_the_portal(by))
             except _DATABASE_AWAY as error:
                 _log.warning("sandpit_unreachable", doing="issuing a key", error=type(error).__name__)
                 raise SandpitUnreachable from error
@@ -864,21 +870,22 @@ class Authentication:
     async def revoke_ao_key(
         self, key_id: str, *, by: str, environment: Environment = Environment.LIVE
     ) -> Principal | None:
-        """Revokes an AO's API key of `environment` (only those the portal lists), kept in the audit (a live
-        key's in the same transaction; a Sandpit key's just after its revocation in the Sandpit's database, never
+        """Revokes an AO's API key of `environment` (only those the portal lists), kept in the key store as revoked
+        by `by` in the portal (`in_the_portal`) and in the audit of account changes (a live key's in the same
+        transaction; a Sandpit key's just after its revocation in the Sandpit's database, never
         before it); the AO, or None when there was no such key to revoke. SandpitUnreachable when the Sandpit's
         database does not answer."""
         keys = self._keys_of(environment)
         if environment is Environment.LIVE:
             async with self._accounts.transaction() as connection:
-                ao = await keys.revoke_ao_key(key_id, connection=connection)
+                ao = await keys.revoke_ao_key(key_id, by=in_the_portal(by), connection=connection)
                 if ao is not None:
                     await self._accounts.record_change(
                         connection, by, str(ao), AccountChange.AO_KEY_REVOKED, f"key {key_id}"
                     )
         else:
             try:
-                ao = await keys.revoke_ao_key(key_id)
+                ao = await keys.revoke_ao_key(key_id, by=in_the_portal(by))
             except _DATABASE_AWAY as error:
                 _log.warning("sandpit_unreachable", doing="revoking a key", error=type(error).__name__)
                 raise SandpitUnreachable from error

@@ -758,9 +758,11 @@ class ServiceKeys:
         self._credentials = credentials
 
     async def issue(
-        self, principal: Principal, label: str, *, connection: asyncpg.Connection | None = None
+        self, principal: Principal, label: str, *, by: str, connection: asyncpg.Connection | None = None
     ) -> IssuedKey:
-        return await self._credentials.issue(principal, label, connection=connection)
+        """A key for `principal`, kept in the key store as made by `by` (`identity.key_changes`, where `lrs
+        credentials list` reads who made each key); in `connection`'s transaction when given."""
+        return await self._credentials.issue(principal, label, connection=connection, by=by)
 
     async def issue_for_session(self, principal: Principal, username: str) -> IssuedKey:
         return await self._credentials.issue_for_session(principal, username)
@@ -788,11 +790,13 @@ class ServiceKeys:
         `forget_revoked` with them once it commits."""
         return await revoke_own_keys_in(connection, Principal(principal.kind, principal.id), by=by)
 
-    async def revoke_ao_key(self, key_id: str, *, connection: asyncpg.Connection | None = None) -> Principal | None:
-        """Revokes an AO's key as `listing` shows them (never an operator's, nor a session's): the AO, or
-        None when no such key was revoked."""
+    async def revoke_ao_key(
+        self, key_id: str, *, by: str, connection: asyncpg.Connection | None = None
+    ) -> Principal | None:
+        """Revokes an AO's key as `listing` shows them (never an operator's, nor a session's), kept in the key store
+        as revoked by `by`: the AO, or None when no such key was revoked."""
         return await self._credentials.revoke_listed(
-            key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL, connection=connection
+            key_id, PrincipalKind.AO, label_not_starting=SESSION_KEY_LABEL, connection=connection, by=by
         )
 
     async def revoked_ao_key(self, key_id: str) -> StoredKey | None:

@@ -445,11 +445,16 @@ class MemoryKeys:
         self.labels: dict[str, str] = {}
         self.created: dict[str, datetime] = {}
         self.revoked: dict[str, tuple[Principal, datetime]] = {}
-        self.revoked_by: dict[str, str] = {}  # who revoked the keys an account's disabling revoked
+        self.revoked_by: dict[str, str] = {}  # who revoked the keys, where the portal said (the key store's own record)
+        self.made_by: dict[str, str] = {}  # who made the keys, likewise
 
-    async def issue(self, principal: Principal, label: str, *, connection: None = None) -> IssuedKey:
+    async def issue(
+        self, principal: Principal, label: str, *, by: str | None = None, connection: None = None
+    ) -> IssuedKey:
         stored(label)
         key_id = secrets.token_hex(8)
+        if by is not None:
+            self.made_by[key_id] = by
         self.live[key_id] = principal
         self.labels[key_id] = label
         self.created[key_id] = utc_now()
@@ -481,7 +486,7 @@ class MemoryKeys:
         self.revoked_by.update({key.key_id: by for key in own})
         return own
 
-    async def revoke_ao_key(self, key_id: str, *, connection: None = None) -> Principal | None:
+    async def revoke_ao_key(self, key_id: str, *, by: str, connection: None = None) -> Principal | None:
         principal = self.live.get(key_id)
         if (
             principal is None
@@ -490,6 +495,7 @@ class MemoryKeys:
         ):
             return None
         self.revoked[key_id] = (self.live.pop(key_id), utc_now())
+        self.revoked_by[key_id] = by
         return principal
 
     async def revoked_ao_key(self, key_id: str) -> StoredKey | None:

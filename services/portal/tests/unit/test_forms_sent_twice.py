@@ -118,9 +118,9 @@ def test_a_double_click_waits_for_the_first_send_and_shows_its_secret(
     forms = sent_forms(portal)
     issue = portal.keys.issue
 
-    async def slow_issue(principal: Principal, label: str, *, connection: None = None) -> IssuedKey:
+    async def slow_issue(principal: Principal, label: str, *, by: str, connection: None = None) -> IssuedKey:
         await forms.claimed_again.wait()  # the second click has found the form being acted on
-        return await issue(principal, label, connection=connection)
+        return await issue(principal, label, by=by, connection=connection)
 
     monkeypatch.setattr(portal.keys, "issue", slow_issue)
 

@@ -9,8 +9,10 @@ services accept, and the same table read as live's refuses it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +38,15 @@ class CredentialsTable:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
+        self.changes: list[tuple[str, str, str]] = []  # `identity.key_changes`: key id, change, by whom
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[CredentialsTable]:
+        yield self
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        yield
 
     def _listed(
         self, kind: str | None, include_revoked: bool, not_starting: str | None, principal: str | None
@@ -62,6 +73,10 @@ class CredentialsTable:
                 "revoked_at": None,
             }
             return "INSERT 0 1"
+        if query.startswith("INSERT INTO identity.key_changes"):
+            key_ids, change, by = args
+            self.changes.extend((key_id, change, by) for key_id in key_ids)
+            return f"INSERT 0 {len(key_ids)}"
         if query.startswith("UPDATE identity.credentials SET revoked_at = now() WHERE key_id = ANY"):
             revoked = [self.rows[key_id] for key_id in args[0] if self.rows.get(key_id, {}).get("revoked_at") is None]
             for row in revoked:
@@ -170,6 +185,8 @@ def test_an_operator_issues_a_sandpit_key_shown_once_into_the_sandpits_store(
         AccountChange.AO_KEY_ISSUED,
     )
     assert kept.detail == f"Sandpit key {key_id}"
+    # and in the Sandpit's key store, where `lrs --sandpit credentials list` reads who made each key
+    assert sandpit.table.changes == [(key_id, "created", f"{session.account.who}, the portal")]
 
 
 def test_a_live_key_is_still_issued_live(portal: StubbedPortal, sandpit: Sandpit) -> None:
@@ -290,6 +307,10 @@ def test_a_sandpit_key_is_revoked_after_a_confirmation(portal: StubbedPortal, sa
         AccountChange.AO_KEY_REVOKED,
         f"Sandpit key {key_id}",
     )
+    assert sandpit.table.changes == [
+        (key_id, "created", f"{session.account.who}, the portal"),
+        (key_id, "revoked", f"{session.account.who}, the portal"),  # once: the second Revoke revoked nothing
+    ]
 
 
 def test_a_portal_sessions_sandpit_key_is_neither_listed_nor_revoked_here(

@@ -1,5 +1,5 @@
 """Operator commands: credentials (straight to the identity tables), reference data and learners (import, link,
-unlink)."""
+unlink, correct)."""
 
 from __future__ import annotations
 
@@ -22,14 +22,28 @@ import typer
 
 from lrs_cli.batch_commands import upload
 from lrs_cli.choices import one_of
-from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok
+from lrs_cli.client import CommandError, Connection, ExitCode, UsageError, expect_ok, read_page
 from lrs_cli.files import read_bounded
 from lrs_cli.identifiers import UlnArgument, checked_uln, uln_value
-from lrs_cli.output import JsonOption, connection, counted, print_json, print_text, progress, warn
+from lrs_cli.listing import EveryOption, every_page
+from lrs_cli.output import (
+    AuditAfter,
+    JsonOption,
+    PageLimit,
+    confirmed,
+    connection,
+    counted,
+    print_json,
+    print_listing,
+    print_text,
+    progress,
+    tell_more,
+    warn,
+)
 from lrs_cli.times import UK_TIME, uk_time
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES
 from lrs_contracts.environments import Environment
-from lrs_contracts.text import shown_on_one_line
+from lrs_contracts.text import has_visible_text, shown_on_one_line
 from lrs_domain.reference_files import load_register
 from lrs_platform.credential_store import (
     KEY_ID,  # the store's own: as `issue` makes them
@@ -39,6 +53,7 @@ from lrs_platform.credential_store import (
     IssuedKey,
     KeyRevokedAlreadyError,
     NoSuchKeyError,
+    RotatedKey,
     StoredKey,
     key_id_of,
     label_refusal,
@@ -152,15 +167,21 @@ async def _with_store(
     environment: Environment,
     *,
     allow_unregistered: bool = False,
-) -> IssuedKey | int:
+    yes: bool = False,
+) -> IssuedKey | list[StoredKey]:
+    """The key made (`RotatedKey` for a rotation: with the keys it revoked), or the keys a revoke revoked. A rotation
+    that would end more than one key in use says so first and asks (`_rotation_confirmed`) unless `yes`."""
     by = made_by(action)  # kept with the keys made and revoked: no service stands between this and the key store
     async with _key_store(environment) as (pool, store):
         if action == "revoke":
-            return await store.revoke_principal(principal, by=by)
+            return await store.revoke_every_key_of(principal, by=by)
         if await _erased_learner(pool, principal):
             raise ValueError(_ERASED_LEARNER.format(principal=principal, uln=principal.id))
         if not allow_unregistered and await _unregistered_learner(pool, principal):
             raise ValueError(_UNREGISTERED_LEARNER.format(principal=principal, uln=principal.id))
+        if action == "rotate" and not yes:
+            in_use = await store.listing(principal=principal, label_not_starting=SESSION_KEY_LABEL)
+            _rotation_confirmed(principal, in_use, environment)
         issued = await (
             store.issue(principal, label, by=by) if action == "create" else store.rotate(principal, label, by=by)
         )
@@ -170,6 +191,41 @@ async def _with_store(
             await store.revoke(issued.key_id, by=by)
             raise ValueError(_ERASED_LEARNER.format(principal=principal, uln=principal.id))
         return issued
+
+
+def _lrs(environment: Environment) -> str:
+    return "lrs --sandpit" if environment is Environment.SANDPIT else "lrs"
+
+
+def _keys_lines(keys: Sequence[StoredKey]) -> list[str]:
+    """A key a line, by its id and label (never a secret), as `lrs credentials list` shows them."""
+    return [f"  {key.key_id}  {shown_on_one_line(key.label) if key.label else '(no label)'}" for key in keys]
+
+
+def _rotation_confirmed(principal: Principal, in_use: Sequence[StoredKey], environment: Environment) -> None:
+    """Before a rotation that revokes more than one key in use (people's portal sessions are spared): each is likely
+    another system's, which stops at once. Says which, and how to move one system without a stop; asks on a terminal,
+    and elsewhere wants --yes, as other commands that cannot be undone do (`confirmed`). One key or none: asks nothing,
+    the rotation it is for."""
+    if len(in_use) <= 1:
+        return
+    lrs = _lrs(environment)
+    who = shown_on_one_line(str(principal))
+    warn(
+        "\n".join(
+            [
+                f"a rotation revokes every key of {who} but people's portal sessions, and {len(in_use)} are in use:",
+                *_keys_lines(in_use),
+                "each system using one stops (401) at once. To move one system to a new key without a stop:"
+                f" `{lrs} credentials create --principal {who} --label ...`, then, once it uses the new key,"
+                f" `{lrs} credentials revoke --key-id` its old one.",
+            ]
+        )
+    )
+    confirmed(
+        f"rotating {who} revokes all {len(in_use)} of its keys in use",
+        lambda: f"Revoke all {len(in_use)} keys of {who} and make one new key?",
+    )
 
 
 _ERASED_LEARNER = (
@@ -277,7 +333,11 @@ def credentials(
     scopes: Sequence[str] = (),
     reference_dir: Path | None = None,
     allow_unregistered: bool = False,
+    yes: bool = False,
 ) -> str:
+    """What `lrs credentials create|rotate|revoke --principal` prints on standard output: the key itself (create and
+    rotate without --output: nothing else, so a script capturing it gets the key alone), or what was done. The id of
+    a key made, and the keys a rotation revoked, are said on standard error."""
     try:
         principal = Principal.parse(principal_text.strip())
     except UnprintablePrincipal as error:
@@ -318,7 +378,9 @@ def credentials(
         return _revoked(principal, environment)
     key_file = _KeyFile.beside(Path(output)) if output else None
     try:
-        made = _with_store(action, principal, label or made_here(), environment, allow_unregistered=allow_unregistered)
+        made = _with_store(
+            action, principal, label or made_here(), environment, allow_unregistered=allow_unregistered, yes=yes
+        )
         result = asyncio.run(made)
     except BaseException as error:
         if key_file is not None:
@@ -326,12 +388,31 @@ def credentials(
         if isinstance(error, ValueError):  # who the key may not be issued for (a provider not by its UKPRN, say)
             raise UsageError(str(error)) from error
         raise
-    if isinstance(result, int):
-        return f"revoked {result} key(s) of {principal}"
+    if isinstance(result, list):  # `_with_store` revokes only for revoke, answered above
+        raise AssertionError("a revoke's keys where a key was made")
     if key_file is not None:
         key_file.keep(result.token)
+    else:  # standard output is the key alone: its id is said beside it
+        warn(f"{action}d key {result.key_id} for {principal}{_scoped(result)}; the key printed is not shown again")
+    if isinstance(result, RotatedKey):
+        warn(_rotation_revoked(result))
+    if key_file is not None:
         return f"{action}d key {result.key_id} for {principal}{_scoped(result)}; written to {key_file.path}"
     return result.token
+
+
+def _rotation_revoked(rotated: RotatedKey) -> str:
+    """The keys a rotation revoked, by id and label: systems that used them stop (401) until given the new key."""
+    who = shown_on_one_line(str(rotated.principal))
+    if not rotated.replaced:
+        return f"no key of {who} was in use: none was revoked"
+    return "\n".join(
+        [
+            f"revoked {len(rotated.replaced)} key(s) of {who}, each system using one now refused until it has the new"
+            " key; people signed in to the portal stay signed in:",
+            *_keys_lines(rotated.replaced),
+        ]
+    )
 
 
 class _KeyFile:
@@ -385,14 +466,33 @@ def _revoked(principal: Principal, environment: Environment) -> str:
         for spelling in (principal.id.strip().upper(), principal.id.strip().lower()):
             if spelling not in (each.id for each in principals):
                 principals.append(Principal(principal.kind, spelling))
-    revoked: dict[Principal, int] = {}
+    revoked: dict[Principal, list[StoredKey]] = {}
     for each in principals:
-        count = asyncio.run(_with_store("revoke", each, None, environment))
-        if isinstance(count, int) and count > 0:
-            revoked[each] = count
+        keys = asyncio.run(_with_store("revoke", each, None, environment))
+        if isinstance(keys, list) and keys:
+            revoked[each] = keys
     if not revoked:
         raise CommandError(f"{principal} has no key to revoke: nothing was revoked (check the principal's kind and id)")
-    return f"revoked {sum(revoked.values())} key(s) of {' and '.join(str(each) for each in revoked)}"
+    keys = [key for each in revoked.values() for key in each]
+    whose = " and ".join(shown_on_one_line(str(each)) for each in revoked)
+    sessions = [key for key in keys if key.label and key.label.startswith(SESSION_KEY_LABEL)]
+    people = sorted(
+        {shown_on_one_line(key.label.removeprefix(SESSION_KEY_LABEL).strip()) for key in sessions if key.label}
+    )
+    signed_out = (
+        f"{len(sessions)} of them portal session keys ({', '.join(people)} signed out of the portal)"
+        if sessions
+        else "none of them a portal session key"
+    )
+    other = Environment.LIVE if environment is Environment.SANDPIT else Environment.SANDPIT
+    return "\n".join(
+        [
+            f"revoked {len(keys)} key(s) of {whose}, {signed_out}:",
+            *_keys_lines(keys),
+            f"its keys in the {'live key store' if other is Environment.LIVE else 'Sandpit'} stay"
+            f" (`{_lrs(other)} credentials revoke --principal {shown_on_one_line(str(principal))}`)",
+        ]
+    )
 
 
 KEY_ID_QUOTED_CHARACTERS = 16
@@ -670,6 +770,56 @@ def merge_learners(connection: Connection, master_uln: str, merged_uln: str) -> 
     )
 
 
+_FIELD_WORDS = {
+    "given_name": "given name",
+    "family_name": "family name",
+    "date_of_birth": "date of birth",
+    "gender": "gender",
+}
+
+
+def _fields_said(fields: Sequence[str]) -> str:
+    return ", ".join(_FIELD_WORDS.get(field, field) for field in fields)
+
+
+def correct_details(connection: Connection, uln: str, details: dict[str, Any], reason: str) -> str:
+    """Corrects the learner's details as the same person, and says which fields changed under which ULNs: never the
+    values, which the operator typed and the registry holds."""
+    given = {field: value for field, value in details.items() if value is not None}
+    if not given:
+        raise UsageError(
+            "give at least one of --given-name, --family-name, --date-of-birth and --gender; nothing was changed"
+        )
+    if not has_visible_text(reason):
+        raise UsageError("--reason says why the learner's details are corrected: it is kept with the record")
+    with connection.client("validation") as client:
+        done = expect_ok(client.post(f"/v1/admin/learners/{uln}/correction", json={**given, "reason": reason}))
+    ulns = done["ulns"]
+    return (
+        f"corrected the {_fields_said(done['fields'])} of learner {uln} under {counted(len(ulns), 'ULN')}"
+        f" ({', '.join(ulns)}): every provider link and API key of theirs kept; recorded as correction"
+        f" {done['rectification_id']} (`lrs learners corrections {uln}`)"
+    )
+
+
+CORRECTIONS_PAGE = 1_000  # the largest page of corrections validation serves
+
+
+def corrections(connection: Connection, uln: str, limit: int = 100, after: str | None = None) -> dict[str, Any]:
+    """A page of the corrections of the learner's details, newest first: `corrections`, and `next`."""
+    return read_page(connection, "validation", f"/v1/admin/learners/{uln}/corrections", limit=limit, after=after)
+
+
+def _correction_row(correction: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        uk_time(correction["corrected_at"], labelled=False),
+        ", ".join(correction["ulns"]),
+        _fields_said(correction["fields"]),
+        correction["corrected_by"],
+        correction["reason"],
+    )
+
+
 class CredentialAction(StrEnum):
     CREATE = "create"
     ROTATE = "rotate"
@@ -698,9 +848,9 @@ async def _listed_keys(
 def listed_keys(
     whose: str | None, *, revoked: bool, environment: Environment = Environment.LIVE
 ) -> tuple[list[StoredKey], int]:
-    """The keys an access review asks about: whose, which duties, made when and by whom (the label), revoked
-    when and, with `lrs credentials`, by whom; never a secret, and not the portal's own session keys (each person's, for an hour). With them, how
-    many there are in all (more than listed: only the first KEYS_LISTED are)."""
+    """The keys an access review asks about: whose, which duties, made and revoked when and by whom (with `lrs
+    credentials` or in the portal); never a secret, and not the portal's own session keys (each person's, for an
+    hour). With them, how many there are in all (more than listed: only the first KEYS_LISTED are)."""
     kind: PrincipalKind | None = None
     principal: Principal | None = None
     if whose:
@@ -720,24 +870,25 @@ def _duties(key: StoredKey) -> list[str]:
 
 
 def keys_table(keys: Sequence[StoredKey], total: int) -> str:
-    """One key a line. Who it is for, its label and who revoked it are shown on one line as written
+    """One key a line. After its label, who made it and who revoked it, where the key store keeps it (`lrs
+    credentials` and the portal say; keys made before either did, or by `make up`, say nobody). Who it is for, its
+    label, its maker and its revoker are shown on one line as written
     (`shown_on_one_line`: a line break, a control character or a bidirectional control as "[U+001B]"): a label
     stored before the key store refused them (`label_refusal`) cannot add a row to an access review, hide one or
     send a terminal its escapes."""
     if not keys:
         return "no keys"
     made, revoked = f"created ({UK_TIME})", f"revoked ({UK_TIME})"
-    lines = [f"{'key id':<16}  {'principal':<28} {'duties':<24} {made:<18}  {revoked:<18}  label"]
+    lines = [f"{'key id':<16}  {'principal':<28} {'duties':<24} {made:<18}  {revoked:<18}  label; made by; revoked by"]
     for key in keys:
         duties = ",".join(_duties(key))
         created_at = uk_time(key.created_at, labelled=False)
         revoked_at = uk_time(key.revoked_at, labelled=False) if key.revoked_at else ""
-        revoked_by = f"{'; ' if key.label else ''}revoked by {key.revoked_by}" if key.revoked_by else ""
-        principal, label = shown_on_one_line(str(key.principal)), shown_on_one_line(key.label or "")
-        lines.append(
-            f"{key.key_id:<16}  {principal:<28} {duties:<24} {created_at:<18}  {revoked_at:<18}"
-            f"  {label}{shown_on_one_line(revoked_by)}"
-        )
+        said = [key.label] if key.label else []
+        said += [f"made by {key.created_by}"] if key.created_by else []
+        said += [f"revoked by {key.revoked_by}"] if key.revoked_by else []
+        principal, label = shown_on_one_line(str(key.principal)), shown_on_one_line("; ".join(said))
+        lines.append(f"{key.key_id:<16}  {principal:<28} {duties:<24} {created_at:<18}  {revoked_at:<18}  {label}")
     if total > len(keys):
         lines.append(_more_than_listed(keys, total))
     return "\n".join(lines)
@@ -745,8 +896,8 @@ def keys_table(keys: Sequence[StoredKey], total: int) -> str:
 
 def keys_json(keys: Sequence[StoredKey]) -> list[dict[str, Any]]:
     """The table's fields, for scripts: times in ISO 8601 (UTC), `revoked_at` null for a key in use; who made and who
-    revoked the key (`created_by`, `revoked_by`), null where nobody said (made in the portal, or before this was
-    kept)."""
+    revoked the key (`created_by`, `revoked_by`), null where nobody said (before the key store kept it: `lrs
+    credentials` before identity migration 0002, the portal before it said too)."""
     return [
         {
             "key_id": key.key_id,
@@ -772,7 +923,9 @@ def credentials_command(
         CredentialAction,
         typer.Argument(
             help="create a key; rotate (a new key, and the old ones revoked: people signed in to the portal stay"
-            " signed in); revoke (every key of --principal, or the one key --key-id names)",
+            " signed in; more than one old key in use: asks first, or wants --yes; to replace one system's key without"
+            " a stop, create and then revoke --key-id); revoke (every key of --principal, or the one key --key-id"
+            " names)",
             parser=one_of(CredentialAction, "the action"),
         ),
     ],
@@ -830,6 +983,14 @@ def credentials_command(
         ),
     ] = None,
     revoked: Annotated[bool, typer.Option("--revoked", help="list: revoked keys too.")] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            help="rotate: do not ask before revoking more than one key in use (needed then when not on a terminal,"
+            " as in a script).",
+        ),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="list: print JSON (for scripts) instead of the table.")
     ] = False,
@@ -841,6 +1002,8 @@ def credentials_command(
     only for an AO in the register (decision 0131), a learner's only for a ULN in the learner registry (unless
     --allow-unregistered) and never for an erased one."""
     environment = connection(ctx).environment
+    if yes and action is not CredentialAction.ROTATE:
+        raise UsageError("--yes is for rotate: it revokes every key of the principal in use without asking first")
     if action is CredentialAction.LIST:
         keys, total = listed_keys(principal, revoked=revoked, environment=environment)
         if not as_json:
@@ -851,7 +1014,7 @@ def credentials_command(
             warn(_more_than_listed(keys, total))
         return
     if as_json:
-        raise UsageError("--json is for list: create and rotate print the key, revoke how many keys it ended")
+        raise UsageError("--json is for list: create and rotate print the key, revoke the keys it ended")
     if key_id is not None:
         if action is not CredentialAction.REVOKE:
             raise UsageError("--key-id is for revoke: it names the one key to revoke")
@@ -869,7 +1032,7 @@ def credentials_command(
     written = str(output) if output else None
     print_text(
         credentials(
-            action.value, principal, label, written, environment, scope or (), reference_dir, allow_unregistered
+            action.value, principal, label, written, environment, scope or (), reference_dir, allow_unregistered, yes
         )
     )
 
@@ -1009,3 +1172,51 @@ def unlink_provider_command(
     """End a provider's link to a learner, under every ULN of theirs, whoever made it: it no longer reads their PLR,
     reports for them or changes their sharing. Not linked: exit status 1, nothing changed."""
     print_text(unlink_provider(connection(ctx), uln, ukprn))
+
+
+@learners_app.command("correct")
+def correct_details_command(
+    ctx: typer.Context,
+    uln: UlnArgument,
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="Why (the learner's request and its reference): kept with the record of the correction, also after"
+            " an erasure, so do not write the learner's details in it.",
+        ),
+    ],
+    given_name: Annotated[str | None, typer.Option(help="The given name as it should read.")] = None,
+    family_name: Annotated[str | None, typer.Option(help="The family name as it should read.")] = None,
+    date_of_birth: Annotated[str | None, typer.Option(help="yyyy-mm-dd.")] = None,
+    gender: Annotated[
+        int | None, typer.Option(help="0 not known, 1 male, 2 female, 9 not specified.", min=0, max=9)
+    ] = None,
+) -> None:
+    """Correct a learner's registered details as the same person (UK GDPR Art. 16), under every ULN of theirs (the
+    master and its merged ULNs). Unlike a learner file, it ends no provider's link and revokes none of the learner's
+    keys. Prints which fields changed under which ULNs, never the values; refused (nothing changed) for an erased
+    learner, an unknown ULN, or details every ULN holds already."""
+    details = {"given_name": given_name, "family_name": family_name, "date_of_birth": date_of_birth, "gender": gender}
+    print_text(correct_details(connection(ctx), uln, details, reason))
+
+
+@learners_app.command("corrections")
+def corrections_command(
+    ctx: typer.Context,
+    uln: UlnArgument,
+    limit: PageLimit = 100,
+    after: AuditAfter = None,
+    every: EveryOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Operator (the registry scope): who corrected a learner's details (`lrs learners correct`), under which of
+    their ULNs, which fields (never the values), when (UK time; --json: the instant) and why, newest first; an erased
+    learner's too. A page at a time (a full page ends with "more: … --after POSITION" on stderr), or --all."""
+    to_live = connection(ctx)
+    if every:
+        page = every_page(lambda at: corrections(to_live, uln, CORRECTIONS_PAGE, at), "corrections", after)
+    else:
+        page = corrections(to_live, uln, limit, after)
+    columns = (f"corrected at ({UK_TIME})", "ULNs", "fields", "by", "reason")
+    print_listing(page["corrections"], as_json=as_json, columns=columns, row=_correction_row, none="no corrections")
+    tell_more(page["next"])
