@@ -81,8 +81,15 @@ def test_the_learners_data_is_gathered_into_one_private_file(
     assert set(document) == {"learner", "plr", "challenges", "generated_at", "sources", "not_included"}
     assert (document["learner"], document["plr"]) == (LEARNER, PLR)
     assert [challenge["challenge_id"] for challenge in document["challenges"]] == ["c3", "c2", "c1"]  # both pages
-    assert len(document["sources"]["challenges"]["read"]) == 2
-    assert document["sources"]["plr"]["service"] == "plr-projector"
+    # the services by name, never their internal addresses (the file goes to the learner)
+    assert document["sources"] == {
+        "learner": {"service": "validation"},
+        "plr": {"service": "plr-projector"},
+        "challenges": {"service": "challenges"},
+    }
+    assert "http" not in json.dumps(document["sources"])
+    # the details a correction replaced are on the learner log, and the file says so
+    assert any("earlier version of the registered details" in item for item in document["not_included"])
     assert any("7 days" in item and "lrs.batch.submitted.v1" in item for item in document["not_included"])
     assert any("Logs hold no personal data" in item for item in document["not_included"])
     said = capsys.readouterr().out

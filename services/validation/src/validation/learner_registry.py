@@ -188,6 +188,73 @@ class MergeCycleError(Exception):
     """The master ULN is already merged, directly or through other ULNs, into the ULN to merge."""
 
 
+class NothingToCorrectError(Exception):
+    """A correction of a learner's details that gives every ULN of theirs the details it holds already: nothing is
+    changed, published or audited."""
+
+
+CORRECTABLE_FIELDS = ("given_name", "family_name", "date_of_birth", "gender")
+"""The registered details an operator corrects (`LearnerRegistry.correct_details`), in the order they are named."""
+
+
+@dataclass(frozen=True)
+class DetailsCorrection:
+    """The details a correction gives the learner: None leaves a field as held."""
+
+    given_name: str | None = None
+    family_name: str | None = None
+    date_of_birth: date | None = None
+    gender: int | None = None
+
+    def given(self) -> dict[str, object]:
+        return {field: value for field in CORRECTABLE_FIELDS if (value := getattr(self, field)) is not None}
+
+
+@dataclass(frozen=True)
+class Rectification:
+    """One correction of a learner's details, as audited (migration 0139): the ULNs whose details it changed, which
+    fields (never their values), why, by whom, with which API key and when."""
+
+    rectification_id: uuid.UUID
+    ulns: tuple[str, ...]
+    fields: tuple[str, ...]
+    reason: str
+    corrected_by: str
+    corrected_at: datetime
+    corrected_with_key: str | None = None
+
+    @property
+    def position(self) -> PagePosition:
+        """Where a page of corrections that ends at this one stops (`rectifications`' `after`)."""
+        return PagePosition(self.corrected_at, self.rectification_id)
+
+
+def corrected_learner(row: Mapping[str, Any], given: Mapping[str, object]) -> Learner:
+    """The registry's row of one ULN (`uln`, its details, `ability_to_share`, `master_uln`) with the details `given`
+    replacing those held."""
+    details = {field: given.get(field, row[field]) for field in CORRECTABLE_FIELDS}
+    return Learner(
+        uln=row["uln"],
+        given_name=str(details["given_name"]),
+        family_name=str(details["family_name"]),
+        date_of_birth=details["date_of_birth"],  # type: ignore[arg-type]
+        gender=int(details["gender"]),  # type: ignore[call-overload]
+        ability_to_share=row["ability_to_share"],
+        master_uln=row["master_uln"],
+    )
+
+
+def fields_changed(rows: Iterable[Mapping[str, Any]], given: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+    """For each ULN's row whose details `given` changes (byte for byte: a correction of case or accents is one), the
+    fields it changes, in `CORRECTABLE_FIELDS`' order."""
+    changed = {}
+    for row in rows:
+        fields = tuple(field for field in CORRECTABLE_FIELDS if field in given and given[field] != row[field])
+        if fields:
+            changed[row["uln"]] = fields
+    return changed
+
+
 class AlreadyMergedError(Exception):
     """The ULN to merge is merged into another master already. A learner's merges are published keyed by the
     master's ULN, so two merges of one ULN into different masters could be applied in either order by the
@@ -886,6 +953,127 @@ class LearnerRegistry:
             raise LearnerNotHeldError(uln[-4:])
         return ErasurePreview(uln, tuple(merged_with), before[0] if before else None)
 
+    async def correct_details(
+        self,
+        uln: str,
+        correction: DetailsCorrection,
+        *,
+        reason: str,
+        corrected_by: str,
+        with_key: str | None = None,
+    ) -> Rectification:
+        """Corrects the details of the learner `uln` names as the same person (UK GDPR Art. 16): the fields
+        `correction` gives replace those held under every ULN of theirs (`_merged_with`: the master and every ULN
+        merged with it), each ULN changed announced as a learner file's change of details is (`LearnerRegistered`,
+        sealed under the ULN's key: the Sandpit's copy, the challenges service and the PLR service follow), and the
+        correction audited in `validation.rectifications` (ULNs, field names, reason, who, key, when), in one
+        transaction. Unlike a learner file replacing a provider's registered details (decision 0121), it ends no
+        provider's link and revokes no key: the operator says the learner is the same person.
+
+        `UnknownLearnerError` for a ULN the registry never held, `ErasedLearnerError` for an erased learner,
+        `NothingToCorrectError` when every ULN holds the details given already (nothing changed or audited),
+        `LearnerImportUnderWayError` while a learner file's import outlasts the wait for the merges lock (held
+        exclusively: the correction locks every row of the learner, as a merge does)."""
+        given = correction.given()
+        if not given:
+            raise NothingToCorrectError(uln[-4:])
+        held = await self._pool.fetchval("SELECT erased_at IS NOT NULL FROM validation.learners WHERE uln = $1", uln)
+        if held is None:
+            raise UnknownLearnerError(uln[-4:])
+        if held:
+            raise ErasedLearnerError(uln[-4:])
+        # the keys read before the transaction's connection is taken (never two connections at once); a merge
+        # committing meanwhile adds a ULN without one here, and the correction is made again with its key
+        keys = await self._keys_of([uln, *await self.same_learner(uln)])
+        for _ in range(5):
+            rectification = await self._correct(uln, given, keys, reason, corrected_by, with_key)
+            if isinstance(rectification, Rectification):
+                _log.info(
+                    "learner_details_corrected",
+                    rectification_id=str(rectification.rectification_id),
+                    uln=mask_uln(uln),
+                    ulns=len(rectification.ulns),
+                    fields=list(rectification.fields),
+                    by=corrected_by,
+                )
+                return rectification
+            keys = await self._keys_of(rectification)
+        raise LearnerImportUnderWayError("the learner's ULNs kept changing while their details were corrected")
+
+    async def _correct(
+        self,
+        uln: str,
+        given: Mapping[str, object],
+        keys: Mapping[str, LearnerKey],
+        reason: str,
+        corrected_by: str,
+        with_key: str | None,
+    ) -> Rectification | list[str]:
+        """`correct_details`' transaction; the learner's ULNs instead when one of them has no key in `keys`, nothing
+        written."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await _lock_merges(connection, wait_ms=self._lock_wait_ms)
+            ulns = sorted([uln, *await self._merged_with(connection, uln)])
+            if not set(ulns) <= keys.keys():
+                return ulns
+            rows = await connection.fetch(
+                "SELECT uln, given_name, family_name, date_of_birth, gender, ability_to_share, master_uln, erased_at"
+                " FROM validation.learners WHERE uln = ANY($1::text[]) ORDER BY uln FOR UPDATE",
+                ulns,
+            )
+            if not any(row["uln"] == uln for row in rows):
+                raise UnknownLearnerError(uln[-4:])
+            if any(row["erased_at"] is not None for row in rows):  # erased while the keys were read
+                raise ErasedLearnerError(uln[-4:])
+            changed = fields_changed(rows, given)
+            if not changed:
+                raise NothingToCorrectError(uln[-4:])
+            corrected = [corrected_learner(row, given) for row in rows if row["uln"] in changed]
+            await connection.executemany(
+                "UPDATE validation.learners SET given_name = $2, family_name = $3, date_of_birth = $4, gender = $5,"
+                " updated_at = now() WHERE uln = $1",
+                [
+                    (learner.uln, learner.given_name, learner.family_name, learner.date_of_birth, learner.gender)
+                    for learner in corrected
+                ],
+            )
+            await connection.executemany(
+                _QUEUE, [_queued(learner.uln, _registered_event(learner, keys[learner.uln])) for learner in corrected]
+            )
+            fields = tuple(field for field in CORRECTABLE_FIELDS if any(field in each for each in changed.values()))
+            row = await connection.fetchrow(
+                "INSERT INTO validation.rectifications"
+                " (rectification_id, ulns, fields, reason, corrected_by, corrected_with_key)"
+                f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_RECTIFICATION_COLUMNS}",
+                uuid.uuid4(),
+                sorted(changed),
+                list(fields),
+                reason,
+                corrected_by,
+                with_key,
+            )
+            return _rectification(row)
+
+    async def rectifications(
+        self, ulns: Collection[str], limit: int = 100, *, after: PagePosition | None = None
+    ) -> list[Rectification]:
+        """The corrections of the details of any of `ulns` (one learner's), newest first (then by id), at most
+        `limit`; with `after` (a correction's `position`), only those after it. Kept through an erasure."""
+        also, positions = (
+            beyond(after, at="corrected_at", row_id="rectification_id", newest_first=True, first=3)
+            if after
+            else ([], [])
+        )
+        where = "".join(f" AND {condition}" for condition in also)
+        rows = await self._pool.fetch(
+            f"SELECT {_RECTIFICATION_COLUMNS} FROM validation.rectifications WHERE ulns && $1::text[]{where}"
+            " ORDER BY corrected_at DESC, rectification_id LIMIT $2",
+            list(ulns),
+            limit,
+            *positions,
+        )
+        return [_rectification(row) for row in rows]
+
     async def same_learner(self, uln: str) -> list[str]:
         """The learner's other ULNs (merges, either way, along chains): erased with them, as one person."""
         async with self._pool.acquire() as connection:
@@ -937,6 +1125,11 @@ class LearnerRegistry:
                 " WHERE uln = ANY($1::text[]) ORDER BY erased_at, uln",
                 ulns,
             )
+            rectifications = await connection.fetch(
+                f"SELECT {_RECTIFICATION_COLUMNS} FROM validation.rectifications WHERE ulns && $1::text[]"
+                " ORDER BY corrected_at DESC, rectification_id",
+                ulns,
+            )
         masters = {row["uln"]: row["master_uln"] for row in rows if row["master_uln"] is not None}
         master = LearnerMerges(masters).recorded_uln(uln)
         return HeldAbout(
@@ -948,6 +1141,7 @@ class LearnerRegistry:
             provider_links=tuple(RecordedProviderLink(**dict(row)) for row in links),
             sharing_changes=tuple(_sharing_change(row) for row in changes),
             erasures=tuple(Erasure(**row) for row in erasures),
+            rectifications=tuple(_rectification(row) for row in rectifications),
         )
 
     async def erasures(
@@ -1019,6 +1213,7 @@ class HeldAbout:
     provider_links: tuple[RecordedProviderLink, ...]
     sharing_changes: tuple[RecordedSharingChange, ...]  # newest first
     erasures: tuple[Erasure, ...]
+    rectifications: tuple[Rectification, ...] = ()  # corrections of their details, newest first
 
 
 @dataclass(frozen=True)
@@ -1558,6 +1753,21 @@ _UNABLE_TO_SHARE = int(AbilityToShare.UNABLE_TO_SHARE)
 
 
 _LAST_CHANGE_ID = 2**63 - 1  # a bigint's greatest: no change id is beyond it
+
+
+_RECTIFICATION_COLUMNS = "rectification_id, ulns, fields, reason, corrected_by, corrected_at, corrected_with_key"
+
+
+def _rectification(row: asyncpg.Record) -> Rectification:
+    return Rectification(
+        rectification_id=row["rectification_id"],
+        ulns=tuple(row["ulns"]),
+        fields=tuple(row["fields"]),
+        reason=row["reason"],
+        corrected_by=row["corrected_by"],
+        corrected_at=row["corrected_at"],
+        corrected_with_key=row["corrected_with_key"],
+    )
 
 
 def _sharing_change(row: asyncpg.Record) -> RecordedSharingChange:

@@ -8,20 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import uuid
 from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Final, Generic, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from lrs_contracts.codes import LEARNER_IMPORT_BYTES, ProblemCode
 from lrs_contracts.identifiers import ULN_PATTERN, UkprnText
 from lrs_contracts.learner import AbilityToShare
-from lrs_contracts.text import OneLineText, WrittenDate, has_visible_text, lost_letter_in_name, unseen_in_name
+from lrs_contracts.text import (
+    OneLineText,
+    StorableText,
+    WrittenDate,
+    has_visible_text,
+    lost_letter_in_name,
+    unseen_in_name,
+)
 from lrs_domain.formats.csv_batch import _decode as decoded_csv
 from lrs_domain.formats.errors import BatchRefused
 from lrs_domain.merges import LearnerMerges, MergedLearner
@@ -49,13 +57,16 @@ from validation.api_common import (
 from validation.learner_registry import (
     NAME_UNSEEN,
     AlreadyMergedError,
+    DetailsCorrection,
     ErasedLearnerError,
     LearnerDetailsConflict,
     LearnerImportUnderWayError,
     LearnerRegistry,
     MergeCycleError,
+    NothingToCorrectError,
     ProviderNoLongerLinkedError,
     RecordedLinkChange,
+    Rectification,
     UnknownLearnerError,
     UnregisteredInMergeError,
     line_of_merge,
@@ -1080,3 +1091,172 @@ async def merge_learners(request: Request, principal: Operator, master_uln: Uln)
     wake_outbox(request)
     _log.info("learners_merged", **said)
     return Response(status_code=204)
+
+
+# What a correction without a reason (none, null, or nothing a reader sees) is refused with, as a skip of a dead letter
+# is (`lrs_platform.parking_api`)
+CORRECTION_REASON_MISSING = "Say why the learner's details are corrected: it is kept with the record of the correction"
+CORRECTION_REASON_LENGTH: Final = 500
+
+
+def _correction_reason_said(reason: str) -> str:
+    if not has_visible_text(reason):
+        raise ValueError(CORRECTION_REASON_MISSING)
+    return reason
+
+
+class DetailsCorrectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    given_name: LearnerName | None = Field(default=None, min_length=1, description=f"{_NAME}; absent: as held")
+    family_name: LearnerName | None = Field(default=None, min_length=1, description=f"{_NAME}; absent: as held")
+    date_of_birth: Annotated[WrittenDate | None, AfterValidator(_a_birth_date)] = Field(
+        default=None, description="`yyyy-mm-dd`, from 1900-01-01 to today; absent: as held"
+    )
+    gender: Annotated[Literal[0, 1, 2, 9] | None, BeforeValidator(_a_number_not_a_truth_value)] = Field(
+        default=None, description="0 not known, 1 male, 2 female, 9 not specified; absent: as held"
+    )
+    reason: Annotated[StorableText, AfterValidator(_correction_reason_said)] = Field(
+        max_length=CORRECTION_REASON_LENGTH,
+        description="why (the learner's request and its reference, say): kept in the audit of corrections with who"
+        " and when, and kept after an erasure as an erasure's own reason is, so do not write the learner's details in"
+        " it. Required: left out, null or with nothing a reader sees, 422 and nothing is changed",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reason_asked_for(cls, data: Any) -> Any:
+        # a reason left out (or null) is refused in the same words as a blank one, not pydantic's "Field required"
+        if isinstance(data, dict) and data.get("reason") is None:
+            return {**data, "reason": ""}
+        return data
+
+
+class CorrectionView(BaseModel):
+    """A correction of a learner's details, as the audit keeps it (migration 0139): never the details themselves."""
+
+    rectification_id: uuid.UUID
+    ulns: list[str] = Field(description="the learner's ULNs whose details it changed (the master and merged ULNs)")
+    fields: list[str] = Field(
+        description="which details it changed: `given_name`, `family_name`, `date_of_birth`, `gender` (names only:"
+        " the values are the registry's, and the earlier ones stay sealed on the learner log)"
+    )
+    reason: str
+    corrected_by: str = Field(description="the operator's principal")
+    corrected_with_key: str | None = Field(description="the id of the API key the operator used")
+    corrected_at: datetime
+
+
+class Corrections(BaseModel):
+    uln: str
+    ulns: list[str] = Field(description="the ULN and the learner's other ULNs (merged with it), erased or not")
+    erased: bool = Field(description="whether the learner was erased: these records are kept")
+    corrections: list[CorrectionView] = Field(
+        description="the corrections of the details of any of the ULNs, newest first, `limit` at a time"
+    )
+    next: str | None = Field(
+        default=None,
+        description="where the next page of older corrections starts: pass it as `after`; null on the last page",
+    )
+
+
+def correction_view(rectification: Rectification) -> CorrectionView:
+    return CorrectionView(
+        rectification_id=rectification.rectification_id,
+        ulns=list(rectification.ulns),
+        fields=list(rectification.fields),
+        reason=rectification.reason,
+        corrected_by=rectification.corrected_by,
+        corrected_with_key=rectification.corrected_with_key,
+        corrected_at=rectification.corrected_at,
+    )
+
+
+@router.post(
+    "/admin/learners/{uln}/correction",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Correct a learner's registered details as the same person (operators)",
+    description=(
+        "A learner's right to have their details corrected (UK GDPR Article 16): the names, date of birth or gender"
+        " given replace those held under the ULN and every ULN merged with it (either way, along chains), and each"
+        " ULN changed is announced on the learner log as a learner file's change of details is, so the PLR service,"
+        " the challenges service and the Sandpit's copy of the registry follow. Unlike a learner file (decision"
+        " 0121), a correction says the ULN is the same person: it ends no provider's link, revokes none of the"
+        " learner's API keys and hides no centre report. Each correction is audited (`validation.rectifications`:"
+        " the ULNs, which fields changed but never their values, `reason`, who, with which API key, when), listed by"
+        " `GET /v1/admin/learners/{uln}/corrections` and in the learner's subject access answer. Names are checked"
+        " as a registration's are. Refused, nothing changed: 422 when no detail is given or `reason` is missing or"
+        " blank; 404 `LEARNER_NOT_REGISTERED` for a ULN no learner is registered under; 410 `LEARNER_ERASED` for an"
+        " erased learner; 409 `CONFLICT` when every ULN of the learner holds the details given already; 503"
+        " `LEARNER_IMPORT_UNDER_WAY` with `Retry-After` while a learner file is imported."
+    ),
+    responses=problem_responses(401, 403, 404, 409, 410, 422, 503),
+    openapi_extra=json_body(DetailsCorrectionRequest) | operator_scope(OperatorScope.REGISTRY),
+)
+async def correct_details(request: Request, principal: Operator, uln: Uln) -> CorrectionView:
+    _refuse_mistyped(uln)
+    body = await read_body(request, DetailsCorrectionRequest)
+    correction = DetailsCorrection(
+        given_name=body.given_name, family_name=body.family_name, date_of_birth=body.date_of_birth, gender=body.gender
+    )
+    if not correction.given():
+        raise ProblemError(
+            422,
+            "Nothing to correct",
+            "Give at least one of given_name, family_name, date_of_birth and gender: nothing was changed.",
+            code=ProblemCode.INVALID_REQUEST,
+        )
+    try:
+        rectification = await learner_registry_of(request).correct_details(
+            uln, correction, reason=body.reason, corrected_by=str(principal), with_key=principal.key_id
+        )
+    except UnknownLearnerError as error:
+        raise _not_registered() from error
+    except ErasedLearnerError as error:
+        raise _erased("This ULN's learner was erased: they have no details left to correct.") from error
+    except NothingToCorrectError as error:
+        raise ProblemError(
+            409,
+            "Nothing to correct",
+            "Every ULN of the learner holds these details already: nothing was changed or recorded.",
+            code=ProblemCode.CONFLICT,
+        ) from error
+    except LearnerImportUnderWayError as error:
+        raise import_under_way(error, "a correction of a learner's details", "nothing was changed.") from error
+    wake_outbox(request)
+    return correction_view(rectification)
+
+
+@router.get(
+    "/admin/learners/{uln}/corrections",
+    dependencies=[Depends(refuse_in_sandpit)],
+    tags=["learner registry"],
+    summary="Who corrected a learner's details, which, when and why, erased or not (operators)",
+    description=(
+        "Every correction of the details of the ULN or a ULN merged with it (`POST"
+        " /v1/admin/learners/{uln}/correction`): the ULNs changed, which fields (never their values), the reason, who"
+        " and with which API key, when. Kept since validation's migration 0139; a learner file's changes of details"
+        " are not in it. An erasure keeps them, so this answers for an erased learner too. A ULN the registry never"
+        " held is 404. Operators only. Newest first, `limit` at a time: a full page carries `next`, to pass back as"
+        " `after` for the older corrections that follow."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
+    openapi_extra=operator_scope(OperatorScope.REGISTRY),
+)
+async def corrections(
+    request: Request,
+    principal: Operator,
+    uln: Uln,
+    after: PageAfter = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Corrections:
+    store = learner_registry_of(request)
+    kept = await _kept_changes(store, uln, store.rectifications, limit=limit, after=after)
+    return Corrections(
+        uln=uln,
+        ulns=kept.ulns,
+        erased=kept.erased,
+        corrections=[correction_view(each) for each in kept.page],
+        next=kept.next,
+    )

@@ -97,6 +97,16 @@ class ErasureHeld(BaseModel):
     reason: str = Field(description="the operator's reason, as written in the audit")
 
 
+class CorrectionHeld(BaseModel):
+    """A correction of the learner's details (UK GDPR Art. 16), as its audit keeps it: never the details themselves."""
+
+    ulns: list[str] = Field(description="the ULNs whose details it changed")
+    fields: list[str] = Field(description="which details it changed: given_name, family_name, date_of_birth, gender")
+    reason: str = Field(description="why, as the operator said it")
+    corrected_by: str = Field(description="the operator's principal")
+    corrected_at: datetime
+
+
 class DisclosureHeld(BaseModel):
     """One answer of a learner's personal data to an operator, as the audit of disclosures keeps it."""
 
@@ -134,6 +144,12 @@ class LearnerPersonalData(BaseModel):
     )
     merges: list[MergeHeld] = Field(description="which of their ULNs was merged into which (when is not kept)")
     erasures: list[ErasureHeld] = Field(description="the erasure of each ULN, once erased (the audit)")
+    corrections: list[CorrectionHeld] = Field(
+        default_factory=list,
+        description="every correction of their details under any of their ULNs, newest first: when, which fields,"
+        " why and by whom (since 2026-12; a learner file's changes of details are not recorded so). The details"
+        " before each correction are not in this answer: the learner log keeps them, sealed",
+    )
     disclosure: DisclosureHeld = Field(description="this answer, as the audit of disclosures keeps it")
     earlier_disclosures: list[DisclosureHeld] = Field(
         description="every earlier answer of this learner's personal data, under any of their ULNs, newest first:"
@@ -219,6 +235,16 @@ def _answer(held: HeldAbout, disclosure: Disclosure, earlier: list[Disclosure]) 
             )
             for erasure in held.erasures
         ],
+        corrections=[
+            CorrectionHeld(
+                ulns=list(each.ulns),
+                fields=list(each.fields),
+                reason=each.reason,
+                corrected_by=each.corrected_by,
+                corrected_at=each.corrected_at,
+            )
+            for each in held.rectifications
+        ],
         disclosure=_disclosure(disclosure),
         earlier_disclosures=[_disclosure(each) for each in earlier],
     )
@@ -233,8 +259,9 @@ def _answer(held: HeldAbout, disclosure: Disclosure, earlier: list[Disclosure]) 
         "For a learner's request for a copy of their personal data (UK GDPR Article 15, decision 0191): under the ULN"
         " and every ULN merged with it (either way, along chains; the master ULN first), each ULN's registered"
         " details (names, date of birth, gender, when the row last changed), their ability to share now and every"
-        " change of it with who made it, the providers linked to them (since when, by whom), their merges, their"
-        " erasure, and every earlier answer of their personal data (who was handed it, when, why). An erased"
+        " change of it with who made it, the providers linked to them (since when, by whom), their merges, every"
+        " correction of their details (when, which fields, why, by whom), their erasure, and every earlier answer of"
+        " their personal data (who was handed it, when, why). An erased"
         " learner's answer says what the erasure erased, and holds no details: none are left. The same operators as"
         " the erasure (scope `erasure`). Each answer is audited before it is sent, under the ULN asked: who read it,"
         " when, and `reason` if given (one line, at most 500 characters; kept until the learner is erased, as it may"

@@ -40,7 +40,9 @@ NOT_INCLUDED: Final = (
     "Validation's stored decisions and ingest's batch records: no names or dates of birth, only each record's masked"
     " ULN (last 4 digits), MIS identifier and result codes; the achievements they accepted are on the PLR above.",
     "The learner log (lrs.learner.events.v1) and the challenge log (lrs.challenge.events.v1): the same registrations,"
-    " reasons and notes as above, sealed under the learner's key (events from before decision 0080 in clear).",
+    " reasons and notes as above, sealed under the learner's key (events from before decision 0080 in clear). The"
+    " learner log also keeps each earlier version of the registered details, as they were before a correction"
+    " (`corrections` above lists when, which fields and why) or a learner file replaced them.",
     "Emails already sent: a challenge email to the awarding organisation's challenge contact quotes the learner's"
     " reason, the last 4 digits of their ULN and the achievement; the LRS keeps no copy once it is sent. A reply to"
     " it goes to the LRS service desk's mailbox (its Reply-To), outside the LRS.",
@@ -64,12 +66,12 @@ class _Refused(CommandError):
     exit_code = ExitCode.KEY_REFUSED
 
 
-def _read(connection: Connection, service: str, path: str, params: Any = None) -> tuple[Any, str]:
-    """The answer of GET `path` on `service`, and the URL it came from (without its query)."""
+def _read(connection: Connection, service: str, path: str, params: Any = None) -> Any:
+    """The answer of GET `path` on `service`."""
     with connection.client(service) as client:
         response = client.get(path, params=params)
     try:
-        return expect_ok(response), str(response.request.url)
+        return expect_ok(response)
     except AnswerError as error:
         if error.refused:
             raise _Refused(
@@ -84,51 +86,50 @@ def _in_parts(ulns: list[str]) -> Iterator[list[str]]:
         yield ulns[start : start + ULNS_A_QUERY]
 
 
-def _challenges(connection: Connection, ulns: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+def _challenges(connection: Connection, ulns: list[str]) -> list[dict[str, Any]]:
     """Every challenge raised under any of `ulns`, newest first per query, each page of each query read."""
     found: dict[str, dict[str, Any]] = {}
-    read_from: list[str] = []
     for part in _in_parts(ulns):
         after: str | None = None
         while True:
             params = [("uln", uln) for uln in part] + [("limit", str(CHALLENGE_PAGE))]
             if after:
                 params.append(("after", after))
-            page, url = _read(connection, "challenges", "/v1/challenges", params)
-            read_from.append(url)
+            page = _read(connection, "challenges", "/v1/challenges", params)
             for challenge in page["items"]:
                 found.setdefault(challenge["challenge_id"], challenge)
             after = page.get("next")
             if not after:
                 break
-    return sorted(found.values(), key=lambda challenge: challenge["raised_at"], reverse=True), read_from
+    return sorted(found.values(), key=lambda challenge: challenge["raised_at"], reverse=True)
 
 
 def personal_data(connection: Connection, uln: str, reason: str | None = None) -> dict[str, Any]:
     """The document: the registry's answer (which validation audits, with `reason`, before it answers), the PLR and
-    the challenges, each source's URLs, what is not in it."""
-    learner, learner_url = _read(
+    the challenges, the service each came from, what is not in it."""
+    learner = _read(
         connection,
         "validation",
         f"/v1/admin/learners/{uln}/personal-data",
         {"reason": reason} if reason is not None else None,
     )
-    plr, plr_url = _read(
+    plr = _read(
         connection,
         "plr_projector",
         f"/v1/learners/{uln}/plr",
         {"include_history": "true", "include_withdrawn": "true"},
     )
-    challenges, challenge_urls = _challenges(connection, learner["ulns"])
+    challenges = _challenges(connection, learner["ulns"])
     return {
         "learner": learner,
         "plr": plr,
         "challenges": challenges,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        # the services by name only: their addresses describe the LRS's internal network, nothing of the learner's
         "sources": {
-            "learner": {"service": "validation", "read": [learner_url]},
-            "plr": {"service": "plr-projector", "read": [plr_url]},
-            "challenges": {"service": "challenges", "read": challenge_urls},
+            "learner": {"service": "validation"},
+            "plr": {"service": "plr-projector"},
+            "challenges": {"service": "challenges"},
         },
         "not_included": list(NOT_INCLUDED),
     }
