@@ -53,6 +53,7 @@ class WarningCode(StrEnum):
     RECREATES_WITHDRAWN = "WV004"
     PROVISIONAL_NOT_SUPERSEDED = "WV005"
     AWARDED_BEFORE_BIRTH = "WV006"
+    CHANGED_BY_A_SPREADSHEET = "WV007"
 
 
 BATCH_CODE_TITLES: dict[BatchCode, str] = {
@@ -101,6 +102,7 @@ WARNING_CODE_TITLES: dict[WarningCode, str] = {
         "A Final result does not supersede a Provisional one with another award date (warning only)"
     ),
     WarningCode.AWARDED_BEFORE_BIRTH: "The award date is before the learner's date of birth (warning only)",
+    WarningCode.CHANGED_BY_A_SPREADSHEET: "A value looks changed by a spreadsheet (warning only)",
 }
 
 
@@ -583,6 +585,25 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
         fix=(
             "Check the award date with the centre. If the date is right, the learner's registered date of birth may "
             "be wrong: ask the learner or their provider to have it corrected through the LRS service desk."
+        ),
+    ),
+    WarningCode.CHANGED_BY_A_SPREADSHEET: CodeExplanation(
+        meaning=(
+            "A value looks like what a spreadsheet made of it (decision 0201): an MIS identifier written as a number "
+            "in scientific notation (`1.23457E+15`, its digits lost) or a spreadsheet's error value (`#N/A`, "
+            "`#REF!`, `#VALUE!`, `#NAME?`, `#DIV/0!`, `#NUM!`, `#NULL!`: a formula that failed), given by every "
+            "check; and, from the offline check only, a given or family name whose letters look garbled by a UTF-8 "
+            "file opened as Windows-1252 (`SiÃ¢n` for Siân), which the LRS then rejects as RV004, saying so. The "
+            "record is accepted as sent: the MIS identifier is the AO's own, and the only way from the results back "
+            "to the row it came from"
+        ),
+        example="MIS identifier `#N/A`, where a lookup of the candidate number found nothing",
+        source="product decision, decision 0201",
+        fix=(
+            "Format the MISIdentifier, ULN, CentreUKPRN and date columns as Text before pasting, correct the formula "
+            "that failed, and send the file again if the records must be told apart. For a garbled name, open the "
+            "original file in Excel with Data > From Text/CSV, File origin '65001: Unicode (UTF-8)', then save it "
+            "as CSV UTF-8."
         ),
     ),
 }

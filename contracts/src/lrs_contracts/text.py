@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Annotated
 
@@ -441,20 +441,89 @@ def day_first_date(text: str) -> date | None:
         return None
 
 
+# How a spreadsheet writes a date it read as one: the number of days after 30 December 1899 (a date column formatted
+# as General or Number; 46234 is 31 July 2026) when it is from 1 January 1950 to 31 December 2099, five digits; a
+# date and a time (a date-time cell: "2026-07-31 00:00:00", "31/07/2026 00:00"); a two-digit year (dd-mmm-yy,
+# "31-Jul-26", or "31/07/26"), which Excel reads as 19xx from 30 and as 20xx below.
+_SERIAL = re.compile(r"[0-9]{5}")
+_SERIAL_DAYS = (18_264, 73_050)
+_SERIAL_EPOCH = date(1899, 12, 30)
+_DATE_AND_TIME = re.compile(r"(\S+)[T ]+[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?: ?[AaPp][Mm])?Z?")
+_TWO_DIGIT_YEAR = re.compile(r"([0-9]{1,2})[/.\- ]([0-9]{1,2}|[A-Za-z]{3,9})[/.\- ]([0-9]{2})")
+_MONTH_NAMED_WITH_HYPHENS = re.compile(r"([0-9]{1,2})-([A-Za-z]{3,9})-([0-9]{4})")
+
+
+def _day(year: int, month: int | str, day: int) -> date | None:
+    number = month if isinstance(month, int) else _MONTHS.get(month.lower())
+    if number is None:
+        return None
+    try:
+        return date(year, number, day)
+    except ValueError:
+        return None
+
+
 @lru_cache(maxsize=16_384)
-def why_not_a_date(text: str, *, suggest: bool = False) -> str:
+def spreadsheet_date(text: str) -> tuple[date | None, str] | None:
+    """The day a text names when it is written as a spreadsheet writes a date it read as one, and how: ("serial", a
+    date turned into a number), ("date and time", the day when its date part is readable), ("short year", dd-mmm-yy or
+    dd/mm/yy), or None for any other text. Not trimmed here."""
+    if _SERIAL.fullmatch(text) and _SERIAL_DAYS[0] <= (days := int(text)) <= _SERIAL_DAYS[1]:
+        return _SERIAL_EPOCH + timedelta(days=days), "serial"
+    if (found := _DATE_AND_TIME.fullmatch(text)) is not None:
+        part = found.group(1)
+        return written_date(part) or day_first_date(part) or _short_year_date(part), "date and time"
+    if (day := _short_year_date(text)) is not None:
+        return day, "short year"
+    return None
+
+
+def _short_year_date(text: str) -> date | None:
+    found = _TWO_DIGIT_YEAR.fullmatch(text)
+    if found is not None:
+        year = int(found.group(3))
+        month = found.group(2)
+        return _day(
+            year + (1900 if year >= 30 else 2000), int(month) if month.isdigit() else month, int(found.group(1))
+        )
+    found = _MONTH_NAMED_WITH_HYPHENS.fullmatch(text)
+    return None if found is None else _day(int(found.group(3)), found.group(2), int(found.group(1)))
+
+
+def _said(day: date) -> str:
+    return f"{day.isoformat()} ({day.day} {MONTH_NAMES[day.month - 1]} {day.year})"
+
+
+@lru_cache(maxsize=16_384)
+def why_not_a_date(text: str, *, suggest: bool = False, spreadsheet: bool = False) -> str:
     """What is wrong with a text `written_date` refused, after its subject ("Award date '…' " + this), decision 0176:
     a day the calendar does not have is written as asked, and a look-alike character (a non-breaking hyphen,
     full-width digits) looks as asked, so "expected yyyy-mm-dd" alone would not tell the writer what to change.
 
-    `suggest`: a date written day first (`day_first_date`: what a spreadsheet set to UK dates writes) is told as it
+    `suggest`: a date written day first (`day_first_date`: what a spreadsheet set to UK dates writes) or as a
+    spreadsheet writes one (`spreadsheet_date`: a serial number, a date and time, a two-digit year) is told as it
     should be written ("...: write it as 2024-08-22 (22 August 2024)"). Not for a date the message must not repeat
-    (a date of birth in a batch's results: personal data)."""
+    (a date of birth in a batch's results: personal data): `spreadsheet` says what a spreadsheet did to it without
+    the day it names."""
     if _WRITTEN_DATE.fullmatch(text):
         return "is written yyyy-mm-dd, but the calendar has no such day"
     if suggest and (day := day_first_date(text)) is not None:
-        said = f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
-        return f"is not a date written yyyy-mm-dd: write it as {day.isoformat()} ({said})"
+        return f"is not a date written yyyy-mm-dd: write it as {_said(day)}"
+    found = spreadsheet_date(text) if suggest or spreadsheet else None
+    if found is not None:
+        day, how = found
+        if how == "serial":
+            named = f" ({text} is {day.day} {MONTH_NAMES[day.month - 1]} {day.year})" if suggest and day else ""
+            write = day.isoformat() if suggest and day else "the date as yyyy-mm-dd"
+            return (
+                f"is not a date written yyyy-mm-dd: it looks like a date a spreadsheet turned into a number{named}:"
+                f" format the column as Text and write {write}"
+            )
+        if how == "date and time":
+            alone = f", {_said(day)}" if suggest and day else ""
+            return f"is not a date written yyyy-mm-dd: it is a date and a time; write the date alone{alone}"
+        if suggest and day:
+            return f"is not a date written yyyy-mm-dd: write it as {_said(day)}"
     if not text.isascii():
         return "is not a date written yyyy-mm-dd: it holds a character other than the digits 0-9 and '-'"
     return "is not a date written yyyy-mm-dd"

@@ -70,3 +70,24 @@ def typographic_in_name(label: str, name: str | None) -> str | None:
         f"{label} is written with {shown}, not the {meant} on a keyboard: if the learner is registered with {meant},"
         f" write {'that' if len(keys) == 1 else 'those'}."
     )
+
+
+# What a UTF-8 file opened as Windows-1252 shows for a letter of two bytes (Siân as SiÃ¢n, Zoë as ZoÃ«, Ó as Ã“)
+# or of three (U+2019 as â€ and a third character): Ã or Â before the character Windows-1252 has for the letter's second byte (U+0080-U+00BF,
+# or its punctuation and letters at 0x80-0x9F), or â€. Saved again as UTF-8, such a name is valid text, and no name.
+_READ_AS_WINDOWS_1252 = re.compile(
+    "[\u00c2\u00c3][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018"
+    "\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|\u00e2\u20ac"
+)
+
+
+def garbled_in_name(label: str, name: str | None) -> str | None:
+    """What `label` ("The family name") says of a name whose letters look garbled by a UTF-8 file opened as
+    Windows-1252 (Excel opens a CSV file without a byte order mark so), or None. Said from the name alone, which it
+    never repeats (decision 0157)."""
+    if name is None or name.isascii() or _READ_AS_WINDOWS_1252.search(name) is None:
+        return None
+    return (
+        f"{label} looks like a UTF-8 file opened as Windows-1252 (Siân shown as SiÃ¢n): open the original file in"
+        " Excel with Data > From Text/CSV, File origin '65001: Unicode (UTF-8)', then save it as CSV UTF-8."
+    )

@@ -43,6 +43,7 @@ from lrs_contracts.plr import AchievementData, ResultStatus
 from lrs_contracts.reference import Framework
 from lrs_contracts.text import (
     MAY_HOLD_UNSEEN,
+    REFUSED_IN_ONE_LINE,
     has_visible_text,
     lost_letter_in_name,
     refused_character,
@@ -64,7 +65,7 @@ from lrs_domain.identifiers import (
     qan_check_character,
 )
 from lrs_domain.merges import LearnerMerges
-from lrs_domain.names import comparable_name, name_length, name_too_long, typographic_in_name
+from lrs_domain.names import comparable_name, garbled_in_name, name_length, name_too_long, typographic_in_name
 from lrs_domain.reference import Catalogue, Learner, Qualification
 from lrs_domain.trusted import trusted
 
@@ -316,7 +317,7 @@ def check_date_of_birth(value: str | None, today: date) -> tuple[date | None, tu
             _error(
                 RecordCode.FIELD_MISSING_OR_TOO_LONG,
                 "date_of_birth",
-                f"Date of birth {why_not_a_date(value)}.",
+                f"Date of birth {why_not_a_date(value, spreadsheet=True)}.",
             ),
         )
     if not EARLIEST_BIRTH_DATE <= parsed <= today:
@@ -483,21 +484,56 @@ def details_do_not_match(uln: str, given_name: str | None = None, family_name: s
     for label, name in (("The given name", given_name), ("The family name", family_name)):
         if name is not None and (typographic := typographic_in_name(label, name)) is not None:
             said += f" {typographic}"
+        if (garbled := garbled_in_name(label, name)) is not None:
+            said += f" {garbled}"
     return said
 
 
 def names_not_as_typed(given_name: str | None, family_name: str | None) -> tuple[Finding, ...]:
     """WV003, for the offline check only (it cannot see the registry, so cannot say RV004): a name written with a
     typographic apostrophe or hyphen (`typographic_in_name`), which matches only a learner registered with that
-    character (decision 0167)."""
+    character (decision 0167); and WV007, a name garbled by a UTF-8 file opened as Windows-1252 (`garbled_in_name`,
+    decision 0201)."""
+    names = (("given_name", given_name), ("family_name", family_name))
     return tuple(
         _warning(
             WarningCode.NAME_NOT_AS_TYPED,
             field,
             f"{said.removesuffix('.')}, or the LRS rejects the record (RV004).",
         )
-        for field, name in (("given_name", given_name), ("family_name", family_name))
+        for field, name in names
         if (said := typographic_in_name(_LABELS[field], name)) is not None
+    ) + tuple(
+        _warning(WarningCode.CHANGED_BY_A_SPREADSHEET, field, f"{said} The LRS rejects the record (RV004).")
+        for field, name in names
+        if (said := garbled_in_name(_LABELS[field], name)) is not None
+    )
+
+
+# What a spreadsheet writes in a cell in place of an identifier: a long number in scientific notation (its digits
+# lost), or the error value of a formula that failed (decision 0201)
+_CHANGED_BY_A_SPREADSHEET = re.compile(
+    r"[0-9](?:\.[0-9]+)?[Ee][+-][0-9]+|#N/A|#REF!|#VALUE!|#NAME\?|#DIV/0!|#NUM!|#NULL!", re.IGNORECASE
+)
+
+
+def mis_identifier_changed_by_a_spreadsheet(value: str | None) -> tuple[Finding, ...]:
+    """WV007, never a rejection: an MIS identifier a spreadsheet changed (`1.23457E+15`, `#N/A`), which no row of the
+    AO's can be found by again (decision 0201)."""
+    if value is None or _CHANGED_BY_A_SPREADSHEET.fullmatch(value) is None:
+        return ()
+    what = (
+        "a spreadsheet's error value: a formula in the spreadsheet failed"
+        if value.startswith("#")
+        else "a number a spreadsheet wrote in scientific notation, losing its digits"
+    )
+    return (
+        _warning(
+            WarningCode.CHANGED_BY_A_SPREADSHEET,
+            "mis_identifier",
+            f"MIS identifier {_echo(value)} is {what}: format the column as Text, correct it and send the record again"
+            " if it must be found by its MIS identifier (warning only).",
+        ),
     )
 
 
@@ -858,6 +894,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     mis_identifier = values["mis_identifier"]
     if name_too_long(mis_identifier, MAX_MIS_IDENTIFIER_LENGTH):
         errors += check_mis_identifier(mis_identifier)
+    spreadsheet_changed = mis_identifier_changed_by_a_spreadsheet(mis_identifier)
     gender = values["gender"]
     if gender is not None and gender not in GENDERS:
         errors += check_gender(gender)
@@ -901,7 +938,7 @@ def judge_record(record: SubmittedRecord, context: RuleContext) -> JudgedRecord:
     qan, qualification, qcf = judged_qualification.qan, judged_qualification.qualification, judged_qualification.qcf
     if judged_qualification.errors:
         errors += judged_qualification.errors
-    warnings = judged_qualification.warnings  # a tuple
+    warnings = judged_qualification.warnings + spreadsheet_changed  # a tuple
     if context.learners is None and (given_name is not None or family_name is not None):  # the offline check
         warnings += names_not_as_typed(given_name, family_name)
 
@@ -1308,9 +1345,19 @@ def _clean(text: str | None) -> str | None:
 
 
 def _echo(value: str) -> str:
-    """Quote a submitted (non-personal) value back, cut short so a stray paste cannot flood the results."""
+    """Quote a submitted (non-personal) value back, cut short so a stray paste cannot flood the results. A character
+    a reader cannot see, or cannot tell from a space (a byte order mark, a zero-width or a no-break space), is named
+    after it with its position, as a name's is (`unseen_in_name`): quoted alone, 'Create' with a byte order mark
+    before it reads as the 'Create' it is said not to be."""
     shown = value if len(value) <= _ECHO_LIMIT else value[: _ECHO_LIMIT - 1] + "…"
-    return f"'{shown}'"
+    # a line break, a control or a bidirectional control is shown by its code point where the value is shown
+    # (`shown_on_one_line`); `unseen_in_name` leaves them to `refused_character`
+    if (value.isascii() and "  " not in value) or REFUSED_IN_ONE_LINE.search(value):
+        return f"'{shown}'"
+    if value.startswith("\ufeff"):
+        return f"'{shown}' (which starts with an invisible byte order mark, U+FEFF, as when two files are joined: delete it)"
+    unseen = unseen_in_name(value)
+    return f"'{shown}'" if unseen is None else f"'{shown}' (which holds {unseen})"
 
 
 def _error(code: RecordCode, field: str | None, message: str) -> Finding:

@@ -99,3 +99,56 @@ def test_the_aos_own_check_says_the_same() -> None:
     report = check_batch_offline(header(), [record(uln=ULN_3, date_of_birth="2030-01-01")], REFERENCE.catalogue, TODAY)
     [finding] = report.outcomes[0].errors
     assert (finding.code, finding.message) == ("RV021", BORN_TOO_SOON_OR_LATE)
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        (
+            "46234",
+            "Award date '46234' is not a date written yyyy-mm-dd: it looks like a date a spreadsheet turned into a"
+            " number (46234 is 31 July 2026): format the column as Text and write 2026-07-31.",
+        ),
+        (
+            "31/07/2026 00:00",
+            "Award date '31/07/2026 00:00' is not a date written yyyy-mm-dd: it is a date and a time; write the date"
+            " alone, 2026-07-31 (31 July 2026).",
+        ),
+        (
+            "31-Jul-26",
+            "Award date '31-Jul-26' is not a date written yyyy-mm-dd: write it as 2026-07-31 (31 July 2026).",
+        ),
+    ],
+)
+def test_an_award_date_as_a_spreadsheet_writes_it_is_told_how_to_write_it(written: str, said: str) -> None:
+    [finding] = decide(record(award_date=written)).outcomes[0].errors
+    assert (finding.code, finding.message) == ("RV008", said)
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        (
+            "36491",
+            "Date of birth is not a date written yyyy-mm-dd: it looks like a date a spreadsheet turned into a number:"
+            " format the column as Text and write the date as yyyy-mm-dd.",
+        ),
+        (
+            "1999-11-27 00:00:00",
+            "Date of birth is not a date written yyyy-mm-dd: it is a date and a time; write the date alone.",
+        ),
+        ("27-Nov-99", "Date of birth is not a date written yyyy-mm-dd."),
+    ],
+)
+def test_a_date_of_birth_as_a_spreadsheet_writes_it_is_told_so_without_its_day(written: str, said: str) -> None:
+    [finding] = decide(record(uln=ULN_3, date_of_birth=written)).outcomes[0].errors
+    assert (finding.code, finding.message) == ("RV021", said)
+
+
+def test_a_results_issued_date_a_spreadsheet_turned_into_a_number_is_told_how_to_write_it() -> None:
+    with pytest.raises(BatchRefused) as refused:
+        parse_batch(document(BatchFormat.CSV, {**HEADER, "results_issued_date": "45526"}, records(1)), BatchFormat.CSV)
+    assert (
+        "ResultsIssuedDate '45526' is not a date written yyyy-mm-dd: it looks like a date a spreadsheet turned into a"
+        " number (45526 is 22 August 2024): format the column as Text and write 2024-08-22"
+    ) in refused.value.detail

@@ -321,19 +321,37 @@ any value, name or line of the file, then "…".
   keys as it writes them (`notificationEmail`).
 - **CSV saved by a spreadsheet.** Excel and Google Sheets pad every row with empty fields to the width of the widest
   (the 14 record headings), so the header rows end in a run of commas. The message says so, and names the padded
-  lines (`the header names row has 14 fields, the last 8 empty: ... delete the commas at the end of lines 1 and 2`):
-  delete those commas in a text editor, or start from the template. A record row wider than 14 fields is said to
-  be padded only when every record row is padded
-  alike; one row with a field too many is told that a value holds a comma not in quotes, or that there is a comma too
-  many: find the stray comma, do not delete the commas at the end. A first line `sep=,`, which Excel writes to name the separator, is no part of a batch: delete
-  it. A file saved with semicolons or tabs is named as such; save it as "CSV UTF-8 (Comma delimited)".
+  lines and how many commas to delete on each (`the header names row has 14 fields, the last 8 empty: ... delete the
+  last 8 commas of lines 1 and 2 (a line keeps the comma before an empty last value)`): delete those commas in a text
+  editor, or start from the template. A header values row whose fields past the sixth are all empty is padding too,
+  whatever line 1 holds. An empty value at the end of a row still needs its comma: a record whose Credits is empty
+  ends in `,`, and a row that lost it is told `it ends after LanguageForAssessment`. A record row wider than 14 fields
+  is said to be padded only when every record row is padded alike; a row whose values are in their places and whose
+  field 15 holds something (a note typed beside the table) is told `field 15, right of Credits, holds a value`
+  (the value is not said back): delete that column; any other row with a field too many is told that a value holds a
+  comma not in quotes, or that there is a comma too many: find the stray comma, do not delete the commas at the end.
+  A first line `sep=,`, which Excel writes to name the separator, is no part of a batch: delete it. A file saved with
+  semicolons or tabs is named as such: Excel writes the computer's list separator, so on a PC set to French, German or
+  Dutch formats "CSV UTF-8 (Comma delimited)" writes semicolons too. In Excel untick File > Options > Advanced > "Use
+  system separators" and set the decimal separator to `.`; in LibreOffice tick "Edit filter settings" when saving and
+  choose `,` as the field delimiter and "Unicode (UTF-8)" as the character set. Lines pasted into one column of a
+  spreadsheet (the template copied from a page) are saved as one quoted value each and told so: in Excel select
+  column A, then Data > Text to Columns > Delimited > Comma. Two files joined into one (`copy a.csv+b.csv`) are told
+  at the second file's header names: `delete lines 9-11`, and the invisible byte order mark a second "CSV UTF-8"
+  file starts with. A value said back in a message that holds a character no one sees (a byte order mark, a
+  zero-width space, a no-break space) names it and where it is.
   A spreadsheet set to UK dates reads `2024-08-22` as a date and writes it back as it shows it, `22/08/2024`, in
-  every date column, again each time the file is saved in it. The whole file is then refused for its
-  `ResultsIssuedDate` (RS001) and each award date is RV008; both messages say how to write the date (`write it as
-  2024-08-22 (22 August 2024)`), while a date of birth, which messages never repeat, is told only that it is not
-  written yyyy-mm-dd (and one outside 1900-01-01 to the day the batch is received is RV021). Format the date columns
-  as text before typing or pasting dates, or correct the file in a text editor and do not save it from the
-  spreadsheet again.
+  every date column, again each time the file is saved in it; a column formatted as General writes the date as a
+  number (`45526`, the spreadsheet's count of days), a date-time cell adds a time (`2024-08-22 00:00:00`), and
+  `dd-mmm-yy` writes `22-Aug-24`. The whole file is then refused for its `ResultsIssuedDate` (RS001) and each award
+  date is RV008; both messages say what the spreadsheet did and how to write the date (`write it as 2024-08-22 (22
+  August 2024)`), while a date of birth, which messages never repeat, is told only that it is not written yyyy-mm-dd,
+  or that it looks like a spreadsheet's date number or a date and a time (and one outside 1900-01-01 to the day the
+  batch is received is RV021). Format the MISIdentifier, ULN, CentreUKPRN and date columns as Text before typing or
+  pasting, or correct the file in a text editor and do not save it from the spreadsheet again. An MIS identifier a
+  spreadsheet turned into a number (`1.23457E+15`) or an error value (`#N/A`), and, in the offline check, a name
+  garbled by a UTF-8 file opened as Windows-1252 (`SiÃ¢n` for Siân: open the file with Data > From Text/CSV, File
+  origin "65001: Unicode (UTF-8)") are warned of (WV007, decision 0201); online such a name is RV004, which says so.
 - **CSV headings** are exact. A wrong heading is named with what differs: its case (headings are case-sensitive),
   spaces around or inside it, or the order, which is the one above. A
   headings row with too few or too many fields names the headings missing, extra or there twice, and lists the

@@ -48,7 +48,10 @@ def test_the_check_of_a_csv_file_a_spreadsheet_padded_names_every_padded_line() 
 
     assert "The whole file would be refused: RS001" in shown
     assert "the header names row has 14 fields, the last 8 empty" in shown
-    assert "delete the commas at the end of lines 1 and 2 (line 1)." in shown
+    assert (
+        "delete the last 8 commas of lines 1 and 2 (a line keeps the comma before an empty last value) (line 1)."
+        in shown
+    )
 
 
 def test_the_template_instructions_name_the_results_issued_date_and_job_type() -> None:

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
-from itertools import chain, filterfalse, repeat
+from itertools import chain, compress, count, filterfalse, repeat
 
 from lrs_contracts.batch import BatchFormat, SubmittedRecord
 from lrs_contracts.codes import MAX_BATCH_BYTES, BatchCode
@@ -58,6 +58,8 @@ def parse_csv(content: bytes, *, received_on: date | None = None) -> ParsedBatch
                 len(RECORD_HEADINGS),
                 "record",
                 padded=lambda width: None if records else _padded_alike(rows, width),
+                value_headings=RECORD_HEADINGS,
+                joined=lambda at, found: _joined_header_lines(at, found, rows),
             )
             values = _trimmed(row)
             refuse_unstorable(values, _fields_of_row(RECORD_HEADINGS, line), in_header=False)
@@ -239,10 +241,20 @@ def _expect_row(
             f" names ({','.join(HEADER_HEADINGS)}), line 2 their values, and the record headings come third",
             line,
         )
-    # a headings row that is padded is the first of the rows a spreadsheet padded: the rest are named with it
+    # a headings row that is padded is the first of the rows a spreadsheet padded: the rest are named with it; so is a
+    # header values row whose fields past the last are all empty, whatever its header names row was (mended first)
     later_widths = (len(HEADER_HEADINGS), len(RECORD_HEADINGS)) if headings == HEADER_HEADINGS else (len(headings),)
-    padded = (lambda _width: _padded_lines(rows, later_widths)) if headings else (lambda _width: None)
-    _refuse_wrong_field_count(line, row, field_count, f"{what} row", headings, padded)
+    if not headings:
+        later_widths = (len(RECORD_HEADINGS),)
+    _refuse_wrong_field_count(
+        line,
+        row,
+        field_count,
+        f"{what} row",
+        headings,
+        lambda _width: _padded_lines(rows, later_widths),
+        value_headings=() if headings else HEADER_HEADINGS,
+    )
     return line, row
 
 
@@ -312,12 +324,18 @@ def _refuse_wrong_field_count(
     expected: int,
     what: str,
     headings: tuple[str, ...] = (),
-    padded: Callable[[int], list[int] | None] = lambda _width: None,
+    padded: Callable[[int], list[tuple[int, int]] | None] = lambda _width: None,
+    *,
+    value_headings: tuple[str, ...] = (),
+    joined: Callable[[int, list[str]], list[int] | None] = lambda _line, _row: None,
 ) -> None:
     """`padded(width)`: when a row with empty fields past the last is one of rows a spreadsheet padded, the lines
-    after it padded too, else None (asked only then). A headings row so is taken as padded: it is the first a
-    spreadsheet pads, and the header names row, shorter than the record rows, is the usual one; a values row only
-    when every record row is padded alike."""
+    after it padded too, each with how many commas it has too many, else None (asked only then). A headings row so
+    is taken as padded: it is the first a spreadsheet pads, and the header names row, shorter than the record rows,
+    is the usual one; so is the header values row (all its fields past the sixth empty); a record row only when
+    every record row is padded alike. `value_headings`: the headings of a row of values, whose values are in their
+    places when each looks like its heading's (`_in_place`). `joined(line, row)`: for a record row that is the header
+    names, the lines of the header a second file brought (asked only then)."""
     if len(row) == expected:
         return
     # the row as its line reads (but for quotes): a line of nothing a reader sees but a Ctrl-Z end-of-file mark, NUL
@@ -327,60 +345,176 @@ def _refuse_wrong_field_count(
         raise BatchRefused(BatchCode.MALFORMED, unseen, line)
     found = f"{len(row)} field{'' if len(row) == 1 else 's'}"
     detail = f"the {what} has {found}; {expected} are expected"
-    if len(row) == 1 and (separator := _other_separator(row[0], expected)):
+    if len(row) == 1 and _pasted_in_one_column(row[0], headings, value_headings):
         detail += (
-            f": its fields seem to be separated by {separator}, and a batch's by commas (in Excel, save it as"
-            " 'CSV UTF-8 (Comma delimited)')"
+            ": each line of the file is in one cell, as when lines are pasted into a spreadsheet without being split;"
+            " in Excel select column A, then Data > Text to Columns > Delimited > Comma, and save the file again"
+        )
+    elif len(row) == 1 and (separator := _other_separator(row[0], expected)):
+        detail += (
+            f": its fields seem to be separated by {separator}, and a batch's by commas. Excel writes your computer's"
+            " list separator: in Excel, untick File > Options > Advanced > 'Use system separators' and set the"
+            " decimal separator to '.', then save as 'CSV UTF-8 (Comma delimited)'; in LibreOffice, tick 'Edit filter"
+            " settings' when saving and choose ',' as the field delimiter"
         )
     elif headings and _runs_on(row, headings):
         detail += (
             ": the rows after the headings run on in the same line, as when the line breaks were stripped"
             " (`curl -d @file` strips them: send the file with `--data-binary @file`)"
         )
+    elif value_headings == RECORD_HEADINGS and _header_names_again(row):
+        lines = joined(line, row) or [line]
+        detail += (
+            f": line {line} holds the header names again, as when two files are joined: a batch has one header; delete"
+            f" {_lines_named(lines)}"
+        )
+        if row[0].startswith("\ufeff"):
+            detail += f" (and the invisible byte order mark at the start of line {line})"
     elif len(row) > expected and not any(map(str.strip, row[expected:])) and (later := padded(len(row))) is not None:
         empty = len(row) - expected
         detail = (
-            f"the {what} has {found}, the last {empty} empty: a spreadsheet pads the shorter rows with empty"
-            f" fields when it saves rows of different lengths (the header rows have {len(HEADER_HEADINGS)} fields,"
-            f" the record rows {len(RECORD_HEADINGS)}); in a text editor, delete the commas at the end of"
-            f" {_lines_named([line, *later])}"
+            f"the {what} has {found}, the last {'one' if empty == 1 else empty} empty: a spreadsheet pads the shorter"
+            f" rows with empty fields when it saves rows of different lengths (the header rows have"
+            f" {len(HEADER_HEADINGS)} fields, the record rows {len(RECORD_HEADINGS)}); in a text editor,"
+            f" {_commas_to_delete([(line, empty), *later])} (a line keeps the comma before an empty last value)"
         )
     elif headings:
         named = what.removesuffix(" row")
         detail += f": {_headings_difference(row, headings)}; the {named} are, in this order, {','.join(headings)}"
+    elif (
+        len(row) > expected
+        and value_headings
+        and any(map(str.strip, row[expected:]))
+        and _in_place(row[:expected], value_headings)
+    ):
+        # the values are where their headings are, so the fields past the last hold something typed beside the table;
+        # the value is not said back (it may be a learner's)
+        extra = next(compress(count(expected + 1), map(str.strip, row[expected:])))  # in C: a row may be millions long
+        detail += (
+            f": field {extra}, right of {value_headings[-1]}, holds a value: delete that column in the spreadsheet,"
+            " or the value"
+        )
     elif len(row) > expected:
         # one value's empty Credits after a stray comma looks like padding, and deleting the commas at the end would
         # leave every value after the stray comma one field too far on
         detail += ": a value holds a comma that is not in quotes, or there is a comma too many"
+    elif value_headings and len(row) >= len(value_headings) - _EMPTY_AT_THE_END and _in_place(row, value_headings):
+        missing = value_headings[len(row) :]
+        detail += (
+            f": it ends after {value_headings[len(row) - 1]}. An empty value at the end of a row still needs its"
+            f" comma: a row whose {' and '.join(missing)} {_is_or_are(list(missing))} empty ends in"
+            f" {quoted(',' * len(missing))}"
+        )
     if (refused := refused_in_line(written, line)) is not None:
         detail += f"; {refused}"
     raise BatchRefused(BatchCode.MALFORMED, detail, line)
 
 
-def _padded_alike(rows: Iterator[tuple[int, list[str]]], width: int) -> list[int] | None:
+# At most how many fields a row short only at its end is told it lacks (an empty ResultsIssuedDate; an empty Credits,
+# or LanguageForAssessment and Credits): a row shorter than that lost more than empty values' commas.
+_EMPTY_AT_THE_END = 2
+
+# What a value looks like under its heading, for telling whether a row's values are in their places: a row with a
+# field too few or too many in its middle has a value of another heading under one of these.
+_LOOKS_LIKE = {
+    "FileVersion": re.compile(r"[0-9.]+"),
+    "NotificationEmail": re.compile(r"[^@]+@[^@]+"),
+    "Action": re.compile(r"(?i:create|update|withdraw|reinstate)"),
+    "ULN": re.compile(r"[0-9][0-9 .E+]*"),
+    "DateOfBirth": re.compile(r"[0-9][0-9A-Za-z /.:-]*"),
+    "QualificationNumber": re.compile(r"[0-9]{3}/?[0-9]{4}/?[0-9A-Za-z]"),
+    "AwardDate": re.compile(r"[0-9][0-9A-Za-z /.:-]*"),
+    "CentreUKPRN": re.compile(r"[0-9][0-9.E+]*"),
+    "LanguageForAssessment": re.compile(r"(?i:english|welsh|irish)"),
+    "Credits": re.compile(r"[0-9.]+"),
+}
+
+
+def _in_place(values: list[str], headings: tuple[str, ...]) -> bool:
+    """Whether each of `values` that is not empty looks like a value of its heading (`_LOOKS_LIKE`), and two at least
+    of those its headings tell by do: values in their places, none shifted by a field missing or too many."""
+    judged = [
+        pattern.fullmatch(value.strip().lstrip("\ufeff"))
+        for value, heading in zip(values, headings, strict=False)
+        if value.strip() and (pattern := _LOOKS_LIKE.get(heading)) is not None
+    ]
+    return len(judged) >= 2 and all(judged)
+
+
+def _header_names_again(row: list[str]) -> bool:
+    """Whether a record row is the header names again (a byte order mark before them, padding after them)."""
+    if len(row) > len(RECORD_HEADINGS):
+        return False
+    written = tuple(value.strip().lstrip("\ufeff").strip() for value in row)
+    return written[: len(HEADER_HEADINGS)] == HEADER_HEADINGS and not any(written[len(HEADER_HEADINGS) :])
+
+
+def _joined_header_lines(line: int, row: list[str], rows: Iterator[tuple[int, list[str]]]) -> list[int] | None:
+    """The lines of a second file's header, from a record row that is its header names (line `line`): that line, the
+    header values under it, and the record headings after them when they are there. Read only for a file refused."""
+    if not _header_names_again(row):
+        return None
+    lines = [line]
+    try:
+        for next_line, next_row in rows:
+            if _are_record_headings(next_row):
+                lines.append(next_line)
+                break
+            if len(lines) > 1:
+                break
+            lines.append(next_line)
+    except BatchRefused:
+        pass
+    return lines
+
+
+def _pasted_in_one_column(text: str, headings: tuple[str, ...], value_headings: tuple[str, ...]) -> bool:
+    """Whether the one field of a row holds the whole row written with commas: its line was pasted into one
+    spreadsheet cell and saved as one quoted value. A headings row so holds its headings; a values row as many
+    commas as it has fields, less one."""
+    expected = headings or value_headings
+    if not expected or text.count(",") != len(expected) - 1:
+        return False
+    return not headings or tuple(field.strip().lstrip("\ufeff").strip() for field in text.split(",")) == headings
+
+
+def _commas_to_delete(padded: list[tuple[int, int]]) -> str:
+    """ "delete the last 8 commas of lines 1 and 2", or of each group of lines with as many too many commas."""
+    counts: dict[int, list[int]] = {}
+    for line, commas in padded:
+        counts.setdefault(commas, []).append(line)
+    parts = [
+        f"the last {'comma' if commas == 1 else f'{commas} commas'} of {_lines_named(lines)}"
+        for commas, lines in counts.items()
+    ]
+    return "delete " + ", and ".join(parts)
+
+
+def _padded_alike(rows: Iterator[tuple[int, list[str]]], width: int) -> list[tuple[int, int]] | None:
     """The lines of every record row after the first, which is `width` fields wide with empty fields past the last,
-    when each is as wide and as empty there: a file of rows padded alike, not a row with a comma too many (else
-    None). Read only for a file refused for its first record row."""
+    when each is as wide and as empty there, each with its commas too many: a file of rows padded alike, not a row
+    with a comma too many (else None). Read only for a file refused for its first record row."""
     expected = len(RECORD_HEADINGS)
     lines = []
     try:
         for line, row in rows:
             if len(row) != width or any(map(str.strip, row[expected:])):
                 return None
-            lines.append(line)
+            lines.append((line, width - expected))
     except BatchRefused:  # a later row the csv module cannot read: no file of rows padded alike
         return None
     return lines
 
 
-def _padded_lines(rows: Iterator[tuple[int, list[str]]], widths: tuple[int, ...]) -> list[int]:
-    """The lines of the rows left in a file refused for a padded headings row that are padded too: wider than the
-    row's own width (`widths` in turn, the last for every row after), with nothing past it."""
+def _padded_lines(rows: Iterator[tuple[int, list[str]]], widths: tuple[int, ...]) -> list[tuple[int, int]]:
+    """The lines of the rows left in a file refused for a padded header row that are padded too: wider than the
+    row's own width (`widths` in turn, the last for every row after), with nothing past it; each with its commas too
+    many."""
     lines = []
     try:
         for (line, row), width in zip(rows, chain(widths, repeat(widths[-1])), strict=False):
             if len(row) > width and not any(map(str.strip, row[width:])):
-                lines.append(line)
+                lines.append((line, len(row) - width))
     except BatchRefused:  # a later row the csv module cannot read: the padded lines before it are named
         pass
     return lines

@@ -200,7 +200,7 @@ def test_rows_a_spreadsheet_padded_with_empty_fields_say_so_and_how_to_mend_them
     assert refusal.detail == (
         "the header names row has 14 fields, the last 8 empty: a spreadsheet pads the shorter rows with empty fields"
         " when it saves rows of different lengths (the header rows have 6 fields, the record rows 14); in a text"
-        " editor, delete the commas at the end of lines 1 and 2"
+        " editor, delete the last 8 commas of lines 1 and 2 (a line keeps the comma before an empty last value)"
     )
 
 
@@ -235,9 +235,13 @@ def test_a_file_saved_with_another_separator_says_so_and_how_to_save_it(separato
     refusal = _refusal(_lines(*(row.replace(",", separator) for row in rows)))
 
     assert (refusal.code, refusal.line) == (BatchCode.MALFORMED, 1)
-    assert refusal.detail == (
+    assert refusal.detail.startswith(
         f"the header names row has 1 field; 6 are expected: its fields seem to be separated by {named}, and a batch's"
-        " by commas (in Excel, save it as 'CSV UTF-8 (Comma delimited)')"
+        " by commas. Excel writes your computer's list separator: in Excel, untick File > Options > Advanced > 'Use"
+        " system separators'"
+    )
+    assert "in LibreOffice, tick 'Edit filter settings' when saving and choose ',' as the field delimiter" in (
+        refusal.detail
     )
 
 

@@ -24,7 +24,9 @@ def _refusal(*lines: str) -> BatchRefused:
 
 def _mend(refusal: BatchRefused) -> str:
     assert refusal.code is BatchCode.MALFORMED and "a spreadsheet pads the shorter rows" in refusal.detail
-    return refusal.detail.split("in a text editor, ", 1)[1]
+    return refusal.detail.split("in a text editor, ", 1)[1].removesuffix(
+        " (a line keeps the comma before an empty last value)"
+    )
 
 
 def _records(count: int, padding: str = "") -> list[str]:
@@ -40,13 +42,13 @@ def test_both_header_lines_a_spreadsheet_padded_are_named() -> None:
     )
 
     assert refusal.line == 1
-    assert _mend(refusal) == "delete the commas at the end of lines 1 and 2"
+    assert _mend(refusal) == "delete the last 8 commas of lines 1 and 2"
 
 
 def test_the_header_names_line_alone_padded_is_named_alone() -> None:
     refusal = _refusal(CSV_HEADER_NAMES_ROW + TO_RECORD_WIDTH, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, *_records(2))
 
-    assert (refusal.line, _mend(refusal)) == (1, "delete the commas at the end of line 1")
+    assert (refusal.line, _mend(refusal)) == (1, "delete the last 8 commas of line 1")
 
 
 def test_every_line_padded_by_a_wider_column_is_named_as_one_run() -> None:
@@ -58,7 +60,10 @@ def test_every_line_padded_by_a_wider_column_is_named_as_one_run() -> None:
         *_records(40, ","),
     )
 
-    assert (refusal.line, _mend(refusal)) == (1, "delete the commas at the end of lines 1-43")
+    assert (refusal.line, _mend(refusal)) == (
+        1,
+        "delete the last 9 commas of lines 1 and 2, and the last comma of lines 3-43",
+    )
 
 
 def test_lines_a_blank_line_parts_are_named_as_runs_and_a_record_row_not_padded_is_left_out() -> None:
@@ -72,20 +77,20 @@ def test_lines_a_blank_line_parts_are_named_as_runs_and_a_record_row_not_padded_
         *_records(2, ","),
     )
 
-    assert _mend(refusal) == "delete the commas at the end of lines 1, 2, 4-7 and 2 more"  # 9 and 10
+    assert _mend(refusal) == ("delete the last 9 commas of lines 1 and 2, and the last comma of lines 4-7, 9 and 10")
 
 
 def test_a_file_of_padded_records_names_the_first_and_the_rest_as_a_run() -> None:
     refusal = _refusal(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, *_records(500, ",,"))
 
     assert refusal.line == 4
-    assert _mend(refusal) == "delete the commas at the end of lines 4-503"
+    assert _mend(refusal) == "delete the last 2 commas of lines 4-503"
 
 
 def test_one_padded_record_names_its_line() -> None:
     refusal = _refusal(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, *_records(1, ", ,"))
 
-    assert (refusal.line, _mend(refusal)) == (4, "delete the commas at the end of line 4")
+    assert (refusal.line, _mend(refusal)) == (4, "delete the last 2 commas of line 4")
 
 
 def test_a_few_lines_apart_are_each_named() -> None:
@@ -97,4 +102,4 @@ def test_a_few_lines_apart_are_each_named() -> None:
         *_records(1),
     )
 
-    assert (refusal.line, _mend(refusal)) == (1, "delete the commas at the end of lines 1 and 3")
+    assert (refusal.line, _mend(refusal)) == (1, "delete the last 8 commas of lines 1 and 3")
