@@ -456,29 +456,33 @@ class Runner:
         return changes
 
     def _say_duplicates(self, messages: Sequence[Message], changes: BatchChanges) -> None:
-        """One `duplicate_ignored` (info) an event of a batch this step applied nothing of, only copies of its events
-        already on learners' records (at or below its mark): a copy with a new event id (or other values) was dropped
-        with a counter only, while challenges, reading the same message, parked it (tracer walk, finding 8). A step
-        that applies some of a batch's events counts its copies in `batch_events_projected` instead."""
+        """One `duplicate_ignored` (info) a batch this step applied nothing of, only copies of its events already on
+        learners' records (at or below its mark), with how many (`events`) and the first one's place and ids: a copy
+        with a new event id (or other values) was dropped with a counter only, while challenges, reading the same
+        message, parked it (tracer walk, finding 8). A step that applies some of a batch's events counts its copies in
+        `batch_events_projected` instead."""
         copied = {batch_id for batch_id, outcome in changes.batch_outcomes if outcome == "duplicate"}
         if not copied:
             return
         copied -= {batch_id for batch_id, outcome in changes.batch_outcomes if outcome != "duplicate"}
         copied -= {batch_id for batch_id, _ in changes.marks}
         parked = {item.message.position for item in changes.parked}
+        first_copies: dict[uuid.UUID, Message] = {}
+        counted: Counter[uuid.UUID] = Counter()
         for message in messages:
-            if not copied:
-                return
             if message.topic != PLR_TOPIC or message.position in parked or message.position in self.actions:
                 continue
             batch_id = peek_batch_id(message.value)
-            if batch_id not in copied:
-                continue
+            if batch_id is not None and batch_id in copied:
+                first_copies.setdefault(batch_id, message)
+                counted[batch_id] += 1
+        for batch_id, message in first_copies.items():  # one line a batch, however many of its events came again
             event_id, event_type = peek_event(message.value)
             _log.info(
                 "duplicate_ignored",
                 consumer=self.attempts.consumer,
                 batch_id=str(batch_id),
+                events=counted[batch_id],
                 topic=message.topic,
                 partition=message.partition,
                 offset=message.offset,

@@ -71,6 +71,7 @@ from plr_projector.storable import (
     INT4_MIN,
     may_spell_unstorable,
     refused_anywhere,
+    repeated_name,
     unstorable_field,
     why_unstorable,
 )
@@ -542,6 +543,11 @@ def replacement_refusal(head: Message, replacement: bytes, key: str) -> str | No
         return "the replacement names other learners than the parked event: a corrected copy is about the same ones"
     if old.payload is None and key.isascii() and key.isdigit() and key not in named:
         return "the replacement is not about the learner whose events are parked"
+    if (repeated := repeated_name(replacement)) is not None:
+        return (
+            f"the replacement names {repeated!r} twice in one object: a corrected copy is kept for good and read back"
+            " as the JSON PostgreSQL stores, which keeps one of them; name each field once"
+        )
     if (refused := refused_anywhere(json.loads(replacement))) is not None:
         return (
             f"the replacement's {refused}: the copy is kept for good, and must read back as the"

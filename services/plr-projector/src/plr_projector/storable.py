@@ -23,6 +23,7 @@ decoders refuse it), and an escape is rare in what validation writes (UTF-8 as i
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 from collections.abc import Callable
@@ -114,6 +115,21 @@ def refused_anywhere(document: object) -> str | None:
     copy is kept for good and read back as PostgreSQL's `jsonb`, which refuses a `\\u0000` escape and a lone
     surrogate as a text column does, so a copy must hold neither anywhere."""
     return _refused_in(document, ())
+
+
+def repeated_name(value: bytes) -> str | None:
+    """A name an object of the JSON `value` gives twice (the first such), or None. Python keeps the last of them and
+    PostgreSQL's `jsonb` the last too, but `jsonb` reads every one first: a NUL in the one Python dropped would make
+    the stored copy unreadable to PostgreSQL all the same."""
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        names = [name for name, _ in items]
+        repeated.extend(name for index, name in enumerate(names) if name in names[:index])
+        return dict(items)
+
+    json.loads(value, object_pairs_hook=pairs)
+    return repeated[0] if repeated else None
 
 
 def _refused_in(value: object, path: tuple[str, ...]) -> str | None:

@@ -108,6 +108,18 @@ def test_a_copy_with_a_new_event_id_of_an_applied_line_is_said_ignored() -> None
     assert ULN not in str(said)
 
 
+def test_a_batch_published_again_is_said_ignored_once_with_how_many_of_its_events() -> None:
+    """A whole batch's events sent again write one line, not one a record (a review of session 64)."""
+    copies = [
+        log_message(PLR_TOPIC, ULN, event_value(recorded(batch=7, line=line, grade="Merit"), 40 + line), 40 + line)
+        for line in (2, 3, 4)
+    ]
+    changes = project(copies, Snapshot(marks={(MORNING, 0): (8, 12)}))
+
+    (said,) = _lines(_applied(live_runner(), copies, changes), "duplicate_ignored")
+    assert (said["batch_id"], said["events"], said["offset"]) == (str(MORNING), 3, 42)
+
+
 def test_copies_in_a_step_that_applies_their_batch_are_counted_not_said_one_by_one() -> None:
     first = log_message(PLR_TOPIC, ULN, event_value(recorded(batch=7, line=1), 0), 0)
     again = log_message(PLR_TOPIC, ULN, event_value(recorded(batch=7, line=1), 0), 1)

@@ -177,3 +177,14 @@ def test_a_copy_holding_nul_anywhere_is_refused_as_postgresql_could_not_read_it_
     assert refusal is not None
     assert refusal.startswith("the replacement's data.provenance.mis_identifier holds NUL (U+0000) at character 4")
     assert "MIS" not in refusal
+
+
+def test_a_copy_naming_a_field_twice_is_refused_as_one_reading_could_hide_a_nul() -> None:
+    """Python keeps the last of two `mis_identifier`s, but PostgreSQL reads the first too: a NUL there would leave the
+    learner's later erasure refused (a review of session 64)."""
+    copy = _bytes(_updated()).replace(
+        b'"mis_identifier":null', b'"mis_identifier":"MIS\\u0000 7","mis_identifier":null'
+    )
+    assert copy.count(b'"mis_identifier"') == 2
+    refusal = replacement_refusal(POISON, copy, ULN)
+    assert refusal is not None and refusal.startswith("the replacement names 'mis_identifier' twice in one object")

@@ -1131,6 +1131,27 @@ class DetailsCorrectionRequest(BaseModel):
             return {**data, "reason": ""}
         return data
 
+    @model_validator(mode="after")
+    def _reason_leaves_out_the_details(self) -> DetailsCorrectionRequest:
+        # the reason outlives an erasure (the audit is kept as written): the details it corrects must not be in it
+        said = self.reason.casefold()
+        held = [
+            (field, value)
+            for field, value in (
+                ("given name", self.given_name),
+                ("family name", self.family_name),
+                ("date of birth", self.date_of_birth and self.date_of_birth.isoformat()),
+                ("date of birth", self.date_of_birth and self.date_of_birth.strftime("%d/%m/%Y")),
+            )
+            if value and len(value) > 1 and value.casefold() in said
+        ]
+        if held:
+            raise ValueError(
+                f"The reason holds the learner's {held[0][0]}: it is kept for good, even after the learner's erasure."
+                " Write a case reference instead"
+            )
+        return self
+
 
 class CorrectionView(BaseModel):
     """A correction of a learner's details, as the audit keeps it (migration 0139): never the details themselves."""

@@ -139,6 +139,27 @@ async def test_a_correction_without_a_reason_a_reader_sees_is_refused_in_words(b
     assert registry.corrected == []
 
 
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"family_name": "Murphy", "reason": "SAR-117: surname should read MURPHY"}, "family name"),
+        ({"given_name": "Aoife", "reason": "aoife asked, case 12"}, "given name"),
+        ({"date_of_birth": "2005-01-02", "reason": "born 02/01/2005, case 12"}, "date of birth"),
+    ],
+)
+async def test_a_reason_holding_the_details_it_corrects_is_refused_as_it_outlives_an_erasure(
+    body: dict[str, Any], named: str
+) -> None:
+    registry = Registry()
+    async with _client(OPERATOR, registry) as client:
+        answer = await client.post(f"/v1/admin/learners/{ULN}/correction", json=body)
+
+    assert answer.status_code == 422, answer.text
+    assert f"The reason holds the learner's {named}" in answer.json()["detail"]
+    assert "Murphy" not in answer.json()["detail"] and "2005" not in answer.json()["detail"]
+    assert registry.corrected == []
+
+
 async def test_a_correction_giving_no_detail_is_refused_before_the_registry_is_asked() -> None:
     registry = Registry()
     async with _client(OPERATOR, registry) as client:

@@ -18,7 +18,8 @@ BEGIN
             MESSAGE = pg_catalog.format(
                 'identity migration 0004 must be run by the owner of %s.refuse_audit_change() (role %s), not %s',
                 current_schema(), pg_catalog.pg_get_userbyid(function_owner), current_user),
-            HINT = 'Start the service whose role owns the identity tables first (docs/operations.md, decision 0200).';
+            HINT = 'Start first the service whose role owns identity.refuse_audit_change(), in each database'
+                ' (docs/deploy.md, the release of session 64''s fixes; decision 0200).';
     END IF;
 END
 $$;
