@@ -75,3 +75,10 @@ def test_a_date_that_may_not_be_said_back_is_told_what_a_spreadsheet_did_without
 def test_without_either_the_words_are_as_before() -> None:
     """An API body's date (`WrittenDate`) is told only that it is not written yyyy-mm-dd."""
     assert why_not_a_date("46234") == why_not_a_date("2026-07-31 00:00") == "is not a date written yyyy-mm-dd"
+
+
+@pytest.mark.parametrize("text", ["24-08-22", "24.08.22", "22 08 24"])
+def test_a_short_year_with_a_numeric_month_is_read_only_as_a_uk_spreadsheet_writes_it(text: str) -> None:
+    """24-08-22 may be a short ISO date, year first: told day first, the wrong day would be suggested back (a review
+    of session 64)."""
+    assert spreadsheet_date(text) is None

@@ -449,7 +449,9 @@ _SERIAL = re.compile(r"[0-9]{5}")
 _SERIAL_DAYS = (18_264, 73_050)
 _SERIAL_EPOCH = date(1899, 12, 30)
 _DATE_AND_TIME = re.compile(r"(\S+)[T ]+[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?: ?[AaPp][Mm])?Z?")
-_TWO_DIGIT_YEAR = re.compile(r"([0-9]{1,2})[/.\- ]([0-9]{1,2}|[A-Za-z]{3,9})[/.\- ]([0-9]{2})")
+# A short year is read day first only as a UK spreadsheet writes it: 31/07/26, or with the month named (31-Jul-26);
+# 24-08-22 may be a short ISO date (year first), so it is not read.
+_TWO_DIGIT_YEAR = re.compile(r"([0-9]{1,2})(?:/([0-9]{1,2})/|[/.\- ]([A-Za-z]{3,9})[/.\- ])([0-9]{2})")
 _MONTH_NAMED_WITH_HYPHENS = re.compile(r"([0-9]{1,2})-([A-Za-z]{3,9})-([0-9]{4})")
 
 
@@ -481,8 +483,8 @@ def spreadsheet_date(text: str) -> tuple[date | None, str] | None:
 def _short_year_date(text: str) -> date | None:
     found = _TWO_DIGIT_YEAR.fullmatch(text)
     if found is not None:
-        year = int(found.group(3))
-        month = found.group(2)
+        year = int(found.group(4))
+        month = found.group(2) or found.group(3)
         return _day(
             year + (1900 if year >= 30 else 2000), int(month) if month.isdigit() else month, int(found.group(1))
         )

@@ -513,7 +513,7 @@ def names_not_as_typed(given_name: str | None, family_name: str | None) -> tuple
 # What a spreadsheet writes in a cell in place of an identifier: a long number in scientific notation (its digits
 # lost), or the error value of a formula that failed (decision 0201)
 _CHANGED_BY_A_SPREADSHEET = re.compile(
-    r"[0-9](?:\.[0-9]+)?[Ee][+-][0-9]+|#N/A|#REF!|#VALUE!|#NAME\?|#DIV/0!|#NUM!|#NULL!", re.IGNORECASE
+    r"[0-9](?:\.[0-9]+)?E\+[0-9]{2,}|#N/A|#REF!|#VALUE!|#NAME\?|#DIV/0!|#NUM!|#NULL!", re.IGNORECASE
 )
 
 

@@ -323,7 +323,7 @@ any value, name or line of the file, then "…".
   (the 14 record headings), so the header rows end in a run of commas. The message says so, and names the padded
   lines and how many commas to delete on each (`the header names row has 14 fields, the last 8 empty: ... delete the
   last 8 commas of lines 1 and 2 (a line keeps the comma before an empty last value)`): delete those commas in a text
-  editor, or start from the template. A header values row whose fields past the sixth are all empty is padding too,
+  editor, or start from the template. A header values row padded to the record rows' 14 fields is padding too,
   whatever line 1 holds. An empty value at the end of a row still needs its comma: a record whose Credits is empty
   ends in `,`, and a row that lost it is told `it ends after LanguageForAssessment`. A record row wider than 14 fields
   is said to be padded only when every record row is padded alike; a row whose values are in their places and whose

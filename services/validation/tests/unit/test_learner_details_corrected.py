@@ -29,6 +29,7 @@ from validation.learner_registry import (
     corrected_learner,
     fields_changed,
 )
+from validation.learner_registry_api import DetailsCorrectionRequest
 
 ULN, MERGED, ERASED, UNKNOWN, SAME = "1000000043", "7770000016", "5555555554", "1026893096", "1000000051"
 AT = datetime(2026, 12, 8, 9, tzinfo=UTC)
@@ -158,6 +159,11 @@ async def test_a_reason_holding_the_details_it_corrects_is_refused_as_it_outlive
     assert f"The reason holds the learner's {named}" in answer.json()["detail"]
     assert "Murphy" not in answer.json()["detail"] and "2005" not in answer.json()["detail"]
     assert registry.corrected == []
+
+
+def test_a_reason_holding_a_detail_only_inside_a_word_is_taken() -> None:
+    body = {"given_name": "Ed", "family_name": "Lee", "reason": "Learner requested a correction via the Leeds office"}
+    assert DetailsCorrectionRequest.model_validate(body).reason.startswith("Learner requested")
 
 
 async def test_a_correction_giving_no_detail_is_refused_before_the_registry_is_asked() -> None:

@@ -246,14 +246,15 @@ def _expect_row(
     later_widths = (len(HEADER_HEADINGS), len(RECORD_HEADINGS)) if headings == HEADER_HEADINGS else (len(headings),)
     if not headings:
         later_widths = (len(RECORD_HEADINGS),)
+
+    def padded(width: int) -> list[tuple[int, int]] | None:
+        later = _padded_lines(rows, later_widths)
+        # a header values row is padded as a spreadsheet pads it, to the record rows' width or with rows after it; one
+        # empty field too many else is a stray comma (a BatchReference `Summer, 2026` before an empty date)
+        return later if headings or later or width == len(RECORD_HEADINGS) else None
+
     _refuse_wrong_field_count(
-        line,
-        row,
-        field_count,
-        f"{what} row",
-        headings,
-        lambda _width: _padded_lines(rows, later_widths),
-        value_headings=() if headings else HEADER_HEADINGS,
+        line, row, field_count, f"{what} row", headings, padded, value_headings=() if headings else HEADER_HEADINGS
     )
     return line, row
 
@@ -383,7 +384,7 @@ def _refuse_wrong_field_count(
         detail += f": {_headings_difference(row, headings)}; the {named} are, in this order, {','.join(headings)}"
     elif (
         len(row) > expected
-        and value_headings
+        and value_headings == RECORD_HEADINGS  # a header has no column to type a note beside
         and any(map(str.strip, row[expected:]))
         and _in_place(row[:expected], value_headings)
     ):
@@ -420,11 +421,12 @@ _LOOKS_LIKE = {
     "FileVersion": re.compile(r"[0-9.]+"),
     "NotificationEmail": re.compile(r"[^@]+@[^@]+"),
     "Action": re.compile(r"(?i:create|update|withdraw|reinstate)"),
-    "ULN": re.compile(r"[0-9][0-9 .E+]*"),
-    "DateOfBirth": re.compile(r"[0-9][0-9A-Za-z /.:-]*"),
+    "ULN": re.compile(r"[0-9][0-9 .E+]{4,}"),
+    # five characters at least: a date as a spreadsheet writes it (46234, 1/1/24), never a grade such as 9 shifted on
+    "DateOfBirth": re.compile(r"[0-9][0-9A-Za-z /.:-]{4,}"),
     "QualificationNumber": re.compile(r"[0-9]{3}/?[0-9]{4}/?[0-9A-Za-z]"),
-    "AwardDate": re.compile(r"[0-9][0-9A-Za-z /.:-]*"),
-    "CentreUKPRN": re.compile(r"[0-9][0-9.E+]*"),
+    "AwardDate": re.compile(r"[0-9][0-9A-Za-z /.:-]{4,}"),
+    "CentreUKPRN": re.compile(r"[0-9][0-9.E+]{4,}"),
     "LanguageForAssessment": re.compile(r"(?i:english|welsh|irish)"),
     "Credits": re.compile(r"[0-9.]+"),
 }

@@ -162,16 +162,44 @@ def test_a_first_record_with_a_stray_comma_before_records_of_14_fields_is_a_comm
 
 
 def test_a_header_values_row_with_empty_fields_past_the_last_is_said_to_be_padded() -> None:
-    """Its fields past the sixth all empty: the padding a spreadsheet added, whatever line 1 was (walk F11)."""
+    """Padded to the record rows' width, as a spreadsheet pads it: whatever line 1 was (walk F11)."""
     refusal = _refusal(
-        BatchFormat.CSV, _csv(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW + ",", CSV_RECORD_HEADINGS_ROW, RECORD_ROW)
+        BatchFormat.CSV, _csv(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW + "," * 8, CSV_RECORD_HEADINGS_ROW, RECORD_ROW)
     )
 
     assert refusal.line == 2
-    assert refusal.detail.startswith("the header values row has 7 fields, the last one empty: a spreadsheet pads")
+    assert refusal.detail.startswith("the header values row has 14 fields, the last 8 empty: a spreadsheet pads")
     assert refusal.detail.endswith(
-        "delete the last comma of line 2 (a line keeps the comma before an empty last value)"
+        "delete the last 8 commas of line 2 (a line keeps the comma before an empty last value)"
     )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        "1.0,RN5133,Final,results@example.org,Summer, 2026,",
+        "1.0,RN5133,Final,results@example.org,Summer series, 2026,2026-08-13",
+    ],
+    ids=["before an empty date", "before a date"],
+)
+def test_a_header_values_row_with_a_stray_comma_is_told_so_not_padded_nor_a_note(values: str) -> None:
+    """Deleting the last comma, or field 7, as padding or a note would have been told, would shift the date into the
+    BatchReference (a review of session 64)."""
+    refusal = _refusal(BatchFormat.CSV, _csv(CSV_HEADER_NAMES_ROW, values, CSV_RECORD_HEADINGS_ROW, RECORD_ROW))
+
+    assert refusal.line == 2
+    assert refusal.detail == (
+        "the header values row has 7 fields; 6 are expected: a value holds a comma that is not in quotes, or there is"
+        " a comma too many"
+    )
+
+
+def test_a_record_missing_a_comma_in_its_middle_is_not_told_it_ends_early() -> None:
+    """The empty Pathway's comma lost: a grade 9 shifted under AwardDate is no date (a review of session 64)."""
+    row = "Create,MIS1,1000000043,Ann,Smith,2005-01-02,2,600/1166/X,2024-08-22,9,10012345,,"
+    refusal = _refusal(BatchFormat.CSV, _csv(CSV_HEADER_NAMES_ROW, HEADER_VALUES_ROW, CSV_RECORD_HEADINGS_ROW, row))
+
+    assert refusal.detail == "the record has 13 fields; 14 are expected"
 
 
 def test_every_record_padded_alike_is_said_to_be_padded() -> None:
