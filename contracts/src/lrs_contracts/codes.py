@@ -54,6 +54,7 @@ class WarningCode(StrEnum):
     PROVISIONAL_NOT_SUPERSEDED = "WV005"
     AWARDED_BEFORE_BIRTH = "WV006"
     CHANGED_BY_A_SPREADSHEET = "WV007"
+    FINAL_AT_A_NEAR_DATE = "WV008"
 
 
 BATCH_CODE_TITLES: dict[BatchCode, str] = {
@@ -103,6 +104,9 @@ WARNING_CODE_TITLES: dict[WarningCode, str] = {
     ),
     WarningCode.AWARDED_BEFORE_BIRTH: "The award date is before the learner's date of birth (warning only)",
     WarningCode.CHANGED_BY_A_SPREADSHEET: "A value looks changed by a spreadsheet (warning only)",
+    WarningCode.FINAL_AT_A_NEAR_DATE: (
+        "The learner already holds this qualification from you, awarded within 60 days (warning only)"
+    ),
 }
 
 
@@ -604,6 +608,22 @@ CODE_EXPLANATIONS: dict[str, CodeExplanation] = {  # StrEnum keys: a code and it
             "that failed, and send the file again if the records must be told apart. For a garbled name, open the "
             "original file in Excel with Data > From Text/CSV, File origin '65001: Unicode (UTF-8)', then save it "
             "as CSV UTF-8."
+        ),
+    ),
+    WarningCode.FINAL_AT_A_NEAR_DATE: CodeExplanation(
+        meaning=(
+            "A Create is accepted as a new achievement (or recorded again onto a withdrawn one) while the AO holds a "
+            "live Final result of the same learner and qualification at another award date within 60 days of it. "
+            "The award date is part of the achievement's key, so a Create at a corrected date is another "
+            "achievement: the learner would keep both results. A resit is two real results, so this is never a "
+            "rejection (decision 0202). Not given when the same batch withdraws that Final result"
+        ),
+        example="a Final `603/3071/5` awarded `2026-07-30`, then the same file sent again with award date `2026-07-31`",
+        source="product decision, DOMAIN.md §6 (the award date is part of the key), decision 0202",
+        fix=(
+            "If this record corrects the award date of the earlier result, withdraw the earlier one (a Withdraw "
+            "with its award date); the new one stands. If the learner resat the qualification, nothing to do: "
+            "a resit keeps both."
         ),
     ),
 }

@@ -11,8 +11,8 @@ Public API:
 - `rejected_of(rejected, total)` — RS005's count in words (`1 of 1 record was rejected`).
 
 Every record is judged against the achievements as they were before the batch (DOMAIN.md §7), so
-the records of one batch never see each other except through RV020, and WV005, which names only the Provisional
-results no other accepted record of the batch withdraws or supersedes (decision 0199). A record changes at most one
+the records of one batch never see each other except through RV020, and WV005 and WV008, which name only the
+Provisional and Final results no other accepted record of the batch withdraws or supersedes (decisions 0199, 0202). A record changes at most one
 achievement and at most one record per achievement can be accepted, so each accepted record yields
 at most one event and `new_states` holds one state per changed achievement.
 """
@@ -40,6 +40,7 @@ from lrs_contracts.plr import (
     AchievementWithdrawn,
     Provenance,
     QualificationSummary,
+    ResultStatus,
 )
 from lrs_contracts.registry import event_type_of
 from lrs_domain.achievements import AchievementEvent, AchievementState, evolve
@@ -53,6 +54,8 @@ from lrs_domain.rules import (
     RuleContext,
     duplicate_in_batch,
     exceeds_rejection_threshold,
+    final_at_a_near_date,
+    finals_near,
     first_line_out_of_uln_order,
     judge_against_state,
     judge_record,
@@ -75,7 +78,14 @@ _ACCEPTED, _REJECTED, _NO_OP_STATUS = RecordStatus.ACCEPTED, RecordStatus.REJECT
 _NO_OP, _RECORD = Change.NO_OP, Change.RECORD
 _CREATE = RecordAction.CREATE
 _PROVISIONAL_NOT_SUPERSEDED = WarningCode.PROVISIONAL_NOT_SUPERSEDED.value
-# what an accepted record does to a live Provisional that leaves it no longer beside a Final (WV005)
+_FINAL_AT_A_NEAR_DATE = WarningCode.FINAL_AT_A_NEAR_DATE.value
+# the warnings that name results the batch's other records may end, with the status of the results each names and
+# how it is reworded when some are ended
+_JUDGED_OVER_THE_BATCH: dict[str, tuple[ResultStatus, Callable[[Iterable[date]], Finding]]] = {
+    _PROVISIONAL_NOT_SUPERSEDED: (ResultStatus.PROVISIONAL, provisional_not_superseded),
+    _FINAL_AT_A_NEAR_DATE: (ResultStatus.FINAL, final_at_a_near_date),
+}
+# what an accepted record does to a live result that leaves it no longer beside the new one (WV005, WV008)
 _ENDS_PROVISIONAL = frozenset({Change.WITHDRAW, Change.SUPERSEDE})
 # `trusted` is given every field of a model, its event type too
 _RECORDED = event_type_of(AchievementRecorded)
@@ -181,7 +191,8 @@ def decide_batch(
 @dataclass(frozen=True, slots=True)
 class JudgedChunk:
     """Some records of a batch, each judged on its own (`BatchJudging.judge`). `provisionals`: for each record (by
-    line) given WV005, the live Provisional results it leaves beside it, which the batch's other records may end."""
+    line) given WV005 or WV008, the live Provisional and Final results they name, which the batch's other records
+    may end."""
 
     records: tuple[_Judged, ...]
     provisionals: Mapping[int, tuple[AchievementState, ...]] = field(default_factory=dict)
@@ -333,7 +344,7 @@ def _judge_records(
 ) -> tuple[_Judged, ...]:
     """`existing` None means achievement state is unknown (offline): the state rules are skipped.
     `event_of` gives the event of a record that passed every rule here (none offline); `provisionals` is given, by
-    line, the live Provisional results each record given WV005 leaves beside it (`JudgedChunk`)."""
+    line, the live results each record given WV005 or WV008 names (`JudgedChunk`)."""
     judged_records: list[_Judged] = []
     append = judged_records.append
     job_type, merges = context.job_type, context.merges
@@ -349,12 +360,16 @@ def _judge_records(
                 change = _RECORD  # `judge_against_state`'s verdict on a new achievement, nearly every record's
             else:
                 state_errors, change, target = judge_against_state(action, job_type, address, judged.data, states)
-                if change is _RECORD and not judged.errors:  # recorded beside the AO's other states: WV004, WV005
+                if (
+                    change is _RECORD and not judged.errors
+                ):  # recorded beside the AO's other states: WV004, WV005, WV008
                     found = new_achievement_warnings(job_type, address, target, states)
                     if found:
                         judged = judged._replace(warnings=judged.warnings + found)
-                        if provisionals is not None and found[-1].code == _PROVISIONAL_NOT_SUPERSEDED:
-                            provisionals[judged.record.line] = provisionals_beside(address, states)
+                        if provisionals is not None and any(each.code in _JUDGED_OVER_THE_BATCH for each in found):
+                            provisionals[judged.record.line] = (
+                                provisionals_beside(address, states) if job_type is JobType.FINAL else ()
+                            ) + finals_near(address, states)
         if judged.errors and (existing is None or target is not None):  # seldom: a rejected record
             judged = register_findings_excused(judged)
         event = None
@@ -371,7 +386,7 @@ def _verdicts(
     judged_records: Iterable[_Judged], provisionals: Mapping[int, tuple[AchievementState, ...]] | None = None
 ) -> tuple[_Verdict, ...]:
     """Each record's verdict, in line order, with the findings about its place in the batch. `provisionals`: the
-    live Provisional results each record given WV005 leaves beside it, by line (`JudgedChunk`)."""
+    live results each record given WV005 or WV008 names, by line (`JudgedChunk`)."""
     ordered = sorted(judged_records, key=_LINE_OF)
     out_of_order_line = first_line_out_of_uln_order([each.judged.record for each in ordered])
     first_line_of: dict[AchievementAddress, int] = {}
@@ -403,14 +418,14 @@ def _verdicts(
         if len(warnings) > 1:  # `order_findings` keeps fewer than two as they are
             warnings = order_findings(warnings)
         append(_tuple_new(_Verdict, (judged, status, errors, warnings, change, target, event)))
-    if provisionals:  # seldom: a record given WV005
-        _provisionals_left(verdicts, provisionals)
+    if provisionals:  # seldom: a record given WV005 or WV008
+        _results_left(verdicts, provisionals)
     return tuple(verdicts)
 
 
-def _provisionals_left(verdicts: list[_Verdict], provisionals: Mapping[int, tuple[AchievementState, ...]]) -> None:
-    """WV005 names only the Provisional results no other accepted record of the batch withdraws or supersedes (a Final
-    at the Provisional's own date), and is dropped when it names none: the batch already does what it advises."""
+def _results_left(verdicts: list[_Verdict], named: Mapping[int, tuple[AchievementState, ...]]) -> None:
+    """WV005 and WV008 name only the results no other accepted record of the batch withdraws or supersedes (a Final
+    at a Provisional's own date), and are dropped when they name none: the batch already does what they advise."""
     ended = {
         verdict.target.achievement_id
         for verdict in verdicts
@@ -419,19 +434,28 @@ def _provisionals_left(verdicts: list[_Verdict], provisionals: Mapping[int, tupl
     if not ended:
         return
     for index, verdict in enumerate(verdicts):
-        beside = provisionals.get(verdict.judged.record.line)
-        if not beside:
+        beside = named.get(verdict.judged.record.line)
+        if not beside or all(state.achievement_id not in ended for state in beside):
             continue
-        left = [state.key.award_date for state in beside if state.achievement_id not in ended]
-        if len(left) == len(beside):
-            continue
-        reworded = (provisional_not_superseded(left),) if left else ()
         warnings = tuple(
-            kept
-            for finding in verdict.warnings
-            for kept in (reworded if finding.code == _PROVISIONAL_NOT_SUPERSEDED else (finding,))
+            kept for finding in verdict.warnings for kept in _judged_over_the_batch(finding, beside, ended)
         )
         verdicts[index] = verdict._replace(warnings=warnings)
+
+
+def _judged_over_the_batch(
+    finding: Finding, beside: tuple[AchievementState, ...], ended: set[uuid.UUID]
+) -> tuple[Finding, ...]:
+    """`finding` as it stands once the batch has ended the results among `beside` that `ended` holds."""
+    judged = _JUDGED_OVER_THE_BATCH.get(finding.code)
+    if judged is None:
+        return (finding,)
+    status, reworded = judged
+    named = [state for state in beside if state.status is status]
+    left = [state.key.award_date for state in named if state.achievement_id not in ended]
+    if len(left) == len(named):
+        return (finding,)
+    return (reworded(left),) if left else ()
 
 
 def _states_at(

@@ -5,8 +5,9 @@ Public API:
 - `RuleContext`, `judge_record(record, context) -> JudgedRecord` — every rule that needs no
   achievement state, shared by the batch decider and the offline checker;
 - `judge_against_state(...) -> StateVerdict` — the state rules (RV012-RV017) for one record, and
-  `new_achievement_warnings(...)` — the warnings on a Create it accepts beside the AO's other states (WV004, WV005),
-  with WV005's parts (`provisionals_beside`, `provisional_not_superseded`) for the decider to judge over the batch;
+  `new_achievement_warnings(...)` — the warnings on a Create it accepts beside the AO's other states (WV004, WV005,
+  WV008), with the parts of WV005 (`provisionals_beside`, `provisional_not_superseded`) and of WV008 (`finals_near`,
+  `final_at_a_near_date`) for the decider to judge over the batch;
 - `duplicate_in_batch(...)`, `not_ordered_by_uln()` — the two batch-position findings (RV020, WV002);
 - `exceeds_rejection_threshold(rejected, total)` — the RS005 arithmetic, and `rejected_share_shown(rejected,
   total)` — the rejected share as people read it, on the same side of 30% as the decision;
@@ -1144,7 +1145,8 @@ def new_achievement_warnings(
     """The warnings on a record the state rules accept as `Change.RECORD` (a Create of a new or withdrawn achievement)
     while the AO holds `states` of its learner and qualification (decision 0199): WV004 when it re-creates the
     achievement the AO withdrew, WV005 when it is Final and a live Provisional result stands at another award date,
-    which it does not supersede. Only called when `states` is not empty: nearly every record has none."""
+    which it does not supersede, and WV008 when a live Final result stands at another award date within
+    `NEAR_AWARD_DAYS` of it (decision 0202). Only called when `states` is not empty: nearly every record has none."""
     warnings: tuple[Finding, ...] = ()
     if target is not None and target.withdrawn:
         warnings += (
@@ -1155,11 +1157,46 @@ def new_achievement_warnings(
                 " (warning only).",
             ),
         )
+    finals = finals_near(address, states)
+    if finals:  # before WV005, which the decider looks for last
+        warnings += (final_at_a_near_date(state.key.award_date for state in finals),)
     if job_type is JobType.FINAL:
         provisionals = provisionals_beside(address, states)
         if provisionals:
             warnings += (provisional_not_superseded(state.key.award_date for state in provisionals),)
     return warnings
+
+
+# How far apart two award dates of one learner and qualification may be for one to look like a correction of the
+# other (decision 0202): a mistyped day or month; a resit is usually a later series
+NEAR_AWARD_DAYS = 60
+
+
+def finals_near(address: AchievementAddress, states: Sequence[AchievementState]) -> tuple[AchievementState, ...]:
+    """The live Final results among `states` at another award date than `address`'s, within `NEAR_AWARD_DAYS` of it:
+    those a Create at `address` may be meant to correct (WV008)."""
+    award_date = address.award_date
+    return tuple(
+        state
+        for state in states
+        if not state.withdrawn
+        and state.status is ResultStatus.FINAL
+        and state.key.award_date != award_date
+        and abs((state.key.award_date - award_date).days) <= NEAR_AWARD_DAYS
+    )
+
+
+def final_at_a_near_date(award_dates: Iterable[date]) -> Finding:
+    """WV008 naming the Final results at `award_dates` (at least one), each date once, earliest first."""
+    said = [day.isoformat() for day in sorted(set(award_dates))]
+    awarded = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+    dates, which = ("that date", "that one") if len(said) == 1 else ("one of those dates", "the one it corrects")
+    return _warning(
+        WarningCode.FINAL_AT_A_NEAR_DATE,
+        "award_date",
+        f"The learner already holds this qualification from you, awarded {awarded}: if this record corrects"
+        f" {dates}, withdraw {which}; a resit keeps both (warning only).",
+    )
 
 
 def provisionals_beside(

@@ -46,7 +46,9 @@ def test_an_mis_identifier_a_spreadsheet_changed_is_accepted_with_wv007(mis_iden
     )
 
 
-@pytest.mark.parametrize("mis_identifier", ["CAND-1", "E+15", "12345E", "0042", "#1", "A1.2E+3", "N/A", "3E-4521", "7e-12", "2E+5"])
+@pytest.mark.parametrize(
+    "mis_identifier", ["CAND-1", "E+15", "12345E", "0042", "#1", "A1.2E+3", "N/A", "3E-4521", "7e-12", "2E+5"]
+)
 def test_other_mis_identifiers_are_not_warned_of(mis_identifier: str) -> None:
     assert decide(record(mis_identifier=mis_identifier)).outcomes[0].warnings == ()
 
