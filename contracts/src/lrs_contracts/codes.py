@@ -105,7 +105,7 @@ WARNING_CODE_TITLES: dict[WarningCode, str] = {
     WarningCode.AWARDED_BEFORE_BIRTH: "The award date is before the learner's date of birth (warning only)",
     WarningCode.CHANGED_BY_A_SPREADSHEET: "A value looks changed by a spreadsheet (warning only)",
     WarningCode.FINAL_AT_A_NEAR_DATE: (
-        "The learner already holds this qualification from you, awarded within 60 days (warning only)"
+        "The learner holds this qualification from you at a nearby award date (warning only)"
     ),
 }
 
